@@ -1,0 +1,59 @@
+# Contrat de ville — commandes usuelles.
+#   make run      installe, migre, charge les données et sert sur http://127.0.0.1:$(PORT)
+#   make test     installe les outils de test et lance toute la suite
+#   make install  crée ou met à jour .venv seulement
+PYTHON ?= python3.11
+VENV := .venv
+PY := $(VENV)/bin/python
+PORT ?= 8000
+DEMO ?= 1
+
+.PHONY: install install-dev run serve test lint format migrate data clean help
+
+help:
+	@grep -E '^#   make' Makefile | sed 's/^#   //'
+
+$(VENV)/bin/python:
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+
+$(VENV)/.installed: requirements.txt | $(VENV)/bin/python
+	$(PY) -m pip install --quiet -r requirements.txt
+	touch $@
+
+$(VENV)/.installed-dev: requirements.txt requirements-dev.txt $(VENV)/.installed
+	$(PY) -m pip install --quiet -r requirements-dev.txt
+	touch $@
+
+install: $(VENV)/.installed
+
+install-dev: $(VENV)/.installed-dev
+
+migrate: install
+	$(PY) manage.py migrate --noinput
+
+data: migrate
+	$(PY) manage.py load_reference_data
+	@if [ "$(DEMO)" != "0" ]; then $(PY) manage.py load_demo_data; fi
+	$(PY) manage.py ensure_pilot
+
+run: data
+	@echo "Plateforme servie sur http://127.0.0.1:$(PORT)/ (Ctrl+C pour arrêter)"
+	$(PY) manage.py runserver 127.0.0.1:$(PORT)
+
+test: install-dev
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(PY) manage.py makemigrations --check --dry-run --settings=config.settings.test
+	$(VENV)/bin/pytest $(PYTEST_ARGS)
+
+lint: install-dev
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: install-dev
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+
+clean:
+	rm -rf $(VENV) staticfiles .pytest_cache

@@ -1,0 +1,58 @@
+from django.db.models import Prefetch, Q
+from ninja import Query, Router, Schema
+from ninja.errors import HttpError
+from ninja.pagination import LimitOffsetPagination, paginate
+from pydantic import Field
+
+from cdv.contracts.models import Contract
+from cdv.territories.enums import Geography, TerritoryKind
+from cdv.territories.models import Territory
+
+from .schemas import Error, QpvDetailOut, QpvOut
+
+router = Router(tags=["QPV"])
+
+
+class QpvFilters(Schema):
+    epci: str | None = Field(None, description="SIREN de l'EPCI (ex. 244400404)", pattern=r"^\d{9}$")
+    contract: str | None = Field(None, description="identifiant (slug) d'un contrat de ville")
+    geography: Geography = Field(Geography.QPV_2024, description="géographie prioritaire")
+    q: str | None = Field(None, description="recherche dans le nom ou le code", max_length=100)
+
+
+def qpv_queryset(geography):
+    communes = Territory.objects.filter(kind=TerritoryKind.COMMUNE).only("code", "name")
+    return (
+        Territory.objects.filter(kind=TerritoryKind.QPV, geography=geography)
+        .select_related("predecessor")
+        .prefetch_related(Prefetch("parents", queryset=communes, to_attr="commune_list"))
+    )
+
+
+@router.get("", response=list[QpvOut], summary="Lister les QPV")
+@paginate(LimitOffsetPagination)
+def list_qpv(request, filters: Query[QpvFilters]):
+    """Les QPV, sans contour ; filtrables par EPCI, par contrat et par géographie."""
+    qs = qpv_queryset(filters.geography).defer("geometry")
+    if filters.epci:
+        if not Territory.objects.filter(kind=TerritoryKind.EPCI, code=filters.epci).exists():
+            raise HttpError(404, f"Aucun EPCI de SIREN {filters.epci} n'est chargé.")
+        qs = qs.filter(pk__in=Territory.objects.in_epci(filters.epci).values("pk"))
+    if filters.contract:
+        contract = Contract.objects.visible_to(request.user).filter(slug=filters.contract).first()
+        if contract is None:
+            raise HttpError(404, f"Aucun contrat public « {filters.contract} ».")
+        qs = qs.filter(qpv_contracts=contract)
+    if filters.q:
+        qs = qs.filter(Q(name__icontains=filters.q) | Q(code__iexact=filters.q))
+    return qs.order_by("code")
+
+
+@router.get("/{code}", response={200: QpvDetailOut, 404: Error}, summary="Détail d'un QPV")
+def get_qpv(request, code: str, geography: Geography = Geography.QPV_2024):
+    """Un QPV avec son contour GeoJSON (MultiPolygon, WGS84) et les contrats publics qui le couvrent."""
+    qpv = qpv_queryset(geography).filter(code=code.upper()).first()
+    if qpv is None:
+        return 404, {"detail": f"Aucun QPV de code « {code} » dans la géographie {geography.value}."}
+    qpv.public_contracts = list(Contract.objects.visible_to(request.user).filter(qpvs=qpv).only("slug"))
+    return 200, qpv

@@ -1,0 +1,19 @@
+from ninja import NinjaAPI
+
+from . import errors
+from .contracts import router as contracts_router
+from .territories import router as territories_router
+
+api = NinjaAPI(
+    title="Contrat de ville — API ouverte",
+    version="1",
+    description=(
+        "Données publiques des contrats de ville : quartiers prioritaires (QPV), contrats, "
+        "enjeux, signataires, jalons. Lecture libre, sans authentification, pour les données "
+        "publiées. Les listes sont paginées (`limit`, `offset`)."
+    ),
+    urls_namespace="api",
+)
+api.add_router("/qpv", territories_router)
+api.add_router("/contracts", contracts_router)
+errors.install(api)

@@ -1,0 +1,208 @@
+"""Données de démonstration : un plan d'action illustratif pour voir la plateforme vivre.
+
+Tout ce que crée ce module porte ``is_demo=True`` (ou un nom marqué « démonstration ») et les
+pages l'affichent comme tel. Aucun de ces objectifs, actions ou partenaires n'est réel.
+"""
+
+import datetime
+
+from django.db import transaction
+from django.utils.text import slugify
+
+from cdv.core.upsert import UpsertStats, sync_m2m, upsert
+from cdv.partners.enums import PartnerKind
+from cdv.partners.models import Partner
+from cdv.plan.enums import ActionScope, ActionStatus
+from cdv.plan.models import Action, Enjeu, Objective, QpvPriority
+from cdv.users.enums import Role
+from cdv.users.models import Membership, User
+
+from .models import Contract
+from .nantes import SLUG
+
+DEMO_PARTNERS = [
+    ("Association Tremplin Quartiers (démonstration)", PartnerKind.ASSOCIATION),
+    ("Association Les Petits Débrouillards du quartier (démonstration)", PartnerKind.ASSOCIATION),
+    ("Bailleur Habitat Solidaire (démonstration)", PartnerKind.SOCIAL_LANDLORD),
+    ("Conseil citoyen des Dervallières (démonstration)", PartnerKind.CITIZEN_COUNCIL),
+]
+
+# enjeu → objectifs (intitulés illustratifs)
+DEMO_OBJECTIVES = {
+    1: ["Rapprocher les habitants de l'emploi", "Soutenir la création d'activité dans les quartiers"],
+    2: ["Favoriser la réussite éducative", "Faciliter l'accès aux droits"],
+    3: ["Prévenir les conflits du quotidien", "Renforcer la présence humaine dans l'espace public"],
+    4: ["Réduire les dépenses d'énergie des ménages", "Développer la nature en ville au pied des immeubles"],
+}
+
+# (enjeu, objectif, titre, résumé, codes QPV ou None pour l'échelle métropolitaine, état, pilote)
+DEMO_ACTIONS = [
+    (
+        1,
+        1,
+        "Forums emploi de proximité",
+        "Des rencontres avec des employeurs organisées au cœur du quartier, plusieurs fois par an.",
+        ["QN04405M", "QN04419I"],
+        ActionStatus.IN_PROGRESS,
+        0,
+    ),
+    (
+        1,
+        1,
+        "Accompagnement vers le permis de conduire",
+        "Une aide pour passer le permis, qui ouvre l'accès à de nombreux emplois.",
+        None,
+        ActionStatus.PLANNED,
+        0,
+    ),
+    (
+        1,
+        2,
+        "Boutique à l'essai en pied d'immeuble",
+        "Un local commercial prêté pour tester une activité avant de se lancer.",
+        ["QN04413M", "QN04414M"],
+        ActionStatus.PLANNED,
+        2,
+    ),
+    (
+        2,
+        1,
+        "Aide aux devoirs après l'école",
+        "Des bénévoles aident les enfants à faire leurs devoirs, près de chez eux.",
+        ["QN04406M", "QN04407I", "QN04416I"],
+        ActionStatus.IN_PROGRESS,
+        1,
+    ),
+    (
+        2,
+        2,
+        "Permanences d'accès aux droits",
+        "Un conseiller reçoit sans rendez-vous pour aider dans les démarches.",
+        None,
+        ActionStatus.IN_PROGRESS,
+        0,
+    ),
+    (
+        3,
+        1,
+        "Médiation de nuit l'été",
+        "Des médiateurs présents le soir en été pour apaiser les tensions.",
+        ["QN04406M", "QN04418M"],
+        ActionStatus.PLANNED,
+        2,
+    ),
+    (
+        3,
+        2,
+        "Marches exploratoires avec les habitantes",
+        "Des habitantes repèrent les lieux où elles ne se sentent pas en sécurité.",
+        ["QN04410I", "QN04417I"],
+        ActionStatus.DONE,
+        3,
+    ),
+    (
+        4,
+        1,
+        "Ateliers économies d'énergie",
+        "Des ateliers pour réduire sa facture d'électricité et de chauffage.",
+        ["QN04408M", "QN04409I", "QN04415I"],
+        ActionStatus.IN_PROGRESS,
+        2,
+    ),
+    (
+        4,
+        2,
+        "Jardins partagés au pied des immeubles",
+        "Des jardins cultivés ensemble par les habitants, entre les immeubles.",
+        ["QN04411I", "QN04412M", "QN04413M"],
+        ActionStatus.PLANNED,
+        1,
+    ),
+]
+
+DEMO_USERS = [
+    ("referent.tremplin@example.org", "Camille", "Martin", Role.EDITOR, 0),
+    ("lecteur.bailleur@example.org", "Sami", "Benali", Role.READER, 2),
+    ("conseil.dervallieres@example.org", "Alex", "D.", Role.COUNCIL_MEMBER, 3),
+    ("evaluation@example.org", "Inès", "Roux", Role.EVALUATOR, None),
+]
+
+
+@transaction.atomic
+def load_demo_data() -> UpsertStats:
+    stats = UpsertStats()
+    contract = Contract.objects.filter(slug=SLUG).first()
+    if contract is None:
+        raise ValueError("Le contrat de Nantes Métropole manque : lancez d'abord load_reference_data.")
+    qpvs = {q.code: q for q in contract.qpvs.defer("geometry")}
+
+    partners = []
+    for name, kind in DEMO_PARTNERS:
+        partners.append(
+            upsert(
+                Partner,
+                lookup={"name": name},
+                values={"slug": slugify(name)[:80], "kind": kind, "is_demo": True},
+                stats=stats,
+            )
+        )
+    sync_m2m(partners[3].qpvs, [qpvs["QN04406M"]], stats, "QPV du conseil citoyen")
+
+    enjeux = {e.number: e for e in Enjeu.objects.filter(contract=contract)}
+    objectives = {}
+    for enjeu_number, titles in DEMO_OBJECTIVES.items():
+        for number, title in enumerate(titles, start=1):
+            objectives[(enjeu_number, number)] = upsert(
+                Objective,
+                lookup={"enjeu": enjeux[enjeu_number], "number": number},
+                values={"title": title, "is_demo": True},
+                stats=stats,
+            )
+
+    counters = {}
+    for enjeu_number, objective_number, title, summary, codes, status, pilot in DEMO_ACTIONS:
+        key = (enjeu_number, objective_number)
+        counters[key] = counters.get(key, 0) + 1
+        objective = objectives[key]
+        action = upsert(
+            Action,
+            lookup={"objective": objective, "code": f"{enjeu_number}.{objective_number}.{counters[key]}"},
+            values={
+                "title": title,
+                "summary_plain": summary,
+                "scope": ActionScope.METROPOLITAN if codes is None else ActionScope.QPV,
+                "status": status,
+                "pilot_partner": partners[pilot],
+                "start_on": datetime.date(2025, 1, 1),
+                "is_demo": True,
+            },
+            stats=stats,
+        )
+        sync_m2m(action.qpvs, [qpvs[c] for c in codes or []], stats, "QPV des actions")
+
+    for qpv in qpvs.values():
+        for enjeu in enjeux.values():
+            upsert(
+                QpvPriority,
+                lookup={"enjeu": enjeu, "qpv": qpv},
+                values={
+                    "text": f"Exemple de priorités locales de {qpv.name} pour l'enjeu "
+                    f"« {enjeu.title} » (texte de démonstration).",
+                    "is_demo": True,
+                },
+                stats=stats,
+            )
+
+    for email, first, last, role, partner_index in DEMO_USERS:
+        user = User.objects.filter(email=email).first()
+        if user is None:
+            user = User.objects.create_user(email=email, first_name=first, last_name=last)
+            stats.add("User", "created")
+        else:
+            stats.add("User", "unchanged")
+        partner = partners[partner_index] if partner_index is not None else None
+        _, created = Membership.objects.get_or_create(
+            user=user, contract=contract, role=role, partner=partner
+        )
+        stats.add("Membership", "created" if created else "unchanged")
+    return stats

@@ -1,0 +1,39 @@
+import os
+import secrets
+
+from django.core.management.base import BaseCommand, CommandError
+
+from cdv.contracts.services import ensure_pilot_account
+
+
+class Command(BaseCommand):
+    help = (
+        "Crée le compte pilote du contrat par défaut s'il n'existe pas et affiche ses "
+        "identifiants. Lit ADMIN_EMAIL et ADMIN_PASSWORD ; sinon pilote@example.org et un mot "
+        "de passe aléatoire. Un compte existant n'est pas modifié."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "--contract", help="identifiant (slug) du contrat ; défaut : le contrat par défaut"
+        )
+
+    def handle(self, *args, **options):
+        email = os.environ.get("ADMIN_EMAIL", "").strip() or "pilote@example.org"
+        password = os.environ.get("ADMIN_PASSWORD", "") or secrets.token_urlsafe(12)
+        try:
+            user, created = ensure_pilot_account(
+                email=email, password=password, contract_slug=options["contract"]
+            )
+        except ValueError as error:
+            raise CommandError(str(error)) from error
+        if created:
+            self.stdout.write(self.style.SUCCESS("Compte pilote créé :"))
+            self.stdout.write(f"  adresse      : {user.email}")
+            self.stdout.write(f"  mot de passe : {password}")
+            self.stdout.write("  connexion    : http://127.0.0.1:8000/admin/")
+        else:
+            self.stdout.write(
+                f"Compte pilote existant : {user.email} (mot de passe inchangé ; "
+                "`.venv/bin/python manage.py changepassword EMAIL` pour le changer)."
+            )

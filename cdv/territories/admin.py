@@ -1,0 +1,60 @@
+from django.contrib import admin
+
+from .models import Commune, Epci, Qpv, Territory
+
+
+class TerritoryAdminBase(admin.ModelAdmin):
+    list_display = ["code", "name", "kind", "population"]
+    search_fields = ["code", "name"]
+    list_filter = ["kind"]
+    readonly_fields = ["bbox", "geometry_repaired"]
+    filter_horizontal = ["parents"]
+    list_per_page = 50
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).defer("geometry")
+
+
+@admin.register(Territory)
+class TerritoryAdmin(TerritoryAdminBase):
+    autocomplete_fields = ["predecessor"]
+
+
+@admin.register(Qpv)
+class QpvAdmin(TerritoryAdminBase):
+    list_display = ["code", "name", "geography", "status", "commune_list", "geometry_repaired"]
+    list_filter = ["geography", "status", "geometry_repaired"]
+    autocomplete_fields = ["predecessor"]
+    fields = [
+        "code",
+        "name",
+        "geography",
+        "status",
+        "predecessor",
+        "parents",
+        "commune_codes",
+        "population",
+        "population_source",
+        "geometry",
+        "bbox",
+        "geometry_repaired",
+        "source",
+    ]
+
+    @admin.display(description="communes (codes INSEE)")
+    def commune_list(self, obj):
+        return ", ".join(obj.commune_codes or [])
+
+
+@admin.register(Commune)
+class CommuneAdmin(TerritoryAdminBase):
+    list_display = ["code", "name", "population"]
+    list_filter = []
+    exclude = ["kind", "geography", "status", "predecessor", "commune_codes"]
+
+
+@admin.register(Epci)
+class EpciAdmin(TerritoryAdminBase):
+    list_display = ["code", "name", "population"]
+    list_filter = []
+    exclude = ["kind", "geography", "status", "predecessor", "commune_codes"]

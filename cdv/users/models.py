@@ -1,0 +1,126 @@
+"""Personnes (connexion par adresse électronique) et leurs rôles dans chaque contrat."""
+
+from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
+from django.contrib.auth.models import PermissionsMixin
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.utils import timezone
+from simple_history.models import HistoricalRecords
+
+from .enums import ROLES_WITH_PARTNER, Role
+
+
+class UserManager(BaseUserManager):
+    use_in_migrations = True
+
+    def _create_user(self, email, password, **extra):
+        if not email:
+            raise ValueError("Une adresse électronique est obligatoire.")
+        email = self.normalize_email(email).lower()
+        user = self.model(email=email, **extra)
+        user.set_password(password)
+        user.save(using=self._db)
+        return user
+
+    def create_user(self, email, password=None, **extra):
+        extra.setdefault("is_staff", False)
+        extra.setdefault("is_superuser", False)
+        return self._create_user(email, password, **extra)
+
+    def create_superuser(self, email, password=None, **extra):
+        extra["is_staff"] = True
+        extra["is_superuser"] = True
+        return self._create_user(email, password, **extra)
+
+
+class User(AbstractBaseUser, PermissionsMixin):
+    email = models.EmailField("adresse électronique", unique=True)
+    first_name = models.CharField("prénom", max_length=150, blank=True)
+    last_name = models.CharField("nom", max_length=150, blank=True)
+    public_name = models.CharField(
+        "nom affiché au public",
+        max_length=150,
+        blank=True,
+        help_text="Pseudonyme possible (membres des conseils citoyens).",
+    )
+    is_staff = models.BooleanField("accès au back-office", default=False)
+    is_active = models.BooleanField("actif", default=True)
+    date_joined = models.DateTimeField("inscrit le", default=timezone.now)
+
+    objects = UserManager()
+
+    USERNAME_FIELD = "email"
+    EMAIL_FIELD = "email"
+    REQUIRED_FIELDS = []
+
+    class Meta:
+        verbose_name = "utilisateur"
+        verbose_name_plural = "utilisateurs"
+        ordering = ["email"]
+
+    def __str__(self):
+        return self.get_full_name() or self.email
+
+    def get_full_name(self):
+        return f"{self.first_name} {self.last_name}".strip()
+
+    def get_short_name(self):
+        return self.first_name or self.email
+
+    def clean(self):
+        super().clean()
+        self.email = self.__class__.objects.normalize_email(self.email).lower()
+
+
+class MembershipQuerySet(models.QuerySet):
+    def for_contract(self, contract):
+        return self.filter(contract=contract)
+
+    def of(self, user):
+        return self.filter(user=user) if user.is_authenticated else self.none()
+
+
+class Membership(models.Model):
+    """Le rôle d'une personne dans un contrat, au nom d'un partenaire (sauf pilote, évaluateur)."""
+
+    user = models.ForeignKey(
+        User, verbose_name="personne", on_delete=models.CASCADE, related_name="memberships"
+    )
+    contract = models.ForeignKey(
+        "contracts.Contract",
+        verbose_name="contrat",
+        on_delete=models.CASCADE,
+        related_name="memberships",
+    )
+    partner = models.ForeignKey(
+        "partners.Partner",
+        verbose_name="partenaire",
+        on_delete=models.PROTECT,
+        related_name="memberships",
+        null=True,
+        blank=True,
+    )
+    role = models.CharField("rôle", max_length=20, choices=Role.choices)
+    created_at = models.DateTimeField("créée le", auto_now_add=True)
+    history = HistoricalRecords()
+
+    objects = MembershipQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = "rôle dans un contrat"
+        verbose_name_plural = "rôles dans les contrats"
+        ordering = ["contract", "role", "user__email"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "contract", "role", "partner"],
+                name="membership_unique",
+            )
+        ]
+
+    def __str__(self):
+        suffix = f" ({self.partner})" if self.partner_id else ""
+        return f"{self.user} — {self.get_role_display()}{suffix}"
+
+    def clean(self):
+        if self.role in ROLES_WITH_PARTNER and not self.partner_id:
+            raise ValidationError({"partner": "Ce rôle s'exerce au nom d'un partenaire : choisissez-le."})

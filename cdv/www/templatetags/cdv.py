@@ -1,0 +1,43 @@
+from django import template
+
+from cdv.core.figures import french_number
+
+register = template.Library()
+
+
+@register.filter
+def fr_number(value):
+    """12345.5 → « 12 345,5 » (espace fine insécable, virgule décimale)."""
+    if value is None or value == "":
+        return ""
+    return french_number(value)
+
+
+MONTHS = [
+    "janvier",
+    "février",
+    "mars",
+    "avril",
+    "mai",
+    "juin",
+    "juillet",
+    "août",
+    "septembre",
+    "octobre",
+    "novembre",
+    "décembre",
+]
+
+
+@register.filter
+def partial_date(value: str) -> str:
+    """« 2023-12 » → « décembre 2023 » ; « 2023-12-06 » → « 6 décembre 2023 »."""
+    parts = (value or "").split("-")
+    try:
+        if len(parts) == 3:
+            return f"{int(parts[2])} {MONTHS[int(parts[1]) - 1]} {parts[0]}"
+        if len(parts) == 2:
+            return f"{MONTHS[int(parts[1]) - 1]} {parts[0]}"
+    except (ValueError, IndexError):
+        pass
+    return value or ""

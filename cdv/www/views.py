@@ -1,0 +1,78 @@
+"""Pages publiques, rendues côté serveur, sans JavaScript nécessaire."""
+
+from django.db.models import Count, Prefetch, Q
+from django.http import Http404
+from django.shortcuts import render
+from django.utils import timezone
+
+from cdv.contracts.abilities import contract_abilities
+from cdv.contracts.models import Contract
+from cdv.contracts.services import default_contract
+from cdv.plan.models import Enjeu
+from cdv.territories.enums import TerritoryKind
+from cdv.territories.models import Territory
+
+
+def home(request):
+    visible = Contract.objects.visible_to(request.user)
+    contract = default_contract(visible)
+    if contract is None:
+        return render(request, "www/empty.html", status=200)
+    others = list(visible.exclude(pk=contract.pk).only("slug", "title"))
+    return _render_contract(request, contract, others)
+
+
+def contract_home(request, slug):
+    contract = Contract.objects.visible_to(request.user).filter(slug=slug).first()
+    if contract is None:
+        raise Http404("Aucun contrat public ne porte cet identifiant.")
+    return _render_contract(request, contract, [])
+
+
+def _render_contract(request, contract, others):
+    if not contract_abilities(request.user, contract)["view"]:
+        raise Http404
+    contract = (
+        Contract.objects.select_related("epci", "reference_territory")
+        .prefetch_related("signatories__partner", "milestones", "key_figures")
+        .get(pk=contract.pk)
+    )
+    communes = Territory.objects.filter(kind=TerritoryKind.COMMUNE).only("code", "name")
+    qpvs = list(
+        contract.qpvs.only("code", "name", "status", "population")
+        .prefetch_related(Prefetch("parents", queryset=communes, to_attr="commune_list"))
+        .order_by("name")
+    )
+    enjeux = list(
+        Enjeu.objects.filter(contract=contract).annotate(
+            objective_count=Count("objectives", distinct=True),
+            action_count=Count("objectives__actions", distinct=True),
+            demo_count=Count(
+                "objectives__actions", filter=Q(objectives__actions__is_demo=True), distinct=True
+            ),
+        )
+    )
+    today = timezone.localdate()
+    milestones = [(m, m.state(today)) for m in contract.milestones.all()]
+    figures = list(contract.key_figures.all())
+    headline = next((f for f in figures if f.is_headline and f.comparison_value is not None), None)
+    signatories = list(contract.signatories.all())
+    return render(
+        request,
+        "www/contract_home.html",
+        {
+            "contract": contract,
+            "qpvs": qpvs,
+            "communes_count": len({c.code for q in qpvs for c in q.commune_list}),
+            "enjeux": enjeux,
+            "has_demo": any(e.demo_count for e in enjeux),
+            "milestones": milestones,
+            "today": today,
+            "headline": headline,
+            "headline_gap": headline.gap() if headline else None,
+            "figures": [f for f in figures if f is not headline],
+            "signatories": [s for s in signatories if s.kind == "SIGNATAIRE"],
+            "participants": [s for s in signatories if s.kind != "SIGNATAIRE"],
+            "others": others,
+        },
+    )
