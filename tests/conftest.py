@@ -1,0 +1,28 @@
+import pytest
+from django.core.management import call_command
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker):
+    """Charge une fois par session les données de référence réelles et la démonstration.
+
+    Chaque test tourne dans une transaction annulée à la fin : il voit ces données et ne
+    les abîme pas pour les suivants.
+    """
+    with django_db_blocker.unblock():
+        call_command("load_reference_data", verbosity=0)
+        call_command("load_demo_data", verbosity=0)
+
+
+@pytest.fixture
+def nantes(db):
+    from cdv.contracts.models import Contract
+
+    return Contract.objects.get(slug="nantes-metropole-2024-2030")
+
+
+@pytest.fixture
+def admin_user(db):
+    from cdv.users.models import User
+
+    return User.objects.create_superuser(email="admin@example.org", password="motdepasse-de-test")
