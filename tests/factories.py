@@ -2,8 +2,8 @@ import factory
 from django.utils.text import slugify
 
 from cdv.contracts.enums import ContractStatus
-from cdv.core.validators import luhn_ok
 from cdv.contracts.models import Contract, Milestone, Signatory
+from cdv.core.validators import luhn_ok
 from cdv.partners.enums import PartnerKind
 from cdv.partners.models import Partner
 from cdv.plan.enums import ActionScope

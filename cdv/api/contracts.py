@@ -1,5 +1,5 @@
 from django.db.models import Count, Prefetch
-from ninja import Router
+from ninja import Router, Status
 from ninja.pagination import LimitOffsetPagination, paginate
 
 from cdv.contracts.models import Contract
@@ -39,5 +39,5 @@ def get_contract(request, slug: str):
         .first()
     )
     if contract is None:
-        return 404, {"detail": f"Aucun contrat public « {slug} »."}
-    return 200, contract
+        return Status(404, {"detail": f"Aucun contrat public « {slug} »."})
+    return Status(200, contract)

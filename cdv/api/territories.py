@@ -1,5 +1,5 @@
 from django.db.models import Prefetch, Q
-from ninja import Query, Router, Schema
+from ninja import Query, Router, Schema, Status
 from ninja.errors import HttpError
 from ninja.pagination import LimitOffsetPagination, paginate
 from pydantic import Field
@@ -53,6 +53,6 @@ def get_qpv(request, code: str, geography: Geography = Geography.QPV_2024):
     """Un QPV avec son contour GeoJSON (MultiPolygon, WGS84) et les contrats publics qui le couvrent."""
     qpv = qpv_queryset(geography).filter(code=code.upper()).first()
     if qpv is None:
-        return 404, {"detail": f"Aucun QPV de code « {code} » dans la géographie {geography.value}."}
+        return Status(404, {"detail": f"Aucun QPV de code « {code} » dans la géographie {geography.value}."})
     qpv.public_contracts = list(Contract.objects.visible_to(request.user).filter(qpvs=qpv).only("slug"))
-    return 200, qpv
+    return Status(200, qpv)

@@ -1,0 +1,70 @@
+import pytest
+from django.contrib import admin
+from django.urls import reverse
+
+from cdv.contracts.models import Contract
+from cdv.territories.models import Qpv
+
+pytestmark = pytest.mark.django_db
+
+OUR_APPS = {"users", "territories", "partners", "contracts", "plan"}
+
+
+def our_models():
+    return [m for m in admin.site._registry if m._meta.app_label in OUR_APPS]
+
+
+def test_every_domain_model_is_in_the_admin():
+    from django.apps import apps
+
+    registered = set(our_models())
+    for model in apps.get_models():
+        if model._meta.app_label in OUR_APPS and not model.__name__.startswith("Historical"):
+            assert model in registered, model.__name__
+
+
+@pytest.mark.parametrize("page", ["changelist", "add"])
+def test_every_admin_page_opens_in_french(client, admin_user, page):
+    client.force_login(admin_user)
+    for model in our_models():
+        url = reverse(f"admin:{model._meta.app_label}_{model._meta.model_name}_{page}")
+        response = client.get(url)
+        assert response.status_code == 200, url
+        assert 'lang="fr"' in response.content.decode(), url
+
+
+def test_admin_search_and_filters(client, admin_user):
+    client.force_login(admin_user)
+    response = client.get(reverse("admin:territories_qpv_changelist"), {"q": "Malakoff"})
+    assert "QN04413M" in response.content.decode()
+    response = client.get(reverse("admin:territories_qpv_changelist"), {"status": "NOUVEAU"})
+    assert response.status_code == 200
+
+
+def test_change_pages_open_for_reference_records(client, admin_user, nantes):
+    client.force_login(admin_user)
+    for url in [
+        reverse("admin:contracts_contract_change", args=[nantes.pk]),
+        reverse("admin:territories_qpv_change", args=[Qpv.objects.get(code="QN04413M").pk]),
+        reverse("admin:contracts_contract_history", args=[nantes.pk]),
+    ]:
+        assert client.get(url).status_code == 200, url
+
+
+def test_an_admin_edit_is_recorded_in_history_with_its_author(client, admin_user, nantes):
+    client.force_login(admin_user)
+    url = reverse("admin:partners_partner_change", args=[nantes.signatories.first().partner.pk])
+    partner = nantes.signatories.first().partner
+    form = client.get(url).context["adminform"].form
+    data = {
+        key: value
+        for key, value in form.initial.items()
+        if value is not None and not isinstance(value, list | tuple)
+    }
+    data.update({"website": "https://exemple.fr/", "member_of": [], "qpvs": []})
+    response = client.post(url, data)
+    assert response.status_code == 302, response.content.decode()[:2000]
+    last = partner.history.latest()
+    assert last.website == "https://exemple.fr/"
+    assert last.history_user == admin_user
+    assert Contract.history.filter(slug=nantes.slug).exists()
