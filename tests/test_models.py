@@ -160,3 +160,17 @@ def test_roadmap_of_a_qpv_has_its_own_and_the_metropolitan_actions(nantes):
     assert local.exists()
     assert all(malakoff in a.qpvs.all() for a in local)
     assert not roadmap.filter(scope=ActionScope.QPV).exclude(qpvs=malakoff).exists()
+
+
+def test_qpv_roadmap_groups_priorities_and_actions_by_enjeu(nantes, django_assert_max_num_queries):
+    from cdv.plan.roadmap import qpv_roadmap
+
+    malakoff = Qpv.objects.get(code="QN04413M")
+    with django_assert_max_num_queries(3):
+        roadmap = qpv_roadmap(nantes, malakoff)
+    assert [entry.enjeu.number for entry in roadmap] == [1, 2, 3, 4]
+    assert all(entry.priority and entry.priority.qpv == malakoff for entry in roadmap)
+    titles = {a.title for entry in roadmap for a in entry.actions}
+    assert "Boutique à l'essai en pied d'immeuble" in titles  # action locale de Malakoff
+    assert "Permanences d'accès aux droits" in titles  # action métropolitaine
+    assert "Forums emploi de proximité" not in titles  # Bellevue et Sillon seulement

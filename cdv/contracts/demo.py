@@ -1,14 +1,17 @@
-"""Données de démonstration : un plan d'action illustratif pour voir la plateforme vivre.
+"""Données de démonstration : plan d'action et engagements illustratifs, pour voir la plateforme vivre.
 
 Tout ce que crée ce module porte ``is_demo=True`` (ou un nom marqué « démonstration ») et les
 pages l'affichent comme tel. Aucun de ces objectifs, actions ou partenaires n'est réel.
 """
 
 import datetime
+from decimal import Decimal
 
 from django.db import transaction
 from django.utils.text import slugify
 
+from cdv.commitments.enums import CommitmentScope, CommitmentStatus, FundingKind
+from cdv.commitments.models import Commitment, CommitmentMeans
 from cdv.core.upsert import UpsertStats, sync_m2m, upsert
 from cdv.partners.enums import PartnerKind
 from cdv.partners.models import Partner
@@ -120,6 +123,54 @@ DEMO_ACTIONS = [
     ),
 ]
 
+# (partenaire, action, titre, résumé, cible, état, portée, codes QPV, moyens [(année, ETP, €, nature)])
+DEMO_COMMITMENTS = [
+    (
+        0,
+        "1.1.1",
+        "Animer deux forums emploi par an à Bellevue et au Sillon de Bretagne",
+        "Nous organisons deux forums par an pour rencontrer des employeurs près de chez vous.",
+        "300 participants par an",
+        CommitmentStatus.PROPOSED,
+        CommitmentScope.QPV,
+        ["QN04405M", "QN04419I"],
+        [(2025, "0.50", "12000", FundingKind.ORDINARY), (2026, "0.50", "12000", FundingKind.ORDINARY)],
+    ),
+    (
+        0,
+        "1.1.2",
+        "Financer vingt permis de conduire par an",
+        "Nous aidons vingt personnes par an à payer leur permis de conduire.",
+        "20 permis par an",
+        CommitmentStatus.DRAFT,
+        CommitmentScope.METROPOLITAN,
+        [],
+        [(2025, "0.20", "25000", FundingKind.SPECIFIC)],
+    ),
+    (
+        1,
+        "2.1.1",
+        "Ouvrir l'aide aux devoirs quatre soirs par semaine",
+        "Des bénévoles aident les enfants à faire leurs devoirs quatre soirs par semaine.",
+        "60 enfants accompagnés",
+        CommitmentStatus.VALIDATED,
+        CommitmentScope.QPV,
+        ["QN04406M", "QN04407I"],
+        [(2025, "1.00", "8000", FundingKind.SPECIFIC)],
+    ),
+    (
+        2,
+        "4.1.1",
+        "Équiper 200 logements de thermostats programmables",
+        "Le bailleur installe des thermostats pour baisser les factures de chauffage.",
+        "200 logements équipés",
+        CommitmentStatus.IN_PROGRESS,
+        CommitmentScope.QPV,
+        ["QN04408M", "QN04409I"],
+        [(2025, "0.30", "60000", FundingKind.ORDINARY), (2026, "0.30", "60000", FundingKind.ORDINARY)],
+    ),
+]
+
 DEMO_USERS = [
     ("referent.tremplin@example.org", "Camille", "Martin", Role.EDITOR, 0),
     ("lecteur.bailleur@example.org", "Sami", "Benali", Role.READER, 2),
@@ -160,6 +211,7 @@ def load_demo_data() -> UpsertStats:
             )
 
     counters = {}
+    actions = {}
     for enjeu_number, objective_number, title, summary, codes, status, pilot in DEMO_ACTIONS:
         key = (enjeu_number, objective_number)
         counters[key] = counters.get(key, 0) + 1
@@ -179,6 +231,33 @@ def load_demo_data() -> UpsertStats:
             stats=stats,
         )
         sync_m2m(action.qpvs, [qpvs[c] for c in codes or []], stats, "QPV des actions")
+        actions[action.code] = action
+
+    for partner_index, action_code, title, summary, target, status, scope, codes, means in DEMO_COMMITMENTS:
+        action = actions[action_code]
+        commitment = upsert(
+            Commitment,
+            lookup={"contract": contract, "partner": partners[partner_index], "title": title},
+            values={
+                "objective": action.objective,
+                "action": action,
+                "summary_plain": summary,
+                "target": target,
+                "status": status,
+                "scope": scope,
+                "deadline": datetime.date(2026, 12, 31),
+                "is_demo": True,
+            },
+            stats=stats,
+        )
+        sync_m2m(commitment.qpvs, [qpvs[c] for c in codes], stats, "QPV des engagements")
+        for year, fte, amount, funding in means:
+            upsert(
+                CommitmentMeans,
+                lookup={"commitment": commitment, "year": year, "funding": funding},
+                values={"fte": Decimal(fte), "amount_eur": Decimal(amount)},
+                stats=stats,
+            )
 
     for qpv in qpvs.values():
         for enjeu in enjeux.values():

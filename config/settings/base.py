@@ -39,6 +39,7 @@ INSTALLED_APPS = [
     "cdv.partners",
     "cdv.contracts",
     "cdv.plan",
+    "cdv.commitments",
     "cdv.www",
     "cdv.api",
 ]

@@ -6,7 +6,7 @@ from cdv.contracts.demo import load_demo_data
 class Command(BaseCommand):
     help = (
         "Ajoute des données de démonstration (objectifs, actions par QPV, priorités de "
-        "quartier, partenaires et comptes fictifs), toutes marquées comme telles. Idempotent."
+        "quartier, engagements, partenaires et comptes fictifs), toutes marquées comme telles. Idempotent."
     )
 
     def handle(self, *args, **options):

@@ -1,0 +1,34 @@
+from django.contrib import admin
+from simple_history.admin import SimpleHistoryAdmin
+
+from .models import Commitment, CommitmentMeans
+
+
+class MeansInline(admin.TabularInline):
+    model = CommitmentMeans
+    extra = 0
+
+
+@admin.register(Commitment)
+class CommitmentAdmin(SimpleHistoryAdmin):
+    list_display = ["title", "partner", "contract", "objective", "scope", "status", "is_demo"]
+    list_filter = ["contract", "status", "scope", "is_demo", "partner__kind"]
+    search_fields = ["title", "summary_plain", "partner__name"]
+    autocomplete_fields = ["partner"]
+    filter_horizontal = ["qpvs"]
+    list_select_related = ["partner", "contract", "objective__enjeu"]
+    readonly_fields = ["version", "created_at", "updated_at"]
+    inlines = [MeansInline]
+
+    def formfield_for_manytomany(self, db_field, request, **kwargs):
+        if db_field.name == "qpvs":
+            kwargs["queryset"] = db_field.related_model.objects.qpvs().defer("geometry")
+        return super().formfield_for_manytomany(db_field, request, **kwargs)
+
+
+@admin.register(CommitmentMeans)
+class CommitmentMeansAdmin(SimpleHistoryAdmin):
+    list_display = ["commitment", "year", "fte", "amount_eur", "funding"]
+    list_filter = ["year", "funding"]
+    search_fields = ["commitment__title"]
+    list_select_related = ["commitment__partner"]
