@@ -165,3 +165,37 @@ class CommitmentMeans(models.Model):
                 raise ValidationError(
                     {"year": f"L'année {self.year} sort de la période du contrat ({contract.period_label})."}
                 )
+
+
+class CommitmentAmendment(models.Model):
+    """Modification d'un engagement déjà confirmé : l'état d'avant reste lisible."""
+
+    commitment = models.ForeignKey(
+        Commitment, verbose_name="engagement", on_delete=models.CASCADE, related_name="amendments"
+    )
+    number = models.PositiveSmallIntegerField("numéro")
+    reason = models.TextField("motif de la modification")
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name="auteur",
+        on_delete=models.SET_NULL,
+        null=True,
+        related_name="+",
+    )
+    created_at = models.DateTimeField("date", auto_now_add=True)
+    previous_version = models.PositiveIntegerField("version remplacée")
+    previous = models.JSONField("engagement avant la modification")
+    changes = models.JSONField("changements", default=list)
+
+    class Meta:
+        verbose_name = "avenant à un engagement"
+        verbose_name_plural = "avenants aux engagements"
+        ordering = ["commitment", "number"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["commitment", "number"], name="commitment_amendment_unique_number"
+            )
+        ]
+
+    def __str__(self):
+        return f"Avenant n° {self.number} — {self.commitment.title}"

@@ -1,0 +1,79 @@
+"""Ce qu'une personne peut faire d'un engagement : seule source de vérité pour les vues, htmx,
+les exports et l'API. Un refus se traduit par 404 si l'objet n'est pas même visible, 403 sinon."""
+
+from cdv.users.enums import Role
+
+from .enums import CommitmentStatus as S
+
+PUBLIC_STATUSES = {S.CONFIRMED, S.IN_PROGRESS, S.DONE, S.PARTLY_DONE, S.NOT_DONE, S.ABANDONED}
+EDITABLE_BY_PARTNER = {S.DRAFT, S.RETURNED, S.CONFIRMED, S.IN_PROGRESS}
+AMENDMENT_STATUSES = {S.CONFIRMED, S.IN_PROGRESS}
+FINAL_STATUSES = {S.DONE, S.PARTLY_DONE, S.NOT_DONE, S.ABANDONED}
+
+
+def memberships(user, contract) -> list[tuple[str, int | None]]:
+    """Rôles (rôle, partenaire) de ``user`` dans ``contract`` ; mis en cache sur l'objet user."""
+    if not user.is_authenticated or not hasattr(user, "memberships"):
+        return []
+    cache = getattr(user, "_memberships_cache", None)
+    if cache is None:
+        cache = {}
+        for contract_id, role, partner_id in user.memberships.values_list(
+            "contract_id", "role", "partner_id"
+        ):
+            cache.setdefault(contract_id, []).append((role, partner_id))
+        user._memberships_cache = cache
+    return cache.get(contract.pk if hasattr(contract, "pk") else contract, [])
+
+
+def is_pilot(user, contract) -> bool:
+    if user.is_authenticated and user.is_superuser:
+        return True
+    return any(role == Role.PILOT for role, _ in memberships(user, contract))
+
+
+def edits_for(user, contract, partner_id) -> bool:
+    """Référent (rédaction) de ce partenaire dans ce contrat."""
+    return any(role == Role.EDITOR and pid == partner_id for role, pid in memberships(user, contract))
+
+
+def can_read_contract_internals(user, contract) -> bool:
+    return is_pilot(user, contract) or bool(memberships(user, contract))
+
+
+def can_create_commitment(user, contract, partner) -> bool:
+    return is_pilot(user, contract) or edits_for(user, contract, partner.pk)
+
+
+def can_manage_cahier(user, contract, partner) -> bool:
+    """Confirmer le cahier, téléverser le modèle XLSX : pilote ou référent du partenaire."""
+    return can_create_commitment(user, contract, partner)
+
+
+def commitment_abilities(user, commitment) -> dict[str, bool]:
+    contract_id = commitment.contract_id
+    pilot = is_pilot(user, contract_id)
+    owner = edits_for(user, contract_id, commitment.partner_id)
+    member = pilot or bool(memberships(user, contract_id))
+    status = commitment.status
+    actor = pilot or owner
+    return {
+        "view": member or status in PUBLIC_STATUSES,
+        "view_history": member,
+        "edit": (pilot and status not in FINAL_STATUSES) or (owner and status in EDITABLE_BY_PARTNER),
+        "delete": actor and status == S.DRAFT,
+        "propose": actor and status in {S.DRAFT, S.RETURNED},
+        "validate": pilot and status == S.PROPOSED,
+        "return": pilot and status in {S.PROPOSED, S.VALIDATED},
+        "confirm": actor and status == S.VALIDATED,
+        "start": actor and status == S.CONFIRMED,
+        "close": actor and status in {S.CONFIRMED, S.IN_PROGRESS},
+    }
+
+
+def visible_commitments(user, queryset, contract):
+    """Engagements d'un contrat visibles par ``user`` : tout pour les membres, le publié sinon."""
+    queryset = queryset.filter(contract=contract)
+    if can_read_contract_internals(user, contract):
+        return queryset
+    return queryset.filter(status__in=PUBLIC_STATUSES)
