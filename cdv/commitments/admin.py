@@ -1,7 +1,7 @@
 from django.contrib import admin
 from simple_history.admin import SimpleHistoryAdmin
 
-from .models import Commitment, CommitmentMeans
+from .models import Commitment, CommitmentAmendment, CommitmentMeans
 
 
 class MeansInline(admin.TabularInline):
@@ -32,3 +32,28 @@ class CommitmentMeansAdmin(SimpleHistoryAdmin):
     list_filter = ["year", "funding"]
     search_fields = ["commitment__title"]
     list_select_related = ["commitment__partner"]
+
+
+@admin.register(CommitmentAmendment)
+class CommitmentAmendmentAdmin(admin.ModelAdmin):
+    """Lecture seule : un avenant est une trace, il ne se réécrit pas."""
+
+    list_display = ["commitment", "number", "created_at", "author"]
+    search_fields = ["commitment__title", "reason"]
+    list_select_related = ["commitment", "author"]
+    readonly_fields = [
+        "commitment",
+        "number",
+        "reason",
+        "author",
+        "created_at",
+        "previous_version",
+        "previous",
+        "changes",
+    ]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
