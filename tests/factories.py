@@ -111,7 +111,7 @@ class ObjectiveFactory(factory.django.DjangoModelFactory):
         model = Objective
 
     enjeu = factory.SubFactory(EnjeuFactory)
-    number = factory.Sequence(lambda n: n + 1)
+    number = factory.Sequence(lambda n: n + 100)
     title = factory.Sequence(lambda n: f"Objectif {n}")
 
 

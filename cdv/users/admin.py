@@ -3,7 +3,7 @@ from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from simple_history.admin import SimpleHistoryAdmin
 
 from .forms import UserChangeForm, UserCreationForm
-from .models import Membership, User
+from .models import Invitation, Membership, User
 
 
 class MembershipInline(admin.TabularInline):
@@ -37,3 +37,23 @@ class MembershipAdmin(SimpleHistoryAdmin):
     list_filter = ["contract", "role"]
     search_fields = ["user__email", "partner__name"]
     autocomplete_fields = ["user", "partner"]
+
+
+@admin.register(Invitation)
+class InvitationAdmin(admin.ModelAdmin):
+    list_display = [
+        "email",
+        "contract",
+        "role",
+        "partner",
+        "created_at",
+        "expires_at",
+        "accepted_at",
+        "revoked",
+    ]
+    list_filter = ["contract", "role", "revoked"]
+    search_fields = ["email", "partner__name"]
+    readonly_fields = ["token_hash", "created_at", "accepted_at", "accepted_by", "invited_by"]
+
+    def has_add_permission(self, request):
+        return False  # une invitation s'envoie depuis l'espace pilote (le lien n'est montré qu'à l'envoi)

@@ -124,3 +124,55 @@ class Membership(models.Model):
     def clean(self):
         if self.role in ROLES_WITH_PARTNER and not self.partner_id:
             raise ValidationError({"partner": "Ce rôle s'exerce au nom d'un partenaire : choisissez-le."})
+
+
+class InvitationQuerySet(models.QuerySet):
+    def pending(self):
+        return self.filter(accepted_at__isnull=True, revoked=False, expires_at__gt=timezone.now())
+
+
+class Invitation(models.Model):
+    """Invitation envoyée par un pilote : un lien à usage unique pour choisir son mot de passe.
+
+    Seule l'empreinte SHA-256 du jeton est conservée : une fuite de la base ne donne pas de lien
+    utilisable.
+    """
+
+    email = models.EmailField("adresse invitée")
+    contract = models.ForeignKey(
+        "contracts.Contract", verbose_name="contrat", on_delete=models.CASCADE, related_name="invitations"
+    )
+    partner = models.ForeignKey(
+        "partners.Partner",
+        verbose_name="partenaire",
+        on_delete=models.CASCADE,
+        related_name="invitations",
+        null=True,
+        blank=True,
+    )
+    role = models.CharField("rôle", max_length=20, choices=Role.choices)
+    token_hash = models.CharField("empreinte du jeton", max_length=64, unique=True, editable=False)
+    invited_by = models.ForeignKey(
+        User, verbose_name="invité par", on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    created_at = models.DateTimeField("envoyée le", auto_now_add=True)
+    expires_at = models.DateTimeField("expire le")
+    accepted_at = models.DateTimeField("acceptée le", null=True, blank=True)
+    accepted_by = models.ForeignKey(
+        User, verbose_name="acceptée par", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    revoked = models.BooleanField("révoquée", default=False)
+
+    objects = InvitationQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = "invitation"
+        verbose_name_plural = "invitations"
+        ordering = ["-created_at"]
+
+    def __str__(self):
+        return f"{self.email} — {self.get_role_display()}"
+
+    @property
+    def is_usable(self) -> bool:
+        return not self.revoked and self.accepted_at is None and self.expires_at > timezone.now()

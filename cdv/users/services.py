@@ -1,0 +1,101 @@
+"""Invitations : un pilote invite une personne dans un contrat, avec un rôle."""
+
+import hashlib
+import secrets
+from datetime import timedelta
+
+from django.conf import settings
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.mail import send_mail
+from django.db import transaction
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import timezone
+
+from .enums import ROLES_WITH_PARTNER, Role
+from .models import Invitation, Membership, User
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+@transaction.atomic
+def invite(*, inviter, contract, email: str, role: str, partner=None) -> tuple[Invitation, str]:
+    """Crée l'invitation et envoie le courriel ; renvoie l'invitation et le lien envoyé."""
+    from cdv.commitments.abilities import is_pilot
+
+    if not is_pilot(inviter, contract):
+        raise PermissionDenied("Seul un pilote du contrat invite des personnes.")
+    email = User.objects.normalize_email(email).strip().lower()
+    errors = {}
+    if role not in Role.values:
+        errors["role"] = "Rôle inconnu."
+    if role in ROLES_WITH_PARTNER and partner is None:
+        errors["partner"] = "Ce rôle s'exerce au nom d'un partenaire : choisissez-le."
+    if role not in ROLES_WITH_PARTNER and partner is not None:
+        errors["partner"] = "Un pilote ou un évaluateur n'agit pas au nom d'un partenaire."
+    if Membership.objects.filter(user__email=email, contract=contract, role=role, partner=partner).exists():
+        errors["email"] = "Cette personne a déjà ce rôle dans le contrat."
+    if errors:
+        raise ValidationError(errors)
+    token = secrets.token_urlsafe(32)
+    invitation = Invitation.objects.create(
+        email=email,
+        contract=contract,
+        partner=partner,
+        role=role,
+        token_hash=hash_token(token),
+        invited_by=inviter if getattr(inviter, "pk", None) else None,
+        expires_at=timezone.now() + timedelta(days=settings.INVITATION_VALID_DAYS),
+    )
+    link = settings.SITE_URL + reverse("www:invitation", args=[token])
+    context = {
+        "invitation": invitation,
+        "link": link,
+        "inviter": inviter,
+        "days": settings.INVITATION_VALID_DAYS,
+    }
+    send_mail(
+        subject=f"Invitation : {contract.title}",
+        message=render_to_string("accounts/invitation_email.txt", context),
+        from_email=settings.DEFAULT_FROM_EMAIL,
+        recipient_list=[email],
+    )
+    return invitation, link
+
+
+def find_invitation(token: str) -> Invitation | None:
+    return (
+        Invitation.objects.select_related("contract", "partner")
+        .filter(token_hash=hash_token(token or ""))
+        .first()
+    )
+
+
+@transaction.atomic
+def accept_invitation(
+    *, invitation: Invitation, password: str = "", first_name="", last_name="", user=None
+) -> User:
+    """Crée le compte (ou rattache le compte existant) et donne le rôle ; le lien ne sert qu'une fois."""
+    invitation = Invitation.objects.select_for_update().get(pk=invitation.pk)
+    if not invitation.is_usable:
+        raise ValidationError("Cette invitation n'est plus valable (déjà utilisée, expirée ou révoquée).")
+    existing = User.objects.filter(email=invitation.email).first()
+    if existing is not None:
+        if user is None or user.pk != existing.pk:
+            raise ValidationError(
+                "Un compte existe déjà pour cette adresse : connectez-vous, puis rouvrez le lien."
+            )
+        account = existing
+    else:
+        account = User.objects.create_user(
+            email=invitation.email, password=password, first_name=first_name, last_name=last_name
+        )
+    Membership.objects.get_or_create(
+        user=account, contract=invitation.contract, role=invitation.role, partner=invitation.partner
+    )
+    invitation.accepted_at = timezone.now()
+    invitation.accepted_by = account
+    invitation.save(update_fields=["accepted_at", "accepted_by"])
+    return account

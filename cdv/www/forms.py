@@ -1,0 +1,211 @@
+"""Formulaires des pages (libellés français) ; les écritures passent par les services."""
+
+from decimal import Decimal, InvalidOperation
+
+from django import forms
+from django.contrib.auth import password_validation
+
+from cdv.commitments.enums import CommitmentScope, FundingKind
+from cdv.plan.models import PLAIN_SUMMARY_MAX, Action, Objective
+from cdv.territories.models import Territory
+from cdv.users.enums import Role
+
+
+class InvitationForm(forms.Form):
+    email = forms.EmailField(label="Adresse électronique de la personne invitée")
+    role = forms.ChoiceField(label="Rôle", choices=Role.choices)
+    partner = forms.ModelChoiceField(
+        label="Au nom du partenaire",
+        queryset=None,
+        required=False,
+        help_text="Obligatoire sauf pour un pilote ou un évaluateur.",
+    )
+
+    def __init__(self, *args, partners, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["partner"].queryset = partners
+
+
+class AcceptInvitationForm(forms.Form):
+    first_name = forms.CharField(label="Prénom", max_length=150, required=False)
+    last_name = forms.CharField(label="Nom", max_length=150, required=False)
+    password1 = forms.CharField(
+        label="Mot de passe", widget=forms.PasswordInput(attrs={"autocomplete": "new-password"})
+    )
+    password2 = forms.CharField(
+        label="Confirmez le mot de passe", widget=forms.PasswordInput(attrs={"autocomplete": "new-password"})
+    )
+
+    def __init__(self, *args, email, **kwargs):
+        self.email = email
+        super().__init__(*args, **kwargs)
+        self.fields["password1"].help_text = password_validation.password_validators_help_text_html()
+
+    def clean(self):
+        data = super().clean()
+        if data.get("password1") and data.get("password1") != data.get("password2"):
+            self.add_error("password2", "Les deux mots de passe ne sont pas identiques.")
+        elif data.get("password1"):
+            from cdv.users.models import User
+
+            try:
+                password_validation.validate_password(data["password1"], User(email=self.email))
+            except forms.ValidationError as error:
+                self.add_error("password1", error)
+        return data
+
+
+class CommitmentForm(forms.Form):
+    objective = forms.ModelChoiceField(label="Objectif", queryset=Objective.objects.none())
+    action = forms.ModelChoiceField(
+        label="Action (facultatif)", queryset=Action.objects.none(), required=False
+    )
+    title = forms.CharField(label="Intitulé", max_length=300)
+    summary_plain = forms.CharField(
+        label="Résumé en langage clair",
+        max_length=PLAIN_SUMMARY_MAX,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3, "maxlength": PLAIN_SUMMARY_MAX}),
+        help_text=f"{PLAIN_SUMMARY_MAX} caractères au plus, pour le public : phrases courtes, mots courants.",
+    )
+    description = forms.CharField(
+        label="Description", required=False, widget=forms.Textarea(attrs={"rows": 5})
+    )
+    scope = forms.ChoiceField(label="Portée", choices=CommitmentScope.choices, widget=forms.RadioSelect)
+    qpvs = forms.ModelMultipleChoiceField(
+        label="Quartiers concernés",
+        queryset=Territory.objects.none(),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text="Seulement pour la portée « quartiers choisis ».",
+    )
+    target = forms.CharField(
+        label="Cible", max_length=300, required=False, help_text="Ex. : 120 jeunes accompagnés par an."
+    )
+    deadline = forms.DateField(
+        label="Échéance", required=False, widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+    )
+    amendment_reason = forms.CharField(
+        label="Motif de l'avenant",
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text="Obligatoire pour modifier un engagement confirmé : la version d'avant reste consultable.",
+    )
+    version = forms.IntegerField(widget=forms.HiddenInput, required=False)
+
+    def __init__(self, *args, contract, years, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.years = list(years)
+        self.fields["objective"].queryset = Objective.objects.filter(enjeu__contract=contract).select_related(
+            "enjeu"
+        )
+        self.fields["action"].queryset = Action.objects.for_contract(contract).select_related(
+            "objective__enjeu"
+        )
+        self.fields["qpvs"].queryset = contract.qpvs.only("code", "name").order_by("name")
+        for year in self.years:
+            for funding in FundingKind:
+                self.fields[f"fte_{year}_{funding.value}"] = forms.DecimalField(
+                    label=f"ETP {year} ({funding.label})",
+                    required=False,
+                    min_value=0,
+                    max_digits=7,
+                    decimal_places=2,
+                )
+                self.fields[f"eur_{year}_{funding.value}"] = forms.DecimalField(
+                    label=f"Euros {year} ({funding.label})",
+                    required=False,
+                    min_value=0,
+                    max_digits=14,
+                    decimal_places=2,
+                )
+
+    def means_rows(self):
+        """Grille des moyens pour le gabarit : une ligne par année, deux natures."""
+        rows = []
+        for year in self.years:
+            cells = []
+            for funding in FundingKind:
+                cells.append((self[f"fte_{year}_{funding.value}"], self[f"eur_{year}_{funding.value}"]))
+            rows.append((year, cells))
+        return rows
+
+    def clean(self):
+        data = super().clean()
+        objective, action = data.get("objective"), data.get("action")
+        if objective and action and action.objective_id != objective.pk:
+            self.add_error("action", "Cette action ne relève pas de l'objectif choisi.")
+        return data
+
+    def means(self):
+        result = []
+        for year in self.years:
+            for funding in FundingKind:
+                fte = self.cleaned_data.get(f"fte_{year}_{funding.value}") or Decimal(0)
+                eur = self.cleaned_data.get(f"eur_{year}_{funding.value}") or Decimal(0)
+                if fte or eur:
+                    result.append({"year": year, "fte": fte, "amount_eur": eur, "funding": funding.value})
+        return result
+
+    def data_fields(self):
+        keys = ["objective", "action", "title", "summary_plain", "description", "scope", "target", "deadline"]
+        return {key: self.cleaned_data.get(key) for key in keys} | {
+            "summary_plain": self.cleaned_data.get("summary_plain") or "",
+            "description": self.cleaned_data.get("description") or "",
+            "target": self.cleaned_data.get("target") or "",
+        }
+
+    @staticmethod
+    def initial_for(commitment, years):
+        initial = {
+            "objective": commitment.objective_id,
+            "action": commitment.action_id,
+            "title": commitment.title,
+            "summary_plain": commitment.summary_plain,
+            "description": commitment.description,
+            "scope": commitment.scope,
+            "qpvs": [q.pk for q in commitment.qpvs.all()],
+            "target": commitment.target,
+            "deadline": commitment.deadline,
+            "version": commitment.version,
+        }
+        for m in commitment.means.all():
+            initial[f"fte_{m.year}_{m.funding}"] = m.fte
+            initial[f"eur_{m.year}_{m.funding}"] = m.amount_eur
+        return initial
+
+
+class ReturnForm(forms.Form):
+    comment = forms.CharField(
+        label="Commentaire pour le partenaire", widget=forms.Textarea(attrs={"rows": 3})
+    )
+
+
+class CloseForm(forms.Form):
+    outcome = forms.ChoiceField(label="Issue", choices=[])
+    reason = forms.CharField(
+        label="Motif (obligatoire en cas d'abandon)", required=False, widget=forms.Textarea(attrs={"rows": 2})
+    )
+
+    def __init__(self, *args, **kwargs):
+        from cdv.commitments.enums import CommitmentStatus as S
+
+        super().__init__(*args, **kwargs)
+        self.fields["outcome"].choices = [
+            (s.value, s.label) for s in (S.DONE, S.PARTLY_DONE, S.NOT_DONE, S.ABANDONED)
+        ]
+
+
+class ConfirmCahierForm(forms.Form):
+    signatory_name = forms.CharField(label="Nom de la personne qui signe", max_length=200)
+    signatory_role = forms.CharField(
+        label="Sa qualité", max_length=200, help_text="Ex. : présidente, directeur général."
+    )
+    agree = forms.BooleanField(label="Je confirme, au nom du partenaire, les engagements listés ci-dessus.")
+
+
+def parse_decimal(value):
+    try:
+        return Decimal(str(value))
+    except (InvalidOperation, ValueError):
+        return None

@@ -1,0 +1,283 @@
+"""Espace partenaire : engagements, cycle de vie, confirmation du cahier."""
+
+from collections import OrderedDict
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import Prefetch
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_http_methods, require_POST
+
+from cdv.commitments import abilities, services
+from cdv.commitments.enums import CommitmentStatus as S
+from cdv.commitments.models import Commitment
+from cdv.plan.models import Enjeu
+from cdv.territories.models import Territory
+
+from ..forms import CloseForm, CommitmentForm, ConfirmCahierForm, ReturnForm
+from .helpers import get_commitment, get_contract, get_partner, require
+
+
+def _years(contract):
+    return range(contract.start_year, contract.end_year + 1)
+
+
+def _commitments_of(contract, partner):
+    return (
+        Commitment.objects.filter(contract=contract, partner=partner)
+        .select_related("objective__enjeu", "action")
+        .prefetch_related(Prefetch("qpvs", queryset=Territory.objects.only("code", "name")), "means")
+        .order_by("objective__enjeu__number", "objective__number", "id")
+    )
+
+
+@login_required
+def partner_space(request, slug, partner_slug):
+    contract = get_contract(request, slug)
+    partner = get_partner(contract, partner_slug)
+    require(
+        abilities.can_read_contract_internals(request.user, contract),
+        "Cet espace est réservé aux membres du contrat.",
+    )
+    commitments = list(_commitments_of(contract, partner))
+    by_enjeu = OrderedDict((e.pk, (e, [])) for e in Enjeu.objects.filter(contract=contract))
+    by_qpv = {}
+    for c in commitments:
+        by_enjeu[c.objective.enjeu_id][1].append(c)
+        for q in c.qpvs.all():
+            by_qpv.setdefault(q, []).append(c)
+    summary = services.cahier_summary(contract=contract, partner=partner)
+    return render(
+        request,
+        "commitments/partner_space.html",
+        {
+            "contract": contract,
+            "partner": partner,
+            "by_enjeu": [v for v in by_enjeu.values()],
+            "by_qpv": sorted(by_qpv.items(), key=lambda item: item[0].name),
+            "general": [c for c in commitments if not c.qpvs.all()],
+            "can_manage": abilities.can_manage_cahier(request.user, contract, partner),
+            "to_confirm_count": len(summary["to_confirm"]),
+            "count": len(commitments),
+        },
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def commitment_create(request, slug, partner_slug):
+    contract = get_contract(request, slug)
+    partner = get_partner(contract, partner_slug)
+    require(
+        abilities.can_create_commitment(request.user, contract, partner),
+        "Vous ne pouvez pas créer d'engagement pour ce partenaire.",
+    )
+    form = CommitmentForm(
+        request.POST or None, contract=contract, years=_years(contract), initial={"scope": "QPV"}
+    )
+    if request.method == "POST" and form.is_valid():
+        try:
+            commitment = services.create_commitment(
+                user=request.user,
+                contract=contract,
+                partner=partner,
+                data=form.data_fields(),
+                qpvs=form.cleaned_data["qpvs"],
+                means=form.means(),
+            )
+        except ValidationError as error:
+            _add_errors(form, error)
+        else:
+            messages.success(request, "Engagement enregistré en brouillon.")
+            return redirect("www:commitment", slug=contract.slug, pk=commitment.pk)
+    return render(
+        request,
+        "commitments/form.html",
+        {"contract": contract, "partner": partner, "form": form, "commitment": None},
+    )
+
+
+def _add_errors(form, error):
+    if hasattr(error, "error_dict"):
+        for field, errs in error.message_dict.items():
+            form.add_error(field if field in form.fields else None, errs)
+    else:
+        form.add_error(None, error.messages)
+
+
+@require_http_methods(["GET"])
+def commitment_detail(request, slug, pk):
+    contract = get_contract(request, slug)
+    commitment, rights = get_commitment(request, contract, pk)
+    history = []
+    if rights["view_history"]:
+        records = list(commitment.history.select_related("history_user").order_by("-history_date")[:50])
+        for newer, older in zip(records, records[1:] + [None], strict=False):
+            changes = []
+            if older is not None:
+                delta = newer.diff_against(older)
+                changes = [
+                    (_label(c.field), c.old, c.new)
+                    for c in delta.changes
+                    if c.field not in {"version", "updated_at"}
+                ]
+            history.append({"record": newer, "changes": changes})
+    return render(
+        request,
+        "commitments/detail.html",
+        {
+            "contract": contract,
+            "commitment": commitment,
+            "rights": rights,
+            "means": commitment.means.all(),
+            "qpvs": commitment.qpvs.only("code", "name"),
+            "amendments": commitment.amendments.select_related("author") if rights["view_history"] else [],
+            "history": history,
+            "return_form": ReturnForm(),
+            "close_form": CloseForm(),
+        },
+    )
+
+
+def _label(field_name):
+    try:
+        return str(Commitment._meta.get_field(field_name).verbose_name)
+    except Exception:  # noqa: BLE001 - un champ disparu garde son nom technique
+        return field_name
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def commitment_edit(request, slug, pk):
+    contract = get_contract(request, slug)
+    commitment, rights = get_commitment(request, contract, pk, ability="edit")
+    years = _years(contract)
+    needs_amendment = commitment.status in abilities.AMENDMENT_STATUSES
+    conflict = None
+    if request.method == "POST":
+        form = CommitmentForm(request.POST, contract=contract, years=years)
+        if form.is_valid():
+            try:
+                services.update_commitment(
+                    user=request.user,
+                    commitment=commitment,
+                    expected_version=form.cleaned_data["version"] or 0,
+                    data=form.data_fields(),
+                    qpvs=form.cleaned_data["qpvs"],
+                    means=form.means(),
+                    amendment_reason=form.cleaned_data["amendment_reason"] or "",
+                )
+            except services.ConflictError as error:
+                conflict = error
+                commitment.refresh_from_db()
+            except ValidationError as error:
+                _add_errors(form, error)
+            else:
+                messages.success(request, "Modifications enregistrées.")
+                return redirect("www:commitment", slug=contract.slug, pk=commitment.pk)
+    else:
+        form = CommitmentForm(
+            initial=CommitmentForm.initial_for(commitment, years), contract=contract, years=years
+        )
+    status = 409 if conflict else 200
+    return render(
+        request,
+        "commitments/form.html",
+        {
+            "contract": contract,
+            "partner": commitment.partner,
+            "form": form,
+            "commitment": commitment,
+            "needs_amendment": needs_amendment,
+            "conflict": conflict,
+        },
+        status=status,
+    )
+
+
+TRANSITIONS = {
+    "proposer": ("propose", "Engagement proposé au pilote."),
+    "valider": ("validate", "Engagement validé."),
+    "renvoyer": ("return", "Engagement renvoyé au partenaire."),
+    "demarrer": ("start", "Engagement démarré."),
+    "clore": ("close", "Engagement clos."),
+    "supprimer": ("delete", "Brouillon supprimé."),
+}
+
+
+@login_required
+@require_POST
+def commitment_transition(request, slug, pk, transition):
+    contract = get_contract(request, slug)
+    if transition not in TRANSITIONS:
+        raise PermissionDenied("Action inconnue.")
+    ability, done = TRANSITIONS[transition]
+    commitment, rights = get_commitment(request, contract, pk, ability=ability)
+    try:
+        if ability == "propose":
+            services.propose(user=request.user, commitment=commitment)
+        elif ability == "validate":
+            services.validate(user=request.user, commitment=commitment)
+        elif ability == "return":
+            form = ReturnForm(request.POST)
+            comment = form.data.get("comment", "")
+            services.return_to_partner(user=request.user, commitment=commitment, comment=comment)
+        elif ability == "start":
+            services.start(user=request.user, commitment=commitment)
+        elif ability == "close":
+            services.close(
+                user=request.user,
+                commitment=commitment,
+                outcome=request.POST.get("outcome", ""),
+                reason=request.POST.get("reason", ""),
+            )
+        elif ability == "delete":
+            partner_slug = commitment.partner.slug
+            services.delete_draft(user=request.user, commitment=commitment)
+            messages.success(request, done)
+            return redirect("www:partner_space", slug=contract.slug, partner_slug=partner_slug)
+    except ValidationError as error:
+        for message in error.messages:
+            messages.error(request, message)
+    else:
+        messages.success(request, done)
+    target = request.POST.get("next") or reverse(
+        "www:commitment", kwargs={"slug": contract.slug, "pk": commitment.pk}
+    )
+    if not target.startswith("/") or target.startswith("//"):
+        target = reverse("www:commitment", kwargs={"slug": contract.slug, "pk": commitment.pk})
+    return redirect(target)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def confirm_cahier(request, slug, partner_slug):
+    contract = get_contract(request, slug)
+    partner = get_partner(contract, partner_slug)
+    require(
+        abilities.can_manage_cahier(request.user, contract, partner),
+        "Seul le référent du partenaire (ou le pilote) confirme son cahier d'engagements.",
+    )
+    summary = services.cahier_summary(contract=contract, partner=partner)
+    form = ConfirmCahierForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            confirmed = services.confirm_cahier(
+                user=request.user,
+                contract=contract,
+                partner=partner,
+                signatory_name=form.cleaned_data["signatory_name"],
+                signatory_role=form.cleaned_data["signatory_role"],
+            )
+        except ValidationError as error:
+            _add_errors(form, error)
+        else:
+            messages.success(request, f"Cahier d'engagements confirmé : {len(confirmed)} engagement(s).")
+            return redirect("www:partner_space", slug=contract.slug, partner_slug=partner.slug)
+    return render(
+        request,
+        "commitments/confirm.html",
+        {"contract": contract, "partner": partner, "summary": summary, "form": form, "statuses": S},
+    )

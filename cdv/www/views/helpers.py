@@ -1,0 +1,56 @@
+"""Résolution sûre des objets d'une URL : le contrat d'abord, puis l'objet dans ce contrat.
+
+Un identifiant venu de la requête n'est jamais cru : un objet hors du contrat, ou invisible pour
+la personne, donne 404 ; un objet visible mais une action interdite donne 403.
+"""
+
+from django.core.exceptions import PermissionDenied
+from django.http import Http404
+from django.shortcuts import get_object_or_404
+
+from cdv.commitments import abilities
+from cdv.commitments.models import Commitment
+from cdv.contracts.abilities import contract_abilities
+from cdv.contracts.models import Contract
+from cdv.partners.models import Partner
+
+
+def get_contract(request, slug):
+    contract = Contract.objects.visible_to(request.user).filter(slug=slug).select_related("epci").first()
+    if contract is None or not contract_abilities(request.user, contract)["view"]:
+        raise Http404("Aucun contrat accessible ne porte cet identifiant.")
+    return contract
+
+
+def get_partner(contract, partner_slug):
+    """Un partenaire qui a une place dans ce contrat (signataire, participant, membre ou engagé)."""
+    partner = get_object_or_404(Partner, slug=partner_slug)
+    in_contract = (
+        partner.signatures.filter(contract=contract).exists()
+        or partner.memberships.filter(contract=contract).exists()
+        or partner.commitments.filter(contract=contract).exists()
+    )
+    if not in_contract:
+        raise Http404("Ce partenaire ne prend pas part à ce contrat.")
+    return partner
+
+
+def get_commitment(request, contract, pk, ability="view"):
+    commitment = (
+        Commitment.objects.filter(contract=contract, pk=pk)
+        .select_related("partner", "objective__enjeu", "action", "contract", "confirmed_by")
+        .first()
+    )
+    if commitment is None:
+        raise Http404("Aucun engagement de ce contrat ne porte ce numéro.")
+    rights = abilities.commitment_abilities(request.user, commitment)
+    if not rights["view"]:
+        raise Http404("Aucun engagement de ce contrat ne porte ce numéro.")
+    if not rights[ability]:
+        raise PermissionDenied("Vous n'avez pas le droit de faire cela sur cet engagement.")
+    return commitment, rights
+
+
+def require(condition: bool, message: str):
+    if not condition:
+        raise PermissionDenied(message)
