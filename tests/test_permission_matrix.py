@@ -95,7 +95,9 @@ def request_for(action, contract, partner, commitment):
     slug = contract.slug
     if action == "create":
         url = reverse("www:commitment_create", args=[slug, partner.slug])
-        objective = contract.enjeux.first().objectives.first() or factories.ObjectiveFactory(enjeu=contract.enjeux.first())
+        objective = contract.enjeux.first().objectives.first() or factories.ObjectiveFactory(
+            enjeu=contract.enjeux.first()
+        )
         return url, {"objective": objective.pk, "title": "Nouvel engagement", "scope": "CONTRAT"}
     if action == "confirm_cahier":
         url = reverse("www:confirm_cahier", args=[slug, partner.slug])
@@ -122,7 +124,9 @@ def request_for(action, contract, partner, commitment):
 
 def state(contract, partner):
     return sorted(
-        Commitment.objects.filter(contract=contract, partner=partner).values_list("pk", "status", "title", "version")
+        Commitment.objects.filter(contract=contract, partner=partner).values_list(
+            "pk", "status", "title", "version"
+        )
     )
 
 
@@ -172,6 +176,8 @@ def test_an_id_from_another_contract_under_this_contract_url_is_a_404(client, wo
         reverse("www:commitment_edit", args=[nantes.slug, commitment.pk]),
     ]:
         assert client.get(url).status_code == 404
-    response = client.post(reverse("www:commitment_transition", args=[nantes.slug, commitment.pk, "proposer"]))
+    response = client.post(
+        reverse("www:commitment_transition", args=[nantes.slug, commitment.pk, "proposer"])
+    )
     assert response.status_code == 404
     assert Commitment.objects.get(pk=commitment.pk).status == S.DRAFT

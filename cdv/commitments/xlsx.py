@@ -297,7 +297,9 @@ def export_cahier_xlsx(*, contract, partner=None, user=None) -> bytes:
     row = 2
     for c in commitments:
         for m in sorted(c.means.all(), key=lambda m: (m.year, m.funding)):
-            for column, value in enumerate([c.partner.name, str(c.objective.enjeu), c.objective.code, c.title], 1):
+            for column, value in enumerate(
+                [c.partner.name, str(c.objective.enjeu), c.objective.code, c.title], 1
+            ):
                 _set_text(means_ws.cell(row=row, column=column), value)
             means_ws.cell(row=row, column=5, value=m.year)
             means_ws.cell(row=row, column=6, value=m.fte).number_format = FTE_FORMAT
@@ -318,7 +320,9 @@ def export_cahier_xlsx(*, contract, partner=None, user=None) -> bytes:
 
 def _lists(contract):
     objectives = list(
-        Objective.objects.filter(enjeu__contract=contract).select_related("enjeu").order_by("enjeu__number", "number")
+        Objective.objects.filter(enjeu__contract=contract)
+        .select_related("enjeu")
+        .order_by("enjeu__number", "number")
     )
     actions = list(
         Action.objects.for_contract(contract)
@@ -367,8 +371,6 @@ def build_template_xlsx(*, contract, partner) -> bytes:
             ws.cell(row=row, column=first_means_col + offset).number_format = (
                 FTE_FORMAT if part == "fte" else EUR_FORMAT
             )
-        if row > len(commitments) + 1:
-            _set_text(ws.cell(row=row, column=col["status"]), CommitmentStatus.DRAFT.label)
     if commitments:
         for row in range(2, len(commitments) + 2):
             ws.cell(row=row, column=col["deadline"]).value = commitments[row - 2].deadline
@@ -509,7 +511,7 @@ class ImportReport:
         if not self.ok:
             return (
                 f"Import refusé : {_plural(len(self.errors), 'erreur', 'erreurs')}. "
-                "Aucun engagement n'a été enregistré."
+                "La base de données n'a pas été modifiée."
             )
         return (
             f"Import terminé : {_plural(self.created, 'engagement créé', 'engagements créés')}, "
@@ -680,6 +682,7 @@ class _Importer:
         self.contract = contract
         self.partner = partner
         self.errors = errors
+        self.columns = {"keys": {}, "means": {}, "labels": {}, "pairs": set()}
         self.years = set(range(contract.start_year, contract.end_year + 1))
         objectives, actions, qpvs = _lists(contract)
         self.objectives = {o.code: o for o in objectives}
@@ -716,9 +719,14 @@ class _Importer:
         header = next(rows, ())
         columns = self._read_header(header)
         if columns is None:
-            for _ in rows:  # signale quand même les formules
-                pass
+            for number, cells in enumerate(rows, start=2):  # signale quand même les formules
+                if number > MAX_SHEET_ROWS:
+                    break
+                for index, cell in enumerate(cells, start=1):
+                    if _is_formula(cell):
+                        self._formula_error(cell, number, index, None)
             return None
+        self.columns = columns
         parsed = []
         data_rows = 0
         for number, cells in enumerate(rows, start=2):
@@ -737,7 +745,7 @@ class _Importer:
             if data_rows > MAX_DATA_ROWS:
                 self.errors.at(f"le modèle accepte au plus {MAX_DATA_ROWS} engagements.", row=number)
                 break
-            row = self._parse_row(number, values, columns)
+            row = self._parse_row(number, values)
             row.failed = row.failed or formula
             parsed.append(row)
         self._check_ids(parsed)
@@ -827,33 +835,36 @@ class _Importer:
 
     # -- une ligne ---------------------------------------------------------------------------
 
-    def _error(self, row, key_or_label, message, columns, index=None):
+    def _error(self, row, key_or_label, message, index=None):
         row.failed = True
         label = LABELS.get(key_or_label, key_or_label)
         if index is None:
-            index = columns["keys"].get(key_or_label, 0)
+            index = self.columns["keys"].get(key_or_label, 0)
         self.errors.at(message, row=row.number, column=label, column_index=index)
 
-    def _parse_row(self, number, values, columns):
+    def _parse_row(self, number, values):
         row = _Row(number=number)
+        columns = self.columns
         keys = columns["keys"]
 
         def text(key):
             return _cell_text(values.get(keys[key])) if key in keys else None
 
-        row.id = self._integer(row, "id", values.get(keys["id"]), columns)
+        row.id = self._integer(row, "id", values.get(keys["id"]))
         if row.id is not None:
-            row.version = self._integer(row, "version", values.get(keys["version"]), columns)
+            row.version = self._integer(row, "version", values.get(keys["version"]))
             if row.version is None and not row.failed:
                 self._error(
-                    row, "version", "la version manque : ne modifiez pas les colonnes cachées du modèle.", columns
+                    row,
+                    "version",
+                    "la version manque : ne modifiez pas les colonnes cachées du modèle.",
                 )
 
-        objective = self._objective(row, text("objective"), columns)
+        objective = self._objective(row, text("objective"))
         if objective is not None:
             row.data["objective"] = objective
         if "action" in keys:
-            action = self._action(row, text("action"), objective, columns)
+            action = self._action(row, text("action"), objective)
             if action is not False:
                 row.data["action"] = action
 
@@ -871,39 +882,35 @@ class _Importer:
                     row,
                     key,
                     f"{len(value)} caractères, pour {limit} au plus : raccourcissez le texte.",
-                    columns,
                 )
             row.data[key] = value
         if not row.data.get("title"):
-            self._error(row, "title", "l'intitulé de l'engagement est obligatoire.", columns)
+            self._error(row, "title", "l'intitulé de l'engagement est obligatoire.")
 
         scope_text = text("scope").strip()
         scope = self.scopes.get(_normalize_header(scope_text))
         if not scope_text:
-            self._error(row, "scope", "choisissez une portée dans la liste.", columns)
+            self._error(row, "scope", "choisissez une portée dans la liste.")
         elif scope is None:
             choices = ", ".join(f"« {s.label} »" for s in CommitmentScope)
-            self._error(row, "scope", f"« {scope_text} » n'est pas une portée ({choices}).", columns)
+            self._error(row, "scope", f"« {scope_text} » n'est pas une portée ({choices}).")
         else:
             row.data["scope"] = scope
 
-        row.qpvs = self._qpvs(row, text("qpvs"), columns)
+        row.qpvs = self._qpvs(row, text("qpvs"))
         if scope and row.qpvs is not None:
             if scope == CommitmentScope.QPV and not row.qpvs:
-                self._error(
-                    row, "qpvs", "une portée « Quartiers choisis » demande au moins un code QPV.", columns
-                )
+                self._error(row, "qpvs", "une portée « Quartiers choisis » demande au moins un code QPV.")
             elif scope != CommitmentScope.QPV and row.qpvs:
                 self._error(
                     row,
                     "qpvs",
                     f"une portée « {CommitmentScope(scope).label} » ne cite pas de quartier : "
                     "videz la colonne ou choisissez « Quartiers choisis ».",
-                    columns,
                 )
 
         if "deadline" in keys:
-            deadline = self._date(row, values.get(keys["deadline"]), columns)
+            deadline = self._date(row, values.get(keys["deadline"]))
             if deadline is not False:
                 row.data["deadline"] = deadline
 
@@ -912,7 +919,7 @@ class _Importer:
             if status_text:
                 status = self.statuses.get(_normalize_header(status_text))
                 if status is None:
-                    self._error(row, "status", f"« {status_text} » n'est pas un état connu.", columns)
+                    self._error(row, "status", f"« {status_text} » n'est pas un état connu.")
                 row.status = status
         if "amendment_reason" in keys:
             row.reason = _norm_text(text("amendment_reason"))
@@ -925,11 +932,13 @@ class _Importer:
                     continue
                 amounts = {}
                 for part, index in cells.items():
-                    amounts[part] = self._number(row, part, values.get(index), columns["labels"][index], index)
+                    amounts[part] = self._number(
+                        row, part, values.get(index), columns["labels"][index], index
+                    )
                 row.means[(year, funding)] = amounts
         return row
 
-    def _integer(self, row, key, value, columns):
+    def _integer(self, row, key, value):
         if _is_blank(value):
             return None
         number = None
@@ -945,7 +954,6 @@ class _Importer:
                 key,
                 f"« {_cell_text(value)} » n'est pas un nombre entier valide : "
                 "ne modifiez pas les colonnes cachées du modèle.",
-                columns,
             )
             return None
         return number
@@ -956,26 +964,24 @@ class _Importer:
             text = text.split(SEPARATOR.strip(), 1)[0]
         return text.strip()
 
-    def _objective(self, row, value, columns):
+    def _objective(self, row, value):
         if not value or not value.strip():
-            self._error(row, "objective", "choisissez un objectif dans la liste.", columns)
+            self._error(row, "objective", "choisissez un objectif dans la liste.")
             return None
         code = self._code(value)
         objective = self.objectives.get(code) or self.objectives.get(code.split(" ", 1)[0])
         if objective is None:
-            self._error(
-                row, "objective", f"l'objectif {code} n'existe pas dans le plan d'action du contrat.", columns
-            )
+            self._error(row, "objective", f"l'objectif {code} n'existe pas dans le plan d'action du contrat.")
         return objective
 
-    def _action(self, row, value, objective, columns):
+    def _action(self, row, value, objective):
         """L'action de la ligne, None si la cellule est vide, False si elle est invalide."""
         if value is None or not value.strip():
             return None
         code = self._code(value)
         candidates = self.actions.get(code) or self.actions.get(code.split(" ", 1)[0])
         if not candidates:
-            self._error(row, "action", f"l'action {code} n'existe pas dans le plan d'action du contrat.", columns)
+            self._error(row, "action", f"l'action {code} n'existe pas dans le plan d'action du contrat.")
             return False
         if objective is None:
             return False
@@ -987,11 +993,10 @@ class _Importer:
             "action",
             f"l'action {code} ne relève pas de l'objectif {objective.code} "
             f"(elle relève de l'objectif {candidates[0].objective.code}).",
-            columns,
         )
         return False
 
-    def _qpvs(self, row, value, columns):
+    def _qpvs(self, row, value):
         codes = [c for c in re.split(r"[\s,;]+", (value or "").upper()) if c]
         qpvs, seen = [], set()
         unknown, elsewhere = [], []
@@ -1006,22 +1011,22 @@ class _Importer:
                 qpvs.append(qpv)
         if unknown:
             known = {
-                q.code: q for q in _qpv_queryset().filter(code__in=unknown).exclude(pk__in=[q.pk for q in qpvs])
+                q.code: q
+                for q in _qpv_queryset().filter(code__in=unknown).exclude(pk__in=[q.pk for q in qpvs])
             }
             elsewhere = [known[c] for c in unknown if c in known]
             unknown = [c for c in unknown if c not in known]
         for code in unknown:
-            self._error(row, "qpvs", f"le code {code} n'est pas un QPV du contrat.", columns)
+            self._error(row, "qpvs", f"le code {code} n'est pas un QPV du contrat.")
         for qpv in elsewhere:
             self._error(
                 row,
                 "qpvs",
                 f"le QPV {qpv.name} ({qpv.code}) existe mais ne relève pas de ce contrat.",
-                columns,
             )
         return qpvs
 
-    def _date(self, row, value, columns):
+    def _date(self, row, value):
         """La date de la cellule, None si vide, False si invalide."""
         if _is_blank(value):
             return None
@@ -1039,16 +1044,13 @@ class _Importer:
                 except ValueError:
                     continue
         if date is None:
-            self._error(
-                row, "deadline", f"« {_cell_text(value)} » n'est pas une date valide (JJ/MM/AAAA).", columns
-            )
+            self._error(row, "deadline", f"« {_cell_text(value)} » n'est pas une date valide (JJ/MM/AAAA).")
             return False
         if date.year > self.contract.end_year:
             self._error(
                 row,
                 "deadline",
                 f"l'échéance du {date:%d/%m/%Y} dépasse la fin du contrat ({self.contract.end_year}).",
-                columns,
             )
             return False
         return date
@@ -1075,13 +1077,15 @@ class _Importer:
             )
             return None
         if number < 0:
-            self._error(row, label, f"{_cell_text(value)} : un montant ne peut pas être négatif.", None, index)
+            self._error(
+                row, label, f"{_cell_text(value)} : un montant ne peut pas être négatif.", None, index
+            )
             return None
         if number != number.quantize(CENT):
-            self._error(row, label, f"{_cell_text(value)} : deux décimales au plus.", None, index)
+            self._error(row, label, f"{_cell_text(value)} : deux décimales au plus.", index)
             return None
         if number > (FTE_MAX if part == "fte" else AMOUNT_MAX):
-            self._error(row, label, f"{_cell_text(value)} : valeur trop grande.", None, index)
+            self._error(row, label, f"{_cell_text(value)} : valeur trop grande.", index)
             return None
         return number
 
@@ -1098,7 +1102,6 @@ class _Importer:
                     "id",
                     f"l'engagement n° {row.id} figure déjà ligne {first_line[row.id]} : "
                     "une ligne par engagement (pour en créer un nouveau, laissez l'identifiant vide).",
-                    None,
                     1,
                 )
                 continue
@@ -1120,7 +1123,6 @@ class _Importer:
                     "id",
                     f"l'identifiant {row.id} ne désigne aucun engagement de ce contrat : "
                     "ne modifiez pas les colonnes cachées (laissez-les vides pour créer un engagement).",
-                    None,
                     1,
                 )
             elif owner[1] != self.partner.pk:
@@ -1129,7 +1131,6 @@ class _Importer:
                     "id",
                     f"l'engagement n° {row.id} appartient à un autre partenaire ({owner[2]}) : "
                     f"ce modèle ne peut modifier que les engagements de {self.partner.name}.",
-                    None,
                     1,
                 )
         titles = {}
@@ -1141,7 +1142,6 @@ class _Importer:
                         row,
                         "title",
                         f"un autre nouvel engagement porte déjà cet intitulé (ligne {titles[key]}).",
-                        None,
                     )
                 else:
                     titles[key] = row.number
@@ -1179,7 +1179,8 @@ class _Importer:
             )
             return
         means = [
-            {"year": year, "funding": funding, **amounts} for (year, funding), amounts in (row.means or {}).items()
+            {"year": year, "funding": funding, **amounts}
+            for (year, funding), amounts in (row.means or {}).items()
         ]
         services.create_commitment(
             user=self.user,
@@ -1210,7 +1211,8 @@ class _Importer:
         ]
         means = None
         if row.means is not None:
-            pairs = self._pairs
+            # Moyens des (année, nature) sans colonne dans le fichier : conservés tels quels.
+            pairs = self.columns["pairs"]
             means = [m for m in current_means if (m["year"], m["funding"]) not in pairs]
             means += [{"year": y, "funding": f, **amounts} for (y, f), amounts in row.means.items()]
         qpvs = row.qpvs if row.qpvs is not None else list(current.qpvs.all())
@@ -1257,7 +1259,8 @@ class _Importer:
         detail = f" Changements enregistrés entre-temps : {' ; '.join(changes)}." if changes else ""
         self.errors.at(
             "conflit : cet engagement a été modifié sur la plateforme depuis le téléchargement du modèle "
-            f"(version {error.commitment.version} enregistrée, version {row.version} dans le fichier).{detail} "
+            f"(version {error.commitment.version} enregistrée, version {row.version} dans le fichier)."
+            f"{detail} "
             "Téléchargez à nouveau le modèle et reportez-y vos modifications.",
             row=row.number,
         )
@@ -1304,10 +1307,6 @@ def import_commitments_xlsx(*, user, contract, partner, fileobj, filename="") ->
     if rows is None:
         report.errors = errors.sorted()
         return report
-    importer._pairs = set()
-    if rows:
-        # Paires (année, nature) présentes en colonnes : les autres moyens sont conservés.
-        importer._pairs = {key for row in rows if row.means is not None for key in row.means}
     try:
         with transaction.atomic():
             importer.write(rows, report)

@@ -1,0 +1,140 @@
+import html
+import re
+
+import pytest
+from django.core import mail
+from django.urls import reverse
+
+from cdv.users.enums import Role
+from cdv.users.models import Invitation, Membership, User
+from tests import factories
+
+pytestmark = pytest.mark.django_db
+
+PASSWORD = "un-mot-de-passe-solide-42"
+
+
+@pytest.fixture
+def pilot(nantes):
+    return factories.MembershipFactory(contract=nantes, role=Role.PILOT).user
+
+
+@pytest.fixture
+def association(nantes):
+    partner = factories.PartnerFactory(name="Association invitée")
+    factories.SignatoryFactory(contract=nantes, partner=partner, kind="PARTICIPANT")
+    return partner
+
+
+def link_in(message):
+    return re.search(r"https?://\S+", message.body).group(0)
+
+
+def test_login_by_email_and_logout(client):
+    User.objects.create_user(email="referente@example.org", password=PASSWORD)
+    response = client.post(reverse("www:login"), {"username": "referente@example.org", "password": PASSWORD})
+    assert response.status_code == 302 and response["Location"] == reverse("www:my_space")
+    assert "referente@example.org" in client.get(reverse("www:my_space")).content.decode()
+    client.post(reverse("www:logout"))
+    assert client.get(reverse("www:my_space")).status_code == 302
+
+
+def test_wrong_password_gets_a_french_error(client):
+    User.objects.create_user(email="referente@example.org", password=PASSWORD)
+    response = client.post(reverse("www:login"), {"username": "referente@example.org", "password": "faux"})
+    assert response.status_code == 200
+    assert "adresse électronique et un mot de passe valides" in html.unescape(response.content.decode())
+
+
+def test_login_attempts_are_rate_limited(client):
+    User.objects.create_user(email="cible@example.org", password=PASSWORD)
+    for _ in range(5):
+        client.post(reverse("www:login"), {"username": "cible@example.org", "password": "faux"})
+    response = client.post(reverse("www:login"), {"username": "cible@example.org", "password": PASSWORD})
+    assert response.status_code == 429
+    assert "temporairement bloquée" in response.content.decode()
+
+
+def test_password_reset_by_email(client):
+    User.objects.create_user(email="oubli@example.org", password="ancien-mot-de-passe-9")
+    client.post(reverse("www:password_reset"), {"email": "oubli@example.org"})
+    assert len(mail.outbox) == 1
+    link = link_in(mail.outbox[0])
+    path = link.split("://", 1)[1].split("/", 1)[1]
+    response = client.get("/" + path, follow=True)
+    form_url = response.redirect_chain[-1][0]
+    response = client.post(form_url, {"new_password1": PASSWORD, "new_password2": PASSWORD})
+    assert response.status_code == 302
+    assert User.objects.get(email="oubli@example.org").check_password(PASSWORD)
+
+
+def test_unknown_address_for_reset_reveals_nothing(client):
+    response = client.post(reverse("www:password_reset"), {"email": "personne@example.org"})
+    assert response.status_code == 302
+    assert mail.outbox == []
+
+
+def test_pilot_invites_a_referent_who_sets_a_password(client, nantes, pilot, association):
+    client.force_login(pilot)
+    url = reverse("www:invitations", args=[nantes.slug])
+    response = client.post(
+        url, {"email": "Referent@Asso.example", "role": Role.EDITOR, "partner": association.pk}
+    )
+    assert response.status_code == 302
+    assert len(mail.outbox) == 1
+    message = mail.outbox[0]
+    assert message.to == ["referent@asso.example"]
+    assert "Association invitée" in message.body
+    link = link_in(message)
+    invitation = Invitation.objects.get(email="referent@asso.example")
+    assert link.rsplit("/", 2)[-2] not in invitation.token_hash  # seule l'empreinte est stockée
+
+    client.logout()
+    path = "/" + link.split("://", 1)[1].split("/", 1)[1]
+    page = client.get(path)
+    assert "Association invitée" in page.content.decode()
+    bad = client.post(path, {"password1": PASSWORD, "password2": "autre"})
+    assert "ne sont pas identiques" in bad.content.decode()
+    response = client.post(path, {"first_name": "Awa", "password1": PASSWORD, "password2": PASSWORD})
+    assert response.status_code == 302
+    user = User.objects.get(email="referent@asso.example")
+    assert user.check_password(PASSWORD)
+    assert Membership.objects.filter(
+        user=user, contract=nantes, partner=association, role=Role.EDITOR
+    ).exists()
+    # Le lien ne sert qu'une fois.
+    client.logout()
+    assert client.get(path).status_code == 410
+
+
+def test_invitation_rules(client, nantes, pilot, association):
+    client.force_login(pilot)
+    url = reverse("www:invitations", args=[nantes.slug])
+    response = client.post(url, {"email": "x@example.org", "role": Role.EDITOR})
+    assert "au nom d'un partenaire" in html.unescape(response.content.decode())
+    assert mail.outbox == []
+    assert client.get("/invitation/jeton-invente/").status_code == 404
+
+
+def test_only_a_pilot_of_this_contract_invites(client, nantes, association):
+    editor = factories.MembershipFactory(contract=nantes, partner=association, role=Role.EDITOR).user
+    client.force_login(editor)
+    response = client.post(
+        reverse("www:invitations", args=[nantes.slug]), {"email": "x@example.org", "role": Role.PILOT}
+    )
+    assert response.status_code == 403
+    assert not Invitation.objects.exists()
+
+
+def test_an_existing_account_accepts_after_logging_in(client, nantes, pilot, association):
+    existing = User.objects.create_user(email="deja@example.org", password=PASSWORD)
+    from cdv.users.services import invite
+
+    _, link = invite(
+        inviter=pilot, contract=nantes, email="deja@example.org", role=Role.READER, partner=association
+    )
+    path = "/" + link.split("://", 1)[1].split("/", 1)[1]
+    assert "Connectez-vous" in client.get(path).content.decode()
+    client.force_login(existing)
+    assert client.post(path).status_code == 302
+    assert Membership.objects.filter(user=existing, role=Role.READER, partner=association).exists()
