@@ -450,6 +450,9 @@ def test_benchmark_300_commitments(nantes, partner, qpvs):
         for year in (2025, 2026, 2027)
         for funding in FundingKind.values
     )
+    if os.environ.get("CDV_BENCH_HTML"):
+        with open(os.environ["CDV_BENCH_HTML"], "w") as f:
+            f.write(render_cahier_html(contract=nantes, partner=partner))
     start = time.perf_counter()
     pdf = build_cahier_pdf(contract=nantes, partner=partner)
     elapsed = time.perf_counter() - start

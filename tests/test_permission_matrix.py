@@ -181,3 +181,48 @@ def test_an_id_from_another_contract_under_this_contract_url_is_a_404(client, wo
     )
     assert response.status_code == 404
     assert Commitment.objects.get(pk=commitment.pk).status == S.DRAFT
+
+
+API_ACTIONS = ["edit", "propose", "validate", "return", "start", "close", "create"]
+
+
+def api_call(client, action, contract, partner, commitment, headers):
+    base = f"/api/v1/contracts/{contract.slug}/commitments"
+    if action == "create":
+        objective = factories.ObjectiveFactory(enjeu=contract.enjeux.first())
+        body = {
+            "partner": partner.slug,
+            "objective": f"{objective.enjeu.number}.{objective.number}",
+            "title": "Créé par l'API",
+            "scope": "CONTRAT",
+        }
+        return client.post(base, body, content_type="application/json", **headers)
+    if action == "edit":
+        body = {"version": commitment.version, "title": "Titre modifié"}
+        return client.patch(f"{base}/{commitment.pk}", body, content_type="application/json", **headers)
+    body = {"action": action, "comment": "À revoir", "outcome": S.DONE}
+    return client.post(
+        f"{base}/{commitment.pk}/transitions", body, content_type="application/json", **headers
+    )
+
+
+@pytest.mark.parametrize("action", API_ACTIONS)
+@pytest.mark.parametrize("target", TARGETS)
+@pytest.mark.parametrize("role", ROLES)
+def test_api_permission_matrix(client, world, role, target, action):
+    from cdv.users.services import create_api_token
+
+    contract, partner = target_of(world, target)
+    commitment = make_commitment(contract, partner, ACTIONS[action][0] or S.DRAFT)
+    user = world["users"][role]
+    headers = {}
+    if user is not None:
+        headers = {"HTTP_AUTHORIZATION": "Bearer " + create_api_token(user=user, name="matrice")[1]}
+    before = state(contract, partner)
+    response = api_call(client, action, contract, partner, commitment, headers)
+    if expected_allowed(role, target, action):
+        assert response.status_code in {200, 201}, (response.status_code, response.content[:300])
+        assert state(contract, partner) != before
+    else:
+        assert response.status_code in ({401} if user is None else {403, 404}), response.status_code
+        assert state(contract, partner) == before

@@ -15,6 +15,7 @@ l'accès ; l'import vérifie ``abilities.can_manage_cahier`` et lève ``Permissi
 
 import datetime
 import io
+import logging
 import re
 import warnings
 import zipfile
@@ -39,6 +40,8 @@ from .enums import CommitmentScope, CommitmentStatus, FundingKind
 from .models import Commitment
 
 # Limites de l'import : un cahier tient en quelques dizaines de kilo-octets.
+logger = logging.getLogger(__name__)
+
 MAX_UPLOAD_BYTES = 5 * 1024 * 1024
 MAX_UNCOMPRESSED_BYTES = 50 * 1024 * 1024
 MAX_COMPRESSION_RATIO = 200
@@ -645,7 +648,8 @@ def _open_workbook(data, errors):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             return load_workbook(io.BytesIO(data), read_only=True, data_only=False, keep_links=False)
-    except Exception:  # noqa: BLE001 — fichier hostile : toute erreur de lecture devient un refus.
+    except Exception:  # fichier hostile : toute erreur de lecture devient un refus (et une trace).
+        logger.warning("Classeur XLSX illisible à l'import", exc_info=True)
         errors.file(
             "ce classeur XLSX n'a pas pu être lu (fichier endommagé ou produit par un outil incompatible)."
         )
@@ -1072,14 +1076,10 @@ class _Importer:
                 number = None
         if number is None or not number.is_finite():
             example = "0,5" if part == "fte" else "12000"
-            self._error(
-                row, label, f"« {_cell_text(value)} » n'est pas un nombre (ex. : {example}).", None, index
-            )
+            self._error(row, label, f"« {_cell_text(value)} » n'est pas un nombre (ex. : {example}).", index)
             return None
         if number < 0:
-            self._error(
-                row, label, f"{_cell_text(value)} : un montant ne peut pas être négatif.", None, index
-            )
+            self._error(row, label, f"{_cell_text(value)} : un montant ne peut pas être négatif.", index)
             return None
         if number != number.quantize(CENT):
             self._error(row, label, f"{_cell_text(value)} : deux décimales au plus.", index)
@@ -1299,7 +1299,8 @@ def import_commitments_xlsx(*, user, contract, partner, fileobj, filename="") ->
     importer = _Importer(user=user, contract=contract, partner=partner, errors=errors)
     try:
         rows = importer.read(workbook)
-    except Exception:  # noqa: BLE001 — contenu XML hostile ou incohérent : refus, sans trace technique.
+    except Exception:  # contenu XML hostile ou incohérent : refus pour l'utilisateur, trace au journal.
+        logger.warning("Lecture du classeur XLSX interrompue à l'import", exc_info=True)
         errors.file("ce classeur XLSX n'a pas pu être lu (contenu endommagé).")
         rows = None
     finally:

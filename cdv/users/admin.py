@@ -3,7 +3,7 @@ from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from simple_history.admin import SimpleHistoryAdmin
 
 from .forms import UserChangeForm, UserCreationForm
-from .models import Invitation, Membership, User
+from .models import ApiToken, Invitation, Membership, User
 
 
 class MembershipInline(admin.TabularInline):
@@ -57,3 +57,14 @@ class InvitationAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request):
         return False  # une invitation s'envoie depuis l'espace pilote (le lien n'est montré qu'à l'envoi)
+
+
+@admin.register(ApiToken)
+class ApiTokenAdmin(admin.ModelAdmin):
+    list_display = ["name", "user", "prefix", "created_at", "last_used_at", "revoked"]
+    list_filter = ["revoked"]
+    search_fields = ["name", "user__email"]
+    readonly_fields = ["user", "key_hash", "prefix", "created_at", "last_used_at"]
+
+    def has_add_permission(self, request):
+        return False  # un jeton se crée depuis « Mon espace » : sa valeur n'est montrée qu'une fois

@@ -176,3 +176,25 @@ class Invitation(models.Model):
     @property
     def is_usable(self) -> bool:
         return not self.revoked and self.accepted_at is None and self.expires_at > timezone.now()
+
+
+class ApiToken(models.Model):
+    """Jeton d'accès à l'API (en-tête « Authorization: Bearer … ») ; seule l'empreinte est gardée."""
+
+    user = models.ForeignKey(
+        User, verbose_name="personne", on_delete=models.CASCADE, related_name="api_tokens"
+    )
+    name = models.CharField("usage", max_length=100)
+    key_hash = models.CharField("empreinte", max_length=64, unique=True, editable=False)
+    prefix = models.CharField("début du jeton", max_length=8, editable=False)
+    created_at = models.DateTimeField("créé le", auto_now_add=True)
+    last_used_at = models.DateTimeField("dernière utilisation", null=True, blank=True)
+    revoked = models.BooleanField("révoqué", default=False)
+
+    class Meta:
+        verbose_name = "jeton d'API"
+        verbose_name_plural = "jetons d'API"
+        ordering = ["-created_at"]
+
+    def __str__(self):
+        return f"{self.name} ({self.prefix}…)"

@@ -13,7 +13,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from .enums import ROLES_WITH_PARTNER, Role
-from .models import Invitation, Membership, User
+from .models import ApiToken, Invitation, Membership, User
 
 
 def hash_token(token: str) -> str:
@@ -99,3 +99,27 @@ def accept_invitation(
     invitation.accepted_by = account
     invitation.save(update_fields=["accepted_at", "accepted_by"])
     return account
+
+
+def create_api_token(*, user, name: str) -> tuple[ApiToken, str]:
+    """Crée un jeton ; sa valeur n'est donnée qu'une fois, seule l'empreinte est conservée."""
+
+    if not name.strip():
+        raise ValidationError({"name": "Donnez un nom au jeton (ex. : « import nocturne »)."})
+    key = "cdv_" + secrets.token_urlsafe(32)
+    token = ApiToken.objects.create(
+        user=user, name=name.strip()[:100], key_hash=hash_token(key), prefix=key[:8]
+    )
+    return token, key
+
+
+def user_for_api_key(key: str):
+    token = (
+        ApiToken.objects.select_related("user")
+        .filter(key_hash=hash_token(key or ""), revoked=False, user__is_active=True)
+        .first()
+    )
+    if token is None:
+        return None
+    ApiToken.objects.filter(pk=token.pk).update(last_used_at=timezone.now())
+    return token.user

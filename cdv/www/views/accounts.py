@@ -8,7 +8,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 
 from cdv.users import services as user_services
-from cdv.users.models import Membership
+from cdv.users.models import ApiToken, Membership
 
 from ..forms import AcceptInvitationForm
 
@@ -49,10 +49,28 @@ def accept_invitation(request, token):
 
 
 @login_required
+@require_http_methods(["GET", "POST"])
 def my_space(request):
+    new_key = None
+    if request.method == "POST" and request.POST.get("token_action") == "create":
+        try:
+            _, new_key = user_services.create_api_token(user=request.user, name=request.POST.get("name", ""))
+        except ValidationError as error:
+            for message in error.messages:
+                messages.error(request, message)
+    elif request.method == "POST" and request.POST.get("token_action") == "revoke":
+        updated = ApiToken.objects.filter(user=request.user, pk=request.POST.get("token")).update(
+            revoked=True
+        )
+        if updated:
+            messages.success(request, "Jeton révoqué.")
+        return redirect("www:my_space")
     memberships = (
         Membership.objects.filter(user=request.user)
         .select_related("contract", "partner")
         .order_by("contract__title", "role")
     )
-    return render(request, "accounts/my_space.html", {"memberships": memberships})
+    tokens = ApiToken.objects.filter(user=request.user, revoked=False)
+    return render(
+        request, "accounts/my_space.html", {"memberships": memberships, "tokens": tokens, "new_key": new_key}
+    )

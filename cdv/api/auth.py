@@ -1,0 +1,37 @@
+"""Qui appelle l'API : un jeton (Authorization: Bearer …), sinon la session du navigateur.
+
+Une écriture par session exige le jeton CSRF, comme un formulaire ; un jeton invalide est refusé
+(401) plutôt que traité comme un appel anonyme.
+"""
+
+from django.contrib.auth.models import AnonymousUser
+from ninja.errors import HttpError
+from ninja.utils import check_csrf
+
+from cdv.users.services import user_for_api_key
+
+SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
+
+
+def api_user(request):
+    header = request.headers.get("Authorization", "")
+    if header:
+        scheme, _, key = header.partition(" ")
+        if scheme.lower() != "bearer" or not key.strip():
+            raise HttpError(401, "En-tête Authorization attendu : « Bearer <jeton> ».")
+        user = user_for_api_key(key.strip())
+        if user is None:
+            raise HttpError(401, "Jeton d'API inconnu ou révoqué.")
+        return user
+    user = getattr(request, "user", None) or AnonymousUser()
+    if request.method not in SAFE_METHODS and user.is_authenticated:
+        if check_csrf(request) is not None:
+            raise HttpError(403, "Jeton CSRF absent ou invalide : utilisez un jeton d'API pour les scripts.")
+    return user
+
+
+def require_user(request):
+    user = api_user(request)
+    if not user.is_authenticated:
+        raise HttpError(401, "Authentification requise : jeton d'API (Bearer) ou session.")
+    return user

@@ -1,0 +1,716 @@
+"""Cahier d'engagements en XLSX : export, modèle pré-rempli, import tout-ou-rien et commande."""
+
+import datetime
+import io
+import zipfile
+from decimal import Decimal
+
+import pytest
+from django.core.exceptions import PermissionDenied
+from django.core.management import call_command
+from django.core.management.base import CommandError
+from openpyxl import Workbook, load_workbook
+
+from cdv.commitments import services, xlsx
+from cdv.commitments.enums import CommitmentScope, CommitmentStatus, FundingKind
+from cdv.commitments.models import Commitment, CommitmentAmendment, CommitmentMeans
+from cdv.core.actors import SystemActor
+from cdv.partners.models import Partner
+from cdv.territories.models import Qpv
+from cdv.users.enums import Role
+from cdv.users.models import Membership
+from tests import factories
+
+pytestmark = pytest.mark.django_db
+
+SYSTEM = SystemActor()
+
+
+# --- outils ----------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def tremplin():
+    return Partner.objects.get(name__startswith="Association Tremplin Quartiers")
+
+
+@pytest.fixture
+def bailleur():
+    return Partner.objects.get(name__startswith="Bailleur Habitat Solidaire")
+
+
+@pytest.fixture
+def pilot(nantes):
+    return factories.MembershipFactory(contract=nantes, role=Role.PILOT).user
+
+
+@pytest.fixture
+def editor(nantes, tremplin):
+    """Référent (rédaction) de Tremplin, créé pour le test."""
+    membership = Membership.objects.create(
+        user=factories.UserFactory(), contract=nantes, partner=tremplin, role=Role.EDITOR
+    )
+    return membership.user
+
+
+def sheet_rows(ws):
+    return [list(row) for row in ws.iter_rows(values_only=True)]
+
+
+def as_dicts(ws):
+    rows = sheet_rows(ws)
+    header = rows[0]
+    return [dict(zip(header, row, strict=False)) for row in rows[1:] if any(v is not None for v in row)]
+
+
+class Template:
+    """Le modèle téléchargé, ouvert pour être modifié comme dans un tableur."""
+
+    def __init__(self, content: bytes):
+        self.wb = load_workbook(io.BytesIO(content))
+        self.ws = self.wb[xlsx.SHEET]
+        self.columns = {cell.value: cell.column for cell in self.ws[1] if cell.value}
+
+    def row_of(self, commitment) -> int:
+        for row in range(2, self.ws.max_row + 1):
+            if self.ws.cell(row=row, column=1).value == commitment.pk:
+                return row
+        raise AssertionError(f"engagement {commitment.pk} absent du modèle")
+
+    def next_row(self) -> int:
+        row = 2
+        while self.ws.cell(row=row, column=self.columns["Intitulé"]).value:
+            row += 1
+        return row
+
+    def set(self, row, column, value):
+        self.ws.cell(row=row, column=self.columns[column]).value = value
+
+    def get(self, row, column):
+        return self.ws.cell(row=row, column=self.columns[column]).value
+
+    def add(self, **values) -> int:
+        row = self.next_row()
+        defaults = {
+            "Objectif": "1.1",
+            "Intitulé": "Tenir une permanence emploi chaque mardi",
+            "Portée": "Quartiers choisis",
+            "QPV": "QN04405M",
+        }
+        for column, value in {**defaults, **values}.items():
+            self.set(row, column, value)
+        return row
+
+    def bytes(self) -> bytes:
+        buffer = io.BytesIO()
+        self.wb.save(buffer)
+        return buffer.getvalue()
+
+
+def template_for(nantes, partner) -> Template:
+    return Template(xlsx.build_template_xlsx(contract=nantes, partner=partner))
+
+
+def upload(nantes, partner, content, user=SYSTEM, filename="cahier.xlsx"):
+    return xlsx.import_commitments_xlsx(
+        user=user, contract=nantes, partner=partner, fileobj=io.BytesIO(content), filename=filename
+    )
+
+
+def db_state():
+    """Tout ce qu'un import pourrait changer : lignes, versions, historique, avenants."""
+    return (
+        Commitment.objects.count(),
+        CommitmentMeans.objects.count(),
+        sorted(Commitment.objects.values_list("pk", "version", "title")),
+        sorted(CommitmentMeans.objects.values_list("commitment_id", "year", "funding", "fte", "amount_eur")),
+        Commitment.history.count(),
+        CommitmentMeans.history.count(),
+        CommitmentAmendment.objects.count(),
+    )
+
+
+def forum(partner):
+    return Commitment.objects.get(partner=partner, title__startswith="Animer deux forums emploi")
+
+
+def assert_refused(report, *fragments):
+    """Le rapport refuse l'import et une erreur contient tous les fragments donnés."""
+    assert not report.ok
+    assert (report.created, report.updated, report.unchanged) == (0, 0, 0)
+    matching = [e for e in report.errors if all(f in e for f in fragments)]
+    assert matching, f"aucune erreur ne contient {fragments} : {report.errors}"
+    return matching[0]
+
+
+# --- export ----------------------------------------------------------------------------------
+
+
+def test_export_of_one_partner_lists_commitments_by_enjeu_with_means(nantes, tremplin):
+    wb = load_workbook(io.BytesIO(xlsx.export_cahier_xlsx(contract=nantes, partner=tremplin)))
+    assert wb.sheetnames == ["Engagements", "Moyens"]
+    rows = as_dicts(wb["Engagements"])
+    assert [r["Intitulé"] for r in rows] == [
+        "Animer deux forums emploi par an à Bellevue et au Sillon de Bretagne",
+        "Financer vingt permis de conduire par an",
+    ]
+    first = rows[0]
+    assert first["Partenaire"] == tremplin.name
+    assert first["Enjeu"].startswith("1. ")
+    assert (first["Code objectif"], first["Code action"]) == ("1.1", "1.1.1")
+    assert first["État"] == "Proposé par le partenaire"
+    assert first["Portée"] == "Quartiers choisis"
+    assert first["QPV"] == "QN04405M, QN04419I"
+    assert first["Cible"] == "300 participants par an"
+    assert first["Résumé en langage clair"].startswith("Nous organisons deux forums")
+    assert first["Échéance"].date() == datetime.date(2026, 12, 31)
+    assert rows[1]["Portée"] == "Échelle métropolitaine" and rows[1]["QPV"] is None
+    means = as_dicts(wb["Moyens"])
+    assert len(means) == 3
+    assert means[0]["Année"] == 2025 and means[0]["ETP"] == 0.5 and means[0]["Montant (€)"] == 12000
+    assert means[0]["Nature des moyens"] == "Moyens de droit commun"
+    assert means[2]["Nature des moyens"] == "Crédits spécifiques de la politique de la ville"
+
+
+def test_export_of_the_whole_contract_is_sorted_by_enjeu_across_partners(nantes):
+    wb = load_workbook(io.BytesIO(xlsx.export_cahier_xlsx(contract=nantes)))
+    rows = as_dicts(wb["Engagements"])
+    assert len(rows) == Commitment.objects.filter(contract=nantes).count()
+    enjeux = [int(r["Enjeu"].split(".")[0]) for r in rows]
+    assert enjeux == sorted(enjeux) and enjeux[0] == 1 and enjeux[-1] == 4
+    assert len({r["Partenaire"] for r in rows}) == 3
+
+
+def test_export_for_an_anonymous_reader_keeps_only_public_commitments(nantes):
+    from django.contrib.auth.models import AnonymousUser
+
+    wb = load_workbook(io.BytesIO(xlsx.export_cahier_xlsx(contract=nantes, user=AnonymousUser())))
+    states = {r["État"] for r in as_dicts(wb["Engagements"])}
+    assert states == {"En cours"}
+
+
+@pytest.mark.parametrize("dangerous", ['=HYPERLINK("http://x")', "+1+1", "-2+3", "@SUM(A1)", "\tcmd", "\rx"])
+def test_export_neutralises_formula_injection(nantes, tremplin, dangerous):
+    commitment = forum(tremplin)
+    Commitment.objects.filter(pk=commitment.pk).update(title=dangerous, target=dangerous)
+    for content in [
+        xlsx.export_cahier_xlsx(contract=nantes, partner=tremplin),
+        xlsx.build_template_xlsx(contract=nantes, partner=tremplin),
+    ]:
+        wb = load_workbook(io.BytesIO(content))
+        cells = [c for row in wb["Engagements"].iter_rows() for c in row if c.value]
+        assert not [c for c in cells if c.data_type == "f"]
+        read_back = dangerous.replace("\r", "\n")  # XML ramène tout retour chariot à \n
+        titles = [c for c in cells if isinstance(c.value, str) and read_back in c.value]
+        assert len(titles) == 2  # intitulé et cible
+        assert all(c.value == "'" + read_back and c.data_type == "s" for c in titles)
+
+
+def test_neutralised_text_comes_back_unchanged_through_the_template(nantes, tremplin):
+    commitment = forum(tremplin)
+    Commitment.objects.filter(pk=commitment.pk).update(title="-20 % de chômage", target="@quartier")
+    before = db_state()
+    report = upload(nantes, tremplin, xlsx.build_template_xlsx(contract=nantes, partner=tremplin))
+    assert report.ok and report.unchanged == 2
+    assert db_state() == before
+
+
+# --- modèle ----------------------------------------------------------------------------------
+
+
+def test_template_is_prefilled_with_hidden_ids_and_dropdown_lists(nantes, tremplin):
+    template = template_for(nantes, tremplin)
+    ws = template.ws
+    assert ws.column_dimensions["A"].hidden and ws.column_dimensions["B"].hidden
+    row = template.row_of(forum(tremplin))
+    assert template.get(row, "Version") == forum(tremplin).version
+    assert template.get(row, "Objectif") == "1.1 — Rapprocher les habitants de l'emploi"
+    assert template.get(row, "Action") == "1.1.1 — Forums emploi de proximité"
+    assert template.get(row, "ETP droit commun 2025") == 0.5
+    assert template.get(row, "€ droit commun 2026") == 12000
+    assert template.get(row, "ETP crédits spécifiques 2025") is None
+    assert "Motif de l'avenant" in template.columns
+    assert (
+        "€ crédits spécifiques 2030" in template.columns and "ETP droit commun 2023" not in template.columns
+    )
+
+    lists = template.wb["Listes"]
+    assert lists.sheet_state == "hidden" and lists.protection.sheet
+    columns = {lists.cell(row=1, column=c).value: c for c in range(1, lists.max_column + 1)}
+    values = {
+        title: [lists.cell(row=r, column=c).value for r in range(2, lists.max_row + 1)]
+        for title, c in columns.items()
+    }
+    assert "2.1 — Favoriser la réussite éducative" in values["Objectifs"]
+    assert "QN04405M" in values["QPV du contrat"] and len([v for v in values["QPV du contrat"] if v]) == 15
+    assert [v for v in values["Années du contrat"] if v] == list(range(2024, 2031))
+    assert "Quartiers choisis" in values["Portées"] and "Brouillon" in values["États"]
+    assert "Moyens de droit commun" in values["Natures des moyens"]
+    formulas = {
+        v.sqref.ranges[0].coord.split(":")[0][:1]: v.formula1 for v in ws.data_validations.dataValidation
+    }
+    objective_letter = ws.cell(row=1, column=template.columns["Objectif"]).column_letter
+    assert formulas[objective_letter].startswith("'Listes'!$A$2")
+
+
+def test_template_round_trip_unchanged_changes_nothing(nantes, bailleur):
+    before = db_state()
+    report = upload(nantes, bailleur, xlsx.build_template_xlsx(contract=nantes, partner=bailleur))
+    assert report.ok, report.errors
+    assert (report.created, report.updated, report.unchanged) == (0, 0, 1)
+    assert db_state() == before
+
+
+def test_round_trip_by_a_partner_editor_skips_commitments_he_may_not_edit(nantes, tremplin, editor):
+    # « Proposé » n'est plus modifiable par le partenaire : la ligne inchangée ne doit pas bloquer.
+    before = db_state()
+    report = upload(
+        nantes, tremplin, xlsx.build_template_xlsx(contract=nantes, partner=tremplin), user=editor
+    )
+    assert report.ok, report.errors
+    assert report.unchanged == 2
+    assert db_state() == before
+
+
+def test_create_and_update_through_the_template(nantes, tremplin, pilot):
+    template = template_for(nantes, tremplin)
+    permis = Commitment.objects.get(partner=tremplin, title__startswith="Financer vingt permis")
+    row = template.row_of(permis)
+    template.set(row, "Intitulé", "Financer trente permis de conduire par an")
+    template.set(row, "Cible", "30 permis par an")
+    template.set(row, "€ crédits spécifiques 2025", 30000)
+    template.set(row, "ETP droit commun 2027", "0,5")
+    template.set(row, "€ droit commun 2027", 1000)
+    new = template.add(
+        **{
+            "Action": "1.1.1 — Forums emploi de proximité",
+            "Résumé en langage clair": "Un conseiller vous reçoit chaque mardi.",
+            "QPV": "QN04405M, qn04419i",
+            "Cible": "40 personnes par mois",
+            "Échéance": datetime.date(2027, 6, 30),
+            "ETP droit commun 2026": 0.2,
+            "€ crédits spécifiques 2026": 5000,
+        }
+    )
+    assert new > row
+    report = upload(nantes, tremplin, template.bytes(), user=pilot)
+    assert report.ok, report.errors
+    assert (report.created, report.updated, report.unchanged) == (1, 1, 1)
+
+    permis.refresh_from_db()
+    assert permis.title == "Financer trente permis de conduire par an" and permis.version == 2
+    assert {(m.year, m.funding, m.fte, m.amount_eur) for m in permis.means.all()} == {
+        (2025, FundingKind.SPECIFIC, Decimal("0.20"), Decimal("30000.00")),
+        (2027, FundingKind.ORDINARY, Decimal("0.50"), Decimal("1000.00")),
+    }
+    created = Commitment.objects.get(partner=tremplin, title="Tenir une permanence emploi chaque mardi")
+    assert created.status == CommitmentStatus.DRAFT and created.contract == nantes
+    assert created.action.code == "1.1.1" and created.objective.code == "1.1"
+    assert created.scope == CommitmentScope.QPV
+    assert {q.code for q in created.qpvs.all()} == {"QN04405M", "QN04419I"}
+    assert created.deadline == datetime.date(2027, 6, 30)
+    assert {(m.year, m.funding, m.fte, m.amount_eur) for m in created.means.all()} == {
+        (2026, FundingKind.ORDINARY, Decimal("0.20"), Decimal("0.00")),
+        (2026, FundingKind.SPECIFIC, Decimal("0.00"), Decimal("5000.00")),
+    }
+
+
+def test_clearing_means_cells_removes_the_means(nantes, tremplin):
+    template = template_for(nantes, tremplin)
+    row = template.row_of(forum(tremplin))
+    template.set(row, "ETP droit commun 2026", None)
+    template.set(row, "€ droit commun 2026", None)
+    report = upload(nantes, tremplin, template.bytes())
+    assert report.ok and report.updated == 1
+    assert [m.year for m in forum(tremplin).means.all()] == [2025]
+
+
+def test_second_upload_of_the_same_file_changes_nothing(nantes, tremplin):
+    template = template_for(nantes, tremplin)
+    template.set(template.row_of(forum(tremplin)), "Cible", "400 participants par an")
+    template.add()
+    content = template.bytes()
+    first = upload(nantes, tremplin, content)
+    assert first.ok and (first.created, first.updated) == (1, 1)
+    after_first = db_state()
+    second = upload(nantes, tremplin, content)
+    assert second.ok, second.errors
+    assert (second.created, second.updated, second.unchanged) == (0, 0, 3)
+    assert db_state() == after_first
+
+
+def test_amendment_of_a_commitment_in_progress(nantes, bailleur):
+    commitment = Commitment.objects.get(partner=bailleur)
+    template = template_for(nantes, bailleur)
+    row = template.row_of(commitment)
+    template.set(row, "Cible", "250 logements équipés")
+    before = db_state()
+    report = upload(nantes, bailleur, template.bytes())
+    message = assert_refused(report, "Feuille Engagements", f"ligne {row}", "colonne « Motif de l'avenant »")
+    assert "motif de l'avenant" in message
+    assert db_state() == before
+
+    template.set(row, "Motif de l'avenant", "Extension décidée en comité de pilotage.")
+    report = upload(nantes, bailleur, template.bytes())
+    assert report.ok and report.updated == 1
+    amendment = CommitmentAmendment.objects.get(commitment=commitment)
+    assert amendment.reason == "Extension décidée en comité de pilotage."
+    assert amendment.previous["target"] == "200 logements équipés"
+
+
+# --- refus : tout ou rien ----------------------------------------------------------------------
+
+
+def bad_cell(nantes, partner, column, value, *, row=None, new=False):
+    """Modèle où une cellule est modifiée (ligne existante ou nouvelle ligne) ; renvoie (octets, ligne)."""
+    template = template_for(nantes, partner)
+    if new:
+        row = template.add(**{column: value})
+    else:
+        row = row or 2
+        template.set(row, column, value)
+    return template.bytes(), row
+
+
+BAD_CELLS = [
+    ("ETP droit commun 2025", "beaucoup", "n'est pas un nombre"),
+    ("€ droit commun 2025", -100, "négatif"),
+    ("ETP droit commun 2025", 0.125, "deux décimales"),
+    ("Échéance", "bientôt", "n'est pas une date valide"),
+    ("Échéance", datetime.date(2031, 3, 1), "dépasse la fin du contrat (2030)"),
+    ("Objectif", "9.9 — Objectif inventé", "l'objectif 9.9 n'existe pas"),
+    ("Action", "7.7.7", "l'action 7.7.7 n'existe pas"),
+    ("Action", "2.1.1 — Aide aux devoirs après l'école", "ne relève pas de l'objectif 1.1"),
+    ("QPV", "QN04405M, QN99999M", "le code QN99999M n'est pas un QPV du contrat."),
+    ("Portée", "Tout le contrat", "ne cite pas de quartier", "QPV"),
+    ("Portée", "Partout", "n'est pas une portée"),
+    ("Intitulé", "x" * 301, "301 caractères, pour 300 au plus"),
+    ("Intitulé", "", "l'intitulé de l'engagement est obligatoire"),
+    ("Résumé en langage clair", "y" * 301, "301 caractères, pour 300 au plus"),
+    ("Identifiant", "douze", "n'est pas un nombre entier valide"),
+    ("Version", None, "la version manque"),
+    ("Identifiant", 999999, "ne désigne aucun engagement de ce contrat"),
+    ("État", "Validé par le pilote", "l'état ne se modifie pas par import"),
+    ("État", "Presque fini", "n'est pas un état connu"),
+]
+
+
+@pytest.mark.parametrize("case", BAD_CELLS, ids=[f"{c[0]}: {c[2]}" for c in BAD_CELLS])
+def test_bad_cell_is_refused_with_sheet_row_and_column(nantes, tremplin, case):
+    column, value, expected, *reported = case
+    content, xlsx_row = bad_cell(nantes, tremplin, column, value)
+    before = db_state()
+    report = upload(nantes, tremplin, content)
+    message = assert_refused(report, expected)
+    reported = reported[0] if reported else column
+    assert message.startswith(f"Feuille Engagements, ligne {xlsx_row}, colonne « {reported} » : "), message
+    assert db_state() == before
+
+
+def test_new_row_with_a_non_draft_status_is_refused(nantes, tremplin):
+    content, row = bad_cell(nantes, tremplin, "État", "Confirmé (cahier d'engagements signé)", new=True)
+    before = db_state()
+    message = assert_refused(upload(nantes, tremplin, content), "Brouillon")
+    assert message.startswith(f"Feuille Engagements, ligne {row}, colonne « État » : ")
+    assert db_state() == before
+
+
+def test_qpv_of_another_contract_is_refused(nantes, tremplin):
+    outside = Qpv.objects.qpvs().exclude(pk__in=nantes.qpvs.values("pk")).first()
+    content, row = bad_cell(nantes, tremplin, "QPV", f"QN04405M, {outside.code}", new=True)
+    before = db_state()
+    message = assert_refused(upload(nantes, tremplin, content), outside.code, "ne relève pas de ce contrat")
+    assert message.startswith(f"Feuille Engagements, ligne {row}, colonne « QPV » : ")
+    assert db_state() == before
+
+
+def test_quartiers_choisis_without_qpv_is_refused(nantes, tremplin):
+    content, row = bad_cell(nantes, tremplin, "QPV", None, new=True)
+    before = db_state()
+    message = assert_refused(upload(nantes, tremplin, content), "au moins un code QPV")
+    assert message.startswith(f"Feuille Engagements, ligne {row}, colonne « QPV » : ")
+    assert db_state() == before
+
+
+def test_formula_in_a_cell_is_refused(nantes, tremplin):
+    template = template_for(nantes, tremplin)
+    row = template.add(**{"Cible": "=1+1"})
+    template.wb["Listes"]["J5"] = "=SUM(A1:A2)"
+    before = db_state()
+    report = upload(nantes, tremplin, template.bytes())
+    message = assert_refused(report, "formules ne sont pas acceptées")
+    assert message.startswith(f"Feuille Engagements, ligne {row}, colonne « Cible » : ")
+    assert_refused(report, "Feuille Listes, ligne 5, colonne « J »", "formules")
+    assert db_state() == before
+
+
+def test_duplicate_ids_are_refused(nantes, tremplin):
+    template = template_for(nantes, tremplin)
+    commitment = forum(tremplin)
+    row = template.add(Identifiant=commitment.pk, Version=commitment.version)
+    before = db_state()
+    message = assert_refused(upload(nantes, tremplin, template.bytes()), "figure déjà ligne")
+    assert message.startswith(f"Feuille Engagements, ligne {row}, colonne « Identifiant » : ")
+    assert db_state() == before
+
+
+def test_id_of_another_partner_is_refused(nantes, tremplin, bailleur):
+    other = Commitment.objects.get(partner=bailleur)
+    template = template_for(nantes, tremplin)
+    row = template.add(Identifiant=other.pk, Version=other.version, Intitulé=other.title)
+    before = db_state()
+    message = assert_refused(upload(nantes, tremplin, template.bytes()), "appartient à un autre partenaire")
+    assert message.startswith(f"Feuille Engagements, ligne {row}, colonne « Identifiant » : ")
+    assert bailleur.name in message
+    assert db_state() == before
+
+
+def test_id_of_another_contract_is_refused(nantes, tremplin):
+    other_contract = factories.ContractFactory()
+    objective = factories.ObjectiveFactory(enjeu=factories.EnjeuFactory(contract=other_contract))
+    foreign = Commitment.objects.create(
+        contract=other_contract, partner=tremplin, objective=objective, title="Ailleurs"
+    )
+    template = template_for(nantes, tremplin)
+    row = template.row_of(forum(tremplin))
+    template.set(row, "Identifiant", foreign.pk)
+    before = db_state()
+    message = assert_refused(upload(nantes, tremplin, template.bytes()), "ne désigne aucun engagement")
+    assert message.startswith(f"Feuille Engagements, ligne {row}, colonne « Identifiant » : ")
+    assert db_state() == before
+    foreign.refresh_from_db()
+    assert foreign.title == "Ailleurs"
+
+
+def test_stale_version_is_reported_as_a_conflict_on_its_row(nantes, tremplin):
+    template = template_for(nantes, tremplin)
+    commitment = forum(tremplin)
+    services.update_commitment(
+        user=SYSTEM,
+        commitment=commitment,
+        expected_version=commitment.version,
+        data={"target": "350 participants par an"},
+    )
+    row = template.row_of(commitment)
+    template.set(row, "Intitulé", "Animer trois forums emploi par an")
+    before = db_state()
+    message = assert_refused(upload(nantes, tremplin, template.bytes()), "conflit")
+    assert message.startswith(f"Feuille Engagements, ligne {row} : conflit")
+    assert "cible : « 350 participants par an »" in message
+    assert db_state() == before
+
+
+def test_new_row_repeating_an_existing_title_with_other_content_is_refused(nantes, tremplin):
+    content, row = bad_cell(
+        nantes, tremplin, "Intitulé", "Financer vingt permis de conduire par an", new=True
+    )
+    before = db_state()
+    message = assert_refused(upload(nantes, tremplin, content), "porte déjà cet intitulé")
+    assert message.startswith(f"Feuille Engagements, ligne {row}, colonne « Intitulé » : ")
+    assert db_state() == before
+
+
+def test_missing_sheet_is_refused(nantes, tremplin):
+    template = template_for(nantes, tremplin)
+    template.ws.title = "Feuil1"
+    message = assert_refused(
+        upload(nantes, tremplin, template.bytes()), "Feuille Engagements : feuille introuvable"
+    )
+    assert "« Feuil1 »" in message
+
+
+def test_missing_required_column_is_refused(nantes, tremplin):
+    template = template_for(nantes, tremplin)
+    template.ws.delete_cols(template.columns["Portée"])
+    before = db_state()
+    report = upload(nantes, tremplin, template.bytes())
+    assert_refused(report, "Feuille Engagements, ligne 1, colonne « Portée » : colonne obligatoire absente")
+    assert db_state() == before
+
+
+def test_year_column_outside_the_contract_is_refused(nantes, tremplin):
+    template = template_for(nantes, tremplin)
+    column = template.columns["ETP droit commun 2030"]
+    template.ws.cell(row=1, column=column, value="ETP droit commun 2031")
+    report = upload(nantes, tremplin, template.bytes())
+    assert_refused(
+        report, "Feuille Engagements, ligne 1, colonne « ETP droit commun 2031 »", "sort de la période"
+    )
+
+
+def test_every_error_is_reported_at_once_and_nothing_is_written(nantes, tremplin):
+    template = template_for(nantes, tremplin)
+    template.add(Intitulé="Un engagement valide à créer")
+    bad1 = template.add(Intitulé="Deuxième", QPV="QN99999M")
+    bad2 = template.add(Intitulé="Troisième", Objectif="8.8")
+    template.set(template.row_of(forum(tremplin)), "€ droit commun 2025", "douze mille")
+    before = db_state()
+    report = upload(nantes, tremplin, template.bytes())
+    assert not report.ok and len(report.errors) == 3
+    assert f"ligne {bad1}, colonne « QPV »" in report.errors[1]
+    assert f"ligne {bad2}, colonne « Objectif »" in report.errors[2]
+    assert db_state() == before
+
+
+def test_service_refusal_rolls_back_rows_already_written(nantes, tremplin, editor):
+    # La ligne 1 (nouvel engagement) passe ; la modification d'un engagement « proposé » est
+    # refusée par services.update_commitment : la création doit être annulée.
+    template = template_for(nantes, tremplin)
+    template.add(Intitulé="Créé puis annulé")
+    row = template.row_of(forum(tremplin))
+    template.set(row, "Cible", "500 participants")
+    before = db_state()
+    report = upload(nantes, tremplin, template.bytes(), user=editor)
+    message = assert_refused(report, "vous ne pouvez pas modifier cet engagement")
+    assert message.startswith(f"Feuille Engagements, ligne {row} : ")
+    assert db_state() == before
+    assert not Commitment.objects.filter(title="Créé puis annulé").exists()
+
+
+# --- fichiers hostiles ---------------------------------------------------------------------------
+
+
+def test_file_over_the_size_limit_is_refused(nantes, tremplin, monkeypatch):
+    monkeypatch.setattr(xlsx, "MAX_UPLOAD_BYTES", 1000)
+    report = upload(nantes, tremplin, template_for(nantes, tremplin).bytes(), filename="gros.xlsx")
+    assert_refused(report, "Fichier « gros.xlsx »", "taille maximale")
+    assert xlsx.MAX_UPLOAD_BYTES == 1000
+
+
+def test_real_size_limit_is_five_megabytes(nantes, tremplin):
+    assert xlsx.MAX_UPLOAD_BYTES == 5 * 1024 * 1024
+    report = upload(nantes, tremplin, b"PK\x03\x04" + b"\0" * xlsx.MAX_UPLOAD_BYTES)
+    assert_refused(report, "taille maximale de 5 Mo")
+
+
+@pytest.mark.parametrize(
+    ("content", "expected"),
+    [
+        (b"Intitule;Objectif\nForum;1.1\n", "n'est pas un classeur XLSX"),
+        (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\0" * 100, "Excel 97-2003"),
+        (b"", "vide"),
+    ],
+)
+def test_non_xlsx_content_is_refused_whatever_its_name(nantes, tremplin, content, expected):
+    before = db_state()
+    report = upload(nantes, tremplin, content, filename="cahier.xlsx")
+    assert_refused(report, "Fichier « cahier.xlsx »", expected)
+    assert db_state() == before
+
+
+def zip_bytes(members: dict) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        for name, data in members.items():
+            archive.writestr(name, data)
+    return buffer.getvalue()
+
+
+def test_zip_that_is_not_a_workbook_is_refused(nantes, tremplin):
+    report = upload(nantes, tremplin, zip_bytes({"word/document.xml": "<w/>"}))
+    assert_refused(report, "archive ZIP mais pas un classeur XLSX")
+
+
+def test_zip_bomb_is_refused_before_opening(nantes, tremplin):
+    content = zip_bytes({"[Content_Types].xml": "<x/>", "xl/workbook.xml": b"\0" * (60 * 1024 * 1024)})
+    assert len(content) < 200_000
+    report = upload(nantes, tremplin, content)
+    assert_refused(report, "volume anormalement grand")
+
+
+def test_workbook_with_macros_is_refused(nantes, tremplin):
+    source = zipfile.ZipFile(io.BytesIO(template_for(nantes, tremplin).bytes()))
+    members = {name: source.read(name) for name in source.namelist()}
+    members["xl/vbaProject.bin"] = b"macro"
+    assert_refused(upload(nantes, tremplin, zip_bytes(members)), "macros")
+
+
+def test_corrupted_workbook_is_refused(nantes, tremplin):
+    content = zip_bytes({"[Content_Types].xml": "pas du xml", "xl/workbook.xml": "<pas du xml"})
+    assert_refused(upload(nantes, tremplin, content), "n'a pas pu être lu")
+
+
+def test_blank_workbook_from_a_spreadsheet_is_refused(nantes, tremplin):
+    wb = Workbook()
+    wb.active.title = "Engagements"
+    wb.active["A1"] = "Intitulé"
+    buffer = io.BytesIO()
+    wb.save(buffer)
+    report = upload(nantes, tremplin, buffer.getvalue())
+    for column in ["Identifiant", "Version", "Objectif", "Portée", "QPV"]:
+        assert_refused(report, f"colonne « {column} » : colonne obligatoire absente")
+
+
+# --- droits --------------------------------------------------------------------------------------
+
+
+def test_partner_editor_cannot_import_into_another_partners_cahier(nantes, bailleur, editor):
+    content = xlsx.build_template_xlsx(contract=nantes, partner=bailleur)
+    before = db_state()
+    with pytest.raises(PermissionDenied):
+        upload(nantes, bailleur, content, user=editor)
+    assert db_state() == before
+
+
+def test_partner_editor_imports_into_his_own_cahier(nantes, tremplin, editor):
+    template = template_for(nantes, tremplin)
+    permis = Commitment.objects.get(partner=tremplin, title__startswith="Financer vingt permis")
+    template.set(template.row_of(permis), "Cible", "25 permis par an")
+    template.add()
+    report = upload(nantes, tremplin, template.bytes(), user=editor)
+    assert report.ok, report.errors
+    assert (report.created, report.updated) == (1, 1)
+
+
+def test_reader_cannot_import(nantes, bailleur):
+    reader = Membership.objects.get(contract=nantes, partner=bailleur, role=Role.READER).user
+    with pytest.raises(PermissionDenied):
+        upload(nantes, bailleur, xlsx.build_template_xlsx(contract=nantes, partner=bailleur), user=reader)
+
+
+# --- commande ------------------------------------------------------------------------------------
+
+
+def test_command_imports_and_prints_a_french_summary(nantes, tremplin, tmp_path):
+    template = template_for(nantes, tremplin)
+    template.add()
+    path = tmp_path / "cahier.xlsx"
+    path.write_bytes(template.bytes())
+    out = io.StringIO()
+    call_command("import_commitments", str(path), contract=nantes.slug, partner=str(tremplin.pk), stdout=out)
+    assert "Import terminé : 1 engagement créé, 0 modifié, 2 inchangés." in out.getvalue()
+    out = io.StringIO()
+    call_command(
+        "import_commitments", str(path), "--contract", nantes.slug, "--partner", tremplin.slug, stdout=out
+    )
+    assert "0 engagement créé, 0 modifié, 3 inchangés" in out.getvalue()
+
+
+def test_command_reports_every_error_on_stderr_and_exits_non_zero(nantes, tremplin, tmp_path):
+    template = template_for(nantes, tremplin)
+    template.add(QPV="QN99999M")
+    template.add(Intitulé="Autre", Objectif="9.9")
+    path = tmp_path / "cahier.xlsx"
+    path.write_bytes(template.bytes())
+    before = db_state()
+    err = io.StringIO()
+    with pytest.raises(CommandError) as error:
+        call_command("import_commitments", str(path), contract=nantes.slug, partner=tremplin.slug, stderr=err)
+    assert error.value.returncode == 1
+    assert "Import refusé : 2 erreurs" in str(error.value)
+    lines = err.getvalue().strip().splitlines()
+    assert len(lines) == 2
+    assert "colonne « QPV » : le code QN99999M n'est pas un QPV du contrat." in lines[0]
+    assert "colonne « Objectif »" in lines[1]
+    assert db_state() == before
+
+
+def test_command_refuses_unknown_contract_partner_or_file(nantes, tremplin, tmp_path):
+    path = tmp_path / "cahier.xlsx"
+    path.write_bytes(template_for(nantes, tremplin).bytes())
+    with pytest.raises(CommandError, match="Contrat introuvable"):
+        call_command("import_commitments", str(path), contract="inconnu", partner=tremplin.slug)
+    with pytest.raises(CommandError, match="Partenaire introuvable"):
+        call_command("import_commitments", str(path), contract=nantes.slug, partner="personne")
+    with pytest.raises(CommandError, match="Fichier introuvable"):
+        call_command("import_commitments", str(tmp_path / "absent.xlsx"), contract=nantes.slug, partner="1")
