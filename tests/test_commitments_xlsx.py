@@ -246,11 +246,11 @@ def test_template_is_prefilled_with_hidden_ids_and_dropdown_lists(nantes, trempl
     assert [v for v in values["Années du contrat"] if v] == list(range(2024, 2031))
     assert "Quartiers choisis" in values["Portées"] and "Brouillon" in values["États"]
     assert "Moyens de droit commun" in values["Natures des moyens"]
-    formulas = {
-        v.sqref.ranges[0].coord.split(":")[0][:1]: v.formula1 for v in ws.data_validations.dataValidation
-    }
+    formulas = {str(v.sqref).split(":")[0]: v.formula1 for v in ws.data_validations.dataValidation}
     objective_letter = ws.cell(row=1, column=template.columns["Objectif"]).column_letter
-    assert formulas[objective_letter].startswith("'Listes'!$A$2")
+    assert formulas[f"{objective_letter}2"].startswith("'Listes'!$A$2:$A$")
+    scope_letter = ws.cell(row=1, column=template.columns["Portée"]).column_letter
+    assert formulas[f"{scope_letter}2"].startswith("'Listes'!$E$2:$E$")
 
 
 def test_template_round_trip_unchanged_changes_nothing(nantes, bailleur):

@@ -901,11 +901,12 @@ class _Importer:
         else:
             row.data["scope"] = scope
 
-        row.qpvs = self._qpvs(row, text("qpvs"))
-        if scope and row.qpvs is not None:
-            if scope == CommitmentScope.QPV and not row.qpvs:
+        qpv_text = text("qpvs")
+        row.qpvs = self._qpvs(row, qpv_text)
+        if scope:
+            if scope == CommitmentScope.QPV and not qpv_text.strip():
                 self._error(row, "qpvs", "une portée « Quartiers choisis » demande au moins un code QPV.")
-            elif scope != CommitmentScope.QPV and row.qpvs:
+            elif scope != CommitmentScope.QPV and qpv_text.strip():
                 self._error(
                     row,
                     "qpvs",

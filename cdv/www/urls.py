@@ -1,6 +1,8 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path, reverse_lazy
 
+from cdv.users import oidc
+
 from .views import accounts, commitments, pilot, public
 
 app_name = "www"
@@ -11,7 +13,7 @@ urlpatterns = [
     # Comptes
     path(
         "connexion/",
-        auth_views.LoginView.as_view(template_name="accounts/login.html", redirect_authenticated_user=True),
+        accounts.LoginView.as_view(template_name="accounts/login.html", redirect_authenticated_user=True),
         name="login",
     ),
     path("deconnexion/", auth_views.LogoutView.as_view(), name="logout"),
@@ -44,6 +46,7 @@ urlpatterns = [
         name="password_reset_complete",
     ),
     path("invitation/<str:token>/", accounts.accept_invitation, name="invitation"),
+    path("proconnect/connexion/", oidc.proconnect_login, name="proconnect_login"),
     path("espace/", accounts.my_space, name="my_space"),
     # Espace partenaire et engagements
     path(

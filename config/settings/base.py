@@ -35,6 +35,7 @@ INSTALLED_APPS = [
     "django_htmx",
     "simple_history",
     "axes",
+    "mozilla_django_oidc",
     "cdv.users",
     "cdv.territories",
     "cdv.partners",
@@ -130,6 +131,27 @@ AXES_USERNAME_FORM_FIELD = "username"  # le formulaire de connexion nomme ainsi 
 AXES_LOCKOUT_TEMPLATE = "accounts/lockout.html"
 AXES_RESET_ON_SUCCESS = True
 AXES_IPWARE_PROXY_COUNT = int(os.environ.get("AXES_PROXY_COUNT", "0")) or None
+
+# ProConnect (OpenID Connect) pour les agents publics, facultatif.
+OIDC_ENABLED = env_bool("PROCONNECT_ENABLED", False)
+PROCONNECT_BASE_URL = os.environ.get("PROCONNECT_BASE_URL", "").rstrip("/")
+OIDC_RP_CLIENT_ID = os.environ.get("PROCONNECT_CLIENT_ID", "")
+OIDC_RP_CLIENT_SECRET = os.environ.get("PROCONNECT_CLIENT_SECRET", "")
+OIDC_OP_AUTHORIZATION_ENDPOINT = f"{PROCONNECT_BASE_URL}/authorize"
+OIDC_OP_TOKEN_ENDPOINT = f"{PROCONNECT_BASE_URL}/token"
+OIDC_OP_USER_ENDPOINT = f"{PROCONNECT_BASE_URL}/userinfo"
+OIDC_OP_JWKS_ENDPOINT = f"{PROCONNECT_BASE_URL}/jwks"
+OIDC_RP_SIGN_ALGO = "RS256"
+OIDC_RP_SCOPES = "openid email given_name usual_name"
+OIDC_CREATE_USER = False  # seules les personnes invitées se connectent
+OIDC_TIMEOUT = 10
+LOGIN_REDIRECT_URL_FAILURE = "/connexion/?proconnect=echec"
+if OIDC_ENABLED:
+    if not (PROCONNECT_BASE_URL and OIDC_RP_CLIENT_ID and OIDC_RP_CLIENT_SECRET):
+        raise ImproperlyConfigured(
+            "PROCONNECT_ENABLED demande PROCONNECT_BASE_URL, PROCONNECT_CLIENT_ID et PROCONNECT_CLIENT_SECRET."
+        )
+    AUTHENTICATION_BACKENDS = [*AUTHENTICATION_BACKENDS, "cdv.users.oidc.ProConnectBackend"]
 
 # Invitations et réinitialisation de mot de passe.
 INVITATION_VALID_DAYS = int(os.environ.get("INVITATION_VALID_DAYS", "14"))

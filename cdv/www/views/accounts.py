@@ -1,7 +1,9 @@
 """Connexion, invitation, espace personnel."""
 
 from django.contrib import messages
+from django.conf import settings
 from django.contrib.auth import login
+from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.shortcuts import redirect, render
@@ -74,3 +76,8 @@ def my_space(request):
     return render(
         request, "accounts/my_space.html", {"memberships": memberships, "tokens": tokens, "new_key": new_key}
     )
+
+
+class LoginView(auth_views.LoginView):
+    def get_context_data(self, **kwargs):
+        return super().get_context_data(**kwargs) | {"proconnect_enabled": settings.OIDC_ENABLED}
