@@ -16,7 +16,6 @@ from mozilla_django_oidc.views import OIDCAuthenticationCallbackView, OIDCAuthen
 
 from .models import User
 
-
 logger = logging.getLogger(__name__)
 
 
