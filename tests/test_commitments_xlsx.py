@@ -261,6 +261,28 @@ def test_template_round_trip_unchanged_changes_nothing(nantes, bailleur):
     assert db_state() == before
 
 
+def test_round_trip_tolerates_line_endings_spaces_and_means_outside_the_template(nantes, tremplin):
+    commitment = forum(tremplin)
+    Commitment.objects.filter(pk=commitment.pk).update(
+        description="Première ligne\r\nDeuxième ligne", target="300 participants par an  "
+    )
+    CommitmentMeans.objects.create(commitment=commitment, year=2023, fte=1, funding=FundingKind.ORDINARY)
+    before = db_state()
+    report = upload(nantes, tremplin, xlsx.build_template_xlsx(contract=nantes, partner=tremplin))
+    assert report.ok and report.unchanged == 2, report.errors
+    assert db_state() == before
+
+
+def test_status_change_since_download_does_not_block_an_unchanged_row(nantes, tremplin):
+    content = xlsx.build_template_xlsx(contract=nantes, partner=tremplin)
+    permis = Commitment.objects.get(partner=tremplin, title__startswith="Financer vingt permis")
+    services.propose(user=SYSTEM, commitment=permis)
+    before = db_state()
+    report = upload(nantes, tremplin, content)
+    assert report.ok and report.unchanged == 2, report.errors
+    assert db_state() == before
+
+
 def test_round_trip_by_a_partner_editor_skips_commitments_he_may_not_edit(nantes, tremplin, editor):
     # « Proposé » n'est plus modifiable par le partenaire : la ligne inchangée ne doit pas bloquer.
     before = db_state()

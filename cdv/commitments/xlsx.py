@@ -362,6 +362,7 @@ def build_template_xlsx(*, contract, partner) -> bytes:
         _set_text(ws.cell(row=row, column=col["scope"]), c.get_scope_display())
         _set_text(ws.cell(row=row, column=col["qpvs"]), _qpv_codes(c))
         _set_text(ws.cell(row=row, column=col["status"]), c.get_status_display())
+        ws.cell(row=row, column=col["deadline"]).value = c.deadline
         means = {(m.year, m.funding): m for m in c.means.all()}
         for offset, (year, funding, part, _) in enumerate(means_cols):
             existing = means.get((year, funding))
@@ -374,9 +375,6 @@ def build_template_xlsx(*, contract, partner) -> bytes:
             ws.cell(row=row, column=first_means_col + offset).number_format = (
                 FTE_FORMAT if part == "fte" else EUR_FORMAT
             )
-    if commitments:
-        for row in range(2, len(commitments) + 2):
-            ws.cell(row=row, column=col["deadline"]).value = commitments[row - 2].deadline
 
     lists = workbook.create_sheet(LISTS_SHEET)
     columns = [
@@ -708,7 +706,7 @@ class _Importer:
     def read(self, workbook) -> list[_Row] | None:
         sheetnames = workbook.sheetnames
         for index, name in enumerate(sheetnames, start=2):
-            if name != SHEET:
+            if name != SHEET and hasattr(workbook[name], "iter_rows"):  # pas les feuilles graphiques
                 self._check_formulas(workbook[name], index)
         if SHEET not in sheetnames:
             found = ", ".join(f"« {n} »" for n in sheetnames)
@@ -718,6 +716,9 @@ class _Importer:
             )
             return None
         ws = workbook[SHEET]
+        if not hasattr(ws, "iter_rows"):
+            self.errors.at("cette feuille n'est pas un tableau (feuille graphique).")
+            return None
         ws.reset_dimensions()  # n'en croit pas les dimensions déclarées par le fichier
         rows = ws.iter_rows()
         header = next(rows, ())
@@ -1158,6 +1159,11 @@ class _Importer:
             if row.failed:
                 continue
             current = existing.get(row.id) if row.id else by_title.get(_normalize_header(row.data["title"]))
+            if row.id and current is None:  # supprimé depuis la lecture du fichier
+                self.errors.at(
+                    f"l'engagement n° {row.id} n'existe plus.", row=row.number, column=LABELS["id"]
+                )
+                continue
             try:
                 if current is None:
                     self._create(row, report)

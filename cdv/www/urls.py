@@ -1,9 +1,22 @@
 from django.contrib.auth import views as auth_views
-from django.urls import path, reverse_lazy
+from django.urls import path, register_converter, reverse_lazy
 
 from cdv.users import oidc
 
-from .views import accounts, commitments, pilot, public
+from .views import accounts, commitments, documents, pilot, public
+
+
+class DocumentFormat:
+    regex = "pdf|xlsx"
+
+    def to_python(self, value):
+        return value
+
+    def to_url(self, value):
+        return value
+
+
+register_converter(DocumentFormat, "docfmt")
 
 app_name = "www"
 
@@ -75,6 +88,22 @@ urlpatterns = [
         commitments.commitment_transition,
         name="commitment_transition",
     ),
+    path(
+        "contrats/<slug:slug>/partenaires/<slug:partner_slug>/cahier.<docfmt:fmt>",
+        documents.cahier,
+        name="cahier",
+    ),
+    path(
+        "contrats/<slug:slug>/partenaires/<slug:partner_slug>/modele.xlsx",
+        documents.template,
+        name="cahier_template",
+    ),
+    path(
+        "contrats/<slug:slug>/partenaires/<slug:partner_slug>/televerser/",
+        documents.upload,
+        name="cahier_upload",
+    ),
+    path("contrats/<slug:slug>/cahiers.<docfmt:fmt>", documents.compilation, name="compilation"),
     # Pilotage
     path("contrats/<slug:slug>/pilotage/", pilot.dashboard, name="dashboard"),
     path("contrats/<slug:slug>/pilotage/invitations/", pilot.invitations, name="invitations"),
