@@ -233,3 +233,44 @@ def test_only_drafts_can_be_deleted(draft, editor, pilot):
     services.return_to_partner(user=pilot, commitment=draft, comment="À revoir")
     with pytest.raises(PermissionDenied):
         services.delete_draft(user=editor, commitment=draft)
+
+
+def test_bulk_creation_validates_everything_first_and_keeps_history(nantes, partner, editor):
+    objective = nantes.enjeux.get(number=1).objectives.first()
+    bellevue = Qpv.objects.get(code="QN04405M")
+    good = {
+        "data": {"objective": objective, "title": "En lot 1", "scope": CommitmentScope.QPV},
+        "qpvs": [bellevue],
+        "means": [{"year": 2025, "fte": "1", "amount_eur": "100", "funding": FundingKind.ORDINARY}],
+    }
+    bad_year = {
+        "data": {"objective": objective, "title": "En lot 2", "scope": CommitmentScope.CONTRACT},
+        "means": [{"year": 2035, "fte": "1", "funding": FundingKind.ORDINARY}],
+    }
+    bad_qpv = {
+        "data": {"objective": objective, "title": "En lot 3", "scope": CommitmentScope.QPV},
+        "qpvs": [],
+    }
+    with pytest.raises(services.BulkCommitmentError) as error:
+        services.create_commitments(
+            user=editor, contract=nantes, partner=partner, items=[good, bad_year, bad_qpv]
+        )
+    assert set(error.value.errors) == {1, 2}
+    assert "2035" in error.value.errors[1].messages[0]
+    assert not Commitment.objects.filter(title__startswith="En lot").exists()
+
+    created = services.create_commitments(user=editor, contract=nantes, partner=partner, items=[good])
+    commitment = Commitment.objects.get(pk=created[0].pk)
+    assert [q.code for q in commitment.qpvs.all()] == ["QN04405M"]
+    record = commitment.history.get()
+    assert record.history_user == editor and record.history_type == "+"
+    assert [q.territory.code for q in record.qpvs.all()] == ["QN04405M"]
+    assert commitment.means.get().history.count() == 1
+
+
+def test_bulk_creation_checks_rights(nantes, partner):
+    stranger = factories.UserFactory()
+    objective = nantes.enjeux.get(number=1).objectives.first()
+    item = {"data": {"objective": objective, "title": "x", "scope": "CONTRAT"}}
+    with pytest.raises(PermissionDenied):
+        services.create_commitments(user=stranger, contract=nantes, partner=partner, items=[item])

@@ -206,6 +206,12 @@ def test_export_neutralises_formula_injection(nantes, tremplin, dangerous):
         assert all(c.value == "'" + read_back and c.data_type == "s" for c in titles)
 
 
+@pytest.mark.parametrize("text", ["=x", "'=x", "''=x", "'hello", "-5 %", "hello", "\tx", "@a", "+1", ""])
+def test_neutralisation_is_exactly_reversed_on_import(text):
+    assert xlsx.unsafe_text(xlsx.safe_text(text)) == text
+    assert not xlsx.safe_text(text).startswith(("=", "+", "-", "@", "\t", "\r"))
+
+
 def test_neutralised_text_comes_back_unchanged_through_the_template(nantes, tremplin):
     commitment = forum(tremplin)
     Commitment.objects.filter(pk=commitment.pk).update(title="-20 % de chômage", target="@quartier")
@@ -597,6 +603,22 @@ def test_file_over_the_size_limit_is_refused(nantes, tremplin, monkeypatch):
     report = upload(nantes, tremplin, template_for(nantes, tremplin).bytes(), filename="gros.xlsx")
     assert_refused(report, "Fichier « gros.xlsx »", "taille maximale")
     assert xlsx.MAX_UPLOAD_BYTES == 1000
+
+
+def test_django_uploaded_file_is_accepted_and_its_declared_size_checked(nantes, tremplin, monkeypatch):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    content = template_for(nantes, tremplin).bytes()
+    upload_file = SimpleUploadedFile("modele.xlsx", content, content_type="application/octet-stream")
+    report = xlsx.import_commitments_xlsx(
+        user=SYSTEM, contract=nantes, partner=tremplin, fileobj=upload_file, filename=upload_file.name
+    )
+    assert report.ok and report.unchanged == 2
+    monkeypatch.setattr(xlsx, "MAX_UPLOAD_BYTES", len(content) - 1)
+    report = xlsx.import_commitments_xlsx(
+        user=SYSTEM, contract=nantes, partner=tremplin, fileobj=upload_file, filename=upload_file.name
+    )
+    assert_refused(report, "Fichier « modele.xlsx » : le fichier dépasse la taille maximale")
 
 
 def test_real_size_limit_is_five_megabytes(nantes, tremplin):

@@ -80,6 +80,12 @@ def format_eur(value) -> str:
     return f"{format_number(value, decimals)}{NBSP}€"
 
 
+def format_means(fte, amount) -> str:
+    if not fte and not amount:
+        return "—"
+    return f"{format_fte(fte)}{NBSP}ETP · {format_eur(amount)}"
+
+
 def format_date(value) -> str:
     if value is None:
         return ""
@@ -115,15 +121,20 @@ class MeansRow:
         self.specific_eur += other.specific_eur
 
     @property
-    def cells(self) -> list[str]:
-        """Valeurs mises en forme, dans l'ordre des colonnes du tableau."""
+    def funding_cells(self) -> list[str]:
+        """Droit commun, crédits spécifiques (sans la colonne total)."""
         return [
-            format_fte(self.ordinary_fte),
-            format_eur(self.ordinary_eur),
-            format_fte(self.specific_fte),
-            format_eur(self.specific_eur),
-            format_fte(self.ordinary_fte + self.specific_fte),
-            format_eur(self.ordinary_eur + self.specific_eur),
+            format_means(self.ordinary_fte, self.ordinary_eur),
+            format_means(self.specific_fte, self.specific_eur),
+        ]
+
+    @property
+    def cells(self) -> list[str]:
+        """Droit commun, crédits spécifiques, total : « 1,50 ETP · 12 000 € » ou « — » si rien."""
+        return [
+            format_means(self.ordinary_fte, self.ordinary_eur),
+            format_means(self.specific_fte, self.specific_eur),
+            format_means(self.ordinary_fte + self.specific_fte, self.ordinary_eur + self.specific_eur),
         ]
 
 

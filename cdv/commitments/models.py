@@ -111,7 +111,9 @@ class Commitment(models.Model):
 
     def clean(self):
         errors = {}
-        if self.contract_id and self.objective_id and self.objective.enjeu.contract_id != self.contract_id:
+        if not self.objective_id:
+            errors["objective"] = "Choisissez l'objectif auquel se rattache l'engagement."
+        elif self.contract_id and self.objective.enjeu.contract_id != self.contract_id:
             errors["objective"] = "Cet objectif relève d'un autre contrat."
         if self.action_id and self.objective_id and self.action.objective_id != self.objective_id:
             errors["action"] = "Cette action ne relève pas de l'objectif choisi."

@@ -85,8 +85,22 @@ def diff(before: dict, after: dict) -> list[tuple[str, object, object]]:
     ]
 
 
+def _contract_qpv_ids(contract) -> set[int]:
+    """QPV du contrat, lus une fois par objet contrat (un import en valide des milliers)."""
+    cached = getattr(contract, "_qpv_ids_cache", None)
+    if cached is None:
+        cached = set(contract.qpvs.values_list("pk", flat=True))
+        contract._qpv_ids_cache = cached
+    return cached
+
+
+# Clés étrangères posées par les services à partir d'objets déjà lus : inutile de revérifier
+# leur existence en base (une requête chacune) ; les règles de cohérence restent dans clean().
+TRUSTED_FKS = ["contract", "partner", "objective", "action", "confirmed_by"]
+
+
 def _validate_qpvs(commitment, qpvs):
-    allowed = set(commitment.contract.qpvs.values_list("pk", flat=True))
+    allowed = _contract_qpv_ids(commitment.contract)
     outside = [q for q in qpvs if q.pk not in allowed]
     if outside:
         raise CommitmentError(
@@ -118,7 +132,7 @@ def _set_means(commitment, means):
         if obj.pk and obj.fte == fte and obj.amount_eur == amount:
             continue
         obj.fte, obj.amount_eur = fte, amount
-        obj.full_clean()
+        obj.full_clean(exclude=["commitment"])
         obj.save()
 
 
@@ -130,13 +144,115 @@ def create_commitment(*, user, contract, partner, data: dict, qpvs=(), means=())
     for name in EDITABLE_FIELDS:
         if name in data:
             setattr(commitment, name, data[name])
-    commitment.full_clean()
+    commitment.full_clean(exclude=TRUSTED_FKS)
     qpvs = list(qpvs)
     _validate_qpvs(commitment, qpvs)
     commitment.save()
     commitment.qpvs.set(qpvs)
     _set_means(commitment, means)
     return commitment
+
+
+class BulkCommitmentError(Exception):
+    """Création en lot refusée : ``errors`` associe l'indice de chaque élément fautif à son erreur."""
+
+    def __init__(self, errors: dict[int, ValidationError]):
+        self.errors = errors
+        super().__init__(f"{len(errors)} engagement(s) invalide(s) : rien n'a été créé.")
+
+
+def _check_means_rows(contract, means) -> list[CommitmentMeans]:
+    """Valide des moyens pour un engagement pas encore enregistré ; renvoie les objets à créer."""
+    seen, result = set(), []
+    for row in means:
+        year, funding = int(row["year"]), row["funding"]
+        if (year, funding) in seen:
+            raise CommitmentError({"means": f"Moyens en double pour {year} ({funding})."})
+        seen.add((year, funding))
+        if not contract.start_year <= year <= contract.end_year:
+            raise CommitmentError(
+                {"means": f"L'année {year} sort de la période du contrat ({contract.period_label})."}
+            )
+        obj = CommitmentMeans(
+            year=year,
+            funding=funding,
+            fte=Decimal(str(row.get("fte") or 0)),
+            amount_eur=Decimal(str(row.get("amount_eur") or 0)),
+        )
+        obj.full_clean(exclude=["commitment"])
+        result.append(obj)
+    return result
+
+
+@transaction.atomic
+def create_commitments(*, user, contract, partner, items: list[dict]) -> list[Commitment]:
+    """Crée des brouillons en lot (imports) : mêmes règles que ``create_commitment``, tout ou rien.
+
+    ``items`` : des dict ``{"data": {...}, "qpvs": [...], "means": [...]}``. Chaque élément est
+    validé avant toute écriture ; la moindre erreur lève ``BulkCommitmentError`` et rien n'est
+    écrit. Les écritures (engagements, quartiers, moyens et leur historique) se font par lots.
+    """
+    if not abilities.can_create_commitment(user, contract, partner):
+        _refuse("Vous ne pouvez pas créer d'engagement pour ce partenaire.")
+    errors, prepared = {}, []
+    for index, item in enumerate(items):
+        commitment = Commitment(contract=contract, partner=partner, status=S.DRAFT)
+        for name in EDITABLE_FIELDS:
+            if name in item["data"]:
+                setattr(commitment, name, item["data"][name])
+        qpvs = list(item.get("qpvs") or [])
+        try:
+            commitment.full_clean(exclude=TRUSTED_FKS)
+            _validate_qpvs(commitment, qpvs)
+            means = _check_means_rows(contract, item.get("means") or [])
+        except ValidationError as error:
+            errors[index] = error
+            continue
+        prepared.append((commitment, qpvs, means))
+    if errors:
+        raise BulkCommitmentError(errors)
+    if not prepared:
+        return []
+    author, now = person_or_none(user), timezone.now()
+    commitments = Commitment.objects.bulk_create([c for c, _, _ in prepared], batch_size=500)
+    histories = Commitment.history.bulk_history_create(
+        commitments, batch_size=500, default_user=author, default_date=now
+    )
+    through = Commitment.qpvs.through
+    links, link_histories = [], []
+    for (commitment, qpvs, _), history in zip(prepared, histories, strict=True):
+        for qpv in qpvs:
+            links.append(through(commitment_id=commitment.pk, territory_id=qpv.pk))
+            link_histories.append(history)
+    links = through.objects.bulk_create(links, batch_size=1000)
+    _bulk_m2m_history(zip(link_histories, links, strict=True))
+    means = []
+    for commitment, _, rows in prepared:
+        for obj in rows:
+            obj.commitment = commitment
+            means.append(obj)
+    if means:
+        created = CommitmentMeans.objects.bulk_create(means, batch_size=1000)
+        CommitmentMeans.history.bulk_history_create(
+            created, batch_size=1000, default_user=author, default_date=now
+        )
+    return commitments
+
+
+def _bulk_m2m_history(links) -> None:
+    """Écrit l'état des quartiers dans l'historique des engagements créés en lot."""
+    from django.apps import apps
+
+    model = apps.get_model("commitments", "HistoricalCommitment_qpvs")
+    model.objects.bulk_create(
+        [
+            model(
+                id=link.pk, history=history, commitment_id=link.commitment_id, territory_id=link.territory_id
+            )
+            for history, link in links
+        ],
+        batch_size=1000,
+    )
 
 
 @transaction.atomic
@@ -157,7 +273,7 @@ def update_commitment(
     for name in EDITABLE_FIELDS:
         if name in data:
             setattr(current, name, data[name])
-    current.full_clean()
+    current.full_clean(exclude=TRUSTED_FKS)
     qpvs = list(qpvs) if qpvs is not None else list(current.qpvs.all())
     _validate_qpvs(current, qpvs)
     proposed = snapshot_of_fields(current, qpvs, means if means is not None else before["means"])

@@ -46,7 +46,7 @@ MAX_UPLOAD_BYTES = 5 * 1024 * 1024
 MAX_UNCOMPRESSED_BYTES = 50 * 1024 * 1024
 MAX_COMPRESSION_RATIO = 200
 MAX_ZIP_MEMBERS = 500
-MAX_DATA_ROWS = 2000
+MAX_DATA_ROWS = 10_000
 MAX_SHEET_ROWS = 20000
 TEMPLATE_EXTRA_ROWS = 200
 
@@ -61,7 +61,7 @@ FTE_MAX = Decimal("99999.99")
 AMOUNT_MAX = Decimal("999999999999.99")
 CENT = Decimal("0.01")
 
-FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+NEEDS_QUOTE_RE = re.compile(r"^'*[=+\-@\t\r]")
 SEPARATOR = " — "
 
 # Colonnes du modèle : (clé, intitulé, obligatoire, largeur)
@@ -116,20 +116,16 @@ EUR_FORMAT = "#,##0.00"
 def safe_text(value) -> str:
     """Texte sûr pour une cellule : sans caractère interdit, et jamais pris pour une formule.
 
-    Un texte qui commence par =, +, -, @, une tabulation ou un retour chariot reçoit une apostrophe
-    en tête (de même qu'un texte qui commence déjà par une apostrophe suivie de l'un d'eux) :
-    le tableur l'affiche tel quel au lieu de l'exécuter. ``unsafe_text`` fait l'inverse.
+    Un texte qui commence par =, +, -, @, une tabulation ou un retour chariot (éventuellement
+    précédés d'apostrophes) reçoit une apostrophe en tête : le tableur l'affiche tel quel au lieu
+    de l'exécuter. ``unsafe_text`` retire cette apostrophe à l'import : l'aller-retour est exact.
     """
     text = ILLEGAL_CHARACTERS_RE.sub("", str(value))
-    if text.startswith(FORMULA_PREFIXES) or (text.startswith("'") and text[1:].startswith(FORMULA_PREFIXES)):
-        return "'" + text
-    return text
+    return "'" + text if NEEDS_QUOTE_RE.match(text) else text
 
 
 def unsafe_text(text: str) -> str:
-    if text.startswith("'") and text[1:].startswith(FORMULA_PREFIXES + ("'",)):
-        return text[1:]
-    return text
+    return text[1:] if text.startswith("'") and NEEDS_QUOTE_RE.match(text[1:]) else text
 
 
 def _set_text(cell, value):
@@ -582,8 +578,13 @@ def _read_bytes(fileobj, errors) -> bytes | None:
                 fileobj.seek(0)
             data = fileobj.read(MAX_UPLOAD_BYTES + 1)
     if len(data) > MAX_UPLOAD_BYTES:
+        limit = (
+            f"{MAX_UPLOAD_BYTES / (1024 * 1024):g} Mo"
+            if MAX_UPLOAD_BYTES >= 1024 * 1024
+            else f"{MAX_UPLOAD_BYTES / 1024:.0f} Ko"
+        )
         errors.file(
-            f"le fichier dépasse la taille maximale de {MAX_UPLOAD_BYTES // (1024 * 1024)} Mo. "
+            f"le fichier dépasse la taille maximale de {limit}. "
             "Un cahier d'engagements tient en quelques dizaines de kilo-octets : repartez du modèle."
         )
         return None
@@ -1155,6 +1156,7 @@ class _Importer:
         by_title = {}
         for commitment in existing.values():
             by_title.setdefault(_normalize_header(commitment.title), commitment)
+        to_create = []
         for row in rows:
             if row.failed:
                 continue
@@ -1164,19 +1166,21 @@ class _Importer:
                     f"l'engagement n° {row.id} n'existe plus.", row=row.number, column=LABELS["id"]
                 )
                 continue
+            if current is None:
+                if self._can_create(row):
+                    to_create.append(row)
+                continue
             try:
-                if current is None:
-                    self._create(row, report)
-                else:
-                    self._update(row, current, report)
+                self._update(row, current, report)
             except services.ConflictError as error:
                 self._conflict(row, error)
             except PermissionDenied as error:
                 self.errors.at(_sentence(error), row=row.number)
             except ValidationError as error:
                 self._service_error(row, error)
+        self._create_all(to_create, report)
 
-    def _create(self, row, report):
+    def _can_create(self, row) -> bool:
         if row.status not in (None, CommitmentStatus.DRAFT):
             self.errors.at(
                 "un nouvel engagement commence toujours à l'état « Brouillon » : "
@@ -1184,20 +1188,36 @@ class _Importer:
                 row=row.number,
                 column=LABELS["status"],
             )
+            return False
+        return True
+
+    def _create_all(self, rows, report):
+        """Nouveaux engagements : validés un par un, créés en lot (un import en compte des milliers)."""
+        if not rows:
             return
-        means = [
-            {"year": year, "funding": funding, **amounts}
-            for (year, funding), amounts in (row.means or {}).items()
+        items = [
+            {
+                "data": row.data,
+                "qpvs": row.qpvs or [],
+                "means": [
+                    {"year": year, "funding": funding, **amounts}
+                    for (year, funding), amounts in (row.means or {}).items()
+                ],
+            }
+            for row in rows
         ]
-        services.create_commitment(
-            user=self.user,
-            contract=self.contract,
-            partner=self.partner,
-            data=row.data,
-            qpvs=row.qpvs or [],
-            means=means,
-        )
-        report.created += 1
+        try:
+            created = services.create_commitments(
+                user=self.user, contract=self.contract, partner=self.partner, items=items
+            )
+        except PermissionDenied as error:
+            for row in rows:
+                self.errors.at(_sentence(error), row=row.number)
+        except services.BulkCommitmentError as error:
+            for index, row_error in error.errors.items():
+                self._service_error(rows[index], row_error)
+        else:
+            report.created += len(created)
 
     def _update(self, row, current, report):
         if row.id and row.status and row.status != current.status and row.version == current.version:
