@@ -204,3 +204,18 @@ def test_pages_keep_a_bounded_number_of_queries(client, nantes, tremplin, refere
     after = (count(referent, space), count(pilot, dashboard))
     assert after == before
     assert max(after) <= 25
+
+
+def test_action_list_follows_the_objective_with_htmx(client, nantes, tremplin, referent):
+    client.force_login(referent)
+    form = client.get(reverse("www:commitment_create", args=[nantes.slug, tremplin.slug])).content.decode()
+    assert 'hx-get="/contrats/nantes-metropole-2024-2030/actions-par-objectif/"' in form
+    assert "django_htmx/htmx-2.min.js" in form
+    objective = nantes.enjeux.get(number=1).objectives.get(number=1)
+    fragment = client.get(
+        reverse("www:action_options", args=[nantes.slug]), {"objective": objective.pk}, HTTP_HX_REQUEST="true"
+    ).content.decode()
+    assert "Forums emploi de proximité" in fragment
+    assert "Jardins partagés" not in fragment
+    client.logout()
+    assert client.get(reverse("www:action_options", args=[nantes.slug])).status_code == 302

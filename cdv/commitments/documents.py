@@ -28,8 +28,8 @@ from cdv.contracts.models import Signatory
 from cdv.territories.models import Territory
 from cdv.users.models import Membership
 
+from .enums import CommitmentScope, FundingKind
 from .enums import CommitmentStatus as S
-from .enums import FundingKind
 from .models import Commitment
 
 DOCUMENTS_DIR = Path(__file__).resolve().parent.parent / "templates" / "documents"
@@ -172,7 +172,7 @@ class CommitmentView:
     commitment: Commitment
     status_label: str
     scope_label: str
-    qpv_names: list[str]
+    qpv_label: str
     deadline: str
     means: MeansTable
 
@@ -255,13 +255,22 @@ def _commitments_queryset(contract, partner, commitments):
     )
 
 
+def _qpv_label(commitment) -> str:
+    names = [q.name for q in commitment.qpvs.all()]
+    if names:
+        return ", ".join(names)
+    if commitment.scope == CommitmentScope.QPV:
+        return "aucun quartier indiqué"
+    return "tous les quartiers du contrat"
+
+
 def _commitment_view(commitment) -> CommitmentView:
     means = MeansTable.build((m.year, m.funding, m.fte, m.amount_eur) for m in commitment.means.all())
     return CommitmentView(
         commitment=commitment,
         status_label=commitment.get_status_display(),
         scope_label=commitment.get_scope_display(),
-        qpv_names=[q.name for q in commitment.qpvs.all()],
+        qpv_label=_qpv_label(commitment),
         deadline=format_date(commitment.deadline),
         means=means,
     )
@@ -354,7 +363,7 @@ def cahier_context(*, contract, partner=None, commitments=None) -> dict:
         "means": MeansTable.combine(s.means for s in sections),
         "is_demo": any(s.is_demo for s in sections),
         "generated_on": format_date(now),
-        "generated_at": now.strftime("%H h %M"),
+        "generated_at": f"{now.hour} h {now.minute:02d}",
         "not_confirmed_label": NOT_CONFIRMED,
         "demo_label": DEMO_LABEL,
         "document_title": (

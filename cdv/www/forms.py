@@ -120,6 +120,12 @@ class CommitmentForm(forms.Form):
                     decimal_places=2,
                 )
 
+    def enable_action_refresh(self, url):
+        """Avec JavaScript, la liste des actions suit l'objectif choisi (htmx) ; sans, toutes restent."""
+        self.fields["objective"].widget.attrs.update(
+            {"hx-get": url, "hx-target": "#id_action", "hx-trigger": "change", "hx-swap": "innerHTML"}
+        )
+
     def means_rows(self):
         """Grille des moyens pour le gabarit : une ligne par année, deux natures."""
         rows = []

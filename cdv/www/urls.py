@@ -78,6 +78,7 @@ urlpatterns = [
         name="confirm_cahier",
     ),
     path("contrats/<slug:slug>/engagements/<int:pk>/", commitments.commitment_detail, name="commitment"),
+    path("contrats/<slug:slug>/actions-par-objectif/", commitments.action_options, name="action_options"),
     path(
         "contrats/<slug:slug>/engagements/<int:pk>/modifier/",
         commitments.commitment_edit,

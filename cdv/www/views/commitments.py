@@ -13,7 +13,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from cdv.commitments import abilities, services
 from cdv.commitments.enums import CommitmentStatus as S
 from cdv.commitments.models import Commitment
-from cdv.plan.models import Enjeu
+from cdv.plan.models import Action, Enjeu
 from cdv.territories.models import Territory
 
 from ..forms import CloseForm, CommitmentForm, ConfirmCahierForm, ReturnForm
@@ -77,6 +77,7 @@ def commitment_create(request, slug, partner_slug):
     form = CommitmentForm(
         request.POST or None, contract=contract, years=_years(contract), initial={"scope": "QPV"}
     )
+    form.enable_action_refresh(reverse("www:action_options", args=[contract.slug]))
     if request.method == "POST" and form.is_valid():
         try:
             commitment = services.create_commitment(
@@ -181,6 +182,7 @@ def commitment_edit(request, slug, pk):
         form = CommitmentForm(
             initial=CommitmentForm.initial_for(commitment, years), contract=contract, years=years
         )
+    form.enable_action_refresh(reverse("www:action_options", args=[contract.slug]))
     status = 409 if conflict else 200
     return render(
         request,
@@ -281,3 +283,12 @@ def confirm_cahier(request, slug, partner_slug):
         "commitments/confirm.html",
         {"contract": contract, "partner": partner, "summary": summary, "form": form, "statuses": S},
     )
+
+
+@login_required
+def action_options(request, slug):
+    """Fragment htmx : les actions de l'objectif choisi, pour la liste « Action » du formulaire."""
+    contract = get_contract(request, slug)
+    require(abilities.can_read_contract_internals(request.user, contract), "Réservé aux membres du contrat.")
+    actions = Action.objects.for_contract(contract).filter(objective_id=request.GET.get("objective") or 0)
+    return render(request, "commitments/_action_options.html", {"actions": actions})
