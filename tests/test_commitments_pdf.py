@@ -2,9 +2,7 @@
 
 import datetime
 import io
-import os
 import re
-import time
 from decimal import Decimal
 
 import pytest
@@ -424,46 +422,3 @@ def test_command_writes_an_xlsx(nantes, tmp_path):
         str(target),
     )
     assert target.read_bytes().startswith(b"PK")
-
-
-# --- Mesure (à la demande : CDV_BENCH=1) -------------------------------------------------------
-
-
-@pytest.mark.skipif(
-    not os.environ.get("CDV_BENCH"), reason="mesure de performance : CDV_BENCH=1 pytest -s -k benchmark"
-)
-def test_benchmark_300_commitments(nantes, partner, qpvs):
-    objectives = [objective(nantes, e, o) for e in range(1, 5) for o in (1, 2)]
-    rows = Commitment.objects.bulk_create(
-        Commitment(
-            contract=nantes,
-            partner=partner,
-            objective=objectives[n % len(objectives)],
-            scope=CommitmentScope.QPV,
-            title=f"Engagement numéro {n} : accompagner les habitants vers l'emploi et la formation",
-            summary_plain="Nous accompagnons chaque année des habitants du quartier vers un emploi durable.",
-            target=f"{n + 10} personnes accompagnées par an",
-            deadline=datetime.date(2028, 12, 31),
-            status=CommitmentStatus.PROPOSED,
-        )
-        for n in range(300)
-    )
-    through = Commitment.qpvs.through
-    through.objects.bulk_create(
-        through(commitment_id=c.pk, territory_id=q.pk) for c in rows for q in list(qpvs.values())[:2]
-    )
-    CommitmentMeans.objects.bulk_create(
-        CommitmentMeans(
-            commitment=c, year=year, funding=funding, fte=Decimal("0.5"), amount_eur=Decimal("12500")
-        )
-        for c in rows
-        for year in (2025, 2026, 2027)
-        for funding in FundingKind.values
-    )
-    start, cpu = time.perf_counter(), time.process_time()
-    pdf = build_cahier_pdf(contract=nantes, partner=partner)  # premier appel : import de WeasyPrint compris
-    elapsed, cpu = time.perf_counter() - start, time.process_time() - cpu
-    pages = len(PdfReader(io.BytesIO(pdf)).pages)
-    size = len(pdf) // 1024
-    print(f"\n300 engagements : {elapsed:.2f} s ({cpu:.2f} s de processeur), {pages} pages, {size} Kio")
-    assert elapsed < 10
