@@ -331,8 +331,8 @@ def test_queries_do_not_grow_with_the_number_of_commitments(nantes, partner, qpv
             render_cahier_html(contract=nantes, **kwargs)
         return len(queries)
 
-    assert count(partner=partner) == count(partner=small) <= 4
-    assert count(partner=None) <= 4
+    assert count(partner=partner) == count(partner=small) <= 5
+    assert count(partner=None) <= 5
 
 
 def test_a_partner_foreign_to_the_contract_is_refused(nantes):

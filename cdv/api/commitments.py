@@ -47,6 +47,7 @@ class CommitmentOut(Schema):
     description: str
     scope: str
     qpvs: list[str]
+    indicators: list[str]
     target: str
     deadline: date | None
     status: str
@@ -82,6 +83,10 @@ class CommitmentOut(Schema):
         return sorted(q.code for q in obj.qpvs.all())
 
     @staticmethod
+    def resolve_indicators(obj):
+        return sorted(i.code for i in obj.indicators.all())
+
+    @staticmethod
     def resolve_status_label(obj):
         return obj.get_status_display()
 
@@ -106,6 +111,7 @@ class CommitmentIn(Schema):
     description: str = ""
     scope: CommitmentScope = CommitmentScope.QPV
     qpvs: list[str] = []
+    indicators: list[str] = Field([], description="codes des indicateurs de suivi du contrat")
     target: str = Field("", max_length=300)
     deadline: date | None = None
     means: list[MeansIn] = []
@@ -120,6 +126,7 @@ class CommitmentPatch(Schema):
     description: str | None = None
     scope: CommitmentScope | None = None
     qpvs: list[str] | None = None
+    indicators: list[str] | None = None
     target: str | None = Field(None, max_length=300)
     deadline: date | None = None
     means: list[MeansIn] | None = None
@@ -149,7 +156,7 @@ def _queryset(contract):
     return (
         Commitment.objects.filter(contract=contract)
         .select_related("partner", "objective__enjeu", "action")
-        .prefetch_related(Prefetch("qpvs", queryset=Territory.objects.only("code")), "means")
+        .prefetch_related(Prefetch("qpvs", queryset=Territory.objects.only("code")), "means", "indicators")
         .order_by("objective__enjeu__number", "objective__number", "id")
     )
 
@@ -167,8 +174,14 @@ def _french(error: ValidationError) -> str:
     return " ".join(error.messages)
 
 
-def _resolve(contract, *, objective=None, action=None, qpvs=None):
+def _resolve(contract, *, objective=None, action=None, qpvs=None, indicators=None):
     resolved = {}
+    if indicators is not None:
+        found = {i.code: i for i in contract.indicators.filter(code__in=indicators)}
+        unknown = [code for code in indicators if code not in found]
+        if unknown:
+            raise HttpError(422, f"indicators : pas des indicateurs du contrat : {', '.join(unknown)}.")
+        resolved["indicators"] = [found[code] for code in indicators]
     if objective is not None:
         number, _, sub = objective.partition(".")
         found = Objective.objects.filter(
@@ -225,8 +238,14 @@ def create_commitment(request, slug: str, payload: CommitmentIn):
     partner = Partner.objects.filter(slug=payload.partner).first()
     if partner is None:
         raise HttpError(422, f"partner : aucun partenaire « {payload.partner} ».")
-    refs = _resolve(contract, objective=payload.objective, action=payload.action, qpvs=payload.qpvs)
-    data = payload.dict(exclude={"partner", "objective", "action", "qpvs", "means"})
+    refs = _resolve(
+        contract,
+        objective=payload.objective,
+        action=payload.action,
+        qpvs=payload.qpvs,
+        indicators=payload.indicators,
+    )
+    data = payload.dict(exclude={"partner", "objective", "action", "qpvs", "means", "indicators"})
     data.update(objective=refs["objective"], action=refs.get("action"))
     try:
         commitment = services.create_commitment(
@@ -236,6 +255,7 @@ def create_commitment(request, slug: str, payload: CommitmentIn):
             data=data,
             qpvs=refs["qpvs"],
             means=[m.dict() for m in payload.means],
+            indicators=refs["indicators"],
         )
     except PermissionDenied as error:
         raise HttpError(403, str(error)) from error
@@ -253,14 +273,19 @@ def update_commitment(request, slug: str, pk: int, payload: CommitmentPatch):
     user = require_user(request)
     _, contract = _contract(request, slug)
     commitment = _get(user, contract, pk)
-    fields = payload.dict(exclude_unset=True, exclude={"version", "qpvs", "means", "amendment_reason"})
+    if not abilities.commitment_abilities(user, commitment)["edit"]:
+        raise HttpError(403, "Vous ne pouvez pas modifier cet engagement.")
+    fields = payload.dict(
+        exclude_unset=True, exclude={"version", "qpvs", "means", "amendment_reason", "indicators"}
+    )
     refs = _resolve(
         contract,
         objective=fields.pop("objective", None),
         action=fields.pop("action", None),
         qpvs=payload.qpvs,
+        indicators=payload.indicators,
     )
-    fields.update({k: v for k, v in refs.items() if k != "qpvs"})
+    fields.update({k: v for k, v in refs.items() if k not in {"qpvs", "indicators"}})
     try:
         services.update_commitment(
             user=user,
@@ -269,6 +294,7 @@ def update_commitment(request, slug: str, pk: int, payload: CommitmentPatch):
             data=fields,
             qpvs=refs.get("qpvs"),
             means=[m.dict() for m in payload.means] if payload.means is not None else None,
+            indicators=refs.get("indicators"),
             amendment_reason=payload.amendment_reason,
         )
     except services.ConflictError as error:

@@ -249,6 +249,7 @@ def _commitments_queryset(contract, partner, commitments):
         qs.select_related("partner", "objective__enjeu", "action")
         .prefetch_related(
             Prefetch("qpvs", queryset=qpvs),
+            "indicators",
             "means",
         )
         .order_by("partner__name", "partner_id", "objective__enjeu__number", "objective__number", "id")

@@ -68,6 +68,13 @@ class Commitment(models.Model):
     title = models.CharField("intitulé", max_length=300)
     description = models.TextField("description", blank=True)
     summary_plain = models.CharField("résumé en langage clair", max_length=PLAIN_SUMMARY_MAX, blank=True)
+    indicators = models.ManyToManyField(
+        "indicators.Indicator",
+        verbose_name="indicateurs de suivi",
+        blank=True,
+        related_name="commitments",
+        help_text="Les indicateurs qui montreront si l'engagement est tenu.",
+    )
     target = models.CharField(
         "cible", max_length=300, blank=True, help_text="Ex. : 120 jeunes accompagnés par an."
     )
@@ -97,7 +104,7 @@ class Commitment(models.Model):
     is_demo = models.BooleanField("donnée de démonstration", default=False)
     created_at = models.DateTimeField("créé le", auto_now_add=True)
     updated_at = models.DateTimeField("modifié le", auto_now=True)
-    history = HistoricalRecords(m2m_fields=[qpvs])
+    history = HistoricalRecords(m2m_fields=[qpvs, indicators])
 
     objects = CommitmentQuerySet.as_manager()
 

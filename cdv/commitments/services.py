@@ -59,7 +59,9 @@ def snapshot(commitment) -> dict:
         {"year": m.year, "fte": m.fte, "amount_eur": m.amount_eur, "funding": m.funding}
         for m in commitment.means.all()
     ]
-    return snapshot_of_fields(commitment, list(commitment.qpvs.all()), means)
+    return snapshot_of_fields(
+        commitment, list(commitment.qpvs.all()), means, list(commitment.indicators.all())
+    )
 
 
 FIELD_LABELS = {
@@ -74,6 +76,7 @@ FIELD_LABELS = {
     "status": "état",
     "qpvs": "quartiers",
     "means": "moyens",
+    "indicators": "indicateurs",
 }
 
 
@@ -114,6 +117,18 @@ def _validate_qpvs(commitment, qpvs):
         raise CommitmentError({"qpvs": "Un engagement de portée générale ne cite pas de quartier."})
 
 
+def _validate_indicators(commitment, indicators):
+    foreign = [i for i in indicators if i.contract_id != commitment.contract_id]
+    if foreign:
+        raise CommitmentError(
+            {
+                "indicators": "Ces indicateurs relèvent d'un autre contrat : "
+                + ", ".join(i.name for i in foreign)
+                + "."
+            }
+        )
+
+
 def _set_means(commitment, means):
     """Remplace les moyens par ``means`` : liste de dict(year, fte, amount_eur, funding)."""
     wanted = {}
@@ -137,7 +152,7 @@ def _set_means(commitment, means):
 
 
 @transaction.atomic
-def create_commitment(*, user, contract, partner, data: dict, qpvs=(), means=()) -> Commitment:
+def create_commitment(*, user, contract, partner, data: dict, qpvs=(), means=(), indicators=()) -> Commitment:
     if not abilities.can_create_commitment(user, contract, partner):
         _refuse("Vous ne pouvez pas créer d'engagement pour ce partenaire.")
     commitment = Commitment(contract=contract, partner=partner, status=S.DRAFT)
@@ -145,10 +160,13 @@ def create_commitment(*, user, contract, partner, data: dict, qpvs=(), means=())
         if name in data:
             setattr(commitment, name, data[name])
     commitment.full_clean(exclude=TRUSTED_FKS)
-    qpvs = list(qpvs)
+    qpvs, indicators = list(qpvs), list(indicators)
     _validate_qpvs(commitment, qpvs)
+    _validate_indicators(commitment, indicators)
     commitment.save()
     commitment.qpvs.set(qpvs)
+    if indicators:
+        commitment.indicators.set(indicators)
     _set_means(commitment, means)
     return commitment
 
@@ -201,14 +219,18 @@ def create_commitments(*, user, contract, partner, items: list[dict]) -> list[Co
             if name in item["data"]:
                 setattr(commitment, name, item["data"][name])
         qpvs = list(item.get("qpvs") or [])
+        indicators = list(item.get("indicators") or [])
         try:
             commitment.full_clean(exclude=TRUSTED_FKS)
             _validate_qpvs(commitment, qpvs)
+            _validate_indicators(commitment, indicators)
             means = _check_means_rows(contract, item.get("means") or [])
         except ValidationError as error:
             errors[index] = error
             continue
         prepared.append((commitment, qpvs, means))
+        if indicators:  # rare dans un import : écrits un par un après la création en lot
+            commitment._pending_indicators = indicators
     if errors:
         raise BulkCommitmentError(errors)
     if not prepared:
@@ -231,6 +253,9 @@ def create_commitments(*, user, contract, partner, items: list[dict]) -> list[Co
         for obj in rows:
             obj.commitment = commitment
             means.append(obj)
+    for commitment in commitments:
+        if getattr(commitment, "_pending_indicators", None):
+            commitment.indicators.set(commitment._pending_indicators)
     if means:
         created = CommitmentMeans.objects.bulk_create(means, batch_size=1000)
         CommitmentMeans.history.bulk_history_create(
@@ -257,7 +282,15 @@ def _bulk_m2m_history(links) -> None:
 
 @transaction.atomic
 def update_commitment(
-    *, user, commitment, expected_version: int, data: dict, qpvs=None, means=None, amendment_reason: str = ""
+    *,
+    user,
+    commitment,
+    expected_version: int,
+    data: dict,
+    qpvs=None,
+    means=None,
+    indicators=None,
+    amendment_reason: str = "",
 ) -> Commitment:
     """Modifie un engagement si personne ne l'a fait entre-temps (sinon ``ConflictError``).
 
@@ -276,7 +309,9 @@ def update_commitment(
     current.full_clean(exclude=TRUSTED_FKS)
     qpvs = list(qpvs) if qpvs is not None else list(current.qpvs.all())
     _validate_qpvs(current, qpvs)
-    proposed = snapshot_of_fields(current, qpvs, means if means is not None else before["means"])
+    indicators = list(indicators) if indicators is not None else list(current.indicators.all())
+    _validate_indicators(current, indicators)
+    proposed = snapshot_of_fields(current, qpvs, means if means is not None else before["means"], indicators)
     changes = diff(before, proposed)
     if not changes:
         return current
@@ -287,6 +322,8 @@ def update_commitment(
     current.version += 1
     current.save()
     current.qpvs.set(qpvs)
+    if set(before["indicators"]) != {i.code for i in indicators}:
+        current.indicators.set(indicators)
     if means is not None:
         _set_means(current, means)
     if before["status"] in abilities.AMENDMENT_STATUSES:
@@ -306,7 +343,7 @@ def _money(value) -> str:
     return str(Decimal(str(value or 0)).quantize(Decimal("0.01")))
 
 
-def snapshot_of_fields(commitment, qpvs, means) -> dict:
+def snapshot_of_fields(commitment, qpvs, means, indicators=None) -> dict:
     """Comme ``snapshot`` mais pour un état pas encore enregistré (quartiers et moyens donnés)."""
     state = {
         "title": commitment.title,
@@ -333,6 +370,8 @@ def snapshot_of_fields(commitment, qpvs, means) -> dict:
         ),
         "version": commitment.version,
     }
+    if indicators is not None:
+        state["indicators"] = sorted(i.code for i in indicators)
     return state
 
 

@@ -184,7 +184,7 @@ def _commitments(contract, partner=None):
     if partner is not None:
         queryset = queryset.filter(partner=partner)
     return queryset.select_related("partner", "objective__enjeu", "action").prefetch_related(
-        Prefetch("qpvs", queryset=_qpv_queryset()), "means"
+        Prefetch("qpvs", queryset=_qpv_queryset()), "means", "indicators"
     )
 
 
@@ -257,6 +257,7 @@ def export_cahier_xlsx(*, contract, partner=None, user=None) -> bytes:
         ("État", 24),
         ("Cible", 30),
         ("Échéance", 12),
+        ("Indicateurs de suivi", 40),
     ]
     _header_row(ws, [h for h, _ in headers], [w for _, w in headers])
     for row, c in enumerate(commitments, start=2):
@@ -279,6 +280,7 @@ def export_cahier_xlsx(*, contract, partner=None, user=None) -> bytes:
             _set_text(ws.cell(row=row, column=column), value)
         deadline = ws.cell(row=row, column=len(values) + 1, value=c.deadline)
         deadline.number_format = DATE_FORMAT
+        _set_text(ws.cell(row=row, column=len(values) + 2), " ; ".join(i.name for i in c.indicators.all()))
     ws.auto_filter.ref = f"A1:{get_column_letter(len(headers))}{max(len(commitments) + 1, 1)}"
 
     means_ws = workbook.create_sheet(MEANS_SHEET)

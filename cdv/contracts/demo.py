@@ -13,6 +13,8 @@ from django.utils.text import slugify
 from cdv.commitments.enums import CommitmentScope, CommitmentStatus, FundingKind
 from cdv.commitments.models import Commitment, CommitmentMeans
 from cdv.core.upsert import UpsertStats, sync_m2m, upsert
+from cdv.indicators.enums import Aggregation, Direction
+from cdv.indicators.models import Indicator
 from cdv.partners.enums import PartnerKind
 from cdv.partners.models import Partner
 from cdv.plan.enums import ActionScope, ActionStatus
@@ -171,6 +173,29 @@ DEMO_COMMITMENTS = [
     ),
 ]
 
+# (code, nom, enjeu, unité, sens) — indicateurs de suivi d'engagements, illustratifs
+DEMO_INDICATORS = [
+    (
+        "participants-forums-emploi",
+        "Participants aux forums emploi (démonstration)",
+        1,
+        "personnes",
+        Direction.UP_IS_GOOD,
+    ),
+    (
+        "logements-equipes-thermostat",
+        "Logements équipés de thermostats (démonstration)",
+        4,
+        "logements",
+        Direction.UP_IS_GOOD,
+    ),
+]
+# titre de l'engagement → codes des indicateurs qui le suivent
+DEMO_COMMITMENT_INDICATORS = {
+    "Animer deux forums emploi par an à Bellevue et au Sillon de Bretagne": ["participants-forums-emploi"],
+    "Équiper 200 logements de thermostats programmables": ["logements-equipes-thermostat"],
+}
+
 DEMO_USERS = [
     ("referent.tremplin@example.org", "Camille", "Martin", Role.EDITOR, 0),
     ("lecteur.bailleur@example.org", "Sami", "Benali", Role.READER, 2),
@@ -233,6 +258,23 @@ def load_demo_data() -> UpsertStats:
         sync_m2m(action.qpvs, [qpvs[c] for c in codes or []], stats, "QPV des actions")
         actions[action.code] = action
 
+    indicators = {}
+    for code, name, enjeu_number, unit, direction in DEMO_INDICATORS:
+        indicators[code] = upsert(
+            Indicator,
+            lookup={"contract": contract, "code": code},
+            values={
+                "name": name,
+                "enjeu": enjeux[enjeu_number],
+                "unit": unit,
+                "direction": direction,
+                "aggregation": Aggregation.SUM,
+                "source": "Données de démonstration",
+                "is_demo": True,
+            },
+            stats=stats,
+        )
+
     for partner_index, action_code, title, summary, target, status, scope, codes, means in DEMO_COMMITMENTS:
         action = actions[action_code]
         commitment = upsert(
@@ -251,6 +293,8 @@ def load_demo_data() -> UpsertStats:
             stats=stats,
         )
         sync_m2m(commitment.qpvs, [qpvs[c] for c in codes], stats, "QPV des engagements")
+        wanted = [indicators[c] for c in DEMO_COMMITMENT_INDICATORS.get(title, [])]
+        sync_m2m(commitment.indicators, wanted, stats, "indicateurs des engagements")
         for year, fte, amount, funding in means:
             upsert(
                 CommitmentMeans,

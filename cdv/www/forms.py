@@ -79,6 +79,13 @@ class CommitmentForm(forms.Form):
         widget=forms.CheckboxSelectMultiple,
         help_text="Seulement pour la portée « quartiers choisis ».",
     )
+    indicators = forms.ModelMultipleChoiceField(
+        label="Indicateurs de suivi",
+        queryset=None,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text="Les indicateurs du contrat qui montreront si l'engagement est tenu.",
+    )
     target = forms.CharField(
         label="Cible", max_length=300, required=False, help_text="Ex. : 120 jeunes accompagnés par an."
     )
@@ -103,6 +110,7 @@ class CommitmentForm(forms.Form):
             "objective__enjeu"
         )
         self.fields["qpvs"].queryset = contract.qpvs.only("code", "name").order_by("name")
+        self.fields["indicators"].queryset = contract.indicators.order_by("name")
         for year in self.years:
             for funding in FundingKind:
                 self.fields[f"fte_{year}_{funding.value}"] = forms.DecimalField(
@@ -171,6 +179,7 @@ class CommitmentForm(forms.Form):
             "description": commitment.description,
             "scope": commitment.scope,
             "qpvs": [q.pk for q in commitment.qpvs.all()],
+            "indicators": [i.pk for i in commitment.indicators.all()],
             "target": commitment.target,
             "deadline": commitment.deadline,
             "version": commitment.version,

@@ -42,6 +42,7 @@ INSTALLED_APPS = [
     "cdv.contracts",
     "cdv.plan",
     "cdv.commitments",
+    "cdv.indicators",
     "cdv.www",
     "cdv.api",
 ]

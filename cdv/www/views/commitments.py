@@ -87,6 +87,7 @@ def commitment_create(request, slug, partner_slug):
                 data=form.data_fields(),
                 qpvs=form.cleaned_data["qpvs"],
                 means=form.means(),
+                indicators=form.cleaned_data["indicators"],
             )
         except ValidationError as error:
             _add_errors(form, error)
@@ -134,6 +135,7 @@ def commitment_detail(request, slug, pk):
             "rights": rights,
             "means": commitment.means.all(),
             "qpvs": commitment.qpvs.only("code", "name"),
+            "indicators": commitment.indicators.all(),
             "amendments": commitment.amendments.select_related("author") if rights["view_history"] else [],
             "history": history,
             "return_form": ReturnForm(),
@@ -168,6 +170,7 @@ def commitment_edit(request, slug, pk):
                     data=form.data_fields(),
                     qpvs=form.cleaned_data["qpvs"],
                     means=form.means(),
+                    indicators=form.cleaned_data["indicators"],
                     amendment_reason=form.cleaned_data["amendment_reason"] or "",
                 )
             except services.ConflictError as error:

@@ -1,0 +1,13 @@
+from django.db import models
+
+
+class Direction(models.TextChoices):
+    UP_IS_GOOD = "HAUSSE", "Une hausse est une amélioration"
+    DOWN_IS_GOOD = "BAISSE", "Une baisse est une amélioration"
+
+
+class Aggregation(models.TextChoices):
+    SUM = "SOMME", "Somme"
+    RATIO = "RATIO", "Rapport des sommes (numérateur / dénominateur)"
+    WEIGHTED_MEAN = "MOYENNE_PONDEREE", "Moyenne pondérée par la population"
+    NONE = "AUCUNE", "Non agrégeable"
