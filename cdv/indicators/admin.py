@@ -1,7 +1,7 @@
 from django.contrib import admin
 from simple_history.admin import SimpleHistoryAdmin
 
-from .models import Indicator
+from .models import Indicator, IndicatorValue, Target
 
 
 @admin.register(Indicator)
@@ -10,3 +10,33 @@ class IndicatorAdmin(SimpleHistoryAdmin):
     list_filter = ["contract", "enjeu", "direction", "aggregation", "is_demo"]
     search_fields = ["code", "name", "definition", "source"]
     prepopulated_fields = {"code": ["name"]}
+
+
+@admin.register(IndicatorValue)
+class IndicatorValueAdmin(admin.ModelAdmin):
+    list_display = [
+        "indicator",
+        "scope",
+        "territory",
+        "year",
+        "quarter",
+        "display",
+        "status",
+        "is_secret",
+        "is_demo",
+    ]
+    list_filter = ["indicator__contract", "indicator", "scope", "status", "is_secret", "is_demo", "year"]
+    search_fields = ["indicator__code", "indicator__name", "territory__name", "territory__code"]
+    list_select_related = ["indicator", "territory"]
+    raw_id_fields = ["territory"]
+
+    @admin.display(description="valeur")
+    def display(self, obj):
+        return obj.display
+
+
+@admin.register(Target)
+class TargetAdmin(SimpleHistoryAdmin):
+    list_display = ["indicator", "territory", "year", "value"]
+    list_filter = ["indicator__contract", "indicator"]
+    raw_id_fields = ["territory"]

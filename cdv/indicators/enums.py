@@ -11,3 +11,13 @@ class Aggregation(models.TextChoices):
     RATIO = "RATIO", "Rapport des sommes (numérateur / dénominateur)"
     WEIGHTED_MEAN = "MOYENNE_PONDEREE", "Moyenne pondérée par la population"
     NONE = "AUCUNE", "Non agrégeable"
+
+
+class ValueStatus(models.TextChoices):
+    PROVISIONAL = "PROVISOIRE", "Provisoire"
+    FINAL = "DEFINITIVE", "Définitive"
+
+
+class Scope(models.TextChoices):
+    TERRITORY = "TERRITOIRE", "Un territoire"
+    CONTRACT_QPVS = "QPV_DU_CONTRAT", "Ensemble des QPV du contrat (valeur publiée)"

@@ -6,6 +6,7 @@ class TerritoryKind(models.TextChoices):
     COMMUNE = "COMMUNE", "Commune"
     EPCI = "EPCI", "EPCI"
     DEPARTMENT = "DEPARTEMENT", "Département"
+    EMPLOYMENT_ZONE = "ZONE_EMPLOI", "Zone d'emploi (2020)"
     FRANCE = "FRANCE", "France"
 
 

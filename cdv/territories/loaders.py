@@ -156,6 +156,10 @@ def load_territories(*, progress: bool = False) -> LoadReport:
     upper = TerritorySync(TerritoryKind.FRANCE, "", report, "France")
     upper.put("FR", name="France", source="")
     france = upper.flush()["FR"]
+    zones = TerritorySync(TerritoryKind.EMPLOYMENT_ZONE, "", report, "zones d'emploi")
+    for row in read_csv("chomage_ze2020_nantes_trimestriel.csv")[:1]:
+        zones.put(row["code_ze2020"], name=row["libelle_ze"], source="INSEE, zonage en zones d'emploi 2020")
+    zone_by_code = zones.flush()
     depts = TerritorySync(TerritoryKind.DEPARTMENT, "", report, "départements")
     depts.put("44", name="Loire-Atlantique", source="INSEE COG")
     dept44 = depts.flush()["44"]
@@ -238,10 +242,15 @@ def load_territories(*, progress: bool = False) -> LoadReport:
     for qpv in qpv_by_code.values():
         known = {commune_by_code[c].pk for c in qpv.commune_codes if c in commune_by_code}
         links[qpv.pk] = known
+    nantes_zone = zone_by_code.get("5216")  # les 24 communes de Nantes Métropole sont dans la ZE 5216
     for code, commune in commune_by_code.items():
         links[commune.pk] = {epci_by_code[commune_epci[code]].pk, dept44.pk}
+        if nantes_zone and commune_epci[code] == NANTES_METROPOLE_SIREN:
+            links[commune.pk].add(nantes_zone.pk)
     for epci in epci_by_code.values():
         links[epci.pk] = {dept44.pk}
     links[dept44.pk] = {france.pk}
+    for zone in zone_by_code.values():
+        links[zone.pk] = {france.pk}
     sync_parents(links, report)
     return report

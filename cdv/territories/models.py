@@ -122,6 +122,10 @@ class Territory(models.Model):
                     validators.validate_siren(self.code)
                 elif self.kind == TerritoryKind.DEPARTMENT:
                     validators.validate_department(self.code)
+                elif self.kind == TerritoryKind.EMPLOYMENT_ZONE and not (
+                    self.code.isdigit() and len(self.code) == 4
+                ):
+                    errors["code"] = "Un code de zone d'emploi 2020 compte 4 chiffres (exemple : 5216)."
                 elif self.kind == TerritoryKind.FRANCE and self.code != "FR":
                     errors["code"] = "Le code du territoire France est « FR »."
         except ValidationError as error:

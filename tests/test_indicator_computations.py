@@ -1,0 +1,50 @@
+from decimal import Decimal as D
+
+from cdv.indicators.computations import Point, aggregate, change, distance_to_target, gap
+from cdv.indicators.enums import Aggregation, Direction
+
+
+def test_ratio_of_sums_not_mean_of_rates():
+    # QPV A : 30 pauvres sur 100 (30 %) ; QPV B : 90 sur 150 (60 %).
+    # Ratio des sommes : 120 / 250 = 48 % ; la moyenne des taux (45 %) serait fausse.
+    points = [Point("A", D(30), D(30), D(100)), Point("B", D(60), D(90), D(150))]
+    result = aggregate(points, Aggregation.RATIO, percent=True)
+    assert result.value == D("48.00") and result.parts == 2
+
+
+def test_ratio_refused_without_numerators_with_the_reason():
+    points = [Point("A", D(30), D(30), D(100)), Point("Malakoff", D(60))]
+    result = aggregate(points, Aggregation.RATIO, percent=True)
+    assert result.value is None
+    assert "Malakoff" in result.reason and "rapport de sommes" in result.reason
+
+
+def test_secret_values_never_count_as_zero():
+    points = [Point("A", D(10)), Point("Le Breil", is_secret=True)]
+    result = aggregate(points, Aggregation.SUM)
+    assert result.value is None and "secret statistique" in result.reason and "Le Breil" in result.reason
+
+
+def test_sum_weighted_mean_and_not_aggregatable():
+    assert aggregate([Point("A", D(1200)), Point("B", D(800))], Aggregation.SUM).value == D(2000)
+    # Revenu médian 15 000 € (pop. 1 000) et 20 000 € (pop. 3 000) :
+    # (15 000×1 000 + 20 000×3 000) / 4 000 = 18 750.
+    points = [Point("A", D(15000), weight=D(1000)), Point("B", D(20000), weight=D(3000))]
+    assert aggregate(points, Aggregation.WEIGHTED_MEAN).value == D("18750.00")
+    refused = aggregate(points, Aggregation.NONE)
+    assert refused.value is None and "ne s'agrège pas" in refused.reason
+    assert aggregate([], Aggregation.SUM).reason == "aucune valeur à agréger"
+
+
+def test_gap_change_and_target():
+    result = gap(44, 12)
+    assert (result.points, result.ratio) == (D(32), D("3.7"))
+    evolution = change(40, 44)
+    assert (evolution.points, evolution.percent) == (D(-4), D("-9.09"))
+    assert change(5, 0).percent is None
+    # Taux de pauvreté : la baisse est l'amélioration. 40 % pour une cible de 35 % : reste 5 points.
+    assert distance_to_target(40, 35, Direction.DOWN_IS_GOOD).remaining == D(5)
+    assert distance_to_target(34, 35, Direction.DOWN_IS_GOOD).reached
+    # Nombre d'emplois : la hausse est l'amélioration. 80 pour une cible de 100 : reste 20.
+    distance = distance_to_target(80, 100, Direction.UP_IS_GOOD)
+    assert (distance.remaining, distance.reached) == (D(20), False)
