@@ -125,7 +125,11 @@ def load_nantes_indicators(contract) -> UpsertStats:
         )
 
     epci = contract.epci
-    press = {r["indicateur"]: r for r in read_csv("indicateurs_qpv_nantes_sources_textuelles.csv")}
+    press = {
+        r["indicateur"]: r
+        for r in read_csv("indicateurs_qpv_nantes_sources_textuelles.csv")
+        if r["perimetre"] == "15 QPV de Nantes Métropole"  # d'autres lignes portent sur d'autres périmètres
+    }
     for code, label in [
         ("taux-pauvrete", "part des habitants sous le seuil de pauvreté"),
         ("part-familles-monoparentales", "part de familles monoparentales"),
