@@ -3,6 +3,7 @@ from ninja import NinjaAPI
 from . import errors
 from .commitments import router as commitments_router
 from .contracts import router as contracts_router
+from .indicators import router as indicators_router
 from .territories import router as territories_router
 
 api = NinjaAPI(
@@ -19,4 +20,5 @@ api = NinjaAPI(
 api.add_router("/qpv", territories_router)
 api.add_router("/contracts", contracts_router)
 api.add_router("/contracts", commitments_router)
+api.add_router("/contracts", indicators_router)
 errors.install(api)

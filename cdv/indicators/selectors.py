@@ -1,0 +1,115 @@
+"""Lectures composées sur les indicateurs : l'ensemble des QPV d'un contrat et l'écart à la référence.
+
+Tout est calculé à la lecture (jamais saisi) par ``computations`` ; les pages, l'API et les
+rapports passent par ici.
+"""
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+from cdv.territories.enums import TerritoryKind
+
+from . import computations
+from .enums import Aggregation, Scope
+from .models import IndicatorValue
+
+
+@dataclass
+class PeriodSummary:
+    year: int
+    quarter: int
+    qpv_value: Decimal | None  # l'ensemble des QPV du contrat
+    qpv_origin: str  # "calculée", "publiée" ou ""
+    qpv_reason: str  # pourquoi l'ensemble n'est pas calculable, le cas échéant
+    reference_value: Decimal | None
+    reference_label: str
+    gap: computations.Gap | None
+
+    @property
+    def period_label(self) -> str:
+        return f"{self.year}-T{self.quarter}" if self.quarter else str(self.year)
+
+
+def values_for(
+    indicator, *, territory_code: str | None = None, year: int | None = None, quarter: int | None = None
+):
+    qs = IndicatorValue.objects.filter(indicator=indicator).select_related("territory")
+    if territory_code:
+        if territory_code.upper() in {"QPV_CONTRAT", "ENSEMBLE_QPV"}:
+            qs = qs.filter(scope=Scope.CONTRACT_QPVS)
+        else:
+            qs = qs.filter(territory__code=territory_code.upper())
+    if year is not None:
+        qs = qs.filter(year=year)
+    if quarter is not None:
+        qs = qs.filter(quarter=quarter)
+    return qs.order_by("year", "quarter", "scope", "territory__kind", "territory__code")
+
+
+def summaries(contract, indicator, values) -> list[PeriodSummary]:
+    """Par période : l'ensemble des QPV du contrat (calculé, sinon publié), la référence, l'écart."""
+    qpv_ids = set(contract.qpvs.values_list("pk", flat=True))
+    reference = contract.reference
+    population = {}
+    if indicator.aggregation == Aggregation.WEIGHTED_MEAN:
+        population = dict(contract.qpvs.values_list("pk", "population"))
+    periods = {}
+    for value in values:
+        periods.setdefault((value.year, value.quarter), []).append(value)
+    result = []
+    for (year, quarter), rows in sorted(periods.items()):
+        per_qpv = [v for v in rows if v.territory_id in qpv_ids]
+        published = next((v for v in rows if v.scope == Scope.CONTRACT_QPVS), None)
+        qpv_value, origin, reason = None, "", ""
+        if per_qpv:
+            points = [
+                computations.Point(
+                    label=v.territory.name,
+                    value=v.value,
+                    numerator=v.numerator,
+                    denominator=v.denominator,
+                    is_secret=v.is_secret,
+                    weight=Decimal(population[v.territory_id]) if population.get(v.territory_id) else None,
+                )
+                for v in per_qpv
+            ]
+            if len(per_qpv) < len(qpv_ids):
+                reason = f"valeurs connues pour {len(per_qpv)} QPV sur {len(qpv_ids)}"
+            else:
+                aggregate = computations.aggregate(
+                    points, indicator.aggregation, percent=indicator.unit == "%"
+                )
+                qpv_value, reason = aggregate.value, aggregate.reason
+                origin = "calculée" if aggregate.ok else ""
+        if qpv_value is None and published is not None and not published.is_secret:
+            qpv_value, origin = published.value, "publiée"
+        ref = next((v for v in rows if v.territory_id == reference.pk), None)
+        reference_value = ref.value if ref is not None and not ref.is_secret else None
+        gap = (
+            computations.gap(qpv_value, reference_value)
+            if qpv_value is not None and reference_value is not None
+            else None
+        )
+        result.append(
+            PeriodSummary(
+                year=year,
+                quarter=quarter,
+                qpv_value=qpv_value,
+                qpv_origin=origin,
+                qpv_reason=reason if qpv_value is None or origin == "publiée" else "",
+                reference_value=reference_value,
+                reference_label=reference.name,
+                gap=gap,
+            )
+        )
+    return result
+
+
+LEVEL_ORDER = {
+    TerritoryKind.QPV: 0,
+    TerritoryKind.COMMUNE: 1,
+    TerritoryKind.EPCI: 2,
+    TerritoryKind.EMPLOYMENT_ZONE: 3,
+    TerritoryKind.DEPARTMENT: 4,
+    TerritoryKind.FRANCE: 5,
+}
