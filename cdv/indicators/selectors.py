@@ -10,7 +10,7 @@ from decimal import Decimal
 from cdv.territories.enums import TerritoryKind
 
 from . import computations
-from .enums import Aggregation, Scope
+from .enums import Scope
 from .models import IndicatorValue
 
 
@@ -46,13 +46,16 @@ def values_for(
     return qs.order_by("year", "quarter", "scope", "territory__kind", "territory__code")
 
 
-def summaries(contract, indicator, values) -> list[PeriodSummary]:
+def contract_qpv_populations(contract) -> dict[int, int | None]:
+    """Les QPV du contrat et leur population, lus une fois pour plusieurs indicateurs."""
+    return dict(contract.qpvs.values_list("pk", "population"))
+
+
+def summaries(contract, indicator, values, qpv_populations=None) -> list[PeriodSummary]:
     """Par période : l'ensemble des QPV du contrat (calculé, sinon publié), la référence, l'écart."""
-    qpv_ids = set(contract.qpvs.values_list("pk", flat=True))
+    population = qpv_populations if qpv_populations is not None else contract_qpv_populations(contract)
+    qpv_ids = set(population)
     reference = contract.reference
-    population = {}
-    if indicator.aggregation == Aggregation.WEIGHTED_MEAN:
-        population = dict(contract.qpvs.values_list("pk", "population"))
     periods = {}
     for value in values:
         periods.setdefault((value.year, value.quarter), []).append(value)

@@ -101,6 +101,8 @@ class Territory(models.Model):
     def __str__(self):
         if self.kind == TerritoryKind.QPV:
             return f"{self.name} ({self.code})"
+        if self.kind == TerritoryKind.EMPLOYMENT_ZONE:
+            return f"Zone d'emploi de {self.name}"
         return self.name
 
     def clean(self):

@@ -3,7 +3,7 @@ from django.urls import path, register_converter, reverse_lazy
 
 from cdv.users import oidc
 
-from .views import accounts, commitments, documents, pilot, public
+from .views import accounts, commitments, documents, indicators, pilot, public
 
 
 class DocumentFormat:
@@ -23,6 +23,7 @@ app_name = "www"
 urlpatterns = [
     path("", public.home, name="home"),
     path("contrats/<slug:slug>/", public.contract_home, name="contract"),
+    path("contrats/<slug:slug>/indicateurs/", indicators.indicators_page, name="indicators"),
     # Comptes
     path(
         "connexion/",

@@ -1,0 +1,193 @@
+"""Graphiques en SVG rendus côté serveur : une seule définition pour les pages et les PDF.
+
+Chaque graphique fournit aussi son tableau de données et une phrase d'alternative textuelle : le
+SVG est décoratif pour qui ne le voit pas, l'information est dans le tableau.
+"""
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+from html import escape
+
+from cdv.core.figures import french_number
+
+PALETTE = ["#0b5d7a", "#b04a00", "#3b7d23", "#6b3fa0", "#8a6d00"]  # contrastés sur fond blanc
+
+
+@dataclass
+class Series:
+    label: str
+    points: list[tuple[str, Decimal | None]]  # (période, valeur ; None si absente ou secrète)
+
+
+@dataclass
+class LineChart:
+    title: str
+    unit: str
+    series: list[Series] = field(default_factory=list)
+    width: int = 640
+    height: int = 280
+
+    # -- données ---------------------------------------------------------------------------------
+    def periods(self) -> list[str]:
+        seen = []
+        for s in self.series:
+            for period, _ in s.points:
+                if period not in seen:
+                    seen.append(period)
+        return seen
+
+    def table(self) -> dict:
+        periods = self.periods()
+        rows = []
+        for period in periods:
+            cells = []
+            for s in self.series:
+                value = dict(s.points).get(period)
+                cells.append("—" if value is None else french_number(value))
+            rows.append((period, cells))
+        return {"headers": [s.label for s in self.series], "rows": rows, "unit": self.unit}
+
+    def text_alternative(self) -> str:
+        parts = []
+        for s in self.series:
+            known = [(p, v) for p, v in s.points if v is not None]
+            if not known:
+                parts.append(f"{s.label} : aucune valeur")
+                continue
+            (p0, v0), (p1, v1) = known[0], known[-1]
+            if len(known) == 1:
+                parts.append(f"{s.label} : {french_number(v0)} {self.unit} en {p0}")
+                continue
+            parts.append(
+                f"{s.label} : {french_number(v0)} {self.unit} en {p0}, {french_number(v1)} {self.unit} en {p1}"
+            )
+        return f"{self.title}. " + " ; ".join(parts) + "."
+
+    # -- dessin ----------------------------------------------------------------------------------
+    def svg(self) -> str:
+        periods = self.periods()
+        values = [v for s in self.series for _, v in s.points if v is not None]
+        left, right, top, bottom = 48, 32, 16, 40
+        plot_w, plot_h = self.width - left - right, self.height - top - bottom
+        out = [
+            f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {self.width} {self.height}" '
+            f'class="chart" role="img" aria-label="{escape(self.text_alternative())}">',
+            f"<title>{escape(self.title)}</title>",
+        ]
+        if not values or not periods:
+            out.append(f'<text x="{left}" y="{top + 20}">Aucune donnée</text></svg>')
+            return "".join(out)
+        low, high = min(values + [Decimal(0)]), max(values)
+        if high == low:
+            high = low + 1
+        span = high - low
+
+        def x(index):
+            return left + (plot_w * index / max(len(periods) - 1, 1))
+
+        def y(value):
+            return top + plot_h - float((value - low) / span) * plot_h
+
+        for step in range(5):  # quadrillage et graduations
+            tick = low + span * step / 4
+            ty = y(tick)
+            out.append(
+                f'<line x1="{left}" y1="{ty:.1f}" x2="{self.width - right}" y2="{ty:.1f}" class="grid"/>'
+            )
+            out.append(
+                f'<text x="{left - 6}" y="{ty + 4:.1f}" text-anchor="end" class="tick">{french_number(round(tick, 1))}</text>'
+            )
+        every = max(1, len(periods) // 8)
+        for index, period in enumerate(periods):
+            if index % every == 0:
+                out.append(
+                    f'<text x="{x(index):.1f}" y="{self.height - bottom + 16}" text-anchor="middle" class="tick">'
+                    f"{escape(period)}</text>"
+                )
+        for number, s in enumerate(self.series):
+            color = PALETTE[number % len(PALETTE)]
+            index_of = {p: i for i, p in enumerate(periods)}
+            path, pen_down = [], False
+            for period, value in s.points:
+                if value is None:
+                    pen_down = False
+                    continue
+                command = "L" if pen_down else "M"
+                path.append(f"{command}{x(index_of[period]):.1f},{y(value):.1f}")
+                pen_down = True
+            dash = ' stroke-dasharray="6 4"' if number % 2 else ""
+            out.append(f'<path d="{" ".join(path)}" fill="none" stroke="{color}" stroke-width="2.5"{dash}/>')
+            lx = left + 8 + number * 200
+            out.append(
+                f'<line x1="{lx}" y1="{self.height - 8}" x2="{lx + 24}" y2="{self.height - 8}" stroke="{color}" stroke-width="3"{dash}/>'
+            )
+            out.append(f'<text x="{lx + 30}" y="{self.height - 4}" class="legend">{escape(s.label)}</text>')
+        out.append("</svg>")
+        return "".join(out)
+
+
+@dataclass
+class GapChart:
+    """Barres : l'ensemble des QPV (ou chaque QPV) à côté de la référence, avec sa ligne."""
+
+    title: str
+    unit: str
+    bars: list[tuple[str, Decimal | None]]
+    reference_label: str
+    reference_value: Decimal | None
+    width: int = 640
+
+    def table(self) -> dict:
+        rows = [(label, ["—" if v is None else french_number(v)]) for label, v in self.bars]
+        if self.reference_value is not None:
+            rows.append((self.reference_label, [french_number(self.reference_value)]))
+        return {"headers": [self.unit], "rows": rows, "unit": self.unit}
+
+    def text_alternative(self) -> str:
+        parts = [
+            f"{label} : {'non disponible' if v is None else french_number(v) + ' ' + self.unit}"
+            for label, v in self.bars
+        ]
+        if self.reference_value is not None:
+            parts.append(f"{self.reference_label} : {french_number(self.reference_value)} {self.unit}")
+        return f"{self.title}. " + " ; ".join(parts) + "."
+
+    def svg(self) -> str:
+        bar_h, gap, left, right = 26, 10, 230, 70
+        height = 20 + len(self.bars) * (bar_h + gap) + 30
+        values = [v for _, v in self.bars if v is not None] + (
+            [self.reference_value] if self.reference_value is not None else []
+        )
+        high = max(values) if values else Decimal(1)
+        plot_w = self.width - left - right
+        out = [
+            f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {self.width} {height}" class="chart" '
+            f'role="img" aria-label="{escape(self.text_alternative())}"><title>{escape(self.title)}</title>'
+        ]
+        for index, (label, value) in enumerate(self.bars):
+            top = 10 + index * (bar_h + gap)
+            out.append(
+                f'<text x="{left - 8}" y="{top + bar_h * 0.7:.1f}" text-anchor="end" class="tick">{escape(label)}</text>'
+            )
+            if value is None:
+                out.append(
+                    f'<text x="{left + 4}" y="{top + bar_h * 0.7:.1f}" class="tick">non disponible</text>'
+                )
+                continue
+            w = plot_w * float(value / high) if high else 0
+            out.append(f'<rect x="{left}" y="{top}" width="{w:.1f}" height="{bar_h}" fill="{PALETTE[0]}"/>')
+            out.append(
+                f'<text x="{left + w + 6:.1f}" y="{top + bar_h * 0.7:.1f}" class="tick">{french_number(value)} {escape(self.unit)}</text>'
+            )
+        if self.reference_value is not None:
+            rx = left + plot_w * float(self.reference_value / high)
+            bottom = 10 + len(self.bars) * (bar_h + gap)
+            out.append(
+                f'<line x1="{rx:.1f}" y1="4" x2="{rx:.1f}" y2="{bottom}" stroke="{PALETTE[1]}" stroke-width="3" stroke-dasharray="6 4"/>'
+            )
+            out.append(
+                f'<text x="{rx:.1f}" y="{bottom + 18}" text-anchor="middle" class="legend">'
+                f"{escape(self.reference_label)} : {french_number(self.reference_value)} {escape(self.unit)}</text>"
+            )
+        out.append("</svg>")
+        return "".join(out)
