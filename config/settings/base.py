@@ -43,6 +43,7 @@ INSTALLED_APPS = [
     "cdv.plan",
     "cdv.commitments",
     "cdv.indicators",
+    "cdv.monitoring",
     "cdv.www",
     "cdv.api",
 ]
