@@ -404,12 +404,13 @@ def _local_only_fetcher():
     return LocalOnlyFetcher(allowed_protocols={"file"})
 
 
-def html_to_pdf(html: str) -> bytes:
+def html_to_pdf(html: str, css_path: Path = CSS_PATH) -> bytes:
+    """HTML → PDF balisé ; ``css_path`` : une feuille du dossier des documents."""
     from weasyprint import CSS, HTML
 
     fetcher = _local_only_fetcher()
     base_url = DOCUMENTS_DIR.as_uri() + "/"
-    stylesheet = CSS(filename=str(CSS_PATH), base_url=base_url, url_fetcher=fetcher)
+    stylesheet = CSS(filename=str(css_path), base_url=base_url, url_fetcher=fetcher)
     document = HTML(string=html, base_url=base_url, url_fetcher=fetcher)
     return document.write_pdf(stylesheets=[stylesheet], pdf_tags=True)
 

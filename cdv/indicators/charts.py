@@ -97,7 +97,7 @@ class LineChart:
             out.append(
                 f'<text x="{left - 6}" y="{ty + 4:.1f}" text-anchor="end" class="tick">{french_number(round(tick, 1))}</text>'
             )
-        every = max(1, len(periods) // 8)
+        every = max(1, -(-len(periods) // 6))  # au plus six étiquettes, lisibles jusque dans un PDF
         for index, period in enumerate(periods):
             if index % every == 0:
                 out.append(

@@ -1,0 +1,278 @@
+"""L'année arrêtée : instantané immuable et bilan annuel (PDF).
+
+Le bilan de l'année N se prépare pour le COPIL, tenu au début de N+1 : il retient les retours
+publiés et les décisions des instances jusqu'à la fin de N+1 (jamais après).
+
+``year_payload`` rassemble, pour une année, les indicateurs (avec l'ensemble des QPV et l'écart
+calculés), les engagements et leur état, les bilans, les retours publiés et les décisions. Le
+gel enregistre ce contenu une fois pour toutes (``Snapshot``, empreinte SHA-256) ; le bilan annuel
+se construit à partir de l'instantané s'il existe, sinon des données du moment.
+"""
+
+import hashlib
+import json
+from decimal import Decimal
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.db.models import Prefetch
+from django.template.loader import render_to_string
+from django.utils import timezone
+
+from cdv.commitments.abilities import is_pilot
+from cdv.commitments.enums import CommitmentStatus
+from cdv.commitments.models import Commitment
+from cdv.core.actors import person_or_none
+from cdv.indicators import selectors
+from cdv.indicators.models import Indicator, IndicatorValue
+from cdv.territories.models import Territory
+
+from .enums import CampaignStatus, MeetingKind, Moderation
+from .models import Decision, Feedback, ProgressReport, ReviewCampaign, Snapshot
+
+PAYLOAD_VERSION = 1
+
+
+def _num(value) -> str | None:
+    return None if value is None else f"{Decimal(value).normalize():f}"
+
+
+def year_payload(contract, year: int) -> dict:
+    """Tout ce que le bilan de l'année ``year`` montre, en JSON (chaînes pour les nombres)."""
+    populations = selectors.contract_qpv_populations(contract)
+    values_by_indicator = {}
+    for v in IndicatorValue.objects.filter(indicator__contract=contract, year__lte=year).select_related(
+        "territory"
+    ):
+        values_by_indicator.setdefault(v.indicator_id, []).append(v)
+    indicators = []
+    for indicator in Indicator.objects.filter(contract=contract).select_related("enjeu").order_by("name"):
+        rows = sorted(values_by_indicator.get(indicator.pk, []), key=lambda v: (v.year, v.quarter))
+        summaries = selectors.summaries(contract, indicator, rows, populations)
+        series = {}
+        for v in rows:
+            if v.territory_id is None or v.territory.kind in {"EPCI", "ZONE_EMPLOI", "FRANCE"}:
+                series.setdefault(v.territory_label, []).append(
+                    [v.period_label, None if v.is_secret else _num(v.value)]
+                )
+        indicators.append(
+            {
+                "series": {label: points for label, points in series.items() if len(points) > 2},
+                "code": indicator.code,
+                "name": indicator.name,
+                "unit": indicator.unit,
+                "source": indicator.source,
+                "comparability_note": indicator.comparability_note,
+                "is_demo": indicator.is_demo,
+                "summaries": [
+                    {
+                        "period": s.period_label,
+                        "qpv_value": _num(s.qpv_value),
+                        "qpv_origin": s.qpv_origin,
+                        "qpv_reason": s.qpv_reason,
+                        "reference": s.reference_label,
+                        "reference_value": _num(s.reference_value),
+                        "gap_points": _num(s.gap.points) if s.gap else None,
+                        "gap_ratio": _num(s.gap.ratio) if s.gap and s.gap.ratio is not None else None,
+                    }
+                    for s in summaries
+                ],
+            }
+        )
+    campaign = ReviewCampaign.objects.filter(contract=contract, year=year).first()
+    reports = {}
+    if campaign is not None:
+        for r in ProgressReport.objects.filter(campaign=campaign):
+            reports[r.commitment_id] = {
+                "state": r.state,
+                "state_label": r.get_state_display(),
+                "reported_status": r.get_reported_status_display() if r.reported_status else "",
+                "progress_pct": r.progress_pct,
+                "fte_actual": _num(r.fte_actual),
+                "amount_actual": _num(r.amount_actual),
+                "what_worked": r.what_worked,
+                "difficulties": r.difficulties,
+            }
+    commitments = []
+    queryset = (
+        Commitment.objects.filter(contract=contract)
+        .select_related("partner", "objective__enjeu")
+        .prefetch_related(Prefetch("qpvs", queryset=Territory.objects.only("code", "name")), "means")
+        .order_by("objective__enjeu__number", "partner__name", "id")
+    )
+    for c in queryset:
+        means = [m for m in c.means.all() if m.year == year]
+        commitments.append(
+            {
+                "id": c.pk,
+                "title": c.title,
+                "partner": c.partner.name,
+                "enjeu": c.objective.enjeu.number,
+                "enjeu_title": c.objective.enjeu.title,
+                "status": c.status,
+                "status_label": c.get_status_display(),
+                "qpvs": [q.name for q in c.qpvs.all()],
+                "qpv_codes": [q.code for q in c.qpvs.all()],
+                "scope": c.scope,
+                "fte_planned": _num(sum((m.fte for m in means), Decimal(0))),
+                "amount_planned": _num(sum((m.amount_eur for m in means), Decimal(0))),
+                "report": reports.get(c.pk),
+                "is_demo": c.is_demo,
+            }
+        )
+    feedback = [
+        {
+            "kind": f.get_kind_display(),
+            "text": f.text,
+            "enjeu": f.enjeu.number if f.enjeu_id else None,
+            "qpvs": [q.name for q in f.qpvs.all()],
+            "from": f.partner.name if f.partner_id else "",
+            "is_demo": f.is_demo,
+        }
+        for f in Feedback.objects.filter(
+            contract=contract, moderation=Moderation.PUBLISHED, created_at__year__lte=year + 1
+        )
+        .select_related("partner", "enjeu")
+        .prefetch_related("qpvs")
+    ]
+    decisions = [
+        {
+            "meeting": str(d.meeting),
+            "meeting_kind": d.meeting.kind,
+            "date": d.meeting.date.isoformat(),
+            "text": d.text,
+            "owner": d.owner.name if d.owner_id else "",
+            "due_on": d.due_on.isoformat() if d.due_on else None,
+            "status": d.get_status_display(),
+            "follow_up": d.follow_up,
+        }
+        for d in Decision.objects.filter(meeting__contract=contract, meeting__date__year__lte=year + 1)
+        .select_related("meeting", "owner")
+        .order_by("meeting__date", "id")
+    ]
+    return {
+        "version": PAYLOAD_VERSION,
+        "contract": {
+            "slug": contract.slug,
+            "title": contract.title,
+            "period": contract.period_label,
+            "reference": contract.reference.name,
+        },
+        "year": year,
+        "qpvs": [
+            {"code": q.code, "name": q.name} for q in contract.qpvs.order_by("name").only("code", "name")
+        ],
+        "enjeux": [{"number": e.number, "title": e.title} for e in contract.enjeux.all()],
+        "indicators": indicators,
+        "commitments": commitments,
+        "feedback": feedback,
+        "decisions": decisions,
+        "copil_held": any(d["meeting_kind"] == MeetingKind.COPIL for d in decisions),
+    }
+
+
+def checksum(payload: dict) -> str:
+    canonical = json.dumps(payload, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+@transaction.atomic
+def freeze_year(*, user, campaign) -> Snapshot:
+    """Arrête l'année : enregistre l'instantané et fige la campagne. Une seule fois."""
+    campaign = ReviewCampaign.objects.select_for_update().get(pk=campaign.pk)
+    if not is_pilot(user, campaign.contract_id):
+        raise PermissionDenied("Seul un pilote du contrat fige l'année.")
+    if campaign.status == CampaignStatus.FROZEN or Snapshot.objects.filter(campaign=campaign).exists():
+        raise ValidationError(f"L'année {campaign.year} est déjà figée : l'instantané ne change plus.")
+    payload = year_payload(campaign.contract, campaign.year)
+    payload["frozen_at"] = timezone.now().isoformat()
+    snapshot = Snapshot.objects.create(
+        campaign=campaign, created_by=person_or_none(user), payload=payload, checksum=checksum(payload)
+    )
+    campaign.status = CampaignStatus.FROZEN
+    campaign.save(update_fields=["status"])
+    return snapshot
+
+
+def payload_for_report(contract, year: int) -> tuple[dict, bool]:
+    """Le contenu du bilan : l'instantané figé s'il existe (``True``), sinon les données du moment."""
+    snapshot = Snapshot.objects.filter(campaign__contract=contract, campaign__year=year).first()
+    if snapshot is not None:
+        return snapshot.payload, True
+    return year_payload(contract, year), False
+
+
+def _chart_for(indicator):
+    from cdv.indicators.charts import GapChart, LineChart, Series
+
+    summaries = indicator["summaries"]
+    if not summaries:
+        return None
+    if indicator.get("series"):
+        series = [
+            Series(label, [(p, _dec(v)) for p, v in points]) for label, points in indicator["series"].items()
+        ]
+        return LineChart(
+            title=f"{indicator['name']} ({indicator['unit']})", unit=indicator["unit"], series=series
+        )
+    last = summaries[-1]
+    if last["qpv_value"] is None or last["reference_value"] is None:
+        return None
+    return GapChart(
+        title=f"{indicator['name']} en {last['period']} ({indicator['unit']})",
+        unit=indicator["unit"],
+        bars=[("Ensemble des QPV", _dec(last["qpv_value"]))],
+        reference_label=last["reference"],
+        reference_value=_dec(last["reference_value"]),
+    )
+
+
+def _dec(text):
+    return None if text is None else Decimal(text)
+
+
+def build_annual_report_pdf(*, contract, year: int) -> bytes:
+    from cdv.commitments.documents import DOCUMENTS_DIR, html_to_pdf
+
+    payload, frozen = payload_for_report(contract, year)
+    enjeux = []
+    for enjeu in payload["enjeux"]:
+        items = [c for c in payload["commitments"] if c["enjeu"] == enjeu["number"]]
+        reported = [c for c in items if c["report"]]
+        enjeux.append(
+            {
+                "number": enjeu["number"],
+                "title": enjeu["title"],
+                "commitments": items,
+                "fte_actual": sum(Decimal(c["report"]["fte_actual"] or 0) for c in reported),
+                "amount_actual": sum(Decimal(c["report"]["amount_actual"] or 0) for c in reported),
+                "feedback": [f for f in payload["feedback"] if f["enjeu"] == enjeu["number"]][:5],
+            }
+        )
+    qpvs = []
+    for qpv in payload["qpvs"]:
+        items = [c for c in payload["commitments"] if qpv["code"] in c["qpv_codes"] or c["scope"] != "QPV"]
+        qpvs.append(
+            {
+                "name": qpv["name"],
+                "code": qpv["code"],
+                "local": [c for c in items if c["scope"] == "QPV"],
+                "general": len([c for c in items if c["scope"] != "QPV"]),
+                "feedback": [f for f in payload["feedback"] if qpv["name"] in f["qpvs"]][:3],
+            }
+        )
+    charts = [(indicator, _chart_for(indicator)) for indicator in payload["indicators"]]
+    html = render_to_string(
+        "documents/annual_report.html",
+        {
+            "p": payload,
+            "frozen": frozen,
+            "enjeux": enjeux,
+            "qpvs": qpvs,
+            "charts": charts,
+            "generated": timezone.localtime(),
+            "has_demo": any(c["is_demo"] for c in payload["commitments"]),
+            "statuses_done": {CommitmentStatus.DONE.label, CommitmentStatus.PARTLY_DONE.label},
+        },
+    )
+    return html_to_pdf(html, css_path=DOCUMENTS_DIR / "annual_report.css")

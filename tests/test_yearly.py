@@ -1,0 +1,118 @@
+import io
+import json
+from decimal import Decimal
+
+import pytest
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.management import CommandError, call_command
+from pypdf import PdfReader
+
+from cdv.commitments.models import Commitment
+from cdv.monitoring import yearly
+from cdv.monitoring.enums import CampaignStatus, MeetingKind, Moderation
+from cdv.monitoring.models import Decision, Feedback, Meeting, ProgressReport, ReviewCampaign
+from cdv.users.enums import Role
+from tests import factories
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def pilot(nantes):
+    return factories.MembershipFactory(contract=nantes, role=Role.PILOT).user
+
+
+@pytest.fixture
+def campaign(nantes, pilot):
+    campaign = ReviewCampaign.objects.create(
+        contract=nantes, year=2025, opens_on="2026-01-10", deadline="2026-02-28", opened_by=pilot
+    )
+    thermostats = Commitment.objects.get(title__startswith="Équiper 200 logements")
+    ProgressReport.objects.create(
+        campaign=campaign,
+        commitment=thermostats,
+        partner=thermostats.partner,
+        progress_pct=60,
+        fte_actual=Decimal("0.3"),
+        amount_actual=Decimal("41000"),
+        what_worked="Les locataires ont adopté les thermostats.",
+        state="ACCEPTE",
+    )
+    copil = Meeting.objects.create(
+        contract=nantes, kind=MeetingKind.COPIL, title="COPIL 2025", date="2026-03-15"
+    )
+    Decision.objects.create(
+        meeting=copil, text="Étendre les ateliers énergie à Malakoff.", owner=thermostats.partner
+    )
+    feedback = Feedback.objects.create(
+        contract=nantes,
+        kind="REUSSITE",
+        text="Les ateliers énergie ont rassemblé 40 familles.",
+        moderation=Moderation.PUBLISHED,
+        enjeu=nantes.enjeux.get(number=4),
+    )
+    feedback.qpvs.add(nantes.qpvs.get(code="QN04408M"))
+    Feedback.objects.create(contract=nantes, kind="DIFFICULTE", text="Retour non modéré à ne pas publier.")
+    return campaign
+
+
+def pdf_text(content):
+    text = " ".join(page.extract_text() for page in PdfReader(io.BytesIO(content)).pages)
+    return " ".join(text.split())
+
+
+def test_annual_report_from_live_data(nantes, campaign):
+    text = pdf_text(yearly.build_annual_report_pdf(contract=nantes, year=2025))
+    assert "Bilan annuel 2025" in text and "Contrat de ville de Nantes Métropole 2024-2030" in text
+    assert "Données du moment" in text
+    assert "Taux de pauvreté" in text and "44" in text and "32 points" in text
+    assert "Équiper 200 logements de thermostats programmables" in text
+    assert "Accepté, 60 %" in text
+    assert "0,3 ETP" in text and "41 000 €" in text
+    assert "Les ateliers énergie ont rassemblé 40 familles." in text
+    assert "Retour non modéré" not in text
+    assert "Étendre les ateliers énergie à Malakoff." in text
+    assert "Malakoff" in text and "page 1 sur" in text
+
+
+def test_freezing_keeps_the_year_as_it_was(nantes, campaign, pilot):
+    snapshot = yearly.freeze_year(user=pilot, campaign=campaign)
+    campaign.refresh_from_db()
+    assert campaign.status == CampaignStatus.FROZEN
+    assert snapshot.checksum == yearly.checksum(snapshot.payload)
+    frozen_title = "Équiper 200 logements de thermostats programmables"
+    Commitment.objects.filter(title=frozen_title).update(title="Titre changé après le COPIL")
+    text = pdf_text(yearly.build_annual_report_pdf(contract=nantes, year=2025))
+    assert frozen_title in text and "Titre changé après le COPIL" not in text
+    assert "Année figée le" in text
+    with pytest.raises(ValidationError, match="déjà figée"):
+        yearly.freeze_year(user=pilot, campaign=campaign)
+    json.dumps(snapshot.payload)  # le fichier figé reste téléchargeable tel quel
+
+
+def test_only_a_pilot_freezes(nantes, campaign):
+    editor = factories.MembershipFactory(
+        contract=nantes, partner=factories.PartnerFactory(), role=Role.EDITOR
+    ).user
+    with pytest.raises(PermissionDenied):
+        yearly.freeze_year(user=editor, campaign=campaign)
+    campaign.refresh_from_db()
+    assert campaign.status == CampaignStatus.OPEN
+
+
+def test_payload_numbers_are_exact_strings(nantes, campaign):
+    payload = yearly.year_payload(nantes, 2025)
+    poverty = next(i for i in payload["indicators"] if i["code"] == "taux-pauvrete")
+    assert poverty["summaries"][-1]["gap_points"] == "32" and poverty["summaries"][-1]["gap_ratio"] == "3.7"
+    unemployment = next(i for i in payload["indicators"] if i["code"] == "taux-chomage-localise")
+    assert len(unemployment["series"]["France"]) == 20
+
+
+def test_command(nantes, campaign, tmp_path):
+    target = tmp_path / "bilan.pdf"
+    call_command("build_annual_report", "--contract", nantes.slug, "--year", "2025", "-o", str(target))
+    assert target.read_bytes().startswith(b"%PDF")
+    with pytest.raises(CommandError, match="inconnu|Aucun contrat"):
+        call_command("build_annual_report", "--contract", "inconnu", "--year", "2025", "-o", str(target))
+    with pytest.raises(CommandError, match="période"):
+        call_command("build_annual_report", "--contract", nantes.slug, "--year", "2040", "-o", str(target))
