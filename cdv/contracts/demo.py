@@ -15,6 +15,8 @@ from cdv.commitments.models import Commitment, CommitmentMeans
 from cdv.core.upsert import UpsertStats, sync_m2m, upsert
 from cdv.indicators.enums import Aggregation, Direction
 from cdv.indicators.models import Indicator
+from cdv.monitoring.enums import DecisionStatus, FeedbackKind, MeetingKind, Moderation
+from cdv.monitoring.models import Decision, Feedback, Meeting
 from cdv.partners.enums import PartnerKind
 from cdv.partners.models import Partner
 from cdv.plan.enums import ActionScope, ActionStatus
@@ -315,6 +317,65 @@ def load_demo_data() -> UpsertStats:
                 },
                 stats=stats,
             )
+
+    copil = upsert(
+        Meeting,
+        lookup={"contract": contract, "kind": MeetingKind.COPIL, "date": datetime.date(2025, 3, 20)},
+        values={
+            "title": "Comité de pilotage 2025 (démonstration)",
+            "agenda": "Bilan 2024 des engagements ; priorités 2025.",
+            "minutes": "Compte rendu de démonstration.",
+            "is_demo": True,
+        },
+        stats=stats,
+    )
+    sync_m2m(copil.participants, partners[:3], stats, "participants des instances")
+    for text, owner, status, due in [
+        (
+            "Étendre les ateliers économies d'énergie à Malakoff (démonstration).",
+            2,
+            DecisionStatus.IN_PROGRESS,
+            datetime.date(2025, 12, 31),
+        ),
+        (
+            "Présenter au prochain COPIL un bilan des forums emploi (démonstration).",
+            0,
+            DecisionStatus.OPEN,
+            datetime.date(2026, 3, 31),
+        ),
+    ]:
+        upsert(
+            Decision,
+            lookup={"meeting": copil, "text": text},
+            values={"owner": partners[owner], "status": status, "due_on": due, "is_demo": True},
+            stats=stats,
+        )
+    dervallieres = qpvs["QN04406M"]
+    for text, kind, moderation in [
+        (
+            "L'aide aux devoirs du mardi est très suivie par les familles (démonstration).",
+            FeedbackKind.SUCCESS,
+            Moderation.PUBLISHED,
+        ),
+        (
+            "L'éclairage du passage près de l'école manque le soir (démonstration).",
+            FeedbackKind.DIFFICULTY,
+            Moderation.PENDING,
+        ),
+    ]:
+        feedback = upsert(
+            Feedback,
+            lookup={"contract": contract, "text": text},
+            values={
+                "partner": partners[3],
+                "kind": kind,
+                "moderation": moderation,
+                "enjeu": enjeux[2] if kind == FeedbackKind.SUCCESS else enjeux[3],
+                "is_demo": True,
+            },
+            stats=stats,
+        )
+        sync_m2m(feedback.qpvs, [dervallieres], stats, "quartiers des retours")
 
     for email, first, last, role, partner_index in DEMO_USERS:
         user = User.objects.filter(email=email).first()
