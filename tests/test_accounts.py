@@ -138,3 +138,12 @@ def test_an_existing_account_accepts_after_logging_in(client, nantes, pilot, ass
     client.force_login(existing)
     assert client.post(path).status_code == 302
     assert Membership.objects.filter(user=existing, role=Role.READER, partner=association).exists()
+
+
+def test_my_space_has_a_plain_title_and_help_texts_are_linked_to_their_fields(client, nantes, pilot):
+    client.force_login(pilot)
+    page = client.get(reverse("www:my_space")).content.decode()
+    assert "<title>Mon espace — Contrat de ville</title>" in page
+    form = client.get(reverse("www:invitations", args=[nantes.slug])).content.decode()
+    described = re.search(r'aria-describedby="(id_partner_helptext)"', form)
+    assert described and f'id="{described.group(1)}"' in form

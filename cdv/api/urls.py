@@ -4,6 +4,7 @@ from . import errors
 from .commitments import router as commitments_router
 from .contracts import router as contracts_router
 from .indicators import router as indicators_router
+from .meetings import router as meetings_router
 from .territories import router as territories_router
 
 api = NinjaAPI(
@@ -21,4 +22,5 @@ api.add_router("/qpv", territories_router)
 api.add_router("/contracts", contracts_router)
 api.add_router("/contracts", commitments_router)
 api.add_router("/contracts", indicators_router)
+api.add_router("/contracts", meetings_router)
 errors.install(api)
