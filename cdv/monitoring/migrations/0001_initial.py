@@ -7,262 +7,599 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
-    dependencies = [
-    ]
+    dependencies = []
 
     operations = [
         migrations.CreateModel(
-            name='Decision',
+            name="Decision",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('text', models.TextField(verbose_name='décision')),
-                ('due_on', models.DateField(blank=True, null=True, verbose_name='échéance')),
-                ('status', models.CharField(choices=[('A_FAIRE', 'À faire'), ('EN_COURS', 'En cours'), ('FAITE', 'Faite'), ('ABANDONNEE', 'Abandonnée')], default='A_FAIRE', max_length=12, verbose_name='suivi')),
-                ('follow_up', models.TextField(blank=True, verbose_name='où en est-on ?')),
-                ('closed_on', models.DateField(blank=True, null=True, verbose_name='close le')),
-                ('is_demo', models.BooleanField(default=False, verbose_name='donnée de démonstration')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("text", models.TextField(verbose_name="décision")),
+                ("due_on", models.DateField(blank=True, null=True, verbose_name="échéance")),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("A_FAIRE", "À faire"),
+                            ("EN_COURS", "En cours"),
+                            ("FAITE", "Faite"),
+                            ("ABANDONNEE", "Abandonnée"),
+                        ],
+                        default="A_FAIRE",
+                        max_length=12,
+                        verbose_name="suivi",
+                    ),
+                ),
+                ("follow_up", models.TextField(blank=True, verbose_name="où en est-on ?")),
+                ("closed_on", models.DateField(blank=True, null=True, verbose_name="close le")),
+                ("is_demo", models.BooleanField(default=False, verbose_name="donnée de démonstration")),
             ],
             options={
-                'verbose_name': 'décision',
-                'verbose_name_plural': 'décisions',
-                'ordering': ['meeting', 'id'],
+                "verbose_name": "décision",
+                "verbose_name_plural": "décisions",
+                "ordering": ["meeting", "id"],
             },
         ),
         migrations.CreateModel(
-            name='Feedback',
+            name="Feedback",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('REUSSITE', 'Réussite'), ('DIFFICULTE', 'Difficulté'), ('BESOIN', 'Besoin'), ('PROPOSITION', 'Proposition')], max_length=12, verbose_name='nature')),
-                ('text', models.TextField(verbose_name='retour')),
-                ('moderation', models.CharField(choices=[('EN_ATTENTE', 'En attente de modération'), ('PUBLIE', 'Publié'), ('REFUSE', 'Non publié')], default='EN_ATTENTE', max_length=12, verbose_name='modération')),
-                ('moderation_comment', models.TextField(blank=True, verbose_name='motif de la modération')),
-                ('moderated_at', models.DateTimeField(blank=True, null=True, verbose_name='modéré le')),
-                ('created_at', models.DateTimeField(auto_now_add=True, verbose_name='déposé le')),
-                ('is_demo', models.BooleanField(default=False, verbose_name='donnée de démonstration')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("REUSSITE", "Réussite"),
+                            ("DIFFICULTE", "Difficulté"),
+                            ("BESOIN", "Besoin"),
+                            ("PROPOSITION", "Proposition"),
+                        ],
+                        max_length=12,
+                        verbose_name="nature",
+                    ),
+                ),
+                ("text", models.TextField(verbose_name="retour")),
+                (
+                    "moderation",
+                    models.CharField(
+                        choices=[
+                            ("EN_ATTENTE", "En attente de modération"),
+                            ("PUBLIE", "Publié"),
+                            ("REFUSE", "Non publié"),
+                        ],
+                        default="EN_ATTENTE",
+                        max_length=12,
+                        verbose_name="modération",
+                    ),
+                ),
+                ("moderation_comment", models.TextField(blank=True, verbose_name="motif de la modération")),
+                ("moderated_at", models.DateTimeField(blank=True, null=True, verbose_name="modéré le")),
+                ("created_at", models.DateTimeField(auto_now_add=True, verbose_name="déposé le")),
+                ("is_demo", models.BooleanField(default=False, verbose_name="donnée de démonstration")),
             ],
             options={
-                'verbose_name': "retour d'expérience",
-                'verbose_name_plural': "retours d'expérience",
-                'ordering': ['contract', '-created_at'],
+                "verbose_name": "retour d'expérience",
+                "verbose_name_plural": "retours d'expérience",
+                "ordering": ["contract", "-created_at"],
             },
         ),
         migrations.CreateModel(
-            name='HistoricalDecision',
+            name="HistoricalDecision",
             fields=[
-                ('id', models.BigIntegerField(auto_created=True, blank=True, db_index=True, verbose_name='ID')),
-                ('text', models.TextField(verbose_name='décision')),
-                ('due_on', models.DateField(blank=True, null=True, verbose_name='échéance')),
-                ('status', models.CharField(choices=[('A_FAIRE', 'À faire'), ('EN_COURS', 'En cours'), ('FAITE', 'Faite'), ('ABANDONNEE', 'Abandonnée')], default='A_FAIRE', max_length=12, verbose_name='suivi')),
-                ('follow_up', models.TextField(blank=True, verbose_name='où en est-on ?')),
-                ('closed_on', models.DateField(blank=True, null=True, verbose_name='close le')),
-                ('is_demo', models.BooleanField(default=False, verbose_name='donnée de démonstration')),
-                ('history_id', models.AutoField(primary_key=True, serialize=False)),
-                ('history_date', models.DateTimeField(db_index=True)),
-                ('history_change_reason', models.CharField(max_length=100, null=True)),
-                ('history_type', models.CharField(choices=[('+', 'Created'), ('~', 'Changed'), ('-', 'Deleted')], max_length=1)),
+                (
+                    "id",
+                    models.BigIntegerField(auto_created=True, blank=True, db_index=True, verbose_name="ID"),
+                ),
+                ("text", models.TextField(verbose_name="décision")),
+                ("due_on", models.DateField(blank=True, null=True, verbose_name="échéance")),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("A_FAIRE", "À faire"),
+                            ("EN_COURS", "En cours"),
+                            ("FAITE", "Faite"),
+                            ("ABANDONNEE", "Abandonnée"),
+                        ],
+                        default="A_FAIRE",
+                        max_length=12,
+                        verbose_name="suivi",
+                    ),
+                ),
+                ("follow_up", models.TextField(blank=True, verbose_name="où en est-on ?")),
+                ("closed_on", models.DateField(blank=True, null=True, verbose_name="close le")),
+                ("is_demo", models.BooleanField(default=False, verbose_name="donnée de démonstration")),
+                ("history_id", models.AutoField(primary_key=True, serialize=False)),
+                ("history_date", models.DateTimeField(db_index=True)),
+                ("history_change_reason", models.CharField(max_length=100, null=True)),
+                (
+                    "history_type",
+                    models.CharField(
+                        choices=[("+", "Created"), ("~", "Changed"), ("-", "Deleted")], max_length=1
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'historical décision',
-                'verbose_name_plural': 'historical décisions',
-                'ordering': ('-history_date', '-history_id'),
-                'get_latest_by': ('history_date', 'history_id'),
-            },
-            bases=(simple_history.models.HistoricalChanges, models.Model),
-        ),
-        migrations.CreateModel(
-            name='HistoricalFeedback',
-            fields=[
-                ('id', models.BigIntegerField(auto_created=True, blank=True, db_index=True, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('REUSSITE', 'Réussite'), ('DIFFICULTE', 'Difficulté'), ('BESOIN', 'Besoin'), ('PROPOSITION', 'Proposition')], max_length=12, verbose_name='nature')),
-                ('text', models.TextField(verbose_name='retour')),
-                ('moderation', models.CharField(choices=[('EN_ATTENTE', 'En attente de modération'), ('PUBLIE', 'Publié'), ('REFUSE', 'Non publié')], default='EN_ATTENTE', max_length=12, verbose_name='modération')),
-                ('moderation_comment', models.TextField(blank=True, verbose_name='motif de la modération')),
-                ('moderated_at', models.DateTimeField(blank=True, null=True, verbose_name='modéré le')),
-                ('created_at', models.DateTimeField(blank=True, editable=False, verbose_name='déposé le')),
-                ('is_demo', models.BooleanField(default=False, verbose_name='donnée de démonstration')),
-                ('history_id', models.AutoField(primary_key=True, serialize=False)),
-                ('history_date', models.DateTimeField(db_index=True)),
-                ('history_change_reason', models.CharField(max_length=100, null=True)),
-                ('history_type', models.CharField(choices=[('+', 'Created'), ('~', 'Changed'), ('-', 'Deleted')], max_length=1)),
-            ],
-            options={
-                'verbose_name': "historical retour d'expérience",
-                'verbose_name_plural': "historical retours d'expérience",
-                'ordering': ('-history_date', '-history_id'),
-                'get_latest_by': ('history_date', 'history_id'),
-            },
-            bases=(simple_history.models.HistoricalChanges, models.Model),
-        ),
-        migrations.CreateModel(
-            name='HistoricalMeeting',
-            fields=[
-                ('id', models.BigIntegerField(auto_created=True, blank=True, db_index=True, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('COPIL', 'Comité de pilotage'), ('COTECH', 'Comité technique'), ('QUARTIER', 'Instance de quartier')], max_length=10, verbose_name='instance')),
-                ('title', models.CharField(max_length=200, verbose_name='intitulé')),
-                ('date', models.DateField(verbose_name='date')),
-                ('agenda', models.TextField(blank=True, verbose_name='ordre du jour')),
-                ('minutes', models.TextField(blank=True, verbose_name='compte rendu')),
-                ('is_demo', models.BooleanField(default=False, verbose_name='donnée de démonstration')),
-                ('history_id', models.AutoField(primary_key=True, serialize=False)),
-                ('history_date', models.DateTimeField(db_index=True)),
-                ('history_change_reason', models.CharField(max_length=100, null=True)),
-                ('history_type', models.CharField(choices=[('+', 'Created'), ('~', 'Changed'), ('-', 'Deleted')], max_length=1)),
-            ],
-            options={
-                'verbose_name': 'historical instance (réunion)',
-                'verbose_name_plural': 'historical instances (réunions)',
-                'ordering': ('-history_date', '-history_id'),
-                'get_latest_by': ('history_date', 'history_id'),
-            },
-            bases=(simple_history.models.HistoricalChanges, models.Model),
-        ),
-        migrations.CreateModel(
-            name='HistoricalMeeting_participants',
-            fields=[
-                ('id', models.BigIntegerField(auto_created=True, blank=True, db_index=True, verbose_name='ID')),
-                ('m2m_history_id', models.AutoField(primary_key=True, serialize=False)),
-            ],
-            options={
-                'verbose_name': 'HistoricalMeeting_participants',
-            },
-            bases=(simple_history.models.HistoricalChanges, models.Model),
-        ),
-        migrations.CreateModel(
-            name='HistoricalProgressReport',
-            fields=[
-                ('id', models.BigIntegerField(auto_created=True, blank=True, db_index=True, verbose_name='ID')),
-                ('reported_status', models.CharField(blank=True, choices=[('BROUILLON', 'Brouillon'), ('PROPOSE', 'Proposé par le partenaire'), ('RENVOYE', 'Renvoyé au partenaire'), ('VALIDE', 'Validé par le pilote'), ('CONFIRME', "Confirmé (cahier d'engagements signé)"), ('EN_COURS', 'En cours'), ('REALISE', 'Réalisé'), ('PARTIELLEMENT_REALISE', 'Partiellement réalisé'), ('NON_REALISE', 'Non réalisé'), ('ABANDONNE', 'Abandonné')], max_length=24, verbose_name='état déclaré')),
-                ('progress_pct', models.PositiveSmallIntegerField(blank=True, null=True, validators=[django.core.validators.MaxValueValidator(100)], verbose_name='avancement (%)')),
-                ('fte_actual', models.DecimalField(blank=True, decimal_places=2, max_digits=7, null=True, validators=[django.core.validators.MinValueValidator(0)], verbose_name='ETP mobilisés')),
-                ('amount_actual', models.DecimalField(blank=True, decimal_places=2, max_digits=14, null=True, validators=[django.core.validators.MinValueValidator(0)], verbose_name='euros mobilisés')),
-                ('what_worked', models.TextField(blank=True, verbose_name='ce qui a marché')),
-                ('difficulties', models.TextField(blank=True, verbose_name='difficultés')),
-                ('state', models.CharField(choices=[('BROUILLON', 'Brouillon'), ('TRANSMIS', 'Transmis au pilote'), ('ACCEPTE', 'Accepté'), ('RENVOYE', 'Renvoyé pour complément')], default='BROUILLON', max_length=10, verbose_name='état du bilan')),
-                ('reviewer_comment', models.TextField(blank=True, verbose_name='commentaire du pilote')),
-                ('submitted_at', models.DateTimeField(blank=True, null=True, verbose_name='transmis le')),
-                ('reviewed_at', models.DateTimeField(blank=True, null=True, verbose_name='examiné le')),
-                ('version', models.PositiveIntegerField(default=1, verbose_name='version')),
-                ('history_id', models.AutoField(primary_key=True, serialize=False)),
-                ('history_date', models.DateTimeField(db_index=True)),
-                ('history_change_reason', models.CharField(max_length=100, null=True)),
-                ('history_type', models.CharField(choices=[('+', 'Created'), ('~', 'Changed'), ('-', 'Deleted')], max_length=1)),
-            ],
-            options={
-                'verbose_name': "historical bilan d'engagement",
-                'verbose_name_plural': "historical bilans d'engagements",
-                'ordering': ('-history_date', '-history_id'),
-                'get_latest_by': ('history_date', 'history_id'),
+                "verbose_name": "historical décision",
+                "verbose_name_plural": "historical décisions",
+                "ordering": ("-history_date", "-history_id"),
+                "get_latest_by": ("history_date", "history_id"),
             },
             bases=(simple_history.models.HistoricalChanges, models.Model),
         ),
         migrations.CreateModel(
-            name='HistoricalReviewCampaign',
+            name="HistoricalFeedback",
             fields=[
-                ('id', models.BigIntegerField(auto_created=True, blank=True, db_index=True, verbose_name='ID')),
-                ('year', models.PositiveSmallIntegerField(validators=[django.core.validators.MinValueValidator(1990), django.core.validators.MaxValueValidator(2100)], verbose_name='année suivie')),
-                ('opens_on', models.DateField(verbose_name='ouverte le')),
-                ('deadline', models.DateField(verbose_name='date limite des bilans')),
-                ('status', models.CharField(choices=[('OUVERTE', 'Ouverte'), ('CLOSE', 'Close'), ('FIGEE', 'Figée (année arrêtée en COPIL)')], default='OUVERTE', max_length=10, verbose_name='état')),
-                ('created_at', models.DateTimeField(blank=True, editable=False, verbose_name='créée le')),
-                ('history_id', models.AutoField(primary_key=True, serialize=False)),
-                ('history_date', models.DateTimeField(db_index=True)),
-                ('history_change_reason', models.CharField(max_length=100, null=True)),
-                ('history_type', models.CharField(choices=[('+', 'Created'), ('~', 'Changed'), ('-', 'Deleted')], max_length=1)),
+                (
+                    "id",
+                    models.BigIntegerField(auto_created=True, blank=True, db_index=True, verbose_name="ID"),
+                ),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("REUSSITE", "Réussite"),
+                            ("DIFFICULTE", "Difficulté"),
+                            ("BESOIN", "Besoin"),
+                            ("PROPOSITION", "Proposition"),
+                        ],
+                        max_length=12,
+                        verbose_name="nature",
+                    ),
+                ),
+                ("text", models.TextField(verbose_name="retour")),
+                (
+                    "moderation",
+                    models.CharField(
+                        choices=[
+                            ("EN_ATTENTE", "En attente de modération"),
+                            ("PUBLIE", "Publié"),
+                            ("REFUSE", "Non publié"),
+                        ],
+                        default="EN_ATTENTE",
+                        max_length=12,
+                        verbose_name="modération",
+                    ),
+                ),
+                ("moderation_comment", models.TextField(blank=True, verbose_name="motif de la modération")),
+                ("moderated_at", models.DateTimeField(blank=True, null=True, verbose_name="modéré le")),
+                ("created_at", models.DateTimeField(blank=True, editable=False, verbose_name="déposé le")),
+                ("is_demo", models.BooleanField(default=False, verbose_name="donnée de démonstration")),
+                ("history_id", models.AutoField(primary_key=True, serialize=False)),
+                ("history_date", models.DateTimeField(db_index=True)),
+                ("history_change_reason", models.CharField(max_length=100, null=True)),
+                (
+                    "history_type",
+                    models.CharField(
+                        choices=[("+", "Created"), ("~", "Changed"), ("-", "Deleted")], max_length=1
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'historical campagne de suivi annuel',
-                'verbose_name_plural': 'historical campagnes de suivi annuel',
-                'ordering': ('-history_date', '-history_id'),
-                'get_latest_by': ('history_date', 'history_id'),
+                "verbose_name": "historical retour d'expérience",
+                "verbose_name_plural": "historical retours d'expérience",
+                "ordering": ("-history_date", "-history_id"),
+                "get_latest_by": ("history_date", "history_id"),
             },
             bases=(simple_history.models.HistoricalChanges, models.Model),
         ),
         migrations.CreateModel(
-            name='Meeting',
+            name="HistoricalMeeting",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('COPIL', 'Comité de pilotage'), ('COTECH', 'Comité technique'), ('QUARTIER', 'Instance de quartier')], max_length=10, verbose_name='instance')),
-                ('title', models.CharField(max_length=200, verbose_name='intitulé')),
-                ('date', models.DateField(verbose_name='date')),
-                ('agenda', models.TextField(blank=True, verbose_name='ordre du jour')),
-                ('minutes', models.TextField(blank=True, verbose_name='compte rendu')),
-                ('is_demo', models.BooleanField(default=False, verbose_name='donnée de démonstration')),
+                (
+                    "id",
+                    models.BigIntegerField(auto_created=True, blank=True, db_index=True, verbose_name="ID"),
+                ),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("COPIL", "Comité de pilotage"),
+                            ("COTECH", "Comité technique"),
+                            ("QUARTIER", "Instance de quartier"),
+                        ],
+                        max_length=10,
+                        verbose_name="instance",
+                    ),
+                ),
+                ("title", models.CharField(max_length=200, verbose_name="intitulé")),
+                ("date", models.DateField(verbose_name="date")),
+                ("agenda", models.TextField(blank=True, verbose_name="ordre du jour")),
+                ("minutes", models.TextField(blank=True, verbose_name="compte rendu")),
+                ("is_demo", models.BooleanField(default=False, verbose_name="donnée de démonstration")),
+                ("history_id", models.AutoField(primary_key=True, serialize=False)),
+                ("history_date", models.DateTimeField(db_index=True)),
+                ("history_change_reason", models.CharField(max_length=100, null=True)),
+                (
+                    "history_type",
+                    models.CharField(
+                        choices=[("+", "Created"), ("~", "Changed"), ("-", "Deleted")], max_length=1
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'instance (réunion)',
-                'verbose_name_plural': 'instances (réunions)',
-                'ordering': ['contract', '-date'],
+                "verbose_name": "historical instance (réunion)",
+                "verbose_name_plural": "historical instances (réunions)",
+                "ordering": ("-history_date", "-history_id"),
+                "get_latest_by": ("history_date", "history_id"),
+            },
+            bases=(simple_history.models.HistoricalChanges, models.Model),
+        ),
+        migrations.CreateModel(
+            name="HistoricalMeeting_participants",
+            fields=[
+                (
+                    "id",
+                    models.BigIntegerField(auto_created=True, blank=True, db_index=True, verbose_name="ID"),
+                ),
+                ("m2m_history_id", models.AutoField(primary_key=True, serialize=False)),
+            ],
+            options={
+                "verbose_name": "HistoricalMeeting_participants",
+            },
+            bases=(simple_history.models.HistoricalChanges, models.Model),
+        ),
+        migrations.CreateModel(
+            name="HistoricalProgressReport",
+            fields=[
+                (
+                    "id",
+                    models.BigIntegerField(auto_created=True, blank=True, db_index=True, verbose_name="ID"),
+                ),
+                (
+                    "reported_status",
+                    models.CharField(
+                        blank=True,
+                        choices=[
+                            ("BROUILLON", "Brouillon"),
+                            ("PROPOSE", "Proposé par le partenaire"),
+                            ("RENVOYE", "Renvoyé au partenaire"),
+                            ("VALIDE", "Validé par le pilote"),
+                            ("CONFIRME", "Confirmé (cahier d'engagements signé)"),
+                            ("EN_COURS", "En cours"),
+                            ("REALISE", "Réalisé"),
+                            ("PARTIELLEMENT_REALISE", "Partiellement réalisé"),
+                            ("NON_REALISE", "Non réalisé"),
+                            ("ABANDONNE", "Abandonné"),
+                        ],
+                        max_length=24,
+                        verbose_name="état déclaré",
+                    ),
+                ),
+                (
+                    "progress_pct",
+                    models.PositiveSmallIntegerField(
+                        blank=True,
+                        null=True,
+                        validators=[django.core.validators.MaxValueValidator(100)],
+                        verbose_name="avancement (%)",
+                    ),
+                ),
+                (
+                    "fte_actual",
+                    models.DecimalField(
+                        blank=True,
+                        decimal_places=2,
+                        max_digits=7,
+                        null=True,
+                        validators=[django.core.validators.MinValueValidator(0)],
+                        verbose_name="ETP mobilisés",
+                    ),
+                ),
+                (
+                    "amount_actual",
+                    models.DecimalField(
+                        blank=True,
+                        decimal_places=2,
+                        max_digits=14,
+                        null=True,
+                        validators=[django.core.validators.MinValueValidator(0)],
+                        verbose_name="euros mobilisés",
+                    ),
+                ),
+                ("what_worked", models.TextField(blank=True, verbose_name="ce qui a marché")),
+                ("difficulties", models.TextField(blank=True, verbose_name="difficultés")),
+                (
+                    "state",
+                    models.CharField(
+                        choices=[
+                            ("BROUILLON", "Brouillon"),
+                            ("TRANSMIS", "Transmis au pilote"),
+                            ("ACCEPTE", "Accepté"),
+                            ("RENVOYE", "Renvoyé pour complément"),
+                        ],
+                        default="BROUILLON",
+                        max_length=10,
+                        verbose_name="état du bilan",
+                    ),
+                ),
+                ("reviewer_comment", models.TextField(blank=True, verbose_name="commentaire du pilote")),
+                ("submitted_at", models.DateTimeField(blank=True, null=True, verbose_name="transmis le")),
+                ("reviewed_at", models.DateTimeField(blank=True, null=True, verbose_name="examiné le")),
+                ("version", models.PositiveIntegerField(default=1, verbose_name="version")),
+                ("history_id", models.AutoField(primary_key=True, serialize=False)),
+                ("history_date", models.DateTimeField(db_index=True)),
+                ("history_change_reason", models.CharField(max_length=100, null=True)),
+                (
+                    "history_type",
+                    models.CharField(
+                        choices=[("+", "Created"), ("~", "Changed"), ("-", "Deleted")], max_length=1
+                    ),
+                ),
+            ],
+            options={
+                "verbose_name": "historical bilan d'engagement",
+                "verbose_name_plural": "historical bilans d'engagements",
+                "ordering": ("-history_date", "-history_id"),
+                "get_latest_by": ("history_date", "history_id"),
+            },
+            bases=(simple_history.models.HistoricalChanges, models.Model),
+        ),
+        migrations.CreateModel(
+            name="HistoricalReviewCampaign",
+            fields=[
+                (
+                    "id",
+                    models.BigIntegerField(auto_created=True, blank=True, db_index=True, verbose_name="ID"),
+                ),
+                (
+                    "year",
+                    models.PositiveSmallIntegerField(
+                        validators=[
+                            django.core.validators.MinValueValidator(1990),
+                            django.core.validators.MaxValueValidator(2100),
+                        ],
+                        verbose_name="année suivie",
+                    ),
+                ),
+                ("opens_on", models.DateField(verbose_name="ouverte le")),
+                ("deadline", models.DateField(verbose_name="date limite des bilans")),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("OUVERTE", "Ouverte"),
+                            ("CLOSE", "Close"),
+                            ("FIGEE", "Figée (année arrêtée en COPIL)"),
+                        ],
+                        default="OUVERTE",
+                        max_length=10,
+                        verbose_name="état",
+                    ),
+                ),
+                ("created_at", models.DateTimeField(blank=True, editable=False, verbose_name="créée le")),
+                ("history_id", models.AutoField(primary_key=True, serialize=False)),
+                ("history_date", models.DateTimeField(db_index=True)),
+                ("history_change_reason", models.CharField(max_length=100, null=True)),
+                (
+                    "history_type",
+                    models.CharField(
+                        choices=[("+", "Created"), ("~", "Changed"), ("-", "Deleted")], max_length=1
+                    ),
+                ),
+            ],
+            options={
+                "verbose_name": "historical campagne de suivi annuel",
+                "verbose_name_plural": "historical campagnes de suivi annuel",
+                "ordering": ("-history_date", "-history_id"),
+                "get_latest_by": ("history_date", "history_id"),
+            },
+            bases=(simple_history.models.HistoricalChanges, models.Model),
+        ),
+        migrations.CreateModel(
+            name="Meeting",
+            fields=[
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("COPIL", "Comité de pilotage"),
+                            ("COTECH", "Comité technique"),
+                            ("QUARTIER", "Instance de quartier"),
+                        ],
+                        max_length=10,
+                        verbose_name="instance",
+                    ),
+                ),
+                ("title", models.CharField(max_length=200, verbose_name="intitulé")),
+                ("date", models.DateField(verbose_name="date")),
+                ("agenda", models.TextField(blank=True, verbose_name="ordre du jour")),
+                ("minutes", models.TextField(blank=True, verbose_name="compte rendu")),
+                ("is_demo", models.BooleanField(default=False, verbose_name="donnée de démonstration")),
+            ],
+            options={
+                "verbose_name": "instance (réunion)",
+                "verbose_name_plural": "instances (réunions)",
+                "ordering": ["contract", "-date"],
             },
         ),
         migrations.CreateModel(
-            name='ProgressReport',
+            name="ProgressReport",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('reported_status', models.CharField(blank=True, choices=[('BROUILLON', 'Brouillon'), ('PROPOSE', 'Proposé par le partenaire'), ('RENVOYE', 'Renvoyé au partenaire'), ('VALIDE', 'Validé par le pilote'), ('CONFIRME', "Confirmé (cahier d'engagements signé)"), ('EN_COURS', 'En cours'), ('REALISE', 'Réalisé'), ('PARTIELLEMENT_REALISE', 'Partiellement réalisé'), ('NON_REALISE', 'Non réalisé'), ('ABANDONNE', 'Abandonné')], max_length=24, verbose_name='état déclaré')),
-                ('progress_pct', models.PositiveSmallIntegerField(blank=True, null=True, validators=[django.core.validators.MaxValueValidator(100)], verbose_name='avancement (%)')),
-                ('fte_actual', models.DecimalField(blank=True, decimal_places=2, max_digits=7, null=True, validators=[django.core.validators.MinValueValidator(0)], verbose_name='ETP mobilisés')),
-                ('amount_actual', models.DecimalField(blank=True, decimal_places=2, max_digits=14, null=True, validators=[django.core.validators.MinValueValidator(0)], verbose_name='euros mobilisés')),
-                ('what_worked', models.TextField(blank=True, verbose_name='ce qui a marché')),
-                ('difficulties', models.TextField(blank=True, verbose_name='difficultés')),
-                ('state', models.CharField(choices=[('BROUILLON', 'Brouillon'), ('TRANSMIS', 'Transmis au pilote'), ('ACCEPTE', 'Accepté'), ('RENVOYE', 'Renvoyé pour complément')], default='BROUILLON', max_length=10, verbose_name='état du bilan')),
-                ('reviewer_comment', models.TextField(blank=True, verbose_name='commentaire du pilote')),
-                ('submitted_at', models.DateTimeField(blank=True, null=True, verbose_name='transmis le')),
-                ('reviewed_at', models.DateTimeField(blank=True, null=True, verbose_name='examiné le')),
-                ('version', models.PositiveIntegerField(default=1, verbose_name='version')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "reported_status",
+                    models.CharField(
+                        blank=True,
+                        choices=[
+                            ("BROUILLON", "Brouillon"),
+                            ("PROPOSE", "Proposé par le partenaire"),
+                            ("RENVOYE", "Renvoyé au partenaire"),
+                            ("VALIDE", "Validé par le pilote"),
+                            ("CONFIRME", "Confirmé (cahier d'engagements signé)"),
+                            ("EN_COURS", "En cours"),
+                            ("REALISE", "Réalisé"),
+                            ("PARTIELLEMENT_REALISE", "Partiellement réalisé"),
+                            ("NON_REALISE", "Non réalisé"),
+                            ("ABANDONNE", "Abandonné"),
+                        ],
+                        max_length=24,
+                        verbose_name="état déclaré",
+                    ),
+                ),
+                (
+                    "progress_pct",
+                    models.PositiveSmallIntegerField(
+                        blank=True,
+                        null=True,
+                        validators=[django.core.validators.MaxValueValidator(100)],
+                        verbose_name="avancement (%)",
+                    ),
+                ),
+                (
+                    "fte_actual",
+                    models.DecimalField(
+                        blank=True,
+                        decimal_places=2,
+                        max_digits=7,
+                        null=True,
+                        validators=[django.core.validators.MinValueValidator(0)],
+                        verbose_name="ETP mobilisés",
+                    ),
+                ),
+                (
+                    "amount_actual",
+                    models.DecimalField(
+                        blank=True,
+                        decimal_places=2,
+                        max_digits=14,
+                        null=True,
+                        validators=[django.core.validators.MinValueValidator(0)],
+                        verbose_name="euros mobilisés",
+                    ),
+                ),
+                ("what_worked", models.TextField(blank=True, verbose_name="ce qui a marché")),
+                ("difficulties", models.TextField(blank=True, verbose_name="difficultés")),
+                (
+                    "state",
+                    models.CharField(
+                        choices=[
+                            ("BROUILLON", "Brouillon"),
+                            ("TRANSMIS", "Transmis au pilote"),
+                            ("ACCEPTE", "Accepté"),
+                            ("RENVOYE", "Renvoyé pour complément"),
+                        ],
+                        default="BROUILLON",
+                        max_length=10,
+                        verbose_name="état du bilan",
+                    ),
+                ),
+                ("reviewer_comment", models.TextField(blank=True, verbose_name="commentaire du pilote")),
+                ("submitted_at", models.DateTimeField(blank=True, null=True, verbose_name="transmis le")),
+                ("reviewed_at", models.DateTimeField(blank=True, null=True, verbose_name="examiné le")),
+                ("version", models.PositiveIntegerField(default=1, verbose_name="version")),
             ],
             options={
-                'verbose_name': "bilan d'engagement",
-                'verbose_name_plural': "bilans d'engagements",
-                'ordering': ['campaign', 'partner__name', 'commitment_id'],
+                "verbose_name": "bilan d'engagement",
+                "verbose_name_plural": "bilans d'engagements",
+                "ordering": ["campaign", "partner__name", "commitment_id"],
             },
         ),
         migrations.CreateModel(
-            name='ReportAttachment',
+            name="ReportAttachment",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('file', models.FileField(upload_to=cdv.monitoring.models.attachment_path, verbose_name='fichier')),
-                ('original_name', models.CharField(max_length=200, verbose_name="nom d'origine")),
-                ('content_type', models.CharField(max_length=100, verbose_name='type')),
-                ('size', models.PositiveIntegerField(verbose_name='taille (octets)')),
-                ('uploaded_at', models.DateTimeField(auto_now_add=True, verbose_name='déposé le')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "file",
+                    models.FileField(upload_to=cdv.monitoring.models.attachment_path, verbose_name="fichier"),
+                ),
+                ("original_name", models.CharField(max_length=200, verbose_name="nom d'origine")),
+                ("content_type", models.CharField(max_length=100, verbose_name="type")),
+                ("size", models.PositiveIntegerField(verbose_name="taille (octets)")),
+                ("uploaded_at", models.DateTimeField(auto_now_add=True, verbose_name="déposé le")),
             ],
             options={
-                'verbose_name': "pièce jointe d'un bilan",
-                'verbose_name_plural': 'pièces jointes des bilans',
-                'ordering': ['report', 'uploaded_at'],
+                "verbose_name": "pièce jointe d'un bilan",
+                "verbose_name_plural": "pièces jointes des bilans",
+                "ordering": ["report", "uploaded_at"],
             },
         ),
         migrations.CreateModel(
-            name='ReviewCampaign',
+            name="ReviewCampaign",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('year', models.PositiveSmallIntegerField(validators=[django.core.validators.MinValueValidator(1990), django.core.validators.MaxValueValidator(2100)], verbose_name='année suivie')),
-                ('opens_on', models.DateField(verbose_name='ouverte le')),
-                ('deadline', models.DateField(verbose_name='date limite des bilans')),
-                ('status', models.CharField(choices=[('OUVERTE', 'Ouverte'), ('CLOSE', 'Close'), ('FIGEE', 'Figée (année arrêtée en COPIL)')], default='OUVERTE', max_length=10, verbose_name='état')),
-                ('created_at', models.DateTimeField(auto_now_add=True, verbose_name='créée le')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "year",
+                    models.PositiveSmallIntegerField(
+                        validators=[
+                            django.core.validators.MinValueValidator(1990),
+                            django.core.validators.MaxValueValidator(2100),
+                        ],
+                        verbose_name="année suivie",
+                    ),
+                ),
+                ("opens_on", models.DateField(verbose_name="ouverte le")),
+                ("deadline", models.DateField(verbose_name="date limite des bilans")),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("OUVERTE", "Ouverte"),
+                            ("CLOSE", "Close"),
+                            ("FIGEE", "Figée (année arrêtée en COPIL)"),
+                        ],
+                        default="OUVERTE",
+                        max_length=10,
+                        verbose_name="état",
+                    ),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True, verbose_name="créée le")),
             ],
             options={
-                'verbose_name': 'campagne de suivi annuel',
-                'verbose_name_plural': 'campagnes de suivi annuel',
-                'ordering': ['contract', '-year'],
+                "verbose_name": "campagne de suivi annuel",
+                "verbose_name_plural": "campagnes de suivi annuel",
+                "ordering": ["contract", "-year"],
             },
         ),
         migrations.CreateModel(
-            name='Snapshot',
+            name="Snapshot",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_at', models.DateTimeField(auto_now_add=True, verbose_name='figée le')),
-                ('payload', models.JSONField(verbose_name='contenu')),
-                ('checksum', models.CharField(max_length=64, verbose_name='empreinte SHA-256')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True, verbose_name="figée le")),
+                ("payload", models.JSONField(verbose_name="contenu")),
+                ("checksum", models.CharField(max_length=64, verbose_name="empreinte SHA-256")),
             ],
             options={
-                'verbose_name': 'instantané annuel',
-                'verbose_name_plural': 'instantanés annuels',
-                'ordering': ['-created_at'],
+                "verbose_name": "instantané annuel",
+                "verbose_name_plural": "instantanés annuels",
+                "ordering": ["-created_at"],
             },
         ),
     ]

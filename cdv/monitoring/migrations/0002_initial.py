@@ -5,35 +5,50 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('commitments', '0002_initial'),
-        ('monitoring', '0001_initial'),
-        ('partners', '0001_initial'),
-        ('plan', '0001_initial'),
+        ("commitments", "0002_initial"),
+        ("monitoring", "0001_initial"),
+        ("partners", "0001_initial"),
+        ("plan", "0001_initial"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='decision',
-            name='actions',
-            field=models.ManyToManyField(blank=True, related_name='decisions', to='plan.action', verbose_name='actions liées'),
+            model_name="decision",
+            name="actions",
+            field=models.ManyToManyField(
+                blank=True, related_name="decisions", to="plan.action", verbose_name="actions liées"
+            ),
         ),
         migrations.AddField(
-            model_name='decision',
-            name='commitments',
-            field=models.ManyToManyField(blank=True, related_name='decisions', to='commitments.commitment', verbose_name='engagements liés'),
+            model_name="decision",
+            name="commitments",
+            field=models.ManyToManyField(
+                blank=True,
+                related_name="decisions",
+                to="commitments.commitment",
+                verbose_name="engagements liés",
+            ),
         ),
         migrations.AddField(
-            model_name='decision',
-            name='owner',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='decisions', to='partners.partner', verbose_name='porteur'),
+            model_name="decision",
+            name="owner",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.SET_NULL,
+                related_name="decisions",
+                to="partners.partner",
+                verbose_name="porteur",
+            ),
         ),
         migrations.AddField(
-            model_name='feedback',
-            name='actions',
-            field=models.ManyToManyField(blank=True, related_name='feedbacks', to='plan.action', verbose_name='actions'),
+            model_name="feedback",
+            name="actions",
+            field=models.ManyToManyField(
+                blank=True, related_name="feedbacks", to="plan.action", verbose_name="actions"
+            ),
         ),
     ]
