@@ -3,7 +3,7 @@ from django.urls import path, register_converter, reverse_lazy
 
 from cdv.users import oidc
 
-from .views import accounts, commitments, documents, indicators, pilot, public
+from .views import accounts, commitments, documents, indicators, participation, pilot, public, review
 
 
 class DocumentFormat:
@@ -109,4 +109,62 @@ urlpatterns = [
     # Pilotage
     path("contrats/<slug:slug>/pilotage/", pilot.dashboard, name="dashboard"),
     path("contrats/<slug:slug>/pilotage/invitations/", pilot.invitations, name="invitations"),
+    # Retours d'expérience et instances
+    path("contrats/<slug:slug>/retours/", participation.feedback_list, name="feedback_list"),
+    path("contrats/<slug:slug>/retours/nouveau/", participation.feedback_create, name="feedback_create"),
+    path("contrats/<slug:slug>/retours/mes-retours/", participation.my_feedback, name="my_feedback"),
+    path("contrats/<slug:slug>/retours/moderation/", participation.moderation, name="moderation"),
+    path(
+        "contrats/<slug:slug>/retours/<int:pk>/modifier/", participation.feedback_edit, name="feedback_edit"
+    ),
+    path(
+        "contrats/<slug:slug>/retours/<int:pk>/moderer/",
+        participation.feedback_moderate,
+        name="feedback_moderate",
+    ),
+    path("contrats/<slug:slug>/instances/", participation.meeting_list, name="meetings"),
+    path("contrats/<slug:slug>/instances/nouvelle/", participation.meeting_create, name="meeting_create"),
+    path("contrats/<slug:slug>/instances/<int:pk>/", participation.meeting_detail, name="meeting"),
+    path(
+        "contrats/<slug:slug>/instances/<int:pk>/modifier/", participation.meeting_edit, name="meeting_edit"
+    ),
+    path(
+        "contrats/<slug:slug>/instances/<int:pk>/decisions/nouvelle/",
+        participation.decision_create,
+        name="decision_create",
+    ),
+    path("contrats/<slug:slug>/decisions/", participation.decisions_to_follow, name="decisions"),
+    path(
+        "contrats/<slug:slug>/decisions/<int:pk>/modifier/", participation.decision_edit, name="decision_edit"
+    ),
+    # Suivi annuel : campagnes de bilan, bilans des partenaires, examen par le pilote
+    path("contrats/<slug:slug>/suivi/", review.campaigns, name="review_campaigns"),
+    path("contrats/<slug:slug>/suivi/<int:year>/", review.campaign_dashboard, name="review_campaign"),
+    path("contrats/<slug:slug>/suivi/<int:year>/clore/", review.close_campaign, name="review_close"),
+    path(
+        "contrats/<slug:slug>/suivi/<int:year>/partenaires/<slug:partner_slug>/",
+        review.partner_reports,
+        name="review_partner",
+    ),
+    path("contrats/<slug:slug>/suivi/<int:year>/bilans/<int:pk>/", review.report_page, name="review_report"),
+    path(
+        "contrats/<slug:slug>/suivi/<int:year>/bilans/<int:pk>/accepter/",
+        review.accept_report,
+        name="review_accept",
+    ),
+    path(
+        "contrats/<slug:slug>/suivi/<int:year>/bilans/<int:pk>/renvoyer/",
+        review.return_report,
+        name="review_return",
+    ),
+    path(
+        "contrats/<slug:slug>/suivi/<int:year>/bilans/<int:pk>/pieces/<int:attachment_pk>/",
+        review.attachment_download,
+        name="review_attachment",
+    ),
+    path(
+        "contrats/<slug:slug>/suivi/<int:year>/bilans/<int:pk>/pieces/<int:attachment_pk>/retirer/",
+        review.attachment_delete,
+        name="review_attachment_delete",
+    ),
 ]

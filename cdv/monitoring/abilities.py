@@ -1,0 +1,79 @@
+"""Ce qu'une personne peut faire d'une campagne de suivi annuel et d'un bilan : seule source de
+vérité pour les vues, les services et les relances. Bâti sur les rôles de
+``cdv.commitments.abilities`` (pilote, référent d'un partenaire, membres, évaluateur).
+
+- le pilote ouvre et clôt les campagnes, accepte ou renvoie les bilans transmis ;
+- le référent (rôle « rédaction ») du partenaire d'un bilan le remplit, y joint des pièces et le
+  transmet, tant que la campagne est ouverte et que le bilan est en brouillon ou renvoyé ;
+- les autres membres du contrat (lecteurs, membres de conseil citoyen, référents d'autres
+  partenaires) et l'évaluateur lisent ; le public ne voit rien ;
+- une campagne figée (année arrêtée en COPIL) est en lecture seule pour tout le monde.
+"""
+
+from cdv.commitments.abilities import can_read_contract_internals, edits_for, is_pilot, memberships
+from cdv.users.enums import Role
+
+from .enums import CampaignStatus, ReportState
+
+EDITABLE_STATES = {ReportState.DRAFT, ReportState.RETURNED}
+NOT_SUBMITTED_STATES = EDITABLE_STATES
+
+
+def is_evaluator(user, contract) -> bool:
+    return any(role == Role.EVALUATOR for role, _ in memberships(user, contract))
+
+
+def can_open_campaign(user, contract) -> bool:
+    return is_pilot(user, contract)
+
+
+def campaign_abilities(user, campaign) -> dict[str, bool]:
+    contract_id = campaign.contract_id
+    pilot = is_pilot(user, contract_id)
+    member = pilot or can_read_contract_internals(user, contract_id)
+    status = campaign.status
+    return {
+        "view": member,
+        # Le tableau de complétude (qui est en retard) : pilote et évaluateur.
+        "view_dashboard": pilot or is_evaluator(user, contract_id),
+        "close": pilot and status == CampaignStatus.OPEN,
+        "review": pilot and status != CampaignStatus.FROZEN,
+    }
+
+
+def report_abilities(user, report) -> dict[str, bool]:
+    """Droits sur un bilan ; ``report.campaign`` est lu (le charger avec ``select_related``)."""
+    campaign = report.campaign
+    contract_id = campaign.contract_id
+    pilot = is_pilot(user, contract_id)
+    owner = edits_for(user, contract_id, report.partner_id)
+    member = pilot or can_read_contract_internals(user, contract_id)
+    is_open = campaign.status == CampaignStatus.OPEN
+    frozen = campaign.status == CampaignStatus.FROZEN
+    editable = owner and is_open and report.state in EDITABLE_STATES
+    return {
+        "view": member,
+        "edit": editable,
+        "submit": editable,
+        "upload": editable,
+        "delete_attachment": editable,
+        # Un bilan transmis peut encore être accepté après la clôture, pas une fois l'année figée ;
+        # le renvoyer n'a de sens que si le partenaire peut encore le reprendre (campagne ouverte).
+        "accept": pilot and not frozen and report.state == ReportState.SUBMITTED,
+        "return": pilot and is_open and report.state == ReportState.SUBMITTED,
+    }
+
+
+def role_allows(user, report, ability) -> bool:
+    """Le rôle suffirait-il, indépendamment des états ? (pour dire « interdit » ou « pas maintenant »)."""
+    contract_id = report.campaign.contract_id
+    if ability in {"accept", "return"}:
+        return is_pilot(user, contract_id)
+    if ability == "view":
+        return can_read_contract_internals(user, contract_id)
+    return edits_for(user, contract_id, report.partner_id)
+
+
+def partners_edited_by(user, contract) -> set[int]:
+    """Partenaires dont ``user`` est référent (rédaction) dans ``contract``."""
+    return {pid for role, pid in memberships(user, contract) if role == Role.EDITOR and pid}

@@ -1,0 +1,506 @@
+"""Écritures du suivi annuel : ouverture et clôture des campagnes, bilans (enregistrement avec
+verrou optimiste, transmission, acceptation, renvoi) et pièces jointes.
+
+Chaque fonction, à arguments nommés et sous ``@transaction.atomic``, revérifie les droits avec
+``abilities`` et lève une erreur au message français : ``PermissionDenied`` quand le rôle ne le
+permet pas, ``ReviewError`` (une ``ValidationError``) quand le moment ou la donnée ne conviennent
+pas, ``ReportConflictError`` quand quelqu'un a enregistré le bilan entre-temps. Rien n'est écrit
+en cas d'erreur.
+"""
+
+import io
+import re
+import unicodedata
+import zipfile
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.files.base import ContentFile
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from cdv.commitments.abilities import PUBLIC_STATUSES
+from cdv.commitments.enums import CommitmentStatus as S
+from cdv.commitments.models import Commitment
+from cdv.core.actors import person_or_none
+
+from . import abilities
+from .enums import CampaignStatus, ReportState
+from .models import ProgressReport, ReportAttachment, ReviewCampaign
+
+# Engagements qui ont un bilan annuel : confirmés (cahier signé) et tous les états suivants.
+REVIEWED_STATUSES = frozenset(PUBLIC_STATUSES)
+# États qu'un partenaire peut déclarer dans son bilan.
+REPORTABLE_STATUSES = [S.CONFIRMED, S.IN_PROGRESS, S.DONE, S.PARTLY_DONE, S.NOT_DONE, S.ABANDONED]
+NEEDS_EXPLANATION = {S.NOT_DONE, S.ABANDONED, S.PARTLY_DONE}
+
+EDITABLE_FIELDS = [
+    "reported_status",
+    "progress_pct",
+    "fte_actual",
+    "amount_actual",
+    "what_worked",
+    "difficulties",
+]
+FIELD_LABELS = {
+    "reported_status": "état déclaré",
+    "progress_pct": "avancement (%)",
+    "fte_actual": "ETP mobilisés",
+    "amount_actual": "euros mobilisés",
+    "what_worked": "ce qui a marché",
+    "difficulties": "difficultés",
+}
+# Clés étrangères posées par les services à partir d'objets déjà lus.
+TRUSTED_FKS = ["campaign", "commitment", "partner", "submitted_by", "reviewed_by"]
+
+MAX_ATTACHMENT_BYTES = 5 * 1024 * 1024
+MAX_ATTACHMENTS_PER_REPORT = 10
+MAX_ZIP_MEMBERS = 1000
+MAX_UNCOMPRESSED_BYTES = 60 * 1024 * 1024
+MAX_COMPRESSION_RATIO = 200
+
+# type détecté → (type MIME enregistré, extension imposée, libellé)
+ATTACHMENT_KINDS = {
+    "pdf": ("application/pdf", "pdf", "PDF"),
+    "png": ("image/png", "png", "image PNG"),
+    "jpeg": ("image/jpeg", "jpg", "image JPEG"),
+    "docx": (
+        "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+        "docx",
+        "document Word (DOCX)",
+    ),
+    "xlsx": (
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        "xlsx",
+        "classeur Excel (XLSX)",
+    ),
+    "odt": ("application/vnd.oasis.opendocument.text", "odt", "texte OpenDocument (ODT)"),
+    "ods": ("application/vnd.oasis.opendocument.spreadsheet", "ods", "classeur OpenDocument (ODS)"),
+}
+ALLOWED_LABEL = "PDF, PNG, JPEG, DOCX, XLSX, ODT ou ODS"
+
+
+class ReviewError(ValidationError):
+    """Opération refusée par une règle du suivi annuel (moment, état, donnée incohérente)."""
+
+
+class ReportConflictError(Exception):
+    """Quelqu'un a enregistré le bilan entre-temps : ``changes`` dit quoi."""
+
+    def __init__(self, report, changes=()):
+        self.report = report
+        self.changes = list(changes)  # [(libellé, valeur vue, valeur enregistrée)]
+        super().__init__(
+            "Ce bilan a été modifié par quelqu'un d'autre pendant que vous le remplissiez "
+            f"(version {report.version}). Vos modifications n'ont pas été enregistrées."
+        )
+
+
+def _mb(size: int) -> str:
+    return f"{size / (1024 * 1024):g} Mo"
+
+
+# ---------------------------------------------------------------------------------------------
+# Droits : un seul endroit pour dire « interdit » (rôle) ou « pas maintenant » (état)
+# ---------------------------------------------------------------------------------------------
+
+ROLE_MESSAGES = {
+    "view": "Ce bilan est réservé aux membres du contrat.",
+    "edit": "Seul le référent du partenaire remplit ce bilan.",
+    "submit": "Seul le référent du partenaire transmet ce bilan.",
+    "upload": "Seul le référent du partenaire joint des pièces à ce bilan.",
+    "delete_attachment": "Seul le référent du partenaire retire des pièces de ce bilan.",
+    "accept": "Seul le pilote du contrat accepte un bilan.",
+    "return": "Seul le pilote du contrat renvoie un bilan au partenaire.",
+}
+
+
+def refusal_message(user, report, ability) -> str:
+    """Pourquoi ``ability`` est refusée sur ce bilan, en français (rôle, campagne ou état)."""
+    if not abilities.role_allows(user, report, ability):
+        return ROLE_MESSAGES[ability]
+    campaign = report.campaign
+    if campaign.status == CampaignStatus.FROZEN:
+        return f"La campagne {campaign.year} est figée : ses bilans ne changent plus."
+    state = report.get_state_display().lower()
+    if ability == "accept":
+        return f"Seul un bilan transmis peut être accepté (ce bilan est « {state} »)."
+    if ability == "return":
+        if campaign.status != CampaignStatus.OPEN:
+            return f"La campagne {campaign.year} est close : un bilan ne peut plus être renvoyé."
+        return f"Seul un bilan transmis peut être renvoyé au partenaire (ce bilan est « {state} »)."
+    if campaign.status != CampaignStatus.OPEN:
+        return f"La campagne {campaign.year} est close : ses bilans ne se modifient plus."
+    if report.state == ReportState.SUBMITTED:
+        return "Ce bilan est transmis au pilote : il ne se modifie plus, sauf s'il vous est renvoyé."
+    if report.state == ReportState.ACCEPTED:
+        return "Ce bilan a été accepté par le pilote : il ne se modifie plus."
+    return ROLE_MESSAGES[ability]
+
+
+def _require(user, report, ability):
+    if abilities.report_abilities(user, report)[ability]:
+        return
+    message = refusal_message(user, report, ability)
+    if not abilities.role_allows(user, report, ability):
+        raise PermissionDenied(message)
+    raise ReviewError(message)
+
+
+def _locked(report) -> ProgressReport:
+    return (
+        ProgressReport.objects.select_for_update(of=("self",))
+        .select_related("campaign", "commitment", "partner")
+        .get(pk=report.pk)
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# Campagnes
+# ---------------------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def open_campaign(*, user, contract, year, deadline, opens_on=None) -> ReviewCampaign:
+    """Ouvre la campagne ``year`` et crée un bilan en brouillon par engagement confirmé ou suivant."""
+    if not abilities.can_open_campaign(user, contract):
+        raise PermissionDenied("Seul le pilote du contrat ouvre une campagne de suivi annuel.")
+    opens_on = opens_on or timezone.localdate()
+    errors = {}
+    try:
+        year = int(year)
+    except (TypeError, ValueError):
+        errors["year"] = "Indiquez l'année suivie (ex. : 2025)."
+    else:
+        if not contract.start_year <= year <= contract.end_year:
+            errors["year"] = f"L'année {year} sort de la période du contrat ({contract.period_label})."
+        elif ReviewCampaign.objects.filter(contract=contract, year=year).exists():
+            errors["year"] = f"Une campagne de suivi {year} existe déjà pour ce contrat."
+    if deadline is None:
+        errors["deadline"] = "Indiquez la date limite des bilans."
+    elif deadline < opens_on:
+        errors["deadline"] = "La date limite des bilans ne peut pas précéder l'ouverture de la campagne."
+    if errors:
+        raise ReviewError(errors)
+    campaign = ReviewCampaign(
+        contract=contract,
+        year=year,
+        opens_on=opens_on,
+        deadline=deadline,
+        status=CampaignStatus.OPEN,
+        opened_by=person_or_none(user),
+    )
+    try:
+        campaign.full_clean(exclude=["contract", "opened_by"])
+    except ValidationError as error:
+        raise ReviewError(error.message_dict) from error
+    try:
+        with transaction.atomic():
+            campaign.save()
+    except IntegrityError as error:  # deux pilotes au même instant
+        raise ReviewError({"year": f"Une campagne de suivi {year} existe déjà pour ce contrat."}) from error
+    commitments = Commitment.objects.filter(contract=contract, status__in=REVIEWED_STATUSES).values_list(
+        "pk", "partner_id", "status"
+    )
+    reports = [
+        ProgressReport(
+            campaign=campaign,
+            commitment_id=pk,
+            partner_id=partner_id,
+            reported_status=status,
+            state=ReportState.DRAFT,
+        )
+        for pk, partner_id, status in commitments
+    ]
+    if reports:
+        created = ProgressReport.objects.bulk_create(reports, batch_size=500)
+        ProgressReport.history.bulk_history_create(
+            created, batch_size=500, default_user=person_or_none(user), default_date=timezone.now()
+        )
+    return campaign
+
+
+@transaction.atomic
+def close_campaign(*, user, campaign) -> ReviewCampaign:
+    """Clôt une campagne ouverte : les bilans non transmis restent tels quels, en retard."""
+    current = ReviewCampaign.objects.select_for_update().get(pk=campaign.pk)
+    if not abilities.is_pilot(user, current.contract_id):
+        raise PermissionDenied("Seul le pilote du contrat clôt une campagne de suivi annuel.")
+    if current.status != CampaignStatus.OPEN:
+        state = current.get_status_display()
+        raise ReviewError(f"La campagne {current.year} n'est pas ouverte (état : « {state} »).")
+    current.status = CampaignStatus.CLOSED
+    current.save(update_fields=["status"])
+    return current
+
+
+# ---------------------------------------------------------------------------------------------
+# Bilans
+# ---------------------------------------------------------------------------------------------
+
+
+def _plain(value):
+    return "" if value is None else str(value)
+
+
+def report_state_at(report, version: int) -> dict | None:
+    record = report.history.filter(version=version).order_by("-history_date").first()
+    if record is None:
+        return None
+    return {name: getattr(record, name) for name in EDITABLE_FIELDS}
+
+
+@transaction.atomic
+def save_report(*, user, report, expected_version: int, data: dict) -> ProgressReport:
+    """Enregistre le bilan si personne ne l'a fait entre-temps (sinon ``ReportConflictError``).
+
+    ``data`` ne contient que des champs de ``EDITABLE_FIELDS`` ; sans changement, rien n'est écrit.
+    """
+    current = _locked(report)
+    _require(user, current, "edit")
+    if current.version != expected_version:
+        seen = report_state_at(current, expected_version)
+        changes = []
+        if seen is not None:
+            changes = [
+                (FIELD_LABELS[name], _plain(seen[name]), _plain(getattr(current, name)))
+                for name in EDITABLE_FIELDS
+                if _plain(seen[name]) != _plain(getattr(current, name))
+            ]
+        raise ReportConflictError(current, changes)
+    before = {name: getattr(current, name) for name in EDITABLE_FIELDS}
+    for name in EDITABLE_FIELDS:
+        if name in data:
+            value = data[name]
+            if name in {"reported_status", "what_worked", "difficulties"}:
+                value = (value or "").strip()
+            setattr(current, name, value)
+    if current.reported_status and current.reported_status not in REPORTABLE_STATUSES:
+        raise ReviewError(
+            {"reported_status": "Choisissez un état d'engagement confirmé, en cours ou terminé."}
+        )
+    try:
+        current.full_clean(exclude=TRUSTED_FKS)
+    except ValidationError as error:
+        raise ReviewError(error.message_dict) from error
+    # Après full_clean, les valeurs ont leur type (Decimal, int) : 0,5 et 0,50 sont égaux.
+    if all(before[name] == getattr(current, name) for name in EDITABLE_FIELDS):
+        return current
+    current.version += 1
+    current.save()
+    return current
+
+
+def _completeness_errors(report) -> dict:
+    errors = {}
+    if not report.reported_status:
+        errors["reported_status"] = "Indiquez où en est l'engagement."
+    if report.progress_pct is None:
+        errors["progress_pct"] = "Indiquez l'avancement de l'engagement, de 0 à 100 %."
+    if not report.what_worked.strip() and not report.difficulties.strip():
+        errors["what_worked"] = "Dites en quelques mots ce qui a marché ou ce qui a été difficile."
+    if report.reported_status in NEEDS_EXPLANATION and not report.difficulties.strip():
+        label = S(report.reported_status).label.lower()
+        errors["difficulties"] = f"L'engagement est déclaré « {label} » : expliquez les difficultés."
+    return errors
+
+
+@transaction.atomic
+def submit_report(*, user, report, expected_version: int | None = None) -> ProgressReport:
+    """Transmet au pilote un bilan complet (état, avancement, et ce qui a marché ou non)."""
+    current = _locked(report)
+    _require(user, current, "submit")
+    if expected_version is not None and current.version != expected_version:
+        raise ReportConflictError(current)
+    errors = _completeness_errors(current)
+    if errors:
+        raise ReviewError(errors)
+    current.state = ReportState.SUBMITTED
+    current.submitted_at = timezone.now()
+    current.submitted_by = person_or_none(user)
+    current.version += 1
+    current.save()
+    return current
+
+
+@transaction.atomic
+def accept_report(*, user, report) -> ProgressReport:
+    current = _locked(report)
+    _require(user, current, "accept")
+    current.state = ReportState.ACCEPTED
+    current.reviewed_at = timezone.now()
+    current.reviewed_by = person_or_none(user)
+    current.version += 1
+    current.save()
+    return current
+
+
+@transaction.atomic
+def return_report(*, user, report, comment: str) -> ProgressReport:
+    """Renvoie un bilan transmis au partenaire, avec ce qu'il doit compléter (obligatoire)."""
+    current = _locked(report)
+    _require(user, current, "return")
+    comment = (comment or "").strip()
+    if not comment:
+        raise ReviewError(
+            {"reviewer_comment": "Expliquez au partenaire ce qu'il doit compléter ou corriger."}
+        )
+    current.state = ReportState.RETURNED
+    current.reviewer_comment = comment
+    current.reviewed_at = timezone.now()
+    current.reviewed_by = person_or_none(user)
+    current.version += 1
+    current.save()
+    return current
+
+
+# ---------------------------------------------------------------------------------------------
+# Pièces jointes
+# ---------------------------------------------------------------------------------------------
+
+
+def _zip_kind(data: bytes) -> str | None:
+    """DOCX, XLSX, ODT ou ODS d'après le contenu de l'archive ; None pour toute autre archive."""
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(data))
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, OSError):
+        return None
+    with archive:
+        members = archive.infolist()
+        if not members or len(members) > MAX_ZIP_MEMBERS:
+            return None
+        total = sum(m.file_size for m in members)
+        if total > MAX_UNCOMPRESSED_BYTES or any(
+            m.file_size > 1024 * 1024 and m.file_size > MAX_COMPRESSION_RATIO * max(m.compress_size, 1)
+            for m in members
+        ):
+            return None
+        names = {m.filename for m in members}
+        if any(m.flag_bits & 0x1 for m in members):  # éléments chiffrés
+            return None
+        try:
+            if members[0].filename == "mimetype" and members[0].file_size < 200:
+                mimetype = archive.read("mimetype").decode("ascii", "replace").strip()
+                return {
+                    "application/vnd.oasis.opendocument.text": "odt",
+                    "application/vnd.oasis.opendocument.spreadsheet": "ods",
+                }.get(mimetype)
+            if "[Content_Types].xml" in names:
+                info = archive.getinfo("[Content_Types].xml")
+                if info.file_size > 1024 * 1024:
+                    return None
+                types = archive.read(info).decode("utf-8", "replace")
+                if "macroEnabled" in types or any("vbaProject" in name for name in names):
+                    return None  # documents à macros : refusés
+                if "word/document.xml" in names and "wordprocessingml.document.main+xml" in types:
+                    return "docx"
+                if "xl/workbook.xml" in names and "spreadsheetml.sheet.main+xml" in types:
+                    return "xlsx"
+        except (KeyError, zipfile.BadZipFile, RuntimeError, OSError, ValueError, EOFError):
+            return None
+    return None
+
+
+def detect_kind(data: bytes) -> str | None:
+    """Le type réel d'un fichier d'après sa signature, jamais d'après son nom ni le type déclaré."""
+    if data.startswith(b"%PDF-"):
+        return "pdf"
+    if data.startswith(b"\x89PNG\r\n\x1a\n") and data[12:16] == b"IHDR":
+        return "png"
+    if data.startswith(b"\xff\xd8\xff"):
+        return "jpeg"
+    if data.startswith(b"PK\x03\x04"):
+        return _zip_kind(data)
+    return None
+
+
+def clean_display_name(name: str) -> str:
+    """Le nom montré aux personnes : sans chemin, sans caractère de contrôle, 200 caractères au plus."""
+    base = unicodedata.normalize("NFC", str(name or "")).replace("\\", "/").rsplit("/", 1)[-1]
+    base = "".join(ch for ch in base if ch.isprintable()).strip()
+    return "" if base.strip(".") == "" else base[:200]
+
+
+def safe_filename(name: str, extension: str) -> str:
+    """Nom de fichier stocké : lettres, chiffres, tirets ; l'extension est celle du type détecté."""
+    base = clean_display_name(name)
+    stem = base.rsplit(".", 1)[0] if "." in base else base
+    stem = re.sub(r"[^\w-]+", "-", stem, flags=re.UNICODE)
+    stem = re.sub(r"-{2,}", "-", stem).strip("-_.")[:80]
+    return f"{stem or 'piece-jointe'}.{extension}"
+
+
+def _read_upload(uploaded_file) -> bytes:
+    size = getattr(uploaded_file, "size", None)
+    if isinstance(size, int) and size > MAX_ATTACHMENT_BYTES:
+        raise ReviewError({"file": f"Fichier trop volumineux : {_mb(MAX_ATTACHMENT_BYTES)} au plus."})
+    if hasattr(uploaded_file, "seek"):
+        uploaded_file.seek(0)
+    data = uploaded_file.read(MAX_ATTACHMENT_BYTES + 1)
+    if len(data) > MAX_ATTACHMENT_BYTES:
+        raise ReviewError({"file": f"Fichier trop volumineux : {_mb(MAX_ATTACHMENT_BYTES)} au plus."})
+    if not data:
+        raise ReviewError({"file": "Le fichier est vide."})
+    return data
+
+
+@transaction.atomic
+def add_attachment(*, user, report, uploaded_file) -> ReportAttachment:
+    """Joint un fichier au bilan après avoir vérifié sa taille et son contenu réel.
+
+    Seuls les PDF, images PNG et JPEG, DOCX, XLSX, ODT et ODS sont acceptés, reconnus à leur
+    signature ; le nom stocké est assaini (ni chemin ni « .. ») et porte l'extension du type réel.
+    """
+    current = _locked(report)
+    _require(user, current, "upload")
+    if current.attachments.count() >= MAX_ATTACHMENTS_PER_REPORT:
+        raise ReviewError(
+            {"file": f"Un bilan compte au plus {MAX_ATTACHMENTS_PER_REPORT} pièces jointes : retirez-en une."}
+        )
+    data = _read_upload(uploaded_file)
+    kind = detect_kind(data)
+    if kind is None:
+        raise ReviewError(
+            {
+                "file": "Ce type de fichier n'est pas accepté (quel que soit son nom) : "
+                f"{ALLOWED_LABEL} seulement, sans macro."
+            }
+        )
+    content_type, extension, _ = ATTACHMENT_KINDS[kind]
+    original = getattr(uploaded_file, "name", "") or ""
+    stored_name = safe_filename(original, extension)
+    attachment = ReportAttachment(
+        report=current,
+        original_name=clean_display_name(original) or stored_name,
+        content_type=content_type,
+        size=len(data),
+        uploaded_by=person_or_none(user),
+    )
+    attachment.file.save(stored_name, ContentFile(data), save=False)
+    storage, name = attachment.file.storage, attachment.file.name
+    try:
+        attachment.save()
+    except Exception:
+        storage.delete(name)
+        raise
+    # Une transaction englobante encore annulée laisserait le fichier orphelin : l'appelant
+    # l'efface alors avec ``discard_files``.
+    attachment._stored = (storage, name)
+    return attachment
+
+
+def discard_files(attachments) -> None:
+    """Efface du stockage les fichiers de pièces jointes dont l'enregistrement a été annulé."""
+    for attachment in attachments:
+        storage, name = getattr(attachment, "_stored", (None, None))
+        if storage is not None and name:
+            storage.delete(name)
+
+
+@transaction.atomic
+def delete_attachment(*, user, attachment) -> None:
+    current = _locked(attachment.report)
+    _require(user, current, "delete_attachment")
+    attachment = ReportAttachment.objects.get(pk=attachment.pk, report=current)
+    storage, name = attachment.file.storage, attachment.file.name
+    attachment.delete()
+    transaction.on_commit(lambda: storage.delete(name))

@@ -1,0 +1,592 @@
+"""Suivi annuel : campagnes de bilan (pilote), tableau de complétude, bilans des partenaires,
+examen par le pilote, pièces jointes.
+
+Les droits viennent de ``cdv.monitoring.abilities`` ; les écritures passent par
+``cdv.monitoring.services``, qui revérifient tout. Le contrat est cherché d'abord, puis la
+campagne dans ce contrat, puis le bilan dans cette campagne : un identifiant venu de l'URL n'est
+jamais cru (invisible → 404, visible mais interdit → 403).
+"""
+
+import os
+from collections import Counter
+
+from django import forms
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.db.models import Count, Prefetch, Q, Sum
+from django.http import FileResponse, Http404
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.http import require_http_methods, require_POST
+
+from cdv.commitments.abilities import can_read_contract_internals, edits_for, memberships
+from cdv.commitments.models import CommitmentMeans
+from cdv.monitoring import abilities, services
+from cdv.monitoring.enums import ReportState
+from cdv.monitoring.models import ProgressReport, ReviewCampaign
+from cdv.partners.models import Partner
+from cdv.plan.models import Enjeu
+from cdv.territories.models import Territory
+
+from .helpers import get_contract, get_partner, require
+
+# ---------------------------------------------------------------------------------------------
+# Formulaires
+# ---------------------------------------------------------------------------------------------
+
+
+class OpenCampaignForm(forms.Form):
+    year = forms.IntegerField(
+        label="Année suivie",
+        min_value=1990,
+        max_value=2100,
+        help_text="L'année dont les partenaires font le bilan (ex. : 2025).",
+    )
+    deadline = forms.DateField(
+        label="Date limite des bilans",
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+    )
+    opens_on = forms.DateField(
+        label="Date d'ouverture (facultatif)",
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+        help_text="Aujourd'hui si vous la laissez vide.",
+    )
+
+
+class ReportForm(forms.Form):
+    reported_status = forms.ChoiceField(
+        label="Où en est l'engagement ?",
+        choices=[("", "— à choisir —")] + [(s.value, s.label) for s in services.REPORTABLE_STATUSES],
+        required=False,
+    )
+    progress_pct = forms.IntegerField(
+        label="Avancement (%)", min_value=0, max_value=100, required=False, help_text="De 0 à 100."
+    )
+    fte_actual = forms.DecimalField(
+        label="ETP effectivement mobilisés",
+        min_value=0,
+        max_digits=7,
+        decimal_places=2,
+        required=False,
+        localize=True,
+        help_text="Équivalents temps plein sur l'année, ex. : 0,5.",
+    )
+    amount_actual = forms.DecimalField(
+        label="Euros effectivement mobilisés",
+        min_value=0,
+        max_digits=14,
+        decimal_places=2,
+        required=False,
+        localize=True,
+        help_text="Montant dépensé sur l'année, en euros.",
+    )
+    what_worked = forms.CharField(
+        label="Ce qui a marché", required=False, widget=forms.Textarea(attrs={"rows": 4})
+    )
+    difficulties = forms.CharField(
+        label="Difficultés rencontrées",
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 4}),
+        help_text="Obligatoire si l'engagement est partiellement réalisé, non réalisé ou abandonné.",
+    )
+    attachment = forms.FileField(
+        label="Ajouter une pièce jointe (facultatif)",
+        required=False,
+        help_text=(
+            f"{services.ALLOWED_LABEL} ; {services.MAX_ATTACHMENT_BYTES // (1024 * 1024)} Mo au plus. "
+            "Elle est jointe quand vous enregistrez ou transmettez le bilan."
+        ),
+    )
+    version = forms.IntegerField(widget=forms.HiddenInput, required=False)
+
+    DATA_FIELDS = services.EDITABLE_FIELDS
+
+    def report_data(self) -> dict:
+        data = {name: self.cleaned_data.get(name) for name in self.DATA_FIELDS}
+        for name in ("reported_status", "what_worked", "difficulties"):
+            data[name] = data[name] or ""
+        return data
+
+    @classmethod
+    def initial_for(cls, report) -> dict:
+        return {name: getattr(report, name) for name in cls.DATA_FIELDS} | {"version": report.version}
+
+
+class ReturnReportForm(forms.Form):
+    comment = forms.CharField(
+        label="Ce que le partenaire doit compléter ou corriger",
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
+
+
+ERROR_FIELDS = {"file": "attachment", "reviewer_comment": "comment"}
+
+
+def _add_errors(form, error):
+    if hasattr(error, "error_dict"):
+        for field, errs in error.message_dict.items():
+            field = ERROR_FIELDS.get(field, field)
+            form.add_error(field if field in form.fields else None, errs)
+    else:
+        form.add_error(None, error.messages)
+
+
+# ---------------------------------------------------------------------------------------------
+# Recherche sûre des objets
+# ---------------------------------------------------------------------------------------------
+
+
+def _get_campaign(contract, year):
+    campaign = ReviewCampaign.objects.filter(contract=contract, year=year).first()
+    if campaign is None:
+        raise Http404("Aucune campagne de suivi de ce contrat ne porte cette année.")
+    campaign.contract = contract
+    return campaign
+
+
+def _require_member(request, contract):
+    require(
+        can_read_contract_internals(request.user, contract),
+        "Le suivi annuel est réservé aux membres du contrat.",
+    )
+
+
+def _get_report(request, campaign, pk, ability="view"):
+    report = (
+        ProgressReport.objects.filter(campaign=campaign, pk=pk)
+        .select_related("commitment__objective__enjeu", "commitment__action", "partner", "reviewed_by")
+        .first()
+    )
+    if report is None:
+        raise Http404("Aucun bilan de cette campagne ne porte ce numéro.")
+    report.campaign = campaign
+    rights = abilities.report_abilities(request.user, report)
+    if not rights["view"]:
+        raise Http404("Aucun bilan de cette campagne ne porte ce numéro.")
+    if not rights[ability]:
+        raise PermissionDenied(services.refusal_message(request.user, report, ability))
+    return report, rights
+
+
+def _today():
+    return timezone.localdate()
+
+
+def _is_late(campaign, report, today) -> bool:
+    return today > campaign.deadline and report.state in abilities.NOT_SUBMITTED_STATES
+
+
+# ---------------------------------------------------------------------------------------------
+# Campagnes : liste et ouverture
+# ---------------------------------------------------------------------------------------------
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def campaigns(request, slug):
+    contract = get_contract(request, slug)
+    _require_member(request, contract)
+    can_open = abilities.can_open_campaign(request.user, contract)
+    if request.method == "POST":
+        require(can_open, "Seul le pilote du contrat ouvre une campagne de suivi annuel.")
+    form = None
+    if can_open:
+        default_year = min(max(_today().year - 1, contract.start_year), contract.end_year)
+        form = OpenCampaignForm(request.POST or None, initial={"year": default_year})
+    if request.method == "POST" and form.is_valid():
+        try:
+            campaign = services.open_campaign(
+                user=request.user,
+                contract=contract,
+                year=form.cleaned_data["year"],
+                deadline=form.cleaned_data["deadline"],
+                opens_on=form.cleaned_data["opens_on"],
+            )
+        except ValidationError as error:
+            _add_errors(form, error)
+        else:
+            count = campaign.reports.count()
+            messages.success(
+                request,
+                f"Campagne {campaign.year} ouverte : {count} bilan{'s' if count > 1 else ''} à remplir.",
+            )
+            return redirect("www:review_campaign", slug=contract.slug, year=campaign.year)
+    rows = ReviewCampaign.objects.filter(contract=contract).annotate(
+        total=Count("reports"),
+        done=Count("reports", filter=Q(reports__state__in=[ReportState.SUBMITTED, ReportState.ACCEPTED])),
+    )
+    partner_ids = {pid for _, pid in memberships(request.user, contract) if pid}
+    return render(
+        request,
+        "review/campaigns.html",
+        {
+            "contract": contract,
+            "campaigns": rows,
+            "form": form,
+            "can_open": can_open,
+            "can_see_dashboard": abilities.is_pilot(request.user, contract)
+            or abilities.is_evaluator(request.user, contract),
+            "my_partners": Partner.objects.filter(pk__in=partner_ids).order_by("name"),
+        },
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# Tableau de complétude
+# ---------------------------------------------------------------------------------------------
+
+
+class Group:
+    """Une ligne du tableau de complétude : un partenaire, un enjeu ou un quartier."""
+
+    def __init__(self, label, url=None):
+        self.label, self.url = label, url
+        self.counts = Counter()
+        self.reports = []
+        self.late = 0
+
+    def add(self, report, late):
+        self.counts[report.state] += 1
+        self.reports.append(report)
+        self.late += late
+
+    @property
+    def total(self):
+        return len(self.reports)
+
+    @property
+    def draft(self):
+        return self.counts[ReportState.DRAFT]
+
+    @property
+    def submitted(self):
+        return self.counts[ReportState.SUBMITTED]
+
+    @property
+    def accepted(self):
+        return self.counts[ReportState.ACCEPTED]
+
+    @property
+    def returned(self):
+        return self.counts[ReportState.RETURNED]
+
+
+def completeness(campaign, today):
+    """Comptes et listes par partenaire, par enjeu et par quartier : trois requêtes, quelle que soit
+    la taille de la campagne (bilans, quartiers des engagements, enjeux)."""
+    contract = campaign.contract
+    reports = list(
+        ProgressReport.objects.filter(campaign=campaign)
+        .select_related("partner", "commitment__objective__enjeu")
+        .prefetch_related(Prefetch("commitment__qpvs", queryset=Territory.objects.only("code", "name")))
+        .order_by("partner__name", "commitment__title", "pk")
+    )
+    enjeux = list(Enjeu.objects.filter(contract=contract).order_by("number"))
+    totals = Group("Tous les bilans")
+    by_partner, by_qpv = {}, {}
+    by_enjeu = {e.pk: Group(f"{e.number}. {e.title}") for e in enjeux}
+    general = Group("Portée générale (tous les quartiers)")
+    for report in reports:
+        late = _is_late(campaign, report, today)
+        report.is_late = late
+        totals.add(report, late)
+        partner = report.partner
+        if partner.pk not in by_partner:
+            url = reverse("www:review_partner", args=[contract.slug, campaign.year, partner.slug])
+            by_partner[partner.pk] = Group(partner.name, url)
+        by_partner[partner.pk].add(report, late)
+        enjeu = report.commitment.objective.enjeu
+        by_enjeu.setdefault(enjeu.pk, Group(f"{enjeu.number}. {enjeu.title}")).add(report, late)
+        qpvs = list(report.commitment.qpvs.all())
+        for qpv in qpvs:
+            by_qpv.setdefault(qpv.pk, Group(qpv.name)).add(report, late)
+        if not qpvs:
+            general.add(report, late)
+    qpv_rows = sorted(by_qpv.values(), key=lambda g: g.label)
+    if general.total:
+        qpv_rows.append(general)
+    partner_rows = list(by_partner.values())
+    return {
+        "totals": totals,
+        "by_partner": partner_rows,
+        "by_enjeu": list(by_enjeu.values()),
+        "by_qpv": qpv_rows,
+        "late_partners": [g for g in partner_rows if g.late],
+        "to_review": [r for r in reports if r.state == ReportState.SUBMITTED],
+        "done_pct": round(100 * (totals.submitted + totals.accepted) / totals.total) if totals.total else 0,
+    }
+
+
+@login_required
+def campaign_dashboard(request, slug, year):
+    contract = get_contract(request, slug)
+    _require_member(request, contract)
+    campaign = _get_campaign(contract, year)
+    rights = abilities.campaign_abilities(request.user, campaign)
+    require(rights["view_dashboard"], "Le tableau de complétude est réservé au pilote et à l'évaluateur.")
+    today = _today()
+    return render(
+        request,
+        "review/dashboard.html",
+        {
+            "contract": contract,
+            "campaign": campaign,
+            "rights": rights,
+            "today": today,
+            "deadline_passed": today > campaign.deadline,
+            "days_left": (campaign.deadline - today).days,
+            **completeness(campaign, today),
+        },
+    )
+
+
+@login_required
+@require_POST
+def close_campaign(request, slug, year):
+    contract = get_contract(request, slug)
+    _require_member(request, contract)
+    campaign = _get_campaign(contract, year)
+    rights = abilities.campaign_abilities(request.user, campaign)
+    if not rights["close"]:
+        if not abilities.is_pilot(request.user, contract):
+            raise PermissionDenied("Seul le pilote du contrat clôt une campagne de suivi annuel.")
+        raise PermissionDenied(f"La campagne {campaign.year} n'est pas ouverte.")
+    try:
+        services.close_campaign(user=request.user, campaign=campaign)
+    except ValidationError as error:
+        for message in error.messages:
+            messages.error(request, message)
+    else:
+        messages.success(request, f"Campagne {campaign.year} close : les bilans ne se modifient plus.")
+    return redirect("www:review_campaign", slug=contract.slug, year=campaign.year)
+
+
+# ---------------------------------------------------------------------------------------------
+# Bilans d'un partenaire
+# ---------------------------------------------------------------------------------------------
+
+
+@login_required
+def partner_reports(request, slug, year, partner_slug):
+    contract = get_contract(request, slug)
+    _require_member(request, contract)
+    campaign = _get_campaign(contract, year)
+    partner = get_partner(contract, partner_slug)
+    reports = list(
+        ProgressReport.objects.filter(campaign=campaign, partner=partner)
+        .select_related("commitment__objective__enjeu")
+        .prefetch_related(Prefetch("commitment__qpvs", queryset=Territory.objects.only("code", "name")))
+        .annotate(attachment_count=Count("attachments"))
+        .order_by(
+            "commitment__objective__enjeu__number", "commitment__objective__number", "commitment__title"
+        )
+    )
+    today = _today()
+    for report in reports:
+        report.campaign = campaign
+        report.is_late = _is_late(campaign, report, today)
+        report.rights = abilities.report_abilities(request.user, report)
+    owner = edits_for(request.user, contract, partner.pk)
+    pending = sum(1 for r in reports if r.state in abilities.NOT_SUBMITTED_STATES)
+    return render(
+        request,
+        "review/partner_reports.html",
+        {
+            "contract": contract,
+            "campaign": campaign,
+            "partner": partner,
+            "reports": reports,
+            "owner": owner,
+            "pending": pending,
+            "today": today,
+            "can_see_dashboard": abilities.campaign_abilities(request.user, campaign)["view_dashboard"],
+        },
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# Un bilan : formulaire, lecture, examen
+# ---------------------------------------------------------------------------------------------
+
+
+def _planned_means(report, year):
+    return CommitmentMeans.objects.filter(commitment_id=report.commitment_id, year=year).aggregate(
+        fte=Sum("fte"), amount=Sum("amount_eur")
+    )
+
+
+def _render_report(
+    request, contract, campaign, report, rights, *, form=None, return_form=None, conflict=None
+):
+    if form is None and rights["edit"]:
+        form = ReportForm(initial=ReportForm.initial_for(report))
+    report.is_late = _is_late(campaign, report, _today())
+    status = 409 if conflict else 200
+    return render(
+        request,
+        "review/report.html",
+        {
+            "contract": contract,
+            "campaign": campaign,
+            "report": report,
+            "commitment": report.commitment,
+            "rights": rights,
+            "form": form,
+            "return_form": return_form or ReturnReportForm(),
+            "conflict": conflict,
+            "attachments": list(report.attachments.select_related("uploaded_by")),
+            "planned": _planned_means(report, campaign.year),
+            "max_attachments": services.MAX_ATTACHMENTS_PER_REPORT,
+        },
+        status=status,
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def report_page(request, slug, year, pk):
+    contract = get_contract(request, slug)
+    _require_member(request, contract)
+    campaign = _get_campaign(contract, year)
+    if request.method == "GET":
+        report, rights = _get_report(request, campaign, pk)
+        return _render_report(request, contract, campaign, report, rights)
+
+    action = request.POST.get("action", "save")
+    report, rights = _get_report(request, campaign, pk, ability="submit" if action == "submit" else "edit")
+    upload = request.FILES.get("attachment")
+    if upload is not None:
+        require(rights["upload"], services.refusal_message(request.user, report, "upload"))
+    form = ReportForm(request.POST, request.FILES)
+    conflict = None
+    if form.is_valid():
+        created = []
+        try:
+            with transaction.atomic():
+                saved = services.save_report(
+                    user=request.user,
+                    report=report,
+                    expected_version=form.cleaned_data["version"] or 0,
+                    data=form.report_data(),
+                )
+                if upload is not None:
+                    created.append(
+                        services.add_attachment(user=request.user, report=saved, uploaded_file=upload)
+                    )
+                if action == "submit":
+                    services.submit_report(user=request.user, report=saved, expected_version=saved.version)
+        except services.ReportConflictError as error:
+            services.discard_files(created)
+            conflict = error
+            report.refresh_from_db()
+            report.campaign = campaign
+        except ValidationError as error:
+            services.discard_files(created)
+            _add_errors(form, error)
+        else:
+            if action == "submit":
+                messages.success(request, "Bilan transmis au pilote. Merci !")
+                return redirect(
+                    "www:review_partner",
+                    slug=contract.slug,
+                    year=campaign.year,
+                    partner_slug=report.partner.slug,
+                )
+            done = "Bilan enregistré en brouillon."
+            if created:
+                done += f" Pièce jointe « {created[0].original_name} » ajoutée."
+            messages.success(request, done)
+            return redirect("www:review_report", slug=contract.slug, year=campaign.year, pk=report.pk)
+    return _render_report(request, contract, campaign, report, rights, form=form, conflict=conflict)
+
+
+@login_required
+@require_POST
+def accept_report(request, slug, year, pk):
+    contract = get_contract(request, slug)
+    _require_member(request, contract)
+    campaign = _get_campaign(contract, year)
+    report, _ = _get_report(request, campaign, pk, ability="accept")
+    try:
+        services.accept_report(user=request.user, report=report)
+    except ValidationError as error:
+        for message in error.messages:
+            messages.error(request, message)
+        return redirect("www:review_report", slug=contract.slug, year=campaign.year, pk=report.pk)
+    messages.success(request, f"Bilan « {report.commitment.title} » accepté.")
+    return redirect("www:review_campaign", slug=contract.slug, year=campaign.year)
+
+
+@login_required
+@require_POST
+def return_report(request, slug, year, pk):
+    contract = get_contract(request, slug)
+    _require_member(request, contract)
+    campaign = _get_campaign(contract, year)
+    report, rights = _get_report(request, campaign, pk, ability="return")
+    return_form = ReturnReportForm(request.POST)
+    if return_form.is_valid():
+        try:
+            services.return_report(
+                user=request.user, report=report, comment=return_form.cleaned_data["comment"]
+            )
+        except ValidationError as error:
+            _add_errors(return_form, error)
+        else:
+            messages.success(
+                request, f"Bilan « {report.commitment.title} » renvoyé au partenaire pour complément."
+            )
+            return redirect("www:review_campaign", slug=contract.slug, year=campaign.year)
+    return _render_report(request, contract, campaign, report, rights, return_form=return_form)
+
+
+# ---------------------------------------------------------------------------------------------
+# Pièces jointes
+# ---------------------------------------------------------------------------------------------
+
+
+@login_required
+def attachment_download(request, slug, year, pk, attachment_pk):
+    contract = get_contract(request, slug)
+    _require_member(request, contract)
+    campaign = _get_campaign(contract, year)
+    report, _ = _get_report(request, campaign, pk)
+    attachment = report.attachments.filter(pk=attachment_pk).first()
+    if attachment is None:
+        raise Http404("Aucune pièce jointe de ce bilan ne porte ce numéro.")
+    try:
+        handle = attachment.file.open("rb")
+    except FileNotFoundError as error:
+        raise Http404("Le fichier de cette pièce jointe est introuvable.") from error
+    response = FileResponse(
+        handle,
+        as_attachment=True,
+        filename=os.path.basename(attachment.file.name),
+        content_type=attachment.content_type,
+    )
+    response["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
+@login_required
+@require_POST
+def attachment_delete(request, slug, year, pk, attachment_pk):
+    contract = get_contract(request, slug)
+    _require_member(request, contract)
+    campaign = _get_campaign(contract, year)
+    report, _ = _get_report(request, campaign, pk, ability="delete_attachment")
+    attachment = report.attachments.filter(pk=attachment_pk).first()
+    if attachment is None:
+        raise Http404("Aucune pièce jointe de ce bilan ne porte ce numéro.")
+    try:
+        services.delete_attachment(user=request.user, attachment=attachment)
+    except ValidationError as error:
+        for message in error.messages:
+            messages.error(request, message)
+    else:
+        messages.success(request, f"Pièce jointe « {attachment.original_name} » retirée.")
+    return redirect("www:review_report", slug=contract.slug, year=campaign.year, pk=report.pk)
