@@ -7,7 +7,16 @@ from cdv.territories.models import Qpv
 
 pytestmark = pytest.mark.django_db
 
-OUR_APPS = {"users", "territories", "partners", "contracts", "plan", "commitments", "indicators", "monitoring"}
+OUR_APPS = {
+    "users",
+    "territories",
+    "partners",
+    "contracts",
+    "plan",
+    "commitments",
+    "indicators",
+    "monitoring",
+}
 
 
 def our_models():
