@@ -116,3 +116,26 @@ def test_command(nantes, campaign, tmp_path):
         call_command("build_annual_report", "--contract", "inconnu", "--year", "2025", "-o", str(target))
     with pytest.raises(CommandError, match="période"):
         call_command("build_annual_report", "--contract", nantes.slug, "--year", "2040", "-o", str(target))
+
+
+def test_freeze_and_downloads_through_the_pages(client, nantes, campaign, pilot):
+    from django.urls import reverse
+
+    evaluator = factories.MembershipFactory(contract=nantes, role=Role.EVALUATOR).user
+    dashboard = reverse("www:review_campaign", args=[nantes.slug, 2025])
+    client.force_login(pilot)
+    assert "Figer l'année 2025" in client.get(dashboard).content.decode()
+    snapshot_url = reverse("www:review_snapshot", args=[nantes.slug, 2025])
+    assert client.get(snapshot_url).status_code == 404  # pas encore figée
+    client.force_login(evaluator)
+    assert client.post(reverse("www:review_freeze", args=[nantes.slug, 2025])).status_code == 403
+    client.force_login(pilot)
+    assert client.post(reverse("www:review_freeze", args=[nantes.slug, 2025])).status_code == 302
+    frozen = client.get(snapshot_url)
+    data = json.loads(frozen.content)
+    assert data["payload"]["year"] == 2025 and data["checksum_sha256"] == yearly.checksum(data["payload"])
+    pdf = client.get(reverse("www:annual_report", args=[nantes.slug, 2025]))
+    assert pdf.content.startswith(b"%PDF") and "Année figée" in pdf_text(pdf.content)
+    assert "Figer l'année" not in client.get(dashboard).content.decode()
+    client.logout()
+    assert client.get(snapshot_url).status_code == 302

@@ -38,6 +38,7 @@ def campaign_abilities(user, campaign) -> dict[str, bool]:
         "view_dashboard": pilot or is_evaluator(user, contract_id),
         "close": pilot and status == CampaignStatus.OPEN,
         "review": pilot and status != CampaignStatus.FROZEN,
+        "freeze": pilot and status != CampaignStatus.FROZEN,
     }
 
 

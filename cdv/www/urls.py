@@ -3,7 +3,7 @@ from django.urls import path, register_converter, reverse_lazy
 
 from cdv.users import oidc
 
-from .views import accounts, commitments, documents, indicators, participation, pilot, public, review
+from .views import accounts, commitments, documents, indicators, participation, pilot, public, review, yearly
 
 
 class DocumentFormat:
@@ -141,6 +141,13 @@ urlpatterns = [
     path("contrats/<slug:slug>/suivi/", review.campaigns, name="review_campaigns"),
     path("contrats/<slug:slug>/suivi/<int:year>/", review.campaign_dashboard, name="review_campaign"),
     path("contrats/<slug:slug>/suivi/<int:year>/clore/", review.close_campaign, name="review_close"),
+    path("contrats/<slug:slug>/suivi/<int:year>/figer/", yearly.freeze, name="review_freeze"),
+    path(
+        "contrats/<slug:slug>/suivi/<int:year>/instantane.json", yearly.snapshot_file, name="review_snapshot"
+    ),
+    path(
+        "contrats/<slug:slug>/suivi/<int:year>/bilan-annuel.pdf", yearly.annual_report, name="annual_report"
+    ),
     path(
         "contrats/<slug:slug>/suivi/<int:year>/partenaires/<slug:partner_slug>/",
         review.partner_reports,

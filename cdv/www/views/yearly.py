@@ -1,0 +1,67 @@
+"""Gel de l'année, téléchargement de l'instantané figé et du bilan annuel PDF."""
+
+import json
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.http import Http404, HttpResponse
+from django.shortcuts import redirect
+from django.views.decorators.http import require_POST
+
+from cdv.commitments.abilities import can_read_contract_internals, is_pilot
+from cdv.monitoring import yearly
+from cdv.monitoring.models import ReviewCampaign, Snapshot
+
+from .helpers import get_contract, require
+
+
+def _campaign(request, slug, year):
+    contract = get_contract(request, slug)
+    require(can_read_contract_internals(request.user, contract), "Réservé aux membres du contrat.")
+    campaign = ReviewCampaign.objects.filter(contract=contract, year=year).first()
+    if campaign is None:
+        raise Http404("Aucune campagne de suivi de ce contrat ne porte cette année.")
+    return contract, campaign
+
+
+@login_required
+@require_POST
+def freeze(request, slug, year):
+    contract, campaign = _campaign(request, slug, year)
+    require(is_pilot(request.user, contract), "Seul un pilote du contrat fige l'année.")
+    try:
+        yearly.freeze_year(user=request.user, campaign=campaign)
+    except ValidationError as error:
+        for message in error.messages:
+            messages.error(request, message)
+    else:
+        messages.success(request, f"Année {year} figée : l'instantané ne changera plus.")
+    return redirect("www:review_campaign", slug=contract.slug, year=year)
+
+
+@login_required
+def snapshot_file(request, slug, year):
+    _, campaign = _campaign(request, slug, year)
+    snapshot = Snapshot.objects.filter(campaign=campaign).first()
+    if snapshot is None:
+        raise Http404("Cette année n'est pas figée.")
+    content = json.dumps(
+        {"checksum_sha256": snapshot.checksum, "payload": snapshot.payload}, ensure_ascii=False, indent=2
+    )
+    response = HttpResponse(content, content_type="application/json; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="instantane-{slug}-{year}.json"'
+    return response
+
+
+@login_required
+def annual_report(request, slug, year):
+    contract = get_contract(request, slug)
+    require(can_read_contract_internals(request.user, contract), "Réservé aux membres du contrat.")
+    if not contract.start_year - 1 <= year <= contract.end_year:
+        raise Http404("Cette année sort de la période du contrat.")
+    response = HttpResponse(
+        yearly.build_annual_report_pdf(contract=contract, year=year), content_type="application/pdf"
+    )
+    response["Content-Disposition"] = f'attachment; filename="bilan-annuel-{slug}-{year}.pdf"'
+    return response
