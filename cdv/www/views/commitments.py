@@ -17,7 +17,7 @@ from cdv.plan.models import Action, Enjeu
 from cdv.territories.models import Territory
 
 from ..forms import CloseForm, CommitmentForm, ConfirmCahierForm, ReturnForm
-from .helpers import get_commitment, get_contract, get_partner, require
+from .helpers import add_service_errors, get_commitment, get_contract, get_partner, require
 
 
 def _years(contract):
@@ -102,11 +102,7 @@ def commitment_create(request, slug, partner_slug):
 
 
 def _add_errors(form, error):
-    if hasattr(error, "error_dict"):
-        for field, errs in error.message_dict.items():
-            form.add_error(field if field in form.fields else None, errs)
-    else:
-        form.add_error(None, error.messages)
+    add_service_errors(form, error)
 
 
 @require_http_methods(["GET"])

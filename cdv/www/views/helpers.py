@@ -54,3 +54,13 @@ def get_commitment(request, contract, pk, ability="view"):
 def require(condition: bool, message: str):
     if not condition:
         raise PermissionDenied(message)
+
+
+def add_service_errors(form, error, field_map=None):
+    """Reporte l'erreur d'un service sur le formulaire : sous son champ s'il existe, sinon en tête."""
+    if hasattr(error, "error_dict"):
+        for field, errs in error.message_dict.items():
+            field = (field_map or {}).get(field, field)
+            form.add_error(field if field in form.fields else None, errs)
+    else:
+        form.add_error(None, error.messages)

@@ -26,7 +26,7 @@ from cdv.partners.models import Partner
 from cdv.plan.models import Action, Enjeu
 from cdv.territories.models import Territory
 
-from .helpers import get_contract, require
+from .helpers import add_service_errors, get_contract, require
 
 PAGE_SIZE = 30
 DATE_WIDGET = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
@@ -36,11 +36,7 @@ DATE_WIDGET = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 
 
 def _add_errors(form, error):
-    if hasattr(error, "error_dict"):
-        for field, errs in error.message_dict.items():
-            form.add_error(field if field in form.fields else None, errs)
-    else:
-        form.add_error(None, error.messages)
+    add_service_errors(form, error)
 
 
 def _qpvs_of(contract):

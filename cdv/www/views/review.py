@@ -31,7 +31,7 @@ from cdv.partners.models import Partner
 from cdv.plan.models import Enjeu
 from cdv.territories.models import Territory
 
-from .helpers import get_contract, get_partner, require
+from .helpers import add_service_errors, get_contract, get_partner, require
 
 # ---------------------------------------------------------------------------------------------
 # Formulaires
@@ -127,12 +127,7 @@ ERROR_FIELDS = {"file": "attachment", "reviewer_comment": "comment"}
 
 
 def _add_errors(form, error):
-    if hasattr(error, "error_dict"):
-        for field, errs in error.message_dict.items():
-            field = ERROR_FIELDS.get(field, field)
-            form.add_error(field if field in form.fields else None, errs)
-    else:
-        form.add_error(None, error.messages)
+    add_service_errors(form, error, ERROR_FIELDS)
 
 
 # ---------------------------------------------------------------------------------------------
