@@ -71,3 +71,16 @@ def test_page_queries_do_not_grow_with_indicators(client, nantes):
 def test_a_contract_in_preparation_hides_its_indicators(client):
     factories.ContractFactory(slug="brouillon-ind", status="PREPARATION")
     assert client.get("/contrats/brouillon-ind/indicateurs/").status_code == 404
+
+
+def test_demo_indicator_shows_computed_aggregate_change_target_and_small_multiples(client):
+    import html as htmllib
+
+    page = htmllib.unescape(client.get(URL).content.decode())
+    section = page[page.index("Taux d'emploi des 15-64 ans (démonstration)") :]
+    assert "Données de démonstration" in section
+    assert "(calculée)" in section
+    assert "Évolution de l'ensemble des QPV depuis 2022" in section
+    assert "Cible 2030 : 55 %" in section
+    assert "un graphique par quartier" in section and "Malakoff" in section
+    assert "Ensemble des QPV (calculé)" in section

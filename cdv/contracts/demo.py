@@ -14,7 +14,7 @@ from cdv.commitments.enums import CommitmentScope, CommitmentStatus, FundingKind
 from cdv.commitments.models import Commitment, CommitmentMeans
 from cdv.core.upsert import UpsertStats, sync_m2m, upsert
 from cdv.indicators.enums import Aggregation, Direction
-from cdv.indicators.models import Indicator
+from cdv.indicators.models import Indicator, IndicatorValue, Target
 from cdv.monitoring.enums import DecisionStatus, FeedbackKind, MeetingKind, Moderation
 from cdv.monitoring.models import Decision, Feedback, Meeting
 from cdv.partners.enums import PartnerKind
@@ -277,6 +277,8 @@ def load_demo_data() -> UpsertStats:
             stats=stats,
         )
 
+    load_demo_employment_rate(contract, enjeux[1], stats)
+
     for partner_index, action_code, title, summary, target, status, scope, codes, means in DEMO_COMMITMENTS:
         action = actions[action_code]
         commitment = upsert(
@@ -390,3 +392,72 @@ def load_demo_data() -> UpsertStats:
         )
         stats.add("Membership", "created" if created else "unchanged")
     return stats
+
+
+def load_demo_employment_rate(contract, enjeu, stats) -> None:
+    """Un indicateur fictif, par QPV et par an, pour montrer le calcul de l'ensemble des QPV
+    (rapport des sommes), l'écart, l'évolution depuis l'année de référence et la cible."""
+    indicator = upsert(
+        Indicator,
+        lookup={"contract": contract, "code": "taux-emploi-demo"},
+        values={
+            "name": "Taux d'emploi des 15-64 ans (démonstration)",
+            "definition": "Part des 15-64 ans ayant un emploi. Valeurs fictives, pour la démonstration.",
+            "enjeu": enjeu,
+            "unit": "%",
+            "direction": Direction.UP_IS_GOOD,
+            "aggregation": Aggregation.RATIO,
+            "source": "Données de démonstration",
+            "geography": "2024",
+            "levels": ["QPV", "EPCI"],
+            "baseline_year": 2022,
+            "is_demo": True,
+        },
+        stats=stats,
+    )
+    qpvs = list(contract.qpvs.order_by("code").defer("geometry"))
+    for year in range(2022, 2026):
+        for index, qpv in enumerate(qpvs):
+            denominator = Decimal(1500 + 250 * index)
+            rate = Decimal(42 + index % 6 + (year - 2022) * (1 + index % 3)) / 100
+            numerator = (denominator * rate).quantize(Decimal(1))
+            upsert(
+                IndicatorValue,
+                lookup={
+                    "indicator": indicator,
+                    "scope": "TERRITOIRE",
+                    "territory": qpv,
+                    "year": year,
+                    "quarter": 0,
+                },
+                values={
+                    "value": (numerator / denominator * 100).quantize(Decimal("0.01")),
+                    "numerator": numerator,
+                    "denominator": denominator,
+                    "is_demo": True,
+                    "comment": "Valeur fictive (démonstration).",
+                },
+                stats=stats,
+            )
+        upsert(
+            IndicatorValue,
+            lookup={
+                "indicator": indicator,
+                "scope": "TERRITOIRE",
+                "territory": contract.epci,
+                "year": year,
+                "quarter": 0,
+            },
+            values={
+                "value": Decimal(66 + (year - 2022)),
+                "is_demo": True,
+                "comment": "Valeur fictive (démonstration).",
+            },
+            stats=stats,
+        )
+    upsert(
+        Target,
+        lookup={"indicator": indicator, "territory": None, "year": 2030},
+        values={"value": Decimal(55)},
+        stats=stats,
+    )

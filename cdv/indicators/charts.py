@@ -191,3 +191,89 @@ class GapChart:
             )
         out.append("</svg>")
         return "".join(out)
+
+
+@dataclass
+class SmallMultiples:
+    """Un petit graphique par QPV, chacun avec la ligne de la référence : qui décroche, qui rattrape."""
+
+    title: str
+    unit: str
+    panels: list[tuple[str, list[tuple[str, Decimal | None]]]]
+    reference_label: str
+    reference: list[tuple[str, Decimal | None]]
+    columns: int = 3
+    panel_w: int = 210
+    panel_h: int = 110
+
+    def periods(self) -> list[str]:
+        seen = []
+        for _, points in self.panels:
+            for period, _ in points:
+                if period not in seen:
+                    seen.append(period)
+        return sorted(seen)
+
+    def table(self) -> dict:
+        periods = self.periods()
+        rows = []
+        for label, points in [*self.panels, (self.reference_label, self.reference)]:
+            values = dict(points)
+            rows.append(
+                (label, ["—" if values.get(p) is None else french_number(values[p]) for p in periods])
+            )
+        return {"headers": periods, "rows": rows, "unit": self.unit}
+
+    def text_alternative(self) -> str:
+        parts = []
+        for label, points in self.panels:
+            known = [(p, v) for p, v in points if v is not None]
+            if known:
+                parts.append(
+                    f"{label} : {french_number(known[0][1])} puis {french_number(known[-1][1])} {self.unit}"
+                )
+        return f"{self.title}, un graphique par quartier. " + " ; ".join(parts) + "."
+
+    def svg(self) -> str:
+        periods = self.periods()
+        values = [v for _, pts in self.panels for _, v in pts if v is not None] + [
+            v for _, v in self.reference if v is not None
+        ]
+        rows = -(-len(self.panels) // self.columns)
+        width, height = self.columns * self.panel_w, rows * self.panel_h
+        out = [
+            f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" class="chart" role="img" '
+            f'aria-label="{escape(self.text_alternative())}"><title>{escape(self.title)}</title>'
+        ]
+        if not values or len(periods) < 2:
+            out.append('<text x="8" y="20">Aucune évolution à montrer</text></svg>')
+            return "".join(out)
+        low, high = min(values), max(values)
+        if high == low:
+            high = low + 1
+        index = {p: i for i, p in enumerate(periods)}
+
+        def path(points, ox, oy):
+            pad, w, h = 10, self.panel_w - 20, self.panel_h - 42
+            cmds, down = [], False
+            for period, value in points:
+                if value is None:
+                    down = False
+                    continue
+                x = ox + pad + w * index[period] / (len(periods) - 1)
+                y = oy + 24 + h - float((value - low) / (high - low)) * h
+                cmds.append(f"{'L' if down else 'M'}{x:.1f},{y:.1f}")
+                down = True
+            return " ".join(cmds)
+
+        for number, (label, points) in enumerate(self.panels):
+            ox, oy = (number % self.columns) * self.panel_w, (number // self.columns) * self.panel_h
+            out.append(f'<text x="{ox + 10}" y="{oy + 16}" class="legend">{escape(label[:28])}</text>')
+            out.append(
+                f'<path d="{path(self.reference, ox, oy)}" fill="none" stroke="{PALETTE[1]}" stroke-width="1.5" stroke-dasharray="4 3"/>'
+            )
+            out.append(
+                f'<path d="{path(points, ox, oy)}" fill="none" stroke="{PALETTE[0]}" stroke-width="2.5"/>'
+            )
+        out.append("</svg>")
+        return "".join(out)

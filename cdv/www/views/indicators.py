@@ -2,9 +2,9 @@
 
 from django.shortcuts import render
 
-from cdv.indicators import selectors
-from cdv.indicators.charts import GapChart, LineChart, Series
-from cdv.indicators.models import Indicator, IndicatorValue
+from cdv.indicators import computations, selectors
+from cdv.indicators.charts import GapChart, LineChart, Series, SmallMultiples
+from cdv.indicators.models import Indicator, IndicatorValue, Target
 from cdv.territories.enums import TerritoryKind
 
 from .helpers import get_contract
@@ -24,6 +24,9 @@ def _chart(indicator, values, summaries):
                 key = v.territory_label
                 by_territory.setdefault(key, []).append((v.period_label, None if v.is_secret else v.value))
         series = [Series(label, sorted(points)) for label, points in by_territory.items() if len(points) > 1]
+        computed = [(x.period_label, x.qpv_value) for x in summaries if x.qpv_origin == "calculée"]
+        if len(computed) > 1:
+            series.insert(0, Series("Ensemble des QPV (calculé)", computed))
         if series:
             return LineChart(title=f"{indicator.name} ({indicator.unit})", unit=indicator.unit, series=series)
     latest = summaries[-1] if summaries else None
@@ -36,6 +39,48 @@ def _chart(indicator, values, summaries):
         reference_label=latest.reference_label,
         reference_value=latest.reference_value,
     )
+
+
+def _small_multiples(contract, indicator, values, qpv_names):
+    """Un graphique par QPV si l'indicateur a des valeurs par quartier sur plusieurs périodes."""
+    per_qpv = {}
+    for v in values:
+        if v.territory_id in qpv_names:
+            per_qpv.setdefault(v.territory_id, []).append((v.period_label, None if v.is_secret else v.value))
+    if not per_qpv or len({p for points in per_qpv.values() for p, _ in points}) < 2:
+        return None
+    reference = [(v.period_label, v.value) for v in values if v.territory_id == contract.reference.pk]
+    return SmallMultiples(
+        title=f"{indicator.name} par quartier ({indicator.unit})",
+        unit=indicator.unit,
+        panels=[
+            (qpv_names[pk], sorted(points))
+            for pk, points in sorted(per_qpv.items(), key=lambda i: qpv_names[i[0]])
+        ],
+        reference_label=contract.reference.name,
+        reference=sorted(reference),
+    )
+
+
+def _progress(indicator, summaries, targets):
+    """Évolution de l'ensemble des QPV depuis l'année de référence, et distance à la cible."""
+    known = [s for s in summaries if s.qpv_value is not None]
+    if not known:
+        return {}
+    latest = known[-1]
+    result = {}
+    base = next((s for s in known if s.year == indicator.baseline_year and s.quarter == 0), None)
+    if base is not None and base is not latest:
+        result["change"] = computations.change(latest.qpv_value, base.qpv_value)
+        result["base"] = base
+    target = next((t for t in targets if t.territory_id is None), None)
+    if target is not None:
+        result["target"] = target
+        result["distance"] = computations.distance_to_target(
+            latest.qpv_value, target.value, indicator.direction
+        )
+    result["latest"] = latest
+    return result
 
 
 def indicators_page(request, slug):
@@ -51,6 +96,10 @@ def indicators_page(request, slug):
     ):
         values.setdefault(v.indicator_id, []).append(v)
     populations = selectors.contract_qpv_populations(contract)
+    qpv_names = dict(contract.qpvs.values_list("pk", "name"))
+    targets = {}
+    for target in Target.objects.filter(indicator__contract=contract).order_by("year"):
+        targets.setdefault(target.indicator_id, []).append(target)
     cards = []
     for indicator in indicators:
         rows = values.get(indicator.pk, [])
@@ -61,6 +110,8 @@ def indicators_page(request, slug):
                 "summaries": summaries,
                 "latest": summaries[-1] if summaries else None,
                 "chart": _chart(indicator, rows, summaries),
+                "multiples": _small_multiples(contract, indicator, rows, qpv_names),
+                "progress": _progress(indicator, summaries, targets.get(indicator.pk, [])),
                 "has_demo": any(v.is_demo for v in rows) or indicator.is_demo,
             }
         )
