@@ -569,7 +569,9 @@ def test_bad_row_is_reported_with_row_and_column_and_nothing_is_written(
     report = run(nantes, csv_bytes([header, *rows, bad]))  # la ligne fautive est la 12e
     assert_refused(report, f"Ligne 12, colonne « {column} » : ", fragment, before=before)
     assert len(report.errors) == 1, report.errors
-    assert not IndicatorValue.objects.filter(year=2024, territory__code__in=qpvs).exists()
+    assert not IndicatorValue.objects.filter(
+        indicator__code="population", year=2024, territory__code__in=qpvs
+    ).exists()
 
 
 def test_the_message_reads_as_in_the_specification(nantes, qpvs):
