@@ -139,3 +139,11 @@ def test_freeze_and_downloads_through_the_pages(client, nantes, campaign, pilot)
     assert "Figer l'année" not in client.get(dashboard).content.decode()
     client.logout()
     assert client.get(snapshot_url).status_code == 302
+
+
+def test_annual_report_has_a_chart_per_qpv_when_values_exist_per_qpv(nantes, campaign):
+    payload = yearly.year_payload(nantes, 2025)
+    employment = next(i for i in payload["indicators"] if i["code"] == "taux-emploi-demo")
+    assert len(employment["qpv_series"]) == 15 and len(employment["qpv_series"]["Malakoff"]) == 4
+    text = pdf_text(yearly.build_annual_report_pdf(contract=nantes, year=2025))
+    assert "un graphique par quartier" in text

@@ -331,7 +331,29 @@ def accept_report(*, user, report) -> ProgressReport:
     current.reviewed_by = person_or_none(user)
     current.version += 1
     current.save()
+    _apply_reported_status(user, current)
     return current
+
+
+def _apply_reported_status(user, report) -> None:
+    """Un bilan accepté fait avancer l'engagement vers l'état déclaré, jamais en arrière.
+
+    Confirmé → en cours ; confirmé ou en cours → réalisé, partiellement réalisé, non réalisé ou
+    abandonné (le motif d'abandon est repris des difficultés du bilan). Les autres cas ne changent
+    rien : l'état de l'engagement reste celui que les services ont fixé.
+    """
+    from cdv.commitments import services as commitment_services
+    from cdv.commitments.enums import CommitmentStatus as CS
+
+    commitment = report.commitment
+    reported = report.reported_status
+    if reported == CS.IN_PROGRESS and commitment.status == CS.CONFIRMED:
+        commitment_services.start(user=user, commitment=commitment)
+    elif reported in commitment_services.CLOSING and commitment.status in {CS.CONFIRMED, CS.IN_PROGRESS}:
+        reason = ""
+        if reported == CS.ABANDONED:
+            reason = report.difficulties.strip() or f"Abandon déclaré dans le bilan {report.campaign.year}."
+        commitment_services.close(user=user, commitment=commitment, outcome=reported, reason=reason)
 
 
 @transaction.atomic

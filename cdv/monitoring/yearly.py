@@ -55,9 +55,18 @@ def year_payload(contract, year: int) -> dict:
                 series.setdefault(v.territory_label, []).append(
                     [v.period_label, None if v.is_secret else _num(v.value)]
                 )
+        qpv_series = {}
+        for v in rows:
+            if v.territory_id in populations:
+                qpv_series.setdefault(v.territory.name, []).append(
+                    [v.period_label, None if v.is_secret else _num(v.value)]
+                )
         indicators.append(
             {
                 "series": {label: points for label, points in series.items() if len(points) > 2},
+                "qpv_series": {
+                    name: points for name, points in sorted(qpv_series.items()) if len(points) > 1
+                },
                 "code": indicator.code,
                 "name": indicator.name,
                 "unit": indicator.unit,
@@ -227,6 +236,23 @@ def _chart_for(indicator):
     )
 
 
+def _multiples_for(indicator):
+    """Un petit graphique par QPV (avec la référence) quand l'indicateur a des valeurs par quartier."""
+    from cdv.indicators.charts import SmallMultiples
+
+    panels = indicator.get("qpv_series") or {}
+    if not panels:
+        return None
+    reference = [(s["period"], _dec(s["reference_value"])) for s in indicator["summaries"]]
+    return SmallMultiples(
+        title=f"{indicator['name']} par quartier ({indicator['unit']})",
+        unit=indicator["unit"],
+        panels=[(name, [(p, _dec(v)) for p, v in points]) for name, points in panels.items()],
+        reference_label=indicator["summaries"][-1]["reference"] if indicator["summaries"] else "",
+        reference=reference,
+    )
+
+
 def _dec(text):
     return None if text is None else Decimal(text)
 
@@ -261,7 +287,9 @@ def build_annual_report_pdf(*, contract, year: int) -> bytes:
                 "feedback": [f for f in payload["feedback"] if qpv["name"] in f["qpvs"]][:3],
             }
         )
-    charts = [(indicator, _chart_for(indicator)) for indicator in payload["indicators"]]
+    charts = [
+        (indicator, _chart_for(indicator), _multiples_for(indicator)) for indicator in payload["indicators"]
+    ]
     html = render_to_string(
         "documents/annual_report.html",
         {
