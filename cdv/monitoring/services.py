@@ -526,3 +526,49 @@ def delete_attachment(*, user, attachment) -> None:
     storage, name = attachment.file.storage, attachment.file.name
     attachment.delete()
     transaction.on_commit(lambda: storage.delete(name))
+
+
+@transaction.atomic
+def save_indicator_values(*, user, report, values) -> int:
+    """Valeurs des indicateurs que l'engagement alimente, pour l'année de la campagne.
+
+    ``values`` : des triplets (indicateur, QPV ou None pour l'ensemble des QPV du contrat, valeur).
+    Seuls les indicateurs de l'engagement et ses quartiers sont admis ; une valeur définitive venue
+    d'une source officielle n'est jamais écrasée. Renvoie le nombre de valeurs écrites.
+    """
+    from cdv.indicators.enums import Scope, ValueStatus
+    from cdv.indicators.models import IndicatorValue
+
+    current = _locked(report)
+    _require(user, current, "edit")
+    commitment = current.commitment
+    allowed_indicators = set(commitment.indicators.values_list("pk", flat=True))
+    allowed_qpvs = set(commitment.qpvs.values_list("pk", flat=True))
+    year = current.campaign.year
+    comment = f"Saisi par {current.partner.name} dans le bilan {year}."
+    written = 0
+    for indicator, territory, value in values:
+        if indicator.pk not in allowed_indicators:
+            raise ReviewError(f"L'indicateur « {indicator.name} » ne suit pas cet engagement.")
+        if territory is not None and territory.pk not in allowed_qpvs:
+            raise ReviewError(f"Le quartier {territory} ne relève pas de cet engagement.")
+        scope = Scope.TERRITORY if territory is not None else Scope.CONTRACT_QPVS
+        existing = IndicatorValue.objects.filter(
+            indicator=indicator, scope=scope, territory=territory, year=year, quarter=0
+        ).first()
+        if existing is not None and existing.status == ValueStatus.FINAL and existing.comment != comment:
+            where = f" pour {territory}" if territory else ""
+            raise ReviewError(
+                f"La valeur {year} de « {indicator.name} »{where} est définitive : "
+                "elle ne se modifie pas ici."
+            )
+        if existing is not None and existing.value == value:
+            continue
+        obj = existing or IndicatorValue(
+            indicator=indicator, scope=scope, territory=territory, year=year, quarter=0
+        )
+        obj.value, obj.is_secret, obj.status, obj.comment = value, False, ValueStatus.PROVISIONAL, comment
+        obj.full_clean(exclude=["indicator", "territory"])
+        obj.save()
+        written += 1
+    return written

@@ -105,6 +105,31 @@ class ReportForm(forms.Form):
 
     DATA_FIELDS = services.EDITABLE_FIELDS
 
+    def __init__(self, *args, indicator_slots=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.indicator_slots = list(indicator_slots)
+        for index, (indicator, territory, initial) in enumerate(self.indicator_slots):
+            where = territory.name if territory is not None else "ensemble des QPV du contrat"
+            self.fields[f"indval_{index}"] = forms.DecimalField(
+                label=f"{indicator.name} — {where} ({indicator.unit})",
+                required=False,
+                max_digits=16,
+                decimal_places=4,
+                localize=True,
+                initial=initial,
+            )
+
+    def indicator_fields(self):
+        return [self[f"indval_{index}"] for index in range(len(self.indicator_slots))]
+
+    def indicator_values(self):
+        """(indicateur, territoire, valeur) pour les cases remplies ; une case vide ne change rien."""
+        return [
+            (indicator, territory, self.cleaned_data[f"indval_{index}"])
+            for index, (indicator, territory, _) in enumerate(self.indicator_slots)
+            if self.cleaned_data.get(f"indval_{index}") is not None
+        ]
+
     def report_data(self) -> dict:
         data = {name: self.cleaned_data.get(name) for name in self.DATA_FIELDS}
         for name in ("reported_status", "what_worked", "difficulties"):
@@ -414,11 +439,37 @@ def _planned_means(report, year):
     )
 
 
+def _indicator_slots(report, year):
+    """Les cases « valeur d'indicateur » du bilan : chaque indicateur de l'engagement, par quartier
+    de l'engagement (ou pour l'ensemble des QPV du contrat s'il est de portée générale)."""
+    from cdv.indicators.enums import Scope
+    from cdv.indicators.models import IndicatorValue
+
+    commitment = report.commitment
+    indicators = list(commitment.indicators.order_by("name"))
+    if not indicators:
+        return []
+    territories = list(commitment.qpvs.order_by("name")) if commitment.scope == "QPV" else [None]
+    existing = {
+        (v.indicator_id, v.territory_id): v.value
+        for v in IndicatorValue.objects.filter(indicator__in=indicators, year=year, quarter=0).filter(
+            scope=Scope.CONTRACT_QPVS if territories == [None] else Scope.TERRITORY
+        )
+    }
+    return [
+        (indicator, territory, existing.get((indicator.pk, territory.pk if territory else None)))
+        for indicator in indicators
+        for territory in territories
+    ]
+
+
 def _render_report(
     request, contract, campaign, report, rights, *, form=None, return_form=None, conflict=None
 ):
     if form is None and rights["edit"]:
-        form = ReportForm(initial=ReportForm.initial_for(report))
+        form = ReportForm(
+            initial=ReportForm.initial_for(report), indicator_slots=_indicator_slots(report, campaign.year)
+        )
     report.is_late = _is_late(campaign, report, _today())
     status = 409 if conflict else 200
     return render(
@@ -456,7 +507,7 @@ def report_page(request, slug, year, pk):
     upload = request.FILES.get("attachment")
     if upload is not None:
         require(rights["upload"], services.refusal_message(request.user, report, "upload"))
-    form = ReportForm(request.POST, request.FILES)
+    form = ReportForm(request.POST, request.FILES, indicator_slots=_indicator_slots(report, campaign.year))
     conflict = None
     if form.is_valid():
         created = []
@@ -468,6 +519,10 @@ def report_page(request, slug, year, pk):
                     expected_version=form.cleaned_data["version"] or 0,
                     data=form.report_data(),
                 )
+                if form.indicator_slots:
+                    services.save_indicator_values(
+                        user=request.user, report=saved, values=form.indicator_values()
+                    )
                 if upload is not None:
                     created.append(
                         services.add_attachment(user=request.user, report=saved, uploaded_file=upload)
