@@ -84,3 +84,4 @@ def test_demo_indicator_shows_computed_aggregate_change_target_and_small_multipl
     assert "Cible 2030 : 55 %" in section
     assert "un graphique par quartier" in section and "Malakoff" in section
     assert "Ensemble des QPV (calculé)" in section
+    assert "par quartier en 2025 (%)" in section  # les QPV côte à côte avec la ligne de référence

@@ -147,3 +147,4 @@ def test_annual_report_has_a_chart_per_qpv_when_values_exist_per_qpv(nantes, cam
     assert len(employment["qpv_series"]) == 15 and len(employment["qpv_series"]["Malakoff"]) == 4
     text = pdf_text(yearly.build_annual_report_pdf(contract=nantes, year=2025))
     assert "un graphique par quartier" in text
+    assert "Données du graphique" in text  # chaque graphique du PDF a son tableau de données

@@ -62,6 +62,35 @@ def _small_multiples(contract, indicator, values, qpv_names):
     )
 
 
+def _qpv_bars(contract, indicator, values, qpv_names):
+    """Les QPV côte à côte pour la dernière période où ils ont des valeurs, avec la ligne de référence."""
+    per_period = {}
+    for v in values:
+        if v.territory_id in qpv_names:
+            per_period.setdefault((v.year, v.quarter), []).append(v)
+    if not per_period:
+        return None
+    (year, quarter), rows = max(per_period.items())
+    reference = next(
+        (
+            v.value
+            for v in values
+            if v.territory_id == contract.reference.pk and (v.year, v.quarter) == (year, quarter)
+        ),
+        None,
+    )
+    label = f"{year}-T{quarter}" if quarter else str(year)
+    return GapChart(
+        title=f"{indicator.name} par quartier en {label} ({indicator.unit})",
+        unit=indicator.unit,
+        bars=sorted(
+            ((qpv_names[v.territory_id], None if v.is_secret else v.value) for v in rows), key=lambda b: b[0]
+        ),
+        reference_label=contract.reference.name,
+        reference_value=reference,
+    )
+
+
 def _progress(indicator, summaries, targets):
     """Évolution de l'ensemble des QPV depuis l'année de référence, et distance à la cible."""
     known = [s for s in summaries if s.qpv_value is not None]
@@ -111,6 +140,7 @@ def indicators_page(request, slug):
                 "latest": summaries[-1] if summaries else None,
                 "chart": _chart(indicator, rows, summaries),
                 "multiples": _small_multiples(contract, indicator, rows, qpv_names),
+                "bars": _qpv_bars(contract, indicator, rows, qpv_names),
                 "progress": _progress(indicator, summaries, targets.get(indicator.pk, [])),
                 "has_demo": any(v.is_demo for v in rows) or indicator.is_demo,
             }
