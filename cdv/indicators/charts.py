@@ -185,8 +185,9 @@ class GapChart:
             out.append(
                 f'<line x1="{rx:.1f}" y1="4" x2="{rx:.1f}" y2="{bottom}" stroke="{PALETTE[1]}" stroke-width="3" stroke-dasharray="6 4"/>'
             )
+            anchor = "end" if rx > self.width - 120 else "middle"
             out.append(
-                f'<text x="{rx:.1f}" y="{bottom + 18}" text-anchor="middle" class="legend">'
+                f'<text x="{rx:.1f}" y="{bottom + 18}" text-anchor="{anchor}" class="legend">'
                 f"{escape(self.reference_label)} : {french_number(self.reference_value)} {escape(self.unit)}</text>"
             )
         out.append("</svg>")

@@ -3,7 +3,18 @@ from django.urls import path, register_converter, reverse_lazy
 
 from cdv.users import oidc
 
-from .views import accounts, commitments, documents, indicators, participation, pilot, public, review, yearly
+from .views import (
+    accounts,
+    commitments,
+    documents,
+    indicators,
+    participation,
+    pilot,
+    public,
+    qpv,
+    review,
+    yearly,
+)
 
 
 class DocumentFormat:
@@ -24,6 +35,7 @@ urlpatterns = [
     path("", public.home, name="home"),
     path("contrats/<slug:slug>/", public.contract_home, name="contract"),
     path("contrats/<slug:slug>/indicateurs/", indicators.indicators_page, name="indicators"),
+    path("contrats/<slug:slug>/quartiers/<str:code>/", qpv.qpv_page, name="qpv"),
     # Comptes
     path(
         "connexion/",

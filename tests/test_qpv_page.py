@@ -1,0 +1,70 @@
+import html
+import re
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from cdv.commitments.enums import CommitmentStatus as S
+from cdv.commitments.models import Commitment
+from tests import factories
+
+pytestmark = pytest.mark.django_db
+URL = "/contrats/nantes-metropole-2024-2030/quartiers/{}/"
+
+
+def text(response):
+    return re.sub(r"\s+", " ", html.unescape(re.sub(r"<[^>]+>", " ", response.content.decode())))
+
+
+def test_a_qpv_page_shows_portrait_roadmap_partners_council_and_published_feedback(client):
+    response = client.get(URL.format("QN04406M"))
+    assert response.status_code == 200
+    page = text(response)
+    assert "Les Dervallières" in page and "QN04406M" in page and "Nantes" in page
+    assert "Il remplace le quartier Les Dervallières (QP044006) de 2015 (périmètre modifié)" in page
+    assert "Taux d'emploi des 15-64 ans (démonstration)" in page and "49,03 %" in page
+    assert "1. Emploi et activité économique" in page and "Aide aux devoirs après l'école" in page
+    assert "Permanences d'accès aux droits" in page  # action métropolitaine
+    assert "Conseil citoyen des Dervallières (démonstration)" in page
+    assert "L'aide aux devoirs du mardi est très suivie" in page
+    assert "L'éclairage du passage" not in page  # retour en attente de modération
+    assert "<script" not in response.content.decode()
+
+
+def test_only_published_commitments_are_public_on_the_qpv_page(client, nantes):
+    devoirs = Commitment.objects.get(title__startswith="Ouvrir l'aide aux devoirs")
+    assert devoirs.title not in text(client.get(URL.format("QN04406M")))
+    Commitment.objects.filter(pk=devoirs.pk).update(status=S.CONFIRMED)
+    assert devoirs.title in text(client.get(URL.format("QN04406M")))
+    member = factories.MembershipFactory(contract=nantes, role="EVALUATEUR").user
+    Commitment.objects.filter(pk=devoirs.pk).update(status=S.VALIDATED)
+    client.force_login(member)
+    assert devoirs.title in text(client.get(URL.format("QN04406M")))
+
+
+def test_a_qpv_outside_the_contract_is_a_404_and_home_links_to_each_qpv(client):
+    assert client.get(URL.format("QN04401M")).status_code == 404  # Saint-Nazaire
+    assert client.get(URL.format("QN99999M")).status_code == 404
+    assert URL.format("QN04413M") in client.get("/").content.decode()
+
+
+def test_qpv_page_queries_are_bounded(client, nantes):
+    def count():
+        with CaptureQueriesContext(connection) as ctx:
+            assert client.get(URL.format("QN04405M")).status_code == 200
+        return len(ctx.captured_queries)
+
+    before = count()
+    objective = nantes.enjeux.get(number=1).objectives.first()
+    for n in range(10):
+        c = Commitment.objects.create(
+            contract=nantes,
+            partner=factories.PartnerFactory(),
+            objective=objective,
+            title=f"E{n}",
+            scope="QPV",
+            status=S.CONFIRMED,
+        )
+        c.qpvs.add(nantes.qpvs.get(code="QN04405M"))
+    assert count() == before
