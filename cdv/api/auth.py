@@ -8,6 +8,8 @@ from django.contrib.auth.models import AnonymousUser
 from ninja.errors import HttpError
 from ninja.utils import check_csrf
 
+from cdv.contracts.abilities import contract_abilities
+from cdv.contracts.models import Contract
 from cdv.users.services import user_for_api_key
 
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
@@ -35,3 +37,12 @@ def require_user(request):
     if not user.is_authenticated:
         raise HttpError(401, "Authentification requise : jeton d'API (Bearer) ou session.")
     return user
+
+
+def visible_contract(request, slug):
+    """(appelant, contrat) si le contrat est visible de l'appelant ; sinon 404, sans rien révéler."""
+    user = api_user(request)
+    contract = Contract.objects.visible_to(user).filter(slug=slug).first()
+    if contract is None or not contract_abilities(user, contract)["view"]:
+        raise HttpError(404, f"Aucun contrat accessible « {slug} ».")
+    return user, contract

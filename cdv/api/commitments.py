@@ -12,13 +12,11 @@ from ninja.pagination import LimitOffsetPagination, paginate
 from cdv.commitments import abilities, services
 from cdv.commitments.enums import CommitmentScope, CommitmentStatus, FundingKind
 from cdv.commitments.models import Commitment
-from cdv.contracts.abilities import contract_abilities
-from cdv.contracts.models import Contract
 from cdv.partners.models import Partner
 from cdv.plan.models import Action, Objective
 from cdv.territories.models import Territory
 
-from .auth import api_user, require_user
+from .auth import require_user, visible_contract
 from .schemas import Error
 
 router = Router(tags=["Engagements"])
@@ -145,11 +143,7 @@ class ConflictOut(Schema):
 
 
 def _contract(request, slug):
-    user = api_user(request)
-    contract = Contract.objects.visible_to(user).filter(slug=slug).first()
-    if contract is None or not contract_abilities(user, contract)["view"]:
-        raise HttpError(404, f"Aucun contrat accessible « {slug} ».")
-    return user, contract
+    return visible_contract(request, slug)
 
 
 def _queryset(contract):

@@ -6,12 +6,10 @@ from decimal import Decimal
 from ninja import Field, Query, Router, Schema
 from ninja.errors import HttpError
 
-from cdv.contracts.abilities import contract_abilities
-from cdv.contracts.models import Contract
 from cdv.indicators import selectors
 from cdv.indicators.models import Indicator
 
-from .auth import api_user
+from .auth import visible_contract
 
 router = Router(tags=["Indicateurs"])
 PERIOD_RE = re.compile(r"^(\d{4})(?:-?[TQ]([1-4]))?$")
@@ -114,11 +112,7 @@ class ValueFilters(Schema):
 
 
 def _contract(request, slug):
-    user = api_user(request)
-    contract = Contract.objects.visible_to(user).filter(slug=slug).first()
-    if contract is None or not contract_abilities(user, contract)["view"]:
-        raise HttpError(404, f"Aucun contrat accessible « {slug} ».")
-    return contract
+    return visible_contract(request, slug)[1]
 
 
 @router.get("/{slug}/indicators", response=list[IndicatorOut], summary="Catalogue d'indicateurs d'un contrat")

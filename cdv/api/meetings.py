@@ -11,13 +11,10 @@ from datetime import date, datetime
 from django.db.models import Prefetch
 from django.utils import timezone
 from ninja import Field, Query, Router, Schema
-from ninja.errors import HttpError
 from ninja.pagination import LimitOffsetPagination, paginate
 
 from cdv.commitments.abilities import PUBLIC_STATUSES, can_read_contract_internals
 from cdv.commitments.models import Commitment
-from cdv.contracts.abilities import contract_abilities
-from cdv.contracts.models import Contract
 from cdv.monitoring import feedback as fb
 from cdv.monitoring import meetings as mt
 from cdv.monitoring.enums import DecisionStatus, FeedbackKind, MeetingKind
@@ -26,7 +23,7 @@ from cdv.partners.models import Partner
 from cdv.plan.models import Action
 from cdv.territories.models import Territory
 
-from .auth import api_user
+from .auth import visible_contract
 
 router = Router(tags=["Instances et retours d'expérience"])
 
@@ -174,11 +171,7 @@ class FeedbackFilters(Schema):
 
 
 def _contract(request, slug):
-    user = api_user(request)
-    contract = Contract.objects.visible_to(user).filter(slug=slug).first()
-    if contract is None or not contract_abilities(user, contract)["view"]:
-        raise HttpError(404, f"Aucun contrat accessible « {slug} ».")
-    return user, contract
+    return visible_contract(request, slug)
 
 
 def _commitments_for(user, contract):
