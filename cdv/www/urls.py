@@ -8,6 +8,8 @@ from .views import (
     commitments,
     documents,
     indicators,
+    opendata,
+    pages,
     participation,
     pilot,
     public,
@@ -36,6 +38,18 @@ urlpatterns = [
     path("contrats/<slug:slug>/", public.contract_home, name="contract"),
     path("contrats/<slug:slug>/indicateurs/", indicators.indicators_page, name="indicators"),
     path("contrats/<slug:slug>/quartiers/<str:code>/", qpv.qpv_page, name="qpv"),
+    path("contrats/<slug:slug>/enjeux/<slug:enjeu_slug>/", pages.enjeu_page, name="enjeu"),
+    path("contrats/<slug:slug>/actions/<int:pk>/", pages.action_page, name="action"),
+    path("contrats/<slug:slug>/partenaires/", pages.partner_list, name="partners"),
+    path("contrats/<slug:slug>/partenaires/<slug:partner_slug>/", pages.partner_page, name="partner"),
+    path("contrats/<slug:slug>/recherche/", pages.search, name="search"),
+    path("contrats/<slug:slug>/carte/", pages.map_page, name="map"),
+    path("contrats/<slug:slug>/carte.geojson", pages.map_geojson, name="map_geojson"),
+    path("accessibilite/", pages.accessibility, name="accessibility"),
+    # Données ouvertes
+    path("contrats/<slug:slug>/donnees/", opendata.index, name="opendata"),
+    path("contrats/<slug:slug>/donnees/datapackage.json", opendata.datapackage, name="datapackage"),
+    path("contrats/<slug:slug>/donnees/<slug:resource>.<str:fmt>", opendata.download, name="opendata_file"),
     # Comptes
     path(
         "connexion/",
