@@ -93,6 +93,17 @@ class Contract(models.Model):
     def period_label(self) -> str:
         return f"{self.start_year}-{self.end_year}"
 
+    def communes(self):
+        """Communes du territoire du contrat : celles de l'EPCI, à défaut celles de ses QPV."""
+        from cdv.territories.models import Territory
+
+        communes = Territory.objects.filter(kind=TerritoryKind.COMMUNE)
+        if self.epci_id:
+            in_epci = communes.filter(parents=self.epci_id)
+            if in_epci.exists():
+                return in_epci
+        return communes.filter(children__in=self.qpvs.all()).distinct()
+
 
 class Signatory(models.Model):
     """Un partenaire signataire du contrat, ou associé à son pilotage sans le signer."""

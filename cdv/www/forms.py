@@ -4,8 +4,10 @@ from decimal import Decimal, InvalidOperation
 
 from django import forms
 from django.contrib.auth import password_validation
+from django.urls import reverse
 
 from cdv.commitments.enums import CommitmentScope, FundingKind
+from cdv.core.plain import readability
 from cdv.plan.models import PLAIN_SUMMARY_MAX, Action, Objective
 from cdv.territories.models import Territory
 from cdv.users.enums import Role
@@ -100,6 +102,11 @@ class CommitmentForm(forms.Form):
     )
     version = forms.IntegerField(widget=forms.HiddenInput, required=False)
 
+    @property
+    def summary_readability(self):
+        value = self["summary_plain"].value() if self.is_bound else self.initial.get("summary_plain")
+        return readability(value or "")
+
     def __init__(self, *args, contract, years, **kwargs):
         super().__init__(*args, **kwargs)
         self.years = list(years)
@@ -111,6 +118,16 @@ class CommitmentForm(forms.Form):
         )
         self.fields["qpvs"].queryset = contract.qpvs.only("code", "name").order_by("name")
         self.fields["indicators"].queryset = contract.indicators.order_by("name")
+        # Lisibilité recalculée pendant la saisie (htmx) ; sans JavaScript, elle s'affiche à l'envoi.
+        self.fields["summary_plain"].widget.attrs.update(
+            {
+                "hx-get": reverse("www:readability", args=[contract.slug]),
+                "hx-trigger": "input changed delay:600ms",
+                "hx-target": "#lisibilite",
+                "hx-swap": "outerHTML",
+                "aria-describedby": "id_summary_plain_helptext lisibilite",
+            }
+        )
         for year in self.years:
             for funding in FundingKind:
                 self.fields[f"fte_{year}_{funding.value}"] = forms.DecimalField(

@@ -46,6 +46,7 @@ urlpatterns = [
     path("contrats/<slug:slug>/carte/", pages.map_page, name="map"),
     path("contrats/<slug:slug>/carte.geojson", pages.map_geojson, name="map_geojson"),
     path("accessibilite/", pages.accessibility, name="accessibility"),
+    path("contrats/<slug:slug>/lisibilite/", pages.readability_fragment, name="readability"),
     # Données ouvertes
     path("contrats/<slug:slug>/donnees/", opendata.index, name="opendata"),
     path("contrats/<slug:slug>/donnees/datapackage.json", opendata.datapackage, name="datapackage"),

@@ -1,6 +1,7 @@
 from django import template
 
 from cdv.core.figures import french_number
+from cdv.core.plain import plain_summary
 
 register = template.Library()
 
@@ -41,3 +42,9 @@ def partial_date(value: str) -> str:
     except (ValueError, IndexError):
         pass
     return value or ""
+
+
+@register.filter
+def plain(obj) -> str:
+    """Le résumé en langage clair d'un objet public ; jamais vide (voir cdv.core.plain)."""
+    return plain_summary(obj)

@@ -1,35 +1,359 @@
-"""Pages publiques : enjeu, action, partenaire, recherche, carte, accessibilité (à écrire)."""
+"""Pages publiques : enjeu, action, partenaires, recherche, carte, accessibilité.
 
-from django.http import Http404
+Chaque page lit le contrat par ``get_contract`` (jamais un identifiant cru de la requête), ne montre
+que ce que la personne peut voir (engagements publiés, instances publiques, retours modérés) et
+exécute un nombre borné de requêtes SQL, quelle que soit la taille des données.
+"""
+
+import datetime
+import hashlib
+import json
+import unicodedata
+from collections import Counter
+
+from django.db.models import Count, Prefetch, Q
+from django.http import Http404, HttpResponse, HttpResponseNotModified
+from django.shortcuts import render
+from django.views.decorators.http import require_GET
+
+from cdv.commitments.abilities import PUBLIC_STATUSES, visible_commitments
+from cdv.commitments.enums import CommitmentStatus
+from cdv.commitments.models import Commitment, CommitmentMeans
+from cdv.core.plain import readability
+from cdv.indicators.models import Indicator
+from cdv.monitoring.feedback import public_attribution, published_feedback
+from cdv.monitoring.meetings import contract_partners, visible_decisions
+from cdv.monitoring.models import Decision, Feedback
+from cdv.plan.models import Action, Enjeu, Objective, QpvPriority
+from cdv.territories.enums import TerritoryKind
+from cdv.territories.models import Territory
+
+from .helpers import get_contract, get_partner
+
+SEARCH_MIN = 2
+SEARCH_LIMIT = 30
+DONE = {CommitmentStatus.DONE, CommitmentStatus.PARTLY_DONE}
+CLOSED = {
+    CommitmentStatus.DONE,
+    CommitmentStatus.PARTLY_DONE,
+    CommitmentStatus.NOT_DONE,
+    CommitmentStatus.ABANDONED,
+}
+
+
+def _progress(commitments) -> dict:
+    """Où en sont des engagements : effectifs par état, part réalisée parmi les engagements publiés."""
+    counts = Counter(c.status for c in commitments)
+    total = len(commitments)
+    done = sum(counts[s] for s in DONE)
+    rows = [(label, counts[value], value) for value, label in CommitmentStatus.choices if counts[value]]
+    return {
+        "total": total,
+        "rows": rows,
+        "done": done,
+        "closed": sum(counts[s] for s in CLOSED),
+        "done_pct": round(100 * done / total) if total else None,
+    }
+
+
+def _commitments(request, contract):
+    return visible_commitments(request.user, Commitment.objects.all(), contract).select_related(
+        "partner", "objective__enjeu", "action"
+    )
+
+
+def _feedback(contract, **filters):
+    queryset = (
+        published_feedback(Feedback.objects.all(), contract)
+        .filter(**filters)
+        .select_related("partner", "enjeu")
+        .order_by("-created_at")[:20]
+    )
+    return [(f, public_attribution(f)) for f in queryset]
 
 
 def enjeu_page(request, slug, enjeu_slug):
-    raise Http404
+    contract = get_contract(request, slug)
+    enjeu = Enjeu.objects.filter(contract=contract, slug=enjeu_slug).first()
+    if enjeu is None:
+        raise Http404("Cet enjeu n'existe pas dans ce contrat.")
+    actions = Action.objects.select_related("pilot_partner").order_by("code")
+    objectives = list(
+        Objective.objects.filter(enjeu=enjeu).prefetch_related(Prefetch("actions", queryset=actions))
+    )
+    priorities = list(
+        QpvPriority.objects.filter(enjeu=enjeu, qpv__in=contract.qpvs.all())
+        .select_related("qpv")
+        .defer("qpv__geometry")
+        .order_by("qpv__name")
+    )
+    commitments = list(
+        _commitments(request, contract).filter(objective__enjeu=enjeu).order_by("partner__name", "id")
+    )
+    indicators = list(Indicator.objects.filter(contract=contract, enjeu=enjeu).order_by("name"))
+    has_demo = any(o.is_demo for o in objectives) or any(c.is_demo for c in commitments)
+    return render(
+        request,
+        "www/enjeu.html",
+        {
+            "contract": contract,
+            "enjeu": enjeu,
+            "objectives": objectives,
+            "priorities": priorities,
+            "commitments": commitments,
+            "progress": _progress(commitments),
+            "indicators": indicators,
+            "feedback": _feedback(contract, enjeu=enjeu),
+            "has_demo": has_demo,
+        },
+    )
 
 
 def action_page(request, slug, pk):
-    raise Http404
+    contract = get_contract(request, slug)
+    qpvs = Territory.objects.defer("geometry").order_by("name")
+    action = (
+        Action.objects.for_contract(contract)
+        .filter(pk=pk)
+        .with_plan()
+        .prefetch_related(Prefetch("qpvs", queryset=qpvs), "contributors")
+        .first()
+    )
+    if action is None:
+        raise Http404("Cette action n'existe pas dans ce contrat.")
+    commitments = list(_commitments(request, contract).filter(action=action).order_by("partner__name", "id"))
+    decisions = list(
+        visible_decisions(request.user, Decision.objects.all(), contract)
+        .filter(actions=action)
+        .select_related("meeting")
+        .order_by("-meeting__date", "id")
+    )
+    return render(
+        request,
+        "www/action.html",
+        {
+            "contract": contract,
+            "action": action,
+            "enjeu": action.objective.enjeu,
+            "commitments": commitments,
+            "progress": _progress(commitments),
+            "decisions": decisions,
+            "feedback": _feedback(contract, actions=action),
+        },
+    )
 
 
 def partner_list(request, slug):
-    raise Http404
+    contract = get_contract(request, slug)
+    public = Q(commitments__contract=contract, commitments__status__in=PUBLIC_STATUSES)
+    partners = list(
+        contract_partners(contract)
+        .annotate(
+            published=Count("commitments", filter=public, distinct=True),
+            done=Count(
+                "commitments",
+                filter=public & Q(commitments__status__in=DONE),
+                distinct=True,
+            ),
+        )
+        .only("name", "slug", "kind", "short_name", "is_demo")
+    )
+    return render(request, "www/partners.html", {"contract": contract, "partners": partners})
 
 
 def partner_page(request, slug, partner_slug):
-    raise Http404
+    contract = get_contract(request, slug)
+    partner = get_partner(contract, partner_slug)
+    commitments = list(
+        _commitments(request, contract)
+        .filter(partner=partner)
+        .prefetch_related(Prefetch("means", queryset=CommitmentMeans.objects.order_by("year")))
+        .order_by("objective__enjeu__number", "objective__number", "id")
+    )
+    means = {"fte": 0, "eur": 0}
+    for c in commitments:
+        for m in c.means.all():
+            means["fte"] += m.fte or 0
+            means["eur"] += m.amount_eur or 0
+    piloted = list(
+        Action.objects.for_contract(contract).filter(pilot_partner=partner).with_plan().order_by("code")
+    )
+    qpvs = list(contract.qpvs.filter(partners_covering=partner).defer("geometry").order_by("name"))
+    signature = partner.signatures.filter(contract=contract).first()
+    return render(
+        request,
+        "www/partner.html",
+        {
+            "contract": contract,
+            "partner": partner,
+            "signature": signature,
+            "commitments": commitments,
+            "progress": _progress(commitments),
+            "means": means,
+            "piloted": piloted,
+            "qpvs": qpvs,
+            "has_demo": partner.is_demo or any(c.is_demo for c in commitments),
+        },
+    )
+
+
+# --- Recherche -----------------------------------------------------------------------------------
+
+
+def fold(text: str) -> str:
+    """Minuscules sans accents : « Équité » et « equite » se retrouvent."""
+    decomposed = unicodedata.normalize("NFKD", text or "")
+    return "".join(ch for ch in decomposed if not unicodedata.combining(ch)).casefold()
+
+
+def _matches(terms, *texts) -> bool:
+    haystack = fold(" ".join(t or "" for t in texts))
+    return all(term in haystack for term in terms)
+
+
+def _search(request, contract, terms):
+    """Une requête par nature d'objet, bornée au contrat ; le filtrage (sans accents) en Python."""
+    groups = []
+
+    def add(label, items):
+        groups.append(
+            {"label": label, "items": items[:SEARCH_LIMIT], "more": max(0, len(items) - SEARCH_LIMIT)}
+        )
+
+    qpvs = contract.qpvs.only("code", "name").order_by("name")
+    add("Quartiers", [q for q in qpvs if _matches(terms, q.name, q.code)])
+    enjeux = Enjeu.objects.filter(contract=contract).only(
+        "slug", "number", "title", "summary_plain", "description"
+    )
+    add("Enjeux", [e for e in enjeux if _matches(terms, e.title, e.summary_plain, e.description)])
+    actions = Action.objects.for_contract(contract).only(
+        "pk", "code", "title", "summary_plain", "description"
+    )
+    add(
+        "Actions",
+        [
+            a
+            for a in actions.order_by("code")
+            if _matches(terms, a.code, a.title, a.summary_plain, a.description)
+        ],
+    )
+    partners = contract_partners(contract).only("slug", "name", "short_name", "description")
+    add("Partenaires", [p for p in partners if _matches(terms, p.name, p.short_name, p.description)])
+    commitments = (
+        _commitments(request, contract)
+        .only("pk", "title", "summary_plain", "description", "status", "partner__name", "partner__slug")
+        .select_related(None)
+        .select_related("partner")
+    )
+    add(
+        "Engagements",
+        [
+            c
+            for c in commitments.order_by("title")
+            if _matches(terms, c.title, c.summary_plain, c.description, c.partner.name)
+        ],
+    )
+    return groups
 
 
 def search(request, slug):
-    raise Http404
+    contract = get_contract(request, slug)
+    query = " ".join(request.GET.get("q", "").split())[:100]
+    terms = [fold(t) for t in query.split()]
+    error = None
+    groups = []
+    if query and len(query) < SEARCH_MIN:
+        error = f"Saisissez au moins {SEARCH_MIN} caractères."
+    elif query:
+        groups = _search(request, contract, terms)
+    return render(
+        request,
+        "www/search.html",
+        {
+            "contract": contract,
+            "query": query,
+            "error": error,
+            "groups": groups,
+            "total": sum(len(g["items"]) + g["more"] for g in groups),
+        },
+    )
+
+
+# --- Carte ---------------------------------------------------------------------------------------
 
 
 def map_page(request, slug):
-    raise Http404
+    contract = get_contract(request, slug)
+    communes = Territory.objects.filter(kind=TerritoryKind.COMMUNE).only("code", "name")
+    qpvs = list(
+        contract.qpvs.only("code", "name", "population", "status")
+        .prefetch_related(Prefetch("parents", queryset=communes, to_attr="commune_list"))
+        .order_by("name")
+    )
+    return render(request, "www/map.html", {"contract": contract, "qpvs": qpvs})
 
 
+def _feature(territory, **properties):
+    return {
+        "type": "Feature",
+        "properties": {"code": territory.code, "nom": territory.name, **properties},
+        "geometry": territory.geometry,
+    }
+
+
+@require_GET
 def map_geojson(request, slug):
-    raise Http404
+    """Contours des QPV du contrat et des communes, en GeoJSON (WGS 84) pour la carte."""
+    contract = get_contract(request, slug)
+    features = [
+        _feature(
+            q,
+            nature="qpv",
+            population=q.population,
+            url=request.build_absolute_uri(f"/contrats/{contract.slug}/quartiers/{q.code}/"),
+        )
+        for q in contract.qpvs.only("code", "name", "population", "geometry").order_by("name")
+        if q.geometry
+    ]
+    features += [
+        _feature(c, nature="commune")
+        for c in contract.communes().only("code", "name", "geometry").order_by("name")
+        if c.geometry
+    ]
+    body = json.dumps({"type": "FeatureCollection", "features": features}, separators=(",", ":"))
+    etag = '"' + hashlib.sha256(body.encode()).hexdigest()[:32] + '"'
+    if etag in request.headers.get("If-None-Match", ""):
+        response = HttpResponseNotModified()
+    else:
+        response = HttpResponse(body, content_type="application/geo+json")
+    response["ETag"] = etag
+    response["Cache-Control"] = "public, max-age=3600" if not request.user.is_authenticated else "private"
+    return response
+
+
+# --- Lisibilité (rédacteurs) et accessibilité ------------------------------------------------------
+
+
+def readability_fragment(request, slug):
+    """Fragment htmx : l'indice de lisibilité du résumé en cours de saisie."""
+    contract = get_contract(request, slug)
+    text = request.GET.get("summary_plain", "")[:2000]
+    return render(
+        request,
+        "partials/readability.html",
+        {"contract": contract, "readability": readability(text)},
+    )
+
+
+# Faits de la déclaration d'accessibilité : la version d'axe-core des tests (tests/browser) et la
+# date de la dernière revue de la déclaration. À mettre à jour avec les tests.
+AXE_CORE_VERSION = "4.12.1"
+STATEMENT_DATE = datetime.date(2026, 11, 28)
 
 
 def accessibility(request):
-    raise Http404
+    return render(
+        request,
+        "www/accessibility.html",
+        {"axe_version": AXE_CORE_VERSION, "statement_date": STATEMENT_DATE},
+    )

@@ -8,9 +8,12 @@ from django.utils import timezone
 from cdv.contracts.abilities import contract_abilities
 from cdv.contracts.models import Contract
 from cdv.contracts.services import default_contract
+from cdv.monitoring.meetings import visible_decisions
+from cdv.monitoring.models import Decision
 from cdv.plan.models import Enjeu
 from cdv.territories.enums import TerritoryKind
 from cdv.territories.models import Territory
+from cdv.territories.svgmap import build_map
 
 
 def home(request):
@@ -39,7 +42,7 @@ def _render_contract(request, contract, others):
     )
     communes = Territory.objects.filter(kind=TerritoryKind.COMMUNE).only("code", "name")
     qpvs = list(
-        contract.qpvs.only("code", "name", "status", "population")
+        contract.qpvs.only("code", "name", "status", "population", "geometry")
         .prefetch_related(Prefetch("parents", queryset=communes, to_attr="commune_list"))
         .order_by("name")
     )
@@ -51,6 +54,12 @@ def _render_contract(request, contract, others):
                 "objectives__actions", filter=Q(objectives__actions__is_demo=True), distinct=True
             ),
         )
+    )
+    svg_map = build_map(qpvs, contract.communes().only("code", "name", "geometry"))
+    decisions = list(
+        visible_decisions(request.user, Decision.objects.all(), contract)
+        .select_related("meeting")
+        .order_by("-meeting__date", "-id")[:5]
     )
     today = timezone.localdate()
     milestones = [(m, m.state(today)) for m in contract.milestones.all()]
@@ -74,5 +83,7 @@ def _render_contract(request, contract, others):
             "signatories": [s for s in signatories if s.kind == "SIGNATAIRE"],
             "participants": [s for s in signatories if s.kind != "SIGNATAIRE"],
             "others": others,
+            "svg_map": svg_map,
+            "decisions": decisions,
         },
     )
