@@ -96,3 +96,18 @@ def test_the_static_map_projects_shapes_inside_its_frame():
     ]
     assert all(0 <= v <= svg.height for v in coordinates)
     assert build_map([Place("vide", None)]) is None
+
+
+@pytest.mark.django_db
+def test_pilots_see_the_readability_of_summaries_in_the_back_office(client, admin_user, nantes):
+    from cdv.plan.models import Action
+
+    action = Action.objects.for_contract(nantes).get(title="Forums emploi de proximité")
+    Action.objects.filter(pk=action.pk).update(summary_plain=JARGON)
+    client.force_login(admin_user)
+    body = client.get(f"/admin/plan/action/{action.pk}/change/").content.decode()
+    assert "lisibilité du résumé" in body.lower()
+    assert "très difficile" in body and "Sigles (CDV, QPV)" in body
+    assert (
+        body.index('name="summary_plain"') < body.index("très difficile") < body.index('name="description"')
+    )

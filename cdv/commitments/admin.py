@@ -1,6 +1,8 @@
 from django.contrib import admin
 from simple_history.admin import SimpleHistoryAdmin
 
+from cdv.core.admin import ReadabilityAdminMixin
+
 from .models import Commitment, CommitmentAmendment, CommitmentMeans
 
 
@@ -10,7 +12,7 @@ class MeansInline(admin.TabularInline):
 
 
 @admin.register(Commitment)
-class CommitmentAdmin(SimpleHistoryAdmin):
+class CommitmentAdmin(ReadabilityAdminMixin, SimpleHistoryAdmin):
     list_display = ["title", "partner", "contract", "objective", "scope", "status", "is_demo"]
     list_filter = ["contract", "status", "scope", "is_demo", "partner__kind"]
     search_fields = ["title", "summary_plain", "partner__name"]

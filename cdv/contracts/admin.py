@@ -1,6 +1,8 @@
 from django.contrib import admin
 from simple_history.admin import SimpleHistoryAdmin
 
+from cdv.core.admin import ReadabilityAdminMixin
+
 from .models import Contract, KeyFigure, Milestone, Signatory
 
 
@@ -17,7 +19,7 @@ class MilestoneInline(admin.TabularInline):
 
 
 @admin.register(Contract)
-class ContractAdmin(SimpleHistoryAdmin):
+class ContractAdmin(ReadabilityAdminMixin, SimpleHistoryAdmin):
     list_display = ["title", "epci", "start_year", "end_year", "signed_on", "status"]
     list_filter = ["status"]
     search_fields = ["title", "slug"]

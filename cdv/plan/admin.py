@@ -1,6 +1,8 @@
 from django.contrib import admin
 from simple_history.admin import SimpleHistoryAdmin
 
+from cdv.core.admin import ReadabilityAdminMixin
+
 from .models import Action, Enjeu, Objective, QpvPriority
 
 
@@ -11,7 +13,7 @@ class ObjectiveInline(admin.TabularInline):
 
 
 @admin.register(Enjeu)
-class EnjeuAdmin(SimpleHistoryAdmin):
+class EnjeuAdmin(ReadabilityAdminMixin, SimpleHistoryAdmin):
     list_display = ["number", "title", "contract"]
     list_filter = ["contract"]
     search_fields = ["title"]
@@ -27,7 +29,7 @@ class ObjectiveAdmin(SimpleHistoryAdmin):
 
 
 @admin.register(Action)
-class ActionAdmin(SimpleHistoryAdmin):
+class ActionAdmin(ReadabilityAdminMixin, SimpleHistoryAdmin):
     list_display = ["code", "title", "objective", "scope", "status", "pilot_partner", "is_demo"]
     list_filter = ["objective__enjeu__contract", "objective__enjeu", "scope", "status", "is_demo"]
     search_fields = ["code", "title", "summary_plain"]
