@@ -45,11 +45,13 @@ INSTALLED_APPS = [
     "cdv.commitments",
     "cdv.indicators",
     "cdv.monitoring",
+    "cdv.evaluation",
     "cdv.www",
     "cdv.api",
 ]
 
 MIDDLEWARE = [
+    "cdv.core.middleware.ServerTimingMiddleware",  # en tête : mesure toute la requête
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",

@@ -1,0 +1,71 @@
+"""Ce qu'une personne peut faire d'une évaluation, de ses questionnaires et de ses avenants.
+
+- le pilote organise : ouvre l'évaluation, pose les questions, bâtit et ouvre les questionnaires,
+  saisit les formulaires papier, fige et fait adopter le rapport, enregistre les avenants ;
+- l'évaluateur lit tout, écrit les jugements et les recommandations — et ne change aucun engagement ;
+- un membre de conseil citoyen lit l'évaluation et répond au questionnaire de son quartier, et de
+  lui seul, tant qu'il est ouvert ;
+- les autres membres du contrat lisent ; le public voit l'évaluation adoptée et l'avis agrégé des
+  conseils citoyens, jamais une réponse individuelle.
+Une évaluation adoptée est figée : plus personne ne l'écrit.
+"""
+
+from cdv.commitments.abilities import can_read_contract_internals, is_pilot, memberships
+from cdv.monitoring.abilities import is_evaluator
+from cdv.users.enums import Role
+
+from .enums import QuestionnaireStatus
+
+
+def council_qpv_ids(user, contract) -> set[int]:
+    """Les QPV couverts par les conseils citoyens dont la personne est membre dans ce contrat."""
+    partner_ids = [pid for role, pid in memberships(user, contract) if role == Role.COUNCIL_MEMBER and pid]
+    if not partner_ids:
+        return set()
+    from cdv.partners.models import Partner
+
+    return set(
+        Partner.objects.filter(pk__in=partner_ids, qpvs__in=contract.qpvs.all()).values_list(
+            "qpvs", flat=True
+        )
+    )
+
+
+def evaluation_abilities(user, evaluation) -> dict[str, bool]:
+    contract = evaluation.contract
+    pilot = is_pilot(user, contract)
+    evaluator = is_evaluator(user, contract)
+    open_ = not evaluation.is_adopted
+    internal = can_read_contract_internals(user, contract)
+    return {
+        "view": evaluation.is_adopted or internal,
+        "view_evidence": internal,
+        "manage": pilot and open_,
+        "judge": (evaluator or pilot) and open_,
+        "recommend": (evaluator or pilot) and open_,
+        "freeze": pilot and open_,
+        "adopt": pilot and open_,
+    }
+
+
+def questionnaire_abilities(user, questionnaire, council_qpvs: set[int] | None = None) -> dict[str, bool]:
+    evaluation = questionnaire.evaluation
+    contract = evaluation.contract
+    pilot = is_pilot(user, contract)
+    if council_qpvs is None:
+        council_qpvs = council_qpv_ids(user, contract)
+    mine = questionnaire.qpv_id in council_qpvs
+    is_open = questionnaire.status == QuestionnaireStatus.OPEN and not evaluation.is_adopted
+    return {
+        "view": pilot or is_evaluator(user, contract) or mine,
+        "edit": pilot and questionnaire.status == QuestionnaireStatus.DRAFT and not evaluation.is_adopted,
+        "answer": mine and is_open,
+        "enter_paper": pilot and is_open,
+        "open": pilot and questionnaire.status == QuestionnaireStatus.DRAFT and not evaluation.is_adopted,
+        "close": pilot and questionnaire.status == QuestionnaireStatus.OPEN,
+        "view_results": pilot or is_evaluator(user, contract) or mine,
+    }
+
+
+def can_amend(user, contract) -> bool:
+    return is_pilot(user, contract)

@@ -1,0 +1,208 @@
+"""Le contenu du rapport d'évaluation, en données simples (JSON) : figé tel quel dans une version.
+
+Les documents (PDF, DOCX) et les pages se construisent à partir de ce contenu ; une version figée se
+relit donc à l'identique des années plus tard, même si les données ont changé depuis.
+"""
+
+from collections import defaultdict
+from decimal import Decimal
+
+from django.utils import timezone
+
+from cdv.commitments.enums import CommitmentScope
+from cdv.commitments.models import Commitment
+from cdv.monitoring.feedback import public_attribution
+
+from . import evidence as ev
+from . import results as res
+from .enums import ItemKind, JudgementScale
+from .models import Judgement
+
+
+def _num(value):
+    if value is None:
+        return None
+    return float(value) if isinstance(value, Decimal) else value
+
+
+def _realisation(r: ev.Realisation) -> dict:
+    return {
+        "label": r.label,
+        "engaged": r.engaged,
+        "done": r.done,
+        "partly_done": r.partly_done,
+        "not_done": r.not_done,
+        "abandoned": r.abandoned,
+        "ongoing": r.ongoing,
+        "rate": _num(r.rate),
+        "full_rate": _num(r.full_rate),
+    }
+
+
+def _period(summary) -> dict | None:
+    if summary is None:
+        return None
+    return {
+        "period": summary.period_label,
+        "qpv": _num(summary.qpv_value),
+        "qpv_origin": summary.qpv_origin,
+        "reference": _num(summary.reference_value),
+        "reference_label": summary.reference_label,
+        "gap_points": _num(summary.gap.points) if summary.gap else None,
+    }
+
+
+def _indicator(item: ev.IndicatorEvidence) -> dict:
+    return {
+        "code": item.indicator.code,
+        "name": item.indicator.name,
+        "unit": item.indicator.unit,
+        "start": _period(item.start),
+        "end": _period(item.end),
+        "change_points": _num(item.change.points) if item.change else None,
+        "change_percent": _num(item.change.percent) if item.change else None,
+        "gap_change": _num(item.gap_change),
+        "warning": item.warning,
+    }
+
+
+def _item(result: res.ItemResult) -> dict:
+    return {
+        "qpv": result.qpv_name,
+        "number": result.item.number,
+        "text": result.item.text,
+        "kind": result.item.kind,
+        "count": result.count,
+        "mean": _num(result.mean),
+        "distribution": result.distribution if result.item.kind == ItemKind.SCALE else None,
+        "texts": result.texts,
+    }
+
+
+def build_payload(evaluation) -> dict:
+    contract = evaluation.contract
+    evidence = ev.assemble(evaluation)
+    judgements = {j.question_id: j for j in Judgement.objects.filter(question__evaluation=evaluation)}
+    questionnaires = list(evaluation.questionnaires.select_related("qpv").order_by("qpv__name"))
+    council = res.questionnaire_results(questionnaires)
+    council_by_question = res.by_question(council)
+
+    questions = []
+    for item in evidence:
+        q = item.question
+        judgement = judgements.get(q.pk)
+        questions.append(
+            {
+                "number": q.number,
+                "text": q.text,
+                "criterion": q.criterion,
+                "criterion_label": q.get_criterion_display(),
+                "enjeux": [f"{e.number}. {e.title}" for e in sorted(q.enjeux.all(), key=lambda e: e.number)],
+                "objectives": [str(o) for o in q.objectives.all()],
+                "evidence": {
+                    "indicators": [_indicator(i) for i in item.indicators],
+                    "overall": _realisation(item.overall),
+                    "by_partner": [_realisation(r) for r in item.by_partner],
+                    "by_enjeu": [_realisation(r) for r in item.by_enjeu],
+                    "by_qpv": [_realisation(r) for r in item.by_qpv],
+                    "means": {
+                        "committed_fte": _num(item.means.committed_fte),
+                        "committed_eur": _num(item.means.committed_eur),
+                        "mobilised_fte": _num(item.means.mobilised_fte),
+                        "mobilised_eur": _num(item.means.mobilised_eur),
+                        "fte_ratio": _num(item.means.fte_ratio),
+                        "eur_ratio": _num(item.means.eur_ratio),
+                    },
+                    "feedback": [
+                        {"kind": f.get_kind_display(), "text": f.text, "attribution": public_attribution(f)}
+                        for f in item.feedback
+                    ],
+                    "decisions": [
+                        {
+                            "text": d.text,
+                            "meeting": d.meeting.title,
+                            "date": d.meeting.date.isoformat(),
+                            "status": d.get_status_display(),
+                            "follow_up": d.follow_up,
+                        }
+                        for d in item.decisions
+                    ],
+                },
+                "judgement": (
+                    {
+                        "scale": judgement.scale,
+                        "scale_label": JudgementScale(judgement.scale).label,
+                        "text": judgement.text,
+                    }
+                    if judgement
+                    else None
+                ),
+                "council": [_item(r) for r in council_by_question.get(q.pk, [])],
+            }
+        )
+
+    # Une page par quartier : réalisation des engagements qui le citent, avis de son conseil citoyen.
+    per_qpv = defaultdict(lambda: ev.Realisation("Engagements du quartier"))
+    for c in (
+        Commitment.objects.filter(contract=contract, status__in=ev.ENGAGED, scope=CommitmentScope.QPV)
+        .prefetch_related("qpvs")
+        .only("status")
+    ):
+        for qpv in c.qpvs.all():
+            per_qpv[qpv.pk].add(c.status)
+    council_by_qpv = {r.questionnaire.qpv_id: r for r in council}
+    qpvs = []
+    for qpv in contract.qpvs.only("code", "name", "population").order_by("name"):
+        result = council_by_qpv.get(qpv.pk)
+        qpvs.append(
+            {
+                "code": qpv.code,
+                "name": qpv.name,
+                "population": qpv.population,
+                "realisation": _realisation(per_qpv[qpv.pk]),
+                "council": {
+                    "responses": result.responses if result else 0,
+                    "on_paper": result.on_paper if result else 0,
+                    "items": [_item(i) for i in result.items] if result else [],
+                },
+            }
+        )
+
+    recommendations = [
+        {
+            "number": r.number,
+            "text": r.text,
+            "enjeux": [f"{e.number}. {e.title}" for e in r.enjeux.all()],
+            "objectives": [str(o) for o in r.objectives.all()],
+            "commitments": [c.title for c in r.commitments.all()],
+        }
+        for r in evaluation.recommendations.prefetch_related("enjeux", "objectives", "commitments")
+    ]
+    return {
+        "contract": {"slug": contract.slug, "title": contract.title},
+        "evaluation": {
+            "kind": evaluation.kind,
+            "kind_label": evaluation.get_kind_display(),
+            "title": evaluation.title,
+            "period": evaluation.period_label,
+            "status": evaluation.get_status_display(),
+            "method": evaluation.method,
+            "summary": evaluation.summary,
+            "is_demo": evaluation.is_demo,
+        },
+        "generated_at": timezone.now().isoformat(timespec="seconds"),
+        "enjeux": [
+            {
+                "number": e.number,
+                "title": e.title,
+                "questions": [
+                    q["number"] for q in questions if any(x.startswith(f"{e.number}. ") for x in q["enjeux"])
+                ],
+            }
+            for e in contract.enjeux.order_by("number")
+        ],
+        "questions": questions,
+        "recommendations": recommendations,
+        "qpvs": qpvs,
+        "council_responses": sum(r.responses for r in council),
+    }

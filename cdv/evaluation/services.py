@@ -1,0 +1,413 @@
+"""Écritures de l'évaluation : chaque fonction vérifie les droits, valide, écrit tout ou rien.
+
+Les refus sont des ``EvaluationError`` (ValidationError) au message français, que les pages et
+l'API affichent tels quels.
+"""
+
+import datetime
+import hashlib
+import hmac
+import json
+import secrets
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.db.models import Max
+
+from cdv.commitments.models import Commitment
+from cdv.plan.models import Action, Objective
+
+from . import abilities
+from .enums import ChangeKind, EvaluationStatus, ItemKind, JudgementScale, QuestionnaireStatus
+from .models import (
+    Amendment,
+    AmendmentChange,
+    Answer,
+    Evaluation,
+    EvaluationQuestion,
+    EvaluationReport,
+    Judgement,
+    Questionnaire,
+    QuestionnaireItem,
+    QuestionnaireResponse,
+    Recommendation,
+)
+
+
+class EvaluationError(ValidationError):
+    pass
+
+
+def _refuse(message):
+    raise EvaluationError(message)
+
+
+def _require(allowed: bool, message: str):
+    if not allowed:
+        _refuse(message)
+
+
+def _not_adopted(evaluation):
+    if evaluation.is_adopted:
+        _refuse("Cette évaluation est adoptée : elle est figée et ne se modifie plus.")
+
+
+# --- Cadre -----------------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def create_evaluation(*, user, contract, kind, title, period_start, period_end, method="", is_demo=False):
+    from cdv.commitments.abilities import is_pilot
+
+    _require(is_pilot(user, contract), "Seul le pilote du contrat ouvre une évaluation.")
+    if period_end < period_start:
+        _refuse("La dernière année évaluée précède la première.")
+    if period_start < contract.start_year or period_end > contract.end_year:
+        _refuse(f"La période doit rester dans celle du contrat ({contract.start_year}-{contract.end_year}).")
+    if Evaluation.objects.filter(contract=contract, kind=kind).exists():
+        _refuse("Ce contrat a déjà une évaluation de cette nature.")
+    return Evaluation.objects.create(
+        contract=contract,
+        kind=kind,
+        title=title,
+        period_start=period_start,
+        period_end=period_end,
+        method=method,
+        is_demo=is_demo,
+    )
+
+
+def _check_plan_links(contract, enjeux=(), objectives=(), commitments=()):
+    if any(e.contract_id != contract.pk for e in enjeux):
+        _refuse("Un des enjeux choisis n'appartient pas à ce contrat.")
+    if any(o.enjeu.contract_id != contract.pk for o in objectives):
+        _refuse("Un des objectifs choisis n'appartient pas à ce contrat.")
+    if any(c.contract_id != contract.pk for c in commitments):
+        _refuse("Un des engagements choisis n'appartient pas à ce contrat.")
+
+
+@transaction.atomic
+def add_question(*, user, evaluation, text, criterion, enjeux=(), objectives=()):
+    _not_adopted(evaluation)
+    _require(abilities.evaluation_abilities(user, evaluation)["manage"], "Seul le pilote pose les questions.")
+    text = (text or "").strip()
+    if not text:
+        _refuse("La question évaluative est vide.")
+    enjeux, objectives = list(enjeux), list(objectives)
+    _check_plan_links(evaluation.contract, enjeux, objectives)
+    number = (evaluation.questions.aggregate(n=Max("number"))["n"] or 0) + 1
+    question = EvaluationQuestion.objects.create(
+        evaluation=evaluation, number=number, text=text, criterion=criterion
+    )
+    question.enjeux.set(enjeux)
+    question.objectives.set(objectives)
+    return question
+
+
+@transaction.atomic
+def save_judgement(*, user, question, scale, text, is_demo=False):
+    evaluation = question.evaluation
+    _not_adopted(evaluation)
+    _require(
+        abilities.evaluation_abilities(user, evaluation)["judge"],
+        "Seuls les évaluateurs et le pilote écrivent les jugements.",
+    )
+    if int(scale) not in JudgementScale.values:
+        _refuse("Choisissez une appréciation de l'échelle (1 à 4).")
+    text = (text or "").strip()
+    if not text:
+        _refuse("Argumentez le jugement : le texte est vide.")
+    judgement = Judgement.objects.filter(question=question).first() or Judgement(question=question)
+    judgement.scale, judgement.text, judgement.author, judgement.is_demo = int(scale), text, user, is_demo
+    judgement.save()
+    return judgement
+
+
+@transaction.atomic
+def add_recommendation(*, user, evaluation, text, enjeux=(), objectives=(), commitments=(), is_demo=False):
+    _not_adopted(evaluation)
+    _require(
+        abilities.evaluation_abilities(user, evaluation)["recommend"],
+        "Seuls les évaluateurs et le pilote écrivent les recommandations.",
+    )
+    text = (text or "").strip()
+    if not text:
+        _refuse("La recommandation est vide.")
+    enjeux, objectives, commitments = list(enjeux), list(objectives), list(commitments)
+    _check_plan_links(evaluation.contract, enjeux, objectives, commitments)
+    number = (evaluation.recommendations.aggregate(n=Max("number"))["n"] or 0) + 1
+    recommendation = Recommendation.objects.create(
+        evaluation=evaluation, number=number, text=text, author=user, is_demo=is_demo
+    )
+    recommendation.enjeux.set(enjeux)
+    recommendation.objectives.set(objectives)
+    recommendation.commitments.set(commitments)
+    return recommendation
+
+
+# --- Questionnaires des conseils citoyens ------------------------------------------------------------
+
+
+@transaction.atomic
+def create_questionnaire(*, user, evaluation, qpv, title, introduction="", items=(), is_demo=False):
+    """``items`` : des (texte, ItemKind, question évaluative ou None)."""
+    _not_adopted(evaluation)
+    _require(
+        abilities.evaluation_abilities(user, evaluation)["manage"], "Seul le pilote bâtit les questionnaires."
+    )
+    if not evaluation.contract.qpvs.filter(pk=qpv.pk).exists():
+        _refuse(f"Le quartier {qpv.name} ne relève pas de ce contrat.")
+    if Questionnaire.objects.filter(evaluation=evaluation, qpv=qpv).exists():
+        _refuse(f"Le quartier {qpv.name} a déjà son questionnaire.")
+    questionnaire = Questionnaire.objects.create(
+        evaluation=evaluation, qpv=qpv, title=title, introduction=introduction, is_demo=is_demo
+    )
+    for number, (text, kind, question) in enumerate(items, start=1):
+        if kind not in ItemKind.values:
+            _refuse(f"Question {number} : type de réponse inconnu.")
+        if question is not None and question.evaluation_id != evaluation.pk:
+            _refuse(f"Question {number} : la question évaluative liée est celle d'une autre évaluation.")
+        if not (text or "").strip():
+            _refuse(f"Question {number} : l'intitulé est vide.")
+        QuestionnaireItem.objects.create(
+            questionnaire=questionnaire, number=number, text=text.strip(), kind=kind, question=question
+        )
+    return questionnaire
+
+
+@transaction.atomic
+def set_questionnaire_status(*, user, questionnaire, status):
+    rights = abilities.questionnaire_abilities(user, questionnaire)
+    if status == QuestionnaireStatus.OPEN:
+        _require(rights["open"], "Seul le pilote ouvre un questionnaire en préparation.")
+        if not questionnaire.items.exists():
+            _refuse("Ce questionnaire n'a aucune question : ajoutez-en avant de l'ouvrir.")
+    elif status == QuestionnaireStatus.CLOSED:
+        _require(rights["close"], "Seul le pilote clôt un questionnaire ouvert.")
+    else:
+        _refuse("Changement d'état impossible.")
+    questionnaire.status = status
+    questionnaire.save(update_fields=["status"])
+    return questionnaire
+
+
+def respondent_key(questionnaire, user) -> str:
+    """Empreinte qui retrouve la réponse d'une personne sans dire qui elle est."""
+    message = f"questionnaire:{questionnaire.pk}:personne:{user.pk}".encode()
+    return hmac.new(settings.SECRET_KEY.encode(), message, hashlib.sha256).hexdigest()
+
+
+def _clean_answers(questionnaire, answers: dict) -> list[tuple]:
+    """``answers`` : {numéro de question: valeur} ; renvoie (item, note, texte) validés."""
+    items = {item.number: item for item in questionnaire.items.all()}
+    unknown = sorted(set(answers) - set(items))
+    if unknown:
+        _refuse(f"Question {unknown[0]} inconnue dans ce questionnaire.")
+    cleaned = []
+    for number, item in sorted(items.items()):
+        value = answers.get(number)
+        if value in (None, ""):
+            continue
+        if item.kind == ItemKind.SCALE:
+            try:
+                note = int(value)
+            except (TypeError, ValueError):
+                _refuse(f"Question {number} : choisissez une note de 1 à 5.")
+            if not 1 <= note <= 5:
+                _refuse(f"Question {number} : la note va de 1 à 5 (reçu : {note}).")
+            cleaned.append((item, note, ""))
+        else:
+            text = str(value).strip()[:5000]
+            if text:
+                cleaned.append((item, None, text))
+    if not cleaned:
+        _refuse("La réponse est vide : répondez à au moins une question.")
+    return cleaned
+
+
+def _write_response(questionnaire, key, cleaned, on_paper, is_demo=False):
+    response, _ = QuestionnaireResponse.objects.get_or_create(
+        questionnaire=questionnaire, respondent_key=key, defaults={"on_paper": on_paper, "is_demo": is_demo}
+    )
+    response.answers.all().delete()
+    Answer.objects.bulk_create(
+        [Answer(response=response, item=item, scale_value=note, text=text) for item, note, text in cleaned]
+    )
+    response.save(update_fields=["submitted_at"])
+    return response
+
+
+@transaction.atomic
+def submit_answers(*, user, questionnaire, answers: dict, is_demo=False):
+    """Un membre du conseil citoyen du quartier répond (ou corrige sa réponse) en ligne."""
+    _require(
+        abilities.questionnaire_abilities(user, questionnaire)["answer"],
+        "Seuls les membres du conseil citoyen de ce quartier répondent, tant que le questionnaire "
+        "est ouvert.",
+    )
+    cleaned = _clean_answers(questionnaire, answers)
+    return _write_response(questionnaire, respondent_key(questionnaire, user), cleaned, False, is_demo)
+
+
+@transaction.atomic
+def enter_paper_response(*, user, questionnaire, answers: dict, is_demo=False):
+    """Un animateur (le pilote) saisit un formulaire papier : une réponse de plus, anonyme."""
+    _require(
+        abilities.questionnaire_abilities(user, questionnaire)["enter_paper"],
+        "Seul le pilote saisit les formulaires papier, tant que le questionnaire est ouvert.",
+    )
+    cleaned = _clean_answers(questionnaire, answers)
+    return _write_response(questionnaire, "papier-" + secrets.token_hex(16), cleaned, True, is_demo)
+
+
+# --- Rapport figé, adoption -----------------------------------------------------------------------
+
+
+def _checksum(payload) -> str:
+    canonical = json.dumps(payload, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+@transaction.atomic
+def freeze_report(*, user, evaluation, adopted=False):
+    """Une nouvelle version figée du rapport (contenu complet et empreinte)."""
+    from .report import build_payload
+
+    evaluation = Evaluation.objects.select_for_update().get(pk=evaluation.pk)
+    _not_adopted(evaluation)
+    _require(abilities.evaluation_abilities(user, evaluation)["freeze"], "Seul le pilote fige le rapport.")
+    payload = build_payload(evaluation)
+    version = (evaluation.reports.aggregate(n=Max("version"))["n"] or 0) + 1
+    return EvaluationReport.objects.create(
+        evaluation=evaluation,
+        version=version,
+        created_by=user,
+        adopted=adopted,
+        payload=payload,
+        checksum=_checksum(payload),
+    )
+
+
+@transaction.atomic
+def adopt(*, user, evaluation, meeting=None, adopted_on: datetime.date | None = None):
+    """Le COPIL adopte : une dernière version figée, marquée adoptée ; l'évaluation ne bouge plus."""
+    _require(
+        abilities.evaluation_abilities(user, evaluation)["adopt"], "Seul le pilote enregistre l'adoption."
+    )
+    if meeting is not None and meeting.contract_id != evaluation.contract_id:
+        _refuse("L'instance choisie n'est pas une instance de ce contrat.")
+    report = freeze_report(user=user, evaluation=evaluation, adopted=True)
+    Evaluation.objects.filter(pk=evaluation.pk).update(
+        status=EvaluationStatus.ADOPTED,
+        adopted_on=adopted_on or datetime.date.today(),
+        adopting_meeting=meeting,
+    )
+    evaluation.refresh_from_db()
+    evaluation.questionnaires.filter(status=QuestionnaireStatus.OPEN).update(
+        status=QuestionnaireStatus.CLOSED
+    )
+    return report
+
+
+# --- Avenants --------------------------------------------------------------------------------------
+
+AMENDABLE = {
+    "objective": (Objective, ["number", "title", "description"]),
+    "action": (
+        Action,
+        ["code", "title", "summary_plain", "description", "status", "scope", "start_on", "end_on"],
+    ),
+    "commitment": (Commitment, ["title", "summary_plain", "description", "target", "deadline", "status"]),
+}
+
+
+def _state(obj, fields) -> dict:
+    state = {}
+    for name in fields:
+        value = getattr(obj, name)
+        state[name] = value.isoformat() if isinstance(value, datetime.date) else value
+    return state
+
+
+def _in_contract(model, obj, contract) -> bool:
+    if model == "objective":
+        return obj.enjeu.contract_id == contract.pk
+    if model == "action":
+        return obj.objective.enjeu.contract_id == contract.pk
+    return obj.contract_id == contract.pk
+
+
+@transaction.atomic
+def create_amendment(*, user, contract, signed_on, reason, changes, evaluation=None, is_demo=False):
+    """Un avenant et ses changements, tout ou rien.
+
+    ``changes`` : des dict ``{"model": "objective"|"action"|"commitment", "object": instance ou None,
+    "data": {champ: valeur}}`` ; ``object`` None crée l'objet (``data`` contient alors aussi ses
+    liens : ``enjeu`` pour un objectif, ``objective`` pour une action, ``partner`` et ``objective``
+    pour un engagement). L'état d'avant et d'après de chaque objet est gardé dans l'avenant, et
+    l'historique de l'objet porte le motif.
+    """
+    _require(abilities.can_amend(user, contract), "Seul le pilote enregistre un avenant.")
+    reason = (reason or "").strip()
+    if not reason:
+        _refuse("Donnez le motif de l'avenant.")
+    if not changes:
+        _refuse("Un avenant change au moins un objectif, une action ou un engagement.")
+    if evaluation is not None and evaluation.contract_id != contract.pk:
+        _refuse("L'évaluation citée est celle d'un autre contrat.")
+    number = (contract.amendments.aggregate(n=Max("number"))["n"] or 0) + 1
+    amendment = Amendment.objects.create(
+        contract=contract,
+        number=number,
+        signed_on=signed_on,
+        reason=reason,
+        evaluation=evaluation,
+        created_by=user,
+        is_demo=is_demo,
+    )
+    for index, change in enumerate(changes, start=1):
+        model = change.get("model")
+        if model not in AMENDABLE:
+            _refuse(f"Changement {index} : type d'objet inconnu « {model} ».")
+        cls, fields = AMENDABLE[model]
+        data = dict(change.get("data") or {})
+        unknown = set(data) - set(fields) - {"enjeu", "objective", "partner"}
+        if unknown:
+            _refuse(f"Changement {index} : champ non modifiable par avenant : {', '.join(sorted(unknown))}.")
+        obj = change.get("object")
+        if obj is None:
+            obj, kind, before = (
+                cls(**({"contract": contract} if model == "commitment" else {})),
+                ChangeKind.CREATED,
+                None,
+            )
+        else:
+            obj = cls.objects.select_for_update().get(pk=obj.pk)
+            if not _in_contract(model, obj, contract):
+                _refuse(f"Changement {index} : cet objet n'appartient pas à ce contrat.")
+            kind, before = ChangeKind.CHANGED, _state(obj, fields)
+        for name, value in data.items():
+            setattr(obj, name, value)
+        if not _in_contract(model, obj, contract):
+            _refuse(f"Changement {index} : cet objet n'appartient pas à ce contrat.")
+        try:
+            obj.full_clean(exclude=["version"] if model == "commitment" else None)
+        except ValidationError as error:
+            details = "; ".join(f"{k} : {' '.join(v)}" for k, v in error.message_dict.items())
+            _refuse(f"Changement {index} : {details}")
+        obj._change_reason = f"Avenant n° {number} : {reason}"[:100]
+        try:
+            obj.save()
+        except IntegrityError:
+            _refuse(f"Changement {index} : un objet identique existe déjà (numéro ou code en double).")
+        AmendmentChange.objects.create(
+            amendment=amendment,
+            kind=kind,
+            model=model,
+            object_id=obj.pk,
+            label=str(obj)[:300],
+            before=before,
+            after=_state(obj, fields),
+        )
+    return amendment

@@ -1,0 +1,198 @@
+"""Pages visitées par les tests navigateur, et vérifications communes (axe-core, structure, focus)."""
+
+from dataclasses import dataclass, field
+
+import pytest
+from django.urls import reverse
+
+# Les critères WCAG 2.1 niveaux A et AA (ceux du RGAA).
+AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
+
+
+@dataclass(frozen=True)
+class SitePage:
+    id: str
+    name: str
+    args: tuple = ()  # clés de site.data, ou valeurs littérales préfixées par « = »
+    query: str = ""
+    user: str = ""  # vue anonyme, ou par le référent partenaire (editor) ou le pilote (pilot) connecté
+    status: int = 200
+    new: bool = False  # pages publiques ajoutées en dernier (views/pages.py, views/opendata.py)
+    marks: tuple = field(default_factory=tuple)
+
+    def url(self, site) -> str:
+        args = []
+        for arg in self.args:
+            if arg.startswith("="):
+                args.append(arg[1:])
+            else:
+                value = site.data.get(arg)
+                if value is None:
+                    pytest.fail(f"La base de test ne fournit pas de « {arg} » pour la page {self.id}.")
+                args.append(value)
+        return site.url(reverse(self.name, args=args) + self.query)
+
+
+C = "contract"
+PUBLIC_PAGES = [
+    SitePage("accueil", "www:home"),
+    SitePage("contrat", "www:contract", (C,)),
+    SitePage("quartier", "www:qpv", (C, "qpv")),
+    SitePage("indicateurs", "www:indicators", (C,)),
+    SitePage("engagement", "www:commitment", (C, "public_commitment")),
+    SitePage("retours", "www:feedback_list", (C,)),
+    SitePage("instances", "www:meetings", (C,)),
+    SitePage("instance", "www:meeting", (C, "meeting")),
+    SitePage("decisions", "www:decisions", (C,)),
+    SitePage("connexion", "www:login"),
+    SitePage("mot-de-passe-oublie", "www:password_reset"),
+    SitePage("page-introuvable", "www:qpv", (C, "=QN00000X"), status=404),
+    SitePage("enjeu", "www:enjeu", (C, "enjeu"), new=True),
+    SitePage("action", "www:action", (C, "action"), new=True),
+    SitePage("partenaires", "www:partners", (C,), new=True),
+    SitePage("partenaire", "www:partner", (C, "partner"), new=True),
+    SitePage("recherche", "www:search", (C,), query="?q=emploi", new=True),
+    SitePage("carte", "www:map", (C,), new=True),
+    SitePage("accessibilite", "www:accessibility", new=True),
+    SitePage("donnees", "www:opendata", (C,), new=True),
+]
+PARTNER_PAGES = [
+    SitePage("mon-espace", "www:my_space", user="editor"),
+    SitePage("espace-partenaire", "www:partner_space", (C, "partner"), user="editor"),
+    SitePage("engagement-nouveau", "www:commitment_create", (C, "partner"), user="editor"),
+    SitePage("engagement-brouillon", "www:commitment", (C, "draft_commitment"), user="editor"),
+    SitePage("engagement-modifier", "www:commitment_edit", (C, "draft_commitment"), user="editor"),
+    SitePage("cahier-televerser", "www:cahier_upload", (C, "partner"), user="editor"),
+    SitePage("retour-nouveau", "www:feedback_create", (C,), user="editor"),
+    SitePage("mes-retours", "www:my_feedback", (C,), user="editor"),
+    SitePage("suivi-annuel", "www:review_campaigns", (C,), user="editor"),
+    SitePage("bilans-partenaire", "www:review_partner", (C, "review_year", "report_partner"), user="editor"),
+    SitePage("bilan-formulaire", "www:review_report", (C, "review_year", "report"), user="editor"),
+]
+PILOT_PAGES = [
+    SitePage("pilotage", "www:dashboard", (C,), user="pilot"),
+    SitePage("invitations", "www:invitations", (C,), user="pilot"),
+    SitePage("moderation", "www:moderation", (C,), user="pilot"),
+    SitePage("campagnes", "www:review_campaigns", (C,), user="pilot"),
+    SitePage("campagne", "www:review_campaign", (C, "review_year"), user="pilot"),
+    SitePage("bilan-pilote", "www:review_report", (C, "review_year", "report"), user="pilot"),
+    SitePage("instance-nouvelle", "www:meeting_create", (C,), user="pilot"),
+    SitePage("instance-modifier", "www:meeting_edit", (C, "meeting"), user="pilot"),
+    SitePage("decision-nouvelle", "www:decision_create", (C, "meeting"), user="pilot"),
+]
+ALL_PAGES = PUBLIC_PAGES + PARTNER_PAGES + PILOT_PAGES
+
+
+def params(pages):
+    return [pytest.param(p, id=p.id, marks=list(p.marks)) for p in pages]
+
+
+def open_page(request, site, spec: SitePage, page=None):
+    """Ouvre ``spec`` dans un onglet (connecté au besoin) et vérifie le statut de la réponse."""
+    if page is None:
+        page = request.getfixturevalue("page_for")(spec.user)
+    url = spec.url(site)
+    response = page.goto(url)
+    status = response.status if response else None
+    if status != spec.status:
+        hint = " (page pas encore livrée ?)" if spec.new and status == 404 else ""
+        if status and status >= 500:
+            lines = site.log.read_text(errors="replace").strip().splitlines()
+            hint = " ; journal du serveur :\n" + "\n".join(lines[-6:])
+        pytest.fail(f"{spec.id} : {url} répond {status}, {spec.status} attendu{hint}.")
+    return page
+
+
+def run_axe(page) -> list[dict]:
+    from axe_playwright_python.base import AXE_SCRIPT
+
+    if not page.evaluate("() => typeof window.axe !== 'undefined'"):
+        page.evaluate(AXE_SCRIPT)
+    options = {"runOnly": {"type": "tag", "values": AXE_TAGS}, "resultTypes": ["violations"]}
+    return page.evaluate("options => axe.run(document, options)", options)["violations"]
+
+
+def axe_version() -> str:
+    from axe_playwright_python.base import AXE_SCRIPT
+
+    return AXE_SCRIPT.split("axe v", 1)[1].split()[0]
+
+
+def describe_violations(violations) -> str:
+    lines = []
+    for v in violations:
+        lines.append(f"- {v['id']} ({v['impact']}) : {v['help']} — {v['helpUrl']}")
+        for node in v["nodes"][:10]:
+            target = " ".join(str(t) for t in node["target"])
+            summary = (node.get("failureSummary") or "").replace("\n", " ")
+            lines.append(f"    · {target} : {summary[:300]}")
+        if len(v["nodes"]) > 10:
+            lines.append(f"    · … et {len(v['nodes']) - 10} autre(s) élément(s)")
+    return "\n".join(lines)
+
+
+HEADINGS_JS = """() => [...document.querySelectorAll('h1, h2, h3, h4, h5, h6')]
+  .filter(h => !h.closest('[hidden], [aria-hidden="true"]'))
+  .map(h => [Number(h.tagName[1]), h.textContent.trim().replace(/\\s+/g, ' ').slice(0, 80)])"""
+
+
+def heading_problems(page) -> list[str]:
+    headings = page.evaluate(HEADINGS_JS)
+    problems = []
+    h1s = [text for level, text in headings if level == 1]
+    if len(h1s) != 1:
+        problems.append(f"{len(h1s)} titre(s) h1 au lieu d'un seul : {h1s}")
+    if headings and headings[0][0] != 1:
+        problems.append(f"le premier titre n'est pas un h1 : h{headings[0][0]} « {headings[0][1]} »")
+    for (before, _), (level, text) in zip(headings, headings[1:], strict=False):
+        if level > before + 1:
+            problems.append(f"saut de niveau : h{before} puis h{level} « {text} »")
+    return problems
+
+
+ACTIVE_JS = """() => {
+  const el = document.activeElement;
+  if (!el || el === document.body) return null;
+  const r = el.getBoundingClientRect();
+  return {tag: el.tagName.toLowerCase(), id: el.id,
+          text: (el.innerText || el.value || '').trim().slice(0, 80),
+          href: el.getAttribute('href'), type: el.getAttribute('type'), name: el.getAttribute('name'),
+          width: r.width, height: r.height};
+}"""
+
+
+FOCUS_JS = """() => {
+  const el = document.activeElement;
+  if (!el || el === document.body) return [false, "aucun élément n'a le focus"];
+  const look = e => {
+    const s = getComputedStyle(e);
+    return {outline: `${s.outlineStyle} ${s.outlineWidth} ${s.outlineColor}`, outlineStyle: s.outlineStyle,
+            outlineWidth: parseFloat(s.outlineWidth) || 0, shadow: s.boxShadow, background: s.backgroundColor,
+            border: `${s.borderStyle} ${s.borderWidth} ${s.borderColor}`,
+            decoration: `${s.textDecorationLine} ${s.textDecorationThickness} ${s.textDecorationColor}`};
+  };
+  const focused = look(el);
+  if (focused.outlineStyle !== 'none' && focused.outlineWidth > 0) {
+    return [true, `contour ${focused.outline}`];
+  }
+  // Sinon, comparer avec le même élément sans focus : une copie inerte posée juste à côté.
+  const copy = el.cloneNode(true);
+  for (const node of [copy, ...copy.querySelectorAll('[id], [name]')]) {
+    node.removeAttribute('id');
+    node.removeAttribute('name');
+  }
+  copy.setAttribute('tabindex', '-1');
+  copy.setAttribute('aria-hidden', 'true');
+  el.after(copy);
+  const plain = look(copy);
+  copy.remove();
+  const changed = ['shadow', 'background', 'border', 'decoration'].filter(k => focused[k] !== plain[k]);
+  if (changed.length) return [true, `style modifié au focus : ${changed.join(', ')}`];
+  return [false, `aucun indicateur de focus (contour ${focused.outline}, ombre ${focused.shadow})`];
+}"""
+
+
+def focus_is_visible(page) -> tuple[bool, str]:
+    """Le focus clavier courant se voit-il ? Contour, sinon style différent de l'élément sans focus."""
+    visible, detail = page.evaluate(FOCUS_JS)
+    return visible, detail

@@ -1,0 +1,111 @@
+"""Prépare la base SQLite des tests navigateur (lancé dans un sous-processus par conftest.py).
+
+Usage : ``python tests/browser/prepare_db.py FICHIER.sqlite3 FICHIER.json``
+
+Migre, charge les données de référence et la démonstration, donne un mot de passe au référent
+partenaire de démonstration, ajoute un pilote et ouvre la campagne de suivi annuel 2025 (pour
+que le référent ait un bilan à remplir), puis écrit dans le JSON les identifiants réels dont les
+tests ont besoin (codes, slugs, clés). Le fichier SQLite est laissé en journal classique (pas de WAL)
+pour pouvoir être copié tel quel.
+"""
+
+import json
+import os
+import sqlite3
+import sys
+from pathlib import Path
+
+BASE_DIR = Path(__file__).resolve().parent.parent.parent
+EDITOR_EMAIL = "referent.tremplin@example.org"
+EDITOR_PASSWORD = "navigateur-mot-de-passe-2024"
+PILOT_EMAIL = "pilote.navigateur@example.org"
+PILOT_PASSWORD = "navigateur-pilote-2024-mdp"
+REVIEW_YEAR = 2025
+
+
+def main(db_path: str, json_path: str) -> None:
+    sys.path.insert(0, str(BASE_DIR))
+    os.environ["DATABASE_URL"] = f"sqlite:///{db_path}"
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.test")
+    import datetime
+
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+    from django.db import connection
+
+    call_command("migrate", interactive=False, verbosity=0)
+    call_command("load_reference_data", verbosity=0)
+    call_command("load_demo_data", verbosity=0)
+
+    from cdv.commitments.abilities import PUBLIC_STATUSES
+    from cdv.commitments.enums import CommitmentStatus
+    from cdv.commitments.models import Commitment
+    from cdv.contracts.models import Contract
+    from cdv.monitoring.models import Meeting
+    from cdv.monitoring.services import open_campaign
+    from cdv.plan.models import Action
+    from cdv.users.enums import Role
+    from cdv.users.models import Membership, User
+
+    slug = os.environ.get("DEFAULT_CONTRACT_SLUG", "nantes-metropole-2024-2030")
+    contract = Contract.objects.get(slug=slug)
+    editor = User.objects.get(email=EDITOR_EMAIL)
+    editor.set_password(EDITOR_PASSWORD)
+    editor.save()
+    membership = editor.memberships.get(contract=contract, role=Role.EDITOR)
+    partner = membership.partner
+
+    # Un quartier qui a des actions propres (pas seulement métropolitaines).
+    action = (
+        Action.objects.for_contract(contract)
+        .filter(qpvs__isnull=False)
+        .order_by("objective__enjeu__number", "pk")
+        .first()
+    )
+    qpv = action.qpvs.order_by("code").first()
+    enjeu = contract.enjeux.order_by("number").first()
+    meeting = Meeting.objects.filter(contract=contract).order_by("date", "pk").first()
+    public_commitment = (
+        Commitment.objects.filter(contract=contract, status__in=PUBLIC_STATUSES).order_by("pk").first()
+    )
+    draft = (
+        Commitment.objects.filter(contract=contract, partner=partner, status=CommitmentStatus.DRAFT)
+        .order_by("pk")
+        .first()
+    )
+    pilot = User.objects.create_user(email=PILOT_EMAIL, password=PILOT_PASSWORD, first_name="Pilote")
+    Membership.objects.create(user=pilot, contract=contract, role=Role.PILOT)
+    deadline = datetime.date.today() + datetime.timedelta(days=90)
+    campaign = open_campaign(user=pilot, contract=contract, year=REVIEW_YEAR, deadline=deadline)
+    # Le référent rédige aussi pour le partenaire qui a un engagement en cours : un bilan à remplir.
+    report = campaign.reports.select_related("partner").order_by("pk").first()
+    if report is not None and report.partner_id != partner.pk:
+        Membership.objects.create(user=editor, contract=contract, role=Role.EDITOR, partner=report.partner)
+    data = {
+        "contract": contract.slug,
+        "qpv": qpv.code,
+        "enjeu": enjeu.slug,
+        "action": action.pk,
+        "partner": partner.slug,
+        "meeting": meeting.pk if meeting else None,
+        "public_commitment": public_commitment.pk if public_commitment else None,
+        "draft_commitment": draft.pk if draft else None,
+        "review_year": REVIEW_YEAR,
+        "report": report.pk if report else None,
+        "report_partner": report.partner.slug if report else None,
+        "editor_email": EDITOR_EMAIL,
+        "editor_password": EDITOR_PASSWORD,
+        "pilot_email": PILOT_EMAIL,
+        "pilot_password": PILOT_PASSWORD,
+    }
+    connection.close()
+    with sqlite3.connect(db_path) as db:
+        db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        db.execute("PRAGMA journal_mode=DELETE")
+    Path(json_path).write_text(json.dumps(data, indent=2), encoding="utf-8")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1], sys.argv[2])
