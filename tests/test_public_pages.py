@@ -248,3 +248,27 @@ def test_the_accessibility_statement_is_linked_from_every_page_and_states_what_w
     assert "partiellement conforme" in page and "RGAA 4.1" in page
     assert "axe-core (version 4.12.1)" in page and "aucune erreur" in page
     assert "Défenseur des droits" in page
+
+
+def test_qpv_portrait_shows_the_gap_and_how_it_changed(client, nantes):
+    from cdv.indicators.models import Indicator, IndicatorValue
+
+    qpv = nantes.qpvs.get(code="QN04406M")
+    indicator = Indicator.objects.create(contract=nantes, code="test-ecart", name="Taux test", unit="%")
+    for year, mine, ref in [(2022, 40, 10), (2025, 33.5, 11)]:
+        IndicatorValue.objects.create(indicator=indicator, territory=qpv, year=year, value=mine)
+        IndicatorValue.objects.create(indicator=indicator, territory=nantes.reference, year=year, value=ref)
+    page = text(client.get(f"{BASE}/quartiers/QN04406M/"))
+    assert "Écart : +22,5 points ; en 2022, il était de +30 points : il s'est réduit de 7,5 points." in page
+
+
+def test_a_negative_gap_that_shrinks_is_reported_as_reduced(client, nantes):
+    from cdv.indicators.models import Indicator, IndicatorValue
+
+    qpv = nantes.qpvs.get(code="QN04406M")
+    indicator = Indicator.objects.create(contract=nantes, code="test-emploi", name="Emploi test", unit="%")
+    for year, mine, ref in [(2022, 46, 69), (2025, 50, 69)]:
+        IndicatorValue.objects.create(indicator=indicator, territory=qpv, year=year, value=mine)
+        IndicatorValue.objects.create(indicator=indicator, territory=nantes.reference, year=year, value=ref)
+    page = text(client.get(f"{BASE}/quartiers/QN04406M/"))
+    assert "Écart : −19 points ; en 2022, il était de −23 points : il s'est réduit de 4 points." in page

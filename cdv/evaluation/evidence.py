@@ -93,7 +93,7 @@ class IndicatorEvidence:
     start: selectors.PeriodSummary | None
     end: selectors.PeriodSummary | None
     change: computations.Change | None  # évolution de l'ensemble des QPV
-    gap_change: Decimal | None  # évolution de l'écart, en points (négatif : l'écart se resserre)
+    gap_change: Decimal | None  # évolution de l'écart en valeur absolue, en points (négatif : il se réduit)
 
     @property
     def warning(self) -> str:
@@ -140,7 +140,7 @@ def indicator_evidence(contract, indicators, start_year, end_year) -> dict[int, 
         if start is not None and end is not None:
             change = computations.change(end.qpv_value, start.qpv_value)
             if start.gap is not None and end.gap is not None:
-                gap_change = end.gap.points - start.gap.points
+                gap_change = abs(end.gap.points) - abs(start.gap.points)
         result[indicator.pk] = IndicatorEvidence(indicator, start, end, change, gap_change)
     return result
 

@@ -48,3 +48,11 @@ def partial_date(value: str) -> str:
 def plain(obj) -> str:
     """Le résumé en langage clair d'un objet public ; jamais vide (voir cdv.core.plain)."""
     return plain_summary(obj)
+
+
+@register.filter
+def fr_abs(value):
+    """La valeur absolue, à la française : −3,5 → « 3,5 »."""
+    if value is None or value == "":
+        return ""
+    return french_number(abs(value))

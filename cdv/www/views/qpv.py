@@ -6,6 +6,7 @@ from django.shortcuts import render
 
 from cdv.commitments.abilities import visible_commitments
 from cdv.commitments.models import Commitment
+from cdv.core.figures import gap
 from cdv.indicators.charts import GapChart
 from cdv.indicators.models import IndicatorValue
 from cdv.monitoring.feedback import public_attribution, published_feedback
@@ -36,16 +37,31 @@ def qpv_page(request, slug, code):
     values = IndicatorValue.objects.filter(
         indicator__contract=contract, territory__in=[qpv, contract.reference], quarter=0
     ).select_related("indicator")
-    latest = {}
+    by_year = {}
     for v in values.order_by("year"):
-        latest.setdefault(v.indicator_id, {})[v.territory_id] = v
+        by_year.setdefault(v.indicator_id, {}).setdefault(v.year, {})[v.territory_id] = v
     portrait = []
-    for pair in latest.values():
-        mine = pair.get(qpv.pk)
-        if mine is None:
+    for years in by_year.values():
+        mine_years = [y for y in sorted(years) if qpv.pk in years[y]]
+        if not mine_years:
             continue
-        ref = pair.get(contract.reference.pk)
-        ref = ref if ref is not None and ref.year == mine.year else None
+        mine = years[mine_years[-1]][qpv.pk]
+        ref = years[mine.year].get(contract.reference.pk)
+        first_gap = gap_change = None
+        both = [
+            y
+            for y in mine_years
+            if contract.reference.pk in years[y]
+            and years[y][qpv.pk].value is not None
+            and years[y][contract.reference.pk].value is not None
+        ]
+        if len(both) > 1:
+            first = years[both[0]]
+            first_gap = (both[0], gap(first[qpv.pk].value, first[contract.reference.pk].value))
+            last = years[both[-1]]
+            # L'écart se réduit quand sa valeur absolue baisse, qu'il soit en faveur ou en défaveur du QPV.
+            now = gap(last[qpv.pk].value, last[contract.reference.pk].value)
+            gap_change = abs(now.points) - abs(first_gap[1].points)
         chart = None
         if not mine.is_secret and ref is not None and ref.value is not None:
             chart = GapChart(
@@ -55,7 +71,16 @@ def qpv_page(request, slug, code):
                 reference_label=contract.reference.name,
                 reference_value=ref.value,
             )
-        portrait.append({"value": mine, "reference": ref, "chart": chart})
+        portrait.append(
+            {
+                "value": mine,
+                "reference": ref,
+                "chart": chart,
+                "gap": gap(mine.value, ref.value) if ref is not None and not mine.is_secret else None,
+                "first_gap": first_gap,
+                "gap_change": gap_change,
+            }
+        )
     portrait.sort(key=lambda item: item["value"].indicator.name)
 
     commitments = list(
