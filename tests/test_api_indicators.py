@@ -11,7 +11,9 @@ BASE = "/api/v1/contracts/nantes-metropole-2024-2030/indicators"
 
 
 def test_catalogue(client):
-    items = client.get(BASE).json()
+    page = client.get(BASE).json()  # paginée comme toutes les listes : count, limit, offset, items
+    items = page["items"]
+    assert page["count"] == len(items) == Indicator.objects.filter(contract__slug=BASE.split("/")[4]).count()
     poverty = next(i for i in items if i["code"] == "taux-pauvrete")
     assert poverty["unit"] == "%" and poverty["aggregation"] == "RATIO" and poverty["direction"] == "BAISSE"
     assert client.get("/api/v1/contracts/inconnu/indicators").status_code == 404

@@ -428,3 +428,36 @@ def test_a_bad_amendment_changes_nothing(world):
         )
     assert Objective.objects.get(pk=world["o1"].pk).title == before
     assert not contract.amendments.exists()
+
+
+def test_the_adopted_version_says_adopted_with_its_date_and_meeting(world):
+    from cdv.monitoring.models import Meeting
+
+    meeting = Meeting.objects.create(
+        contract=world["contract"], kind="COPIL", title="COPIL de juin", date="2027-06-01"
+    )
+    report = services.adopt(
+        user=world["pilot"],
+        evaluation=world["evaluation"],
+        meeting=meeting,
+        adopted_on=datetime.date(2027, 6, 1),
+    )
+    meta = report.payload["evaluation"]
+    assert meta["status"] == "Adoptée par le comité de pilotage"
+    assert meta["adopted_on"] == "2027-06-01" and meta["adopting_meeting"] == "COPIL de juin"
+
+
+def test_evidence_keeps_only_decisions_of_public_meetings(world):
+    from cdv.monitoring.models import Decision, Meeting
+
+    services.add_question(
+        user=world["pilot"],
+        evaluation=world["evaluation"],
+        text="Q ?",
+        criterion="IMPACT",
+        enjeux=[world["e1"]],
+    )
+    for kind in ("COPIL", "COTECH"):
+        meeting = Meeting.objects.create(contract=world["contract"], kind=kind, title=kind, date="2026-03-01")
+        Decision.objects.create(meeting=meeting, text=f"Décision {kind}").commitments.add(world["c_done"])
+    assert [d.text for d in evidence.assemble(world["evaluation"])[0].decisions] == ["Décision COPIL"]

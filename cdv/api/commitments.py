@@ -7,54 +7,61 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Prefetch
 from ninja import Field, Query, Router, Schema, Status
 from ninja.errors import HttpError
-from ninja.pagination import LimitOffsetPagination, paginate
 
 from cdv.commitments import abilities, services
 from cdv.commitments.enums import CommitmentScope, CommitmentStatus, FundingKind
-from cdv.commitments.models import Commitment
+from cdv.commitments.models import Commitment, CommitmentMeans
 from cdv.partners.models import Partner
-from cdv.plan.models import Action, Objective
+from cdv.plan.models import Action
 from cdv.territories.models import Territory
 
 from .auth import require_user, visible_contract
-from .schemas import Error
+from .lookups import objective_by_code
+from .pagination import paginated
+from .params import MAX_SMALL, SLUG_PATTERN, CommitmentId, ContractSlug
+from .schemas import READ_ERRORS, WRITE_SECURITY, Error, ValidationErrorOut
 
 router = Router(tags=["Engagements"])
+MAX_ITEMS = 200  # éléments d'une liste reçue (QPV, indicateurs, moyens) : borne les requêtes SQL
 
 
 class MeansIn(Schema):
-    year: int
-    fte: Decimal = Field(Decimal(0), ge=0)
-    amount_eur: Decimal = Field(Decimal(0), ge=0)
-    funding: FundingKind
+    year: int = Field(..., ge=1990, le=2100, description="année (dans la période du contrat)")
+    fte: Decimal = Field(
+        Decimal(0), ge=0, max_digits=7, decimal_places=2, description="équivalents temps plein"
+    )
+    amount_eur: Decimal = Field(
+        Decimal(0), ge=0, max_digits=14, decimal_places=2, description="montant en euros"
+    )
+    funding: FundingKind = Field(..., description="droit commun ou crédits spécifiques")
 
 
-class MeansOut(MeansIn):
+class CommitmentMeansOut(MeansIn):
     pass
 
 
 class CommitmentOut(Schema):
-    id: int
-    partner: str
-    partner_slug: str
-    enjeu: int
-    objective: str
-    action: str | None
-    title: str
-    summary_plain: str
-    description: str
-    scope: str
-    qpvs: list[str]
-    indicators: list[str]
-    target: str
-    deadline: date | None
-    status: str
-    status_label: str
-    version: int
-    confirmed_name: str
-    confirmed_role: str
-    means: list[MeansOut]
-    is_demo: bool
+    id: int = Field(description="numéro de l'engagement")
+    partner: str = Field(description="nom du partenaire engagé")
+    partner_slug: str = Field(description="identifiant (slug) du partenaire engagé")
+    enjeu: int = Field(description="numéro de l'enjeu")
+    objective: str = Field(description="code de l'objectif")
+    action: str | None = Field(description="code de l'action, s'il y en a une")
+    title: str = Field(description="intitulé")
+    summary_plain: str = Field(description="résumé en langage clair")
+    description: str = Field(description="description")
+    scope: str = Field(description="portée : CONTRAT, METROPOLE ou QPV (quartiers choisis)")
+    qpvs: list[str] = Field(description="codes des QPV cités")
+    indicators: list[str] = Field(description="codes des indicateurs de suivi")
+    target: str = Field(description="cible")
+    deadline: date | None = Field(description="échéance")
+    status: str = Field(description="état dans le cycle de vie")
+    status_label: str = Field(description="état en clair")
+    version: int = Field(description="version, à renvoyer pour modifier (verrou optimiste)")
+    confirmed_name: str = Field(description="signataire du cahier d'engagements")
+    confirmed_role: str = Field(description="qualité du signataire du cahier")
+    means: list[CommitmentMeansOut] = Field(description="moyens par année et par nature")
+    is_demo: bool = Field(description="donnée de démonstration")
 
     @staticmethod
     def resolve_partner(obj):
@@ -94,52 +101,95 @@ class CommitmentOut(Schema):
 
 
 class CommitmentFilters(Schema):
-    partner: str | None = Field(None, description="identifiant (slug) du partenaire")
-    enjeu: int | None = Field(None, description="numéro de l'enjeu")
-    qpv: str | None = Field(None, description="code du QPV (engagements qui le citent)")
-    status: CommitmentStatus | None = None
+    partner: str | None = Field(None, description="identifiant (slug) du partenaire", pattern=SLUG_PATTERN)
+    enjeu: int | None = Field(None, ge=1, le=MAX_SMALL, description="numéro de l'enjeu")
+    qpv: str | None = Field(None, max_length=12, description="code du QPV (engagements qui le citent)")
+    status: CommitmentStatus | None = Field(None, description="état dans le cycle de vie")
+    year: int | None = Field(
+        None, ge=1990, le=2100, description="année : engagements qui y mobilisent des moyens"
+    )
 
 
 class CommitmentIn(Schema):
+    model_config = {
+        "json_schema_extra": {
+            "examples": [
+                {
+                    "partner": "ville-de-nantes",
+                    "objective": "1.1",
+                    "title": "Permanences emploi dans les maisons de quartier",
+                    "scope": "QPV",
+                    "qpvs": ["QN04413M"],
+                    "target": "200 personnes reçues par an",
+                    "deadline": "2027-12-31",
+                    "means": [{"year": 2026, "fte": "0.5", "amount_eur": "12000", "funding": "DROIT_COMMUN"}],
+                }
+            ]
+        }
+    }
+
     partner: str = Field(..., description="slug du partenaire engagé")
     objective: str = Field(..., description="code de l'objectif, ex. 1.2")
     action: str | None = Field(None, description="code de l'action, ex. 1.2.3")
-    title: str = Field(..., max_length=300)
-    summary_plain: str = Field("", max_length=300)
-    description: str = ""
-    scope: CommitmentScope = CommitmentScope.QPV
-    qpvs: list[str] = []
-    indicators: list[str] = Field([], description="codes des indicateurs de suivi du contrat")
-    target: str = Field("", max_length=300)
-    deadline: date | None = None
-    means: list[MeansIn] = []
+    title: str = Field(..., max_length=300, description="intitulé")
+    summary_plain: str = Field("", max_length=300, description="résumé en langage clair")
+    description: str = Field("", description="description")
+    scope: CommitmentScope = Field(CommitmentScope.QPV, description="portée")
+    qpvs: list[str] = Field(
+        [], max_length=MAX_ITEMS, description="codes des QPV cités (portée QPV seulement)"
+    )
+    indicators: list[str] = Field(
+        [], max_length=MAX_ITEMS, description="codes des indicateurs de suivi du contrat"
+    )
+    target: str = Field("", max_length=300, description="cible")
+    deadline: date | None = Field(None, description="échéance (au plus tard la fin du contrat)")
+    means: list[MeansIn] = Field([], max_length=MAX_ITEMS, description="moyens par année et par nature")
 
 
 class CommitmentPatch(Schema):
-    version: int = Field(..., description="version lue : un autre enregistrement entre-temps donne 409")
-    objective: str | None = None
-    action: str | None = None
-    title: str | None = Field(None, max_length=300)
-    summary_plain: str | None = Field(None, max_length=300)
-    description: str | None = None
-    scope: CommitmentScope | None = None
-    qpvs: list[str] | None = None
-    indicators: list[str] | None = None
-    target: str | None = Field(None, max_length=300)
-    deadline: date | None = None
-    means: list[MeansIn] | None = None
-    amendment_reason: str = ""
+    """Seuls les champs envoyés changent. Un champ texte ne vaut jamais null (envoyer "" pour le vider) ;
+    null pour les autres champs les laisse inchangés, sauf l'échéance, qu'il efface."""
+
+    model_config = {
+        "json_schema_extra": {"examples": [{"version": 1, "target": "250 personnes reçues par an"}]}
+    }
+
+    version: int = Field(
+        ..., ge=1, le=2**31 - 1, description="version lue : un autre enregistrement entre-temps donne 409"
+    )
+    objective: str | None = Field(None, description="code de l'objectif, ex. 1.2")
+    action: str | None = Field(None, description="code de l'action, ex. 1.2.3")
+    title: str = Field(None, max_length=300, description="intitulé")
+    summary_plain: str = Field(None, max_length=300, description="résumé en langage clair")
+    description: str = Field(None, description="description")
+    scope: CommitmentScope | None = Field(None, description="portée")
+    qpvs: list[str] | None = Field(
+        None, max_length=MAX_ITEMS, description="codes des QPV cités (remplacent les précédents)"
+    )
+    indicators: list[str] | None = Field(
+        None, max_length=MAX_ITEMS, description="codes des indicateurs de suivi (remplacent les précédents)"
+    )
+    target: str = Field(None, max_length=300, description="cible")
+    deadline: date | None = Field(None, description="échéance ; null pour l'effacer")
+    means: list[MeansIn] | None = Field(
+        None, max_length=MAX_ITEMS, description="moyens par année (remplacent les précédents)"
+    )
+    amendment_reason: str = Field(
+        "", description="motif de l'avenant, obligatoire si l'engagement est confirmé"
+    )
 
 
 class TransitionIn(Schema):
+    model_config = {"json_schema_extra": {"examples": [{"action": "propose"}]}}
+
     action: str = Field(..., description="propose, validate, return, start ou close")
-    comment: str = ""
-    outcome: CommitmentStatus | None = None
+    comment: str = Field("", description="commentaire (motif d'un renvoi, d'une clôture)")
+    outcome: CommitmentStatus | None = Field(None, description="issue d'une clôture (close)")
 
 
 class ConflictOut(Schema):
-    detail: str
-    changes: list[list]
+    detail: str = Field(description="message en français")
+    changes: list[list] = Field(description="[champ, valeur vue, valeur enregistrée entre-temps]")
 
 
 def _contract(request, slug):
@@ -177,11 +227,8 @@ def _resolve(contract, *, objective=None, action=None, qpvs=None, indicators=Non
             raise HttpError(422, f"indicators : pas des indicateurs du contrat : {', '.join(unknown)}.")
         resolved["indicators"] = [found[code] for code in indicators]
     if objective is not None:
-        number, _, sub = objective.partition(".")
-        found = Objective.objects.filter(
-            enjeu__contract=contract, enjeu__number=number or 0, number=sub or 0
-        ).first()
-        if not (number.isdigit() and sub.isdigit()) or found is None:
+        found = objective_by_code(contract, objective)
+        if found is None:
             raise HttpError(422, f"objective : aucun objectif « {objective} » dans ce contrat.")
         resolved["objective"] = found
     if action is not None:
@@ -198,10 +245,16 @@ def _resolve(contract, *, objective=None, action=None, qpvs=None, indicators=Non
     return resolved
 
 
-@router.get("/{slug}/commitments", response=list[CommitmentOut], summary="Engagements d'un contrat")
-@paginate(LimitOffsetPagination)
-def list_commitments(request, slug: str, filters: Query[CommitmentFilters]):
-    """Tous les engagements pour les membres du contrat ; pour le public, les confirmés et suivants."""
+@router.get(
+    "/{slug}/commitments",
+    response={200: list[CommitmentOut], **READ_ERRORS},
+    summary="Engagements d'un contrat",
+    operation_id="list_commitments",
+)
+@paginated
+def list_commitments(request, slug: ContractSlug, filters: Query[CommitmentFilters]):
+    """Tous les engagements pour les membres du contrat ; pour le public, les confirmés et suivants
+    (jamais un brouillon, un engagement proposé, renvoyé ou validé). Triés par enjeu, objectif, numéro."""
     user, contract = _contract(request, slug)
     qs = abilities.visible_commitments(user, _queryset(contract), contract)
     if filters.partner:
@@ -209,24 +262,38 @@ def list_commitments(request, slug: str, filters: Query[CommitmentFilters]):
     if filters.enjeu:
         qs = qs.filter(objective__enjeu__number=filters.enjeu)
     if filters.qpv:
-        qs = qs.filter(qpvs__code=filters.qpv.upper())
+        qs = qs.filter(qpvs__in=contract.qpvs.filter(code=filters.qpv.upper()))
     if filters.status:
         qs = qs.filter(status=filters.status)
+    if filters.year:
+        qs = qs.filter(pk__in=CommitmentMeans.objects.filter(year=filters.year).values("commitment_id"))
     return qs
 
 
-@router.get("/{slug}/commitments/{pk}", response={200: CommitmentOut, 404: Error}, summary="Un engagement")
-def get_commitment(request, slug: str, pk: int):
+@router.get(
+    "/{slug}/commitments/{pk}",
+    response={200: CommitmentOut, **READ_ERRORS},
+    summary="Un engagement",
+    operation_id="get_commitment",
+)
+def get_commitment(request, slug: ContractSlug, pk: CommitmentId):
+    """Un engagement du contrat, s'il est visible de l'appelant (sinon 404)."""
     user, contract = _contract(request, slug)
     return Status(200, _get(user, contract, pk))
 
 
+WRITE_ERRORS = {400: Error, 401: Error, 403: Error, 404: Error, 422: ValidationErrorOut}
+
+
 @router.post(
     "/{slug}/commitments",
-    response={201: CommitmentOut, 401: Error, 403: Error, 404: Error, 422: Error},
+    response={201: CommitmentOut, **WRITE_ERRORS},
     summary="Créer un engagement (brouillon)",
+    operation_id="create_commitment",
+    openapi_extra=WRITE_SECURITY,
 )
-def create_commitment(request, slug: str, payload: CommitmentIn):
+def create_commitment(request, slug: ContractSlug, payload: CommitmentIn):
+    """Avec un jeton ou une session (et son jeton CSRF) : pilote, ou référent du partenaire."""
     user = require_user(request)
     _, contract = _contract(request, slug)
     partner = Partner.objects.filter(slug=payload.partner).first()
@@ -260,10 +327,14 @@ def create_commitment(request, slug: str, payload: CommitmentIn):
 
 @router.patch(
     "/{slug}/commitments/{pk}",
-    response={200: CommitmentOut, 401: Error, 403: Error, 404: Error, 409: ConflictOut, 422: Error},
+    response={200: CommitmentOut, 409: ConflictOut, **WRITE_ERRORS},
     summary="Modifier un engagement (verrou optimiste)",
+    operation_id="update_commitment",
+    openapi_extra=WRITE_SECURITY,
 )
-def update_commitment(request, slug: str, pk: int, payload: CommitmentPatch):
+def update_commitment(request, slug: ContractSlug, pk: CommitmentId, payload: CommitmentPatch):
+    """Renvoyer la `version` lue : si quelqu'un a enregistré entre-temps, 409 avec les changements.
+    Un engagement confirmé ou en cours ne se modifie qu'avec un motif d'avenant."""
     user = require_user(request)
     _, contract = _contract(request, slug)
     commitment = _get(user, contract, pk)
@@ -272,6 +343,8 @@ def update_commitment(request, slug: str, pk: int, payload: CommitmentPatch):
     fields = payload.dict(
         exclude_unset=True, exclude={"version", "qpvs", "means", "amendment_reason", "indicators"}
     )
+    if fields.get("scope", "") is None:
+        del fields["scope"]
     refs = _resolve(
         contract,
         objective=fields.pop("objective", None),
@@ -302,10 +375,13 @@ def update_commitment(request, slug: str, pk: int, payload: CommitmentPatch):
 
 @router.post(
     "/{slug}/commitments/{pk}/transitions",
-    response={200: CommitmentOut, 401: Error, 403: Error, 404: Error, 422: Error},
+    response={200: CommitmentOut, **WRITE_ERRORS},
     summary="Faire avancer un engagement dans son cycle de vie",
+    operation_id="transition_commitment",
+    openapi_extra=WRITE_SECURITY,
 )
-def transition(request, slug: str, pk: int, payload: TransitionIn):
+def transition(request, slug: ContractSlug, pk: CommitmentId, payload: TransitionIn):
+    """propose (partenaire ou pilote), validate et return (pilote), start, close (avec `outcome`)."""
     user = require_user(request)
     _, contract = _contract(request, slug)
     commitment = _get(user, contract, pk)

@@ -10,28 +10,31 @@ from cdv.indicators import selectors
 from cdv.indicators.models import Indicator
 
 from .auth import visible_contract
+from .pagination import paginated
+from .params import MAX_SMALL, ContractSlug, IndicatorCode
+from .schemas import READ_ERRORS
 
 router = Router(tags=["Indicateurs"])
 PERIOD_RE = re.compile(r"^(\d{4})(?:-?[TQ]([1-4]))?$")
 
 
 class IndicatorOut(Schema):
-    code: str
-    name: str
-    definition: str
-    enjeu: int | None
-    unit: str
-    direction: str
-    aggregation: str
-    source: str
-    producer: str
-    frequency: str
-    geography: str
-    levels: list[str]
-    comparability_note: str
-    secrecy_rule: str
-    baseline_year: int | None
-    is_demo: bool
+    code: str = Field(description="code de l'indicateur dans le catalogue du contrat")
+    name: str = Field(description="nom")
+    definition: str = Field(description="définition")
+    enjeu: int | None = Field(description="numéro de l'enjeu suivi")
+    unit: str = Field(description="unité (%, personnes, euros…)")
+    direction: str = Field(description="sens souhaité de l'évolution")
+    aggregation: str = Field(description="règle d'agrégation sur l'ensemble des QPV")
+    source: str = Field(description="source")
+    producer: str = Field(description="producteur")
+    frequency: str = Field(description="fréquence de mise à jour")
+    geography: str = Field(description="géographie prioritaire des valeurs")
+    levels: list[str] = Field(description="niveaux territoriaux disponibles")
+    comparability_note: str = Field(description="limites de comparabilité")
+    secrecy_rule: str = Field(description="règle de secret statistique")
+    baseline_year: int | None = Field(description="année de référence")
+    is_demo: bool = Field(description="donnée de démonstration")
 
     @staticmethod
     def resolve_enjeu(obj):
@@ -39,20 +42,20 @@ class IndicatorOut(Schema):
 
 
 class ValueOut(Schema):
-    territory_code: str | None
-    territory_name: str
-    territory_kind: str
-    period: str
-    value: Decimal | None
-    display: str
-    is_secret: bool
-    numerator: Decimal | None
-    denominator: Decimal | None
-    status: str
-    vintage: str
-    source_url: str
-    comment: str
-    is_demo: bool
+    territory_code: str | None = Field(description="code du territoire ; null pour l'ensemble publié des QPV")
+    territory_name: str = Field(description="nom du territoire")
+    territory_kind: str = Field(description="niveau : QPV, COMMUNE, EPCI…, QPV_DU_CONTRAT")
+    period: str = Field(description="année (2024) ou trimestre (2024-T3)")
+    value: Decimal | None = Field(description="valeur ; null si secrète ou inconnue")
+    display: str = Field(description="valeur affichée (« s » pour le secret statistique)")
+    is_secret: bool = Field(description="secret statistique")
+    numerator: Decimal | None = Field(description="numérateur")
+    denominator: Decimal | None = Field(description="dénominateur")
+    status: str = Field(description="statut de la valeur (définitive, provisoire…)")
+    vintage: str = Field(description="millésime de la source")
+    source_url: str = Field(description="adresse de la source")
+    comment: str = Field(description="commentaire")
+    is_demo: bool = Field(description="donnée de démonstration")
 
     @staticmethod
     def resolve_territory_code(obj):
@@ -72,14 +75,14 @@ class ValueOut(Schema):
 
 
 class SummaryOut(Schema):
-    period: str
+    period: str = Field(description="année ou trimestre")
     qpv_value: Decimal | None = Field(description="ensemble des QPV du contrat")
     qpv_origin: str = Field(description="« calculée » (rapport des sommes…), « publiée » ou vide")
     qpv_reason: str = Field(description="pourquoi l'ensemble n'est pas calculé")
-    reference: str
-    reference_value: Decimal | None
-    gap_points: Decimal | None
-    gap_ratio: Decimal | None
+    reference: str = Field(description="territoire de référence")
+    reference_value: Decimal | None = Field(description="valeur de la référence")
+    gap_points: Decimal | None = Field(description="écart en points")
+    gap_ratio: Decimal | None = Field(description="écart en rapport")
 
     @staticmethod
     def resolve_period(obj):
@@ -99,34 +102,55 @@ class SummaryOut(Schema):
 
 
 class ValuesOut(Schema):
-    indicator: IndicatorOut
-    values: list[ValueOut]
-    summary: list[SummaryOut]
+    indicator: IndicatorOut = Field(description="l'indicateur")
+    values: list[ValueOut] = Field(description="valeurs, par période puis territoire")
+    summary: list[SummaryOut] = Field(description="par période : ensemble des QPV, référence, écart")
+
+
+class IndicatorFilters(Schema):
+    enjeu: int | None = Field(None, ge=1, le=MAX_SMALL, description="numéro de l'enjeu suivi")
 
 
 class ValueFilters(Schema):
     territory: str | None = Field(
-        None, description="code du territoire (QN…, INSEE, SIREN, 5216, FR, QPV_CONTRAT)"
+        None,
+        max_length=20,
+        pattern=r"^[A-Za-z0-9_]+$",
+        description="code du territoire (QN…, INSEE, SIREN, 5216, FR, QPV_CONTRAT)",
     )
-    period: str | None = Field(None, description="année (2024) ou trimestre (2024-T3)")
+    period: str | None = Field(None, max_length=20, description="année (2024) ou trimestre (2024-T3)")
 
 
 def _contract(request, slug):
     return visible_contract(request, slug)[1]
 
 
-@router.get("/{slug}/indicators", response=list[IndicatorOut], summary="Catalogue d'indicateurs d'un contrat")
-def list_indicators(request, slug: str):
+@router.get(
+    "/{slug}/indicators",
+    response={200: list[IndicatorOut], **READ_ERRORS},
+    summary="Catalogue d'indicateurs d'un contrat",
+    operation_id="list_indicators",
+)
+@paginated
+def list_indicators(request, slug: ContractSlug, filters: Query[IndicatorFilters]):
+    """Les indicateurs suivis par le contrat, par code ; filtre : enjeu."""
     contract = _contract(request, slug)
-    return Indicator.objects.filter(contract=contract).select_related("enjeu").order_by("code")
+    qs = Indicator.objects.filter(contract=contract).select_related("enjeu").order_by("code", "id")
+    if filters.enjeu:
+        qs = qs.filter(enjeu__number=filters.enjeu)
+    return qs
 
 
 @router.get(
     "/{slug}/indicators/{code}/values",
-    response=ValuesOut,
+    response={200: ValuesOut, **READ_ERRORS},
     summary="Valeurs d'un indicateur, avec l'ensemble des QPV et l'écart calculés",
+    operation_id="indicator_values",
 )
-def indicator_values(request, slug: str, code: str, filters: Query[ValueFilters]):
+def indicator_values(request, slug: ContractSlug, code: IndicatorCode, filters: Query[ValueFilters]):
+    """Toutes les valeurs de l'indicateur (ou celles d'un territoire, d'une période), et par période
+    l'ensemble des QPV du contrat (rapport des sommes, secret respecté), la référence et l'écart.
+    Ce n'est pas une liste paginée : la série d'un indicateur tient en une réponse."""
     contract = _contract(request, slug)
     indicator = Indicator.objects.filter(contract=contract, code=code).select_related("enjeu").first()
     if indicator is None:

@@ -1,23 +1,23 @@
 from datetime import date
 from decimal import Decimal
 
-from ninja import Schema
+from ninja import Field, Schema
 
 
 class TerritoryRef(Schema):
-    code: str
-    name: str
+    code: str = Field(description="code officiel (QPV, INSEE, SIREN)")
+    name: str = Field(description="nom")
 
 
 class QpvOut(Schema):
-    code: str
-    name: str
-    geography: str
-    status: str
-    commune_codes: list[str]
-    communes: list[TerritoryRef]
-    predecessor: TerritoryRef | None
-    bbox: list[float] | None
+    code: str = Field(description="code du QPV")
+    name: str = Field(description="nom du quartier")
+    geography: str = Field(description="géographie prioritaire : 2024 ou 2015")
+    status: str = Field(description="par rapport à 2015 : NOUVEAU, MODIFIE ou INCHANGE")
+    commune_codes: list[str] = Field(description="codes INSEE des communes, tels que donnés par l'ANCT")
+    communes: list[TerritoryRef] = Field(description="communes chargées sur la plateforme")
+    predecessor: TerritoryRef | None = Field(description="QPV 2015 remplacé, s'il y en a un")
+    bbox: list[float] | None = Field(description="emprise [ouest, sud, est, nord] en WGS84")
 
     @staticmethod
     def resolve_communes(obj):
@@ -30,10 +30,10 @@ class QpvOut(Schema):
 
 
 class QpvDetailOut(QpvOut):
-    geometry: dict | None
-    geometry_repaired: bool
-    source: str
-    contracts: list[str]
+    geometry: dict | None = Field(description="contour GeoJSON (MultiPolygon, WGS84)")
+    geometry_repaired: bool = Field(description="contour de la source invalide, réparé")
+    source: str = Field(description="source du contour")
+    contracts: list[str] = Field(description="contrats visibles qui couvrent ce QPV (slugs)")
 
     @staticmethod
     def resolve_contracts(obj):
@@ -41,33 +41,38 @@ class QpvDetailOut(QpvOut):
 
 
 class ContractOut(Schema):
-    slug: str
-    title: str
-    epci: TerritoryRef
-    start_year: int
-    end_year: int
-    signed_on: date | None
-    status: str
-    qpv_count: int
+    slug: str = Field(description="identifiant du contrat dans les adresses de l'API")
+    title: str = Field(description="intitulé")
+    epci: TerritoryRef = Field(description="EPCI porteur")
+    start_year: int = Field(description="année de début")
+    end_year: int = Field(description="année de fin")
+    signed_on: date | None = Field(description="date de signature")
+    status: str = Field(description="PREPARATION (membres seulement), EN_VIGUEUR ou ACHEVE")
+    qpv_count: int = Field(description="nombre de QPV couverts")
 
 
 class EnjeuOut(Schema):
-    number: int
-    title: str
-    slug: str
-    summary_plain: str
+    number: int = Field(description="numéro de l'enjeu")
+    title: str = Field(description="intitulé")
+    slug: str = Field(description="identifiant d'URL du site public")
+    summary_plain: str = Field(description="résumé en langage clair")
 
 
 class SignatoryOut(Schema):
-    partner: str
-    partner_kind: str
-    kind: str
-    signed_on: date | None
-    signatory_role: str
+    partner: str = Field(description="nom du partenaire")
+    partner_slug: str = Field(description="identifiant (slug) du partenaire")
+    partner_kind: str = Field(description="type de partenaire")
+    kind: str = Field(description="SIGNATAIRE ou PARTICIPANT (participe au pilotage sans signer)")
+    signed_on: date | None = Field(description="date de signature")
+    signatory_role: str = Field(description="qualité du signataire")
 
     @staticmethod
     def resolve_partner(obj):
         return obj.partner.name
+
+    @staticmethod
+    def resolve_partner_slug(obj):
+        return obj.partner.slug
 
     @staticmethod
     def resolve_partner_kind(obj):
@@ -75,12 +80,12 @@ class SignatoryOut(Schema):
 
 
 class MilestoneOut(Schema):
-    kind: str
-    title: str
-    year: int
-    when: str
-    due_on: date | None
-    done_on: date | None
+    kind: str = Field(description="type de jalon")
+    title: str = Field(description="intitulé")
+    year: int = Field(description="année")
+    when: str = Field(description="échéance en clair")
+    due_on: date | None = Field(description="date limite, si elle est connue")
+    done_on: date | None = Field(description="date de réalisation")
 
     @staticmethod
     def resolve_when(obj):
@@ -88,20 +93,20 @@ class MilestoneOut(Schema):
 
 
 class KeyFigureOut(Schema):
-    code: str
-    label: str
-    perimeter: str
-    geography: str
-    value: Decimal
-    unit: str
-    comparison_value: Decimal | None
-    comparison_perimeter: str
-    gap_points: Decimal | None
-    gap_ratio: Decimal | None
-    published_on: str
-    source_label: str
-    source_url: str
-    note: str
+    code: str = Field(description="code du chiffre")
+    label: str = Field(description="libellé")
+    perimeter: str = Field(description="périmètre")
+    geography: str = Field(description="géographie prioritaire du chiffre (2015 ou 2024)")
+    value: Decimal = Field(description="valeur publiée")
+    unit: str = Field(description="unité")
+    comparison_value: Decimal | None = Field(description="valeur de comparaison")
+    comparison_perimeter: str = Field(description="périmètre de comparaison")
+    gap_points: Decimal | None = Field(description="écart en points")
+    gap_ratio: Decimal | None = Field(description="écart en rapport")
+    published_on: str = Field(description="date de publication (AAAA, AAAA-MM ou AAAA-MM-JJ)")
+    source_label: str = Field(description="source")
+    source_url: str = Field(description="adresse de la source")
+    note: str = Field(description="précisions (millésime, limites)")
 
     @staticmethod
     def resolve_gap_points(obj):
@@ -115,13 +120,13 @@ class KeyFigureOut(Schema):
 
 
 class ContractDetailOut(ContractOut):
-    reference_territory: TerritoryRef
-    summary_plain: str
-    qpvs: list[TerritoryRef]
-    enjeux: list[EnjeuOut]
-    signatories: list[SignatoryOut]
-    milestones: list[MilestoneOut]
-    key_figures: list[KeyFigureOut]
+    reference_territory: TerritoryRef = Field(description="territoire de référence des écarts")
+    summary_plain: str = Field(description="résumé en langage clair")
+    qpvs: list[TerritoryRef] = Field(description="QPV couverts, par code")
+    enjeux: list[EnjeuOut] = Field(description="enjeux, par numéro")
+    signatories: list[SignatoryOut] = Field(description="signataires et participants")
+    milestones: list[MilestoneOut] = Field(description="jalons du calendrier")
+    key_figures: list[KeyFigureOut] = Field(description="chiffres clés tels que publiés")
 
     @staticmethod
     def resolve_reference_territory(obj):
@@ -134,4 +139,22 @@ class ContractDetailOut(ContractOut):
 
 
 class Error(Schema):
-    detail: str
+    detail: str = Field(description="message en français")
+
+
+class FieldError(Schema):
+    parametre: str = Field(description="paramètre en cause")
+    message: str = Field(description="ce qui ne va pas")
+
+
+class ValidationErrorOut(Schema):
+    detail: str = Field(description="résumé en français")
+    errors: list[FieldError] = Field([], description="une entrée par paramètre en cause")
+
+
+# Réponses d'erreur documentées sur chaque lecture.
+READ_ERRORS = {401: Error, 404: Error, 422: ValidationErrorOut}
+
+# Schéma de sécurité « jeton d'API » (déclaré dans cdv/api/urls.py) ; exigé par les écritures.
+SECURITY_SCHEME = "jeton"
+WRITE_SECURITY = {"security": [{SECURITY_SCHEME: []}]}

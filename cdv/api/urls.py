@@ -1,26 +1,89 @@
 from ninja import NinjaAPI
 
-from . import errors
+from . import caching, errors
 from .commitments import router as commitments_router
 from .contracts import router as contracts_router
+from .evaluations import router as evaluations_router
 from .indicators import router as indicators_router
 from .meetings import router as meetings_router
+from .pagination import DEFAULT_LIMIT, MAX_LIMIT
+from .partners import router as partners_router
+from .plan import router as plan_router
+from .schemas import SECURITY_SCHEME
 from .territories import router as territories_router
 
-api = NinjaAPI(
+DESCRIPTION = f"""\
+Données publiques des contrats de ville : quartiers prioritaires (QPV), contrats, enjeux, objectifs,
+actions, partenaires, engagements publiés, indicateurs, instances et décisions, retours
+d'expérience publiés. Tout ce qui concerne un contrat se lit sous `/contracts/{{slug}}/…`.
+
+**Lecture libre.** Sans authentification, on lit ce qui est publié : un contrat en préparation,
+un engagement qui n'est pas encore confirmé, un retour d'expérience non modéré, une instance
+autre qu'un comité de pilotage n'apparaissent pas. Avec un jeton (`Authorization: Bearer …`,
+créé depuis « Mon espace ») ou une session, on lit en plus ce que son rôle dans le contrat permet.
+
+**Pagination.** Toutes les listes sont paginées par `limit` ({DEFAULT_LIMIT} par défaut,
+{MAX_LIMIT} au plus ; au-delà : 422) et `offset` ; la réponse donne `count` (le total), `limit`,
+`offset` et `items`. L'ordre de chaque liste est stable.
+
+**Cache HTTP.** Une réponse 200 à un GET anonyme porte `Cache-Control: public, max-age=300`
+(cinq minutes) ; une réponse à un appel authentifié, une écriture ou une erreur porte
+`Cache-Control: private, no-store`. Toute réponse 200 à un GET porte un `ETag` fort (empreinte
+SHA-256 du corps) : renvoyez-le dans `If-None-Match` pour recevoir `304 Not Modified` sans corps
+tant que rien n'a changé. Les réponses portent `Vary: Authorization, Cookie`.
+
+**Erreurs.** En français, dans `detail` (et `errors`, paramètre par paramètre, pour un 422).
+
+**Écritures.** Les engagements se créent et se modifient avec un jeton ou une session et son
+jeton CSRF.
+"""
+
+TAGS = [
+    {"name": "QPV", "description": "La géographie prioritaire de toute la France (2024 et 2015)."},
+    {"name": "Contrats", "description": "Contrats de ville : périmètre, signataires, jalons, chiffres clés."},
+    {"name": "Plan d'action", "description": "Enjeux, objectifs, actions et priorités par quartier."},
+    {"name": "Partenaires", "description": "Les organisations qui ont une place dans un contrat."},
+    {"name": "Engagements", "description": "Ce que chaque partenaire promet, avec quels moyens, et quand."},
+    {"name": "Indicateurs", "description": "Catalogue, valeurs, ensemble des QPV et écart à la référence."},
+    {
+        "name": "Instances et retours d'expérience",
+        "description": "Comités, décisions et leur suivi ; retours d'expérience publiés.",
+    },
+    {
+        "name": "Évaluations",
+        "description": "Mi-parcours et finale : questions, jugements, avis agrégé des conseils citoyens.",
+    },
+]
+
+
+class OpenApi(NinjaAPI):
+    """Le schéma déclare le jeton d'API (bouton « Authorize » de /api/v1/docs) ; les écritures
+    l'exigent (``WRITE_SECURITY``), les lectures s'en passent."""
+
+    def get_openapi_schema(self, *args, **kwargs):
+        schema = super().get_openapi_schema(*args, **kwargs)
+        schema["components"].setdefault("securitySchemes", {})[SECURITY_SCHEME] = {
+            "type": "http",
+            "scheme": "bearer",
+            "description": "Jeton d'API créé depuis « Mon espace » : `Authorization: Bearer <jeton>`.",
+        }
+        return schema
+
+
+api = OpenApi(
     title="Contrat de ville — API ouverte",
     version="1",
-    description=(
-        "Données publiques des contrats de ville : quartiers prioritaires (QPV), contrats, "
-        "enjeux, signataires, jalons. Lecture libre, sans authentification, pour les données "
-        "publiées. Les listes sont paginées (`limit`, `offset`). Les écritures demandent un jeton "
-        "(`Authorization: Bearer …`, créé depuis « Mon espace ») ou une session avec jeton CSRF."
-    ),
+    description=DESCRIPTION,
     urls_namespace="api",
+    openapi_extra={"tags": TAGS},
 )
 api.add_router("/qpv", territories_router)
 api.add_router("/contracts", contracts_router)
+api.add_router("/contracts", plan_router)
+api.add_router("/contracts", partners_router)
 api.add_router("/contracts", commitments_router)
 api.add_router("/contracts", indicators_router)
 api.add_router("/contracts", meetings_router)
+api.add_router("/contracts", evaluations_router)
 errors.install(api)
+caching.install(api)

@@ -39,7 +39,9 @@ def evaluation_abilities(user, evaluation) -> dict[str, bool]:
     internal = can_read_contract_internals(user, contract)
     return {
         "view": evaluation.is_adopted or internal,
-        "view_evidence": internal,
+        # Adoptée, l'évaluation est publique avec ses éléments de preuve (agrégés, issus de données
+        # publiées) ; en cours, seuls les membres du contrat les voient.
+        "view_evidence": internal or evaluation.is_adopted,
         "manage": pilot and open_,
         "judge": (evaluator or pilot) and open_,
         "recommend": (evaluator or pilot) and open_,

@@ -24,6 +24,7 @@ from cdv.indicators import computations, selectors
 from cdv.indicators.models import Indicator, IndicatorValue
 from cdv.monitoring.enums import ReportState
 from cdv.monitoring.feedback import published_feedback
+from cdv.monitoring.meetings import PUBLIC_KINDS
 from cdv.monitoring.models import Decision, Feedback, ProgressReport
 
 ENGAGED = set(PUBLIC_STATUSES)  # confirmés, en cours, réalisés, partiellement, non réalisés, abandonnés
@@ -187,8 +188,8 @@ def assemble(evaluation) -> list[QuestionEvidence]:
         .prefetch_related("commitments", "actions")
         .order_by("-created_at")
     )
-    decisions = list(
-        Decision.objects.filter(meeting__contract=contract)
+    decisions = list(  # celles des instances publiques (COPIL) : le rapport adopté sera publié
+        Decision.objects.filter(meeting__contract=contract, meeting__kind__in=PUBLIC_KINDS)
         .select_related("meeting")
         .prefetch_related("commitments", "actions")
         .order_by("meeting__date", "id")

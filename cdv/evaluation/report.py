@@ -186,6 +186,8 @@ def build_payload(evaluation) -> dict:
             "title": evaluation.title,
             "period": evaluation.period_label,
             "status": evaluation.get_status_display(),
+            "adopted_on": evaluation.adopted_on.isoformat() if evaluation.adopted_on else None,
+            "adopting_meeting": evaluation.adopting_meeting.title if evaluation.adopting_meeting_id else None,
             "method": evaluation.method,
             "summary": evaluation.summary,
             "is_demo": evaluation.is_demo,

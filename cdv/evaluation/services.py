@@ -269,14 +269,9 @@ def _checksum(payload) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
-@transaction.atomic
-def freeze_report(*, user, evaluation, adopted=False):
-    """Une nouvelle version figée du rapport (contenu complet et empreinte)."""
+def _new_version(*, user, evaluation, adopted):
     from .report import build_payload
 
-    evaluation = Evaluation.objects.select_for_update().get(pk=evaluation.pk)
-    _not_adopted(evaluation)
-    _require(abilities.evaluation_abilities(user, evaluation)["freeze"], "Seul le pilote fige le rapport.")
     payload = build_payload(evaluation)
     version = (evaluation.reports.aggregate(n=Max("version"))["n"] or 0) + 1
     return EvaluationReport.objects.create(
@@ -290,23 +285,34 @@ def freeze_report(*, user, evaluation, adopted=False):
 
 
 @transaction.atomic
+def freeze_report(*, user, evaluation):
+    """Une nouvelle version figée du rapport (contenu complet et empreinte), document de travail."""
+    evaluation = Evaluation.objects.select_for_update().get(pk=evaluation.pk)
+    _not_adopted(evaluation)
+    _require(abilities.evaluation_abilities(user, evaluation)["freeze"], "Seul le pilote fige le rapport.")
+    return _new_version(user=user, evaluation=evaluation, adopted=False)
+
+
+@transaction.atomic
 def adopt(*, user, evaluation, meeting=None, adopted_on: datetime.date | None = None):
-    """Le COPIL adopte : une dernière version figée, marquée adoptée ; l'évaluation ne bouge plus."""
+    """Le COPIL adopte : l'évaluation passe « adoptée », puis sa version adoptée est figée ; plus rien
+    ne bouge ensuite (questionnaires clos, jugements et recommandations en lecture seule)."""
+    original, evaluation = evaluation, Evaluation.objects.select_for_update().get(pk=evaluation.pk)
+    _not_adopted(evaluation)
     _require(
         abilities.evaluation_abilities(user, evaluation)["adopt"], "Seul le pilote enregistre l'adoption."
     )
     if meeting is not None and meeting.contract_id != evaluation.contract_id:
         _refuse("L'instance choisie n'est pas une instance de ce contrat.")
-    report = freeze_report(user=user, evaluation=evaluation, adopted=True)
-    Evaluation.objects.filter(pk=evaluation.pk).update(
-        status=EvaluationStatus.ADOPTED,
-        adopted_on=adopted_on or datetime.date.today(),
-        adopting_meeting=meeting,
-    )
-    evaluation.refresh_from_db()
+    evaluation.status = EvaluationStatus.ADOPTED
+    evaluation.adopted_on = adopted_on or datetime.date.today()
+    evaluation.adopting_meeting = meeting
+    evaluation.save(update_fields=["status", "adopted_on", "adopting_meeting"])
     evaluation.questionnaires.filter(status=QuestionnaireStatus.OPEN).update(
         status=QuestionnaireStatus.CLOSED
     )
+    report = _new_version(user=user, evaluation=evaluation, adopted=True)
+    original.refresh_from_db()  # l'objet de l'appelant dit lui aussi « adoptée »
     return report
 
 

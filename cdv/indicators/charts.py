@@ -159,6 +159,8 @@ class GapChart:
             [self.reference_value] if self.reference_value is not None else []
         )
         high = max(values) if values else Decimal(1)
+        if not high or high <= 0:
+            high = Decimal(1)  # tout à zéro : des barres vides, pas une division par zéro
         plot_w = self.width - left - right
         out = [
             f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {self.width} {height}" class="chart" '
