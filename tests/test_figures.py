@@ -25,3 +25,10 @@ def test_french_number():
     assert french_number(Decimal("54800.00")) == "54\u202f800"
     assert french_number(Decimal("3.70")) == "3,7"
     assert french_number(Decimal("12345.25")) == "12\u202f345,25"
+
+
+def test_french_number_keeps_the_sign_of_small_negative_numbers():
+    from cdv.core.figures import french_number
+
+    assert french_number(-0.5) == "-0,5"
+    assert french_number("-1234.25") == "-1\u202f234,25"

@@ -391,6 +391,10 @@ def load_demo_data() -> UpsertStats:
             user=user, contract=contract, role=role, partner=partner
         )
         stats.add("Membership", "created" if created else "unchanged")
+
+    from cdv.evaluation.demo import load_demo_evaluation  # après les comptes : évaluatrice, conseils
+
+    load_demo_evaluation(contract, stats)
     return stats
 
 

@@ -35,5 +35,6 @@ def french_number(value) -> str:
     else:
         text = f"{value.normalize():f}".replace(".", ",")
         whole, _, decimals = text.partition(",")
-        text = f"{int(whole):,}".replace(",", "\u202f") + "," + decimals
+        sign = "-" if whole.startswith("-") else ""  # int("-0") perdrait le signe de −0,5
+        text = sign + f"{abs(int(whole)):,}".replace(",", "\u202f") + "," + decimals
     return text

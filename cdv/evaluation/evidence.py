@@ -17,6 +17,8 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+from django.db.models import Prefetch
+
 from cdv.commitments.abilities import PUBLIC_STATUSES
 from cdv.commitments.enums import CommitmentScope, CommitmentStatus
 from cdv.commitments.models import Commitment, CommitmentMeans
@@ -26,6 +28,7 @@ from cdv.monitoring.enums import ReportState
 from cdv.monitoring.feedback import published_feedback
 from cdv.monitoring.meetings import PUBLIC_KINDS
 from cdv.monitoring.models import Decision, Feedback, ProgressReport
+from cdv.plan.models import Objective
 
 ENGAGED = set(PUBLIC_STATUSES)  # confirmés, en cours, réalisés, partiellement, non réalisés, abandonnés
 REALISED = {CommitmentStatus.DONE, CommitmentStatus.PARTLY_DONE}
@@ -149,7 +152,11 @@ def indicator_evidence(contract, indicators, start_year, end_year) -> dict[int, 
 def assemble(evaluation) -> list[QuestionEvidence]:
     contract = evaluation.contract
     years = range(evaluation.period_start, evaluation.period_end + 1)
-    questions = list(evaluation.questions.prefetch_related("enjeux", "objectives").order_by("number"))
+    questions = list(
+        evaluation.questions.prefetch_related(
+            "enjeux", Prefetch("objectives", queryset=Objective.objects.select_related("enjeu"))
+        ).order_by("number")
+    )
 
     commitments = list(
         Commitment.objects.filter(contract=contract, status__in=ENGAGED)

@@ -7,11 +7,13 @@ relit donc à l'identique des années plus tard, même si les données ont chang
 from collections import defaultdict
 from decimal import Decimal
 
+from django.db.models import Prefetch
 from django.utils import timezone
 
 from cdv.commitments.enums import CommitmentScope
 from cdv.commitments.models import Commitment
 from cdv.monitoring.feedback import public_attribution
+from cdv.plan.models import Objective
 
 from . import evidence as ev
 from . import results as res
@@ -176,7 +178,12 @@ def build_payload(evaluation) -> dict:
             "objectives": [str(o) for o in r.objectives.all()],
             "commitments": [c.title for c in r.commitments.all()],
         }
-        for r in evaluation.recommendations.prefetch_related("enjeux", "objectives", "commitments")
+        for r in evaluation.recommendations.prefetch_related(
+            "enjeux",
+            Prefetch("objectives", queryset=Objective.objects.select_related("enjeu")),
+            # le rapport adopté est public : seuls les engagements publiés y sont cités
+            Prefetch("commitments", queryset=Commitment.objects.filter(status__in=ev.ENGAGED)),
+        )
     ]
     return {
         "contract": {"slug": contract.slug, "title": contract.title},

@@ -1,0 +1,1127 @@
+"""Évaluation à mi-parcours et finale : pages des membres et du public, questionnaires des conseils
+citoyens, avenants.
+
+- Une évaluation en cours est lue par les membres du contrat : pour chaque question évaluative, les
+  éléments de preuve assemblés par la plateforme (``cdv.evaluation.evidence``), le jugement des
+  évaluateurs (avec son historique) et, à côté, l'avis agrégé des conseils citoyens ; puis les
+  recommandations. Le pilote fige des versions du rapport et enregistre l'adoption.
+- Une évaluation adoptée se lit, pour tous, dans sa version adoptée figée (``EvaluationReport``) :
+  ce que le comité de pilotage a adopté, même si les données ont bougé depuis.
+- Les réponses aux questionnaires ne sont jamais montrées une à une : seulement des comptes, des
+  moyennes, des répartitions et des textes libres triés par ordre alphabétique.
+
+Droits : ``cdv.evaluation.abilities`` ; écritures : ``cdv.evaluation.services`` (qui revérifient
+les droits). Un objet invisible donne 404, une action interdite sur un objet visible 403.
+"""
+
+import datetime
+import json
+from decimal import Decimal
+from pathlib import Path
+
+from django import forms
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.db.models import Count, Prefetch, Q
+from django.http import Http404, HttpResponse
+from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.http import require_http_methods, require_POST
+
+from cdv.commitments.abilities import PUBLIC_STATUSES, can_read_contract_internals
+from cdv.commitments.models import Commitment
+from cdv.core.figures import french_number
+from cdv.evaluation import abilities, services
+from cdv.evaluation import evidence as ev
+from cdv.evaluation import results as res
+from cdv.evaluation.enums import (
+    EvaluationKind,
+    EvaluationStatus,
+    ItemKind,
+    JudgementScale,
+    QuestionnaireStatus,
+)
+from cdv.evaluation.models import (
+    Amendment,
+    Evaluation,
+    EvaluationQuestion,
+    EvaluationReport,
+    Judgement,
+    Questionnaire,
+    QuestionnaireResponse,
+    Recommendation,
+)
+
+# Les mises en forme du contenu figé : le rapport en cours se lit exactement comme un rapport figé.
+from cdv.evaluation.report import _indicator, _item, _realisation
+from cdv.evaluation.services import EvaluationError
+from cdv.monitoring.enums import MeetingKind
+from cdv.monitoring.feedback import public_attribution
+from cdv.monitoring.models import Meeting
+from cdv.plan.models import Enjeu, Objective
+
+from .helpers import add_service_errors, get_contract, require
+
+KIND_SLUGS = {EvaluationKind.MID_TERM: "mi-parcours", EvaluationKind.FINAL: "finale"}
+SLUG_KINDS = {slug: kind for kind, slug in KIND_SLUGS.items()}
+DOCUMENT_FORMATS = {"pdf", "docx"}
+HEAVY_QPV_FIELDS = ("qpv__geometry", "qpv__bbox", "qpv__commune_codes")
+DATE_WIDGET = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+SCALE_CHOICES = [
+    (1, "1 — pas du tout"),
+    (2, "2 — un peu"),
+    (3, "3 — moyennement"),
+    (4, "4 — beaucoup"),
+    (5, "5 — tout à fait"),
+]
+NO_ANSWER = ("", "Sans réponse")
+QUESTIONNAIRE_CSS = (
+    Path(__file__).resolve().parents[2] / "templates" / "evaluation" / "questionnaire_print.css"
+)
+
+
+# --- Mise en forme des nombres (contenu figé en JSON : des flottants ; en cours : des Decimal) -------
+
+
+def _decimal(value) -> Decimal | None:
+    if value is None or value == "":
+        return None
+    return value if isinstance(value, Decimal) else Decimal(str(value))
+
+
+def _number(value, places="0.1") -> str:
+    value = _decimal(value)
+    if value is None:
+        return "—"
+    return french_number(value.quantize(Decimal(places)))
+
+
+def _signed(value, places="0.1") -> str:
+    """+1,5 ou −0,5 (signe typographique), 0 sans signe."""
+    value = _decimal(value)
+    if value is None:
+        return "—"
+    value = value.quantize(Decimal(places))
+    if value == 0:
+        return "0"
+    return ("+" if value > 0 else "−") + french_number(abs(value))
+
+
+def _with_unit(text: str, unit: str) -> str:
+    if text == "—" or not unit:
+        return text
+    return f"{text}\u00a0{unit}"
+
+
+def _period_text(period, unit) -> str:
+    if not period:
+        return "Pas de valeur connue"
+    parts = [f"{period['period']} : {_with_unit(_number(period['qpv'], '0.01'), unit)} dans les QPV"]
+    if period.get("reference") is not None:
+        parts.append(
+            f"{_with_unit(_number(period['reference'], '0.01'), unit)} pour {period['reference_label']}"
+        )
+    if period.get("gap_points") is not None:
+        parts.append(f"écart de {_signed(period['gap_points'])} {_points(unit)}")
+    return " ; ".join(parts)
+
+
+def _gap_trend(start, end) -> str:
+    """L'écart se resserre ou se creuse : on compare sa taille, que les QPV soient au-dessus ou au-dessous
+    de la référence (un écart de −21 points qui passe à −19 se resserre)."""
+    before = _decimal((start or {}).get("gap_points"))
+    after = _decimal((end or {}).get("gap_points"))
+    if before is None or after is None:
+        return ""
+    if abs(after) < abs(before):
+        return "l'écart se resserre"
+    if abs(after) > abs(before):
+        return "l'écart se creuse"
+    return "l'écart ne change pas"
+
+
+def _points(unit) -> str:
+    return "points" if unit == "%" else (unit or "")
+
+
+def _rate(value) -> str:
+    text = _number(value)
+    return text if text == "—" else f"{text}\u00a0%"
+
+
+def _euros(value) -> str:
+    return _with_unit(_number(value, "1"), "€")
+
+
+def _display_question(question: dict) -> dict:
+    """Une question du contenu du rapport (figé ou en cours), avec ses nombres écrits à la française."""
+    evidence = question.get("evidence") or {}
+    indicators = []
+    for item in evidence.get("indicators", []):
+        unit = item.get("unit", "")
+        change = "—"
+        if item.get("change_points") is not None:
+            change = f"{_signed(item['change_points'], '0.01')} {_points(unit)}".strip()
+            if item.get("change_percent") is not None:
+                change += f" ({_signed(item['change_percent'])}\u00a0%)"
+        gap_change = "—"
+        if item.get("gap_change") is not None:
+            gap_change = f"{_signed(item['gap_change'])} {_points(unit)}".strip()
+            trend = _gap_trend(item.get("start"), item.get("end"))
+            if trend:
+                gap_change += f" : {trend}"
+        indicators.append(
+            {
+                "name": item["name"],
+                "start": _period_text(item.get("start"), unit),
+                "end": _period_text(item.get("end"), unit),
+                "change": change,
+                "gap_change": gap_change,
+                "warning": item.get("warning", ""),
+            }
+        )
+    means = evidence.get("means") or {}
+    realisation_tables = [
+        ("par partenaire", evidence.get("by_partner", [])),
+        ("par enjeu", evidence.get("by_enjeu", [])),
+        ("par quartier", evidence.get("by_qpv", [])),
+    ]
+    council = []
+    for item in question.get("council", []):
+        distribution = item.get("distribution")
+        council.append(
+            {
+                **item,
+                "is_scale": item.get("kind") == ItemKind.SCALE,
+                "mean_text": _number(item.get("mean")),
+                "distribution_text": " · ".join(f"{n} : {c}" for n, c in enumerate(distribution, start=1))
+                if distribution
+                else "",
+            }
+        )
+    overall = evidence.get("overall")
+    return {
+        **question,
+        "indicators": indicators,
+        "overall": {**overall, "rate_text": _rate(overall.get("rate"))} if overall else None,
+        "realisations": [
+            (label, [{**r, "rate_text": _rate(r.get("rate"))} for r in rows])
+            for label, rows in realisation_tables
+        ],
+        "means": {
+            "committed_fte": _number(means.get("committed_fte"), "0.01"),
+            "mobilised_fte": _number(means.get("mobilised_fte"), "0.01"),
+            "fte_ratio": _rate(means.get("fte_ratio")),
+            "committed_eur": _euros(means.get("committed_eur")),
+            "mobilised_eur": _euros(means.get("mobilised_eur")),
+            "eur_ratio": _rate(means.get("eur_ratio")),
+        }
+        if means
+        else None,
+        "feedback": evidence.get("feedback", []),
+        "decisions": evidence.get("decisions", []),
+        "council_items": council,
+    }
+
+
+# --- Formulaires -----------------------------------------------------------------------------------
+
+
+class JudgementForm(forms.Form):
+    scale = forms.TypedChoiceField(
+        label="Appréciation", choices=JudgementScale.choices, coerce=int, widget=forms.RadioSelect
+    )
+    text = forms.CharField(
+        label="Jugement argumenté",
+        widget=forms.Textarea(attrs={"rows": 6}),
+        help_text="Appuyez-vous sur les éléments de preuve : indicateurs, réalisation, moyens, retours.",
+    )
+
+    def __init__(self, *args, number, **kwargs):
+        super().__init__(*args, prefix=f"q{number}", **kwargs)
+        self.fields["scale"].label = f"Appréciation sur la question {number}"
+        self.fields["text"].label = f"Jugement argumenté sur la question {number}"
+
+
+class ObjectiveChoiceField(forms.ModelMultipleChoiceField):
+    def label_from_instance(self, obj):
+        return f"{obj.enjeu.number}.{obj.number} {obj.title}"
+
+
+class CommitmentChoiceField(forms.ModelMultipleChoiceField):
+    def label_from_instance(self, obj):
+        return f"{obj.title} ({obj.partner.name})"
+
+
+class RecommendationForm(forms.Form):
+    text = forms.CharField(label="Recommandation", widget=forms.Textarea(attrs={"rows": 4}))
+    enjeux = forms.ModelMultipleChoiceField(
+        label="Enjeux concernés",
+        queryset=Enjeu.objects.none(),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+    )
+    objectives = ObjectiveChoiceField(
+        label="Objectifs concernés",
+        queryset=Objective.objects.none(),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+    )
+    commitments = CommitmentChoiceField(
+        label="Engagements concernés",
+        queryset=Commitment.objects.none(),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+    )
+
+    def __init__(self, *args, contract, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["enjeux"].queryset = Enjeu.objects.filter(contract=contract).order_by("number")
+        self.fields["objectives"].queryset = (
+            Objective.objects.filter(enjeu__contract=contract)
+            .select_related("enjeu")
+            .order_by("enjeu__number", "number")
+        )
+        self.fields["commitments"].queryset = (
+            Commitment.objects.filter(contract=contract)
+            .select_related("partner")
+            .only("title", "partner__name")
+            .order_by("partner__name", "title", "id")
+        )
+
+
+class MeetingChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, obj):
+        return f"{obj.title} — {obj.date:%d/%m/%Y}"
+
+
+class AdoptForm(forms.Form):
+    meeting = MeetingChoiceField(
+        label="Comité de pilotage qui adopte l'évaluation",
+        queryset=Meeting.objects.none(),
+        empty_label="— choisir —",
+        help_text="Un comité de pilotage (COPIL) du contrat, enregistré dans les instances.",
+    )
+    adopted_on = forms.DateField(label="Date d'adoption", widget=DATE_WIDGET)
+
+    def __init__(self, *args, contract, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["meeting"].queryset = Meeting.objects.filter(
+            contract=contract, kind=MeetingKind.COPIL
+        ).order_by("-date", "-id")
+
+
+class AnswerForm(forms.Form):
+    """Un champ par question du questionnaire : ``item_<numéro>``."""
+
+    def __init__(self, *args, items, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.items = list(items)
+        for item in self.items:
+            label = f"{item.number}. {item.text}"
+            if item.kind == ItemKind.SCALE:
+                field = forms.TypedChoiceField(
+                    label=label,
+                    choices=[*SCALE_CHOICES, NO_ANSWER],
+                    coerce=int,
+                    empty_value=None,
+                    required=False,
+                    widget=forms.RadioSelect,
+                )
+            else:
+                field = forms.CharField(
+                    label=label,
+                    required=False,
+                    max_length=5000,
+                    widget=forms.Textarea(attrs={"rows": 4, "maxlength": 5000}),
+                )
+            self.fields[f"item_{item.number}"] = field
+
+    def answers(self) -> dict:
+        return {item.number: self.cleaned_data.get(f"item_{item.number}") for item in self.items}
+
+    @staticmethod
+    def initial_for(response) -> dict:
+        initial = {}
+        for answer in response.answers.select_related("item"):
+            value = answer.scale_value if answer.scale_value is not None else answer.text
+            initial[f"item_{answer.item.number}"] = value
+        return initial
+
+
+# --- Lecture des objets d'une URL ------------------------------------------------------------------
+
+
+def _get_evaluation(request, contract, kind):
+    kind_value = SLUG_KINDS.get(kind)
+    evaluation = (
+        Evaluation.objects.filter(contract=contract, kind=kind_value)
+        .select_related("adopting_meeting")
+        .first()
+        if kind_value
+        else None
+    )
+    if evaluation is None:
+        raise Http404("Ce contrat n'a pas d'évaluation de cette nature.")
+    evaluation.contract = contract
+    evaluation.url_kind = kind
+    rights = abilities.evaluation_abilities(request.user, evaluation)
+    if not rights["view"]:
+        raise Http404("Ce contrat n'a pas d'évaluation de cette nature.")
+    return evaluation, rights
+
+
+def _get_questionnaire(request, evaluation, code):
+    questionnaire = (
+        Questionnaire.objects.filter(evaluation=evaluation, qpv__code=code)
+        .select_related("qpv")
+        .defer(*HEAVY_QPV_FIELDS)
+        .first()
+    )
+    if questionnaire is None:
+        raise Http404("Aucun questionnaire de cette évaluation pour ce quartier.")
+    questionnaire.evaluation = evaluation
+    rights = abilities.questionnaire_abilities(request.user, questionnaire)
+    return questionnaire, rights
+
+
+def _adopted_report(evaluation):
+    return EvaluationReport.objects.filter(evaluation=evaluation, adopted=True).order_by("-version").first()
+
+
+def _decorate(evaluations):
+    for evaluation in evaluations:
+        evaluation.url_kind = KIND_SLUGS.get(evaluation.kind, "")
+    return evaluations
+
+
+# --- Liste des évaluations -------------------------------------------------------------------------
+
+
+@require_http_methods(["GET"])
+def evaluation_list(request, slug):
+    """Les évaluations du contrat : adoptées pour le public, toutes pour ses membres."""
+    contract = get_contract(request, slug)
+    member = can_read_contract_internals(request.user, contract)
+    evaluations = (
+        Evaluation.objects.filter(contract=contract)
+        .select_related("adopting_meeting")
+        .annotate(question_count=Count("questions", distinct=True))
+        .order_by("period_end", "kind")
+    )
+    if not member:
+        evaluations = evaluations.filter(status=EvaluationStatus.ADOPTED)
+    return render(
+        request,
+        "evaluation/list.html",
+        {
+            "contract": contract,
+            "evaluations": _decorate(list(evaluations)),
+            "is_member": member,
+            "amendment_count": Amendment.objects.filter(contract=contract).count(),
+        },
+    )
+
+
+# --- Page d'une évaluation -------------------------------------------------------------------------
+
+
+def _objective_labels(contract) -> dict[int, str]:
+    return {
+        o.pk: f"{o.enjeu.number}.{o.number} {o.title}"
+        for o in Objective.objects.filter(enjeu__contract=contract).select_related("enjeu")
+    }
+
+
+def _visible_council_results(user, evaluation, contract):
+    """L'avis agrégé des questionnaires que la personne a le droit de lire (pilote, évaluateur, conseil
+    citoyen du quartier) ; les autres membres ne le lisent qu'une fois l'évaluation adoptée."""
+    questionnaires = list(
+        evaluation.questionnaires.select_related("qpv").defer(*HEAVY_QPV_FIELDS).order_by("qpv__name")
+    )
+    council_qpvs = abilities.council_qpv_ids(user, contract)
+    visible = []
+    for questionnaire in questionnaires:
+        questionnaire.evaluation = evaluation
+        if abilities.questionnaire_abilities(user, questionnaire, council_qpvs)["view_results"]:
+            visible.append(questionnaire)
+    return res.questionnaire_results(visible), len(visible) < len(questionnaires)
+
+
+def _live_questions(request, contract, evaluation):
+    """Le contenu du rapport tel qu'il serait figé maintenant, question par question."""
+    evidence = ev.assemble(evaluation)
+    labels = _objective_labels(contract)
+    council, hidden = _visible_council_results(request.user, evaluation, contract)
+    by_question = res.by_question(council)
+    questions = []
+    for item in evidence:
+        q = item.question
+        questions.append(
+            {
+                "pk": q.pk,
+                "number": q.number,
+                "text": q.text,
+                "criterion_label": q.get_criterion_display(),
+                "enjeux": [str(e) for e in sorted(q.enjeux.all(), key=lambda e: e.number)],
+                "objectives": [labels.get(o.pk, o.title) for o in q.objectives.all()],
+                "evidence": {
+                    "indicators": [_indicator(i) for i in item.indicators],
+                    "overall": _realisation(item.overall),
+                    "by_partner": [_realisation(r) for r in item.by_partner],
+                    "by_enjeu": [_realisation(r) for r in item.by_enjeu],
+                    "by_qpv": [_realisation(r) for r in item.by_qpv],
+                    "means": {
+                        "committed_fte": item.means.committed_fte,
+                        "committed_eur": item.means.committed_eur,
+                        "mobilised_fte": item.means.mobilised_fte,
+                        "mobilised_eur": item.means.mobilised_eur,
+                        "fte_ratio": item.means.fte_ratio,
+                        "eur_ratio": item.means.eur_ratio,
+                    },
+                    "feedback": [
+                        {"kind": f.get_kind_display(), "text": f.text, "attribution": public_attribution(f)}
+                        for f in item.feedback
+                    ],
+                    "decisions": [
+                        {
+                            "text": d.text,
+                            "meeting": d.meeting.title,
+                            "date": d.meeting.date.isoformat(),
+                            "status": d.get_status_display(),
+                            "follow_up": d.follow_up,
+                        }
+                        for d in item.decisions
+                    ],
+                },
+                "council": [_item(r) for r in by_question.get(q.pk, [])],
+            }
+        )
+    return questions, hidden
+
+
+def _public_recommendations(contract, recommendations):
+    """Le public ne lit, parmi les engagements cités par les recommandations figées, que ceux qui sont
+    publiés (confirmés et suivants) : le contenu figé ne garde que leurs intitulés."""
+    titles = {t for r in recommendations for t in r.get("commitments", [])}
+    public = set(
+        Commitment.objects.filter(
+            contract=contract, status__in=PUBLIC_STATUSES, title__in=titles
+        ).values_list("title", flat=True)
+    )
+    return [
+        {**r, "commitments": [t for t in r.get("commitments", []) if t in public]} for r in recommendations
+    ]
+
+
+def _judgement_history(evaluation) -> dict[int, list]:
+    history = {}
+    records = (
+        Judgement.history.filter(question__evaluation=evaluation)
+        .select_related("history_user", "author")
+        .order_by("-history_date", "-history_id")
+    )
+    for record in records:
+        who = record.history_user or record.author
+        history.setdefault(record.question_id, []).append(
+            {
+                "date": record.history_date,
+                "who": str(who) if who else "auteur inconnu",
+                "scale": JudgementScale(record.scale).label if record.scale in JudgementScale.values else "",
+                "text": record.text,
+                "kind": "création" if record.history_type == "+" else "modification",
+            }
+        )
+    return history
+
+
+def _render_evaluation(request, contract, evaluation, rights, *, forms_by_question=None, **forms_):
+    """La page d'une évaluation ; les formulaires passés (avec leurs erreurs) remplacent les vierges."""
+    forms_by_question = forms_by_question or {}
+    # Membres du contrat : historique des jugements, versions figées, noms des auteurs. Le public lit
+    # la version adoptée (éléments de preuve compris, selon ``view_evidence``), jamais le reste.
+    member = can_read_contract_internals(request.user, contract)
+    report = None
+    council_hidden = False
+    if evaluation.is_adopted:
+        report = _adopted_report(evaluation)
+        payload = report.payload if report else {"questions": [], "recommendations": [], "qpvs": []}
+        raw_questions = payload.get("questions", [])
+        numbers = dict(EvaluationQuestion.objects.filter(evaluation=evaluation).values_list("number", "pk"))
+        for question in raw_questions:
+            question["pk"] = numbers.get(question["number"])
+        recommendations = payload.get("recommendations", [])
+        if not member:
+            recommendations = _public_recommendations(contract, recommendations)
+        summary = payload.get("evaluation", {}).get("summary", "")
+        method = payload.get("evaluation", {}).get("method", "")
+        council_qpvs = [q for q in payload.get("qpvs", []) if q.get("council", {}).get("items")]
+    else:
+        raw_questions, council_hidden = _live_questions(request, contract, evaluation)
+        recommendations = list(
+            Recommendation.objects.filter(evaluation=evaluation)
+            .select_related("author")
+            .prefetch_related(
+                Prefetch("enjeux", queryset=Enjeu.objects.order_by("number")),
+                Prefetch("objectives", queryset=Objective.objects.select_related("enjeu")),
+                Prefetch("commitments", queryset=Commitment.objects.only("title", "contract_id")),
+            )
+            .order_by("number")
+        )
+        summary, method, council_qpvs = evaluation.summary, evaluation.method, []
+
+    judgements = {}
+    history = {}
+    if member:
+        judgements = {
+            j.question_id: j
+            for j in Judgement.objects.filter(question__evaluation=evaluation).select_related("author")
+        }
+        history = _judgement_history(evaluation)
+    questions = []
+    for raw in raw_questions:
+        question = _display_question(raw)
+        pk = raw.get("pk")
+        question["live_judgement"] = judgements.get(pk)
+        question["history"] = history.get(pk, [])
+        if rights["judge"]:
+            judgement = judgements.get(pk)
+            initial = {"scale": judgement.scale, "text": judgement.text} if judgement else None
+            question["form"] = forms_by_question.get(pk) or JudgementForm(
+                number=raw["number"], initial=initial
+            )
+        questions.append(question)
+
+    context = {
+        "contract": contract,
+        "evaluation": evaluation,
+        "rights": rights,
+        "report": report,
+        "summary": summary,
+        "method": method,
+        "questions": questions,
+        "recommendations": recommendations,
+        "council_hidden": council_hidden,
+        "council_qpvs": council_qpvs,
+        "frozen": evaluation.is_adopted,
+        "show_evidence": rights["view_evidence"],
+        "is_member": member,
+    }
+    if rights["recommend"]:
+        context["recommendation_form"] = forms_.get("recommendation_form") or RecommendationForm(
+            contract=contract
+        )
+    if rights["adopt"]:
+        context["adopt_form"] = forms_.get("adopt_form") or AdoptForm(
+            contract=contract, initial={"adopted_on": timezone.localdate()}
+        )
+    if member:
+        context["versions"] = list(
+            EvaluationReport.objects.filter(evaluation=evaluation)
+            .select_related("created_by")
+            .defer("payload")
+            .order_by("-version")
+        )
+        context["questionnaire_count"] = evaluation.questionnaires.count()
+    return render(request, "evaluation/detail.html", context)
+
+
+@require_http_methods(["GET"])
+def evaluation_detail(request, slug, kind):
+    contract = get_contract(request, slug)
+    evaluation, rights = _get_evaluation(request, contract, kind)
+    return _render_evaluation(request, contract, evaluation, rights)
+
+
+def _evaluation_url(contract, evaluation, anchor=""):
+    url = reverse("www:evaluation", args=[contract.slug, evaluation.url_kind])
+    return f"{url}#{anchor}" if anchor else url
+
+
+@login_required
+@require_POST
+def judgement_save(request, slug, kind, number):
+    contract = get_contract(request, slug)
+    evaluation, rights = _get_evaluation(request, contract, kind)
+    question = EvaluationQuestion.objects.filter(evaluation=evaluation, number=number).first()
+    if question is None:
+        raise Http404("Cette évaluation n'a pas de question portant ce numéro.")
+    question.evaluation = evaluation
+    require(rights["judge"], "Seuls les évaluateurs et le pilote écrivent les jugements, avant l'adoption.")
+    form = JudgementForm(request.POST, number=number)
+    if form.is_valid():
+        try:
+            services.save_judgement(
+                user=request.user,
+                question=question,
+                scale=form.cleaned_data["scale"],
+                text=form.cleaned_data["text"],
+            )
+        except EvaluationError as error:
+            add_service_errors(form, error)
+        else:
+            messages.success(request, f"Jugement sur la question {number} enregistré.")
+            return redirect(_evaluation_url(contract, evaluation, f"question-{number}"))
+    return _render_evaluation(request, contract, evaluation, rights, forms_by_question={question.pk: form})
+
+
+@login_required
+@require_POST
+def recommendation_create(request, slug, kind):
+    contract = get_contract(request, slug)
+    evaluation, rights = _get_evaluation(request, contract, kind)
+    require(rights["recommend"], "Seuls les évaluateurs et le pilote écrivent les recommandations.")
+    form = RecommendationForm(request.POST, contract=contract)
+    if form.is_valid():
+        try:
+            recommendation = services.add_recommendation(
+                user=request.user,
+                evaluation=evaluation,
+                text=form.cleaned_data["text"],
+                enjeux=form.cleaned_data["enjeux"],
+                objectives=form.cleaned_data["objectives"],
+                commitments=form.cleaned_data["commitments"],
+            )
+        except EvaluationError as error:
+            add_service_errors(form, error)
+        else:
+            messages.success(request, f"Recommandation n° {recommendation.number} enregistrée.")
+            return redirect(_evaluation_url(contract, evaluation, "recommandations"))
+    return _render_evaluation(request, contract, evaluation, rights, recommendation_form=form)
+
+
+@login_required
+@require_POST
+def evaluation_freeze(request, slug, kind):
+    contract = get_contract(request, slug)
+    evaluation, rights = _get_evaluation(request, contract, kind)
+    require(rights["freeze"], "Seul le pilote fige une version du rapport, avant l'adoption.")
+    try:
+        report = services.freeze_report(user=request.user, evaluation=evaluation)
+    except EvaluationError as error:
+        for message in error.messages:
+            messages.error(request, message)
+    else:
+        messages.success(request, f"Version {report.version} du rapport figée : elle ne changera plus.")
+    return redirect(_evaluation_url(contract, evaluation, "rapport"))
+
+
+@login_required
+@require_POST
+def evaluation_adopt(request, slug, kind):
+    contract = get_contract(request, slug)
+    evaluation, rights = _get_evaluation(request, contract, kind)
+    require(rights["adopt"], "Seul le pilote enregistre l'adoption, une seule fois.")
+    form = AdoptForm(request.POST, contract=contract)
+    if form.is_valid():
+        try:
+            report = services.adopt(
+                user=request.user,
+                evaluation=evaluation,
+                meeting=form.cleaned_data["meeting"],
+                adopted_on=form.cleaned_data["adopted_on"],
+            )
+        except EvaluationError as error:
+            add_service_errors(form, error)
+        else:
+            messages.success(
+                request,
+                f"Évaluation adoptée : la version {report.version} du rapport est publiée sur le site.",
+            )
+            return redirect(_evaluation_url(contract, evaluation))
+    return _render_evaluation(request, contract, evaluation, rights, adopt_form=form)
+
+
+# --- Versions et documents du rapport --------------------------------------------------------------
+
+
+def _get_version(request, contract, kind, version):
+    evaluation, _ = _get_evaluation(request, contract, kind)
+    report = EvaluationReport.objects.filter(evaluation=evaluation, version=version).first()
+    # Le public ne lit que la version adoptée ; les membres, toutes les versions figées.
+    member = can_read_contract_internals(request.user, contract)
+    if report is None or not (member or report.adopted):
+        raise Http404("Aucune version figée de ce rapport ne porte ce numéro.")
+    report.evaluation = evaluation
+    return evaluation, report
+
+
+def _document_response(evaluation, fmt, report, live=False):
+    if fmt not in DOCUMENT_FORMATS:
+        raise Http404("Format inconnu : le rapport existe en PDF et en DOCX.")
+    try:
+        from cdv.evaluation.documents import evaluation_document
+    except ImportError as error:  # le générateur de documents n'est pas encore livré
+        raise Http404("Le rapport n'est pas encore disponible en document.") from error
+    # ``live`` : un document de travail aux données du moment (évaluation en cours, membres seulement).
+    extra = {"live": True} if live else {}
+    content, filename = evaluation_document(evaluation, fmt, report=report, **extra)
+    content_type = (
+        "application/pdf"
+        if fmt == "pdf"
+        else "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+    )
+    response = HttpResponse(content, content_type=content_type)
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
+@require_http_methods(["GET"])
+def evaluation_document(request, slug, kind, fmt):
+    """Le rapport : la version adoptée si l'évaluation l'est, sinon un document de travail aux données
+    du moment (pour les membres : une évaluation en cours leur est réservée)."""
+    contract = get_contract(request, slug)
+    evaluation, _ = _get_evaluation(request, contract, kind)
+    report = None
+    if evaluation.is_adopted:
+        report = _adopted_report(evaluation)
+        if report is None:
+            raise Http404("La version adoptée du rapport est introuvable.")
+    return _document_response(evaluation, fmt, report, live=not evaluation.is_adopted)
+
+
+@require_http_methods(["GET"])
+def version_document(request, slug, kind, version, fmt):
+    contract = get_contract(request, slug)
+    evaluation, report = _get_version(request, contract, kind, version)
+    return _document_response(evaluation, fmt, report)
+
+
+@require_http_methods(["GET"])
+def version_json(request, slug, kind, version):
+    """Le contenu figé d'une version et son empreinte SHA-256, pour vérifier qu'il n'a pas changé."""
+    contract = get_contract(request, slug)
+    _, report = _get_version(request, contract, kind, version)
+    content = json.dumps(
+        {
+            "version": report.version,
+            "adopted": report.adopted,
+            "checksum_sha256": report.checksum,
+            "payload": report.payload,
+        },
+        ensure_ascii=False,
+        indent=2,
+    )
+    response = HttpResponse(content, content_type="application/json; charset=utf-8")
+    response["Content-Disposition"] = (
+        f'attachment; filename="evaluation-{slug}-{kind}-v{report.version}.json"'
+    )
+    return response
+
+
+# --- Questionnaires des conseils citoyens ----------------------------------------------------------
+
+
+@require_http_methods(["GET"])
+def questionnaire_list(request, slug, kind):
+    """Les questionnaires par quartier : ceux que la personne peut lire, avec leur état et leurs
+    réponses ; une fois l'évaluation adoptée, l'avis agrégé de chaque quartier est public."""
+    contract = get_contract(request, slug)
+    evaluation, rights = _get_evaluation(request, contract, kind)
+    questionnaires = list(
+        Questionnaire.objects.filter(evaluation=evaluation)
+        .select_related("qpv")
+        .defer(*HEAVY_QPV_FIELDS)
+        .annotate(
+            item_count=Count("items", distinct=True),
+            response_count=Count("responses", distinct=True),
+            paper_count=Count("responses", filter=Q(responses__on_paper=True), distinct=True),
+        )
+        .order_by("qpv__name")
+    )
+    council_qpvs = abilities.council_qpv_ids(request.user, contract)
+    rows = []
+    for questionnaire in questionnaires:
+        questionnaire.evaluation = evaluation
+        q_rights = abilities.questionnaire_abilities(request.user, questionnaire, council_qpvs)
+        results_visible = q_rights["view_results"] or evaluation.is_adopted
+        if q_rights["view"] or results_visible:
+            rows.append(
+                {"questionnaire": questionnaire, "rights": q_rights, "results_visible": results_visible}
+            )
+    return render(
+        request,
+        "evaluation/questionnaires.html",
+        {
+            "contract": contract,
+            "evaluation": evaluation,
+            "rights": rights,
+            "rows": rows,
+            "hidden_count": len(questionnaires) - len(rows),
+            "is_pilot": rights["manage"],
+        },
+    )
+
+
+def _own_response(questionnaire, user):
+    return QuestionnaireResponse.objects.filter(
+        questionnaire=questionnaire, respondent_key=services.respondent_key(questionnaire, user)
+    ).first()
+
+
+@require_http_methods(["GET", "POST"])
+def questionnaire_page(request, slug, kind, code):
+    """Le questionnaire d'un quartier : le membre du conseil citoyen y répond (et corrige sa réponse) ;
+    le pilote et les évaluateurs le lisent. Pour tout autre : 404."""
+    contract = get_contract(request, slug)
+    evaluation, _ = _get_evaluation(request, contract, kind)
+    questionnaire, rights = _get_questionnaire(request, evaluation, code)
+    if not rights["view"]:
+        raise Http404("Aucun questionnaire de cette évaluation pour ce quartier.")
+    items = list(questionnaire.items.select_related("question").order_by("number"))
+    own = _own_response(questionnaire, request.user) if rights["answer"] else None
+    form = None
+    if request.method == "POST":
+        require(
+            rights["answer"],
+            "Seuls les membres du conseil citoyen de ce quartier répondent, tant que le questionnaire "
+            "est ouvert.",
+        )
+        form = AnswerForm(request.POST, items=items)
+        if form.is_valid():
+            try:
+                services.submit_answers(
+                    user=request.user, questionnaire=questionnaire, answers=form.answers()
+                )
+            except EvaluationError as error:
+                add_service_errors(form, error)
+            else:
+                messages.success(
+                    request,
+                    "Merci ! Votre réponse est enregistrée. Vous pouvez revenir la corriger tant que le "
+                    "questionnaire est ouvert.",
+                )
+                return redirect("www:questionnaire", slug=contract.slug, kind=kind, code=code)
+    elif rights["answer"]:
+        form = AnswerForm(items=items, initial=AnswerForm.initial_for(own) if own else None)
+    return render(
+        request,
+        "evaluation/questionnaire.html",
+        {
+            "contract": contract,
+            "evaluation": evaluation,
+            "questionnaire": questionnaire,
+            "rights": rights,
+            "items": items,
+            "form": form,
+            "already_answered": own is not None,
+        },
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def questionnaire_paper(request, slug, kind, code):
+    """Le pilote (ou l'animateur) saisit un formulaire papier : une réponse anonyme de plus."""
+    contract = get_contract(request, slug)
+    evaluation, _ = _get_evaluation(request, contract, kind)
+    questionnaire, rights = _get_questionnaire(request, evaluation, code)
+    if not rights["view"]:
+        raise Http404("Aucun questionnaire de cette évaluation pour ce quartier.")
+    require(
+        rights["enter_paper"],
+        "Seul le pilote saisit les formulaires papier, tant que le questionnaire est ouvert.",
+    )
+    items = list(questionnaire.items.order_by("number"))
+    form = AnswerForm(request.POST or None, items=items)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.enter_paper_response(
+                user=request.user, questionnaire=questionnaire, answers=form.answers()
+            )
+        except EvaluationError as error:
+            add_service_errors(form, error)
+        else:
+            count = QuestionnaireResponse.objects.filter(questionnaire=questionnaire, on_paper=True).count()
+            messages.success(
+                request,
+                f"Formulaire papier enregistré ({count} saisi{'s' if count > 1 else ''} pour ce quartier).",
+            )
+            return redirect("www:questionnaire_paper", slug=contract.slug, kind=kind, code=code)
+    return render(
+        request,
+        "evaluation/questionnaire_paper.html",
+        {"contract": contract, "evaluation": evaluation, "questionnaire": questionnaire, "form": form},
+    )
+
+
+@login_required
+@require_POST
+def questionnaire_status(request, slug, kind, code):
+    contract = get_contract(request, slug)
+    evaluation, _ = _get_evaluation(request, contract, kind)
+    questionnaire, rights = _get_questionnaire(request, evaluation, code)
+    if not rights["view"]:
+        raise Http404("Aucun questionnaire de cette évaluation pour ce quartier.")
+    wanted = request.POST.get("status", "")
+    require(
+        (wanted == QuestionnaireStatus.OPEN and rights["open"])
+        or (wanted == QuestionnaireStatus.CLOSED and rights["close"]),
+        "Seul le pilote ouvre un questionnaire en préparation ou clôt un questionnaire ouvert.",
+    )
+    try:
+        services.set_questionnaire_status(user=request.user, questionnaire=questionnaire, status=wanted)
+    except EvaluationError as error:
+        for message in error.messages:
+            messages.error(request, message)
+    else:
+        verb = "ouvert aux réponses" if wanted == QuestionnaireStatus.OPEN else "clos"
+        messages.success(request, f"Questionnaire de {questionnaire.qpv.name} {verb}.")
+    return redirect("www:questionnaires", slug=contract.slug, kind=kind)
+
+
+@login_required
+@require_http_methods(["GET"])
+def questionnaire_pdf(request, slug, kind, code):
+    """La version à imprimer : cases de 1 à 5 à cocher, lignes pour écrire, aucune case pour un nom."""
+    from cdv.commitments.documents import html_to_pdf
+
+    contract = get_contract(request, slug)
+    evaluation, _ = _get_evaluation(request, contract, kind)
+    questionnaire, rights = _get_questionnaire(request, evaluation, code)
+    if not rights["view"]:
+        raise Http404("Aucun questionnaire de cette évaluation pour ce quartier.")
+    items = list(questionnaire.items.order_by("number"))
+    html = render_to_string(
+        "evaluation/questionnaire_print.html",
+        {
+            "contract": contract,
+            "evaluation": evaluation,
+            "questionnaire": questionnaire,
+            "items": items,
+            "scale": SCALE_CHOICES,
+            "lines": range(5),
+            "generated_on": timezone.localdate(),
+        },
+    )
+    response = HttpResponse(html_to_pdf(html, QUESTIONNAIRE_CSS), content_type="application/pdf")
+    response["Content-Disposition"] = (
+        f'attachment; filename="questionnaire-{slug}-{kind}-{questionnaire.qpv.code}.pdf"'
+    )
+    return response
+
+
+@require_http_methods(["GET"])
+def questionnaire_results(request, slug, kind, code):
+    """L'avis agrégé d'un quartier : nombre de réponses, moyennes, répartitions, textes triés.
+
+    Pilote, évaluateurs et conseil citoyen du quartier pendant l'évaluation ; tout le monde une fois
+    l'évaluation adoptée. Jamais qui a répondu quoi.
+    """
+    contract = get_contract(request, slug)
+    evaluation, _ = _get_evaluation(request, contract, kind)
+    questionnaire, rights = _get_questionnaire(request, evaluation, code)
+    if not (rights["view_results"] or evaluation.is_adopted):
+        raise Http404("Aucun questionnaire de cette évaluation pour ce quartier.")
+    (result,) = res.questionnaire_results([questionnaire])
+    items = [
+        {
+            "item": r.item,
+            "count": r.count,
+            "is_scale": r.item.kind == ItemKind.SCALE,
+            "mean": _number(r.mean),
+            "distribution": list(zip(range(1, 6), r.distribution, strict=True)),
+            "texts": r.texts,
+        }
+        for r in result.items
+    ]
+    return render(
+        request,
+        "evaluation/results.html",
+        {
+            "contract": contract,
+            "evaluation": evaluation,
+            "questionnaire": questionnaire,
+            "rights": rights,
+            "result": result,
+            "items": items,
+            "scale": SCALE_CHOICES,
+        },
+    )
+
+
+# --- Avenants --------------------------------------------------------------------------------------
+
+
+def _field_meta(model_name):
+    cls, fields = services.AMENDABLE.get(model_name, (None, []))
+    meta = {}
+    for name in fields:
+        field = cls._meta.get_field(name)
+        meta[name] = (str(field.verbose_name).capitalize(), dict(field.choices or []), field)
+    return fields, meta
+
+
+def _value_text(value, choices, field):
+    if value is None or value == "":
+        return "—"
+    if choices:
+        return str(choices.get(value, value))
+    if field.get_internal_type() == "DateField":
+        try:
+            return datetime.date.fromisoformat(value).strftime("%d/%m/%Y")
+        except (TypeError, ValueError):
+            return str(value)
+    return str(value)
+
+
+def _change_rows(change):
+    fields, meta = _field_meta(change.model)
+    before, after = change.before or {}, change.after or {}
+    names = [n for n in fields if n in before or n in after] + sorted(
+        (set(before) | set(after)) - set(fields)
+    )
+    rows = []
+    for name in names:
+        label, choices, field = meta.get(name, (name, {}, None))
+        old = _value_text(before.get(name), choices, field) if field else str(before.get(name, "—"))
+        new = _value_text(after.get(name), choices, field) if field else str(after.get(name, "—"))
+        rows.append(
+            {"label": label, "before": old, "after": new, "changed": before.get(name) != after.get(name)}
+        )
+    return rows
+
+
+MODEL_LABELS = {"objective": "Objectif", "action": "Action", "commitment": "Engagement"}
+
+
+@require_http_methods(["GET"])
+def amendments(request, slug):
+    """Les avenants du contrat : pour chaque objet changé, son état d'avant et d'après, côte à côte."""
+    contract = get_contract(request, slug)
+    member = can_read_contract_internals(request.user, contract)
+    items = list(
+        Amendment.objects.filter(contract=contract)
+        .select_related("evaluation")
+        .prefetch_related("changes")
+        .order_by("-number")
+    )
+    public_statuses = {str(s) for s in PUBLIC_STATUSES}
+    for amendment in items:
+        changes, hidden = [], 0
+        for change in amendment.changes.all():
+            status = (change.after or {}).get("status")
+            if change.model == "commitment" and not member and status not in public_statuses:
+                hidden += 1  # un engagement non publié reste hors du site public
+                continue
+            changes.append(
+                {
+                    "change": change,
+                    "model_label": MODEL_LABELS.get(change.model, change.model),
+                    "rows": _change_rows(change),
+                }
+            )
+        amendment.visible_changes, amendment.hidden_changes = changes, hidden
+        evaluation = amendment.evaluation
+        amendment.evaluation_link = None
+        if evaluation is not None and (evaluation.is_adopted or member):
+            amendment.evaluation_link = reverse(
+                "www:evaluation", args=[contract.slug, KIND_SLUGS.get(evaluation.kind, "")]
+            )
+    return render(
+        request,
+        "evaluation/amendments.html",
+        {"contract": contract, "amendments": items, "can_amend": abilities.can_amend(request.user, contract)},
+    )
