@@ -55,6 +55,8 @@ PUBLIC_PAGES = [
     SitePage("carte", "www:map", (C,), new=True),
     SitePage("accessibilite", "www:accessibility", new=True),
     SitePage("donnees", "www:opendata", (C,), new=True),
+    SitePage("evaluations", "www:evaluations", (C,), new=True),
+    SitePage("avenants", "www:amendments", (C,), new=True),
 ]
 PARTNER_PAGES = [
     SitePage("mon-espace", "www:my_space", user="editor"),
@@ -79,6 +81,15 @@ PILOT_PAGES = [
     SitePage("instance-nouvelle", "www:meeting_create", (C,), user="pilot"),
     SitePage("instance-modifier", "www:meeting_edit", (C, "meeting"), user="pilot"),
     SitePage("decision-nouvelle", "www:decision_create", (C, "meeting"), user="pilot"),
+    SitePage("evaluation", "www:evaluation", (C, "=mi-parcours"), user="pilot"),
+    SitePage("questionnaires", "www:questionnaires", (C, "=mi-parcours"), user="pilot"),
+    SitePage("questionnaire", "www:questionnaire", (C, "=mi-parcours", "=QN04406M"), user="pilot"),
+    SitePage(
+        "questionnaire-papier", "www:questionnaire_paper", (C, "=mi-parcours", "=QN04406M"), user="pilot"
+    ),
+    SitePage(
+        "questionnaire-resultats", "www:questionnaire_results", (C, "=mi-parcours", "=QN04406M"), user="pilot"
+    ),
 ]
 ALL_PAGES = PUBLIC_PAGES + PARTNER_PAGES + PILOT_PAGES
 
