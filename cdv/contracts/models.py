@@ -94,15 +94,13 @@ class Contract(models.Model):
         return f"{self.start_year}-{self.end_year}"
 
     def communes(self):
-        """Communes du territoire du contrat : celles de l'EPCI, à défaut celles de ses QPV."""
+        """Communes du territoire du contrat : celles de l'EPCI et celles de ses QPV (en une requête)."""
         from cdv.territories.models import Territory
 
-        communes = Territory.objects.filter(kind=TerritoryKind.COMMUNE)
+        in_territory = Q(children__in=self.qpvs.all())
         if self.epci_id:
-            in_epci = communes.filter(parents=self.epci_id)
-            if in_epci.exists():
-                return in_epci
-        return communes.filter(children__in=self.qpvs.all()).distinct()
+            in_territory |= Q(parents=self.epci_id)
+        return Territory.objects.filter(in_territory, kind=TerritoryKind.COMMUNE).distinct()
 
 
 class Signatory(models.Model):
