@@ -4,6 +4,7 @@ from . import caching, errors
 from .commitments import router as commitments_router
 from .contracts import router as contracts_router
 from .evaluations import router as evaluations_router
+from .georef import router as georef_router
 from .indicators import router as indicators_router
 from .meetings import router as meetings_router
 from .pagination import DEFAULT_LIMIT, MAX_LIMIT
@@ -53,6 +54,10 @@ TAGS = [
         "name": "Évaluations",
         "description": "Mi-parcours et finale : questions, jugements, avis agrégé des conseils citoyens.",
     },
+    {
+        "name": "Géoréférencement",
+        "description": "Est-ce en QPV ? Points ou adresses situés par rapport aux QPV de toute la France.",
+    },
 ]
 
 
@@ -85,5 +90,6 @@ api.add_router("/contracts", commitments_router)
 api.add_router("/contracts", indicators_router)
 api.add_router("/contracts", meetings_router)
 api.add_router("/contracts", evaluations_router)
+api.add_router("/georef", georef_router)
 errors.install(api)
 caching.install(api)

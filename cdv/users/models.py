@@ -9,6 +9,8 @@ from simple_history.models import HistoricalRecords
 
 from .enums import ROLES_WITH_PARTNER, Role
 
+DELETED_ACCOUNT_LABEL = "compte supprimé"
+
 
 class UserManager(BaseUserManager):
     use_in_migrations = True
@@ -46,6 +48,16 @@ class User(AbstractBaseUser, PermissionsMixin):
     is_staff = models.BooleanField("accès au back-office", default=False)
     is_active = models.BooleanField("actif", default=True)
     date_joined = models.DateTimeField("inscrit le", default=timezone.now)
+    # Second facteur facultatif (TOTP, RFC 6238) : secret partagé avec l'application
+    # d'authentification, actif une fois un premier code vérifié.
+    totp_secret = models.CharField("secret du second facteur", max_length=64, blank=True, editable=False)
+    totp_confirmed_at = models.DateTimeField(
+        "second facteur activé le", null=True, blank=True, editable=False
+    )
+    totp_last_step = models.BigIntegerField(
+        "dernier pas de temps accepté", null=True, blank=True, editable=False
+    )  # un code ne sert qu'une fois
+    anonymized_at = models.DateTimeField("compte supprimé le", null=True, blank=True, editable=False)
 
     objects = UserManager()
 
@@ -59,7 +71,13 @@ class User(AbstractBaseUser, PermissionsMixin):
         ordering = ["email"]
 
     def __str__(self):
+        if self.anonymized_at:
+            return DELETED_ACCOUNT_LABEL
         return self.get_full_name() or self.email
+
+    @property
+    def totp_enabled(self) -> bool:
+        return bool(self.totp_secret and self.totp_confirmed_at)
 
     def get_full_name(self):
         return f"{self.first_name} {self.last_name}".strip()

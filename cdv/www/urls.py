@@ -5,9 +5,11 @@ from cdv.users import oidc
 
 from .views import (
     accounts,
+    audit,
     commitments,
     documents,
     evaluation,
+    georef,
     indicators,
     opendata,
     pages,
@@ -52,6 +54,12 @@ urlpatterns = [
     path("contrats/<slug:slug>/donnees/", opendata.index, name="opendata"),
     path("contrats/<slug:slug>/donnees/datapackage.json", opendata.datapackage, name="datapackage"),
     path("contrats/<slug:slug>/donnees/<slug:resource>.<str:fmt>", opendata.download, name="opendata_file"),
+    # Géoréférencement
+    path("georeferencement/", georef.georef_home, name="georef"),
+    path("georeferencement/traitements/<int:pk>/", georef.georef_job, name="georef_job"),
+    path("georeferencement/traitements/<int:pk>/etat/", georef.georef_job_status, name="georef_job_status"),
+    path("georeferencement/traitements/<int:pk>/resultat/", georef.georef_download, name="georef_download"),
+    path("georeferencement/traitements/<int:pk>/indicateur/", georef.georef_record, name="georef_record"),
     # Comptes
     path(
         "connexion/",
@@ -89,7 +97,11 @@ urlpatterns = [
     ),
     path("invitation/<str:token>/", accounts.accept_invitation, name="invitation"),
     path("proconnect/connexion/", oidc.proconnect_login, name="proconnect_login"),
+    path("connexion/code/", accounts.login_code, name="login_code"),
     path("espace/", accounts.my_space, name="my_space"),
+    path("espace/second-facteur/", accounts.two_factor, name="two_factor"),
+    path("espace/mes-donnees.json", accounts.my_data, name="my_data"),
+    path("espace/supprimer-mon-compte/", accounts.delete_account, name="delete_account"),
     # Espace partenaire et engagements
     path(
         "contrats/<slug:slug>/partenaires/<slug:partner_slug>/engagements/",
@@ -134,6 +146,8 @@ urlpatterns = [
         name="cahier_upload",
     ),
     path("contrats/<slug:slug>/cahiers.<docfmt:fmt>", documents.compilation, name="compilation"),
+    # Journal d'audit
+    path("contrats/<slug:slug>/pilotage/journal/", audit.audit_log, name="audit"),
     # Pilotage
     path("contrats/<slug:slug>/pilotage/", pilot.dashboard, name="dashboard"),
     path("contrats/<slug:slug>/pilotage/invitations/", pilot.invitations, name="invitations"),

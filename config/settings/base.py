@@ -2,6 +2,7 @@
 
 import os
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import dj_database_url
 import xstatic.pkg.leaflet
@@ -37,6 +38,10 @@ INSTALLED_APPS = [
     "simple_history",
     "axes",
     "mozilla_django_oidc",
+    "csp",
+    "ninja",  # sert Swagger UI depuis nos fichiers statiques (sans ce nom : depuis un CDN)
+    "django_tasks",
+    "django_tasks_db",
     "cdv.users",
     "cdv.territories",
     "cdv.partners",
@@ -48,11 +53,13 @@ INSTALLED_APPS = [
     "cdv.evaluation",
     "cdv.www",
     "cdv.api",
+    "cdv.georef",
 ]
 
 MIDDLEWARE = [
     "cdv.core.middleware.ServerTimingMiddleware",  # en tête : mesure toute la requête
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -63,6 +70,8 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
+    # Journal de sécurité (refus 403/404 des espaces protégés) et second facteur imposé aux pilotes.
+    "cdv.core.security.SecurityMiddleware",
     # En dernier : verrouille un compte après trop d'échecs de connexion.
     "axes.middleware.AxesMiddleware",
 ]
@@ -137,6 +146,15 @@ AXES_LOCKOUT_TEMPLATE = "accounts/lockout.html"
 AXES_RESET_ON_SUCCESS = True
 AXES_IPWARE_PROXY_COUNT = int(os.environ.get("AXES_PROXY_COUNT", "0")) or None
 
+# Session : expire après SESSION_IDLE_MINUTES d'inactivité (défaut 2 h), chaque requête la prolonge.
+SESSION_COOKIE_AGE = int(os.environ.get("SESSION_IDLE_MINUTES", "120")) * 60
+SESSION_SAVE_EVERY_REQUEST = True
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+# Second facteur (TOTP, application d'authentification) : facultatif, ou imposé aux pilotes.
+REQUIRE_2FA_FOR_PILOTS = env_bool("REQUIRE_2FA_FOR_PILOTS", False)
+TOTP_ISSUER = os.environ.get("TOTP_ISSUER", "Contrat de ville")
+
 # ProConnect (OpenID Connect) pour les agents publics, facultatif.
 OIDC_ENABLED = env_bool("PROCONNECT_ENABLED", False)
 PROCONNECT_BASE_URL = os.environ.get("PROCONNECT_BASE_URL", "").rstrip("/")
@@ -158,6 +176,33 @@ if OIDC_ENABLED:
             "et PROCONNECT_CLIENT_SECRET."
         )
     AUTHENTICATION_BACKENDS = [*AUTHENTICATION_BACKENDS, "cdv.users.oidc.ProConnectBackend"]
+
+# En-têtes de sécurité de chaque réponse (voir docs/security.md). La politique de contenu
+# (django-csp) interdit tout script et tout style en ligne : scripts et feuilles de style viennent
+# de nos fichiers statiques ; aucun CDN.
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+_form_action = ["'self'"]
+if OIDC_ENABLED:
+    # La connexion ProConnect est un lien (GET) puis des redirections vers le fournisseur ; son
+    # origine est tout de même admise comme cible de formulaire, au cas où un navigateur appliquerait
+    # form-action à une redirection qui suit un formulaire.
+    _form_action.append("{0.scheme}://{0.netloc}".format(urlsplit(PROCONNECT_BASE_URL)))
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'none'"],
+        "frame-ancestors": ["'none'"],
+        "form-action": _form_action,
+    }
+}
 
 # Invitations et réinitialisation de mot de passe.
 INVITATION_VALID_DAYS = int(os.environ.get("INVITATION_VALID_DAYS", "14"))
@@ -199,6 +244,26 @@ DEFAULT_CONTRACT_SLUG = os.environ.get("DEFAULT_CONTRACT_SLUG", "nantes-metropol
 # Données de référence livrées avec le dépôt (voir data/SOURCES.md).
 REFERENCE_DATA_DIR = Path(os.environ.get("REFERENCE_DATA_DIR", BASE_DIR / "data" / "reference"))
 
+# Tâches de fond (django-tasks, rétroportage du cadre « Tasks » de Django 6) : file en base de
+# données, exécutée par `manage.py db_worker` (voir docs/georef-web.md).
+TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default"]}}
+
+# Géoréférencement (« Est-ce en QPV ? ») : géocodeur de la Base Adresse Nationale et traitements.
+BAN_BASE_URL = os.environ.get("BAN_BASE_URL", "https://api-adresse.data.gouv.fr").rstrip("/")
+BAN_TIMEOUT = float(os.environ.get("BAN_TIMEOUT", "60"))  # secondes par requête
+BAN_BATCH_SIZE = int(os.environ.get("BAN_BATCH_SIZE", "2000"))  # adresses par requête CSV
+BAN_RETRIES = int(os.environ.get("BAN_RETRIES", "4"))  # nouveaux essais après une erreur passagère
+BAN_BACKOFF = float(os.environ.get("BAN_BACKOFF", "1"))  # première attente (s), doublée à chaque essai
+GEOREF_MAX_UPLOAD_MB = int(os.environ.get("GEOREF_MAX_UPLOAD_MB", "50"))
+GEOREF_RETENTION_DAYS = int(os.environ.get("GEOREF_RETENTION_DAYS", "7"))
+GEOREF_API_ADDRESS_RATE = os.environ.get("GEOREF_API_ADDRESS_RATE", "30/m")  # par adresse IP
+
+# Données personnelles : durées de conservation appliquées par `manage.py purge_personal_data`
+# (voir docs/rgpd.md ; fichiers de géoréférencement : GEOREF_RETENTION_DAYS). 0 désactive la règle.
+RETENTION_INACTIVE_ACCOUNTS_DAYS = int(os.environ.get("RETENTION_INACTIVE_ACCOUNTS_DAYS", "1095"))  # 3 ans
+RETENTION_LOGIN_LOGS_DAYS = int(os.environ.get("RETENTION_LOGIN_LOGS_DAYS", "365"))
+RETENTION_INVITATIONS_DAYS = int(os.environ.get("RETENTION_INVITATIONS_DAYS", "90"))
+
 SIMPLE_HISTORY_HISTORY_ID_USE_UUID = False
 NINJA_PAGINATION_PER_PAGE = 100
 NINJA_PAGINATION_MAX_LIMIT = 2000
@@ -209,5 +274,10 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}, "axes": {"level": "WARNING"}},
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        "axes": {"level": "WARNING"},
+        # Connexions, déconnexions, verrouillages et refus : identifiant de compte, jamais l'adresse.
+        "cdv.security": {"level": "INFO"},
+    },
 }

@@ -5,3 +5,9 @@ from .dev import *  # noqa: F403
 DEBUG = False
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+
+# Tâches de fond exécutées sur-le-champ, dans le processus des tests.
+TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
+# Aucun test ne sort de la machine : un port fermé (les tests du géocodeur lancent un faux BAN).
+BAN_BASE_URL = "http://127.0.0.1:9"
+BAN_BACKOFF = 0.01

@@ -60,6 +60,8 @@ PUBLIC_PAGES = [
 ]
 PARTNER_PAGES = [
     SitePage("mon-espace", "www:my_space", user="editor"),
+    SitePage("second-facteur", "www:two_factor", user="editor"),
+    SitePage("supprimer-compte", "www:delete_account", user="editor"),
     SitePage("espace-partenaire", "www:partner_space", (C, "partner"), user="editor"),
     SitePage("engagement-nouveau", "www:commitment_create", (C, "partner"), user="editor"),
     SitePage("engagement-brouillon", "www:commitment", (C, "draft_commitment"), user="editor"),
@@ -81,6 +83,7 @@ PILOT_PAGES = [
     SitePage("instance-nouvelle", "www:meeting_create", (C,), user="pilot"),
     SitePage("instance-modifier", "www:meeting_edit", (C, "meeting"), user="pilot"),
     SitePage("decision-nouvelle", "www:decision_create", (C, "meeting"), user="pilot"),
+    SitePage("journal-audit", "www:audit", (C,), user="pilot"),
     SitePage("evaluation", "www:evaluation", (C, "=mi-parcours"), user="pilot"),
     SitePage("questionnaires", "www:questionnaires", (C, "=mi-parcours"), user="pilot"),
     SitePage("questionnaire", "www:questionnaire", (C, "=mi-parcours", "=QN04406M"), user="pilot"),

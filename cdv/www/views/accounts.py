@@ -1,18 +1,34 @@
-"""Connexion, invitation, espace personnel."""
+"""Connexion (et second facteur), invitation, espace personnel, mes données."""
+
+import json
+import time
 
 from django.conf import settings
 from django.contrib import messages
-from django.contrib.auth import login
+from django.contrib.auth import login, logout
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
+from django.contrib.auth.signals import user_login_failed
 from django.core.exceptions import ValidationError
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
-from django.views.decorators.http import require_http_methods
+from django.utils import timezone
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET, require_http_methods
 
+from cdv.core.security import two_factor_missing
+from cdv.users import privacy, totp
 from cdv.users import services as user_services
-from cdv.users.models import ApiToken, Membership
+from cdv.users.models import ApiToken, Membership, User
 
 from ..forms import AcceptInvitationForm
+
+# Connexion en deux temps : après le mot de passe, la session garde (au plus 5 minutes) le compte
+# en attente du code ; 5 codes faux ramènent au mot de passe (et comptent comme des échecs axes).
+PENDING_KEY = "cdv_2fa_pending"
+SETUP_KEY = "cdv_2fa_setup"
+PENDING_SECONDS = 300
+MAX_CODE_ATTEMPTS = 5
 
 
 @require_http_methods(["GET", "POST"])
@@ -74,10 +90,150 @@ def my_space(request):
     )
     tokens = ApiToken.objects.filter(user=request.user, revoked=False)
     return render(
-        request, "accounts/my_space.html", {"memberships": memberships, "tokens": tokens, "new_key": new_key}
+        request,
+        "accounts/my_space.html",
+        {
+            "memberships": memberships,
+            "tokens": tokens,
+            "new_key": new_key,
+            "two_factor_required": two_factor_missing(request),
+        },
     )
 
 
 class LoginView(auth_views.LoginView):
     def get_context_data(self, **kwargs):
         return super().get_context_data(**kwargs) | {"proconnect_enabled": settings.OIDC_ENABLED}
+
+    def form_valid(self, form):
+        user = form.get_user()
+        if not user.totp_enabled:
+            return super().form_valid(form)
+        # Mot de passe juste : la connexion attend encore le code de l'application.
+        self.request.session.cycle_key()
+        self.request.session[PENDING_KEY] = {
+            "user": user.pk,
+            "backend": user.backend,
+            "next": self.get_success_url(),
+            "since": time.time(),
+            "attempts": 0,
+        }
+        return redirect("www:login_code")
+
+
+def _restart_login(request, message):
+    request.session.pop(PENDING_KEY, None)
+    messages.error(request, message)
+    return redirect("www:login")
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+def login_code(request):
+    """Deuxième temps de la connexion : le code à six chiffres de l'application d'authentification."""
+    pending = request.session.get(PENDING_KEY)
+    if not pending:
+        return redirect("www:login")
+    if time.time() - pending.get("since", 0) > PENDING_SECONDS:
+        return _restart_login(request, "Le délai pour saisir le code est passé : reconnectez-vous.")
+    user = User.objects.filter(pk=pending["user"], is_active=True).first()
+    if user is None or not user.totp_enabled:
+        return _restart_login(request, "Reconnectez-vous.")
+    error = None
+    if request.method == "POST":
+        if totp.verify(user=user, code=request.POST.get("code")):
+            request.session.pop(PENDING_KEY, None)
+            login(request, user, backend=pending["backend"])
+            return redirect(pending["next"])
+        pending["attempts"] = pending.get("attempts", 0) + 1
+        request.session[PENDING_KEY] = pending
+        # Compte comme un échec de connexion : journal et limitation des tentatives (axes).
+        user_login_failed.send(
+            sender=__name__,
+            credentials={"username": user.email, "reason": "second facteur"},
+            request=request,
+        )
+        if getattr(request, "axes_locked_out", False):
+            request.session.pop(PENDING_KEY, None)
+            return render(request, "accounts/lockout.html", status=429)
+        if pending["attempts"] >= MAX_CODE_ATTEMPTS:
+            return _restart_login(request, "Trop de codes incorrects : reconnectez-vous.")
+        error = "Code incorrect ou expiré. Saisissez le code affiché maintenant par l'application."
+    return render(request, "accounts/login_code.html", {"error": error}, status=200 if not error else 400)
+
+
+@login_required
+@never_cache
+@require_http_methods(["GET", "POST"])
+def two_factor(request):
+    """Activer ou retirer le second facteur (code TOTP d'une application d'authentification)."""
+    user = request.user
+    errors = {}
+    if request.method == "POST" and request.POST.get("action") == "enable" and not user.totp_enabled:
+        secret = request.session.get(SETUP_KEY, "")
+        try:
+            totp.enable(user=user, secret=secret, code=request.POST.get("code"))
+        except ValidationError as error:
+            errors = error.message_dict
+        else:
+            request.session.pop(SETUP_KEY, None)
+            messages.success(request, "Second facteur activé : il sera demandé à chaque connexion.")
+            return redirect("www:my_space")
+    elif request.method == "POST" and request.POST.get("action") == "disable" and user.totp_enabled:
+        if two_factor_missing_if_disabled(request):
+            messages.error(request, "Le second facteur est obligatoire pour les pilotes ici.")
+            return redirect("www:two_factor")
+        try:
+            totp.disable(user=user, password=request.POST.get("password", ""), code=request.POST.get("code"))
+        except ValidationError as error:
+            errors = error.message_dict
+        else:
+            messages.success(request, "Second facteur retiré.")
+            return redirect("www:my_space")
+    context = {"errors": errors, "required": request.GET.get("exige") == "1" or two_factor_missing(request)}
+    if not user.totp_enabled:
+        secret = request.session.get(SETUP_KEY) or totp.new_secret()
+        request.session[SETUP_KEY] = secret
+        context |= {"secret": secret, "uri": totp.provisioning_uri(user, secret)}
+    return render(request, "accounts/two_factor.html", context, status=400 if errors else 200)
+
+
+def two_factor_missing_if_disabled(request) -> bool:
+    from cdv.core.security import is_pilot_anywhere
+
+    return settings.REQUIRE_2FA_FOR_PILOTS and is_pilot_anywhere(request.user)
+
+
+@login_required
+@never_cache
+@require_GET
+def my_data(request):
+    """Toutes mes données personnelles, en JSON (droit d'accès et de portabilité)."""
+    data = privacy.export_data(request.user)
+    response = HttpResponse(
+        json.dumps(data, ensure_ascii=False, indent=2), content_type="application/json; charset=utf-8"
+    )
+    stamp = timezone.localdate().isoformat()
+    response["Content-Disposition"] = f'attachment; filename="mes-donnees-{stamp}.json"'
+    return response
+
+
+@login_required
+@never_cache
+@require_http_methods(["GET", "POST"])
+def delete_account(request):
+    """Supprimer mon compte : mes contributions restent, sans mon nom."""
+    error = None
+    if request.method == "POST":
+        if request.POST.get("confirm") != "oui":
+            error = "Cochez la case pour confirmer la suppression."
+        else:
+            try:
+                privacy.delete_account(user=request.user, password=request.POST.get("password", ""))
+            except ValidationError as exc:
+                error = " ".join(exc.messages)
+            else:
+                logout(request)
+                messages.success(request, "Compte supprimé. Vos contributions restent, sans votre nom.")
+                return redirect("www:home")
+    return render(request, "accounts/delete_account.html", {"error": error}, status=400 if error else 200)
