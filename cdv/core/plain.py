@@ -11,9 +11,7 @@ césure ``pyphen``). Plus l'indice est haut, plus le texte est facile à lire.
 import re
 from dataclasses import dataclass, field
 
-import textstat
-
-textstat.set_lang("fr")
+from functools import cache
 
 PLAIN_MAX = 300
 LONG_SENTENCE_WORDS = 20
@@ -30,6 +28,15 @@ TARGET_SCORE = 60
 _SENTENCE_END = re.compile(r"(?<=[.!?…])\s+")
 _WORD = re.compile(r"[A-Za-zÀ-ÖØ-öø-ÿŒœ'’-]+")
 _ACRONYM = re.compile(r"\b[A-ZÀ-Ö]{2,}\b")
+
+
+@cache
+def _textstat():
+    """textstat (et nltk qu'il charge) coûte 0,3 s au démarrage : importé au premier calcul."""
+    import textstat
+
+    textstat.set_lang("fr")
+    return textstat
 
 
 def first_sentences(text: str, limit: int = PLAIN_MAX) -> str:
@@ -93,7 +100,7 @@ def readability(text: str) -> Readability:
     words = _WORD.findall(text)
     if len(words) < 3:
         return Readability(None, "non calculé", "texte trop court pour être mesuré", len(words), 0)
-    score = round(textstat.flesch_reading_ease(text), 1)
+    score = round(_textstat().flesch_reading_ease(text), 1)
     sentences = [s for s in _SENTENCE_END.split(text) if s.strip()]
     level, meaning = next((label, m) for floor, label, m in LEVELS if score >= floor)
     advice = []
@@ -103,7 +110,7 @@ def readability(text: str) -> Readability:
             f"{len(long_sentences)} phrase{'s' if len(long_sentences) > 1 else ''} de plus de "
             f"{LONG_SENTENCE_WORDS} mots : coupez-les en deux."
         )
-    long_words = sorted({w for w in words if textstat.syllable_count(w) >= LONG_WORD_SYLLABLES})
+    long_words = sorted({w for w in words if _textstat().syllable_count(w) >= LONG_WORD_SYLLABLES})
     if long_words:
         shown = ", ".join(long_words[:5])
         advice.append(f"Mots longs ({shown}) : cherchez un mot plus courant quand il existe.")

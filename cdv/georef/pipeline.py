@@ -1,0 +1,1171 @@
+"""Géoréférencement d'un fichier, par morceaux : chaque ligne reçoit son QPV, son statut et sa raison.
+
+Entrée : un CSV (encodage UTF-8 avec ou sans BOM, Windows-1252/Latin-1 ou UTF-16 ; séparateur
+``,`` ``;`` tabulation ou ``|``, reconnus automatiquement ; guillemets à la mode CSV) ou un XLSX
+(première feuille). La première ligne donne les noms de colonnes.
+
+Sortie : un CSV UTF-8 (avec BOM, pour qu'Excel lise les accents), au **même séparateur** que
+l'entrée (``;`` pour un XLSX ou un fichier à une seule colonne), fin de ligne ``\\n``. Chaque ligne
+de l'entrée y est, dans le même ordre, avec toutes ses cellules inchangées, suivies de ``code_qp``,
+``lib_qp``, ``statut_qpv`` et ``raison`` (et, pour des adresses, ``score_geocodage``,
+``adresse_trouvee``, ``longitude``, ``latitude``). Si l'entrée contient déjà ces colonnes (fichier
+produit par un passage précédent), elles sont remplacées : relancer sur la sortie redonne les
+mêmes lignes et les mêmes cellules.
+
+Aucune ligne n'est perdue : une ligne vide, une ligne qui n'a pas le nombre de cellules de
+l'en-tête, des coordonnées illisibles reçoivent le statut ``ENTREE_INVALIDE`` et une raison. Seul un
+fichier illisible (ou une colonne absente) lève :class:`GeorefError`, au message français.
+
+Mémoire bornée : le fichier est lu par blocs d'environ ``chunk_size`` lignes. Chemin rapide (CSV
+sans guillemet sur plusieurs lignes, lignes régulières) : les lignes brutes du bloc sont gardées
+telles quelles (octet pour octet) et les colonnes ajoutées leur sont concaténées par pyarrow ;
+seules les colonnes utiles (coordonnées, adresse) sont analysées. Un bloc irrégulier passe par le
+module ``csv`` de Python, plus lent mais qui accepte tout.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import dataclasses
+import io
+import os
+import time
+import unicodedata
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pacsv
+
+from . import coords
+from .engine import DEFAULT_GEOGRAPHY, GeorefError, QpvIndex, check_geography, get_index
+
+__all__ = [
+    "ADDRESS_OUTPUT_COLUMNS",
+    "OUTPUT_COLUMNS",
+    "STATUSES",
+    "STATUS_LABELS",
+    "GeocodeResult",
+    "GeorefError",
+    "GeorefOptions",
+    "Summary",
+    "guess_options",
+    "locate_points",
+    "read_header",
+    "run",
+]
+
+# --- statuts et colonnes ajoutées ------------------------------------------------------------------
+
+IN_QPV, OUTSIDE_QPV, NOT_GEOCODED, LOW_SCORE, INVALID = range(5)
+STATUSES = ("DANS_QPV", "HORS_QPV", "NON_GEOCODE", "SCORE_FAIBLE", "ENTREE_INVALIDE")
+STATUS_LABELS = {
+    "DANS_QPV": "dans un QPV",
+    "HORS_QPV": "hors QPV",
+    "NON_GEOCODE": "adresse non géocodée",
+    "SCORE_FAIBLE": "score de géocodage trop faible",
+    "ENTREE_INVALIDE": "entrée invalide",
+}
+OUTPUT_COLUMNS = ["code_qp", "lib_qp", "statut_qpv", "raison"]
+ADDRESS_OUTPUT_COLUMNS = ["score_geocodage", "adresse_trouvee", "longitude", "latitude"]
+SEPARATORS = (",", ";", "\t", "|")
+SEPARATOR_NAMES = {",": "virgule", ";": "point-virgule", "\t": "tabulation", "|": "barre verticale"}
+
+EMPTY_LINE = "ligne vide"
+GEOCODER_MISSING = "géocodeur indisponible"
+ADDRESS_EMPTY = "adresse vide"
+ADDRESS_NOT_FOUND = "adresse introuvable dans la Base adresse nationale"
+ADDRESS_CHUNK_SIZE = 5_000  # mode adresse : un appel au géocodeur (et un point d'avancement) par morceau
+SAMPLE_BYTES = 64 * 1024
+MIN_BLOCK_BYTES = 64 * 1024
+
+
+@dataclass
+class GeorefOptions:
+    """Ce qu'il faut lire dans le fichier.
+
+    ``mode`` : ``"lonlat"`` (colonnes ``lon`` et ``lat``, degrés WGS84), ``"xy"`` (colonnes ``x`` et
+    ``y``, Lambert-93) ou ``"address"`` (``address_columns`` réunies dans l'ordre, et facultativement
+    ``postcode`` et ``city``). Les noms de colonnes sont cherchés tels quels, puis sans tenir compte
+    de la casse, des accents et des espaces.
+    """
+
+    mode: Literal["lonlat", "xy", "address"]
+    lon: str | None = None
+    lat: str | None = None
+    x: str | None = None
+    y: str | None = None
+    address_columns: list[str] = field(default_factory=list)
+    postcode: str | None = None
+    city: str | None = None
+    geography: str = DEFAULT_GEOGRAPHY
+    min_score: float = 0.5
+    chunk_size: int = 100_000
+
+
+@dataclass
+class GeocodeResult:
+    """Réponse du géocodeur pour une adresse : point WGS84, score (0 à 1) et adresse reconnue."""
+
+    lon: float
+    lat: float
+    score: float
+    label: str
+
+
+@dataclass
+class Summary:
+    rows: int = 0
+    in_qpv: int = 0
+    by_status: dict[str, int] = field(default_factory=lambda: dict.fromkeys(STATUSES, 0))
+    by_qpv: dict[str, tuple[str, int]] = field(default_factory=dict)  # code → (nom, nombre de lignes)
+    geography: str = DEFAULT_GEOGRAPHY
+    encoding: str = ""
+    separator: str = ""
+    columns: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+
+    @property
+    def share_in_qpv(self) -> float:
+        """Part des lignes (toutes, refusées comprises) situées dans un QPV, entre 0 et 1."""
+        return self.in_qpv / self.rows if self.rows else 0.0
+
+    def lines(self) -> list[str]:
+        """Le résumé en français, ligne à ligne."""
+        out = [
+            f"{_int(self.rows)} ligne(s) traitée(s) en {self.seconds:.1f} s "
+            f"(géographie prioritaire {self.geography}).",
+        ]
+        if self.encoding:
+            separator = f", séparateur {SEPARATOR_NAMES.get(self.separator, self.separator)}"
+            out.append(f"Fichier lu : {self.encoding}{separator if self.encoding != 'XLSX' else ''}.")
+        for status in STATUSES:
+            count = self.by_status.get(status, 0)
+            if count or status in ("DANS_QPV", "HORS_QPV"):
+                out.append(
+                    f"  {STATUS_LABELS[status]} ({status}) : {_int(count)} ({_percent(count, self.rows)})"
+                )
+        if self.by_qpv:
+            out.append(f"{len(self.by_qpv)} QPV concerné(s) :")
+            for code, (name, count) in list(self.by_qpv.items())[:30]:
+                out.append(f"  {code} {name} : {_int(count)}")
+            if len(self.by_qpv) > 30:
+                out.append(f"  … et {len(self.by_qpv) - 30} autre(s).")
+        out += [f"Attention : {warning}" for warning in self.warnings]
+        return out
+
+
+def _int(n: int) -> str:
+    return f"{n:,}".replace(",", "\u202f")
+
+
+def _percent(part: int, total: int) -> str:
+    return f"{100 * part / total:.1f} %".replace(".", ",") if total else "0 %"
+
+
+# --- lecture des en-têtes et des colonnes ---------------------------------------------------------
+
+
+def _normalise(name: str) -> str:
+    text = unicodedata.normalize("NFKD", str(name)).encode("ascii", "ignore").decode()
+    return "".join(ch for ch in text.lower() if ch.isalnum())
+
+
+def resolve_column(header: Sequence[str], wanted: str, role: str) -> int:
+    """Position de la colonne ``wanted`` : nom exact, sinon nom sans casse, accents ni espaces."""
+    if wanted in header:
+        return list(header).index(wanted)
+    key = _normalise(wanted)
+    matches = [i for i, name in enumerate(header) if _normalise(name) == key]
+    if len(matches) == 1:
+        return matches[0]
+    listed = ", ".join(f"« {name} »" for name in list(header)[:40])
+    if len(header) > 40:
+        listed += ", …"
+    if matches:
+        raise GeorefError(
+            f"Colonne {role} « {wanted} » ambiguë : plusieurs colonnes portent ce nom ({listed})."
+        )
+    raise GeorefError(
+        f"Colonne {role} « {wanted} » introuvable dans le fichier. Colonnes présentes : {listed}."
+    )
+
+
+_GUESSES = {
+    "lon": ("longitude", "lon", "lng", "long", "x_wgs84", "lon_wgs84", "longitude_wgs84"),
+    "lat": ("latitude", "lat", "y_wgs84", "lat_wgs84", "latitude_wgs84"),
+    "x": ("x", "x_l93", "x_lambert93", "coord_x", "coordonnee_x", "xl93"),
+    "y": ("y", "y_l93", "y_lambert93", "coord_y", "coordonnee_y", "yl93"),
+    "address": ("adresse", "address", "adresse_complete", "adresse_postale", "voie", "rue", "libelle_voie"),
+    "postcode": ("code_postal", "codepostal", "cp", "postcode", "code postal"),
+    "city": ("commune", "ville", "city", "nom_commune", "libelle_commune"),
+}
+
+
+def guess_options(header: Sequence[str], **overrides) -> GeorefOptions | None:
+    """Options devinées d'après les noms de colonnes (longitude/latitude, x/y, adresse), ou None."""
+    found = {}
+    for role, names in _GUESSES.items():
+        keys = {_normalise(n) for n in names}
+        for name in header:
+            if _normalise(name) in keys:
+                found[role] = name
+                break
+    if "lon" in found and "lat" in found:
+        options = GeorefOptions(mode="lonlat", lon=found["lon"], lat=found["lat"])
+    elif "x" in found and "y" in found:
+        options = GeorefOptions(mode="xy", x=found["x"], y=found["y"])
+    elif "address" in found:
+        options = GeorefOptions(
+            mode="address",
+            address_columns=[found["address"]],
+            postcode=found.get("postcode"),
+            city=found.get("city"),
+        )
+    else:
+        return None
+    for key, value in overrides.items():
+        setattr(options, key, value)
+    return options
+
+
+def _needed_columns(options: GeorefOptions, header: Sequence[str]) -> dict[str, int | list[int]]:
+    if options.mode == "lonlat":
+        if not options.lon or not options.lat:
+            raise GeorefError("Indiquez la colonne de longitude et la colonne de latitude.")
+        return {
+            "a": resolve_column(header, options.lon, "de longitude"),
+            "b": resolve_column(header, options.lat, "de latitude"),
+        }
+    if options.mode == "xy":
+        if not options.x or not options.y:
+            raise GeorefError("Indiquez la colonne x et la colonne y (Lambert-93).")
+        return {"a": resolve_column(header, options.x, "x"), "b": resolve_column(header, options.y, "y")}
+    if options.mode == "address":
+        if not options.address_columns:
+            raise GeorefError("Indiquez au moins une colonne d'adresse.")
+        needed: dict[str, int | list[int]] = {
+            "address": [resolve_column(header, c, "d'adresse") for c in options.address_columns]
+        }
+        if options.postcode:
+            needed["postcode"] = resolve_column(header, options.postcode, "de code postal")
+        if options.city:
+            needed["city"] = resolve_column(header, options.city, "de commune")
+        return needed
+    raise GeorefError(f"Mode inconnu « {options.mode} » : lonlat, xy ou address.")
+
+
+def _check_options(options: GeorefOptions) -> None:
+    if options.chunk_size < 1:
+        raise GeorefError("La taille des morceaux (chunk_size) doit être un entier positif.")
+    if not 0 <= options.min_score <= 1:
+        raise GeorefError("Le score minimal de géocodage doit être compris entre 0 et 1.")
+    options.geography = check_geography(options.geography)
+
+
+# --- détection du format --------------------------------------------------------------------------
+
+_ENCODING_LABELS = {
+    "utf-8": "UTF-8",
+    "utf-8-sig": "UTF-8 (avec BOM)",
+    "cp1252": "Windows-1252",
+    "latin-1": "Latin-1 (ISO-8859-1)",
+    "utf-16-le": "UTF-16",
+    "utf-16-be": "UTF-16",
+    "xlsx": "XLSX",
+}
+
+
+def _detect_encoding(sample: bytes) -> tuple[str, int]:
+    """(encodage, longueur du BOM) d'après le début du fichier ; GeorefError si ce n'est pas du texte."""
+    encoding, bom = _guess_encoding(sample)
+    text = codecs.getincrementaldecoder(encoding)(errors="replace").decode(sample[bom:], final=False)
+    controls = sum(1 for ch in text if ch < " " and ch not in "\t\n\r")
+    if controls > max(2, len(text) // 1000):
+        raise GeorefError(_unreadable("il contient des données binaires"))
+    return encoding, bom
+
+
+def _guess_encoding(sample: bytes) -> tuple[str, int]:
+    if sample.startswith(codecs.BOM_UTF8):
+        return "utf-8-sig", 3
+    if sample.startswith(codecs.BOM_UTF16_LE):
+        return "utf-16-le", 2
+    if sample.startswith(codecs.BOM_UTF16_BE):
+        return "utf-16-be", 2
+    if b"\x00" in sample:  # UTF-16 sans BOM : un octet nul sur deux pour les caractères latins
+        even, odd = sample[0::2], sample[1::2]
+        if odd.count(0) > 0.3 * len(odd) and even.count(0) < 0.05 * len(even):
+            return "utf-16-le", 0
+        if even.count(0) > 0.3 * len(even) and odd.count(0) < 0.05 * len(odd):
+            return "utf-16-be", 0
+        raise GeorefError(_unreadable("il contient des données binaires"))
+    try:
+        codecs.getincrementaldecoder("utf-8")().decode(sample, final=False)
+        return "utf-8", 0
+    except UnicodeDecodeError:
+        pass
+    try:
+        sample.decode("cp1252")
+        return "cp1252", 0
+    except UnicodeDecodeError:
+        return "latin-1", 0
+
+
+def _unreadable(why: str) -> str:
+    return (
+        f"Fichier illisible : {why}. Déposez un tableau CSV (séparateur virgule, point-virgule, "
+        "tabulation ou barre verticale) ou XLSX, avec les noms de colonnes sur la première ligne."
+    )
+
+
+def _detect_separator(text: str) -> str:
+    """Séparateur le plus fréquent dans l'en-tête (hors guillemets), et régulier sur les lignes suivantes."""
+    lines = [line for line in text.splitlines()[:50] if line.strip()]
+    if not lines:
+        return ";"
+
+    def count(line: str, sep: str) -> int:
+        inside, n = False, 0
+        for ch in line:
+            if ch == '"':
+                inside = not inside
+            elif ch == sep and not inside:
+                n += 1
+        return n
+
+    best, best_key = ";", (0, 0)
+    for sep in SEPARATORS:
+        in_header = count(lines[0], sep)
+        if not in_header:
+            continue
+        regular = sum(1 for line in lines[1:] if count(line, sep) == in_header)
+        key = (regular, in_header)
+        if key > best_key:
+            best, best_key = sep, key
+    return best
+
+
+# --- sources : blocs de lignes ----------------------------------------------------------------------
+
+
+@dataclass
+class Block:
+    """Un morceau du fichier : soit ses lignes brutes (chemin rapide), soit ses lignes découpées."""
+
+    n: int
+    columns: dict[str, pa.Array | list]  # colonnes utiles, en chaînes
+    lines: pa.Array | None = None  # chemin rapide : ligne i (précédée de \n, sauf la première)
+    rows: list[list[str]] | None = None  # chemin général : cellules de chaque ligne
+    problems: dict[int, str] = field(default_factory=dict)  # ligne du bloc → raison du refus
+    fraction: float | None = None  # part du fichier lue à la fin de ce bloc
+
+
+class CsvSource:
+    """CSV lu par blocs d'octets UTF-8 coupés entre deux lignes (jamais dans des guillemets)."""
+
+    def __init__(self, path: Path, sample: bytes, options: GeorefOptions):
+        self.path = path
+        self.options = options
+        self.size = path.stat().st_size
+        self.encoding, self.bom = _detect_encoding(sample)
+        codec = self._codec()
+        text = codecs.getincrementaldecoder(codec)(errors="replace").decode(sample[self.bom :], final=False)
+        end = text.find("\n")
+        lone_cr = text.find("\r")  # vieux fichiers Mac : lignes terminées par \r seul
+        if lone_cr >= 0 and (end < 0 or lone_cr < end - 1):
+            end = lone_cr
+        if end < 0 and len(sample) >= SAMPLE_BYTES:
+            raise GeorefError(_unreadable("la première ligne dépasse 64 Kio"))
+        header_text = (text if end < 0 else text[:end]).rstrip("\r")
+        if not header_text.strip():
+            raise GeorefError(
+                _unreadable("la première ligne, qui doit donner les noms de colonnes, est vide")
+            )
+        self.separator = _detect_separator(text)
+        try:
+            self.header = next(csv.reader([header_text], delimiter=self.separator))
+        except csv.Error as error:
+            raise GeorefError(_unreadable(f"la première ligne ne se lit pas ({error})")) from error
+        self.header_line = header_text
+        self.body_start = self.bom + len((text if end < 0 else text[: end + 1]).encode(codec))
+        self.needed: dict = {}
+        self.force_general = False
+
+    def close(self) -> None:
+        pass
+
+    def _codec(self) -> str:
+        return "utf-8" if self.encoding == "utf-8-sig" else self.encoding
+
+    def prepare(self, needed: dict, force_general: bool) -> None:
+        self.needed, self.force_general = needed, force_general
+        self.wanted = sorted({i for v in needed.values() for i in (v if isinstance(v, list) else [v])})
+
+    def _utf8_stream(self, handle, block_bytes: int) -> Iterator[bytes]:
+        """Le corps du fichier (après l'en-tête), en morceaux d'octets UTF-8 valides."""
+        codec = self._codec()
+        if codec.startswith("utf-16"):
+            decoder = codecs.getincrementaldecoder(codec)(errors="replace")
+            while raw := handle.read(block_bytes):
+                yield decoder.decode(raw).encode("utf-8")
+            yield decoder.decode(b"", final=True).encode("utf-8")
+            return
+        carry = b""
+        while raw := handle.read(block_bytes):
+            data = carry + raw if carry else raw
+            carry = b""
+            if codec == "utf-8":  # ne pas couper un caractère multi-octets en deux
+                cut = _utf8_boundary(data)
+                data, carry = data[:cut], data[cut:]
+            yield _to_utf8(data, codec)
+        if carry:
+            yield _to_utf8(carry, codec)
+
+    def raw_blocks(self) -> Iterator[tuple[bytes, float]]:
+        """(octets UTF-8 d'un bloc de lignes complètes, part du fichier lue)."""
+        block_bytes = max(MIN_BLOCK_BYTES, self.options.chunk_size * max(8, len(self.header_line) // 2))
+        with open(self.path, "rb") as handle:
+            handle.seek(self.body_start)
+            pending = b""
+            sized = False
+            for data in self._utf8_stream(handle, block_bytes):
+                if not sized and (lines := data.count(b"\n")):
+                    sized = True  # taille moyenne d'une ligne : blocs d'environ chunk_size lignes
+                    block_bytes = max(MIN_BLOCK_BYTES, self.options.chunk_size * max(8, len(data) // lines))
+                buffer = pending + data if pending else data
+                cut = _safe_cut(buffer)
+                if cut <= 0 and len(buffer) > max(64 * block_bytes, 16 << 20):  # guillemet isolé
+                    cut = buffer.rfind(b"\n") + 1
+                # Les lignes vides d'une fin de bloc attendent la suite : à la fin du fichier, on les ignore.
+                cut = _after_content(buffer, cut)
+                if cut <= 0:
+                    pending = buffer
+                    continue
+                pending = buffer[cut:]
+                yield buffer[:cut], (min(1.0, handle.tell() / self.size) if self.size else 1.0)
+            if pending.strip(b"\r\n"):
+                yield pending.rstrip(b"\r\n") + b"\n", 1.0
+
+    def parse(self, raw: tuple[bytes, float]) -> Block:
+        body, fraction = raw
+        if b"\r" in body:
+            body = body.replace(b"\r\n", b"\n")
+        block = None if self.force_general else self._fast_block(body)
+        if block is None:
+            rows, problems = _parse_general(body.decode("utf-8"), self.separator, self.header)
+            block = _rows_block(rows, problems, self.needed)
+        block.fraction = fraction
+        return block
+
+    def _fast_block(self, body: bytes) -> Block | None:
+        """Lignes brutes et colonnes utiles lues par pyarrow ; None si le bloc n'est pas régulier."""
+        if len(body) >= 2**31:
+            return None
+        data = np.frombuffer(body, np.uint8)
+        newlines = np.flatnonzero(data == 10)
+        n = len(newlines)
+        if n == 0:
+            return None
+        if b'"' in body and (np.searchsorted(np.flatnonzero(data == 34), newlines) & 1).any():
+            return None  # une cellule entre guillemets s'étend sur plusieurs lignes
+        names = [f"c{i}" for i in range(len(self.header))]
+        irregular = []
+
+        def on_invalid(row):
+            irregular.append(row)
+            return "skip"
+
+        try:
+            table = pacsv.read_csv(
+                pa.py_buffer(body),
+                read_options=pacsv.ReadOptions(column_names=names, use_threads=False, block_size=1 << 30),
+                parse_options=pacsv.ParseOptions(
+                    delimiter=self.separator, newlines_in_values=False, invalid_row_handler=on_invalid
+                ),
+                convert_options=pacsv.ConvertOptions(
+                    column_types=dict.fromkeys(names, pa.string()),
+                    include_columns=[names[i] for i in self.wanted],
+                    strings_can_be_null=False,
+                    quoted_strings_can_be_null=False,
+                ),
+            )
+        except pa.ArrowException:
+            return None
+        if irregular or table.num_rows != n:
+            return None  # ligne vide, ou nombre de cellules différent de l'en-tête
+        by_index = {i: table.column(names[i]).combine_chunks() for i in self.wanted}
+        columns = {
+            role: [by_index[i] for i in spec] if isinstance(spec, list) else by_index[spec]
+            for role, spec in self.needed.items()
+        }
+        offsets = np.empty(n + 1, np.int32)
+        offsets[0] = 0
+        offsets[1:] = newlines
+        lines = pa.StringArray.from_buffers(n, pa.py_buffer(offsets), pa.py_buffer(body))
+        return Block(n=n, columns=columns, lines=lines)
+
+
+def _to_utf8(data: bytes, codec: str) -> bytes:
+    if codec == "utf-8":
+        if data.isascii():
+            return data
+        try:
+            data.decode("utf-8")
+            return data
+        except UnicodeDecodeError:
+            codec = "cp1252"  # accents Windows plus loin dans un fichier commencé en ASCII
+    try:
+        return data.decode(codec).encode("utf-8")
+    except UnicodeDecodeError:
+        return data.decode("latin-1").encode("utf-8")
+
+
+def _utf8_boundary(data: bytes) -> int:
+    """Longueur du plus long préfixe qui ne coupe pas un caractère UTF-8."""
+    end = len(data)
+    for back in range(1, min(4, end) + 1):
+        byte = data[end - back]
+        if byte < 0x80:
+            return end
+        if byte >= 0xC0:  # premier octet d'un caractère
+            width = 2 if byte < 0xE0 else 3 if byte < 0xF0 else 4
+            return end if width <= back else end - back
+    return end
+
+
+def _safe_cut(buffer: bytes) -> int:
+    """Position juste après le dernier saut de ligne qui n'est pas entre guillemets (0 : aucun)."""
+    last = buffer.rfind(b"\n")
+    if last < 0 or b'"' not in buffer:
+        return last + 1
+    data = np.frombuffer(buffer, np.uint8)
+    newlines = np.flatnonzero(data == 10)
+    even = (np.searchsorted(np.flatnonzero(data == 34), newlines) & 1) == 0
+    positions = newlines[even]
+    return int(positions[-1]) + 1 if positions.size else 0
+
+
+def _after_content(buffer: bytes, cut: int) -> int:
+    """Fin de la dernière ligne non vide avant ``cut`` (avec son saut de ligne) ; 0 s'il n'y en a pas."""
+    end = cut
+    while end > 0 and buffer[end - 1] in (10, 13):
+        end -= 1
+    if end == 0:
+        return 0
+    return end + (2 if buffer[end : end + 2] == b"\r\n" else 1)
+
+
+def _parse_general(text: str, sep: str, header: Sequence[str]) -> tuple[list[list[str]], dict[int, str]]:
+    """Le module csv de Python, qui accepte tout ; une ligne qu'il refuse devient une ligne invalide."""
+    try:
+        return _regularise(list(csv.reader(io.StringIO(text, newline=""), delimiter=sep)), header)
+    except csv.Error:  # cellule démesurée (plus de 128 Kio)… : ligne à ligne, sans perdre les autres
+        pass
+    records, refused = [], {}
+    for i, line in enumerate(text.split("\n")[:-1] if text.endswith("\n") else text.split("\n")):
+        try:
+            records.append(next(csv.reader([line], delimiter=sep), []))
+        except csv.Error as error:
+            records.append([line] + [""] * (len(header) - 1))
+            refused[i] = f"ligne illisible ({error})"
+    rows, problems = _regularise(records, header)
+    problems.update(refused)
+    return rows, problems
+
+
+def _regularise(records, header: Sequence[str]) -> tuple[list[list[str]], dict[int, str]]:
+    """Lignes ramenées au nombre de colonnes de l'en-tête ; les écarts deviennent des raisons."""
+    width = len(header)
+    named = width  # colonnes jusqu'au dernier nom non vide : « a;b;c; » accepte « 1;2;3 »
+    while named > 1 and not header[named - 1].strip():
+        named -= 1
+    rows, problems = [], {}
+    for i, record in enumerate(records):
+        if len(record) == width:
+            rows.append(record)
+        elif not record:
+            problems[i] = EMPTY_LINE
+            rows.append([""] * width)
+        elif named <= len(record) < width:
+            rows.append(record + [""] * (width - len(record)))
+        elif len(record) > width and not any(record[width:]):  # séparateurs en trop en fin de ligne
+            rows.append(record[:width])
+        elif len(record) < width:
+            problems[i] = f"la ligne compte {len(record)} cellule(s) au lieu de {width}"
+            rows.append(record + [""] * (width - len(record)))
+        else:
+            extra = " ; ".join(f"« {cell} »" for cell in record[width:])
+            problems[i] = f"la ligne compte {len(record)} cellules au lieu de {width} ; en trop : {extra}"
+            rows.append(record[:width])
+    return rows, problems
+
+
+def _rows_block(rows: list[list[str]], problems: dict[int, str], needed) -> Block:
+    columns = {}
+    for role, spec in needed.items():
+        if isinstance(spec, list):
+            columns[role] = [[row[i] for row in rows] for i in spec]
+        else:
+            columns[role] = [row[spec] for row in rows]
+    return Block(n=len(rows), columns=columns, rows=rows, problems=problems)
+
+
+class XlsxSource:
+    """Première feuille d'un classeur XLSX, lue ligne à ligne (openpyxl en lecture seule)."""
+
+    encoding = "xlsx"
+    separator = ";"
+    header_line = None
+
+    def __init__(self, path: Path, options: GeorefOptions):
+        from openpyxl import load_workbook
+
+        self.options = options
+        try:
+            self.workbook = load_workbook(path, read_only=True, data_only=True)
+            sheet = self.workbook.active or self.workbook.worksheets[0]
+            self.total = max(0, (sheet.max_row or 0) - 1) or None
+            self.records = sheet.iter_rows(values_only=True)
+            header = next(self.records, None)
+        except Exception as error:
+            raise GeorefError(_unreadable(f"le classeur XLSX ne s'ouvre pas ({error})")) from error
+        header = [_cell_text(v) for v in header or ()]
+        while header and header[-1] == "":
+            header.pop()
+        if not header:
+            self.workbook.close()
+            raise GeorefError(
+                _unreadable("la première ligne, qui doit donner les noms de colonnes, est vide")
+            )
+        self.header = header
+
+    def prepare(self, needed: dict, force_general: bool) -> None:
+        self.needed = needed
+
+    def close(self) -> None:
+        self.workbook.close()
+
+    def raw_blocks(self) -> Iterator[Block]:
+        width = len(self.header)
+        chunk, empties, done = [], [], 0
+        try:
+            for values in self.records:
+                cells = [_cell_text(v) for v in values]
+                if not any(cells):
+                    empties.append([""] * width)  # gardées seulement si une ligne non vide suit
+                    continue
+                while len(cells) > width and cells[-1] == "":
+                    cells.pop()
+                if len(cells) < width:  # cellules vides en fin de ligne, omises par le classeur
+                    cells += [""] * (width - len(cells))
+                chunk += empties
+                empties = []
+                chunk.append(cells)
+                if len(chunk) >= self.options.chunk_size:
+                    done += len(chunk)
+                    yield self._block(chunk, done)
+                    chunk = []
+            if chunk:
+                done += len(chunk)
+                yield self._block(chunk, done)
+        except GeorefError:
+            raise
+        except Exception as error:
+            raise GeorefError(_unreadable(f"le classeur XLSX est abîmé ({error})")) from error
+        finally:
+            self.workbook.close()
+
+    def _block(self, records: list[list[str]], done: int) -> Block:
+        rows, problems = _regularise(records, self.header)
+        for i, record in enumerate(records):
+            if not any(record):
+                problems[i] = EMPTY_LINE
+        block = _rows_block(rows, problems, self.needed)
+        block.fraction = min(1.0, done / self.total) if self.total else None
+        return block
+
+    def parse(self, block: Block) -> Block:
+        return block
+
+
+def _cell_text(value) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "VRAI" if value else "FAUX"
+    if isinstance(value, float):
+        return str(int(value)) if value.is_integer() and abs(value) < 1e15 else repr(value)
+    if hasattr(value, "isoformat"):
+        if hasattr(value, "hour") and hasattr(value, "date"):
+            return value.isoformat(sep=" ")
+        return value.isoformat()
+    return str(value)
+
+
+def open_source(path, options: GeorefOptions) -> CsvSource | XlsxSource:
+    path = Path(path)
+    try:
+        with open(path, "rb") as handle:
+            sample = handle.read(SAMPLE_BYTES)
+    except FileNotFoundError as error:
+        raise GeorefError(f"Fichier introuvable : {path}.") from error
+    except IsADirectoryError as error:
+        raise GeorefError(f"« {path} » est un dossier, pas un fichier.") from error
+    except OSError as error:
+        raise GeorefError(f"Impossible de lire le fichier {path} : {error.strerror or error}.") from error
+    if not sample.strip():
+        raise GeorefError(_unreadable("le fichier est vide"))
+    if sample.startswith(b"PK\x03\x04"):
+        return XlsxSource(path, options)
+    if sample.startswith(b"\xd0\xcf\x11\xe0"):
+        raise GeorefError(
+            "Format XLS (Excel 97-2003) non pris en charge : enregistrez le classeur au format XLSX ou CSV."
+        )
+    return CsvSource(path, sample, options)
+
+
+def read_header(path) -> tuple[list[str], str, str]:
+    """(noms de colonnes, encodage, séparateur) d'un fichier, pour proposer les colonnes à choisir."""
+    source = open_source(path, GeorefOptions(mode="lonlat"))
+    source.close()
+    return list(source.header), _ENCODING_LABELS.get(source.encoding, source.encoding), source.separator
+
+
+# --- calcul d'un bloc ---------------------------------------------------------------------------------
+
+
+@dataclass
+class BlockResult:
+    qpv: np.ndarray  # int32, -1 hors QPV
+    status: np.ndarray  # int8, indice dans STATUSES
+    reason: np.ndarray  # int32, indice dans messages
+    messages: list[str]
+    extra: list[list[str]] | None = None  # mode adresse : score, adresse trouvée, longitude, latitude
+
+
+class _Messages:
+    """Les raisons d'un bloc : un code par texte, 0 pour « aucune »."""
+
+    def __init__(self, base: dict[int, str] | list[str]):
+        base = dict(enumerate(base)) if isinstance(base, list) else base
+        self.texts = [base.get(i, "") for i in range(max(base) + 1)]
+        self._codes = {text: i for i, text in reversed(list(enumerate(self.texts)))}
+
+    def code(self, text: str) -> int:
+        if text not in self._codes:
+            self._codes[text] = len(self.texts)
+            self.texts.append(text)
+        return self._codes[text]
+
+
+def _points_result(points: coords.Points, index: QpvIndex) -> BlockResult:
+    qpv = index.locate(points.lon, points.lat)
+    status = np.where(qpv >= 0, IN_QPV, OUTSIDE_QPV).astype(np.int8)
+    status[points.invalid] = INVALID
+    texts = _Messages(points.messages).texts
+    return BlockResult(qpv=qpv, status=status, reason=points.reason.astype(np.int32), messages=texts)
+
+
+def _apply_problems(result: BlockResult, problems: dict[int, str]) -> None:
+    if not problems:
+        return
+    messages = _Messages(result.messages)
+    for i, text in problems.items():
+        result.qpv[i] = -1
+        result.status[i] = INVALID
+        result.reason[i] = messages.code(text)
+        if result.extra is not None:
+            result.extra[i] = ["", "", "", ""]
+    result.messages = messages.texts
+
+
+def _clean(value) -> str:
+    return " ".join(str(value).split())
+
+
+def _address_queries(block: Block) -> tuple[dict[tuple[str, str, str], int], list[int]]:
+    """Adresses distinctes du bloc (adresse, code postal, commune) et, par ligne, le numéro de la sienne."""
+    n = block.n
+    parts = [_as_list(p) for p in block.columns["address"]]
+    postcodes = _as_list(block.columns["postcode"]) if "postcode" in block.columns else [""] * n
+    cities = _as_list(block.columns["city"]) if "city" in block.columns else [""] * n
+    queries: dict[tuple[str, str, str], int] = {}
+    query_of = [-1] * n
+    for i in range(n):
+        address = " ".join(_clean(p[i]) for p in parts if _clean(p[i]))
+        if address and i not in block.problems:
+            key = (address, _clean(postcodes[i]), _clean(cities[i]))
+            query_of[i] = queries.setdefault(key, len(queries))
+    return queries, query_of
+
+
+def _geocode(geocoder, queries) -> tuple[list, str]:
+    """(résultats, raison d'échec) ; une panne du géocodeur ne lève jamais."""
+    if not queries:
+        return [], ""
+    if geocoder is None:
+        return [], GEOCODER_MISSING
+    batch = [{"address": a, "postcode": p, "city": c} for a, p, c in queries]
+    try:
+        results = list(geocoder.geocode(batch))
+    except Exception as error:  # noqa: BLE001 - une panne du géocodeur ne perd aucune ligne
+        return [], f"erreur du géocodeur : {str(error)[:200] or type(error).__name__}"
+    if len(results) != len(batch):
+        return [], f"réponse incohérente du géocodeur ({len(results)} résultats pour {len(batch)} adresses)"
+    return results, ""
+
+
+def _address_result(block: Block, options: GeorefOptions, index: QpvIndex, geocoder) -> BlockResult:
+    n = block.n
+    queries, query_of = _address_queries(block)
+    messages = _Messages({0: ""})
+    qpv = np.full(n, -1, np.int32)
+    status = np.full(n, INVALID, np.int8)
+    reason = np.full(n, messages.code(ADDRESS_EMPTY), np.int32)
+    extra = [["", "", "", ""] for _ in range(n)]
+    asked = [i for i in range(n) if query_of[i] >= 0]
+    results, failure = _geocode(geocoder, queries)
+    if failure:
+        status[asked] = NOT_GEOCODED
+        reason[asked] = messages.code(failure)
+        return BlockResult(qpv=qpv, status=status, reason=reason, messages=messages.texts, extra=extra)
+    q_lon, q_lat, q_score = (np.full(len(results), np.nan) for _ in range(3))
+    labels = [""] * len(results)
+    for j, res in enumerate(results):
+        try:
+            q_lon[j], q_lat[j] = float(res.lon), float(res.lat)
+            q_score[j] = float(res.score) if res.score is not None else np.nan
+            labels[j] = str(res.label or "")
+        except (TypeError, ValueError, AttributeError):  # None (introuvable) ou réponse mal formée
+            q_lon[j] = q_lat[j] = np.nan
+    points = coords.check_lonlat(q_lon, q_lat)
+    q_qpv = index.locate(points.lon, points.lat)
+    for i in asked:
+        j = query_of[i]
+        if np.isnan(q_lon[j]) or points.invalid[j]:
+            status[i] = NOT_GEOCODED
+            text = (
+                ADDRESS_NOT_FOUND
+                if np.isnan(q_lon[j])
+                else f"point du géocodeur refusé : {points.message(j)}"
+            )
+            reason[i] = messages.code(text)
+            continue
+        score = q_score[j]
+        extra[i] = [
+            "" if np.isnan(score) else f"{score:.2f}",
+            labels[j],
+            f"{q_lon[j]:.6f}",
+            f"{q_lat[j]:.6f}",
+        ]
+        if not np.isnan(score) and score < options.min_score:
+            where = f"dans le QPV {index.codes[q_qpv[j]]}" if q_qpv[j] >= 0 else "hors QPV"
+            status[i] = LOW_SCORE
+            reason[i] = messages.code(
+                f"score de géocodage {score:.2f} inférieur au seuil {options.min_score:.2f} : "
+                f"adresse à vérifier (le point trouvé est {where})"
+            )
+            continue
+        qpv[i] = q_qpv[j]
+        status[i] = IN_QPV if q_qpv[j] >= 0 else OUTSIDE_QPV
+        reason[i] = messages.code(points.message(j))
+    return BlockResult(qpv=qpv, status=status, reason=reason, messages=messages.texts, extra=extra)
+
+
+def _as_list(values) -> list:
+    if isinstance(values, pa.Array | pa.ChunkedArray):
+        return values.to_pylist()
+    return list(values)
+
+
+def compute_block(block: Block, options: GeorefOptions, index: QpvIndex, geocoder=None) -> BlockResult:
+    if options.mode == "address":
+        result = _address_result(block, options, index, geocoder)
+    else:
+        check = coords.check_lonlat if options.mode == "lonlat" else coords.check_xy
+        result = _points_result(check(block.columns["a"], block.columns["b"]), index)
+    _apply_problems(result, block.problems)
+    return result
+
+
+# --- écriture -----------------------------------------------------------------------------------------
+
+
+def _quote(text: str, sep: str) -> str:
+    if sep in text or '"' in text or "\n" in text or "\r" in text:
+        return '"' + text.replace('"', '""') + '"'
+    return text
+
+
+class CsvWriter:
+    """Met en forme les lignes de sortie d'un bloc (sans état : utilisable depuis plusieurs fils)."""
+
+    def __init__(self, sep: str, index: QpvIndex, address: bool, drop: Sequence[int]):
+        self.sep, self.address, self.drop = sep, address, set(drop)
+        self.added = OUTPUT_COLUMNS + (ADDRESS_OUTPUT_COLUMNS if address else [])
+        cells = [sep + sep] + [
+            sep + _quote(str(c), sep) + sep + _quote(str(n), sep)
+            for c, n in zip(index.codes, index.names, strict=True)
+        ]
+        self.qpv_cells = pa.array(cells, pa.string())
+        self.codes = [""] + [str(c) for c in index.codes]
+        self.names = [""] + [str(n) for n in index.names]
+
+    def header(self, header: Sequence[str], raw_line: str | None) -> bytes:
+        if raw_line is not None and not self.drop:
+            return (raw_line + "".join(self.sep + _quote(c, self.sep) for c in self.added) + "\n").encode(
+                "utf-8"
+            )
+        return self._rows([self._kept(list(header)) + self.added])
+
+    def _kept(self, row: list[str]) -> list[str]:
+        return [cell for i, cell in enumerate(row) if i not in self.drop] if self.drop else row
+
+    def _rows(self, rows) -> bytes:
+        text = io.StringIO()
+        csv.writer(text, delimiter=self.sep, lineterminator="\n").writerows(rows)
+        return text.getvalue().encode("utf-8")
+
+    def render(self, block: Block, result: BlockResult) -> list:
+        """Les octets à écrire pour ce bloc (liste de tampons)."""
+        if block.lines is not None:
+            return self._render_fast(block.lines, result)
+        return [self._render_rows(block.rows, result)]
+
+    def _render_fast(self, lines: pa.Array, result: BlockResult) -> list:
+        sep = self.sep
+        quoted = [_quote(text, sep) for text in result.messages]
+        status_table = pa.array([sep + s + sep + q for s in STATUSES for q in quoted], pa.string())
+        combo = result.status.astype(np.int32) * len(quoted) + result.reason
+        parts = [lines, self.qpv_cells.take(pa.array(result.qpv + 1)), status_table.take(pa.array(combo))]
+        if self.address:
+            extra = ["".join(sep + _quote(c, sep) for c in cells) for cells in result.extra]
+            parts.append(pa.array(extra, pa.string()))
+        joined = pc.binary_join_element_wise(*parts, "")
+        offsets = np.frombuffer(
+            joined.buffers()[1], np.int32, count=len(joined) + 1, offset=4 * joined.offset
+        )
+        data = memoryview(joined.buffers()[2])[offsets[0] : offsets[-1]]
+        return [data, b"\n"]
+
+    def _render_rows(self, rows: list[list[str]], result: BlockResult) -> bytes:
+        codes, names, messages = self.codes, self.names, result.messages
+        qpv, status, reason = (result.qpv + 1).tolist(), result.status.tolist(), result.reason.tolist()
+        out = []
+        for i, row in enumerate(rows):
+            cells = self._kept(row) + [codes[qpv[i]], names[qpv[i]], STATUSES[status[i]], messages[reason[i]]]
+            if self.address:
+                cells += result.extra[i]
+            out.append(cells)
+        return self._rows(out)
+
+
+# --- point d'entrée -----------------------------------------------------------------------------------
+
+
+def _previous_output_columns(header: Sequence[str], address: bool) -> list[int]:
+    """Colonnes d'un passage précédent (code_qp et statut_qpv présents) : elles seront remplacées."""
+    ours = OUTPUT_COLUMNS + (ADDRESS_OUTPUT_COLUMNS if address else [])
+    if not {"code_qp", "statut_qpv"} <= set(header):
+        return []
+    return [i for i, name in enumerate(header) if name in ours]
+
+
+@dataclass
+class _Tally:
+    status: np.ndarray
+    qpv: np.ndarray
+    refusals: dict[str, int] = field(default_factory=dict)
+
+    def add(self, result: BlockResult) -> None:
+        self.status += np.bincount(result.status, minlength=len(STATUSES))
+        inside = result.qpv[result.qpv >= 0]
+        if inside.size:
+            self.qpv += np.bincount(inside, minlength=len(self.qpv))
+        refused = (result.status == INVALID) | (result.status == NOT_GEOCODED)
+        counts = np.bincount(result.reason[refused], minlength=len(result.messages))
+        for code in np.flatnonzero(counts):
+            text = result.messages[code]
+            self.refusals[text] = self.refusals.get(text, 0) + int(counts[code])
+
+
+def run(
+    input_path,
+    output_path,
+    options: GeorefOptions,
+    *,
+    geocoder=None,
+    progress: Callable[[int, int | None], None] | None = None,
+    workers: int | None = None,
+) -> Summary:
+    """Géoréférence ``input_path`` (CSV ou XLSX) dans ``output_path`` (CSV) ; renvoie le résumé.
+
+    ``progress(lignes_faites, total)`` est appelé après chaque morceau, toujours dans le fil
+    appelant (il peut écrire en base) ; ``total`` est estimé
+    d'après la part du fichier lue (None si on ne sait pas) et vaut le nombre exact de lignes au
+    dernier appel. ``geocoder`` ne sert qu'en mode adresse : un objet dont ``geocode(batch)`` reçoit
+    une liste de dictionnaires ``{"address", "postcode", "city"}`` (chaînes, éventuellement vides)
+    et renvoie, dans le même ordre, un ``GeocodeResult`` ou None par adresse. ``workers`` : nombre
+    de fils de calcul (par défaut 2 pour des coordonnées, 0 — tout dans le fil appelant — pour des
+    adresses). Lève :class:`GeorefError` (message français) si le fichier est illisible ou une
+    colonne absente ; jamais à cause d'une ligne. La sortie est écrite dans un fichier temporaire
+    voisin, renommé à la fin : on ne trouve jamais de sortie à moitié écrite.
+    """
+    started = time.perf_counter()
+    _check_options(options)
+    if options.mode == "address" and options.chunk_size > ADDRESS_CHUNK_SIZE:
+        options = dataclasses.replace(options, chunk_size=ADDRESS_CHUNK_SIZE)
+    index = get_index(options.geography)
+    source = open_source(input_path, options)
+    header = list(source.header)
+    try:
+        needed = _needed_columns(options, header)
+    except GeorefError:
+        source.close()
+        raise
+    address = options.mode == "address"
+    drop = _previous_output_columns(header, address)
+    if {i for v in needed.values() for i in (v if isinstance(v, list) else [v])} & set(drop):
+        drop = []  # une colonne de sortie sert d'entrée : on la garde
+    source.prepare(needed, force_general=bool(drop))
+    if workers is None:
+        workers = 0 if address else min(2, os.cpu_count() or 1)
+    summary = Summary(
+        geography=options.geography,
+        encoding=_ENCODING_LABELS.get(source.encoding, source.encoding),
+        separator=source.separator,
+        columns=header,
+    )
+    tally = _Tally(np.zeros(len(STATUSES), np.int64), np.zeros(len(index), np.int64))
+    writer = CsvWriter(source.separator, index, address, drop)
+
+    def process(raw):
+        block = source.parse(raw)
+        result = compute_block(block, options, index, geocoder)
+        return block.n, block.fraction, result, writer.render(block, result)
+
+    output_path = Path(output_path)
+    partial = output_path.with_name(output_path.name + ".partiel")
+    try:
+        handle = open(partial, "wb")  # fermé par le « with » ci-dessous
+    except OSError as error:
+        source.close()
+        raise GeorefError(
+            f"Impossible d'écrire le fichier de sortie {output_path} : {error.strerror or error}."
+        ) from error
+    try:
+        with handle:
+            handle.write(codecs.BOM_UTF8)
+            handle.write(writer.header(header, source.header_line))
+            for n, fraction, result, chunks in _ordered_map(process, source.raw_blocks(), workers):
+                for chunk in chunks:
+                    handle.write(chunk)
+                tally.add(result)
+                summary.rows += n
+                if progress is not None:
+                    estimate = round(summary.rows / fraction) if fraction else None
+                    progress(summary.rows, max(estimate, summary.rows) if estimate else None)
+        os.replace(partial, output_path)
+    except OSError as error:
+        partial.unlink(missing_ok=True)
+        raise GeorefError(f"Lecture ou écriture impossible : {error.strerror or error}.") from error
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        raise
+    finally:
+        source.close()
+    if progress is not None:
+        progress(summary.rows, summary.rows)
+    summary.by_status = {status: int(count) for status, count in zip(STATUSES, tally.status, strict=True)}
+    summary.in_qpv = summary.by_status["DANS_QPV"]
+    order = sorted(np.flatnonzero(tally.qpv), key=lambda i: (-tally.qpv[i], index.codes[i]))
+    summary.by_qpv = {str(index.codes[i]): (str(index.names[i]), int(tally.qpv[i])) for i in order}
+    summary.warnings = _warnings(summary, tally.refusals)
+    summary.seconds = time.perf_counter() - started
+    return summary
+
+
+def _ordered_map(function, items, workers: int):
+    """``map`` qui garde l'ordre, avec au plus ``workers + 1`` morceaux en cours (mémoire bornée)."""
+    if workers <= 0:
+        yield from map(function, items)
+        return
+    from collections import deque
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="georef") as pool:
+        pending = deque()
+        try:
+            for item in items:
+                pending.append(pool.submit(function, item))
+                while len(pending) > workers:
+                    yield pending.popleft().result()
+            while pending:
+                yield pending.popleft().result()
+        finally:
+            for future in pending:
+                future.cancel()
+
+
+def _warnings(summary: Summary, reasons: dict[str, int]) -> list[str]:
+    if not summary.rows:
+        return ["le fichier ne contient aucune ligne de données."]
+    out = []
+    frequent = {text: count for text, count in reasons.items() if count >= 0.5 * summary.rows}
+    for message in (coords.LONLAT_MESSAGES[coords.SWAPPED], coords.XY_MESSAGES[coords.XY_SWAPPED]):
+        if message in frequent:
+            out.append(
+                f"{_int(frequent[message])} ligne(s) sur {_int(summary.rows)} : {message.split(' (')[0]} ; "
+                "les colonnes ont-elles été choisies dans le bon ordre ?"
+            )
+    for message in (
+        coords.LONLAT_MESSAGES[coords.METRES_IN_DEGREES],
+        coords.XY_MESSAGES[coords.DEGREES_IN_METRES],
+    ):
+        if message in frequent:
+            out.append(f"{_int(frequent[message])} ligne(s) sur {_int(summary.rows)} : {message}.")
+    if reasons.get(GEOCODER_MISSING):
+        out.append("aucun géocodeur n'est disponible : les adresses n'ont pas été géocodées.")
+    return out
+
+
+def locate_points(points: Sequence[tuple[float, float]], geography: str = DEFAULT_GEOGRAPHY) -> list[dict]:
+    """Pour l'API : le QPV de chaque point WGS84 (longitude, latitude), avec statut et raison.
+
+    Renvoie, dans l'ordre, ``{"code_qp", "lib_qp", "statut_qpv", "raison"}`` par point ; un point
+    illisible (None, texte, hors limites, inversé…) reçoit ``ENTREE_INVALIDE`` et sa raison.
+    Lève :class:`GeorefError` si la géographie est inconnue ou ses contours absents.
+    """
+    index = get_index(geography)
+    if not points:
+        return []
+    lons, lats = [], []
+    for point in points:
+        try:
+            lon, lat = point
+        except (TypeError, ValueError):
+            lon = lat = None
+        lons.append(lon)
+        lats.append(lat)
+    result = _points_result(coords.check_lonlat(lons, lats), index)
+    out = []
+    for i in range(len(points)):
+        k = int(result.qpv[i])
+        out.append(
+            {
+                "code_qp": str(index.codes[k]) if k >= 0 else "",
+                "lib_qp": str(index.names[k]) if k >= 0 else "",
+                "statut_qpv": STATUSES[result.status[i]],
+                "raison": result.messages[result.reason[i]],
+            }
+        )
+    return out

@@ -1,0 +1,497 @@
+"""Géoréférencement d'un fichier : lecture (encodages, séparateurs, XLSX), statuts, raisons, commande."""
+
+import csv
+import io
+import sys
+import types
+
+import numpy as np
+import pytest
+import shapely
+from django.core.management import call_command
+from django.core.management.base import CommandError
+from openpyxl import Workbook
+
+from cdv.georef import coords, engine, pipeline
+from cdv.georef.management.commands.georef import Command
+from cdv.georef.pipeline import GeocodeResult, GeorefError, GeorefOptions, locate_points, run
+
+pytestmark = [pytest.mark.django_db, pytest.mark.reference]
+
+MONT_BLANC = (6.8652, 45.8326)
+
+
+@pytest.fixture
+def malakoff(db):
+    """Un point du QPV Malakoff (Nantes), en longitude, latitude."""
+    index = engine.get_index()
+    geometry = index.geometries[list(index.codes).index("QN04413M")]
+    lon, lat = shapely.get_coordinates(geometry.representative_point())[0]
+    return float(lon), float(lat)
+
+
+def read_output(path) -> tuple[str, list[list[str]]]:
+    raw = path.read_bytes()
+    assert raw.startswith(b"\xef\xbb\xbf")  # UTF-8 avec BOM, pour Excel
+    text = raw.decode("utf-8-sig")
+    sep = next(s for s in (";", "\t", "|", ",") if s in text.split("\n", 1)[0])
+    return sep, list(csv.reader(io.StringIO(text, newline=""), delimiter=sep))
+
+
+def lonlat(**kwargs) -> GeorefOptions:
+    return GeorefOptions(mode="lonlat", lon="lon", lat="lat", **kwargs)
+
+
+def test_every_row_kept_in_order_with_status_and_reason(tmp_path, malakoff):
+    lon, lat = malakoff
+    comma = f"{lon}".replace(".", ","), f"{lat}".replace(".", ",")
+    source = (
+        "id;nom;lon;lat;note\n"
+        f"1;Malakoff;{lon};{lat};dedans\n"
+        f'2;"Dupont; Jean";{comma[0]};{comma[1]};virgule décimale\n'
+        f"3;inversé;{lat};{lon};\n"
+        "4;hors limites;-1.55;147.2;\n"
+        "5;vide;;;\n"
+        "6;texte;abc;47.2;\n"
+        "\n"
+        "7;trop;1;2;3;4\n"
+        f"8;Mont Blanc;{MONT_BLANC[0]};{MONT_BLANC[1]};\n"
+        "9;Londres;-0.1276;51.5072;\n"
+        "10;zéro;0;0;\n"
+        "11;Lambert;355000;6689000;\n"
+        "12;court;1\n"
+        f"13; espaces ; {lon} ; {lat} ;\n"
+    )
+    (tmp_path / "in.csv").write_text(source, encoding="utf-8")
+    summary = run(tmp_path / "in.csv", tmp_path / "out.csv", lonlat())
+    sep, rows = read_output(tmp_path / "out.csv")
+    assert sep == ";"
+    assert rows[0] == ["id", "nom", "lon", "lat", "note", "code_qp", "lib_qp", "statut_qpv", "raison"]
+    source_rows = list(csv.reader(io.StringIO(source), delimiter=";"))
+    assert len(rows) == len(source_rows) == 15
+    by_id = {}
+    for original, row in zip(source_rows[1:], rows[1:], strict=True):
+        assert len(row) == 9
+        if len(original) == 5:
+            assert row[:5] == original  # chaque cellule telle quelle
+        by_id[row[0]] = row[5:]
+    assert by_id["1"] == ["QN04413M", "Malakoff", "DANS_QPV", ""]
+    assert by_id["2"][:3] == ["QN04413M", "Malakoff", "DANS_QPV"]
+    assert by_id["3"][2] == "ENTREE_INVALIDE" and "inversées" in by_id["3"][3]
+    assert by_id["4"][2:] == ["ENTREE_INVALIDE", coords.LONLAT_MESSAGES[coords.LAT_RANGE]]
+    assert by_id["5"][2:] == ["ENTREE_INVALIDE", "longitude et latitude manquantes"]
+    assert by_id["6"][2] == "ENTREE_INVALIDE" and "longitude non numérique" in by_id["6"][3]
+    assert by_id[""] == ["", "", "ENTREE_INVALIDE", "ligne vide"]
+    assert by_id["7"][2] == "ENTREE_INVALIDE" and "6 cellules au lieu de 5" in by_id["7"][3]
+    assert "« 4 »" in by_id["7"][3]  # la cellule en trop n'est pas perdue
+    assert by_id["8"] == ["", "", "HORS_QPV", ""]
+    assert by_id["9"] == ["", "", "HORS_QPV", "point hors de France (métropole et outre-mer)"]
+    assert by_id["10"][2:] == ["ENTREE_INVALIDE", "coordonnées nulles (0, 0)"]
+    assert by_id["11"][2] == "ENTREE_INVALIDE" and "Lambert-93" in by_id["11"][3]
+    assert by_id["12"][2] == "ENTREE_INVALIDE" and "3 cellule(s) au lieu de 5" in by_id["12"][3]
+    assert by_id["13"][:3] == ["QN04413M", "Malakoff", "DANS_QPV"]  # espaces autour des nombres
+    assert summary.rows == 14
+    assert summary.in_qpv == 3
+    assert summary.by_status == {
+        "DANS_QPV": 3,
+        "HORS_QPV": 2,
+        "NON_GEOCODE": 0,
+        "SCORE_FAIBLE": 0,
+        "ENTREE_INVALIDE": 9,
+    }
+    assert summary.by_qpv == {"QN04413M": ("Malakoff", 3)}
+    assert summary.share_in_qpv == pytest.approx(3 / 14)
+    assert summary.encoding == "UTF-8" and summary.separator == ";"
+    text = "\n".join(summary.lines())
+    assert "14 ligne(s) traitée(s)" in text and "QN04413M Malakoff : 3" in text
+
+
+@pytest.mark.parametrize("encoding", ["utf-8", "utf-8-sig", "cp1252", "utf-16"])
+@pytest.mark.parametrize("sep", [",", ";", "\t", "|"])
+def test_encodings_and_separators(tmp_path, malakoff, encoding, sep):
+    lon, lat = malakoff
+    rows = [
+        ["nom", "lon", "lat", "commentaire"],
+        ["Élodie", str(lon), str(lat), "à l'œil, « bien » ; 50 €"],
+        ["Zoé", *map(str, MONT_BLANC), 'guillemets "doubles"'],
+    ]
+    text = io.StringIO()
+    csv.writer(text, delimiter=sep, lineterminator="\r\n").writerows(rows)
+    (tmp_path / "in.csv").write_bytes(text.getvalue().encode(encoding))
+    summary = run(tmp_path / "in.csv", tmp_path / "out.csv", lonlat())
+    out_sep, out = read_output(tmp_path / "out.csv")
+    assert out_sep == sep and summary.separator == sep
+    assert [row[:4] for row in out] == rows
+    assert [row[6] for row in out[1:]] == ["DANS_QPV", "HORS_QPV"]
+
+
+@pytest.mark.parametrize("chunk_size", [1, 2, 5, 100_000])
+def test_quoted_newlines_crlf_and_blank_lines_across_small_blocks(
+    tmp_path, malakoff, monkeypatch, chunk_size
+):
+    monkeypatch.setattr(pipeline, "MIN_BLOCK_BYTES", 7)  # blocs minuscules : chaque coupure est éprouvée
+    lon, lat = malakoff
+    source = (
+        "id,lon,lat,texte\r\n"
+        f'1,{lon},{lat},"sur\r\ndeux lignes"\r\n'
+        f'2,{lon},{lat},"avec ""guillemets"", et virgule"\r\n'
+        "\r\n"
+        f"3,{MONT_BLANC[0]},{MONT_BLANC[1]},ligne après une ligne vide ééé\r\n"
+        f'4,"{lon}","{lat}",coordonnées entre guillemets\r\n'
+        f'5,{lon},{lat},pouce 5" sans guillemet ouvrant\r\n'
+        f"6,{MONT_BLANC[0]},{MONT_BLANC[1]},dernière\r\n"
+        "\r\n\r\n"
+    )
+    (tmp_path / "in.csv").write_bytes(source.encode("utf-8"))
+    summary = run(tmp_path / "in.csv", tmp_path / "out.csv", lonlat(chunk_size=chunk_size))
+    _, out = read_output(tmp_path / "out.csv")
+    assert [row[0] for row in out] == [
+        "id",
+        "1",
+        "2",
+        "",
+        "3",
+        "4",
+        "5",
+        "6",
+    ]  # les lignes vides finales en moins
+    assert out[1][3] == "sur\r\ndeux lignes" or out[1][3] == "sur\ndeux lignes"
+    assert out[2][3] == 'avec "guillemets", et virgule'
+    assert out[5][3] == "coordonnées entre guillemets"
+    assert out[6][3] == 'pouce 5" sans guillemet ouvrant'
+    assert [row[6] for row in out[1:]] == [
+        "DANS_QPV",
+        "DANS_QPV",
+        "ENTREE_INVALIDE",
+        "HORS_QPV",
+        "DANS_QPV",
+        "DANS_QPV",
+        "HORS_QPV",
+    ]
+    assert summary.rows == 7
+
+
+def test_xlsx_input(tmp_path, malakoff):
+    lon, lat = malakoff
+    workbook = Workbook()
+    sheet = workbook.active
+    sheet.append(["structure", "longitude", "latitude", "effectif", "date"])
+    sheet.append(["Centre social", lon, lat, 12, None])
+    sheet.append([None, None, None, None, None])
+    sheet.append(["Virgule", f"{lon}".replace(".", ","), f"{lat}".replace(".", ","), 3.5, None])
+    sheet.append(["Ailleurs", MONT_BLANC[0], MONT_BLANC[1]])
+    sheet.append([None, None, None])
+    workbook.save(tmp_path / "in.xlsx")
+    summary = run(
+        tmp_path / "in.xlsx",
+        tmp_path / "out.csv",
+        GeorefOptions(mode="lonlat", lon="Longitude", lat="LATITUDE"),
+    )
+    sep, out = read_output(tmp_path / "out.csv")
+    assert sep == ";" and summary.encoding == "XLSX"
+    assert out[0] == [
+        "structure",
+        "longitude",
+        "latitude",
+        "effectif",
+        "date",
+        "code_qp",
+        "lib_qp",
+        "statut_qpv",
+        "raison",
+    ]
+    assert out[1][0] == "Centre social" and out[1][3] == "12"
+    assert float(out[1][1]) == pytest.approx(lon, abs=1e-12) and float(out[1][2]) == pytest.approx(
+        lat, abs=1e-12
+    )
+    assert [row[7] for row in out[1:]] == ["DANS_QPV", "ENTREE_INVALIDE", "DANS_QPV", "HORS_QPV"]
+    assert out[2][8] == "ligne vide"
+    assert out[3][3] == "3.5"
+    assert summary.rows == 4  # la ligne vide finale n'est pas une ligne
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (b"", "le fichier est vide"),
+        (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x01\x00" * 20, "données binaires"),
+        (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 100, "Format XLS"),
+        (b"PK\x03\x04 pas vraiment un classeur", "le classeur XLSX ne s'ouvre pas"),
+        (b"\n\nlon;lat\n1;2\n", "la première ligne"),
+    ],
+)
+def test_unreadable_file_gives_one_french_error(tmp_path, content, message):
+    (tmp_path / "in.csv").write_bytes(content)
+    with pytest.raises(GeorefError, match=message) as caught:
+        run(tmp_path / "in.csv", tmp_path / "out.csv", lonlat())
+    assert str(caught.value).startswith(("Fichier illisible", "Format XLS"))
+    assert not (tmp_path / "out.csv").exists()
+    assert not list(tmp_path.glob("*.partiel"))
+
+
+def test_missing_file_and_missing_column(tmp_path):
+    with pytest.raises(GeorefError, match="Fichier introuvable"):
+        run(tmp_path / "absent.csv", tmp_path / "out.csv", lonlat())
+    (tmp_path / "in.csv").write_text("longitude;lat\n1;2\n")
+    with pytest.raises(
+        GeorefError, match=r"Colonne de longitude « lon » introuvable.*« longitude », « lat »"
+    ):
+        run(tmp_path / "in.csv", tmp_path / "out.csv", lonlat())
+    with pytest.raises(GeorefError, match="Géographie prioritaire inconnue"):
+        run(tmp_path / "in.csv", tmp_path / "out.csv", lonlat(geography="2020"))
+    with pytest.raises(GeorefError, match="contours des QPV de la géographie 2015 ne sont pas chargés"):
+        run(tmp_path / "in.csv", tmp_path / "out.csv", lonlat(geography="2015"))
+
+
+def test_output_is_idempotent(tmp_path, malakoff):
+    lon, lat = malakoff
+    (tmp_path / "in.csv").write_text(
+        f"id,lon,lat\n1,{lon},{lat}\n2,abc,1\n3,{MONT_BLANC[0]},{MONT_BLANC[1]}\n"
+    )
+    run(tmp_path / "in.csv", tmp_path / "a.csv", lonlat())
+    run(tmp_path / "in.csv", tmp_path / "b.csv", lonlat())
+    assert (tmp_path / "a.csv").read_bytes() == (tmp_path / "b.csv").read_bytes()
+    # relancé sur sa propre sortie : les colonnes ajoutées sont remplacées, pas dupliquées
+    run(tmp_path / "a.csv", tmp_path / "c.csv", lonlat())
+    assert (tmp_path / "c.csv").read_bytes() == (tmp_path / "a.csv").read_bytes()
+
+
+def test_progress_is_reported(tmp_path, malakoff, monkeypatch):
+    monkeypatch.setattr(pipeline, "MIN_BLOCK_BYTES", 64)
+    lines = "".join(f"{i},{MONT_BLANC[0]},{MONT_BLANC[1]}\n" for i in range(200))
+    (tmp_path / "in.csv").write_text("id,lon,lat\n" + lines)
+    calls = []
+    run(
+        tmp_path / "in.csv",
+        tmp_path / "out.csv",
+        lonlat(chunk_size=10),
+        progress=lambda d, t: calls.append((d, t)),
+    )
+    assert len(calls) > 5
+    assert [d for d, _ in calls] == sorted(d for d, _ in calls)
+    assert all(t is None or t >= d for d, t in calls)
+    assert calls[-1] == (200, 200)
+
+
+def test_lambert93(tmp_path, malakoff):
+    lon, lat = coords.lambert93_to_wgs84(np.array([700_000.0]), np.array([6_600_000.0]))
+    assert lon[0] == pytest.approx(3.0, abs=1e-9) and lat[0] == pytest.approx(46.5, abs=1e-9)  # origine
+    from pyproj import Transformer
+
+    x, y = Transformer.from_crs(4326, 2154, always_xy=True).transform(*malakoff)
+    assert 355_000 < x < 358_000 and 6_688_000 < y < 6_691_000  # Nantes
+    (tmp_path / "in.csv").write_text(
+        f"X;Y\n{x:.2f};{y:.2f}\n{y:.2f};{x:.2f}\n{malakoff[0]};{malakoff[1]}\n5000000;1\n;\n"
+    )
+    run(tmp_path / "in.csv", tmp_path / "out.csv", GeorefOptions(mode="xy", x="X", y="Y"))
+    _, out = read_output(tmp_path / "out.csv")
+    assert out[1][2:5] == ["QN04413M", "Malakoff", "DANS_QPV"]
+    assert out[2][4] == "ENTREE_INVALIDE" and "x et y semblent inversés" in out[2][5]
+    assert "valeurs en degrés" in out[3][5]
+    assert "hors de l'emprise du Lambert-93" in out[4][5]
+    assert out[5][5] == "x et y manquants"
+
+
+class FakeGeocoder:
+    def __init__(self, answers):
+        self.answers, self.batches = answers, []
+
+    def geocode(self, batch):
+        self.batches.append(batch)
+        return [self.answers.get(query["address"]) for query in batch]
+
+
+def test_addresses_with_a_geocoder(tmp_path, malakoff):
+    lon, lat = malakoff
+    geocoder = FakeGeocoder(
+        {
+            "12 rue de Malakoff": GeocodeResult(lon, lat, 0.93, "12 Rue de Malakoff 44000 Nantes"),
+            "1 chemin incertain": GeocodeResult(lon, lat, 0.31, "Chemin Incertain 44000 Nantes"),
+            "3 rue du Mont Blanc": GeocodeResult(*MONT_BLANC, 0.88, "3 Rue du Mont Blanc 74400 Chamonix"),
+        }
+    )
+    (tmp_path / "in.csv").write_text(
+        "num;voie;cp;ville\n"
+        "12;rue de Malakoff;44000;Nantes\n"
+        "1;chemin incertain;44000;Nantes\n"
+        "3;rue du Mont Blanc;74400;Chamonix\n"
+        "9;rue inconnue;44000;Nantes\n"
+        ";;44000;Nantes\n"
+        "12;rue de  Malakoff;44000;Nantes\n"
+    )
+    options = GeorefOptions(mode="address", address_columns=["num", "voie"], postcode="cp", city="ville")
+    summary = run(tmp_path / "in.csv", tmp_path / "out.csv", options, geocoder=geocoder)
+    _, out = read_output(tmp_path / "out.csv")
+    assert out[0][4:] == OUTPUT_HEADER
+    assert out[1][4:] == [
+        "QN04413M",
+        "Malakoff",
+        "DANS_QPV",
+        "",
+        "0.93",
+        "12 Rue de Malakoff 44000 Nantes",
+        f"{lon:.6f}",
+        f"{lat:.6f}",
+    ]
+    assert out[2][6] == "SCORE_FAIBLE" and out[2][4] == ""
+    assert "score de géocodage 0.31 inférieur au seuil 0.50" in out[2][7] and "QN04413M" in out[2][7]
+    assert out[3][4:7] == ["", "", "HORS_QPV"]
+    assert out[4][6:8] == ["NON_GEOCODE", "adresse introuvable dans la Base adresse nationale"]
+    assert out[5][6:8] == ["ENTREE_INVALIDE", "adresse vide"]
+    assert out[6][4:7] == ["QN04413M", "Malakoff", "DANS_QPV"]
+    # une seule requête par adresse distincte, avec code postal et commune
+    assert len(geocoder.batches) == 1 and len(geocoder.batches[0]) == 4
+    assert geocoder.batches[0][0] == {"address": "12 rue de Malakoff", "postcode": "44000", "city": "Nantes"}
+    assert summary.by_status["SCORE_FAIBLE"] == 1 and summary.in_qpv == 2
+
+
+OUTPUT_HEADER = pipeline.OUTPUT_COLUMNS + pipeline.ADDRESS_OUTPUT_COLUMNS
+
+
+class BrokenGeocoder:
+    def geocode(self, batch):
+        raise ConnectionError("délai dépassé")
+
+
+@pytest.mark.parametrize(
+    ("geocoder", "reason"),
+    [(None, "géocodeur indisponible"), (BrokenGeocoder(), "erreur du géocodeur : délai dépassé")],
+)
+def test_addresses_without_a_working_geocoder(tmp_path, geocoder, reason):
+    (tmp_path / "in.csv").write_text("adresse\n12 rue de Malakoff 44000 Nantes\n\n")
+    summary = run(
+        tmp_path / "in.csv",
+        tmp_path / "out.csv",
+        GeorefOptions(mode="address", address_columns=["adresse"]),
+        geocoder=geocoder,
+    )
+    _, out = read_output(tmp_path / "out.csv")
+    assert out[1][3:5] == ["NON_GEOCODE", reason]
+    assert summary.by_status["NON_GEOCODE"] == 1
+
+
+def test_locate_points_for_the_api(malakoff):
+    results = locate_points(
+        [malakoff, MONT_BLANC, (malakoff[1], malakoff[0]), (None, 47.0), ("abc", 1), (1,)]
+    )
+    assert results[0] == {"code_qp": "QN04413M", "lib_qp": "Malakoff", "statut_qpv": "DANS_QPV", "raison": ""}
+    assert results[1] == {"code_qp": "", "lib_qp": "", "statut_qpv": "HORS_QPV", "raison": ""}
+    assert [r["statut_qpv"] for r in results[2:]] == ["ENTREE_INVALIDE"] * 4
+    assert "inversées" in results[2]["raison"]
+    assert results[3]["raison"] == "longitude manquante"
+    assert locate_points([]) == []
+
+
+def test_command(tmp_path, malakoff):
+    lon, lat = malakoff
+    (tmp_path / "in.csv").write_text(f"id;lon;lat\n1;{lon};{lat}\n2;{MONT_BLANC[0]};{MONT_BLANC[1]}\n")
+    stdout, stderr = io.StringIO(), io.StringIO()
+    call_command(
+        Command(),
+        str(tmp_path / "in.csv"),
+        "-o",
+        str(tmp_path / "out.csv"),
+        "--lon",
+        "lon",
+        "--lat",
+        "lat",
+        stdout=stdout,
+        stderr=stderr,
+    )
+    _, out = read_output(tmp_path / "out.csv")
+    assert [row[5] for row in out[1:]] == ["DANS_QPV", "HORS_QPV"]
+    assert "2 ligne(s) traitée(s)" in stdout.getvalue()
+    assert "dans un QPV (DANS_QPV) : 1 (50,0 %)" in stdout.getvalue()
+    assert "QN04413M Malakoff : 1" in stdout.getvalue()
+    assert "Géoréférencement" in stderr.getvalue()  # la barre de progression
+    # colonnes devinées
+    stdout = io.StringIO()
+    call_command(
+        Command(),
+        str(tmp_path / "in.csv"),
+        "-o",
+        str(tmp_path / "out2.csv"),
+        stdout=stdout,
+        stderr=io.StringIO(),
+    )
+    assert "Colonnes devinées : longitude « lon », latitude « lat »" in stdout.getvalue()
+    assert (tmp_path / "out2.csv").read_bytes() == (tmp_path / "out.csv").read_bytes()
+
+
+def test_command_errors_are_french(tmp_path):
+    (tmp_path / "in.csv").write_text("a;b\n1;2\n")
+    with pytest.raises(CommandError, match="Colonne de longitude « lon » introuvable"):
+        call_command(
+            Command(), str(tmp_path / "in.csv"), "-o", str(tmp_path / "o.csv"), "--lon", "lon", "--lat", "b"
+        )
+    with pytest.raises(CommandError, match="Colonnes à lire non reconnues"):
+        call_command(Command(), str(tmp_path / "in.csv"), "-o", str(tmp_path / "o.csv"))
+    with pytest.raises(CommandError, match="un seul mode"):
+        call_command(
+            Command(), str(tmp_path / "in.csv"), "-o", "o.csv", "--lon", "a", "--lat", "b", "--x", "a"
+        )
+    (tmp_path / "bin.csv").write_bytes(b"\x00\x01\x02\x03" * 100)
+    with pytest.raises(CommandError, match="Fichier illisible"):
+        call_command(
+            Command(), str(tmp_path / "bin.csv"), "-o", str(tmp_path / "o.csv"), "--lon", "a", "--lat", "b"
+        )
+
+
+def test_command_address_mode_uses_the_ban_geocoder_when_present(tmp_path, malakoff, monkeypatch):
+    (tmp_path / "in.csv").write_text("adresse;cp\n12 rue de Malakoff;44000\n")
+    args = [
+        str(tmp_path / "in.csv"),
+        "-o",
+        str(tmp_path / "out.csv"),
+        "--address",
+        "adresse",
+        "--postcode",
+        "cp",
+    ]
+    monkeypatch.setitem(sys.modules, "cdv.georef.ban", None)  # module absent : ImportError
+    stderr = io.StringIO()
+    call_command(Command(), *args, "--no-progress", stdout=io.StringIO(), stderr=stderr)
+    assert "Géocodeur BAN indisponible" in stderr.getvalue()
+    assert read_output(tmp_path / "out.csv")[1][1][4:6] == ["NON_GEOCODE", "géocodeur indisponible"]
+
+    lon, lat = malakoff
+    fake = types.ModuleType("cdv.georef.ban")
+    fake.BanGeocoder = lambda: FakeGeocoder(
+        {"12 rue de Malakoff": GeocodeResult(lon, lat, 0.95, "12 Rue de Malakoff")}
+    )
+    monkeypatch.setitem(sys.modules, "cdv.georef.ban", fake)
+    call_command(Command(), *args, "--no-progress", stdout=io.StringIO(), stderr=io.StringIO())
+    assert read_output(tmp_path / "out.csv")[1][1][2:5] == ["QN04413M", "Malakoff", "DANS_QPV"]
+
+
+def test_trailing_separators_are_tolerated(tmp_path, malakoff):
+    lon, lat = malakoff
+    (tmp_path / "in.csv").write_text(f"lon;lat;\n{lon};{lat}\n{lon};{lat};;\n{lon};{lat};;x\n")
+    run(tmp_path / "in.csv", tmp_path / "out.csv", lonlat())
+    _, out = read_output(tmp_path / "out.csv")
+    assert out[0] == ["lon", "lat", "", "code_qp", "lib_qp", "statut_qpv", "raison"]
+    assert out[1] == [str(lon), str(lat), "", "QN04413M", "Malakoff", "DANS_QPV", ""]
+    assert out[2] == out[1]
+    assert out[3][5:] == ["ENTREE_INVALIDE", "la ligne compte 4 cellules au lieu de 3 ; en trop : « x »"]
+
+
+def test_old_mac_line_endings_and_a_huge_cell(tmp_path, malakoff):
+    lon, lat = malakoff
+    (tmp_path / "mac.csv").write_bytes(
+        f"lon;lat;note\r{lon};{lat};a\r{MONT_BLANC[0]};{MONT_BLANC[1]};b\r".encode()
+    )
+    run(tmp_path / "mac.csv", tmp_path / "out.csv", lonlat())
+    _, out = read_output(tmp_path / "out.csv")
+    assert [row[5] for row in out[1:]] == ["DANS_QPV", "HORS_QPV"]
+    huge = "x" * 200_000  # au-delà de la limite du module csv (128 Kio) : la ligne est gardée, refusée
+    (tmp_path / "huge.csv").write_text(f'lon;lat;note\n{lon};{lat};"{huge}\n"\n{lon};{lat};ok\n')
+    summary = run(tmp_path / "huge.csv", tmp_path / "out.csv", lonlat())
+    assert summary.rows >= 2 and summary.in_qpv == 1
+    text = (tmp_path / "out.csv").read_text(encoding="utf-8-sig")
+    assert huge in text and "ligne illisible" in text
+
+
+def test_unwritable_output_gives_a_french_error(tmp_path):
+    (tmp_path / "in.csv").write_text("lon;lat\n1;2\n")
+    with pytest.raises(GeorefError, match="Impossible d'écrire le fichier de sortie"):
+        run(tmp_path / "in.csv", tmp_path / "absent" / "out.csv", lonlat())
