@@ -10,7 +10,6 @@ césure ``pyphen``). Plus l'indice est haut, plus le texte est facile à lire.
 
 import re
 from dataclasses import dataclass, field
-
 from functools import cache
 
 PLAIN_MAX = 300
