@@ -178,7 +178,7 @@ def georef_point(
 
 @router.post(
     "",
-    response={200: GeorefBatchOut, **ERRORS},
+    response={200: GeorefBatchOut, 400: Error, **ERRORS},  # 400 : corps JSON illisible
     summary="Situer une liste de points ou d'adresses par rapport aux QPV",
     description=BATCH_DESCRIPTION,
     operation_id="georef_batch",

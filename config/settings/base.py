@@ -42,6 +42,7 @@ INSTALLED_APPS = [
     "ninja",  # sert Swagger UI depuis nos fichiers statiques (sans ce nom : depuis un CDN)
     "django_tasks",
     "django_tasks_db",
+    "cdv.core",  # commandes backup et restore ; aucun modèle
     "cdv.users",
     "cdv.territories",
     "cdv.partners",

@@ -1,3 +1,5 @@
+import os
+import tempfile
 from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
@@ -27,6 +29,22 @@ class Command(BaseCommand):
         if not target.parent.exists():
             raise CommandError(f"Le dossier {target.parent} n'existe pas.")
         _, frozen = payload_for_report(found, year)
-        target.write_bytes(build_annual_report_pdf(contract=found, year=year))
+        write_atomically(target, build_annual_report_pdf(contract=found, year=year))
         origin = "instantané figé" if frozen else "données du moment"
         self.stdout.write(self.style.SUCCESS(f"Bilan annuel {year} ({origin}) écrit dans {target}."))
+
+
+def write_atomically(target: Path, data: bytes) -> None:
+    """Écrit dans un fichier temporaire du même dossier puis le renomme : un arrêt brutal (kill -9,
+    panne) laisse l'ancien fichier intact, jamais un PDF tronqué sous le nom final."""
+    handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".partiel")
+    try:
+        with os.fdopen(handle, "wb") as stream:
+            stream.write(data)
+            stream.flush()
+            os.fsync(stream.fileno())
+        os.chmod(temporary, 0o644)
+        os.replace(temporary, target)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
