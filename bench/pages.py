@@ -1,0 +1,621 @@
+"""Banc d'essai des pages publiques et de l'API sous charge, à la taille de Nantes puis à l'échelle nationale.
+
+    .venv/bin/python bench/pages.py                  # tout (environ 15 min la première fois, 12 ensuite)
+    .venv/bin/python bench/pages.py --only nantes    # seulement la taille de Nantes
+    .venv/bin/python bench/pages.py --rebuild        # reconstruit les bases au lieu de les réutiliser
+
+1. Construit (ou réutilise) deux bases SQLite sous /tmp/cdv-bench-pages/ : « nantes » (migrate,
+   load_reference_data, load_demo_data) et « national » (la même, plus load_scale_data : 449
+   contrats synthétiques, 20 000 partenaires, 200 000 engagements, 2 000 000 de valeurs).
+2. Sert chaque base avec gunicorn (réglages de production, workers synchrones), les deux serveurs
+   côte à côte, et les charge avec un générateur maison (threads + http.client, 20 clients
+   simultanés en boucle fermée, chauffe puis durée fixe) : chaque URL dans un jeu puis dans l'autre,
+   pour qu'une variation de la charge de la machine touche les deux mesures de la même façon.
+   p50, p95, débit, erreurs, requêtes SQL et temps en base relevés dans l'en-tête Server-Timing.
+   Une URL qui répond 404 (page pas encore écrite) est ignorée, et dite ; une page plus lente que
+   1 s seule n'est pas chargée (on ne mesurerait que la file d'attente).
+3. Plafond : le HTML de chaque page, enregistré, est servi par une application WSGI triviale sous
+   les mêmes réglages de gunicorn ; son débit est ce que la machine et le générateur permettent au
+   mieux.
+4. Compare aux cibles : p95 < 150 ms, zéro erreur, p95 national ≤ 1,5 × p95 à la taille de Nantes
+   (pour les pages de Nantes, mesurées dans les deux bases).
+
+Résultats détaillés en JSON dans le dossier de travail (results.json).
+"""
+
+import argparse
+import http.client
+import json
+import os
+import platform
+import re
+import secrets
+import shutil
+import socket
+import sqlite3
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+PYTHON = sys.executable
+TARGET_P95_MS = 150.0
+TARGET_RATIO = 1.5
+SLOW_LIMIT_MS = (
+    1000.0  # une page plus lente que cela, seule, n'est pas chargée : on ne mesurerait que la file
+)
+NANTES_SLUG = "nantes-metropole-2024-2030"
+SERVER_TIMING_RE = re.compile(r'db;dur=([\d.]+);desc="(\d+) requête')
+HEADERS = {"Host": "127.0.0.1", "User-Agent": "cdv-bench-pages"}
+
+
+# --- Application WSGI du plafond (chargée par gunicorn : « pages:static_app ») ------------------
+
+_STATIC_PAGES = None
+
+
+def static_app(environ, start_response):
+    """Sert le HTML enregistré de chaque page, tel quel : le plafond de débit de la machine."""
+    global _STATIC_PAGES
+    if _STATIC_PAGES is None:
+        index = json.loads(Path(os.environ["CDV_BENCH_STATIC_INDEX"]).read_text())
+        _STATIC_PAGES = {
+            path: (Path(entry["file"]).read_bytes(), entry["content_type"]) for path, entry in index.items()
+        }
+    query = environ.get("QUERY_STRING", "")
+    page = _STATIC_PAGES.get(environ.get("PATH_INFO", "") + (f"?{query}" if query else ""))
+    if page is None:
+        start_response("404 Not Found", [("Content-Type", "text/plain"), ("Content-Length", "0")])
+        return [b""]
+    body, content_type = page
+    start_response("200 OK", [("Content-Type", content_type), ("Content-Length", str(len(body)))])
+    return [body]
+
+
+# --- Découverte des URL (exécutée dans un sous-processus Django : « --discover ») ----------------
+
+
+def discover() -> dict:
+    import django
+
+    django.setup()
+    from django.db.models import Count, Q
+
+    from cdv.commitments.models import Commitment
+    from cdv.contracts.models import Contract
+    from cdv.contracts.scale import PREFIX
+    from cdv.plan.models import Action, Enjeu
+
+    def describe(contract):
+        qpv = (
+            contract.qpvs.annotate(n=Count("commitments", filter=Q(commitments__contract=contract)))
+            .order_by("-n", "code")
+            .values_list("code", flat=True)
+            .first()
+        )
+        partner = (
+            Commitment.objects.filter(contract=contract)
+            .values("partner__slug")
+            .annotate(n=Count("id"))
+            .order_by("-n", "partner__slug")
+            .values_list("partner__slug", flat=True)
+            .first()
+        ) or contract.signatories.values_list("partner__slug", flat=True).first()
+        enjeu = (
+            Enjeu.objects.filter(contract=contract).order_by("number").values_list("slug", flat=True).first()
+        )
+        action = Action.objects.for_contract(contract).order_by("pk").values_list("pk", flat=True).first()
+        return {
+            "slug": contract.slug,
+            "qpv_count": contract.qpvs.count(),
+            "qpv": qpv,
+            "partner": partner,
+            "enjeu": enjeu,
+            "action": action,
+        }
+
+    nantes = Contract.objects.get(slug=NANTES_SLUG)
+    result = {"nantes": describe(nantes), "contracts": Contract.objects.count(), "synthetic": None}
+    synthetic = list(
+        Contract.objects.filter(slug__startswith=PREFIX).annotate(n=Count("qpvs")).values_list("slug", "n")
+    )
+    if synthetic:
+        target = result["nantes"]["qpv_count"]
+        slug = min(synthetic, key=lambda item: (abs(item[1] - target), item[0]))[0]
+        result["synthetic"] = describe(Contract.objects.get(slug=slug))
+        result["synthetic_largest"] = max(n for _, n in synthetic)
+    return result
+
+
+def contract_urls(info: dict, label: str) -> list[tuple[str, str]]:
+    slug, qpv = info["slug"], info["qpv"]
+    base = f"/contrats/{slug}"
+    urls = [
+        (f"{label} : contrat", f"{base}/"),
+        (f"{label} : quartier", f"{base}/quartiers/{qpv}/"),
+        (f"{label} : indicateurs", f"{base}/indicateurs/"),
+        (f"{label} : enjeu", f"{base}/enjeux/{info['enjeu']}/"),
+        (f"{label} : partenaire", f"{base}/partenaires/{info['partner']}/"),
+        (f"{label} : action", f"{base}/actions/{info['action']}/"),
+        (f"{label} : recherche", f"{base}/recherche/?q=emploi"),
+        (f"{label} : carte.geojson", f"{base}/carte.geojson"),
+        (f"{label} : API contrat", f"/api/v1/contracts/{slug}"),
+        (f"{label} : API engagements", f"/api/v1/contracts/{slug}/commitments"),
+        (f"{label} : API indicateurs", f"/api/v1/contracts/{slug}/indicators"),
+        (f"{label} : API QPV", f"/api/v1/qpv/{qpv}"),
+    ]
+    return urls
+
+
+def global_urls() -> list[tuple[str, str]]:
+    return [("accueil", "/"), ("API contrats", "/api/v1/contracts"), ("API liste des QPV", "/api/v1/qpv")]
+
+
+# --- Bases de données -------------------------------------------------------------------------
+
+
+def django_env(db_path: Path) -> dict:
+    env = dict(os.environ)
+    env.update(
+        DATABASE_URL=f"sqlite:///{db_path}",
+        DJANGO_SETTINGS_MODULE="config.settings.production",
+        SECRET_KEY=BENCH_SECRET,
+        ALLOWED_HOSTS="127.0.0.1,localhost",
+        SECURE_SSL_REDIRECT="0",
+        SECURE_HSTS_SECONDS="0",
+        DEBUG="0",
+        LOG_LEVEL="ERROR",
+        PYTHONPATH=str(ROOT),
+        STATIC_ROOT=str(db_path.parent / "staticfiles"),
+    )
+    return env
+
+
+BENCH_SECRET = secrets.token_urlsafe(64)
+
+
+def manage(db_path: Path, *args: str) -> None:
+    started = time.monotonic()
+    say(f"  manage.py {' '.join(args)}")
+    subprocess.run(
+        [PYTHON, "manage.py", *args], cwd=ROOT, env=django_env(db_path), check=True, stdout=sys.stderr
+    )
+    say(f"    ({time.monotonic() - started:.0f} s)")
+
+
+def fold_wal(db_path: Path) -> None:
+    """Vide le journal WAL dans la base, pour pouvoir copier un seul fichier."""
+    connection = sqlite3.connect(db_path)
+    connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    connection.close()
+
+
+def remove_db(db_path: Path) -> None:
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{db_path}{suffix}").unlink(missing_ok=True)
+
+
+def prepare_nantes(workdir: Path, rebuild: bool) -> Path:
+    db = workdir / "nantes.sqlite3"
+    if db.exists() and not rebuild:
+        say(f"Base « nantes » réutilisée : {db} (--rebuild pour la reconstruire)")
+        manage(db, "migrate", "--noinput", "-v0")
+        manage(db, "collectstatic", "--noinput", "-v0")
+        return db
+    say(f"Construction de la base « nantes » : {db}")
+    building = workdir / "nantes.building.sqlite3"
+    remove_db(building)
+    manage(building, "migrate", "--noinput", "-v0")
+    manage(building, "load_reference_data", "-v0")
+    manage(building, "load_demo_data", "-v0")
+    manage(building, "collectstatic", "--noinput", "-v0")
+    fold_wal(building)
+    remove_db(db)
+    building.rename(db)
+    return db
+
+
+def prepare_national(workdir: Path, nantes_db: Path, factor: float, rebuild: bool) -> Path:
+    db = workdir / "national.sqlite3"
+    stamp = workdir / "national.json"
+    wanted = {"factor": factor}
+    if db.exists() and not rebuild and stamp.exists() and json.loads(stamp.read_text()) == wanted:
+        say(f"Base « national » réutilisée : {db} (--rebuild pour la reconstruire)")
+        manage(db, "migrate", "--noinput", "-v0")
+        return db
+    say(f"Construction de la base « national » (facteur {factor}) : {db}")
+    building = workdir / "national.building.sqlite3"
+    remove_db(building)
+    fold_wal(nantes_db)
+    shutil.copyfile(nantes_db, building)
+    manage(building, "load_scale_data", f"--factor={factor}")
+    fold_wal(building)
+    remove_db(db)
+    building.rename(db)
+    stamp.write_text(json.dumps(wanted))
+    return db
+
+
+# --- Serveur ----------------------------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class Server:
+    """Un gunicorn lancé par ce script, arrêté par son identifiant de processus."""
+
+    def __init__(self, app: str, env: dict, workers: int, log: Path, pythonpath: Path = ROOT):
+        self.port = free_port()
+        command = [
+            PYTHON,
+            "-m",
+            "gunicorn",
+            app,
+            f"--bind=127.0.0.1:{self.port}",
+            f"--workers={workers}",
+            "--worker-class=sync",
+            "--timeout=120",
+            f"--pythonpath={pythonpath}",
+            f"--error-logfile={log}",
+            "--log-level=warning",
+        ]
+        self.process = subprocess.Popen(command, cwd=ROOT, env=env)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"gunicorn s'est arrêté au démarrage (voir {log}).")
+            try:
+                fetch(self.port, "/")
+                return
+            except OSError:
+                time.sleep(0.2)
+        self.stop()
+        raise RuntimeError("gunicorn ne répond pas après 60 s.")
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+
+def fetch(port: int, path: str, timeout: float = 120) -> tuple[int, bytes, dict]:
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+    try:
+        connection.request("GET", path, headers=HEADERS)
+        response = connection.getresponse()
+        return response.status, response.read(), {k.lower(): v for k, v in response.getheaders()}
+    finally:
+        connection.close()
+
+
+# --- Générateur de charge ---------------------------------------------------------------------
+
+
+def load(port: int, path: str, *, clients: int, warmup: float, duration: float) -> dict:
+    """``clients`` threads en boucle fermée sur une URL ; mesure pendant ``duration`` après la chauffe."""
+    samples = []  # (début, durée, statut, server-timing)
+    lock = threading.Lock()
+    start = time.perf_counter()
+    measure_from, stop_at = start + warmup, start + warmup + duration
+
+    def client():
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
+        mine = []
+        while True:
+            began = time.perf_counter()
+            if began >= stop_at:
+                break
+            timing = None
+            try:
+                connection.request("GET", path, headers=HEADERS)
+                response = connection.getresponse()
+                response.read()
+                status = response.status
+                timing = response.getheader("Server-Timing")
+                if response.will_close:
+                    connection.close()
+            except (OSError, http.client.HTTPException) as error:
+                status = type(error).__name__
+                connection.close()
+            if began >= measure_from:
+                mine.append((began, time.perf_counter() - began, status, timing))
+        connection.close()
+        with lock:
+            samples.extend(mine)
+
+    threads = [threading.Thread(target=client, daemon=True) for _ in range(clients)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    latencies = sorted(s[1] * 1000 for s in samples)
+    errors = sum(1 for s in samples if s[2] != 200)
+    db_ms, queries = [], []
+    for *_, timing in samples:
+        match = SERVER_TIMING_RE.search(timing or "")
+        if match:
+            db_ms.append(float(match.group(1)))
+            queries.append(int(match.group(2)))
+    return {
+        "requests": len(samples),
+        "p50_ms": percentile(latencies, 50),
+        "p95_ms": percentile(latencies, 95),
+        "throughput": len(samples) / duration,
+        "errors": errors,
+        "db_ms": statistics.median(db_ms) if db_ms else None,
+        "queries": max(queries) if queries else None,
+    }
+
+
+def percentile(values: list[float], p: float) -> float | None:
+    if not values:
+        return None
+    rank = max(0, min(len(values) - 1, round(p / 100 * len(values) + 0.5) - 1))
+    return values[rank]
+
+
+# --- Déroulé ----------------------------------------------------------------------------------
+
+
+def say(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def discover_urls(db: Path) -> tuple[dict, list[tuple[str, str]]]:
+    info = json.loads(
+        subprocess.run(
+            [PYTHON, str(Path(__file__).resolve()), "--discover"],
+            cwd=ROOT,
+            env=django_env(db),
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout
+    )
+    urls = global_urls() + contract_urls(info["nantes"], "Nantes")
+    if info["synthetic"]:
+        urls += contract_urls(info["synthetic"], "synthétique")
+    return info, urls
+
+
+def run(databases: dict[str, Path], args, workdir: Path) -> dict:
+    """Chaque URL est chargée dans chaque jeu l'un après l'autre (serveurs lancés côte à côte) : une
+    variation de la charge de la machine pendant le banc touche les deux mesures de la même façon."""
+    results, urls, servers = {}, {}, {}
+    for name, db in databases.items():
+        info, urls[name] = discover_urls(db)
+        results[name] = {"info": info, "pages": [], "skipped": []}
+        say(
+            f"Jeu « {name} » : {info['contracts']} contrat(s)"
+            + (
+                f" ; contrat synthétique mesuré : {info['synthetic']['slug']} "
+                f"({info['synthetic']['qpv_count']} QPV, le plus grand en a {info['synthetic_largest']})"
+                if info["synthetic"]
+                else ""
+            )
+        )
+    load_before = os.getloadavg()[0]
+    if load_before > 1.0:
+        say(f"Attention : charge de la machine au départ {load_before:.1f} (autre chose tourne ?)")
+    static_dir = workdir / "static"
+    shutil.rmtree(static_dir, ignore_errors=True)
+    static_dir.mkdir(parents=True)
+    index, bodies = {}, {}
+    try:
+        for name, db in databases.items():
+            log = workdir / f"gunicorn-{name}.log"
+            servers[name] = Server("config.wsgi:application", django_env(db), args.workers, log)
+        # Chauffe générale : chaque worker importe, compile ses gabarits, initialise ses projections…
+        for name, server in servers.items():
+            for label, path in urls[name]:
+                began = time.perf_counter()
+                status, body, headers = fetch(server.port, path)
+                if status == 404:
+                    results[name]["skipped"].append(
+                        {"label": label, "path": path, "reason": "404 (page absente)"}
+                    )
+                    say(f"  {name} / {label} : {path} répond 404, ignorée (page pas encore écrite ?)")
+                    continue
+                bodies[name, path] = (status, body, headers)
+                if (time.perf_counter() - began) * 1000 < SLOW_LIMIT_MS:
+                    load(server.port, path, clients=args.workers * 2, warmup=0, duration=0.5)
+        order = list(dict.fromkeys(item for name in databases for item in urls[name]))
+        for label, path in order:
+            for name, server in servers.items():
+                if (name, path) not in bodies:
+                    continue
+                status, body, headers = bodies[name, path]
+                page = measure(server.port, label, path, status, body, args)
+                file = static_dir / f"{len(index):03d}.body"
+                file.write_bytes(body)
+                index[f"/{name}{path}"] = {
+                    "file": str(file),
+                    "content_type": headers.get("content-type", "text/html"),
+                }
+                results[name]["pages"].append(page)
+                if page.get("skipped_load"):
+                    say(
+                        f"  {name:8} {label:30} {page['single_ms']:.0f} ms seule ({len(body) // 1024} Kio) : "
+                        "trop lente pour la charge, non chargée"
+                    )
+                else:
+                    say(
+                        f"  {name:8} {label:30} p50 {page['p50_ms']:6.1f} ms  p95 {page['p95_ms']:6.1f} ms  "
+                        f"{page['throughput']:6.1f} req/s  erreurs {page['errors']}  SQL {page['queries']}"
+                    )
+    finally:
+        for server in servers.values():
+            server.stop()
+    index_file = static_dir / "index.json"
+    index_file.write_text(json.dumps(index))
+    static_env = {**os.environ, "CDV_BENCH_STATIC_INDEX": str(index_file)}
+    log = workdir / "gunicorn-static.log"
+    server = Server("pages:static_app", static_env, args.workers, log, ROOT / "bench")
+    try:
+        for name, result in results.items():
+            for page in result["pages"]:
+                ceiling = load(
+                    server.port,
+                    f"/{name}{page['path']}",
+                    clients=args.clients,
+                    warmup=1.0,
+                    duration=args.ceiling_duration,
+                )
+                page["ceiling"] = ceiling["throughput"]
+                page["ceiling_p95_ms"] = ceiling["p95_ms"]
+                say(f"  plafond {name:8} {page['label']:30} {ceiling['throughput']:7.1f} req/s")
+    finally:
+        server.stop()
+    for result in results.values():
+        result["load_before"], result["load_after"] = load_before, os.getloadavg()[0]
+    return results
+
+
+def measure(port: int, label: str, path: str, status: int, body: bytes, args) -> dict:
+    single = []
+    for _ in range(3):
+        began = time.perf_counter()
+        fetch(port, path)
+        single.append((time.perf_counter() - began) * 1000)
+    page = {"label": label, "path": path, "status": status, "bytes": len(body), "single_ms": min(single)}
+    if page["single_ms"] > SLOW_LIMIT_MS:
+        page["skipped_load"] = True
+    else:
+        page.update(load(port, path, clients=args.clients, warmup=args.warmup, duration=args.duration))
+    return page
+
+
+def fmt(value, pattern="{:.1f}") -> str:
+    return "—" if value is None else pattern.format(value)
+
+
+def print_table(name: str, results: dict) -> None:
+    print(
+        f"\n## Jeu « {name} » — {results['info']['contracts']} contrat(s) (charge de la machine : "
+        f"{results['load_before']:.1f} au début, {results['load_after']:.1f} à la fin)\n"
+    )
+    print(
+        "| page | URL | seule ms | p50 ms | p95 ms | req/s | erreurs | SQL | base ms | Kio | plafond req/s |"
+    )
+    print("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    for page in results["pages"]:
+        if page.get("skipped_load"):
+            print(
+                f"| {page['label']} | `{page['path']}` | {page['single_ms']:.0f} | non chargée (trop lente) "
+                f"| | | | | | {page['bytes'] // 1024} | {fmt(page.get('ceiling'))} |"
+            )
+            continue
+        print(
+            f"| {page['label']} | `{page['path']}` | {fmt(page['single_ms'])} | {fmt(page['p50_ms'])} "
+            f"| {fmt(page['p95_ms'])} | "
+            f"{fmt(page['throughput'])} | {page['errors']} | {fmt(page['queries'], '{}')} | "
+            f"{fmt(page['db_ms'])} | {page['bytes'] // 1024} | {fmt(page.get('ceiling'))} |"
+        )
+    for skipped in results["skipped"]:
+        print(f"| {skipped['label']} | `{skipped['path']}` | ignorée : {skipped['reason']} | | | | | | | | |")
+
+
+def verdicts(all_results: dict) -> bool:
+    print("\n## Comparaison aux cibles\n")
+    ok = True
+    pages = [(name, p) for name, r in all_results.items() for p in r["pages"]]
+    slow = [(n, p) for n, p in pages if p.get("skipped_load") or (p["p95_ms"] or 0) >= TARGET_P95_MS]
+    ok &= not slow
+    print(f"- p95 < {TARGET_P95_MS:.0f} ms : {'OK' if not slow else 'AU-DESSUS DE LA CIBLE'}")
+    for name, page in slow:
+        value = (
+            f"{page['single_ms']:.0f} ms seule"
+            if page.get("skipped_load")
+            else f"p95 {page['p95_ms']:.1f} ms"
+        )
+        print(f"  - {name} / {page['label']} : {value}")
+    errors = [(n, p) for n, p in pages if p.get("errors")]
+    ok &= not errors
+    print(f"- zéro erreur : {'OK' if not errors else 'ERREURS'}")
+    for name, page in errors:
+        print(f"  - {name} / {page['label']} : {page['errors']} erreur(s) sur {page['requests']}")
+    if "nantes" in all_results and "national" in all_results:
+        small = {p["path"]: p for p in all_results["nantes"]["pages"]}
+        print(f"- p95 national ≤ {TARGET_RATIO} × p95 à la taille de Nantes (mêmes URL) :")
+        for page in all_results["national"]["pages"]:
+            before = small.get(page["path"])
+            if before is None or before.get("skipped_load") or page.get("skipped_load"):
+                continue
+            ratio = page["p95_ms"] / before["p95_ms"] if before["p95_ms"] else float("inf")
+            good = ratio <= TARGET_RATIO
+            ok &= good
+            size = page["bytes"] / before["bytes"] if before["bytes"] else 1
+            grown = f", réponse {before['bytes'] // 1024} → {page['bytes'] // 1024} Kio" if size > 1.1 else ""
+            print(
+                f"  - {page['label']} : {before['p95_ms']:.1f} → {page['p95_ms']:.1f} ms "
+                f"(× {ratio:.2f}{grown}) {'OK' if good else 'AU-DESSUS DE LA CIBLE'}"
+            )
+    print(f"\nVerdict : {'toutes les cibles sont tenues' if ok else 'des cibles ne sont pas tenues'}.")
+    return ok
+
+
+def machine() -> str:
+    memory = ""
+    try:
+        kib = int(next(line for line in open("/proc/meminfo") if line.startswith("MemTotal")).split()[1])
+        memory = f", {kib / 1024 / 1024:.0f} Gio"
+    except (OSError, StopIteration, ValueError):
+        pass
+    import gunicorn
+
+    return (
+        f"{os.cpu_count()} cœurs{memory}, Python {platform.python_version()}, "
+        f"SQLite {sqlite3.sqlite_version}, gunicorn {gunicorn.__version__}"
+    )
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--discover", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--workdir", type=Path, default=Path("/tmp/cdv-bench-pages"))
+    parser.add_argument("--rebuild", action="store_true", help="reconstruit les bases")
+    parser.add_argument("--only", choices=["nantes", "national"], help="un seul des deux jeux")
+    parser.add_argument("--factor", type=float, default=1.0, help="échelle du jeu national (défaut 1)")
+    parser.add_argument("--clients", type=int, default=20)
+    parser.add_argument("--workers", type=int, default=3, help="workers gunicorn (synchrones)")
+    parser.add_argument("--warmup", type=float, default=2.0, help="secondes de chauffe par page")
+    parser.add_argument("--duration", type=float, default=8.0, help="secondes mesurées par page")
+    parser.add_argument("--ceiling-duration", type=float, default=4.0, help="secondes mesurées par plafond")
+    args = parser.parse_args()
+    if args.discover:
+        print(json.dumps(discover()))
+        return 0
+    args.workdir.mkdir(parents=True, exist_ok=True)
+    nantes_db = prepare_nantes(args.workdir, args.rebuild)
+    databases = {"nantes": nantes_db}
+    if args.only != "nantes":
+        databases["national"] = prepare_national(args.workdir, nantes_db, args.factor, args.rebuild)
+    if args.only == "national":
+        del databases["nantes"]
+    all_results = run(databases, args, args.workdir)
+    print("# Banc d'essai des pages publiques (bench/pages.py)\n")
+    print(
+        f"Machine : {machine()}. gunicorn : {args.workers} workers synchrones ; {args.clients} clients "
+        f"simultanés en boucle fermée ; {args.warmup:.0f} s de chauffe puis {args.duration:.0f} s mesurées "
+        f"par page (plafond : {args.ceiling_duration:.0f} s)."
+    )
+    for name, results in all_results.items():
+        print_table(name, results)
+    ok = verdicts(all_results)
+    (args.workdir / "results.json").write_text(json.dumps(all_results, indent=1, ensure_ascii=False))
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
