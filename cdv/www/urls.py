@@ -38,6 +38,7 @@ app_name = "www"
 
 urlpatterns = [
     path("", public.home, name="home"),
+    path("contrats/", public.contract_list, name="contracts"),
     path("contrats/<slug:slug>/", public.contract_home, name="contract"),
     path("contrats/<slug:slug>/indicateurs/", indicators.indicators_page, name="indicators"),
     path("contrats/<slug:slug>/quartiers/<str:code>/", qpv.qpv_page, name="qpv"),

@@ -118,10 +118,8 @@ def indicators_page(request, slug):
         Indicator.objects.filter(contract=contract).select_related("enjeu").order_by("enjeu__number", "name")
     )
     values = {}
-    for v in (
-        IndicatorValue.objects.filter(indicator__contract=contract)
-        .select_related("territory")
-        .order_by("year", "quarter")
+    for v in selectors.with_territory(IndicatorValue.objects.filter(indicator__contract=contract)).order_by(
+        "year", "quarter"
     ):
         values.setdefault(v.indicator_id, []).append(v)
     populations = selectors.contract_qpv_populations(contract)

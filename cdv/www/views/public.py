@@ -1,5 +1,9 @@
 """Pages publiques, rendues côté serveur, sans JavaScript nécessaire."""
 
+import hashlib
+
+from django.core.cache import cache
+from django.core.paginator import Paginator
 from django.db.models import Count, Prefetch, Q
 from django.http import Http404
 from django.shortcuts import render
@@ -21,7 +25,8 @@ def home(request):
     contract = default_contract(visible)
     if contract is None:
         return render(request, "www/empty.html", status=200)
-    others = list(visible.exclude(pk=contract.pk).only("slug", "title"))
+    others = visible.exclude(pk=contract.pk).only("slug", "title").order_by("title")
+    others = {"shown": list(others[:OTHERS_SHOWN]), "count": others.count()}
     return _render_contract(request, contract, others)
 
 
@@ -29,7 +34,26 @@ def contract_home(request, slug):
     contract = Contract.objects.visible_to(request.user).filter(slug=slug).first()
     if contract is None:
         raise Http404("Aucun contrat public ne porte cet identifiant.")
-    return _render_contract(request, contract, [])
+    return _render_contract(request, contract, {"shown": [], "count": 0})
+
+
+OTHERS_SHOWN = 12
+MAP_CACHE_SECONDS = 3600
+
+
+def contract_map(contract, qpv_codes):
+    """La carte SVG d'un contrat, calculée une fois puis gardée en cache (les contours changent
+    rarement) : la page n'a plus à décoder les géométries à chaque affichage."""
+    digest = hashlib.sha256(",".join(sorted(qpv_codes)).encode()).hexdigest()[:16]
+    key = f"svgmap:{contract.pk}:{digest}"
+    svg_map = cache.get(key)
+    if svg_map is None:
+        svg_map = build_map(
+            contract.qpvs.only("code", "name", "geometry"),
+            contract.communes().only("code", "name", "geometry"),
+        )
+        cache.set(key, svg_map, MAP_CACHE_SECONDS)
+    return svg_map
 
 
 def _render_contract(request, contract, others):
@@ -42,7 +66,7 @@ def _render_contract(request, contract, others):
     )
     communes = Territory.objects.filter(kind=TerritoryKind.COMMUNE).only("code", "name")
     qpvs = list(
-        contract.qpvs.only("code", "name", "status", "population", "geometry")
+        contract.qpvs.only("code", "name", "status", "population")
         .prefetch_related(Prefetch("parents", queryset=communes, to_attr="commune_list"))
         .order_by("name")
     )
@@ -55,7 +79,7 @@ def _render_contract(request, contract, others):
             ),
         )
     )
-    svg_map = build_map(qpvs, contract.communes().only("code", "name", "geometry"))
+    svg_map = contract_map(contract, [q.code for q in qpvs])
     decisions = list(
         visible_decisions(request.user, Decision.objects.all(), contract)
         .select_related("meeting")
@@ -87,3 +111,10 @@ def _render_contract(request, contract, others):
             "decisions": decisions,
         },
     )
+
+
+def contract_list(request):
+    """Tous les contrats publics, par page : l'accueil n'en cite que quelques-uns."""
+    contracts = Contract.objects.visible_to(request.user).only("slug", "title").order_by("title")
+    page = Paginator(contracts, 100).get_page(request.GET.get("page"))
+    return render(request, "www/contract_list.html", {"page": page})
