@@ -32,3 +32,10 @@ def test_french_number_keeps_the_sign_of_small_negative_numbers():
 
     assert french_number(-0.5) == "-0,5"
     assert french_number("-1234.25") == "-1\u202f234,25"
+
+
+def test_french_number_writes_a_float_from_a_frozen_json_payload_by_its_short_form():
+    from cdv.core.figures import french_number
+
+    assert french_number(33.3) == "33,3"
+    assert french_number(0.1) == "0,1"

@@ -29,7 +29,8 @@ def gap(value, reference) -> Gap:
 
 def french_number(value) -> str:
     """Écrit un nombre à la française : virgule décimale, espace insécable fine pour les milliers."""
-    value = Decimal(value)
+    # Un flottant (contenu figé en JSON) passe par son écriture courte : 33.3 et non 33,29999…
+    value = Decimal(repr(value)) if isinstance(value, float) else Decimal(value)
     if value == value.to_integral_value():
         text = f"{int(value):,}".replace(",", "\u202f")
     else:

@@ -81,6 +81,44 @@ def _item(result: res.ItemResult) -> dict:
     }
 
 
+def evidence_content(item: ev.QuestionEvidence, num=None) -> dict:
+    """Les éléments de preuve d'une question, en données simples (une seule écriture : le rapport
+    figé et la page en direct). ``num`` convertit les moyens (par défaut en flottants pour le JSON)."""
+    num = num or _num
+    return {
+        "indicators": [_indicator(i) for i in item.indicators],
+        "overall": _realisation(item.overall),
+        "by_partner": [_realisation(r) for r in item.by_partner],
+        "by_enjeu": [_realisation(r) for r in item.by_enjeu],
+        "by_qpv": [_realisation(r) for r in item.by_qpv],
+        "means": {
+            name: num(getattr(item.means, name))
+            for name in (
+                "committed_fte",
+                "committed_eur",
+                "mobilised_fte",
+                "mobilised_eur",
+                "fte_ratio",
+                "eur_ratio",
+            )
+        },
+        "feedback": [
+            {"kind": f.get_kind_display(), "text": f.text, "attribution": public_attribution(f)}
+            for f in item.feedback
+        ],
+        "decisions": [
+            {
+                "text": d.text,
+                "meeting": d.meeting.title,
+                "date": d.meeting.date.isoformat(),
+                "status": d.get_status_display(),
+                "follow_up": d.follow_up,
+            }
+            for d in item.decisions
+        ],
+    }
+
+
 def build_payload(evaluation) -> dict:
     contract = evaluation.contract
     evidence = ev.assemble(evaluation)
@@ -101,35 +139,7 @@ def build_payload(evaluation) -> dict:
                 "criterion_label": q.get_criterion_display(),
                 "enjeux": [f"{e.number}. {e.title}" for e in sorted(q.enjeux.all(), key=lambda e: e.number)],
                 "objectives": [str(o) for o in q.objectives.all()],
-                "evidence": {
-                    "indicators": [_indicator(i) for i in item.indicators],
-                    "overall": _realisation(item.overall),
-                    "by_partner": [_realisation(r) for r in item.by_partner],
-                    "by_enjeu": [_realisation(r) for r in item.by_enjeu],
-                    "by_qpv": [_realisation(r) for r in item.by_qpv],
-                    "means": {
-                        "committed_fte": _num(item.means.committed_fte),
-                        "committed_eur": _num(item.means.committed_eur),
-                        "mobilised_fte": _num(item.means.mobilised_fte),
-                        "mobilised_eur": _num(item.means.mobilised_eur),
-                        "fte_ratio": _num(item.means.fte_ratio),
-                        "eur_ratio": _num(item.means.eur_ratio),
-                    },
-                    "feedback": [
-                        {"kind": f.get_kind_display(), "text": f.text, "attribution": public_attribution(f)}
-                        for f in item.feedback
-                    ],
-                    "decisions": [
-                        {
-                            "text": d.text,
-                            "meeting": d.meeting.title,
-                            "date": d.meeting.date.isoformat(),
-                            "status": d.get_status_display(),
-                            "follow_up": d.follow_up,
-                        }
-                        for d in item.decisions
-                    ],
-                },
+                "evidence": evidence_content(item),
                 "judgement": (
                     {
                         "scale": judgement.scale,

@@ -55,10 +55,9 @@ from cdv.evaluation.models import (
 )
 
 # Les mises en forme du contenu figé : le rapport en cours se lit exactement comme un rapport figé.
-from cdv.evaluation.report import _indicator, _item, _realisation
+from cdv.evaluation.report import _item, evidence_content
 from cdv.evaluation.services import EvaluationError
 from cdv.monitoring.enums import MeetingKind
-from cdv.monitoring.feedback import public_attribution
 from cdv.monitoring.models import Meeting
 from cdv.plan.models import Enjeu, Objective
 
@@ -467,35 +466,7 @@ def _live_questions(request, contract, evaluation):
                 "criterion_label": q.get_criterion_display(),
                 "enjeux": [str(e) for e in sorted(q.enjeux.all(), key=lambda e: e.number)],
                 "objectives": [labels.get(o.pk, o.title) for o in q.objectives.all()],
-                "evidence": {
-                    "indicators": [_indicator(i) for i in item.indicators],
-                    "overall": _realisation(item.overall),
-                    "by_partner": [_realisation(r) for r in item.by_partner],
-                    "by_enjeu": [_realisation(r) for r in item.by_enjeu],
-                    "by_qpv": [_realisation(r) for r in item.by_qpv],
-                    "means": {
-                        "committed_fte": item.means.committed_fte,
-                        "committed_eur": item.means.committed_eur,
-                        "mobilised_fte": item.means.mobilised_fte,
-                        "mobilised_eur": item.means.mobilised_eur,
-                        "fte_ratio": item.means.fte_ratio,
-                        "eur_ratio": item.means.eur_ratio,
-                    },
-                    "feedback": [
-                        {"kind": f.get_kind_display(), "text": f.text, "attribution": public_attribution(f)}
-                        for f in item.feedback
-                    ],
-                    "decisions": [
-                        {
-                            "text": d.text,
-                            "meeting": d.meeting.title,
-                            "date": d.meeting.date.isoformat(),
-                            "status": d.get_status_display(),
-                            "follow_up": d.follow_up,
-                        }
-                        for d in item.decisions
-                    ],
-                },
+                "evidence": evidence_content(item, num=lambda value: value),  # nombres exacts
                 "council": [_item(r) for r in by_question.get(q.pk, [])],
             }
         )
