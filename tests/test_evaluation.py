@@ -461,3 +461,52 @@ def test_evidence_keeps_only_decisions_of_public_meetings(world):
         meeting = Meeting.objects.create(contract=world["contract"], kind=kind, title=kind, date="2026-03-01")
         Decision.objects.create(meeting=meeting, text=f"Décision {kind}").commitments.add(world["c_done"])
     assert [d.text for d in evidence.assemble(world["evaluation"])[0].decisions] == ["Décision COPIL"]
+
+
+def test_the_create_amendment_command_applies_a_json_file_all_or_nothing(world, tmp_path):
+    import json
+
+    from django.core.management import CommandError, call_command
+
+    pilot, contract = world["pilot"], world["contract"]
+    pilot.email = "pilote.avenant@example.org"
+    pilot.save()
+    good = tmp_path / "avenant.json"
+    good.write_text(
+        json.dumps(
+            {
+                "date": "2027-09-15",
+                "reason": "Suites de l'évaluation à mi-parcours",
+                "evaluation": "mi-parcours",
+                "changes": [
+                    {"objective": "1.1", "data": {"title": "Objectif revu"}},
+                    {"objective": None, "data": {"enjeu": 2, "number": 7, "title": "Objectif nouveau"}},
+                ],
+            }
+        ),
+        encoding="utf-8",
+    )
+    call_command("create_amendment", str(good), contract=contract.slug, user=pilot.email)
+    amendment = contract.amendments.get()
+    assert amendment.evaluation == world["evaluation"] and amendment.changes.count() == 2
+    assert Objective.objects.get(pk=world["o1"].pk).title == "Objectif revu"
+    assert Objective.objects.filter(enjeu=world["e2"], number=7, title="Objectif nouveau").exists()
+
+    bad = tmp_path / "mauvais.json"
+    bad.write_text(
+        json.dumps(
+            {
+                "date": "2027-10-01",
+                "reason": "Deuxième",
+                "changes": [
+                    {"objective": "1.1", "data": {"title": "Ne doit pas rester"}},
+                    {"action": "9.9.9", "data": {"title": "Inconnue"}},
+                ],
+            }
+        ),
+        encoding="utf-8",
+    )
+    with pytest.raises(CommandError, match="Changement 2 : action introuvable dans ce contrat"):
+        call_command("create_amendment", str(bad), contract=contract.slug, user=pilot.email)
+    assert Objective.objects.get(pk=world["o1"].pk).title == "Objectif revu"
+    assert contract.amendments.count() == 1
