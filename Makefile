@@ -45,7 +45,9 @@ test: install-dev
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(PY) manage.py makemigrations --check --dry-run --settings=config.settings.test
-	$(VENV)/bin/pytest $(PYTEST_ARGS)
+	$(VENV)/bin/pytest --ignore=tests/browser $(PYTEST_ARGS)
+	@# Les tests navigateur à part : la boucle asyncio de Playwright ne doit pas croiser l'ORM.
+	@if [ "$(SKIP_BROWSER)" != "1" ]; then $(VENV)/bin/pytest tests/browser $(BROWSER_ARGS); fi
 
 lint: install-dev
 	$(VENV)/bin/ruff check .
