@@ -23,6 +23,8 @@ import pytest
 from django.conf import settings
 from django.db import connection
 
+from tests.sqlite_files import copy_session_database
+
 ROOT = Path(settings.BASE_DIR)
 IS_SQLITE = connection.vendor == "sqlite"
 IS_POSTGRES = connection.vendor == "postgresql"
@@ -44,22 +46,9 @@ def manage(*args, database_url: str, media_root: Path, check=True) -> subprocess
 
 @pytest.fixture
 def copy_test_database(db):
-    """Copie la base de la session de tests (SQLite en mémoire) dans un fichier.
+    """Copie la base de la session de tests (SQLite en mémoire) dans un fichier."""
 
-    Le test tourne dans une transaction : l'API de sauvegarde de SQLite y attendrait sans fin ;
-    ``iterdump`` (schéma tel quel, puis chaque ligne) lit simplement la base.
-    """
-
-    def copy(target: Path) -> None:
-        connection.ensure_connection()
-        script = "\n".join(connection.connection.iterdump())
-        destination = sqlite3.connect(target)
-        try:
-            destination.executescript(script)
-        finally:
-            destination.close()
-
-    return copy
+    return copy_session_database
 
 
 def sqlite_snapshot(path: Path) -> dict:

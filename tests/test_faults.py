@@ -17,6 +17,8 @@ import pytest
 from django.conf import settings
 from django.db import connection
 
+from tests.sqlite_files import copy_session_database
+
 ROOT = Path(settings.BASE_DIR)
 NANTES = "nantes-metropole-2024-2030"
 pytestmark = pytest.mark.skipif(
@@ -28,18 +30,7 @@ pytestmark = pytest.mark.skipif(
 def database_file(db, tmp_path):
     """Un fichier SQLite : copie de la base de la session (plus ce que le test y a ajouté)."""
 
-    def copy() -> Path:
-        target = tmp_path / "base.sqlite3"
-        connection.ensure_connection()
-        script = "\n".join(connection.connection.iterdump())
-        destination = sqlite3.connect(target)
-        try:
-            destination.executescript(script)
-        finally:
-            destination.close()
-        return target
-
-    return copy
+    return lambda: copy_session_database(tmp_path / "base.sqlite3")
 
 
 def command(database: Path, *args) -> list[str]:

@@ -18,6 +18,8 @@ import pytest
 from django.conf import settings
 from django.db import connection
 
+from tests.sqlite_files import copy_session_database
+
 ROOT = Path(settings.BASE_DIR)
 WORKERS, WRITES = 20, 8
 pytestmark = pytest.mark.skipif(
@@ -77,15 +79,7 @@ if __name__ == "__main__":
 
 @pytest.fixture
 def database_file(db, tmp_path):
-    target = tmp_path / "base.sqlite3"
-    connection.ensure_connection()
-    script = "\n".join(connection.connection.iterdump())
-    destination = sqlite3.connect(target)
-    try:
-        destination.executescript(script)
-    finally:
-        destination.close()
-    return target
+    return copy_session_database(tmp_path / "base.sqlite3")
 
 
 def test_twenty_concurrent_writers_get_no_database_is_locked(database_file):
