@@ -70,6 +70,9 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # Pages publiques servies du cache aux visiteurs (cdv/core/pagecache.py) ; après les en-têtes
+    # de sécurité, qu'une réponse gardée reçoit aussi.
+    "cdv.core.pagecache.PublicPageCacheMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
     # Journal de sécurité (refus 403/404 des espaces protégés) et second facteur imposé aux pilotes.
     "cdv.core.security.SecurityMiddleware",
@@ -238,6 +241,13 @@ STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
 }
+
+# Cache : en mémoire du processus en développement ; sur fichiers en production (partagé par les
+# processus de gunicorn, voir production.py). Les pages publiques vues sans être connecté y sont
+# gardées CDV_PUBLIC_CACHE_SECONDS secondes au plus (0 : jamais) ; toute écriture faite par le site
+# ou l'API les rend aussitôt périmées (cdv/core/pagecache.py).
+CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+CDV_PUBLIC_CACHE_SECONDS = int(os.environ.get("CDV_PUBLIC_CACHE_SECONDS", "60"))
 
 # Le contrat affiché à l'accueil quand l'instance en héberge plusieurs.
 DEFAULT_CONTRACT_SLUG = os.environ.get("DEFAULT_CONTRACT_SLUG", "nantes-metropole-2024-2030")

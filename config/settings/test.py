@@ -11,3 +11,5 @@ TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBacken
 # Aucun test ne sort de la machine : un port fermé (les tests du géocodeur lancent un faux BAN).
 BAN_BASE_URL = "http://127.0.0.1:9"
 BAN_BACKOFF = 0.01
+# Chaque test voit l'état présent de la base ; le cache des pages publiques a ses propres tests.
+CDV_PUBLIC_CACHE_SECONDS = 0

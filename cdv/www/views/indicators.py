@@ -2,6 +2,7 @@
 
 from django.shortcuts import render
 
+from cdv.core.pagecache import public_page
 from cdv.indicators import computations, selectors
 from cdv.indicators.charts import GapChart, LineChart, Series, SmallMultiples
 from cdv.indicators.models import Indicator, IndicatorValue, Target
@@ -112,6 +113,7 @@ def _progress(indicator, summaries, targets):
     return result
 
 
+@public_page
 def indicators_page(request, slug):
     contract = get_contract(request, slug)
     indicators = list(

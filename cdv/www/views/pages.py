@@ -19,6 +19,7 @@ from django.views.decorators.http import require_GET
 from cdv.commitments.abilities import PUBLIC_STATUSES, visible_commitments
 from cdv.commitments.enums import CommitmentStatus
 from cdv.commitments.models import Commitment, CommitmentMeans
+from cdv.core.pagecache import public_page
 from cdv.core.plain import readability
 from cdv.indicators.models import Indicator
 from cdv.monitoring.feedback import public_attribution, published_feedback
@@ -72,6 +73,7 @@ def _feedback(contract, **filters):
     return [(f, public_attribution(f)) for f in queryset]
 
 
+@public_page
 def enjeu_page(request, slug, enjeu_slug):
     contract = get_contract(request, slug)
     enjeu = Enjeu.objects.filter(contract=contract, slug=enjeu_slug).first()
@@ -109,6 +111,7 @@ def enjeu_page(request, slug, enjeu_slug):
     )
 
 
+@public_page
 def action_page(request, slug, pk):
     contract = get_contract(request, slug)
     qpvs = Territory.objects.defer("geometry").order_by("name")
@@ -143,6 +146,7 @@ def action_page(request, slug, pk):
     )
 
 
+@public_page
 def partner_list(request, slug):
     contract = get_contract(request, slug)
     public = Q(commitments__contract=contract, commitments__status__in=PUBLIC_STATUSES)
@@ -161,6 +165,7 @@ def partner_list(request, slug):
     return render(request, "www/partners.html", {"contract": contract, "partners": partners})
 
 
+@public_page
 def partner_page(request, slug, partner_slug):
     contract = get_contract(request, slug)
     partner = get_partner(contract, partner_slug)
@@ -256,6 +261,7 @@ def _search(request, contract, terms):
     return groups
 
 
+@public_page
 def search(request, slug):
     contract = get_contract(request, slug)
     query = " ".join(request.GET.get("q", "").split())[:100]
@@ -282,6 +288,7 @@ def search(request, slug):
 # --- Carte ---------------------------------------------------------------------------------------
 
 
+@public_page
 def map_page(request, slug):
     contract = get_contract(request, slug)
     communes = Territory.objects.filter(kind=TerritoryKind.COMMUNE).only("code", "name")
@@ -301,6 +308,7 @@ def _feature(territory, **properties):
     }
 
 
+@public_page
 @require_GET
 def map_geojson(request, slug):
     """Contours des QPV du contrat et des communes, en GeoJSON (WGS 84) pour la carte."""
@@ -351,6 +359,7 @@ AXE_CORE_VERSION = "4.12.1"
 STATEMENT_DATE = datetime.date(2026, 11, 28)
 
 
+@public_page
 def accessibility(request):
     return render(
         request,

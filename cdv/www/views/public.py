@@ -12,6 +12,7 @@ from django.utils import timezone
 from cdv.contracts.abilities import contract_abilities
 from cdv.contracts.models import Contract
 from cdv.contracts.services import default_contract
+from cdv.core.pagecache import public_page
 from cdv.monitoring.meetings import visible_decisions
 from cdv.monitoring.models import Decision
 from cdv.plan.models import Enjeu
@@ -20,6 +21,7 @@ from cdv.territories.models import Territory
 from cdv.territories.svgmap import build_map
 
 
+@public_page
 def home(request):
     visible = Contract.objects.visible_to(request.user)
     contract = default_contract(visible)
@@ -30,6 +32,7 @@ def home(request):
     return _render_contract(request, contract, others)
 
 
+@public_page
 def contract_home(request, slug):
     contract = Contract.objects.visible_to(request.user).filter(slug=slug).first()
     if contract is None:
@@ -113,6 +116,7 @@ def _render_contract(request, contract, others):
     )
 
 
+@public_page
 def contract_list(request):
     """Tous les contrats publics, par page : l'accueil n'en cite que quelques-uns."""
     contracts = Contract.objects.visible_to(request.user).only("slug", "title").order_by("title")

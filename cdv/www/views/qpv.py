@@ -7,6 +7,7 @@ from django.shortcuts import render
 from cdv.commitments.abilities import visible_commitments
 from cdv.commitments.models import Commitment
 from cdv.core.figures import gap
+from cdv.core.pagecache import public_page
 from cdv.indicators.charts import GapChart
 from cdv.indicators.models import IndicatorValue
 from cdv.monitoring.feedback import public_attribution, published_feedback
@@ -20,6 +21,7 @@ from cdv.territories.models import Territory
 from .helpers import get_contract
 
 
+@public_page
 def qpv_page(request, slug, code):
     contract = get_contract(request, slug)
     communes = Territory.objects.filter(kind=TerritoryKind.COMMUNE).only("code", "name")
