@@ -11,6 +11,7 @@ from tests import factories
 
 pytestmark = pytest.mark.django_db
 URL = "/contrats/nantes-metropole-2024-2030/indicateurs/"
+DEMO_CODE = "taux-emploi-demo"
 
 
 def test_indicators_page_shows_the_gap_charts_with_tables_and_text(client):
@@ -19,10 +20,40 @@ def test_indicators_page_shows_the_gap_charts_with_tables_and_text(client):
     assert html.count("<svg") >= 3
     assert 'role="img"' in html and "<figcaption>" in html
     assert "+32 points" in html and "×3,7" in html
-    assert "Zone d&#x27;emploi de Nantes : 6,8 % en 2021-T1" in html
     for figure in re.findall(r"<figure.*?</figure>", html, flags=re.S):
         assert "<table>" in figure and 'scope="col"' in figure
     assert reverse("www:indicators", args=["nantes-metropole-2024-2030"]) in client.get("/").content.decode()
+    assert URL + "taux-chomage-localise/" in html  # chaque indicateur a sa page
+
+
+def test_an_indicator_page_shows_its_whole_evolution_and_the_gap_period_by_period(client):
+    html = client.get(URL + "taux-chomage-localise/").content.decode()
+    assert "<script" not in html
+    assert "Zone d&#x27;emploi de Nantes : 6,8 % en 2021-T1" in html  # la courbe et son texte
+    assert "L'écart période par période" in html
+    for figure in re.findall(r"<figure.*?</figure>", html, flags=re.S):
+        assert "<table>" in figure and 'scope="col"' in figure
+    assert client.get(URL + "inconnu/").status_code == 404
+
+
+def test_the_list_reads_two_periods_per_indicator_whatever_the_history(client, nantes):
+    """La liste ne montre que la dernière période et l'année de référence : ajouter dix ans
+    d'historique ne change ni ses requêtes ni sa taille ; la page de l'indicateur, elle, les montre."""
+    indicator = Indicator.objects.create(
+        contract=nantes, code="historique", name="Historique", unit="%", baseline_year=2015
+    )
+    qpv = nantes.qpvs.order_by("code").first()
+    IndicatorValue.objects.create(indicator=indicator, territory=qpv, year=2015, value=10)
+    IndicatorValue.objects.create(indicator=indicator, territory=qpv, year=2025, value=20)
+    size = len(client.get(URL).content)
+    for year in range(2016, 2025):
+        IndicatorValue.objects.create(indicator=indicator, territory=qpv, year=year, value=year - 2000)
+    with CaptureQueriesContext(connection) as ctx:
+        page = client.get(URL).content
+    assert len(page) == size
+    assert len(ctx.captured_queries) <= 12
+    detail = client.get(URL + "historique/").content.decode()
+    assert all(f">{year}<" in detail for year in range(2015, 2026))
 
 
 def test_chart_definition_gives_svg_table_and_text_alternative():
@@ -78,10 +109,14 @@ def test_demo_indicator_shows_computed_aggregate_change_target_and_small_multipl
 
     page = htmllib.unescape(client.get(URL).content.decode())
     section = page[page.index("Taux d'emploi des 15-64 ans (démonstration)") :]
+    detail = htmllib.unescape(client.get(URL + DEMO_CODE + "/").content.decode())
     assert "Données de démonstration" in section
     assert "(calculée)" in section
     assert "Évolution de l'ensemble des QPV depuis 2022" in section
     assert "Cible 2030 : 55 %" in section
-    assert "un graphique par quartier" in section and "Malakoff" in section
-    assert "Ensemble des QPV (calculé)" in section
     assert "par quartier en 2025 (%)" in section  # les QPV côte à côte avec la ligne de référence
+    assert "Malakoff" in section
+    assert "Données de démonstration" in detail and "Cible 2030 : 55 %" in detail
+    assert "un graphique par quartier" in detail
+    assert "Ensemble des QPV (calculé)" in detail  # la courbe de l'agrégat calculé
+    assert "par quartier en 2025 (%)" in detail

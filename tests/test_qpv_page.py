@@ -55,9 +55,11 @@ def test_qpv_page_queries_are_bounded(client, nantes):
             assert client.get(URL.format("QN04405M")).status_code == 200
         return len(ctx.captured_queries)
 
-    before = count()
     objective = nantes.enjeux.get(number=1).objectives.first()
-    for n in range(10):
+    before = None
+    for n in range(11):
+        if n == 1:  # une liste vide ne lit pas sa page : on compte à partir d'un engagement
+            before = count()
         c = Commitment.objects.create(
             contract=nantes,
             partner=factories.PartnerFactory(),
@@ -68,3 +70,37 @@ def test_qpv_page_queries_are_bounded(client, nantes):
         )
         c.qpvs.add(nantes.qpvs.get(code="QN04405M"))
     assert count() == before
+
+
+def test_commitments_come_by_pages_with_a_count_per_status_and_every_partner(client, nantes):
+    objective = nantes.enjeux.get(number=1).objectives.first()
+    qpv = nantes.qpvs.get(code="QN04405M")
+    before = client.get(URL.format("QN04405M")).context["page"].paginator.count
+    partners = []
+    for n in range(35):
+        partner = factories.PartnerFactory(name=f"Zz partenaire {n:02d}")
+        partners.append(partner)
+        c = Commitment.objects.create(
+            contract=nantes,
+            partner=partner,
+            objective=objective,
+            title=f"Engagement paginé {n:02d}",
+            scope="QPV",
+            status=S.DONE if n % 5 == 0 else S.CONFIRMED,
+        )
+        c.qpvs.add(qpv)
+    first = client.get(URL.format("QN04405M"))
+    total = before + 35
+    assert first.context["page"].paginator.count == total
+    page = text(first)
+    assert f"{total} engagements" in page and "7 réalisé" in page
+    shown = page.count("Engagement paginé")
+    assert shown <= 30
+    assert "Page suivante" in page and '?page=2#engagements"' in first.content.decode()
+    # Chaque partenaire actif dans le quartier est cité, même si son engagement est sur une autre page.
+    assert all(p.name in page for p in partners)
+    rest = sum(
+        text(client.get(URL.format("QN04405M"), {"page": n})).count("Engagement paginé")
+        for n in range(2, first.context["page"].paginator.num_pages + 1)
+    )
+    assert shown + rest == 35

@@ -162,12 +162,13 @@ def test_impossible_requests_are_refused_in_french():
     assert not synthetic_contracts().exists()
 
 
-def page_urls(slug, qpv):
+def page_urls(slug, qpv, indicator):
     return [
         "/",
         f"/contrats/{slug}/",
         f"/contrats/{slug}/quartiers/{qpv}/",
         f"/contrats/{slug}/indicateurs/",
+        f"/contrats/{slug}/indicateurs/{indicator}/",
         "/api/v1/contracts",
         "/api/v1/qpv",
         f"/api/v1/qpv/{qpv}",
@@ -184,12 +185,14 @@ def query_counts(client, django_assert_max_num_queries):
     for contract in (nantes, synthetic):
         # Le QPV qui porte le plus d'engagements : la page la plus chargée du contrat.
         qpv = max(contract.qpvs.all(), key=lambda q: (q.commitments.count(), q.code)).code
-        for url in page_urls(contract.slug, qpv):
+        # L'indicateur qui a le plus de valeurs.
+        indicator = max(contract.indicators.all(), key=lambda i: (i.values.count(), i.code)).code
+        for url in page_urls(contract.slug, qpv, indicator):
             cache.clear()  # la carte SVG de l'accueil est mise en cache : on compare à froid
             with django_assert_max_num_queries(MAX_QUERIES), CaptureQueriesContext(connection) as queries:
                 response = client.get(url)
             assert response.status_code == 200, url
-            counts[url.replace(qpv, "<qpv>")] = len(queries)
+            counts[url.replace(qpv, "<qpv>").replace(indicator, "<indicateur>")] = len(queries)
     return counts
 
 

@@ -41,6 +41,7 @@ urlpatterns = [
     path("contrats/", public.contract_list, name="contracts"),
     path("contrats/<slug:slug>/", public.contract_home, name="contract"),
     path("contrats/<slug:slug>/indicateurs/", indicators.indicators_page, name="indicators"),
+    path("contrats/<slug:slug>/indicateurs/<slug:code>/", indicators.indicator_page, name="indicator"),
     path("contrats/<slug:slug>/quartiers/<str:code>/", qpv.qpv_page, name="qpv"),
     path("contrats/<slug:slug>/enjeux/<slug:enjeu_slug>/", pages.enjeu_page, name="enjeu"),
     path("contrats/<slug:slug>/actions/<int:pk>/", pages.action_page, name="action"),

@@ -39,6 +39,7 @@ PUBLIC_PAGES = [
     SitePage("contrat", "www:contract", (C,)),
     SitePage("quartier", "www:qpv", (C, "qpv")),
     SitePage("indicateurs", "www:indicators", (C,)),
+    SitePage("indicateur", "www:indicator", (C, "indicator"), new=True),
     SitePage("engagement", "www:commitment", (C, "public_commitment")),
     SitePage("retours", "www:feedback_list", (C,)),
     SitePage("instances", "www:meetings", (C,)),

@@ -43,6 +43,7 @@ def main(db_path: str, json_path: str) -> None:
     from cdv.commitments.enums import CommitmentStatus
     from cdv.commitments.models import Commitment
     from cdv.contracts.models import Contract
+    from cdv.indicators.models import Indicator
     from cdv.monitoring.models import Meeting
     from cdv.monitoring.services import open_campaign
     from cdv.plan.models import Action
@@ -66,6 +67,8 @@ def main(db_path: str, json_path: str) -> None:
     )
     qpv = action.qpvs.order_by("code").first()
     enjeu = contract.enjeux.order_by("number").first()
+    # L'indicateur le plus riche : courbes, quartiers côte à côte, un graphique par quartier.
+    indicator = Indicator.objects.filter(contract=contract).order_by("-is_demo", "code").first()
     meeting = Meeting.objects.filter(contract=contract).order_by("date", "pk").first()
     public_commitment = (
         Commitment.objects.filter(contract=contract, status__in=PUBLIC_STATUSES).order_by("pk").first()
@@ -87,6 +90,7 @@ def main(db_path: str, json_path: str) -> None:
         "contract": contract.slug,
         "qpv": qpv.code,
         "enjeu": enjeu.slug,
+        "indicator": indicator.code,
         "action": action.pk,
         "partner": partner.slug,
         "meeting": meeting.pk if meeting else None,

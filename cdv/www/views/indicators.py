@@ -1,5 +1,15 @@
-"""Page publique des indicateurs d'un contrat : l'écart, son évolution, graphiques et tableaux."""
+"""Pages publiques des indicateurs d'un contrat.
 
+- La liste (``indicators_page``) : pour chaque indicateur, le dernier écart entre les QPV et la
+  référence, son évolution depuis l'année de référence, la cible et les quartiers côte à côte à la
+  dernière période. Elle ne lit que deux périodes par indicateur (la dernière et l'année de
+  référence) : sa taille ne dépend pas du nombre d'années publiées.
+- Une page par indicateur (``indicator_page``) : toute son évolution, un graphique par quartier et
+  les tableaux de toutes les valeurs.
+"""
+
+from django.db.models import F, Max, Q
+from django.http import Http404
 from django.shortcuts import render
 
 from cdv.core.pagecache import public_page
@@ -30,6 +40,11 @@ def _chart(indicator, values, summaries):
             series.insert(0, Series("Ensemble des QPV (calculé)", computed))
         if series:
             return LineChart(title=f"{indicator.name} ({indicator.unit})", unit=indicator.unit, series=series)
+    return _latest_gap_chart(indicator, summaries)
+
+
+def _latest_gap_chart(indicator, summaries):
+    """L'ensemble des QPV à côté de la référence, à la dernière période."""
     latest = summaries[-1] if summaries else None
     if latest is None or latest.qpv_value is None or latest.reference_value is None:
         return None  # un écart se montre entre deux valeurs de la même période, sinon rien
@@ -113,36 +128,82 @@ def _progress(indicator, summaries, targets):
     return result
 
 
+def _common(contract):
+    """Populations, noms des QPV et cibles du contrat (trois requêtes, quel que soit l'indicateur)."""
+    targets = {}
+    for target in Target.objects.filter(indicator__contract=contract).order_by("year"):
+        targets.setdefault(target.indicator_id, []).append(target)
+    return (
+        selectors.contract_qpv_populations(contract),
+        dict(contract.qpvs.values_list("pk", "name")),
+        targets,
+    )
+
+
+def _card(contract, indicator, rows, populations, targets):
+    summaries = selectors.summaries(contract, indicator, rows, populations)
+    return {
+        "indicator": indicator,
+        "summaries": summaries,
+        "latest": summaries[-1] if summaries else None,
+        "progress": _progress(indicator, summaries, targets.get(indicator.pk, [])),
+        "has_demo": any(v.is_demo for v in rows) or indicator.is_demo,
+    }
+
+
+def _overview_values(contract, indicators):
+    """Les valeurs de la dernière période de chaque indicateur et de son année de référence."""
+    last = (
+        IndicatorValue.objects.filter(indicator__contract=contract)
+        .values("indicator_id")
+        .annotate(last=Max(F("year") * 10 + F("quarter")))
+        .order_by()
+    )
+    periods = Q(pk__in=[])
+    for row in last:
+        year, quarter = divmod(row["last"], 10)
+        periods |= Q(indicator_id=row["indicator_id"], year=year, quarter=quarter)
+    for indicator in indicators:
+        if indicator.baseline_year:
+            periods |= Q(indicator_id=indicator.pk, year=indicator.baseline_year, quarter=0)
+    values = {}
+    queryset = IndicatorValue.objects.filter(indicator__contract=contract).filter(periods)
+    for v in selectors.with_territory(queryset).order_by("year", "quarter"):
+        values.setdefault(v.indicator_id, []).append(v)
+    return values
+
+
 @public_page
 def indicators_page(request, slug):
     contract = get_contract(request, slug)
     indicators = list(
         Indicator.objects.filter(contract=contract).select_related("enjeu").order_by("enjeu__number", "name")
     )
-    values = {}
-    for v in selectors.with_territory(IndicatorValue.objects.filter(indicator__contract=contract)).order_by(
-        "year", "quarter"
-    ):
-        values.setdefault(v.indicator_id, []).append(v)
-    populations = selectors.contract_qpv_populations(contract)
-    qpv_names = dict(contract.qpvs.values_list("pk", "name"))
-    targets = {}
-    for target in Target.objects.filter(indicator__contract=contract).order_by("year"):
-        targets.setdefault(target.indicator_id, []).append(target)
+    values = _overview_values(contract, indicators)
+    populations, qpv_names, targets = _common(contract)
     cards = []
     for indicator in indicators:
         rows = values.get(indicator.pk, [])
-        summaries = selectors.summaries(contract, indicator, rows, populations)
-        cards.append(
-            {
-                "indicator": indicator,
-                "summaries": summaries,
-                "latest": summaries[-1] if summaries else None,
-                "chart": _chart(indicator, rows, summaries),
-                "multiples": _small_multiples(contract, indicator, rows, qpv_names),
-                "bars": _qpv_bars(contract, indicator, rows, qpv_names),
-                "progress": _progress(indicator, summaries, targets.get(indicator.pk, [])),
-                "has_demo": any(v.is_demo for v in rows) or indicator.is_demo,
-            }
+        card = _card(contract, indicator, rows, populations, targets)
+        latest = max(((v.year, v.quarter) for v in rows), default=None)
+        last = [v for v in rows if (v.year, v.quarter) == latest]
+        card["chart"] = _qpv_bars(contract, indicator, last, qpv_names) or _latest_gap_chart(
+            indicator, card["summaries"]
         )
+        cards.append(card)
     return render(request, "www/indicators.html", {"contract": contract, "cards": cards})
+
+
+@public_page
+def indicator_page(request, slug, code):
+    contract = get_contract(request, slug)
+    indicator = Indicator.objects.filter(contract=contract, code=code).select_related("enjeu").first()
+    if indicator is None:
+        raise Http404("Cet indicateur n'existe pas dans ce contrat.")
+    rows = list(selectors.with_territory(indicator.values.all()).order_by("year", "quarter"))
+    populations, qpv_names, targets = _common(contract)
+    card = _card(contract, indicator, rows, populations, targets)
+    card["chart"] = _chart(indicator, rows, card["summaries"])
+    card["bars"] = _qpv_bars(contract, indicator, rows, qpv_names)
+    card["multiples"] = _small_multiples(contract, indicator, rows, qpv_names)
+    return render(request, "www/indicator.html", {"contract": contract, "card": card})

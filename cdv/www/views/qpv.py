@@ -1,10 +1,12 @@
 """Page publique d'un quartier prioritaire : portrait, feuille de route, engagements, retours."""
 
-from django.db.models import Prefetch
+from django.core.paginator import Paginator
+from django.db.models import Count, Prefetch, Q
 from django.http import Http404
 from django.shortcuts import render
 
 from cdv.commitments.abilities import visible_commitments
+from cdv.commitments.enums import CommitmentStatus
 from cdv.commitments.models import Commitment
 from cdv.core.figures import gap
 from cdv.core.pagecache import public_page
@@ -19,6 +21,8 @@ from cdv.territories.enums import TerritoryKind
 from cdv.territories.models import Territory
 
 from .helpers import get_contract
+
+COMMITMENTS_PER_PAGE = 30
 
 
 @public_page
@@ -85,20 +89,28 @@ def qpv_page(request, slug, code):
         )
     portrait.sort(key=lambda item: item["value"].indicator.name)
 
-    commitments = list(
-        visible_commitments(request.user, Commitment.objects.all(), contract)
-        .applying_to(qpv)
-        .select_related("partner", "objective__enjeu")
-        .order_by("objective__enjeu__number", "partner__name", "id")
-    )
+    applying = visible_commitments(request.user, Commitment.objects.all(), contract).applying_to(qpv)
+    # Les engagements par pages : un quartier d'un grand contrat en compte des centaines.
+    page = Paginator(
+        applying.select_related("partner", "objective__enjeu").order_by(
+            "objective__enjeu__number", "partner__name", "id"
+        ),
+        COMMITMENTS_PER_PAGE,
+    ).get_page(request.GET.get("page"))
+    by_status = {
+        row["status"]: row["n"]
+        for row in applying.order_by().values("status").annotate(n=Count("id", distinct=True))
+    }
+    status_counts = [
+        (label, by_status[value]) for value, label in CommitmentStatus.choices if by_status.get(value)
+    ]
     roadmap = qpv_roadmap(contract, qpv)
     action_partner_ids = {
         a.pilot_partner_id for entry in roadmap for a in entry.actions if a.pilot_partner_id
     }
-    partners = sorted(
-        {c.partner for c in commitments} | set(Partner.objects.filter(pk__in=action_partner_ids)),
-        key=lambda p: p.name,
-    )
+    partners = Partner.objects.filter(
+        Q(pk__in=applying.order_by().values("partner_id")) | Q(pk__in=action_partner_ids)
+    ).order_by("name")
     councils = Partner.objects.filter(kind=PartnerKind.CITIZEN_COUNCIL, qpvs=qpv).order_by("name")
     feedback = [
         (f, public_attribution(f))
@@ -115,11 +127,12 @@ def qpv_page(request, slug, code):
             "qpv": qpv,
             "portrait": portrait,
             "roadmap": roadmap,
-            "commitments": commitments,
+            "page": page,
+            "status_counts": status_counts,
             "partners": partners,
             "councils": councils,
             "feedback": feedback,
             "has_demo": any(e.actions and any(a.is_demo for a in e.actions) for e in roadmap)
-            or any(c.is_demo for c in commitments),
+            or any(c.is_demo for c in page),
         },
     )
