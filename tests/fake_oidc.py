@@ -22,6 +22,7 @@ class FakeProvider:
         self.kid = "cle-test"
         self.client_id = client_id
         self.claims = {"email": email, "given_name": "Agnès", "usual_name": "Préfète"}
+        self.id_token_claims = {"acr": "eidas1"}  # ajoutés à l'ID token (acr, amr…)
         self.nonce = None
         self.token_requests = []
         provider = self
@@ -45,7 +46,12 @@ class FakeProvider:
                 if self.path != "/token" or form.get("code") != "code-valide":
                     return self._send(400, json.dumps({"error": "invalid_grant"}))
                 id_token = provider.sign(
-                    {"sub": "agent-1", "aud": provider.client_id, "nonce": provider.nonce}
+                    {
+                        "sub": "agent-1",
+                        "aud": provider.client_id,
+                        "nonce": provider.nonce,
+                        **provider.id_token_claims,
+                    }
                 )
                 return self._send(
                     200,

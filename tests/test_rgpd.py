@@ -5,10 +5,12 @@ import json
 from datetime import timedelta
 
 import pytest
+from django.core.files.base import ContentFile
 from django.core.management import call_command
 from django.urls import reverse
 from django.utils import timezone
 
+from cdv.georef.models import GeorefJob, JobStatus
 from cdv.monitoring import feedback as feedback_rules
 from cdv.monitoring.models import Feedback
 from cdv.users.enums import Role
@@ -103,3 +105,106 @@ def test_purge_applies_retention(settings, nantes):
     assert User.objects.get(pk=old.pk).email == f"supprime-{old.pk}@invalid"
     assert User.objects.get(pk=recent.pk).email == "recent@example.org"
     assert not Invitation.objects.filter(email="x@example.org").exists()
+
+
+# Traitements de géoréférencement : fichiers qui peuvent contenir des adresses de bénéficiaires.
+
+
+@pytest.fixture
+def media_root(tmp_path, settings):
+    settings.MEDIA_ROOT = tmp_path / "media"
+    return settings.MEDIA_ROOT
+
+
+def georef_job(owner, *, name="beneficiaires.csv", status=JobStatus.DONE, rows=120):
+    job = GeorefJob.objects.create(
+        owner=owner,
+        original_name=name,
+        status=status,
+        summary={"rows": rows, "in_qpv": 30} if status == JobStatus.DONE else None,
+        progress_total=rows,
+        finished_at=timezone.now() if status == JobStatus.DONE else None,
+    )
+    job.input_file.save(name, ContentFile(b"adresse\n3 rue des Lilas 44000 Nantes\n"), save=False)
+    job.output_file.save("resultat.csv", ContentFile(b"adresse;qpv\n3 rue des Lilas;QN04401M\n"), save=False)
+    job.save()
+    return job
+
+
+def test_export_lists_my_georef_jobs_without_their_contents(client, member, media_root, settings):
+    settings.GEOREF_RETENTION_DAYS = 7
+    mine = georef_job(member, name="beneficiaires-2024.csv")
+    georef_job(User.objects.create_user(email="autre@example.org"), name="fichier-d-un-autre.csv")
+    client.force_login(member)
+    response = client.get(reverse("www:my_data"))
+    data = json.loads(response.content)
+    georef = data["georeferencement"]
+    assert [job["fichier"] for job in georef["traitements"]] == ["beneficiaires-2024.csv"]
+    job = georef["traitements"][0]
+    assert job["id"] == mine.pk and job["lignes"] == 120 and job["etat"] == "Terminé"
+    assert job["lance_le"] == mine.created_at.isoformat() and job["resultat_telechargeable"] is True
+    # Les métadonnées seulement : ni le contenu des fichiers, ni leur emplacement sur le disque.
+    text = response.content.decode()
+    assert "rue des Lilas" not in text and mine.input_file.name not in text
+    assert "fichier-d-un-autre" not in text
+    note = georef["a_savoir"]
+    assert "effacé 7 jours après la fin du traitement" in note
+    assert "télécharger depuis la page « Est-ce en QPV ? »" in note and reverse("www:georef") in note
+
+
+def test_delete_account_deletes_my_georef_jobs_and_their_files(
+    client, member, media_root, django_capture_on_commit_callbacks
+):
+    done = georef_job(member)
+    running = georef_job(member, name="en-cours.csv", status=JobStatus.RUNNING)
+    other_user = User.objects.create_user(email="autre@example.org")
+    others = georef_job(other_user, name="autre.csv")
+    my_files = [media_root / f.name for j in (done, running) for f in (j.input_file, j.output_file)]
+    other_files = [media_root / others.input_file.name, media_root / others.output_file.name]
+    assert all(path.exists() for path in my_files + other_files)
+    client.force_login(member)
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        response = client.post(reverse("www:delete_account"), {"password": PASSWORD, "confirm": "oui"})
+    assert response.status_code == 302
+    assert not GeorefJob.objects.filter(owner=member).exists()
+    # Les fichiers ne sont effacés qu'une fois la transaction validée.
+    assert all(path.exists() for path in my_files)
+    for callback in callbacks:
+        callback()
+    assert not any(path.exists() for path in my_files)
+    # Les traitements et fichiers d'une autre personne ne bougent pas.
+    assert list(GeorefJob.objects.filter(owner=other_user)) == [others]
+    assert all(path.exists() for path in other_files)
+
+
+def test_a_failed_deletion_keeps_the_georef_jobs_and_files(
+    member, media_root, monkeypatch, django_capture_on_commit_callbacks
+):
+    from cdv.users import privacy
+
+    job = georef_job(member)
+    paths = [media_root / job.input_file.name, media_root / job.output_file.name]
+
+    def broken_save(*args, **kwargs):
+        raise RuntimeError("panne pendant la suppression")
+
+    monkeypatch.setattr(User, "save", broken_save)
+    with django_capture_on_commit_callbacks(execute=True) as callbacks, pytest.raises(RuntimeError):
+        privacy.anonymize(member)
+    monkeypatch.undo()
+    assert callbacks == []  # transaction annulée : aucun effacement de fichier programmé
+    assert GeorefJob.objects.filter(pk=job.pk).exists()
+    assert all(path.exists() for path in paths)
+
+
+def test_purge_of_inactive_accounts_also_deletes_their_georef_jobs(
+    settings, media_root, django_capture_on_commit_callbacks
+):
+    settings.RETENTION_INACTIVE_ACCOUNTS_DAYS = 30
+    old = User.objects.create_user(email="ancien@example.org", password=PASSWORD)
+    User.objects.filter(pk=old.pk).update(last_login=timezone.now() - timedelta(days=60))
+    job = georef_job(old)
+    path = media_root / job.output_file.name
+    with django_capture_on_commit_callbacks(execute=True):
+        call_command("purge_personal_data")
+    assert not GeorefJob.objects.filter(pk=job.pk).exists() and not path.exists()

@@ -6,20 +6,95 @@ appartiennent au contrat et à l'organisation au nom de laquelle elles ont été
 ``User`` reste, vidée de toute donnée personnelle (adresse remplacée par un pseudonyme, noms
 effacés, mot de passe inutilisable, second facteur retiré) ; l'historique l'affiche comme
 « compte supprimé ».
+
+Les traitements de géoréférencement de la personne (``cdv.georef.GeorefJob`` : fichier déposé et
+fichier résultat, qui peuvent contenir des adresses de bénéficiaires) sont listés dans l'export
+(métadonnées seulement, jamais le contenu des fichiers) et effacés avec le compte : lignes en base
+dans la transaction, fichiers sur disque une fois la transaction validée (``on_commit``), pour
+qu'une annulation ne laisse pas de traitement sans son fichier.
 """
 
+import logging
 from datetime import timedelta
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.urls import reverse
 from django.utils import timezone
 
 from .models import ApiToken, Invitation, Membership, User
 
+logger = logging.getLogger(__name__)
+
 
 def _iso(value):
     return value.isoformat() if value else None
+
+
+def _georef_jobs(user):
+    """Les traitements de géoréférencement lancés par la personne (requête écrite ici : l'application
+    georef n'a pas à connaître les règles RGPD)."""
+    from cdv.georef.models import GeorefJob
+
+    return GeorefJob.objects.filter(owner=user)
+
+
+def _georef_export(user) -> dict:
+    jobs = _georef_jobs(user).select_related("contract").order_by("-created_at", "-id")
+    days = settings.GEOREF_RETENTION_DAYS
+    return {
+        "a_savoir": (
+            "Cette liste ne donne que les informations sur vos traitements (date, nom du fichier, "
+            "nombre de lignes, état), pas le contenu des fichiers. Le fichier déposé est effacé dès la "
+            f"fin du traitement ; le fichier résultat est effacé {days} jours après la fin du traitement "
+            "(durée de conservation). Tant qu'il existe, vous pouvez le télécharger depuis la page "
+            f"« Est-ce en QPV ? » ({settings.SITE_URL}{reverse('www:georef')}). La suppression de votre "
+            "compte efface vos traitements et leurs fichiers."
+        ),
+        "traitements": [
+            {
+                "id": job.pk,
+                "lance_le": _iso(job.created_at),
+                "termine_le": _iso(job.finished_at),
+                "fichier": job.original_name,
+                "lignes": _georef_rows(job),
+                "etat": job.get_status_display(),
+                "contrat": job.contract.title if job.contract_id else None,
+                "resultat_telechargeable": bool(job.output_file),
+            }
+            for job in jobs
+        ],
+    }
+
+
+def _georef_rows(job):
+    rows = (job.summary or {}).get("rows")
+    return int(rows) if rows is not None else job.progress_total
+
+
+def _delete_files(files) -> None:
+    """Efface des fichiers du stockage ; un fichier déjà absent ou une erreur n'arrête pas le reste."""
+    for storage, name in files:
+        try:
+            storage.delete(name)
+        except Exception:  # le compte est déjà supprimé : on journalise et on continue
+            logger.exception("Fichier de géoréférencement non effacé : %s", name)
+
+
+def delete_georef_jobs(user) -> int:
+    """Efface les traitements de géoréférencement de la personne ; leurs fichiers (déposé et
+    résultat) sont effacés du stockage après la validation de la transaction en cours."""
+    files = []
+    jobs = list(_georef_jobs(user).only("pk", "input_file", "output_file"))
+    for job in jobs:
+        for field in (job.input_file, job.output_file):
+            if field:
+                files.append((field.storage, field.name))
+    _georef_jobs(user).filter(pk__in=[job.pk for job in jobs]).delete()
+    if files:
+        transaction.on_commit(lambda: _delete_files(files))
+    return len(jobs)
 
 
 def export_data(user) -> dict:
@@ -101,6 +176,7 @@ def export_data(user) -> dict:
             {"le": _iso(log.attempt_time), "fin": _iso(log.logout_time), "ip": log.ip_address}
             for log in logins
         ],
+        "georeferencement": _georef_export(user),
     }
 
 
@@ -117,6 +193,7 @@ def anonymize(user) -> None:
     Membership.objects.filter(user=user).delete()
     ApiToken.objects.filter(user=user).delete()
     Invitation.objects.filter(email__iexact=old_email).delete()
+    delete_georef_jobs(user)
     for model in (AccessLog, AccessAttempt, AccessFailureLog):
         model.objects.filter(username__iexact=old_email).delete()
     user.email = pseudonym_email(user)

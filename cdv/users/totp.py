@@ -6,6 +6,7 @@ seconde fois (on retient le dernier pas de temps utilisé).
 """
 
 import re
+import time
 
 import pyotp
 from django.conf import settings
@@ -16,6 +17,10 @@ from django.utils import timezone
 from .models import User
 
 VALID_WINDOW = 1  # tolère un pas de 30 s d'avance ou de retard (horloge du téléphone)
+
+# Connexion en deux temps : après le mot de passe (ou ProConnect sans double authentification), la
+# session garde le compte en attente du code ; la vue « www:login_code » termine la connexion.
+PENDING_KEY = "cdv_2fa_pending"
 
 
 def new_secret() -> str:
@@ -78,3 +83,15 @@ def disable(*, user, password: str, code) -> None:
         raise ValidationError({"code": "Code incorrect ou expiré."})
     User.objects.filter(pk=user.pk).update(totp_secret="", totp_confirmed_at=None, totp_last_step=None)
     user.refresh_from_db(fields=["totp_secret", "totp_confirmed_at", "totp_last_step"])
+
+
+def start_pending_login(request, *, user, backend: str, next_url: str) -> None:
+    """Premier temps réussi : la session attend le code, la personne n'est pas encore connectée."""
+    request.session.cycle_key()
+    request.session[PENDING_KEY] = {
+        "user": user.pk,
+        "backend": backend,
+        "next": next_url,
+        "since": time.time(),
+        "attempts": 0,
+    }

@@ -172,6 +172,18 @@ OIDC_RP_SIGN_ALGO = "RS256"
 OIDC_RP_SCOPES = "openid email given_name usual_name"
 OIDC_CREATE_USER = False  # seules les personnes invitées se connectent
 OIDC_TIMEOUT = 10
+# Niveaux ProConnect (claim « acr » de l'ID token) qui attestent une authentification à plusieurs
+# facteurs chez le fournisseur d'identité (documentation ProConnect « Forcer la double
+# authentification ») : avec l'un d'eux (ou un claim « amr » qui contient « mfa »), la connexion
+# ProConnect ne redemande pas le code de l'application d'authentification ; sinon, une personne
+# qui a activé ce second facteur le saisit comme après un mot de passe (voir docs/security.md).
+# Liste séparée par des virgules ; vide : le code est toujours demandé.
+PROCONNECT_MFA_ACR_VALUES = env_list(
+    "PROCONNECT_MFA_ACR_VALUES",
+    "eidas2,eidas3,"
+    "https://proconnect.gouv.fr/assurance/self-asserted-2fa,"
+    "https://proconnect.gouv.fr/assurance/consistency-checked-2fa",
+)
 LOGIN_REDIRECT_URL_FAILURE = "/connexion/?proconnect=echec"
 if OIDC_ENABLED:
     if not (PROCONNECT_BASE_URL and OIDC_RP_CLIENT_ID and OIDC_RP_CLIENT_SECRET):

@@ -23,9 +23,10 @@ from cdv.users.models import ApiToken, Membership, User
 
 from ..forms import AcceptInvitationForm
 
-# Connexion en deux temps : après le mot de passe, la session garde (au plus 5 minutes) le compte
-# en attente du code ; 5 codes faux ramènent au mot de passe (et comptent comme des échecs axes).
-PENDING_KEY = "cdv_2fa_pending"
+# Connexion en deux temps : après le mot de passe (ou une connexion ProConnect sans double
+# authentification, voir cdv/users/oidc.py), la session garde (au plus 5 minutes) le compte en
+# attente du code ; 5 codes faux ramènent à la connexion (et comptent comme des échecs axes).
+PENDING_KEY = totp.PENDING_KEY
 SETUP_KEY = "cdv_2fa_setup"
 PENDING_SECONDS = 300
 MAX_CODE_ATTEMPTS = 5
@@ -110,14 +111,9 @@ class LoginView(auth_views.LoginView):
         if not user.totp_enabled:
             return super().form_valid(form)
         # Mot de passe juste : la connexion attend encore le code de l'application.
-        self.request.session.cycle_key()
-        self.request.session[PENDING_KEY] = {
-            "user": user.pk,
-            "backend": user.backend,
-            "next": self.get_success_url(),
-            "since": time.time(),
-            "attempts": 0,
-        }
+        totp.start_pending_login(
+            self.request, user=user, backend=user.backend, next_url=self.get_success_url()
+        )
         return redirect("www:login_code")
 
 
