@@ -11,9 +11,13 @@
    côte à côte, et les charge avec un générateur maison (threads + http.client, 20 clients
    simultanés en boucle fermée, chauffe puis durée fixe) : chaque URL dans un jeu puis dans l'autre,
    pour qu'une variation de la charge de la machine touche les deux mesures de la même façon.
-   p50, p95, débit, erreurs, requêtes SQL et temps en base relevés dans l'en-tête Server-Timing.
-   Une URL qui répond 404 (page pas encore écrite) est ignorée, et dite ; une page plus lente que
-   1 s seule n'est pas chargée (on ne mesurerait que la file d'attente).
+   Les serveurs tournent avec le cache des pages publiques des réglages de production (fichiers,
+   60 s ; --no-page-cache le coupe) : la charge mesure ce que reçoivent les visiteurs. « seule »
+   est le temps de calcul de la page par la vue, hors cache (requête munie d'un cookie de session
+   inconnu, comme le premier visiteur après une modification), avec ses requêtes SQL relevées dans
+   l'en-tête Server-Timing. p50, p95, débit, erreurs et part des réponses servies du cache.
+   Une URL qui répond 404 (page pas encore écrite) est ignorée, et dite ; sans cache, une page
+   plus lente que 1 s seule n'est pas chargée (on ne mesurerait que la file d'attente).
 3. Plafond : le HTML de chaque page, enregistré, est servi par une application WSGI triviale sous
    les mêmes réglages de gunicorn ; son débit est ce que la machine et le générateur permettent au
    mieux.
@@ -50,6 +54,9 @@ SLOW_LIMIT_MS = (
 NANTES_SLUG = "nantes-metropole-2024-2030"
 SERVER_TIMING_RE = re.compile(r'db;dur=([\d.]+);desc="(\d+) requête')
 HEADERS = {"Host": "127.0.0.1", "User-Agent": "cdv-bench-pages"}
+# Un cookie de session (inconnu) fait passer la requête à côté du cache des pages publiques : la vue
+# calcule la page, comme pour le premier visiteur après une modification.
+COLD_HEADERS = {**HEADERS, "Cookie": "sessionid=cdv-bench-sans-cache"}
 
 
 # --- Application WSGI du plafond (chargée par gunicorn : « pages:static_app ») ------------------
@@ -87,6 +94,7 @@ def discover() -> dict:
     from cdv.commitments.models import Commitment
     from cdv.contracts.models import Contract
     from cdv.contracts.scale import PREFIX
+    from cdv.indicators.models import Indicator
     from cdv.plan.models import Action, Enjeu
 
     def describe(contract):
@@ -108,6 +116,13 @@ def discover() -> dict:
             Enjeu.objects.filter(contract=contract).order_by("number").values_list("slug", flat=True).first()
         )
         action = Action.objects.for_contract(contract).order_by("pk").values_list("pk", flat=True).first()
+        indicator = (
+            Indicator.objects.filter(contract=contract)
+            .annotate(n=Count("values"))
+            .order_by("-n", "code")
+            .values_list("code", flat=True)
+            .first()
+        )
         return {
             "slug": contract.slug,
             "qpv_count": contract.qpvs.count(),
@@ -115,6 +130,7 @@ def discover() -> dict:
             "partner": partner,
             "enjeu": enjeu,
             "action": action,
+            "indicator": indicator,
         }
 
     nantes = Contract.objects.get(slug=NANTES_SLUG)
@@ -137,6 +153,7 @@ def contract_urls(info: dict, label: str) -> list[tuple[str, str]]:
         (f"{label} : contrat", f"{base}/"),
         (f"{label} : quartier", f"{base}/quartiers/{qpv}/"),
         (f"{label} : indicateurs", f"{base}/indicateurs/"),
+        (f"{label} : un indicateur", f"{base}/indicateurs/{info['indicator']}/"),
         (f"{label} : enjeu", f"{base}/enjeux/{info['enjeu']}/"),
         (f"{label} : partenaire", f"{base}/partenaires/{info['partner']}/"),
         (f"{label} : action", f"{base}/actions/{info['action']}/"),
@@ -157,9 +174,12 @@ def global_urls() -> list[tuple[str, str]]:
 # --- Bases de données -------------------------------------------------------------------------
 
 
-def django_env(db_path: Path) -> dict:
+def django_env(db_path: Path, *, page_cache: bool = True) -> dict:
     env = dict(os.environ)
     env.update(
+        # Un cache par base : deux serveurs côte à côte ne doivent pas se servir les pages l'un de l'autre.
+        CDV_CACHE_DIR=str(db_path.parent / f"cache-{db_path.stem}"),
+        CDV_PUBLIC_CACHE_SECONDS="60" if page_cache else "0",
         DATABASE_URL=f"sqlite:///{db_path}",
         DJANGO_SETTINGS_MODULE="config.settings.production",
         SECRET_KEY=BENCH_SECRET,
@@ -289,10 +309,10 @@ class Server:
                 self.process.wait()
 
 
-def fetch(port: int, path: str, timeout: float = 120) -> tuple[int, bytes, dict]:
+def fetch(port: int, path: str, timeout: float = 120, *, cold: bool = False) -> tuple[int, bytes, dict]:
     connection = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
     try:
-        connection.request("GET", path, headers=HEADERS)
+        connection.request("GET", path, headers=COLD_HEADERS if cold else HEADERS)
         response = connection.getresponse()
         return response.status, response.read(), {k.lower(): v for k, v in response.getheaders()}
     finally:
@@ -304,7 +324,7 @@ def fetch(port: int, path: str, timeout: float = 120) -> tuple[int, bytes, dict]
 
 def load(port: int, path: str, *, clients: int, warmup: float, duration: float) -> dict:
     """``clients`` threads en boucle fermée sur une URL ; mesure pendant ``duration`` après la chauffe."""
-    samples = []  # (début, durée, statut, server-timing)
+    samples = []  # (début, durée, statut, server-timing, servie du cache)
     lock = threading.Lock()
     start = time.perf_counter()
     measure_from, stop_at = start + warmup, start + warmup + duration
@@ -316,20 +336,21 @@ def load(port: int, path: str, *, clients: int, warmup: float, duration: float) 
             began = time.perf_counter()
             if began >= stop_at:
                 break
-            timing = None
+            timing, hit = None, False
             try:
                 connection.request("GET", path, headers=HEADERS)
                 response = connection.getresponse()
                 response.read()
                 status = response.status
                 timing = response.getheader("Server-Timing")
+                hit = response.getheader("X-Cache") == "hit"
                 if response.will_close:
                     connection.close()
             except (OSError, http.client.HTTPException) as error:
                 status = type(error).__name__
                 connection.close()
             if began >= measure_from:
-                mine.append((began, time.perf_counter() - began, status, timing))
+                mine.append((began, time.perf_counter() - began, status, timing, hit))
         connection.close()
         with lock:
             samples.extend(mine)
@@ -342,7 +363,7 @@ def load(port: int, path: str, *, clients: int, warmup: float, duration: float) 
     latencies = sorted(s[1] * 1000 for s in samples)
     errors = sum(1 for s in samples if s[2] != 200)
     db_ms, queries = [], []
-    for *_, timing in samples:
+    for *_, timing, _hit in samples:
         match = SERVER_TIMING_RE.search(timing or "")
         if match:
             db_ms.append(float(match.group(1)))
@@ -355,6 +376,7 @@ def load(port: int, path: str, *, clients: int, warmup: float, duration: float) 
         "errors": errors,
         "db_ms": statistics.median(db_ms) if db_ms else None,
         "queries": max(queries) if queries else None,
+        "hit_share": sum(1 for s in samples if s[4]) / len(samples) if samples else None,
     }
 
 
@@ -415,7 +437,9 @@ def run(databases: dict[str, Path], args, workdir: Path) -> dict:
     try:
         for name, db in databases.items():
             log = workdir / f"gunicorn-{name}.log"
-            servers[name] = Server("config.wsgi:application", django_env(db), args.workers, log)
+            env = django_env(db, page_cache=not args.no_page_cache)
+            shutil.rmtree(env["CDV_CACHE_DIR"], ignore_errors=True)
+            servers[name] = Server("config.wsgi:application", env, args.workers, log)
         # Chauffe générale : chaque worker importe, compile ses gabarits, initialise ses projections…
         for name, server in servers.items():
             for label, path in urls[name]:
@@ -428,7 +452,7 @@ def run(databases: dict[str, Path], args, workdir: Path) -> dict:
                     say(f"  {name} / {label} : {path} répond 404, ignorée (page pas encore écrite ?)")
                     continue
                 bodies[name, path] = (status, body, headers)
-                if (time.perf_counter() - began) * 1000 < SLOW_LIMIT_MS:
+                if (time.perf_counter() - began) * 1000 < SLOW_LIMIT_MS or not args.no_page_cache:
                     load(server.port, path, clients=args.workers * 2, warmup=0, duration=0.5)
         order = list(dict.fromkeys(item for name in databases for item in urls[name]))
         for label, path in order:
@@ -452,7 +476,9 @@ def run(databases: dict[str, Path], args, workdir: Path) -> dict:
                 else:
                     say(
                         f"  {name:8} {label:30} p50 {page['p50_ms']:6.1f} ms  p95 {page['p95_ms']:6.1f} ms  "
-                        f"{page['throughput']:6.1f} req/s  erreurs {page['errors']}  SQL {page['queries']}"
+                        f"{page['throughput']:6.1f} req/s  erreurs {page['errors']}  "
+                        f"seule {page['single_ms']:.0f} ms, SQL {page['cold_queries']}  "
+                        f"cache {fmt_share(page['hit_share'])}"
                     )
     finally:
         for server in servers.values():
@@ -483,13 +509,25 @@ def run(databases: dict[str, Path], args, workdir: Path) -> dict:
 
 
 def measure(port: int, label: str, path: str, status: int, body: bytes, args) -> dict:
-    single = []
+    """« seule » : la page calculée par la vue, hors cache (meilleure de trois), et ses requêtes SQL ;
+    puis la charge, telle que les visiteurs la reçoivent (avec le cache, sauf --no-page-cache)."""
+    single, cold_queries = [], None
     for _ in range(3):
         began = time.perf_counter()
-        fetch(port, path)
+        _, _, headers = fetch(port, path, cold=True)
         single.append((time.perf_counter() - began) * 1000)
-    page = {"label": label, "path": path, "status": status, "bytes": len(body), "single_ms": min(single)}
-    if page["single_ms"] > SLOW_LIMIT_MS:
+        match = SERVER_TIMING_RE.search(headers.get("server-timing", ""))
+        if match:
+            cold_queries = int(match.group(2))
+    page = {
+        "label": label,
+        "path": path,
+        "status": status,
+        "bytes": len(body),
+        "single_ms": min(single),
+        "cold_queries": cold_queries,
+    }
+    if page["single_ms"] > SLOW_LIMIT_MS and args.no_page_cache:
         page["skipped_load"] = True
     else:
         page.update(load(port, path, clients=args.clients, warmup=args.warmup, duration=args.duration))
@@ -500,13 +538,18 @@ def fmt(value, pattern="{:.1f}") -> str:
     return "—" if value is None else pattern.format(value)
 
 
+def fmt_share(value) -> str:
+    return "—" if value is None else f"{value * 100:.0f} %"
+
+
 def print_table(name: str, results: dict) -> None:
     print(
         f"\n## Jeu « {name} » — {results['info']['contracts']} contrat(s) (charge de la machine : "
         f"{results['load_before']:.1f} au début, {results['load_after']:.1f} à la fin)\n"
     )
     print(
-        "| page | URL | seule ms | p50 ms | p95 ms | req/s | erreurs | SQL | base ms | Kio | plafond req/s |"
+        "| page | URL | seule ms (hors cache) | SQL | p50 ms | p95 ms | req/s | servies du cache | erreurs "
+        "| Kio | plafond req/s |"
     )
     print("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for page in results["pages"]:
@@ -517,10 +560,11 @@ def print_table(name: str, results: dict) -> None:
             )
             continue
         print(
-            f"| {page['label']} | `{page['path']}` | {fmt(page['single_ms'])} | {fmt(page['p50_ms'])} "
-            f"| {fmt(page['p95_ms'])} | "
-            f"{fmt(page['throughput'])} | {page['errors']} | {fmt(page['queries'], '{}')} | "
-            f"{fmt(page['db_ms'])} | {page['bytes'] // 1024} | {fmt(page.get('ceiling'))} |"
+            f"| {page['label']} | `{page['path']}` | {fmt(page['single_ms'])} "
+            f"| {fmt(page['cold_queries'], '{}')} "
+            f"| {fmt(page['p50_ms'])} | {fmt(page['p95_ms'])} | {fmt(page['throughput'])} "
+            f"| {fmt_share(page['hit_share'])} | {page['errors']} | {page['bytes'] // 1024} "
+            f"| {fmt(page.get('ceiling'))} |"
         )
     for skipped in results["skipped"]:
         print(f"| {skipped['label']} | `{skipped['path']}` | ignorée : {skipped['reason']} | | | | | | | | |")
@@ -591,6 +635,11 @@ def main() -> int:
     parser.add_argument("--workers", type=int, default=3, help="workers gunicorn (synchrones)")
     parser.add_argument("--warmup", type=float, default=2.0, help="secondes de chauffe par page")
     parser.add_argument("--duration", type=float, default=8.0, help="secondes mesurées par page")
+    parser.add_argument(
+        "--no-page-cache",
+        action="store_true",
+        help="sans cache des pages publiques (CDV_PUBLIC_CACHE_SECONDS=0) : chaque requête calcule sa page",
+    )
     parser.add_argument("--ceiling-duration", type=float, default=4.0, help="secondes mesurées par plafond")
     args = parser.parse_args()
     if args.discover:
@@ -608,7 +657,8 @@ def main() -> int:
     print(
         f"Machine : {machine()}. gunicorn : {args.workers} workers synchrones ; {args.clients} clients "
         f"simultanés en boucle fermée ; {args.warmup:.0f} s de chauffe puis {args.duration:.0f} s mesurées "
-        f"par page (plafond : {args.ceiling_duration:.0f} s)."
+        f"par page (plafond : {args.ceiling_duration:.0f} s). Cache des pages publiques : "
+        f"{'désactivé' if args.no_page_cache else '60 s (réglages de production)'}."
     )
     for name, results in all_results.items():
         print_table(name, results)
