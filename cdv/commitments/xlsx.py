@@ -18,7 +18,6 @@ import io
 import logging
 import re
 import warnings
-import zipfile
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 
@@ -31,6 +30,7 @@ from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
 
+from cdv.core.validators import check_zip_archive, foreign_content
 from cdv.plan.models import PLAIN_SUMMARY_MAX, Action, Objective
 from cdv.territories.enums import TerritoryKind
 from cdv.territories.models import Territory
@@ -605,31 +605,33 @@ def _check_container(data, errors) -> bool:
         )
         return False
     if not data.startswith(b"PK\x03\x04"):
+        found = foreign_content(data[:512])
         errors.file(
-            "ce fichier n'est pas un classeur XLSX (quel que soit son nom). "
-            "Utilisez le modèle téléchargé sur la plateforme, enregistré au format .xlsx."
+            "ce fichier n'est pas un classeur XLSX (quel que soit son nom)"
+            + (f" : c'est {found}" if found else "")
+            + ". Utilisez le modèle téléchargé sur la plateforme, enregistré au format .xlsx."
         )
         return False
     try:
-        with zipfile.ZipFile(io.BytesIO(data)) as archive:
-            members = archive.infolist()
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, OSError):
-        errors.file("ce fichier n'est pas un classeur XLSX lisible (archive endommagée).")
-        return False
-    if len(members) > MAX_ZIP_MEMBERS:
-        errors.file("ce classeur contient trop d'éléments pour un cahier d'engagements.")
-        return False
-    total = sum(m.file_size for m in members)
-    suspicious = any(
-        m.file_size > 1024 * 1024 and m.file_size > MAX_COMPRESSION_RATIO * max(m.compress_size, 1)
-        for m in members
-    )
-    if total > MAX_UNCOMPRESSED_BYTES or suspicious:
-        errors.file(
-            "ce classeur se décompresse en un volume anormalement grand "
-            f"(plus de {MAX_UNCOMPRESSED_BYTES // (1024 * 1024)} Mo ou taux de compression suspect) : "
-            "il est refusé par sécurité."
+        members = check_zip_archive(
+            data,
+            max_members=MAX_ZIP_MEMBERS,
+            max_uncompressed=MAX_UNCOMPRESSED_BYTES,
+            max_ratio=MAX_COMPRESSION_RATIO,
         )
+    except ValidationError as error:
+        if error.code == "zip_unreadable":
+            errors.file("ce fichier n'est pas un classeur XLSX lisible (archive endommagée).")
+        elif error.code == "zip_members":
+            errors.file("ce classeur contient trop d'éléments pour un cahier d'engagements.")
+        elif error.code == "zip_bomb":
+            errors.file(
+                "ce classeur se décompresse en un volume anormalement grand "
+                f"(plus de {MAX_UNCOMPRESSED_BYTES // (1024 * 1024)} Mo ou taux de compression suspect) : "
+                "il est refusé par sécurité."
+            )
+        else:
+            errors.file(_sentence(error.messages[0]))
         return False
     names = {m.filename for m in members}
     if "[Content_Types].xml" not in names or "xl/workbook.xml" not in names:

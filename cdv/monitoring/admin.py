@@ -11,9 +11,15 @@ class ReviewCampaignAdmin(SimpleHistoryAdmin):
 
 
 class AttachmentInline(admin.TabularInline):
+    """Lecture seule : une pièce jointe n'entre que par la page du bilan, qui vérifie son contenu
+    (type réel, taille, bombe ZIP) et assainit son nom ; l'administration n'en dépose aucune."""
+
     model = ReportAttachment
     extra = 0
-    readonly_fields = ["original_name", "content_type", "size", "uploaded_by", "uploaded_at"]
+    readonly_fields = ["file", "original_name", "content_type", "size", "uploaded_by", "uploaded_at"]
+
+    def has_add_permission(self, request, obj=None):
+        return False
 
 
 @admin.register(ProgressReport)
@@ -27,8 +33,17 @@ class ProgressReportAdmin(SimpleHistoryAdmin):
 
 @admin.register(ReportAttachment)
 class ReportAttachmentAdmin(admin.ModelAdmin):
+    """Lecture seule (voir ``AttachmentInline``) ; la suppression reste possible."""
+
     list_display = ["original_name", "report", "content_type", "size", "uploaded_at"]
     search_fields = ["original_name"]
+    readonly_fields = [f.name for f in ReportAttachment._meta.fields]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
 
 
 @admin.register(Feedback)
