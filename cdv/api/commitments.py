@@ -299,6 +299,16 @@ def create_commitment(request, slug: ContractSlug, payload: CommitmentIn):
     partner = Partner.objects.filter(slug=payload.partner).first()
     if partner is None:
         raise HttpError(422, f"partner : aucun partenaire « {payload.partner} ».")
+    # Le partenaire vient du corps de la requête : les droits d'abord (403), puis sa place dans le
+    # contrat du chemin (422), comme la page qui ne connaît que les partenaires du contrat.
+    if not abilities.can_create_commitment(user, contract, partner):
+        raise HttpError(403, "Vous ne pouvez pas créer d'engagement pour ce partenaire.")
+    if not abilities.partner_takes_part(contract, partner):
+        raise HttpError(
+            422,
+            f"partner : « {payload.partner} » ne prend pas part à ce contrat "
+            "(ni signataire, ni membre, ni déjà engagé).",
+        )
     refs = _resolve(
         contract,
         objective=payload.objective,

@@ -45,6 +45,17 @@ def can_create_commitment(user, contract, partner) -> bool:
     return is_pilot(user, contract) or edits_for(user, contract, partner.pk)
 
 
+def partner_takes_part(contract, partner) -> bool:
+    """Le partenaire a une place dans le contrat : signataire, rôle de quelqu'un à son nom, ou déjà
+    des engagements. Un engagement ne se crée que pour un tel partenaire (pages et API) : même un
+    pilote n'engage pas, en devinant son identifiant, une organisation étrangère au contrat."""
+    return (
+        partner.signatures.filter(contract=contract).exists()
+        or partner.memberships.filter(contract=contract).exists()
+        or partner.commitments.filter(contract=contract).exists()
+    )
+
+
 def can_manage_cahier(user, contract, partner) -> bool:
     """Confirmer le cahier, téléverser le modèle XLSX : pilote ou référent du partenaire."""
     return can_create_commitment(user, contract, partner)

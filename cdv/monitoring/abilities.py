@@ -11,6 +11,7 @@ vérité pour les vues, les services et les relances. Bâti sur les rôles de
 """
 
 from cdv.commitments.abilities import can_read_contract_internals, edits_for, is_pilot, memberships
+from cdv.indicators.enums import ValueStatus
 from cdv.users.enums import Role
 
 from .enums import CampaignStatus, ReportState
@@ -73,6 +74,24 @@ def role_allows(user, report, ability) -> bool:
     if ability == "view":
         return can_read_contract_internals(user, contract_id)
     return edits_for(user, contract_id, report.partner_id)
+
+
+# Signature que ``services.save_indicator_values`` pose sur une valeur d'indicateur saisie dans un bilan.
+REPORT_VALUE_COMMENT = "Saisi par {partner} dans le bilan {year}."
+
+
+def report_value_comment(report) -> str:
+    """La signature des valeurs saisies dans ce bilan (``report.partner`` et ``report.campaign`` lus)."""
+    return REPORT_VALUE_COMMENT.format(partner=report.partner.name, year=report.campaign.year)
+
+
+def value_locked_for_report(report, value) -> bool:
+    """Un bilan ne remplace pas cette valeur d'indicateur : elle a été saisie ailleurs (bilan d'un autre
+    partenaire, pilote, import provisoire). Un partenaire ne modifie que ce qu'il a saisi lui-même ;
+    une valeur définitive, elle, est refusée (avec son message) par le service."""
+    if value is None or value.status == ValueStatus.FINAL:
+        return False
+    return value.comment != report_value_comment(report)
 
 
 def partners_edited_by(user, contract) -> set[int]:

@@ -10,7 +10,7 @@ from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.signals import user_login_failed
 from django.core.exceptions import ValidationError
-from django.http import HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.cache import never_cache
@@ -78,11 +78,15 @@ def my_space(request):
             for message in error.messages:
                 messages.error(request, message)
     elif request.method == "POST" and request.POST.get("token_action") == "revoke":
-        updated = ApiToken.objects.filter(user=request.user, pk=request.POST.get("token")).update(
-            revoked=True
-        )
-        if updated:
-            messages.success(request, "Jeton révoqué.")
+        # Le numéro vient du formulaire : on ne révoque que l'un de ses propres jetons, et un
+        # numéro qui n'est pas le sien (ou pas un nombre) est un refus clair, pas une erreur 500.
+        token_id = request.POST.get("token", "")
+        updated = 0
+        if token_id.isascii() and token_id.isdigit() and len(token_id) < 19:
+            updated = ApiToken.objects.filter(user=request.user, pk=int(token_id)).update(revoked=True)
+        if not updated:
+            raise Http404("Aucun de vos jetons d'API ne porte ce numéro.")
+        messages.success(request, "Jeton révoqué.")
         return redirect("www:my_space")
     memberships = (
         Membership.objects.filter(user=request.user)

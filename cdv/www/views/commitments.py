@@ -289,5 +289,10 @@ def action_options(request, slug):
     """Fragment htmx : les actions de l'objectif choisi, pour la liste « Action » du formulaire."""
     contract = get_contract(request, slug)
     require(abilities.can_read_contract_internals(request.user, contract), "Réservé aux membres du contrat.")
-    actions = Action.objects.for_contract(contract).filter(objective_id=request.GET.get("objective") or 0)
+    # L'objectif vient de la requête : un numéro mal formé (ou d'un autre contrat) ne donne aucune action.
+    objective = request.GET.get("objective", "")
+    objective_id = (
+        int(objective) if objective.isascii() and objective.isdigit() and len(objective) < 19 else 0
+    )
+    actions = Action.objects.for_contract(contract).filter(objective_id=objective_id)
     return render(request, "commitments/_action_options.html", {"actions": actions})

@@ -25,12 +25,7 @@ def get_contract(request, slug):
 def get_partner(contract, partner_slug):
     """Un partenaire qui a une place dans ce contrat (signataire, participant, membre ou engagé)."""
     partner = get_object_or_404(Partner, slug=partner_slug)
-    in_contract = (
-        partner.signatures.filter(contract=contract).exists()
-        or partner.memberships.filter(contract=contract).exists()
-        or partner.commitments.filter(contract=contract).exists()
-    )
-    if not in_contract:
+    if not abilities.partner_takes_part(contract, partner):
         raise Http404("Ce partenaire ne prend pas part à ce contrat.")
     return partner
 

@@ -24,6 +24,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from cdv.commitments.abilities import can_read_contract_internals, edits_for, memberships
 from cdv.commitments.models import CommitmentMeans
+from cdv.core.validators import check_zip_archive, foreign_content
 from cdv.monitoring import abilities, services
 from cdv.monitoring.enums import ReportState
 from cdv.monitoring.models import ProgressReport, ReviewCampaign
@@ -108,8 +109,10 @@ class ReportForm(forms.Form):
     def __init__(self, *args, indicator_slots=(), **kwargs):
         super().__init__(*args, **kwargs)
         self.indicator_slots = list(indicator_slots)
-        for index, (indicator, territory, initial) in enumerate(self.indicator_slots):
+        for index, (indicator, territory, initial, locked_by) in enumerate(self.indicator_slots):
             where = territory.name if territory is not None else "ensemble des QPV du contrat"
+            # Une valeur saisie ailleurs (autre partenaire, pilote, import) se lit mais ne se remplace
+            # pas d'ici : la case est désactivée, et ce qu'on enverrait malgré tout est ignoré.
             self.fields[f"indval_{index}"] = forms.DecimalField(
                 label=f"{indicator.name} — {where} ({indicator.unit})",
                 required=False,
@@ -117,6 +120,10 @@ class ReportForm(forms.Form):
                 decimal_places=4,
                 localize=True,
                 initial=initial,
+                disabled=locked_by is not None,
+                help_text=f"Valeur déjà saisie ({locked_by}) : elle ne se modifie pas depuis ce bilan."
+                if locked_by is not None
+                else "",
             )
 
     def indicator_fields(self):
@@ -126,8 +133,8 @@ class ReportForm(forms.Form):
         """(indicateur, territoire, valeur) pour les cases remplies ; une case vide ne change rien."""
         return [
             (indicator, territory, self.cleaned_data[f"indval_{index}"])
-            for index, (indicator, territory, _) in enumerate(self.indicator_slots)
-            if self.cleaned_data.get(f"indval_{index}") is not None
+            for index, (indicator, territory, _, locked_by) in enumerate(self.indicator_slots)
+            if locked_by is None and self.cleaned_data.get(f"indval_{index}") is not None
         ]
 
     def report_data(self) -> dict:
@@ -135,6 +142,33 @@ class ReportForm(forms.Form):
         for name in ("reported_status", "what_worked", "difficulties"):
             data[name] = data[name] or ""
         return data
+
+    def clean_attachment(self):
+        """Premiers contrôles, avant toute écriture : taille, bombe ZIP, programme ou page web.
+
+        Le service (``add_attachment``) revérifie tout et reconnaît le type réel ; ici, un refus
+        dit précisément ce qui ne va pas."""
+        upload = self.cleaned_data.get("attachment")
+        if upload is None:
+            return upload
+        limit = services.MAX_ATTACHMENT_BYTES
+        if upload.size > limit:
+            raise ValidationError(f"Fichier trop volumineux : {limit // (1024 * 1024)} Mo au plus.")
+        head = upload.read(512)
+        upload.seek(0)
+        if head.startswith(b"PK\x03\x04"):
+            check_zip_archive(
+                upload,
+                max_members=services.MAX_ZIP_MEMBERS,
+                max_uncompressed=services.MAX_UNCOMPRESSED_BYTES,
+                max_ratio=services.MAX_COMPRESSION_RATIO,
+            )
+        elif services.detect_kind(head) is None and (found := foreign_content(head)) is not None:
+            raise ValidationError(
+                f"Ce fichier est {found} (quel que soit son nom) : "
+                f"{services.ALLOWED_LABEL} seulement, sans macro."
+            )
+        return upload
 
     @classmethod
     def initial_for(cls, report) -> dict:
@@ -441,7 +475,10 @@ def _planned_means(report, year):
 
 def _indicator_slots(report, year):
     """Les cases « valeur d'indicateur » du bilan : chaque indicateur de l'engagement, par quartier
-    de l'engagement (ou pour l'ensemble des QPV du contrat s'il est de portée générale)."""
+    de l'engagement (ou pour l'ensemble des QPV du contrat s'il est de portée générale).
+
+    Chaque case : (indicateur, territoire, valeur connue, origine si la valeur a été saisie ailleurs
+    et ne se remplace donc pas depuis ce bilan, sinon None)."""
     from cdv.indicators.enums import Scope
     from cdv.indicators.models import IndicatorValue
 
@@ -451,16 +488,20 @@ def _indicator_slots(report, year):
         return []
     territories = list(commitment.qpvs.order_by("name")) if commitment.scope == "QPV" else [None]
     existing = {
-        (v.indicator_id, v.territory_id): v.value
+        (v.indicator_id, v.territory_id): v
         for v in IndicatorValue.objects.filter(indicator__in=indicators, year=year, quarter=0).filter(
             scope=Scope.CONTRACT_QPVS if territories == [None] else Scope.TERRITORY
         )
     }
-    return [
-        (indicator, territory, existing.get((indicator.pk, territory.pk if territory else None)))
-        for indicator in indicators
-        for territory in territories
-    ]
+    slots = []
+    for indicator in indicators:
+        for territory in territories:
+            value = existing.get((indicator.pk, territory.pk if territory else None))
+            locked_by = None
+            if abilities.value_locked_for_report(report, value):
+                locked_by = value.comment.strip().rstrip(".") or "par une autre source"
+            slots.append((indicator, territory, value.value if value else None, locked_by))
+    return slots
 
 
 def _render_report(
