@@ -1541,6 +1541,23 @@ def test_a_value_entered_by_another_partner_is_shown_but_locked(world):
     assert IndicatorValue.objects.get(indicator=world["share"], territory=world["qpv"], year=YEAR).value == 35
 
 
+
+def test_the_service_itself_refuses_to_overwrite_another_partners_value(world):
+    """Même appelé sans passer par la page (API, commande), le service ne remplace pas la valeur
+    saisie par un autre partenaire : refus en français, rien d'écrit."""
+    from cdv.indicators.models import IndicatorValue
+    from cdv.monitoring.services import ReviewError
+
+    value_entered_by_b(world)
+    with pytest.raises(ReviewError, match="saisie ailleurs .Saisi par Partenaire B"):
+        review_services.save_indicator_values(
+            user=world["users"]["editor_a"],
+            report=world["reports"]["a"],
+            values=[(world["share"], world["qpv"], 99)],
+        )
+    assert value_of_b_is_kept(world)
+    assert IndicatorValue.objects.filter(indicator=world["share"]).count() == 1
+
 # --- Couverture : chaque URL des pages est sondée, ou l'on dit pourquoi elle ne l'est pas ici ------
 
 NOT_PROBED_HERE = {

@@ -545,7 +545,7 @@ def save_indicator_values(*, user, report, values) -> int:
     allowed_indicators = set(commitment.indicators.values_list("pk", flat=True))
     allowed_qpvs = set(commitment.qpvs.values_list("pk", flat=True))
     year = current.campaign.year
-    comment = f"Saisi par {current.partner.name} dans le bilan {year}."
+    comment = abilities.report_value_comment(current)
     written = 0
     for indicator, territory, value in values:
         if indicator.pk not in allowed_indicators:
@@ -561,6 +561,13 @@ def save_indicator_values(*, user, report, values) -> int:
             raise ReviewError(
                 f"La valeur {year} de « {indicator.name} »{where} est définitive : "
                 "elle ne se modifie pas ici."
+            )
+        if abilities.value_locked_for_report(current, existing):
+            where = f" pour {territory}" if territory else ""
+            raise ReviewError(
+                f"La valeur {year} de « {indicator.name} »{where} a été saisie ailleurs "
+                f"({existing.comment.strip().rstrip('.') or 'autre source'}) : elle ne se remplace pas "
+                "depuis ce bilan."
             )
         if existing is not None and existing.value == value:
             continue
