@@ -131,3 +131,31 @@ def test_disabled_cache_stores_nothing(client, settings):
     settings.CDV_PUBLIC_CACHE_SECONDS = 0
     client.get(QPV_URL)
     assert not client.get(QPV_URL).has_header("X-Cache")
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "contracts",
+        "contract",
+        "indicators",
+        "partners",
+        "search",
+        "map",
+        "feedback_list",
+        "meetings",
+        "decisions",
+        "evaluations",
+        "amendments",
+        "accessibility",
+    ],
+)
+def test_every_public_list_page_is_stored_for_visitors(client, nantes, name):
+    from django.urls import reverse
+
+    kwargs = {} if name in {"contracts", "accessibility"} else {"slug": nantes.slug}
+    url = reverse(f"www:{name}", kwargs=kwargs)
+    first = client.get(url)
+    assert first.status_code == 200
+    assert first["Cache-Control"].startswith("public"), first["Cache-Control"]
+    assert client.get(url)["X-Cache"] == "hit"

@@ -13,6 +13,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from cdv.commitments import abilities, services
 from cdv.commitments.enums import CommitmentStatus as S
 from cdv.commitments.models import Commitment
+from cdv.core.pagecache import public_page
 from cdv.plan.models import Action, Enjeu
 from cdv.territories.models import Territory
 
@@ -105,6 +106,7 @@ def _add_errors(form, error):
     add_service_errors(form, error)
 
 
+@public_page
 @require_http_methods(["GET"])
 def commitment_detail(request, slug, pk):
     contract = get_contract(request, slug)

@@ -33,6 +33,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from cdv.commitments.abilities import PUBLIC_STATUSES, can_read_contract_internals
 from cdv.commitments.models import Commitment
 from cdv.core.figures import french_number
+from cdv.core.pagecache import public_page
 from cdv.evaluation import abilities, services
 from cdv.evaluation import evidence as ev
 from cdv.evaluation import results as res
@@ -399,6 +400,7 @@ def _decorate(evaluations):
 # --- Liste des évaluations -------------------------------------------------------------------------
 
 
+@public_page
 @require_http_methods(["GET"])
 def evaluation_list(request, slug):
     """Les évaluations du contrat : adoptées pour le public, toutes pour ses membres."""
@@ -599,6 +601,7 @@ def _render_evaluation(request, contract, evaluation, rights, *, forms_by_questi
     return render(request, "evaluation/detail.html", context)
 
 
+@public_page
 @require_http_methods(["GET"])
 def evaluation_detail(request, slug, kind):
     contract = get_contract(request, slug)
@@ -1058,6 +1061,7 @@ def _change_rows(change):
 MODEL_LABELS = {"objective": "Objectif", "action": "Action", "commitment": "Engagement"}
 
 
+@public_page
 @require_http_methods(["GET"])
 def amendments(request, slug):
     """Les avenants du contrat : pour chaque objet changé, son état d'avant et d'après, côte à côte."""

@@ -18,6 +18,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from cdv.commitments.abilities import PUBLIC_STATUSES, can_read_contract_internals
 from cdv.commitments.models import Commitment
+from cdv.core.pagecache import public_page
 from cdv.monitoring import feedback as fb
 from cdv.monitoring import meetings as mt
 from cdv.monitoring.enums import DecisionStatus, FeedbackKind, MeetingKind, Moderation
@@ -291,6 +292,7 @@ def _page(request, queryset):
 # --- Retours d'expérience ----------------------------------------------------------------------
 
 
+@public_page
 @require_http_methods(["GET"])
 def feedback_list(request, slug):
     """Les retours publiés du contrat, pour tous ; filtres par quartier et par enjeu."""
@@ -504,6 +506,7 @@ def _decision_links(user, contract):
     ]
 
 
+@public_page
 @require_http_methods(["GET"])
 def meeting_list(request, slug):
     contract = get_contract(request, slug)
@@ -528,6 +531,7 @@ def meeting_list(request, slug):
     )
 
 
+@public_page
 @require_http_methods(["GET"])
 def meeting_detail(request, slug, pk):
     contract = get_contract(request, slug)
@@ -663,6 +667,7 @@ def decision_edit(request, slug, pk):
     )
 
 
+@public_page
 @require_http_methods(["GET"])
 def decisions_to_follow(request, slug):
     """Décisions ouvertes jusqu'à leur clôture : porteur, échéance, retard dit en toutes lettres."""
