@@ -1541,7 +1541,6 @@ def test_a_value_entered_by_another_partner_is_shown_but_locked(world):
     assert IndicatorValue.objects.get(indicator=world["share"], territory=world["qpv"], year=YEAR).value == 35
 
 
-
 def test_the_service_itself_refuses_to_overwrite_another_partners_value(world):
     """Même appelé sans passer par la page (API, commande), le service ne remplace pas la valeur
     saisie par un autre partenaire : refus en français, rien d'écrit."""
@@ -1557,6 +1556,7 @@ def test_the_service_itself_refuses_to_overwrite_another_partners_value(world):
         )
     assert value_of_b_is_kept(world)
     assert IndicatorValue.objects.filter(indicator=world["share"]).count() == 1
+
 
 # --- Couverture : chaque URL des pages est sondée, ou l'on dit pourquoi elle ne l'est pas ici ------
 

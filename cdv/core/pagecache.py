@@ -2,15 +2,17 @@
 
 Une réponse est gardée quand la vue l'a déclarée identique pour tout le monde
 (``Cache-Control: public``, posé par :func:`public_page` ou par l'API pour ses réponses publiques),
-qu'elle vaut 200, qu'elle ne pose aucun cookie et qu'elle a été demandée en GET ou HEAD par une
-personne non connectée, sans en-tête ``Authorization``. Elle est resservie aux autres personnes non
-connectées pendant ``CDV_PUBLIC_CACHE_SECONDS`` secondes (60 par défaut, 0 : pas de cache).
+qu'elle vaut 200, qu'elle ne pose aucun cookie et qu'elle a été demandée en GET ou HEAD par un
+visiteur sans cookie de session ni message en attente, sans en-tête ``Authorization``. Elle est
+resservie aux visiteurs suivants dans le même cas pendant ``CDV_PUBLIC_CACHE_SECONDS`` secondes
+(60 par défaut, 0 : pas de cache), sans lire la session ni la base.
 Les personnes connectées ne passent jamais par ce cache : elles voient toujours l'état présent, et
 ce qu'elles seules peuvent voir n'y entre pas.
 
 Fraîcheur : toute écriture réussie faite par le site ou l'API (une requête POST, PUT, PATCH ou
-DELETE d'une personne connectée ou munie d'un jeton, qui répond moins de 400) change la « génération » du cache, qui fait partie de chaque clé :
-le public voit la modification dès la requête suivante. Ce qui écrit hors du site (commandes
+DELETE d'une personne connectée ou munie d'un jeton, qui répond moins de 400) change la
+« génération » du cache, qui fait partie de chaque clé : le public voit la modification dès la
+requête suivante. Ce qui écrit hors du site (commandes
 d'import, ``load_demo_data``…) apparaît au plus tard après ``CDV_PUBLIC_CACHE_SECONDS``. Pour que
 la génération soit commune à tous les processus de gunicorn, le cache doit être partagé : c'est le
 cas du cache sur fichiers des réglages de production (``CDV_CACHE_DIR``).
