@@ -1,19 +1,23 @@
-"""Tests qui attaquent. Couverture (ce fichier et les tests existants qu'il ne duplique pas) :
+"""Tests qui attaquent. Carte de la couverture (ce fichier et ceux qu'il ne duplique pas) :
 
-- sondes inter-partenaires et inter-contrats de chaque écriture d'engagement, pages et API :
-  tests/test_permission_matrix.py (rôle × action × son partenaire / un autre / un autre contrat) ;
+- sondes inter-partenaires et inter-contrats :
+  - écritures d'engagement, pages et API : tests/test_permission_matrix.py (rôle × action × son
+    partenaire / un autre / un autre contrat) ;
+  - toutes les autres vues d'écriture et lectures non publiques par identifiant (retours, instances,
+    décisions, évaluations, questionnaires, campagnes et bilans, pièces jointes, cahiers,
+    invitations, géoréférencement, jetons) : tests/test_attack_probes.py (table rôle × requête,
+    identifiants d'un autre contrat ou partenaire, champs cachés forgés ; un test échoue si une
+    nouvelle URL n'est ni sondée ni écartée avec sa raison) ;
+  - chaque opération d'écriture de l'API et ses lectures par identifiant :
+    tests/test_attack_api.py (un test échoue si une nouvelle opération n'a pas ses sondes) ;
 - CSRF : ici, chaque URL de cdv/www/urls.py appelée en POST sans jeton par une personne connectée
   (pilote) est refusée (403) ;
-- XSS stocké : ici, charges dans l'intitulé, le résumé et la description d'un engagement et dans
-  le nom d'un partenaire, rendues échappées sur les pages publiques ;
-- injection de formules dans les exports XLSX/CSV : tests/test_commitments_xlsx.py (safe_text),
-  tests/test_audit.py (CSV du journal) ;
-- téléversements (type menteur, taille) : tests/test_commitments_xlsx.py, tests/test_review_cycle.py ;
+- XSS stocké : ici, sur les pages publiques ; dans les PDF, DOCX, XLSX et CSV (et injection de
+  formules) : tests/test_attack_exports.py ; CSV du journal : tests/test_audit.py ;
+- téléversements (type menteur, bombe ZIP, noms « ../ », fichier vide ou trop gros) sur chaque point
+  de dépôt (cahier XLSX, pièces jointes des bilans, géoréférencement, administration) :
+  tests/test_attack_uploads.py ;
 - schemathesis sur l'API : tests/test_api_schemathesis.py.
-
-Non couvert ici faute de temps (à compléter) : sondes d'identifiants devinés sur chaque vue
-d'écriture hors engagements (retours, instances, décisions, évaluations, bilans), bombes zip et
-noms de fichiers « ../ » pour chaque téléversement, XSS dans les PDF.
 """
 
 import re

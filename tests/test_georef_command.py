@@ -495,3 +495,158 @@ def test_unwritable_output_gives_a_french_error(tmp_path):
     (tmp_path / "in.csv").write_text("lon;lat\n1;2\n")
     with pytest.raises(GeorefError, match="Impossible d'écrire le fichier de sortie"):
         run(tmp_path / "in.csv", tmp_path / "absent" / "out.csv", lonlat())
+
+
+# --- sortie XLSX -----------------------------------------------------------------------------------
+
+
+def read_xlsx(path) -> list[list]:
+    from openpyxl import load_workbook
+
+    with open(path, "rb") as handle:  # quel que soit le nom du fichier
+        workbook = load_workbook(handle)
+        return [list(row) for row in workbook.active.iter_rows(values_only=True)]
+
+
+def xlsx_types(path) -> set[str]:
+    """Types des cellules non vides (« s » texte, « inlineStr », « f » formule, « e » erreur…)."""
+    from openpyxl import load_workbook
+
+    workbook = load_workbook(path)
+    return {cell.data_type for row in workbook.active.iter_rows() for cell in row if cell.value is not None}
+
+
+def test_xlsx_output_keeps_every_row_and_cell_as_text(tmp_path, malakoff):
+    lon, lat = malakoff
+    source = (
+        "id;nom;lon;lat;note\n"
+        f'047;=HYPERLINK("http://x");{lon};{lat};#N/A\n'
+        f'2;"Dupont; Jean";{MONT_BLANC[0]};{MONT_BLANC[1]};+33 6 12\n'
+        "3;@SUM(A1);abc;47.2;-2+3\n"
+        "\n"
+        "4;trop;1;2;3;4\n"
+        f"5;tiret -1;-1.5536;47.2184;-0.5\n"
+    )
+    (tmp_path / "in.csv").write_text(source, encoding="utf-8")
+    as_csv = run(tmp_path / "in.csv", tmp_path / "out.csv", lonlat())
+    as_xlsx = run(tmp_path / "in.csv", tmp_path / "out.xlsx", lonlat())
+    assert not list(tmp_path.glob("*.partiel"))
+    assert (as_xlsx.rows, as_xlsx.by_status, as_xlsx.by_qpv) == (as_csv.rows, as_csv.by_status, as_csv.by_qpv)
+
+    rows = read_xlsx(tmp_path / "out.xlsx")
+    _, csv_rows = read_output(tmp_path / "out.csv")
+    assert rows[0] == ["id", "nom", "lon", "lat", "note", "code_qp", "lib_qp", "statut_qpv", "raison"]
+    assert len(rows) == len(csv_rows) == 7
+    # mêmes cellules que le CSV, une cellule vide restant vide…
+    neutralised = {'=HYPERLINK("http://x")', "+33 6 12", "@SUM(A1)", "-2+3"}
+    for xlsx_row, csv_row in zip(rows, csv_rows, strict=True):
+        expected = ["'" + c if c in neutralised else (c or None) for c in csv_row]
+        assert xlsx_row == expected
+    # … en texte : « 047 » reste « 047 », un nombre négatif garde son signe sans apostrophe,
+    # « #N/A » est du texte (pas une erreur), aucune formule.
+    assert (
+        rows[1][0] == "047" and rows[1][4] == "#N/A" and rows[1][5:8] == ["QN04413M", "Malakoff", "DANS_QPV"]
+    )
+    assert rows[6][2:5] == ["-1.5536", "47.2184", "-0.5"]
+    assert rows[4] == [None] * 7 + ["ENTREE_INVALIDE", "ligne vide"]
+    assert xlsx_types(tmp_path / "out.xlsx") <= {"s", "inlineStr"}
+
+
+def test_xlsx_output_of_an_xlsx_input_and_rerun_on_its_own_output(tmp_path, malakoff):
+    lon, lat = malakoff
+    workbook = Workbook()
+    sheet = workbook.active
+    sheet.append(["structure", "longitude", "latitude", "effectif"])
+    sheet.append(["=1+1", lon, lat, 12])
+    sheet["A2"].data_type = "s"  # du texte qui ressemble à une formule, pas une formule
+    sheet.append(["Ailleurs", MONT_BLANC[0], MONT_BLANC[1], None])
+    workbook.save(tmp_path / "in.xlsx")
+    options = GeorefOptions(mode="lonlat", lon="longitude", lat="latitude")
+    run(tmp_path / "in.xlsx", tmp_path / "a.xlsx", options)
+    first = read_xlsx(tmp_path / "a.xlsx")
+    assert first[1][0] == "'=1+1" and first[1][3] == "12" and first[1][6] == "DANS_QPV"
+    # relancé sur sa propre sortie : mêmes lignes et mêmes cellules (colonnes ajoutées remplacées,
+    # apostrophe de protection relue puis remise, pas doublée)
+    run(tmp_path / "a.xlsx", tmp_path / "b.xlsx", options)
+    assert read_xlsx(tmp_path / "b.xlsx") == first
+    run(tmp_path / "a.xlsx", tmp_path / "b.csv", options)
+    assert read_output(tmp_path / "b.csv")[1][1][0] == "=1+1"
+
+
+def test_xlsx_output_format_can_be_forced_and_is_checked(tmp_path, malakoff):
+    lon, lat = malakoff
+    (tmp_path / "in.csv").write_text(f"lon;lat\n{lon};{lat}\n")
+    run(tmp_path / "in.csv", tmp_path / "resultat.bin", lonlat(), output_format="xlsx")
+    assert read_xlsx(tmp_path / "resultat.bin")[1][2:5] == ["QN04413M", "Malakoff", "DANS_QPV"]
+    run(tmp_path / "in.csv", tmp_path / "RESULTAT.XLSX", lonlat())
+    assert (tmp_path / "RESULTAT.XLSX").read_bytes().startswith(b"PK")
+    run(tmp_path / "in.csv", tmp_path / "r.xlsx", lonlat(), output_format="csv")
+    assert read_output(tmp_path / "r.xlsx")[1][1][4] == "DANS_QPV"
+    with pytest.raises(GeorefError, match="Format de sortie inconnu « ods »"):
+        run(tmp_path / "in.csv", tmp_path / "r.ods", lonlat(), output_format="ods")
+
+
+def test_xlsx_output_limits_give_a_french_error_and_no_file(tmp_path, monkeypatch):
+    (tmp_path / "in.csv").write_text("lon;lat;note\n" + "".join(f"-1.5;47.2;{k}\n" for k in range(50)))
+    monkeypatch.setattr(pipeline, "XLSX_MAX_ROWS", 20)
+    with pytest.raises(GeorefError, match="limite d'une feuille Excel : choisissez la sortie CSV"):
+        run(tmp_path / "in.csv", tmp_path / "out.xlsx", lonlat(chunk_size=10))
+    assert not list(tmp_path.glob("out.xlsx*"))
+    monkeypatch.setattr(pipeline, "XLSX_MAX_ROWS", 1_048_576)
+    (tmp_path / "long.csv").write_text("lon;lat;note\n-1.5;47.2;" + "x" * 40_000 + "\n")
+    with pytest.raises(GeorefError, match="plus que la limite d'Excel"):
+        run(tmp_path / "long.csv", tmp_path / "out.xlsx", lonlat())
+    (tmp_path / "wide.csv").write_text(";".join(["lon", "lat"] + ["c"] * 16_400) + "\n")
+    with pytest.raises(GeorefError, match="colonnes, plus que la limite d'Excel"):
+        run(tmp_path / "wide.csv", tmp_path / "out.xlsx", lonlat())
+    assert not list(tmp_path.glob("out.xlsx*"))
+
+
+def test_command_writes_xlsx_when_asked(tmp_path, malakoff):
+    lon, lat = malakoff
+    (tmp_path / "in.csv").write_text(f"id;lon;lat\n1;{lon};{lat}\n2;{MONT_BLANC[0]};{MONT_BLANC[1]}\n")
+    stdout = io.StringIO()
+    call_command(
+        Command(), str(tmp_path / "in.csv"), "-o", str(tmp_path / "out.xlsx"), "--no-progress", stdout=stdout
+    )
+    assert "Résultat écrit dans" in stdout.getvalue()
+    rows = read_xlsx(tmp_path / "out.xlsx")
+    assert [row[5] for row in rows] == ["statut_qpv", "DANS_QPV", "HORS_QPV"]
+
+
+def test_command_line_run_ends_the_process_at_once(tmp_path, malakoff, monkeypatch):
+    """``manage.py georef`` : le travail fini, le processus s'arrête sans démonter l'interpréteur,
+    après avoir fermé les connexions, appelé les fonctions de sortie et vidé les sorties."""
+    import atexit
+
+    from django.db import connections
+
+    lon, lat = malakoff
+    (tmp_path / "in.csv").write_text(f"lon;lat\n{lon};{lat}\n")
+    calls = []
+
+    class Exited(Exception):
+        pass
+
+    def fake_exit(code):
+        calls.append(("exit", code))
+        raise Exited
+
+    monkeypatch.setattr(connections, "close_all", lambda: calls.append(("close_all",)))
+    monkeypatch.setattr(atexit, "_run_exitfuncs", lambda: calls.append(("atexit",)))
+    monkeypatch.setattr("cdv.georef.management.commands.georef.gc.freeze", lambda: calls.append(("freeze",)))
+    monkeypatch.setattr("cdv.georef.management.commands.georef.os._exit", fake_exit)
+    command = Command(stdout=io.StringIO(), stderr=io.StringIO())
+    with pytest.raises(Exited):
+        command.run_from_argv(
+            ["manage.py", "georef", str(tmp_path / "in.csv"), "-o", str(tmp_path / "o.csv")]
+        )
+    assert read_output(tmp_path / "o.csv")[1][1][4] == "DANS_QPV"
+    assert calls[0] == ("freeze",) and calls[-3:] == [("close_all",), ("atexit",), ("exit", 0)]
+    # une erreur, elle, sort normalement (message et code de retour de Django)
+    calls.clear()
+    with pytest.raises(SystemExit) as stop:
+        command.run_from_argv(
+            ["manage.py", "georef", str(tmp_path / "absent.csv"), "-o", str(tmp_path / "x.csv")]
+        )
+    assert stop.value.code == 1 and ("exit", 0) not in calls

@@ -5,6 +5,8 @@ sont pris dans les vrais contours, et 100 000 points tirés au hasard sont compa
 « covers » de chaque point contre chaque contour, écrit ici indépendamment du moteur.
 """
 
+import os
+
 import numpy as np
 import pytest
 import shapely
@@ -201,3 +203,241 @@ def test_geography_2015_without_contours_and_unknown_geography():
 def test_every_qpv_lies_in_the_french_territories_known_to_coords(index):
     vertices = shapely.get_coordinates(index.geometries)
     assert coords.in_france(vertices[:, 0], vertices[:, 1]).all()
+
+
+# --- cache de l'index sur disque (GEOREF_CACHE_DIR) -------------------------------------------------
+
+
+@pytest.fixture
+def cache_dir(tmp_path, settings):
+    settings.GEOREF_CACHE_DIR = str(tmp_path / "cache")
+    engine.clear_cache()
+    yield tmp_path / "cache"
+    engine.clear_cache()
+
+
+def cache_files(directory):
+    return sorted(directory.glob("qpv-2024-*.npz"))
+
+
+def no_geojson_parsing(monkeypatch):
+    """Relire l'index du disque ne doit pas analyser un seul contour GeoJSON."""
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("index reconstruit au lieu d'être relu du cache")
+
+    monkeypatch.setattr(engine.shapely, "from_geojson", refuse)
+
+
+def same_index(a, b):
+    assert list(a.codes) == list(b.codes) and list(a.names) == list(b.names)
+    assert list(a.ids) == list(b.ids) and list(a.repaired) == list(b.repaired)
+    assert list(shapely.to_wkb(a.geometries)) == list(shapely.to_wkb(b.geometries))
+    for name in ("coarse", "blocks", "cand_ptr", "cand_idx"):
+        assert np.array_equal(getattr(a, name), getattr(b, name)), name
+    assert (a.x0, a.y0, a.fine_step, a.nx_coarse, a.ny_coarse, a.k) == (
+        b.x0,
+        b.y0,
+        b.fine_step,
+        b.nx_coarse,
+        b.ny_coarse,
+        b.k,
+    )
+    assert a.stats == b.stats
+
+
+def random_points(n=50_000, seed=11):
+    """Points autour des QPV de métropole (beaucoup près d'un contour)."""
+    rng = np.random.default_rng(seed)
+    lon = rng.uniform(-1.65, -1.45, n)  # Nantes et alentours
+    lat = rng.uniform(47.15, 47.3, n)
+    return lon, lat
+
+
+@pytest.mark.django_db
+def test_disk_cache_hit_gives_the_same_index_and_answers(cache_dir, monkeypatch):
+    built = engine.get_index("2024")
+    (path,) = cache_files(cache_dir)
+    assert path.name == f"qpv-2024-{built.fingerprint}.npz"
+    assert not list(cache_dir.glob(".qpv-*"))  # écrit à côté puis renommé : pas de reste
+
+    engine.clear_cache()  # comme un nouveau processus
+    with monkeypatch.context() as patch:
+        no_geojson_parsing(patch)
+        loaded = engine.get_index("2024")
+    assert loaded is not built and loaded.fingerprint == built.fingerprint
+    same_index(loaded, built)
+    lon, lat = random_points()
+    assert np.array_equal(loaded.locate(lon, lat), built.locate(lon, lat))
+    assert (loaded.locate(lon, lat) >= 0).sum() > 500  # bien des points dans un QPV
+    # et un point sur un bord, dans un trou : mêmes règles qu'à la construction
+    i = position(loaded, "QN04908M")
+    ring = shapely.get_coordinates(loaded.geometries[i].geoms[0].interiors[0])
+    assert (loaded.locate(ring[:, 0], ring[:, 1]) == i).all()
+    assert cache_files(cache_dir) == [path]
+
+
+@pytest.mark.django_db
+def test_disk_cache_is_not_used_once_a_contour_changes(cache_dir, monkeypatch):
+    from cdv.territories.models import Territory
+
+    before = engine.get_index("2024")
+    (old,) = cache_files(cache_dir)
+    # Malakoff devient un petit carré au large de la Vendée : mêmes identifiants, même nombre de QPV.
+    square = {
+        "type": "MultiPolygon",
+        "coordinates": [[[[-3, 46], [-2.9, 46], [-2.9, 46.1], [-3, 46.1], [-3, 46]]]],
+    }
+    malakoff = Territory.objects.qpvs("2024").get(code="QN04413M")
+    old_point = shapely.get_coordinates(
+        before.geometries[position(before, "QN04413M")].representative_point()
+    )
+    Territory.objects.filter(pk=malakoff.pk).update(geometry=square)
+
+    engine.clear_cache()  # un autre processus, ou après une modification des contours
+    after = engine.get_index("2024")
+    assert after.fingerprint != before.fingerprint
+    assert engine.locate_one(-2.95, 46.05) == ("QN04413M", "Malakoff")
+    assert after.locate(old_point[:, 0], old_point[:, 1])[0] != position(after, "QN04413M")
+    new = [p for p in cache_files(cache_dir) if p != old]
+    assert len(new) == 1 and after.fingerprint in new[0].name
+
+    # le nouveau fichier sert au processus suivant, et redonne la même réponse
+    engine.clear_cache()
+    with monkeypatch.context() as patch:
+        no_geojson_parsing(patch)
+        again = engine.get_index("2024")
+    same_index(again, after)
+    # un nom de QPV changé change aussi l'empreinte
+    Territory.objects.filter(pk=malakoff.pk).update(name="Malakoff renommé")
+    engine.clear_cache()
+    assert engine.locate_one(-2.95, 46.05) == ("QN04413M", "Malakoff renommé")
+
+
+def _tamper_grid(path, **changes):
+    with np.load(path, allow_pickle=False) as data:
+        arrays = {name: data[name] for name in data.files}
+    arrays.update(changes)
+    with open(path, "wb") as handle:
+        np.savez(handle, **arrays)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "damage",
+    [
+        "empty",
+        "garbage",
+        "truncated",
+        "flipped-byte",
+        "foreign-header",
+        "candidate-out-of-range",
+        "cell-out-of-range",
+        "bad-wkb",
+        "pickle",
+    ],
+)
+def test_a_damaged_cache_file_is_rebuilt_not_trusted(cache_dir, damage, caplog):
+    built = engine.get_index("2024")
+    (path,) = cache_files(cache_dir)
+    raw = path.read_bytes()
+    if damage == "empty":
+        path.write_bytes(b"")
+    elif damage == "garbage":
+        path.write_bytes(b"\x00garbage" * 1000)
+    elif damage == "truncated":
+        path.write_bytes(raw[: len(raw) // 2])
+    elif damage == "flipped-byte":  # au milieu des données : le CRC de l'archive ne correspond plus
+        middle = len(raw) // 2
+        path.write_bytes(raw[:middle] + bytes([raw[middle] ^ 0xFF]) + raw[middle + 1 :])
+    elif damage == "foreign-header":
+        _tamper_grid(path, meta=np.array(["cdv-georef-index-0", "2024", built.fingerprint]))
+    elif damage == "candidate-out-of-range":
+        _tamper_grid(path, cand_idx=np.full_like(built.cand_idx, len(built) + 5))
+    elif damage == "cell-out-of-range":
+        blocks = built.blocks.copy()
+        blocks[blocks >= 0] = len(built)
+        _tamper_grid(path, blocks=blocks)
+    elif damage == "bad-wkb":
+        _tamper_grid(path, wkb=np.frombuffer(b"\x01\x02" * (len(raw) // 8), np.uint8))
+    elif damage == "pickle":  # un objet Python dans le fichier n'est jamais chargé
+        _tamper_grid(path, meta=np.array([object()], dtype=object))
+
+    engine.clear_cache()
+    with caplog.at_level("WARNING", logger="cdv.georef.engine"):
+        rebuilt = engine.get_index("2024")
+    assert "illisible" in caplog.text
+    same_index(rebuilt, built)
+    lon, lat = random_points(5_000)
+    assert np.array_equal(rebuilt.locate(lon, lat), built.locate(lon, lat))
+    # le fichier abîmé a été remplacé par un bon : le processus suivant le relit
+    engine.clear_cache()
+    caplog.clear()
+    with caplog.at_level("WARNING", logger="cdv.georef.engine"):
+        engine.get_index("2024")
+    assert "illisible" not in caplog.text
+    assert cache_files(cache_dir) == [path]
+
+
+@pytest.mark.django_db
+def test_cache_directory_unwritable_or_disabled(tmp_path, settings, caplog):
+    blocker = tmp_path / "un-fichier"
+    blocker.write_text("pas un dossier")
+    settings.GEOREF_CACHE_DIR = str(blocker / "cache")
+    engine.clear_cache()
+    with caplog.at_level("WARNING", logger="cdv.georef.engine"):
+        index = engine.get_index("2024")  # le cache ne s'écrit pas : l'index sert quand même
+    assert len(index) == 1584 and "non écrit" in caplog.text
+    settings.GEOREF_CACHE_DIR = None
+    engine.clear_cache()
+    assert len(engine.get_index("2024")) == 1584
+    engine.clear_cache()
+
+
+@pytest.mark.django_db
+def test_old_cache_files_are_pruned(cache_dir):
+    from cdv.territories.models import Territory
+
+    malakoff = Territory.objects.qpvs("2024").get(code="QN04413M")
+    for k in range(engine.CACHE_KEEP + 2):
+        Territory.objects.filter(pk=malakoff.pk).update(name=f"Malakoff {k}")
+        engine.clear_cache()
+        engine.get_index("2024")
+    files = cache_files(cache_dir)
+    assert len(files) == engine.CACHE_KEEP
+    assert engine.get_index("2024").fingerprint in " ".join(p.name for p in files)
+    stale = cache_dir / ".qpv-abandonne.tmp"
+    stale.write_bytes(b"x")
+    os.utime(stale, (0, 0))  # une écriture interrompue il y a longtemps
+    Territory.objects.filter(pk=malakoff.pk).update(name="Malakoff encore")
+    engine.clear_cache()
+    engine.get_index("2024")
+    assert not stale.exists()
+
+
+def test_georef_does_not_import_pandas():
+    """pandas (0,2 s au démarrage) n'est pas chargé par le géoréférencement d'un fichier."""
+    import subprocess
+    import sys
+
+    code = """
+import sys
+import os
+
+import numpy as np
+from cdv.georef import coords, engine, pipeline
+from cdv.georef.engine import QpvIndex
+from shapely.geometry import box
+index = QpvIndex(["Q1"], ["carré"], [box(0, 40, 1, 41)])
+lon = coords.arrow_strings(["0.5", "2", "x"])
+block = pipeline.Block(n=3, columns={"a": lon, "b": ["40.5", "40.5", " 1,5 "]})
+result = pipeline.compute_block(block, pipeline.GeorefOptions(mode="lonlat", lon="a", lat="b"), index)
+writer = pipeline.CsvWriter(";", index, False, [])
+block.lines = coords.arrow_strings(["l1", "\\nl2", "\\nl3"])
+assert b"".join(bytes(c) for c in writer.render(block, result)).count(b"DANS_QPV") == 1
+print(result.status.tolist(), "pandas" in sys.modules)
+"""
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=root)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split()[-1] == "False", done.stdout

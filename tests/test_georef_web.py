@@ -483,3 +483,35 @@ def test_jobs_are_read_only_in_the_admin(client, admin_user, user):
     assert client.get(reverse("admin:georef_georefjob_changelist")).status_code == 200
     assert client.get(reverse("admin:georef_georefjob_change", args=[job.pk])).status_code == 200
     assert client.get(reverse("admin:georef_georefjob_add")).status_code == 403
+
+
+def test_result_can_be_asked_as_an_xlsx_workbook(client, user):
+    from openpyxl import load_workbook
+
+    client.force_login(user)
+    page = client.get(HOME).content.decode()
+    assert 'name="format_sortie"' in page and "Classeur Excel (XLSX)" in page
+    response = upload(client, lonlat_file(inside=3, outside=2), format_sortie="xlsx")
+    job = GeorefJob.objects.get(owner=user)
+    assert response.status_code == 302 and job.status == JobStatus.DONE, job.error_message
+    assert job.options["output_format"] == "xlsx" and job.output_file.name.endswith("/resultat.xlsx")
+    assert "Télécharger le résultat (XLSX)" in client.get(response.url).content.decode()
+    download = client.get(reverse("www:georef_download", args=[job.pk]))
+    assert download["Content-Disposition"].startswith('attachment; filename="beneficiaires-qpv.xlsx"')
+    assert download["Content-Type"] == "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    workbook = load_workbook(io.BytesIO(b"".join(download.streaming_content)))
+    rows = list(workbook.active.iter_rows(values_only=True))
+    assert rows[0] == ("id", "longitude", "latitude", "code_qp", "lib_qp", "statut_qpv", "raison")
+    assert [r[0] for r in rows[1:]] == ["in0", "in1", "in2", "out0", "out1", "bad0"]
+    assert [r[5] for r in rows[1:4]] == ["DANS_QPV"] * 3 and rows[-1][5] == "ENTREE_INVALIDE"
+    # un résultat XLSX, plus lent à écrire, passe par la file plus tôt qu'un CSV
+    from cdv.georef import tasks
+
+    job.input_size = tasks.SYNC_MAX_BYTES_XLSX + 1
+    assert not tasks.runs_in_request(job)
+    job.options["output_format"] = "csv"
+    assert tasks.runs_in_request(job)
+    # CSV par défaut, et un format inconnu est refusé
+    assert upload(client, lonlat_file(inside=1, outside=0, invalid=0), format_sortie="ods").status_code == 422
+    upload(client, lonlat_file(inside=1, outside=0, invalid=0))
+    assert GeorefJob.objects.filter(owner=user).latest("pk").output_file.name.endswith("/resultat.csv")

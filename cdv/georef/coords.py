@@ -120,6 +120,57 @@ class Points:
         return self.messages[int(self.reason[i])]
 
 
+# --- passerelles numpy ↔ arrow sans pandas -------------------------------------------------------
+#
+# ``pa.array()``, ``pa.scalar()``, ``Array.to_numpy()`` et toute fonction de ``pyarrow.compute``
+# qui reçoit un scalaire Python importent pandas au premier appel (0,2 s, plus que tout le calcul
+# d'un million de points). Le géoréférencement n'en a pas besoin : ces fonctions construisent les
+# tableaux arrow à partir des tampons, et les scalaires sont des éléments de tableaux.
+
+
+def arrow_from_numpy(values: np.ndarray) -> pa.Array:
+    """Tableau numpy numérique (int32, int64, float64…) → tableau arrow, sans copie ni valeur nulle."""
+    values = np.ascontiguousarray(values)
+    kind = {"i": {4: pa.int32(), 8: pa.int64()}, "f": {8: pa.float64()}}[values.dtype.kind]
+    return pa.Array.from_buffers(kind[values.dtype.itemsize], len(values), [None, pa.py_buffer(values)])
+
+
+def arrow_strings(values) -> pa.Array:
+    """Suite de chaînes Python (ou None, valeur nulle) → tableau arrow de chaînes."""
+    encoded = [b"" if v is None else str(v).encode("utf-8", "replace") for v in values]
+    n = len(encoded)
+    offsets = np.zeros(n + 1, np.int64)
+    np.cumsum(np.fromiter(map(len, encoded), np.int64, n), out=offsets[1:])
+    if offsets[-1] >= 2**31:
+        raise ValueError("plus de 2 Gio de texte dans un même tableau")
+    valid = np.fromiter((v is not None for v in values), bool, n)
+    nulls = n - int(valid.sum())
+    bitmap = pa.py_buffer(np.packbits(valid, bitorder="little")) if nulls else None
+    return pa.StringArray.from_buffers(
+        n, pa.py_buffer(offsets.astype(np.int32)), pa.py_buffer(b"".join(encoded)), bitmap, nulls
+    )
+
+
+def numpy_from_arrow(array: pa.Array) -> np.ndarray:
+    """Tableau arrow numérique ou booléen, sans valeur nulle → tableau numpy (copie pour un booléen)."""
+    if isinstance(array, pa.ChunkedArray):
+        array = array.combine_chunks()
+    if array.null_count:
+        raise ValueError("valeurs nulles : les remplacer d'abord (pc.fill_null)")
+    if array.type == pa.bool_():
+        array = pc.cast(array, pa.uint8())
+        return numpy_from_arrow(array).astype(bool)
+    dtype = np.dtype(array.type.to_pandas_dtype())
+    return np.frombuffer(array.buffers()[1], dtype, count=len(array), offset=array.offset * dtype.itemsize)
+
+
+EMPTY_TEXT = arrow_strings([""])[0]
+NULL_TEXT = arrow_strings([None])[0]
+TRUE = pc.equal(EMPTY_TEXT, EMPTY_TEXT)
+FALSE = pc.invert(TRUE)
+NAN = arrow_from_numpy(np.array([np.nan]))[0]
+
+
 def as_string_array(values) -> pa.Array:
     """Une colonne de cellules (pyarrow, liste de chaînes, de nombres ou de None) en chaînes arrow."""
     if isinstance(values, pa.ChunkedArray):
@@ -127,8 +178,8 @@ def as_string_array(values) -> pa.Array:
     if isinstance(values, pa.Array):
         return values if values.type == pa.string() else values.cast(pa.string())
     if isinstance(values, np.ndarray) and values.dtype.kind == "f":
-        return pa.array(values).cast(pa.string())
-    return pa.array([None if v is None else str(v) for v in values], type=pa.string())
+        return arrow_from_numpy(values.astype(np.float64)).cast(pa.string())
+    return arrow_strings(values)
 
 
 def parse_decimal(values) -> tuple[np.ndarray, np.ndarray]:
@@ -143,11 +194,13 @@ def parse_decimal(values) -> tuple[np.ndarray, np.ndarray]:
         state = np.where(np.isnan(numbers), 1, np.where(np.isfinite(numbers), 0, 2)).astype(np.int8)
         return numbers, state
     array = as_string_array(values)
-    try:
-        numbers = pc.cast(array, pa.float64()).to_numpy(zero_copy_only=False)
-    except pa.ArrowInvalid:
-        numbers = None
-    if numbers is not None and array.null_count == 0:
+    numbers = None
+    if array.null_count == 0:
+        try:
+            numbers = numpy_from_arrow(pc.cast(array, pa.float64()))
+        except pa.ArrowInvalid:
+            numbers = None
+    if numbers is not None:
         state = np.zeros(len(numbers), np.int8)
         if not np.isfinite(numbers).all():
             bad = ~np.isfinite(numbers)
@@ -155,11 +208,11 @@ def parse_decimal(values) -> tuple[np.ndarray, np.ndarray]:
             numbers = np.where(bad, np.nan, numbers)
         return numbers, state
     text = pc.utf8_trim_whitespace(array)
-    empty = pc.fill_null(pc.equal(text, ""), True).to_numpy(zero_copy_only=False)
+    empty = numpy_from_arrow(pc.fill_null(pc.equal(text, EMPTY_TEXT), TRUE))
     text = pc.replace_substring(text, ",", ".")
-    looks_numeric = pc.fill_null(pc.match_substring_regex(text, _NUMBER_RE), False)
-    numbers = pc.cast(pc.if_else(looks_numeric, text, pa.scalar(None, pa.string())), pa.float64())
-    numbers = numbers.to_numpy(zero_copy_only=False).astype(np.float64)
+    looks_numeric = pc.fill_null(pc.match_substring_regex(text, _NUMBER_RE), FALSE)
+    numbers = pc.cast(pc.if_else(looks_numeric, text, NULL_TEXT), pa.float64())
+    numbers = numpy_from_arrow(pc.fill_null(numbers, NAN)).astype(np.float64)
     state = np.where(empty, 1, np.where(np.isfinite(numbers), 0, 2)).astype(np.int8)
     numbers[state != 0] = np.nan
     return numbers, state

@@ -12,10 +12,11 @@ Règles
 
 Méthode
 -------
-Une grille à deux niveaux, calculée une fois par processus : des cases grossières de 0,1° et,
-dans chacune de celles qui touchent un QPV, 32 × 32 cases fines de 0,003125° (environ 350 m × 240 m
-en métropole). Chaque case fine est classée une fois pour toutes, à partir d'une case légèrement
-agrandie (1e-9°, pour absorber les arrondis du calcul de la case d'un point) :
+Une grille à deux niveaux, calculée une fois (puis gardée dans le processus et sur disque, voir
+``get_index``) : des cases grossières de 0,1° et, dans chacune de celles qui touchent un QPV,
+32 × 32 cases fines de 0,003125° (environ 350 m × 240 m en métropole). Chaque case fine est
+classée une fois pour toutes, à partir d'une case légèrement agrandie (1e-9°, pour absorber les
+arrondis du calcul de la case d'un point) :
 
 - vide : aucun QPV ne la touche → tout point qui y tombe est hors QPV ;
 - pleine : un seul QPV la touche et la recouvre entièrement → tout point est dans ce QPV ;
@@ -30,9 +31,15 @@ tests, qui le vérifient sur 100 000 points tirés au hasard).
 
 from __future__ import annotations
 
+import hashlib
+import logging
 import math
+import os
+import tempfile
 import threading
+import time
 from collections.abc import Sequence
+from pathlib import Path
 
 import numpy as np
 import shapely
@@ -42,6 +49,8 @@ FINE_PER_COARSE = 32  # cases fines par côté de case grossière (puissance de 
 CELL_EPSILON = 1e-9  # agrandissement des cases fines au classement, en degrés
 GEOGRAPHIES = ("2024", "2015")
 DEFAULT_GEOGRAPHY = "2024"
+
+logger = logging.getLogger(__name__)
 
 
 class GeorefError(Exception):
@@ -66,7 +75,11 @@ class QpvIndex:
         repaired: Sequence[bool] | None = None,
         coarse_step: float = COARSE_STEP,
         fine_per_coarse: int = FINE_PER_COARSE,
+        grid: dict | None = None,
     ):
+        """``grid`` : la grille déjà calculée (:meth:`grid_arrays`, lue du cache sur disque), qui
+        dispense de la construire ; elle est contrôlée (tailles, bornes des indices) et ``ValueError``
+        est levée si elle ne convient pas à ces contours."""
         if len(codes) != len(names) or len(codes) != len(geometries):
             raise ValueError("codes, names et geometries doivent avoir la même longueur")
         if fine_per_coarse & (fine_per_coarse - 1):
@@ -83,9 +96,13 @@ class QpvIndex:
             np.asarray(repaired, dtype=bool)[order] if repaired is not None else np.zeros(len(order), bool)
         )
         self.signature: tuple = ()
+        self.fingerprint = ""  # empreinte des contours (cache sur disque), voir _fingerprint
         self._geos_lock = threading.Lock()
         shapely.prepare(self.geometries)
-        self._build_grid(coarse_step, fine_per_coarse)
+        if grid is not None:
+            self._set_grid(grid, fine_per_coarse)
+        else:
+            self._build_grid(coarse_step, fine_per_coarse)
 
     def __len__(self) -> int:
         return len(self.codes)
@@ -163,12 +180,63 @@ class QpvIndex:
         self.blocks = np.full(len(used) * k * k, -1, np.int32)
         mask = k - 1
         self.blocks[block_of.astype(np.int64) * k * k + (fy & mask) * k + (fx & mask)] = values
+        self.used = used.astype(np.int64)
         self.stats = {
             "qpv": n,
             "blocs": len(used),
             "cases_pleines": int(solid.sum()),
             "cases_frontiere": len(boundary),
         }
+
+    # --- grille en tableaux (cache sur disque) ------------------------------------------------
+
+    def grid_arrays(self) -> dict[str, np.ndarray]:
+        """La grille en tableaux numpy simples (aucun objet Python) : de quoi la recréer sans calcul."""
+        scalars = [self.x0, self.y0, self.fine_step]
+        sizes = [self.k, self.nx_coarse, self.ny_coarse, len(self.geometries)]
+        sizes += [self.stats.get(key, 0) for key in ("cases_pleines", "cases_frontiere")]
+        return {
+            "grid_scalars": np.array(scalars, np.float64),
+            "grid_sizes": np.array(sizes, np.int64),
+            "used": np.asarray(getattr(self, "used", np.zeros(0, np.int64)), np.int64),
+            "blocks": self.blocks,
+            "cand_ptr": self.cand_ptr,
+            "cand_idx": self.cand_idx,
+        }
+
+    def _set_grid(self, grid: dict, k: int) -> None:
+        """Grille reprise de :meth:`grid_arrays`, contrôlée : un fichier abîmé lève ValueError."""
+        n = len(self.geometries)
+        x0, y0, fine = (float(v) for v in np.asarray(grid["grid_scalars"], np.float64))
+        k_saved, nx, ny, n_saved, solid, boundary = (int(v) for v in np.asarray(grid["grid_sizes"]))
+        used = np.asarray(grid["used"], np.int64)
+        blocks = np.ascontiguousarray(grid["blocks"], np.int32)
+        cand_ptr = np.ascontiguousarray(grid["cand_ptr"], np.int64)
+        cand_idx = np.ascontiguousarray(grid["cand_idx"], np.int32)
+        if k_saved != k or n_saved != n or n == 0 or not (nx > 0 and ny > 0 and fine > 0):
+            raise ValueError("grille : paramètres différents")
+        if not (math.isfinite(x0) and math.isfinite(y0)) or nx * k >= 2**31 or ny * k >= 2**31:
+            raise ValueError("grille : origine ou taille invalide")
+        if used.ndim != 1 or blocks.shape != (len(used) * k * k,) or len(used) * k * k >= 2**31:
+            raise ValueError("grille : blocs incohérents")
+        if used.size and (used.min() < 0 or used.max() >= nx * ny or (np.diff(used) <= 0).any()):
+            raise ValueError("grille : cases grossières hors limites")
+        lists = len(cand_ptr) - 1
+        if lists < 0 or cand_ptr[0] != 0 or cand_ptr[-1] != len(cand_idx) or (np.diff(cand_ptr) <= 0).any():
+            raise ValueError("grille : listes de candidats incohérentes")
+        if cand_idx.size and (cand_idx.min() < 0 or cand_idx.max() >= n):
+            raise ValueError("grille : candidat hors limites")
+        if blocks.size and (blocks.min() < -1 - lists or blocks.max() >= n):
+            raise ValueError("grille : case hors limites")
+        self.k, self.shift = k, k.bit_length() - 1
+        self.fine_step, self.inv_fine = fine, 1.0 / fine
+        self.x0, self.y0 = x0, y0
+        self.nx_coarse, self.ny_coarse = nx, ny
+        self.nx_fine, self.ny_fine = nx * k, ny * k
+        self.coarse = np.full(nx * ny, -1, np.int32)
+        self.coarse[used] = np.arange(len(used), dtype=np.int32)
+        self.used, self.blocks, self.cand_ptr, self.cand_idx = used, blocks, cand_ptr, cand_idx
+        self.stats = {"qpv": n, "blocs": len(used), "cases_pleines": solid, "cases_frontiere": boundary}
 
     # --- recherche ----------------------------------------------------------------------------
 
@@ -236,7 +304,20 @@ def _ranges(lengths: np.ndarray) -> np.ndarray:
     return np.arange(total, dtype=np.int64) - np.repeat(ends - lengths, lengths)
 
 
-# --- index par géographie, en cache dans le processus ---------------------------------------------
+# --- index par géographie : en cache dans le processus, et sur disque entre deux processus ------------
+#
+# Construire l'index demande 0,25 s (analyse des 1 584 contours GeoJSON, classement des cases) ;
+# le relire du disque, quelques millisecondes. Le fichier (``GEOREF_CACHE_DIR``, un par géographie
+# et par état des contours) porte dans son nom une empreinte de tout ce qui fait l'index : code,
+# nom, identifiant, drapeau « réparé » et MD5 du texte GeoJSON de chaque QPV (calculé par la base :
+# le contour lui-même n'est lu que pour construire), réglages de la grille, version de GEOS et du
+# format. Un contour modifié change l'empreinte : l'ancien fichier n'est plus
+# lu. Le fichier est écrit à côté puis renommé (jamais lu à moitié écrit) ; illisible ou
+# incohérent, il est ignoré, effacé et l'index reconstruit. Aucun objet Python n'y est lu
+# (``allow_pickle=False``) : un fichier altéré ne peut pas exécuter de code.
+
+CACHE_FORMAT = "cdv-georef-index-1"
+CACHE_KEEP = 4  # fichiers gardés par géographie (plusieurs bases sur une machine : tests, banc…)
 
 _cache: dict[str, QpvIndex] = {}
 _lock = threading.Lock()
@@ -268,42 +349,49 @@ def get_index(geography: str = DEFAULT_GEOGRAPHY) -> QpvIndex:
 
     Il est reconstruit si l'ensemble des QPV à contour change (nombre ou identifiants), ou après
     :func:`clear_cache` (à appeler si des contours sont modifiés sans changer les identifiants).
+    Un nouveau processus relit l'index du cache sur disque (``GEOREF_CACHE_DIR``) si les contours
+    n'ont pas changé depuis qu'il a été écrit, sinon le construit et l'y écrit.
     Lève :class:`GeorefError` si la géographie est inconnue ou si ses contours ne sont pas chargés.
     """
     geography = check_geography(geography)
-    signature = _signature(geography)
     index = _cache.get(geography)
-    if index is not None and index.signature == signature:
+    if index is not None and index.signature == _signature(geography):
         return index
     with _lock:
         index = _cache.get(geography)
-        if index is not None and index.signature == signature:
+        if index is not None and index.signature == _signature(geography):
             return index
         index = _build_from_database(geography)
-        index.signature = signature
         _cache[geography] = index
         return index
 
 
 def clear_cache() -> None:
+    """Oublie les index gardés dans le processus (le cache sur disque, lui, se vérifie seul)."""
     with _lock:
         _cache.clear()
 
 
-def _build_from_database(geography: str) -> QpvIndex:
+def _qpv_rows(geography: str, *, geometry: bool) -> list[tuple]:
+    """(pk, code, nom, contour, réparé) des QPV à contour, triés par code.
+
+    ``contour`` : le texte GeoJSON (``geometry=True``), ou son empreinte MD5 calculée par la base
+    (``geometry=False`` : 50 Ko au lieu de 4 Mo, de quoi reconnaître le cache sur disque).
+    """
     from django.db.models import TextField
-    from django.db.models.functions import Cast
+    from django.db.models.functions import MD5, Cast
 
     from cdv.territories.models import Territory
 
-    # Le GeoJSON est lu comme texte et analysé par GEOS : dix fois plus rapide que json + shape().
+    text = Cast("geometry", TextField())
     rows = list(
         Territory.objects.qpvs(geography)
         .filter(geometry__isnull=False)
-        .annotate(geometry_text=Cast("geometry", TextField()))
-        .order_by("code")
-        .values_list("pk", "code", "name", "geometry_text", "geometry_repaired")
+        .annotate(contour=text if geometry else MD5(text))
+        .order_by("code", "pk")
+        .values_list("pk", "code", "name", "contour", "geometry_repaired")
     )
+    rows.sort(key=lambda row: str(row[1]))  # l'ordre de QpvIndex, quel que soit le classement SQL
     if not rows:
         total = Territory.objects.qpvs(geography).count()
         if total:
@@ -314,15 +402,164 @@ def _build_from_database(geography: str) -> QpvIndex:
         raise GeorefError(
             f"Aucun QPV de la géographie {geography} n'est chargé : lancez « manage.py load_reference_data »."
         )
-    geometries = shapely.from_geojson([r[3] for r in rows])
+    return rows
+
+
+def _with_md5(rows: list[tuple]) -> list[tuple]:
+    """Les lignes (pk, code, nom, texte GeoJSON, réparé) avec l'empreinte MD5 du texte à sa place,
+    calculée comme la base (UTF-8), pour l'empreinte de l'index."""
+    return [
+        (pk, code, name, hashlib.md5(text.encode(), usedforsecurity=False).hexdigest(), rep)
+        for pk, code, name, text, rep in rows
+    ]
+
+
+def _fingerprint(geography: str, rows: list[tuple]) -> str:
+    """Empreinte de tout ce dont dépend l'index : contours (leur MD5), codes, noms, identifiants,
+    drapeaux « réparé », réglages de la grille, version de GEOS et du format du fichier."""
+    digest = hashlib.blake2b(digest_size=16)
+    settings = (CACHE_FORMAT, geography, COARSE_STEP, FINE_PER_COARSE, CELL_EPSILON, shapely.geos_version)
+    digest.update(repr(settings).encode())
+    for pk, code, name, md5, repaired in rows:
+        digest.update(f"\x1e{pk}\x1f{code}\x1f{name}\x1f{int(bool(repaired))}\x1f{md5}".encode())
+    return digest.hexdigest()
+
+
+def cache_directory() -> Path | None:
+    """Le dossier du cache sur disque (réglage ``GEOREF_CACHE_DIR``), ou None s'il est désactivé."""
+    from django.conf import settings
+
+    if not settings.configured:
+        return None
+    directory = getattr(settings, "GEOREF_CACHE_DIR", None)
+    return Path(directory) if directory else None
+
+
+def cache_path(directory: Path, geography: str, fingerprint: str) -> Path:
+    return directory / f"qpv-{geography}-{fingerprint}.npz"
+
+
+def _build_from_database(geography: str) -> QpvIndex:
+    directory = cache_directory()
+    index = None
+    if directory:
+        keys = _qpv_rows(geography, geometry=False)
+        fingerprint = _fingerprint(geography, keys)
+        index = _read_cache(cache_path(directory, geography, fingerprint), geography, fingerprint, keys)
+    if index is None:
+        rows = _qpv_rows(geography, geometry=True)
+        keys = _with_md5(rows)  # l'empreinte de ce qui est construit, même si la base a changé entre-temps
+        fingerprint = _fingerprint(geography, keys)
+        # GEOS analyse le GeoJSON : quatre fois plus rapide que json + shape().
+        geometries = shapely.from_geojson([r[3] for r in rows])
+        index = _new_index(geography, rows, list(geometries))
+        if directory:
+            _write_cache(cache_path(directory, geography, fingerprint), index, fingerprint)
+    index.fingerprint = fingerprint
+    ids = tuple(sorted(r[0] for r in keys))
+    index.signature = (len(ids), hash(ids))
+    return index
+
+
+def _new_index(geography: str, rows: list[tuple], geometries, grid: dict | None = None) -> QpvIndex:
     return QpvIndex(
         [r[1] for r in rows],
         [r[2] for r in rows],
-        list(geometries),
+        geometries,
         geography=geography,
         ids=[r[0] for r in rows],
         repaired=[r[4] for r in rows],
+        grid=grid,
     )
+
+
+def _read_cache(path: Path, geography: str, fingerprint: str, rows: list[tuple]) -> QpvIndex | None:
+    """L'index relu du disque ; None si le fichier manque, ou s'il est abîmé (il est alors effacé)."""
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            arrays = {name: data[name] for name in data.files}
+    except FileNotFoundError:
+        return None
+    except Exception as error:  # noqa: BLE001 - un fichier abîmé fait échouer zipfile/numpy de bien des façons
+        return _drop_cache(path, error)
+    try:
+        meta = [str(v) for v in arrays["meta"]]
+        if meta != [CACHE_FORMAT, geography, fingerprint]:
+            raise ValueError(f"en-tête inattendu {meta[:3]}")
+        data, offsets = arrays["wkb"], np.asarray(arrays["wkb_offsets"], np.int64)
+        if (
+            data.dtype != np.uint8
+            or offsets.shape != (len(rows) + 1,)
+            or offsets[0] != 0
+            or offsets[-1] != data.size
+            or (np.diff(offsets) <= 0).any()
+        ):
+            raise ValueError("contours incohérents")
+        raw = data.tobytes()
+        wkb = np.empty(len(rows), dtype=object)
+        wkb[:] = [raw[a:b] for a, b in zip(offsets[:-1].tolist(), offsets[1:].tolist(), strict=True)]
+        geometries = shapely.from_wkb(wkb)
+        if shapely.is_missing(geometries).any():
+            raise ValueError("contour manquant")
+        return _new_index(geography, rows, list(geometries), grid=arrays)
+    except Exception as error:  # noqa: BLE001 - idem : toute incohérence fait reconstruire l'index
+        return _drop_cache(path, error)
+
+
+def _drop_cache(path: Path, error: Exception) -> None:
+    logger.warning("Cache de l'index des QPV illisible (%s : %s) : reconstruit.", path, error)
+    try:
+        path.unlink(missing_ok=True)
+    except OSError:
+        pass
+    return None
+
+
+def _write_cache(path: Path, index: QpvIndex, fingerprint: str) -> None:
+    """Écrit l'index (contours en WKB, grille) à côté, puis renomme ; un échec n'arrête rien."""
+    wkb = shapely.to_wkb(index.geometries)
+    lengths = np.fromiter((len(w) for w in wkb), np.int64, len(wkb))
+    payload = {
+        "meta": np.array([CACHE_FORMAT, index.geography, fingerprint]),
+        "wkb": np.frombuffer(b"".join(wkb), np.uint8),
+        "wkb_offsets": np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64),
+        **index.grid_arrays(),
+    }
+    tmp = None
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=".qpv-", suffix=".tmp", dir=path.parent)
+        with os.fdopen(fd, "wb") as handle:
+            np.savez(handle, **payload)
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+        tmp = None
+    except OSError as error:
+        logger.warning("Cache de l'index des QPV non écrit (%s : %s).", path, error)
+        return
+    finally:
+        if tmp is not None:
+            Path(tmp).unlink(missing_ok=True)
+    _prune_cache(path)
+
+
+def _prune_cache(path: Path) -> None:
+    """Garde les CACHE_KEEP fichiers les plus récents de la géographie ; efface les écritures interrompues."""
+    prefix = path.name.rsplit("-", 1)[0] + "-"
+    now = time.time()
+    try:
+        entries = [(e.stat().st_mtime, Path(e.path)) for e in os.scandir(path.parent) if e.is_file()]
+    except OSError:
+        return
+    ours = sorted(
+        (e for e in entries if e[1].name.startswith(prefix) and e[1].suffix == ".npz"), reverse=True
+    )
+    stale = [p for m, p in entries if p.name.startswith(".qpv-") and p.suffix == ".tmp" and now - m > 3600]
+    for old in [p for _, p in ours[CACHE_KEEP:] if p != path] + stale:
+        try:
+            old.unlink(missing_ok=True)
+        except OSError:
+            pass
 
 
 def locate_one(lon: float, lat: float, geography: str = DEFAULT_GEOGRAPHY) -> tuple[str, str] | None:

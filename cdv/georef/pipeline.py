@@ -12,6 +12,11 @@ de l'entrée y est, dans le même ordre, avec toutes ses cellules inchangées, s
 produit par un passage précédent), elles sont remplacées : relancer sur la sortie redonne les
 mêmes lignes et les mêmes cellules.
 
+Ou un XLSX (``output_format="xlsx"``, ou une sortie dont le nom finit par ``.xlsx``) : une feuille,
+les mêmes lignes et colonnes, chaque cellule en texte ; un texte qu'un tableur prendrait pour une
+formule reçoit une apostrophe en tête (voir :class:`XlsxWriter`). Écrit au fil de l'eau (openpyxl,
+``write_only``), mais bien plus lentement qu'un CSV.
+
 Aucune ligne n'est perdue : une ligne vide, une ligne qui n'a pas le nombre de cellules de
 l'en-tête, des coordonnées illisibles reçoivent le statut ``ENTREE_INVALIDE`` et une raison. Seul un
 fichier illisible (ou une colonne absente) lève :class:`GeorefError`, au message français.
@@ -30,6 +35,7 @@ import csv
 import dataclasses
 import io
 import os
+import re
 import time
 import unicodedata
 from collections.abc import Callable, Iterator, Sequence
@@ -41,6 +47,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
+
+from cdv.core.validators import check_zip_archive, foreign_content
 
 from . import coords
 from .engine import DEFAULT_GEOGRAPHY, GeorefError, QpvIndex, check_geography, get_index
@@ -82,6 +90,8 @@ ADDRESS_EMPTY = "adresse vide"
 ADDRESS_NOT_FOUND = "adresse introuvable dans la Base adresse nationale"
 ADDRESS_CHUNK_SIZE = 5_000  # mode adresse : un appel au géocodeur (et un point d'avancement) par morceau
 SAMPLE_BYTES = 64 * 1024
+XLSX_MAX_MEMBERS = 1000
+XLSX_MAX_SHARED_STRINGS_BYTES = 128 * 1024 * 1024
 MIN_BLOCK_BYTES = 64 * 1024
 
 
@@ -408,17 +418,19 @@ class CsvSource:
         self.needed, self.force_general = needed, force_general
         self.wanted = sorted({i for v in needed.values() for i in (v if isinstance(v, list) else [v])})
 
-    def _utf8_stream(self, handle, block_bytes: int) -> Iterator[bytes]:
-        """Le corps du fichier (après l'en-tête), en morceaux d'octets UTF-8 valides."""
+    def _utf8_stream(self, handle, block_bytes: list[int]) -> Iterator[bytes]:
+        """Le corps du fichier (après l'en-tête), en morceaux d'octets UTF-8 valides.
+
+        ``block_bytes[0]`` : taille de la prochaine lecture (``raw_blocks`` l'ajuste en route)."""
         codec = self._codec()
         if codec.startswith("utf-16"):
             decoder = codecs.getincrementaldecoder(codec)(errors="replace")
-            while raw := handle.read(block_bytes):
+            while raw := handle.read(block_bytes[0]):
                 yield decoder.decode(raw).encode("utf-8")
             yield decoder.decode(b"", final=True).encode("utf-8")
             return
         carry = b""
-        while raw := handle.read(block_bytes):
+        while raw := handle.read(block_bytes[0]):
             data = carry + raw if carry else raw
             carry = b""
             if codec == "utf-8":  # ne pas couper un caractère multi-octets en deux
@@ -430,18 +442,18 @@ class CsvSource:
 
     def raw_blocks(self) -> Iterator[tuple[bytes, float]]:
         """(octets UTF-8 d'un bloc de lignes complètes, part du fichier lue)."""
-        block_bytes = max(MIN_BLOCK_BYTES, self.options.chunk_size * max(8, len(self.header_line) // 2))
+        size = [max(MIN_BLOCK_BYTES, self.options.chunk_size * max(8, len(self.header_line) // 2))]
         with open(self.path, "rb") as handle:
             handle.seek(self.body_start)
             pending = b""
             sized = False
-            for data in self._utf8_stream(handle, block_bytes):
+            for data in self._utf8_stream(handle, size):
                 if not sized and (lines := data.count(b"\n")):
                     sized = True  # taille moyenne d'une ligne : blocs d'environ chunk_size lignes
-                    block_bytes = max(MIN_BLOCK_BYTES, self.options.chunk_size * max(8, len(data) // lines))
+                    size[0] = max(MIN_BLOCK_BYTES, self.options.chunk_size * max(8, len(data) // lines))
                 buffer = pending + data if pending else data
                 cut = _safe_cut(buffer)
-                if cut <= 0 and len(buffer) > max(64 * block_bytes, 16 << 20):  # guillemet isolé
+                if cut <= 0 and len(buffer) > max(64 * size[0], 16 << 20):  # guillemet isolé
                     cut = buffer.rfind(b"\n") + 1
                 # Les lignes vides d'une fin de bloc attendent la suite : à la fin du fichier, on les ignore.
                 cut = _after_content(buffer, cut)
@@ -695,11 +707,17 @@ class XlsxSource:
         return block
 
 
+# Apostrophe ajoutée par nos sorties XLSX devant un texte pris pour une formule (``safe_text``) :
+# retirée à la lecture, comme ``unsafe_text`` (cdv.commitments.xlsx), pour qu'un classeur produit
+# ici et relu redonne les cellules d'origine.
+_QUOTED_FORMULA_RE = re.compile(r"^'+[=+\-@\t\r]")
+
+
 def _cell_text(value) -> str:
     if value is None:
         return ""
     if isinstance(value, str):
-        return value
+        return value[1:] if _QUOTED_FORMULA_RE.match(value) else value
     if isinstance(value, bool):
         return "VRAI" if value else "FAUX"
     if isinstance(value, float):
@@ -725,12 +743,58 @@ def open_source(path, options: GeorefOptions) -> CsvSource | XlsxSource:
     if not sample.strip():
         raise GeorefError(_unreadable("le fichier est vide"))
     if sample.startswith(b"PK\x03\x04"):
+        check_xlsx_container(path)
         return XlsxSource(path, options)
     if sample.startswith(b"\xd0\xcf\x11\xe0"):
         raise GeorefError(
             "Format XLS (Excel 97-2003) non pris en charge : enregistrez le classeur au format XLSX ou CSV."
         )
+    foreign = foreign_content(sample)
+    if foreign is not None:  # une page web, un programme… nommé .csv : refusé sur son contenu
+        binary = "" if foreign.startswith("une page web") else "il contient des données binaires : "
+        raise GeorefError(_unreadable(f"{binary}c'est {foreign}, quel que soit son nom"))
     return CsvSource(path, sample, options)
+
+
+def xlsx_limits() -> dict[str, int]:
+    """Bornes d'un classeur déposé : 10 fois la taille maximale d'un dépôt une fois décompressé
+    (200 Mo au moins), 128 Mo de textes partagés (qu'openpyxl charge en mémoire d'un bloc)."""
+    from django.conf import settings
+    from django.core.exceptions import ImproperlyConfigured
+
+    try:
+        upload_mb = int(getattr(settings, "GEOREF_MAX_UPLOAD_MB", 50))
+    except ImproperlyConfigured:  # pipeline appelé hors de Django
+        upload_mb = 50
+    return {
+        "max_members": XLSX_MAX_MEMBERS,
+        "max_uncompressed": max(200, 10 * upload_mb) * 1024 * 1024,
+        "max_shared_strings": XLSX_MAX_SHARED_STRINGS_BYTES,
+    }
+
+
+def check_xlsx_container(path) -> None:
+    """Bombe ZIP, archive chiffrée ou trop d'éléments : GeorefError avant qu'openpyxl ne l'ouvre."""
+    from django.core.exceptions import ValidationError
+
+    limits = xlsx_limits()
+    try:
+        members = check_zip_archive(
+            path, max_members=limits["max_members"], max_uncompressed=limits["max_uncompressed"]
+        )
+    except ValidationError as error:
+        if error.code == "zip_unreadable":
+            raise GeorefError(_unreadable("le classeur XLSX ne s'ouvre pas (archive endommagée)")) from error
+        raise GeorefError(" ".join(error.messages)) from error
+    if any(
+        m.filename.lower().endswith("sharedstrings.xml") and m.file_size > limits["max_shared_strings"]
+        for m in members
+    ):
+        raise GeorefError(
+            "Ce classeur contient un volume de textes anormalement grand (plus de "
+            f"{limits['max_shared_strings'] // (1024 * 1024)} Mo) : il est refusé par sécurité. "
+            "Enregistrez-le au format CSV."
+        )
 
 
 def read_header(path) -> tuple[list[str], str, str]:
@@ -916,7 +980,7 @@ class CsvWriter:
             sep + _quote(str(c), sep) + sep + _quote(str(n), sep)
             for c, n in zip(index.codes, index.names, strict=True)
         ]
-        self.qpv_cells = pa.array(cells, pa.string())
+        self.qpv_cells = coords.arrow_strings(cells)
         self.codes = [""] + [str(c) for c in index.codes]
         self.names = [""] + [str(n) for n in index.names]
 
@@ -935,6 +999,17 @@ class CsvWriter:
         csv.writer(text, delimiter=self.sep, lineterminator="\n").writerows(rows)
         return text.getvalue().encode("utf-8")
 
+    def open(self, path: Path, header: Sequence[str], raw_line: str | None) -> _CsvSink:
+        """Le fichier de sortie, ouvert, avec le BOM et la ligne d'en-tête."""
+        handle = open(path, "wb")
+        try:
+            handle.write(codecs.BOM_UTF8)
+            handle.write(self.header(header, raw_line))
+        except BaseException:
+            handle.close()
+            raise
+        return _CsvSink(handle)
+
     def render(self, block: Block, result: BlockResult) -> list:
         """Les octets à écrire pour ce bloc (liste de tampons)."""
         if block.lines is not None:
@@ -944,13 +1019,17 @@ class CsvWriter:
     def _render_fast(self, lines: pa.Array, result: BlockResult) -> list:
         sep = self.sep
         quoted = [_quote(text, sep) for text in result.messages]
-        status_table = pa.array([sep + s + sep + q for s in STATUSES for q in quoted], pa.string())
+        status_table = coords.arrow_strings([sep + s + sep + q for s in STATUSES for q in quoted])
         combo = result.status.astype(np.int32) * len(quoted) + result.reason
-        parts = [lines, self.qpv_cells.take(pa.array(result.qpv + 1)), status_table.take(pa.array(combo))]
+        parts = [
+            lines,
+            self.qpv_cells.take(coords.arrow_from_numpy(result.qpv + 1)),
+            status_table.take(coords.arrow_from_numpy(combo)),
+        ]
         if self.address:
             extra = ["".join(sep + _quote(c, sep) for c in cells) for cells in result.extra]
-            parts.append(pa.array(extra, pa.string()))
-        joined = pc.binary_join_element_wise(*parts, "")
+            parts.append(coords.arrow_strings(extra))
+        joined = pc.binary_join_element_wise(*parts, coords.EMPTY_TEXT)
         offsets = np.frombuffer(
             joined.buffers()[1], np.int32, count=len(joined) + 1, offset=4 * joined.offset
         )
@@ -967,6 +1046,146 @@ class CsvWriter:
                 cells += result.extra[i]
             out.append(cells)
         return self._rows(out)
+
+
+class _CsvSink:
+    def __init__(self, handle):
+        self.handle = handle
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.handle.close()
+
+    def write(self, chunks: list) -> None:
+        for chunk in chunks:
+            self.handle.write(chunk)
+
+    def finish(self) -> None:
+        self.handle.close()
+
+
+XLSX_MAX_ROWS = 1_048_576  # lignes d'une feuille Excel, en-tête compris
+XLSX_MAX_COLUMNS = 16_384
+XLSX_MAX_CELL = 32_767  # caractères d'une cellule
+# Un nombre écrit en texte n'est pas une formule : « -1.55 » (longitude) garde son signe, sans apostrophe.
+_PLAIN_NUMBER_RE = re.compile(r"^[+-]?(\d+([.,]\d*)?|[.,]\d+)([eE][+-]?\d+)?$")
+
+
+class XlsxWriter:
+    """Met en forme les lignes d'un bloc pour une sortie XLSX (sans état : utilisable depuis plusieurs fils).
+
+    Toutes les cellules sont écrites en **texte**, comme elles ont été lues (« 047 » reste « 047 ») ;
+    une cellule vide reste vide. Un texte qu'un tableur prendrait pour une formule (=, +, -, @,
+    tabulation ou retour chariot en tête) reçoit une apostrophe en tête (``safe_text``, comme les
+    autres exports XLSX de la plateforme), sauf un simple nombre ; les caractères de contrôle,
+    interdits dans un classeur, sont retirés. Le classeur est écrit au fil de l'eau par openpyxl
+    (mode ``write_only``) : la mémoire ne dépend pas du nombre de lignes.
+    """
+
+    def __init__(self, index: QpvIndex, address: bool, drop: Sequence[int]):
+        from cdv.commitments.xlsx import safe_text
+
+        self._safe_text = safe_text
+        self.address, self.drop = address, set(drop)
+        self.added = OUTPUT_COLUMNS + (ADDRESS_OUTPUT_COLUMNS if address else [])
+        self.codes = [None] + [self.cell(str(c)) for c in index.codes]
+        self.names = [None] + [self.cell(str(n)) for n in index.names]
+
+    def cell(self, text: str) -> str | None:
+        if not text:
+            return None
+        if len(text) > XLSX_MAX_CELL:
+            raise GeorefError(
+                f"Une cellule compte {_int(len(text))} caractères, plus que la limite d'Excel "
+                f"({_int(XLSX_MAX_CELL)}) : choisissez la sortie CSV, qui n'a pas de limite."
+            )
+        return text if _PLAIN_NUMBER_RE.match(text) else self._safe_text(text)
+
+    def _kept(self, row: list[str]) -> list[str]:
+        return [cell for i, cell in enumerate(row) if i not in self.drop] if self.drop else row
+
+    def open(self, path: Path, header: Sequence[str], raw_line: str | None) -> _XlsxSink:
+        names = self._kept(list(header)) + self.added
+        if len(names) > XLSX_MAX_COLUMNS:
+            raise GeorefError(
+                f"Le résultat compterait {_int(len(names))} colonnes, plus que la limite d'Excel "
+                f"({_int(XLSX_MAX_COLUMNS)}) : choisissez la sortie CSV."
+            )
+        sink = _XlsxSink(path)
+        sink.write([[self.cell(name) for name in names]])
+        return sink
+
+    def render(self, block: Block, result: BlockResult) -> list[list]:
+        """Les lignes du bloc, cellule par cellule (le chemin général du lecteur : ``block.rows``)."""
+        cell, messages = self.cell, [self.cell(m) for m in result.messages]
+        statuses = [self.cell(s) for s in STATUSES]
+        codes, names = self.codes, self.names
+        qpv, status, reason = (result.qpv + 1).tolist(), result.status.tolist(), result.reason.tolist()
+        out = []
+        for i, row in enumerate(block.rows):
+            k = qpv[i]
+            cells = [cell(c) for c in self._kept(row)]
+            cells += [codes[k], names[k], statuses[status[i]], messages[reason[i]]]
+            if self.address:
+                cells += [cell(c) for c in result.extra[i]]
+            out.append(cells)
+        return out
+
+
+class _XlsxSink:
+    """Le classeur en cours d'écriture (openpyxl, mode write_only : lignes gardées sur disque)."""
+
+    def __init__(self, path: Path):
+        from openpyxl import Workbook
+
+        self.path = path
+        self.workbook = Workbook(write_only=True)
+        self.sheet = self.workbook.create_sheet("QPV")
+        self.rows = 0
+        self.saved = False
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self.saved:
+            return
+        # Abandon : le fichier temporaire d'openpyxl (des données personnelles) est fermé et effacé.
+        rows, writer = getattr(self.sheet, "_rows", None), getattr(self.sheet, "_writer", None)
+        for close in (getattr(rows, "close", None), getattr(writer, "cleanup", None)):
+            if close is not None:
+                try:
+                    close()
+                except Exception:  # noqa: BLE001 - nettoyage au mieux, l'erreur d'origine compte
+                    pass
+
+    def write(self, rows: list[list]) -> None:
+        from openpyxl.cell.cell import ERROR_CODES
+
+        if self.rows + len(rows) > XLSX_MAX_ROWS:
+            raise GeorefError(
+                f"Le fichier compte plus de {_int(XLSX_MAX_ROWS - 1)} lignes, la limite d'une feuille "
+                "Excel : choisissez la sortie CSV, qui n'a pas de limite."
+            )
+        append = self.sheet.append
+        for row in rows:
+            if any(value in ERROR_CODES for value in row if value):  # « #N/A » : du texte, pas une erreur
+                row = [self._text_cell(v) if v in ERROR_CODES else v for v in row]
+            append(row)
+        self.rows += len(rows)
+
+    def _text_cell(self, value: str):
+        from openpyxl.cell import WriteOnlyCell
+
+        cell = WriteOnlyCell(self.sheet, value=value)
+        cell.data_type = "s"
+        return cell
+
+    def finish(self) -> None:
+        self.workbook.save(self.path)
+        self.saved = True
 
 
 # --- point d'entrée -----------------------------------------------------------------------------------
@@ -1006,8 +1225,12 @@ def run(
     geocoder=None,
     progress: Callable[[int, int | None], None] | None = None,
     workers: int | None = None,
+    output_format: str | None = None,
 ) -> Summary:
-    """Géoréférence ``input_path`` (CSV ou XLSX) dans ``output_path`` (CSV) ; renvoie le résumé.
+    """Géoréférence ``input_path`` (CSV ou XLSX) dans ``output_path`` (CSV ou XLSX) ; renvoie le résumé.
+
+    ``output_format`` : ``"csv"`` ou ``"xlsx"`` ; par défaut, d'après l'extension de
+    ``output_path`` (``.xlsx`` : XLSX, sinon CSV).
 
     ``progress(lignes_faites, total)`` est appelé après chaque morceau, toujours dans le fil
     appelant (il peut écrire en base) ; ``total`` est estimé
@@ -1022,6 +1245,8 @@ def run(
     """
     started = time.perf_counter()
     _check_options(options)
+    output_path = Path(output_path)
+    output_format = _output_format(output_path, output_format)
     if options.mode == "address" and options.chunk_size > ADDRESS_CHUNK_SIZE:
         options = dataclasses.replace(options, chunk_size=ADDRESS_CHUNK_SIZE)
     index = get_index(options.geography)
@@ -1036,7 +1261,8 @@ def run(
     drop = _previous_output_columns(header, address)
     if {i for v in needed.values() for i in (v if isinstance(v, list) else [v])} & set(drop):
         drop = []  # une colonne de sortie sert d'entrée : on la garde
-    source.prepare(needed, force_general=bool(drop))
+    xlsx = output_format == "xlsx"
+    source.prepare(needed, force_general=bool(drop) or xlsx)  # XLSX : il faut les cellules
     if workers is None:
         workers = 0 if address else min(2, os.cpu_count() or 1)
     summary = Summary(
@@ -1046,34 +1272,42 @@ def run(
         columns=header,
     )
     tally = _Tally(np.zeros(len(STATUSES), np.int64), np.zeros(len(index), np.int64))
-    writer = CsvWriter(source.separator, index, address, drop)
+    try:
+        writer = (
+            XlsxWriter(index, address, drop) if xlsx else CsvWriter(source.separator, index, address, drop)
+        )
+    except BaseException:
+        source.close()
+        raise
 
     def process(raw):
         block = source.parse(raw)
         result = compute_block(block, options, index, geocoder)
         return block.n, block.fraction, result, writer.render(block, result)
 
-    output_path = Path(output_path)
     partial = output_path.with_name(output_path.name + ".partiel")
     try:
-        handle = open(partial, "wb")  # fermé par le « with » ci-dessous
+        sink = writer.open(partial, header, source.header_line)  # fermé par le « with » ci-dessous
     except OSError as error:
         source.close()
+        partial.unlink(missing_ok=True)
         raise GeorefError(
             f"Impossible d'écrire le fichier de sortie {output_path} : {error.strerror or error}."
         ) from error
+    except BaseException:
+        source.close()
+        partial.unlink(missing_ok=True)
+        raise
     try:
-        with handle:
-            handle.write(codecs.BOM_UTF8)
-            handle.write(writer.header(header, source.header_line))
-            for n, fraction, result, chunks in _ordered_map(process, source.raw_blocks(), workers):
-                for chunk in chunks:
-                    handle.write(chunk)
+        with sink:
+            for n, fraction, result, rendered in _ordered_map(process, source.raw_blocks(), workers):
+                sink.write(rendered)
                 tally.add(result)
                 summary.rows += n
                 if progress is not None:
                     estimate = round(summary.rows / fraction) if fraction else None
                     progress(summary.rows, max(estimate, summary.rows) if estimate else None)
+            sink.finish()
         os.replace(partial, output_path)
     except OSError as error:
         partial.unlink(missing_ok=True)
@@ -1092,6 +1326,18 @@ def run(
     summary.warnings = _warnings(summary, tally.refusals)
     summary.seconds = time.perf_counter() - started
     return summary
+
+
+OUTPUT_FORMATS = ("csv", "xlsx")
+
+
+def _output_format(path: Path, wanted: str | None) -> str:
+    if wanted is None:
+        return "xlsx" if path.suffix.lower() == ".xlsx" else "csv"
+    wanted = str(wanted).strip().lower()
+    if wanted not in OUTPUT_FORMATS:
+        raise GeorefError(f"Format de sortie inconnu « {wanted} » : choisissez csv ou xlsx.")
+    return wanted
 
 
 def _ordered_map(function, items, workers: int):

@@ -24,14 +24,18 @@ from .models import GeorefJob, JobStatus
 logger = logging.getLogger(__name__)
 
 SYNC_MAX_BYTES = 1024 * 1024
+SYNC_MAX_BYTES_XLSX = 256 * 1024  # un résultat XLSX s'écrit bien moins vite (20 000 lignes/s environ)
 COORDINATE_MODES = {"lonlat", "xy"}
 PROGRESS_EVERY = 1.0  # secondes entre deux écritures de l'avancement
 
 
 def runs_in_request(job: GeorefJob) -> bool:
     """Coordonnées et fichier d'au plus 1 Mo : quelques dizaines de milliers de lignes, une à deux
-    secondes ; des adresses passent toujours par la file (le géocodeur peut être lent)."""
-    return (job.options or {}).get("mode") in COORDINATE_MODES and job.input_size <= SYNC_MAX_BYTES
+    secondes (256 Kio pour un résultat XLSX, plus lent à écrire) ; des adresses passent toujours par
+    la file (le géocodeur peut être lent)."""
+    options = job.options or {}
+    limit = SYNC_MAX_BYTES_XLSX if options.get("output_format") == "xlsx" else SYNC_MAX_BYTES
+    return options.get("mode") in COORDINATE_MODES and job.input_size <= limit
 
 
 def start(job: GeorefJob) -> None:
@@ -101,13 +105,22 @@ def _run(job, workdir):
 
     options = _options(pipeline.GeorefOptions, job.options or {})
     input_path = _local_input(job, workdir)
-    output = workdir / "resultat.csv"  # le pipeline écrit toujours un CSV UTF-8 (avec BOM)
+    # CSV UTF-8 (avec BOM) par défaut ; XLSX si la personne l'a choisi au dépôt.
+    output_format = "xlsx" if (job.options or {}).get("output_format") == "xlsx" else "csv"
+    output = workdir / f"resultat.{output_format}"
     geocoder = None
     if options.mode == "address":
         from .ban import BanGeocoder
 
         geocoder = BanGeocoder()
-    summary = pipeline.run(input_path, output, options, geocoder=geocoder, progress=_Progress(job.pk))
+    summary = pipeline.run(
+        input_path,
+        output,
+        options,
+        geocoder=geocoder,
+        progress=_Progress(job.pk),
+        output_format=output_format,
+    )
     return summary, output
 
 

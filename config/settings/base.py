@@ -280,6 +280,10 @@ BAN_BACKOFF = float(os.environ.get("BAN_BACKOFF", "1"))  # première attente (s)
 GEOREF_MAX_UPLOAD_MB = int(os.environ.get("GEOREF_MAX_UPLOAD_MB", "50"))
 GEOREF_RETENTION_DAYS = int(os.environ.get("GEOREF_RETENTION_DAYS", "7"))
 GEOREF_API_ADDRESS_RATE = os.environ.get("GEOREF_API_ADDRESS_RATE", "30/m")  # par adresse IP
+# Index des contours des QPV gardé sur disque entre deux processus (commande georef, tâches) : un
+# fichier par géographie et par état des contours, reconstruit dès qu'un contour change. Vide : pas
+# de cache sur disque (l'index est construit à chaque démarrage, 0,25 s).
+GEOREF_CACHE_DIR = os.environ.get("GEOREF_CACHE_DIR", str(BASE_DIR / "var" / "georef")) or None
 
 # Données personnelles : durées de conservation appliquées par `manage.py purge_personal_data`
 # (voir docs/rgpd.md ; fichiers de géoréférencement : GEOREF_RETENTION_DAYS). 0 désactive la règle.

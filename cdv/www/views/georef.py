@@ -149,6 +149,13 @@ class UploadForm(forms.Form):
         initial=0.5,
         help_text="Entre 0 et 1 : en dessous, l'adresse est classée « score trop faible » et non située.",
     )
+    format_sortie = forms.ChoiceField(
+        label="Format du résultat",
+        choices=[("csv", "CSV (UTF-8, s'ouvre dans Excel)"), ("xlsx", "Classeur Excel (XLSX)")],
+        initial="csv",
+        required=False,
+        help_text="Les mêmes lignes et colonnes, plus celles du résultat ; le XLSX est plus long à produire.",
+    )
     contrat = forms.SlugField(required=False, widget=forms.HiddenInput)
 
     def __init__(self, *args, **kwargs):
@@ -230,6 +237,7 @@ class UploadForm(forms.Form):
             **options,
             "geography": data["geographie"],
             "min_score": data["score_min"],
+            "output_format": data.get("format_sortie") or "csv",
         }
         return data
 
