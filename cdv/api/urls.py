@@ -1,4 +1,8 @@
+import json
+
+from django.shortcuts import render
 from ninja import NinjaAPI
+from ninja.openapi.docs import Swagger
 
 from . import caching, errors
 from .commitments import router as commitments_router
@@ -61,6 +65,18 @@ TAGS = [
 ]
 
 
+class LocalSwagger(Swagger):
+    """Swagger UI depuis nos fichiers statiques. django-ninja ne le fait que s'il figure dans
+    INSTALLED_APPS (sinon il charge Swagger depuis un CDN, que la CSP refuserait) ; ses gabarits et
+    fichiers sont déclarés dans les réglages (NINJA_DIR) et la page est rendue ici."""
+
+    def render_page(self, request, api, **kwargs):
+        self.settings["url"] = self.get_openapi_url(api, kwargs)
+        # add_csrf : faux, comme ninja le calcule pour une API sans authentification globale.
+        context = {"swagger_settings": json.dumps(self.settings, indent=1), "api": api, "add_csrf": False}
+        return render(request, self.template, context)
+
+
 class OpenApi(NinjaAPI):
     """Le schéma déclare le jeton d'API (bouton « Authorize » de /api/v1/docs) ; les écritures
     l'exigent (``WRITE_SECURITY``), les lectures s'en passent."""
@@ -81,6 +97,7 @@ api = OpenApi(
     description=DESCRIPTION,
     urls_namespace="api",
     openapi_extra={"tags": TAGS},
+    docs=LocalSwagger(),
 )
 api.add_router("/qpv", territories_router)
 api.add_router("/contracts", contracts_router)

@@ -1,5 +1,6 @@
 """Réglages communs. Tout ce qui dépend du déploiement vient de l'environnement."""
 
+import importlib.util
 import os
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -9,6 +10,11 @@ import xstatic.pkg.leaflet
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
+# Gabarits et fichiers de Swagger UI fournis par django-ninja, servis par nous (pas de CDN) : le
+# paquet est trouvé sans être importé. « ninja » n'est pas dans INSTALLED_APPS : l'y mettre le
+# chargerait (pydantic compris, 0,1 s) au démarrage de chaque commande ; cdv/api/urls.py rend la
+# page de documentation avec ces gabarits (LocalSwagger).
+NINJA_DIR = Path(importlib.util.find_spec("ninja").submodule_search_locations[0])
 
 
 def env_bool(name, default=False):
@@ -39,7 +45,6 @@ INSTALLED_APPS = [
     "axes",
     "mozilla_django_oidc",
     "csp",
-    "ninja",  # sert Swagger UI depuis nos fichiers statiques (sans ce nom : depuis un CDN)
     "django_tasks",
     "django_tasks_db",
     "cdv.core",  # commandes backup et restore ; aucun modèle
@@ -86,7 +91,7 @@ WSGI_APPLICATION = "config.wsgi.application"
 TEMPLATES = [
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",
-        "DIRS": [BASE_DIR / "cdv" / "templates"],
+        "DIRS": [BASE_DIR / "cdv" / "templates", NINJA_DIR / "templates"],
         "APP_DIRS": True,
         "OPTIONS": {
             "context_processors": [
@@ -246,7 +251,11 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATIC_ROOT = Path(os.environ.get("STATIC_ROOT", BASE_DIR / "staticfiles"))
 # Leaflet (carte publique) vient du paquet Python XStatic-Leaflet : servi par nous, aucun CDN.
-STATICFILES_DIRS = [BASE_DIR / "cdv" / "static", ("leaflet", xstatic.pkg.leaflet.BASE_DIR)]
+STATICFILES_DIRS = [
+    BASE_DIR / "cdv" / "static",
+    ("leaflet", xstatic.pkg.leaflet.BASE_DIR),
+    NINJA_DIR / "static",  # static/ninja/… : Swagger UI
+]
 MEDIA_URL = "media/"
 MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", BASE_DIR / "media"))
 STORAGES = {
