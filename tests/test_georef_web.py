@@ -515,3 +515,22 @@ def test_result_can_be_asked_as_an_xlsx_workbook(client, user):
     assert upload(client, lonlat_file(inside=1, outside=0, invalid=0), format_sortie="ods").status_code == 422
     upload(client, lonlat_file(inside=1, outside=0, invalid=0))
     assert GeorefJob.objects.filter(owner=user).latest("pk").output_file.name.endswith("/resultat.csv")
+
+
+def test_a_job_deleted_while_it_runs_does_not_come_back_nor_leave_its_result(user, media_root, monkeypatch):
+    """Compte supprimé (ou purge) pendant le calcul : le traitement ne renaît pas en base à la fin, et
+    son résultat n'est pas laissé sur le disque."""
+    from cdv.georef import tasks
+
+    job = GeorefJob.objects.create(owner=user, original_name="beneficiaires.csv", options={})
+
+    def run_then_vanish(job, workdir):
+        GeorefJob.objects.filter(pk=job.pk).delete()  # ce que fait la suppression du compte
+        output = workdir / "resultat.csv"
+        output.write_text("id;code_qp\n1;\n", encoding="utf-8")
+        return {"rows": 1, "by_qpv": {}}, output
+
+    monkeypatch.setattr(tasks, "_run", run_then_vanish)
+    assert tasks.run_georef_job.call(job.pk) == JobStatus.DONE
+    assert not GeorefJob.objects.filter(pk=job.pk).exists()
+    assert not [p for p in media_root.rglob("*") if p.is_file()]

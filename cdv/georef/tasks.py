@@ -142,17 +142,23 @@ def _local_input(job, workdir) -> Path:
 
 
 def _succeed(job, summary, output: Path):
-    job.refresh_from_db()
-    job.summary = summary_to_json(summary)
-    rows = int(job.summary.get("rows") or 0)
-    job.progress_done = rows
-    job.progress_total = rows
+    """Range le résultat et marque le traitement terminé, par ``update()`` : si le traitement a été
+    supprimé pendant le calcul (compte supprimé, purge), il ne renaît pas et son résultat non plus."""
+    summary_json = summary_to_json(summary)
+    rows = int(summary_json.get("rows") or 0)
     with output.open("rb") as handle:
         job.output_file.save(output.name, File(handle), save=False)
-    job.status = JobStatus.DONE
-    job.finished_at = timezone.now()
-    job.error_message = ""
-    job.save()
+    updated = GeorefJob.objects.filter(pk=job.pk).update(
+        summary=summary_json,
+        progress_done=rows,
+        progress_total=rows,
+        output_file=job.output_file.name,
+        status=JobStatus.DONE,
+        finished_at=timezone.now(),
+        error_message="",
+    )
+    if not updated:
+        job.output_file.delete(save=False)
 
 
 def _fail(job, error):
@@ -173,7 +179,7 @@ def _fail(job, error):
 
 def _delete_input(job):
     """Le fichier déposé (souvent des adresses de personnes) ne survit pas au traitement."""
-    job.refresh_from_db()
-    if job.input_file:
+    job = GeorefJob.objects.filter(pk=job.pk).first()
+    if job is not None and job.input_file:
         job.input_file.delete(save=False)
         GeorefJob.objects.filter(pk=job.pk).update(input_file="")
