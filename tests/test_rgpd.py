@@ -79,6 +79,24 @@ def test_delete_account_pseudonymises_and_keeps_contributions(client, member, na
     assert client.get(reverse("www:my_space")).status_code == 302  # déconnecté
 
 
+def test_an_account_without_password_confirms_its_deletion_with_its_address(client, member):
+    """Connexion par ProConnect seulement : pas de mot de passe à saisir, l'adresse le remplace."""
+    member.set_unusable_password()
+    member.save()
+    address = member.email
+    client.force_login(member)
+    page = client.get(reverse("www:delete_account")).content.decode()
+    assert 'name="email"' in page and 'name="password"' not in page
+    wrong = client.post(reverse("www:delete_account"), {"email": "autre@example.org", "confirm": "oui"})
+    assert wrong.status_code == 400 and "pas celle du compte" in wrong.content.decode()
+    member.refresh_from_db()
+    assert member.email == address and member.is_active
+    response = client.post(reverse("www:delete_account"), {"email": address.upper(), "confirm": "oui"})
+    assert response.status_code == 302
+    member.refresh_from_db()
+    assert member.email == f"supprime-{member.pk}@invalid" and not member.is_active
+
+
 def test_council_members_are_never_named_in_public(member, nantes):
     fb = Feedback(contract=nantes, author=member, partner=member.memberships.first().partner, text="x")
     assert "Dupont" not in feedback_rules.public_attribution(fb)

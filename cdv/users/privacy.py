@@ -209,10 +209,16 @@ def anonymize(user) -> None:
     user.user_permissions.clear()
 
 
-def delete_account(*, user, password: str) -> None:
-    """Suppression demandée par la personne elle-même : son mot de passe la confirme."""
-    if not user.has_usable_password() or not user.check_password(password or ""):
-        raise ValidationError({"password": "Mot de passe incorrect : le compte n'a pas été supprimé."})
+def delete_account(*, user, password: str = "", email: str = "") -> None:
+    """Suppression demandée par la personne elle-même : son mot de passe la confirme ; un compte sans
+    mot de passe (connexion par ProConnect seulement) la confirme en recopiant son adresse."""
+    if user.has_usable_password():
+        if not user.check_password(password or ""):
+            raise ValidationError({"password": "Mot de passe incorrect : le compte n'a pas été supprimé."})
+    elif (email or "").strip().lower() != user.email.lower():
+        raise ValidationError(
+            {"email": "Cette adresse n'est pas celle du compte : le compte n'a pas été supprimé."}
+        )
     anonymize(user)
 
 

@@ -229,11 +229,20 @@ def delete_account(request):
             error = "Cochez la case pour confirmer la suppression."
         else:
             try:
-                privacy.delete_account(user=request.user, password=request.POST.get("password", ""))
+                privacy.delete_account(
+                    user=request.user,
+                    password=request.POST.get("password", ""),
+                    email=request.POST.get("email", ""),
+                )
             except ValidationError as exc:
                 error = " ".join(exc.messages)
             else:
                 logout(request)
                 messages.success(request, "Compte supprimé. Vos contributions restent, sans votre nom.")
                 return redirect("www:home")
-    return render(request, "accounts/delete_account.html", {"error": error}, status=400 if error else 200)
+    return render(
+        request,
+        "accounts/delete_account.html",
+        {"error": error, "has_password": request.user.has_usable_password()},
+        status=400 if error else 200,
+    )
