@@ -13,3 +13,6 @@ BAN_BASE_URL = "http://127.0.0.1:9"
 BAN_BACKOFF = 0.01
 # Chaque test voit l'état présent de la base ; le cache des pages publiques a ses propres tests.
 CDV_PUBLIC_CACHE_SECONDS = 0
+# L'index des contours n'est pas gardé sur disque (pas d'écriture dans le dépôt) ; les tests du cache
+# de l'index choisissent leur propre dossier.
+GEOREF_CACHE_DIR = None
