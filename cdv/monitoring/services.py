@@ -22,6 +22,7 @@ from cdv.commitments.abilities import PUBLIC_STATUSES
 from cdv.commitments.enums import CommitmentStatus as S
 from cdv.commitments.models import Commitment
 from cdv.core.actors import person_or_none
+from cdv.core.validators import check_zip_archive
 
 from . import abilities
 from .enums import CampaignStatus, ReportState
@@ -383,22 +384,17 @@ def return_report(*, user, report, comment: str) -> ProgressReport:
 def _zip_kind(data: bytes) -> str | None:
     """DOCX, XLSX, ODT ou ODS d'après le contenu de l'archive ; None pour toute autre archive."""
     try:
-        archive = zipfile.ZipFile(io.BytesIO(data))
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, OSError):
+        # Archive illisible, vide, chiffrée, trop d'éléments ou bombe ZIP : pas un document accepté.
+        members = check_zip_archive(
+            data,
+            max_members=MAX_ZIP_MEMBERS,
+            max_uncompressed=MAX_UNCOMPRESSED_BYTES,
+            max_ratio=MAX_COMPRESSION_RATIO,
+        )
+    except ValidationError:
         return None
-    with archive:
-        members = archive.infolist()
-        if not members or len(members) > MAX_ZIP_MEMBERS:
-            return None
-        total = sum(m.file_size for m in members)
-        if total > MAX_UNCOMPRESSED_BYTES or any(
-            m.file_size > 1024 * 1024 and m.file_size > MAX_COMPRESSION_RATIO * max(m.compress_size, 1)
-            for m in members
-        ):
-            return None
-        names = {m.filename for m in members}
-        if any(m.flag_bits & 0x1 for m in members):  # éléments chiffrés
-            return None
+    names = {m.filename for m in members}
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
         try:
             if members[0].filename == "mimetype" and members[0].file_size < 200:
                 mimetype = archive.read("mimetype").decode("ascii", "replace").strip()
