@@ -68,7 +68,8 @@ def _indicator(item: ev.IndicatorEvidence) -> dict:
     }
 
 
-def _item(result: res.ItemResult) -> dict:
+def item_content(result: res.ItemResult) -> dict:
+    """Les résultats agrégés d'un item de questionnaire, tels que le rapport figé et la page les montrent."""
     return {
         "qpv": result.qpv_name,
         "number": result.item.number,
@@ -149,7 +150,7 @@ def build_payload(evaluation) -> dict:
                     if judgement
                     else None
                 ),
-                "council": [_item(r) for r in council_by_question.get(q.pk, [])],
+                "council": [item_content(r) for r in council_by_question.get(q.pk, [])],
             }
         )
 
@@ -175,7 +176,7 @@ def build_payload(evaluation) -> dict:
                 "council": {
                     "responses": result.responses if result else 0,
                     "on_paper": result.on_paper if result else 0,
-                    "items": [_item(i) for i in result.items] if result else [],
+                    "items": [item_content(i) for i in result.items] if result else [],
                 },
             }
         )

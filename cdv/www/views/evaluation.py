@@ -56,7 +56,7 @@ from cdv.evaluation.models import (
 )
 
 # Les mises en forme du contenu figé : le rapport en cours se lit exactement comme un rapport figé.
-from cdv.evaluation.report import _item, evidence_content
+from cdv.evaluation.report import evidence_content, item_content
 from cdv.evaluation.services import EvaluationError
 from cdv.monitoring.enums import MeetingKind
 from cdv.monitoring.models import Meeting
@@ -469,7 +469,7 @@ def _live_questions(request, contract, evaluation):
                 "enjeux": [str(e) for e in sorted(q.enjeux.all(), key=lambda e: e.number)],
                 "objectives": [labels.get(o.pk, o.title) for o in q.objectives.all()],
                 "evidence": evidence_content(item, num=lambda value: value),  # nombres exacts
-                "council": [_item(r) for r in by_question.get(q.pk, [])],
+                "council": [item_content(r) for r in by_question.get(q.pk, [])],
             }
         )
     return questions, hidden
