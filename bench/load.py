@@ -25,17 +25,16 @@ import argparse
 import http.client
 import json
 import os
-import platform
 import random
 import secrets
-import sqlite3
 import subprocess
 import sys
 import threading
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+from benchserver import ROOT, Server, machine, percentile
+
 PYTHON = sys.executable
 SLUG = "nantes-metropole-2024-2030"
 YEAR = 2025
@@ -197,54 +196,6 @@ def helper(env: dict, *args: str) -> dict:
     return json.loads(result.stdout.strip().splitlines()[-1])
 
 
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-class Server:
-    """Un gunicorn lancé par ce script, arrêté par son identifiant de processus."""
-
-    def __init__(self, env: dict, workers: int, log: Path):
-        self.port = free_port()
-        command = [
-            PYTHON,
-            "-m",
-            "gunicorn",
-            "config.wsgi:application",
-            f"--bind=127.0.0.1:{self.port}",
-            f"--workers={workers}",
-            "--worker-class=sync",
-            "--timeout=120",
-            f"--error-logfile={log}",
-            "--log-level=warning",
-        ]
-        self.process = subprocess.Popen(command, cwd=ROOT, env=env)
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"gunicorn s'est arrêté au démarrage (voir {log}).")
-            try:
-                request(self.port, "GET", "/")
-                return
-            except OSError:
-                time.sleep(0.2)
-        self.stop()
-        raise RuntimeError("gunicorn ne répond pas après 60 s.")
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-
-
 def request(port, method, path, body=None, headers=None, connection=None):
     own = connection is None
     connection = connection or http.client.HTTPConnection("127.0.0.1", port, timeout=120)
@@ -353,13 +304,6 @@ def run_load(port: int, plan: dict, *, clients: int, duration: float, seed: int)
     return result
 
 
-def percentile(values, p):
-    if not values:
-        return None
-    rank = max(0, min(len(values) - 1, round(p / 100 * len(values) + 0.5) - 1))
-    return values[rank]
-
-
 def run_engine(name: str, database_url: str, workdir: Path, args) -> dict:
     say(f"\n=== {name} : {database_url.split('@')[-1]}")
     env = django_env(database_url, workdir)
@@ -368,7 +312,7 @@ def run_engine(name: str, database_url: str, workdir: Path, args) -> dict:
     manage(env, "load_demo_data", "-v0")
     manage(env, "collectstatic", "--noinput", "-v0")
     plan = helper(env, "--setup")
-    server = Server(env, args.workers, workdir / f"gunicorn-{name}.log")
+    server = Server("config.wsgi:application", env, args.workers, workdir / f"gunicorn-{name}.log")
     try:
         for path in [*plan["reads"]]:  # chauffe : chaque worker importe et compile ses gabarits
             request(server.port, "GET", path)
@@ -405,17 +349,6 @@ def print_results(name: str, result: dict) -> bool:
     ok = result["errors"] == 0 and lost == 0
     print(f"Cible (zéro erreur, zéro écriture perdue) : {'OK' if ok else 'NON TENUE'}.")
     return ok
-
-
-def machine() -> str:
-    try:
-        kib = int(next(line for line in open("/proc/meminfo") if line.startswith("MemTotal")).split()[1])
-        memory = f", {kib / 1024 / 1024:.0f} Gio"
-    except (OSError, StopIteration, ValueError):
-        memory = ""
-    return (
-        f"{os.cpu_count()} cœurs{memory}, Python {platform.python_version()}, SQLite {sqlite3.sqlite_version}"
-    )
 
 
 def main() -> int:

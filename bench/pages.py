@@ -31,11 +31,9 @@ import argparse
 import http.client
 import json
 import os
-import platform
 import re
 import secrets
 import shutil
-import socket
 import sqlite3
 import statistics
 import subprocess
@@ -44,7 +42,8 @@ import threading
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+from benchserver import ROOT, Server, machine, percentile
+
 PYTHON = sys.executable
 TARGET_P95_MS = 150.0
 TARGET_RATIO = 1.5
@@ -262,53 +261,6 @@ def prepare_national(workdir: Path, nantes_db: Path, factor: float, rebuild: boo
 # --- Serveur ----------------------------------------------------------------------------------
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-class Server:
-    """Un gunicorn lancé par ce script, arrêté par son identifiant de processus."""
-
-    def __init__(self, app: str, env: dict, workers: int, log: Path, pythonpath: Path = ROOT):
-        self.port = free_port()
-        command = [
-            PYTHON,
-            "-m",
-            "gunicorn",
-            app,
-            f"--bind=127.0.0.1:{self.port}",
-            f"--workers={workers}",
-            "--worker-class=sync",
-            "--timeout=120",
-            f"--pythonpath={pythonpath}",
-            f"--error-logfile={log}",
-            "--log-level=warning",
-        ]
-        self.process = subprocess.Popen(command, cwd=ROOT, env=env)
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"gunicorn s'est arrêté au démarrage (voir {log}).")
-            try:
-                fetch(self.port, "/")
-                return
-            except OSError:
-                time.sleep(0.2)
-        self.stop()
-        raise RuntimeError("gunicorn ne répond pas après 60 s.")
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-
-
 def fetch(port: int, path: str, timeout: float = 120, *, cold: bool = False) -> tuple[int, bytes, dict]:
     connection = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
     try:
@@ -378,13 +330,6 @@ def load(port: int, path: str, *, clients: int, warmup: float, duration: float) 
         "queries": max(queries) if queries else None,
         "hit_share": sum(1 for s in samples if s[4]) / len(samples) if samples else None,
     }
-
-
-def percentile(values: list[float], p: float) -> float | None:
-    if not values:
-        return None
-    rank = max(0, min(len(values) - 1, round(p / 100 * len(values) + 0.5) - 1))
-    return values[rank]
 
 
 # --- Déroulé ----------------------------------------------------------------------------------
@@ -607,21 +552,6 @@ def verdicts(all_results: dict) -> bool:
             )
     print(f"\nVerdict : {'toutes les cibles sont tenues' if ok else 'des cibles ne sont pas tenues'}.")
     return ok
-
-
-def machine() -> str:
-    memory = ""
-    try:
-        kib = int(next(line for line in open("/proc/meminfo") if line.startswith("MemTotal")).split()[1])
-        memory = f", {kib / 1024 / 1024:.0f} Gio"
-    except (OSError, StopIteration, ValueError):
-        pass
-    import gunicorn
-
-    return (
-        f"{os.cpu_count()} cœurs{memory}, Python {platform.python_version()}, "
-        f"SQLite {sqlite3.sqlite_version}, gunicorn {gunicorn.__version__}"
-    )
 
 
 def main() -> int:
