@@ -16,7 +16,7 @@ from cdv.plan.models import Action
 from cdv.territories.models import Territory
 
 from .auth import visible_contract
-from .lookups import contract_partners, contract_qpv, partners_active_in
+from .lookups import contract_qpv
 from .pagination import paginated
 from .params import ContractSlug, PartnerSlug
 from .schemas import READ_ERRORS
@@ -97,7 +97,7 @@ def _partners(user, contract):
         .values("n")
     )
     return (
-        contract_partners(user, contract)
+        Partner.objects.with_place_in(user, contract)
         .annotate(commitment_count=Coalesce(Subquery(counts), 0))
         .prefetch_related(
             Prefetch(
@@ -130,7 +130,7 @@ def list_partners(request, slug: ContractSlug, filters: Query[PartnerFilters]):
         qs = qs.filter(kind=filters.kind)
     if filters.qpv:
         qpv = contract_qpv(contract, filters.qpv)
-        qs = qs.filter(partners_active_in(user, contract, qpv)) if qpv else qs.none()
+        qs = qs.active_in(user, contract, qpv) if qpv else qs.none()
     return qs
 
 

@@ -14,12 +14,63 @@ from cdv.core import validators
 from .enums import PartnerKind
 
 
+def _running(actions) -> models.Q:
+    """Les partenaires pilotes ou contributeurs de ces actions."""
+    contributors = actions.model.contributors.through.objects.filter(action__in=actions)
+    pilots = actions.exclude(pilot_partner=None)
+    return models.Q(pk__in=pilots.values("pilot_partner_id")) | models.Q(
+        pk__in=contributors.values("partner_id")
+    )
+
+
 class PartnerQuerySet(models.QuerySet):
     def collectives(self):
         return self.filter(kind=PartnerKind.COLLECTIVE)
 
     def citizen_councils(self):
         return self.filter(kind=PartnerKind.CITIZEN_COUNCIL)
+
+    def with_place_in(self, user, contract):
+        """Partenaires qui ont une place visible de ``user`` dans le contrat.
+
+        Pour tous : signataires et participants, pilotes et contributeurs des actions, partenaires qui
+        portent un engagement visible (publié pour le public). Pour les membres du contrat, aussi les
+        partenaires au nom desquels des personnes y ont un rôle, et ceux qui n'ont que des brouillons.
+        """
+        from cdv.commitments.abilities import can_read_contract_internals, visible_commitments
+        from cdv.commitments.models import Commitment
+        from cdv.contracts.models import Signatory
+        from cdv.plan.models import Action
+        from cdv.users.models import Membership
+
+        actions = Action.objects.for_contract(contract)
+        place = (
+            models.Q(pk__in=Signatory.objects.filter(contract=contract).values("partner_id"))
+            | _running(actions)
+            | models.Q(
+                pk__in=visible_commitments(user, Commitment.objects.all(), contract).values("partner_id")
+            )
+        )
+        if can_read_contract_internals(user, contract):
+            members = Membership.objects.filter(contract=contract).exclude(partner=None)
+            place |= models.Q(pk__in=members.values("partner_id"))
+        return self.filter(place)
+
+    def active_in(self, user, contract, qpv):
+        """Partenaires actifs dans un quartier, comme sur sa page publique : engagements visibles de
+        ``user`` qui s'y appliquent (y compris de portée générale), pilotes et contributeurs des
+        actions de sa feuille de route, conseils citoyens qui le couvrent."""
+        from cdv.commitments.abilities import visible_commitments
+        from cdv.commitments.models import Commitment
+        from cdv.plan.models import Action
+
+        actions = Action.objects.for_contract(contract).applying_to(qpv)
+        commitments = visible_commitments(user, Commitment.objects.all(), contract).applying_to(qpv)
+        return self.filter(
+            models.Q(pk__in=commitments.values("partner_id"))
+            | _running(actions)
+            | models.Q(pk__in=Partner.qpvs.through.objects.filter(territory=qpv).values("partner_id"))
+        )
 
 
 class Partner(models.Model):
