@@ -4,6 +4,7 @@ arrêté par le script, un port libre, le centile des latences, la description d
 import http.client
 import os
 import platform
+import secrets
 import socket
 import sqlite3
 import subprocess
@@ -12,6 +13,32 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+
+
+# Une clé par lancement du banc, partagée par ses processus (serveurs et commandes).
+SECRET = secrets.token_urlsafe(64)
+
+
+def production_env(database_url: str, workdir: Path, **extra: str) -> dict:
+    """L'environnement d'un processus Django du banc : réglages de production, sans HTTPS (serveur
+    local), base ``database_url``, fichiers statiques, cache et fichiers déposés sous ``workdir``."""
+    env = dict(os.environ)
+    env.update(
+        DATABASE_URL=database_url,
+        DJANGO_SETTINGS_MODULE="config.settings.production",
+        SECRET_KEY=SECRET,
+        ALLOWED_HOSTS="127.0.0.1,localhost",
+        SECURE_SSL_REDIRECT="0",
+        SECURE_HSTS_SECONDS="0",
+        DEBUG="0",
+        LOG_LEVEL="ERROR",
+        PYTHONPATH=str(ROOT),
+        STATIC_ROOT=str(workdir / "staticfiles"),
+        MEDIA_ROOT=str(workdir / "media"),
+        CDV_CACHE_DIR=str(workdir / "cache"),
+    )
+    env.update(extra)
+    return env
 
 
 def free_port() -> int:

@@ -26,20 +26,18 @@ import http.client
 import json
 import os
 import random
-import secrets
 import subprocess
 import sys
 import threading
 import time
 from pathlib import Path
 
-from benchserver import ROOT, Server, machine, percentile
+from benchserver import ROOT, Server, machine, percentile, production_env
 
 PYTHON = sys.executable
 SLUG = "nantes-metropole-2024-2030"
 YEAR = 2025
 EDITORS, COMMITMENTS_PER_EDITOR = 10, 3
-SECRET = secrets.token_urlsafe(64)
 MIX = (("lecture", 0.75), ("modification", 0.22), ("bilan PDF", 0.03))
 
 
@@ -160,22 +158,7 @@ def verify(acks_file: Path) -> dict:
 
 
 def django_env(database_url: str, workdir: Path) -> dict:
-    env = dict(os.environ)
-    env.update(
-        DATABASE_URL=database_url,
-        DJANGO_SETTINGS_MODULE="config.settings.production",
-        SECRET_KEY=SECRET,
-        ALLOWED_HOSTS="127.0.0.1,localhost",
-        SECURE_SSL_REDIRECT="0",
-        SECURE_HSTS_SECONDS="0",
-        DEBUG="0",
-        LOG_LEVEL="ERROR",
-        PYTHONPATH=str(ROOT),
-        STATIC_ROOT=str(workdir / "staticfiles"),
-        MEDIA_ROOT=str(workdir / "media"),
-        AXES_FAILURE_LIMIT="1000",
-    )
-    return env
+    return production_env(database_url, workdir, AXES_FAILURE_LIMIT="1000")
 
 
 def manage(env: dict, *args: str) -> None:

@@ -32,7 +32,6 @@ import http.client
 import json
 import os
 import re
-import secrets
 import shutil
 import sqlite3
 import statistics
@@ -42,7 +41,7 @@ import threading
 import time
 from pathlib import Path
 
-from benchserver import ROOT, Server, machine, percentile
+from benchserver import ROOT, Server, machine, percentile, production_env
 
 PYTHON = sys.executable
 TARGET_P95_MS = 150.0
@@ -174,26 +173,13 @@ def global_urls() -> list[tuple[str, str]]:
 
 
 def django_env(db_path: Path, *, page_cache: bool = True) -> dict:
-    env = dict(os.environ)
-    env.update(
+    return production_env(
+        f"sqlite:///{db_path}",
+        db_path.parent,
         # Un cache par base : deux serveurs côte à côte ne doivent pas se servir les pages l'un de l'autre.
         CDV_CACHE_DIR=str(db_path.parent / f"cache-{db_path.stem}"),
         CDV_PUBLIC_CACHE_SECONDS="60" if page_cache else "0",
-        DATABASE_URL=f"sqlite:///{db_path}",
-        DJANGO_SETTINGS_MODULE="config.settings.production",
-        SECRET_KEY=BENCH_SECRET,
-        ALLOWED_HOSTS="127.0.0.1,localhost",
-        SECURE_SSL_REDIRECT="0",
-        SECURE_HSTS_SECONDS="0",
-        DEBUG="0",
-        LOG_LEVEL="ERROR",
-        PYTHONPATH=str(ROOT),
-        STATIC_ROOT=str(db_path.parent / "staticfiles"),
     )
-    return env
-
-
-BENCH_SECRET = secrets.token_urlsafe(64)
 
 
 def manage(db_path: Path, *args: str) -> None:
