@@ -3,6 +3,7 @@ de vie. Chaque fonction vérifie les droits avec ``abilities`` et lève une erre
 français ; rien n'est écrit en cas d'erreur."""
 
 import datetime
+from dataclasses import dataclass
 from decimal import Decimal
 
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -12,7 +13,7 @@ from django.utils import timezone
 from cdv.core.actors import person_or_none
 
 from . import abilities
-from .enums import CommitmentScope
+from .enums import CommitmentScope, FundingKind
 from .enums import CommitmentStatus as S
 from .models import Commitment, CommitmentAmendment, CommitmentMeans
 
@@ -33,15 +34,27 @@ class CommitmentError(ValidationError):
 
 
 class ConflictError(Exception):
-    """Quelqu'un a enregistré l'engagement entre-temps : ``changes`` dit quoi."""
+    """Quelqu'un a enregistré l'engagement entre-temps : ``changes`` dit quoi.
 
-    def __init__(self, commitment, changes):
+    ``changes`` : [(libellé, valeur vue, valeur enregistrée)] pour chaque champ que l'autre personne
+    a changé (moyens de chaque année compris). ``rows`` détaille la fusion à trois voies pour
+    l'écran de conflit (``MergeRow``) ; ``merged`` est l'état fusionné, ``theirs`` l'état enregistré.
+    """
+
+    def __init__(self, commitment, changes, rows=(), merged=None, theirs=None):
         self.commitment = commitment
-        self.changes = changes  # [(libellé du champ, valeur enregistrée par l'autre personne)]
+        self.changes = changes
+        self.rows = list(rows)
+        self.merged = merged
+        self.theirs = theirs
         super().__init__(
             "Cet engagement a été modifié par quelqu'un d'autre pendant que vous le modifiiez "
             f"(version {commitment.version}). Vos modifications n'ont pas été enregistrées."
         )
+
+    @property
+    def clashes(self) -> list[str]:
+        return [row.key for row in self.rows if row.kind == CLASH]
 
 
 def _refuse(message):
@@ -291,8 +304,12 @@ def update_commitment(
     means=None,
     indicators=None,
     amendment_reason: str = "",
+    base: dict | None = None,
 ) -> Commitment:
     """Modifie un engagement si personne ne l'a fait entre-temps (sinon ``ConflictError``).
+
+    ``base`` : l'état que la personne avait chargé (``editable_state``) ; sans lui, il est relu dans
+    l'historique. Le conflit détaille la fusion : ce que l'autre a changé, ce qui est à trancher.
 
     Un engagement confirmé ne change que par avenant : ``amendment_reason`` est alors requis et
     l'état d'avant est conservé dans ``CommitmentAmendment``. Sans changement, rien n'est écrit.
@@ -300,8 +317,10 @@ def update_commitment(
     current = Commitment.objects.select_for_update().get(pk=commitment.pk)
     _check(user, current, "edit", "Vous ne pouvez pas modifier cet engagement.")
     if current.version != expected_version:
-        seen = commitment_state_at(current, expected_version)
-        raise ConflictError(current, diff(seen, snapshot(current)) if seen else [])
+        theirs = editable_state(current)
+        if base is None:
+            base = commitment_state_at(current, expected_version)
+        raise _conflict(current, base, theirs, _proposed_state(theirs, data, qpvs, means, indicators))
     before = snapshot(current)
     for name in EDITABLE_FIELDS:
         if name in data:
@@ -380,16 +399,236 @@ def _plain(value):
 
 
 def commitment_state_at(commitment, version: int) -> dict | None:
-    """L'état (partiel : champs simples) de l'engagement à une version donnée, d'après l'historique."""
-    record = commitment.history.filter(version=version).order_by("-history_date").first()
+    """L'état modifiable (``editable_state``) de l'engagement à une version, d'après l'historique.
+
+    Quartiers et indicateurs : l'historique garde leur liste à chaque enregistrement. Moyens : leur
+    propre historique, jusqu'à l'enregistrement qui a créé la version suivante. ``None`` si
+    l'historique ne connaît pas cette version.
+    """
+    record = commitment.history.filter(version=version).order_by("-history_date", "-history_id").first()
     if record is None:
         return None
-    state = snapshot(commitment)
-    for name in ["title", "description", "summary_plain", "target", "scope", "status"]:
-        state[name] = getattr(record, name)
-    state["deadline"] = record.deadline.isoformat() if record.deadline else None
-    # Quartiers et moyens : on ne compare que les champs simples, faute d'état historique fiable.
+    state = {name: _text(getattr(record, name)) for name in TEXT_FIELDS}
+    state |= {
+        "objective": record.objective_id,
+        "action": record.action_id,
+        "scope": record.scope,
+        "deadline": record.deadline.isoformat() if record.deadline else None,
+        "qpvs": sorted(record.qpvs.values_list("territory_id", flat=True)),
+        "indicators": sorted(record.indicators.values_list("indicator_id", flat=True)),
+    }
+    later = commitment.history.filter(version__gt=version).order_by("history_date", "history_id").first()
+    means = CommitmentMeans.history.filter(commitment_id=commitment.pk)
+    if later is not None:
+        means = means.filter(history_date__lt=later.history_date)
+    last = {}
+    for row in means.order_by("history_date", "history_id"):
+        last[row.id] = row
+    state.update(_means_state(row for row in last.values() if row.history_type != "-"))
     return state
+
+
+# Fusion à trois voies : ce que la personne avait chargé (base), ce qui est enregistré (l'autre
+# personne) et ce qu'elle envoie. Un champ changé d'un seul côté garde ce changement ; un champ
+# changé des deux côtés différemment doit être tranché par la personne.
+THEIRS, MINE, SAME, CLASH = "theirs", "mine", "same", "clash"
+TEXT_FIELDS = ["title", "summary_plain", "description", "target"]
+STATE_FIELDS = [
+    "objective",
+    "action",
+    "title",
+    "summary_plain",
+    "description",
+    "scope",
+    "qpvs",
+    "indicators",
+    "target",
+    "deadline",
+]
+NO_MEANS = ["0.00", "0.00"]
+
+
+@dataclass(frozen=True)
+class MergeRow:
+    """Un champ qui diffère : valeurs affichables (vue, enregistrée, la vôtre) et issue de la fusion."""
+
+    key: str
+    label: str
+    seen: str
+    saved: str
+    yours: str
+    kind: str  # THEIRS (repris), MINE (le vôtre), SAME (même changement), CLASH (à choisir)
+
+
+def means_key(year, funding) -> str:
+    return f"means:{int(year)}:{funding}"
+
+
+def _text(value) -> str:
+    return (value or "").replace("\r\n", "\n").strip()
+
+
+def _means_state(rows) -> dict:
+    result = {}
+    for row in rows:
+        get = row.get if isinstance(row, dict) else (lambda name, row=row: getattr(row, name))
+        cell = [_money(get("fte")), _money(get("amount_eur"))]
+        if cell != NO_MEANS:
+            result[means_key(get("year"), get("funding"))] = cell
+    return result
+
+
+def editable_state(commitment) -> dict:
+    """Ce que le formulaire modifie, sous une forme comparable et sérialisable en JSON : les
+    moyens y sont une case par année et par nature (``means:2026:DROIT_COMMUN``)."""
+    state = {name: _text(getattr(commitment, name)) for name in TEXT_FIELDS}
+    state |= {
+        "objective": commitment.objective_id,
+        "action": commitment.action_id,
+        "scope": commitment.scope,
+        "deadline": commitment.deadline.isoformat() if commitment.deadline else None,
+        "qpvs": sorted(q.pk for q in commitment.qpvs.all()),
+        "indicators": sorted(i.pk for i in commitment.indicators.all()),
+    }
+    state.update(_means_state(commitment.means.all()))
+    return state
+
+
+def _proposed_state(saved: dict, data: dict, qpvs, means, indicators) -> dict:
+    """L'état qu'enregistrerait la personne : ce qu'elle envoie, le reste tel qu'enregistré."""
+    state = dict(saved)
+    for name in STATE_FIELDS:
+        if name not in data:
+            continue
+        value = data[name]
+        if name in {"objective", "action"}:
+            value = value.pk if value else None
+        elif name == "deadline":
+            value = value.isoformat() if value else None
+        elif name in TEXT_FIELDS:
+            value = _text(value)
+        state[name] = value
+    if qpvs is not None:
+        state["qpvs"] = sorted(q.pk for q in qpvs)
+    if indicators is not None:
+        state["indicators"] = sorted(i.pk for i in indicators)
+    if means is not None:
+        state = {k: v for k, v in state.items() if not k.startswith("means:")}
+        state.update(_means_state(means))
+    return state
+
+
+def state_value(state, key):
+    return state.get(key, NO_MEANS if key.startswith("means:") else None)
+
+
+def merge_states(base: dict | None, theirs: dict, mine: dict) -> tuple[dict, list[tuple[str, str]]]:
+    """Fusionne : renvoie l'état fusionné et [(clé, issue)] pour chaque champ qui diffère.
+
+    Sans ``base`` (version inconnue de l'historique), tout champ qui diffère est à trancher.
+    En cas de conflit (CLASH), l'état fusionné garde la valeur de la personne, en attente de son choix.
+    """
+    means_keys = {k for state in (base or {}, theirs, mine) for k in state if k.startswith("means:")}
+    merged, outcome = {}, []
+    for key in STATE_FIELDS + sorted(means_keys):
+        saved, yours = state_value(theirs, key), state_value(mine, key)
+        seen = state_value(base, key) if base is not None else None
+        if saved == yours:
+            merged[key] = saved
+            if base is not None and seen != saved:
+                outcome.append((key, SAME))
+        elif base is not None and yours == seen:
+            merged[key] = saved
+            outcome.append((key, THEIRS))
+        elif base is not None and saved == seen:
+            merged[key] = yours
+            outcome.append((key, MINE))
+        else:
+            merged[key] = yours
+            outcome.append((key, CLASH))
+    return {k: v for k, v in merged.items() if v != NO_MEANS or not k.startswith("means:")}, outcome
+
+
+def state_label(key: str) -> str:
+    if key.startswith("means:"):
+        _, year, funding = key.split(":")
+        return f"moyens {year} ({FundingKind(funding).label})"
+    return FIELD_LABELS[key]
+
+
+def means_text(fte, amount_eur) -> str:
+    from cdv.core.figures import french_number
+
+    return f"{french_number(Decimal(str(fte or 0)))} ETP, {french_number(Decimal(str(amount_eur or 0)))} €"
+
+
+def _describer(states):
+    """Une fonction (clé, valeur) → texte lisible ; lit en une fois les noms des objets cités."""
+    from cdv.indicators.models import Indicator
+    from cdv.plan.models import Action, Objective
+    from cdv.territories.models import Territory
+
+    def ids(*keys):
+        found = set()
+        for state in states:
+            for key in keys:
+                value = state_value(state, key) if state else None
+                found.update(value if isinstance(value, list) else [value] if value else [])
+        return found
+
+    names = {
+        "objective": {o.pk: str(o) for o in Objective.objects.filter(pk__in=ids("objective"))},
+        "action": {a.pk: str(a) for a in Action.objects.filter(pk__in=ids("action"))},
+        "qpvs": dict(Territory.objects.filter(pk__in=ids("qpvs")).values_list("pk", "name")),
+        "indicators": dict(Indicator.objects.filter(pk__in=ids("indicators")).values_list("pk", "name")),
+    }
+
+    def describe(key, value):
+        if value in (None, "", []):
+            return ""
+        if key.startswith("means:"):
+            return means_text(*value)
+        if key in {"objective", "action"}:
+            return names[key].get(value, "")
+        if key in {"qpvs", "indicators"}:
+            return ", ".join(sorted(names[key].get(pk, str(pk)) for pk in value))
+        if key == "scope":
+            return CommitmentScope(value).label
+        if key == "deadline":
+            return datetime.date.fromisoformat(value).strftime("%d/%m/%Y")
+        return value
+
+    return describe
+
+
+def _conflict(current, base, theirs, mine) -> ConflictError:
+    merged, outcome = merge_states(base, theirs, mine)
+    describe = _describer([base, theirs, mine])
+    rows = [
+        MergeRow(
+            key=key,
+            label=state_label(key),
+            seen=describe(key, state_value(base, key)) if base is not None else "",
+            saved=describe(key, state_value(theirs, key)),
+            yours=describe(key, state_value(mine, key)),
+            kind=kind,
+        )
+        for key, kind in outcome
+    ]
+    changes = [
+        (row.label, row.seen if base is not None else None, row.saved) for row in rows if row.kind != MINE
+    ]
+    return ConflictError(current, changes, rows=rows, merged=merged, theirs=theirs)
+
+
+def unresolved_choices(
+    *, commitment, saved: dict, keys, data: dict, qpvs, means, indicators
+) -> ConflictError:
+    """Après un conflit : les champs à trancher (``keys``) dont la valeur envoyée diffère encore de
+    celle enregistrée (``saved``) sans que la personne ait choisi ; ``rows`` vide s'il n'y en a pas."""
+    error = _conflict(commitment, None, saved, _proposed_state(saved, data, qpvs, means, indicators))
+    error.rows = [row for row in error.rows if row.key in keys]
+    return error
 
 
 def _transition(user, commitment, ability, message, new_status, **fields):

@@ -4,6 +4,7 @@ from decimal import Decimal, InvalidOperation
 
 from django import forms
 from django.contrib.auth import password_validation
+from django.core import signing
 from django.urls import reverse
 
 from cdv.commitments.enums import CommitmentScope, FundingKind
@@ -101,6 +102,38 @@ class CommitmentForm(forms.Form):
         help_text="Obligatoire pour modifier un engagement confirmé : la version d'avant reste consultable.",
     )
     version = forms.IntegerField(widget=forms.HiddenInput, required=False)
+    # Ce que la personne a chargé (signé) et les champs qu'elle doit trancher après un conflit.
+    base = forms.CharField(widget=forms.HiddenInput, required=False)
+    clashes = forms.CharField(widget=forms.HiddenInput, required=False)
+
+    BASE_SALT = "cdv.commitment-base"
+
+    @classmethod
+    def sign_base(cls, state: dict) -> str:
+        return signing.dumps(state, salt=cls.BASE_SALT, compress=True)
+
+    def loaded_base(self) -> dict | None:
+        """L'état chargé par la personne, ou None s'il manque ou a été altéré."""
+        try:
+            return signing.loads(self.data.get("base", ""), salt=self.BASE_SALT)
+        except signing.BadSignature:
+            return None
+
+    @staticmethod
+    def data_for_state(state: dict) -> dict:
+        """Les valeurs de formulaire (comme envoyées par le navigateur) d'un état ``editable_state``."""
+        data = {}
+        for key, value in state.items():
+            if key.startswith("means:"):
+                _, year, funding = key.split(":")
+                fte, eur = value
+                data[f"fte_{year}_{funding}"] = "" if Decimal(fte) == 0 else fte
+                data[f"eur_{year}_{funding}"] = "" if Decimal(eur) == 0 else eur
+            elif key in {"qpvs", "indicators"}:
+                data[key] = [str(pk) for pk in value]
+            else:
+                data[key] = "" if value is None else str(value)
+        return data
 
     @property
     def summary_readability(self):
@@ -186,9 +219,12 @@ class CommitmentForm(forms.Form):
             "target": self.cleaned_data.get("target") or "",
         }
 
-    @staticmethod
-    def initial_for(commitment, years):
+    @classmethod
+    def initial_for(cls, commitment, years):
+        from cdv.commitments.services import editable_state
+
         initial = {
+            "base": cls.sign_base(editable_state(commitment)),
             "objective": commitment.objective_id,
             "action": commitment.action_id,
             "title": commitment.title,

@@ -156,35 +156,51 @@ def commitment_edit(request, slug, pk):
     commitment, rights = get_commitment(request, contract, pk, ability="edit")
     years = _years(contract)
     needs_amendment = commitment.status in abilities.AMENDMENT_STATUSES
-    conflict = None
+    conflict, status = None, 200
     if request.method == "POST":
-        form = CommitmentForm(request.POST, contract=contract, years=years)
+        data, clashes = _apply_choices(request.POST, contract, years)
+        form = CommitmentForm(data, contract=contract, years=years)
         if form.is_valid():
-            try:
-                services.update_commitment(
-                    user=request.user,
-                    commitment=commitment,
-                    expected_version=form.cleaned_data["version"] or 0,
-                    data=form.data_fields(),
-                    qpvs=form.cleaned_data["qpvs"],
-                    means=form.means(),
-                    indicators=form.cleaned_data["indicators"],
-                    amendment_reason=form.cleaned_data["amendment_reason"] or "",
+            fields = {
+                "data": form.data_fields(),
+                "qpvs": form.cleaned_data["qpvs"],
+                "means": form.means(),
+                "indicators": form.cleaned_data["indicators"],
+            }
+            base = form.loaded_base()
+            unchosen = [key for key in clashes if data.get(f"keep_{key}") not in {"mine", "theirs"}]
+            if unchosen and base is not None:
+                pending = services.unresolved_choices(
+                    commitment=commitment, saved=base, keys=unchosen, **fields
                 )
-            except services.ConflictError as error:
-                conflict = error
-                commitment.refresh_from_db()
-            except ValidationError as error:
-                _add_errors(form, error)
-            else:
-                messages.success(request, "Modifications enregistrées.")
-                return redirect("www:commitment", slug=contract.slug, pk=commitment.pk)
+                if pending.rows:
+                    conflict = pending
+                    for row in pending.rows:
+                        form.add_error(None, f"Choisissez la valeur à garder pour « {row.label} ».")
+            if conflict is None:
+                try:
+                    services.update_commitment(
+                        user=request.user,
+                        commitment=commitment,
+                        expected_version=form.cleaned_data["version"] or 0,
+                        amendment_reason=form.cleaned_data["amendment_reason"] or "",
+                        base=base,
+                        **fields,
+                    )
+                except services.ConflictError as error:
+                    conflict, status = error, 409
+                    commitment.refresh_from_db()
+                    form = CommitmentForm(_merged_data(data, error), contract=contract, years=years)
+                except ValidationError as error:
+                    _add_errors(form, error)
+                else:
+                    messages.success(request, "Modifications enregistrées.")
+                    return redirect("www:commitment", slug=contract.slug, pk=commitment.pk)
     else:
         form = CommitmentForm(
             initial=CommitmentForm.initial_for(commitment, years), contract=contract, years=years
         )
     form.enable_action_refresh(reverse("www:action_options", args=[contract.slug]))
-    status = 409 if conflict else 200
     return render(
         request,
         "commitments/form.html",
@@ -195,9 +211,55 @@ def commitment_edit(request, slug, pk):
             "commitment": commitment,
             "needs_amendment": needs_amendment,
             "conflict": conflict,
+            "conflict_rows": _conflict_rows(conflict, form),
         },
         status=status,
     )
+
+
+def _apply_choices(post, contract, years):
+    """Après un conflit, « garder la valeur enregistrée » remet dans la saisie la valeur de l'autre
+    personne (celle de l'état chargé, signé) ; renvoie la saisie et les champs à trancher."""
+    data = post.copy()
+    clashes = [key for key in data.get("clashes", "").split(",") if key]
+    base = CommitmentForm(data, contract=contract, years=years).loaded_base()
+    if base is not None:
+        for key in clashes:
+            if data.get(f"keep_{key}") == "theirs":
+                _put(data, CommitmentForm.data_for_state({key: services.state_value(base, key)}))
+    return data, clashes
+
+
+def _put(data, values):
+    for name, value in values.items():
+        if isinstance(value, list):
+            data.setlist(name, value)
+        else:
+            data[name] = value
+
+
+def _merged_data(posted, conflict):
+    """La saisie à remontrer après un conflit : les champs que seule l'autre personne a changés
+    prennent sa valeur ; la version et l'état chargé deviennent ceux enregistrés."""
+    data = posted.copy()
+    for name in [name for name in data if name.startswith("keep_")]:
+        del data[name]
+    for row in conflict.rows:
+        if row.kind == services.THEIRS:
+            _put(
+                data, CommitmentForm.data_for_state({row.key: services.state_value(conflict.merged, row.key)})
+            )
+    data["version"] = str(conflict.commitment.version)
+    data["base"] = CommitmentForm.sign_base(conflict.theirs)
+    data["clashes"] = ",".join(conflict.clashes)
+    return data
+
+
+def _conflict_rows(conflict, form):
+    """Lignes du tableau de conflit, avec le choix déjà coché pour les champs à trancher."""
+    if conflict is None:
+        return []
+    return [{"row": row, "choice": form.data.get(f"keep_{row.key}", "")} for row in conflict.rows]
 
 
 TRANSITIONS = {
