@@ -225,3 +225,26 @@ def test_history_on_the_commitment_page_says_how_the_means_changed(client, nante
     assert f"moyens 2026 (Moyens de droit commun) : « {old}" in history
     assert "→ « " in history and "9 000 €" in history
     assert str(pilot) in history
+
+
+def test_history_names_quarters_indicators_and_scope_in_words(client, nantes, commitment, pilot):
+    url = edit_url(nantes, commitment)
+    seen = load_form(client, pilot, url)
+    malakoff = Qpv.objects.get(code="QN04413M")
+    indicator = nantes.indicators.order_by("name").first()
+    objective = nantes.enjeux.get(number=2).objectives.first()
+    changes = {
+        "scope": "QPV",
+        "qpvs": [str(malakoff.pk)],
+        "indicators": [str(indicator.pk)],
+        "objective": str(objective.pk),
+        "action": "",
+    }
+    assert client.post(url, seen | changes).status_code == 302
+    page = text(client.get(reverse("www:commitment", args=[nantes.slug, commitment.pk])))
+    history = page.split("Historique", 1)[1]
+    assert "quartiers concernés : « — » → « Malakoff" in history
+    assert f"indicateurs de suivi : « — » → « {indicator.name} »" in history
+    assert "portée : « Échelle métropolitaine » → « Quartiers choisis »" in history
+    assert f"→ « {objective} »" in history
+    assert "{'" not in history

@@ -12,7 +12,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from cdv.commitments import abilities, services
 from cdv.commitments.enums import CommitmentStatus as S
-from cdv.commitments.models import Commitment
+from cdv.commitments.models import Commitment, CommitmentMeans
 from cdv.core.pagecache import public_page
 from cdv.plan.models import Action, Enjeu
 from cdv.territories.models import Territory
@@ -119,11 +119,11 @@ def commitment_detail(request, slug, pk):
             if older is not None:
                 delta = newer.diff_against(older)
                 changes = [
-                    (_label(c.field), c.old, c.new)
-                    for c in delta.changes
-                    if c.field not in {"version", "updated_at"}
+                    (c.field, c.old, c.new) for c in delta.changes if c.field not in {"version", "updated_at"}
                 ]
             history.append({"record": newer, "changes": changes})
+        _in_words(history)
+        _add_means_changes(commitment, history)
     return render(
         request,
         "commitments/detail.html",
@@ -140,6 +140,75 @@ def commitment_detail(request, slug, pk):
             "close_form": CloseForm(),
         },
     )
+
+
+def _in_words(history):
+    """Les valeurs de l'historique en mots : noms des quartiers, indicateurs, objectif et action,
+    libellés des choix (l'historique brut garde des numéros et des codes)."""
+    from cdv.indicators.models import Indicator
+    from cdv.plan.models import Action, Objective
+
+    related = {
+        "qpvs": ("territory", Territory.objects.only("name")),
+        "indicators": ("indicator", Indicator.objects.only("name")),
+        "objective": (None, Objective.objects.select_related("enjeu")),
+        "action": (None, Action.objects.select_related("objective__enjeu")),
+    }
+
+    def ids(field, value):
+        key = related[field][0]
+        return [row[key] for row in value] if key else ([value] if value else [])
+
+    wanted = {field: set() for field in related}
+    for item in history:
+        for field, old, new in item["changes"]:
+            if field in related:
+                wanted[field].update(ids(field, old or []) + ids(field, new or []))
+    names = {
+        field: {
+            obj.pk: str(obj) if field in {"objective", "action"} else obj.name
+            for obj in query.filter(pk__in=wanted[field])
+        }
+        for field, (_, query) in related.items()
+        if wanted[field]
+    }
+
+    def words(field, value):
+        if field in related:
+            return ", ".join(sorted(names.get(field, {}).get(pk, str(pk)) for pk in ids(field, value or [])))
+        try:
+            choices = dict(Commitment._meta.get_field(field).flatchoices)
+        except Exception:  # noqa: BLE001 - un champ disparu garde sa valeur brute
+            choices = {}
+        return choices.get(value, value)
+
+    for item in history:
+        item["changes"] = [(_label(f), words(f, old), words(f, new)) for f, old, new in item["changes"]]
+
+
+def _add_means_changes(commitment, history):
+    """Les moyens ont leur propre historique : chaque changement (année, nature, ETP et euros) est
+    rattaché à l'enregistrement de l'engagement qui l'a produit (le dernier qui le précède)."""
+    if not history:
+        return
+    records = CommitmentMeans.history.filter(commitment_id=commitment.pk).order_by(
+        "history_date", "history_id"
+    )
+    last = {}
+    for row in records:
+        before = last.get(row.id)
+        last[row.id] = row
+        old = (
+            services.means_text(before.fte, before.amount_eur) if before and row.history_type != "+" else None
+        )
+        new = services.means_text(row.fte, row.amount_eur) if row.history_type != "-" else None
+        zero = services.means_text(0, 0)
+        if (old or zero) == (new or zero):
+            continue
+        owner = next((item for item in history if item["record"].history_date <= row.history_date), None)
+        if owner is not None:
+            label = services.state_label(services.means_key(row.year, row.funding))
+            owner["changes"].append((label, old or zero, new or zero))
 
 
 def _label(field_name):
