@@ -248,3 +248,39 @@ def test_history_names_quarters_indicators_and_scope_in_words(client, nantes, co
     assert "portée : « Échelle métropolitaine » → « Quartiers choisis »" in history
     assert f"→ « {objective} »" in history
     assert "{'" not in history
+
+
+def test_api_conflict_lists_the_means_the_other_person_changed_and_loses_nothing(
+    client, nantes, commitment, referent, pilot
+):
+    from cdv.users.services import create_api_token
+
+    def bearer(user):
+        _, key = create_api_token(user=user, name="test")
+        return {"HTTP_AUTHORIZATION": f"Bearer {key}"}
+
+    url = f"/api/v1/contracts/{nantes.slug}/commitments/{commitment.pk}"
+    seen = commitment.version
+    means = [
+        {"year": 2025, "fte": "0.2", "amount_eur": "25000", "funding": "CREDITS_SPECIFIQUES"},
+        {"year": 2026, "fte": "0", "amount_eur": "9000", "funding": "DROIT_COMMUN"},
+    ]
+    first = client.patch(
+        url, {"version": seen, "means": means}, content_type="application/json", **bearer(pilot)
+    )
+    assert first.status_code == 200, first.content
+    stale = client.patch(
+        url, {"version": seen, "title": "Trente permis"}, content_type="application/json", **bearer(referent)
+    )
+    assert stale.status_code == 409
+    changes = [[str(v).replace("\u202f", " ") for v in change] for change in stale.json()["changes"]]
+    assert ["moyens 2026 (Moyens de droit commun)", "0 ETP, 0 €", "0 ETP, 9 000 €"] in changes
+    assert amount(commitment, 2026) == Decimal("9000")
+    again = client.patch(
+        url,
+        {"version": first.json()["version"], "title": "Trente permis"},
+        content_type="application/json",
+        **bearer(referent),
+    )
+    assert again.status_code == 200
+    assert amount(commitment, 2026) == Decimal("9000")
