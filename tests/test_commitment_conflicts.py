@@ -284,3 +284,19 @@ def test_api_conflict_lists_the_means_the_other_person_changed_and_loses_nothing
     )
     assert again.status_code == 200
     assert amount(commitment, 2026) == Decimal("9000")
+
+
+def test_a_forged_list_of_fields_to_choose_changes_nothing_and_breaks_nothing(
+    client, nantes, commitment, referent
+):
+    url = edit_url(nantes, commitment)
+    seen = load_form(client, referent, url)
+    forged = seen | {
+        "clashes": "means:x,means:2026:NOPE,version,title",
+        "keep_means:x": "theirs",
+        "keep_version": "theirs",
+    }
+    response = client.post(url, forged | {"keep_title": "theirs", "target": "22 permis"})
+    assert response.status_code == 302
+    commitment.refresh_from_db()
+    assert commitment.target == "22 permis"

@@ -464,6 +464,21 @@ def means_key(year, funding) -> str:
     return f"means:{int(year)}:{funding}"
 
 
+def is_state_key(key: str) -> bool:
+    """Vrai pour une clé de ``editable_state`` (une clé venue de la requête est vérifiée ainsi)."""
+    if key in STATE_FIELDS:
+        return True
+    kind, _, rest = key.partition(":")
+    year, _, funding = rest.partition(":")
+    return (
+        kind == "means"
+        and year.isascii()
+        and year.isdigit()
+        and len(year) == 4
+        and funding in FundingKind.values
+    )
+
+
 def _text(value) -> str:
     return (value or "").replace("\r\n", "\n").strip()
 

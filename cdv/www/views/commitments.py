@@ -290,7 +290,7 @@ def _apply_choices(post, contract, years):
     """Après un conflit, « garder la valeur enregistrée » remet dans la saisie la valeur de l'autre
     personne (celle de l'état chargé, signé) ; renvoie la saisie et les champs à trancher."""
     data = post.copy()
-    clashes = [key for key in data.get("clashes", "").split(",") if key]
+    clashes = [key for key in data.get("clashes", "").split(",") if services.is_state_key(key)]
     base = CommitmentForm(data, contract=contract, years=years).loaded_base()
     if base is not None:
         for key in clashes:
