@@ -199,14 +199,8 @@ QUARTIERS = Resource(
 
 
 def _partners(contract, user):
-    actions = Action.objects.for_contract(contract)
-    commitments = visible_commitments(user, Commitment.objects.all(), contract)
-    return Partner.objects.filter(
-        Q(pk__in=Signatory.objects.filter(contract=contract).values("partner_id"))
-        | Q(pk__in=actions.exclude(pilot_partner=None).values("pilot_partner_id"))
-        | Q(pk__in=actions.values("contributors"))
-        | Q(pk__in=commitments.values("partner_id"))
-    ).order_by("name")
+    """Les partenaires qui ont une place visible dans le contrat : les mêmes que l'API et la page."""
+    return Partner.objects.with_place_in(user, contract).order_by("name")
 
 
 def _counts_by(queryset, key: str) -> dict[int, int]:

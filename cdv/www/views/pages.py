@@ -23,8 +23,9 @@ from cdv.core.pagecache import public_page
 from cdv.core.plain import readability
 from cdv.indicators.models import Indicator
 from cdv.monitoring.feedback import public_attribution, published_feedback
-from cdv.monitoring.meetings import contract_partners, visible_decisions
+from cdv.monitoring.meetings import visible_decisions
 from cdv.monitoring.models import Decision, Feedback
+from cdv.partners.models import Partner
 from cdv.plan.models import Action, Enjeu, Objective, QpvPriority
 from cdv.territories.enums import TerritoryKind
 from cdv.territories.models import Territory
@@ -150,8 +151,10 @@ def action_page(request, slug, pk):
 def partner_list(request, slug):
     contract = get_contract(request, slug)
     public = Q(commitments__contract=contract, commitments__status__in=PUBLIC_STATUSES)
+    # Les mêmes partenaires que l'API et les données ouvertes : ceux qui ont une place visible.
     partners = list(
-        contract_partners(contract)
+        Partner.objects.with_place_in(request.user, contract)
+        .order_by("name")
         .annotate(
             published=Count("commitments", filter=public, distinct=True),
             done=Count(
@@ -242,7 +245,11 @@ def _search(request, contract, terms):
             if _matches(terms, a.code, a.title, a.summary_plain, a.description)
         ],
     )
-    partners = contract_partners(contract).only("slug", "name", "short_name", "description")
+    partners = (
+        Partner.objects.with_place_in(request.user, contract)
+        .only("slug", "name", "short_name", "description", "is_demo")
+        .order_by("name")
+    )
     add("Partenaires", [p for p in partners if _matches(terms, p.name, p.short_name, p.description)])
     commitments = (
         _commitments(request, contract)
