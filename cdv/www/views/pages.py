@@ -94,7 +94,7 @@ def enjeu_page(request, slug, enjeu_slug):
         _commitments(request, contract).filter(objective__enjeu=enjeu).order_by("partner__name", "id")
     )
     indicators = list(Indicator.objects.filter(contract=contract, enjeu=enjeu).order_by("name"))
-    has_demo = any(o.is_demo for o in objectives) or any(c.is_demo for c in commitments)
+    has_demo = enjeu.is_demo or any(o.is_demo for o in objectives) or any(c.is_demo for c in commitments)
     return render(
         request,
         "www/enjeu.html",
@@ -231,11 +231,11 @@ def _search(request, contract, terms):
     qpvs = contract.qpvs.only("code", "name").order_by("name")
     add("Quartiers", [q for q in qpvs if _matches(terms, q.name, q.code)])
     enjeux = Enjeu.objects.filter(contract=contract).only(
-        "slug", "number", "title", "summary_plain", "description"
+        "slug", "number", "title", "summary_plain", "description", "is_demo"
     )
     add("Enjeux", [e for e in enjeux if _matches(terms, e.title, e.summary_plain, e.description)])
     actions = Action.objects.for_contract(contract).only(
-        "pk", "code", "title", "summary_plain", "description"
+        "pk", "code", "title", "summary_plain", "description", "is_demo"
     )
     add(
         "Actions",
@@ -253,7 +253,16 @@ def _search(request, contract, terms):
     add("Partenaires", [p for p in partners if _matches(terms, p.name, p.short_name, p.description)])
     commitments = (
         _commitments(request, contract)
-        .only("pk", "title", "summary_plain", "description", "status", "partner__name", "partner__slug")
+        .only(
+            "pk",
+            "title",
+            "summary_plain",
+            "description",
+            "status",
+            "is_demo",
+            "partner__name",
+            "partner__slug",
+        )
         .select_related(None)
         .select_related("partner")
     )
