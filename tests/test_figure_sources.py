@@ -97,3 +97,92 @@ def test_partner_list_marks_a_demonstration_partner_once(client, nantes):
     page = text(client.get(f"{PAGE}/partenaires/"))
     assert "Bailleur Habitat Solidaire (démonstration)" in page
     assert "(démonstration) (démonstration)" not in page
+
+
+# --- Chaque chiffre dit sa source et son millésime -----------------------------------------------
+
+
+def test_commune_and_metropolis_populations_are_dated_by_the_insee_reference_year(nantes):
+    """Les populations légales « 2023 » (recensement) sont en vigueur depuis 2026 : leur millésime
+    est 2023, pas 2026."""
+    from cdv.indicators.models import IndicatorValue
+    from cdv.territories.models import Territory
+
+    for territory in Territory.objects.filter(code__in=["44109", "244400404"]):
+        assert territory.population_year == 2023
+        assert "populations légales 2023" in territory.population_source
+        assert "millésime 2026" not in territory.population_source
+    values = IndicatorValue.objects.filter(indicator__contract=nantes, indicator__code="population")
+    assert not values.filter(year=2026).exists()
+    nantes_commune = values.get(territory__code="44109", year=2023)
+    assert nantes_commune.source.startswith("INSEE, populations légales 2023")
+    assert nantes_commune.vintage == "2023"
+
+
+def test_home_page_population_shows_its_source_and_vintage(client, nantes):
+    page = text(client.get(f"{PAGE}/"))
+    facts = page[page.index("Le contrat en bref") : page.index("Quartiers prioritaires")]
+    assert "habitants en 2023" in facts
+    assert "INSEE, populations légales 2023" in page
+
+
+def _portrait_values(nantes, qpv):
+    from cdv.indicators.enums import ValueStatus
+    from cdv.indicators.models import Indicator, IndicatorValue
+
+    indicator = Indicator.objects.create(
+        contract=nantes, code="revenu-median", name="Revenu médian", unit="€", aggregation="AUCUNE"
+    )
+    IndicatorValue.objects.create(
+        indicator=indicator,
+        territory=qpv,
+        year=2021,
+        value=14000,
+        source="INSEE, Filosofi 2021 (QPV)",
+        vintage="2021",
+        status=ValueStatus.PROVISIONAL,
+    )
+    IndicatorValue.objects.create(
+        indicator=indicator,
+        territory=nantes.reference,
+        year=2021,
+        value=23000,
+        source="INSEE, Filosofi 2021 (EPCI)",
+        vintage="2021",
+        status=ValueStatus.FINAL,
+    )
+    return indicator
+
+
+def test_qpv_portrait_figures_show_their_source_and_vintage(client, nantes):
+    qpv = nantes.qpvs.get(code="QN04406M")
+    _portrait_values(nantes, qpv)
+    page = text(client.get(f"{PAGE}/quartiers/{qpv.code}/"))
+    portrait = page[page.index("Portrait") : page.index("Feuille de route")]
+    assert "Source : INSEE, Filosofi 2021 (QPV), millésime 2021, provisoire" in portrait
+    assert "INSEE, Filosofi 2021 (EPCI), millésime 2021" in portrait
+    # La valeur de démonstration du portrait dit aussi d'où elle vient.
+    assert portrait.count("Source :") >= 2
+
+
+def test_indicator_pages_show_the_source_and_vintage_of_their_values(client, nantes):
+    qpv = nantes.qpvs.get(code="QN04406M")
+    indicator = _portrait_values(nantes, qpv)
+    for url in (f"{PAGE}/indicateurs/", f"{PAGE}/indicateurs/{indicator.code}/"):
+        page = text(client.get(url))
+        assert "INSEE, Filosofi 2021 (QPV), millésime 2021, provisoire" in page, url
+        assert "INSEE, Filosofi 2021 (EPCI), millésime 2021" in page, url
+
+
+def test_open_data_and_api_values_name_their_source_and_vintage(client, nantes):
+    rows = csv.DictReader(io.StringIO(client.get(f"{PAGE}/donnees/valeurs-indicateurs.csv").content.decode()))
+    row = next(r for r in rows if r["indicateur_code"] == "population" and r["territoire_code"] == "44109")
+    assert row["source_libelle"].startswith("INSEE, populations légales 2023")
+    assert (row["annee"], row["millesime"]) == ("2023", "2023")
+    values = client.get(f"{API}/indicators/population/values", {"territory": "44109"}).json()["values"]
+    assert values[-1]["source"].startswith("INSEE, populations légales 2023")
+
+
+def test_open_data_enjeux_say_which_are_demonstration(client, nantes):
+    rows = list(csv.DictReader(io.StringIO(client.get(f"{PAGE}/donnees/enjeux.csv").content.decode())))
+    assert [r["est_demonstration"] for r in rows] == ["false"] * 4

@@ -23,6 +23,7 @@ from cdv.contracts.enums import SignatoryKind
 from cdv.contracts.models import Signatory
 from cdv.indicators.enums import Scope, ValueStatus
 from cdv.indicators.models import Indicator, IndicatorValue
+from cdv.indicators.provenance import provenance
 from cdv.partners.enums import PartnerKind
 from cdv.partners.models import Partner
 from cdv.plan.enums import ActionScope, ActionStatus
@@ -301,6 +302,7 @@ def _enjeu_rows(queryset, contract, user):
             "identifiant": enjeu.slug,
             "resume": enjeu.summary_plain,
             "description": enjeu.description,
+            "est_demonstration": enjeu.is_demo,
         }
 
 
@@ -317,6 +319,7 @@ ENJEUX = Resource(
         _text("identifiant", "Identifiant d'URL", "Identifiant lisible (slug) de l'enjeu.", required=True),
         _text("resume", "Résumé en langage clair", "Résumé pour le public."),
         _text("description", "Description", "Description de l'enjeu."),
+        _demo(),
     ),
     queryset=_enjeux,
     rows=_enjeu_rows,
@@ -617,6 +620,7 @@ def _value_row(value) -> dict:
         "statut": value.status,
         "statut_libelle": value.get_status_display(),
         "millesime": value.vintage,
+        "source_libelle": provenance(value, indicator).source,
         "source": value.source_url,
         "commentaire": value.comment,
         "est_demonstration": value.is_demo or indicator.is_demo,
@@ -691,6 +695,12 @@ VALEURS_INDICATEURS = Resource(
         Column("denominateur", "number", "Dénominateur", "Dénominateur d'un taux, s'il est publié."),
         *_choice("statut", "Statut", ValueStatus),
         _text("millesime", "Millésime", "Millésime de la source."),
+        _text(
+            "source_libelle",
+            "Source (libellé)",
+            "Source de la valeur (celle de l'indicateur si la valeur n'en a pas en propre).",
+            required=True,
+        ),
         _text("source", "Source", "Adresse de la source de la valeur.", format="uri"),
         _text("commentaire", "Commentaire", "Précisions sur la valeur."),
         _demo(),
