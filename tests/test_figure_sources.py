@@ -186,3 +186,37 @@ def test_open_data_and_api_values_name_their_source_and_vintage(client, nantes):
 def test_open_data_enjeux_say_which_are_demonstration(client, nantes):
     rows = list(csv.DictReader(io.StringIO(client.get(f"{PAGE}/donnees/enjeux.csv").content.decode())))
     assert [r["est_demonstration"] for r in rows] == ["false"] * 4
+
+
+# --- data/SOURCES.md dit quels fichiers sont chargés ---------------------------------------------
+
+
+def test_sources_md_says_which_reference_files_are_loaded(nantes, monkeypatch, settings):
+    from pathlib import Path
+
+    from django.core.management import call_command
+
+    from cdv.territories import loaders
+
+    read = set()
+
+    def recording_open(path, *args, **kwargs):
+        read.add(Path(path).name)
+        return open(path, *args, **kwargs)
+
+    monkeypatch.setattr(loaders, "open", recording_open, raising=False)
+    call_command("load_reference_data", verbosity=0)
+    doc = (Path(settings.BASE_DIR) / "data" / "SOURCES.md").read_text(encoding="utf-8")
+    loaded_part = doc[
+        doc.index("`python manage.py load_reference_data`") : doc.index("Livrés mais non chargés")
+    ]
+    not_loaded_part = doc[doc.index("Livrés mais non chargés") : doc.index("## ", doc.index("Livrés mais"))]
+    names = re.compile(r"`([\w.-]+\.(?:csv|geojson))`")
+    loaded, not_loaded = set(names.findall(loaded_part)), set(names.findall(not_loaded_part))
+    assert "chomage_ze2020_nantes_trimestriel.csv" in read
+    assert loaded == read
+    assert not (not_loaded & read)
+    shipped = {
+        p.name for p in Path(settings.REFERENCE_DATA_DIR).iterdir() if p.suffix in {".csv", ".geojson"}
+    }
+    assert loaded | not_loaded == shipped
