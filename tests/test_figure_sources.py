@@ -82,12 +82,21 @@ def test_search_results_mark_demonstration_data_once(client, nantes):
     assert item.count("démonstration") == 1
 
 
-def test_action_lists_of_qpv_and_enjeu_pages_mark_demonstration_actions(client, nantes):
+def test_action_lists_of_qpv_enjeu_and_partner_pages_mark_demonstration_actions(client, nantes):
     from cdv.plan.models import Action
 
-    action = Action.objects.for_contract(nantes).filter(is_demo=True, scope="METROPOLE").first()
+    action = (
+        Action.objects.for_contract(nantes)
+        .filter(is_demo=True, scope="METROPOLE")
+        .exclude(pilot_partner=None)
+        .first()
+    )
     qpv = nantes.qpvs.order_by("code").first()
-    for url in (f"{PAGE}/quartiers/{qpv.code}/", f"{PAGE}/enjeux/{action.objective.enjeu.slug}/"):
+    for url in (
+        f"{PAGE}/quartiers/{qpv.code}/",
+        f"{PAGE}/enjeux/{action.objective.enjeu.slug}/",
+        f"{PAGE}/partenaires/{action.pilot_partner.slug}/",
+    ):
         for item in _items_linking(client.get(url), f"{PAGE}/actions/{action.pk}/"):
             assert f"{action.title} (démonstration)" in item, (url, item)
             assert "(démonstration) (démonstration)" not in item
@@ -220,3 +229,29 @@ def test_sources_md_says_which_reference_files_are_loaded(nantes, monkeypatch, s
         p.name for p in Path(settings.REFERENCE_DATA_DIR).iterdir() if p.suffix in {".csv", ".geojson"}
     }
     assert loaded | not_loaded == shipped
+
+
+def test_no_public_page_repeats_the_demonstration_mark(client, nantes):
+    from cdv.partners.models import Partner
+    from cdv.plan.models import Action
+
+    urls = [
+        "/",
+        f"{PAGE}/",
+        f"{PAGE}/partenaires/",
+        f"{PAGE}/indicateurs/",
+        f"{PAGE}/recherche/?q=demonstration",
+        *(f"{PAGE}/quartiers/{code}/" for code in nantes.qpvs.values_list("code", flat=True)[:3]),
+        *(f"{PAGE}/enjeux/{slug}/" for slug in nantes.enjeux.values_list("slug", flat=True)),
+        *(f"{PAGE}/partenaires/{p.slug}/" for p in Partner.objects.filter(is_demo=True)[:4]),
+        *(
+            f"{PAGE}/actions/{pk}/"
+            for pk in Action.objects.for_contract(nantes).values_list("pk", flat=True)[:5]
+        ),
+    ]
+    repeated = re.compile(r"démonstration\)?\s*\(démonstration\)")
+    for url in urls:
+        response = client.get(url)
+        if response.status_code == 404:
+            continue
+        assert not repeated.search(text(response)), url

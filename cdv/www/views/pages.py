@@ -200,7 +200,9 @@ def partner_page(request, slug, partner_slug):
             "means": means,
             "piloted": piloted,
             "qpvs": qpvs,
-            "has_demo": partner.is_demo or any(c.is_demo for c in commitments),
+            "has_demo": partner.is_demo
+            or any(c.is_demo for c in commitments)
+            or any(a.is_demo for a in piloted),
         },
     )
 
