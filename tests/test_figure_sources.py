@@ -255,3 +255,12 @@ def test_no_public_page_repeats_the_demonstration_mark(client, nantes):
         if response.status_code == 404:
             continue
         assert not repeated.search(text(response)), url
+
+
+def test_map_page_cites_the_source_and_vintage_of_qpv_populations(client, nantes):
+    qpv = nantes.qpvs.order_by("code").first()
+    type(qpv).objects.filter(pk=qpv.pk).update(
+        population=4321, population_source="INSEE, population des QPV 2020", population_year=2020
+    )
+    page = text(client.get(f"{PAGE}/carte/"))
+    assert "Population des quartiers : INSEE, population des QPV 2020 (millésime 2020)" in page

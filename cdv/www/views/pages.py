@@ -311,11 +311,20 @@ def map_page(request, slug):
     contract = get_contract(request, slug)
     communes = Territory.objects.filter(kind=TerritoryKind.COMMUNE).only("code", "name")
     qpvs = list(
-        contract.qpvs.only("code", "name", "population", "status")
+        contract.qpvs.only("code", "name", "population", "population_source", "population_year", "status")
         .prefetch_related(Prefetch("parents", queryset=communes, to_attr="commune_list"))
         .order_by("name")
     )
-    return render(request, "www/map.html", {"contract": contract, "qpvs": qpvs})
+    # Chaque population affichée cite sa source et son millésime.
+    population_sources = sorted(
+        {(q.population_source or "source non précisée", q.population_year) for q in qpvs if q.population},
+        key=lambda item: (item[0], item[1] or 0),
+    )
+    return render(
+        request,
+        "www/map.html",
+        {"contract": contract, "qpvs": qpvs, "population_sources": population_sources},
+    )
 
 
 def _feature(territory, **properties):
