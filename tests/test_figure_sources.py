@@ -170,8 +170,9 @@ def test_qpv_portrait_figures_show_their_source_and_vintage(client, nantes):
     portrait = page[page.index("Portrait") : page.index("Feuille de route")]
     assert "Source : INSEE, Filosofi 2021 (QPV), millésime 2021, provisoire" in portrait
     assert "INSEE, Filosofi 2021 (EPCI), millésime 2021" in portrait
-    # La valeur de démonstration du portrait dit aussi d'où elle vient.
-    assert portrait.count("Source :") >= 2
+    # La valeur de démonstration du portrait est marquée et dit aussi d'où elle vient.
+    assert re.search(r"dans le quartier[^.]*\. \(démonstration\)", portrait)
+    assert "Source : Données de démonstration (valeurs fictives), millésime fictif" in portrait
 
 
 def test_indicator_pages_show_the_source_and_vintage_of_their_values(client, nantes):
