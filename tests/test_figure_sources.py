@@ -265,3 +265,13 @@ def test_map_page_cites_the_source_and_vintage_of_qpv_populations(client, nantes
     )
     page = text(client.get(f"{PAGE}/carte/"))
     assert "Population des quartiers : INSEE, population des QPV 2020 (millésime 2020)" in page
+
+
+def test_open_data_qpv_population_source_gives_the_vintage(client, nantes):
+    qpv = nantes.qpvs.order_by("code").first()
+    type(qpv).objects.filter(pk=qpv.pk).update(
+        population=4321, population_source="INSEE, population des QPV 2020", population_year=2020
+    )
+    rows = csv.DictReader(io.StringIO(client.get(f"{PAGE}/donnees/quartiers.csv").content.decode()))
+    row = next(r for r in rows if r["code"] == qpv.code)
+    assert row["source_population"] == "INSEE, population des QPV 2020, millésime 2020"

@@ -99,6 +99,7 @@ QPV_FIELDS = (
     "commune_codes",
     "population",
     "population_source",
+    "population_year",
     "geometry_repaired",
     "predecessor__code",
 )
@@ -123,7 +124,8 @@ def _qpv_row(qpv) -> dict:
         "communes_insee": _joined(qpv.commune_codes),
         "communes_noms": _joined(c.name for c in communes),
         "population": qpv.population,
-        "source_population": qpv.population_source,
+        "source_population": qpv.population_source
+        + (f", millésime {qpv.population_year}" if qpv.population_year else ""),
         "qpv_2015_remplace": qpv.predecessor.code if qpv.predecessor_id else "",
         "contour_repare": qpv.geometry_repaired,
     }
