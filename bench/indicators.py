@@ -78,7 +78,13 @@ def to_xlsx(content: bytes) -> bytes:
 
 def timed(contract, content, filename="banc-essai.csv"):
     started = time.perf_counter()
-    report = import_indicator_values(contract=contract, fileobj=io.BytesIO(content), filename=filename)
+    report = import_indicator_values(
+        contract=contract,
+        fileobj=io.BytesIO(content),
+        filename=filename,
+        source="Banc d'essai",
+        vintage="2024",
+    )
     return report, time.perf_counter() - started
 
 

@@ -90,7 +90,18 @@ def test_indicator_import_killed_while_writing_leaves_the_database_as_before(dat
     csv = tmp_path / "valeurs.csv"
     expected = big_csv(csv, codes, qpvs, quarters=48)  # environ 230 000 valeurs
     before = count(database, "indicators_indicatorvalue")
-    run = command(database, "import_indicator_values", str(csv), "--contract", NANTES, "--no-progress")
+    run = command(
+        database,
+        "import_indicator_values",
+        str(csv),
+        "--contract",
+        NANTES,
+        "--no-progress",
+        "--source",
+        "Fichier de test",
+        "--millesime",
+        "2000",
+    )
     env = environment(database, tmp_path)
 
     # L'écriture a commencé quand le journal WAL grossit (pages de la transaction pas encore validée).

@@ -399,6 +399,9 @@ def test_partner_records_its_share_as_a_provisional_indicator_value(
     assert value.scope == Scope.TERRITORY and value.territory == nantes.epci and value.year == 2025
     assert value.value == Decimal("60.00") and value.numerator == 12 and value.denominator == 20
     assert value.status == ValueStatus.PROVISIONAL
+    assert (
+        value.source == f"{forums.partner.name}, adresses des bénéficiaires géoréférencées sur la plateforme"
+    )
     assert f"Géoréférencement n° {job.pk}" in value.comment and "1 ligne(s) écartée(s)" in value.comment
     # Une seconde fois : la valeur provisoire est mise à jour, pas dupliquée.
     client.post(reverse("www:georef_record", args=[job.pk]), {"cible": key, "annee": 2025})

@@ -48,6 +48,9 @@ def zip_bytes(members: dict) -> bytes:
 
 
 def run(contract, content, filename="valeurs.csv", **kwargs):
+    """Un import ; la source et le millésime de tout le fichier sont donnés sauf mention contraire."""
+    kwargs.setdefault("source", "INSEE, fichier de test")
+    kwargs.setdefault("vintage", "2021")
     return import_indicator_values(
         contract=contract, fileobj=io.BytesIO(content), filename=filename, **kwargs
     )
@@ -67,6 +70,7 @@ def snapshot():
             "denominator",
             "is_secret",
             "status",
+            "source",
             "vintage",
             "comment",
         )
@@ -183,7 +187,9 @@ def test_utf16_export_uploaded_file_and_progress_bars(nantes, qpvs):
         def close(self):
             self.closed = True
 
-    report = import_indicator_values(contract=nantes, fileobj=upload, filename=upload.name, progress=Bar)
+    report = import_indicator_values(
+        contract=nantes, fileobj=upload, filename=upload.name, source="INSEE", vintage="2019", progress=Bar
+    )
     assert report.ok, report.errors
     assert stored("population", qpvs[5], 2019).value == Decimal("1234.5")
     assert [bar.kwargs["desc"] for bar in bars] == ["Lecture", "Écriture"]
@@ -200,6 +206,11 @@ def test_unknown_columns_are_ignored_and_listed(nantes, qpvs):
     assert "Colonnes ignorées : « Nom du quartier », « Note »." in report.summary
 
 
+def as_published(value):
+    """Les options d'un import qui redonne la provenance d'une valeur déjà publiée."""
+    return {"source": value.source, "vintage": value.vintage, "final": value.status == ValueStatus.FINAL}
+
+
 def test_contract_wide_value_qpv_contrat_updates_the_published_figure(nantes):
     published = stored("population", None, 2023)
     assert published.value == 54800 and published.territory_id is None
@@ -210,7 +221,7 @@ def test_contract_wide_value_qpv_contrat_updates_the_published_figure(nantes):
             ["population", "ensemble_qpv", "2024", "55 100"],
         ]
     )
-    report = run(nantes, content)
+    report = run(nantes, content, **as_published(published))
     assert report.ok, report.errors
     assert (report.created, report.updated, report.unchanged) == (1, 0, 1)
     new = stored("population", None, 2024)
@@ -371,7 +382,7 @@ def test_dry_run_counts_without_writing(nantes, qpvs):
     content = csv_bytes(
         [LONG_HEADER, ["population", qpvs[0], "2014", "1"], ["population", "QPV_CONTRAT", "2023", "54800"]]
     )
-    report = run(nantes, content, dry_run=True)
+    report = run(nantes, content, dry_run=True, **as_published(stored("population", None, 2023)))
     assert report.ok, report.errors
     assert (report.created, report.updated, report.unchanged) == (1, 0, 1)
     assert report.summary.startswith("Simulation, rien n'a été enregistré : 1 valeur serait créée")
@@ -831,11 +842,14 @@ def test_command_imports_and_prints_the_summary(nantes, qpvs, tmp_path):
         csv_bytes([LONG_HEADER, ["population", qpvs[0], "2010", "10"], ["population", qpvs[1], "2010", "s"]])
     )
     out, err = io.StringIO(), io.StringIO()
-    call_command("import_indicator_values", str(path), contract=nantes.slug, stdout=out, stderr=err)
+    source = ["--source", "INSEE, RP 2010", "--millesime", "2010"]
+    call_command("import_indicator_values", str(path), *source, contract=nantes.slug, stdout=out, stderr=err)
     assert "Import terminé : 2 valeurs créées, 0 modifiée, 0 inchangée." in out.getvalue()
     assert stored("population", qpvs[0], 2010).value == 10
     out = io.StringIO()
-    call_command("import_indicator_values", str(path), "--contract", nantes.slug, stdout=out, stderr=err)
+    call_command(
+        "import_indicator_values", str(path), "--contract", nantes.slug, *source, stdout=out, stderr=err
+    )
     assert "0 valeur créée, 0 modifiée, 2 inchangées" in out.getvalue()
 
 
@@ -847,6 +861,7 @@ def test_command_wide_with_mapping_period_and_dry_run(nantes, qpvs, tmp_path):
     before = snapshot()
     out = io.StringIO()
     args = [str(path), "--contract", nantes.slug, "--mapping", "P21_POP=population", "--period", "2021"]
+    args += ["--source", "INSEE, RP 2021", "--millesime", "2021"]
     call_command("import_indicator_values", *args, "--dry-run", stdout=out, stderr=io.StringIO())
     assert "Simulation, rien n'a été enregistré : 1 valeur serait créée" in out.getvalue()
     assert "Colonnes ignorées : « P21_MEN »." in out.getvalue()
@@ -871,7 +886,13 @@ def test_command_refuses_and_prints_every_error(nantes, qpvs, tmp_path):
     err = io.StringIO()
     with pytest.raises(CommandError) as raised:
         call_command(
-            "import_indicator_values", str(path), contract=nantes.slug, stdout=io.StringIO(), stderr=err
+            "import_indicator_values",
+            str(path),
+            "--source=INSEE",
+            "--millesime=2024",
+            contract=nantes.slug,
+            stdout=io.StringIO(),
+            stderr=err,
         )
     assert "Import refusé : 3 erreurs" in str(raised.value)
     printed = err.getvalue()
@@ -890,3 +911,97 @@ def test_command_argument_errors(nantes, tmp_path):
         call_command("import_indicator_values", str(tmp_path / "absent.csv"), contract=nantes.slug)
     with pytest.raises(CommandError, match="attendu COLONNE=code-indicateur"):
         call_command("import_indicator_values", str(path), "--contract", nantes.slug, "--mapping", "P21_POP")
+
+
+# --- source, millésime et statut : chaque valeur importée dit d'où elle vient -----------------
+
+
+def test_an_import_without_source_or_vintage_is_refused(nantes, qpvs):
+    content = csv_bytes([LONG_HEADER, ["population", qpvs[0], "2009", "10"]])
+    before = snapshot()
+    report = run(nantes, content, source=None, vintage=None)
+    assert_refused(
+        report,
+        "source des valeurs absente : ajoutez une colonne « source » ou donnez la source de tout "
+        "le fichier (--source",
+        "millésime des valeurs absent : ajoutez une colonne « millesime » ou donnez le millésime de "
+        "tout le fichier (--millesime",
+        before=before,
+    )
+
+
+def test_a_row_without_source_is_refused_and_named(nantes, qpvs):
+    content = csv_bytes(
+        [
+            [*LONG_HEADER, "source", "millesime"],
+            ["population", qpvs[0], "2009", "10", "INSEE, RP 2009", "2009"],
+            ["population", qpvs[1], "2009", "11", "", "2009"],
+            ["population", qpvs[2], "2009", "12", "INSEE, RP 2009", ""],
+        ]
+    )
+    before = snapshot()
+    report = run(nantes, content, source=None, vintage=None)
+    assert_refused(
+        report,
+        "Ligne 3, colonne « source » : source manquante : indiquez-la sur la ligne ou pour tout le fichier",
+        "Ligne 4, colonne « millesime » : millésime manquant",
+        before=before,
+    )
+    assert len(report.errors) == 2
+
+
+def test_file_default_source_row_columns_override_and_values_are_provisional(nantes, qpvs):
+    content = csv_bytes(
+        [
+            [*LONG_HEADER, "source", "millesime", "statut"],
+            ["population", qpvs[0], "2008", "10", "", "", ""],
+            ["population", qpvs[1], "2008", "11", "Ville de Nantes, comptage", "2008-bis", "définitive"],
+        ]
+    )
+    report = run(nantes, content, source="INSEE, RP 2008", vintage="2008")
+    assert report.ok, report.errors
+    first, second = stored("population", qpvs[0], 2008), stored("population", qpvs[1], 2008)
+    assert (first.source, first.vintage, first.status) == ("INSEE, RP 2008", "2008", ValueStatus.PROVISIONAL)
+    assert (second.source, second.vintage, second.status) == (
+        "Ville de Nantes, comptage",
+        "2008-bis",
+        ValueStatus.FINAL,
+    )
+    # Le même fichier avec la même source : rien ne change.
+    again = run(nantes, content, source="INSEE, RP 2008", vintage="2008")
+    assert (again.created, again.updated, again.unchanged) == (0, 0, 2)
+    # Déclaré définitif pour tout le fichier : la ligne sans statut le devient.
+    final = run(nantes, content, source="INSEE, RP 2008", vintage="2008", final=True)
+    assert (final.created, final.updated, final.unchanged) == (0, 1, 1)
+    assert stored("population", qpvs[0], 2008).status == ValueStatus.FINAL
+
+
+def test_wide_file_takes_the_file_source_and_vintage(nantes, qpvs):
+    content = csv_bytes([["CODGEO", "LIBGEO", "P21_POP"], [qpvs[0], "A", "1 234"]], sep=",")
+    mapping = {"P21_POP": "population", importer.PERIOD_KEY: "2007"}
+    assert_refused(run(nantes, content, mapping=mapping, source=None), "source des valeurs absente")
+    report = run(nantes, content, mapping=mapping, source="INSEE, RP 2021", vintage="2021")
+    assert report.ok, report.errors
+    value = stored("population", qpvs[0], 2007)
+    assert (value.source, value.vintage, value.status) == ("INSEE, RP 2021", "2021", ValueStatus.PROVISIONAL)
+
+
+def test_command_takes_source_vintage_and_final_options(nantes, qpvs, tmp_path):
+    path = tmp_path / "valeurs.csv"
+    path.write_bytes(csv_bytes([LONG_HEADER, ["population", qpvs[0], "2006", "10"]]))
+    err = io.StringIO()
+    with pytest.raises(CommandError, match="Import refusé"):
+        call_command(
+            "import_indicator_values", str(path), contract=nantes.slug, stdout=io.StringIO(), stderr=err
+        )
+    assert "source des valeurs absente" in err.getvalue()
+    args = [str(path), "--contract", nantes.slug, "--source", "INSEE, Filosofi 2021", "--millesime", "2021"]
+    call_command("import_indicator_values", *args, stdout=io.StringIO(), stderr=io.StringIO())
+    value = stored("population", qpvs[0], 2006)
+    assert (value.source, value.vintage, value.status) == (
+        "INSEE, Filosofi 2021",
+        "2021",
+        ValueStatus.PROVISIONAL,
+    )
+    call_command("import_indicator_values", *args, "--definitif", stdout=io.StringIO(), stderr=io.StringIO())
+    assert stored("population", qpvs[0], 2006).status == ValueStatus.FINAL

@@ -52,6 +52,7 @@ class ValueOut(Schema):
     numerator: Decimal | None = Field(description="numérateur")
     denominator: Decimal | None = Field(description="dénominateur")
     status: str = Field(description="statut de la valeur (définitive, provisoire…)")
+    source: str = Field(description="source de la valeur (vide : celle de l'indicateur)")
     vintage: str = Field(description="millésime de la source")
     source_url: str = Field(description="adresse de la source")
     comment: str = Field(description="commentaire")

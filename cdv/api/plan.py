@@ -34,6 +34,7 @@ router = Router(tags=["Plan d'action"])
 class ObjectiveRef(Schema):
     code: str = Field(description="code de l'objectif : « enjeu.objectif »")
     title: str = Field(description="intitulé")
+    is_demo: bool = Field(description="donnée de démonstration")
 
 
 class PriorityOut(Schema):
@@ -58,10 +59,14 @@ class EnjeuListOut(Schema):
     summary_plain: str = Field(description="résumé en langage clair")
     description: str = Field(description="description")
     objectives: list[ObjectiveRef] = Field(description="objectifs de l'enjeu, par numéro")
+    is_demo: bool = Field(description="donnée de démonstration")
 
     @staticmethod
     def resolve_objectives(obj):
-        return [{"code": f"{obj.number}.{o.number}", "title": o.title} for o in obj.objectives.all()]
+        return [
+            {"code": f"{obj.number}.{o.number}", "title": o.title, "is_demo": o.is_demo}
+            for o in obj.objectives.all()
+        ]
 
 
 class EnjeuDetailOut(EnjeuListOut):

@@ -56,6 +56,7 @@ class EnjeuOut(Schema):
     title: str = Field(description="intitulé")
     slug: str = Field(description="identifiant d'URL du site public")
     summary_plain: str = Field(description="résumé en langage clair")
+    is_demo: bool = Field(description="donnée de démonstration")
 
 
 class SignatoryOut(Schema):

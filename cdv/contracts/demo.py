@@ -398,6 +398,9 @@ def load_demo_data() -> UpsertStats:
     return stats
 
 
+DEMO_VALUE_SOURCE = "Données de démonstration (valeurs fictives)"
+
+
 def load_demo_employment_rate(contract, enjeu, stats) -> None:
     """Un indicateur fictif, par QPV et par an, pour montrer le calcul de l'ensemble des QPV
     (rapport des sommes), l'écart, l'évolution depuis l'année de référence et la cible."""
@@ -439,6 +442,8 @@ def load_demo_employment_rate(contract, enjeu, stats) -> None:
                     "numerator": numerator,
                     "denominator": denominator,
                     "is_demo": True,
+                    "source": DEMO_VALUE_SOURCE,
+                    "vintage": "fictif",
                     "comment": "Valeur fictive (démonstration).",
                 },
                 stats=stats,
@@ -455,6 +460,8 @@ def load_demo_employment_rate(contract, enjeu, stats) -> None:
             values={
                 "value": Decimal(66 + (year - 2022)),
                 "is_demo": True,
+                "source": DEMO_VALUE_SOURCE,
+                "vintage": "fictif",
                 "comment": "Valeur fictive (démonstration).",
             },
             stats=stats,

@@ -539,6 +539,7 @@ class _Builder:
                         title=title,
                         slug=slugify(title)[:80],
                         summary_plain=f"{title} : enjeu fictif (données de charge).",
+                        is_demo=True,
                     )
                 )
         _bulk(Enjeu, enjeux, bar)

@@ -140,6 +140,7 @@ def record_share_as_indicator_value(*, user, job, commitment, indicator, year) -
     value.denominator = Decimal(counts["located"])
     value.is_secret = False
     value.status = ValueStatus.PROVISIONAL
+    value.source = f"{commitment.partner.name}, adresses des bénéficiaires géoréférencées sur la plateforme"
     value.vintage = f"Géoréférencement du {finished:%d/%m/%Y}"
     value.comment = comment
     value.full_clean()

@@ -1,10 +1,10 @@
 """Import des valeurs d'indicateurs d'un contrat depuis un fichier CSV ou XLSX.
 
-``import_indicator_values(contract=…, fileobj=…, filename=…, mapping=None, dry_run=False)``
-lit le fichier, vérifie tout en mémoire (territoires et indicateurs résolus par quelques requêtes
-groupées), puis écrit en masse, par lots, dans une transaction. Tout ou rien : à la moindre
-erreur rien n'est écrit, et chaque erreur nomme sa ligne et sa colonne (« Ligne 12, colonne
-« valeur » : « 12,a » n'est pas un nombre. »).
+``import_indicator_values(contract=…, fileobj=…, filename=…, source=…, vintage=…, final=False,
+mapping=None, dry_run=False)`` lit le fichier, vérifie tout en mémoire (territoires et indicateurs
+résolus par quelques requêtes groupées), puis écrit en masse, par lots, dans une transaction. Tout ou
+rien : à la moindre erreur rien n'est écrit, et chaque erreur nomme sa ligne et sa colonne (« Ligne 12,
+colonne « valeur » : « 12,a » n'est pas un nombre. »).
 Idempotent : seules les valeurs qui diffèrent de la base sont écrites ; un second import du
 même fichier ne change rien.
 
@@ -20,7 +20,7 @@ Deux dispositions :
 
 - **longue** (une valeur par ligne) : colonnes ``indicateur``, ``territoire`` (ou
   ``code_territoire``, ``codgeo``), ``periode``, ``valeur`` ; facultatives ``numerateur``,
-  ``denominateur``, ``secret``, ``statut`` (provisoire / définitive), ``millesime``,
+  ``denominateur``, ``secret``, ``statut`` (provisoire / définitive), ``source``, ``millesime``,
   ``commentaire``. Les intitulés anglais (``indicator``, ``territory``, ``period``, ``value``…)
   sont reconnus ; ni la casse ni les accents ne comptent.
 - **large** (fichiers de l'INSEE) : ``CODGEO``, ``LIBGEO`` puis une colonne par indicateur. Le
@@ -37,8 +37,15 @@ INSEE), EPCI (SIREN), zone d'emploi (4 chiffres), département, ``FR`` ; ``QPV_C
 QPV_DU_CONTRAT, sans territoire). Une cellule « s » (ou « nd ») signale une valeur sous secret
 statistique : elle est enregistrée sans nombre.
 
-Ce qui n'est pas dans le fichier n'est pas touché : sans colonne ``statut``, ``millesime`` ou
-``commentaire``, une valeur existante garde les siens. Le nombre (valeur, numérateur,
+Chaque valeur dit d'où elle vient : une source (« INSEE, Filosofi 2021 ») et un millésime (« 2021 »)
+sont obligatoires, donnés pour tout le fichier (paramètres ``source`` et ``vintage`` ; options
+``--source`` et ``--millesime`` de la commande) ou ligne par ligne (colonnes ``source`` et
+``millesime``, qui l'emportent sur ceux du fichier ; un fichier large peut aussi les avoir). Une ligne
+sans source ni millésime est refusée, avec son numéro. Une valeur importée est **provisoire**, sauf si
+l'import la déclare définitive (``final=True``, ``--definitif``, ou la colonne ``statut``).
+
+Ce qui n'est pas dans le fichier n'est pas touché : sans colonne ``commentaire``, une valeur
+existante garde le sien. Le nombre (valeur, numérateur,
 dénominateur, secret) est en revanche toujours réécrit ensemble : une ligne sans numérateur
 efface le numérateur enregistré.
 """
@@ -88,6 +95,7 @@ PERIOD_KEY = "_periode"  # clé réservée de ``mapping`` : la période d'un fic
 FOUR_PLACES = Decimal("0.0001")
 VALUE_LIMIT = Decimal(10) ** 12  # DecimalField(max_digits=16, decimal_places=4)
 VINTAGE_MAX = IndicatorValue._meta.get_field("vintage").max_length
+SOURCE_MAX = IndicatorValue._meta.get_field("source").max_length
 CONTRACT_CODES = {"QPV_CONTRAT", "ENSEMBLE_QPV", "QPV_DU_CONTRAT"}
 SECRET_MARKS = {"s", "nd", "n.d.", "n.d", "secret"}
 TRUE_WORDS = {"oui", "o", "yes", "y", "1", "vrai", "true", "x", "s", "secret"}
@@ -129,6 +137,7 @@ COLUMNS = {
     "denominator": ("denominateur", {"denominateur", "denominator"}),
     "secret": ("secret", {"secret", "secret_statistique", "is_secret"}),
     "status": ("statut", {"statut", "status"}),
+    "source": ("source", {"source", "source_libelle"}),
     "vintage": ("millesime", {"millesime", "vintage"}),
     "comment": ("commentaire", {"commentaire", "commentaires", "comment", "comments"}),
     "label": ("libellé", {"libgeo", "libelle", "libelle_territoire", "nom", "nom_territoire", "name"}),
@@ -137,7 +146,7 @@ COLUMNS = {
 GENERIC_TERRITORY = {"territoire", "territory"}
 COLUMNS_BY_ALIAS = {alias: key for key, (_, names) in COLUMNS.items() for alias in names}
 LONG_REQUIRED = ["indicator", "territory", "period", "value"]
-WIDE_STRUCTURE = {"territory", "label", "period"}
+WIDE_STRUCTURE = {"territory", "label", "period", "source", "vintage", "status"}
 
 _SPACES = str.maketrans("", "", " \u00a0\u202f\u2009\u2007")
 _NUMBER_RE = re.compile(r"^[+-]?(?:\d+(?:\.\d*)?|\.\d+)$")
@@ -600,6 +609,7 @@ class _Record:
         "denominator",
         "is_secret",
         "status",
+        "source",
         "vintage",
         "comment",
     )
@@ -616,9 +626,8 @@ class _Record:
         self.numerator = numerator
         self.denominator = denominator
         self.is_secret = is_secret
-        self.status = None  # None : colonne absente, la valeur enregistrée garde le sien
-        self.vintage = None
-        self.comment = None
+        self.status = self.source = self.vintage = None  # toujours donnés (ligne ou fichier)
+        self.comment = None  # None : colonne absente, la valeur enregistrée garde le sien
 
     @property
     def key(self):
@@ -637,10 +646,28 @@ class _NullBar:
 
 
 class _Validator:
-    def __init__(self, *, contract, errors: _Errors, mapping: dict | None, progress):
+    def __init__(
+        self,
+        *,
+        contract,
+        errors: _Errors,
+        mapping: dict | None,
+        progress,
+        source: str = "",
+        vintage: str = "",
+        final: bool = False,
+    ):
         self.contract = contract
         self.errors = errors
         self.progress = progress
+        # Provenance de tout le fichier : chaque ligne peut la remplacer par ses colonnes.
+        self.default_source = (source or "").strip()
+        self.default_vintage = str(vintage or "").strip()
+        self.default_status = ValueStatus.FINAL if final else ValueStatus.PROVISIONAL
+        if len(self.default_source) > SOURCE_MAX:
+            self.errors.file(f"la source donnée pour tout le fichier dépasse {SOURCE_MAX} caractères.")
+        if len(self.default_vintage) > VINTAGE_MAX:
+            self.errors.file(f"le millésime donné pour tout le fichier dépasse {VINTAGE_MAX} caractères.")
         self.indicators = {i.code.lower(): i for i in Indicator.objects.filter(contract=contract)}
         self.territories = {
             (kind, code, geography): pk
@@ -711,6 +738,18 @@ class _Validator:
             self.errors.file(
                 f"le fichier a sa propre colonne « {labels[self.columns['period']]} » : "
                 f"ne donnez pas en plus de période ({PERIOD_KEY} ou --period)."
+            )
+        if "source" not in self.columns and not self.default_source:
+            ok = False
+            self.errors.file(
+                "source des valeurs absente : ajoutez une colonne « source » ou donnez la source de tout "
+                "le fichier (--source « INSEE, Filosofi 2021 » pour la commande)."
+            )
+        if "vintage" not in self.columns and not self.default_vintage:
+            ok = False
+            self.errors.file(
+                "millésime des valeurs absent : ajoutez une colonne « millesime » ou donnez le millésime de "
+                "tout le fichier (--millesime 2021 pour la commande)."
             )
         if self.layout == LONG:
             ok = self._long_header(row, unknown, has_period) and ok
@@ -898,6 +937,35 @@ class _Validator:
         self.seen[key] = record.number
         self.records.append(record)
 
+    def _provenance(self, cell, error) -> tuple[str, str, str] | None:
+        """(source, millésime, statut) d'une ligne : ses colonnes, sinon ceux de tout le fichier."""
+        ok = True
+        source = (cell("source").strip() if "source" in self.columns else "") or self.default_source
+        if not source:
+            ok = False
+            error("source", "source manquante : indiquez-la sur la ligne ou pour tout le fichier (--source).")
+        elif len(source) > SOURCE_MAX:
+            ok = False
+            error("source", f"la source dépasse {SOURCE_MAX} caractères.")
+        vintage = (cell("vintage").strip() if "vintage" in self.columns else "") or self.default_vintage
+        if not vintage:
+            ok = False
+            error(
+                "vintage",
+                "millésime manquant : indiquez-le sur la ligne ou pour tout le fichier (--millesime).",
+            )
+        elif len(vintage) > VINTAGE_MAX:
+            ok = False
+            error("vintage", f"le millésime dépasse {VINTAGE_MAX} caractères.")
+        status = self.default_status
+        text = cell("status").strip() if "status" in self.columns else ""
+        if text:
+            status = STATUS_WORDS.get(_norm(text))
+            if status is None:
+                ok = False
+                error("status", f"« {_shown(text)} » : attendu « provisoire » ou « définitive » (ou vide).")
+        return (source, vintage, str(status)) if ok else None
+
     def read_rows(self, table: _Table) -> None:
         bar = (
             self.progress(total=table.total_rows, desc="Lecture", unit="ligne")
@@ -1051,21 +1119,11 @@ class _Validator:
                     f"{_fr(RATIO_TOLERANCE)} près).",
                 )
 
-        status = vintage = comment = None
-        if "status" in columns:
-            text = cell("status").strip()
-            status = STATUS_WORDS.get(_norm(text)) if text else ValueStatus.FINAL
-            if status is None:
-                failed = True
-                error("status", f"« {_shown(text)} » : attendu « provisoire » ou « définitive » (ou vide).")
-        if "vintage" in columns:
-            vintage = cell("vintage").strip()
-            if len(vintage) > VINTAGE_MAX:
-                failed = True
-                error("vintage", f"le millésime dépasse {VINTAGE_MAX} caractères.")
+        provenance = self._provenance(cell, error)
+        comment = None
         if "comment" in columns:
             comment = cell("comment").strip()
-        if failed:
+        if failed or provenance is None:
             return
         record = _Record(
             number,
@@ -1078,7 +1136,8 @@ class _Validator:
             denominator,
             is_secret,
         )
-        record.status, record.vintage, record.comment = status, vintage, comment
+        record.source, record.vintage, record.status = provenance
+        record.comment = comment
         self._add(record, columns["territory"])
 
     def _wide_row(self, number: int, cells: list[str]) -> None:
@@ -1101,6 +1160,17 @@ class _Validator:
                 self.errors.at(number, labels[index], message, index + 1)
         else:
             return
+
+        def cell(key):
+            index = columns.get(key)
+            return cells[index] if index is not None and index < width else ""
+
+        def error(key, message):
+            index = columns.get(key, 0)
+            self.errors.at(number, labels.get(index), message, index + 1)
+
+        provenance = self._provenance(cell, error)
+        failed = failed or provenance is None
         for index, label, indicator in self.wide_columns:
             text = cells[index].strip() if index < width else ""
             if not text:
@@ -1115,10 +1185,9 @@ class _Validator:
                     self.errors.at(number, label, message, index + 1)
                     continue
             if not failed:
-                self._add(
-                    _Record(number, indicator, territory_id, year, quarter, value, None, None, is_secret),
-                    territory_index,
-                )
+                record = _Record(number, indicator, territory_id, year, quarter, value, None, None, is_secret)
+                record.source, record.vintage, record.status = provenance
+                self._add(record, territory_index)
 
     # -- codes d'indicateurs inconnus : une seule requête pour tout le fichier -------------
 
@@ -1161,7 +1230,16 @@ class _Validator:
 # PostgreSQL. IndicatorValue n'a ni historique, ni signal, ni champ calculé à l'enregistrement :
 # rien n'est contourné. Les champs que l'import ne renseigne pas reçoivent leur valeur par défaut.
 KEY_FIELDS = ("indicator_id", "scope", "territory_id", "year", "quarter")
-WRITTEN_FIELDS = ("value", "numerator", "denominator", "is_secret", "status", "vintage", "comment")
+WRITTEN_FIELDS = (
+    "value",
+    "numerator",
+    "denominator",
+    "is_secret",
+    "status",
+    "source",
+    "vintage",
+    "comment",
+)
 DECIMAL_FIELDS = {"value", "numerator", "denominator"}
 
 
@@ -1242,21 +1320,23 @@ def _write(records: list[_Record], report: ImportReport, *, dry_run: bool, progr
                     record.numerator,
                     record.denominator,
                     record.is_secret,
-                    record.status or ValueStatus.FINAL.value,
-                    record.vintage or "",
+                    record.status,
+                    record.source,
+                    record.vintage,
                     record.comment or "",
                 )
                 inserts.append(sql.insert_params(key, values))
                 continue
             pk, current = found
-            _, _, _, _, status, vintage, comment = current
+            comment = current[-1]
             wanted = (
                 record.value,
                 record.numerator,
                 record.denominator,
                 record.is_secret,
-                status if record.status is None else str(record.status),
-                vintage if record.vintage is None else record.vintage,
+                record.status,
+                record.source,
+                record.vintage,
                 comment if record.comment is None else record.comment,
             )
             if wanted == current:  # Decimal("12.5000") == Decimal("12.5") : l'échelle ne compte pas
@@ -1284,12 +1364,25 @@ def _write(records: list[_Record], report: ImportReport, *, dry_run: bool, progr
 
 
 def import_indicator_values(
-    *, contract, fileobj, filename, mapping=None, dry_run=False, progress=None
+    *,
+    contract,
+    fileobj,
+    filename,
+    source=None,
+    vintage=None,
+    final=False,
+    mapping=None,
+    dry_run=False,
+    progress=None,
 ) -> ImportReport:
     """Importe un fichier de valeurs d'indicateurs dans ``contract`` : tout ou rien.
 
     - ``fileobj`` : octets, fichier binaire ouvert ou fichier téléversé (Django) ;
       ``filename`` ne sert qu'aux messages (le format est reconnu au contenu).
+    - ``source``, ``vintage`` : source (« INSEE, Filosofi 2021 ») et millésime (« 2021 ») de toutes les
+      valeurs, sauf celles dont la ligne a les siens (colonnes ``source``, ``millesime``) ; sans l'un
+      ni l'autre, l'import est refusé.
+    - ``final`` : les valeurs sont définitives (sinon provisoires), sauf colonne ``statut``.
     - ``mapping`` : pour un fichier large, ``{"colonne du fichier": "code-indicateur", …}`` ; la
       clé réservée ``"_periode"`` donne la période de tout le fichier (« 2024 », « 2024-T3 »).
     - ``dry_run`` : tout vérifier et compter (créées, modifiées, inchangées) sans rien écrire.
@@ -1304,7 +1397,15 @@ def import_indicator_values(
     try:
         data = _read_bytes(fileobj, errors)
         table = _open_table(data, filename or "", errors)
-        validator = _Validator(contract=contract, errors=errors, mapping=mapping, progress=progress)
+        validator = _Validator(
+            contract=contract,
+            errors=errors,
+            mapping=mapping,
+            progress=progress,
+            source=source,
+            vintage=vintage,
+            final=final,
+        )
         if validator.read_header(table):
             validator.read_rows(table)
         validator.report_unknown_indicators()

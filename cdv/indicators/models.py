@@ -121,8 +121,14 @@ class IndicatorValue(models.Model):
     denominator = models.DecimalField("dénominateur", max_digits=16, decimal_places=4, null=True, blank=True)
     is_secret = models.BooleanField("secret statistique", default=False)
     status = models.CharField("statut", max_length=12, choices=ValueStatus.choices, default=ValueStatus.FINAL)
+    source = models.CharField(
+        "source",
+        max_length=300,
+        blank=True,
+        help_text="Ex. : INSEE, Filosofi 2021 ; vide : celle de l'indicateur.",
+    )
     vintage = models.CharField("millésime de la source", max_length=200, blank=True)
-    source_url = models.URLField("source", max_length=400, blank=True)
+    source_url = models.URLField("adresse de la source", max_length=400, blank=True)
     comment = models.TextField("commentaire", blank=True)
     is_demo = models.BooleanField("donnée de démonstration", default=False)
 

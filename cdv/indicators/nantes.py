@@ -8,7 +8,7 @@ from decimal import Decimal
 
 from cdv.core.upsert import UpsertStats, upsert
 from cdv.territories.enums import TerritoryKind
-from cdv.territories.loaders import POPULATION_SOURCE, read_csv
+from cdv.territories.loaders import POPULATION_YEAR, read_csv
 from cdv.territories.models import Territory
 
 from .enums import Aggregation, Direction, Scope, ValueStatus
@@ -17,6 +17,9 @@ from .models import Indicator, IndicatorValue
 ACTU44 = "https://www.actu44.fr/la-politique-de-la-ville-un-nouveau-contrat-2024-2030/"
 INSEE_CHOMAGE = "https://www.insee.fr/fr/statistiques/1893230"
 INSEE_POPULATIONS = "https://www.insee.fr/fr/statistiques/8680726"
+PRESS_SOURCE = "Presse (actu44.fr), chiffres du contrat de ville publiés à sa signature (décembre 2023)"
+POPULATION_VALUE_SOURCE = f"INSEE, populations légales {POPULATION_YEAR} (population municipale)"
+CHOMAGE_SOURCE = "INSEE, taux de chômage localisés, séries trimestrielles CVS"
 PRESS_NOTE = (
     "Chiffre de presse publié en décembre 2023 ; la source statistique et la période de référence "
     "ne sont pas précisées : l'année indiquée est celle de la publication."
@@ -101,7 +104,17 @@ def load_nantes_indicators(contract) -> UpsertStats:
         )
 
     def put(
-        indicator, *, territory=None, year, quarter=0, value, comment="", vintage="", url="", status=None
+        indicator,
+        *,
+        territory=None,
+        year,
+        quarter=0,
+        value,
+        source,
+        vintage,
+        comment="",
+        url="",
+        status=None,
     ):
         scope = Scope.TERRITORY if territory is not None else Scope.CONTRACT_QPVS
         upsert(
@@ -115,6 +128,7 @@ def load_nantes_indicators(contract) -> UpsertStats:
             },
             values={
                 "value": Decimal(value),
+                "source": source,
                 "vintage": vintage,
                 "source_url": url,
                 "comment": comment,
@@ -140,6 +154,7 @@ def load_nantes_indicators(contract) -> UpsertStats:
             year=2023,
             value=row["valeur"],
             comment=PRESS_NOTE,
+            source=PRESS_SOURCE,
             vintage="non précisé",
             url=ACTU44,
         )
@@ -149,6 +164,7 @@ def load_nantes_indicators(contract) -> UpsertStats:
             year=2023,
             value=row["valeur_comparaison"],
             comment=PRESS_NOTE + " « Moyenne métropole ».",
+            source=PRESS_SOURCE,
             vintage="non précisé",
             url=ACTU44,
         )
@@ -157,30 +173,47 @@ def load_nantes_indicators(contract) -> UpsertStats:
         year=2023,
         value=press["population des QPV"]["valeur"],
         comment=PRESS_NOTE,
+        source=PRESS_SOURCE,
         vintage="non précisé",
         url=ACTU44,
     )
-    population_note = "Année du millésime des populations légales diffusé (2026), pas celle du recensement."
+    population_note = (
+        f"Populations légales {POPULATION_YEAR} de l'INSEE (recensement de référence {POPULATION_YEAR}), "
+        "en vigueur au 1er janvier 2026."
+    )
     communes = {t.code: t for t in Territory.objects.filter(kind=TerritoryKind.COMMUNE).defer("geometry")}
     for row in read_csv("communes_nantes_metropole.csv"):
         put(
             indicators["population"],
             territory=communes[row["insee_com"]],
-            year=2026,
+            year=POPULATION_YEAR,
             value=row["population_municipale"],
             comment=population_note,
-            vintage=POPULATION_SOURCE,
+            source=POPULATION_VALUE_SOURCE,
+            vintage=str(POPULATION_YEAR),
             url=INSEE_POPULATIONS,
         )
     put(
         indicators["population"],
         territory=epci,
-        year=2026,
+        year=POPULATION_YEAR,
         value=epci.population,
         comment=population_note,
-        vintage=POPULATION_SOURCE,
+        source=POPULATION_VALUE_SOURCE,
+        vintage=str(POPULATION_YEAR),
         url=INSEE_POPULATIONS,
     )
+    # Les versions précédentes les dataient de 2026 (année de mise en vigueur) : ces doublons partent.
+    stale = IndicatorValue.objects.filter(
+        indicator=indicators["population"],
+        territory__in=[*communes.values(), epci],
+        year=2026,
+        quarter=0,
+        is_demo=False,
+    )
+    deleted, _ = stale.delete()
+    for _ in range(deleted):
+        stats.add("IndicatorValue", "updated")
     zone = Territory.objects.get(kind=TerritoryKind.EMPLOYMENT_ZONE, code="5216")
     france = Territory.objects.get(kind=TerritoryKind.FRANCE, code="FR")
     for row in read_csv("chomage_ze2020_nantes_trimestriel.csv"):
@@ -192,7 +225,8 @@ def load_nantes_indicators(contract) -> UpsertStats:
                 year=int(year),
                 quarter=int(quarter),
                 value=row[column],
-                vintage="INSEE, séries trimestrielles CVS jusqu'au 4e trimestre 2025",
+                source=CHOMAGE_SOURCE,
+                vintage="séries publiées jusqu'au 4e trimestre 2025",
                 url=INSEE_CHOMAGE,
             )
     return stats

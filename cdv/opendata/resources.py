@@ -23,6 +23,7 @@ from cdv.contracts.enums import SignatoryKind
 from cdv.contracts.models import Signatory
 from cdv.indicators.enums import Scope, ValueStatus
 from cdv.indicators.models import Indicator, IndicatorValue
+from cdv.indicators.provenance import provenance
 from cdv.partners.enums import PartnerKind
 from cdv.partners.models import Partner
 from cdv.plan.enums import ActionScope, ActionStatus
@@ -98,6 +99,7 @@ QPV_FIELDS = (
     "commune_codes",
     "population",
     "population_source",
+    "population_year",
     "geometry_repaired",
     "predecessor__code",
 )
@@ -122,7 +124,8 @@ def _qpv_row(qpv) -> dict:
         "communes_insee": _joined(qpv.commune_codes),
         "communes_noms": _joined(c.name for c in communes),
         "population": qpv.population,
-        "source_population": qpv.population_source,
+        "source_population": qpv.population_source
+        + (f", millésime {qpv.population_year}" if qpv.population_year else ""),
         "qpv_2015_remplace": qpv.predecessor.code if qpv.predecessor_id else "",
         "contour_repare": qpv.geometry_repaired,
     }
@@ -199,14 +202,8 @@ QUARTIERS = Resource(
 
 
 def _partners(contract, user):
-    actions = Action.objects.for_contract(contract)
-    commitments = visible_commitments(user, Commitment.objects.all(), contract)
-    return Partner.objects.filter(
-        Q(pk__in=Signatory.objects.filter(contract=contract).values("partner_id"))
-        | Q(pk__in=actions.exclude(pilot_partner=None).values("pilot_partner_id"))
-        | Q(pk__in=actions.values("contributors"))
-        | Q(pk__in=commitments.values("partner_id"))
-    ).order_by("name")
+    """Les partenaires qui ont une place visible dans le contrat : les mêmes que l'API et la page."""
+    return Partner.objects.with_place_in(user, contract).order_by("name")
 
 
 def _counts_by(queryset, key: str) -> dict[int, int]:
@@ -307,6 +304,7 @@ def _enjeu_rows(queryset, contract, user):
             "identifiant": enjeu.slug,
             "resume": enjeu.summary_plain,
             "description": enjeu.description,
+            "est_demonstration": enjeu.is_demo,
         }
 
 
@@ -323,6 +321,7 @@ ENJEUX = Resource(
         _text("identifiant", "Identifiant d'URL", "Identifiant lisible (slug) de l'enjeu.", required=True),
         _text("resume", "Résumé en langage clair", "Résumé pour le public."),
         _text("description", "Description", "Description de l'enjeu."),
+        _demo(),
     ),
     queryset=_enjeux,
     rows=_enjeu_rows,
@@ -623,6 +622,7 @@ def _value_row(value) -> dict:
         "statut": value.status,
         "statut_libelle": value.get_status_display(),
         "millesime": value.vintage,
+        "source_libelle": provenance(value, indicator).source,
         "source": value.source_url,
         "commentaire": value.comment,
         "est_demonstration": value.is_demo or indicator.is_demo,
@@ -697,6 +697,12 @@ VALEURS_INDICATEURS = Resource(
         Column("denominateur", "number", "Dénominateur", "Dénominateur d'un taux, s'il est publié."),
         *_choice("statut", "Statut", ValueStatus),
         _text("millesime", "Millésime", "Millésime de la source."),
+        _text(
+            "source_libelle",
+            "Source (libellé)",
+            "Source de la valeur (celle de l'indicateur si la valeur n'en a pas en propre).",
+            required=True,
+        ),
         _text("source", "Source", "Adresse de la source de la valeur.", format="uri"),
         _text("commentaire", "Commentaire", "Précisions sur la valeur."),
         _demo(),

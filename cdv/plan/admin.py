@@ -14,8 +14,8 @@ class ObjectiveInline(admin.TabularInline):
 
 @admin.register(Enjeu)
 class EnjeuAdmin(ReadabilityAdminMixin, SimpleHistoryAdmin):
-    list_display = ["number", "title", "contract"]
-    list_filter = ["contract"]
+    list_display = ["number", "title", "contract", "is_demo"]
+    list_filter = ["contract", "is_demo"]
     search_fields = ["title"]
     prepopulated_fields = {"slug": ["title"]}
     inlines = [ObjectiveInline]

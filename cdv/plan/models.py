@@ -25,6 +25,7 @@ class Enjeu(models.Model):
     slug = models.SlugField("identifiant d'URL", max_length=80)
     summary_plain = models.CharField("résumé en langage clair", max_length=PLAIN_SUMMARY_MAX, blank=True)
     description = models.TextField("description", blank=True)
+    is_demo = models.BooleanField("donnée de démonstration", default=False)
     history = HistoricalRecords()
 
     class Meta:

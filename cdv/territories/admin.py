@@ -35,6 +35,7 @@ class QpvAdmin(TerritoryAdminBase):
         "commune_codes",
         "population",
         "population_source",
+        "population_year",
         "geometry",
         "bbox",
         "geometry_repaired",

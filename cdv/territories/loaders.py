@@ -25,9 +25,12 @@ from .models import Territory
 QPV_SOURCE = "ANCT, Quartiers prioritaires de la politique de la ville 2024 (data.gouv.fr)"
 COMMUNE_SOURCE = "INSEE COG et populations légales via @etalab/decoupage-administratif 6.0.0"
 COMMUNE_GEOMETRY_SOURCE = "IGN Admin Express COG 2018 simplifié (gregoiredavid/france-geojson)"
+# Les populations légales « 2023 » (recensement de référence 2023) sont publiées fin 2025 et en vigueur
+# au 1er janvier 2026 : le paquet @etalab/decoupage-administratif 6.0.0 (« millésime 2026 ») les reprend.
+POPULATION_YEAR = 2023
 POPULATION_SOURCE = (
-    "INSEE, population municipale (populations légales, millésime 2026 de "
-    "@etalab/decoupage-administratif 6.0.0)"
+    "INSEE, populations légales 2023 (population municipale, en vigueur au 1er janvier 2026), "
+    "via @etalab/decoupage-administratif 6.0.0"
 )
 NANTES_METROPOLE_SIREN = "244400404"
 NANTES_METROPOLE_POPULATION = 683_981  # total EPCI donné par le même paquet (population municipale)
@@ -38,6 +41,7 @@ FIELDS = [
     "commune_codes",
     "population",
     "population_source",
+    "population_year",
     "geometry",
     "bbox",
     "geometry_repaired",
@@ -170,7 +174,11 @@ def load_territories(*, progress: bool = False) -> LoadReport:
     for siren, name in epci_names.items():
         values = {"name": name, "source": "ANCT, liste des QPV 2024 (COG 2024)"}
         if siren == NANTES_METROPOLE_SIREN:
-            values.update(population=NANTES_METROPOLE_POPULATION, population_source=POPULATION_SOURCE)
+            values.update(
+                population=NANTES_METROPOLE_POPULATION,
+                population_source=POPULATION_SOURCE,
+                population_year=POPULATION_YEAR,
+            )
         epcis.put(siren, **values)
     epci_by_code = epcis.flush()
 
@@ -189,6 +197,7 @@ def load_territories(*, progress: bool = False) -> LoadReport:
             name=row["nom"],
             population=int(row["population_municipale"]),
             population_source=POPULATION_SOURCE,
+            population_year=POPULATION_YEAR,
             geometry=fixed,
             bbox=box,
             geometry_repaired=was_repaired,

@@ -77,6 +77,13 @@ class Territory(models.Model):
     )
     population = models.PositiveIntegerField("population", null=True, blank=True)
     population_source = models.CharField("source de la population", max_length=300, blank=True)
+    population_year = models.PositiveSmallIntegerField(
+        "millésime de la population",
+        null=True,
+        blank=True,
+        help_text="Année de référence de l'INSEE : 2023 pour les populations légales 2023, "
+        "en vigueur au 1er janvier 2026.",
+    )
     geometry = models.JSONField("contour (GeoJSON, WGS84)", null=True, blank=True)
     bbox = models.JSONField("emprise [ouest, sud, est, nord]", null=True, blank=True, editable=False)
     geometry_repaired = models.BooleanField(

@@ -16,6 +16,7 @@ from cdv.core.pagecache import public_page
 from cdv.indicators import computations, selectors
 from cdv.indicators.charts import GapChart, LineChart, Series, SmallMultiples
 from cdv.indicators.models import Indicator, IndicatorValue, Target
+from cdv.indicators.provenance import provenances
 from cdv.territories.enums import TerritoryKind
 
 from .helpers import get_contract
@@ -148,6 +149,7 @@ def _card(contract, indicator, rows, populations, targets):
         "latest": summaries[-1] if summaries else None,
         "progress": _progress(indicator, summaries, targets.get(indicator.pk, [])),
         "has_demo": any(v.is_demo for v in rows) or indicator.is_demo,
+        "sources": provenances(rows, indicator),
     }
 
 

@@ -23,8 +23,9 @@ from cdv.core.pagecache import public_page
 from cdv.core.plain import readability
 from cdv.indicators.models import Indicator
 from cdv.monitoring.feedback import public_attribution, published_feedback
-from cdv.monitoring.meetings import contract_partners, visible_decisions
+from cdv.monitoring.meetings import visible_decisions
 from cdv.monitoring.models import Decision, Feedback
+from cdv.partners.models import Partner
 from cdv.plan.models import Action, Enjeu, Objective, QpvPriority
 from cdv.territories.enums import TerritoryKind
 from cdv.territories.models import Territory
@@ -93,7 +94,7 @@ def enjeu_page(request, slug, enjeu_slug):
         _commitments(request, contract).filter(objective__enjeu=enjeu).order_by("partner__name", "id")
     )
     indicators = list(Indicator.objects.filter(contract=contract, enjeu=enjeu).order_by("name"))
-    has_demo = any(o.is_demo for o in objectives) or any(c.is_demo for c in commitments)
+    has_demo = enjeu.is_demo or any(o.is_demo for o in objectives) or any(c.is_demo for c in commitments)
     return render(
         request,
         "www/enjeu.html",
@@ -150,8 +151,10 @@ def action_page(request, slug, pk):
 def partner_list(request, slug):
     contract = get_contract(request, slug)
     public = Q(commitments__contract=contract, commitments__status__in=PUBLIC_STATUSES)
+    # Les mêmes partenaires que l'API et les données ouvertes : ceux qui ont une place visible.
     partners = list(
-        contract_partners(contract)
+        Partner.objects.with_place_in(request.user, contract)
+        .order_by("name")
         .annotate(
             published=Count("commitments", filter=public, distinct=True),
             done=Count(
@@ -197,7 +200,9 @@ def partner_page(request, slug, partner_slug):
             "means": means,
             "piloted": piloted,
             "qpvs": qpvs,
-            "has_demo": partner.is_demo or any(c.is_demo for c in commitments),
+            "has_demo": partner.is_demo
+            or any(c.is_demo for c in commitments)
+            or any(a.is_demo for a in piloted),
         },
     )
 
@@ -228,11 +233,11 @@ def _search(request, contract, terms):
     qpvs = contract.qpvs.only("code", "name").order_by("name")
     add("Quartiers", [q for q in qpvs if _matches(terms, q.name, q.code)])
     enjeux = Enjeu.objects.filter(contract=contract).only(
-        "slug", "number", "title", "summary_plain", "description"
+        "slug", "number", "title", "summary_plain", "description", "is_demo"
     )
     add("Enjeux", [e for e in enjeux if _matches(terms, e.title, e.summary_plain, e.description)])
     actions = Action.objects.for_contract(contract).only(
-        "pk", "code", "title", "summary_plain", "description"
+        "pk", "code", "title", "summary_plain", "description", "is_demo"
     )
     add(
         "Actions",
@@ -242,11 +247,24 @@ def _search(request, contract, terms):
             if _matches(terms, a.code, a.title, a.summary_plain, a.description)
         ],
     )
-    partners = contract_partners(contract).only("slug", "name", "short_name", "description")
+    partners = (
+        Partner.objects.with_place_in(request.user, contract)
+        .only("slug", "name", "short_name", "description", "is_demo")
+        .order_by("name")
+    )
     add("Partenaires", [p for p in partners if _matches(terms, p.name, p.short_name, p.description)])
     commitments = (
         _commitments(request, contract)
-        .only("pk", "title", "summary_plain", "description", "status", "partner__name", "partner__slug")
+        .only(
+            "pk",
+            "title",
+            "summary_plain",
+            "description",
+            "status",
+            "is_demo",
+            "partner__name",
+            "partner__slug",
+        )
         .select_related(None)
         .select_related("partner")
     )
@@ -293,11 +311,20 @@ def map_page(request, slug):
     contract = get_contract(request, slug)
     communes = Territory.objects.filter(kind=TerritoryKind.COMMUNE).only("code", "name")
     qpvs = list(
-        contract.qpvs.only("code", "name", "population", "status")
+        contract.qpvs.only("code", "name", "population", "population_source", "population_year", "status")
         .prefetch_related(Prefetch("parents", queryset=communes, to_attr="commune_list"))
         .order_by("name")
     )
-    return render(request, "www/map.html", {"contract": contract, "qpvs": qpvs})
+    # Chaque population affichée cite sa source et son millésime.
+    population_sources = sorted(
+        {(q.population_source or "source non précisée", q.population_year) for q in qpvs if q.population},
+        key=lambda item: (item[0], item[1] or 0),
+    )
+    return render(
+        request,
+        "www/map.html",
+        {"contract": contract, "qpvs": qpvs, "population_sources": population_sources},
+    )
 
 
 def _feature(territory, **properties):

@@ -12,6 +12,7 @@ from cdv.core.figures import gap
 from cdv.core.pagecache import public_page
 from cdv.indicators.charts import GapChart
 from cdv.indicators.models import IndicatorValue
+from cdv.indicators.provenance import provenance
 from cdv.monitoring.feedback import public_attribution, published_feedback
 from cdv.monitoring.models import Feedback
 from cdv.partners.enums import PartnerKind
@@ -85,6 +86,8 @@ def qpv_page(request, slug, code):
                 "gap": gap(mine.value, ref.value) if ref is not None and not mine.is_secret else None,
                 "first_gap": first_gap,
                 "gap_change": gap_change,
+                "source": provenance(mine),
+                "reference_source": provenance(ref) if ref is not None else None,
             }
         )
     portrait.sort(key=lambda item: item["value"].indicator.name)

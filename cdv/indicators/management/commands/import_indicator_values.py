@@ -1,4 +1,5 @@
-"""python manage.py import_indicator_values FICHIER --contract SLUG [--mapping COL=CODE …] [--period 2024]."""
+"""python manage.py import_indicator_values FICHIER --contract SLUG --source "INSEE, Filosofi 2021"
+--millesime 2021 [--definitif] [--mapping COL=CODE …] [--period 2024]."""
 
 import sys
 from functools import partial
@@ -17,7 +18,9 @@ class Command(BaseCommand):
         "Importe des valeurs d'indicateurs d'un contrat depuis un CSV ou un XLSX, au format long "
         "(indicateur, territoire, periode, valeur…) ou large (CODGEO, LIBGEO puis une colonne par "
         "indicateur, avec --mapping et --period). Tout ou rien : à la moindre erreur, chaque erreur "
-        "est affichée et rien n'est enregistré. Un second import du même fichier ne change rien."
+        "est affichée et rien n'est enregistré. Un second import du même fichier ne change rien. "
+        "Chaque valeur a une source et un millésime (--source et --millesime, ou colonnes source et "
+        "millesime) ; elle est provisoire sauf --definitif (ou colonne statut)."
     )
 
     def add_arguments(self, parser):
@@ -34,6 +37,19 @@ class Command(BaseCommand):
         parser.add_argument(
             "--period",
             help="période de toutes les valeurs d'un fichier sans colonne periode : 2024 ou 2024-T3",
+        )
+        parser.add_argument(
+            "--source",
+            help="source de toutes les valeurs (« INSEE, Filosofi 2021 ») ; une colonne source l'emporte",
+        )
+        parser.add_argument(
+            "--millesime",
+            help="millésime de toutes les valeurs (« 2021 ») ; une colonne millesime l'emporte",
+        )
+        parser.add_argument(
+            "--definitif",
+            action="store_true",
+            help="valeurs définitives (par défaut : provisoires) ; une colonne statut l'emporte",
         )
         parser.add_argument(
             "--dry-run", action="store_true", help="tout vérifier et compter, sans rien enregistrer"
@@ -78,6 +94,9 @@ class Command(BaseCommand):
                 contract=contract,
                 fileobj=fileobj,
                 filename=path.name,
+                source=options["source"],
+                vintage=options["millesime"],
+                final=options["definitif"],
                 mapping=mapping or None,
                 dry_run=options["dry_run"],
                 progress=progress,
