@@ -103,7 +103,7 @@ def test_the_field_names_itself_and_respects_digits_and_places_in_french():
 def test_the_field_renders_a_text_input_the_browser_does_not_parse_and_shows_french_values():
     html_input = field(decimal_places=2, max_digits=7).widget.render("fte", Decimal("0.50"))
     assert 'type="text"' in html_input and 'inputmode="decimal"' in html_input
-    assert 'value="0,5"' in html_input and "type=\"number\"" not in html_input
+    assert 'value="0,5"' in html_input and 'type="number"' not in html_input
     big = field(decimal_places=2, max_digits=14).widget.render("eur", Decimal("12000.00"))
     assert f'value="12{NNBSP}000"' in big
     # Saisie renvoyée (erreur ailleurs dans le formulaire) : réécrite à la française si lisible.
@@ -237,7 +237,8 @@ def test_the_yearly_report_accepts_french_amounts_rates_and_indicator_values(cli
     )
     assert value.value == Decimal("1200.5")
     page = client.get(url).content.decode()
-    assert f"11{NNBSP}500{NBSP}€" in page and f"60{NBSP}%" in page and "0,5" in page
+    # Brouillon : le formulaire réaffiche la saisie à la française.
+    assert f'value="11{NNBSP}500"' in page and 'value="60"' in page and 'value="0,5"' in page
 
 
 @pytest.mark.django_db

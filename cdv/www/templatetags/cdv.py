@@ -15,6 +15,14 @@ def fr_number(value, unit=""):
     return french_number(value, unit)
 
 
+@register.filter
+def fr_places(value, places):
+    """Comme fr_number, arrondi à ``places`` décimales au plus (coordonnées : 6)."""
+    if value is None or value == "":
+        return ""
+    return french_number(value, places=int(places))
+
+
 MONTHS = [
     "janvier",
     "février",
