@@ -5,6 +5,7 @@ import datetime
 import html
 import re
 from decimal import Decimal
+from html.parser import HTMLParser
 
 import pytest
 from django.urls import reverse
@@ -251,3 +252,81 @@ def test_the_yearly_report_refuses_a_rate_above_100_in_french(client, nantes, re
     assert "Avancement (%) : 100 au plus." in text(response)
     report.refresh_from_db()
     assert report.progress_pct is None
+
+
+# --- Ce que les pages publiques affichent ------------------------------------------------------
+
+SKIPPED_TAGS = {"script", "style", "svg", "code", "pre", "title"}
+
+
+class _VisibleText(HTMLParser):
+    """Le texte lu par une personne : ni attributs, ni scripts, ni coordonnées SVG, ni code."""
+
+    def __init__(self):
+        super().__init__()
+        self.depth, self.parts = 0, []
+
+    def handle_starttag(self, tag, attrs):
+        self.depth += tag in SKIPPED_TAGS
+
+    def handle_endtag(self, tag):
+        self.depth -= tag in SKIPPED_TAGS
+
+    def handle_data(self, data):
+        if not self.depth:
+            self.parts.append(data)
+
+
+def visible_text(content: str, codes) -> str:
+    parser = _VisibleText()
+    parser.feed(content)
+    text = " ".join(parser.parts)
+    text = re.sub(r"https?://\S+", " ", text)
+    # Les numéros d'objectif et d'action (« 1.2 », « 1.2.3 ») sont des références, pas des nombres.
+    for code in sorted(codes, key=len, reverse=True):
+        text = re.sub(rf"(?<![\d.,]){re.escape(code)}(?![\d.,])", "REF", text)
+    return text
+
+
+def badly_written_numbers(text: str) -> list[str]:
+    problems = [m.group(0) for m in re.finditer(r".{0,30}\d\.\d.{0,10}", text)]
+    problems += [
+        m.group(0)
+        for m in re.finditer(r".{0,30}\d(?:[ \u202f\t\n]*)[%€]", text)
+        if "\u00a0" not in m.group(0)[-2:]
+    ]
+    return problems
+
+
+@pytest.mark.django_db
+def test_public_pages_and_the_annual_report_write_numbers_in_french(client, nantes, monkeypatch):
+    from cdv.commitments import documents
+    from cdv.monitoring import yearly
+    from cdv.plan.models import Action, Objective
+
+    codes = {o.code for o in Objective.objects.select_related("enjeu")}
+    codes |= {a.code for a in Action.objects.select_related("objective__enjeu")}
+    qpv = nantes.qpvs.order_by("code").first()
+    partner = Partner.objects.get(name="Bailleur Habitat Solidaire (démonstration)")
+    urls = [
+        reverse("www:home"),
+        reverse("www:contract", args=[nantes.slug]),
+        reverse("www:qpv", args=[nantes.slug, qpv.code]),
+        reverse("www:indicators", args=[nantes.slug]),
+        reverse("www:indicator", args=[nantes.slug, "taux-emploi-demo"]),
+        reverse("www:indicator", args=[nantes.slug, "taux-chomage-localise"]),
+        reverse("www:partner", args=[nantes.slug, partner.slug]),
+    ]
+    pages = {}
+    for url in urls:
+        response = client.get(url)
+        assert response.status_code == 200, url
+        pages[url] = response.content.decode()
+    monkeypatch.setattr(documents, "html_to_pdf", lambda html, css_path=None: html)
+    pages["bilan annuel 2025"] = yearly.build_annual_report_pdf(contract=nantes, year=2025)
+    percentages = 0
+    for where, content in pages.items():
+        text = visible_text(content, codes)
+        assert not badly_written_numbers(text), (where, badly_written_numbers(text))
+        percentages += len(re.findall(r"\d\u00a0%", text))
+    assert percentages > 20  # les pages montrent bien des taux, écrits « 44 % »
