@@ -330,3 +330,16 @@ def test_public_pages_and_the_annual_report_write_numbers_in_french(client, nant
         assert not badly_written_numbers(text), (where, badly_written_numbers(text))
         percentages += len(re.findall(r"\d\u00a0%", text))
     assert percentages > 20  # les pages montrent bien des taux, écrits « 44 % »
+
+
+@pytest.mark.django_db
+def test_the_back_office_types_amounts_the_french_way_too(client, admin_user):
+    from cdv.commitments.models import CommitmentMeans
+
+    means = CommitmentMeans.objects.select_related("commitment").first()
+    client.force_login(admin_user)
+    url = reverse("admin:commitments_commitmentmeans_change", args=[means.pk])
+    page = client.get(url).content.decode()
+    fte_input = re.search(r'<input[^>]*name="fte"[^>]*>', page).group(0)
+    assert 'type="text"' in fte_input and 'inputmode="decimal"' in fte_input
+    assert "1.00 ETP" not in page and "ETP" in page  # le titre de la fiche aussi, à la française
