@@ -408,6 +408,8 @@ BAD_CELLS = [
     ("ETP droit commun 2025", "beaucoup", "n'est pas un nombre"),
     ("€ droit commun 2025", -100, "négatif"),
     ("ETP droit commun 2025", 0.125, "deux décimales"),
+    ("€ droit commun 2025", "1.500", "est ambigu"),  # 1,5 ou 1 500 € ? on ne devine pas
+    ("€ droit commun 2025", "1.234,5", "mêle point et virgule"),
     ("Échéance", "bientôt", "n'est pas une date valide"),
     ("Échéance", datetime.date(2031, 3, 1), "dépasse la fin du contrat (2030)"),
     ("Objectif", "9.9 — Objectif inventé", "l'objectif 9.9 n'existe pas"),

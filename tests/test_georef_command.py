@@ -401,7 +401,7 @@ def test_command(tmp_path, malakoff):
     _, out = read_output(tmp_path / "out.csv")
     assert [row[5] for row in out[1:]] == ["DANS_QPV", "HORS_QPV"]
     assert "2 ligne(s) traitée(s)" in stdout.getvalue()
-    assert "dans un QPV (DANS_QPV) : 1 (50,0 %)" in stdout.getvalue()
+    assert "dans un QPV (DANS_QPV) : 1 (50\u00a0%)" in stdout.getvalue()
     assert "QN04413M Malakoff : 1" in stdout.getvalue()
     assert "Géoréférencement" in stderr.getvalue()  # la barre de progression
     # colonnes devinées

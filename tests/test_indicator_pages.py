@@ -29,7 +29,7 @@ def test_indicators_page_shows_the_gap_charts_with_tables_and_text(client):
 def test_an_indicator_page_shows_its_whole_evolution_and_the_gap_period_by_period(client):
     html = client.get(URL + "taux-chomage-localise/").content.decode()
     assert "<script" not in html
-    assert "Zone d&#x27;emploi de Nantes : 6,8 % en 2021-T1" in html  # la courbe et son texte
+    assert "Zone d&#x27;emploi de Nantes : 6,8\u00a0% en 2021-T1" in html  # la courbe et son texte
     assert "L'écart période par période" in html
     for figure in re.findall(r"<figure.*?</figure>", html, flags=re.S):
         assert "<table>" in figure and 'scope="col"' in figure
@@ -73,7 +73,7 @@ def test_chart_definition_gives_svg_table_and_text_alternative():
     assert table["rows"] == [("2022", ["40", "12"]), ("2023", ["—", "—"]), ("2024", ["38", "—"])]
     assert (
         chart.text_alternative()
-        == "Taux de test. QPV : 40 % en 2022, 38 % en 2024 ; Métropole : 12 % en 2022."
+        == "Taux de test. QPV : 40\u00a0% en 2022, 38\u00a0% en 2024 ; Métropole : 12\u00a0% en 2022."
     )
     gap = GapChart(
         title="Écart",
@@ -113,10 +113,10 @@ def test_demo_indicator_shows_computed_aggregate_change_target_and_small_multipl
     assert "Données de démonstration" in section
     assert "(calculée)" in section
     assert "Évolution de l'ensemble des QPV depuis 2022" in section
-    assert "Cible 2030 : 55 %" in section
+    assert "Cible 2030 : 55\u00a0%" in section
     assert "par quartier en 2025 (%)" in section  # les QPV côte à côte avec la ligne de référence
     assert "Malakoff" in section
-    assert "Données de démonstration" in detail and "Cible 2030 : 55 %" in detail
+    assert "Données de démonstration" in detail and "Cible 2030 : 55\u00a0%" in detail
     assert "un graphique par quartier" in detail
     assert "Ensemble des QPV (calculé)" in detail  # la courbe de l'agrégat calculé
     assert "par quartier en 2025 (%)" in detail

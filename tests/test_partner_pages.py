@@ -106,7 +106,7 @@ def test_form_errors_are_reported_in_french_and_nothing_is_saved(client, nantes,
     assert response.status_code == 200
     assert "Le formulaire contient des erreurs" in page
     assert "Ce champ est obligatoire" in page
-    assert "supérieure ou égale à 0" in page
+    assert "Euros 2025 (Moyens de droit commun) : le nombre ne peut pas être négatif." in page
     objective = nantes.enjeux.get(number=1).objectives.first()
     response = client.post(url, form_data(objective=objective.pk, qpvs=[]))
     assert "doit citer au moins un QPV" in text(response)

@@ -1,12 +1,13 @@
 from django.contrib import admin
 from simple_history.admin import SimpleHistoryAdmin
 
-from cdv.core.admin import ReadabilityAdminMixin
+from cdv.core.admin import FRENCH_NUMBERS, ReadabilityAdminMixin
 
 from .models import Commitment, CommitmentAmendment, CommitmentMeans
 
 
 class MeansInline(admin.TabularInline):
+    formfield_overrides = FRENCH_NUMBERS
     model = CommitmentMeans
     extra = 0
 
@@ -30,6 +31,7 @@ class CommitmentAdmin(ReadabilityAdminMixin, SimpleHistoryAdmin):
 
 @admin.register(CommitmentMeans)
 class CommitmentMeansAdmin(SimpleHistoryAdmin):
+    formfield_overrides = FRENCH_NUMBERS
     list_display = ["commitment", "year", "fte", "amount_eur", "funding"]
     list_filter = ["year", "funding"]
     search_fields = ["commitment__title"]

@@ -58,11 +58,12 @@ def _group(digits: str) -> str:
         parts.insert(0, digits[-3:])
         digits = digits[:-3]
     parts.insert(0, digits)
-    return NBSP.join(parts)
+    return "\u202f".join(parts)  # espace fine insécable, comme cdv.core.figures.french_number
 
 
 def format_number(value, decimals: int) -> str:
-    """12345.5 → « 12 345,50 » (espace insécable entre les milliers, virgule décimale)."""
+    """12345.5 → « 12 345,50 » (espace fine insécable entre les milliers, virgule décimale) ;
+    décimales fixes, pour aligner les colonnes des tableaux du cahier."""
     value = Decimal(value or 0).quantize(Decimal(1).scaleb(-decimals))
     sign = "-" if value < 0 else ""
     integer, _, fraction = f"{abs(value):f}".partition(".")

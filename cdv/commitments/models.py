@@ -165,7 +165,10 @@ class CommitmentMeans(models.Model):
         ]
 
     def __str__(self):
-        return f"{self.year} : {self.fte} ETP, {self.amount_eur} € ({self.get_funding_display()})"
+        from cdv.core.figures import french_number
+
+        fte, eur = french_number(self.fte or 0, "ETP"), french_number(self.amount_eur or 0, "€")
+        return f"{self.year} : {fte}, {eur} ({self.get_funding_display()})"
 
     def clean(self):
         if self.commitment_id and self.year:

@@ -30,6 +30,7 @@ from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
 
+from cdv.core.numbers import NumberFormatError, parse_french_decimal
 from cdv.core.validators import check_zip_archive, foreign_content
 from cdv.plan.models import PLAIN_SUMMARY_MAX, Action, Objective
 from cdv.territories.enums import TerritoryKind
@@ -1076,11 +1077,12 @@ class _Importer:
             except InvalidOperation:
                 number = None
         elif isinstance(value, str):
-            cleaned = re.sub(r"[\s\u00a0\u202f€]", "", value).replace(",", ".")
+            # Même lecture que les formulaires : « 0,5 », « 11 500 € » ; « 1.500 » ou « 1.234,5 » refusés.
             try:
-                number = Decimal(cleaned)
-            except InvalidOperation:
-                number = None
+                number = parse_french_decimal(value, unit="ETP" if part == "fte" else "€")
+            except NumberFormatError as error:
+                self._error(row, label, str(error), index)
+                return None
         if number is None or not number.is_finite():
             example = "0,5" if part == "fte" else "12000"
             self._error(row, label, f"« {_cell_text(value)} » n'est pas un nombre (ex. : {example}).", index)

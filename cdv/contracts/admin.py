@@ -1,7 +1,7 @@
 from django.contrib import admin
 from simple_history.admin import SimpleHistoryAdmin
 
-from cdv.core.admin import ReadabilityAdminMixin
+from cdv.core.admin import FRENCH_NUMBERS, ReadabilityAdminMixin
 
 from .models import Contract, KeyFigure, Milestone, Signatory
 
@@ -51,6 +51,7 @@ class MilestoneAdmin(SimpleHistoryAdmin):
 
 @admin.register(KeyFigure)
 class KeyFigureAdmin(SimpleHistoryAdmin):
+    formfield_overrides = FRENCH_NUMBERS
     list_display = ["label", "contract", "value", "unit", "comparison_value", "source_label"]
     list_filter = ["contract", "is_headline"]
     search_fields = ["label", "perimeter", "source_label"]

@@ -1,9 +1,15 @@
 """Éléments communs du back-office."""
 
 from django.contrib import admin
+from django.db import models
 from django.utils.html import format_html, format_html_join
 
+from .figures import french_number
+from .numbers import FrenchDecimalField
 from .plain import readability
+
+# Montants, ETP, valeurs : saisis à la française, comme sur le site (jamais de type="number").
+FRENCH_NUMBERS = {models.DecimalField: {"form_class": FrenchDecimalField}}
 
 
 class ReadabilityAdminMixin:
@@ -17,7 +23,7 @@ class ReadabilityAdminMixin:
         advice = format_html_join("", "<li>{}</li>", ((a,) for a in result.advice))
         return format_html(
             "<strong>{}</strong> sur 100 (Flesch adapté au français) : {}, {}.{}<ul>{}</ul>",
-            result.score,
+            french_number(result.score),
             result.level,
             result.meaning,
             "" if result.good else " Visez 60 ou plus.",

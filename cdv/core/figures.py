@@ -27,15 +27,29 @@ def gap(value, reference) -> Gap:
     return Gap(points=points, ratio=ratio)
 
 
-def french_number(value) -> str:
-    """Écrit un nombre à la française : virgule décimale, espace insécable fine pour les milliers."""
+def french_number(value, unit: str = "", *, places: int | None = None) -> str:
+    """Écrit un nombre à la française, pour toute page ou tout document (pas pour les données
+    ouvertes ni l'API, qui gardent le point décimal).
+
+    Virgule décimale, espace fine insécable (U+202F) entre les milliers, espace insécable
+    (U+00A0) avant l'unité : ``french_number(12345.5, "€")`` → « 12 345,50 € ».
+    Arrondi : ``places`` décimales au plus ; par défaut 2 (3 chiffres significatifs sous 1,
+    pour ne pas écrire 0 pour 0,004). Les zéros inutiles tombent (« 3,7 », pas « 3,70 »), sauf
+    pour les euros, écrits avec 0 ou 2 décimales."""
     # Un flottant (contenu figé en JSON) passe par son écriture courte : 33.3 et non 33,29999…
     value = Decimal(repr(value)) if isinstance(value, float) else Decimal(value)
+    if places is None:
+        places = 2
+        if value and abs(value) < 1:
+            places = max(2, 2 - value.adjusted())
+    value = value.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP) if value.is_finite() else value
     if value == value.to_integral_value():
-        text = f"{int(value):,}".replace(",", "\u202f")
+        text = f"{int(value):,}".replace(",", "\u202f")  # int() efface aussi « -0 »
     else:
         text = f"{value.normalize():f}".replace(".", ",")
         whole, _, decimals = text.partition(",")
+        if unit == "€":
+            decimals = decimals.ljust(2, "0")
         sign = "-" if whole.startswith("-") else ""  # int("-0") perdrait le signe de −0,5
         text = sign + f"{abs(int(whole)):,}".replace(",", "\u202f") + "," + decimals
-    return text
+    return f"{text}\u00a0{unit}" if unit else text

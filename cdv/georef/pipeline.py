@@ -48,6 +48,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
+from cdv.core.figures import french_number
 from cdv.core.validators import check_zip_archive, foreign_content
 
 from . import coords
@@ -149,7 +150,7 @@ class Summary:
     def lines(self) -> list[str]:
         """Le résumé en français, ligne à ligne."""
         out = [
-            f"{_int(self.rows)} ligne(s) traitée(s) en {self.seconds:.1f} s "
+            f"{_int(self.rows)} ligne(s) traitée(s) en {french_number(self.seconds, 's', places=1)} "
             f"(géographie prioritaire {self.geography}).",
         ]
         if self.encoding:
@@ -176,7 +177,7 @@ def _int(n: int) -> str:
 
 
 def _percent(part: int, total: int) -> str:
-    return f"{100 * part / total:.1f} %".replace(".", ",") if total else "0 %"
+    return french_number(100 * part / total if total else 0, "%", places=1)
 
 
 # --- lecture des en-têtes et des colonnes ---------------------------------------------------------

@@ -1,6 +1,8 @@
 from django.contrib import admin
 from simple_history.admin import SimpleHistoryAdmin
 
+from cdv.core.admin import FRENCH_NUMBERS
+
 from .models import Indicator, IndicatorValue, Target
 
 
@@ -14,6 +16,7 @@ class IndicatorAdmin(SimpleHistoryAdmin):
 
 @admin.register(IndicatorValue)
 class IndicatorValueAdmin(admin.ModelAdmin):
+    formfield_overrides = FRENCH_NUMBERS
     list_display = [
         "indicator",
         "scope",
@@ -37,6 +40,7 @@ class IndicatorValueAdmin(admin.ModelAdmin):
 
 @admin.register(Target)
 class TargetAdmin(SimpleHistoryAdmin):
+    formfield_overrides = FRENCH_NUMBERS
     list_display = ["indicator", "territory", "year", "value"]
     list_filter = ["indicator__contract", "indicator"]
     raw_id_fields = ["territory"]

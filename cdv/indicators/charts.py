@@ -56,10 +56,10 @@ class LineChart:
                 continue
             (p0, v0), (p1, v1) = known[0], known[-1]
             if len(known) == 1:
-                parts.append(f"{s.label} : {french_number(v0)} {self.unit} en {p0}")
+                parts.append(f"{s.label} : {french_number(v0, self.unit)} en {p0}")
                 continue
             parts.append(
-                f"{s.label} : {french_number(v0)} {self.unit} en {p0}, {french_number(v1)} {self.unit} en {p1}"
+                f"{s.label} : {french_number(v0, self.unit)} en {p0}, {french_number(v1, self.unit)} en {p1}"
             )
         return f"{self.title}. " + " ; ".join(parts) + "."
 
@@ -145,11 +145,11 @@ class GapChart:
 
     def text_alternative(self) -> str:
         parts = [
-            f"{label} : {'non disponible' if v is None else french_number(v) + ' ' + self.unit}"
+            f"{label} : {'non disponible' if v is None else french_number(v, self.unit)}"
             for label, v in self.bars
         ]
         if self.reference_value is not None:
-            parts.append(f"{self.reference_label} : {french_number(self.reference_value)} {self.unit}")
+            parts.append(f"{self.reference_label} : {french_number(self.reference_value, self.unit)}")
         return f"{self.title}. " + " ; ".join(parts) + "."
 
     def svg(self) -> str:
@@ -179,7 +179,7 @@ class GapChart:
             w = plot_w * float(value / high) if high else 0
             out.append(f'<rect x="{left}" y="{top}" width="{w:.1f}" height="{bar_h}" fill="{PALETTE[0]}"/>')
             out.append(
-                f'<text x="{left + w + 6:.1f}" y="{top + bar_h * 0.7:.1f}" class="tick">{french_number(value)} {escape(self.unit)}</text>'
+                f'<text x="{left + w + 6:.1f}" y="{top + bar_h * 0.7:.1f}" class="tick">{escape(french_number(value, self.unit))}</text>'
             )
         if self.reference_value is not None:
             rx = left + plot_w * float(self.reference_value / high)
@@ -190,7 +190,7 @@ class GapChart:
             anchor = "end" if rx > self.width - 120 else "middle"
             out.append(
                 f'<text x="{rx:.1f}" y="{bottom + 18}" text-anchor="{anchor}" class="legend">'
-                f"{escape(self.reference_label)} : {french_number(self.reference_value)} {escape(self.unit)}</text>"
+                f"{escape(self.reference_label)} : {escape(french_number(self.reference_value, self.unit))}</text>"
             )
         out.append("</svg>")
         return "".join(out)
@@ -233,7 +233,7 @@ class SmallMultiples:
             known = [(p, v) for p, v in points if v is not None]
             if known:
                 parts.append(
-                    f"{label} : {french_number(known[0][1])} puis {french_number(known[-1][1])} {self.unit}"
+                    f"{label} : {french_number(known[0][1])} puis {french_number(known[-1][1], self.unit)}"
                 )
         return f"{self.title}, un graphique par quartier. " + " ; ".join(parts) + "."
 

@@ -1,6 +1,8 @@
 from django.contrib import admin
 from simple_history.admin import SimpleHistoryAdmin
 
+from cdv.core.admin import FRENCH_NUMBERS
+
 from .models import Decision, Feedback, Meeting, ProgressReport, ReportAttachment, ReviewCampaign, Snapshot
 
 
@@ -24,6 +26,7 @@ class AttachmentInline(admin.TabularInline):
 
 @admin.register(ProgressReport)
 class ProgressReportAdmin(SimpleHistoryAdmin):
+    formfield_overrides = FRENCH_NUMBERS
     list_display = ["commitment", "partner", "campaign", "state", "progress_pct", "submitted_at"]
     list_filter = ["campaign__contract", "campaign", "state"]
     search_fields = ["commitment__title", "partner__name"]

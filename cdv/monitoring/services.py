@@ -12,6 +12,7 @@ import io
 import re
 import unicodedata
 import zipfile
+from decimal import Decimal
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.base import ContentFile
@@ -22,6 +23,7 @@ from cdv.commitments.abilities import PUBLIC_STATUSES
 from cdv.commitments.enums import CommitmentStatus as S
 from cdv.commitments.models import Commitment
 from cdv.core.actors import person_or_none
+from cdv.core.figures import french_number
 from cdv.core.validators import check_zip_archive
 
 from . import abilities
@@ -240,6 +242,8 @@ def close_campaign(*, user, campaign) -> ReviewCampaign:
 
 
 def _plain(value):
+    if isinstance(value, Decimal):
+        return french_number(value)  # « 0,5 » et non « 0.50 » dans le tableau du conflit
     return "" if value is None else str(value)
 
 

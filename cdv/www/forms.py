@@ -8,6 +8,7 @@ from django.core import signing
 from django.urls import reverse
 
 from cdv.commitments.enums import CommitmentScope, FundingKind
+from cdv.core.numbers import FrenchDecimalField
 from cdv.core.plain import readability
 from cdv.plan.models import PLAIN_SUMMARY_MAX, Action, Objective
 from cdv.territories.models import Territory
@@ -163,15 +164,17 @@ class CommitmentForm(forms.Form):
         )
         for year in self.years:
             for funding in FundingKind:
-                self.fields[f"fte_{year}_{funding.value}"] = forms.DecimalField(
+                self.fields[f"fte_{year}_{funding.value}"] = FrenchDecimalField(
                     label=f"ETP {year} ({funding.label})",
+                    unit="ETP",
                     required=False,
                     min_value=0,
                     max_digits=7,
                     decimal_places=2,
                 )
-                self.fields[f"eur_{year}_{funding.value}"] = forms.DecimalField(
+                self.fields[f"eur_{year}_{funding.value}"] = FrenchDecimalField(
                     label=f"Euros {year} ({funding.label})",
+                    unit="€",
                     required=False,
                     min_value=0,
                     max_digits=14,

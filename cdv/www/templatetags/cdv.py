@@ -7,11 +7,20 @@ register = template.Library()
 
 
 @register.filter
-def fr_number(value):
-    """12345.5 → « 12 345,5 » (espace fine insécable, virgule décimale)."""
+def fr_number(value, unit=""):
+    """12345.5 → « 12 345,5 » ; ``{{ v|fr_number:"%" }}`` → « 12,5 % » (espace insécable avant
+    l'unité). Voir cdv.core.figures.french_number (arrondi, euros à 0 ou 2 décimales)."""
     if value is None or value == "":
         return ""
-    return french_number(value)
+    return french_number(value, unit)
+
+
+@register.filter
+def fr_places(value, places):
+    """Comme fr_number, arrondi à ``places`` décimales au plus (coordonnées : 6)."""
+    if value is None or value == "":
+        return ""
+    return french_number(value, places=int(places))
 
 
 MONTHS = [

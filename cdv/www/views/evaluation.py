@@ -1038,6 +1038,11 @@ def _value_text(value, choices, field):
             return datetime.date.fromisoformat(value).strftime("%d/%m/%Y")
         except (TypeError, ValueError):
             return str(value)
+    if field.get_internal_type() in {"DecimalField", "FloatField"}:
+        try:
+            return french_number(value)
+        except (ArithmeticError, TypeError, ValueError):
+            return str(value)
     return str(value)
 
 

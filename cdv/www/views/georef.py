@@ -12,6 +12,7 @@ Un traitement n'est visible que de la personne qui l'a lancé : pour toute autre
 
 import os
 import tempfile
+from decimal import Decimal
 from pathlib import PurePath
 
 from django import forms
@@ -28,6 +29,7 @@ from django_htmx.http import HttpResponseClientRefresh
 from cdv.commitments import abilities
 from cdv.commitments.models import Commitment
 from cdv.contracts.models import Contract
+from cdv.core.numbers import FrenchDecimalField
 from cdv.georef import services, tasks
 from cdv.georef.models import GeorefJob, JobStatus
 from cdv.users.enums import Role
@@ -76,19 +78,21 @@ def _split_columns(value: str) -> list[str]:
 
 
 class PointForm(forms.Form):
-    lon = forms.FloatField(
+    lon = FrenchDecimalField(
         label="Longitude (degrés, WGS84)",
+        thousands=False,
         required=False,
         min_value=-180,
         max_value=180,
-        help_text="Ex. : -1.5256 (ouest de Greenwich : nombre négatif).",
+        help_text="Ex. : -1,5256 (ouest de Greenwich : nombre négatif).",
     )
-    lat = forms.FloatField(
+    lat = FrenchDecimalField(
         label="Latitude (degrés, WGS84)",
+        thousands=False,
         required=False,
         min_value=-90,
         max_value=90,
-        help_text="Ex. : 47.2064.",
+        help_text="Ex. : 47,2064.",
     )
     adresse = forms.CharField(
         label="Ou une adresse",
@@ -102,6 +106,12 @@ class PointForm(forms.Form):
         initial="2024",
         required=False,
     )
+
+    def clean_lon(self):
+        return None if self.cleaned_data["lon"] is None else float(self.cleaned_data["lon"])
+
+    def clean_lat(self):
+        return None if self.cleaned_data["lat"] is None else float(self.cleaned_data["lat"])
 
     def clean(self):
         data = super().clean()
@@ -142,11 +152,12 @@ class UploadForm(forms.Form):
         choices=[("2024", "2024 (en vigueur)"), ("2015", "2015")],
         initial="2024",
     )
-    score_min = forms.FloatField(
+    score_min = FrenchDecimalField(
         label="Score minimal d'une adresse",
+        thousands=False,
         min_value=0,
         max_value=1,
-        initial=0.5,
+        initial=Decimal("0.5"),
         help_text="Entre 0 et 1 : en dessous, l'adresse est classée « score trop faible » et non située.",
     )
     format_sortie = forms.ChoiceField(
@@ -236,7 +247,7 @@ class UploadForm(forms.Form):
             "mode": mode,
             **options,
             "geography": data["geographie"],
-            "min_score": data["score_min"],
+            "min_score": float(data["score_min"]),
             "output_format": data.get("format_sortie") or "csv",
         }
         return data

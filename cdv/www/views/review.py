@@ -24,6 +24,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from cdv.commitments.abilities import can_read_contract_internals, edits_for, memberships
 from cdv.commitments.models import CommitmentMeans
+from cdv.core.numbers import FrenchDecimalField, FrenchIntegerField
 from cdv.core.validators import check_zip_archive, foreign_content
 from cdv.monitoring import abilities, services
 from cdv.monitoring.enums import ReportState
@@ -40,8 +41,9 @@ from .helpers import add_service_errors, get_contract, get_partner, require
 
 
 class OpenCampaignForm(forms.Form):
-    year = forms.IntegerField(
+    year = FrenchIntegerField(
         label="Année suivie",
+        thousands=False,
         min_value=1990,
         max_value=2100,
         help_text="L'année dont les partenaires font le bilan (ex. : 2025).",
@@ -64,25 +66,25 @@ class ReportForm(forms.Form):
         choices=[("", "— à choisir —")] + [(s.value, s.label) for s in services.REPORTABLE_STATUSES],
         required=False,
     )
-    progress_pct = forms.IntegerField(
-        label="Avancement (%)", min_value=0, max_value=100, required=False, help_text="De 0 à 100."
+    progress_pct = FrenchIntegerField(
+        label="Avancement (%)", unit="%", min_value=0, max_value=100, required=False, help_text="De 0 à 100."
     )
-    fte_actual = forms.DecimalField(
+    fte_actual = FrenchDecimalField(
         label="ETP effectivement mobilisés",
+        unit="ETP",
         min_value=0,
         max_digits=7,
         decimal_places=2,
         required=False,
-        localize=True,
         help_text="Équivalents temps plein sur l'année, ex. : 0,5.",
     )
-    amount_actual = forms.DecimalField(
+    amount_actual = FrenchDecimalField(
         label="Euros effectivement mobilisés",
+        unit="€",
         min_value=0,
         max_digits=14,
         decimal_places=2,
         required=False,
-        localize=True,
         help_text="Montant dépensé sur l'année, en euros.",
     )
     what_worked = forms.CharField(
@@ -113,12 +115,12 @@ class ReportForm(forms.Form):
             where = territory.name if territory is not None else "ensemble des QPV du contrat"
             # Une valeur saisie ailleurs (autre partenaire, pilote, import) se lit mais ne se remplace
             # pas d'ici : la case est désactivée, et ce qu'on enverrait malgré tout est ignoré.
-            self.fields[f"indval_{index}"] = forms.DecimalField(
+            self.fields[f"indval_{index}"] = FrenchDecimalField(
                 label=f"{indicator.name} — {where} ({indicator.unit})",
+                unit=indicator.unit,
                 required=False,
                 max_digits=16,
                 decimal_places=4,
-                localize=True,
                 initial=initial,
                 disabled=locked_by is not None,
                 help_text=f"Valeur déjà saisie ({locked_by}) : elle ne se modifie pas depuis ce bilan."
