@@ -282,6 +282,8 @@ def visible_text(content: str, codes) -> str:
     parser.feed(content)
     text = " ".join(parser.parts)
     text = re.sub(r"https?://\S+", " ", text)
+    # Un numéro de version de logiciel (« 6.0.0 ») cité dans une source n'est pas un nombre.
+    text = re.sub(r"(?<![\d.,])\d+\.\d+\.\d+(?![.,]?\d)", "VERSION", text)
     # Les numéros d'objectif et d'action (« 1.2 », « 1.2.3 ») sont des références, pas des nombres.
     for code in sorted(codes, key=len, reverse=True):
         text = re.sub(rf"(?<![\d.,]){re.escape(code)}(?![\d.,])", "REF", text)
