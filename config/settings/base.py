@@ -153,7 +153,14 @@ AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_USERNAME_FORM_FIELD = "username"  # le formulaire de connexion nomme ainsi le champ courriel
 AXES_LOCKOUT_TEMPLATE = "accounts/lockout.html"
 AXES_RESET_ON_SUCCESS = True
-AXES_IPWARE_PROXY_COUNT = int(os.environ.get("AXES_PROXY_COUNT", "0")) or None
+# Mandataires de confiance devant Django (nginx, répartiteur…) : l'adresse du client est celle que
+# le premier a ajoutée à X-Forwarded-For ; 0 (défaut) : l'en-tête est ignoré (cdv/core/clientip.py).
+# Une seule règle pour django-axes, le journal de sécurité et les limites d'appels. AXES_PROXY_COUNT
+# (ancien nom) est encore lu.
+CDV_TRUSTED_PROXY_COUNT = int(
+    os.environ.get("CDV_TRUSTED_PROXY_COUNT") or os.environ.get("AXES_PROXY_COUNT") or "0"
+)
+AXES_CLIENT_IP_CALLABLE = "cdv.core.clientip.client_ip"
 
 # Session : expire après SESSION_IDLE_MINUTES d'inactivité (défaut 2 h), chaque requête la prolonge.
 SESSION_COOKIE_AGE = int(os.environ.get("SESSION_IDLE_MINUTES", "120")) * 60
