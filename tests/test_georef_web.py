@@ -4,9 +4,11 @@ machine : les adresses vont à un faux BAN local (tests/fake_ban.py)."""
 
 import csv
 import io
+import time
 from decimal import Decimal
 
 import pytest
+from django.core.cache import cache
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import call_command
 from django.test import override_settings
@@ -150,6 +152,44 @@ def test_one_address_is_geocoded_on_the_page(client):
     # Géocodeur injoignable (réglage des tests : port fermé) : réponse claire, pas d'erreur serveur.
     response = client.get(HOME, {"adresse": "8 bd du Port Amiens"})
     assert response.status_code == 200 and "Service de géocodage indisponible" in response.content.decode()
+
+
+@override_settings(GEOREF_WEB_ADDRESS_RATE="2/m")
+def test_address_lookups_on_the_page_are_rate_limited_per_client(client):
+    cache.clear()
+    with FakeBan() as ban, override_settings(BAN_BASE_URL=ban.base_url):
+        first = [client.get(HOME, {"adresse": "8 bd du Port Amiens"}) for _ in range(2)]
+        # Un X-Forwarded-For forgé (aucun mandataire configuré) ne donne pas une adresse neuve.
+        limited = client.get(HOME, {"adresse": "8 bd du Port Amiens"}, HTTP_X_FORWARDED_FOR="192.0.2.9")
+        calls = len(ban.requests)
+    assert [r.status_code for r in first] == [200, 200]
+    assert limited.status_code == 429 and int(limited["Retry-After"]) >= 1
+    page = limited.content.decode()
+    assert "Trop de recherches d&#x27;adresses" in page and "Réessayez dans" in page
+    assert calls == 2  # le géocodeur n'a pas été appelé une troisième fois
+    # Des coordonnées, calculées sur place, restent libres.
+    assert client.get(HOME, {"lon": OUTSIDE[0], "lat": OUTSIDE[1]}).status_code == 200
+    cache.clear()
+
+
+@override_settings(BAN_INTERACTIVE_TIMEOUT=0.3, BAN_INTERACTIVE_BUDGET=1)
+def test_a_slow_geocoder_holds_the_page_only_briefly(client):
+    cache.clear()
+    with FakeBan() as ban, override_settings(BAN_BASE_URL=ban.base_url):
+        ban.delay = 2
+        started = time.monotonic()
+        response = client.get(HOME, {"adresse": "8 bd du Port Amiens"})
+        elapsed = time.monotonic() - started
+        ban.delay = 0
+        # « Réessayez dans 30 s » du service : la page n'attend pas, elle répond tout de suite.
+        ban.fail(1, status=429, retry_after="30")
+        started = time.monotonic()
+        busy = client.get(HOME, {"adresse": "8 bd du Port Amiens"})
+        busy_elapsed = time.monotonic() - started
+    assert response.status_code == 200 and "Service de géocodage indisponible" in response.content.decode()
+    assert elapsed < 1.5
+    assert "Service de géocodage indisponible" in busy.content.decode() and busy_elapsed < 1.5
+    cache.clear()
 
 
 def test_anonymous_cannot_upload(client):

@@ -296,6 +296,11 @@ BAN_BACKOFF = float(os.environ.get("BAN_BACKOFF", "1"))  # première attente (s)
 GEOREF_MAX_UPLOAD_MB = int(os.environ.get("GEOREF_MAX_UPLOAD_MB", "50"))
 GEOREF_RETENTION_DAYS = int(os.environ.get("GEOREF_RETENTION_DAYS", "7"))
 GEOREF_API_ADDRESS_RATE = os.environ.get("GEOREF_API_ADDRESS_RATE", "30/m")  # par adresse IP
+# Recherche d'une adresse sur la page /georeferencement/ (sans connexion) : par adresse IP.
+GEOREF_WEB_ADDRESS_RATE = os.environ.get("GEOREF_WEB_ADDRESS_RATE", "20/m")
+# Quand une personne attend la page : délai par requête au géocodeur, et budget total (essais compris).
+BAN_INTERACTIVE_TIMEOUT = float(os.environ.get("BAN_INTERACTIVE_TIMEOUT", "3"))
+BAN_INTERACTIVE_BUDGET = float(os.environ.get("BAN_INTERACTIVE_BUDGET", "6"))
 # Index des contours des QPV gardé sur disque entre deux processus (commande georef, tâches) : un
 # fichier par géographie et par état des contours, reconstruit dès qu'un contour change. Vide : pas
 # de cache sur disque (l'index est construit à chaque démarrage, 0,25 s).
