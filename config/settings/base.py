@@ -277,6 +277,10 @@ STORAGES = {
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 CDV_PUBLIC_CACHE_SECONDS = int(os.environ.get("CDV_PUBLIC_CACHE_SECONDS", "60"))
 
+# En-tête Server-Timing (requêtes SQL, durées) pour tous : en développement (DEBUG) ou si ce réglage
+# est vrai (banc d'essai) ; sinon seulement pour l'équipe et les super-utilisateurs (cdv/core/middleware.py).
+CDV_SERVER_TIMING = env_bool("CDV_SERVER_TIMING", False)
+
 # Le contrat affiché à l'accueil quand l'instance en héberge plusieurs.
 DEFAULT_CONTRACT_SLUG = os.environ.get("DEFAULT_CONTRACT_SLUG", "nantes-metropole-2024-2030")
 
