@@ -32,6 +32,9 @@ SECRET_KEY = os.environ.get("SECRET_KEY", "")
 DEBUG = env_bool("DEBUG", False)
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "localhost,127.0.0.1")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
+# Aucun script ne lit le cookie CSRF (le jeton est dans chaque formulaire ; ni htmx ni la doc de
+# l'API ne le prennent dans document.cookie) : il reste hors de portée de JavaScript.
+CSRF_COOKIE_HTTPONLY = True
 
 INSTALLED_APPS = [
     "django.contrib.admin",
