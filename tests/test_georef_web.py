@@ -4,6 +4,7 @@ machine : les adresses vont à un faux BAN local (tests/fake_ban.py)."""
 
 import csv
 import io
+import tempfile
 import time
 from decimal import Decimal
 
@@ -574,3 +575,63 @@ def test_a_job_deleted_while_it_runs_does_not_come_back_nor_leave_its_result(use
     assert tasks.run_georef_job.call(job.pk) == JobStatus.DONE
     assert not GeorefJob.objects.filter(pk=job.pk).exists()
     assert not [p for p in media_root.rglob("*") if p.is_file()]
+
+
+def _broken_workbook(sheet_xml: bytes) -> bytes:
+    """Un classeur XLSX valide dont la feuille est remplacée par ``sheet_xml``."""
+    import zipfile
+
+    from openpyxl import Workbook
+
+    workbook = Workbook()
+    workbook.active.append(["longitude", "latitude"])
+    workbook.active.append([-1.55, 47.21])
+    good = io.BytesIO()
+    workbook.save(good)
+    source, out = zipfile.ZipFile(io.BytesIO(good.getvalue())), io.BytesIO()
+    with zipfile.ZipFile(out, "w") as target:
+        for item in source.infolist():
+            data = source.read(item.filename)
+            target.writestr(item.filename, sheet_xml if item.filename.endswith("sheet1.xml") else data)
+    return out.getvalue()
+
+
+SHEET_NS = b'xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"'
+
+
+@pytest.mark.parametrize(
+    "sheet_xml",
+    [
+        # openpyxl refuse l'entité en citant le chemin du fichier temporaire sur le serveur
+        b'<?xml version="1.0"?><!DOCTYPE x [<!ENTITY e SYSTEM "file:///etc/hostname">]><x>&e;</x>',
+        b"<x",
+    ],
+    ids=["entite", "xml-tronque"],
+)
+def test_a_broken_workbook_is_refused_without_revealing_any_server_path(client, user, sheet_xml):
+    client.force_login(user)
+    response = upload(client, SimpleUploadedFile("liste.xlsx", _broken_workbook(sheet_xml)))
+    page = response.content.decode()
+    assert response.status_code == 422 and "le classeur XLSX ne s&#x27;ouvre pas" in page
+    assert "/tmp" not in page and tempfile.gettempdir() not in page and ".upload" not in page
+    assert not GeorefJob.objects.exists()
+
+
+def test_a_workbook_broken_after_its_header_fails_the_job_without_revealing_any_path(client, user):
+    rows = b"".join(
+        b'<row r="%d"><c r="A%d" t="n"><v>-1.55</v></c><c r="B%d" t="n"><v>47.21</v></c></row>' % (i, i, i)
+        for i in range(2, 3000)  # assez de lignes pour que l'en-tête se lise avant la fin abîmée
+    )
+    sheet = (
+        b'<?xml version="1.0"?><worksheet ' + SHEET_NS + b'><dimension ref="A1:B3000"/><sheetData>'
+        b'<row r="1"><c r="A1" t="inlineStr"><is><t>longitude</t></is></c>'
+        b'<c r="B1" t="inlineStr"><is><t>latitude</t></is></c></row>'
+        + rows
+        + b'<row r="3000"><c r="A3000"><v>1</v></c'
+    )
+    client.force_login(user)
+    upload(client, SimpleUploadedFile("liste.xlsx", _broken_workbook(sheet)))
+    job = GeorefJob.objects.get(owner=user)
+    assert job.status == JobStatus.FAILED
+    assert job.error_message.startswith("Fichier illisible : le classeur XLSX est abîmé")
+    assert "/" not in job.error_message.split("Déposez")[0] and "line" not in job.error_message

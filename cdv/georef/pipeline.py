@@ -34,6 +34,7 @@ import codecs
 import csv
 import dataclasses
 import io
+import logging
 import os
 import re
 import time
@@ -52,6 +53,8 @@ from cdv.core.validators import check_zip_archive, foreign_content
 
 from . import coords
 from .engine import DEFAULT_GEOGRAPHY, GeorefError, QpvIndex, check_geography, get_index
+
+logger = logging.getLogger(__name__)
 
 __all__ = [
     "ADDRESS_OUTPUT_COLUMNS",
@@ -629,6 +632,9 @@ def _rows_block(rows: list[list[str]], problems: dict[int, str], needed) -> Bloc
     return Block(n=len(rows), columns=columns, rows=rows, problems=problems)
 
 
+XLSX_BROKEN = "contenu interne endommagé ou non conforme : enregistrez-le de nouveau depuis votre tableur"
+
+
 class XlsxSource:
     """Première feuille d'un classeur XLSX, lue ligne à ligne (openpyxl en lecture seule)."""
 
@@ -647,7 +653,9 @@ class XlsxSource:
             self.records = sheet.iter_rows(values_only=True)
             header = next(self.records, None)
         except Exception as error:
-            raise GeorefError(_unreadable(f"le classeur XLSX ne s'ouvre pas ({error})")) from error
+            # Le message d'openpyxl peut citer le chemin du fichier sur le serveur : jamais montré.
+            logger.info("Classeur XLSX illisible : %r", error)
+            raise GeorefError(_unreadable(f"le classeur XLSX ne s'ouvre pas ({XLSX_BROKEN})")) from error
         header = [_cell_text(v) for v in header or ()]
         while header and header[-1] == "":
             header.pop()
@@ -690,7 +698,8 @@ class XlsxSource:
         except GeorefError:
             raise
         except Exception as error:
-            raise GeorefError(_unreadable(f"le classeur XLSX est abîmé ({error})")) from error
+            logger.info("Classeur XLSX abîmé : %r", error)
+            raise GeorefError(_unreadable(f"le classeur XLSX est abîmé ({XLSX_BROKEN})")) from error
         finally:
             self.workbook.close()
 
@@ -734,12 +743,15 @@ def open_source(path, options: GeorefOptions) -> CsvSource | XlsxSource:
     try:
         with open(path, "rb") as handle:
             sample = handle.read(SAMPLE_BYTES)
+    # Le nom seul, jamais le chemin : ces messages peuvent atteindre la page d'un traitement.
     except FileNotFoundError as error:
-        raise GeorefError(f"Fichier introuvable : {path}.") from error
+        raise GeorefError(f"Fichier introuvable : {path.name}.") from error
     except IsADirectoryError as error:
-        raise GeorefError(f"« {path} » est un dossier, pas un fichier.") from error
+        raise GeorefError(f"« {path.name} » est un dossier, pas un fichier.") from error
     except OSError as error:
-        raise GeorefError(f"Impossible de lire le fichier {path} : {error.strerror or error}.") from error
+        raise GeorefError(
+            f"Impossible de lire le fichier {path.name} : {error.strerror or 'erreur'}."
+        ) from error
     if not sample.strip():
         raise GeorefError(_unreadable("le fichier est vide"))
     if sample.startswith(b"PK\x03\x04"):
