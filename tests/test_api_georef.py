@@ -1,6 +1,8 @@
 """API « Est-ce en QPV ? » : GET pour un point, POST pour une liste (points ou adresses), limites,
 validation en français, ordre des réponses. Les adresses vont à un faux BAN local."""
 
+import time
+
 import pytest
 from django.core.cache import cache
 from django.test import override_settings
@@ -204,3 +206,15 @@ def test_behind_a_proxy_the_limit_counts_the_address_the_proxy_saw(client):
         other = post(client, body, HTTP_X_FORWARDED_FOR="203.0.113.50")
     assert [r.status_code for r in forged] == [200, 200, 429]
     assert other.status_code == 200
+
+
+@override_settings(BAN_INTERACTIVE_TIMEOUT=0.3, BAN_INTERACTIVE_BUDGET=1)
+def test_a_slow_geocoder_holds_an_api_call_only_briefly(client):
+    with FakeBan() as ban, override_settings(BAN_BASE_URL=ban.base_url):
+        ban.delay = 2
+        started = time.monotonic()
+        response = post(client, {"addresses": [{"q": "8 bd du port"}]})
+        elapsed = time.monotonic() - started
+    assert response.status_code == 200 and elapsed < 1.5
+    (result,) = response.json()["results"]
+    assert result["status"] == "NON_GEOCODE" and "Service de géocodage indisponible" in result["reason"]

@@ -222,7 +222,7 @@ def _geocode_and_locate(addresses, geography, min_score):
     found = []
     if batch:
         try:
-            found = BanGeocoder().geocode(batch)
+            found = BanGeocoder.interactive().geocode(batch)  # l'appelant attend : budget borné
         except GeocoderUnavailable as error:
             for i in indexes:
                 results[i] = _unlocated(i, "NON_GEOCODE", str(error))

@@ -18,10 +18,11 @@ Les erreurs passagères (429 « trop de requêtes », 5xx, coupure, délai dépa
 concernées en « non géocodées » sans s'arrêter ; des coordonnées, elles, se traitent sans réseau.
 Un paquet refusé comme trop gros (413) est coupé en deux.
 
-Une recherche faite pendant qu'une personne attend la page (``BanGeocoder.interactive()``) a un
-délai court par requête (``BAN_INTERACTIVE_TIMEOUT``, 3 s) et un budget total, essais et attentes
-compris (``BAN_INTERACTIVE_BUDGET``, 6 s) : un géocodeur lent ne bloque pas un processus du serveur
-plus longtemps. Un ``Retry-After`` qui dépasse le budget fait abandonner aussitôt.
+Une recherche faite pendant qu'une personne attend (page ou API : ``BanGeocoder.interactive()``)
+a un délai court par requête (``BAN_INTERACTIVE_TIMEOUT``, 3 s) et un budget total, toutes
+requêtes, essais et attentes compris (``BAN_INTERACTIVE_BUDGET``, 6 s) : un géocodeur lent ne
+bloque pas un processus du serveur plus longtemps. Un ``Retry-After`` qui dépasse le budget fait
+abandonner aussitôt.
 
 La BAN limite chaque adresse IP (50 requêtes par seconde à la date d'écriture) ; un gros volume
 peut passer par une instance installée chez soi (même API, autre ``BAN_BASE_URL``).
@@ -99,7 +100,10 @@ class BanGeocoder:
         self.session = session or requests.Session()
         self.session.headers.setdefault("User-Agent", "contrat-de-ville (geocodage QPV)")
         self.sleep = sleep
-        self.budget = budget  # secondes en tout pour un appel (essais et attentes) ; None : sans borne
+        # Secondes en tout pour ce géocodeur (requêtes, essais et attentes), à compter de sa création :
+        # un géocodeur interactif sert à une seule page ou un seul appel d'API. None : sans borne.
+        self.budget = budget
+        self.deadline = None if budget is None else time.monotonic() + budget
 
     @classmethod
     def interactive(cls, **kwargs) -> BanGeocoder:
@@ -216,7 +220,7 @@ class BanGeocoder:
         """La réponse 200 ; ``None`` sur 413 (lot trop gros) ; ``GeocoderUnavailable`` sinon."""
         url = f"{self.base_url}{path}"
         attempts = self.retries + 1
-        deadline = None if self.budget is None else time.monotonic() + self.budget
+        deadline = self.deadline
         last_problem = ""
         tried = 0
         for attempt in range(attempts):
