@@ -36,6 +36,7 @@ def production_env(database_url: str, workdir: Path, **extra: str) -> dict:
         STATIC_ROOT=str(workdir / "staticfiles"),
         MEDIA_ROOT=str(workdir / "media"),
         CDV_CACHE_DIR=str(workdir / "cache"),
+        CDV_SERVER_TIMING="1",  # le banc relève le nombre de requêtes de chaque page
     )
     env.update(extra)
     return env

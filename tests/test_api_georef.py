@@ -1,6 +1,8 @@
 """API « Est-ce en QPV ? » : GET pour un point, POST pour une liste (points ou adresses), limites,
 validation en français, ordre des réponses. Les adresses vont à un faux BAN local."""
 
+import time
+
 import pytest
 from django.core.cache import cache
 from django.test import override_settings
@@ -180,3 +182,39 @@ def test_openapi_documents_the_limits(client):
     assert f"{MAX_POINTS}" in operation["description"] and "429" in operation["responses"]
     assert {"401", "404", "422"} <= set(spec["paths"]["/api/v1/georef"]["get"]["responses"])
     assert "Géoréférencement" in {t["name"] for t in spec["tags"]}
+
+
+@override_settings(GEOREF_API_ADDRESS_RATE="2/m")
+def test_a_forged_forwarded_for_does_not_escape_the_rate_limit(client):
+    """Sans mandataire configuré, X-Forwarded-For est ignoré : une adresse neuve par appel ne sert à rien."""
+    with FakeBan() as ban, override_settings(BAN_BASE_URL=ban.base_url):
+        codes = [
+            post(
+                client, {"addresses": [{"q": "8 bd du port"}]}, HTTP_X_FORWARDED_FOR=f"192.0.2.{i}"
+            ).status_code
+            for i in range(3)
+        ]
+    assert codes == [200, 200, 429]
+
+
+@override_settings(GEOREF_API_ADDRESS_RATE="2/m", CDV_TRUSTED_PROXY_COUNT=1)
+def test_behind_a_proxy_the_limit_counts_the_address_the_proxy_saw(client):
+    """Derrière nginx, chaque client a sa limite ; ce qu'il écrit à gauche de l'en-tête ne compte pas."""
+    with FakeBan() as ban, override_settings(BAN_BASE_URL=ban.base_url):
+        body = {"addresses": [{"q": "8 bd du port"}]}
+        forged = [post(client, body, HTTP_X_FORWARDED_FOR=f"192.0.2.{i}, 198.51.100.66") for i in range(3)]
+        other = post(client, body, HTTP_X_FORWARDED_FOR="203.0.113.50")
+    assert [r.status_code for r in forged] == [200, 200, 429]
+    assert other.status_code == 200
+
+
+@override_settings(BAN_INTERACTIVE_TIMEOUT=0.3, BAN_INTERACTIVE_BUDGET=1)
+def test_a_slow_geocoder_holds_an_api_call_only_briefly(client):
+    with FakeBan() as ban, override_settings(BAN_BASE_URL=ban.base_url):
+        ban.delay = 2
+        started = time.monotonic()
+        response = post(client, {"addresses": [{"q": "8 bd du port"}]})
+        elapsed = time.monotonic() - started
+    assert response.status_code == 200 and elapsed < 1.5
+    (result,) = response.json()["results"]
+    assert result["status"] == "NON_GEOCODE" and "Service de géocodage indisponible" in result["reason"]

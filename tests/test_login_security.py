@@ -161,3 +161,53 @@ def test_pilot_with_second_factor_is_not_redirected(client, nantes, settings):
     pilot.save()
     client.force_login(pilot)
     assert client.get(reverse("www:dashboard", args=[nantes.slug])).status_code == 200
+
+
+# --- derrière un mandataire (nginx) : l'adresse du client, jamais un X-Forwarded-For forgé -------
+
+PROXY = "127.0.0.1"  # nginx, sur la même machine : REMOTE_ADDR de toute requête
+REAL_USER = "203.0.113.50"
+ATTACKER = "198.51.100.66"
+
+
+def via_proxy(client, data, *, forwarded):
+    """Une connexion passée par nginx (``proxy_add_x_forwarded_for`` : ajoute qui lui a parlé)."""
+    return client.post(reverse("www:login"), data, REMOTE_ADDR=PROXY, HTTP_X_FORWARDED_FOR=forwarded)
+
+
+@pytest.fixture
+def one_proxy(settings):
+    settings.CDV_TRUSTED_PROXY_COUNT = 1
+    settings.AXES_IPWARE_PROXY_COUNT = 1  # l'ancien réglage, tel que la production le posait
+
+
+def test_forged_forwarded_for_locks_out_only_the_attacker_not_the_real_user(client, person, one_proxy):
+    for _ in range(5):
+        # L'attaquant se fait passer pour la personne : nginx ajoute sa vraie adresse à droite.
+        response = via_proxy(
+            client, {"username": EMAIL, "password": "faux"}, forwarded=f"{REAL_USER}, {ATTACKER}"
+        )
+    assert response.status_code == 429
+    # L'attaquant reste verrouillé, même avec un autre en-tête forgé…
+    forged_again = via_proxy(
+        client, {"username": EMAIL, "password": PASSWORD}, forwarded=f"192.0.2.1, {ATTACKER}"
+    )
+    assert forged_again.status_code == 429
+    # … mais la vraie personne, depuis sa propre adresse, se connecte.
+    response = via_proxy(client, {"username": EMAIL, "password": PASSWORD}, forwarded=REAL_USER)
+    assert response.status_code == 302 and response["Location"] == reverse("www:my_space")
+
+
+def test_security_log_records_the_client_address_not_the_proxy(client, person, one_proxy, caplog):
+    caplog.set_level(logging.INFO, logger="cdv.security")
+    via_proxy(client, {"username": EMAIL, "password": "faux"}, forwarded=f"192.0.2.1, {ATTACKER}")
+    text = "\n".join(security_lines(caplog))
+    assert "ip=198.51.100.0/24" in text
+    assert "ip=127.0.0.0/24" not in text and "192.0.2" not in text
+
+
+def test_without_a_configured_proxy_the_forwarded_header_is_ignored(client, person, caplog):
+    caplog.set_level(logging.INFO, logger="cdv.security")
+    client.post(reverse("www:login"), {"username": EMAIL, "password": "faux"}, HTTP_X_FORWARDED_FOR=ATTACKER)
+    text = "\n".join(security_lines(caplog))
+    assert "ip=127.0.0.0/24" in text and "198.51.100" not in text

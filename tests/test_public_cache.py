@@ -159,3 +159,14 @@ def test_every_public_list_page_is_stored_for_visitors(client, nantes, name):
     assert first.status_code == 200
     assert first["Cache-Control"].startswith("public"), first["Cache-Control"]
     assert client.get(url)["X-Cache"] == "hit"
+
+
+def test_a_page_stored_for_one_host_is_not_served_to_another(client, settings):
+    """Les liens absolus d'une page (flux, API, partage) nomment l'hôte et le schéma demandés."""
+    settings.ALLOWED_HOSTS = ["contrat.example.org", "autre.example.org"]
+    first = client.get(QPV_URL, HTTP_HOST="contrat.example.org")
+    assert first["X-Cache"] == "miss"
+    assert client.get(QPV_URL, HTTP_HOST="contrat.example.org")["X-Cache"] == "hit"
+    assert client.get(QPV_URL, HTTP_HOST="autre.example.org")["X-Cache"] == "miss"
+    assert client.get(QPV_URL, HTTP_HOST="contrat.example.org", secure=True)["X-Cache"] == "miss"
+    assert client.get(QPV_URL, HTTP_HOST="autre.example.org")["X-Cache"] == "hit"

@@ -145,3 +145,21 @@ def test_failed_queries_are_counted():
         response = ServerTimingMiddleware(view)(RequestFactory().get("/"))
         transaction.set_rollback(True)
     assert parse(response["Server-Timing"])[1] == 1
+
+
+@pytest.mark.django_db
+def test_anonymous_visitors_do_not_get_the_header_in_production(client, django_user_model, settings):
+    """Le nombre de requêtes dirait à un visiteur si un objet caché existe (404 en 2 requêtes ou en 5)."""
+    settings.DEBUG = False
+    settings.CDV_SERVER_TIMING = False
+    url = "/contrats/nantes-metropole-2024-2030/engagements/999999/"
+    assert "Server-Timing" not in client.get(url)
+    assert "Server-Timing" not in client.get("/")
+    staff = django_user_model.objects.create_user(
+        email="equipe@example.org", password="x" * 16, is_staff=True
+    )
+    client.force_login(staff)
+    assert "db;dur=" in client.get("/")["Server-Timing"]
+    client.logout()
+    settings.CDV_SERVER_TIMING = True  # banc d'essai : le réglage l'active pour tous
+    assert "db;dur=" in client.get("/")["Server-Timing"]

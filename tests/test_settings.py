@@ -53,3 +53,18 @@ def test_database_url_selects_the_engine(monkeypatch):
     monkeypatch.setenv("DATABASE_URL", "mysql://x@y/z")
     with pytest.raises(ImproperlyConfigured, match="moteur non pris en charge"):
         base.database_from_env()
+
+
+def test_production_hardening_defaults():
+    """Cookie CSRF HttpOnly (aucun script ne le lit : le jeton est dans les formulaires), Server-Timing
+    réservé à l'équipe, X-Forwarded-For ignoré tant qu'aucun mandataire n'est déclaré."""
+    code = (
+        "from django.conf import settings as s; "
+        "print(s.CSRF_COOKIE_HTTPONLY, s.CSRF_COOKIE_SECURE, s.CDV_SERVER_TIMING, s.CDV_TRUSTED_PROXY_COUNT)"
+    )
+    env = dict(DJANGO_SETTINGS_MODULE="config.settings.production", SECRET_KEY=secrets.token_urlsafe(50))
+    result = run_manage("shell", "--verbosity", "0", "-c", code, **env)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["True", "True", "False", "0"]
+    behind_nginx = run_manage("shell", "--verbosity", "0", "-c", code, AXES_PROXY_COUNT="1", **env)
+    assert behind_nginx.stdout.split()[-1] == "1"  # l'ancien nom du réglage est encore lu

@@ -7,16 +7,14 @@ le géocodeur de la Base Adresse Nationale ; leurs appels sont limités par adre
 (``GEOREF_API_ADDRESS_RATE``, 30 par minute par défaut ; au-delà : 429 avec ``Retry-After``).
 """
 
-import time
 from typing import Annotated
 
 from django.conf import settings
-from django.core.cache import cache
 from django.http import HttpResponse
 from ninja import Field, Query, Router, Schema, Status
 from ninja.errors import HttpError
-from ninja.throttling import BaseThrottle
 
+from cdv.core.ratelimit import parse_rate, rate_limited
 from cdv.territories.enums import Geography
 
 from .auth import api_user
@@ -26,8 +24,6 @@ router = Router(tags=["Géoréférencement"])
 
 MAX_POINTS = 1_000
 MAX_ADDRESSES = 100
-PERIODS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
-PERIOD_LABELS = {"s": "seconde", "m": "minute", "h": "heure", "d": "jour"}
 STATUSES = "DANS_QPV, HORS_QPV, NON_GEOCODE (adresse introuvable), SCORE_FAIBLE, ENTREE_INVALIDE"
 
 
@@ -226,7 +222,7 @@ def _geocode_and_locate(addresses, geography, min_score):
     found = []
     if batch:
         try:
-            found = BanGeocoder().geocode(batch)
+            found = BanGeocoder.interactive().geocode(batch)  # l'appelant attend : budget borné
         except GeocoderUnavailable as error:
             for i in indexes:
                 results[i] = _unlocated(i, "NON_GEOCODE", str(error))
@@ -255,35 +251,15 @@ def _geocode_and_locate(addresses, geography, min_score):
     return results
 
 
-def _parse_rate(rate):
-    count, _, unit = str(rate).partition("/")
-    unit = unit.strip().lower()[:1] or "m"
-    return int(count), PERIODS.get(unit, 60), PERIOD_LABELS.get(unit, "minute")
-
-
 def _rate_limited(request) -> int | None:
-    """Fenêtre fixe par adresse IP (cache Django) ; secondes à attendre, ou None si l'appel passe."""
-    rate = getattr(settings, "GEOREF_API_ADDRESS_RATE", None)
-    if not rate:
-        return None
-    count, period, _ = _parse_rate(rate)
-    now = time.time()
-    window = int(now // period)
-    ident = BaseThrottle().get_ident(request) or "inconnu"
-    key = f"georef-api-adresses:{ident}:{window}"
-    cache.add(key, 0, period + 1)
-    try:
-        used = cache.incr(key)
-    except ValueError:  # clé expirée entre-temps
-        cache.set(key, 1, period + 1)
-        used = 1
-    if used <= count:
-        return None
-    return max(1, int((window + 1) * period - now) + 1)
+    """Par adresse IP du client (cdv.core.clientip) ; secondes à attendre, ou None si l'appel passe."""
+    return rate_limited(
+        request, scope="georef-api-adresses", rate=getattr(settings, "GEOREF_API_ADDRESS_RATE", None)
+    )
 
 
 def _rate_message(wait):
-    count, _, label = _parse_rate(settings.GEOREF_API_ADDRESS_RATE)
+    count, _, label = parse_rate(settings.GEOREF_API_ADDRESS_RATE)
     return (
         f"Trop d'appels avec adresses : {count} par {label} au plus depuis une même adresse IP. "
         f"Réessayez dans {wait} s, ou envoyez jusqu'à {MAX_ADDRESSES} adresses par appel."

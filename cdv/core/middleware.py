@@ -15,11 +15,17 @@ qui n'est pas comptée ; ``app`` la contient.
 Réponse en flux (``StreamingHttpResponse``) : l'en-tête part avant le contenu, il ne compte donc
 que ce qui précède le premier octet (``desc="avant le flux"`` sur ``app``) ; le flux lui-même est
 rendu tel quel, sans être lu ni mis en mémoire.
+
+Qui le reçoit : tout le monde si ``DEBUG`` ou ``CDV_SERVER_TIMING`` (banc d'essai) ; sinon seulement
+les membres de l'équipe (``is_staff``) et les super-utilisateurs. Jamais un visiteur en production :
+le nombre de requêtes lui dirait si un objet caché existe (une 404 ne coûte pas autant de requêtes
+qu'une page refusée après lecture de l'objet).
 """
 
 import time
 from contextlib import ExitStack
 
+from django.conf import settings
 from django.db import connections
 
 
@@ -66,6 +72,15 @@ class ServerTimingMiddleware:
             app_ms=(time.perf_counter() - started) * 1000,
             streaming=response.streaming,
         )
+        if not self.shown_to(request):
+            return response
         existing = response.headers.get("Server-Timing")
         response.headers["Server-Timing"] = f"{existing}, {value}" if existing else value
         return response
+
+    @staticmethod
+    def shown_to(request) -> bool:
+        if settings.DEBUG or getattr(settings, "CDV_SERVER_TIMING", False):
+            return True
+        user = getattr(request, "user", None)  # sans cookie de session : aucune requête SQL
+        return bool(user is not None and user.is_authenticated and (user.is_staff or user.is_superuser))

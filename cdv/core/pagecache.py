@@ -17,8 +17,10 @@ d'import, ``load_demo_data``…) apparaît au plus tard après ``CDV_PUBLIC_CACH
 la génération soit commune à tous les processus de gunicorn, le cache doit être partagé : c'est le
 cas du cache sur fichiers des réglages de production (``CDV_CACHE_DIR``).
 
-La clé tient compte du chemin, de la chaîne de requête et de l'en-tête ``HX-Request`` (un fragment
-htmx n'est pas la page entière). Une réponse servie du cache porte ``X-Cache: hit``.
+La clé tient compte du schéma et de l'hôte demandés (``Host``, parmi ``ALLOWED_HOSTS`` : des liens
+absolus vers un hôte ne sont pas servis à un autre), du chemin, de la chaîne de requête et de
+l'en-tête ``HX-Request`` (un fragment htmx n'est pas la page entière). Une réponse servie du
+cache porte ``X-Cache: hit``.
 """
 
 import hashlib
@@ -78,9 +80,11 @@ def _generation() -> str:
 
 
 def _key(request) -> str:
+    # Schéma et hôte : une page qui contient des liens absolus vers un hôte n'est pas servie à un autre.
+    origin = f"{request.scheme}://{request.get_host()}"
     path = request.get_full_path()
     htmx = "1" if request.headers.get("HX-Request") else "0"
-    digest = hashlib.sha256(f"{htmx}|{path}".encode()).hexdigest()
+    digest = hashlib.sha256(f"{htmx}|{origin}|{path}".encode()).hexdigest()
     return f"cdv:public-cache:{_generation()}:{digest}"
 
 

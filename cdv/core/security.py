@@ -19,6 +19,8 @@ from django.http import HttpResponseForbidden
 from django.shortcuts import redirect
 from django.urls import reverse
 
+from .clientip import client_ip
+
 logger = logging.getLogger("cdv.security")
 
 # Paramètres d'URL secrets (liens d'invitation, de réinitialisation) : jamais journalisés.
@@ -27,8 +29,9 @@ SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 
 
 def truncated_ip(request) -> str:
-    """L'adresse du client, tronquée : 203.0.113.0/24, 2001:db8:1::/48 ; « ? » si illisible."""
-    raw = (request.META.get("REMOTE_ADDR") or "") if request is not None else ""
+    """L'adresse du client (cdv.core.clientip), tronquée : 203.0.113.0/24, 2001:db8:1::/48 ; « ? »
+    si illisible."""
+    raw = (client_ip(request) or "") if request is not None else ""
     try:
         address = ipaddress.ip_address(raw)
     except ValueError:

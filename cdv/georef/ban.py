@@ -18,6 +18,12 @@ Les erreurs passagères (429 « trop de requêtes », 5xx, coupure, délai dépa
 concernées en « non géocodées » sans s'arrêter ; des coordonnées, elles, se traitent sans réseau.
 Un paquet refusé comme trop gros (413) est coupé en deux.
 
+Une recherche faite pendant qu'une personne attend (page ou API : ``BanGeocoder.interactive()``)
+a un délai court par requête (``BAN_INTERACTIVE_TIMEOUT``, 3 s) et un budget total, toutes
+requêtes, essais et attentes compris (``BAN_INTERACTIVE_BUDGET``, 6 s) : un géocodeur lent ne
+bloque pas un processus du serveur plus longtemps. Un ``Retry-After`` qui dépasse le budget fait
+abandonner aussitôt.
+
 La BAN limite chaque adresse IP (50 requêtes par seconde à la date d'écriture) ; un gros volume
 peut passer par une instance installée chez soi (même API, autre ``BAN_BASE_URL``).
 """
@@ -45,6 +51,8 @@ DEFAULT_BATCH_SIZE = 2_000
 DEFAULT_RETRIES = 4
 DEFAULT_BACKOFF = 1.0
 DEFAULT_MAX_BACKOFF = 60.0
+DEFAULT_INTERACTIVE_TIMEOUT = 3.0  # secondes par requête, quand une personne attend la page
+DEFAULT_INTERACTIVE_BUDGET = 6.0  # secondes en tout, essais et attentes compris
 RETRY_STATUSES = {429, 500, 502, 503, 504}
 ROW_ID = "cdv_ligne"
 # Clés d'une adresse structurée qui filtrent la recherche (et ne s'y ajoutent pas) ; toutes les
@@ -77,6 +85,7 @@ class BanGeocoder:
         max_backoff: float | None = None,
         session: requests.Session | None = None,
         sleep: Callable[[float], None] = time.sleep,
+        budget: float | None = None,
     ):
         self.base_url = str(base_url or _setting("BAN_BASE_URL", DEFAULT_BASE_URL)).rstrip("/")
         self.timeout = float(timeout if timeout is not None else _setting("BAN_TIMEOUT", DEFAULT_TIMEOUT))
@@ -91,6 +100,17 @@ class BanGeocoder:
         self.session = session or requests.Session()
         self.session.headers.setdefault("User-Agent", "contrat-de-ville (geocodage QPV)")
         self.sleep = sleep
+        # Secondes en tout pour ce géocodeur (requêtes, essais et attentes), à compter de sa création :
+        # un géocodeur interactif sert à une seule page ou un seul appel d'API. None : sans borne.
+        self.budget = budget
+        self.deadline = None if budget is None else time.monotonic() + budget
+
+    @classmethod
+    def interactive(cls, **kwargs) -> BanGeocoder:
+        """Pour une recherche qu'une personne attend : délai court, budget total borné (voir le module)."""
+        kwargs.setdefault("timeout", float(_setting("BAN_INTERACTIVE_TIMEOUT", DEFAULT_INTERACTIVE_TIMEOUT)))
+        kwargs.setdefault("budget", float(_setting("BAN_INTERACTIVE_BUDGET", DEFAULT_INTERACTIVE_BUDGET)))
+        return cls(**kwargs)
 
     # --- par lots -------------------------------------------------------------------------------
 
@@ -200,13 +220,19 @@ class BanGeocoder:
         """La réponse 200 ; ``None`` sur 413 (lot trop gros) ; ``GeocoderUnavailable`` sinon."""
         url = f"{self.base_url}{path}"
         attempts = self.retries + 1
+        deadline = self.deadline
         last_problem = ""
+        tried = 0
         for attempt in range(attempts):
             wait = None
+            timeout = self.timeout
+            if deadline is not None:
+                timeout = max(0.1, min(timeout, deadline - time.monotonic()))
+            tried += 1
             try:
-                response = self.session.request(method, url, timeout=self.timeout, **kwargs)
+                response = self.session.request(method, url, timeout=timeout, **kwargs)
             except requests.Timeout:
-                last_problem = f"pas de réponse en {self.timeout:g} s"
+                last_problem = f"pas de réponse en {round(timeout, 1):g} s"
             except requests.RequestException:
                 last_problem = "service injoignable"
             else:
@@ -228,6 +254,8 @@ class BanGeocoder:
                 break
             delay = self.backoff * (2**attempt) if wait is None else wait
             delay = min(max(delay, 0.0), self.max_backoff)
+            if deadline is not None and time.monotonic() + delay + 0.1 >= deadline:
+                break  # pas le temps d'un nouvel essai : la personne attend la page
             logger.warning(
                 "Géocodeur BAN : %s ; nouvel essai %d/%d dans %.1f s%s",
                 last_problem,
@@ -237,7 +265,7 @@ class BanGeocoder:
                 f" (lot de {chunk_size} adresses)" if chunk_size else "",
             )
             self.sleep(delay)
-        tries = f"{attempts} essai{'s' if attempts > 1 else ''}"
+        tries = f"{tried} essai{'s' if tried > 1 else ''}"
         raise GeocoderUnavailable(
             f"Service de géocodage indisponible ({last_problem}, {tries}) : adresses non géocodées. "
             "Réessayez plus tard ; des coordonnées se traitent sans ce service."

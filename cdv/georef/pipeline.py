@@ -34,6 +34,7 @@ import codecs
 import csv
 import dataclasses
 import io
+import logging
 import os
 import re
 import time
@@ -53,6 +54,8 @@ from cdv.core.validators import check_zip_archive, foreign_content
 
 from . import coords
 from .engine import DEFAULT_GEOGRAPHY, GeorefError, QpvIndex, check_geography, get_index
+
+logger = logging.getLogger(__name__)
 
 __all__ = [
     "ADDRESS_OUTPUT_COLUMNS",
@@ -630,6 +633,9 @@ def _rows_block(rows: list[list[str]], problems: dict[int, str], needed) -> Bloc
     return Block(n=len(rows), columns=columns, rows=rows, problems=problems)
 
 
+XLSX_BROKEN = "contenu interne endommagé ou non conforme : enregistrez-le de nouveau depuis votre tableur"
+
+
 class XlsxSource:
     """Première feuille d'un classeur XLSX, lue ligne à ligne (openpyxl en lecture seule)."""
 
@@ -648,7 +654,9 @@ class XlsxSource:
             self.records = sheet.iter_rows(values_only=True)
             header = next(self.records, None)
         except Exception as error:
-            raise GeorefError(_unreadable(f"le classeur XLSX ne s'ouvre pas ({error})")) from error
+            # Le message d'openpyxl peut citer le chemin du fichier sur le serveur : jamais montré.
+            logger.info("Classeur XLSX illisible : %r", error)
+            raise GeorefError(_unreadable(f"le classeur XLSX ne s'ouvre pas ({XLSX_BROKEN})")) from error
         header = [_cell_text(v) for v in header or ()]
         while header and header[-1] == "":
             header.pop()
@@ -691,7 +699,8 @@ class XlsxSource:
         except GeorefError:
             raise
         except Exception as error:
-            raise GeorefError(_unreadable(f"le classeur XLSX est abîmé ({error})")) from error
+            logger.info("Classeur XLSX abîmé : %r", error)
+            raise GeorefError(_unreadable(f"le classeur XLSX est abîmé ({XLSX_BROKEN})")) from error
         finally:
             self.workbook.close()
 
@@ -735,12 +744,15 @@ def open_source(path, options: GeorefOptions) -> CsvSource | XlsxSource:
     try:
         with open(path, "rb") as handle:
             sample = handle.read(SAMPLE_BYTES)
+    # Le nom seul, jamais le chemin : ces messages peuvent atteindre la page d'un traitement.
     except FileNotFoundError as error:
-        raise GeorefError(f"Fichier introuvable : {path}.") from error
+        raise GeorefError(f"Fichier introuvable : {path.name}.") from error
     except IsADirectoryError as error:
-        raise GeorefError(f"« {path} » est un dossier, pas un fichier.") from error
+        raise GeorefError(f"« {path.name} » est un dossier, pas un fichier.") from error
     except OSError as error:
-        raise GeorefError(f"Impossible de lire le fichier {path} : {error.strerror or error}.") from error
+        raise GeorefError(
+            f"Impossible de lire le fichier {path.name} : {error.strerror or 'erreur'}."
+        ) from error
     if not sample.strip():
         raise GeorefError(_unreadable("le fichier est vide"))
     if sample.startswith(b"PK\x03\x04"):
@@ -971,11 +983,36 @@ def _quote(text: str, sep: str) -> str:
     return text
 
 
+# Chemin rapide de la sortie CSV : premiers octets d'une cellule à examiner (formule possible, ou
+# guillemet ouvrant) ; une cellule signée qui est un simple nombre (« -1.55 », longitude) n'est pas
+# une formule.
+_FORMULA_START = np.zeros(256, bool)
+_FORMULA_START[[ord(c) for c in "=+-@\t\r'\""]] = True
+_SIGNED_NUMBER = r"[+-](?:\d+(?:[.,]\d*)?|[.,]\d+)(?:[eE][+-]?\d+)?"
+
+
 class CsvWriter:
-    """Met en forme les lignes de sortie d'un bloc (sans état : utilisable depuis plusieurs fils)."""
+    """Met en forme les lignes de sortie d'un bloc (sans état : utilisable depuis plusieurs fils).
+
+    Comme les autres exports de la plateforme (``NEEDS_QUOTE_RE`` de ``safe_text``), une cellule qu'un
+    tableur prendrait pour une formule (=, +, -, @, tabulation ou retour chariot en tête) reçoit une
+    apostrophe en tête, sauf un simple nombre (« -1.55 »). Le chemin rapide recopie les lignes lues :
+    il ajoute l'apostrophe par expressions régulières (pyarrow) dans les lignes sans guillemets, et
+    repasse par le module csv pour un bloc dont une ligne à protéger contient des guillemets.
+    """
 
     def __init__(self, sep: str, index: QpvIndex, address: bool, drop: Sequence[int]):
+        from cdv.commitments.xlsx import NEEDS_QUOTE_RE
+
+        self._needs_quote = NEEDS_QUOTE_RE.match
         self.sep, self.address, self.drop = sep, address, set(drop)
+        sep_re = "\\|" if sep == "|" else sep  # « ; », « , » ou tabulation : littéraux
+        self._formula_start = _FORMULA_START.copy()
+        self._formula_start[ord(sep)] = False  # tabulation séparateur : une cellule vide, pas une formule
+        self._number_re = f"^{_SIGNED_NUMBER}(?:{sep_re}|\n|$)"
+        self._quote_re = "^'+[=+\\-@\t\r]"  # NEEDS_QUOTE_RE, après des apostrophes
+        self._signs = np.frombuffer(b"+-", np.uint8)
+        self._always = np.frombuffer(b"=@\r" + (b"" if sep == "\t" else b"\t"), np.uint8)
         self.added = OUTPUT_COLUMNS + (ADDRESS_OUTPUT_COLUMNS if address else [])
         cells = [sep + sep] + [
             sep + _quote(str(c), sep) + sep + _quote(str(n), sep)
@@ -985,12 +1022,17 @@ class CsvWriter:
         self.codes = [""] + [str(c) for c in index.codes]
         self.names = [""] + [str(n) for n in index.names]
 
+    def cell(self, text: str) -> str:
+        if text and self._needs_quote(text) and not _PLAIN_NUMBER_RE.match(text):
+            return "'" + text
+        return text
+
     def header(self, header: Sequence[str], raw_line: str | None) -> bytes:
-        if raw_line is not None and not self.drop:
+        if raw_line is not None and not self.drop and all(self.cell(c) == c for c in header):
             return (raw_line + "".join(self.sep + _quote(c, self.sep) for c in self.added) + "\n").encode(
                 "utf-8"
             )
-        return self._rows([self._kept(list(header)) + self.added])
+        return self._rows([[self.cell(c) for c in self._kept(list(header))] + self.added])
 
     def _kept(self, row: list[str]) -> list[str]:
         return [cell for i, cell in enumerate(row) if i not in self.drop] if self.drop else row
@@ -1017,9 +1059,57 @@ class CsvWriter:
             return self._render_fast(block.lines, result)
         return [self._render_rows(block.rows, result)]
 
+    def _safe_lines(self, lines: pa.Array) -> pa.Array | None:
+        """Les lignes avec une apostrophe devant chaque formule (règle de ``cell``) ; None s'il faut
+        les relire avec le module csv (des guillemets : les séparateurs ne se voient pas sans lire).
+
+        Par octets (numpy) : débuts de cellule après un séparateur ou un saut de ligne ; seuls ceux
+        qui commencent par un caractère de formule sont examinés, par deux expressions ancrées."""
+        offsets = np.frombuffer(lines.buffers()[1], np.int32, count=len(lines) + 1, offset=4 * lines.offset)
+        begin, end = int(offsets[0]), int(offsets[-1])
+        data = np.frombuffer(lines.buffers()[2], np.uint8)[begin:end]
+        if not len(data):
+            return lines
+        starts = np.flatnonzero(self._formula_start[data])  # peu nombreux : filtrés d'abord
+        before = data[np.maximum(starts - 1, 0)]
+        starts = starts[(starts == 0) | (before == ord(self.sep)) | (before == 10)]
+        if not len(starts):
+            return lines
+        head = data[starts]
+        needs = np.isin(head, self._always)  # =, @, tabulation, retour chariot
+        # Les autres jusqu'au candidat suivant : les expressions ancrées n'en lisent que le début.
+        for kind, pattern, negate in (
+            (np.isin(head, self._signs), self._number_re, True),
+            (head == ord("'"), self._quote_re, False),
+        ):
+            if kind.any():
+                chosen = starts[kind]
+                cut = np.append(chosen, len(data)).astype(np.int32)
+                rest = pa.StringArray.from_buffers(len(chosen), pa.py_buffer(cut), pa.py_buffer(data))
+                found = pc.match_substring_regex(rest, pattern).to_numpy(zero_copy_only=False)
+                needs[kind] = ~found if negate else found
+        quoted = head == ord('"')
+        if quoted.any():
+            after = data[np.minimum(starts[quoted] + 1, len(data) - 1)]
+            needs[quoted] = _FORMULA_START[after] & (after != ord('"'))
+        positions = starts[needs]
+        if not len(positions):
+            return lines
+        if (data == ord('"')).any():
+            return None
+        fixed = np.insert(data, positions, ord("'"))
+        relative = offsets - begin
+        moved = relative + np.searchsorted(positions, relative, side="left").astype(np.int32)
+        return pa.StringArray.from_buffers(len(lines), pa.py_buffer(moved), pa.py_buffer(fixed))
+
     def _render_fast(self, lines: pa.Array, result: BlockResult) -> list:
         sep = self.sep
-        quoted = [_quote(text, sep) for text in result.messages]
+        safe = self._safe_lines(lines)
+        if safe is None:
+            rows = list(csv.reader((line.lstrip("\n") for line in lines.to_pylist()), delimiter=sep))
+            return [self._render_rows(rows, result)]
+        lines = safe
+        quoted = [_quote(self.cell(text), sep) for text in result.messages]
         status_table = coords.arrow_strings([sep + s + sep + q for s in STATUSES for q in quoted])
         combo = result.status.astype(np.int32) * len(quoted) + result.reason
         parts = [
@@ -1028,7 +1118,7 @@ class CsvWriter:
             status_table.take(coords.arrow_from_numpy(combo)),
         ]
         if self.address:
-            extra = ["".join(sep + _quote(c, sep) for c in cells) for cells in result.extra]
+            extra = ["".join(sep + _quote(self.cell(c), sep) for c in cells) for cells in result.extra]
             parts.append(coords.arrow_strings(extra))
         joined = pc.binary_join_element_wise(*parts, coords.EMPTY_TEXT)
         offsets = np.frombuffer(
@@ -1041,10 +1131,13 @@ class CsvWriter:
         codes, names, messages = self.codes, self.names, result.messages
         qpv, status, reason = (result.qpv + 1).tolist(), result.status.tolist(), result.reason.tolist()
         out = []
+        cell = self.cell
+        messages = [cell(m) for m in messages]
         for i, row in enumerate(rows):
-            cells = self._kept(row) + [codes[qpv[i]], names[qpv[i]], STATUSES[status[i]], messages[reason[i]]]
+            cells = [cell(c) for c in self._kept(row)]
+            cells += [codes[qpv[i]], names[qpv[i]], STATUSES[status[i]], messages[reason[i]]]
             if self.address:
-                cells += result.extra[i]
+                cells += [cell(c) for c in result.extra[i]]
             out.append(cells)
         return self._rows(out)
 

@@ -32,6 +32,9 @@ SECRET_KEY = os.environ.get("SECRET_KEY", "")
 DEBUG = env_bool("DEBUG", False)
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "localhost,127.0.0.1")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
+# Aucun script ne lit le cookie CSRF (le jeton est dans chaque formulaire ; ni htmx ni la doc de
+# l'API ne le prennent dans document.cookie) : il reste hors de portée de JavaScript.
+CSRF_COOKIE_HTTPONLY = True
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -153,7 +156,14 @@ AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_USERNAME_FORM_FIELD = "username"  # le formulaire de connexion nomme ainsi le champ courriel
 AXES_LOCKOUT_TEMPLATE = "accounts/lockout.html"
 AXES_RESET_ON_SUCCESS = True
-AXES_IPWARE_PROXY_COUNT = int(os.environ.get("AXES_PROXY_COUNT", "0")) or None
+# Mandataires de confiance devant Django (nginx, répartiteur…) : l'adresse du client est celle que
+# le premier a ajoutée à X-Forwarded-For ; 0 (défaut) : l'en-tête est ignoré (cdv/core/clientip.py).
+# Une seule règle pour django-axes, le journal de sécurité et les limites d'appels. AXES_PROXY_COUNT
+# (ancien nom) est encore lu.
+CDV_TRUSTED_PROXY_COUNT = int(
+    os.environ.get("CDV_TRUSTED_PROXY_COUNT") or os.environ.get("AXES_PROXY_COUNT") or "0"
+)
+AXES_CLIENT_IP_CALLABLE = "cdv.core.clientip.client_ip"
 
 # Session : expire après SESSION_IDLE_MINUTES d'inactivité (défaut 2 h), chaque requête la prolonge.
 SESSION_COOKIE_AGE = int(os.environ.get("SESSION_IDLE_MINUTES", "120")) * 60
@@ -270,6 +280,10 @@ STORAGES = {
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 CDV_PUBLIC_CACHE_SECONDS = int(os.environ.get("CDV_PUBLIC_CACHE_SECONDS", "60"))
 
+# En-tête Server-Timing (requêtes SQL, durées) pour tous : en développement (DEBUG) ou si ce réglage
+# est vrai (banc d'essai) ; sinon seulement pour l'équipe et les super-utilisateurs (cdv/core/middleware.py).
+CDV_SERVER_TIMING = env_bool("CDV_SERVER_TIMING", False)
+
 # Le contrat affiché à l'accueil quand l'instance en héberge plusieurs.
 DEFAULT_CONTRACT_SLUG = os.environ.get("DEFAULT_CONTRACT_SLUG", "nantes-metropole-2024-2030")
 
@@ -289,6 +303,11 @@ BAN_BACKOFF = float(os.environ.get("BAN_BACKOFF", "1"))  # première attente (s)
 GEOREF_MAX_UPLOAD_MB = int(os.environ.get("GEOREF_MAX_UPLOAD_MB", "50"))
 GEOREF_RETENTION_DAYS = int(os.environ.get("GEOREF_RETENTION_DAYS", "7"))
 GEOREF_API_ADDRESS_RATE = os.environ.get("GEOREF_API_ADDRESS_RATE", "30/m")  # par adresse IP
+# Recherche d'une adresse sur la page /georeferencement/ (sans connexion) : par adresse IP.
+GEOREF_WEB_ADDRESS_RATE = os.environ.get("GEOREF_WEB_ADDRESS_RATE", "20/m")
+# Quand une personne attend la page : délai par requête au géocodeur, et budget total (essais compris).
+BAN_INTERACTIVE_TIMEOUT = float(os.environ.get("BAN_INTERACTIVE_TIMEOUT", "3"))
+BAN_INTERACTIVE_BUDGET = float(os.environ.get("BAN_INTERACTIVE_BUDGET", "6"))
 # Index des contours des QPV gardé sur disque entre deux processus (commande georef, tâches) : un
 # fichier par géographie et par état des contours, reconstruit dès qu'un contour change. Vide : pas
 # de cache sur disque (l'index est construit à chaque démarrage, 0,25 s).

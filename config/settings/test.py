@@ -13,6 +13,8 @@ BAN_BASE_URL = "http://127.0.0.1:9"
 BAN_BACKOFF = 0.01
 # Chaque test voit l'état présent de la base ; le cache des pages publiques a ses propres tests.
 CDV_PUBLIC_CACHE_SECONDS = 0
+# En-tête Server-Timing sur toutes les réponses (ses propres tests le coupent).
+CDV_SERVER_TIMING = True
 # L'index des contours n'est pas gardé sur disque (pas d'écriture dans le dépôt) ; les tests du cache
 # de l'index choisissent leur propre dossier.
 GEOREF_CACHE_DIR = None

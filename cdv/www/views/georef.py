@@ -30,6 +30,7 @@ from cdv.commitments import abilities
 from cdv.commitments.models import Commitment
 from cdv.contracts.models import Contract
 from cdv.core.numbers import FrenchDecimalField
+from cdv.core.ratelimit import parse_rate, rate_limited
 from cdv.georef import services, tasks
 from cdv.georef.models import GeorefJob, JobStatus
 from cdv.users.enums import Role
@@ -321,8 +322,13 @@ def georef_home(request):
     asked = any(request.GET.get(k) is not None for k in ("lon", "lat", "adresse"))
     point_form = PointForm(request.GET if asked else None, auto_id="point_%s")  # ids distincts du dépôt
     point_result = None
+    retry_after = None
     if point_form.is_bound and point_form.is_valid():
-        point_result = _locate_point(point_form)
+        if point_form.cleaned_data.get("lon") is None:  # une adresse : un appel au géocodeur
+            retry_after = rate_limited(
+                request, scope="georef-web-adresses", rate=settings.GEOREF_WEB_ADDRESS_RATE
+            )
+        point_result = _rate_limited_result(retry_after) if retry_after else _locate_point(point_form)
     upload_form = None
     if request.user.is_authenticated:
         if request.method == "POST":
@@ -339,7 +345,9 @@ def georef_home(request):
     status = 422 if (upload_form is not None and upload_form.is_bound and upload_form.errors) else 200
     if point_form.is_bound and point_form.errors:
         status = 422
-    return render(
+    if retry_after:
+        status = 429
+    response = render(
         request,
         "georef/home.html",
         {
@@ -352,6 +360,24 @@ def georef_home(request):
         },
         status=status,
     )
+    if retry_after:
+        response["Retry-After"] = str(retry_after)
+    return response
+
+
+def _rate_limited_result(wait):
+    count, _, period = parse_rate(settings.GEOREF_WEB_ADDRESS_RATE)
+    return {
+        "statut_qpv": "LIMITE",
+        "statut_label": "Trop de recherches d'adresses",
+        "raison": (
+            f"{count} recherches d'adresse par {period} au plus depuis une même adresse IP. "
+            f"Réessayez dans {wait} s ; des coordonnées se situent sans attendre, et une liste "
+            "d'adresses se dépose en fichier (connexion requise)."
+        ),
+        "lon": None,
+        "lat": None,
+    }
 
 
 def _locate_point(form):
@@ -371,7 +397,7 @@ def _locate_point_raw(form):
     try:
         if data.get("lon") is None:
             try:
-                found = BanGeocoder().geocode_one(data["adresse"])
+                found = BanGeocoder.interactive().geocode_one(data["adresse"])
             except GeocoderUnavailable as error:
                 return {**result, "statut_qpv": "NON_GEOCODE", "raison": str(error)}
             if found is None:
