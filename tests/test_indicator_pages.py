@@ -5,7 +5,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from cdv.indicators.charts import GapChart, LineChart, Series
+from cdv.indicators.charts import SECRET, GapChart, LineChart, Refused, Series, SmallMultiples
 from cdv.indicators.models import Indicator, IndicatorValue
 from tests import factories
 
@@ -120,3 +120,70 @@ def test_demo_indicator_shows_computed_aggregate_change_target_and_small_multipl
     assert "un graphique par quartier" in detail
     assert "Ensemble des QPV (calculé)" in detail  # la courbe de l'agrégat calculé
     assert "par quartier en 2025 (%)" in detail
+
+
+def test_charts_keep_periods_in_chronological_order_whatever_is_missing():
+    """La courbe calculée n'a que 2022 et 2026 (2023-2025 non calculables) : le tableau et le texte
+    restent dans l'ordre 2022, 2023, 2024, 2025, 2026 ; un trimestre se range après son année."""
+    from decimal import Decimal as D
+
+    chart = LineChart(
+        title="Taux",
+        unit="%",
+        series=[
+            Series("Ensemble des QPV (calculé)", [("2022", D(40)), ("2026", D(38))]),
+            Series("Métropole", [("2022", D(12)), ("2023", D(12)), ("2024", D(11)), ("2025", D(11))]),
+            Series("Zone", [("2024-T1", D(7)), ("2023", D(8))]),
+        ],
+    )
+    assert chart.periods() == ["2022", "2023", "2024", "2024-T1", "2025", "2026"]
+    assert [label for label, _ in chart.table()["rows"]] == chart.periods()
+    assert "Zone : 8 % en 2023, 7 % en 2024-T1" in chart.text_alternative()
+    multiples = SmallMultiples(
+        title="T",
+        unit="%",
+        panels=[("A", [("2024-T1", D(1)), ("2023", D(2)), ("2024", D(3))])],
+        reference_label="M",
+        reference=[],
+    )
+    assert multiples.periods() == ["2023", "2024", "2024-T1"]
+
+
+def test_a_secret_value_is_an_s_in_every_chart_never_a_dash_nor_the_previous_figure():
+    from decimal import Decimal as D
+
+    line = LineChart(
+        title="Demandeurs", unit="personnes", series=[Series("QPV", [("2023", D(1674)), ("2024", SECRET)])]
+    )
+    assert line.table()["rows"][1] == ("2024", ['<abbr title="secret statistique">s</abbr>'])
+    said = "QPV : 1\u202f674 personnes en 2023, secret statistique en 2024"
+    assert line.text_alternative() == f"Demandeurs. {said}."
+    multiples = SmallMultiples(
+        title="Demandeurs par quartier",
+        unit="personnes",
+        panels=[("Bellevue", [("2023", D(1674)), ("2024", SECRET)])],
+        reference_label="Métropole",
+        reference=[("2023", D(50000)), ("2024", D(51000))],
+    )
+    assert "1 674 puis 1 674" not in multiples.text_alternative()
+    said = "Bellevue : 1\u202f674 personnes en 2023, secret statistique en 2024"
+    assert said in multiples.text_alternative()
+    assert multiples.table()["rows"][0] == (
+        "Bellevue",
+        ["1\u202f674", '<abbr title="secret statistique">s</abbr>'],
+    )
+    bars = GapChart(
+        title="T",
+        unit="%",
+        bars=[("Bellevue", SECRET), ("Breil", None)],
+        reference_label="M",
+        reference_value=D(12),
+    )
+    assert bars.table()["rows"][0] == ("Bellevue", ['<abbr title="secret statistique">s</abbr>'])
+    assert "Bellevue : secret statistique" in bars.text_alternative()
+    assert ">s<" in bars.svg() and "non disponible" not in bars.svg().split("Breil")[0]
+    # Un agrégat refusé montre son motif là où serait le chiffre.
+    refused = LineChart(
+        title="T", unit="%", series=[Series("Ensemble", [("2023", Refused("14 QPV sur 15"))])]
+    )
+    assert refused.table()["rows"][0] == ("2023", ["non calculé : 14 QPV sur 15"])
