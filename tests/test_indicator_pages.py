@@ -1,4 +1,5 @@
 import re
+from decimal import Decimal as D
 
 import pytest
 from django.db import connection
@@ -187,3 +188,64 @@ def test_a_secret_value_is_an_s_in_every_chart_never_a_dash_nor_the_previous_fig
         title="T", unit="%", series=[Series("Ensemble", [("2023", Refused("14 QPV sur 15"))])]
     )
     assert refused.table()["rows"][0] == ("2023", ["non calculé : 14 QPV sur 15"])
+
+
+def _rate_with_gaps(nantes, code="taux-trous"):
+    """Un taux par QPV : 2022 et 2026 complets ; 2023-2025 et 2027 sans Malakoff (ou autre 15e QPV).
+
+    Chaque QPV : 44 / 100 en 2022 (44 %), 413 / 1 000 en 2026 (41,3 %). Référence : 12 % chaque année.
+    Cible 2030 de l'ensemble des QPV : 30 %, la baisse est l'amélioration.
+    """
+    from cdv.indicators.enums import Aggregation, Direction
+    from cdv.indicators.models import Target
+
+    indicator = Indicator.objects.create(
+        contract=nantes,
+        code=code,
+        name="Taux à trous",
+        unit="%",
+        rate_scale=100,
+        aggregation=Aggregation.RATIO,
+        direction=Direction.DOWN_IS_GOOD,
+        baseline_year=2022,
+    )
+    Target.objects.create(indicator=indicator, year=2030, value=30)
+    qpvs = list(nantes.qpvs.order_by("code"))
+    for year in range(2022, 2028):
+        complete = year in (2022, 2026)
+        numerator, denominator = (44, 100) if year == 2022 else (413, 1000)
+        for qpv in qpvs if complete else qpvs[:-1]:
+            IndicatorValue.objects.create(
+                indicator=indicator,
+                territory=qpv,
+                year=year,
+                value=D(numerator) * 100 / denominator,
+                numerator=numerator,
+                denominator=denominator,
+            )
+        IndicatorValue.objects.create(indicator=indicator, territory=nantes.reference, year=year, value=12)
+    return indicator, len(qpvs)
+
+
+def test_years_stay_in_order_and_the_distance_to_target_is_one_computation_stating_its_year(client, nantes):
+    import html as htmllib
+
+    indicator, n = _rate_with_gaps(nantes)
+    detail = htmllib.unescape(client.get(URL + indicator.code + "/").content.decode())
+    listing = htmllib.unescape(client.get(URL).content.decode())
+    listing = listing[listing.index("Taux à trous") :]
+    # 2026 est la dernière année calculable : 41,3 − 30 = 11,3 points, sur la liste comme sur la page.
+    for page in (detail, listing):
+        page = re.sub(r"<[^>]+>", "", page)
+        assert "reste 11,3 points en 2026" in page
+        assert "reste 14" not in page  # jamais depuis l'année de référence (44 − 30 = 14)
+        # Évolution depuis 2022 : 41,3 − 44 = −2,7 points.
+        assert "depuis 2022 : −2,7 points en 2026" in page or "depuis 2022 : -2,7 points en 2026" in page
+    # Le tableau de la courbe et le tableau des écarts : 2022 … 2027 dans l'ordre.
+    evolution = detail[detail.index('id="evolution"') :]
+    rows = re.findall(r'<th scope="row">(20\d\d)</th>', evolution)
+    assert rows[:6] == ["2022", "2023", "2024", "2025", "2026", "2027"], rows
+    ecarts = detail[detail.index('id="ecart-periodes"') :]
+    assert re.findall(r'<th scope="row">(20\d\d)</th>', ecarts) == [str(y) for y in range(2022, 2028)]
+    # Là où l'ensemble n'est pas calculable, le motif à la place du chiffre.
+    assert f"valeurs connues pour {n - 1} QPV sur {n}" in ecarts
