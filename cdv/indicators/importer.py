@@ -1037,16 +1037,18 @@ class _Validator:
             and denominator is not None
             and denominator > 0
         ):
+            # L'échelle du taux se lit sur l'indicateur (100, 1 000…), jamais dans l'écriture de son unité.
             unit = indicator.unit.strip()
-            factor = 100 if unit == "%" else 1000 if unit == "‰" else 1
+            factor = indicator.rate_scale or 1
             expected = numerator * factor / denominator
             if abs(value - expected) > RATIO_TOLERANCE:
                 failed = True
                 shown_unit = f" {unit}" if factor != 1 else ""
+                times = f" × {_fr(Decimal(factor))}" if factor != 1 else ""
                 error(
                     "value",
                     f"{_fr(value)} ne correspond pas au rapport numérateur / dénominateur "
-                    f"({_fr(numerator)} / {_fr(denominator)}{' × ' + str(factor) if factor != 1 else ''} "
+                    f"({_fr(numerator)} / {_fr(denominator)}{times} "
                     f"= {_fr(expected.quantize(Decimal('0.01')))}{shown_unit}, à "
                     f"{_fr(RATIO_TOLERANCE)} près).",
                 )
