@@ -508,6 +508,32 @@ def _qpv_view(qpv: dict) -> dict:
     }
 
 
+def headline_sentence(headline: dict | None) -> str:
+    """L'écart que le contrat doit réduire, en une phrase : valeur, comparaison, écart, année, source."""
+    if not headline:
+        return ""
+    from cdv.www.templatetags.cdv import partial_date
+
+    unit = headline["unit"]
+    difference = "points" if "%" in unit else unit
+    text = (
+        f"L'écart que le contrat doit réduire : {headline['label'][:1].lower()}{headline['label'][1:]} "
+        f"{fr(headline['value'])} {unit} ({headline['perimeter']}), contre "
+        f"{fr(headline['comparison_value'])} {unit} ({headline['comparison_perimeter']})"
+    )
+    if headline.get("gap_points") is not None:
+        text += f", soit un écart de {fr_signed(headline['gap_points'])} {difference}"
+        if headline.get("gap_ratio") is not None:
+            text += f" (×{fr(headline['gap_ratio'])})"
+    text += f". Source : {headline['source_label']}"
+    if headline.get("published_on"):
+        text += f", publié en {partial_date(headline['published_on'])}"
+    text += "."
+    if headline.get("note"):
+        text += f" Précision : {headline['note'].rstrip('.')}."
+    return text
+
+
 def report_context(payload: dict, version: dict | None = None) -> dict:
     """Tout ce que le document montre, mis en forme (chaînes, tableaux, graphiques)."""
     evaluation = payload["evaluation"]
@@ -537,6 +563,7 @@ def report_context(payload: dict, version: dict | None = None) -> dict:
         "summary_table": _summary_table(ordered),
         "sections": _sections(payload, views),
         "method_notes": METHOD_NOTES,
+        "headline": headline_sentence(payload.get("headline")),
         "recommendations": payload["recommendations"],
         "qpvs": qpvs,
         "questionnaire_count": sum(1 for q in payload["qpvs"] if q["council"]["items"]),
@@ -733,6 +760,8 @@ def render_docx(payload: dict, version: dict | None = None) -> bytes:
                 d.para(line.strip())
     else:
         d.para("La synthèse n'est pas encore rédigée.")
+    if ctx["headline"]:
+        d.para(ctx["headline"])
     d.para(
         f"{_count(len(ctx['questions']), 'question évaluative', 'questions évaluatives')}, "
         f"{_count(ctx['judged_count'], 'jugée', 'jugées')} ; "
