@@ -249,3 +249,17 @@ def test_years_stay_in_order_and_the_distance_to_target_is_one_computation_stati
     assert re.findall(r'<th scope="row">(20\d\d)</th>', ecarts) == [str(y) for y in range(2022, 2028)]
     # Là où l'ensemble n'est pas calculable, le motif à la place du chiffre.
     assert f"valeurs connues pour {n - 1} QPV sur {n}" in ecarts
+
+
+def test_a_secret_reference_is_an_s_in_the_period_table_and_the_chart_table(client, nantes):
+    indicator, _ = _rate_with_gaps(nantes, code="reference-secrete")
+    IndicatorValue.objects.filter(indicator=indicator, territory=nantes.reference, year=2025).update(
+        value=None, is_secret=True
+    )
+    page = client.get(URL + indicator.code + "/").content.decode()
+    ecarts = page[page.index('id="ecart-periodes"') :]
+    row = re.search(r'<th scope="row">2025</th>(.*?)</tr>', ecarts).group(1)
+    assert '<abbr title="secret statistique">s</abbr>' in row
+    evolution = page[page.index('id="evolution"') : page.index('id="ecart-periodes"')]
+    row = re.search(r'<th scope="row">2025</th>(.*?)</tr>', evolution).group(1)
+    assert '<abbr title="secret statistique">s</abbr>' in row

@@ -332,7 +332,7 @@ def _question_view(q: dict) -> QuestionView:
                     _period_cell(i["start"]),
                     _period_cell(i["end"]),
                     (
-                        f"{fr_signed(i['change_points'])} points"
+                        f"{fr_signed(i['change_points'])} {i.get('difference_unit', 'points')}"
                         + (
                             f" ({fr_signed(i['change_percent'], NBSP + '%')})"
                             if i["change_percent"] is not None

@@ -60,6 +60,8 @@ def _indicator(item: ev.IndicatorEvidence) -> dict:
         "code": item.indicator.code,
         "name": item.indicator.name,
         "unit": item.indicator.unit,
+        # Une évolution de taux se dit en points ; celle d'un effectif dans son unité.
+        "difference_unit": "points" if item.indicator.is_rate else item.indicator.unit,
         "start": _period(item.start),
         "end": _period(item.end),
         "change_points": _num(item.change.points) if item.change else None,

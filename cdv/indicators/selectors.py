@@ -24,6 +24,7 @@ class PeriodSummary:
     reference_value: Decimal | None
     reference_label: str
     gap: computations.Gap | None
+    reference_secret: bool = False  # la valeur de la référence est sous secret statistique
 
     @property
     def period_label(self) -> str:
@@ -115,6 +116,7 @@ def summaries(contract, indicator, values, qpv_populations=None) -> list[PeriodS
                 reference_value=reference_value,
                 reference_label=reference.name,
                 gap=gap,
+                reference_secret=ref is not None and ref.is_secret,
             )
         )
     return result

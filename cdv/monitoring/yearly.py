@@ -95,6 +95,7 @@ def year_payload(contract, year: int) -> dict:
                         "qpv_reason": s.qpv_reason,
                         "reference": s.reference_label,
                         "reference_value": _num(s.reference_value),
+                        "reference_secret": s.reference_secret,
                         "gap_points": _num(s.gap.points) if s.gap else None,
                         "gap_ratio": _num(s.gap.ratio) if s.gap and s.gap.ratio is not None else None,
                     }
@@ -278,7 +279,10 @@ def _multiples_for(indicator):
     panels = indicator.get("qpv_series") or {}
     if not panels:
         return None
-    reference = [(s["period"], _dec(s["reference_value"])) for s in indicator["summaries"]]
+    reference = [
+        (s["period"], _dec(SECRET_MARK if s.get("reference_secret") else s["reference_value"]))
+        for s in indicator["summaries"]
+    ]
     return SmallMultiples(
         title=f"{indicator['name']} par quartier ({indicator['unit']})",
         unit=indicator["unit"],

@@ -164,7 +164,8 @@ def _display_question(question: dict) -> dict:
         unit = item.get("unit", "")
         change = "—"
         if item.get("change_points") is not None:
-            change = f"{_signed(item['change_points'], '0.01')} {_points(unit)}".strip()
+            difference = item.get("difference_unit", _points(unit))
+            change = f"{_signed(item['change_points'], '0.01')} {difference}".strip()
             if item.get("change_percent") is not None:
                 change += f" ({_signed(item['change_percent'])}\u00a0%)"
         gap_change = "—"
