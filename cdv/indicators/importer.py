@@ -41,6 +41,10 @@ Ce qui n'est pas dans le fichier n'est pas touché : sans colonne ``statut``, ``
 ``commentaire``, une valeur existante garde les siens. Le nombre (valeur, numérateur,
 dénominateur, secret) est en revanche toujours réécrit ensemble : une ligne sans numérateur
 efface le numérateur enregistré.
+
+Un indicateur en rapport des sommes avec numérateur et dénominateur : la valeur doit valoir
+numérateur / dénominateur × l'échelle du taux de l'indicateur (100, 1 000…, ou 1 s'il n'en a pas),
+à 0,05 près, quelle que soit l'écriture de son unité (« % des ménages », « pour 1 000 habitants »).
 """
 
 from __future__ import annotations
