@@ -263,7 +263,8 @@ class SmallMultiples:
     def table(self) -> dict:
         periods = self.periods()
         rows = []
-        for label, points in [*self.panels, (self.reference_label, self.reference)]:
+        reference = [(self.reference_label, self.reference)] if self.reference else []
+        for label, points in [*self.panels, *reference]:
             values = dict(points)
             rows.append((label, [cell(values.get(p)) for p in periods]))
         return {"headers": periods, "rows": rows, "unit": self.unit}

@@ -261,7 +261,7 @@ def _chart_for(indicator):
             title=f"{indicator['name']} ({indicator['unit']})", unit=indicator["unit"], series=series
         )
     last = summaries[-1]
-    if last["qpv_value"] is None or last["reference_value"] is None:
+    if last["qpv_value"] is None or last["reference_value"] is None or not indicator.get("is_rate", True):
         return None
     return GapChart(
         title=f"{indicator['name']} en {last['period']} ({indicator['unit']})",
@@ -279,9 +279,10 @@ def _multiples_for(indicator):
     panels = indicator.get("qpv_series") or {}
     if not panels:
         return None
-    reference = [
+    reference = [  # la ligne de la référence n'a de sens qu'entre taux
         (s["period"], _dec(SECRET_MARK if s.get("reference_secret") else s["reference_value"]))
         for s in indicator["summaries"]
+        if indicator.get("is_rate", True)
     ]
     return SmallMultiples(
         title=f"{indicator['name']} par quartier ({indicator['unit']})",

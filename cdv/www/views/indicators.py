@@ -58,6 +58,8 @@ def _latest_gap_chart(indicator, summaries):
     latest = summaries[-1] if summaries else None
     if latest is None or latest.qpv_value is None or latest.reference_value is None:
         return None  # un écart se montre entre deux valeurs de la même période, sinon rien
+    if not indicator.is_rate:
+        return None  # l'effectif des QPV à côté de celui de la métropole ne dit rien
     return GapChart(
         title=f"{indicator.name} en {latest.period_label} ({indicator.unit})",
         unit=indicator.unit,
@@ -75,7 +77,11 @@ def _small_multiples(contract, indicator, values, qpv_names):
             per_qpv.setdefault(v.territory_id, []).append((v.period_label, _point(v)))
     if not per_qpv or len({p for points in per_qpv.values() for p, _ in points}) < 2:
         return None
-    reference = [(v.period_label, _point(v)) for v in values if v.territory_id == contract.reference.pk]
+    reference = [  # la ligne de la référence n'a de sens qu'entre taux
+        (v.period_label, _point(v))
+        for v in values
+        if indicator.is_rate and v.territory_id == contract.reference.pk
+    ]
     return SmallMultiples(
         title=f"{indicator.name} par quartier ({indicator.unit})",
         unit=indicator.unit,
@@ -96,11 +102,13 @@ def _qpv_bars(contract, indicator, values, qpv_names):
     if not per_period:
         return None
     (year, quarter), rows = max(per_period.items())
-    reference = next(
+    reference = next(  # la ligne de la référence n'a de sens qu'entre taux
         (
             v.value
             for v in values
-            if v.territory_id == contract.reference.pk and (v.year, v.quarter) == (year, quarter)
+            if indicator.is_rate
+            and v.territory_id == contract.reference.pk
+            and (v.year, v.quarter) == (year, quarter)
         ),
         None,
     )
