@@ -278,6 +278,17 @@ def test_a_rate_is_checked_at_its_own_scale_whatever_its_unit_wording(nantes, qp
     before = snapshot()
     refused = run(nantes, csv_bytes([header, ["menages", qpvs[1], "2021", "0,45", "45", "100"]]))
     assert_refused(refused, "0,45 ne correspond pas", "45 / 100 × 100 = 45 % des ménages", before=before)
+    # Un taux agrégé autrement (moyenne pondérée) est vérifié de même dès qu'il a une échelle.
+    Indicator.objects.create(
+        contract=nantes,
+        code="pondere",
+        name="Pondéré",
+        unit="%",
+        rate_scale=100,
+        aggregation=Aggregation.WEIGHTED_MEAN,
+    )
+    refused = run(nantes, csv_bytes([header, ["pondere", qpvs[1], "2021", "50", "45", "100"]]))
+    assert_refused(refused, "50 ne correspond pas", "45 / 100 × 100 = 45 %", before=before)
 
 
 def test_wide_insee_csv_with_mapping_and_period(nantes, qpvs):

@@ -1034,7 +1034,7 @@ class _Validator:
             error("denominator", f"le dénominateur doit être strictement positif (« {_fr(denominator)} »).")
         if (
             indicator is not None
-            and indicator.aggregation == Aggregation.RATIO
+            and (indicator.aggregation == Aggregation.RATIO or indicator.rate_scale)
             and value is not None
             and readable
             and numerator is not None
