@@ -3,10 +3,12 @@ from decimal import Decimal as D
 from cdv.indicators.computations import (
     Point,
     aggregate,
+    at_period,
     change,
     distance_to_target,
     gap,
     period_key,
+    period_name,
     period_sort_key,
 )
 from cdv.indicators.enums import Aggregation, Direction
@@ -91,3 +93,12 @@ def test_periods_sort_in_chronological_order_annual_value_before_its_quarters():
         "2026",
     ]
     assert period_key(2024, 0) < period_key(2024, 1) < period_key(2024, 4) < period_key(2025, 0)
+
+
+def test_periods_are_written_in_french():
+    assert [period_name(p) for p in ("2024", "2024-T1", "2024-T3")] == [
+        "2024",
+        "1er trimestre 2024",
+        "3e trimestre 2024",
+    ]
+    assert (at_period("2024"), at_period("2024-T2")) == ("en 2024", "au 2e trimestre 2024")

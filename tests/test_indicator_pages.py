@@ -30,7 +30,8 @@ def test_indicators_page_shows_the_gap_charts_with_tables_and_text(client):
 def test_an_indicator_page_shows_its_whole_evolution_and_the_gap_period_by_period(client):
     html = client.get(URL + "taux-chomage-localise/").content.decode()
     assert "<script" not in html
-    assert "Zone d&#x27;emploi de Nantes : 6,8 % en 2021-T1" in html  # la courbe et son texte
+    assert "Zone d&#x27;emploi de Nantes : 6,8 % au 1er trimestre 2021" in html  # la courbe et son texte
+    assert "2021-T1" not in html  # les trimestres s'écrivent en français
     assert "L'écart période par période" in html
     for figure in re.findall(r"<figure.*?</figure>", html, flags=re.S):
         assert "<table>" in figure and 'scope="col"' in figure
@@ -138,8 +139,15 @@ def test_charts_keep_periods_in_chronological_order_whatever_is_missing():
         ],
     )
     assert chart.periods() == ["2022", "2023", "2024", "2024-T1", "2025", "2026"]
-    assert [label for label, _ in chart.table()["rows"]] == chart.periods()
-    assert "Zone : 8 % en 2023, 7 % en 2024-T1" in chart.text_alternative()
+    assert [label for label, _ in chart.table()["rows"]] == [
+        "2022",
+        "2023",
+        "2024",
+        "1er trimestre 2024",
+        "2025",
+        "2026",
+    ]
+    assert "Zone : 8 % en 2023, 7 % au 1er trimestre 2024" in chart.text_alternative()
     multiples = SmallMultiples(
         title="T",
         unit="%",

@@ -32,7 +32,7 @@ from decimal import Decimal
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
 from django.utils.formats import date_format
-from django.utils.html import escape
+from django.utils.html import escape, strip_tags
 from django.utils.safestring import mark_safe
 
 from cdv.core.figures import french_number
@@ -218,7 +218,8 @@ def chart_table(chart) -> Table:
     return Table(
         caption=f"Données du graphique ({data['unit']})" if data.get("unit") else "Données du graphique",
         headers=["", *data["headers"]],
-        rows=[[label, *cells] for label, cells in data["rows"]],
+        # « s » du secret statistique : le tableau échappe ses textes (le DOCX n'a pas de balises).
+        rows=[[label, *(strip_tags(c) for c in cells)] for label, cells in data["rows"]],
     )
 
 

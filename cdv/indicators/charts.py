@@ -16,7 +16,7 @@ from django.utils.html import format_html
 
 from cdv.core.figures import french_number
 
-from .computations import period_sort_key
+from .computations import at_period, period_name, period_sort_key
 
 PALETTE = ["#0b5d7a", "#b04a00", "#3b7d23", "#6b3fa0", "#8a6d00"]  # contrastés sur fond blanc
 
@@ -70,13 +70,13 @@ def describe(points, unit: str) -> str:
     if not known:
         told = [(p, v) for p, v in points if isinstance(v, Refused)]
         if told:
-            return ", ".join(f"{said(v, unit)} en {p}" for p, v in told[-2:])
+            return ", ".join(f"{said(v, unit)} {at_period(p)}" for p, v in told[-2:])
         return "aucune valeur"
     first = known[0]
     last = next((point for point in reversed(points) if point[1] is not None), first)
     if last[0] == first[0]:
-        return f"{said(first[1], unit)} en {first[0]}"
-    return f"{said(first[1], unit)} en {first[0]}, {said(last[1], unit)} en {last[0]}"
+        return f"{said(first[1], unit)} {at_period(first[0])}"
+    return f"{said(first[1], unit)} {at_period(first[0])}, {said(last[1], unit)} {at_period(last[0])}"
 
 
 @dataclass
@@ -101,8 +101,13 @@ class LineChart:
         periods = self.periods()
         rows = []
         for period in periods:
-            rows.append((period, [cell(dict(s.points).get(period)) for s in self.series]))
-        return {"headers": [s.label for s in self.series], "rows": rows, "unit": self.unit}
+            rows.append((period_name(period), [cell(dict(s.points).get(period)) for s in self.series]))
+        return {
+            "headers": [s.label for s in self.series],
+            "rows": rows,
+            "unit": self.unit,
+            "corner": "Période",
+        }
 
     def text_alternative(self) -> str:
         parts = [f"{s.label} : {describe(s.points, self.unit)}" for s in self.series]
@@ -147,7 +152,7 @@ class LineChart:
             if index % every == 0:
                 out.append(
                     f'<text x="{x(index):.1f}" y="{self.height - bottom + 16}" text-anchor="middle" class="tick">'
-                    f"{escape(period)}</text>"
+                    f"{escape(period_name(period, short=True))}</text>"
                 )
         for number, s in enumerate(self.series):
             color = PALETTE[number % len(PALETTE)]
@@ -186,7 +191,7 @@ class GapChart:
         rows = [(label, [cell(v)]) for label, v in self.bars]
         if self.reference_value is not None:
             rows.append((self.reference_label, [french_number(self.reference_value)]))
-        return {"headers": [self.unit], "rows": rows, "unit": self.unit}
+        return {"headers": [self.unit], "rows": rows, "unit": self.unit, "corner": "Territoire"}
 
     def text_alternative(self) -> str:
         parts = [
@@ -267,7 +272,8 @@ class SmallMultiples:
         for label, points in [*self.panels, *reference]:
             values = dict(points)
             rows.append((label, [cell(values.get(p)) for p in periods]))
-        return {"headers": periods, "rows": rows, "unit": self.unit}
+        headers = [period_name(p) for p in periods]
+        return {"headers": headers, "rows": rows, "unit": self.unit, "corner": "Territoire"}
 
     def text_alternative(self) -> str:
         parts = [f"{label} : {describe(points, self.unit)}" for label, points in self.panels]

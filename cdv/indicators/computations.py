@@ -46,6 +46,27 @@ def period_sort_key(label: str) -> tuple:
     return (1, 0, 0, text)
 
 
+def _quarter_of(label) -> tuple[int, int] | None:
+    match = _PERIOD_LABEL.match(str(label).strip())
+    if match and match.group(2):
+        return int(match.group(1)), int(match.group(2))
+    return None
+
+
+def period_name(label, *, short: bool = False) -> str:
+    """Une période en français : « 2024 », « 1er trimestre 2024 » (court : « 1er trim. 2024 »)."""
+    quarter = _quarter_of(label)
+    if quarter is None:
+        return str(label)
+    year, number = quarter
+    return f"{number}{'er' if number == 1 else 'e'} {'trim.' if short else 'trimestre'} {year}"
+
+
+def at_period(label) -> str:
+    """« en 2024 », « au 1er trimestre 2024 »."""
+    return f"au {period_name(label)}" if _quarter_of(label) else f"en {label}"
+
+
 def round_difference(value) -> Decimal:
     """Un écart, une évolution, une distance : au dixième (28,695 points s'écrit 28,7)."""
     return Decimal(value).quantize(DIFFERENCE_PRECISION, rounding=ROUND_HALF_UP)

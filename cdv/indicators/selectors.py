@@ -30,6 +30,16 @@ class PeriodSummary:
     def period_label(self) -> str:
         return f"{self.year}-T{self.quarter}" if self.quarter else str(self.year)
 
+    @property
+    def period_name(self) -> str:
+        """La période en français : « 2024 », « 1er trimestre 2024 »."""
+        return computations.period_name(self.period_label)
+
+    @property
+    def at_period(self) -> str:
+        """« en 2024 », « au 1er trimestre 2024 »."""
+        return computations.at_period(self.period_label)
+
 
 # Colonnes lourdes d'un territoire (contour GeoJSON, emprise, codes des communes) : inutiles pour
 # afficher une valeur, et coûteuses à décoder ligne à ligne.

@@ -230,6 +230,7 @@ def _chart_for(indicator):
     """L'évolution : la courbe calculée de l'ensemble des QPV (le motif là où elle ne se calcule pas)
     à côté de la référence ; sans évolution, l'écart de la dernière période."""
     from cdv.indicators.charts import GapChart, LineChart, Refused, Series
+    from cdv.indicators.computations import at_period
 
     summaries = indicator["summaries"]
     if not summaries:
@@ -264,7 +265,7 @@ def _chart_for(indicator):
     if last["qpv_value"] is None or last["reference_value"] is None or not indicator.get("is_rate", True):
         return None
     return GapChart(
-        title=f"{indicator['name']} en {last['period']} ({indicator['unit']})",
+        title=f"{indicator['name']} {at_period(last['period'])} ({indicator['unit']})",
         unit=indicator["unit"],
         bars=[("Ensemble des QPV", _dec(last["qpv_value"]))],
         reference_label=last["reference"],

@@ -15,6 +15,7 @@ from django.shortcuts import render
 from cdv.core.pagecache import public_page
 from cdv.indicators import selectors
 from cdv.indicators.charts import SECRET, GapChart, LineChart, Refused, Series, SmallMultiples
+from cdv.indicators.computations import at_period
 from cdv.indicators.enums import Scope
 from cdv.indicators.models import Indicator, IndicatorValue, Target
 from cdv.territories.enums import TerritoryKind
@@ -61,7 +62,7 @@ def _latest_gap_chart(indicator, summaries):
     if not indicator.is_rate:
         return None  # l'effectif des QPV à côté de celui de la métropole ne dit rien
     return GapChart(
-        title=f"{indicator.name} en {latest.period_label} ({indicator.unit})",
+        title=f"{indicator.name} {latest.at_period} ({indicator.unit})",
         unit=indicator.unit,
         bars=[("Ensemble des QPV du contrat", latest.qpv_value)],
         reference_label=latest.reference_label,
@@ -114,7 +115,7 @@ def _qpv_bars(contract, indicator, values, qpv_names):
     )
     label = f"{year}-T{quarter}" if quarter else str(year)
     return GapChart(
-        title=f"{indicator.name} par quartier en {label} ({indicator.unit})",
+        title=f"{indicator.name} par quartier {at_period(label)} ({indicator.unit})",
         unit=indicator.unit,
         bars=sorted(((qpv_names[v.territory_id], _point(v)) for v in rows), key=lambda b: b[0]),
         reference_label=contract.reference.name,
