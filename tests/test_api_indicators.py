@@ -41,7 +41,12 @@ def test_quarterly_values_filtered_by_territory_and_period(client):
 
 def test_the_qpv_aggregate_is_computed_as_a_ratio_of_sums_and_secrecy_blocks_it(client, nantes):
     indicator = Indicator.objects.create(
-        contract=nantes, code="taux-test", name="Taux de test", unit="%", aggregation=Aggregation.RATIO
+        contract=nantes,
+        code="taux-test",
+        name="Taux de test",
+        unit="%",
+        rate_scale=100,
+        aggregation=Aggregation.RATIO,
     )
     qpvs = list(nantes.qpvs.order_by("code"))
     for index, qpv in enumerate(qpvs):
@@ -77,3 +82,18 @@ def test_missing_qpv_values_are_said_not_guessed(client, nantes):
     )
     summary = client.get(f"{BASE}/somme-test/values").json()["summary"][0]
     assert summary["qpv_value"] is None and "1 QPV sur 15" in summary["qpv_reason"]
+
+
+def test_values_give_change_since_baseline_and_distance_to_target_with_their_years(client, nantes):
+    """Même calcul que les pages : 2026 est la dernière année où l'ensemble des QPV est calculable
+    (41,3 %) ; depuis 2022 (44 %) : −2,7 points ; cible 2030 (30 %) : reste 11,3 points."""
+    from tests.test_indicator_pages import _rate_with_gaps
+
+    _rate_with_gaps(nantes)
+    progress = client.get(f"{BASE}/taux-trous/values").json()["progress"]
+    assert (progress["period"], Decimal(progress["qpv_value"])) == ("2026", Decimal("41.3"))
+    assert (progress["baseline_period"], Decimal(progress["baseline_value"])) == ("2022", Decimal(44))
+    assert Decimal(progress["change"]) == Decimal("-2.7")
+    assert (progress["target_year"], Decimal(progress["target_value"])) == (2030, Decimal(30))
+    assert Decimal(progress["distance_to_target"]) == Decimal("11.3") and progress["target_reached"] is False
+    assert progress["difference_unit"] == "points"

@@ -96,6 +96,7 @@ def world():
         name="Taux de test",
         enjeu=e1,
         unit="%",
+        rate_scale=100,
         aggregation="RATIO",
         comparability_note="Série recalculée en 2025.",
     )

@@ -292,3 +292,37 @@ def test_texts_typed_by_people_stay_text(evaluation, pilot):
     html = documents.render_html(build_payload(evaluation))
     assert "&lt;b&gt;Gras&lt;/b&gt; &amp; &lt;script&gt;x&lt;/script&gt;" in html and "<script>" not in html
     assert "<b>Gras</b> & <script>x</script>" in docx_text(documents.render_docx(build_payload(evaluation)))
+
+
+def test_the_report_states_where_the_contracts_headline_gap_stands(client, evaluation, nantes, pilot):
+    """Le chiffre de une de la page d'accueil (le même choix) : sa valeur, sa comparaison, l'écart,
+    l'année de publication et la source, dans le contenu, le PDF, le DOCX et la page de travail."""
+    from cdv.contracts.models import headline_figure
+
+    figure = headline_figure(nantes.key_figures.all())
+    assert figure is not None and figure.comparison_value is not None
+    payload = build_payload(evaluation)
+    headline = payload["headline"]
+    assert (headline["label"], headline["source_url"]) == (figure.label, figure.source_url)
+    assert headline["value"] == float(figure.value) and headline["comparison_value"] == float(
+        figure.comparison_value
+    )
+    expected_gap = float((figure.value - figure.comparison_value).quantize(figure.value.__class__("0.1")))
+    assert headline["gap_points"] == expected_gap
+    sentence = documents.headline_sentence(headline)
+    assert figure.label.lower() in sentence.lower() and figure.source_label in sentence
+    assert figure.published_on[:4] in sentence
+    assert flat(sentence) in pdf_text(documents.render_pdf(payload))
+    docx = Document(io.BytesIO(documents.render_docx(payload)))
+    assert any(sentence == p.text for p in docx.paragraphs)
+    import html as htmllib
+    import re
+
+    from django.urls import reverse
+
+    client.force_login(pilot)
+    from cdv.www.views.evaluation import KIND_SLUGS
+
+    response = client.get(reverse("www:evaluation", args=[nantes.slug, KIND_SLUGS[evaluation.kind]]))
+    page = htmllib.unescape(re.sub(r"<[^>]+>", " ", response.content.decode()))
+    assert flat(sentence) in flat(page)

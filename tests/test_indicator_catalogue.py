@@ -68,3 +68,24 @@ def test_one_value_per_territory_and_period(nantes):
     duplicate = IndicatorValue(indicator=indicator, territory=nantes_commune, year=2023, value=1)
     with pytest.raises(ValidationError):
         duplicate.full_clean()
+
+
+def test_a_percent_unit_needs_the_rate_scale_100_and_existing_percent_indicators_get_it(nantes):
+    import importlib
+
+    from django.apps import apps
+
+    with pytest.raises(ValidationError) as error:
+        Indicator(contract=nantes, code="x", name="X", unit="% des ménages").clean()
+    assert "pour 100 (%)" in error.value.message_dict["rate_scale"][0]
+    Indicator(contract=nantes, code="x", name="X", unit="% des ménages", rate_scale=100).clean()
+    Indicator(contract=nantes, code="y", name="Y", unit="pour 1 000 habitants", rate_scale=1000).clean()
+
+    percent = Indicator.objects.create(contract=nantes, code="pc", name="Pc", unit="%")
+    households = Indicator.objects.create(contract=nantes, code="pm", name="Pm", unit="% des ménages")
+    people = Indicator.objects.create(contract=nantes, code="pe", name="Pe", unit="personnes")
+    migration = importlib.import_module("cdv.indicators.migrations.0005_indicator_rate_scale")
+    migration.set_scale_of_existing_rates(apps, None)
+    for indicator, scale in ((percent, 100), (households, None), (people, None)):
+        indicator.refresh_from_db()
+        assert indicator.rate_scale == scale

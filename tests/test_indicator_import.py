@@ -264,6 +264,44 @@ def test_ratio_with_numerator_and_denominator_within_tolerance(nantes, qpvs):
     assert (value.value, value.numerator, value.denominator) == (40, 400, 1000)
 
 
+def test_a_rate_is_checked_at_its_own_scale_whatever_its_unit_wording(nantes, qpvs):
+    """« % des ménages » (échelle 100) et « pour 1 000 habitants » (échelle 1 000) sont des taux :
+    45 = 45 / 100 × 100 et 8,5 = 17 / 2 000 × 1 000 sont acceptés ; 0,45 est refusé."""
+
+    common = {"contract": nantes, "aggregation": Aggregation.RATIO}
+    Indicator.objects.create(code="menages", name="Ménages", unit="% des ménages", rate_scale=100, **common)
+    Indicator.objects.create(
+        code="faits", name="Faits", unit="pour 1 000 habitants", rate_scale=1000, **common
+    )
+    header = [*LONG_HEADER, "numerateur", "denominateur"]
+    report = run(
+        nantes,
+        csv_bytes(
+            [
+                header,
+                ["menages", qpvs[0], "2021", "45", "45", "100"],
+                ["faits", qpvs[0], "2021", "8,5", "17", "2000"],
+            ]
+        ),
+    )
+    assert report.ok, report.errors
+    assert stored("faits", qpvs[0], 2021).value == Decimal("8.5")
+    before = snapshot()
+    refused = run(nantes, csv_bytes([header, ["menages", qpvs[1], "2021", "0,45", "45", "100"]]))
+    assert_refused(refused, "0,45 ne correspond pas", "45 / 100 × 100 = 45 % des ménages", before=before)
+    # Un taux agrégé autrement (moyenne pondérée) est vérifié de même dès qu'il a une échelle.
+    Indicator.objects.create(
+        contract=nantes,
+        code="pondere",
+        name="Pondéré",
+        unit="%",
+        rate_scale=100,
+        aggregation=Aggregation.WEIGHTED_MEAN,
+    )
+    refused = run(nantes, csv_bytes([header, ["pondere", qpvs[1], "2021", "50", "45", "100"]]))
+    assert_refused(refused, "50 ne correspond pas", "45 / 100 × 100 = 45 %", before=before)
+
+
 def test_wide_insee_csv_with_mapping_and_period(nantes, qpvs):
     content = csv_bytes(
         [
@@ -789,9 +827,14 @@ def test_bad_period_argument_and_mapping_on_a_long_file(nantes, qpvs):
     assert_refused(run(nantes, long, mapping={"_periode": "2021"}), "ne donnez pas en plus de période")
 
 
-def test_a_ratio_indicator_uses_the_unit(nantes, qpvs):
+def test_a_ratio_indicator_uses_its_rate_scale(nantes, qpvs):
     Indicator.objects.create(
-        contract=nantes, code="taux-pour-mille", name="Taux", unit="‰", aggregation=Aggregation.RATIO
+        contract=nantes,
+        code="taux-pour-mille",
+        name="Taux",
+        unit="‰",
+        rate_scale=1000,
+        aggregation=Aggregation.RATIO,
     )
     Indicator.objects.create(
         contract=nantes,

@@ -1,11 +1,12 @@
 import re
+from decimal import Decimal as D
 
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from cdv.indicators.charts import GapChart, LineChart, Series
+from cdv.indicators.charts import SECRET, GapChart, LineChart, Refused, Series, SmallMultiples
 from cdv.indicators.models import Indicator, IndicatorValue
 from tests import factories
 
@@ -29,7 +30,8 @@ def test_indicators_page_shows_the_gap_charts_with_tables_and_text(client):
 def test_an_indicator_page_shows_its_whole_evolution_and_the_gap_period_by_period(client):
     html = client.get(URL + "taux-chomage-localise/").content.decode()
     assert "<script" not in html
-    assert "Zone d&#x27;emploi de Nantes : 6,8\u00a0% en 2021-T1" in html  # la courbe et son texte
+    assert "Zone d&#x27;emploi de Nantes : 6,8\u00a0% au 1er trimestre 2021" in html  # la courbe et son texte
+    assert "2021-T1" not in html  # les trimestres s'écrivent en français
     assert "L'écart période par période" in html
     for figure in re.findall(r"<figure.*?</figure>", html, flags=re.S):
         assert "<table>" in figure and 'scope="col"' in figure
@@ -120,3 +122,152 @@ def test_demo_indicator_shows_computed_aggregate_change_target_and_small_multipl
     assert "un graphique par quartier" in detail
     assert "Ensemble des QPV (calculé)" in detail  # la courbe de l'agrégat calculé
     assert "par quartier en 2025 (%)" in detail
+
+
+def test_charts_keep_periods_in_chronological_order_whatever_is_missing():
+    """La courbe calculée n'a que 2022 et 2026 (2023-2025 non calculables) : le tableau et le texte
+    restent dans l'ordre 2022, 2023, 2024, 2025, 2026 ; un trimestre se range après son année."""
+    from decimal import Decimal as D
+
+    chart = LineChart(
+        title="Taux",
+        unit="%",
+        series=[
+            Series("Ensemble des QPV (calculé)", [("2022", D(40)), ("2026", D(38))]),
+            Series("Métropole", [("2022", D(12)), ("2023", D(12)), ("2024", D(11)), ("2025", D(11))]),
+            Series("Zone", [("2024-T1", D(7)), ("2023", D(8))]),
+        ],
+    )
+    assert chart.periods() == ["2022", "2023", "2024", "2024-T1", "2025", "2026"]
+    assert [label for label, _ in chart.table()["rows"]] == [
+        "2022",
+        "2023",
+        "2024",
+        "1er trimestre 2024",
+        "2025",
+        "2026",
+    ]
+    assert "Zone : 8 % en 2023, 7 % au 1er trimestre 2024" in chart.text_alternative()
+    multiples = SmallMultiples(
+        title="T",
+        unit="%",
+        panels=[("A", [("2024-T1", D(1)), ("2023", D(2)), ("2024", D(3))])],
+        reference_label="M",
+        reference=[],
+    )
+    assert multiples.periods() == ["2023", "2024", "2024-T1"]
+
+
+def test_a_secret_value_is_an_s_in_every_chart_never_a_dash_nor_the_previous_figure():
+    from decimal import Decimal as D
+
+    line = LineChart(
+        title="Demandeurs", unit="personnes", series=[Series("QPV", [("2023", D(1674)), ("2024", SECRET)])]
+    )
+    assert line.table()["rows"][1] == ("2024", ['<abbr title="secret statistique">s</abbr>'])
+    said = "QPV : 1\u202f674 personnes en 2023, secret statistique en 2024"
+    assert line.text_alternative() == f"Demandeurs. {said}."
+    multiples = SmallMultiples(
+        title="Demandeurs par quartier",
+        unit="personnes",
+        panels=[("Bellevue", [("2023", D(1674)), ("2024", SECRET)])],
+        reference_label="Métropole",
+        reference=[("2023", D(50000)), ("2024", D(51000))],
+    )
+    assert "1 674 puis 1 674" not in multiples.text_alternative()
+    said = "Bellevue : 1\u202f674 personnes en 2023, secret statistique en 2024"
+    assert said in multiples.text_alternative()
+    assert multiples.table()["rows"][0] == (
+        "Bellevue",
+        ["1\u202f674", '<abbr title="secret statistique">s</abbr>'],
+    )
+    bars = GapChart(
+        title="T",
+        unit="%",
+        bars=[("Bellevue", SECRET), ("Breil", None)],
+        reference_label="M",
+        reference_value=D(12),
+    )
+    assert bars.table()["rows"][0] == ("Bellevue", ['<abbr title="secret statistique">s</abbr>'])
+    assert "Bellevue : secret statistique" in bars.text_alternative()
+    assert ">s<" in bars.svg() and "non disponible" not in bars.svg().split("Breil")[0]
+    # Un agrégat refusé montre son motif là où serait le chiffre.
+    refused = LineChart(
+        title="T", unit="%", series=[Series("Ensemble", [("2023", Refused("14 QPV sur 15"))])]
+    )
+    assert refused.table()["rows"][0] == ("2023", ["non calculé : 14 QPV sur 15"])
+
+
+def _rate_with_gaps(nantes, code="taux-trous"):
+    """Un taux par QPV : 2022 et 2026 complets ; 2023-2025 et 2027 sans Malakoff (ou autre 15e QPV).
+
+    Chaque QPV : 44 / 100 en 2022 (44 %), 413 / 1 000 en 2026 (41,3 %). Référence : 12 % chaque année.
+    Cible 2030 de l'ensemble des QPV : 30 %, la baisse est l'amélioration.
+    """
+    from cdv.indicators.enums import Aggregation, Direction
+    from cdv.indicators.models import Target
+
+    indicator = Indicator.objects.create(
+        contract=nantes,
+        code=code,
+        name="Taux à trous",
+        unit="%",
+        rate_scale=100,
+        aggregation=Aggregation.RATIO,
+        direction=Direction.DOWN_IS_GOOD,
+        baseline_year=2022,
+    )
+    Target.objects.create(indicator=indicator, year=2030, value=30)
+    qpvs = list(nantes.qpvs.order_by("code"))
+    for year in range(2022, 2028):
+        complete = year in (2022, 2026)
+        numerator, denominator = (44, 100) if year == 2022 else (413, 1000)
+        for qpv in qpvs if complete else qpvs[:-1]:
+            IndicatorValue.objects.create(
+                indicator=indicator,
+                territory=qpv,
+                year=year,
+                value=D(numerator) * 100 / denominator,
+                numerator=numerator,
+                denominator=denominator,
+            )
+        IndicatorValue.objects.create(indicator=indicator, territory=nantes.reference, year=year, value=12)
+    return indicator, len(qpvs)
+
+
+def test_years_stay_in_order_and_the_distance_to_target_is_one_computation_stating_its_year(client, nantes):
+    import html as htmllib
+
+    indicator, n = _rate_with_gaps(nantes)
+    detail = htmllib.unescape(client.get(URL + indicator.code + "/").content.decode())
+    listing = htmllib.unescape(client.get(URL).content.decode())
+    listing = listing[listing.index("Taux à trous") :]
+    # 2026 est la dernière année calculable : 41,3 − 30 = 11,3 points, sur la liste comme sur la page.
+    for page in (detail, listing):
+        page = re.sub(r"<[^>]+>", "", page)
+        assert "reste 11,3 points en 2026" in page
+        assert "reste 14" not in page  # jamais depuis l'année de référence (44 − 30 = 14)
+        # Évolution depuis 2022 : 41,3 − 44 = −2,7 points.
+        assert "depuis 2022 : −2,7 points en 2026" in page or "depuis 2022 : -2,7 points en 2026" in page
+    # Le tableau de la courbe et le tableau des écarts : 2022 … 2027 dans l'ordre.
+    evolution = detail[detail.index('id="evolution"') :]
+    rows = re.findall(r'<th scope="row">(20\d\d)</th>', evolution)
+    assert rows[:6] == ["2022", "2023", "2024", "2025", "2026", "2027"], rows
+    ecarts = detail[detail.index('id="ecart-periodes"') :]
+    assert re.findall(r'<th scope="row">(20\d\d)</th>', ecarts) == [str(y) for y in range(2022, 2028)]
+    # Là où l'ensemble n'est pas calculable, le motif à la place du chiffre.
+    assert f"valeurs connues pour {n - 1} QPV sur {n}" in ecarts
+
+
+def test_a_secret_reference_is_an_s_in_the_period_table_and_the_chart_table(client, nantes):
+    indicator, _ = _rate_with_gaps(nantes, code="reference-secrete")
+    IndicatorValue.objects.filter(indicator=indicator, territory=nantes.reference, year=2025).update(
+        value=None, is_secret=True
+    )
+    page = client.get(URL + indicator.code + "/").content.decode()
+    ecarts = page[page.index('id="ecart-periodes"') :]
+    row = re.search(r'<th scope="row">2025</th>(.*?)</tr>', ecarts).group(1)
+    assert '<abbr title="secret statistique">s</abbr>' in row
+    evolution = page[page.index('id="evolution"') : page.index('id="ecart-periodes"')]
+    row = re.search(r'<th scope="row">2025</th>(.*?)</tr>', evolution).group(1)
+    assert '<abbr title="secret statistique">s</abbr>' in row

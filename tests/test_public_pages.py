@@ -254,7 +254,9 @@ def test_qpv_portrait_shows_the_gap_and_how_it_changed(client, nantes):
     from cdv.indicators.models import Indicator, IndicatorValue
 
     qpv = nantes.qpvs.get(code="QN04406M")
-    indicator = Indicator.objects.create(contract=nantes, code="test-ecart", name="Taux test", unit="%")
+    indicator = Indicator.objects.create(
+        contract=nantes, code="test-ecart", name="Taux test", unit="%", rate_scale=100
+    )
     for year, mine, ref in [(2022, 40, 10), (2025, 33.5, 11)]:
         IndicatorValue.objects.create(indicator=indicator, territory=qpv, year=year, value=mine)
         IndicatorValue.objects.create(indicator=indicator, territory=nantes.reference, year=year, value=ref)
@@ -266,7 +268,9 @@ def test_a_negative_gap_that_shrinks_is_reported_as_reduced(client, nantes):
     from cdv.indicators.models import Indicator, IndicatorValue
 
     qpv = nantes.qpvs.get(code="QN04406M")
-    indicator = Indicator.objects.create(contract=nantes, code="test-emploi", name="Emploi test", unit="%")
+    indicator = Indicator.objects.create(
+        contract=nantes, code="test-emploi", name="Emploi test", unit="%", rate_scale=100
+    )
     for year, mine, ref in [(2022, 46, 69), (2025, 50, 69)]:
         IndicatorValue.objects.create(indicator=indicator, territory=qpv, year=year, value=mine)
         IndicatorValue.objects.create(indicator=indicator, territory=nantes.reference, year=year, value=ref)

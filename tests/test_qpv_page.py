@@ -104,3 +104,33 @@ def test_commitments_come_by_pages_with_a_count_per_status_and_every_partner(cli
         for n in range(2, first.context["page"].paginator.num_pages + 1)
     )
     assert shown + rest == 35
+
+
+def test_a_qpv_page_gives_a_gap_only_between_rates_and_says_s_for_a_secret(client, nantes):
+    """La population d'un quartier ne se compare pas à celle de la métropole (pas d'« écart en points »
+    ni de barres côte à côte) ; un taux, si : 40 % contre 12 % donne +28 points."""
+    from cdv.indicators.models import Indicator, IndicatorValue
+
+    qpv = nantes.qpvs.get(code="QN04406M")
+    count = Indicator.objects.create(
+        contract=nantes, code="habitants-test", name="Habitants test", unit="habitants"
+    )
+    rate = Indicator.objects.create(
+        contract=nantes, code="taux-test", name="Taux test", unit="%", rate_scale=100
+    )
+    secret = Indicator.objects.create(
+        contract=nantes, code="secret-test", name="Secret test", unit="%", rate_scale=100
+    )
+    for indicator, mine, reference in ((count, 5000, 680000), (rate, 40, 12)):
+        IndicatorValue.objects.create(indicator=indicator, territory=qpv, year=2024, value=mine)
+        IndicatorValue.objects.create(
+            indicator=indicator, territory=nantes.reference, year=2024, value=reference
+        )
+    IndicatorValue.objects.create(indicator=secret, territory=qpv, year=2024, is_secret=True)
+    response = client.get(URL.format("QN04406M"))
+    page = text(response)
+    counted = page[page.index("Habitants test") : page.index("Secret test")]
+    assert "Écart" not in counted and "points" not in counted
+    assert "Habitants test en 2024" not in page  # pas de graphique population du quartier / métropole
+    assert "Écart : +28 points" in page[page.index("Taux test") :]
+    assert '<abbr title="secret statistique">s</abbr>' in response.content.decode()

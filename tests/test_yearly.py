@@ -148,3 +148,41 @@ def test_annual_report_has_a_chart_per_qpv_when_values_exist_per_qpv(nantes, cam
     text = pdf_text(yearly.build_annual_report_pdf(contract=nantes, year=2025))
     assert "un graphique par quartier" in text
     assert "Données du graphique" in text  # chaque graphique du PDF a son tableau de données
+
+
+def test_annual_report_draws_the_computed_all_qpv_line_and_gives_progress_with_years(nantes, campaign):
+    """Le bilan 2027 : la courbe calculée de l'ensemble des QPV (2022 et 2026 ; le motif ailleurs)
+    à côté de la référence, l'évolution depuis 2022 et la distance à la cible, en 2026 ; un QPV secret
+    en 2027 se lit « s » dans les petits graphiques."""
+    from cdv.indicators.models import IndicatorValue
+    from tests.test_indicator_pages import _rate_with_gaps
+
+    indicator, n = _rate_with_gaps(nantes)
+    last_qpv = nantes.qpvs.order_by("code").last()
+    IndicatorValue.objects.create(indicator=indicator, territory=last_qpv, year=2027, is_secret=True)
+    payload = yearly.year_payload(nantes, 2027)
+    item = next(i for i in payload["indicators"] if i["code"] == "taux-trous")
+    progress = item["progress"]
+    assert (progress["period"], progress["change"], progress["distance_to_target"]) == (
+        "2026",
+        "-2.7",
+        "11.3",
+    )
+    assert (progress["baseline_period"], progress["target_year"]) == ("2022", 2030)
+    chart = yearly._chart_for(item)
+    computed = next(s for s in chart.series if s.label == "Ensemble des QPV (calculé)")
+    assert [(p, v) for p, v in computed.points if isinstance(v, Decimal)] == [
+        ("2022", Decimal(44)),
+        ("2026", Decimal("41.3")),
+    ]
+    assert any(s.label == nantes.reference.name for s in chart.series)
+    assert chart.periods() == [str(y) for y in range(2022, 2028)]
+    rows = dict(chart.table()["rows"])
+    assert rows["2023"][0] == f"non calculé : valeurs connues pour {n - 1} QPV sur {n}"
+    assert rows["2027"][0].startswith("non calculé : valeur sous secret statistique")
+    multiples = yearly._multiples_for(item)
+    assert dict(multiples.table()["rows"])[last_qpv.name][-1] == '<abbr title="secret statistique">s</abbr>'
+    html = yearly.annual_report_html(contract=nantes, year=2027)
+    text = " ".join(__import__("re").sub(r"<[^>]+>", " ", html).split())
+    assert "reste 11,3 points en 2026" in text
+    assert "depuis 2022 : −2,7 points en 2026" in text or "depuis 2022 : -2,7 points en 2026" in text

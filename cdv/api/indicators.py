@@ -7,7 +7,7 @@ from ninja import Field, Query, Router, Schema
 from ninja.errors import HttpError
 
 from cdv.indicators import selectors
-from cdv.indicators.models import Indicator
+from cdv.indicators.models import Indicator, Target
 
 from .auth import visible_contract
 from .pagination import paginated
@@ -34,6 +34,10 @@ class IndicatorOut(Schema):
     comparability_note: str = Field(description="limites de comparabilité")
     secrecy_rule: str = Field(description="règle de secret statistique")
     baseline_year: int | None = Field(description="année de référence")
+    rate_scale: int | None = Field(
+        description="échelle du taux (valeur = numérateur / dénominateur × échelle : 100, 1000…) ; "
+        "null : pas un taux, sans écart en points"
+    )
     is_demo: bool = Field(description="donnée de démonstration")
 
     @staticmethod
@@ -102,10 +106,30 @@ class SummaryOut(Schema):
         return obj.gap.ratio if obj.gap else None
 
 
+class ProgressOut(Schema):
+    period: str | None = Field(
+        description="dernière période où l'ensemble des QPV est connu : base des calculs"
+    )
+    qpv_value: Decimal | None = Field(description="ensemble des QPV à cette période")
+    baseline_period: str | None = Field(description="année de référence de l'indicateur")
+    baseline_value: Decimal | None = Field(description="ensemble des QPV à l'année de référence")
+    change: Decimal | None = Field(description="évolution depuis l'année de référence (points pour un taux)")
+    change_percent: Decimal | None = Field(description="évolution relative depuis l'année de référence, en %")
+    target_year: int | None = Field(description="année de la cible de l'ensemble des QPV")
+    target_value: Decimal | None = Field(description="valeur cible")
+    distance_to_target: Decimal | None = Field(description="ce qu'il reste à parcourir (0 si atteinte)")
+    target_reached: bool | None = Field(description="cible atteinte")
+    difference_unit: str = Field(description="« points » pour un taux, sinon l'unité de l'indicateur")
+
+
 class ValuesOut(Schema):
     indicator: IndicatorOut = Field(description="l'indicateur")
     values: list[ValueOut] = Field(description="valeurs, par période puis territoire")
     summary: list[SummaryOut] = Field(description="par période : ensemble des QPV, référence, écart")
+    progress: ProgressOut = Field(
+        description="évolution depuis l'année de référence et distance à la cible, calculées sur la "
+        "dernière période où l'ensemble des QPV est connu (toutes périodes, quel que soit le filtre)"
+    )
 
 
 class IndicatorFilters(Schema):
@@ -163,6 +187,9 @@ def indicator_values(request, slug: ContractSlug, code: IndicatorCode, filters: 
             raise HttpError(422, f"period : « {filters.period} » n'est pas une période (2024 ou 2024-T3).")
         year, quarter = int(match.group(1)), int(match.group(2) or 0)
     values = list(selectors.values_for(indicator, year=year, quarter=quarter))
+    every_period = values if year is None else list(selectors.values_for(indicator))
+    targets = list(Target.objects.filter(indicator=indicator).order_by("year"))
+    progress = selectors.progress(indicator, selectors.summaries(contract, indicator, every_period), targets)
     shown = values
     if filters.territory:
         shown = list(
@@ -172,4 +199,5 @@ def indicator_values(request, slug: ContractSlug, code: IndicatorCode, filters: 
         "indicator": indicator,
         "values": shown,
         "summary": selectors.summaries(contract, indicator, values),
+        "progress": selectors.progress_content(progress),
     }

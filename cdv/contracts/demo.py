@@ -412,6 +412,7 @@ def load_demo_employment_rate(contract, enjeu, stats) -> None:
             "definition": "Part des 15-64 ans ayant un emploi. Valeurs fictives, pour la démonstration.",
             "enjeu": enjeu,
             "unit": "%",
+            "rate_scale": 100,
             "direction": Direction.UP_IS_GOOD,
             "aggregation": Aggregation.RATIO,
             "source": "Données de démonstration",

@@ -209,6 +209,12 @@ class Milestone(models.Model):
         return MilestoneState.UPCOMING
 
 
+def headline_figure(figures):
+    """Le chiffre de une d'un contrat (l'écart que le contrat doit réduire) : le premier chiffre de une
+    qui a une valeur de comparaison. Le même choix pour la page d'accueil et le rapport d'évaluation."""
+    return next((f for f in figures if f.is_headline and f.comparison_value is not None), None)
+
+
 class KeyFigure(models.Model):
     """Un chiffre clé tel qu'il a été publié, avec sa source : jamais un chiffre inventé."""
 

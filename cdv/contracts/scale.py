@@ -610,6 +610,7 @@ class _Builder:
                         definition="Indicateur fictif, valeurs inventées (données de charge).",
                         enjeu_id=sc.enjeux[k % len(sc.enjeux)],
                         unit=unit,
+                        rate_scale=100 if unit == "%" else None,
                         direction=direction,
                         aggregation=aggregation,
                         source=SOURCE,

@@ -6,7 +6,7 @@ from decimal import ROUND_HALF_UP, Decimal
 
 @dataclass(frozen=True)
 class Gap:
-    points: Decimal  # différence, en points si les valeurs sont des taux
+    points: Decimal  # différence, en points si les valeurs sont des taux ; au dixième
     ratio: Decimal | None  # valeur / référence, None si la référence est nulle
 
     def points_label(self) -> str:
@@ -18,9 +18,12 @@ class Gap:
 
 
 def gap(value, reference) -> Gap:
-    """Écart entre un territoire et sa référence : 44 % contre 12 % donne +32 points et ×3,7."""
+    """Écart entre un territoire et sa référence : 44 % contre 12 % donne +32 points et ×3,7.
+
+    Arrondi au dixième : 40,005 contre 11,31 donne +28,7 points, jamais « +28,695 points ».
+    """
     value, reference = Decimal(value), Decimal(reference)
-    points = value - reference
+    points = (value - reference).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)
     ratio = None
     if reference != 0:
         ratio = (value / reference).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)

@@ -32,7 +32,7 @@ from decimal import Decimal
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
 from django.utils.formats import date_format
-from django.utils.html import escape
+from django.utils.html import escape, strip_tags
 from django.utils.safestring import mark_safe
 
 from cdv.core.figures import french_number
@@ -218,7 +218,8 @@ def chart_table(chart) -> Table:
     return Table(
         caption=f"Données du graphique ({data['unit']})" if data.get("unit") else "Données du graphique",
         headers=["", *data["headers"]],
-        rows=[[label, *cells] for label, cells in data["rows"]],
+        # « s » du secret statistique : le tableau échappe ses textes (le DOCX n'a pas de balises).
+        rows=[[label, *(strip_tags(c) for c in cells)] for label, cells in data["rows"]],
     )
 
 
@@ -332,7 +333,7 @@ def _question_view(q: dict) -> QuestionView:
                     _period_cell(i["start"]),
                     _period_cell(i["end"]),
                     (
-                        f"{fr_signed(i['change_points'])} points"
+                        f"{fr_signed(i['change_points'])} {i.get('difference_unit', 'points')}"
                         + (
                             f" ({fr_signed(i['change_percent'], NBSP + '%')})"
                             if i["change_percent"] is not None
@@ -508,6 +509,32 @@ def _qpv_view(qpv: dict) -> dict:
     }
 
 
+def headline_sentence(headline: dict | None) -> str:
+    """L'écart que le contrat doit réduire, en une phrase : valeur, comparaison, écart, année, source."""
+    if not headline:
+        return ""
+    from cdv.www.templatetags.cdv import partial_date
+
+    unit = headline["unit"]
+    difference = "points" if "%" in unit else unit
+    text = (
+        f"L'écart que le contrat doit réduire : {headline['label'][:1].lower()}{headline['label'][1:]} "
+        f"{fr(headline['value'])} {unit} ({headline['perimeter']}), contre "
+        f"{fr(headline['comparison_value'])} {unit} ({headline['comparison_perimeter']})"
+    )
+    if headline.get("gap_points") is not None:
+        text += f", soit un écart de {fr_signed(headline['gap_points'])} {difference}"
+        if headline.get("gap_ratio") is not None:
+            text += f" (×{fr(headline['gap_ratio'])})"
+    text += f". Source : {headline['source_label']}"
+    if headline.get("published_on"):
+        text += f", publié en {partial_date(headline['published_on'])}"
+    text += "."
+    if headline.get("note"):
+        text += f" Précision : {headline['note'].rstrip('.')}."
+    return text
+
+
 def report_context(payload: dict, version: dict | None = None) -> dict:
     """Tout ce que le document montre, mis en forme (chaînes, tableaux, graphiques)."""
     evaluation = payload["evaluation"]
@@ -537,6 +564,7 @@ def report_context(payload: dict, version: dict | None = None) -> dict:
         "summary_table": _summary_table(ordered),
         "sections": _sections(payload, views),
         "method_notes": METHOD_NOTES,
+        "headline": headline_sentence(payload.get("headline")),
         "recommendations": payload["recommendations"],
         "qpvs": qpvs,
         "questionnaire_count": sum(1 for q in payload["qpvs"] if q["council"]["items"]),
@@ -733,6 +761,8 @@ def render_docx(payload: dict, version: dict | None = None) -> bytes:
                 d.para(line.strip())
     else:
         d.para("La synthèse n'est pas encore rédigée.")
+    if ctx["headline"]:
+        d.para(ctx["headline"])
     d.para(
         f"{_count(len(ctx['questions']), 'question évaluative', 'questions évaluatives')}, "
         f"{_count(ctx['judged_count'], 'jugée', 'jugées')} ; "

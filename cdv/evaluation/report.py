@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from cdv.commitments.enums import CommitmentScope
 from cdv.commitments.models import Commitment
+from cdv.contracts.models import headline_figure
 from cdv.monitoring.feedback import public_attribution
 from cdv.plan.models import Objective
 
@@ -59,6 +60,8 @@ def _indicator(item: ev.IndicatorEvidence) -> dict:
         "code": item.indicator.code,
         "name": item.indicator.name,
         "unit": item.indicator.unit,
+        # Une évolution de taux se dit en points ; celle d'un effectif dans son unité.
+        "difference_unit": "points" if item.indicator.is_rate else item.indicator.unit,
         "start": _period(item.start),
         "end": _period(item.end),
         "change_points": _num(item.change.points) if item.change else None,
@@ -117,6 +120,30 @@ def evidence_content(item: ev.QuestionEvidence, num=None) -> dict:
             }
             for d in item.decisions
         ],
+    }
+
+
+def headline_content(contract) -> dict | None:
+    """Où en est l'écart que le contrat doit réduire : le chiffre de une publié (le même que celui de
+    la page d'accueil), sa comparaison, l'écart, sa date de publication et sa source."""
+    figure = headline_figure(contract.key_figures.all())
+    if figure is None:
+        return None
+    gap = figure.gap()
+    return {
+        "label": figure.label,
+        "perimeter": figure.perimeter,
+        "geography": figure.geography,
+        "value": _num(figure.value),
+        "unit": figure.unit,
+        "comparison_value": _num(figure.comparison_value),
+        "comparison_perimeter": figure.comparison_perimeter,
+        "gap_points": _num(gap.points) if gap else None,
+        "gap_ratio": _num(gap.ratio) if gap else None,
+        "published_on": figure.published_on,
+        "source_label": figure.source_label,
+        "source_url": figure.source_url,
+        "note": figure.note,
     }
 
 
@@ -211,6 +238,7 @@ def build_payload(evaluation) -> dict:
             "is_demo": evaluation.is_demo,
         },
         "generated_at": timezone.now().isoformat(timespec="seconds"),
+        "headline": headline_content(contract),
         "enjeux": [
             {
                 "number": e.number,

@@ -8,8 +8,18 @@ from .models import Indicator, IndicatorValue, Target
 
 @admin.register(Indicator)
 class IndicatorAdmin(SimpleHistoryAdmin):
-    list_display = ["code", "name", "contract", "enjeu", "unit", "direction", "aggregation", "is_demo"]
-    list_filter = ["contract", "enjeu", "direction", "aggregation", "is_demo"]
+    list_display = [
+        "code",
+        "name",
+        "contract",
+        "enjeu",
+        "unit",
+        "rate_scale",
+        "direction",
+        "aggregation",
+        "is_demo",
+    ]
+    list_filter = ["contract", "enjeu", "rate_scale", "direction", "aggregation", "is_demo"]
     search_fields = ["code", "name", "definition", "source"]
     prepopulated_fields = {"code": ["name"]}
 

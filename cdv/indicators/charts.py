@@ -2,21 +2,87 @@
 
 Chaque graphique fournit aussi son tableau de données et une phrase d'alternative textuelle : le
 SVG est décoratif pour qui ne le voit pas, l'information est dans le tableau.
+
+Les périodes se rangent dans l'ordre chronologique (``computations.period_sort_key``), quelles que
+soient les valeurs manquantes. Un point sans nombre dit pourquoi : ``None`` (aucune valeur), ``SECRET``
+(« s », secret statistique) ou ``Refused(motif)`` (un ensemble des QPV non calculable et son motif).
 """
 
 from dataclasses import dataclass, field
 from decimal import Decimal
 from html import escape
 
+from django.utils.html import format_html
+
 from cdv.core.figures import french_number
 
+from .computations import at_period, period_name, period_sort_key
+
 PALETTE = ["#0b5d7a", "#b04a00", "#3b7d23", "#6b3fa0", "#8a6d00"]  # contrastés sur fond blanc
+
+
+@dataclass(frozen=True)
+class Refused:
+    """Pas de nombre à montrer, et pourquoi (secret statistique, « 14 QPV sur 15 »…)."""
+
+    reason: str
+    secret: bool = False
+
+
+SECRET = Refused("secret statistique", secret=True)
+SECRET_CELL = format_html('<abbr title="{}">s</abbr>', "secret statistique")
+
+
+def cell(value) -> str:
+    """Une case de tableau : le nombre, « s » (secret statistique expliqué), le motif du refus, ou —."""
+    if isinstance(value, Refused):
+        return SECRET_CELL if value.secret else f"non calculé : {value.reason}"
+    return "—" if value is None else french_number(value)
+
+
+def said(value, unit: str) -> str:
+    """Un point dit en toutes lettres, pour l'alternative textuelle."""
+    if isinstance(value, Refused):
+        return value.reason if value.secret else f"non calculé ({value.reason})"
+    return "aucune valeur" if value is None else french_number(value, unit)
+
+
+def is_number(value) -> bool:
+    return value is not None and not isinstance(value, Refused)
+
+
+def ordered(points):
+    return sorted(points, key=lambda point: period_sort_key(point[0]))
+
+
+def _all_periods(point_lists) -> list[str]:
+    return sorted({period for points in point_lists for period, _ in points}, key=period_sort_key)
+
+
+def describe(points, unit: str) -> str:
+    """La première valeur connue et la dernière période : « 40 % en 2022, 38 % en 2024 ».
+
+    Une dernière période sans nombre se dit comme telle (« secret statistique en 2024 ») : jamais la
+    valeur précédente répétée.
+    """
+    points = ordered(points)
+    known = [(p, v) for p, v in points if is_number(v)]
+    if not known:
+        told = [(p, v) for p, v in points if isinstance(v, Refused)]
+        if told:
+            return ", ".join(f"{said(v, unit)} {at_period(p)}" for p, v in told[-2:])
+        return "aucune valeur"
+    first = known[0]
+    last = next((point for point in reversed(points) if point[1] is not None), first)
+    if last[0] == first[0]:
+        return f"{said(first[1], unit)} {at_period(first[0])}"
+    return f"{said(first[1], unit)} {at_period(first[0])}, {said(last[1], unit)} {at_period(last[0])}"
 
 
 @dataclass
 class Series:
     label: str
-    points: list[tuple[str, Decimal | None]]  # (période, valeur ; None si absente ou secrète)
+    points: list[tuple[str, Decimal | Refused | None]]  # (période, valeur, SECRET, Refused ou None)
 
 
 @dataclass
@@ -29,44 +95,28 @@ class LineChart:
 
     # -- données ---------------------------------------------------------------------------------
     def periods(self) -> list[str]:
-        seen = []
-        for s in self.series:
-            for period, _ in s.points:
-                if period not in seen:
-                    seen.append(period)
-        return seen
+        return _all_periods(s.points for s in self.series)
 
     def table(self) -> dict:
         periods = self.periods()
         rows = []
         for period in periods:
-            cells = []
-            for s in self.series:
-                value = dict(s.points).get(period)
-                cells.append("—" if value is None else french_number(value))
-            rows.append((period, cells))
-        return {"headers": [s.label for s in self.series], "rows": rows, "unit": self.unit}
+            rows.append((period_name(period), [cell(dict(s.points).get(period)) for s in self.series]))
+        return {
+            "headers": [s.label for s in self.series],
+            "rows": rows,
+            "unit": self.unit,
+            "corner": "Période",
+        }
 
     def text_alternative(self) -> str:
-        parts = []
-        for s in self.series:
-            known = [(p, v) for p, v in s.points if v is not None]
-            if not known:
-                parts.append(f"{s.label} : aucune valeur")
-                continue
-            (p0, v0), (p1, v1) = known[0], known[-1]
-            if len(known) == 1:
-                parts.append(f"{s.label} : {french_number(v0, self.unit)} en {p0}")
-                continue
-            parts.append(
-                f"{s.label} : {french_number(v0, self.unit)} en {p0}, {french_number(v1, self.unit)} en {p1}"
-            )
+        parts = [f"{s.label} : {describe(s.points, self.unit)}" for s in self.series]
         return f"{self.title}. " + " ; ".join(parts) + "."
 
     # -- dessin ----------------------------------------------------------------------------------
     def svg(self) -> str:
         periods = self.periods()
-        values = [v for s in self.series for _, v in s.points if v is not None]
+        values = [v for s in self.series for _, v in s.points if is_number(v)]
         left, right, top, bottom = 48, 32, 16, 40
         plot_w, plot_h = self.width - left - right, self.height - top - bottom
         out = [
@@ -102,14 +152,14 @@ class LineChart:
             if index % every == 0:
                 out.append(
                     f'<text x="{x(index):.1f}" y="{self.height - bottom + 16}" text-anchor="middle" class="tick">'
-                    f"{escape(period)}</text>"
+                    f"{escape(period_name(period, short=True))}</text>"
                 )
         for number, s in enumerate(self.series):
             color = PALETTE[number % len(PALETTE)]
             index_of = {p: i for i, p in enumerate(periods)}
             path, pen_down = [], False
-            for period, value in s.points:
-                if value is None:
+            for period, value in ordered(s.points):
+                if not is_number(value):
                     pen_down = False
                     continue
                 command = "L" if pen_down else "M"
@@ -138,15 +188,14 @@ class GapChart:
     width: int = 640
 
     def table(self) -> dict:
-        rows = [(label, ["—" if v is None else french_number(v)]) for label, v in self.bars]
+        rows = [(label, [cell(v)]) for label, v in self.bars]
         if self.reference_value is not None:
             rows.append((self.reference_label, [french_number(self.reference_value)]))
-        return {"headers": [self.unit], "rows": rows, "unit": self.unit}
+        return {"headers": [self.unit], "rows": rows, "unit": self.unit, "corner": "Territoire"}
 
     def text_alternative(self) -> str:
         parts = [
-            f"{label} : {'non disponible' if v is None else french_number(v, self.unit)}"
-            for label, v in self.bars
+            f"{label} : {'non disponible' if v is None else said(v, self.unit)}" for label, v in self.bars
         ]
         if self.reference_value is not None:
             parts.append(f"{self.reference_label} : {french_number(self.reference_value, self.unit)}")
@@ -155,7 +204,7 @@ class GapChart:
     def svg(self) -> str:
         bar_h, gap, left, right = 26, 10, 230, 70
         height = 20 + len(self.bars) * (bar_h + gap) + 30
-        values = [v for _, v in self.bars if v is not None] + (
+        values = [v for _, v in self.bars if is_number(v)] + (
             [self.reference_value] if self.reference_value is not None else []
         )
         high = max(values) if values else Decimal(1)
@@ -171,10 +220,14 @@ class GapChart:
             out.append(
                 f'<text x="{left - 8}" y="{top + bar_h * 0.7:.1f}" text-anchor="end" class="tick">{escape(label)}</text>'
             )
-            if value is None:
-                out.append(
-                    f'<text x="{left + 4}" y="{top + bar_h * 0.7:.1f}" class="tick">non disponible</text>'
-                )
+            if not is_number(value):
+                if value is None:
+                    shown = "non disponible"
+                elif value.secret:
+                    shown = '<tspan font-weight="bold">s</tspan> (secret statistique)'
+                else:
+                    shown = escape(f"non calculé : {value.reason}")
+                out.append(f'<text x="{left + 4}" y="{top + bar_h * 0.7:.1f}" class="tick">{shown}</text>')
                 continue
             w = plot_w * float(value / high) if high else 0
             out.append(f'<rect x="{left}" y="{top}" width="{w:.1f}" height="{bar_h}" fill="{PALETTE[0]}"/>')
@@ -210,37 +263,26 @@ class SmallMultiples:
     panel_h: int = 110
 
     def periods(self) -> list[str]:
-        seen = []
-        for _, points in self.panels:
-            for period, _ in points:
-                if period not in seen:
-                    seen.append(period)
-        return sorted(seen)
+        return _all_periods(points for _, points in self.panels)
 
     def table(self) -> dict:
         periods = self.periods()
         rows = []
-        for label, points in [*self.panels, (self.reference_label, self.reference)]:
+        reference = [(self.reference_label, self.reference)] if self.reference else []
+        for label, points in [*self.panels, *reference]:
             values = dict(points)
-            rows.append(
-                (label, ["—" if values.get(p) is None else french_number(values[p]) for p in periods])
-            )
-        return {"headers": periods, "rows": rows, "unit": self.unit}
+            rows.append((label, [cell(values.get(p)) for p in periods]))
+        headers = [period_name(p) for p in periods]
+        return {"headers": headers, "rows": rows, "unit": self.unit, "corner": "Territoire"}
 
     def text_alternative(self) -> str:
-        parts = []
-        for label, points in self.panels:
-            known = [(p, v) for p, v in points if v is not None]
-            if known:
-                parts.append(
-                    f"{label} : {french_number(known[0][1])} puis {french_number(known[-1][1], self.unit)}"
-                )
+        parts = [f"{label} : {describe(points, self.unit)}" for label, points in self.panels]
         return f"{self.title}, un graphique par quartier. " + " ; ".join(parts) + "."
 
     def svg(self) -> str:
         periods = self.periods()
-        values = [v for _, pts in self.panels for _, v in pts if v is not None] + [
-            v for _, v in self.reference if v is not None
+        values = [v for _, pts in self.panels for _, v in pts if is_number(v)] + [
+            v for _, v in self.reference if is_number(v)
         ]
         rows = -(-len(self.panels) // self.columns)
         width, height = self.columns * self.panel_w, rows * self.panel_h
@@ -259,8 +301,8 @@ class SmallMultiples:
         def path(points, ox, oy):
             pad, w, h = 10, self.panel_w - 20, self.panel_h - 42
             cmds, down = [], False
-            for period, value in points:
-                if value is None:
+            for period, value in ordered(points):
+                if not is_number(value) or period not in index:
                     down = False
                     continue
                 x = ox + pad + w * index[period] / (len(periods) - 1)

@@ -21,3 +21,12 @@ class ValueStatus(models.TextChoices):
 class Scope(models.TextChoices):
     TERRITORY = "TERRITOIRE", "Un territoire"
     CONTRACT_QPVS = "QPV_DU_CONTRAT", "Ensemble des QPV du contrat (valeur publiée)"
+
+
+class RateScale(models.IntegerChoices):
+    """L'échelle d'un taux : valeur = numérateur / dénominateur × échelle."""
+
+    PERCENT = 100, "pour 100 (%)"
+    PER_THOUSAND = 1000, "pour 1 000"
+    PER_TEN_THOUSAND = 10000, "pour 10 000"
+    PER_HUNDRED_THOUSAND = 100000, "pour 100 000"

@@ -48,6 +48,10 @@ Ce qui n'est pas dans le fichier n'est pas touché : sans colonne ``commentaire`
 existante garde le sien. Le nombre (valeur, numérateur,
 dénominateur, secret) est en revanche toujours réécrit ensemble : une ligne sans numérateur
 efface le numérateur enregistré.
+
+Un indicateur en rapport des sommes avec numérateur et dénominateur : la valeur doit valoir
+numérateur / dénominateur × l'échelle du taux de l'indicateur (100, 1 000…, ou 1 s'il n'en a pas),
+à 0,05 près, quelle que soit l'écriture de son unité (« % des ménages », « pour 1 000 habitants »).
 """
 
 from __future__ import annotations
@@ -1098,23 +1102,25 @@ class _Validator:
             error("denominator", f"le dénominateur doit être strictement positif (« {_fr(denominator)} »).")
         if (
             indicator is not None
-            and indicator.aggregation == Aggregation.RATIO
+            and (indicator.aggregation == Aggregation.RATIO or indicator.rate_scale)
             and value is not None
             and readable
             and numerator is not None
             and denominator is not None
             and denominator > 0
         ):
+            # L'échelle du taux se lit sur l'indicateur (100, 1 000…), jamais dans l'écriture de son unité.
             unit = indicator.unit.strip()
-            factor = 100 if unit == "%" else 1000 if unit == "‰" else 1
+            factor = indicator.rate_scale or 1
             expected = numerator * factor / denominator
             if abs(value - expected) > RATIO_TOLERANCE:
                 failed = True
                 shown_unit = f" {unit}" if factor != 1 else ""
+                times = f" × {_fr(Decimal(factor))}" if factor != 1 else ""
                 error(
                     "value",
                     f"{_fr(value)} ne correspond pas au rapport numérateur / dénominateur "
-                    f"({_fr(numerator)} / {_fr(denominator)}{' × ' + str(factor) if factor != 1 else ''} "
+                    f"({_fr(numerator)} / {_fr(denominator)}{times} "
                     f"= {_fr(expected.quantize(Decimal('0.01')))}{shown_unit}, à "
                     f"{_fr(RATIO_TOLERANCE)} près).",
                 )

@@ -11,7 +11,7 @@ from django.db import models
 from django.db.models import Q
 from simple_history.models import HistoricalRecords
 
-from .enums import Aggregation, Direction, Scope, ValueStatus
+from .enums import Aggregation, Direction, RateScale, Scope, ValueStatus
 
 
 class IndicatorQuerySet(models.QuerySet):
@@ -35,6 +35,15 @@ class Indicator(models.Model):
         related_name="indicators",
     )
     unit = models.CharField("unité", max_length=40, help_text="Ex. : %, personnes, euros.")
+    rate_scale = models.PositiveIntegerField(
+        "échelle du taux",
+        choices=RateScale.choices,
+        null=True,
+        blank=True,
+        help_text="Pour un taux : valeur = numérateur / dénominateur × échelle (100 pour un %, 1 000 pour "
+        "un taux pour 1 000 habitants…), quelle que soit l'unité écrite. Vide : pas un taux (un effectif, "
+        "un montant) ; aucun écart en points n'est alors calculé.",
+    )
     direction = models.CharField(
         "sens", max_length=10, choices=Direction.choices, default=Direction.UP_IS_GOOD
     )
@@ -82,6 +91,22 @@ class Indicator(models.Model):
 
     def __str__(self):
         return f"{self.name} ({self.unit})"
+
+    @property
+    def is_rate(self) -> bool:
+        """Un taux (pour 100, pour 1 000…) : seuls les taux ont un écart en points avec la référence."""
+        return self.rate_scale is not None
+
+    def clean(self):
+        unit = (self.unit or "").strip()
+        expected = 100 if "%" in unit else 1000 if "‰" in unit else None
+        if expected is not None and self.rate_scale != expected:
+            raise ValidationError(
+                {
+                    "rate_scale": f"L'unité « {unit} » désigne un taux {RateScale(expected).label} : "
+                    "choisissez cette échelle."
+                }
+            )
 
 
 class IndicatorValueQuerySet(models.QuerySet):

@@ -31,6 +31,7 @@ CATALOGUE = [
         "name": "Taux de pauvreté",
         "definition": "Part des habitants vivant sous le seuil de pauvreté.",
         "unit": "%",
+        "rate_scale": 100,
         "direction": Direction.DOWN_IS_GOOD,
         "aggregation": Aggregation.RATIO,
         "source": "Presse (actu44.fr), chiffres du contrat de ville",
@@ -45,6 +46,7 @@ CATALOGUE = [
         "name": "Part des familles monoparentales",
         "definition": "Part des familles composées d'un seul parent et de ses enfants.",
         "unit": "%",
+        "rate_scale": 100,
         "direction": Direction.DOWN_IS_GOOD,
         "aggregation": Aggregation.RATIO,
         "source": "Presse (actu44.fr), chiffres du contrat de ville",
@@ -76,6 +78,7 @@ CATALOGUE = [
             "de Nantes et de la France."
         ),
         "unit": "%",
+        "rate_scale": 100,
         "direction": Direction.DOWN_IS_GOOD,
         "aggregation": Aggregation.NONE,
         "source": "INSEE, taux de chômage localisés (chomage-zone-t1-2003-t4-2025.xlsx)",

@@ -24,10 +24,21 @@ class PeriodSummary:
     reference_value: Decimal | None
     reference_label: str
     gap: computations.Gap | None
+    reference_secret: bool = False  # la valeur de la référence est sous secret statistique
 
     @property
     def period_label(self) -> str:
         return f"{self.year}-T{self.quarter}" if self.quarter else str(self.year)
+
+    @property
+    def period_name(self) -> str:
+        """La période en français : « 2024 », « 1er trimestre 2024 »."""
+        return computations.period_name(self.period_label)
+
+    @property
+    def at_period(self) -> str:
+        """« en 2024 », « au 1er trimestre 2024 »."""
+        return computations.at_period(self.period_label)
 
 
 # Colonnes lourdes d'un territoire (contour GeoJSON, emprise, codes des communes) : inutiles pour
@@ -92,18 +103,17 @@ def summaries(contract, indicator, values, qpv_populations=None) -> list[PeriodS
             if len(per_qpv) < len(qpv_ids):
                 reason = f"valeurs connues pour {len(per_qpv)} QPV sur {len(qpv_ids)}"
             else:
-                aggregate = computations.aggregate(
-                    points, indicator.aggregation, percent=indicator.unit == "%"
-                )
+                aggregate = computations.aggregate(points, indicator.aggregation, scale=indicator.rate_scale)
                 qpv_value, reason = aggregate.value, aggregate.reason
                 origin = "calculée" if aggregate.ok else ""
         if qpv_value is None and published is not None and not published.is_secret:
             qpv_value, origin = published.value, "publiée"
         ref = next((v for v in rows if v.territory_id == reference.pk), None)
         reference_value = ref.value if ref is not None and not ref.is_secret else None
+        # Un écart (en points, et en rapport) n'a de sens qu'entre deux taux : jamais entre deux effectifs.
         gap = (
             computations.gap(qpv_value, reference_value)
-            if qpv_value is not None and reference_value is not None
+            if indicator.is_rate and qpv_value is not None and reference_value is not None
             else None
         )
         result.append(
@@ -116,6 +126,7 @@ def summaries(contract, indicator, values, qpv_populations=None) -> list[PeriodS
                 reference_value=reference_value,
                 reference_label=reference.name,
                 gap=gap,
+                reference_secret=ref is not None and ref.is_secret,
             )
         )
     return result
@@ -129,3 +140,56 @@ LEVEL_ORDER = {
     TerritoryKind.DEPARTMENT: 4,
     TerritoryKind.FRANCE: 5,
 }
+
+
+@dataclass
+class Progress:
+    """Évolution depuis l'année de référence et distance à la cible, calculées une seule fois (liste,
+    page de l'indicateur, bilan annuel, API) à partir de la dernière période où l'ensemble des QPV
+    est connu ; ``latest`` dit laquelle."""
+
+    latest: PeriodSummary | None = None
+    base: PeriodSummary | None = None
+    change: computations.Change | None = None
+    target: object | None = None  # Target
+    distance: computations.TargetDistance | None = None
+    difference_unit: str = ""  # « points » pour un taux, sinon l'unité de l'indicateur
+
+    def __bool__(self) -> bool:
+        return self.change is not None or self.target is not None
+
+
+def progress(indicator, summaries, targets) -> Progress:
+    """``targets`` : les cibles de l'indicateur ; seule celle de l'ensemble des QPV compte."""
+    result = Progress(difference_unit="points" if indicator.is_rate else indicator.unit)
+    known = [s for s in summaries if s.qpv_value is not None]
+    result.target = next((t for t in targets if t.territory_id is None), None)
+    if not known:
+        return result
+    latest = result.latest = known[-1]
+    base = next((s for s in known if s.year == indicator.baseline_year and s.quarter == 0), None)
+    if base is not None and base is not latest:
+        result.base = base
+        result.change = computations.change(latest.qpv_value, base.qpv_value)
+    if result.target is not None:
+        result.distance = computations.distance_to_target(
+            latest.qpv_value, result.target.value, indicator.direction
+        )
+    return result
+
+
+def progress_content(item: Progress) -> dict:
+    """La même chose en données simples (API, bilan annuel figé)."""
+    return {
+        "period": item.latest.period_label if item.latest else None,
+        "qpv_value": item.latest.qpv_value if item.latest else None,
+        "baseline_period": item.base.period_label if item.base else None,
+        "baseline_value": item.base.qpv_value if item.base else None,
+        "change": item.change.points if item.change else None,
+        "change_percent": item.change.percent if item.change else None,
+        "target_year": item.target.year if item.target else None,
+        "target_value": item.target.value if item.target else None,
+        "distance_to_target": item.distance.remaining if item.distance else None,
+        "target_reached": item.distance.reached if item.distance else None,
+        "difference_unit": item.difference_unit,
+    }

@@ -24,7 +24,7 @@ from cdv.commitments.enums import CommitmentStatus
 from cdv.commitments.models import Commitment
 from cdv.core.actors import person_or_none
 from cdv.indicators import selectors
-from cdv.indicators.models import Indicator, IndicatorValue
+from cdv.indicators.models import Indicator, IndicatorValue, Target
 from cdv.territories.models import Territory
 
 from .enums import CampaignStatus, MeetingKind, Moderation
@@ -37,9 +37,20 @@ def _num(value) -> str | None:
     return None if value is None else f"{Decimal(value).normalize():f}"
 
 
+def _point(value) -> str | None:
+    """Une valeur d'une série du bilan : « s » pour le secret statistique (jamais confondu avec l'absence)."""
+    return SECRET_MARK if value.is_secret else _num(value.value)
+
+
+SECRET_MARK = "s"
+
+
 def year_payload(contract, year: int) -> dict:
     """Tout ce que le bilan de l'année ``year`` montre, en JSON (chaînes pour les nombres)."""
     populations = selectors.contract_qpv_populations(contract)
+    targets = {}
+    for target in Target.objects.filter(indicator__contract=contract).order_by("year"):
+        targets.setdefault(target.indicator_id, []).append(target)
     values_by_indicator = {}
     for v in IndicatorValue.objects.filter(indicator__contract=contract, year__lte=year).select_related(
         "territory"
@@ -52,15 +63,11 @@ def year_payload(contract, year: int) -> dict:
         series = {}
         for v in rows:
             if v.territory_id is None or v.territory.kind in {"EPCI", "ZONE_EMPLOI", "FRANCE"}:
-                series.setdefault(v.territory_label, []).append(
-                    [v.period_label, None if v.is_secret else _num(v.value)]
-                )
+                series.setdefault(v.territory_label, []).append([v.period_label, _point(v)])
         qpv_series = {}
         for v in rows:
             if v.territory_id in populations:
-                qpv_series.setdefault(v.territory.name, []).append(
-                    [v.period_label, None if v.is_secret else _num(v.value)]
-                )
+                qpv_series.setdefault(v.territory.name, []).append([v.period_label, _point(v)])
         indicators.append(
             {
                 "series": {label: points for label, points in series.items() if len(points) > 2},
@@ -73,6 +80,13 @@ def year_payload(contract, year: int) -> dict:
                 "source": indicator.source,
                 "comparability_note": indicator.comparability_note,
                 "is_demo": indicator.is_demo,
+                "is_rate": indicator.is_rate,
+                "progress": {
+                    key: _num(value) if isinstance(value, Decimal) else value
+                    for key, value in selectors.progress_content(
+                        selectors.progress(indicator, summaries, targets.get(indicator.pk, []))
+                    ).items()
+                },
                 "summaries": [
                     {
                         "period": s.period_label,
@@ -81,6 +95,7 @@ def year_payload(contract, year: int) -> dict:
                         "qpv_reason": s.qpv_reason,
                         "reference": s.reference_label,
                         "reference_value": _num(s.reference_value),
+                        "reference_secret": s.reference_secret,
                         "gap_points": _num(s.gap.points) if s.gap else None,
                         "gap_ratio": _num(s.gap.ratio) if s.gap and s.gap.ratio is not None else None,
                     }
@@ -212,23 +227,45 @@ def payload_for_report(contract, year: int) -> tuple[dict, bool]:
 
 
 def _chart_for(indicator):
-    from cdv.indicators.charts import GapChart, LineChart, Series
+    """L'évolution : la courbe calculée de l'ensemble des QPV (le motif là où elle ne se calcule pas)
+    à côté de la référence ; sans évolution, l'écart de la dernière période."""
+    from cdv.indicators.charts import GapChart, LineChart, Refused, Series
+    from cdv.indicators.computations import at_period
 
     summaries = indicator["summaries"]
     if not summaries:
         return None
-    if indicator.get("series"):
-        series = [
-            Series(label, [(p, _dec(v)) for p, v in points]) for label, points in indicator["series"].items()
-        ]
+    series = [
+        Series(label, [(p, _dec(v)) for p, v in points])
+        for label, points in (indicator.get("series") or {}).items()
+    ]
+    computed = [s for s in summaries if s.get("qpv_origin") == "calculée"]
+    if len(computed) > 1:
+        series.insert(
+            0,
+            Series(
+                "Ensemble des QPV (calculé)",
+                [
+                    (
+                        s["period"],
+                        _dec(s["qpv_value"])
+                        if s.get("qpv_origin") == "calculée"
+                        else Refused(s["qpv_reason"]),
+                    )
+                    for s in summaries
+                    if s.get("qpv_origin") == "calculée" or s.get("qpv_reason")
+                ],
+            ),
+        )
+    if series:
         return LineChart(
             title=f"{indicator['name']} ({indicator['unit']})", unit=indicator["unit"], series=series
         )
     last = summaries[-1]
-    if last["qpv_value"] is None or last["reference_value"] is None:
+    if last["qpv_value"] is None or last["reference_value"] is None or not indicator.get("is_rate", True):
         return None
     return GapChart(
-        title=f"{indicator['name']} en {last['period']} ({indicator['unit']})",
+        title=f"{indicator['name']} {at_period(last['period'])} ({indicator['unit']})",
         unit=indicator["unit"],
         bars=[("Ensemble des QPV", _dec(last["qpv_value"]))],
         reference_label=last["reference"],
@@ -243,7 +280,11 @@ def _multiples_for(indicator):
     panels = indicator.get("qpv_series") or {}
     if not panels:
         return None
-    reference = [(s["period"], _dec(s["reference_value"])) for s in indicator["summaries"]]
+    reference = [  # la ligne de la référence n'a de sens qu'entre taux
+        (s["period"], _dec(SECRET_MARK if s.get("reference_secret") else s["reference_value"]))
+        for s in indicator["summaries"]
+        if indicator.get("is_rate", True)
+    ]
     return SmallMultiples(
         title=f"{indicator['name']} par quartier ({indicator['unit']})",
         unit=indicator["unit"],
@@ -254,12 +295,23 @@ def _multiples_for(indicator):
 
 
 def _dec(text):
+    """Un nombre du contenu figé ; « s » redevient le secret statistique des graphiques."""
+    from cdv.indicators.charts import SECRET
+
+    if text == SECRET_MARK:
+        return SECRET
     return None if text is None else Decimal(text)
 
 
 def build_annual_report_pdf(*, contract, year: int) -> bytes:
     from cdv.commitments.documents import DOCUMENTS_DIR, html_to_pdf
 
+    return html_to_pdf(
+        annual_report_html(contract=contract, year=year), css_path=DOCUMENTS_DIR / "annual_report.css"
+    )
+
+
+def annual_report_html(*, contract, year: int) -> str:
     payload, frozen = payload_for_report(contract, year)
     enjeux = []
     for enjeu in payload["enjeux"]:
@@ -290,7 +342,7 @@ def build_annual_report_pdf(*, contract, year: int) -> bytes:
     charts = [
         (indicator, _chart_for(indicator), _multiples_for(indicator)) for indicator in payload["indicators"]
     ]
-    html = render_to_string(
+    return render_to_string(
         "documents/annual_report.html",
         {
             "p": payload,
@@ -303,4 +355,3 @@ def build_annual_report_pdf(*, contract, year: int) -> bytes:
             "statuses_done": {CommitmentStatus.DONE.label, CommitmentStatus.PARTLY_DONE.label},
         },
     )
-    return html_to_pdf(html, css_path=DOCUMENTS_DIR / "annual_report.css")

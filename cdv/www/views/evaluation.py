@@ -37,6 +37,7 @@ from cdv.core.pagecache import public_page
 from cdv.evaluation import abilities, services
 from cdv.evaluation import evidence as ev
 from cdv.evaluation import results as res
+from cdv.evaluation.documents import headline_sentence
 from cdv.evaluation.enums import (
     EvaluationKind,
     EvaluationStatus,
@@ -56,7 +57,7 @@ from cdv.evaluation.models import (
 )
 
 # Les mises en forme du contenu figé : le rapport en cours se lit exactement comme un rapport figé.
-from cdv.evaluation.report import evidence_content, item_content
+from cdv.evaluation.report import evidence_content, headline_content, item_content
 from cdv.evaluation.services import EvaluationError
 from cdv.monitoring.enums import MeetingKind
 from cdv.monitoring.models import Meeting
@@ -163,7 +164,8 @@ def _display_question(question: dict) -> dict:
         unit = item.get("unit", "")
         change = "—"
         if item.get("change_points") is not None:
-            change = f"{_signed(item['change_points'], '0.01')} {_points(unit)}".strip()
+            difference = item.get("difference_unit", _points(unit))
+            change = f"{_signed(item['change_points'], '0.01')} {difference}".strip()
             if item.get("change_percent") is not None:
                 change += f" ({_signed(item['change_percent'])}\u00a0%)"
         gap_change = "—"
@@ -531,6 +533,7 @@ def _render_evaluation(request, contract, evaluation, rights, *, forms_by_questi
         summary = payload.get("evaluation", {}).get("summary", "")
         method = payload.get("evaluation", {}).get("method", "")
         council_qpvs = [q for q in payload.get("qpvs", []) if q.get("council", {}).get("items")]
+        headline = payload.get("headline")
     else:
         raw_questions, council_hidden = _live_questions(request, contract, evaluation)
         recommendations = list(
@@ -544,6 +547,7 @@ def _render_evaluation(request, contract, evaluation, rights, *, forms_by_questi
             .order_by("number")
         )
         summary, method, council_qpvs = evaluation.summary, evaluation.method, []
+        headline = headline_content(contract)
 
     judgements = {}
     history = {}
@@ -573,6 +577,7 @@ def _render_evaluation(request, contract, evaluation, rights, *, forms_by_questi
         "rights": rights,
         "report": report,
         "summary": summary,
+        "headline": headline_sentence(headline),
         "method": method,
         "questions": questions,
         "recommendations": recommendations,

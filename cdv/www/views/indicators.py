@@ -13,8 +13,10 @@ from django.http import Http404
 from django.shortcuts import render
 
 from cdv.core.pagecache import public_page
-from cdv.indicators import computations, selectors
-from cdv.indicators.charts import GapChart, LineChart, Series, SmallMultiples
+from cdv.indicators import selectors
+from cdv.indicators.charts import SECRET, GapChart, LineChart, Refused, Series, SmallMultiples
+from cdv.indicators.computations import at_period
+from cdv.indicators.enums import Scope
 from cdv.indicators.models import Indicator, IndicatorValue, Target
 from cdv.indicators.provenance import provenances
 from cdv.territories.enums import TerritoryKind
@@ -34,14 +36,23 @@ def _chart(indicator, values, summaries):
                 or (v.territory.kind == TerritoryKind.EPCI)
             ):
                 key = v.territory_label
-                by_territory.setdefault(key, []).append((v.period_label, None if v.is_secret else v.value))
-        series = [Series(label, sorted(points)) for label, points in by_territory.items() if len(points) > 1]
-        computed = [(x.period_label, x.qpv_value) for x in summaries if x.qpv_origin == "calculée"]
-        if len(computed) > 1:
+                by_territory.setdefault(key, []).append((v.period_label, _point(v)))
+        series = [Series(label, points) for label, points in by_territory.items() if len(points) > 1]
+        computed = [
+            (x.period_label, x.qpv_value if x.qpv_origin == "calculée" else Refused(x.qpv_reason))
+            for x in summaries
+            if x.qpv_origin == "calculée" or x.qpv_reason
+        ]
+        if sum(1 for x in summaries if x.qpv_origin == "calculée") > 1:
             series.insert(0, Series("Ensemble des QPV (calculé)", computed))
         if series:
             return LineChart(title=f"{indicator.name} ({indicator.unit})", unit=indicator.unit, series=series)
     return _latest_gap_chart(indicator, summaries)
+
+
+def _point(value):
+    """La valeur d'un graphique : le nombre, ou « s » pour le secret statistique."""
+    return SECRET if value.is_secret else value.value
 
 
 def _latest_gap_chart(indicator, summaries):
@@ -49,8 +60,10 @@ def _latest_gap_chart(indicator, summaries):
     latest = summaries[-1] if summaries else None
     if latest is None or latest.qpv_value is None or latest.reference_value is None:
         return None  # un écart se montre entre deux valeurs de la même période, sinon rien
+    if not indicator.is_rate:
+        return None  # l'effectif des QPV à côté de celui de la métropole ne dit rien
     return GapChart(
-        title=f"{indicator.name} en {latest.period_label} ({indicator.unit})",
+        title=f"{indicator.name} {latest.at_period} ({indicator.unit})",
         unit=indicator.unit,
         bars=[("Ensemble des QPV du contrat", latest.qpv_value)],
         reference_label=latest.reference_label,
@@ -63,19 +76,22 @@ def _small_multiples(contract, indicator, values, qpv_names):
     per_qpv = {}
     for v in values:
         if v.territory_id in qpv_names:
-            per_qpv.setdefault(v.territory_id, []).append((v.period_label, None if v.is_secret else v.value))
+            per_qpv.setdefault(v.territory_id, []).append((v.period_label, _point(v)))
     if not per_qpv or len({p for points in per_qpv.values() for p, _ in points}) < 2:
         return None
-    reference = [(v.period_label, v.value) for v in values if v.territory_id == contract.reference.pk]
+    reference = [  # la ligne de la référence n'a de sens qu'entre taux
+        (v.period_label, _point(v))
+        for v in values
+        if indicator.is_rate and v.territory_id == contract.reference.pk
+    ]
     return SmallMultiples(
         title=f"{indicator.name} par quartier ({indicator.unit})",
         unit=indicator.unit,
         panels=[
-            (qpv_names[pk], sorted(points))
-            for pk, points in sorted(per_qpv.items(), key=lambda i: qpv_names[i[0]])
+            (qpv_names[pk], points) for pk, points in sorted(per_qpv.items(), key=lambda i: qpv_names[i[0]])
         ],
         reference_label=contract.reference.name,
-        reference=sorted(reference),
+        reference=reference,
     )
 
 
@@ -88,45 +104,24 @@ def _qpv_bars(contract, indicator, values, qpv_names):
     if not per_period:
         return None
     (year, quarter), rows = max(per_period.items())
-    reference = next(
+    reference = next(  # la ligne de la référence n'a de sens qu'entre taux
         (
             v.value
             for v in values
-            if v.territory_id == contract.reference.pk and (v.year, v.quarter) == (year, quarter)
+            if indicator.is_rate
+            and v.territory_id == contract.reference.pk
+            and (v.year, v.quarter) == (year, quarter)
         ),
         None,
     )
     label = f"{year}-T{quarter}" if quarter else str(year)
     return GapChart(
-        title=f"{indicator.name} par quartier en {label} ({indicator.unit})",
+        title=f"{indicator.name} par quartier {at_period(label)} ({indicator.unit})",
         unit=indicator.unit,
-        bars=sorted(
-            ((qpv_names[v.territory_id], None if v.is_secret else v.value) for v in rows), key=lambda b: b[0]
-        ),
+        bars=sorted(((qpv_names[v.territory_id], _point(v)) for v in rows), key=lambda b: b[0]),
         reference_label=contract.reference.name,
         reference_value=reference,
     )
-
-
-def _progress(indicator, summaries, targets):
-    """Évolution de l'ensemble des QPV depuis l'année de référence, et distance à la cible."""
-    known = [s for s in summaries if s.qpv_value is not None]
-    if not known:
-        return {}
-    latest = known[-1]
-    result = {}
-    base = next((s for s in known if s.year == indicator.baseline_year and s.quarter == 0), None)
-    if base is not None and base is not latest:
-        result["change"] = computations.change(latest.qpv_value, base.qpv_value)
-        result["base"] = base
-    target = next((t for t in targets if t.territory_id is None), None)
-    if target is not None:
-        result["target"] = target
-        result["distance"] = computations.distance_to_target(
-            latest.qpv_value, target.value, indicator.direction
-        )
-    result["latest"] = latest
-    return result
 
 
 def _common(contract):
@@ -147,7 +142,7 @@ def _card(contract, indicator, rows, populations, targets):
         "indicator": indicator,
         "summaries": summaries,
         "latest": summaries[-1] if summaries else None,
-        "progress": _progress(indicator, summaries, targets.get(indicator.pk, [])),
+        "progress": selectors.progress(indicator, summaries, targets.get(indicator.pk, [])),
         "has_demo": any(v.is_demo for v in rows) or indicator.is_demo,
         "sources": provenances(rows, indicator),
     }
@@ -175,6 +170,30 @@ def _overview_values(contract, indicators):
     return values
 
 
+def _earlier_values(contract, indicators, values, populations):
+    """Les valeurs de toutes les périodes des indicateurs dont la dernière période ne donne pas
+    l'ensemble des QPV : l'évolution et la distance à la cible se calculent sur la dernière période
+    calculable, comme sur la page de l'indicateur. Une requête, limitée aux territoires utiles au calcul
+    (les QPV du contrat, la référence, l'ensemble publié)."""
+    pending = []
+    for indicator in indicators:
+        rows = values.get(indicator.pk, [])
+        if not rows:
+            continue
+        latest = selectors.summaries(contract, indicator, rows, populations)[-1]
+        if latest.qpv_value is None:
+            pending.append(indicator.pk)
+    if not pending:
+        return values
+    queryset = IndicatorValue.objects.filter(indicator_id__in=pending).filter(
+        Q(territory_id__in=[*populations, contract.reference.pk]) | Q(scope=Scope.CONTRACT_QPVS)
+    )
+    earlier = {}
+    for v in selectors.with_territory(queryset).order_by("year", "quarter"):
+        earlier.setdefault(v.indicator_id, []).append(v)
+    return {**values, **earlier}
+
+
 @public_page
 def indicators_page(request, slug):
     contract = get_contract(request, slug)
@@ -183,6 +202,7 @@ def indicators_page(request, slug):
     )
     values = _overview_values(contract, indicators)
     populations, qpv_names, targets = _common(contract)
+    values = _earlier_values(contract, indicators, values, populations)
     cards = []
     for indicator in indicators:
         rows = values.get(indicator.pk, [])

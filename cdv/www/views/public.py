@@ -10,7 +10,7 @@ from django.shortcuts import render
 from django.utils import timezone
 
 from cdv.contracts.abilities import contract_abilities
-from cdv.contracts.models import Contract
+from cdv.contracts.models import Contract, headline_figure
 from cdv.contracts.services import default_contract
 from cdv.core.pagecache import public_page
 from cdv.monitoring.meetings import visible_decisions
@@ -91,7 +91,7 @@ def _render_contract(request, contract, others):
     today = timezone.localdate()
     milestones = [(m, m.state(today)) for m in contract.milestones.all()]
     figures = list(contract.key_figures.all())
-    headline = next((f for f in figures if f.is_headline and f.comparison_value is not None), None)
+    headline = headline_figure(figures)
     signatories = list(contract.signatories.all())
     return render(
         request,

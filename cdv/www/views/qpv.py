@@ -26,6 +26,48 @@ from .helpers import get_contract
 COMMITMENTS_PER_PAGE = 30
 
 
+def _portrait_item(contract, qpv, years, mine_years, mine, ref) -> dict:
+    """Une ligne du portrait. L'écart et les barres côte à côte avec la référence ne valent qu'entre
+    deux taux : la population d'un quartier ne se compare pas à celle de la métropole."""
+    item = {
+        "value": mine,
+        "reference": ref,
+        "chart": None,
+        "gap": None,
+        "first_gap": None,
+        "gap_change": None,
+        "source": provenance(mine),
+        "reference_source": provenance(ref) if ref is not None else None,
+    }
+    if not mine.indicator.is_rate:
+        return item
+    reference_pk = contract.reference.pk
+    both = [
+        y
+        for y in mine_years
+        if reference_pk in years[y]
+        and years[y][qpv.pk].value is not None
+        and years[y][reference_pk].value is not None
+    ]
+    if len(both) > 1:
+        first = years[both[0]]
+        item["first_gap"] = (both[0], gap(first[qpv.pk].value, first[reference_pk].value))
+        last = years[both[-1]]
+        # L'écart se réduit quand sa valeur absolue baisse, qu'il soit en faveur ou en défaveur du QPV.
+        now = gap(last[qpv.pk].value, last[reference_pk].value)
+        item["gap_change"] = abs(now.points) - abs(item["first_gap"][1].points)
+    if not mine.is_secret and ref is not None and ref.value is not None:
+        item["gap"] = gap(mine.value, ref.value)
+        item["chart"] = GapChart(
+            title=f"{mine.indicator.name} en {mine.year} ({mine.indicator.unit})",
+            unit=mine.indicator.unit,
+            bars=[(qpv.name, mine.value)],
+            reference_label=contract.reference.name,
+            reference_value=ref.value,
+        )
+    return item
+
+
 @public_page
 def qpv_page(request, slug, code):
     contract = get_contract(request, slug)
@@ -54,42 +96,7 @@ def qpv_page(request, slug, code):
             continue
         mine = years[mine_years[-1]][qpv.pk]
         ref = years[mine.year].get(contract.reference.pk)
-        first_gap = gap_change = None
-        both = [
-            y
-            for y in mine_years
-            if contract.reference.pk in years[y]
-            and years[y][qpv.pk].value is not None
-            and years[y][contract.reference.pk].value is not None
-        ]
-        if len(both) > 1:
-            first = years[both[0]]
-            first_gap = (both[0], gap(first[qpv.pk].value, first[contract.reference.pk].value))
-            last = years[both[-1]]
-            # L'écart se réduit quand sa valeur absolue baisse, qu'il soit en faveur ou en défaveur du QPV.
-            now = gap(last[qpv.pk].value, last[contract.reference.pk].value)
-            gap_change = abs(now.points) - abs(first_gap[1].points)
-        chart = None
-        if not mine.is_secret and ref is not None and ref.value is not None:
-            chart = GapChart(
-                title=f"{mine.indicator.name} en {mine.year} ({mine.indicator.unit})",
-                unit=mine.indicator.unit,
-                bars=[(qpv.name, mine.value)],
-                reference_label=contract.reference.name,
-                reference_value=ref.value,
-            )
-        portrait.append(
-            {
-                "value": mine,
-                "reference": ref,
-                "chart": chart,
-                "gap": gap(mine.value, ref.value) if ref is not None and not mine.is_secret else None,
-                "first_gap": first_gap,
-                "gap_change": gap_change,
-                "source": provenance(mine),
-                "reference_source": provenance(ref) if ref is not None else None,
-            }
-        )
+        portrait.append(_portrait_item(contract, qpv, years, mine_years, mine, ref))
     portrait.sort(key=lambda item: item["value"].indicator.name)
 
     applying = visible_commitments(request.user, Commitment.objects.all(), contract).applying_to(qpv)
