@@ -147,7 +147,7 @@ def test_charts_keep_periods_in_chronological_order_whatever_is_missing():
         "2025",
         "2026",
     ]
-    assert "Zone : 8 % en 2023, 7 % au 1er trimestre 2024" in chart.text_alternative()
+    assert "Zone : 8\u00a0% en 2023, 7\u00a0% au 1er trimestre 2024" in chart.text_alternative()
     multiples = SmallMultiples(
         title="T",
         unit="%",
@@ -165,7 +165,7 @@ def test_a_secret_value_is_an_s_in_every_chart_never_a_dash_nor_the_previous_fig
         title="Demandeurs", unit="personnes", series=[Series("QPV", [("2023", D(1674)), ("2024", SECRET)])]
     )
     assert line.table()["rows"][1] == ("2024", ['<abbr title="secret statistique">s</abbr>'])
-    said = "QPV : 1\u202f674 personnes en 2023, secret statistique en 2024"
+    said = "QPV : 1\u202f674\u00a0personnes en 2023, secret statistique en 2024"
     assert line.text_alternative() == f"Demandeurs. {said}."
     multiples = SmallMultiples(
         title="Demandeurs par quartier",
@@ -175,7 +175,7 @@ def test_a_secret_value_is_an_s_in_every_chart_never_a_dash_nor_the_previous_fig
         reference=[("2023", D(50000)), ("2024", D(51000))],
     )
     assert "1 674 puis 1 674" not in multiples.text_alternative()
-    said = "Bellevue : 1\u202f674 personnes en 2023, secret statistique en 2024"
+    said = "Bellevue : 1\u202f674\u00a0personnes en 2023, secret statistique en 2024"
     assert said in multiples.text_alternative()
     assert multiples.table()["rows"][0] == (
         "Bellevue",
@@ -245,10 +245,10 @@ def test_years_stay_in_order_and_the_distance_to_target_is_one_computation_stati
     # 2026 est la dernière année calculable : 41,3 − 30 = 11,3 points, sur la liste comme sur la page.
     for page in (detail, listing):
         page = re.sub(r"<[^>]+>", "", page)
-        assert "reste 11,3 points en 2026" in page
+        assert "reste 11,3\u00a0points en 2026" in page
         assert "reste 14" not in page  # jamais depuis l'année de référence (44 − 30 = 14)
         # Évolution depuis 2022 : 41,3 − 44 = −2,7 points.
-        assert "depuis 2022 : −2,7 points en 2026" in page or "depuis 2022 : -2,7 points en 2026" in page
+        assert "depuis 2022 : -2,7\u00a0points en 2026" in page
     # Le tableau de la courbe et le tableau des écarts : 2022 … 2027 dans l'ordre.
     evolution = detail[detail.index('id="evolution"') :]
     rows = re.findall(r'<th scope="row">(20\d\d)</th>', evolution)
