@@ -3,6 +3,9 @@ partenaire ou d'un autre contrat : autorisé ou refusé (403/404, ou connexion d
 n'est écrit en cas de refus. Aucun partenaire ne modifie les données d'un autre en devinant un
 identifiant."""
 
+import datetime
+import json
+
 import pytest
 from django.urls import reverse
 
@@ -226,3 +229,238 @@ def test_api_permission_matrix(client, world, role, target, action):
     else:
         assert response.status_code in ({401} if user is None else {403, 404}), response.status_code
         assert state(contract, partner) == before
+
+
+# --- Lectures : qui voit le non-publié d'un partenaire -------------------------------------------
+#
+# Un engagement non publié (brouillon, proposé, validé, renvoyé), un bilan annuel et ses pièces
+# jointes se lisent par le partenaire (ses référents et ses lecteurs), les pilotes et les
+# évaluateurs — jamais par un autre partenaire, un membre de conseil citoyen ni le public, qui ne
+# voient que le publié. Le tableau de pilotage, la file de validation, le tableau de complétude,
+# le bilan annuel et l'instantané de l'année (tous partenaires confondus) sont aux pilotes et aux
+# évaluateurs. Chaque lecture ci-dessous × chaque rôle × un objet de son partenaire, d'un autre
+# partenaire ou d'un autre contrat.
+
+SECRET_COMMITMENT = "Engagement secret Zephyr"
+SECRET_REPORT = "Bilan secret Quetzal"
+SECRET_FILE = b"%PDF-1.4\n% piece jointe secrete Wombat\n"
+PUBLISHED = "Engagement publie Axolotl"
+READ_YEAR = 2025
+
+
+def _pdf_text(content: bytes) -> str:
+    import io
+
+    from pypdf import PdfReader
+
+    return " ".join(page.extract_text() or "" for page in PdfReader(io.BytesIO(content)).pages)
+
+
+def _xlsx_text(content: bytes) -> str:
+    import io
+
+    from openpyxl import load_workbook
+
+    workbook = load_workbook(io.BytesIO(content), read_only=True)
+    return " ".join(
+        str(value)
+        for ws in workbook.worksheets
+        for row in ws.iter_rows(values_only=True)
+        for value in row
+        if value
+    )
+
+
+def _text(response) -> str:
+    kind = response.get("Content-Type", "")
+    if response.status_code != 200:
+        return ""
+    content = b"".join(response.streaming_content) if response.streaming else response.content
+    if kind.startswith("application/pdf") and content.startswith(b"%PDF") and b"Wombat" not in content:
+        return _pdf_text(content)
+    if "spreadsheetml" in kind:
+        return _xlsx_text(content)
+    return content.decode("utf-8", errors="replace")
+
+
+@pytest.fixture
+def read_world(world, settings, tmp_path):
+    """Pour chaque cible : un engagement validé (non publié), un engagement confirmé avec son bilan
+    (non publié) et une pièce jointe, une année figée dont l'instantané porte le bilan."""
+    from django.core.files.base import ContentFile
+
+    from cdv.monitoring.models import ProgressReport, ReportAttachment, ReviewCampaign, Snapshot
+    from cdv.monitoring.yearly import year_payload
+
+    settings.MEDIA_ROOT = tmp_path
+    objects = {}
+    for target in TARGETS:
+        contract, partner = target_of(world, target)
+        secret = make_commitment(contract, partner, S.VALIDATED)
+        Commitment.objects.filter(pk=secret.pk).update(title=SECRET_COMMITMENT)
+        published = make_commitment(contract, partner, S.CONFIRMED)
+        Commitment.objects.filter(pk=published.pk).update(title=PUBLISHED)
+        campaign, _ = ReviewCampaign.objects.get_or_create(
+            contract=contract,
+            year=READ_YEAR,
+            defaults={"opens_on": datetime.date(2026, 1, 5), "deadline": datetime.date(2026, 3, 31)},
+        )
+        report = ProgressReport.objects.create(
+            campaign=campaign, commitment=published, partner=partner, what_worked=SECRET_REPORT
+        )
+        attachment = ReportAttachment.objects.create(
+            report=report,
+            file=ContentFile(SECRET_FILE, name="piece.pdf"),
+            original_name="piece.pdf",
+            content_type="application/pdf",
+            size=len(SECRET_FILE),
+        )
+        if not Snapshot.objects.filter(campaign=campaign).exists():
+            payload = year_payload(contract, READ_YEAR)
+            assert SECRET_REPORT in json.dumps(payload)
+            Snapshot.objects.create(campaign=campaign, payload=payload, checksum="0" * 64)
+        objects[target] = {
+            "contract": contract,
+            "partner": partner,
+            "commitment": secret,
+            "report": report,
+            "attachment": attachment,
+            "enjeu": secret.objective.enjeu,
+            "qpv": contract.qpvs.order_by("code").first(),
+        }
+    return objects
+
+
+def _api(path):
+    return lambda o: f"/api/v1/contracts/{o['contract'].slug}{path.format(**o)}"
+
+
+# lecture : (URL à partir des objets de la cible, marque du secret, portée)
+# portée « partner » : le partenaire de l'objet, les pilotes et les évaluateurs ;
+# portée « steering » : les pilotes et les évaluateurs seulement (tous partenaires confondus).
+READS = {
+    "commitment_page": (
+        lambda o: reverse("www:commitment", args=[o["contract"].slug, o["commitment"].pk]),
+        SECRET_COMMITMENT,
+        "partner",
+    ),
+    "partner_space": (
+        lambda o: reverse("www:partner_space", args=[o["contract"].slug, o["partner"].slug]),
+        SECRET_COMMITMENT,
+        "partner",
+    ),
+    "partner_page": (
+        lambda o: reverse("www:partner", args=[o["contract"].slug, o["partner"].slug]),
+        SECRET_COMMITMENT,
+        "partner",
+    ),
+    "enjeu_page": (
+        lambda o: reverse("www:enjeu", args=[o["contract"].slug, o["enjeu"].slug]),
+        SECRET_COMMITMENT,
+        "partner",
+    ),
+    "qpv_page": (
+        lambda o: reverse("www:qpv", args=[o["contract"].slug, o["qpv"].code]),
+        SECRET_COMMITMENT,
+        "partner",
+    ),
+    "search": (
+        lambda o: reverse("www:search", args=[o["contract"].slug]) + "?q=zephyr",
+        SECRET_COMMITMENT,
+        "partner",
+    ),
+    "cahier_pdf": (
+        lambda o: reverse("www:cahier", args=[o["contract"].slug, o["partner"].slug, "pdf"]),
+        SECRET_COMMITMENT,
+        "partner",
+    ),
+    "cahier_xlsx": (
+        lambda o: reverse("www:cahier", args=[o["contract"].slug, o["partner"].slug, "xlsx"]),
+        SECRET_COMMITMENT,
+        "partner",
+    ),
+    "compilation_pdf": (
+        lambda o: reverse("www:compilation", args=[o["contract"].slug, "pdf"]),
+        SECRET_COMMITMENT,
+        "partner",
+    ),
+    "compilation_xlsx": (
+        lambda o: reverse("www:compilation", args=[o["contract"].slug, "xlsx"]),
+        SECRET_COMMITMENT,
+        "partner",
+    ),
+    "pilot_dashboard": (
+        lambda o: reverse("www:dashboard", args=[o["contract"].slug]),
+        None,  # la page entière est réservée
+        "steering",
+    ),
+    "report_page": (
+        lambda o: reverse("www:review_report", args=[o["contract"].slug, READ_YEAR, o["report"].pk]),
+        SECRET_REPORT,
+        "partner",
+    ),
+    "partner_reports": (
+        lambda o: reverse("www:review_partner", args=[o["contract"].slug, READ_YEAR, o["partner"].slug]),
+        PUBLISHED,
+        "partner",
+    ),
+    "report_attachment": (
+        lambda o: reverse(
+            "www:review_attachment",
+            args=[o["contract"].slug, READ_YEAR, o["report"].pk, o["attachment"].pk],
+        ),
+        "Wombat",
+        "partner",
+    ),
+    "completeness_dashboard": (
+        lambda o: reverse("www:review_campaign", args=[o["contract"].slug, READ_YEAR]),
+        None,  # la page entière est réservée
+        "steering",
+    ),
+    "annual_report_pdf": (
+        lambda o: reverse("www:annual_report", args=[o["contract"].slug, READ_YEAR]),
+        None,  # la page entière est réservée
+        "steering",
+    ),
+    "year_snapshot": (
+        lambda o: reverse("www:review_snapshot", args=[o["contract"].slug, READ_YEAR]),
+        SECRET_REPORT,
+        "steering",
+    ),
+    "api_commitment": (_api("/commitments/{commitment.pk}"), SECRET_COMMITMENT, "partner"),
+    "api_commitments": (_api("/commitments?limit=500"), SECRET_COMMITMENT, "partner"),
+    "api_partner": (_api("/partners/{partner.slug}"), '"commitments": [', "api_ids"),
+}
+
+
+def sees(role, target, scope) -> bool:
+    if target == "other_contract":
+        return role == "pilot_other"
+    if role in {"pilot", "evaluator"}:
+        return True
+    if scope == "steering":
+        return False
+    return role in {"own_partner": {"editor_a", "reader_a"}, "other_partner": {"editor_b"}}[target]
+
+
+@pytest.mark.parametrize("read", list(READS))
+@pytest.mark.parametrize("target", TARGETS)
+@pytest.mark.parametrize("role", ROLES)
+def test_read_matrix(client, world, read_world, role, target, read):
+    url_for, secret, scope = READS[read]
+    objects = read_world[target]
+    user = world["users"][role]
+    if user is not None:
+        client.force_login(user)
+    response = client.get(url_for(objects))
+    if scope == "api_ids":  # la liste des numéros d'engagements visibles du partenaire
+        ids = response.json().get("commitments", []) if response.status_code == 200 else []
+        shown = objects["commitment"].pk in ids
+        scope = "partner"
+    elif secret is None:
+        shown = response.status_code == 200
+    else:
+        shown = response.status_code == 200 and secret in _text(response)
+    assert shown == sees(role, target, scope), (read, role, target, response.status_code)
+    if not shown and response.status_code != 200:
+        assert response.status_code in {302, 403, 404}, response.status_code
