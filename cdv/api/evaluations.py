@@ -8,7 +8,9 @@ vient de ``cdv.evaluation.abilities.evaluation_abilities`` : ``view`` pour l'év
 
 L'avis des conseils citoyens n'est donné qu'agrégé par quartier et par question (nombre de réponses,
 moyenne, répartition des notes, textes libres triés par ordre alphabétique) : aucune réponse
-individuelle, aucune identité de répondant, pour personne.
+individuelle, aucune identité de répondant, pour personne. Pendant l'évaluation, l'avis d'un quartier
+n'est donné qu'aux pilotes, aux évaluateurs et à son conseil citoyen (``council_results_qpvs``) ;
+partout, un quartier de moins de ``EVALUATION_MIN_ANSWERS`` réponses n'en a aucun (``masked``).
 """
 
 from datetime import date, datetime
