@@ -212,7 +212,12 @@ class DecisionForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.fields["owner"].queryset = mt.contract_partners(contract).only("name")
         self.fields["actions"].queryset = Action.objects.for_contract(contract).order_by("code")
-        self.fields["commitments"].queryset = _commitments_of(contract)
+        # Le formulaire d'une décision est celui du pilote, qui lit tous les engagements du contrat.
+        self.fields["commitments"].queryset = (
+            Commitment.objects.filter(contract=contract)
+            .select_related("partner")
+            .order_by("partner__name", "id")
+        )
 
     def data_fields(self) -> dict:
         return {name: self.cleaned_data[name] for name in mt.DECISION_FIELDS}

@@ -22,7 +22,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
-from cdv.commitments.abilities import can_read_contract_internals, edits_for
+from cdv.commitments.abilities import can_read_contract_internals, edits_for, partners_read_by
 from cdv.commitments.models import CommitmentMeans
 from cdv.core.validators import check_zip_archive, foreign_content
 from cdv.monitoring import abilities, services
@@ -273,7 +273,7 @@ def campaigns(request, slug):
         total=Count("reports"),
         done=Count("reports", filter=Q(reports__state__in=[ReportState.SUBMITTED, ReportState.ACCEPTED])),
     )
-    partner_ids = abilities.partners_read_by(request.user, contract)
+    partner_ids = partners_read_by(request.user, contract)
     return render(
         request,
         "review/campaigns.html",
