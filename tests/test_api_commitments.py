@@ -2,6 +2,7 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
+from cdv.commitments.abilities import PUBLIC_STATUSES
 from cdv.commitments.enums import CommitmentStatus as S
 from cdv.commitments.models import Commitment
 from cdv.partners.models import Partner
@@ -48,13 +49,18 @@ def test_anonymous_sees_only_published_commitments(client):
     assert client.get(f"{BASE}/{draft.pk}").status_code == 404
 
 
-def test_members_see_everything_with_filters(client, editor):
+def test_a_referent_sees_the_published_and_its_own_with_filters(client, editor, pilot, tremplin):
     headers = bearer(editor)
     everything = client.get(BASE, **headers).json()
-    assert (
-        everything["count"] == Commitment.objects.filter(contract__slug="nantes-metropole-2024-2030").count()
-    )
-    assert client.get(BASE, {"status": "BROUILLON"}, **headers).json()["count"] >= 1
+    nantes = Commitment.objects.filter(contract__slug="nantes-metropole-2024-2030")
+    published = nantes.filter(status__in=PUBLIC_STATUSES)
+    own = nantes.filter(partner=tremplin).exclude(status__in=PUBLIC_STATUSES)
+    assert nantes.exclude(status__in=PUBLIC_STATUSES).exclude(partner=tremplin).exists()
+    assert everything["count"] == published.count() + own.count()
+    # Le pilote lit tout, le non-publié de chaque partenaire compris.
+    assert client.get(BASE, **bearer(pilot)).json()["count"] == nantes.count()
+    drafts = client.get(BASE, {"status": "BROUILLON"}, **headers).json()["items"]
+    assert drafts and {item["partner_slug"] for item in drafts} == {tremplin.slug}
     by_qpv = client.get(BASE, {"qpv": "QN04405M"}, **headers).json()["items"]
     assert by_qpv and all("QN04405M" in item["qpvs"] for item in by_qpv)
     by_enjeu = client.get(BASE, {"enjeu": 4}, **headers).json()["items"]

@@ -265,7 +265,7 @@ WRITES = [
         "patch",
         lambda w: f"{n(w)}/commitments/{c(w, 'b_draft').pk}",
         lambda w: patch(w, "b_draft"),
-        403,
+        404,  # le brouillon d'un autre partenaire est invisible (docs/security.md)
     ),
     A(
         "patch: référent A, engagement confirmé de B",
@@ -281,7 +281,7 @@ WRITES = [
         "patch",
         lambda w: f"{n(w)}/commitments/{c(w, 'a_draft').pk}",
         patch,
-        403,
+        404,  # le brouillon d'un autre partenaire est invisible (docs/security.md)
     ),
     A(
         "patch: lecteur A",
@@ -371,7 +371,7 @@ WRITES = [
         "post",
         lambda w: f"{n(w)}/commitments/{c(w, 'a_draft').pk}/transitions",
         lambda w: propose(),
-        403,
+        404,  # le brouillon d'un autre partenaire est invisible (docs/security.md)
     ),
     A(
         "transition: référent A valide lui-même",
@@ -403,10 +403,10 @@ WRITES = [
 READS = [
     # Réussites
     A(
-        "commitment: brouillon de B, lecteur A",
+        "commitment: brouillon de A, lecteur A",
         "reader_a",
         "get",
-        lambda w: f"{n(w)}/commitments/{c(w, 'b_draft').pk}",
+        lambda w: f"{n(w)}/commitments/{c(w, 'a_draft').pk}",
         None,
         200,
     ),
@@ -443,6 +443,14 @@ READS = [
         200,
     ),
     # Refus
+    A(
+        "commitment: brouillon de B, lecteur A",
+        "reader_a",
+        "get",
+        lambda w: f"{n(w)}/commitments/{c(w, 'b_draft').pk}",
+        None,
+        404,
+    ),
     A(
         "commitment: brouillon, anonyme",
         "anonymous",

@@ -64,6 +64,10 @@ pytestmark = pytest.mark.django_db
 
 ROLES = ["anonymous", "reader_a", "editor_a", "editor_b", "council", "evaluator", "pilot_other", "pilot"]
 MEMBERS = frozenset({"reader_a", "editor_a", "editor_b", "council", "evaluator", "pilot"})
+# Le non-publié du partenaire A (bilans, pièces jointes) : A (référent, lecteur), pilote, évaluateur.
+PARTNER_A_READERS = frozenset({"reader_a", "editor_a", "evaluator", "pilot"})
+# Tous partenaires confondus (pilotage, instantané de l'année) : pilote et évaluateur.
+STEERING = frozenset({"evaluator", "pilot"})
 YEAR = 2025
 KIND = "mi-parcours"
 PDF = b"%PDF-1.4\n% piece jointe de test\n"
@@ -618,12 +622,18 @@ ROLE_PROBES = [
     P("review_dashboard", "get", lambda w: (u("review_campaign", n(w), YEAR), {}), {"pilot", "evaluator"}),
     P("review_close", "post", lambda w: (u("review_close", n(w), YEAR), {}), {"pilot"}),
     P("review_freeze", "post", lambda w: (u("review_freeze", n(w), YEAR), {}), {"pilot"}),
-    P("review_snapshot", "get", lambda w: (u("review_snapshot", n(w), YEAR), {}), MEMBERS, setup=frozen_year),
+    P(
+        "review_snapshot",
+        "get",
+        lambda w: (u("review_snapshot", n(w), YEAR), {}),
+        STEERING,
+        setup=frozen_year,
+    ),
     P(
         "review_partner_page",
         "get",
         lambda w: (u("review_partner", n(w), YEAR, w["a"].slug), {}),
-        MEMBERS,
+        PARTNER_A_READERS,
     ),
     P(
         "review_report_save",
@@ -662,7 +672,7 @@ ROLE_PROBES = [
         "review_report_page",
         "get",
         lambda w: (u("review_report", n(w), YEAR, w["reports"]["a"].pk), {}),
-        MEMBERS,
+        PARTNER_A_READERS,
     ),
     P(
         "review_accept",
@@ -685,7 +695,7 @@ ROLE_PROBES = [
         "review_attachment_download",
         "get",
         lambda w: (u("review_attachment", n(w), YEAR, w["reports"]["a"].pk, w["attachments"]["a"].pk), {}),
-        MEMBERS,
+        PARTNER_A_READERS,
     ),
     P(
         "review_attachment_delete",
@@ -723,7 +733,7 @@ ROLE_PROBES = [
         MEMBERS,
     ),
     # Pilotage et journal
-    P("dashboard", "get", lambda w: (u("dashboard", n(w)), {}), MEMBERS),
+    P("dashboard", "get", lambda w: (u("dashboard", n(w)), {}), STEERING),
     P("audit", "get", lambda w: (u("audit", n(w)), {}), {"pilot"}),
     P(
         "invitation",
@@ -1160,8 +1170,7 @@ FORGED_PROBES = [
         "review_report: le bilan du partenaire B",
         "editor_a",
         lambda w: (u("review_report", n(w), YEAR, w["reports"]["b"].pk), report_post(w["reports"]["b"])),
-        "403",
-        "Seul le référent du partenaire remplit ce bilan.",
+        "404",  # le bilan de B est invisible pour le partenaire A (docs/security.md, « Qui voit quoi »)
     ),
     Forged(
         "review_report: champs cachés partenaire, engagement, campagne, état",
@@ -1230,7 +1239,7 @@ FORGED_PROBES = [
             u("review_attachment_delete", n(w), YEAR, w["reports"]["b"].pk, w["attachments"]["b"].pk),
             {},
         ),
-        "403",
+        "404",  # le bilan de B est invisible pour le partenaire A
     ),
     Forged(
         "review_attachment: pièce d'un autre contrat sous un bilan de Nantes",

@@ -813,7 +813,10 @@ def test_api_hides_draft_commitments_linked_to_public_decisions(world):
         return sorted(next(d for d in data["items"] if d["id"] == decision.pk)["commitments"])
 
     assert linked(None) == [public.pk]
-    assert linked(world["users"]["reader"]) == sorted([draft.pk, public.pk])
+    # Le brouillon d'un partenaire : lu par le pilote, pas par le lecteur d'un autre partenaire.
+    assert draft.partner_id != world["users"]["reader"].memberships.get().partner_id
+    assert linked(world["users"]["reader"]) == [public.pk]
+    assert linked(world["users"]["pilot"]) == sorted([draft.pk, public.pk])
 
 
 # --- Requêtes bornées ----------------------------------------------------------------------------

@@ -165,11 +165,18 @@ def test_amending_a_confirmed_commitment_through_the_page_keeps_the_earlier_vers
     assert "Historique" in detail
 
 
-def test_commitment_page_shows_history_to_members_only(client, nantes, referent):
+def test_commitment_page_shows_history_to_its_partner_and_pilots_only(client, nantes, referent, pilot):
     commitment = Commitment.objects.get(title__startswith="Équiper 200 logements")  # en cours : public
+    assert commitment.partner.name != referent.memberships.get().partner.name
     url = reverse("www:commitment", args=[nantes.slug, commitment.pk])
     assert "Historique" not in text(client.get(url))
+    # L'historique montre les versions en préparation : pas au référent d'un autre partenaire.
     client.force_login(referent)
+    assert "Historique" not in text(client.get(url))
+    client.force_login(pilot)
+    assert "Historique" in text(client.get(url))
+    owner = factories.MembershipFactory(contract=nantes, partner=commitment.partner, role=Role.READER).user
+    client.force_login(owner)
     assert "Historique" in text(client.get(url))
 
 

@@ -3,6 +3,9 @@ partenaire ou d'un autre contrat : autorisé ou refusé (403/404, ou connexion d
 n'est écrit en cas de refus. Aucun partenaire ne modifie les données d'un autre en devinant un
 identifiant."""
 
+import datetime
+import json
+
 import pytest
 from django.urls import reverse
 
@@ -226,3 +229,511 @@ def test_api_permission_matrix(client, world, role, target, action):
     else:
         assert response.status_code in ({401} if user is None else {403, 404}), response.status_code
         assert state(contract, partner) == before
+
+
+# --- Lectures : qui voit le non-publié d'un partenaire -------------------------------------------
+#
+# Un engagement non publié (brouillon, proposé, validé, renvoyé), un bilan annuel et ses pièces
+# jointes se lisent par le partenaire (ses référents et ses lecteurs), les pilotes et les
+# évaluateurs — jamais par un autre partenaire, un membre de conseil citoyen ni le public, qui ne
+# voient que le publié. Le tableau de pilotage, la file de validation, le tableau de complétude,
+# le bilan annuel et l'instantané de l'année (tous partenaires confondus) sont aux pilotes et aux
+# évaluateurs. Chaque lecture ci-dessous × chaque rôle × un objet de son partenaire, d'un autre
+# partenaire ou d'un autre contrat.
+
+# Des marques propres à chaque cible : une liste du contrat montre les objets de plusieurs cibles.
+WORDS = {"own_partner": "Zephyr", "other_partner": "Yucca", "other_contract": "Xylophone"}
+SECRET_COMMITMENT = "commitment"
+SECRET_REPORT = "report"
+SECRET_FILE = "file"
+PUBLISHED = "published"
+READ_YEAR = 2025
+
+
+def markers(target) -> dict:
+    word = WORDS[target]
+    return {
+        SECRET_COMMITMENT: f"Engagement secret {word}",
+        SECRET_REPORT: f"Bilan secret {word}",
+        SECRET_FILE: f"piece jointe secrete {word}",
+        PUBLISHED: f"Engagement publie {word}",
+    }
+
+
+def _pdf_text(content: bytes) -> str:
+    import io
+
+    from pypdf import PdfReader
+
+    text = " ".join(page.extract_text() or "" for page in PdfReader(io.BytesIO(content)).pages)
+    return " ".join(text.split())
+
+
+def _xlsx_text(content: bytes) -> str:
+    import io
+
+    from openpyxl import load_workbook
+
+    workbook = load_workbook(io.BytesIO(content), read_only=True)
+    return " ".join(
+        str(value)
+        for ws in workbook.worksheets
+        for row in ws.iter_rows(values_only=True)
+        for value in row
+        if value
+    )
+
+
+def _text(response) -> str:
+    kind = response.get("Content-Type", "")
+    if response.status_code != 200:
+        return ""
+    content = b"".join(response.streaming_content) if response.streaming else response.content
+    if kind.startswith("application/pdf") and b"piece jointe secrete" not in content:
+        return _pdf_text(content)
+    if "spreadsheetml" in kind:
+        return _xlsx_text(content)
+    return content.decode("utf-8", errors="replace")
+
+
+@pytest.fixture
+def read_world(world, settings, tmp_path):
+    """Pour chaque cible : un engagement validé (non publié), un engagement confirmé avec son bilan
+    (non publié) et une pièce jointe, une année figée dont l'instantané porte le bilan."""
+    from django.core.files.base import ContentFile
+
+    from cdv.monitoring.models import ProgressReport, ReportAttachment, ReviewCampaign, Snapshot
+    from cdv.monitoring.yearly import year_payload
+
+    settings.MEDIA_ROOT = tmp_path
+    objects = {}
+    for target in TARGETS:
+        contract, partner = target_of(world, target)
+        marks = markers(target)
+        secret = make_commitment(contract, partner, S.VALIDATED)
+        Commitment.objects.filter(pk=secret.pk).update(title=marks[SECRET_COMMITMENT])
+        published = make_commitment(contract, partner, S.CONFIRMED)
+        Commitment.objects.filter(pk=published.pk).update(title=marks[PUBLISHED])
+        content = f"%PDF-1.4\n% {marks[SECRET_FILE]}\n".encode()
+        campaign, _ = ReviewCampaign.objects.get_or_create(
+            contract=contract,
+            year=READ_YEAR,
+            defaults={"opens_on": datetime.date(2026, 1, 5), "deadline": datetime.date(2026, 3, 31)},
+        )
+        report = ProgressReport.objects.create(
+            campaign=campaign, commitment=published, partner=partner, what_worked=marks[SECRET_REPORT]
+        )
+        attachment = ReportAttachment.objects.create(
+            report=report,
+            file=ContentFile(content, name="piece.pdf"),
+            original_name="piece.pdf",
+            content_type="application/pdf",
+            size=len(content),
+        )
+        Snapshot.objects.filter(campaign=campaign).delete()  # refait avec les bilans de chaque cible
+        payload = year_payload(contract, READ_YEAR)
+        assert marks[SECRET_REPORT] in json.dumps(payload, ensure_ascii=False)
+        Snapshot.objects.create(campaign=campaign, payload=payload, checksum="0" * 64)
+        objects[target] = {
+            "contract": contract,
+            "partner": partner,
+            "commitment": secret,
+            "report": report,
+            "attachment": attachment,
+            "enjeu": secret.objective.enjeu,
+            "qpv": contract.qpvs.order_by("code").first(),
+            "markers": marks,
+        }
+    return objects
+
+
+def _api(path):
+    return lambda o: f"/api/v1/contracts/{o['contract'].slug}{path.format(**o)}"
+
+
+# lecture : (URL à partir des objets de la cible, marque du secret, portée)
+# portée « partner » : le partenaire de l'objet, les pilotes et les évaluateurs ;
+# portée « steering » : les pilotes et les évaluateurs seulement (tous partenaires confondus).
+READS = {
+    "commitment_page": (
+        lambda o: reverse("www:commitment", args=[o["contract"].slug, o["commitment"].pk]),
+        SECRET_COMMITMENT,
+        "partner",
+    ),
+    "partner_space": (
+        lambda o: reverse("www:partner_space", args=[o["contract"].slug, o["partner"].slug]),
+        SECRET_COMMITMENT,
+        "partner",
+    ),
+    "partner_page": (
+        lambda o: reverse("www:partner", args=[o["contract"].slug, o["partner"].slug]),
+        SECRET_COMMITMENT,
+        "partner",
+    ),
+    "enjeu_page": (
+        lambda o: reverse("www:enjeu", args=[o["contract"].slug, o["enjeu"].slug]),
+        SECRET_COMMITMENT,
+        "partner",
+    ),
+    "qpv_page": (
+        lambda o: reverse("www:qpv", args=[o["contract"].slug, o["qpv"].code]),
+        SECRET_COMMITMENT,
+        "partner",
+    ),
+    "search": (
+        lambda o: reverse("www:search", args=[o["contract"].slug]) + "?q=secret",
+        SECRET_COMMITMENT,
+        "partner",
+    ),
+    "cahier_pdf": (
+        lambda o: reverse("www:cahier", args=[o["contract"].slug, o["partner"].slug, "pdf"]),
+        SECRET_COMMITMENT,
+        "partner",
+    ),
+    "cahier_xlsx": (
+        lambda o: reverse("www:cahier", args=[o["contract"].slug, o["partner"].slug, "xlsx"]),
+        SECRET_COMMITMENT,
+        "partner",
+    ),
+    "compilation_pdf": (
+        lambda o: reverse("www:compilation", args=[o["contract"].slug, "pdf"]),
+        SECRET_COMMITMENT,
+        "partner",
+    ),
+    "compilation_xlsx": (
+        lambda o: reverse("www:compilation", args=[o["contract"].slug, "xlsx"]),
+        SECRET_COMMITMENT,
+        "partner",
+    ),
+    "pilot_dashboard": (
+        lambda o: reverse("www:dashboard", args=[o["contract"].slug]),
+        None,  # la page entière est réservée
+        "steering",
+    ),
+    "report_page": (
+        lambda o: reverse("www:review_report", args=[o["contract"].slug, READ_YEAR, o["report"].pk]),
+        SECRET_REPORT,
+        "partner",
+    ),
+    "partner_reports": (
+        lambda o: reverse("www:review_partner", args=[o["contract"].slug, READ_YEAR, o["partner"].slug]),
+        PUBLISHED,
+        "partner",
+    ),
+    "report_attachment": (
+        lambda o: reverse(
+            "www:review_attachment",
+            args=[o["contract"].slug, READ_YEAR, o["report"].pk, o["attachment"].pk],
+        ),
+        SECRET_FILE,
+        "partner",
+    ),
+    "completeness_dashboard": (
+        lambda o: reverse("www:review_campaign", args=[o["contract"].slug, READ_YEAR]),
+        None,  # la page entière est réservée
+        "steering",
+    ),
+    "annual_report_pdf": (
+        lambda o: reverse("www:annual_report", args=[o["contract"].slug, READ_YEAR]),
+        None,  # la page entière est réservée
+        "steering",
+    ),
+    "year_snapshot": (
+        lambda o: reverse("www:review_snapshot", args=[o["contract"].slug, READ_YEAR]),
+        SECRET_REPORT,
+        "steering",
+    ),
+    "api_commitment": (_api("/commitments/{commitment.pk}"), SECRET_COMMITMENT, "partner"),
+    "api_commitments": (_api("/commitments?limit=500"), SECRET_COMMITMENT, "partner"),
+    "api_partner": (_api("/partners/{partner.slug}"), '"commitments": [', "api_ids"),
+}
+
+
+def sees(role, target, scope) -> bool:
+    if target == "other_contract":
+        return role == "pilot_other"
+    if role in {"pilot", "evaluator"}:
+        return True
+    if scope == "steering":
+        return False
+    return role in {"own_partner": {"editor_a", "reader_a"}, "other_partner": {"editor_b"}}[target]
+
+
+@pytest.mark.parametrize("read", list(READS))
+@pytest.mark.parametrize("target", TARGETS)
+@pytest.mark.parametrize("role", ROLES)
+def test_read_matrix(client, world, read_world, role, target, read):
+    url_for, secret, scope = READS[read]
+    objects = read_world[target]
+    user = world["users"][role]
+    if user is not None:
+        client.force_login(user)
+    response = client.get(url_for(objects))
+    if scope == "api_ids":  # la liste des numéros d'engagements visibles du partenaire
+        ids = response.json().get("commitments", []) if response.status_code == 200 else []
+        shown = objects["commitment"].pk in ids
+        scope = "partner"
+    elif secret is None:
+        shown = response.status_code == 200
+    else:
+        shown = response.status_code == 200 and objects["markers"][secret] in _text(response)
+    assert shown == sees(role, target, scope), (read, role, target, response.status_code)
+    if not shown and response.status_code != 200:
+        assert response.status_code in {302, 403, 404}, response.status_code
+
+
+# --- Lectures réservées du contrat (sans partenaire propriétaire) ---------------------------------
+
+FEEDBACK_SECRET = "Retour en attente Ornithorynque"
+MEETING_SECRET = "Comite technique Narval"
+MEMBERS = {"pilot", "editor_a", "editor_b", "reader_a", "council", "evaluator"}
+
+
+@pytest.fixture
+def contract_world(world):
+    from cdv.monitoring.enums import FeedbackKind, MeetingKind, Moderation
+    from cdv.monitoring.models import Feedback, Meeting
+
+    nantes = world["contracts"]["nantes"]
+    feedback = Feedback.objects.create(
+        contract=nantes,
+        author=world["users"]["editor_b"],
+        partner=world["partners"]["b"],
+        kind=FeedbackKind.NEED,
+        text=FEEDBACK_SECRET,
+        moderation=Moderation.PENDING,
+    )
+    meeting = Meeting.objects.create(
+        contract=nantes, kind=MeetingKind.COTECH, title=MEETING_SECRET, date=datetime.date(2026, 2, 3)
+    )
+    return {"contract": nantes, "feedback": feedback, "meeting": meeting}
+
+
+def _www(name, *args):
+    return lambda o: reverse(name, args=[o["contract"].slug, *args])
+
+
+# lecture : (URL, marque attendue ou None pour « la page entière », rôles qui la lisent)
+CONTRACT_READS = {
+    "audit_log": (_www("www:audit"), None, {"pilot"}),
+    "moderation_queue": (_www("www:moderation"), FEEDBACK_SECRET, {"pilot"}),
+    # La liste publique des retours ne montre que le publié, à tous (la file de modération à part).
+    "feedback_unpublished_list": (_www("www:feedback_list"), FEEDBACK_SECRET, set()),
+    "api_feedback_unpublished": (
+        lambda o: f"/api/v1/contracts/{o['contract'].slug}/feedback/{o['feedback'].pk}",
+        FEEDBACK_SECRET,
+        {"pilot", "editor_b"},
+    ),
+    "meeting_not_copil": (
+        lambda o: reverse("www:meeting", args=[o["contract"].slug, o["meeting"].pk]),
+        MEETING_SECRET,
+        MEMBERS,
+    ),
+    "api_meeting_not_copil": (
+        lambda o: f"/api/v1/contracts/{o['contract'].slug}/meetings/{o['meeting'].pk}",
+        MEETING_SECRET,
+        MEMBERS,
+    ),
+    "evaluation_in_progress": (_www("www:evaluation", "mi-parcours"), None, MEMBERS),
+    "api_evaluation_in_progress": (
+        lambda o: f"/api/v1/contracts/{o['contract'].slug}/evaluations/MI_PARCOURS",
+        None,
+        MEMBERS,
+    ),
+    # Le conseil citoyen du monde de test ne couvre pas les Dervallières : pilote et évaluateur seuls.
+    "council_results_in_progress": (
+        _www("www:questionnaire_results", "mi-parcours", "QN04406M"),
+        None,
+        {"pilot", "evaluator"},
+    ),
+    "invitations": (_www("www:invitations"), None, {"pilot"}),
+}
+
+
+@pytest.mark.parametrize("read", list(CONTRACT_READS))
+@pytest.mark.parametrize("role", ROLES)
+def test_contract_read_matrix(client, world, contract_world, role, read):
+    url_for, secret, readers = CONTRACT_READS[read]
+    user = world["users"][role]
+    if user is not None:
+        client.force_login(user)
+    response = client.get(url_for(contract_world))
+    if secret is None:
+        shown = response.status_code == 200
+    else:
+        shown = response.status_code == 200 and secret in _text(response)
+    assert shown == (role in readers), (read, role, response.status_code)
+
+
+# --- Garde de couverture : chaque page et chaque lecture de l'API est classée ---------------------
+# Une nouvelle URL fait échouer ce test tant qu'on n'a pas dit où sa lecture est vérifiée.
+
+COVERED_ELSEWHERE = {
+    # publiques : rien de non publié (engagements filtrés par visible_commitments, vérifiés ci-dessus)
+    **dict.fromkeys(
+        [
+            "home",
+            "contracts",
+            "contract",
+            "indicators",
+            "indicator",
+            "action",
+            "partners",
+            "map",
+            "map_geojson",
+            "accessibility",
+            "readability",
+            "opendata",
+            "datapackage",
+            "opendata_file",
+            "evaluations",
+            "amendments",
+            "decisions",
+            "meetings",
+            "questionnaires",
+        ],
+        "public ou filtré par les mêmes fonctions de droits",
+    ),
+    # comptes et pages personnelles
+    **dict.fromkeys(
+        [
+            "login",
+            "logout",
+            "password_reset",
+            "password_reset_done",
+            "password_reset_confirm",
+            "password_reset_complete",
+            "invitation",
+            "proconnect_login",
+            "login_code",
+            "my_space",
+            "two_factor",
+            "my_data",
+            "delete_account",
+            "my_feedback",
+        ],
+        "la personne elle-même (tests/test_accounts.py, tests/test_rgpd.py)",
+    ),
+    # géoréférencement : chaque traitement à son auteur seul
+    **dict.fromkeys(
+        ["georef", "georef_job", "georef_job_status", "georef_download", "georef_record"],
+        "tests/test_georef_web.py, tests/test_attack_probes.py",
+    ),
+    # écritures (et leurs formulaires) : test_permission_matrix (engagements), test_attack_probes
+    **dict.fromkeys(
+        [
+            "commitment_create",
+            "confirm_cahier",
+            "commitment_edit",
+            "commitment_transition",
+            "action_options",
+            "cahier_template",
+            "cahier_upload",
+            "feedback_create",
+            "feedback_edit",
+            "feedback_moderate",
+            "meeting_create",
+            "meeting_edit",
+            "decision_create",
+            "decision_edit",
+            "evaluation_judgement",
+            "evaluation_recommendation",
+            "evaluation_freeze",
+            "evaluation_adopt",
+            "questionnaire",
+            "questionnaire_paper",
+            "questionnaire_status",
+            "questionnaire_pdf",
+            "review_campaigns",
+            "review_close",
+            "review_freeze",
+            "review_accept",
+            "review_return",
+            "review_attachment_delete",
+        ],
+        "écriture ou formulaire : tests/test_attack_probes.py",
+    ),
+    # avis des conseils dans les documents et versions : tests/test_council_visibility.py
+    **dict.fromkeys(
+        ["evaluation_document", "evaluation_version_document", "evaluation_version_json"],
+        "tests/test_council_visibility.py",
+    ),
+}
+WWW_READS = {
+    "commitment": "commitment_page",
+    "partner_space": "partner_space",
+    "partner": "partner_page",
+    "enjeu": "enjeu_page",
+    "qpv": "qpv_page",
+    "search": "search",
+    "cahier": "cahier_pdf",
+    "compilation": "compilation_pdf",
+    "dashboard": "pilot_dashboard",
+    "review_report": "report_page",
+    "review_partner": "partner_reports",
+    "review_attachment": "report_attachment",
+    "review_campaign": "completeness_dashboard",
+    "annual_report": "annual_report_pdf",
+    "review_snapshot": "year_snapshot",
+    "audit": "audit_log",
+    "moderation": "moderation_queue",
+    "feedback_list": "feedback_unpublished_list",
+    "meeting": "meeting_not_copil",
+    "evaluation": "evaluation_in_progress",
+    "questionnaire_results": "council_results_in_progress",
+    "invitations": "invitations",
+}
+API_READS = {
+    "get_commitment": "api_commitment",
+    "list_commitments": "api_commitments",
+    "get_partner": "api_partner",
+    "get_feedback": "api_feedback_unpublished",
+    "get_meeting": "api_meeting_not_copil",
+    "get_evaluation": "api_evaluation_in_progress",
+    "list_evaluations": "tests/test_council_visibility.py",
+    # publiques : référentiel, plan, indicateurs ; listes filtrées par les fonctions de droits
+    **dict.fromkeys(
+        [
+            "list_qpv",
+            "get_qpv",
+            "list_contracts",
+            "get_contract",
+            "list_enjeux",
+            "get_enjeu",
+            "list_objectives",
+            "get_objective",
+            "list_actions",
+            "get_action",
+            "list_partners",
+            "list_indicators",
+            "indicator_values",
+            "list_meetings",
+            "list_decisions",
+            "list_feedback",
+            "georef_point",
+        ],
+        "public ou filtré par les mêmes fonctions de droits",
+    ),
+}
+
+
+def test_every_page_and_api_read_is_classified():
+    from cdv.api.urls import api
+    from cdv.www.urls import urlpatterns
+
+    matrix = set(READS) | set(CONTRACT_READS)
+    for name, read in WWW_READS.items():
+        assert read in matrix, name
+    for name, read in API_READS.items():
+        assert read in matrix or read.startswith("tests/") or read.startswith("public"), name
+    names = {p.name for p in urlpatterns}
+    assert names - set(WWW_READS) - set(COVERED_ELSEWHERE) == set(), "pages non classées"
+    assert (set(WWW_READS) | set(COVERED_ELSEWHERE)) - names == set(), "pages disparues"
+    operations = {
+        op.operation_id
+        for _, router in api._routers
+        for path_view in router.path_operations.values()
+        for op in path_view.operations
+        if "GET" in op.methods
+    }
+    assert operations - set(API_READS) == set(), "lectures de l'API non classées"

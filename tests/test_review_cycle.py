@@ -515,10 +515,12 @@ def test_reading_a_report(client, world, role):
     response = client.get(reverse("www:review_report", args=[world["nantes"].slug, YEAR, report.pk]))
     if user is None:
         assert response.status_code == 302
-    elif role == "pilot_other":
+    elif role in {"pilot_other", "editor_b", "council"}:
+        # Un bilan se lit par son partenaire, les pilotes et les évaluateurs : ni un autre
+        # partenaire, ni un membre de conseil citoyen (docs/security.md, « Qui voit quoi »).
         assert response.status_code in {403, 404}
     else:
-        assert response.status_code == 200  # tous les membres, l'évaluateur compris, lisent
+        assert response.status_code == 200  # le partenaire A (référent, lecteur), pilote, évaluateur
         assert ("Remplir le bilan" in text(response)) == (role == "editor_a")
 
 

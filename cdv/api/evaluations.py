@@ -8,7 +8,9 @@ vient de ``cdv.evaluation.abilities.evaluation_abilities`` : ``view`` pour l'év
 
 L'avis des conseils citoyens n'est donné qu'agrégé par quartier et par question (nombre de réponses,
 moyenne, répartition des notes, textes libres triés par ordre alphabétique) : aucune réponse
-individuelle, aucune identité de répondant, pour personne.
+individuelle, aucune identité de répondant, pour personne. Pendant l'évaluation, l'avis d'un quartier
+n'est donné qu'aux pilotes, aux évaluateurs et à son conseil citoyen (``council_results_qpvs``) ;
+partout, un quartier de moins de ``EVALUATION_MIN_ANSWERS`` réponses n'en a aucun (``masked``).
 """
 
 from datetime import date, datetime
@@ -18,11 +20,11 @@ from typing import Annotated
 from ninja import Field, Path, Router, Schema, Status
 from ninja.errors import HttpError
 
-from cdv.evaluation.abilities import evaluation_abilities
+from cdv.evaluation.abilities import council_results_qpvs, evaluation_abilities
 from cdv.evaluation.documents import default_report
 from cdv.evaluation.enums import EvaluationKind
 from cdv.evaluation.models import Evaluation
-from cdv.evaluation.report import build_payload
+from cdv.evaluation.report import build_payload, council_for
 
 from .auth import visible_contract
 from .pagination import paginated
@@ -156,7 +158,13 @@ class QpvResultOut(Schema):
     )
     responses: int = Field(description="réponses au questionnaire du conseil citoyen")
     on_paper: int = Field(description="dont saisies d'un formulaire papier")
-    items: list[CouncilItemOut] = Field(description="avis agrégé du conseil citoyen, question par question")
+    items: list[CouncilItemOut] = Field(
+        description="avis agrégé du conseil citoyen, question par question ; vide pendant l'évaluation "
+        "pour qui n'est ni pilote, ni évaluateur, ni membre de ce conseil citoyen"
+    )
+    masked: bool = Field(
+        description="résultats masqués : le quartier a moins de réponses que le minimum (5 par défaut)"
+    )
 
 
 class VersionOut(Schema):
@@ -223,9 +231,10 @@ def _council_item(item: dict) -> dict:
     return {key: item.get(key) for key in keys} | {"texts": list(item.get("texts") or [])}
 
 
-def evaluation_content(evaluation, rights: dict) -> dict:
+def evaluation_content(evaluation, rights: dict, visible_qpvs: set[str] | None = None) -> dict:
+    """``visible_qpvs`` : les quartiers dont l'appelant lit l'avis du conseil citoyen (None : tous)."""
     payload, report, origin = _source(evaluation)
-    payload = _decimals(payload)
+    payload = _decimals(council_for(payload, visible_qpvs=visible_qpvs))
     evidence = rights["view_evidence"]
     meta = payload["evaluation"]
     return {
@@ -277,6 +286,7 @@ def evaluation_content(evaluation, rights: dict) -> dict:
                 "responses": qpv["council"]["responses"],
                 "on_paper": qpv["council"]["on_paper"],
                 "items": [_council_item(i) for i in qpv["council"]["items"]],
+                "masked": bool(qpv["council"].get("masked")),
             }
             for qpv in payload["qpvs"]
         ],
@@ -310,7 +320,10 @@ def list_evaluations(request, slug: ContractSlug):
     contrat lisent aussi l'évaluation en cours, sur les données du moment, avec les éléments de
     preuve. L'avis des conseils citoyens n'est jamais donné qu'agrégé. Mi-parcours d'abord."""
     user, contract = visible_contract(request, slug)
-    return [evaluation_content(evaluation, rights) for evaluation, rights in _visible(user, contract)]
+    return [
+        evaluation_content(evaluation, rights, council_results_qpvs(user, evaluation))
+        for evaluation, rights in _visible(user, contract)
+    ]
 
 
 @router.get(
@@ -325,7 +338,7 @@ def get_evaluation(request, slug: ContractSlug, kind: EvaluationKindPath):
     user, contract = visible_contract(request, slug)
     for evaluation, rights in _visible(user, contract):
         if evaluation.kind == kind:
-            return Status(200, evaluation_content(evaluation, rights))
+            return Status(200, evaluation_content(evaluation, rights, council_results_qpvs(user, evaluation)))
     raise HttpError(
         404, f"Aucune évaluation « {EvaluationKind(kind).label.lower()} » accessible dans ce contrat."
     )

@@ -13,7 +13,7 @@ from django.utils import timezone
 from ninja import Field, Query, Router, Schema, Status
 from ninja.errors import HttpError
 
-from cdv.commitments.abilities import PUBLIC_STATUSES, can_read_contract_internals
+from cdv.commitments.abilities import visible_commitments
 from cdv.commitments.models import Commitment
 from cdv.indicators.models import Indicator
 from cdv.monitoring import feedback as fb
@@ -185,9 +185,7 @@ def _contract(request, slug):
 
 
 def _commitments_for(user, contract):
-    queryset = Commitment.objects.only("pk", "status", "contract_id")
-    if not can_read_contract_internals(user, contract):
-        queryset = queryset.filter(status__in=PUBLIC_STATUSES)
+    queryset = visible_commitments(user, Commitment.objects.only("pk", "status", "contract_id"), contract)
     return Prefetch("commitments", queryset=queryset)
 
 

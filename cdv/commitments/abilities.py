@@ -38,7 +38,34 @@ def edits_for(user, contract, partner_id) -> bool:
 
 
 def can_read_contract_internals(user, contract) -> bool:
+    """Membre du contrat, quel que soit son rôle (pages réservées aux membres, sans le non-publié
+    d'un partenaire : pour celui-ci, ``reads_partner_internals``)."""
     return is_pilot(user, contract) or bool(memberships(user, contract))
+
+
+def is_evaluator(user, contract) -> bool:
+    return any(role == Role.EVALUATOR for role, _ in memberships(user, contract))
+
+
+# Rôles exercés au nom d'un partenaire qui lisent son non-publié (un membre de conseil citoyen, non).
+PARTNER_READ_ROLES = {Role.EDITOR, Role.READER}
+
+
+def reads_all_partners(user, contract) -> bool:
+    """Pilote ou évaluateur : lit le non-publié de chaque partenaire (engagements en préparation,
+    bilans et pièces jointes), le tableau de pilotage, la file de validation, le bilan annuel."""
+    return is_pilot(user, contract) or is_evaluator(user, contract)
+
+
+def partners_read_by(user, contract) -> set[int]:
+    """Partenaires dont ``user`` est référent ou lecteur dans ``contract``."""
+    return {pid for role, pid in memberships(user, contract) if role in PARTNER_READ_ROLES and pid}
+
+
+def reads_partner_internals(user, contract, partner_id) -> bool:
+    """Le non-publié de ce partenaire : le partenaire lui-même (référents et lecteurs), les pilotes et
+    les évaluateurs ; jamais un autre partenaire, un membre de conseil citoyen ni le public."""
+    return reads_all_partners(user, contract) or partner_id in partners_read_by(user, contract)
 
 
 def can_create_commitment(user, contract, partner) -> bool:
@@ -65,12 +92,13 @@ def commitment_abilities(user, commitment) -> dict[str, bool]:
     contract_id = commitment.contract_id
     pilot = is_pilot(user, contract_id)
     owner = edits_for(user, contract_id, commitment.partner_id)
-    member = pilot or bool(memberships(user, contract_id))
+    internal = reads_partner_internals(user, contract_id, commitment.partner_id)
     status = commitment.status
     actor = pilot or owner
     return {
-        "view": member or status in PUBLIC_STATUSES,
-        "view_history": member,
+        "view": internal or status in PUBLIC_STATUSES,
+        # L'historique montre les versions en préparation : même règle que le non-publié.
+        "view_history": internal,
         "edit": (pilot and status not in FINAL_STATUSES) or (owner and status in EDITABLE_BY_PARTNER),
         "delete": actor and status == S.DRAFT,
         "propose": actor and status in {S.DRAFT, S.RETURNED},
@@ -83,8 +111,14 @@ def commitment_abilities(user, commitment) -> dict[str, bool]:
 
 
 def visible_commitments(user, queryset, contract):
-    """Engagements d'un contrat visibles par ``user`` : tout pour les membres, le publié sinon."""
+    """Engagements d'un contrat visibles par ``user`` : le publié, plus le non-publié des partenaires
+    dont il est référent ou lecteur ; tout pour les pilotes et les évaluateurs."""
+    from django.db.models import Q
+
     queryset = queryset.filter(contract=contract)
-    if can_read_contract_internals(user, contract):
+    if reads_all_partners(user, contract):
         return queryset
+    own = partners_read_by(user, contract)
+    if own:
+        return queryset.filter(Q(status__in=PUBLIC_STATUSES) | Q(partner_id__in=own))
     return queryset.filter(status__in=PUBLIC_STATUSES)

@@ -23,6 +23,12 @@ class CommitmentQuerySet(models.QuerySet):
     def of_partner(self, partner):
         return self.filter(partner=partner)
 
+    def visible_to(self, user, contract):
+        """Les engagements de ``contract`` que ``user`` peut lire (``abilities.visible_commitments``)."""
+        from .abilities import visible_commitments
+
+        return visible_commitments(user, self, contract)
+
     def applying_to(self, qpv):
         """Engagements qui concernent un QPV : ceux qui le citent et ceux de portée générale."""
         return self.filter(

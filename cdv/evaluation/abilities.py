@@ -10,8 +10,7 @@
 Une évaluation adoptée est figée : plus personne ne l'écrit.
 """
 
-from cdv.commitments.abilities import can_read_contract_internals, is_pilot, memberships
-from cdv.monitoring.abilities import is_evaluator
+from cdv.commitments.abilities import can_read_contract_internals, is_evaluator, is_pilot, memberships
 from cdv.users.enums import Role
 
 from .enums import QuestionnaireStatus
@@ -71,3 +70,18 @@ def questionnaire_abilities(user, questionnaire, council_qpvs: set[int] | None =
 
 def can_amend(user, contract) -> bool:
     return is_pilot(user, contract)
+
+
+def council_results_qpvs(user, evaluation) -> set[str] | None:
+    """Les quartiers (codes) dont la personne lit l'avis du conseil citoyen, textes libres compris :
+    None pour tous (pilote, évaluateur, ou évaluation adoptée, dont l'avis agrégé est public) ;
+    sinon ceux des conseils citoyens dont elle est membre (aucun pour un partenaire ou un lecteur)."""
+    contract = evaluation.contract
+    if evaluation.is_adopted or is_pilot(user, contract) or is_evaluator(user, contract):
+        return None
+    qpv_ids = council_qpv_ids(user, contract)
+    if not qpv_ids:
+        return set()
+    from cdv.territories.models import Territory
+
+    return set(Territory.objects.filter(pk__in=qpv_ids).values_list("code", flat=True))

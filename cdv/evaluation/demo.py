@@ -159,10 +159,16 @@ ANSWERS = {
         },
         {1: 2, 3: 5, 4: 2, 5: "Éclairer le passage près de l'école."},
         {1: 3, 2: "L'aide pour le permis de conduire.", 3: 4, 4: 3},
+        # Au moins EVALUATION_MIN_ANSWERS (5) réponses : sinon l'avis du quartier est masqué.
+        {1: 4, 3: 3, 4: 3, 5: "Un local pour les associations du quartier."},
+        {1: 2, 2: "Les ateliers numériques de la médiathèque.", 3: 4, 4: 2},
     ],
     BELLEVUE: [
         {1: 4, 2: "Les forums emploi au centre social.", 3: 3, 4: 3, 5: "Des jardins partagés."},
         {1: 3, 3: 3, 4: 1, 5: "Être consultés avant les travaux, pas après."},
+        {1: 4, 2: "L'accompagnement vers la formation.", 3: 3, 4: 2},
+        {1: 2, 3: 4, 4: 2, 5: "Plus de bancs et d'ombre sur la place."},
+        {1: 3, 2: "La permanence de la mission locale.", 3: 3, 4: 3},
     ],
 }
 

@@ -39,6 +39,7 @@ from cdv.core.figures import french_number
 from cdv.indicators.charts import GapChart, LineChart, Series
 
 from .enums import EvaluationKind, JudgementScale
+from .results import masked_label
 
 TEMPLATE_NAME = "documents/evaluation_report.html"
 CSS_NAME = "evaluation_report.css"
@@ -486,6 +487,10 @@ def _qpv_view(qpv: dict) -> dict:
         responses = f"{n} réponse{'s' if n > 1 else ''} au questionnaire du conseil citoyen"
         if paper:
             responses += f", dont {paper} sur formulaire papier"
+        if council.get("masked"):
+            responses += f" ; {masked_label()}"
+        elif council.get("hidden"):
+            responses += " ; avis réservé, pendant l'évaluation, au pilote, aux évaluateurs et à ce conseil"
     elif council["items"]:
         responses = "Aucune réponse au questionnaire du conseil citoyen."
     else:
@@ -567,7 +572,9 @@ def report_context(payload: dict, version: dict | None = None) -> dict:
         "headline": headline_sentence(payload.get("headline")),
         "recommendations": payload["recommendations"],
         "qpvs": qpvs,
-        "questionnaire_count": sum(1 for q in payload["qpvs"] if q["council"]["items"]),
+        "questionnaire_count": sum(
+            1 for q in payload["qpvs"] if q["council"]["items"] or q["council"].get("responses")
+        ),
         "council_responses": payload.get("council_responses", 0),
         "no_judgement": NO_JUDGEMENT,
         "no_council": NO_COUNCIL,
@@ -848,14 +855,18 @@ def document_filename(payload: dict, fmt: str, version: dict | None) -> str:
     return f"evaluation-{kind}-{payload['contract']['slug']}-{suffix}.{fmt}"
 
 
-def evaluation_document(evaluation, fmt: str, report=None, *, live: bool = False) -> tuple[bytes, str]:
+def evaluation_document(
+    evaluation, fmt: str, report=None, *, live: bool = False, visible_qpvs: set[str] | None = None
+) -> tuple[bytes, str]:
     """(octets, nom de fichier) du rapport d'une évaluation, en ``fmt`` (« pdf » ou « docx »).
 
     ``report`` : une version figée de cette évaluation ; sinon, sauf ``live``, la version adoptée ou
     à défaut la dernière figée (``default_report``) ; sans version figée ou avec ``live``, les
     données du moment, marquées « Document de travail, non figé ».
+    ``visible_qpvs`` : les quartiers dont le lecteur lit l'avis du conseil citoyen (None : tous) ;
+    un quartier sous ``EVALUATION_MIN_ANSWERS`` réponses n'en montre aucun (``council_for``).
     """
-    from .report import build_payload
+    from .report import build_payload, council_for
 
     if fmt not in FORMATS:
         raise ValueError(f"Format inconnu « {fmt} » : pdf ou docx.")
@@ -867,5 +878,6 @@ def evaluation_document(evaluation, fmt: str, report=None, *, live: bool = False
         payload, version = report.payload, version_info(report)
     else:
         payload, version = build_payload(evaluation), None
+    payload = council_for(payload, visible_qpvs=visible_qpvs)
     render = render_pdf if fmt == "pdf" else render_docx
     return render(payload, version), document_filename(payload, fmt, version)

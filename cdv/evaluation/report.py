@@ -4,6 +4,7 @@ Les documents (PDF, DOCX) et les pages se construisent à partir de ce contenu ;
 relit donc à l'identique des années plus tard, même si les données ont changé depuis.
 """
 
+import copy
 from collections import defaultdict
 from decimal import Decimal
 
@@ -204,6 +205,7 @@ def build_payload(evaluation) -> dict:
                     "responses": result.responses if result else 0,
                     "on_paper": result.on_paper if result else 0,
                     "items": [item_content(i) for i in result.items] if result else [],
+                    "masked": bool(result and result.masked),
                 },
             }
         )
@@ -254,3 +256,26 @@ def build_payload(evaluation) -> dict:
         "qpvs": qpvs,
         "council_responses": sum(r.responses for r in council),
     }
+
+
+def council_for(payload: dict, *, visible_qpvs: set[str] | None = None) -> dict:
+    """Une copie du contenu où l'avis des conseils citoyens ne reste que pour les quartiers que la
+    personne peut lire (``visible_qpvs`` : codes des QPV ; None : tous) et qui ont au moins
+    ``EVALUATION_MIN_ANSWERS`` réponses ; ailleurs, rien (textes libres compris). Vaut pour le
+    contenu du moment comme pour une version figée, même figée avant que le seuil ne change."""
+    payload = copy.deepcopy(payload)
+    minimum = res.min_answers()
+    shown = set()
+    for qpv in payload.get("qpvs", []):
+        council = qpv.setdefault("council", {"responses": 0, "on_paper": 0, "items": []})
+        if visible_qpvs is not None and qpv.get("code") not in visible_qpvs:
+            council["items"] = []
+            council["hidden"] = True
+        elif council.get("responses", 0) < minimum:
+            council["items"] = []
+            council["masked"] = True
+        else:
+            shown.add(qpv.get("name"))
+    for question in payload.get("questions", []):
+        question["council"] = [i for i in question.get("council", []) if i.get("qpv") in shown]
+    return payload

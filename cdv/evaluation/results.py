@@ -1,12 +1,16 @@
 """L'avis des conseils citoyens, agrégé : par quartier et par question, jamais par personne.
 
 Les textes libres sont rendus triés par ordre alphabétique, sans date ni lien vers la réponse
-d'origine : l'ordre ne trahit pas qui a répondu quoi.
+d'origine : l'ordre ne trahit pas qui a répondu quoi. Un quartier qui a moins de
+``EVALUATION_MIN_ANSWERS`` réponses n'a pas de résultats (``masked``) : relire l'avis avant et après
+la réponse d'un voisin ne dit pas ce qu'il a répondu.
 """
 
 from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal
+
+from django.conf import settings
 
 from .enums import ItemKind
 from .models import Answer, QuestionnaireItem, QuestionnaireResponse
@@ -28,12 +32,25 @@ class ItemResult:
         return (Decimal(total) / Decimal(self.count)).quantize(Decimal("0.1"))
 
 
+def min_answers() -> int:
+    return settings.EVALUATION_MIN_ANSWERS
+
+
+def masked_label() -> str:
+    return f"résultats masqués : moins de {min_answers()} réponses"
+
+
 @dataclass
 class QuestionnaireResult:
     questionnaire: object
     responses: int
     on_paper: int
     items: list[ItemResult]
+    masked: bool = False  # moins de EVALUATION_MIN_ANSWERS réponses : aucun résultat montré
+
+    @property
+    def masked_label(self) -> str:
+        return masked_label()
 
 
 def questionnaire_results(questionnaires) -> list[QuestionnaireResult]:
@@ -65,7 +82,13 @@ def questionnaire_results(questionnaires) -> list[QuestionnaireResult]:
             result.texts.append(text)
     for result in by_item.values():
         result.texts.sort(key=str.casefold)
-    return [QuestionnaireResult(q, counts[q.pk][0], counts[q.pk][1], items[q.pk]) for q in questionnaires]
+    minimum = min_answers()
+    results = []
+    for q in questionnaires:
+        responses, on_paper = counts[q.pk]
+        masked = responses < minimum
+        results.append(QuestionnaireResult(q, responses, on_paper, [] if masked else items[q.pk], masked))
+    return results
 
 
 def by_question(results: list[QuestionnaireResult]) -> dict[int, list[ItemResult]]:

@@ -5,12 +5,21 @@ vérité pour les vues, les services et les relances. Bâti sur les rôles de
 - le pilote ouvre et clôt les campagnes, accepte ou renvoie les bilans transmis ;
 - le référent (rôle « rédaction ») du partenaire d'un bilan le remplit, y joint des pièces et le
   transmet, tant que la campagne est ouverte et que le bilan est en brouillon ou renvoyé ;
-- les autres membres du contrat (lecteurs, membres de conseil citoyen, référents d'autres
-  partenaires) et l'évaluateur lisent ; le public ne voit rien ;
+- un bilan et ses pièces jointes se lisent par son partenaire (référents et lecteurs), les pilotes
+  et les évaluateurs ; ni les autres partenaires, ni les membres de conseil citoyen, ni le public ;
+- le tableau de complétude, le bilan annuel et l'instantané de l'année (tous partenaires) : pilotes
+  et évaluateurs ;
 - une campagne figée (année arrêtée en COPIL) est en lecture seule pour tout le monde.
 """
 
-from cdv.commitments.abilities import can_read_contract_internals, edits_for, is_pilot, memberships
+from cdv.commitments.abilities import (
+    can_read_contract_internals,
+    edits_for,
+    is_pilot,
+    memberships,
+    reads_all_partners,
+    reads_partner_internals,
+)
 from cdv.indicators.enums import ValueStatus
 from cdv.users.enums import Role
 
@@ -18,10 +27,6 @@ from .enums import CampaignStatus, ReportState
 
 EDITABLE_STATES = {ReportState.DRAFT, ReportState.RETURNED}
 NOT_SUBMITTED_STATES = EDITABLE_STATES
-
-
-def is_evaluator(user, contract) -> bool:
-    return any(role == Role.EVALUATOR for role, _ in memberships(user, contract))
 
 
 def can_open_campaign(user, contract) -> bool:
@@ -36,7 +41,7 @@ def campaign_abilities(user, campaign) -> dict[str, bool]:
     return {
         "view": member,
         # Le tableau de complétude (qui est en retard) : pilote et évaluateur.
-        "view_dashboard": pilot or is_evaluator(user, contract_id),
+        "view_dashboard": reads_all_partners(user, contract_id),
         "close": pilot and status == CampaignStatus.OPEN,
         "review": pilot and status != CampaignStatus.FROZEN,
         "freeze": pilot and status != CampaignStatus.FROZEN,
@@ -49,12 +54,11 @@ def report_abilities(user, report) -> dict[str, bool]:
     contract_id = campaign.contract_id
     pilot = is_pilot(user, contract_id)
     owner = edits_for(user, contract_id, report.partner_id)
-    member = pilot or can_read_contract_internals(user, contract_id)
     is_open = campaign.status == CampaignStatus.OPEN
     frozen = campaign.status == CampaignStatus.FROZEN
     editable = owner and is_open and report.state in EDITABLE_STATES
     return {
-        "view": member,
+        "view": reads_partner_internals(user, contract_id, report.partner_id),
         "edit": editable,
         "submit": editable,
         "upload": editable,
@@ -72,7 +76,7 @@ def role_allows(user, report, ability) -> bool:
     if ability in {"accept", "return"}:
         return is_pilot(user, contract_id)
     if ability == "view":
-        return can_read_contract_internals(user, contract_id)
+        return reads_partner_internals(user, contract_id, report.partner_id)
     return edits_for(user, contract_id, report.partner_id)
 
 

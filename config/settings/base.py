@@ -319,6 +319,10 @@ RETENTION_INACTIVE_ACCOUNTS_DAYS = int(os.environ.get("RETENTION_INACTIVE_ACCOUN
 RETENTION_LOGIN_LOGS_DAYS = int(os.environ.get("RETENTION_LOGIN_LOGS_DAYS", "365"))
 RETENTION_INVITATIONS_DAYS = int(os.environ.get("RETENTION_INVITATIONS_DAYS", "90"))
 
+# Évaluation : l'avis du conseil citoyen d'un quartier ne s'affiche (pages, API, rapports, évaluation
+# adoptée) qu'à partir de ce nombre de réponses ; en dessous, « résultats masqués ».
+EVALUATION_MIN_ANSWERS = max(1, int(os.environ.get("EVALUATION_MIN_ANSWERS", "5")))
+
 SIMPLE_HISTORY_HISTORY_ID_USE_UUID = False
 NINJA_PAGINATION_PER_PAGE = 100
 NINJA_PAGINATION_MAX_LIMIT = 2000

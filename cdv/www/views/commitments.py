@@ -42,7 +42,10 @@ def partner_space(request, slug, partner_slug):
         abilities.can_read_contract_internals(request.user, contract),
         "Cet espace est réservé aux membres du contrat.",
     )
-    commitments = list(_commitments_of(contract, partner))
+    # Le non-publié d'un partenaire n'est lu que par lui, les pilotes et les évaluateurs.
+    commitments = list(
+        abilities.visible_commitments(request.user, _commitments_of(contract, partner), contract)
+    )
     by_enjeu = OrderedDict((e.pk, (e, [])) for e in Enjeu.objects.filter(contract=contract))
     by_qpv = {}
     for c in commitments:

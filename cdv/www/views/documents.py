@@ -7,6 +7,7 @@ from django.utils.text import slugify
 from django.views.decorators.http import require_http_methods
 
 from cdv.commitments import abilities
+from cdv.commitments.models import Commitment
 
 from .helpers import get_contract, get_partner, require
 
@@ -37,10 +38,14 @@ def cahier(request, slug, partner_slug, fmt):
     _members_only(request, contract)
     name = f"cahier-engagements-{slugify(partner.short_name or partner.name)[:50]}-{contract.slug}"
     if fmt == "pdf":
+        visible = abilities.visible_commitments(request.user, Commitment.objects.all(), contract)
         return _download(
-            build_cahier_pdf(contract=contract, partner=partner), "application/pdf", f"{name}.pdf"
+            build_cahier_pdf(contract=contract, partner=partner, commitments=visible),
+            "application/pdf",
+            f"{name}.pdf",
         )
-    return _download(export_cahier_xlsx(contract=contract, partner=partner), XLSX, f"{name}.xlsx")
+    content = export_cahier_xlsx(contract=contract, partner=partner, user=request.user)
+    return _download(content, XLSX, f"{name}.xlsx")
 
 
 @login_required
@@ -52,8 +57,11 @@ def compilation(request, slug, fmt):
     _members_only(request, contract)
     name = f"cahiers-engagements-{contract.slug}"
     if fmt == "pdf":
-        return _download(build_cahier_pdf(contract=contract), "application/pdf", f"{name}.pdf")
-    return _download(export_cahier_xlsx(contract=contract), XLSX, f"{name}.xlsx")
+        visible = abilities.visible_commitments(request.user, Commitment.objects.all(), contract)
+        return _download(
+            build_cahier_pdf(contract=contract, commitments=visible), "application/pdf", f"{name}.pdf"
+        )
+    return _download(export_cahier_xlsx(contract=contract, user=request.user), XLSX, f"{name}.xlsx")
 
 
 @login_required

@@ -30,7 +30,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
-from cdv.commitments.abilities import PUBLIC_STATUSES, can_read_contract_internals
+from cdv.commitments.abilities import PUBLIC_STATUSES, can_read_contract_internals, visible_commitments
 from cdv.commitments.models import Commitment
 from cdv.core.figures import french_number
 from cdv.core.pagecache import public_page
@@ -57,7 +57,7 @@ from cdv.evaluation.models import (
 )
 
 # Les mises en forme du contenu figé : le rapport en cours se lit exactement comme un rapport figé.
-from cdv.evaluation.report import evidence_content, headline_content, item_content
+from cdv.evaluation.report import council_for, evidence_content, headline_content, item_content
 from cdv.evaluation.services import EvaluationError
 from cdv.monitoring.enums import MeetingKind
 from cdv.monitoring.models import Meeting
@@ -522,7 +522,9 @@ def _render_evaluation(request, contract, evaluation, rights, *, forms_by_questi
     council_hidden = False
     if evaluation.is_adopted:
         report = _adopted_report(evaluation)
-        payload = report.payload if report else {"questions": [], "recommendations": [], "qpvs": []}
+        payload = council_for(
+            report.payload if report else {"questions": [], "recommendations": [], "qpvs": []}
+        )
         raw_questions = payload.get("questions", [])
         numbers = dict(EvaluationQuestion.objects.filter(evaluation=evaluation).values_list("number", "pk"))
         for question in raw_questions:
@@ -532,7 +534,11 @@ def _render_evaluation(request, contract, evaluation, rights, *, forms_by_questi
             recommendations = _public_recommendations(contract, recommendations)
         summary = payload.get("evaluation", {}).get("summary", "")
         method = payload.get("evaluation", {}).get("method", "")
-        council_qpvs = [q for q in payload.get("qpvs", []) if q.get("council", {}).get("items")]
+        council_qpvs = [
+            q
+            for q in payload.get("qpvs", [])
+            if q.get("council", {}).get("items") or q.get("council", {}).get("masked")
+        ]
         headline = payload.get("headline")
     else:
         raw_questions, council_hidden = _live_questions(request, contract, evaluation)
@@ -542,7 +548,12 @@ def _render_evaluation(request, contract, evaluation, rights, *, forms_by_questi
             .prefetch_related(
                 Prefetch("enjeux", queryset=Enjeu.objects.order_by("number")),
                 Prefetch("objectives", queryset=Objective.objects.select_related("enjeu")),
-                Prefetch("commitments", queryset=Commitment.objects.only("title", "contract_id")),
+                Prefetch(
+                    "commitments",
+                    queryset=visible_commitments(
+                        request.user, Commitment.objects.only("title", "contract_id"), contract
+                    ),
+                ),
             )
             .order_by("number")
         )
@@ -585,6 +596,7 @@ def _render_evaluation(request, contract, evaluation, rights, *, forms_by_questi
         "council_qpvs": council_qpvs,
         "frozen": evaluation.is_adopted,
         "show_evidence": rights["view_evidence"],
+        "masked_label": res.masked_label(),
         "is_member": member,
     }
     if rights["recommend"]:
@@ -727,7 +739,7 @@ def _get_version(request, contract, kind, version):
     return evaluation, report
 
 
-def _document_response(evaluation, fmt, report, live=False):
+def _document_response(request, evaluation, fmt, report, live=False):
     if fmt not in DOCUMENT_FORMATS:
         raise Http404("Format inconnu : le rapport existe en PDF et en DOCX.")
     try:
@@ -736,7 +748,11 @@ def _document_response(evaluation, fmt, report, live=False):
         raise Http404("Le rapport n'est pas encore disponible en document.") from error
     # ``live`` : un document de travail aux données du moment (évaluation en cours, membres seulement).
     extra = {"live": True} if live else {}
-    content, filename = evaluation_document(evaluation, fmt, report=report, **extra)
+    # L'avis des conseils citoyens, pendant l'évaluation : pilote, évaluateurs, conseil du quartier.
+    visible_qpvs = abilities.council_results_qpvs(request.user, evaluation)
+    content, filename = evaluation_document(
+        evaluation, fmt, report=report, visible_qpvs=visible_qpvs, **extra
+    )
     content_type = (
         "application/pdf"
         if fmt == "pdf"
@@ -758,27 +774,32 @@ def evaluation_document(request, slug, kind, fmt):
         report = _adopted_report(evaluation)
         if report is None:
             raise Http404("La version adoptée du rapport est introuvable.")
-    return _document_response(evaluation, fmt, report, live=not evaluation.is_adopted)
+    return _document_response(request, evaluation, fmt, report, live=not evaluation.is_adopted)
 
 
 @require_http_methods(["GET"])
 def version_document(request, slug, kind, version, fmt):
     contract = get_contract(request, slug)
     evaluation, report = _get_version(request, contract, kind, version)
-    return _document_response(evaluation, fmt, report)
+    return _document_response(request, evaluation, fmt, report)
 
 
 @require_http_methods(["GET"])
 def version_json(request, slug, kind, version):
     """Le contenu figé d'une version et son empreinte SHA-256, pour vérifier qu'il n'a pas changé."""
     contract = get_contract(request, slug)
-    _, report = _get_version(request, contract, kind, version)
+    evaluation, report = _get_version(request, contract, kind, version)
+    # Pendant l'évaluation, l'avis des conseils citoyens n'est donné qu'à qui peut le lire : le contenu
+    # est alors filtré (« avis_des_conseils_filtre ») et ne correspond plus à l'empreinte.
+    visible_qpvs = abilities.council_results_qpvs(request.user, evaluation)
+    payload = council_for(report.payload, visible_qpvs=visible_qpvs)
     content = json.dumps(
         {
             "version": report.version,
             "adopted": report.adopted,
             "checksum_sha256": report.checksum,
-            "payload": report.payload,
+            "avis_des_conseils_filtre": payload != report.payload,
+            "payload": payload,
         },
         ensure_ascii=False,
         indent=2,

@@ -16,7 +16,7 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
-from cdv.commitments.abilities import PUBLIC_STATUSES, can_read_contract_internals
+from cdv.commitments.abilities import PUBLIC_STATUSES, can_read_contract_internals, visible_commitments
 from cdv.commitments.models import Commitment
 from cdv.core.pagecache import public_page
 from cdv.monitoring import feedback as fb
@@ -44,9 +44,12 @@ def _qpvs_of(contract):
     return contract.qpvs.only("code", "name", "kind").order_by("name")
 
 
-def _commitments_of(contract):
+def _commitments_of(contract, user):
+    """Les engagements qu'on peut lier à un retour : ceux que la personne peut lire."""
     return (
-        Commitment.objects.filter(contract=contract).select_related("partner").order_by("partner__name", "id")
+        visible_commitments(user, Commitment.objects.all(), contract)
+        .select_related("partner")
+        .order_by("partner__name", "id")
     )
 
 
@@ -90,12 +93,12 @@ class FeedbackForm(forms.Form):
         widget=forms.CheckboxSelectMultiple,
     )
 
-    def __init__(self, *args, contract, partners=None, pilot=False, **kwargs):
+    def __init__(self, *args, contract, user, partners=None, pilot=False, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["qpvs"].queryset = _qpvs_of(contract)
         self.fields["enjeu"].queryset = Enjeu.objects.filter(contract=contract)
         self.fields["actions"].queryset = Action.objects.for_contract(contract).order_by("code")
-        self.fields["commitments"].queryset = _commitments_of(contract)
+        self.fields["commitments"].queryset = _commitments_of(contract, user)
         self.fields["indicators"].queryset = contract.indicators.order_by("name")
         self.only_partner = None
         if partners is None:  # modification : le partenaire ne change pas
@@ -209,7 +212,12 @@ class DecisionForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.fields["owner"].queryset = mt.contract_partners(contract).only("name")
         self.fields["actions"].queryset = Action.objects.for_contract(contract).order_by("code")
-        self.fields["commitments"].queryset = _commitments_of(contract)
+        # Le formulaire d'une décision est celui du pilote, qui lit tous les engagements du contrat.
+        self.fields["commitments"].queryset = (
+            Commitment.objects.filter(contract=contract)
+            .select_related("partner")
+            .order_by("partner__name", "id")
+        )
 
     def data_fields(self) -> dict:
         return {name: self.cleaned_data[name] for name in mt.DECISION_FIELDS}
@@ -348,6 +356,7 @@ def feedback_create(request, slug):
     form = FeedbackForm(
         request.POST or None,
         contract=contract,
+        user=request.user,
         partners=_posting_partners(request.user, contract),
         pilot=pilot,
     )
@@ -381,7 +390,7 @@ def feedback_edit(request, slug, pk):
     contract = get_contract(request, slug)
     feedback, _ = _get_feedback(request, contract, pk, ability="edit")
     if request.method == "POST":
-        form = FeedbackForm(request.POST, contract=contract)
+        form = FeedbackForm(request.POST, contract=contract, user=request.user)
         if form.is_valid():
             try:
                 fb.update_feedback(
@@ -397,7 +406,7 @@ def feedback_edit(request, slug, pk):
                 messages.success(request, "Votre retour est modifié ; il attend toujours la modération.")
                 return redirect("www:my_feedback", slug=contract.slug)
     else:
-        form = FeedbackForm(initial=FeedbackForm.initial_for(feedback), contract=contract)
+        form = FeedbackForm(initial=FeedbackForm.initial_for(feedback), contract=contract, user=request.user)
     return render(
         request,
         "participation/feedback_form.html",
@@ -496,10 +505,10 @@ def feedback_moderate(request, slug, pk):
 
 
 def _decision_links(user, contract):
-    """Actions et engagements liés aux décisions ; le public ne voit que les engagements publics."""
-    commitments = Commitment.objects.only("pk", "title", "status", "contract_id")
-    if not can_read_contract_internals(user, contract):
-        commitments = commitments.filter(status__in=PUBLIC_STATUSES)
+    """Actions et engagements liés aux décisions : les engagements que la personne peut lire."""
+    commitments = visible_commitments(
+        user, Commitment.objects.only("pk", "title", "status", "contract_id"), contract
+    )
     return [
         Prefetch("actions", queryset=Action.objects.only("code", "title").order_by("code")),
         Prefetch("commitments", queryset=commitments),

@@ -26,9 +26,8 @@ NOT_CONFIRMED = {S.DRAFT, S.PROPOSED, S.RETURNED, S.VALIDATED}
 def dashboard(request, slug):
     contract = get_contract(request, slug)
     require(
-        abilities.is_pilot(request.user, contract)
-        or abilities.can_read_contract_internals(request.user, contract),
-        "Ce tableau est réservé aux membres du contrat.",
+        abilities.reads_all_partners(request.user, contract),
+        "Le tableau de pilotage et la file de validation sont réservés aux pilotes et aux évaluateurs.",
     )
     enjeux = list(Enjeu.objects.filter(contract=contract))
     commitments = Commitment.objects.filter(contract=contract).select_related("partner", "objective__enjeu")

@@ -22,7 +22,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
-from cdv.commitments.abilities import can_read_contract_internals, edits_for, memberships
+from cdv.commitments.abilities import can_read_contract_internals, edits_for, partners_read_by
 from cdv.commitments.models import CommitmentMeans
 from cdv.core.numbers import FrenchDecimalField, FrenchIntegerField
 from cdv.core.validators import check_zip_archive, foreign_content
@@ -275,7 +275,7 @@ def campaigns(request, slug):
         total=Count("reports"),
         done=Count("reports", filter=Q(reports__state__in=[ReportState.SUBMITTED, ReportState.ACCEPTED])),
     )
-    partner_ids = {pid for _, pid in memberships(request.user, contract) if pid}
+    partner_ids = partners_read_by(request.user, contract)
     return render(
         request,
         "review/campaigns.html",
@@ -284,8 +284,7 @@ def campaigns(request, slug):
             "campaigns": rows,
             "form": form,
             "can_open": can_open,
-            "can_see_dashboard": abilities.is_pilot(request.user, contract)
-            or abilities.is_evaluator(request.user, contract),
+            "can_see_dashboard": abilities.reads_all_partners(request.user, contract),
             "my_partners": Partner.objects.filter(pk__in=partner_ids).order_by("name"),
         },
     )
@@ -432,6 +431,10 @@ def partner_reports(request, slug, year, partner_slug):
     _require_member(request, contract)
     campaign = _get_campaign(contract, year)
     partner = get_partner(contract, partner_slug)
+    require(
+        abilities.reads_partner_internals(request.user, contract, partner.pk),
+        "Les bilans d'un partenaire sont lus par ce partenaire, les pilotes et les évaluateurs.",
+    )
     reports = list(
         ProgressReport.objects.filter(campaign=campaign, partner=partner)
         .select_related("commitment__objective__enjeu")

@@ -9,7 +9,7 @@ from django.http import Http404, HttpResponse
 from django.shortcuts import redirect
 from django.views.decorators.http import require_POST
 
-from cdv.commitments.abilities import can_read_contract_internals, is_pilot
+from cdv.commitments.abilities import is_pilot, reads_all_partners
 from cdv.monitoring import yearly
 from cdv.monitoring.models import ReviewCampaign, Snapshot
 
@@ -18,7 +18,10 @@ from .helpers import get_contract, require
 
 def _campaign(request, slug, year):
     contract = get_contract(request, slug)
-    require(can_read_contract_internals(request.user, contract), "Réservé aux membres du contrat.")
+    require(
+        reads_all_partners(request.user, contract),
+        "Le bilan annuel et l'instantané de l'année sont réservés aux pilotes et aux évaluateurs.",
+    )
     campaign = ReviewCampaign.objects.filter(contract=contract, year=year).first()
     if campaign is None:
         raise Http404("Aucune campagne de suivi de ce contrat ne porte cette année.")
@@ -57,7 +60,10 @@ def snapshot_file(request, slug, year):
 @login_required
 def annual_report(request, slug, year):
     contract = get_contract(request, slug)
-    require(can_read_contract_internals(request.user, contract), "Réservé aux membres du contrat.")
+    require(
+        reads_all_partners(request.user, contract),
+        "Le bilan annuel et l'instantané de l'année sont réservés aux pilotes et aux évaluateurs.",
+    )
     if not contract.start_year - 1 <= year <= contract.end_year:
         raise Http404("Cette année sort de la période du contrat.")
     response = HttpResponse(
