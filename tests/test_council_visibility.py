@@ -119,7 +119,7 @@ def test_a_neighbourhood_under_the_minimum_shows_no_results_anywhere(
     assert dervallieres["responses"] == 2 and dervallieres["items"] == [] and dervallieres["masked"] is True
     page = client.get(f"/contrats/{SLUG}/evaluations/finale/questionnaires/{COUNCIL_QPV}/resultats/")
     text = page.content.decode()
-    assert page.status_code == 200 and "résultats masqués : moins de 5 réponses" in text
+    assert page.status_code == 200 and "Résultats masqués : moins de 5 réponses" in text
     assert "stage" not in text
 
     # Adoptée, l'évaluation est publique, mais le quartier reste masqué.
@@ -130,7 +130,7 @@ def test_a_neighbourhood_under_the_minimum_shows_no_results_anywhere(
     api = client.get(API).json()
     assert not [i for q in api["questions"] for i in q["council"]]
     results = client.get(f"/contrats/{SLUG}/evaluations/finale/questionnaires/{COUNCIL_QPV}/resultats/")
-    assert "résultats masqués : moins de 5 réponses" in results.content.decode()
+    assert "Résultats masqués : moins de 5 réponses" in results.content.decode()
 
 
 def test_from_the_minimum_the_results_show(client, evaluation, people, settings):
