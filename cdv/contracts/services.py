@@ -1,12 +1,16 @@
 """Écritures qui touchent plusieurs modèles autour d'un contrat."""
 
 from django.conf import settings
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.db.models import Max
+from django.utils.text import slugify
 
 from cdv.users.enums import Role
 from cdv.users.models import Membership, User
 
-from .models import Contract
+from .enums import SignatoryKind
+from .models import Contract, Signatory
 
 
 def default_contract(queryset=None):
@@ -33,3 +37,54 @@ def ensure_pilot_account(*, email: str, password: str, contract_slug: str | None
         )
     Membership.objects.get_or_create(user=user, contract=contract, role=Role.PILOT, partner=None)
     return user, created
+
+
+@transaction.atomic
+def add_partner_to_contract(*, user, contract, partner, kind: str = SignatoryKind.PARTICIPANT):
+    """Fait prendre part un partenaire de l'instance au contrat (acte explicite d'un pilote) : il
+    devient participant (ou signataire) et apparaît comme tel sur la page publique du contrat ; on
+    peut ensuite inviter des personnes en son nom."""
+    from cdv.commitments.abilities import is_pilot
+
+    if not is_pilot(user, contract):
+        raise PermissionDenied("Seul un pilote du contrat y ajoute un partenaire.")
+    if kind not in SignatoryKind.values:
+        raise ValidationError({"kind": "Place dans le contrat inconnue."})
+    if Signatory.objects.filter(contract=contract, partner=partner).exists():
+        raise ValidationError(
+            {"partner": f"« {partner.name} » est déjà signataire ou participant de ce contrat."}
+        )
+    order = (Signatory.objects.filter(contract=contract).aggregate(m=Max("order"))["m"] or 0) + 1
+    signatory = Signatory(contract=contract, partner=partner, kind=kind, order=order)
+    signatory.full_clean()
+    signatory.save()
+    return signatory
+
+
+@transaction.atomic
+def create_partner_in_contract(
+    *, user, contract, name: str, kind: str, siret: str = "", place: str = SignatoryKind.PARTICIPANT
+):
+    """Crée une organisation qui n'existe pas encore dans l'instance et l'ajoute au contrat."""
+    from cdv.commitments.abilities import is_pilot
+    from cdv.partners.models import Partner
+
+    if not is_pilot(user, contract):
+        raise PermissionDenied("Seul un pilote du contrat y ajoute un partenaire.")
+    name = " ".join((name or "").split())
+    existing = Partner.objects.filter(name__iexact=name).first()
+    if existing is not None:
+        raise ValidationError(
+            {"name": f"« {existing.name} » existe déjà dans la plateforme : cherchez-le et ajoutez-le."}
+        )
+    base = slugify(name)[:70] or "partenaire"
+    slug, n = base, 1
+    while Partner.objects.filter(slug=slug).exists():
+        n += 1
+        slug = f"{base}-{n}"
+    siret = "".join((siret or "").split())
+    partner = Partner(name=name, slug=slug, kind=kind, siret=siret, siren=siret[:9])
+    partner.full_clean()
+    partner.save()
+    add_partner_to_contract(user=user, contract=contract, partner=partner, kind=place)
+    return partner
