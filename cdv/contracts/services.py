@@ -21,22 +21,27 @@ def default_contract(queryset=None):
 
 @transaction.atomic
 def ensure_pilot_account(*, email: str, password: str, contract_slug: str | None = None):
-    """Crée (une seule fois) un pilote du contrat avec accès au back-office.
+    """Crée (une seule fois) un pilote du contrat, avec accès au back-office limité à ses contrats.
 
-    Renvoie ``(user, created)`` ; un compte existant garde son mot de passe.
+    Renvoie ``(user, created, demoted)`` ; un compte existant garde son mot de passe. Le pilote n'est
+    jamais opérateur de l'instance (superutilisateur, voir docs/decisions/0006) : un compte pilote
+    fait superutilisateur par une version précédente de cette commande est ramené à son rôle
+    (``demoted``). Un opérateur se crée à part (``manage.py createsuperuser``).
     """
     contract = Contract.objects.filter(slug=contract_slug).first() if contract_slug else default_contract()
     if contract is None:
         raise ValueError("Aucun contrat : lancez d'abord `python manage.py load_reference_data`.")
     email = User.objects.normalize_email(email).lower()
     user = User.objects.filter(email=email).first()
-    created = user is None
+    created, demoted = user is None, False
     if created:
-        user = User.objects.create_user(
-            email=email, password=password, is_staff=True, is_superuser=True, first_name="Pilote"
-        )
+        user = User.objects.create_user(email=email, password=password, is_staff=True, first_name="Pilote")
+    elif user.is_superuser or not user.is_staff:
+        demoted = user.is_superuser
+        user.is_superuser, user.is_staff = False, True
+        user.save(update_fields=["is_superuser", "is_staff"])
     Membership.objects.get_or_create(user=user, contract=contract, role=Role.PILOT, partner=None)
-    return user, created
+    return user, created, demoted
 
 
 @transaction.atomic
