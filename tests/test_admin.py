@@ -122,6 +122,8 @@ def test_a_pilot_administers_only_their_own_contract(client, nantes, two_contrac
         reverse("admin:contracts_contract_change", args=[other.pk]),
         reverse("admin:plan_enjeu_change", args=[two_contracts["enjeu"].pk]),
         reverse("admin:contracts_milestone_change", args=[two_contracts["milestone"].pk]),
+        reverse("admin:contracts_milestone_history", args=[two_contracts["milestone"].pk]),
+        reverse("admin:contracts_milestone_delete", args=[two_contracts["milestone"].pk]),
     ]:
         response = client.get(url)
         assert response.status_code in {302, 403, 404}, url
