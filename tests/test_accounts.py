@@ -265,3 +265,15 @@ def test_a_pilot_of_another_contract_cannot_add_a_partner_here(client, nantes):
     )
     assert response.status_code in {403, 404}
     assert not Signatory.objects.filter(partner=foreign).exists()
+
+
+def test_an_invited_pilot_gets_the_back_office_of_their_contract_only(client, nantes, pilot):
+    from cdv.users.services import accept_invitation, invite
+
+    invitation, _ = invite(inviter=pilot, contract=nantes, email="copilote@example.org", role=Role.PILOT)
+    user = accept_invitation(invitation=invitation, password=PASSWORD)
+    user.refresh_from_db()
+    assert user.is_staff and not user.is_superuser
+    client.force_login(user)
+    assert client.get(reverse("admin:plan_enjeu_changelist")).status_code == 200
+    assert client.get(reverse("admin:users_user_changelist")).status_code == 403

@@ -109,6 +109,10 @@ def accept_invitation(
     Membership.objects.get_or_create(
         user=account, contract=invitation.contract, role=invitation.role, partner=invitation.partner
     )
+    if invitation.role == Role.PILOT and not account.is_staff:
+        # Le back-office, limité aux contrats qu'il pilote (cdv/core/adminscope.py), jamais plus.
+        account.is_staff = True
+        account.save(update_fields=["is_staff"])
     invitation.accepted_at = timezone.now()
     invitation.accepted_by = account
     invitation.save(update_fields=["accepted_at", "accepted_by"])
