@@ -116,6 +116,10 @@ def test_a_pilot_administers_only_their_own_contract(client, nantes, two_contrac
     assert client.get(reverse("admin:contracts_contract_change", args=[nantes.pk])).status_code == 200
     enjeux = client.get(reverse("admin:plan_enjeu_changelist")).content.decode()
     assert "Enjeu d&#x27;Ailleurs" not in enjeux and "Enjeu d'Ailleurs" not in enjeux
+    # Pas même le nom de l'autre contrat dans les filtres des listes.
+    for name in ["plan_enjeu", "contracts_milestone", "indicators_indicatorvalue"]:
+        listing = client.get(reverse(f"admin:{name}_changelist")).content.decode()
+        assert "Ailleurs" not in listing, name
     assert client.get(reverse("admin:plan_objective_add")).status_code == 200
     # L'autre contrat : ni vu, ni modifié, même en donnant son identifiant.
     for url in [

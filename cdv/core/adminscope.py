@@ -80,6 +80,18 @@ def _partners_of(ids):
     return result.distinct()
 
 
+def _is_relation(model, item) -> bool:
+    from django.contrib.admin.utils import NotRelationField, get_fields_from_path
+    from django.core.exceptions import FieldDoesNotExist
+
+    if not isinstance(item, str):
+        return False
+    try:
+        return bool(get_fields_from_path(model, item)[-1].is_relation)
+    except (FieldDoesNotExist, NotRelationField):  # pas un champ : filtre laissé tel quel
+        return False
+
+
 def limit_choices(request, model_label, db_field, queryset):
     """Les choix d'une liste déroulante du back-office pour un pilote : rien d'un autre contrat."""
     if queryset is None or _operator(request):
@@ -164,6 +176,16 @@ class PilotScopedAdmin(PilotChoicesMixin):
 
     def has_module_permission(self, request):
         return super().has_module_permission(request) if _operator(request) else bool(self._ids(request))
+
+    def get_list_filter(self, request):
+        """Les filtres par objet lié ne proposent que ce que la liste contient (pas les autres contrats)."""
+        filters = super().get_list_filter(request)
+        if _operator(request):
+            return filters
+        return [
+            (item, admin.RelatedOnlyFieldListFilter) if _is_relation(self.model, item) else item
+            for item in filters
+        ]
 
     def has_view_permission(self, request, obj=None):
         if _operator(request):
