@@ -163,3 +163,24 @@ def test_every_admin_page_a_pilot_may_open_works(client, nantes, two_contracts):
     page = client.get(reverse("admin:commitments_commitment_change", args=[commitment.pk]))
     assert page.status_code == 200
     assert "Enjeu d&#x27;Ailleurs" not in page.content.decode()
+
+
+def test_a_pilot_cannot_rename_a_partner_shared_with_another_contract(client, nantes, two_contracts):
+    from tests import factories
+
+    shared = factories.PartnerFactory(name="Préfecture partagée")
+    own = factories.PartnerFactory(name="Association d'ici")
+    factories.SignatoryFactory(contract=nantes, partner=shared)
+    factories.SignatoryFactory(contract=two_contracts["other"], partner=shared)
+    factories.SignatoryFactory(contract=nantes, partner=own)
+    stranger = factories.PartnerFactory(name="Organisation d'ailleurs seulement")
+    factories.SignatoryFactory(contract=two_contracts["other"], partner=stranger)
+    request = type("Request", (), {"user": two_contracts["pilot"]})()
+    partner_admin = admin.site._registry[type(shared)]
+    assert partner_admin.has_view_permission(request, shared)
+    assert not partner_admin.has_change_permission(request, shared)
+    assert partner_admin.has_change_permission(request, own)
+    assert not partner_admin.has_view_permission(request, stranger)
+    client.force_login(two_contracts["pilot"])
+    listing = client.get(reverse("admin:partners_partner_changelist")).content.decode()
+    assert "Association d" in listing and "ailleurs seulement" not in listing

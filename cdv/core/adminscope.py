@@ -5,8 +5,9 @@ Deux rôles distincts :
   les comptes, jetons, traitements, la géographie ;
 - **pilote** = rôle PILOTE dans un contrat, compte ``is_staff`` sans être superutilisateur : dans le
   back-office, seulement les objets de ses contrats (plan, jalons, signataires, indicateurs,
-  engagements, suivi, évaluation), en lecture les territoires, et les partenaires qui prennent part
-  à ses contrats. Les comptes, invitations, jetons et traitements restent aux opérateurs.
+  engagements, suivi, évaluation), en lecture les territoires et les partenaires qui prennent part
+  à ses contrats (modifiables s'ils ne prennent part à aucun autre contrat). Les comptes,
+  invitations, jetons et traitements restent aux opérateurs.
 
 Un seul mixin (``PilotScopedAdmin``) porte la règle ; ``scope_admin_site`` l'applique à chaque
 ModelAdmin enregistré dont le modèle a un chemin vers son contrat (``CONTRACT_PATHS``) ; un modèle
@@ -78,6 +79,15 @@ def _partners_of(ids):
     for contract_id in ids:
         result = result | Partner.objects.taking_part_in(contract_id)
     return result.distinct()
+
+
+def _contracts_of_partner(partner) -> set[int]:
+    """Contrats auxquels le partenaire prend part (signature, rôles, engagements)."""
+    return (
+        set(partner.signatures.values_list("contract_id", flat=True))
+        | set(partner.memberships.values_list("contract_id", flat=True))
+        | set(partner.commitments.values_list("contract_id", flat=True))
+    )
 
 
 def _is_relation(model, item) -> bool:
@@ -171,6 +181,8 @@ class PilotScopedAdmin(PilotChoicesMixin):
         if obj is None:
             return True
         if label == PARTNER:
+            if write:  # un partenaire commun à un autre contrat (l'État, la CAF) : lecture seule
+                return bool(_contracts_of_partner(obj)) and _contracts_of_partner(obj) <= ids
             return _partners_of(ids).filter(pk=obj.pk).exists()
         return _contract_id(obj, self.contract_path) in ids
 
