@@ -660,3 +660,46 @@ def test_a_share_is_the_commitments_own_value_and_another_partner_cannot_overwri
     value.refresh_from_db()
     assert value.value == Decimal("60.00") and value.commitment == forums
     assert IndicatorValue.objects.filter(indicator=share_indicator).count() == 1
+
+
+def test_an_indicator_added_by_amendment_after_validation_receives_nothing(
+    client, nantes, referent, tremplin, share_indicator
+):
+    """Seuls les indicateurs que le pilote a vus en validant l'engagement : un indicateur en % ajouté
+    ensuite par avenant (série encore vide, par exemple un taux officiel pas encore importé) non."""
+    from django.core.exceptions import ValidationError
+
+    from cdv.commitments import services as commitment_services
+    from cdv.georef.services import record_share_as_indicator_value
+
+    pilot = factories.MembershipFactory(contract=nantes, role=Role.PILOT).user
+    draft = Commitment.objects.get(title__startswith="Financer vingt permis")
+    draft.indicators.add(share_indicator)
+    commitment_services.propose(user=referent, commitment=draft)
+    commitment_services.validate(user=pilot, commitment=draft)
+    commitment_services.confirm_cahier(
+        user=referent, contract=nantes, partner=tremplin, signatory_name="Awa", signatory_role="Directrice"
+    )
+    draft.refresh_from_db()
+    official = Indicator.objects.create(
+        contract=nantes, code="taux-emploi-officiel", name="Taux d'emploi (INSEE)", unit="%"
+    )
+    commitment_services.update_commitment(
+        user=referent,
+        commitment=draft,
+        expected_version=draft.version,
+        data={},
+        indicators=[share_indicator, official],
+        amendment_reason="Ajout d'un indicateur",
+    )
+    draft.refresh_from_db()
+    job = finished_job(client, referent, nantes)
+    with pytest.raises(ValidationError, match="après la validation"):
+        record_share_as_indicator_value(
+            user=referent, job=job, commitment=draft, indicator=official, year=2025
+        )
+    assert not IndicatorValue.objects.filter(indicator=official).exists()
+    value = record_share_as_indicator_value(
+        user=referent, job=job, commitment=draft, indicator=share_indicator, year=2025
+    )
+    assert value.commitment == draft

@@ -30,6 +30,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from cdv.commitments import abilities
+from cdv.commitments.enums import CommitmentStatus
 from cdv.indicators.enums import Scope, ValueStatus
 from cdv.indicators.models import IndicatorValue
 
@@ -70,6 +71,19 @@ def _count(value) -> int:
     if isinstance(value, list | tuple):
         return int(value[-1])
     return int(value or 0)
+
+
+def indicators_seen_at_validation(commitment) -> set[int] | None:
+    """Les indicateurs de l'engagement tels que le pilote les a validés (dernière validation, d'après
+    l'historique) ; None si l'historique n'en garde pas (engagement chargé directement dans cet état)."""
+    record = (
+        commitment.history.filter(status=CommitmentStatus.VALIDATED)
+        .order_by("-history_date", "-history_id")
+        .first()
+    )
+    if record is None:
+        return None
+    return set(record.indicators.values_list("indicator_id", flat=True))
 
 
 def value_origins(indicator_ids) -> dict[int, set[int | None]]:
@@ -122,6 +136,15 @@ def record_share_as_indicator_value(*, user, job, commitment, indicator, year) -
         )
     if not commitment.indicators.filter(pk=indicator.pk).exists():
         raise ValidationError({"indicator": "Cet indicateur ne suit pas cet engagement."})
+    validated = indicators_seen_at_validation(commitment)
+    if validated is not None and indicator.pk not in validated:
+        raise ValidationError(
+            {
+                "indicator": f"L'indicateur « {indicator.name} » a été attaché à l'engagement après la "
+                "validation par le pilote : il ne reçoit pas de valeur tant que le pilote ne l'a pas "
+                "validé avec l'engagement."
+            }
+        )
     if not is_percentage(indicator):
         raise ValidationError(
             {"indicator": f"L'indicateur « {indicator.name} » ne s'exprime pas en % ({indicator.unit})."}
