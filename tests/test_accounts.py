@@ -1,9 +1,11 @@
 import html
 import re
+from datetime import timedelta
 
 import pytest
 from django.core import mail
 from django.urls import reverse
+from django.utils import timezone
 
 from cdv.users.enums import Role
 from cdv.users.models import Invitation, Membership, User
@@ -147,3 +149,131 @@ def test_my_space_has_a_plain_title_and_help_texts_are_linked_to_their_fields(cl
     form = client.get(reverse("www:invitations", args=[nantes.slug])).content.decode()
     described = re.search(r'aria-describedby="(id_partner_helptext)"', form)
     assert described and f'id="{described.group(1)}"' in form
+
+
+# --- invitations : seulement les partenaires qui prennent part au contrat (ticket 13) --------------
+
+
+def test_invitations_offer_only_partners_taking_part_in_the_contract(
+    client, nantes, pilot, association, django_assert_max_num_queries
+):
+    foreign = [factories.PartnerFactory(name=f"Organisation étrangère {n}") for n in range(30)]
+    client.force_login(pilot)
+    url = reverse("www:invitations", args=[nantes.slug])
+    with django_assert_max_num_queries(25):
+        page = client.get(url).content.decode()
+    assert "Association invitée" in page
+    assert "Organisation étrangère" not in page
+    response = client.post(url, {"email": "x@example.org", "role": Role.EDITOR, "partner": foreign[0].pk})
+    assert response.status_code == 200 and not Invitation.objects.exists()
+    from django.core.exceptions import ValidationError
+
+    from cdv.users.services import invite
+
+    with pytest.raises(ValidationError, match="ne prend pas part au contrat"):
+        invite(inviter=pilot, contract=nantes, email="x@example.org", role=Role.EDITOR, partner=foreign[0])
+    assert not Invitation.objects.exists() and mail.outbox == []
+
+
+def test_an_old_invitation_for_a_partner_outside_the_contract_gives_no_role(client, nantes, pilot):
+    from cdv.users.services import accept_invitation, hash_token
+
+    foreign = factories.PartnerFactory(name="Organisation étrangère")
+    invitation = Invitation.objects.create(
+        email="vieux@example.org",
+        contract=nantes,
+        partner=foreign,
+        role=Role.EDITOR,
+        token_hash=hash_token("jeton"),
+        invited_by=pilot,
+        expires_at=timezone.now() + timedelta(days=3),
+    )
+    from django.core.exceptions import ValidationError
+
+    with pytest.raises(ValidationError, match="ne prend pas part au contrat"):
+        accept_invitation(invitation=invitation, password=PASSWORD)
+    assert not Membership.objects.filter(partner=foreign).exists()
+
+
+def test_pilot_adds_an_existing_partner_to_the_contract_explicitly(client, nantes, pilot):
+    from cdv.contracts.models import Signatory
+
+    foreign = factories.PartnerFactory(name="Bailleur Lointain", siret="73282932000074")
+    client.force_login(pilot)
+    url = reverse("www:invitations", args=[nantes.slug])
+    found = client.get(url, {"q": "lointain"}).content.decode()
+    assert "Bailleur Lointain" in found and "Ajouter un partenaire au contrat" in found
+    assert "Bailleur Lointain" in client.get(url, {"q": "73282932"}).content.decode()
+    # Sans confirmer : rien.
+    response = client.post(
+        url, {"action": "add_partner", "ajout-partner": foreign.pk, "ajout-kind": "PARTICIPANT"}
+    )
+    assert response.status_code == 422 and "Confirmez" in html.unescape(response.content.decode())
+    assert not Signatory.objects.filter(partner=foreign).exists()
+    response = client.post(
+        url,
+        {
+            "action": "add_partner",
+            "ajout-partner": foreign.pk,
+            "ajout-kind": "PARTICIPANT",
+            "ajout-confirm": "on",
+        },
+    )
+    assert response.status_code == 302
+    assert Signatory.objects.get(contract=nantes, partner=foreign).kind == "PARTICIPANT"
+    assert "Bailleur Lointain" in client.get(url).content.decode()
+    response = client.post(url, {"email": "y@example.org", "role": Role.EDITOR, "partner": foreign.pk})
+    assert response.status_code == 302 and Invitation.objects.filter(partner=foreign).exists()
+
+
+def test_pilot_creates_a_new_partner_in_the_contract(client, nantes, pilot):
+    from cdv.contracts.models import Signatory
+    from cdv.partners.models import Partner
+
+    client.force_login(pilot)
+    url = reverse("www:invitations", args=[nantes.slug])
+    response = client.post(
+        url,
+        {
+            "action": "create_partner",
+            "nouveau-name": "Régie de quartier Nouvelle",
+            "nouveau-kind": "ASSOCIATION",
+            "nouveau-place": "PARTICIPANT",
+            "nouveau-confirm": "on",
+        },
+    )
+    assert response.status_code == 302
+    partner = Partner.objects.get(name="Régie de quartier Nouvelle")
+    assert Signatory.objects.filter(contract=nantes, partner=partner, kind="PARTICIPANT").exists()
+
+
+def test_a_pilot_of_another_contract_cannot_add_a_partner_here(client, nantes):
+    from cdv.contracts.models import Signatory
+
+    other_pilot = factories.MembershipFactory(role=Role.PILOT).user  # pilote d'un autre contrat
+    foreign = factories.PartnerFactory(name="Organisation étrangère")
+    client.force_login(other_pilot)
+    url = reverse("www:invitations", args=[nantes.slug])
+    response = client.post(
+        url,
+        {
+            "action": "add_partner",
+            "ajout-partner": foreign.pk,
+            "ajout-kind": "PARTICIPANT",
+            "ajout-confirm": "on",
+        },
+    )
+    assert response.status_code in {403, 404}
+    assert not Signatory.objects.filter(partner=foreign).exists()
+
+
+def test_an_invited_pilot_gets_the_back_office_of_their_contract_only(client, nantes, pilot):
+    from cdv.users.services import accept_invitation, invite
+
+    invitation, _ = invite(inviter=pilot, contract=nantes, email="copilote@example.org", role=Role.PILOT)
+    user = accept_invitation(invitation=invitation, password=PASSWORD)
+    user.refresh_from_db()
+    assert user.is_staff and not user.is_superuser
+    client.force_login(user)
+    assert client.get(reverse("admin:plan_enjeu_changelist")).status_code == 200
+    assert client.get(reverse("admin:users_user_changelist")).status_code == 403

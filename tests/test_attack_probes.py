@@ -1441,6 +1441,25 @@ FORGED_PROBES = [
         lambda w: (u("invitations", o(w)), {"email": "x@example.org", "role": Role.PILOT}),
         "403",
     ),
+    Forged(
+        "invitation: au nom d'un partenaire hors contrat",
+        "pilot",
+        lambda w: (
+            u("invitations", n(w)),
+            {"email": "x@example.org", "role": Role.EDITOR, "partner": w["outsider"].pk},
+        ),
+        "form",
+        CHOICE,
+    ),
+    Forged(
+        "invitation: ajouter un partenaire à un autre contrat",
+        "pilot",
+        lambda w: (
+            u("invitations", o(w)),
+            {"action": "add_partner", "ajout-partner": w["outsider"].pk, "ajout-confirm": "on"},
+        ),
+        "403",
+    ),
     # Géoréférencement : un traitement n'existe que pour qui l'a lancé
     Forged(
         "georef_record: le traitement de B",

@@ -82,3 +82,15 @@ def test_page_costs_a_bounded_number_of_queries(client, nantes, pilot):
     with CaptureQueriesContext(connection) as many:
         client.get(url)
     assert len(many) == len(few) <= 15
+
+
+def test_pilots_of_other_contracts_are_not_listed_among_the_people(client, nantes, pilot):
+    """Les pilotes ont le back-office (is_staff) de leur seul contrat : ceux d'ailleurs n'ont rien
+    modifié ici et leur nom n'a pas à y paraître ; les opérateurs de l'instance, si."""
+    elsewhere = factories.MembershipFactory(role=Role.PILOT).user  # pilote d'un autre contrat
+    elsewhere.last_name, elsewhere.is_staff = "Dailleurs", True
+    elsewhere.save()
+    factories.UserFactory(last_name="Operatrice", is_staff=True, is_superuser=True)
+    client.force_login(pilot)
+    page = client.get(reverse("www:audit", args=[nantes.slug])).content.decode()
+    assert "Dailleurs" not in page and "Operatrice" in page

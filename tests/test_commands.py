@@ -39,3 +39,20 @@ def test_demo_and_pilot_need_the_reference_data_first():
         call_command("load_demo_data")
     with pytest.raises(CommandError, match="load_reference_data"):
         call_command("ensure_pilot")
+
+
+def test_the_pilot_account_is_not_an_instance_operator(monkeypatch, capsys, nantes):
+    """Le pilote administre son contrat, pas l'instance : jamais superutilisateur (ticket 13)."""
+    monkeypatch.setenv("ADMIN_EMAIL", "pilote@example.org")
+    monkeypatch.delenv("ADMIN_PASSWORD", raising=False)
+    call_command("ensure_pilot")
+    user = User.objects.get(email="pilote@example.org")
+    assert user.is_staff and not user.is_superuser
+    assert Membership.objects.filter(user=user, contract=nantes, role="PILOTE").exists()
+    # Un compte pilote fait superutilisateur par une version précédente est ramené à son contrat.
+    User.objects.filter(pk=user.pk).update(is_superuser=True)
+    call_command("ensure_pilot")
+    out = capsys.readouterr().out
+    user.refresh_from_db()
+    assert not user.is_superuser and user.is_staff
+    assert "opérateur" in out

@@ -98,7 +98,11 @@ def referent(nantes, tremplin):
 
 @pytest.fixture
 def forums():
-    return Commitment.objects.get(title__startswith="Animer deux forums")
+    """Engagement de Tremplin que le pilote a validé : il peut recevoir une valeur d'indicateur."""
+    commitment = Commitment.objects.get(title__startswith="Animer deux forums")
+    Commitment.objects.filter(pk=commitment.pk).update(status="VALIDE")
+    commitment.refresh_from_db()
+    return commitment
 
 
 @pytest.fixture
@@ -456,6 +460,7 @@ def test_a_final_value_is_never_overwritten(client, nantes, referent, forums, sh
         year=2025,
         value=Decimal("41.5"),
         status=ValueStatus.FINAL,
+        commitment=forums,  # sa propre valeur, arrêtée depuis par le pilote
     )
     job = finished_job(client, referent, nantes)
     key = f"{forums.pk}-{share_indicator.pk}"
@@ -638,3 +643,167 @@ def test_a_workbook_broken_after_its_header_fails_the_job_without_revealing_any_
     assert job.status == JobStatus.FAILED
     assert job.error_message.startswith("Fichier illisible : le classeur XLSX est abîmé")
     assert "/" not in job.error_message.split("Déposez")[0] and "line" not in job.error_message
+
+
+# --- seulement ses propres valeurs, jamais la série officielle (ticket 13) -------------------------
+
+
+def api_headers(user):
+    from cdv.users.services import create_api_token
+
+    _, key = create_api_token(user=user, name="script")
+    return {"HTTP_AUTHORIZATION": f"Bearer {key}"}
+
+
+def official_epci_values(nantes):
+    return {
+        (v.year, v.value)
+        for v in IndicatorValue.objects.filter(
+            indicator__contract=nantes, indicator__code="taux-pauvrete", territory=nantes.epci
+        )
+    }
+
+
+def test_an_official_indicator_attached_through_the_api_never_receives_a_share(
+    client, nantes, referent, tremplin, forums
+):
+    """La partenaire attache le taux de pauvreté officiel à son brouillon par l'API : ni le brouillon,
+    ni l'engagement une fois validé n'ouvrent la série de la métropole."""
+    draft = Commitment.objects.get(title__startswith="Financer vingt permis")
+    assert draft.partner == tremplin and draft.status == "BROUILLON"
+    base = f"/api/v1/contracts/{nantes.slug}/commitments/{draft.pk}"
+    headers = api_headers(referent)
+    patched = client.patch(
+        base,
+        {"version": draft.version, "indicators": ["taux-pauvrete"]},
+        content_type="application/json",
+        **headers,
+    )
+    assert patched.status_code == 200 and patched.json()["indicators"] == ["taux-pauvrete"]
+    before = official_epci_values(nantes)
+    assert before  # 12 % en 2023
+    poverty = Indicator.objects.get(contract=nantes, code="taux-pauvrete")
+    job = finished_job(client, referent, nantes)
+    page = client.get(reverse("www:georef_job", args=[job.pk])).content.decode()
+    assert f'value="{draft.pk}-{poverty.pk}"' not in page
+    response = client.post(
+        reverse("www:georef_record", args=[job.pk]), {"cible": f"{draft.pk}-{poverty.pk}", "annee": 2025}
+    )
+    assert response.status_code in {403, 422}
+    assert official_epci_values(nantes) == before
+
+    # Validé par le pilote : toujours pas, c'est une série officielle (valeurs venues d'ailleurs).
+    Commitment.objects.filter(pk=draft.pk).update(status="VALIDE")
+    from django.core.exceptions import ValidationError
+
+    from cdv.georef.services import record_share_as_indicator_value
+
+    draft.refresh_from_db()
+    with pytest.raises(ValidationError, match="ne viennent pas de cet engagement"):
+        record_share_as_indicator_value(
+            user=referent, job=job, commitment=draft, indicator=poverty, year=2025
+        )
+    response = client.post(
+        reverse("www:georef_record", args=[job.pk]), {"cible": f"{draft.pk}-{poverty.pk}", "annee": 2025}
+    )
+    assert response.status_code in {403, 422}
+    assert official_epci_values(nantes) == before
+    assert not IndicatorValue.objects.filter(indicator=poverty, year=2025).exists()
+
+
+def test_only_a_validated_commitment_records_a_share(client, nantes, referent, forums, share_indicator):
+    from django.core.exceptions import PermissionDenied
+
+    from cdv.georef.services import record_share_as_indicator_value
+
+    job = finished_job(client, referent, nantes)
+    for status in ("BROUILLON", "PROPOSE", "RENVOYE", "REALISE"):
+        Commitment.objects.filter(pk=forums.pk).update(status=status)
+        forums.refresh_from_db()
+        key = f"{forums.pk}-{share_indicator.pk}"
+        assert f'value="{key}"' not in client.get(reverse("www:georef_job", args=[job.pk])).content.decode()
+        with pytest.raises(PermissionDenied, match="validé"):
+            record_share_as_indicator_value(
+                user=referent, job=job, commitment=forums, indicator=share_indicator, year=2025
+            )
+    assert not IndicatorValue.objects.filter(indicator=share_indicator).exists()
+
+
+def test_a_share_is_the_commitments_own_value_and_another_partner_cannot_overwrite_it(
+    client, nantes, referent, tremplin, forums, share_indicator
+):
+    job = finished_job(client, referent, nantes)
+    key = f"{forums.pk}-{share_indicator.pk}"
+    client.post(reverse("www:georef_record", args=[job.pk]), {"cible": key, "annee": 2025})
+    value = IndicatorValue.objects.get(indicator=share_indicator)
+    assert value.commitment == forums  # marquée comme venant de cet engagement
+
+    other = Commitment.objects.filter(contract=nantes).exclude(partner=tremplin).first()
+    Commitment.objects.filter(pk=other.pk).update(status="VALIDE")
+    other.indicators.add(share_indicator)
+    rival = factories.MembershipFactory(contract=nantes, partner=other.partner, role=Role.EDITOR).user
+    client.force_login(rival)
+    upload(client, lonlat_file(inside=2, outside=18), contrat=nantes.slug)
+    rival_job = GeorefJob.objects.get(owner=rival)
+    page = client.get(reverse("www:georef_job", args=[rival_job.pk])).content.decode()
+    assert f'value="{other.pk}-{share_indicator.pk}"' not in page
+    from django.core.exceptions import ValidationError
+
+    from cdv.georef.services import record_share_as_indicator_value
+
+    for year in (2025, 2024):
+        response = client.post(
+            reverse("www:georef_record", args=[rival_job.pk]),
+            {"cible": f"{other.pk}-{share_indicator.pk}", "annee": year},
+        )
+        assert response.status_code in {403, 422}
+        with pytest.raises(ValidationError, match="ne viennent pas de cet engagement"):
+            record_share_as_indicator_value(
+                user=rival, job=rival_job, commitment=other, indicator=share_indicator, year=year
+            )
+    value.refresh_from_db()
+    assert value.value == Decimal("60.00") and value.commitment == forums
+    assert IndicatorValue.objects.filter(indicator=share_indicator).count() == 1
+
+
+def test_an_indicator_added_by_amendment_after_validation_receives_nothing(
+    client, nantes, referent, tremplin, share_indicator
+):
+    """Seuls les indicateurs que le pilote a vus en validant l'engagement : un indicateur en % ajouté
+    ensuite par avenant (série encore vide, par exemple un taux officiel pas encore importé) non."""
+    from django.core.exceptions import ValidationError
+
+    from cdv.commitments import services as commitment_services
+    from cdv.georef.services import record_share_as_indicator_value
+
+    pilot = factories.MembershipFactory(contract=nantes, role=Role.PILOT).user
+    draft = Commitment.objects.get(title__startswith="Financer vingt permis")
+    draft.indicators.add(share_indicator)
+    commitment_services.propose(user=referent, commitment=draft)
+    commitment_services.validate(user=pilot, commitment=draft)
+    commitment_services.confirm_cahier(
+        user=referent, contract=nantes, partner=tremplin, signatory_name="Awa", signatory_role="Directrice"
+    )
+    draft.refresh_from_db()
+    official = Indicator.objects.create(
+        contract=nantes, code="taux-emploi-officiel", name="Taux d'emploi (INSEE)", unit="%"
+    )
+    commitment_services.update_commitment(
+        user=referent,
+        commitment=draft,
+        expected_version=draft.version,
+        data={},
+        indicators=[share_indicator, official],
+        amendment_reason="Ajout d'un indicateur",
+    )
+    draft.refresh_from_db()
+    job = finished_job(client, referent, nantes)
+    with pytest.raises(ValidationError, match="après la validation"):
+        record_share_as_indicator_value(
+            user=referent, job=job, commitment=draft, indicator=official, year=2025
+        )
+    assert not IndicatorValue.objects.filter(indicator=official).exists()
+    value = record_share_as_indicator_value(
+        user=referent, job=job, commitment=draft, indicator=share_indicator, year=2025
+    )
+    assert value.commitment == draft

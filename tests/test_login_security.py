@@ -8,6 +8,7 @@ import pyotp
 import pytest
 from django.urls import reverse
 
+from cdv.commitments.models import Commitment
 from cdv.users.enums import Role
 from cdv.users.models import User
 from tests import factories
@@ -211,3 +212,42 @@ def test_without_a_configured_proxy_the_forwarded_header_is_ignored(client, pers
     client.post(reverse("www:login"), {"username": EMAIL, "password": "faux"}, HTTP_X_FORWARDED_FOR=ATTACKER)
     text = "\n".join(security_lines(caplog))
     assert "ip=127.0.0.0/24" in text and "198.51.100" not in text
+
+
+def test_api_tokens_of_a_pilot_without_second_factor_are_refused_when_required(nantes, settings):
+    """Un jeton créé avant l'obligation ne la contourne pas : chaque appel par jeton est refusé."""
+    from django.test import Client
+
+    from cdv.users.services import create_api_token
+
+    pilot = factories.MembershipFactory(contract=nantes, role=Role.PILOT).user
+    editor = factories.MembershipFactory(contract=nantes, role=Role.EDITOR).user
+    _, pilot_key = create_api_token(user=pilot, name="ancien script")  # avant l'obligation
+    _, editor_key = create_api_token(user=editor, name="script")
+    api = Client()
+    base = f"/api/v1/contracts/{nantes.slug}/commitments"
+    pilot_auth = {"HTTP_AUTHORIZATION": f"Bearer {pilot_key}"}
+    proposal = {
+        "partner": "association-tremplin-quartiers-demonstration",
+        "objective": "1.1",
+        "title": "Ateliers numériques",
+        "scope": "CONTRAT",
+    }
+    assert api.get(base, {"status": "BROUILLON"}, **pilot_auth).status_code == 200
+    settings.REQUIRE_2FA_FOR_PILOTS = True
+    for response in (
+        api.get(base, {"status": "BROUILLON"}, **pilot_auth),
+        api.get("/api/v1/contracts", **pilot_auth),
+        api.post(base, proposal, content_type="application/json", **pilot_auth),
+    ):
+        assert response.status_code == 403
+        assert "second facteur" in response.json()["detail"]
+    assert not Commitment.objects.filter(title="Ateliers numériques").exists()
+    # Les autres rôles ne sont pas concernés ; un pilote qui a activé le second facteur non plus.
+    assert api.get(base, HTTP_AUTHORIZATION=f"Bearer {editor_key}").status_code == 200
+    from django.utils import timezone
+
+    pilot.totp_secret = pyotp.random_base32()
+    pilot.totp_confirmed_at = timezone.now()
+    pilot.save()
+    assert api.get(base, {"status": "BROUILLON"}, **pilot_auth).status_code == 200

@@ -4,6 +4,7 @@ Une écriture par session exige le jeton CSRF, comme un formulaire ; un jeton in
 (401) plutôt que traité comme un appel anonyme.
 """
 
+from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
 from ninja.errors import HttpError
 from ninja.utils import check_csrf
@@ -24,12 +25,28 @@ def api_user(request):
         user = user_for_api_key(key.strip())
         if user is None:
             raise HttpError(401, "Jeton d'API inconnu ou révoqué.")
+        if _second_factor_missing(user):
+            raise HttpError(
+                403,
+                "Le second facteur est obligatoire pour les pilotes : activez-le dans « Mon espace » "
+                "avant d'utiliser l'API, même avec un jeton créé auparavant.",
+            )
         return user
     user = getattr(request, "user", None) or AnonymousUser()
     if request.method not in SAFE_METHODS and user.is_authenticated:
         if check_csrf(request) is not None:
             raise HttpError(403, "Jeton CSRF absent ou invalide : utilisez un jeton d'API pour les scripts.")
     return user
+
+
+def _second_factor_missing(user) -> bool:
+    """Pilote sans second facteur alors que REQUIRE_2FA_FOR_PILOTS l'impose. La session passe par
+    ``SecurityMiddleware`` ; un jeton n'ouvre pas de session, il est donc vérifié ici, à chaque appel."""
+    if not settings.REQUIRE_2FA_FOR_PILOTS or user.totp_enabled:
+        return False
+    from cdv.core.security import is_pilot_anywhere
+
+    return is_pilot_anywhere(user)
 
 
 def require_user(request):

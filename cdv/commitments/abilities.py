@@ -9,6 +9,10 @@ PUBLIC_STATUSES = {S.CONFIRMED, S.IN_PROGRESS, S.DONE, S.PARTLY_DONE, S.NOT_DONE
 EDITABLE_BY_PARTNER = {S.DRAFT, S.RETURNED, S.CONFIRMED, S.IN_PROGRESS}
 AMENDMENT_STATUSES = {S.CONFIRMED, S.IN_PROGRESS}
 FINAL_STATUSES = {S.DONE, S.PARTLY_DONE, S.NOT_DONE, S.ABANDONED}
+# Un partenaire n'enregistre de valeur d'indicateur (part de son public en QPV…) que pour un
+# engagement que le pilote a validé et qui court encore : les indicateurs attachés à un brouillon
+# n'ont été vus par personne.
+RECORDING_STATUSES = {S.VALIDATED, S.CONFIRMED, S.IN_PROGRESS}
 
 
 def memberships(user, contract) -> list[tuple[str, int | None]]:
@@ -81,6 +85,15 @@ def partner_takes_part(contract, partner) -> bool:
         or partner.memberships.filter(contract=contract).exists()
         or partner.commitments.filter(contract=contract).exists()
     )
+
+
+def can_record_indicator_value(user, commitment) -> bool:
+    """Enregistrer une valeur d'indicateur au titre de cet engagement (géoréférencement) : pilote ou
+    référent de son partenaire, engagement validé, confirmé ou en cours. Quelles valeurs : voir
+    ``cdv.georef.services`` (jamais la série officielle, jamais la valeur de quelqu'un d'autre)."""
+    contract_id = commitment.contract_id
+    actor = is_pilot(user, contract_id) or edits_for(user, contract_id, commitment.partner_id)
+    return actor and commitment.status in RECORDING_STATUSES
 
 
 def can_manage_cahier(user, contract, partner) -> bool:

@@ -43,3 +43,17 @@ def contract_queryset_for(user, queryset):
         return public
     member_of = user.memberships.values("contract_id")
     return queryset.filter(pk__in=public.values("pk")) | queryset.filter(pk__in=member_of)
+
+
+def piloted_contract_ids(user) -> set[int]:
+    """Contrats dont ``user`` est pilote (rôle explicite) ; mis en cache sur l'objet user.
+
+    Le back-office d'un pilote se limite à ces contrats (``cdv.core.adminscope``) ; un opérateur de
+    l'instance (superutilisateur) n'y passe pas : il voit tout."""
+    if not user.is_authenticated:
+        return set()
+    cached = getattr(user, "_piloted_contract_ids", None)
+    if cached is None:
+        cached = set(user.memberships.filter(role=Role.PILOT).values_list("contract_id", flat=True))
+        user._piloted_contract_ids = cached
+    return cached

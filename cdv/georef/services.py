@@ -15,7 +15,12 @@ Choix (voir docs/georef-web.md) :
   jamais remplacée ; une valeur provisoire de la même année est mise à jour ;
 - moins de 11 lignes localisées : rien n'est enregistré (secret statistique usuel) ;
 - droits : la personne qui a lancé le traitement, et seulement si elle est référente du partenaire
-  de l'engagement (ou pilote du contrat).
+  de l'engagement (ou pilote du contrat), pour un engagement validé, confirmé ou en cours ;
+- la valeur est celle **de l'engagement** (``IndicatorValue.commitment``) : seulement pour un
+  indicateur dont toutes les valeurs viennent de cet engagement. Une série qui a une valeur venue
+  d'ailleurs (série officielle importée ou saisie par le pilote, valeur d'un autre partenaire) ne
+  reçoit rien : attacher le taux de pauvreté à son engagement ne permet pas de publier le chiffre
+  de la métropole ni de remplacer celui d'un autre.
 """
 
 from decimal import ROUND_HALF_UP, Decimal
@@ -25,6 +30,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from cdv.commitments import abilities
+from cdv.commitments.enums import CommitmentStatus
 from cdv.indicators.enums import Scope, ValueStatus
 from cdv.indicators.models import IndicatorValue
 
@@ -67,6 +73,37 @@ def _count(value) -> int:
     return int(value or 0)
 
 
+def indicators_seen_at_validation(commitment) -> set[int] | None:
+    """Les indicateurs de l'engagement tels que le pilote les a validés (dernière validation, d'après
+    l'historique) ; None si l'historique n'en garde pas (engagement chargé directement dans cet état)."""
+    record = (
+        commitment.history.filter(status=CommitmentStatus.VALIDATED)
+        .order_by("-history_date", "-history_id")
+        .first()
+    )
+    if record is None:
+        return None
+    return set(record.indicators.values_list("indicator_id", flat=True))
+
+
+def value_origins(indicator_ids) -> dict[int, set[int | None]]:
+    """Par indicateur, les engagements d'origine de ses valeurs (None : série officielle)."""
+    origins = {}
+    rows = IndicatorValue.objects.filter(indicator_id__in=indicator_ids).values_list(
+        "indicator_id", "commitment_id"
+    )
+    for indicator_id, commitment_id in rows.distinct().order_by():
+        origins.setdefault(indicator_id, set()).add(commitment_id)
+    return origins
+
+
+def is_own_series(indicator, commitment, origins=None) -> bool:
+    """Toutes les valeurs de l'indicateur (s'il en a) viennent de cet engagement."""
+    if origins is None:
+        origins = value_origins([indicator.pk])
+    return origins.get(indicator.pk, set()) <= {commitment.pk}
+
+
 def year_choices(contract) -> range:
     """L'année précédant le contrat (situation de départ) puis chaque année du contrat."""
     return range(contract.start_year - 1, contract.end_year + 1)
@@ -81,6 +118,12 @@ def record_share_as_indicator_value(*, user, job, commitment, indicator, year) -
         raise PermissionDenied(
             "Seuls les référents du partenaire et les pilotes du contrat enregistrent ses indicateurs."
         )
+    if not abilities.can_record_indicator_value(user, commitment):
+        raise PermissionDenied(
+            f"L'engagement « {commitment.title} » est {commitment.get_status_display().lower()} : "
+            "une valeur d'indicateur ne s'enregistre que pour un engagement validé par le pilote, "
+            "confirmé ou en cours."
+        )
     if job.contract_id and job.contract_id != contract.pk:
         raise ValidationError("Ce traitement a été lancé pour un autre contrat.")
     if job.status != JobStatus.DONE or not job.summary:
@@ -93,6 +136,15 @@ def record_share_as_indicator_value(*, user, job, commitment, indicator, year) -
         )
     if not commitment.indicators.filter(pk=indicator.pk).exists():
         raise ValidationError({"indicator": "Cet indicateur ne suit pas cet engagement."})
+    validated = indicators_seen_at_validation(commitment)
+    if validated is not None and indicator.pk not in validated:
+        raise ValidationError(
+            {
+                "indicator": f"L'indicateur « {indicator.name} » a été attaché à l'engagement après la "
+                "validation par le pilote : il ne reçoit pas de valeur tant que le pilote ne l'a pas "
+                "validé avec l'engagement."
+            }
+        )
     if not is_percentage(indicator):
         raise ValidationError(
             {"indicator": f"L'indicateur « {indicator.name} » ne s'exprime pas en % ({indicator.unit})."}
@@ -124,6 +176,15 @@ def record_share_as_indicator_value(*, user, job, commitment, indicator, year) -
             f"Une valeur définitive existe déjà pour {year} ({existing.display} {indicator.unit}) : "
             "elle n'est pas remplacée."
         )
+    if not is_own_series(indicator, commitment):
+        raise ValidationError(
+            {
+                "indicator": f"L'indicateur « {indicator.name} » a des valeurs qui ne viennent pas de cet "
+                "engagement (série officielle, ou valeurs d'un autre partenaire ou d'un autre engagement) : "
+                "la part en QPV ne s'y enregistre pas. Demandez au pilote un indicateur propre à "
+                "l'engagement (« Part des bénéficiaires résidant en QPV »)."
+            }
+        )
     finished = timezone.localtime(job.finished_at or timezone.now())
     comment = (
         f"Part des bénéficiaires de {commitment.partner.name} résidant dans un QPV du contrat "
@@ -143,6 +204,7 @@ def record_share_as_indicator_value(*, user, job, commitment, indicator, year) -
     value.source = f"{commitment.partner.name}, adresses des bénéficiaires géoréférencées sur la plateforme"
     value.vintage = f"Géoréférencement du {finished:%d/%m/%Y}"
     value.comment = comment
+    value.commitment = commitment
     value.full_clean()
     value.save()
     return value

@@ -41,7 +41,7 @@ class IndicatorValueAdmin(admin.ModelAdmin):
     list_filter = ["indicator__contract", "indicator", "scope", "status", "is_secret", "is_demo", "year"]
     search_fields = ["indicator__code", "indicator__name", "territory__name", "territory__code", "source"]
     list_select_related = ["indicator", "territory"]
-    raw_id_fields = ["territory"]
+    raw_id_fields = ["territory", "commitment"]
 
     @admin.display(description="valeur")
     def display(self, obj):

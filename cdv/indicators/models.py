@@ -155,6 +155,16 @@ class IndicatorValue(models.Model):
     vintage = models.CharField("millésime de la source", max_length=200, blank=True)
     source_url = models.URLField("adresse de la source", max_length=400, blank=True)
     comment = models.TextField("commentaire", blank=True)
+    commitment = models.ForeignKey(
+        "commitments.Commitment",
+        verbose_name="engagement d'origine",
+        on_delete=models.RESTRICT,
+        null=True,
+        blank=True,
+        related_name="recorded_values",
+        help_text="Valeur déclarée par le partenaire de cet engagement (part de son public en QPV…) ; "
+        "vide pour une valeur de la série officielle (import, pilote).",
+    )
     is_demo = models.BooleanField("donnée de démonstration", default=False)
 
     objects = IndicatorValueQuerySet.as_manager()

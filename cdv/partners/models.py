@@ -30,6 +30,30 @@ class PartnerQuerySet(models.QuerySet):
     def citizen_councils(self):
         return self.filter(kind=PartnerKind.CITIZEN_COUNCIL)
 
+    def taking_part_in(self, contract):
+        """Partenaires qui prennent part au contrat : signataires et participants, partenaires au nom
+        desquels quelqu'un y a un rôle, partenaires qui y ont des engagements (comme
+        ``commitments.abilities.partner_takes_part``). Y ajouter un partenaire est un acte explicite
+        du pilote (``contracts.services.add_partner_to_contract``)."""
+        from cdv.commitments.models import Commitment
+        from cdv.contracts.models import Signatory
+        from cdv.users.models import Membership
+
+        return self.filter(
+            models.Q(pk__in=Signatory.objects.filter(contract=contract).values("partner_id"))
+            | models.Q(pk__in=Membership.objects.filter(contract=contract).values("partner_id"))
+            | models.Q(pk__in=Commitment.objects.filter(contract=contract).values("partner_id"))
+        )
+
+    def search(self, text: str):
+        """Recherche par nom, sigle, SIREN ou SIRET (début du numéro)."""
+        text = (text or "").strip()
+        digits = "".join(ch for ch in text if ch.isdigit())
+        query = models.Q(name__icontains=text) | models.Q(short_name__icontains=text)
+        if len(digits) >= 3 and len(digits) == len(text.replace(" ", "")):
+            query |= models.Q(siret__startswith=digits) | models.Q(siren__startswith=digits)
+        return self.filter(query)
+
     def with_place_in(self, user, contract):
         """Partenaires qui ont une place visible de ``user`` dans le contrat.
 

@@ -23,7 +23,7 @@ def hash_token(token: str) -> str:
 @transaction.atomic
 def invite(*, inviter, contract, email: str, role: str, partner=None) -> tuple[Invitation, str]:
     """Crée l'invitation et envoie le courriel ; renvoie l'invitation et le lien envoyé."""
-    from cdv.commitments.abilities import is_pilot
+    from cdv.commitments.abilities import is_pilot, partner_takes_part
 
     if not is_pilot(inviter, contract):
         raise PermissionDenied("Seul un pilote du contrat invite des personnes.")
@@ -35,6 +35,8 @@ def invite(*, inviter, contract, email: str, role: str, partner=None) -> tuple[I
         errors["partner"] = "Ce rôle s'exerce au nom d'un partenaire : choisissez-le."
     if role not in ROLES_WITH_PARTNER and partner is not None:
         errors["partner"] = "Un pilote ou un évaluateur n'agit pas au nom d'un partenaire."
+    elif partner is not None and not partner_takes_part(contract, partner):
+        errors["partner"] = _outside_message(partner, contract)
     if Membership.objects.filter(user__email=email, contract=contract, role=role, partner=partner).exists():
         errors["email"] = "Cette personne a déjà ce rôle dans le contrat."
     if errors:
@@ -65,6 +67,13 @@ def invite(*, inviter, contract, email: str, role: str, partner=None) -> tuple[I
     return invitation, link
 
 
+def _outside_message(partner, contract) -> str:
+    return (
+        f"« {partner.name} » ne prend pas part au contrat « {contract.title} » : un pilote doit d'abord "
+        "l'ajouter au contrat (« Ajouter un partenaire au contrat », page des invitations)."
+    )
+
+
 def find_invitation(token: str) -> Invitation | None:
     return (
         Invitation.objects.select_related("contract", "partner")
@@ -78,9 +87,14 @@ def accept_invitation(
     *, invitation: Invitation, password: str = "", first_name="", last_name="", user=None
 ) -> User:
     """Crée le compte (ou rattache le compte existant) et donne le rôle ; le lien ne sert qu'une fois."""
+    from cdv.commitments.abilities import partner_takes_part
+
     invitation = Invitation.objects.select_for_update().get(pk=invitation.pk)
     if not invitation.is_usable:
         raise ValidationError("Cette invitation n'est plus valable (déjà utilisée, expirée ou révoquée).")
+    # Une invitation envoyée avant que le partenaire ne soit exigé dans le contrat ne l'y fait pas entrer.
+    if invitation.partner_id and not partner_takes_part(invitation.contract, invitation.partner):
+        raise ValidationError(_outside_message(invitation.partner, invitation.contract))
     existing = User.objects.filter(email=invitation.email).first()
     if existing is not None:
         if user is None or user.pk != existing.pk:
@@ -95,6 +109,10 @@ def accept_invitation(
     Membership.objects.get_or_create(
         user=account, contract=invitation.contract, role=invitation.role, partner=invitation.partner
     )
+    if invitation.role == Role.PILOT and not account.is_staff:
+        # Le back-office, limité aux contrats qu'il pilote (cdv/core/adminscope.py), jamais plus.
+        account.is_staff = True
+        account.save(update_fields=["is_staff"])
     invitation.accepted_at = timezone.now()
     invitation.accepted_by = account
     invitation.save(update_fields=["accepted_at", "accepted_by"])

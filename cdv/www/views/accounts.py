@@ -39,8 +39,12 @@ def accept_invitation(request, token):
         return render(request, "accounts/invitation_invalid.html", status=410 if invitation else 404)
     if request.user.is_authenticated and request.user.email == invitation.email:
         if request.method == "POST":
-            user_services.accept_invitation(invitation=invitation, user=request.user)
-            messages.success(request, "Invitation acceptée : votre nouveau rôle est actif.")
+            try:
+                user_services.accept_invitation(invitation=invitation, user=request.user)
+            except ValidationError as error:
+                messages.error(request, " ".join(error.messages))
+            else:
+                messages.success(request, "Invitation acceptée : votre nouveau rôle est actif.")
             return redirect("www:my_space")
         return render(request, "accounts/invitation_existing.html", {"invitation": invitation})
     from cdv.users.models import User

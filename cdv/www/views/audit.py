@@ -208,7 +208,7 @@ def _decorate(rows):
 
 def _people(contract):
     return (
-        User.objects.filter(Q(memberships__contract=contract) | Q(is_staff=True))
+        User.objects.filter(Q(memberships__contract=contract) | Q(is_superuser=True))
         .distinct()
         .order_by("last_name", "first_name", "email")
     )

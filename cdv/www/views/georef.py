@@ -266,20 +266,26 @@ def _recordable_pairs(user, job):
     if job.contract_id:
         contracts = contracts.filter(pk=job.contract_id)
     commitments = (
-        Commitment.objects.filter(contract__in=contracts.distinct(), indicators__isnull=False)
+        Commitment.objects.filter(
+            contract__in=contracts.distinct(),
+            indicators__isnull=False,
+            status__in=abilities.RECORDING_STATUSES,
+        )
         .select_related("contract", "partner")
         .prefetch_related("indicators")
         .distinct()
         .order_by("contract__title", "partner__name", "title")
     )
-    pairs = []
+    candidates = []
     for commitment in commitments:
-        if not abilities.can_create_commitment(user, commitment.contract, commitment.partner):
+        if not abilities.can_record_indicator_value(user, commitment):
             continue
         for indicator in commitment.indicators.all():
             if services.is_percentage(indicator):
-                pairs.append((commitment, indicator))
-    return pairs
+                candidates.append((commitment, indicator))
+    # Jamais une série officielle ni celle d'un autre engagement (revérifié par le service).
+    origins = services.value_origins({indicator.pk for _, indicator in candidates})
+    return [(c, i) for c, i in candidates if services.is_own_series(i, c, origins)]
 
 
 class RecordForm(forms.Form):

@@ -2,6 +2,7 @@
 
 from collections import Counter, defaultdict
 
+from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
@@ -11,6 +12,9 @@ from django.views.decorators.http import require_http_methods
 from cdv.commitments import abilities
 from cdv.commitments.enums import CommitmentStatus as S
 from cdv.commitments.models import Commitment
+from cdv.contracts import services as contract_services
+from cdv.contracts.enums import SignatoryKind
+from cdv.partners.enums import PartnerKind
 from cdv.partners.models import Partner
 from cdv.plan.models import Enjeu
 from cdv.users import services as user_services
@@ -85,14 +89,127 @@ def dashboard(request, slug):
     )
 
 
+SEARCH_LIMIT = 20
+CONFIRM_LABEL = (
+    "Je confirme que ce partenaire prend part au contrat : il apparaîtra parmi les signataires et "
+    "participants sur la page publique, et des personnes pourront être invitées en son nom."
+)
+
+
+class AddPartnerForm(forms.Form):
+    """Ajouter au contrat un partenaire existant de l'instance, trouvé par la recherche."""
+
+    partner = forms.IntegerField(widget=forms.HiddenInput)
+    kind = forms.ChoiceField(
+        label="Place dans le contrat", choices=SignatoryKind.choices, initial=SignatoryKind.PARTICIPANT
+    )
+    confirm = forms.BooleanField(
+        label=CONFIRM_LABEL, error_messages={"required": "Confirmez l'ajout du partenaire au contrat."}
+    )
+
+    def __init__(self, *args, contract, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.contract = contract
+
+    def clean_partner(self):
+        partner = Partner.objects.filter(pk=self.cleaned_data["partner"]).first()
+        if partner is None:
+            raise forms.ValidationError("Ce partenaire n'existe pas.")
+        return partner
+
+
+class NewPartnerForm(forms.Form):
+    """Créer une organisation absente de la plateforme et l'ajouter au contrat."""
+
+    name = forms.CharField(label="Nom de l'organisation", max_length=200)
+    kind = forms.ChoiceField(label="Type", choices=PartnerKind.choices)
+    siret = forms.CharField(label="SIRET (facultatif)", max_length=17, required=False)
+    place = forms.ChoiceField(
+        label="Place dans le contrat", choices=SignatoryKind.choices, initial=SignatoryKind.PARTICIPANT
+    )
+    confirm = forms.BooleanField(
+        label=CONFIRM_LABEL, error_messages={"required": "Confirmez l'ajout du partenaire au contrat."}
+    )
+
+
+def _partner_action(request, contract):
+    """Ajout d'un partenaire au contrat (existant ou nouveau) ; (formulaire en erreur ou None, réponse)."""
+    action = request.POST.get("action")
+    form = (
+        AddPartnerForm(request.POST, contract=contract, prefix="ajout")
+        if action == "add_partner"
+        else NewPartnerForm(request.POST, prefix="nouveau")
+    )
+    if form.is_valid():
+        data = form.cleaned_data
+        try:
+            if action == "add_partner":
+                partner = data["partner"]
+                contract_services.add_partner_to_contract(
+                    user=request.user, contract=contract, partner=partner, kind=data["kind"]
+                )
+            else:
+                partner = contract_services.create_partner_in_contract(
+                    user=request.user,
+                    contract=contract,
+                    name=data["name"],
+                    kind=data["kind"],
+                    siret=data["siret"],
+                    place=data["place"],
+                )
+        except ValidationError as error:
+            for field, errs in error.message_dict.items():
+                form.add_error(field if field in form.fields else None, errs)
+        else:
+            messages.success(
+                request,
+                f"« {partner.name} » prend désormais part au contrat : vous pouvez inviter des personnes "
+                "en son nom.",
+            )
+            return form, redirect("www:invitations", slug=contract.slug)
+    return form, None
+
+
 @login_required
 @require_http_methods(["GET", "POST"])
 def invitations(request, slug):
     contract = get_contract(request, slug)
     require(abilities.is_pilot(request.user, contract), "Seul un pilote du contrat invite des personnes.")
-    partners = Partner.objects.order_by("name")
-    form = InvitationForm(request.POST or None, partners=partners)
-    if request.method == "POST" and form.is_valid():
+    add_form = new_form = None
+    if request.method == "POST" and request.POST.get("action") in {"add_partner", "create_partner"}:
+        failed, response = _partner_action(request, contract)
+        if response is not None:
+            return response
+        if isinstance(failed, AddPartnerForm):
+            add_form = failed
+        else:
+            new_form = failed
+    # Seuls les partenaires qui prennent part au contrat : jamais toute l'instance.
+    taking_part = Partner.objects.taking_part_in(contract)
+    partners = taking_part.order_by("name")
+    bound = request.method == "POST" and add_form is None and new_form is None
+    form = InvitationForm(request.POST if bound else None, partners=partners)
+    query = (request.GET.get("q") or request.POST.get("q") or "").strip()[:100]
+    found = []
+    if query:
+        found = list(
+            Partner.objects.search(query)
+            .exclude(pk__in=taking_part.values("pk"))
+            .order_by("name")[:SEARCH_LIMIT]
+        )
+    context = {
+        "contract": contract,
+        "form": form,
+        "query": query,
+        "found": found,
+        "search_limit": SEARCH_LIMIT,
+        "add_form": add_form or AddPartnerForm(contract=contract, prefix="ajout"),
+        "new_form": new_form or NewPartnerForm(prefix="nouveau", initial={"name": query}),
+    }
+    if add_form is not None or new_form is not None:
+        context["sent"] = Invitation.objects.filter(contract=contract).select_related("partner")[:100]
+        return render(request, "pilot/invitations.html", context, status=422)
+    if bound and form.is_valid():
         try:
             user_services.invite(
                 inviter=request.user,
@@ -107,5 +224,5 @@ def invitations(request, slug):
         else:
             messages.success(request, f"Invitation envoyée à {form.cleaned_data['email']}.")
             return redirect("www:invitations", slug=contract.slug)
-    sent = Invitation.objects.filter(contract=contract).select_related("partner")[:100]
-    return render(request, "pilot/invitations.html", {"contract": contract, "form": form, "sent": sent})
+    context["sent"] = Invitation.objects.filter(contract=contract).select_related("partner")[:100]
+    return render(request, "pilot/invitations.html", context)

@@ -10,7 +10,8 @@ class Command(BaseCommand):
     help = (
         "Crée le compte pilote du contrat par défaut s'il n'existe pas et affiche ses "
         "identifiants. Lit ADMIN_EMAIL et ADMIN_PASSWORD ; sinon pilote@example.org et un mot "
-        "de passe aléatoire. Un compte existant n'est pas modifié."
+        "de passe aléatoire. Un compte existant garde son mot de passe. Le pilote n'est jamais "
+        "opérateur de l'instance (superutilisateur) : son back-office se limite à ses contrats."
     )
 
     def add_arguments(self, parser):
@@ -22,7 +23,7 @@ class Command(BaseCommand):
         email = os.environ.get("ADMIN_EMAIL", "").strip() or "pilote@example.org"
         password = os.environ.get("ADMIN_PASSWORD", "") or secrets.token_urlsafe(12)
         try:
-            user, created = ensure_pilot_account(
+            user, created, demoted = ensure_pilot_account(
                 email=email, password=password, contract_slug=options["contract"]
             )
         except ValueError as error:
@@ -31,9 +32,18 @@ class Command(BaseCommand):
             self.stdout.write(self.style.SUCCESS("Compte pilote créé :"))
             self.stdout.write(f"  adresse      : {user.email}")
             self.stdout.write(f"  mot de passe : {password}")
-            self.stdout.write("  connexion    : http://127.0.0.1:8000/admin/")
+            self.stdout.write("  connexion    : http://127.0.0.1:8000/connexion/")
+            self.stdout.write("  back-office  : http://127.0.0.1:8000/admin/ (limité à ses contrats)")
         else:
             self.stdout.write(
                 f"Compte pilote existant : {user.email} (mot de passe inchangé ; "
                 "`.venv/bin/python manage.py changepassword EMAIL` pour le changer)."
+            )
+        if demoted:
+            self.stdout.write(
+                self.style.WARNING(
+                    f"{user.email} était superutilisateur : il n'est plus opérateur de l'instance, seulement "
+                    "pilote de son contrat. Pour un compte opérateur : "
+                    "`.venv/bin/python manage.py createsuperuser`."
+                )
             )
