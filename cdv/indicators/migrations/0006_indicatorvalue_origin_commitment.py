@@ -8,7 +8,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('commitments', '0003_initial'),
-        ('indicators', '0003_initial'),
+        ('indicators', '0005_indicator_rate_scale'),
     ]
 
     operations = [
