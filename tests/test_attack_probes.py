@@ -1675,3 +1675,36 @@ def test_open_data_never_carries_what_is_not_public(world):
         text = response.content.decode("utf-8-sig")
         assert "Ateliers de A" in text or resource != "engagements"
         assert [s for s in secrets if s in text] == []
+
+
+def test_a_report_never_writes_into_an_official_series(world):
+    """Un indicateur de la série officielle (import, pilote) attaché à l'engagement ne reçoit pas de
+    valeur d'un bilan : sinon un partenaire publierait le chiffre officiel de la métropole."""
+    from cdv.indicators.enums import Scope, ValueStatus
+    from cdv.indicators.models import IndicatorValue
+    from cdv.monitoring.services import ReviewError
+
+    IndicatorValue.objects.create(
+        indicator=world["share"],
+        scope=Scope.TERRITORY,
+        territory=world["qpv"],
+        year=YEAR - 2,
+        value=12,
+        status=ValueStatus.FINAL,
+        comment="Import INSEE",
+    )
+    with pytest.raises(ReviewError, match="série officielle"):
+        review_services.save_indicator_values(
+            user=world["users"]["editor_a"],
+            report=world["reports"]["a"],
+            values=[(world["share"], world["qpv"], 100)],
+        )
+    assert not IndicatorValue.objects.filter(indicator=world["share"], year=YEAR).exists()
+
+
+def test_a_value_entered_in_a_report_keeps_its_commitment_of_origin(world):
+    from cdv.indicators.models import IndicatorValue
+
+    value_entered_by_b(world)
+    value = IndicatorValue.objects.get(indicator=world["share"], territory=world["qpv"], year=YEAR)
+    assert value.commitment == world["reports"]["b"].commitment

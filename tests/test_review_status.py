@@ -118,7 +118,7 @@ def test_a_final_official_value_is_not_overwritten_from_a_report(client, nantes,
     response = client.post(
         url, {"action": "save", "version": report.version, "what_worked": "x", "indval_1": "95"}
     )
-    assert response.status_code == 200 and "est définitive" in response.content.decode()
+    assert response.status_code == 200 and "série officielle" in response.content.decode()
     official.refresh_from_db()
     assert official.value == 80
     report.refresh_from_db()

@@ -30,9 +30,9 @@ from django.db import transaction
 from django.utils import timezone
 
 from cdv.commitments import abilities
-from cdv.commitments.enums import CommitmentStatus
 from cdv.indicators.enums import Scope, ValueStatus
 from cdv.indicators.models import IndicatorValue
+from cdv.indicators.origins import indicators_seen_at_validation, is_own_series
 
 from .models import GeorefJob, JobStatus
 
@@ -71,37 +71,6 @@ def _count(value) -> int:
     if isinstance(value, list | tuple):
         return int(value[-1])
     return int(value or 0)
-
-
-def indicators_seen_at_validation(commitment) -> set[int] | None:
-    """Les indicateurs de l'engagement tels que le pilote les a validés (dernière validation, d'après
-    l'historique) ; None si l'historique n'en garde pas (engagement chargé directement dans cet état)."""
-    record = (
-        commitment.history.filter(status=CommitmentStatus.VALIDATED)
-        .order_by("-history_date", "-history_id")
-        .first()
-    )
-    if record is None:
-        return None
-    return set(record.indicators.values_list("indicator_id", flat=True))
-
-
-def value_origins(indicator_ids) -> dict[int, set[int | None]]:
-    """Par indicateur, les engagements d'origine de ses valeurs (None : série officielle)."""
-    origins = {}
-    rows = IndicatorValue.objects.filter(indicator_id__in=indicator_ids).values_list(
-        "indicator_id", "commitment_id"
-    )
-    for indicator_id, commitment_id in rows.distinct().order_by():
-        origins.setdefault(indicator_id, set()).add(commitment_id)
-    return origins
-
-
-def is_own_series(indicator, commitment, origins=None) -> bool:
-    """Toutes les valeurs de l'indicateur (s'il en a) viennent de cet engagement."""
-    if origins is None:
-        origins = value_origins([indicator.pk])
-    return origins.get(indicator.pk, set()) <= {commitment.pk}
 
 
 def year_choices(contract) -> range:

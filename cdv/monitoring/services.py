@@ -538,6 +538,7 @@ def save_indicator_values(*, user, report, values) -> int:
     """
     from cdv.indicators.enums import Scope, ValueStatus
     from cdv.indicators.models import IndicatorValue
+    from cdv.indicators.origins import has_official_values, indicators_seen_at_validation
 
     current = _locked(report)
     _require(user, current, "edit")
@@ -547,9 +548,20 @@ def save_indicator_values(*, user, report, values) -> int:
     year = current.campaign.year
     comment = abilities.report_value_comment(current)
     written = 0
+    validated = indicators_seen_at_validation(commitment)
     for indicator, territory, value in values:
         if indicator.pk not in allowed_indicators:
             raise ReviewError(f"L'indicateur « {indicator.name} » ne suit pas cet engagement.")
+        if validated is not None and indicator.pk not in validated:
+            raise ReviewError(
+                f"L'indicateur « {indicator.name} » a été attaché à l'engagement après sa validation par "
+                "le pilote : il ne reçoit pas de valeur tant que le pilote ne l'a pas validé."
+            )
+        if has_official_values(indicator):
+            raise ReviewError(
+                f"« {indicator.name} » est une série officielle (données publiées, import du pilote) : "
+                "un bilan n'y écrit pas de valeur. Demandez au pilote un indicateur propre à l'engagement."
+            )
         if territory is not None and territory.pk not in allowed_qpvs:
             raise ReviewError(f"Le quartier {territory} ne relève pas de cet engagement.")
         scope = Scope.TERRITORY if territory is not None else Scope.CONTRACT_QPVS
@@ -575,6 +587,7 @@ def save_indicator_values(*, user, report, values) -> int:
             indicator=indicator, scope=scope, territory=territory, year=year, quarter=0
         )
         obj.value, obj.is_secret, obj.status, obj.comment = value, False, ValueStatus.PROVISIONAL, comment
+        obj.commitment = commitment
         obj.full_clean(exclude=["indicator", "territory"])
         obj.save()
         written += 1

@@ -33,6 +33,7 @@ from cdv.core.numbers import FrenchDecimalField
 from cdv.core.ratelimit import parse_rate, rate_limited
 from cdv.georef import services, tasks
 from cdv.georef.models import GeorefJob, JobStatus
+from cdv.indicators.origins import is_own_series, value_origins
 from cdv.users.enums import Role
 
 ALLOWED_SUFFIXES = {".csv", ".xlsx"}
@@ -284,8 +285,8 @@ def _recordable_pairs(user, job):
             if services.is_percentage(indicator):
                 candidates.append((commitment, indicator))
     # Jamais une série officielle ni celle d'un autre engagement (revérifié par le service).
-    origins = services.value_origins({indicator.pk for _, indicator in candidates})
-    return [(c, i) for c, i in candidates if services.is_own_series(i, c, origins)]
+    origins = value_origins({indicator.pk for _, indicator in candidates})
+    return [(c, i) for c, i in candidates if is_own_series(i, c, origins)]
 
 
 class RecordForm(forms.Form):
