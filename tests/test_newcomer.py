@@ -1,6 +1,7 @@
 """Ce qu'un nouvel arrivant rencontre d'abord : liens des courriels, pages d'erreur, comptes de
 démonstration, mot de passe oublié d'un compte sans mot de passe."""
 
+import re
 import subprocess
 from pathlib import Path
 
@@ -115,3 +116,53 @@ def test_password_reset_of_an_account_without_password_explains_how_to_sign_in(c
     assert "ProConnect" in body and "invitation" in body
     assert "http://testserver/connexion/" in body
     assert "/mot-de-passe/nouveau/" not in body
+
+
+DEMO_ROLES = {
+    "Pilote",
+    "Référent partenaire",
+    "Partenaire en lecture",
+    "Membre de conseil citoyen",
+    "Évaluateur",
+}
+
+
+def _demo_accounts(output):
+    """Les lignes « rôle : adresse / mot de passe » affichées par load_demo_data."""
+    return re.findall(r"^\s+(.+?) : (\S+@example\.org) / mot de passe (\S+)$", output, flags=re.M)
+
+
+def test_demo_accounts_get_a_known_password_under_make_run_and_sign_in(client, settings):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    settings.DEBUG = True  # make run
+    settings.SITE_URL = "http://127.0.0.1:8765"
+    out = StringIO()
+    call_command("load_demo_data", stdout=out)
+    output = out.getvalue()
+    accounts = _demo_accounts(output)
+    assert {role.split(" (")[0] for role, _, _ in accounts} >= DEMO_ROLES
+    assert "http://127.0.0.1:8765/connexion/" in output
+    for _role, email, password in accounts:
+        response = client.post(reverse("www:login"), {"username": email, "password": password})
+        assert response.status_code == 302, email
+        client.post(reverse("www:logout"))
+
+
+def test_demo_accounts_keep_no_password_outside_debug_unless_asked(settings):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    settings.DEBUG = False
+    out = StringIO()
+    call_command("load_demo_data", stdout=out)
+    assert _demo_accounts(out.getvalue()) == []
+    assert "--demo-passwords" in out.getvalue()
+    assert not User.objects.get(email="referent.tremplin@example.org").has_usable_password()
+    out = StringIO()
+    call_command("load_demo_data", "--demo-passwords", stdout=out)
+    (_, _, password), *_ = _demo_accounts(out.getvalue())
+    assert User.objects.get(email="referent.tremplin@example.org").check_password(password)
