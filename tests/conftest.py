@@ -22,6 +22,17 @@ def nantes(db):
 
 
 @pytest.fixture
+def without_demo_reviews(db):
+    """Retire le suivi annuel de la démonstration (2024 figé, 2025 en cours) du contrat de Nantes,
+    pour les tests qui ouvrent eux-mêmes leurs campagnes de suivi sur ce contrat."""
+    from cdv.monitoring.models import ReviewCampaign, Snapshot
+
+    campaigns = ReviewCampaign.objects.filter(contract__slug="nantes-metropole-2024-2030")
+    Snapshot.objects.filter(campaign__in=campaigns).delete()
+    campaigns.delete()
+
+
+@pytest.fixture
 def admin_user(db):
     from cdv.users.models import User
 

@@ -425,6 +425,11 @@ def load_demo_data() -> UpsertStats:
                 "partner": partners[3],
                 "kind": kind,
                 "moderation": moderation,
+                "moderated_at": (
+                    datetime.datetime(2025, 4, 1, 9, tzinfo=datetime.UTC)
+                    if moderation == Moderation.PUBLISHED
+                    else None
+                ),
                 "enjeu": enjeux[2] if kind == FeedbackKind.SUCCESS else enjeux[3],
                 "is_demo": True,
             },
@@ -444,6 +449,17 @@ def load_demo_data() -> UpsertStats:
             user=user, contract=contract, role=role, partner=partner
         )
         stats.add("Membership", "created" if created else "unchanged")
+
+    from cdv.monitoring.demo import load_living_demo  # après les comptes : le pilote fait les bilans
+
+    load_living_demo(
+        contract,
+        partners=partners,
+        actions=actions,
+        enjeux=enjeux,
+        pilot=User.objects.filter(email=DEMO_PILOT_EMAIL).first(),
+        stats=stats,
+    )
 
     from cdv.evaluation.demo import load_demo_evaluation  # après les comptes : évaluatrice, conseils
 
