@@ -12,6 +12,7 @@ from django.utils.text import slugify
 
 from cdv.commitments.enums import CommitmentScope, CommitmentStatus, FundingKind
 from cdv.commitments.models import Commitment, CommitmentMeans
+from cdv.core.french import de
 from cdv.core.upsert import UpsertStats, sync_m2m, upsert
 from cdv.indicators.enums import Aggregation, Direction
 from cdv.indicators.models import Indicator, IndicatorValue, Target
@@ -366,7 +367,7 @@ def load_demo_data() -> UpsertStats:
                 QpvPriority,
                 lookup={"enjeu": enjeu, "qpv": qpv},
                 values={
-                    "text": f"Exemple de priorités locales de {qpv.name} pour l'enjeu "
+                    "text": f"Exemple de priorités locales {de(qpv.name)} pour l'enjeu "
                     f"« {enjeu.title} » (texte de démonstration).",
                     "is_demo": True,
                 },

@@ -81,6 +81,16 @@ COUNCIL_FEEDBACK = [
 FIRST_YEAR, CURRENT_YEAR = 2024, 2025
 
 
+def living_demo_commitments(contract):
+    """Les engagements de démonstration suivis dans chaque quartier (ceux de ce module)."""
+    from django.db.models import Q
+
+    titles = Q()
+    for _, _, title, *_ in QPV_COMMITMENTS:
+        titles |= Q(title__startswith=title)
+    return Commitment.objects.filter(contract=contract, is_demo=True).filter(titles)
+
+
 def council_name(qpv) -> str:
     return f"Conseil citoyen {de(qpv.name)} (démonstration)"
 

@@ -1,4 +1,5 @@
 from django.conf import settings
+from django.contrib.auth.forms import AuthenticationForm
 from django.contrib.auth.forms import PasswordResetForm as BasePasswordResetForm
 from django.contrib.auth.forms import UserChangeForm as BaseChangeForm
 from django.contrib.auth.forms import UserCreationForm as BaseCreationForm
@@ -43,3 +44,14 @@ class PasswordResetForm(BasePasswordResetForm):
                 from_email=settings.DEFAULT_FROM_EMAIL,
                 recipient_list=[user.email],
             )
+
+
+class LoginForm(AuthenticationForm):
+    """Connexion par courriel : le message d'échec de Django (« Saisissez un %(username)s… ») ferait
+    « un adresse électronique »."""
+
+    error_messages = {
+        **AuthenticationForm.error_messages,
+        "invalid_login": "Saisissez une adresse électronique et un mot de passe valides. Attention : le mot "
+        "de passe distingue majuscules et minuscules.",
+    }

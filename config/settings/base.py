@@ -104,6 +104,8 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
             ],
+            # « pluralize » et « date » à la française (0 et 1 au singulier, « 1er janvier »).
+            "builtins": ["cdv.www.templatetags.french"],
         },
     },
 ]

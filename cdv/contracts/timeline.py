@@ -1,0 +1,41 @@
+"""Le calendrier d'un contrat tel que le montre son accueil : chaque jalon, où il en est, et quand il a
+été réalisé.
+
+Un jalon de suivi annuel est réalisé quand la plateforme en garde la trace, même si personne n'a
+renseigné sa date de réalisation : un comité de pilotage enregistré cette année-là (sa date), ou
+l'année arrêtée (campagne de suivi figée). Les jalons sont dans l'ordre des dates : ceux sans échéance
+précise comptent pour la fin de leur année (« 1er trimestre 2024 » avant « 2024 »).
+"""
+
+import datetime
+
+from .enums import MilestoneKind, MilestoneState
+
+
+def contract_timeline(contract, milestones, today: datetime.date) -> list[tuple]:
+    """``[(jalon, état, réalisé le ou None)]`` dans l'ordre des dates ; ``milestones`` : ceux du contrat."""
+    from cdv.monitoring.enums import CampaignStatus, MeetingKind
+    from cdv.monitoring.models import Meeting, ReviewCampaign
+
+    copil_on = {}
+    for date in (
+        Meeting.objects.filter(contract=contract, kind=MeetingKind.COPIL, date__lte=today)
+        .order_by("date")
+        .values_list("date", flat=True)
+    ):
+        copil_on.setdefault(date.year, date)
+    frozen_years = set(
+        ReviewCampaign.objects.filter(contract=contract, status=CampaignStatus.FROZEN).values_list(
+            "year", flat=True
+        )
+    )
+    rows = []
+    for milestone in milestones:
+        done_on, done = milestone.done_on, bool(milestone.done_on)
+        if not done and milestone.kind == MilestoneKind.YEARLY_REVIEW:
+            done_on = copil_on.get(milestone.year)
+            done = done_on is not None or milestone.year in frozen_years
+        state = MilestoneState.DONE if done else milestone.state(today)
+        rows.append((milestone, state, done_on))
+    rows.sort(key=lambda row: (row[0].year, row[0].due_on or datetime.date(row[0].year, 12, 31), row[0].pk))
+    return rows
