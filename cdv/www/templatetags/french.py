@@ -13,6 +13,7 @@ import re
 
 from django import template
 from django.template import defaultfilters
+from django.utils import formats
 
 from cdv.core import french
 
@@ -41,8 +42,8 @@ def pluralize(value, arg="s"):
 
 @register.filter(expects_localtime=True, is_safe=False)
 def date(value, arg=None):
-    if arg and isinstance(value, datetime.date) and value.day == 1:
-        arg = _UNESCAPED_DAY.sub(r"\\1\\e\\r", arg)
+    if isinstance(value, datetime.date) and value.day == 1:
+        arg = _UNESCAPED_DAY.sub(r"\\1\\e\\r", arg or formats.get_format("DATE_FORMAT"))
     return defaultfilters.date(value, arg)
 
 
