@@ -14,21 +14,29 @@ from .enums import MilestoneKind, MilestoneState
 
 def contract_timeline(contract, milestones, today: datetime.date) -> list[tuple]:
     """``[(jalon, état, réalisé le ou None)]`` dans l'ordre des dates ; ``milestones`` : ceux du contrat."""
+    from django.db.models import DateField, Value
+    from django.db.models.functions import ExtractYear
+
     from cdv.monitoring.enums import CampaignStatus, MeetingKind
     from cdv.monitoring.models import Meeting, ReviewCampaign
 
-    copil_on = {}
-    for date in (
+    # Une seule requête : (année, date du COPIL) et (année figée, sans date).
+    copils = (
         Meeting.objects.filter(contract=contract, kind=MeetingKind.COPIL, date__lte=today)
-        .order_by("date")
-        .values_list("date", flat=True)
-    ):
-        copil_on.setdefault(date.year, date)
-    frozen_years = set(
-        ReviewCampaign.objects.filter(contract=contract, status=CampaignStatus.FROZEN).values_list(
-            "year", flat=True
-        )
+        .order_by()
+        .values_list(ExtractYear("date"), "date")
     )
+    frozen = (
+        ReviewCampaign.objects.filter(contract=contract, status=CampaignStatus.FROZEN)
+        .order_by()
+        .values_list("year", Value(None, output_field=DateField()))
+    )
+    copil_on, frozen_years = {}, set()
+    for year, date in sorted(copils.union(frozen, all=True), key=lambda row: (row[0], row[1] or today)):
+        if date is None:
+            frozen_years.add(year)
+        else:
+            copil_on.setdefault(year, date)
     rows = []
     for milestone in milestones:
         done_on, done = milestone.done_on, bool(milestone.done_on)
