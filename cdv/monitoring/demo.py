@@ -4,7 +4,7 @@ conseil citoyen par quartier, avec des retours publiés. Tout est marqué « dé
 
 Le parcours passe par les services (ouverture de campagne, acceptation des bilans, gel de l'année) :
 les états et l'historique sont ceux qu'aurait produits la plateforme. Il n'est joué qu'une fois par
-contrat (tant que la campagne 2024 n'existe pas) ; relancé, le chargement ne change rien.
+contrat (tant qu'aucune campagne 2024 ni 2025 n'existe) ; relancé, le chargement ne change rien.
 """
 
 import datetime
@@ -152,7 +152,11 @@ def load_living_demo(contract, *, partners, actions, enjeux, pilot, stats) -> No
             plans[commitment.pk] = _plan(index, position)
         _council(contract, qpv, index, enjeux, pilot, stats)
 
-    if pilot is None or ReviewCampaign.objects.filter(contract=contract, year=FIRST_YEAR).exists():
+    # Une seule fois, et jamais par-dessus un suivi 2024 ou 2025 ouvert sur le site.
+    if (
+        pilot is None
+        or ReviewCampaign.objects.filter(contract=contract, year__in=[FIRST_YEAR, CURRENT_YEAR]).exists()
+    ):
         return
     today = timezone.localdate()
     first = services.open_campaign(
