@@ -7,6 +7,9 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PORT ?= 8000
 DEMO ?= 1
+# Adresse des liens envoyés par courriel hors requête (relances, commandes) et affichés par make run :
+# suit PORT, sauf si SITE_URL est donné.
+SITE_URL ?= http://127.0.0.1:$(PORT)
 
 .PHONY: install install-dev run serve test lint format migrate data clean help
 
@@ -34,12 +37,12 @@ migrate: install
 
 data: migrate
 	$(PY) manage.py load_reference_data
-	@if [ "$(DEMO)" != "0" ]; then $(PY) manage.py load_demo_data; fi
-	$(PY) manage.py ensure_pilot
+	@if [ "$(DEMO)" != "0" ]; then SITE_URL=$(SITE_URL) $(PY) manage.py load_demo_data; fi
+	SITE_URL=$(SITE_URL) $(PY) manage.py ensure_pilot
 
 run: data
 	@echo "Plateforme servie sur http://127.0.0.1:$(PORT)/ (Ctrl+C pour arrêter)"
-	$(PY) manage.py runserver 127.0.0.1:$(PORT)
+	SITE_URL=$(SITE_URL) $(PY) manage.py runserver 127.0.0.1:$(PORT)
 
 test: install-dev
 	$(VENV)/bin/ruff check .

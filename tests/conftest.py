@@ -22,6 +22,22 @@ def nantes(db):
 
 
 @pytest.fixture
+def without_demo_reviews(db):
+    """Retire le suivi annuel de la démonstration du contrat de Nantes (campagnes 2024 figée et 2025 en
+    cours, et les engagements suivis dans chaque quartier), pour les tests qui ouvrent eux-mêmes leurs
+    campagnes sur ce contrat et comptent leurs bilans."""
+    from cdv.contracts.models import Contract
+    from cdv.monitoring.demo import living_demo_commitments
+    from cdv.monitoring.models import ReviewCampaign, Snapshot
+
+    contract = Contract.objects.get(slug="nantes-metropole-2024-2030")
+    campaigns = ReviewCampaign.objects.filter(contract=contract)
+    Snapshot.objects.filter(campaign__in=campaigns).delete()
+    campaigns.delete()
+    living_demo_commitments(contract).delete()
+
+
+@pytest.fixture
 def admin_user(db):
     from cdv.users.models import User
 

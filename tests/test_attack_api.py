@@ -27,7 +27,8 @@ from cdv.users.services import create_api_token
 from tests import factories
 from tests.test_attack_probes import build_world, changed_tables, fingerprint
 
-pytestmark = pytest.mark.django_db
+# Ces tests ouvrent leurs propres campagnes de suivi sur le contrat de Nantes.
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("without_demo_reviews")]
 
 API = "/api/v1/contracts"
 

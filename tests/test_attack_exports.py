@@ -46,7 +46,8 @@ from cdv.partners.enums import PartnerKind
 from cdv.users.enums import Role
 from tests import factories
 
-pytestmark = pytest.mark.django_db
+# Ces tests ouvrent leurs propres campagnes de suivi sur le contrat de Nantes.
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("without_demo_reviews")]
 
 SCRIPT = "<script>alert(1)</script>"
 IMG = '"><img src=x onerror=alert(1)>'

@@ -60,7 +60,8 @@ from cdv.users.enums import Role
 from cdv.users.services import create_api_token
 from tests import factories
 
-pytestmark = pytest.mark.django_db
+# Ces tests ouvrent leurs propres campagnes de suivi sur le contrat de Nantes.
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("without_demo_reviews")]
 
 ROLES = ["anonymous", "reader_a", "editor_a", "editor_b", "council", "evaluator", "pilot_other", "pilot"]
 MEMBERS = frozenset({"reader_a", "editor_a", "editor_b", "council", "evaluator", "pilot"})

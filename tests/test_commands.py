@@ -31,7 +31,7 @@ def test_ensure_pilot_twice_keeps_the_password(monkeypatch, capsys):
     assert User.objects.filter(email="pilote@example.org").count() == 1
 
 
-def test_demo_and_pilot_need_the_reference_data_first():
+def test_demo_and_pilot_need_the_reference_data_first(without_demo_reviews):
     from cdv.contracts.models import Contract
 
     Contract.objects.all().delete()

@@ -21,7 +21,8 @@ from cdv.users.enums import Role
 from cdv.users.models import Membership
 from tests import factories
 
-pytestmark = pytest.mark.django_db
+# Ces tests comptent les engagements des partenaires de démonstration d'avant le suivi par quartier.
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("without_demo_reviews")]
 
 SYSTEM = SystemActor()
 

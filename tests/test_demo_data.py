@@ -35,3 +35,30 @@ def test_loading_demo_twice_changes_nothing():
     call_command("load_demo_data", verbosity=0)
     assert (Action.objects.count(), Objective.objects.count(), QpvPriority.objects.count()) == counts
     assert Action.history.count() == history
+
+
+def test_the_demonstration_is_a_living_contract(nantes, client):
+    """Chaque quartier a des engagements publiés dans plusieurs états, avec un avancement venu de
+    bilans acceptés, et un conseil citoyen qui a des retours publiés ; 2024 est figé, 2025 en cours."""
+    from cdv.commitments.abilities import PUBLIC_STATUSES
+    from cdv.commitments.models import Commitment
+    from cdv.monitoring.enums import CampaignStatus, ReportState
+    from cdv.monitoring.models import Feedback, ProgressReport, ReviewCampaign, Snapshot
+    from cdv.partners.enums import PartnerKind
+
+    for qpv in nantes.qpvs.all():
+        published = Commitment.objects.filter(contract=nantes, qpvs=qpv, status__in=PUBLIC_STATUSES)
+        assert published.filter(is_demo=True).count() == published.count() >= 3, qpv.name
+        assert published.values("status").distinct().count() >= 3, qpv.name
+        assert ProgressReport.objects.filter(
+            commitment__in=published, state=ReportState.ACCEPTED, progress_pct__gt=0
+        ).exists(), qpv.name
+        council = Partner.objects.get(kind=PartnerKind.CITIZEN_COUNCIL, qpvs=qpv, is_demo=True)
+        assert "démonstration" in council.name
+        feedback = Feedback.objects.filter(partner=council, moderation="PUBLIE", qpvs=qpv)
+        assert feedback.exists() and not feedback.filter(moderated_at__isnull=True).exists(), qpv.name
+    past = ReviewCampaign.objects.get(contract=nantes, year=2024)
+    assert past.status == CampaignStatus.FROZEN and Snapshot.objects.filter(campaign=past).exists()
+    assert ReviewCampaign.objects.get(contract=nantes, year=2025).status == CampaignStatus.OPEN
+    page = client.get(f"/contrats/{nantes.slug}/quartiers/QN04413M/").content.decode()
+    assert "Conseil citoyen de Malakoff (démonstration)" in page

@@ -46,7 +46,9 @@ def commitment(contract, *, partner=None, status=S.CONFIRMED, title="Engagement 
 # --- Enjeu ---------------------------------------------------------------------------------------
 
 
-def test_enjeu_page_shows_summary_first_objectives_actions_and_only_published_commitments(client, nantes):
+def test_enjeu_page_shows_summary_first_objectives_actions_and_only_published_commitments(
+    client, nantes, without_demo_reviews
+):
     forums = Commitment.objects.get(title__startswith="Animer deux forums")  # proposé : pas public
     url = f"{BASE}/enjeux/emploi-et-activite-economique/"
     page = text(client.get(url))

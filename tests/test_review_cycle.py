@@ -31,7 +31,8 @@ from cdv.partners.models import Partner
 from cdv.users.enums import Role
 from tests import factories
 
-pytestmark = pytest.mark.django_db
+# Ces tests ouvrent leurs propres campagnes de suivi sur le contrat de Nantes.
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("without_demo_reviews")]
 
 YEAR = 2025
 

@@ -11,7 +11,8 @@ from cdv.monitoring.enums import ReportState
 from cdv.users.enums import Role
 from tests import factories
 
-pytestmark = pytest.mark.django_db
+# Ces tests ouvrent leurs propres campagnes de suivi sur le contrat de Nantes.
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("without_demo_reviews")]
 
 
 @pytest.fixture

@@ -14,7 +14,8 @@ from cdv.monitoring.models import Decision, Feedback, Meeting, ProgressReport, R
 from cdv.users.enums import Role
 from tests import factories
 
-pytestmark = pytest.mark.django_db
+# Ces tests ouvrent leurs propres campagnes de suivi sur le contrat de Nantes.
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("without_demo_reviews")]
 
 
 @pytest.fixture

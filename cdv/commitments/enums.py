@@ -23,3 +23,18 @@ class CommitmentScope(models.TextChoices):
 class FundingKind(models.TextChoices):
     ORDINARY = "DROIT_COMMUN", "Moyens de droit commun"
     SPECIFIC = "CREDITS_SPECIFIQUES", "Crédits spécifiques de la politique de la ville"
+
+
+# Nom court de chaque état, au singulier et au pluriel, pour compter : « 1 confirmé », « 3 réalisés ».
+STATUS_COUNT_WORDS = {
+    CommitmentStatus.DRAFT: ("brouillon", "brouillons"),
+    CommitmentStatus.PROPOSED: ("proposé", "proposés"),
+    CommitmentStatus.RETURNED: ("renvoyé", "renvoyés"),
+    CommitmentStatus.VALIDATED: ("validé", "validés"),
+    CommitmentStatus.CONFIRMED: ("confirmé", "confirmés"),
+    CommitmentStatus.IN_PROGRESS: ("en cours", "en cours"),
+    CommitmentStatus.DONE: ("réalisé", "réalisés"),
+    CommitmentStatus.PARTLY_DONE: ("partiellement réalisé", "partiellement réalisés"),
+    CommitmentStatus.NOT_DONE: ("non réalisé", "non réalisés"),
+    CommitmentStatus.ABANDONED: ("abandonné", "abandonnés"),
+}

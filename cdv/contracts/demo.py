@@ -12,6 +12,7 @@ from django.utils.text import slugify
 
 from cdv.commitments.enums import CommitmentScope, CommitmentStatus, FundingKind
 from cdv.commitments.models import Commitment, CommitmentMeans
+from cdv.core.french import de
 from cdv.core.upsert import UpsertStats, sync_m2m, upsert
 from cdv.indicators.enums import Aggregation, Direction
 from cdv.indicators.models import Indicator, IndicatorValue, Target
@@ -198,12 +199,65 @@ DEMO_COMMITMENT_INDICATORS = {
     "Équiper 200 logements de thermostats programmables": ["logements-equipes-thermostat"],
 }
 
+# Mot de passe commun des comptes de démonstration, donné seulement en développement (DEBUG, c'est-à-dire
+# `make run`) ou sur demande explicite (`load_demo_data --demo-passwords`) : voir demo_accounts.
+DEMO_PASSWORD = "demonstration-contrat-de-ville"
+DEMO_PILOT_EMAIL = "pilote.demonstration@example.org"
+
 DEMO_USERS = [
+    (DEMO_PILOT_EMAIL, "Claude", "Pilote", Role.PILOT, None),
     ("referent.tremplin@example.org", "Camille", "Martin", Role.EDITOR, 0),
     ("lecteur.bailleur@example.org", "Sami", "Benali", Role.READER, 2),
     ("conseil.dervallieres@example.org", "Alex", "D.", Role.COUNCIL_MEMBER, 3),
     ("evaluation@example.org", "Inès", "Roux", Role.EVALUATOR, None),
 ]
+
+
+# Ordre d'affichage et libellé court de chaque rôle, et la première page à ouvrir une fois connecté.
+ROLE_GUIDE = {
+    Role.PILOT: ("Pilote", "www:dashboard"),
+    Role.EDITOR: ("Référent partenaire", "www:partner_space"),
+    Role.READER: ("Partenaire en lecture", "www:partner_space"),
+    Role.COUNCIL_MEMBER: ("Membre de conseil citoyen", "www:feedback_create"),
+    Role.EVALUATOR: ("Évaluateur", "www:evaluations"),
+}
+
+
+def demo_accounts(contract) -> list[tuple[str, User, str]]:
+    """Les comptes de démonstration du contrat : (rôle lisible, compte, chemin de la première page)."""
+    from django.db.models import Q
+    from django.urls import reverse
+
+    from cdv.evaluation.demo import EVALUATOR_EMAIL
+
+    memberships = (
+        Membership.objects.filter(contract=contract)
+        .filter(Q(partner__is_demo=True) | Q(user__email__in=[DEMO_PILOT_EMAIL, EVALUATOR_EMAIL]))
+        .select_related("user", "partner")
+    )
+    order = list(ROLE_GUIDE)
+    rows = []
+    for membership in sorted(memberships, key=lambda m: (order.index(m.role), m.user.email)):
+        label, url_name = ROLE_GUIDE[membership.role]
+        args = [contract.slug]
+        if url_name == "www:partner_space":
+            args.append(membership.partner.slug)
+        if membership.partner is not None:
+            label = f"{label} ({membership.partner.name})"
+        rows.append((label, membership.user, reverse(url_name, args=args)))
+    return rows
+
+
+@transaction.atomic
+def set_demo_passwords(contract) -> list[tuple[str, User, str]]:
+    """Donne le mot de passe de démonstration aux comptes de démonstration qui n'en ont pas (un mot de
+    passe choisi depuis n'est pas remplacé) ; renvoie ces comptes (voir ``demo_accounts``)."""
+    accounts = demo_accounts(contract)
+    for _, user, _ in accounts:
+        if not user.has_usable_password():
+            user.set_password(DEMO_PASSWORD)
+            user.save(update_fields=["password"])
+    return accounts
 
 
 @transaction.atomic
@@ -313,7 +367,7 @@ def load_demo_data() -> UpsertStats:
                 QpvPriority,
                 lookup={"enjeu": enjeu, "qpv": qpv},
                 values={
-                    "text": f"Exemple de priorités locales de {qpv.name} pour l'enjeu "
+                    "text": f"Exemple de priorités locales {de(qpv.name)} pour l'enjeu "
                     f"« {enjeu.title} » (texte de démonstration).",
                     "is_demo": True,
                 },
@@ -372,6 +426,11 @@ def load_demo_data() -> UpsertStats:
                 "partner": partners[3],
                 "kind": kind,
                 "moderation": moderation,
+                "moderated_at": (
+                    datetime.datetime(2025, 4, 1, 9, tzinfo=datetime.UTC)
+                    if moderation == Moderation.PUBLISHED
+                    else None
+                ),
                 "enjeu": enjeux[2] if kind == FeedbackKind.SUCCESS else enjeux[3],
                 "is_demo": True,
             },
@@ -391,6 +450,17 @@ def load_demo_data() -> UpsertStats:
             user=user, contract=contract, role=role, partner=partner
         )
         stats.add("Membership", "created" if created else "unchanged")
+
+    from cdv.monitoring.demo import load_living_demo  # après les comptes : le pilote fait les bilans
+
+    load_living_demo(
+        contract,
+        partners=partners,
+        actions=actions,
+        enjeux=enjeux,
+        pilot=User.objects.filter(email=DEMO_PILOT_EMAIL).first(),
+        stats=stats,
+    )
 
     from cdv.evaluation.demo import load_demo_evaluation  # après les comptes : évaluatrice, conseils
 

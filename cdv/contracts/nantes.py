@@ -140,6 +140,9 @@ def milestones():
     return rows
 
 
+START_YEAR, END_YEAR = 2024, 2030
+
+
 @transaction.atomic
 def load_nantes_contract() -> UpsertStats:
     stats = UpsertStats()
@@ -151,12 +154,14 @@ def load_nantes_contract() -> UpsertStats:
             "title": "Contrat de ville de Nantes Métropole 2024-2030",
             "epci": epci,
             "reference_territory": epci,
-            "start_year": 2024,
-            "end_year": 2030,
+            "start_year": START_YEAR,
+            "end_year": END_YEAR,
             "signed_on": SIGNED_ON,
             "status": ContractStatus.ACTIVE,
+            # La durée se lit dans les dates du contrat (de début 2024 à fin 2030 : sept années).
             "summary_plain": (
-                "Pour six ans, l'État, Nantes Métropole, les villes, le Département, la Région, "
+                f"De {START_YEAR} à fin {END_YEAR}, l'État, Nantes Métropole, les villes, le Département, "
+                "la Région, "
                 "la CAF et les acteurs des quartiers s'engagent à réduire l'écart entre les 15 "
                 "quartiers prioritaires et le reste de la métropole."
             ),

@@ -18,6 +18,7 @@ Un point valide mais hors de France n'est pas refusé : il est hors QPV, avec un
 
 from __future__ import annotations
 
+import functools
 import threading
 from dataclasses import dataclass
 
@@ -41,6 +42,43 @@ FRANCE_REGIONS = {
     "Saint-Pierre-et-Miquelon": (-56.5, 46.7, -56.1, 47.2),
     "Wallis-et-Futuna": (-178.3, -14.4, -176.1, -13.2),
 }
+# Contour large de la France métropolitaine et de la Corse (longitude, latitude), tracé à la main le
+# long des frontières et au large des côtes, puis élargi de METROPOLE_MARGIN degrés (10 à 15 km) : il
+# contient tout le territoire (îles comprises). Un point de l'emprise métropolitaine qu'il laisse dehors
+# (Bruxelles, Berne, Barcelone…) est « hors de France » ; un point juste de l'autre côté d'une frontière
+# peut y être compté (il est alors hors QPV, sans raison). Pas une frontière officielle.
+METROPOLE_OUTLINE = [
+    (2.55, 51.12), (2.63, 50.95), (2.86, 50.70), (3.15, 50.80), (3.30, 50.55), (3.60, 50.48),
+    (3.75, 50.38), (4.10, 50.33), (4.20, 50.10), (4.82, 50.17), (4.87, 49.93), (5.05, 49.80),
+    (5.40, 49.62), (5.82, 49.55), (6.37, 49.47), (6.60, 49.35), (6.73, 49.17), (7.00, 49.20),
+    (7.43, 49.18), (7.95, 49.06), (8.23, 48.97), (7.80, 48.57), (7.57, 48.12), (7.59, 47.59),
+    (7.40, 47.45), (7.00, 47.51), (6.90, 47.37), (6.45, 46.95), (6.10, 46.45), (6.30, 46.32),
+    (6.80, 46.38), (6.95, 46.05), (6.86, 45.83), (7.10, 45.43), (6.93, 45.25), (6.72, 44.93),
+    (6.90, 44.42), (7.00, 44.23), (7.70, 44.15), (7.53, 43.79), (7.60, 43.60), (6.60, 42.90),
+    (5.00, 43.00), (3.40, 43.10), (3.30, 42.40), (2.67, 42.34), (1.93, 42.43), (1.44, 42.60),
+    (1.00, 42.70), (0.70, 42.86), (0.30, 42.68), (0.00, 42.73), (-0.30, 42.84), (-0.75, 42.92),
+    (-1.40, 43.03), (-1.47, 43.27), (-1.79, 43.36), (-1.90, 43.45), (-1.60, 44.60), (-2.00, 45.80),
+    (-2.70, 46.60), (-3.40, 47.20), (-4.90, 47.70), (-5.30, 48.45), (-5.30, 48.60), (-3.00, 49.00),
+    (-2.05, 48.80), (-1.98, 49.75), (-1.20, 49.80), (0.10, 49.75), (1.30, 50.15), (1.50, 50.75),
+    (1.75, 51.00),
+]  # fmt: skip
+CORSICA_OUTLINE = [(8.50, 41.35), (9.35, 41.30), (9.60, 41.90), (9.60, 43.05), (9.30, 43.05), (8.50, 42.40)]
+METROPOLE_MARGIN = 0.15
+
+
+@functools.cache
+def metropole_shape():
+    """Le contour large de la métropole et de la Corse (shapely, préparé pour les tests de position)."""
+    import shapely
+
+    shape = shapely.union(
+        shapely.Polygon(METROPOLE_OUTLINE).buffer(METROPOLE_MARGIN),
+        shapely.Polygon(CORSICA_OUTLINE).buffer(METROPOLE_MARGIN),
+    )
+    shapely.prepare(shape)
+    return shape
+
+
 # Emprise de validité du Lambert-93 (mètres), avec une marge autour de la métropole et de la Corse.
 LAMBERT93_X = (0.0, 1_300_000.0)
 LAMBERT93_Y = (6_000_000.0, 7_200_000.0)
@@ -226,6 +264,11 @@ def in_france(lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
     west, south, east, north = next(regions)  # la métropole d'abord : le cas courant
     with np.errstate(invalid="ignore"):
         result = (lon >= west) & (lon <= east) & (lat >= south) & (lat <= north)
+        inside_box = np.flatnonzero(result)
+        if inside_box.size:  # l'emprise contient aussi des pays voisins : le contour tranche
+            import shapely
+
+            result[inside_box] = shapely.contains_xy(metropole_shape(), lon[inside_box], lat[inside_box])
         rest = np.flatnonzero(~result)
         if rest.size:
             lon, lat = lon[rest], lat[rest]

@@ -30,6 +30,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from cdv.commitments import abilities
+from cdv.core.french import de
 from cdv.indicators.enums import Scope, ValueStatus
 from cdv.indicators.models import IndicatorValue
 from cdv.indicators.origins import indicators_seen_at_validation, is_own_series
@@ -156,7 +157,7 @@ def record_share_as_indicator_value(*, user, job, commitment, indicator, year) -
         )
     finished = timezone.localtime(job.finished_at or timezone.now())
     comment = (
-        f"Part des bénéficiaires de {commitment.partner.name} résidant dans un QPV du contrat "
+        f"Part des bénéficiaires {de(commitment.partner.name)} résidant dans un QPV du contrat "
         f"(engagement « {commitment.title} ») : {counts['in_contract_qpvs']} sur {counts['located']} "
         f"adresses localisées ; {counts['excluded']} ligne(s) écartée(s) (non géocodées, score trop "
         f"faible ou invalides). Géoréférencement n° {job.pk} du {finished:%d/%m/%Y}, "

@@ -12,6 +12,8 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 
+from cdv.core.links import absolute_url
+
 from .enums import ROLES_WITH_PARTNER, Role
 from .models import ApiToken, Invitation, Membership, User
 
@@ -21,8 +23,11 @@ def hash_token(token: str) -> str:
 
 
 @transaction.atomic
-def invite(*, inviter, contract, email: str, role: str, partner=None) -> tuple[Invitation, str]:
-    """Crée l'invitation et envoie le courriel ; renvoie l'invitation et le lien envoyé."""
+def invite(*, inviter, contract, email: str, role: str, partner=None, request=None) -> tuple[Invitation, str]:
+    """Crée l'invitation et envoie le courriel ; renvoie l'invitation et le lien envoyé.
+
+    Le lien pointe vers le site de la requête quand il y en a une, sinon vers ``SITE_URL``.
+    """
     from cdv.commitments.abilities import is_pilot, partner_takes_part
 
     if not is_pilot(inviter, contract):
@@ -51,7 +56,7 @@ def invite(*, inviter, contract, email: str, role: str, partner=None) -> tuple[I
         invited_by=inviter if getattr(inviter, "pk", None) else None,
         expires_at=timezone.now() + timedelta(days=settings.INVITATION_VALID_DAYS),
     )
-    link = settings.SITE_URL + reverse("www:invitation", args=[token])
+    link = absolute_url(reverse("www:invitation", args=[token]), request)
     context = {
         "invitation": invitation,
         "link": link,

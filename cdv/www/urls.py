@@ -2,6 +2,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import path, register_converter, reverse_lazy
 
 from cdv.users import oidc
+from cdv.users.forms import PasswordResetForm
 
 from .views import (
     accounts,
@@ -75,6 +76,7 @@ urlpatterns = [
             template_name="accounts/password_reset.html",
             email_template_name="accounts/password_reset_email.txt",
             subject_template_name="accounts/password_reset_subject.txt",
+            form_class=PasswordResetForm,
             success_url=reverse_lazy("www:password_reset_done"),
         ),
         name="password_reset",

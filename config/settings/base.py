@@ -86,7 +86,12 @@ MIDDLEWARE = [
     "cdv.core.security.SecurityMiddleware",
     # En dernier : verrouille un compte après trop d'échecs de connexion.
     "axes.middleware.AxesMiddleware",
+    # Pages 404 et 500 en français même avec DEBUG (cdv/core/errorpages.py) ; voit les exceptions
+    # des vues en premier.
+    "cdv.core.errorpages.FrenchErrorPagesMiddleware",
 ]
+# Avec DEBUG, les pages d'erreur techniques de Django (en anglais, avec la trace) seulement sur demande.
+TECHNICAL_ERROR_PAGES = env_bool("TECHNICAL_ERROR_PAGES", False)
 
 ROOT_URLCONF = "config.urls"
 WSGI_APPLICATION = "config.wsgi.application"
@@ -102,6 +107,8 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
             ],
+            # « pluralize » et « date » à la française (0 et 1 au singulier, « 1er janvier »).
+            "builtins": ["cdv.www.templatetags.french"],
         },
     },
 ]

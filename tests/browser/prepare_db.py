@@ -44,7 +44,7 @@ def main(db_path: str, json_path: str) -> None:
     from cdv.commitments.models import Commitment
     from cdv.contracts.models import Contract
     from cdv.indicators.models import Indicator
-    from cdv.monitoring.models import Meeting
+    from cdv.monitoring.models import Meeting, ReviewCampaign
     from cdv.monitoring.services import open_campaign
     from cdv.plan.models import Action
     from cdv.users.enums import Role
@@ -81,9 +81,12 @@ def main(db_path: str, json_path: str) -> None:
     pilot = User.objects.create_user(email=PILOT_EMAIL, password=PILOT_PASSWORD, first_name="Pilote")
     Membership.objects.create(user=pilot, contract=contract, role=Role.PILOT)
     deadline = datetime.date.today() + datetime.timedelta(days=90)
-    campaign = open_campaign(user=pilot, contract=contract, year=REVIEW_YEAR, deadline=deadline)
+    # La démonstration a déjà ouvert le suivi 2025 (en cours) : on s'en sert ; sinon on l'ouvre.
+    campaign = ReviewCampaign.objects.filter(contract=contract, year=REVIEW_YEAR).first() or open_campaign(
+        user=pilot, contract=contract, year=REVIEW_YEAR, deadline=deadline
+    )
     # Le référent rédige aussi pour le partenaire qui a un engagement en cours : un bilan à remplir.
-    report = campaign.reports.select_related("partner").order_by("pk").first()
+    report = campaign.reports.select_related("partner").filter(state="BROUILLON").order_by("pk").first()
     if report is not None and report.partner_id != partner.pk:
         Membership.objects.create(user=editor, contract=contract, role=Role.EDITOR, partner=report.partner)
     data = {

@@ -19,6 +19,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 from cdv.core.security import two_factor_missing
 from cdv.users import privacy, totp
 from cdv.users import services as user_services
+from cdv.users.forms import LoginForm
 from cdv.users.models import ApiToken, Membership, User
 
 from ..forms import AcceptInvitationForm
@@ -111,6 +112,8 @@ def my_space(request):
 
 
 class LoginView(auth_views.LoginView):
+    form_class = LoginForm
+
     def get_context_data(self, **kwargs):
         return super().get_context_data(**kwargs) | {"proconnect_enabled": settings.OIDC_ENABLED}
 

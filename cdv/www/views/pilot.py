@@ -217,6 +217,7 @@ def invitations(request, slug):
                 email=form.cleaned_data["email"],
                 role=form.cleaned_data["role"],
                 partner=form.cleaned_data["partner"],
+                request=request,
             )
         except ValidationError as error:
             for field, errs in error.message_dict.items():

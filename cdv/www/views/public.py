@@ -12,6 +12,7 @@ from django.utils import timezone
 from cdv.contracts.abilities import contract_abilities
 from cdv.contracts.models import Contract, headline_figure
 from cdv.contracts.services import default_contract
+from cdv.contracts.timeline import contract_timeline
 from cdv.core.pagecache import public_page
 from cdv.monitoring.meetings import visible_decisions
 from cdv.monitoring.models import Decision
@@ -89,7 +90,7 @@ def _render_contract(request, contract, others):
         .order_by("-meeting__date", "-id")[:5]
     )
     today = timezone.localdate()
-    milestones = [(m, m.state(today)) for m in contract.milestones.all()]
+    milestones = contract_timeline(contract, contract.milestones.all(), today)
     figures = list(contract.key_figures.all())
     headline = headline_figure(figures)
     signatories = list(contract.signatories.all())

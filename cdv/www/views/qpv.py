@@ -6,9 +6,10 @@ from django.http import Http404
 from django.shortcuts import render
 
 from cdv.commitments.abilities import visible_commitments
-from cdv.commitments.enums import CommitmentStatus
+from cdv.commitments.enums import STATUS_COUNT_WORDS, CommitmentStatus
 from cdv.commitments.models import Commitment
 from cdv.core.figures import gap
+from cdv.core.french import plural
 from cdv.core.pagecache import public_page
 from cdv.indicators.charts import GapChart
 from cdv.indicators.models import IndicatorValue
@@ -112,7 +113,9 @@ def qpv_page(request, slug, code):
         for row in applying.order_by().values("status").annotate(n=Count("id", distinct=True))
     }
     status_counts = [
-        (label, by_status[value]) for value, label in CommitmentStatus.choices if by_status.get(value)
+        (plural(by_status[value], *STATUS_COUNT_WORDS[value]), by_status[value])
+        for value in CommitmentStatus.values
+        if by_status.get(value)
     ]
     roadmap = qpv_roadmap(contract, qpv)
     action_partner_ids = {

@@ -1,6 +1,7 @@
 import os
 import secrets
 
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from cdv.contracts.services import ensure_pilot_account
@@ -32,13 +33,14 @@ class Command(BaseCommand):
             self.stdout.write(self.style.SUCCESS("Compte pilote créé :"))
             self.stdout.write(f"  adresse      : {user.email}")
             self.stdout.write(f"  mot de passe : {password}")
-            self.stdout.write("  connexion    : http://127.0.0.1:8000/connexion/")
-            self.stdout.write("  back-office  : http://127.0.0.1:8000/admin/ (limité à ses contrats)")
+            self.stdout.write(f"  connexion    : {settings.SITE_URL}/connexion/")
+            self.stdout.write(f"  back-office  : {settings.SITE_URL}/admin/ (limité à ses contrats)")
         else:
             self.stdout.write(
                 f"Compte pilote existant : {user.email} (mot de passe inchangé ; "
                 "`.venv/bin/python manage.py changepassword EMAIL` pour le changer)."
             )
+            self.stdout.write(f"  connexion    : {settings.SITE_URL}/connexion/")
         if demoted:
             self.stdout.write(
                 self.style.WARNING(

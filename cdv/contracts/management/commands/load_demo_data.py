@@ -1,13 +1,24 @@
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from cdv.contracts.demo import load_demo_data
+from cdv.contracts.demo import DEMO_PASSWORD, load_demo_data, set_demo_passwords
 
 
 class Command(BaseCommand):
     help = (
         "Ajoute des données de démonstration (objectifs, actions par QPV, priorités de "
-        "quartier, engagements, partenaires et comptes fictifs), toutes marquées comme telles. Idempotent."
+        "quartier, engagements, partenaires et comptes fictifs), toutes marquées comme telles. Idempotent. "
+        "En développement (DEBUG, `make run`), les comptes de démonstration reçoivent un mot de passe "
+        "connu, affiché ; ailleurs, seulement avec --demo-passwords."
     )
+
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "--demo-passwords",
+            action="store_true",
+            help="donne le mot de passe de démonstration aux comptes de démonstration même sans DEBUG "
+            "(jamais sur une plateforme ouverte au public)",
+        )
 
     def handle(self, *args, **options):
         try:
@@ -20,7 +31,22 @@ class Command(BaseCommand):
             else f"{stats.created} création(s), {stats.updated} mise(s) à jour"
         )
         self.stdout.write(self.style.SUCCESS(f"Données de démonstration chargées ({verdict})."))
+        from cdv.contracts.models import Contract
+        from cdv.contracts.nantes import SLUG
+
+        contract = Contract.objects.get(slug=SLUG)
+        if not (settings.DEBUG or options["demo_passwords"]):
+            self.stdout.write(
+                "  Les comptes de démonstration n'ont pas de mot de passe (DEBUG est désactivé) : "
+                "relancez avec --demo-passwords pour leur en donner un connu, seulement sur une "
+                "plateforme de démonstration qui n'est pas ouverte au public."
+            )
+            return
+        login = f"{settings.SITE_URL}/connexion/"
         self.stdout.write(
-            "  Les comptes de démonstration n'ont pas de mot de passe : le pilote peut en définir "
-            "un dans le back-office."
+            f"Se connecter sur {login} avec l'un des comptes de démonstration "
+            f"(mot de passe « {DEMO_PASSWORD} » sauf s'il a été changé depuis) :"
         )
+        for label, user, path in set_demo_passwords(contract):
+            self.stdout.write(f"  {label} : {user.email} / mot de passe {DEMO_PASSWORD}")
+            self.stdout.write(f"      puis {settings.SITE_URL}{path}")
