@@ -17,6 +17,7 @@ from django.db.models import Max
 
 from cdv.commitments.models import Commitment
 from cdv.monitoring.enums import MeetingKind
+from cdv.monitoring.models import Meeting
 from cdv.plan.models import Action, Objective
 
 from . import abilities
@@ -305,6 +306,8 @@ def adopt(*, user, evaluation, meeting, confirmed: bool = False):
     _require(
         abilities.evaluation_abilities(user, evaluation)["adopt"], "Seul le pilote enregistre l'adoption."
     )
+    if meeting is not None:  # relue en base : sa date et son contrat ne viennent pas de l'appelant
+        meeting = Meeting.objects.filter(pk=meeting.pk).first()
     if meeting is None:
         _refuse("Choisissez le comité de pilotage (COPIL) qui adopte l'évaluation.")
     if meeting.contract_id != evaluation.contract_id:
