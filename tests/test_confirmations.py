@@ -16,7 +16,7 @@ from cdv.commitments.enums import CommitmentStatus as S
 from cdv.commitments.models import Commitment
 from cdv.evaluation import services as evaluation_services
 from cdv.evaluation.enums import EvaluationKind, EvaluationStatus
-from cdv.evaluation.models import Evaluation
+from cdv.evaluation.models import Evaluation, Judgement
 from cdv.monitoring import services, yearly
 from cdv.monitoring.enums import CampaignStatus, MeetingKind, ReportState
 from cdv.monitoring.models import Meeting, ReviewCampaign, Snapshot
@@ -185,6 +185,7 @@ def copil(nantes):
 
 def test_adoption_shows_what_is_missing_and_takes_the_copil_date(client, nantes, evaluation, copil):
     Evaluation.objects.filter(pk=evaluation.pk).update(summary="")
+    Judgement.objects.filter(question__evaluation=evaluation, question__number=1).delete()
     evaluation.refresh_from_db()
     pilot = factories.MembershipFactory(contract=nantes, role=Role.PILOT).user
     client.force_login(pilot)
@@ -193,9 +194,7 @@ def test_adoption_shows_what_is_missing_and_takes_the_copil_date(client, nantes,
     assert page.status_code == 200
     body = text(page)
     assert "La synthèse n'est pas encore rédigée" in body
-    without = evaluation.questions.filter(judgement__isnull=True).count()
-    if without:
-        assert "sans jugement" in body
+    assert "sans jugement des évaluateurs : Q1" in body
     assert "Je confirme" in body and "COPIL d'adoption" in body
     # Sans la case : refus, rien ne change.
     response = client.post(adopt_url, {"meeting": copil.pk})
@@ -206,6 +205,7 @@ def test_adoption_shows_what_is_missing_and_takes_the_copil_date(client, nantes,
     # Sans COPIL : refus.
     response = client.post(adopt_url, {"confirm": "oui"})
     assert response.status_code == 200
+    assert "Choisissez le comité de pilotage (COPIL) qui adopte l'évaluation." in text(response)
     evaluation.refresh_from_db()
     assert evaluation.status == EvaluationStatus.IN_PROGRESS
     # Avec le COPIL et la case : adoptée à la date du COPIL, quoi qu'on envoie d'autre.

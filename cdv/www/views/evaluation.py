@@ -304,6 +304,7 @@ class AdoptForm(forms.Form):
         label="Comité de pilotage qui adopte l'évaluation",
         queryset=Meeting.objects.none(),
         empty_label="— choisir —",
+        error_messages={"required": "Choisissez le comité de pilotage (COPIL) qui adopte l'évaluation."},
         help_text="Un comité de pilotage (COPIL) du contrat, enregistré dans les instances : "
         "l'adoption prend sa date.",
     )
