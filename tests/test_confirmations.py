@@ -121,6 +121,8 @@ def test_a_returned_report_of_a_frozen_year_can_still_be_completed_and_accepted(
     # Le partenaire complète son bilan renvoyé, par la page.
     client.force_login(users["editor_a"])
     url = reverse("www:review_report", args=[slug, YEAR, report.pk])
+    page = text(client.get(url))
+    assert "Remplir le bilan" in page and "l'instantané de l'année garde la version figée" in page
     data = COMPLETE | {"progress_pct": 80, "version": report_of(campaign, report.commitment).version}
     response = client.post(url, data | {"action": "submit"})
     assert response.status_code == 302, text(response)[:1500]
