@@ -61,7 +61,10 @@ def main():
         "Bilan annuel 2025 sur les données du moment",
         lambda: yearly.build_annual_report_pdf(contract=contract, year=2025),
     )
-    timed("Gel de l'année (instantané)", lambda: yearly.freeze_year(user=actor, campaign=campaign))
+    timed(
+        "Gel de l'année (instantané)",
+        lambda: yearly.freeze_year(user=actor, campaign=campaign, confirmed=True),
+    )
     frozen = timed(
         "Bilan annuel 2025 depuis l'instantané",
         lambda: yearly.build_annual_report_pdf(contract=contract, year=2025),

@@ -8,6 +8,7 @@ import pytest
 
 from cdv.evaluation import services
 from cdv.evaluation.models import Judgement, QuestionnaireResponse
+from cdv.monitoring.models import Meeting
 from cdv.users.enums import Role
 from tests import factories
 from tests.test_evaluation_report import (
@@ -70,7 +71,14 @@ def test_members_read_the_evaluation_in_progress_with_its_evidence(client, evalu
 
 
 def test_the_public_reads_the_adopted_version_exactly_as_adopted(client, evaluation, pilot):
-    report = services.adopt(user=pilot, evaluation=evaluation, adopted_on=datetime.date(2030, 6, 12))
+    report = services.adopt(
+        user=pilot,
+        evaluation=evaluation,
+        meeting=Meeting.objects.create(
+            contract=evaluation.contract, kind="COPIL", title="COPIL", date=datetime.date(2030, 6, 12)
+        ),
+        confirmed=True,
+    )
     # Après l'adoption, une correction directe en base ne change pas ce qui a été adopté.
     Judgement.objects.filter(question__evaluation=evaluation, question__number=1).update(text="Réécrit.")
 
@@ -100,7 +108,14 @@ def test_the_public_reads_the_adopted_version_exactly_as_adopted(client, evaluat
 
 
 def test_no_individual_answer_and_no_identity_in_the_api(client, evaluation, pilot):
-    services.adopt(user=pilot, evaluation=evaluation)
+    services.adopt(
+        user=pilot,
+        evaluation=evaluation,
+        meeting=Meeting.objects.create(
+            contract=evaluation.contract, kind="COPIL", title="COPIL", date="2030-06-12"
+        ),
+        confirmed=True,
+    )
     for viewer in (None, pilot):
         if viewer is not None:
             client.force_login(viewer)

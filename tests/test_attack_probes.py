@@ -479,7 +479,7 @@ def frozen_version(world):
 
 
 def frozen_year(world):
-    yearly.freeze_year(user=world["users"]["pilot"], campaign=world["campaign"])
+    yearly.freeze_year(user=world["users"]["pilot"], campaign=world["campaign"], confirmed=True)
 
 
 # --- Table 1 : chaque rôle sur chaque vue ------------------------------------------------------
@@ -568,7 +568,7 @@ ROLE_PROBES = [
     P(
         "evaluation_adopt",
         "post",
-        lambda w: (u("evaluation_adopt", n(w), KIND), {"meeting": w["copil"].pk, "adopted_on": "2026-06-01"}),
+        lambda w: (u("evaluation_adopt", n(w), KIND), {"meeting": w["copil"].pk, "confirm": "oui"}),
         {"pilot"},
     ),
     P(
@@ -621,8 +621,8 @@ ROLE_PROBES = [
     ),
     P("review_campaigns_page", "get", lambda w: (u("review_campaigns", n(w)), {}), MEMBERS),
     P("review_dashboard", "get", lambda w: (u("review_campaign", n(w), YEAR), {}), {"pilot", "evaluator"}),
-    P("review_close", "post", lambda w: (u("review_close", n(w), YEAR), {}), {"pilot"}),
-    P("review_freeze", "post", lambda w: (u("review_freeze", n(w), YEAR), {}), {"pilot"}),
+    P("review_close", "post", lambda w: (u("review_close", n(w), YEAR), {"confirm": "oui"}), {"pilot"}),
+    P("review_freeze", "post", lambda w: (u("review_freeze", n(w), YEAR), {"confirm": "oui"}), {"pilot"}),
     P(
         "review_snapshot",
         "get",
@@ -1063,7 +1063,7 @@ FORGED_PROBES = [
         "pilot",
         lambda w: (
             u("evaluation_adopt", o(w), KIND),
-            {"meeting": w["other_copil"].pk, "adopted_on": "2026-06-01"},
+            {"meeting": w["other_copil"].pk, "confirm": "oui"},
         ),
         "404",
     ),
@@ -1102,7 +1102,7 @@ FORGED_PROBES = [
         "pilot",
         lambda w: (
             u("evaluation_adopt", n(w), KIND),
-            {"meeting": w["other_copil"].pk, "adopted_on": "2026-06-01"},
+            {"meeting": w["other_copil"].pk, "confirm": "oui"},
         ),
         "form",
         CHOICE,
@@ -1265,13 +1265,13 @@ FORGED_PROBES = [
     Forged(
         "review_close: campagne d'un autre contrat",
         "pilot",
-        lambda w: (u("review_close", o(w), YEAR), {}),
+        lambda w: (u("review_close", o(w), YEAR), {"confirm": "oui"}),
         "403",
     ),
     Forged(
         "review_freeze: année d'un autre contrat",
         "pilot",
-        lambda w: (u("review_freeze", o(w), YEAR), {}),
+        lambda w: (u("review_freeze", o(w), YEAR), {"confirm": "oui"}),
         "403",
     ),
     Forged(

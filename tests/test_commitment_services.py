@@ -50,6 +50,7 @@ def test_full_life_cycle(draft, editor, pilot):
     c = services.validate(user=pilot, commitment=c)
     assert c.status == S.VALIDATED
     confirmed = services.confirm_cahier(
+        confirmed=True,
         user=editor,
         contract=c.contract,
         partner=c.partner,
@@ -93,7 +94,12 @@ def test_returning_and_abandoning_need_a_reason(draft, editor, pilot):
         services.return_to_partner(user=pilot, commitment=c, comment="  ")
     c = services.validate(user=pilot, commitment=c)
     services.confirm_cahier(
-        user=editor, contract=c.contract, partner=c.partner, signatory_name="A", signatory_role="B"
+        confirmed=True,
+        user=editor,
+        contract=c.contract,
+        partner=c.partner,
+        signatory_name="A",
+        signatory_role="B",
     )
     with pytest.raises(services.CommitmentError, match="abandonné"):
         services.close(user=editor, commitment=c, outcome=S.ABANDONED)
@@ -104,11 +110,21 @@ def test_returning_and_abandoning_need_a_reason(draft, editor, pilot):
 def test_confirming_needs_a_signatory_and_something_validated(nantes, partner, editor, draft):
     with pytest.raises(services.CommitmentError):
         services.confirm_cahier(
-            user=editor, contract=nantes, partner=partner, signatory_name="", signatory_role=""
+            confirmed=True,
+            user=editor,
+            contract=nantes,
+            partner=partner,
+            signatory_name="",
+            signatory_role="",
         )
     with pytest.raises(services.CommitmentError, match="Aucun engagement validé"):
         services.confirm_cahier(
-            user=editor, contract=nantes, partner=partner, signatory_name="A", signatory_role="B"
+            confirmed=True,
+            user=editor,
+            contract=nantes,
+            partner=partner,
+            signatory_name="A",
+            signatory_role="B",
         )
 
 
@@ -126,7 +142,7 @@ def test_confirm_cahier_confirms_only_validated_commitments(nantes, partner, edi
     assert [c.pk for c in summary["to_confirm"]] == [draft.pk]
     assert [c.pk for c in summary["pending"]] == [second.pk]
     services.confirm_cahier(
-        user=editor, contract=nantes, partner=partner, signatory_name="A", signatory_role="B"
+        confirmed=True, user=editor, contract=nantes, partner=partner, signatory_name="A", signatory_role="B"
     )
     assert Commitment.objects.get(pk=second.pk).status == S.DRAFT
 
@@ -167,7 +183,12 @@ def test_changing_a_confirmed_commitment_is_an_amendment_keeping_the_earlier_ver
     services.propose(user=editor, commitment=draft)
     services.validate(user=pilot, commitment=draft)
     services.confirm_cahier(
-        user=editor, contract=draft.contract, partner=draft.partner, signatory_name="A", signatory_role="B"
+        confirmed=True,
+        user=editor,
+        contract=draft.contract,
+        partner=draft.partner,
+        signatory_name="A",
+        signatory_role="B",
     )
     c = Commitment.objects.get(pk=draft.pk)
     with pytest.raises(services.CommitmentError, match="avenant"):

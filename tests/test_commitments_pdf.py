@@ -210,6 +210,7 @@ def test_signatory_appears_once_the_cahier_is_confirmed(nantes, partner, commitm
     for commitment in commitments:
         services.validate(user=pilot, commitment=commitment)
     confirmed = services.confirm_cahier(
+        confirmed=True,
         user=pilot,
         contract=nantes,
         partner=partner,
@@ -230,6 +231,7 @@ def test_a_later_commitment_awaiting_confirmation_is_flagged(nantes, partner, co
     for commitment in commitments[:2]:
         services.validate(user=pilot, commitment=commitment)
     services.confirm_cahier(
+        confirmed=True,
         user=pilot,
         contract=nantes,
         partner=partner,

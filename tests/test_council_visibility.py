@@ -11,6 +11,7 @@ from docx import Document
 from pypdf import PdfReader
 
 from cdv.evaluation import services
+from cdv.monitoring.models import Meeting
 from cdv.users.enums import Role
 from tests import factories
 from tests.test_evaluation_report import COUNCIL_QPV, COUNCIL_TEXT, PAPER_TEXT, build_evaluation
@@ -123,7 +124,14 @@ def test_a_neighbourhood_under_the_minimum_shows_no_results_anywhere(
     assert "stage" not in text
 
     # Adoptée, l'évaluation est publique, mais le quartier reste masqué.
-    services.adopt(user=pilot, evaluation=evaluation)
+    services.adopt(
+        user=pilot,
+        evaluation=evaluation,
+        meeting=Meeting.objects.create(
+            contract=evaluation.contract, kind="COPIL", title="COPIL", date="2030-06-12"
+        ),
+        confirmed=True,
+    )
     client.logout()
     public = client.get(f"/contrats/{SLUG}/evaluations/finale/").content.decode()
     assert "stage" not in public

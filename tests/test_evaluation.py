@@ -307,9 +307,7 @@ def test_freezing_keeps_a_version_and_adoption_locks_the_evaluation(world):
     meeting = Meeting.objects.create(
         contract=world["contract"], kind="COPIL", title="COPIL", date="2027-06-01"
     )
-    adopted = services.adopt(
-        user=pilot, evaluation=evaluation, meeting=meeting, adopted_on=datetime.date(2027, 6, 1)
-    )
+    adopted = services.adopt(user=pilot, evaluation=evaluation, meeting=meeting, confirmed=True)
     v1.refresh_from_db()
     assert v1.payload["questions"][0]["judgement"]["text"] == "Avant."
     assert (
@@ -441,7 +439,7 @@ def test_the_adopted_version_says_adopted_with_its_date_and_meeting(world):
         user=world["pilot"],
         evaluation=world["evaluation"],
         meeting=meeting,
-        adopted_on=datetime.date(2027, 6, 1),
+        confirmed=True,
     )
     meta = report.payload["evaluation"]
     assert meta["status"] == "Adoptée par le comité de pilotage"

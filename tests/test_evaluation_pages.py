@@ -123,9 +123,7 @@ def copil(world):
 
 def adopt(client, world):
     login(client, world, "pilot")
-    response = client.post(
-        url("evaluation_adopt", KIND), {"meeting": copil(world).pk, "adopted_on": "2027-06-15"}
-    )
+    response = client.post(url("evaluation_adopt", KIND), {"meeting": copil(world).pk, "confirm": "oui"})
     assert response.status_code == 302, text(response)[:2000]
     client.logout()
     world["evaluation"].refresh_from_db()
@@ -549,9 +547,7 @@ def test_adoption_requires_a_copil_of_the_contract(client, world):
     )
     login(client, world, "pilot")
     for meeting in (cotech, foreign):
-        response = client.post(
-            url("evaluation_adopt", KIND), {"meeting": meeting.pk, "adopted_on": "2027-06-15"}
-        )
+        response = client.post(url("evaluation_adopt", KIND), {"meeting": meeting.pk, "confirm": "oui"})
         assert response.status_code == 200 and "L'adoption n'est pas enregistrée" in text(response)
     world["evaluation"].refresh_from_db()
     assert world["evaluation"].status == EvaluationStatus.IN_PROGRESS

@@ -12,6 +12,7 @@ from pypdf import PdfReader
 from cdv.evaluation import documents, services
 from cdv.evaluation.enums import Criterion, EvaluationKind, ItemKind, QuestionnaireStatus
 from cdv.evaluation.report import build_payload
+from cdv.monitoring.models import Meeting
 from cdv.partners.enums import PartnerKind
 from cdv.users.enums import Role
 from tests import factories
@@ -189,7 +190,14 @@ def test_a_frozen_version_renders_identically_after_the_data_change(evaluation, 
     assert documents.WORKING_DRAFT in pdf_text(live) and live_name.endswith("-document-de-travail.pdf")
 
     # Adoptée : une version 2, marquée adoptée, rendue par défaut ; la version 1 reste lisible.
-    adopted = services.adopt(user=pilot, evaluation=evaluation, adopted_on=datetime.date(2030, 6, 12))
+    adopted = services.adopt(
+        user=pilot,
+        evaluation=evaluation,
+        meeting=Meeting.objects.create(
+            contract=evaluation.contract, kind="COPIL", title="COPIL", date=datetime.date(2030, 6, 12)
+        ),
+        confirmed=True,
+    )
     text = pdf_text(documents.evaluation_document(evaluation, "pdf")[0])
     assert adopted.version == 2
     assert f"Version 2 figée le {documents.fr_date(adopted.created_at)}, adoptée le 12 juin 2030" in text

@@ -328,9 +328,9 @@ def test_invalid_transitions_are_refused_in_french_and_write_nothing(world):
             user=users["editor_b"], report=current, expected_version=current.version, data=COMPLETE
         )
     # Une campagne se clôt une fois.
-    services.close_campaign(user=users["pilot"], campaign=campaign)
+    services.close_campaign(user=users["pilot"], campaign=campaign, confirmed=True)
     with pytest.raises(services.ReviewError, match="n'est pas ouverte"):
-        services.close_campaign(user=users["pilot"], campaign=campaign)
+        services.close_campaign(user=users["pilot"], campaign=campaign, confirmed=True)
     with pytest.raises(services.ReviewError, match="close"):
         services.submit_report(user=users["editor_a"], report=current)
 
@@ -341,7 +341,7 @@ def test_a_closed_campaign_still_lets_the_pilot_accept_but_not_return(world):
     report = report_of(campaign, world["commitments"]["a_confirmed"])
     report = services.save_report(user=users["editor_a"], report=report, expected_version=1, data=COMPLETE)
     report = services.submit_report(user=users["editor_a"], report=report)
-    services.close_campaign(user=users["pilot"], campaign=campaign)
+    services.close_campaign(user=users["pilot"], campaign=campaign, confirmed=True)
     report = report_of(campaign, report.commitment)
     with pytest.raises(services.ReviewError, match="close"):
         services.return_report(user=users["pilot"], report=report, comment="Trop tard")
@@ -460,7 +460,7 @@ def request_for(action, world, campaign, report):
         deadline = timezone.localdate() + datetime.timedelta(days=60)
         return reverse("www:review_campaigns", args=[slug]), {"year": 2026, "deadline": deadline.isoformat()}
     if action == "close":
-        return reverse("www:review_close", args=[slug, YEAR]), {}
+        return reverse("www:review_close", args=[slug, YEAR]), {"confirm": "oui"}
     if action == "accept":
         return reverse("www:review_accept", args=[slug, YEAR, report.pk]), {}
     if action == "return":
@@ -554,7 +554,7 @@ def test_an_id_from_another_contract_under_this_contract_url_is_a_404(client, wo
 
 
 # ---------------------------------------------------------------------------------------------
-# Campagne figée : lecture seule pour tout le monde
+# Campagne figée : lecture seule pour tout le monde (sauf un bilan renvoyé, voir test_confirmations)
 # ---------------------------------------------------------------------------------------------
 
 
@@ -571,13 +571,15 @@ def test_a_frozen_campaign_is_read_only_for_everyone(client, world):
         rights = abilities.report_abilities(user, draft) | {
             k: v for k, v in abilities.report_abilities(user, submitted).items() if v
         }
-        assert [k for k, v in rights.items() if v and k != "view"] == [], role
+        # Seul un bilan transmis s'accepte encore (l'instantané, lui, ne change pas).
+        expected = ["accept"] if role == "pilot" else []
+        assert [k for k, v in rights.items() if v and k != "view"] == expected, role
         campaign_rights = abilities.campaign_abilities(user, draft.campaign)
         assert not campaign_rights["close"] and not campaign_rights["review"]
     with pytest.raises(services.ReviewError, match="figée"):
         services.save_report(user=users["editor_a"], report=draft, expected_version=1, data=COMPLETE)
     with pytest.raises(services.ReviewError, match="figée"):
-        services.accept_report(user=users["pilot"], report=submitted)
+        services.return_report(user=users["pilot"], report=submitted, comment="Trop tard")
     with pytest.raises(services.ReviewError, match="figée"):
         services.add_attachment(
             user=users["editor_a"],
@@ -585,7 +587,7 @@ def test_a_frozen_campaign_is_read_only_for_everyone(client, world):
             uploaded_file=SimpleUploadedFile("a.pdf", pdf_bytes(), "application/pdf"),
         )
     with pytest.raises(services.ReviewError):
-        services.close_campaign(user=users["pilot"], campaign=campaign)
+        services.close_campaign(user=users["pilot"], campaign=campaign, confirmed=True)
     client.force_login(users["editor_a"])
     url = reverse("www:review_report", args=[slug, YEAR, draft.pk])
     page = client.get(url)
@@ -593,11 +595,7 @@ def test_a_frozen_campaign_is_read_only_for_everyone(client, world):
     response = client.post(url, COMPLETE | {"version": 1, "action": "save"})
     assert response.status_code == 403 and "figée" in text(response)
     client.force_login(users["pilot"])
-    assert client.post(reverse("www:review_accept", args=[slug, YEAR, submitted.pk])).status_code == 403
     assert client.post(reverse("www:review_close", args=[slug, YEAR])).status_code == 403
-    assert "Accepter le bilan" not in text(
-        client.get(reverse("www:review_report", args=[slug, YEAR, submitted.pk]))
-    )
     assert report_of(campaign, draft.commitment).version == 1
     assert report_of(campaign, submitted.commitment).state == ReportState.SUBMITTED
     assert ReviewCampaign.objects.get(pk=campaign.pk).status == CampaignStatus.FROZEN
@@ -948,7 +946,7 @@ def test_no_reminder_once_everything_is_submitted_or_the_campaign_is_closed(worl
     run("2026-03-24")
     assert mail.outbox == []
     ProgressReport.objects.filter(campaign=campaign, partner=world["a"]).update(state=ReportState.DRAFT)
-    services.close_campaign(user=world["users"]["pilot"], campaign=campaign)
+    services.close_campaign(user=world["users"]["pilot"], campaign=campaign, confirmed=True)
     assert "Aucune campagne de suivi ouverte" in run("2026-03-24")
     assert mail.outbox == []
 

@@ -77,7 +77,7 @@ def test_annual_report_from_live_data(nantes, campaign):
 
 
 def test_freezing_keeps_the_year_as_it_was(nantes, campaign, pilot):
-    snapshot = yearly.freeze_year(user=pilot, campaign=campaign)
+    snapshot = yearly.freeze_year(user=pilot, campaign=campaign, confirmed=True)
     campaign.refresh_from_db()
     assert campaign.status == CampaignStatus.FROZEN
     assert snapshot.checksum == yearly.checksum(snapshot.payload)
@@ -87,7 +87,7 @@ def test_freezing_keeps_the_year_as_it_was(nantes, campaign, pilot):
     assert frozen_title in text and "Titre changé après le COPIL" not in text
     assert "Année figée le" in text
     with pytest.raises(ValidationError, match="déjà figée"):
-        yearly.freeze_year(user=pilot, campaign=campaign)
+        yearly.freeze_year(user=pilot, campaign=campaign, confirmed=True)
     json.dumps(snapshot.payload)  # le fichier figé reste téléchargeable tel quel
 
 
@@ -96,7 +96,7 @@ def test_only_a_pilot_freezes(nantes, campaign):
         contract=nantes, partner=factories.PartnerFactory(), role=Role.EDITOR
     ).user
     with pytest.raises(PermissionDenied):
-        yearly.freeze_year(user=editor, campaign=campaign)
+        yearly.freeze_year(user=editor, campaign=campaign, confirmed=True)
     campaign.refresh_from_db()
     assert campaign.status == CampaignStatus.OPEN
 
@@ -131,7 +131,10 @@ def test_freeze_and_downloads_through_the_pages(client, nantes, campaign, pilot)
     client.force_login(evaluator)
     assert client.post(reverse("www:review_freeze", args=[nantes.slug, 2025])).status_code == 403
     client.force_login(pilot)
-    assert client.post(reverse("www:review_freeze", args=[nantes.slug, 2025])).status_code == 302
+    freeze_url = reverse("www:review_freeze", args=[nantes.slug, 2025])
+    assert client.post(freeze_url).status_code == 200  # sans la case « Je confirme » : rien
+    assert client.get(snapshot_url).status_code == 404
+    assert client.post(freeze_url, {"confirm": "oui"}).status_code == 302
     frozen = client.get(snapshot_url)
     data = json.loads(frozen.content)
     assert data["payload"]["year"] == 2025 and data["checksum_sha256"] == yearly.checksum(data["payload"])

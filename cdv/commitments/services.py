@@ -741,10 +741,17 @@ def cahier_summary(*, contract, partner) -> dict:
 
 
 @transaction.atomic
-def confirm_cahier(*, user, contract, partner, signatory_name: str, signatory_role: str) -> list[Commitment]:
-    """Confirme d'un coup tous les engagements validés du partenaire : c'est le cahier signé."""
+def confirm_cahier(
+    *, user, contract, partner, signatory_name: str, signatory_role: str, confirmed: bool = False
+) -> list[Commitment]:
+    """Confirme d'un coup tous les engagements validés du partenaire : c'est le cahier signé.
+    Irréversible : seulement sur confirmation explicite (``confirmed=True``)."""
     if not abilities.can_manage_cahier(user, contract, partner):
         _refuse("Seul le référent du partenaire (ou le pilote) confirme son cahier d'engagements.")
+    if confirmed is not True:
+        raise CommitmentError(
+            {"agree": "Confirmer le cahier est irréversible : une confirmation explicite est requise."}
+        )
     errors = {}
     if not signatory_name.strip():
         errors["signatory_name"] = "Indiquez le nom de la personne qui signe le cahier."

@@ -16,6 +16,8 @@ from django.db import IntegrityError, transaction
 from django.db.models import Max
 
 from cdv.commitments.models import Commitment
+from cdv.monitoring.enums import MeetingKind
+from cdv.monitoring.models import Meeting
 from cdv.plan.models import Action, Objective
 
 from . import abilities
@@ -294,18 +296,28 @@ def freeze_report(*, user, evaluation):
 
 
 @transaction.atomic
-def adopt(*, user, evaluation, meeting=None, adopted_on: datetime.date | None = None):
-    """Le COPIL adopte : l'évaluation passe « adoptée », puis sa version adoptée est figée ; plus rien
-    ne bouge ensuite (questionnaires clos, jugements et recommandations en lecture seule)."""
+def adopt(*, user, evaluation, meeting, confirmed: bool = False):
+    """Le COPIL adopte : l'évaluation passe « adoptée » à la date de ce comité de pilotage
+    (``meeting``, un COPIL du contrat, obligatoire), puis sa version adoptée est figée ; plus rien
+    ne bouge ensuite (questionnaires clos, jugements et recommandations en lecture seule).
+    Irréversible : seulement sur confirmation explicite (``confirmed=True``)."""
     original, evaluation = evaluation, Evaluation.objects.select_for_update().get(pk=evaluation.pk)
     _not_adopted(evaluation)
     _require(
         abilities.evaluation_abilities(user, evaluation)["adopt"], "Seul le pilote enregistre l'adoption."
     )
-    if meeting is not None and meeting.contract_id != evaluation.contract_id:
+    if meeting is not None:  # relue en base : sa date et son contrat ne viennent pas de l'appelant
+        meeting = Meeting.objects.filter(pk=meeting.pk).first()
+    if meeting is None:
+        _refuse("Choisissez le comité de pilotage (COPIL) qui adopte l'évaluation.")
+    if meeting.contract_id != evaluation.contract_id:
         _refuse("L'instance choisie n'est pas une instance de ce contrat.")
+    if meeting.kind != MeetingKind.COPIL:
+        _refuse("L'instance choisie n'est pas un comité de pilotage (COPIL) : seul le COPIL adopte.")
+    if confirmed is not True:
+        _refuse("Adopter l'évaluation est irréversible : une confirmation explicite est requise.")
     evaluation.status = EvaluationStatus.ADOPTED
-    evaluation.adopted_on = adopted_on or datetime.date.today()
+    evaluation.adopted_on = meeting.date
     evaluation.adopting_meeting = meeting
     evaluation.save(update_fields=["status", "adopted_on", "adopting_meeting"])
     evaluation.questionnaires.filter(status=QuestionnaireStatus.OPEN).update(

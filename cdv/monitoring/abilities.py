@@ -9,7 +9,8 @@ vérité pour les vues, les services et les relances. Bâti sur les rôles de
   et les évaluateurs ; ni les autres partenaires, ni les membres de conseil citoyen, ni le public ;
 - le tableau de complétude, le bilan annuel et l'instantané de l'année (tous partenaires) : pilotes
   et évaluateurs ;
-- une campagne figée (année arrêtée en COPIL) est en lecture seule pour tout le monde.
+- une campagne figée (année arrêtée en COPIL) est en lecture seule, sauf les bilans renvoyés pour
+  complément (le partenaire les complète, le pilote les accepte) : l'instantané, lui, ne change pas.
 """
 
 from cdv.commitments.abilities import (
@@ -55,17 +56,20 @@ def report_abilities(user, report) -> dict[str, bool]:
     pilot = is_pilot(user, contract_id)
     owner = edits_for(user, contract_id, report.partner_id)
     is_open = campaign.status == CampaignStatus.OPEN
-    frozen = campaign.status == CampaignStatus.FROZEN
-    editable = owner and is_open and report.state in EDITABLE_STATES
+    # Un bilan renvoyé pour complément se complète encore après la clôture ou le gel de l'année
+    # (l'instantané garde ce qui a été figé) ; un brouillon jamais transmis, seulement campagne ouverte.
+    editable = owner and (
+        (is_open and report.state in EDITABLE_STATES) or report.state == ReportState.RETURNED
+    )
     return {
         "view": reads_partner_internals(user, contract_id, report.partner_id),
         "edit": editable,
         "submit": editable,
         "upload": editable,
         "delete_attachment": editable,
-        # Un bilan transmis peut encore être accepté après la clôture, pas une fois l'année figée ;
-        # le renvoyer n'a de sens que si le partenaire peut encore le reprendre (campagne ouverte).
-        "accept": pilot and not frozen and report.state == ReportState.SUBMITTED,
+        # Un bilan transmis peut encore être accepté après la clôture et après le gel (l'instantané
+        # ne change pas) ; le renvoyer n'a de sens que campagne ouverte.
+        "accept": pilot and report.state == ReportState.SUBMITTED,
         "return": pilot and is_open and report.state == ReportState.SUBMITTED,
     }
 

@@ -122,8 +122,11 @@ def refusal_message(user, report, ability) -> str:
     if not abilities.role_allows(user, report, ability):
         return ROLE_MESSAGES[ability]
     campaign = report.campaign
-    if campaign.status == CampaignStatus.FROZEN:
-        return f"La campagne {campaign.year} est figée : ses bilans ne changent plus."
+    if campaign.status == CampaignStatus.FROZEN and ability != "accept":
+        return (
+            f"La campagne {campaign.year} est figée : ses bilans ne changent plus, "
+            "sauf ceux renvoyés pour complément."
+        )
     state = report.get_state_display().lower()
     if ability == "accept":
         return f"Seul un bilan transmis peut être accepté (ce bilan est « {state} »)."
@@ -223,14 +226,19 @@ def open_campaign(*, user, contract, year, deadline, opens_on=None) -> ReviewCam
 
 
 @transaction.atomic
-def close_campaign(*, user, campaign) -> ReviewCampaign:
-    """Clôt une campagne ouverte : les bilans non transmis restent tels quels, en retard."""
+def close_campaign(*, user, campaign, confirmed: bool = False) -> ReviewCampaign:
+    """Clôt une campagne ouverte : les bilans non transmis restent tels quels, en retard. Seulement
+    sur confirmation explicite (``confirmed=True``)."""
     current = ReviewCampaign.objects.select_for_update().get(pk=campaign.pk)
     if not abilities.is_pilot(user, current.contract_id):
         raise PermissionDenied("Seul le pilote du contrat clôt une campagne de suivi annuel.")
     if current.status != CampaignStatus.OPEN:
         state = current.get_status_display()
         raise ReviewError(f"La campagne {current.year} n'est pas ouverte (état : « {state} »).")
+    if confirmed is not True:
+        raise ReviewError(
+            f"Clore la campagne {current.year} est irréversible : une confirmation explicite est requise."
+        )
     current.status = CampaignStatus.CLOSED
     current.save(update_fields=["status"])
     return current

@@ -45,6 +45,30 @@ def _point(value) -> str | None:
 SECRET_MARK = "s"
 
 
+def _reports_payload(campaign) -> dict:
+    """Les bilans de la campagne, par engagement, tels que l'instantané les enregistre."""
+    return {
+        r.commitment_id: {
+            "state": r.state,
+            "state_label": r.get_state_display(),
+            "reported_status": r.get_reported_status_display() if r.reported_status else "",
+            "progress_pct": r.progress_pct,
+            "fte_actual": _num(r.fte_actual),
+            "amount_actual": _num(r.amount_actual),
+            "what_worked": r.what_worked,
+            "difficulties": r.difficulties,
+        }
+        for r in ProgressReport.objects.filter(campaign=campaign)
+    }
+
+
+def later_version_exists(snapshot) -> bool:
+    """Un bilan a-t-il changé depuis le gel (bilan renvoyé complété, puis accepté) ? L'instantané,
+    lui, ne change pas : la page le dit. Une requête."""
+    frozen = {c["id"]: c["report"] for c in snapshot.payload.get("commitments", []) if c.get("report")}
+    return _reports_payload(snapshot.campaign) != frozen
+
+
 def year_payload(contract, year: int) -> dict:
     """Tout ce que le bilan de l'année ``year`` montre, en JSON (chaînes pour les nombres)."""
     populations = selectors.contract_qpv_populations(contract)
@@ -104,19 +128,7 @@ def year_payload(contract, year: int) -> dict:
             }
         )
     campaign = ReviewCampaign.objects.filter(contract=contract, year=year).first()
-    reports = {}
-    if campaign is not None:
-        for r in ProgressReport.objects.filter(campaign=campaign):
-            reports[r.commitment_id] = {
-                "state": r.state,
-                "state_label": r.get_state_display(),
-                "reported_status": r.get_reported_status_display() if r.reported_status else "",
-                "progress_pct": r.progress_pct,
-                "fte_actual": _num(r.fte_actual),
-                "amount_actual": _num(r.amount_actual),
-                "what_worked": r.what_worked,
-                "difficulties": r.difficulties,
-            }
+    reports = _reports_payload(campaign) if campaign is not None else {}
     commitments = []
     queryset = (
         Commitment.objects.filter(contract=contract)
@@ -201,13 +213,18 @@ def checksum(payload: dict) -> str:
 
 
 @transaction.atomic
-def freeze_year(*, user, campaign) -> Snapshot:
-    """Arrête l'année : enregistre l'instantané et fige la campagne. Une seule fois."""
+def freeze_year(*, user, campaign, confirmed: bool = False) -> Snapshot:
+    """Arrête l'année : enregistre l'instantané et fige la campagne. Une seule fois, et seulement
+    sur confirmation explicite (``confirmed=True``) : l'acte est irréversible."""
     campaign = ReviewCampaign.objects.select_for_update().get(pk=campaign.pk)
     if not is_pilot(user, campaign.contract_id):
         raise PermissionDenied("Seul un pilote du contrat fige l'année.")
     if campaign.status == CampaignStatus.FROZEN or Snapshot.objects.filter(campaign=campaign).exists():
         raise ValidationError(f"L'année {campaign.year} est déjà figée : l'instantané ne change plus.")
+    if confirmed is not True:
+        raise ValidationError(
+            f"Figer l'année {campaign.year} est irréversible : une confirmation explicite est requise."
+        )
     payload = year_payload(campaign.contract, campaign.year)
     payload["frozen_at"] = timezone.now().isoformat()
     snapshot = Snapshot.objects.create(

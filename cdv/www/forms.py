@@ -272,7 +272,10 @@ class ConfirmCahierForm(forms.Form):
     signatory_role = forms.CharField(
         label="Sa qualité", max_length=200, help_text="Ex. : présidente, directeur général."
     )
-    agree = forms.BooleanField(label="Je confirme, au nom du partenaire, les engagements listés ci-dessus.")
+    agree = forms.BooleanField(
+        label="Je confirme, au nom du partenaire, les engagements listés ci-dessus.",
+        error_messages={"required": "Cochez la case « Je confirme » pour confirmer le cahier."},
+    )
 
 
 def parse_decimal(value):

@@ -407,6 +407,7 @@ def confirm_cahier(request, slug, partner_slug):
                 partner=partner,
                 signatory_name=form.cleaned_data["signatory_name"],
                 signatory_role=form.cleaned_data["signatory_role"],
+                confirmed=form.cleaned_data["agree"],
             )
         except ValidationError as error:
             _add_errors(form, error)

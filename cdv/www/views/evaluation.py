@@ -37,6 +37,7 @@ from cdv.core.pagecache import public_page
 from cdv.evaluation import abilities, services
 from cdv.evaluation import evidence as ev
 from cdv.evaluation import results as res
+from cdv.evaluation.confirmations import adoption_gaps
 from cdv.evaluation.documents import headline_sentence
 from cdv.evaluation.enums import (
     EvaluationKind,
@@ -69,7 +70,6 @@ KIND_SLUGS = {EvaluationKind.MID_TERM: "mi-parcours", EvaluationKind.FINAL: "fin
 SLUG_KINDS = {slug: kind for kind, slug in KIND_SLUGS.items()}
 DOCUMENT_FORMATS = {"pdf", "docx"}
 HEAVY_QPV_FIELDS = ("qpv__geometry", "qpv__bbox", "qpv__commune_codes")
-DATE_WIDGET = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 SCALE_CHOICES = [
     (1, "1 — pas du tout"),
     (2, "2 — un peu"),
@@ -304,9 +304,15 @@ class AdoptForm(forms.Form):
         label="Comité de pilotage qui adopte l'évaluation",
         queryset=Meeting.objects.none(),
         empty_label="— choisir —",
-        help_text="Un comité de pilotage (COPIL) du contrat, enregistré dans les instances.",
+        error_messages={"required": "Choisissez le comité de pilotage (COPIL) qui adopte l'évaluation."},
+        help_text="Un comité de pilotage (COPIL) du contrat, enregistré dans les instances : "
+        "l'adoption prend sa date.",
     )
-    adopted_on = forms.DateField(label="Date d'adoption", widget=DATE_WIDGET)
+    confirm = forms.BooleanField(
+        label="Je confirme l'adoption de l'évaluation par ce comité de pilotage, à sa date, "
+        "et sa publication sur le site public",
+        error_messages={"required": "Cochez la case « Je confirme » pour adopter l'évaluation."},
+    )
 
     def __init__(self, *args, contract, **kwargs):
         super().__init__(*args, **kwargs)
@@ -603,10 +609,6 @@ def _render_evaluation(request, contract, evaluation, rights, *, forms_by_questi
         context["recommendation_form"] = forms_.get("recommendation_form") or RecommendationForm(
             contract=contract
         )
-    if rights["adopt"]:
-        context["adopt_form"] = forms_.get("adopt_form") or AdoptForm(
-            contract=contract, initial={"adopted_on": timezone.localdate()}
-        )
     if member:
         context["versions"] = list(
             EvaluationReport.objects.filter(evaluation=evaluation)
@@ -700,19 +702,21 @@ def evaluation_freeze(request, slug, kind):
 
 
 @login_required
-@require_POST
+@require_http_methods(["GET", "POST"])
 def evaluation_adopt(request, slug, kind):
+    """Page de confirmation : ce qui manque (synthèse, jugements…), le COPIL qui adopte (sa date est
+    celle de l'adoption) et la case « Je confirme » ; puis l'adoption."""
     contract = get_contract(request, slug)
     evaluation, rights = _get_evaluation(request, contract, kind)
     require(rights["adopt"], "Seul le pilote enregistre l'adoption, une seule fois.")
-    form = AdoptForm(request.POST, contract=contract)
-    if form.is_valid():
+    form = AdoptForm(request.POST or None, contract=contract)
+    if request.method == "POST" and form.is_valid():
         try:
             report = services.adopt(
                 user=request.user,
                 evaluation=evaluation,
                 meeting=form.cleaned_data["meeting"],
-                adopted_on=form.cleaned_data["adopted_on"],
+                confirmed=form.cleaned_data["confirm"],
             )
         except EvaluationError as error:
             add_service_errors(form, error)
@@ -722,7 +726,17 @@ def evaluation_adopt(request, slug, kind):
                 f"Évaluation adoptée : la version {report.version} du rapport est publiée sur le site.",
             )
             return redirect(_evaluation_url(contract, evaluation))
-    return _render_evaluation(request, contract, evaluation, rights, adopt_form=form)
+    return render(
+        request,
+        "evaluation/adopt.html",
+        {
+            "contract": contract,
+            "evaluation": evaluation,
+            "form": form,
+            "has_copil": form.fields["meeting"].queryset.exists(),
+            "gaps": adoption_gaps(evaluation),
+        },
+    )
 
 
 # --- Versions et documents du rapport --------------------------------------------------------------

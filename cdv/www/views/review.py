@@ -27,8 +27,10 @@ from cdv.commitments.models import CommitmentMeans
 from cdv.core.numbers import FrenchDecimalField, FrenchIntegerField
 from cdv.core.validators import check_zip_archive, foreign_content
 from cdv.monitoring import abilities, services
-from cdv.monitoring.enums import ReportState
-from cdv.monitoring.models import ProgressReport, ReviewCampaign
+from cdv.monitoring.confirmations import campaign_gaps
+from cdv.monitoring.enums import CampaignStatus, ReportState
+from cdv.monitoring.models import ProgressReport, ReviewCampaign, Snapshot
+from cdv.monitoring.yearly import later_version_exists
 from cdv.partners.models import Partner
 from cdv.plan.models import Enjeu
 from cdv.territories.models import Territory
@@ -376,6 +378,13 @@ def completeness(campaign, today):
     }
 
 
+def _later_version(campaign) -> bool:
+    if campaign.status != CampaignStatus.FROZEN:
+        return False
+    snapshot = Snapshot.objects.filter(campaign=campaign).first()
+    return snapshot is not None and later_version_exists(snapshot)
+
+
 @login_required
 def campaign_dashboard(request, slug, year):
     contract = get_contract(request, slug)
@@ -395,13 +404,15 @@ def campaign_dashboard(request, slug, year):
             "deadline_passed": today > campaign.deadline,
             "days_left": (campaign.deadline - today).days,
             **completeness(campaign, today),
+            "later_version": _later_version(campaign),
         },
     )
 
 
 @login_required
-@require_POST
+@require_http_methods(["GET", "POST"])
 def close_campaign(request, slug, year):
+    """Page de confirmation (ce qui est incomplet, case « Je confirme ») puis clôture."""
     contract = get_contract(request, slug)
     _require_member(request, contract)
     campaign = _get_campaign(contract, year)
@@ -410,14 +421,33 @@ def close_campaign(request, slug, year):
         if not abilities.is_pilot(request.user, contract):
             raise PermissionDenied("Seul le pilote du contrat clôt une campagne de suivi annuel.")
         raise PermissionDenied(f"La campagne {campaign.year} n'est pas ouverte.")
-    try:
-        services.close_campaign(user=request.user, campaign=campaign)
-    except ValidationError as error:
-        for message in error.messages:
-            messages.error(request, message)
-    else:
-        messages.success(request, f"Campagne {campaign.year} close : les bilans ne se modifient plus.")
-    return redirect("www:review_campaign", slug=contract.slug, year=campaign.year)
+    error = ""
+    if request.method == "POST":
+        if request.POST.get("confirm") != "oui":
+            error = "Cochez la case « Je confirme » pour clore la campagne."
+        else:
+            try:
+                services.close_campaign(user=request.user, campaign=campaign, confirmed=True)
+            except ValidationError as refusal:
+                for message in refusal.messages:
+                    messages.error(request, message)
+            else:
+                messages.success(
+                    request, f"Campagne {campaign.year} close : les bilans ne se modifient plus."
+                )
+            return redirect("www:review_campaign", slug=contract.slug, year=campaign.year)
+    return render(
+        request,
+        "review/confirm.html",
+        {
+            "contract": contract,
+            "campaign": campaign,
+            "act": "close",
+            "title": f"Clore la campagne {campaign.year}",
+            "gaps": campaign_gaps(campaign, today=_today(), act="close"),
+            "error": error,
+        },
+    )
 
 
 # ---------------------------------------------------------------------------------------------

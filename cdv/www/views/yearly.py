@@ -6,11 +6,14 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpResponse
-from django.shortcuts import redirect
-from django.views.decorators.http import require_POST
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_http_methods
 
 from cdv.commitments.abilities import is_pilot, reads_all_partners
 from cdv.monitoring import yearly
+from cdv.monitoring.confirmations import campaign_gaps
+from cdv.monitoring.enums import CampaignStatus
 from cdv.monitoring.models import ReviewCampaign, Snapshot
 
 from .helpers import get_contract, require
@@ -29,18 +32,39 @@ def _campaign(request, slug, year):
 
 
 @login_required
-@require_POST
+@require_http_methods(["GET", "POST"])
 def freeze(request, slug, year):
+    """Page de confirmation (ce qui est incomplet, case « Je confirme ») puis gel de l'année."""
     contract, campaign = _campaign(request, slug, year)
     require(is_pilot(request.user, contract), "Seul un pilote du contrat fige l'année.")
-    try:
-        yearly.freeze_year(user=request.user, campaign=campaign)
-    except ValidationError as error:
-        for message in error.messages:
-            messages.error(request, message)
-    else:
-        messages.success(request, f"Année {year} figée : l'instantané ne changera plus.")
-    return redirect("www:review_campaign", slug=contract.slug, year=year)
+    campaign.contract = contract
+    error = ""
+    if request.method == "POST":
+        if request.POST.get("confirm") != "oui":
+            error = "Cochez la case « Je confirme » pour figer l'année."
+        else:
+            try:
+                yearly.freeze_year(user=request.user, campaign=campaign, confirmed=True)
+            except ValidationError as refusal:
+                for message in refusal.messages:
+                    messages.error(request, message)
+            else:
+                messages.success(request, f"Année {year} figée : l'instantané ne changera plus.")
+            return redirect("www:review_campaign", slug=contract.slug, year=year)
+    frozen = campaign.status == CampaignStatus.FROZEN
+    return render(
+        request,
+        "review/confirm.html",
+        {
+            "contract": contract,
+            "campaign": campaign,
+            "act": "freeze",
+            "title": f"Figer l'année {year}",
+            "done": f"L'année {year} est déjà figée." if frozen else "",
+            "gaps": [] if frozen else campaign_gaps(campaign, today=timezone.localdate(), act="freeze"),
+            "error": error,
+        },
+    )
 
 
 @login_required
