@@ -167,8 +167,8 @@ def load_living_demo(contract, *, partners, actions, enjeux, pilot, stats) -> No
         deadline=datetime.date(2025, 2, 28),
     )
     _review(first, plans, 0, pilot)
-    services.close_campaign(user=pilot, campaign=first)
-    yearly.freeze_year(user=pilot, campaign=first)
+    services.close_campaign(user=pilot, campaign=first, confirmed=True)
+    yearly.freeze_year(user=pilot, campaign=first, confirmed=True)
     stats.add("ReviewCampaign", "created")
     opens_on = min(datetime.date(2026, 1, 5), today)
     current = services.open_campaign(
