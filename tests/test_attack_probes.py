@@ -495,6 +495,14 @@ class Probe:
     setup: Callable | None = None  # world -> None, avant les essais
 
 
+def proposed_of_a(world):
+    """Un engagement proposé de A (validation groupée), créé avant les essais (``setup``)."""
+    commitments = world["commitments"]
+    if "a_proposed" not in commitments:
+        commitments["a_proposed"] = _commitment(world["nantes"], world["a"], S.PROPOSED, "Proposé de A")
+    return commitments["a_proposed"]
+
+
 def P(name, method, request, allowed, ok=None, setup=None):
     return Probe(name, method, request, frozenset(allowed), ok or (302 if method == "post" else 200), setup)
 
@@ -746,6 +754,13 @@ ROLE_PROBES = [
         {"pilot"},
     ),
     P("invitations_page", "get", lambda w: (u("invitations", n(w)), {}), {"pilot"}),
+    P(
+        "bulk_validation",
+        "post",
+        lambda w: (u("dashboard", n(w)), {"engagements": [proposed_of_a(w).pk], "action": "valider"}),
+        {"pilot"},
+        setup=proposed_of_a,
+    ),
     # Géoréférencement : dépôt, traitements d'une personne, part en QPV → valeur d'indicateur
     P("georef_upload", "post", lambda w: (u("georef"), georef_upload()), set(ROLES) - {"anonymous"}),
     P("georef_job", "get", lambda w: (u("georef_job", w["jobs"]["a"].pk), {}), {"editor_a"}),
@@ -883,6 +898,17 @@ def forged_commitment_is_a_nantes_draft_of_a(world):
 
 
 FORGED_PROBES = [
+    Forged(
+        "bulk_validation: engagement d'un autre contrat",
+        "pilot",
+        lambda w: (
+            u("dashboard", n(w)),
+            {"engagements": [w["commitments"]["other_a"].pk], "action": "valider"},
+        ),
+        "form",
+        "ne font pas partie du contrat",
+        absent="Engagement de A ailleurs",
+    ),
     # Retours d'expérience : l'identifiant est cherché dans le contrat de l'URL
     Forged(
         "feedback_edit: id d'un autre contrat sous Nantes",

@@ -698,6 +698,68 @@ def return_to_partner(*, user, commitment, comment: str) -> Commitment:
     )
 
 
+BULK_ACTIONS = {"validate": "valider", "return": "renvoyer"}
+
+
+def _named(commitments) -> str:
+    return ", ".join(f"« {c.title} »" for c in commitments)
+
+
+@transaction.atomic
+def bulk_transition(*, user, contract, commitment_ids, action: str, comment: str = "") -> list[Commitment]:
+    """Valide (``action="validate"``) ou renvoie (``"return"``, avec un commentaire commun) une
+    sélection d'engagements proposés du contrat. Tout ou rien : si un seul est refusé, l'erreur
+    les nomme tous et aucun n'est modifié. Les droits de chacun sont revérifiés."""
+    if action not in BULK_ACTIONS:
+        raise CommitmentError("Action inconnue : valider ou renvoyer la sélection.")
+    ids, malformed = [], []
+    for raw in commitment_ids:
+        try:
+            ids.append(int(raw))
+        except (TypeError, ValueError):
+            malformed.append(str(raw))
+    if malformed:
+        raise CommitmentError(
+            {"engagements": "Identifiants d'engagement invalides : " + ", ".join(malformed) + "."}
+        )
+    ids = list(dict.fromkeys(ids))
+    if not ids:
+        raise CommitmentError({"engagements": "Cochez au moins un engagement."})
+    if action == "return" and not comment.strip():
+        raise CommitmentError(
+            {"comment": "Expliquez au partenaire pourquoi les engagements lui sont renvoyés."}
+        )
+    found = {
+        c.pk: c
+        for c in Commitment.objects.select_for_update().filter(contract=contract, pk__in=ids).order_by("pk")
+    }
+    errors = []
+    outside = [i for i in ids if i not in found]
+    if outside:
+        errors.append(
+            "Ces engagements ne font pas partie du contrat : " + ", ".join(f"n° {i}" for i in outside) + "."
+        )
+    selected = [found[i] for i in ids if i in found]
+    not_proposed = [c for c in selected if c.status != S.PROPOSED]
+    if not_proposed:
+        errors.append(
+            "Ces engagements ne sont pas (ou plus) proposés : "
+            + ", ".join(f"« {c.title} » ({c.get_status_display().lower()})" for c in not_proposed)
+            + "."
+        )
+    ability = "validate" if action == "validate" else "return"
+    refused = [
+        c for c in selected if c not in not_proposed and not abilities.commitment_abilities(user, c)[ability]
+    ]
+    if refused:
+        _refuse(f"Seul un pilote du contrat peut {BULK_ACTIONS[action]} ces engagements : {_named(refused)}.")
+    if errors:
+        raise CommitmentError({"engagements": errors})
+    if action == "validate":
+        return [validate(user=user, commitment=c) for c in selected]
+    return [return_to_partner(user=user, commitment=c, comment=comment) for c in selected]
+
+
 @transaction.atomic
 def start(*, user, commitment) -> Commitment:
     return _transition(user, commitment, "start", "Seul un engagement confirmé peut démarrer.", S.IN_PROGRESS)

@@ -55,6 +55,7 @@ class FeedbackAdmin(SimpleHistoryAdmin):
     list_filter = ["contract", "kind", "moderation", "is_demo"]
     search_fields = ["text", "partner__name"]
     filter_horizontal = ["qpvs", "actions", "commitments", "indicators"]
+    readonly_fields = ["original_text", "redacted_by", "redacted_at"]
 
 
 class DecisionInline(admin.StackedInline):

@@ -240,12 +240,28 @@ def update_feedback(
 
 
 @transaction.atomic
-def publish_feedback(*, user, feedback) -> Feedback:
+def publish_feedback(*, user, feedback, text: str | None = None) -> Feedback:
+    """Publie un retour en attente. ``text`` : le texte à publier, retouché par le pilote (noms,
+    adresses retirés) ; s'il diffère du texte déposé, celui-ci est gardé dans ``original_text``,
+    avec qui l'a retouché et quand (et l'historique garde chaque version)."""
     current = Feedback.objects.select_for_update().get(pk=feedback.pk)
     if not can_moderate(user, current.contract_id):
         _refuse("Seul un pilote du contrat modère les retours d'expérience.")
     if not feedback_abilities(user, current)["publish"]:
         raise FeedbackError("Seul un retour en attente de modération peut être publié.")
+    if text is not None:
+        text = text.strip()
+        if not text:
+            raise FeedbackError({"text": "Le texte à publier est vide : retouchez-le sans l'effacer."})
+        if len(text) > TEXT_MAX:
+            raise FeedbackError(
+                {"text": f"Le texte à publier est trop long ({len(text)} caractères ; {TEXT_MAX} au plus)."}
+            )
+        if text != current.text:
+            current.original_text = current.original_text or current.text
+            current.text = text
+            current.redacted_by = person_or_none(user)
+            current.redacted_at = timezone.now()
     current.moderation = Moderation.PUBLISHED
     current.moderation_comment = ""
     current.moderated_by = person_or_none(user)

@@ -212,6 +212,18 @@ class Feedback(models.Model):
         related_name="+",
     )
     moderated_at = models.DateTimeField("modéré le", null=True, blank=True)
+    # Caviardage : ``text`` est le texte publié ; le texte déposé, s'il a été retouché avant
+    # publication (noms, adresses), reste ici, lisible des seuls pilotes.
+    original_text = models.TextField("texte déposé (avant retouche)", blank=True)
+    redacted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name="retouché par",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    redacted_at = models.DateTimeField("retouché le", null=True, blank=True)
     created_at = models.DateTimeField("déposé le", auto_now_add=True)
     is_demo = models.BooleanField("donnée de démonstration", default=False)
     history = HistoricalRecords()

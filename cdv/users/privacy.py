@@ -155,6 +155,8 @@ def export_data(user) -> dict:
                 "au_nom_de": f.partner.name if f.partner_id else None,
                 "nature": f.get_kind_display(),
                 "texte": f.text,
+                # retouché par la modération avant publication : le texte tel que déposé
+                "texte_depose": f.original_text or f.text,
                 "moderation": f.get_moderation_display(),
                 "depose_le": _iso(f.created_at),
             }

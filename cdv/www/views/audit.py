@@ -9,6 +9,7 @@ le volume d'historique. Filtres : personne, type d'objet, période, texte de l'i
 """
 
 import csv
+import functools
 from dataclasses import dataclass
 from datetime import datetime, time
 
@@ -192,10 +193,22 @@ def history_rows(contract, *, who=None, source_key=None, start=None, end=None, t
     return combined.order_by("-history_date", "-history_id")
 
 
+@functools.cache
+def _choice_labels(source) -> dict:
+    """Libellés des choix du champ montré (état d'un bilan, rôle…) : le code brut n'est pas lu."""
+    if not source.label_field:
+        return {}
+    return {
+        str(value): str(label)
+        for value, label in source.model()._meta.get_field(source.label_field).flatchoices
+    }
+
+
 def _decorate(rows):
     users = User.objects.in_bulk({row[3] for row in rows if row[3]})
     for _history_id, date, action, user_id, object_id, label, kind in rows:
         source = SOURCE_BY_KEY[kind]
+        label = _choice_labels(source).get(label, label)
         yield {
             "date": date,
             "who": person_label(users.get(user_id)) if user_id else "(automatique)",

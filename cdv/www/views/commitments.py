@@ -149,14 +149,20 @@ def _in_words(history):
     """Les valeurs de l'historique en mots : noms des quartiers, indicateurs, objectif et action,
     libellés des choix (l'historique brut garde des numéros et des codes)."""
     from cdv.indicators.models import Indicator
+    from cdv.partners.models import Partner
     from cdv.plan.models import Action, Objective
+    from cdv.users.models import User
 
     related = {
         "qpvs": ("territory", Territory.objects.only("name")),
         "indicators": ("indicator", Indicator.objects.only("name")),
         "objective": (None, Objective.objects.select_related("enjeu")),
         "action": (None, Action.objects.select_related("objective__enjeu")),
+        "partner": (None, Partner.objects.only("name")),
+        # la personne par son nom (« compte supprimé » une fois anonymisée), jamais son numéro
+        "confirmed_by": (None, User.objects.all()),
     }
+    by_str = {"objective", "action", "confirmed_by"}
 
     def ids(field, value):
         key = related[field][0]
@@ -169,8 +175,7 @@ def _in_words(history):
                 wanted[field].update(ids(field, old or []) + ids(field, new or []))
     names = {
         field: {
-            obj.pk: str(obj) if field in {"objective", "action"} else obj.name
-            for obj in query.filter(pk__in=wanted[field])
+            obj.pk: str(obj) if field in by_str else obj.name for obj in query.filter(pk__in=wanted[field])
         }
         for field, (_, query) in related.items()
         if wanted[field]

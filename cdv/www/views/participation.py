@@ -435,7 +435,7 @@ def my_feedback(request, slug):
     )
 
 
-def _moderation_page(request, contract, errors=None, status=200):
+def _moderation_page(request, contract, errors=None, status=200, error_field="motif", drafts=None):
     pending = list(
         _feedback_queryset(public=False)
         .filter(contract=contract, moderation=Moderation.PENDING)
@@ -445,12 +445,15 @@ def _moderation_page(request, contract, errors=None, status=200):
     published = list(
         _feedback_queryset(public=False)
         .filter(contract=contract, moderation=Moderation.PUBLISHED)
-        .select_related("author")
+        .select_related("author", "redacted_by")
         .order_by("-moderated_at", "-id")[:20]
     )
     errors = errors or {}
+    drafts = drafts or {}
     for f in pending + published:
         f.error = errors.get(f.pk, "")
+        f.error_field = error_field if f.error else ""
+        f.draft = drafts.get(f.pk, f.text)
     return render(
         request,
         "participation/moderation.html",
@@ -459,6 +462,7 @@ def _moderation_page(request, contract, errors=None, status=200):
             "pending": pending,
             "published": published,
             "errors": errors,
+            "error_field": error_field,
             "pending_total": Feedback.objects.filter(
                 contract=contract, moderation=Moderation.PENDING
             ).count(),
@@ -488,7 +492,7 @@ def feedback_moderate(request, slug, pk):
     decision = request.POST.get("decision", "")
     try:
         if decision == "publier":
-            fb.publish_feedback(user=request.user, feedback=feedback)
+            fb.publish_feedback(user=request.user, feedback=feedback, text=request.POST.get("text"))
             messages.success(request, "Retour publié : il est maintenant visible du public.")
         elif decision == "refuser":
             fb.reject_feedback(user=request.user, feedback=feedback, reason=request.POST.get("reason", ""))
@@ -497,6 +501,15 @@ def feedback_moderate(request, slug, pk):
             messages.error(request, "Choisissez de publier ou de ne pas publier ce retour.")
     except ValidationError as error:
         text = " ".join(error.messages)
+        if decision == "publier":
+            draft = request.POST.get("text", feedback.text)
+            return _moderation_page(
+                request,
+                contract,
+                errors={feedback.pk: text},
+                error_field="texte",
+                drafts={feedback.pk: draft},
+            )
         return _moderation_page(request, contract, errors={feedback.pk: text}, status=200)
     return redirect("www:moderation", slug=contract.slug)
 

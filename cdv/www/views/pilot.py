@@ -7,9 +7,11 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.shortcuts import redirect, render
+from django.template.defaultfilters import pluralize
 from django.views.decorators.http import require_http_methods
 
 from cdv.commitments import abilities
+from cdv.commitments import services as commitment_services
 from cdv.commitments.enums import CommitmentStatus as S
 from cdv.commitments.models import Commitment
 from cdv.contracts import services as contract_services
@@ -26,13 +28,36 @@ from .helpers import get_contract, require
 NOT_CONFIRMED = {S.DRAFT, S.PROPOSED, S.RETURNED, S.VALIDATED}
 
 
+BULK_DONE = {"valider": ("validate", "validé"), "renvoyer": ("return", "renvoyé")}
+
+
 @login_required
+@require_http_methods(["GET", "POST"])
 def dashboard(request, slug):
     contract = get_contract(request, slug)
     require(
         abilities.reads_all_partners(request.user, contract),
         "Le tableau de pilotage et la file de validation sont réservés aux pilotes et aux évaluateurs.",
     )
+    bulk = {"errors": [], "selected": set(), "comment": ""}
+    if request.method == "POST":
+        require(
+            abilities.is_pilot(request.user, contract),
+            "Seul un pilote du contrat valide ou renvoie des engagements.",
+        )
+        chosen = request.POST.getlist("engagements")
+        comment = request.POST.get("comment", "")
+        action, done = BULK_DONE.get(request.POST.get("action", ""), ("", ""))
+        try:
+            changed = commitment_services.bulk_transition(
+                user=request.user, contract=contract, commitment_ids=chosen, action=action, comment=comment
+            )
+        except ValidationError as error:
+            bulk = {"errors": error.messages, "selected": set(chosen), "comment": comment}
+        else:
+            n = len(changed)
+            messages.success(request, f"{n} engagement{pluralize(n)} {done}{pluralize(n)}.")
+            return redirect(request.get_full_path())
     enjeux = list(Enjeu.objects.filter(contract=contract))
     commitments = Commitment.objects.filter(contract=contract).select_related("partner", "objective__enjeu")
     status_filter = request.GET.get("etat", "")
@@ -85,7 +110,9 @@ def dashboard(request, slug):
             .order_by("name"),
             "is_pilot": abilities.is_pilot(request.user, contract),
             "total": len(commitments),
+            "bulk": bulk,
         },
+        status=422 if bulk["errors"] else 200,
     )
 
 
