@@ -28,7 +28,7 @@ from tests.test_review_cycle import COMPLETE, YEAR, open_2025, report_of, text
 world = test_review_cycle.world
 media = test_review_cycle.media
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("without_demo_reviews")]
 
 
 def campaign_status(campaign):

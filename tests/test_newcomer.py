@@ -25,6 +25,7 @@ def pilot(nantes):
 
 def test_an_invitation_sent_through_the_web_links_to_the_site_actually_served(client, nantes, pilot):
     partner = factories.PartnerFactory(name="Association du port")
+    factories.SignatoryFactory(contract=nantes, partner=partner)  # il prend part au contrat
     client.force_login(pilot)
     response = client.post(
         reverse("www:invitations", args=[nantes.slug]),

@@ -88,6 +88,7 @@ def test_article_contractions_before_names(nantes):
 def test_an_invitation_on_behalf_of_an_association_reads_well(client, nantes):
     pilot = factories.MembershipFactory(contract=nantes, role=Role.PILOT).user
     partner = factories.PartnerFactory(name="Association Quartiers Solidaires")
+    factories.SignatoryFactory(contract=nantes, partner=partner)  # il prend part au contrat
     client.force_login(pilot)
     client.post(
         reverse("www:invitations", args=[nantes.slug]),
@@ -112,8 +113,11 @@ def test_a_georef_job_does_not_say_contrat_twice(client, nantes, settings, tmp_p
     settings.MEDIA_ROOT = tmp_path / "media"
     tremplin = Partner.objects.get(name="Association Tremplin Quartiers (démonstration)")
     forums = Commitment.objects.get(title__startswith="Animer deux forums")
+    Commitment.objects.filter(pk=forums.pk).update(status="VALIDE")  # validé : il reçoit une valeur
     forums.indicators.add(
-        Indicator.objects.create(contract=nantes, code="part-qpv", name="Part en QPV", unit="%")
+        Indicator.objects.create(
+            contract=nantes, code="part-qpv", name="Part en QPV", unit="%", rate_scale=100
+        )
     )
     client.force_login(factories.MembershipFactory(contract=nantes, partner=tremplin, role=Role.EDITOR).user)
     upload(client, lonlat_file(), contrat=nantes.slug)
