@@ -7,7 +7,8 @@
 - ``a("Les Dervallières")`` → « aux Dervallières », ``a("Le Breil")`` → « au Breil » ;
 - ``plural(3, "confirmé")`` → « 3 confirmés », ``plural(0, "engagement")`` → « 0 engagement » (en
   français, zéro et un sont au singulier) ;
-- ``day_month_year(date)`` → « 1er janvier 2024 », « 2 janvier 2024 ».
+- ``day_month_year(date)`` → « 1er janvier 2024 », « 2 janvier 2024 » ;
+- ``partial_date("2023-12")`` → « décembre 2023 » (dates partielles des sources).
 """
 
 import datetime
@@ -120,3 +121,32 @@ def day_month_year(value: datetime.date) -> str:
     """« 1er janvier 2024 », « 15 mars 2025 »."""
     text = formats.date_format(value, "j F Y")
     return "1er" + text[1:] if value.day == 1 else text
+
+
+MONTHS = [
+    "janvier",
+    "février",
+    "mars",
+    "avril",
+    "mai",
+    "juin",
+    "juillet",
+    "août",
+    "septembre",
+    "octobre",
+    "novembre",
+    "décembre",
+]
+
+
+def partial_date(value: str) -> str:
+    """« 2023-12 » → « décembre 2023 » ; « 2023-12-06 » → « 6 décembre 2023 »."""
+    parts = (value or "").split("-")
+    try:
+        if len(parts) == 3:
+            return f"{int(parts[2])} {MONTHS[int(parts[1]) - 1]} {parts[0]}"
+        if len(parts) == 2:
+            return f"{MONTHS[int(parts[1]) - 1]} {parts[0]}"
+    except (ValueError, IndexError):
+        pass
+    return value or ""

@@ -35,6 +35,7 @@ from django.utils.formats import date_format
 from django.utils.html import escape, strip_tags
 from django.utils.safestring import mark_safe
 
+from cdv.core import french
 from cdv.core.figures import french_number
 from cdv.indicators.charts import GapChart, LineChart, Series
 
@@ -518,22 +519,20 @@ def headline_sentence(headline: dict | None) -> str:
     """L'écart que le contrat doit réduire, en une phrase : valeur, comparaison, écart, année, source."""
     if not headline:
         return ""
-    from cdv.www.templatetags.cdv import partial_date
-
     unit = headline["unit"]
     difference = "points" if "%" in unit else unit
     text = (
         f"L'écart que le contrat doit réduire : {headline['label'][:1].lower()}{headline['label'][1:]} "
-        f"{fr(headline['value'])} {unit} ({headline['perimeter']}), contre "
-        f"{fr(headline['comparison_value'])} {unit} ({headline['comparison_perimeter']})"
+        f"{fr(headline['value'], NBSP + unit)} ({headline['perimeter']}), contre "
+        f"{fr(headline['comparison_value'], NBSP + unit)} ({headline['comparison_perimeter']})"
     )
     if headline.get("gap_points") is not None:
-        text += f", soit un écart de {fr_signed(headline['gap_points'])} {difference}"
+        text += f", soit un écart de {fr_signed(headline['gap_points'], NBSP + difference)}"
         if headline.get("gap_ratio") is not None:
             text += f" (×{fr(headline['gap_ratio'])})"
     text += f". Source : {headline['source_label']}"
     if headline.get("published_on"):
-        text += f", publié en {partial_date(headline['published_on'])}"
+        text += f", publié en {french.partial_date(headline['published_on'])}"
     text += "."
     if headline.get("note"):
         text += f" Précision : {headline['note'].rstrip('.')}."

@@ -1,5 +1,6 @@
 from django import template
 
+from cdv.core import french
 from cdv.core.figures import french_number
 from cdv.core.plain import plain_summary
 
@@ -23,36 +24,6 @@ def fr_places(value, places):
     return french_number(value, places=int(places))
 
 
-MONTHS = [
-    "janvier",
-    "février",
-    "mars",
-    "avril",
-    "mai",
-    "juin",
-    "juillet",
-    "août",
-    "septembre",
-    "octobre",
-    "novembre",
-    "décembre",
-]
-
-
-@register.filter
-def partial_date(value: str) -> str:
-    """« 2023-12 » → « décembre 2023 » ; « 2023-12-06 » → « 6 décembre 2023 »."""
-    parts = (value or "").split("-")
-    try:
-        if len(parts) == 3:
-            return f"{int(parts[2])} {MONTHS[int(parts[1]) - 1]} {parts[0]}"
-        if len(parts) == 2:
-            return f"{MONTHS[int(parts[1]) - 1]} {parts[0]}"
-    except (ValueError, IndexError):
-        pass
-    return value or ""
-
-
 @register.filter
 def plain(obj) -> str:
     """Le résumé en langage clair d'un objet public ; jamais vide (voir cdv.core.plain)."""
@@ -65,3 +36,6 @@ def fr_abs(value):
     if value is None or value == "":
         return ""
     return french_number(abs(value))
+
+
+register.filter("partial_date", french.partial_date)
