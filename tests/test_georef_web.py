@@ -782,7 +782,12 @@ def test_an_indicator_added_by_amendment_after_validation_receives_nothing(
     commitment_services.propose(user=referent, commitment=draft)
     commitment_services.validate(user=pilot, commitment=draft)
     commitment_services.confirm_cahier(
-        user=referent, contract=nantes, partner=tremplin, signatory_name="Awa", signatory_role="Directrice"
+        user=referent,
+        contract=nantes,
+        partner=tremplin,
+        signatory_name="Awa",
+        signatory_role="Directrice",
+        confirmed=True,
     )
     draft.refresh_from_db()
     official = Indicator.objects.create(
