@@ -193,7 +193,7 @@ def test_an_ambiguous_amount_is_refused_naming_the_field_and_nothing_is_saved(
 
 
 @pytest.fixture
-def report(nantes):
+def report(nantes, without_demo_reviews):
     pilot = factories.MembershipFactory(contract=nantes, role=Role.PILOT).user
     Commitment.objects.filter(title__startswith="Ouvrir l'aide aux devoirs").update(status=S.CONFIRMED)
     campaign = monitoring.open_campaign(

@@ -30,6 +30,7 @@ from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
 
+from cdv.core.formulas import NEEDS_QUOTE_RE
 from cdv.core.numbers import NumberFormatError, parse_french_decimal
 from cdv.core.validators import check_zip_archive, foreign_content
 from cdv.plan.models import PLAIN_SUMMARY_MAX, Action, Objective
@@ -62,7 +63,6 @@ FTE_MAX = Decimal("99999.99")
 AMOUNT_MAX = Decimal("999999999999.99")
 CENT = Decimal("0.01")
 
-NEEDS_QUOTE_RE = re.compile(r"^'*[=+\-@\t\r]")
 SEPARATOR = " — "
 
 # Colonnes du modèle : (clé, intitulé, obligatoire, largeur)

@@ -994,7 +994,7 @@ _SIGNED_NUMBER = r"[+-](?:\d+(?:[.,]\d*)?|[.,]\d+)(?:[eE][+-]?\d+)?"
 class CsvWriter:
     """Met en forme les lignes de sortie d'un bloc (sans état : utilisable depuis plusieurs fils).
 
-    Comme les autres exports de la plateforme (``NEEDS_QUOTE_RE`` de ``safe_text``), une cellule qu'un
+    Comme les autres exports de la plateforme (``cdv.core.formulas.NEEDS_QUOTE_RE``), une cellule qu'un
     tableur prendrait pour une formule (=, +, -, @, tabulation ou retour chariot en tête) reçoit une
     apostrophe en tête, sauf un simple nombre (« -1.55 »). Le chemin rapide recopie les lignes lues :
     il ajoute l'apostrophe par expressions régulières (pyarrow) dans les lignes sans guillemets, et
@@ -1002,7 +1002,7 @@ class CsvWriter:
     """
 
     def __init__(self, sep: str, index: QpvIndex, address: bool, drop: Sequence[int]):
-        from cdv.commitments.xlsx import NEEDS_QUOTE_RE
+        from cdv.core.formulas import NEEDS_QUOTE_RE
 
         self._needs_quote = NEEDS_QUOTE_RE.match
         self.sep, self.address, self.drop = sep, address, set(drop)
