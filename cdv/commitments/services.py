@@ -408,15 +408,11 @@ def commitment_state_at(commitment, version: int) -> dict | None:
     record = commitment.history.filter(version=version).order_by("-history_date", "-history_id").first()
     if record is None:
         return None
-    state = {name: _text(getattr(record, name)) for name in TEXT_FIELDS}
-    state |= {
-        "objective": record.objective_id,
-        "action": record.action_id,
-        "scope": record.scope,
-        "deadline": record.deadline.isoformat() if record.deadline else None,
-        "qpvs": sorted(record.qpvs.values_list("territory_id", flat=True)),
-        "indicators": sorted(record.indicators.values_list("indicator_id", flat=True)),
-    }
+    state = _fields_state(
+        record,
+        qpvs=record.qpvs.values_list("territory_id", flat=True),
+        indicators=record.indicators.values_list("indicator_id", flat=True),
+    )
     later = commitment.history.filter(version__gt=version).order_by("history_date", "history_id").first()
     means = CommitmentMeans.history.filter(commitment_id=commitment.pk)
     if later is not None:
@@ -493,18 +489,29 @@ def _means_state(rows) -> dict:
     return result
 
 
+def _fields_state(obj, *, qpvs, indicators) -> dict:
+    """Les champs de ``editable_state`` hors moyens, lus sur l'engagement ou sur une ligne de son
+    historique (mêmes attributs) ; quartiers et indicateurs donnés par l'appelant (identifiants)."""
+    state = {name: _text(getattr(obj, name)) for name in TEXT_FIELDS}
+    state |= {
+        "objective": obj.objective_id,
+        "action": obj.action_id,
+        "scope": obj.scope,
+        "deadline": obj.deadline.isoformat() if obj.deadline else None,
+        "qpvs": sorted(qpvs),
+        "indicators": sorted(indicators),
+    }
+    return state
+
+
 def editable_state(commitment) -> dict:
     """Ce que le formulaire modifie, sous une forme comparable et sérialisable en JSON : les
     moyens y sont une case par année et par nature (``means:2026:DROIT_COMMUN``)."""
-    state = {name: _text(getattr(commitment, name)) for name in TEXT_FIELDS}
-    state |= {
-        "objective": commitment.objective_id,
-        "action": commitment.action_id,
-        "scope": commitment.scope,
-        "deadline": commitment.deadline.isoformat() if commitment.deadline else None,
-        "qpvs": sorted(q.pk for q in commitment.qpvs.all()),
-        "indicators": sorted(i.pk for i in commitment.indicators.all()),
-    }
+    state = _fields_state(
+        commitment,
+        qpvs=[q.pk for q in commitment.qpvs.all()],
+        indicators=[i.pk for i in commitment.indicators.all()],
+    )
     state.update(_means_state(commitment.means.all()))
     return state
 

@@ -81,31 +81,28 @@ def _with_article(name: str) -> tuple[str, str]:
     return _common_noun_article(name.strip()), name.strip()
 
 
+# Article du nom → (« de » contracté ou élidé, « à » contracté).
+CONTRACTIONS = {
+    "les": ("des ", "aux "),
+    "le": ("du ", "au "),
+    "la": ("de la ", "à la "),
+    "l'": ("de l'", "à l'"),
+}
+
+
 def de(name: str) -> str:
     """« de » contracté ou élidé devant un nom propre."""
     article, rest = _with_article(name)
-    if article == "les":
-        return f"des {rest}"
-    if article == "le":
-        return f"du {rest}"
-    if article == "la":
-        return f"de la {rest}"
-    if article == "l'":
-        return f"de l'{rest}"
+    if article in CONTRACTIONS:
+        return CONTRACTIONS[article][0] + rest
     return f"d'{rest}" if rest.startswith(VOWELS) else f"de {rest}"
 
 
 def a(name: str) -> str:
     """« à » contracté devant un nom propre."""
     article, rest = _with_article(name)
-    if article == "les":
-        return f"aux {rest}"
-    if article == "le":
-        return f"au {rest}"
-    if article == "la":
-        return f"à la {rest}"
-    if article == "l'":
-        return f"à l'{rest}"
+    if article in CONTRACTIONS:
+        return CONTRACTIONS[article][1] + rest
     return f"à {rest}"
 
 

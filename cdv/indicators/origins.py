@@ -47,11 +47,13 @@ def is_own_series(indicator, commitment, origins=None) -> bool:
 REPORT_SIGNATURE_PREFIX = "Saisi par "
 
 
-def has_official_values(indicator) -> bool:
-    """L'indicateur a des valeurs de la série officielle (import, pilote, données de référence) :
-    ni un engagement d'origine, ni la signature d'un bilan."""
-    return (
-        IndicatorValue.objects.filter(indicator=indicator, commitment__isnull=True)
+def with_official_values(indicator_ids) -> set[int]:
+    """Parmi ces indicateurs, ceux qui ont des valeurs de la série officielle (import, pilote,
+    données de référence) : ni un engagement d'origine, ni la signature d'un bilan. Une requête."""
+    return set(
+        IndicatorValue.objects.filter(indicator_id__in=indicator_ids, commitment__isnull=True)
         .exclude(comment__startswith=REPORT_SIGNATURE_PREFIX)
-        .exists()
+        .values_list("indicator_id", flat=True)
+        .distinct()
+        .order_by()
     )

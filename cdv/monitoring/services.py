@@ -546,7 +546,7 @@ def save_indicator_values(*, user, report, values) -> int:
     """
     from cdv.indicators.enums import Scope, ValueStatus
     from cdv.indicators.models import IndicatorValue
-    from cdv.indicators.origins import has_official_values, indicators_seen_at_validation
+    from cdv.indicators.origins import indicators_seen_at_validation, with_official_values
 
     current = _locked(report)
     _require(user, current, "edit")
@@ -557,6 +557,8 @@ def save_indicator_values(*, user, report, values) -> int:
     comment = abilities.report_value_comment(current)
     written = 0
     validated = indicators_seen_at_validation(commitment)
+    values = list(values)
+    official = with_official_values({indicator.pk for indicator, _, _ in values})
     for indicator, territory, value in values:
         if indicator.pk not in allowed_indicators:
             raise ReviewError(f"L'indicateur « {indicator.name} » ne suit pas cet engagement.")
@@ -565,7 +567,7 @@ def save_indicator_values(*, user, report, values) -> int:
                 f"L'indicateur « {indicator.name} » a été attaché à l'engagement après sa validation par "
                 "le pilote : il ne reçoit pas de valeur tant que le pilote ne l'a pas validé."
             )
-        if has_official_values(indicator):
+        if indicator.pk in official:
             raise ReviewError(
                 f"« {indicator.name} » est une série officielle (données publiées, import du pilote) : "
                 "un bilan n'y écrit pas de valeur. Demandez au pilote un indicateur propre à l'engagement."

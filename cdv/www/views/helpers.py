@@ -4,7 +4,8 @@ Un identifiant venu de la requête n'est jamais cru : un objet hors du contrat, 
 la personne, donne 404 ; un objet visible mais une action interdite donne 403.
 """
 
-from django.core.exceptions import PermissionDenied
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404
 from django.shortcuts import get_object_or_404
 
@@ -59,3 +60,20 @@ def add_service_errors(form, error, field_map=None):
             form.add_error(field if field in form.fields else None, errs)
     else:
         form.add_error(None, error.messages)
+
+
+def confirmed_act(request, act, *, unchecked: str, done: str) -> str | None:
+    """Un acte irréversible soumis depuis sa page de confirmation : sans la case « Je confirme »
+    cochée, rien n'est fait et le message ``unchecked`` est rendu (la page se réaffiche avec lui) ;
+    sinon ``act()`` est appelé, ses refus deviennent des messages d'erreur, sa réussite ``done``,
+    et la vue redirige (None)."""
+    if request.POST.get("confirm") != "oui":
+        return unchecked
+    try:
+        act()
+    except ValidationError as refusal:
+        for message in refusal.messages:
+            messages.error(request, message)
+    else:
+        messages.success(request, done)
+    return None

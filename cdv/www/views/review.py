@@ -35,7 +35,7 @@ from cdv.partners.models import Partner
 from cdv.plan.models import Enjeu
 from cdv.territories.models import Territory
 
-from .helpers import add_service_errors, get_contract, get_partner, require
+from .helpers import add_service_errors, confirmed_act, get_contract, get_partner, require
 
 # ---------------------------------------------------------------------------------------------
 # Formulaires
@@ -423,18 +423,13 @@ def close_campaign(request, slug, year):
         raise PermissionDenied(f"La campagne {campaign.year} n'est pas ouverte.")
     error = ""
     if request.method == "POST":
-        if request.POST.get("confirm") != "oui":
-            error = "Cochez la case « Je confirme » pour clore la campagne."
-        else:
-            try:
-                services.close_campaign(user=request.user, campaign=campaign, confirmed=True)
-            except ValidationError as refusal:
-                for message in refusal.messages:
-                    messages.error(request, message)
-            else:
-                messages.success(
-                    request, f"Campagne {campaign.year} close : les bilans ne se modifient plus."
-                )
+        error = confirmed_act(
+            request,
+            lambda: services.close_campaign(user=request.user, campaign=campaign, confirmed=True),
+            unchecked="Cochez la case « Je confirme » pour clore la campagne.",
+            done=f"Campagne {campaign.year} close : les bilans ne se modifient plus.",
+        )
+        if error is None:
             return redirect("www:review_campaign", slug=contract.slug, year=campaign.year)
     return render(
         request,

@@ -2,9 +2,7 @@
 
 import json
 
-from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import ValidationError
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -16,7 +14,7 @@ from cdv.monitoring.confirmations import campaign_gaps
 from cdv.monitoring.enums import CampaignStatus
 from cdv.monitoring.models import ReviewCampaign, Snapshot
 
-from .helpers import get_contract, require
+from .helpers import confirmed_act, get_contract, require
 
 
 def _campaign(request, slug, year):
@@ -40,16 +38,13 @@ def freeze(request, slug, year):
     campaign.contract = contract
     error = ""
     if request.method == "POST":
-        if request.POST.get("confirm") != "oui":
-            error = "Cochez la case « Je confirme » pour figer l'année."
-        else:
-            try:
-                yearly.freeze_year(user=request.user, campaign=campaign, confirmed=True)
-            except ValidationError as refusal:
-                for message in refusal.messages:
-                    messages.error(request, message)
-            else:
-                messages.success(request, f"Année {year} figée : l'instantané ne changera plus.")
+        error = confirmed_act(
+            request,
+            lambda: yearly.freeze_year(user=request.user, campaign=campaign, confirmed=True),
+            unchecked="Cochez la case « Je confirme » pour figer l'année.",
+            done=f"Année {year} figée : l'instantané ne changera plus.",
+        )
+        if error is None:
             return redirect("www:review_campaign", slug=contract.slug, year=year)
     frozen = campaign.status == CampaignStatus.FROZEN
     return render(
