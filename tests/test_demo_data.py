@@ -62,3 +62,19 @@ def test_the_demonstration_is_a_living_contract(nantes, client):
     assert ReviewCampaign.objects.get(contract=nantes, year=2025).status == CampaignStatus.OPEN
     page = client.get(f"/contrats/{nantes.slug}/quartiers/QN04413M/").content.decode()
     assert "Conseil citoyen de Malakoff (démonstration)" in page
+
+
+def test_the_demo_pilot_has_the_back_office_of_its_contract_only(nantes, client):
+    """Comme un pilote invité (décision 0006) : le back-office, limité à son contrat."""
+    from cdv.contracts.demo import DEMO_PILOT_EMAIL
+    from cdv.users.models import User
+    from tests.factories import ContractFactory
+
+    other = ContractFactory(title="Contrat de ville de Brest Métropole")
+    pilot = User.objects.get(email=DEMO_PILOT_EMAIL)
+    assert pilot.is_staff and not pilot.is_superuser
+    client.force_login(pilot)
+    page = client.get("/admin/contracts/contract/")
+    assert page.status_code == 200
+    assert nantes.title in page.content.decode() and other.title not in page.content.decode()
+    assert client.get(f"/admin/contracts/contract/{other.pk}/change/").status_code in {302, 403, 404}

@@ -440,9 +440,15 @@ def load_demo_data() -> UpsertStats:
 
     for email, first, last, role, partner_index in DEMO_USERS:
         user = User.objects.filter(email=email).first()
+        # Un pilote a le back-office de son contrat (décision 0006), comme après son invitation.
+        staff = role == Role.PILOT
         if user is None:
-            user = User.objects.create_user(email=email, first_name=first, last_name=last)
+            user = User.objects.create_user(email=email, first_name=first, last_name=last, is_staff=staff)
             stats.add("User", "created")
+        elif staff and not user.is_staff:
+            user.is_staff = True
+            user.save(update_fields=["is_staff"])
+            stats.add("User", "updated")
         else:
             stats.add("User", "unchanged")
         partner = partners[partner_index] if partner_index is not None else None
