@@ -184,3 +184,22 @@ def test_a_pilot_cannot_rename_a_partner_shared_with_another_contract(client, na
     client.force_login(two_contracts["pilot"])
     listing = client.get(reverse("admin:partners_partner_changelist")).content.decode()
     assert "Association d" in listing and "ailleurs seulement" not in listing
+
+
+def test_the_back_office_speaks_french_everywhere(client, admin_user):
+    """Plus de « AXES », « Tasks Database Backend / Task Results » ni de « Ajout de objectif »."""
+    client.force_login(admin_user)
+    index = client.get(reverse("admin:index")).content.decode()
+    for english in ("Axes", "AXES", "Tasks Database Backend", "Task Results", "Task Result"):
+        assert english not in index, english
+    assert "Sécurité des connexions" in index
+    assert "Tâches de fond" in index
+    assert "Résultats des tâches" in index
+
+    add = client.get(reverse("admin:plan_objective_add")).content.decode()
+    assert "Ajout d'objectif" in add.replace("&#x27;", "'")
+    assert "Ajout de objectif" not in add.replace("&#x27;", "'")
+    changelist = client.get(reverse("admin:plan_objective_changelist")).content.decode()
+    assert "Sélectionnez objectif" not in changelist
+    tasks = client.get(reverse("admin:django_tasks_database_dbtaskresult_changelist")).content.decode()
+    assert "Task Result" not in tasks

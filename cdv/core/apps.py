@@ -7,6 +7,8 @@ class CoreConfig(AppConfig):
 
     def ready(self):
         # Après l'autodécouverte des admin.py (django.contrib.admin vient en tête d'INSTALLED_APPS).
+        from .adminfrench import frenchify_admin_site
         from .adminscope import scope_admin_site
 
         scope_admin_site()
+        frenchify_admin_site()

@@ -45,11 +45,11 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django_htmx",
     "simple_history",
-    "axes",
+    "cdv.core.thirdparty.AxesConfig",  # django-axes, nommé en français
     "mozilla_django_oidc",
     "csp",
     "django_tasks",
-    "django_tasks_db",
+    "cdv.core.thirdparty.TasksDatabaseConfig",  # django-tasks-db, nommé en français
     "cdv.core",  # commandes backup et restore ; aucun modèle
     "cdv.users",
     "cdv.territories",
