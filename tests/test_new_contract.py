@@ -234,6 +234,9 @@ def test_the_operator_screen_previews_then_creates(client, admin_user):
     for qpv in Territory.objects.qpvs().in_epci(CARENE):
         assert qpv.name in text
     assert "Ville de Saint-Nazaire" in text and "Silène" in text
+    # La préfecture de Nantes est reprise ; Silène, bailleur tapé à la main, sera créé.
+    assert re.search(r"Préfecture de la Loire-Atlantique</th>[^\n]*déjà présent, repris", text)
+    assert re.search(r"Silène</th>[^\n]*nouveau", text)
     assert not Contract.objects.filter(epci__code=CARENE).exists() and not mail.outbox
     response = client.post(URL, {**form_data(), "action": "create"})
     assert response.status_code == 302

@@ -95,9 +95,8 @@ def create_partner_in_contract(
     return partner
 
 
-def _partner(*, name: str, kind: str, candidates=(), siren: str = ""):
-    """Le partenaire de l'instance qui porte ce nom (ou l'une des variantes ``candidates``, ou ce
-    SIREN), sinon un nouveau : l'État ou la CAF d'un département prennent part à plusieurs contrats."""
+def existing_partner(*, name: str, kind: str, candidates=(), siren: str = ""):
+    """Le partenaire de l'instance qui porte ce nom, l'une des variantes ``candidates`` ou ce SIREN."""
     from cdv.partners.models import Partner
 
     if siren:
@@ -108,6 +107,17 @@ def _partner(*, name: str, kind: str, candidates=(), siren: str = ""):
         found = Partner.objects.filter(name__iexact=candidate).first()
         if found is not None:
             return found
+    return None
+
+
+def _partner(*, name: str, kind: str, candidates=(), siren: str = ""):
+    """Le partenaire de l'instance qui porte ce nom (ou l'une des variantes ``candidates``, ou ce
+    SIREN), sinon un nouveau : l'État ou la CAF d'un département prennent part à plusieurs contrats."""
+    from cdv.partners.models import Partner
+
+    found = existing_partner(name=name, kind=kind, candidates=candidates, siren=siren)
+    if found is not None:
+        return found
     base = slugify(name)[:70] or "partenaire"
     slug, n = base, 1
     while Partner.objects.filter(slug=slug).exists():

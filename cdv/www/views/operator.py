@@ -13,7 +13,6 @@ from cdv.contracts import services as contract_services
 from cdv.contracts.enums import PlanStart, UsualSignatory
 from cdv.contracts.models import Contract
 from cdv.partners.enums import PartnerKind
-from cdv.partners.models import Partner
 from cdv.territories.loaders import national_epcis
 
 from .helpers import add_service_errors, require
@@ -127,20 +126,18 @@ class NewContractForm(forms.Form):
 
 def _preview(args):
     """Ce qui sera créé : territoire, QPV, signataires (repris ou nouveaux), plan."""
-    from cdv.contracts.services import contract_territory, usual_signatory_partners
+    from cdv.contracts.services import contract_territory, existing_partner, usual_signatory_partners
 
     epci, row, qpvs, communes = contract_territory(
         epci_code=args["epci_code"], commune_codes=args["commune_codes"]
     )
     partners = usual_signatory_partners(kinds=args["signatory_kinds"], epci_row=row, communes=communes)
     partners += [(name.strip(), kind, [], "") for name, kind in args["other_signatories"]]
-    existing = {p.name.lower() for p in Partner.objects.only("name")}
-    sirens = set(Partner.objects.exclude(siren="").values_list("siren", flat=True))
     signatories = [
         {
             "name": name,
             "kind": PartnerKind(kind).label,
-            "exists": siren in sirens or any(c.lower() in existing for c in (name, *candidates)),
+            "exists": existing_partner(name=name, kind=kind, candidates=candidates, siren=siren) is not None,
         }
         for name, kind, candidates, siren in partners
     ]
