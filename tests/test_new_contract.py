@@ -238,8 +238,8 @@ def test_the_operator_screen_previews_then_creates(client, admin_user):
     assert re.search(r"Préfecture de la Loire-Atlantique</th>[^\n]*déjà présent, repris", text)
     assert re.search(r"Silène</th>[^\n]*nouveau", text)
     assert not Contract.objects.filter(epci__code=CARENE).exists() and not mail.outbox
-    response = client.post(URL, {**form_data(), "action": "create"})
-    assert response.status_code == 302
+    response = client.post(URL, {**form_data(), "action": "create"}, follow=True)
+    assert response.status_code == 200 and "créé (en préparation) avec 3 QPV" in response.content.decode()
     contract = Contract.objects.get(epci__code=CARENE)
     assert contract.qpvs.count() == 3 and contract.enjeux.count() == 4
     assert contract.signatories.filter(partner__name="Silène", partner__kind="BAILLEUR").exists()
@@ -378,3 +378,7 @@ def test_the_new_pilot_reads_nothing_internal_of_nantes_through_the_api(client, 
     from cdv.commitments.models import Commitment
 
     assert not Commitment.objects.filter(title="Créé par un pilote d'ailleurs").exists()
+    # Les engagements de Nantes : le pilote d'ailleurs n'en lit que ce que lit le public.
+    public = client.get(f"{base}/commitments", {"limit": 100}).json()
+    seen = client.get(f"{base}/commitments", {"limit": 100}, **headers).json()
+    assert seen == public and public["count"] < Commitment.objects.filter(contract=nantes).count()
