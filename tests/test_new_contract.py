@@ -246,6 +246,27 @@ def test_the_operator_screen_previews_then_creates(client, admin_user):
     assert len(mail.outbox) == 1 and "http://testserver/invitation/" in mail.outbox[0].body
 
 
+def test_the_screen_keeps_a_bounded_number_of_queries(client, admin_user, django_assert_max_num_queries):
+    client.force_login(admin_user)
+    with django_assert_max_num_queries(12):
+        assert client.get(URL).status_code == 200
+    data = {**form_data(signatory_kinds=list(UsualSignatory.values)), "action": "preview"}
+    with django_assert_max_num_queries(40):
+        assert client.post(URL, data).status_code == 200
+
+
+def test_only_an_operator_finds_the_screen_in_the_menu(client, admin_user, nantes):
+    from tests import factories
+
+    client.force_login(admin_user)
+    assert f'href="{URL}"' in client.get("/").content.decode()
+    pilot = factories.MembershipFactory(contract=nantes, role=Role.PILOT).user
+    pilot.is_staff = True
+    pilot.save()
+    client.force_login(pilot)
+    assert f'href="{URL}"' not in client.get("/").content.decode()
+
+
 def test_the_screen_explains_an_unknown_epci(client, admin_user):
     client.force_login(admin_user)
     response = client.post(URL, {**form_data(epci="Nulle part"), "action": "preview"})
