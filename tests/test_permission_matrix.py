@@ -653,6 +653,8 @@ COVERED_ELSEWHERE = {
         ],
         "écriture ou formulaire : tests/test_attack_probes.py",
     ),
+    # opérateur de l'instance (superutilisateur) seul
+    "new_contract": "tests/test_new_contract.py",
     # avis des conseils dans les documents et versions : tests/test_council_visibility.py
     **dict.fromkeys(
         ["evaluation_document", "evaluation_version_document", "evaluation_version_json"],

@@ -27,3 +27,21 @@ class MilestoneState(models.TextChoices):
     CURRENT = "current", "En cours"
     UPCOMING = "upcoming", "À venir"
     PAST = "past", "Échéance passée"
+
+
+class UsualSignatory(models.TextChoices):
+    """Signataires habituels d'un contrat de ville, proposés à la création d'un contrat."""
+
+    PREFECTURE = "PREFECTURE", "L'État (préfecture du département)"
+    EPCI = "EPCI", "L'EPCI porteur"
+    COMMUNES = "COMMUNES", "Les communes qui ont un quartier prioritaire"
+    DEPARTMENT = "DEPARTEMENT", "Le Département"
+    REGION = "REGION", "La Région"
+    CAF = "CAF", "La caisse d'allocations familiales (CAF)"
+    FRANCE_TRAVAIL = "FRANCE_TRAVAIL", "France Travail"
+
+
+class PlanStart(models.TextChoices):
+    EMPTY = "empty", "Un plan vide"
+    NATIONAL = "national", "Les quatre priorités nationales des contrats « Quartiers 2030 » comme enjeux"
+    COPY = "copy", "La structure d'un autre contrat (enjeux, objectifs, actions)"

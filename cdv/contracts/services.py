@@ -93,3 +93,279 @@ def create_partner_in_contract(
     partner.save()
     add_partner_to_contract(user=user, contract=contract, partner=partner, kind=place)
     return partner
+
+
+def existing_partner(*, name: str, kind: str, candidates=(), siren: str = ""):
+    """Le partenaire de l'instance qui porte ce nom, l'une des variantes ``candidates`` ou ce SIREN."""
+    from cdv.partners.models import Partner
+
+    if siren:
+        found = Partner.objects.filter(siren=siren, kind=kind).first()
+        if found is not None:
+            return found
+    for candidate in (name, *candidates):
+        found = Partner.objects.filter(name__iexact=candidate).first()
+        if found is not None:
+            return found
+    return None
+
+
+def _partner(*, name: str, kind: str, candidates=(), siren: str = ""):
+    """Le partenaire de l'instance qui porte ce nom (ou l'une des variantes ``candidates``, ou ce
+    SIREN), sinon un nouveau : l'État ou la CAF d'un département prennent part à plusieurs contrats."""
+    from cdv.partners.models import Partner
+
+    found = existing_partner(name=name, kind=kind, candidates=candidates, siren=siren)
+    if found is not None:
+        return found
+    base = slugify(name)[:70] or "partenaire"
+    slug, n = base, 1
+    while Partner.objects.filter(slug=slug).exists():
+        n += 1
+        slug = f"{base}-{n}"
+    partner = Partner(name=name, slug=slug, kind=kind, siren=siren)
+    partner.full_clean()
+    partner.save()
+    return partner
+
+
+def usual_signatory_partners(*, kinds, epci_row: dict | None, communes: dict[str, str]):
+    """Les partenaires (nom, type, variantes de nom, SIREN) des signataires habituels choisis.
+
+    ``epci_row`` est la ligne de l'EPCI dans le référentiel national (département, région) ;
+    ``communes`` donne le nom des communes qui ont un QPV, par code INSEE. Ce que le référentiel ne
+    dit pas (le département d'un territoire hors EPCI) est refusé avec un message clair.
+    """
+    from cdv.core.french import de
+    from cdv.partners.enums import PartnerKind
+
+    from .enums import UsualSignatory
+
+    row = epci_row or {}
+    de_dep, region = row.get("de_dep", ""), row.get("nom_region", "")
+    bare_dep = de_dep.removeprefix("de la ").removeprefix("de l'").removeprefix("du ").removeprefix("des ")
+    bare_dep = bare_dep.removeprefix("de ").removeprefix("d'")
+    wanted, missing = [], []
+    for kind in kinds:
+        if kind == UsualSignatory.PREFECTURE:
+            if de_dep:
+                wanted.append(
+                    (f"État — Préfecture {de_dep}", PartnerKind.STATE, [f"Préfecture {de_dep}"], "")
+                )
+            else:
+                missing.append(UsualSignatory(kind).label)
+        elif kind == UsualSignatory.EPCI:
+            if row:
+                wanted.append((row["nom"], PartnerKind.EPCI, [], row["siren_epci"]))
+            else:
+                missing.append(UsualSignatory(kind).label)
+        elif kind == UsualSignatory.COMMUNES:
+            for name in communes.values():
+                wanted.append((f"Ville {de(name)}", PartnerKind.COMMUNE, [], ""))
+        elif kind == UsualSignatory.DEPARTMENT:
+            if de_dep:
+                wanted.append(
+                    (f"Département {de_dep}", PartnerKind.DEPARTMENT, [f"Département de {bare_dep}"], "")
+                )
+            else:
+                missing.append(UsualSignatory(kind).label)
+        elif kind == UsualSignatory.REGION:
+            if region:
+                wanted.append((f"Région {region}", PartnerKind.REGION, [], ""))
+            else:
+                missing.append(UsualSignatory(kind).label)
+        elif kind == UsualSignatory.CAF:
+            if de_dep:
+                name = f"Caisse d'allocations familiales {de_dep}"
+                wanted.append((name, PartnerKind.CAF, [f"Caisse d'allocations familiales de {bare_dep}"], ""))
+            else:
+                missing.append(UsualSignatory(kind).label)
+        elif kind == UsualSignatory.FRANCE_TRAVAIL:
+            wanted.append(("France Travail", PartnerKind.OPERATOR, [], ""))
+        else:
+            raise ValidationError({"signatory_kinds": f"Signataire habituel inconnu : « {kind} »."})
+    if missing:
+        raise ValidationError(
+            {
+                "signatory_kinds": "Le référentiel ne donne pas le département ou l'EPCI de ce territoire ; "
+                "saisissez ces signataires par leur nom : " + ", ".join(missing) + "."
+            }
+        )
+    return wanted
+
+
+def contract_territory(*, epci_code: str = "", commune_codes=()):
+    """L'EPCI porteur, sa ligne du référentiel national, les QPV 2024 et leurs communes (code → nom)
+    d'un contrat à créer, à partir du SIREN de l'EPCI ou des codes INSEE de communes."""
+    from cdv.territories.enums import TerritoryKind
+    from cdv.territories.loaders import epci_codes_by_commune, national_epcis
+    from cdv.territories.models import Territory
+
+    epcis = national_epcis()
+    epci_code = (epci_code or "").strip()
+    commune_codes = [c.strip().upper() for c in commune_codes if c.strip()]
+    if bool(epci_code) == bool(commune_codes):
+        raise ValidationError({"epci_code": "Choisissez un EPCI, ou bien des communes par leur code INSEE."})
+    if commune_codes:
+        by_commune = epci_codes_by_commune(list(epcis.values()))
+        unknown = [c for c in commune_codes if c not in by_commune]
+        owners = {e for c in commune_codes for e in by_commune.get(c, ())}
+        if unknown:
+            raise ValidationError(
+                {
+                    "commune_codes": "Ces codes INSEE ne sont membres d'aucun EPCI du référentiel : "
+                    + ", ".join(unknown)
+                }
+            )
+        if len(owners) > 1:
+            raise ValidationError(
+                {
+                    "commune_codes": "Ces communes relèvent de plusieurs EPCI ; "
+                    "un contrat a un seul EPCI porteur."
+                }
+            )
+        epci_code = owners.pop()
+        wanted = set(commune_codes)
+    row = epcis.get(epci_code)
+    epci = Territory.objects.filter(kind=TerritoryKind.EPCI, code=epci_code).first()
+    if row is None or epci is None:
+        raise ValidationError(
+            {
+                "epci_code": f"Aucun EPCI de SIREN « {epci_code} » dans le référentiel national "
+                "(chargez-le : load_reference_data)."
+            }
+        )
+    qpvs = list(Territory.objects.qpvs().in_epci(epci_code).defer("geometry").order_by("code"))
+    if commune_codes:
+        qpvs = [q for q in qpvs if wanted & set(q.commune_codes)]
+    names = dict(zip(row["insee_com"].split(";"), row["lib_com"].split(";"), strict=True))
+    communes = {}
+    for qpv in qpvs:
+        for code in qpv.commune_codes:
+            if code in names:
+                communes.setdefault(code, names[code])
+    return epci, row, qpvs, dict(sorted(communes.items()))
+
+
+def _copy_plan(source, contract) -> None:
+    """Copie enjeux, objectifs et actions d'un contrat, sans quartiers, partenaires ni engagements."""
+    from cdv.plan.models import Action, Enjeu, Objective
+
+    for enjeu in Enjeu.objects.filter(contract=source).prefetch_related("objectives__actions"):
+        new_enjeu = Enjeu.objects.create(
+            contract=contract,
+            number=enjeu.number,
+            title=enjeu.title,
+            slug=enjeu.slug,
+            summary_plain=enjeu.summary_plain,
+            description=enjeu.description,
+        )
+        for objective in enjeu.objectives.all():
+            new_objective = Objective.objects.create(
+                enjeu=new_enjeu,
+                number=objective.number,
+                title=objective.title,
+                description=objective.description,
+            )
+            for action in objective.actions.all():
+                Action.objects.create(
+                    objective=new_objective,
+                    code=action.code,
+                    title=action.title,
+                    summary_plain=action.summary_plain,
+                    description=action.description,
+                    scope=action.scope,
+                )
+
+
+@transaction.atomic
+def create_contract(
+    *,
+    operator,
+    title: str,
+    start_year: int,
+    end_year: int,
+    pilot_email: str,
+    epci_code: str = "",
+    commune_codes=(),
+    signatory_kinds=(),
+    other_signatories=(),
+    plan_start: str = "empty",
+    copy_from=None,
+    request=None,
+):
+    """Crée un contrat de ville à partir du référentiel national (acte d'un opérateur de l'instance).
+
+    Les QPV 2024 de l'EPCI (ou des communes choisies) sont rattachés ; les signataires habituels
+    choisis sont créés ou repris parmi les partenaires de l'instance, ainsi que ``other_signatories``
+    (couples nom, type de partenaire) ; le plan part vide, des quatre priorités nationales ou de la
+    structure de ``copy_from`` ; le premier pilote reçoit son invitation par courriel (il sera
+    ``is_staff``, jamais superutilisateur). Renvoie ``(contract, invitation_link)``.
+    """
+    from cdv.partners.enums import PartnerKind
+    from cdv.plan.models import Enjeu
+    from cdv.users.services import invite
+
+    from . import nantes
+    from .enums import PlanStart
+
+    if not (operator.is_authenticated and operator.is_superuser):
+        raise PermissionDenied("Seul un opérateur de l'instance crée un contrat.")
+    errors = {}
+    title = " ".join((title or "").split())
+    if not title:
+        errors["title"] = "Donnez un intitulé au contrat."
+    if plan_start not in PlanStart.values:
+        errors["plan_start"] = "Choisissez comment commence le plan."
+    elif plan_start == PlanStart.COPY and copy_from is None:
+        errors["copy_from"] = "Choisissez le contrat dont copier la structure."
+    if not (pilot_email or "").strip():
+        errors["pilot_email"] = "Donnez l'adresse du premier pilote."
+    others = []
+    for name, kind in other_signatories:
+        name = " ".join((name or "").split())
+        if name and kind not in PartnerKind.values:
+            errors["other_signatories"] = f"Type de partenaire inconnu pour « {name} »."
+        elif name:
+            others.append((name, kind, [], ""))
+    if errors:
+        raise ValidationError(errors)
+    epci, row, qpvs, communes = contract_territory(epci_code=epci_code, commune_codes=commune_codes)
+    partners = usual_signatory_partners(kinds=signatory_kinds, epci_row=row, communes=communes) + others
+
+    base = slugify(title)[:70] or "contrat"
+    slug, n = base, 1
+    while Contract.objects.filter(slug=slug).exists():
+        n += 1
+        slug = f"{base}-{n}"
+    contract = Contract(
+        slug=slug, title=title, epci=epci, reference_territory=epci, start_year=start_year, end_year=end_year
+    )
+    contract.full_clean()
+    contract.save()
+    contract.qpvs.set(qpvs)
+
+    seen = set()
+    for order, (name, kind, candidates, siren) in enumerate(partners, start=1):
+        partner = _partner(name=name, kind=kind, candidates=candidates, siren=siren)
+        if partner.pk in seen:
+            continue
+        seen.add(partner.pk)
+        Signatory.objects.create(
+            contract=contract, partner=partner, kind=SignatoryKind.SIGNATORY, order=order
+        )
+
+    if plan_start == PlanStart.NATIONAL:
+        for number, enjeu_title, summary in nantes.ENJEUX:
+            Enjeu.objects.create(
+                contract=contract,
+                number=number,
+                title=enjeu_title,
+                slug=slugify(enjeu_title)[:80],
+                summary_plain=summary,
+            )
+    elif plan_start == PlanStart.COPY:
+        _copy_plan(copy_from, contract)
+
+    _, link = invite(inviter=operator, contract=contract, email=pilot_email, role=Role.PILOT, request=request)
+    return contract, link

@@ -5,11 +5,15 @@
 - les QPV 2015 remplacés et les EPCI/communes des QPV de Loire-Atlantique :
   qpv2024_loire_atlantique.csv ;
 - les 24 communes de Nantes Métropole (populations, contours) : communes_nantes_metropole.*.
+- les 1 255 EPCI à fiscalité propre de France et leurs communes membres : epci_france.csv ; chaque
+  QPV 2024 hors Loire-Atlantique est rattaché directement à l'EPCI de ses communes (les communes
+  elles-mêmes ne sont pas chargées).
 
 Une seconde exécution ne modifie rien : on compare avant d'écrire.
 """
 
 import csv
+import functools
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,6 +32,7 @@ COMMUNE_GEOMETRY_SOURCE = "IGN Admin Express COG 2018 simplifié (gregoiredavid/
 # Les populations légales « 2023 » (recensement de référence 2023) sont publiées fin 2025 et en vigueur
 # au 1er janvier 2026 : le paquet @etalab/decoupage-administratif 6.0.0 (« millésime 2026 ») les reprend.
 POPULATION_YEAR = 2023
+EPCI_SOURCE = "DGCL, liste des EPCI à fiscalité propre 2026, via @etalab/decoupage-administratif 6.0.0"
 POPULATION_SOURCE = (
     "INSEE, populations légales 2023 (population municipale, en vigueur au 1er janvier 2026), "
     "via @etalab/decoupage-administratif 6.0.0"
@@ -146,6 +151,18 @@ def sync_parents(child_to_parents: dict[int, set[int]], report: LoadReport) -> N
     report.count("liens territoire englobant", "updated" if changed else "unchanged", changed or 1)
 
 
+def epci_codes_by_commune(rows: list[dict]) -> dict[str, set[str]]:
+    """Code INSEE d'une commune (membre, ou ancienne commune déléguée ou associée d'un membre) →
+    SIREN de ses EPCI, d'après epci_france.csv. Les anciens codes relient les QPV décrits avec le
+    COG 2024 (ex. Pierrefitte-sur-Seine, commune déléguée de Saint-Denis depuis 2025)."""
+    by_commune = {}
+    for row in rows:
+        codes = row["insee_com"].split(";") + [c for c in row["anciens_insee_com"].split(";") if c]
+        for code in codes:
+            by_commune.setdefault(code, set()).add(row["siren_epci"])
+    return by_commune
+
+
 def repaired_geometry(raw: dict) -> tuple[dict, list[float], bool]:
     fixed, was_repaired = geo.repair(raw)
     fixed = geo.to_geojson_dict(fixed)
@@ -180,6 +197,10 @@ def load_territories(*, progress: bool = False) -> LoadReport:
                 population_year=POPULATION_YEAR,
             )
         epcis.put(siren, **values)
+    national_epcis = read_csv("epci_france.csv")
+    for row in national_epcis:
+        if row["siren_epci"] not in epci_names:
+            epcis.put(row["siren_epci"], name=row["nom"], source=EPCI_SOURCE)
     epci_by_code = epcis.flush()
 
     # Communes : les 24 de Nantes Métropole (population, contour), puis celles des autres QPV
@@ -246,20 +267,30 @@ def load_territories(*, progress: bool = False) -> LoadReport:
         )
     qpv_by_code = qpvs.flush()
 
-    # Liens d'inclusion : QPV → communes connues, commune → EPCI et département.
+    # Liens d'inclusion : QPV → communes connues (à défaut, directement l'EPCI de ses communes),
+    # commune → EPCI et département.
+    epci_of_commune = epci_codes_by_commune(national_epcis)
     links = {}
     for qpv in qpv_by_code.values():
         known = {commune_by_code[c].pk for c in qpv.commune_codes if c in commune_by_code}
+        unknown = [c for c in qpv.commune_codes if c not in commune_by_code]
+        known |= {epci_by_code[e].pk for c in unknown for e in epci_of_commune.get(c, ())}
         links[qpv.pk] = known
     nantes_zone = zone_by_code.get("5216")  # les 24 communes de Nantes Métropole sont dans la ZE 5216
     for code, commune in commune_by_code.items():
         links[commune.pk] = {epci_by_code[commune_epci[code]].pk, dept44.pk}
         if nantes_zone and commune_epci[code] == NANTES_METROPOLE_SIREN:
             links[commune.pk].add(nantes_zone.pk)
-    for epci in epci_by_code.values():
-        links[epci.pk] = {dept44.pk}
+    for code in epci_names:
+        links[epci_by_code[code].pk] = {dept44.pk}
     links[dept44.pk] = {france.pk}
     for zone in zone_by_code.values():
         links[zone.pk] = {france.pk}
     sync_parents(links, report)
     return report
+
+
+@functools.cache
+def national_epcis() -> dict[str, dict]:
+    """Les EPCI de France de epci_france.csv, par SIREN (lu une fois par processus)."""
+    return {row["siren_epci"]: row for row in read_csv("epci_france.csv")}

@@ -13,6 +13,7 @@ from .views import (
     georef,
     indicators,
     opendata,
+    operator,
     pages,
     participation,
     pilot,
@@ -58,6 +59,7 @@ urlpatterns = [
     path("contrats/<slug:slug>/donnees/datapackage.json", opendata.datapackage, name="datapackage"),
     path("contrats/<slug:slug>/donnees/<slug:resource>.<str:fmt>", opendata.download, name="opendata_file"),
     # Géoréférencement
+    path("exploitation/contrats/nouveau/", operator.new_contract, name="new_contract"),
     path("georeferencement/", georef.georef_home, name="georef"),
     path("georeferencement/traitements/<int:pk>/", georef.georef_job, name="georef_job"),
     path("georeferencement/traitements/<int:pk>/etat/", georef.georef_job_status, name="georef_job_status"),

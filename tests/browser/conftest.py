@@ -256,7 +256,11 @@ def page(browser):
         context.close()
 
 
-ACCOUNTS = {"editor": ("editor_email", "editor_password"), "pilot": ("pilot_email", "pilot_password")}
+ACCOUNTS = {
+    "editor": ("editor_email", "editor_password"),
+    "pilot": ("pilot_email", "pilot_password"),
+    "operator": ("operator_email", "operator_password"),  # opérateur de l'instance (superutilisateur)
+}
 
 
 def _log_in(browser, site, who):

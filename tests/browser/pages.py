@@ -15,7 +15,9 @@ class SitePage:
     name: str
     args: tuple = ()  # clés de site.data, ou valeurs littérales préfixées par « = »
     query: str = ""
-    user: str = ""  # vue anonyme, ou par le référent partenaire (editor) ou le pilote (pilot) connecté
+    user: str = (
+        ""  # vue anonyme, ou connectée : référent partenaire (editor), pilote (pilot), opérateur (operator)
+    )
     status: int = 200
     new: bool = False  # pages publiques ajoutées en dernier (views/pages.py, views/opendata.py)
     marks: tuple = field(default_factory=tuple)
@@ -98,7 +100,10 @@ PILOT_PAGES = [
         "questionnaire-resultats", "www:questionnaire_results", (C, "=mi-parcours", "=QN04406M"), user="pilot"
     ),
 ]
-ALL_PAGES = PUBLIC_PAGES + PARTNER_PAGES + PILOT_PAGES
+OPERATOR_PAGES = [
+    SitePage("nouveau-contrat", "www:new_contract", user="operator"),
+]
+ALL_PAGES = PUBLIC_PAGES + PARTNER_PAGES + PILOT_PAGES + OPERATOR_PAGES
 
 
 def params(pages):

@@ -20,6 +20,8 @@ EDITOR_EMAIL = "referent.tremplin@example.org"
 EDITOR_PASSWORD = "navigateur-mot-de-passe-2024"
 PILOT_EMAIL = "pilote.navigateur@example.org"
 PILOT_PASSWORD = "navigateur-pilote-2024-mdp"
+OPERATOR_EMAIL = "operateur.navigateur@example.org"
+OPERATOR_PASSWORD = "navigateur-operateur-2024-mdp"
 REVIEW_YEAR = 2025
 
 
@@ -80,6 +82,7 @@ def main(db_path: str, json_path: str) -> None:
     )
     pilot = User.objects.create_user(email=PILOT_EMAIL, password=PILOT_PASSWORD, first_name="Pilote")
     Membership.objects.create(user=pilot, contract=contract, role=Role.PILOT)
+    User.objects.create_superuser(email=OPERATOR_EMAIL, password=OPERATOR_PASSWORD, first_name="Opérateur")
     deadline = datetime.date.today() + datetime.timedelta(days=90)
     # La démonstration a déjà ouvert le suivi 2025 (en cours) : on s'en sert ; sinon on l'ouvre.
     campaign = ReviewCampaign.objects.filter(contract=contract, year=REVIEW_YEAR).first() or open_campaign(
@@ -106,6 +109,8 @@ def main(db_path: str, json_path: str) -> None:
         "editor_password": EDITOR_PASSWORD,
         "pilot_email": PILOT_EMAIL,
         "pilot_password": PILOT_PASSWORD,
+        "operator_email": OPERATOR_EMAIL,
+        "operator_password": OPERATOR_PASSWORD,
     }
     connection.close()
     with sqlite3.connect(db_path) as db:

@@ -112,3 +112,25 @@ def test_le_controle_axe_detecte_les_violations(page):
     )
     found = {v["id"] for v in run_axe(page)}
     assert {"html-has-lang", "image-alt", "color-contrast", "label"} <= found, found
+
+
+def test_creation_de_contrat_verification_accessible(request, site, page_for):
+    """La page de vérification d'un nouveau contrat (réponse au formulaire de l'opérateur) : zéro
+    violation axe-core, puis le retour au formulaire garde la saisie."""
+    from .pages import OPERATOR_PAGES
+
+    page = open_page(request, site, OPERATOR_PAGES[0], page=page_for("operator"))
+    page.fill("#id_epci", "CA de la Région Nazairienne et de l'Estuaire (CARENE) (244400644)")
+    page.fill("#id_title", "Contrat de ville de la CARENE 2024-2030")
+    page.fill("#id_pilot_email", "pilote@carene.example")
+    with page.expect_navigation():
+        page.click("main button[type=submit]")
+    assert page.locator("h1").inner_text() == "Vérifier le contrat à créer"
+    assert "Aucun quartier" not in page.content()
+    violations = run_axe(page)
+    problems = structure_problems(page)
+    assert not violations, describe_violations(violations)
+    assert not problems, problems
+    with page.expect_navigation():
+        page.click("button[value=edit]")
+    assert page.input_value("#id_title") == "Contrat de ville de la CARENE 2024-2030"
