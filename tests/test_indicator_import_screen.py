@@ -313,3 +313,26 @@ def test_preview_queries_do_not_grow_with_the_rows(
     with django_assert_max_num_queries(15):
         page = client.get(big, params)
     assert f"{len(rows) - 1} valeurs seraient créées" in text(page).replace("\u202f", "")
+
+
+def test_the_pilot_can_correct_the_detected_layout(client, nantes, pilot, qpvs):
+    """Un fichier large dont la colonne des codes n'a pas un intitulé connu est lu comme long :
+    le pilote choisit « large », la colonne du territoire et l'indicateur de chaque colonne."""
+    client.force_login(pilot)
+    content = csv_bytes([["CODE_QP", "POP"], [qpvs[0], "321"], [qpvs[1], "654"]])
+    url = upload(client, nantes, content, source="INSEE", millesime="2025", periode="2025")
+    page = text(client.get(url))
+    assert "Disposition reconnue : longue" in page
+    assert "Ce champ est obligatoire" in page  # colonnes d'un fichier long introuvables
+    params = {"disposition": "large", "col_territoire": "CODE_QP", "colonne_1": "population"}
+    page = text(client.get(url, {"source": "INSEE", "millesime": "2025", "periode": "2025", **params}))
+    assert "2 valeurs seraient créées" in page, page[:3000]
+    response = confirm(client, url, source="INSEE", millesime="2025", periode="2025", **params)
+    assert response.status_code == 302
+    assert stored_value(nantes, qpvs[1], 2025) == 654
+
+
+def stored_value(contract, code, year):
+    return IndicatorValue.objects.get(
+        indicator__contract=contract, indicator__code="population", territory__code=code, year=year
+    ).value

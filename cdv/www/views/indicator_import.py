@@ -113,11 +113,17 @@ class ImportSettingsForm(ProvenanceFields):
     def __init__(self, data, *, layout, indicators):
         super().__init__()
         self.layout = layout
+        # La disposition reconnue, que le pilote peut corriger (les colonnes proposées en dépendent).
+        self.kind = data.get("disposition") if data.get("disposition") in LAYOUT_LABELS else layout.layout
+        self.fields["disposition"] = forms.ChoiceField(
+            label="Disposition du fichier",
+            choices=[(key, label.capitalize()) for key, label in LAYOUT_LABELS.items()],
+        )
         self.candidates = []  # (nom du champ, intitulé de la colonne) d'un fichier large
         headers = [(text, text) for text in layout.headers]
         detected = layout.columns
-        initial = {}
-        if layout.layout == LONG:
+        initial = {"disposition": self.kind}
+        if self.kind == LONG:
             for name, key, label in LONG_COLUMNS:
                 empty = "Aucune : période donnée ci-dessus" if key == "period" else "— à choisir —"
                 self.fields[name] = forms.ChoiceField(
@@ -161,7 +167,7 @@ class ImportSettingsForm(ProvenanceFields):
                 "Indiquez le millésime des valeurs (ex. « 2021 ») : "
                 "le fichier n'a pas de colonne « millesime ».",
             )
-        if self.layout.layout == LONG:
+        if self.kind == LONG:
             has_period = bool(data.get("col_periode"))
             chosen = [data.get(name) for name, _, _ in LONG_COLUMNS if data.get(name)]
             for name, _, _ in LONG_COLUMNS:
@@ -184,7 +190,7 @@ class ImportSettingsForm(ProvenanceFields):
         mapping = {text: data[name] for name, text in self.candidates if data.get(name)}
         if data.get("periode"):
             mapping[PERIOD_KEY] = data["periode"]
-        if self.layout.layout == LONG:
+        if self.kind == LONG:
             columns = {key: data.get(name, "") for name, key, _ in LONG_COLUMNS}
         else:
             columns = {"territory": data.get("col_territoire", "")}
