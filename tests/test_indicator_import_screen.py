@@ -336,3 +336,23 @@ def stored_value(contract, code, year):
     return IndicatorValue.objects.get(
         indicator__contract=contract, indicator__code="population", territory__code=code, year=year
     ).value
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "message"),
+    [
+        ("page.csv", b"<!DOCTYPE html><html><script>alert(1)</script></html>", "une page web"),
+        ("v.csv", b"%PDF-1.4 ...", "un PDF"),
+        ("v.xlsx", b"PK\x03\x04 pas une archive", "archive endommagée"),
+        ("v.xlsx", b"indicateur;territoire\n", "n'est pas un classeur XLSX"),
+    ],
+)
+def test_hostile_files_are_refused_at_upload_and_nothing_is_kept(
+    client, nantes, pilot, media, name, content, message
+):
+    client.force_login(pilot)
+    response = client.post(upload_url(nantes), {"fichier": SimpleUploadedFile(name, content)})
+    assert response.status_code == 422
+    assert message in text(response).replace("&#x27;", "'")
+    assert "<script>alert" not in response.content.decode()
+    assert not [path for path in media.rglob("*") if path.is_file()]

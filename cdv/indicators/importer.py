@@ -624,6 +624,12 @@ def _open_table(data: bytes, filename: str, errors: _Errors, hints: frozenset = 
         if data.startswith(signature):
             errors.file(f"ce fichier est {what}, ni un CSV ni un classeur XLSX.")
             raise _Refused
+    found = validators.foreign_content(data[:512])
+    if found:
+        errors.file(
+            f"ce fichier n'est ni un CSV ni un classeur XLSX (quel que soit son nom) : c'est {found}."
+        )
+        raise _Refused
     if filename.lower().endswith((".xlsx", ".xlsm", ".xls")):
         errors.file("ce fichier n'est pas un classeur XLSX (quel que soit son nom) : contenu refusé.")
         raise _Refused

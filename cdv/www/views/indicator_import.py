@@ -102,6 +102,11 @@ class UploadForm(ProvenanceFields):
             )
         if upload.size == 0:
             raise ValidationError("Le fichier est vide.")
+        # Le contenu fait foi : un fichier que l'import refuserait d'emblée n'est pas gardé.
+        self.content = b"".join(upload.chunks())
+        refused = inspect_file(fileobj=self.content, filename=os.path.basename(upload.name or "")).errors
+        if refused:
+            raise ValidationError(refused)
         return upload
 
 
@@ -233,8 +238,7 @@ def indicator_import(request, slug):
     form = UploadForm(request.POST, request.FILES) if request.method == "POST" else UploadForm()
     if form.is_bound and form.is_valid():
         upload = form.cleaned_data["fichier"]
-        data = b"".join(upload.chunks())
-        token = import_files.store_upload(contract=contract, data=data)
+        token = import_files.store_upload(contract=contract, data=form.content)
         names = dict(request.session.get(SESSION_KEY, {}))
         names.pop(token, None)
         names[token] = os.path.basename(upload.name or "")[:200]
