@@ -8,6 +8,11 @@ colonne « valeur » : « 12,a » n'est pas un nombre. »).
 Idempotent : seules les valeurs qui diffèrent de la base sont écrites ; un second import du
 même fichier ne change rien.
 
+La commande ``import_indicator_values`` et l'écran d'import des pilotes (``cdv/www/views/
+indicator_import.py``) appellent cette même fonction ; l'écran lit d'abord l'en-tête
+(``inspect_file`` : disposition et colonnes reconnues), laisse le pilote désigner les colonnes
+(paramètre ``columns``) et montre la simulation (``dry_run`` : ``preview``, ``error_details``).
+
 Formats acceptés, reconnus à leur contenu (jamais à leur nom) :
 
 - CSV en UTF-8 (avec ou sans BOM), UTF-16 avec BOM, ou Windows-1252 / Latin-1 ; séparateur
