@@ -503,6 +503,21 @@ def proposed_of_a(world):
     return commitments["a_proposed"]
 
 
+INDICATOR_IMPORT = {"source": "INSEE", "millesime": "2031"}
+
+
+def indicator_csv(world) -> bytes:
+    code = world["nantes"].qpvs.order_by("code").values_list("code", flat=True).first()
+    return f"indicateur;territoire;periode;valeur\npopulation;{code};2031;1234\n".encode()
+
+
+def stored_indicator_csv(world) -> str:
+    """Un fichier déposé pour l'import à l'écran, rangé à neuf à chaque essai ; rend son jeton."""
+    from cdv.indicators.import_files import store_upload
+
+    return store_upload(contract=world["nantes"], data=indicator_csv(world))
+
+
 def P(name, method, request, allowed, ok=None, setup=None):
     return Probe(name, method, request, frozenset(allowed), ok or (302 if method == "post" else 200), setup)
 
@@ -754,6 +769,25 @@ ROLE_PROBES = [
         {"pilot"},
     ),
     P("invitations_page", "get", lambda w: (u("invitations", n(w)), {}), {"pilot"}),
+    # Import des valeurs d'indicateurs à l'écran : pilotes du contrat seulement
+    P("indicator_import_page", "get", lambda w: (u("indicator_import", n(w)), {}), {"pilot"}),
+    # (le dépôt n'écrit qu'un fichier, pas la base : refus des autres rôles testé dans
+    # tests/test_indicator_import_screen.py)
+    P(
+        "indicator_import_preview",
+        "get",
+        lambda w: (u("indicator_import_preview", n(w), stored_indicator_csv(w)), INDICATOR_IMPORT),
+        {"pilot"},
+    ),
+    P(
+        "indicator_import_confirm",
+        "post",
+        lambda w: (
+            u("indicator_import_preview", n(w), stored_indicator_csv(w)),
+            {**INDICATOR_IMPORT, "empreinte": stored_indicator_csv(w)},
+        ),
+        {"pilot"},
+    ),
     P(
         "bulk_validation",
         "post",

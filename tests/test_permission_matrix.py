@@ -655,6 +655,11 @@ COVERED_ELSEWHERE = {
     ),
     # opérateur de l'instance (superutilisateur) seul
     "new_contract": "tests/test_new_contract.py",
+    # import des valeurs d'indicateurs à l'écran : pilotes du contrat seulement
+    **dict.fromkeys(
+        ["indicator_import", "indicator_import_preview"],
+        "tests/test_indicator_import_screen.py, tests/test_attack_probes.py",
+    ),
     # avis des conseils dans les documents et versions : tests/test_council_visibility.py
     **dict.fromkeys(
         ["evaluation_document", "evaluation_version_document", "evaluation_version_json"],

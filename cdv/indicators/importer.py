@@ -8,6 +8,11 @@ colonne « valeur » : « 12,a » n'est pas un nombre. »).
 Idempotent : seules les valeurs qui diffèrent de la base sont écrites ; un second import du
 même fichier ne change rien.
 
+La commande ``import_indicator_values`` et l'écran d'import des pilotes (``cdv/www/views/
+indicator_import.py``) appellent cette même fonction ; l'écran lit d'abord l'en-tête
+(``inspect_file`` : disposition et colonnes reconnues), laisse le pilote désigner les colonnes
+(paramètre ``columns``) et montre la simulation (``dry_run`` : ``preview``, ``error_details``).
+
 Formats acceptés, reconnus à leur contenu (jamais à leur nom) :
 
 - CSV en UTF-8 (avec ou sans BOM), UTF-16 avec BOM, ou Windows-1252 / Latin-1 ; séparateur
@@ -90,11 +95,14 @@ MAX_ZIP_MEMBERS = 1_000
 MAX_ROWS = 1_000_000  # lignes de données
 MAX_VALUES = 1_000_000  # valeurs lues (un fichier large en porte plusieurs par ligne)
 MAX_ERRORS = 500  # erreurs détaillées dans le rapport (les suivantes sont comptées)
+MAX_PREVIEW_ROWS = 200  # valeurs détaillées dans l'aperçu (les suivantes sont comptées)
 HEADER_SEARCH_ROWS = 20  # XLSX : l'en-tête est cherché dans ces premières lignes
 BATCH_SIZE = 2_000
 RATIO_TOLERANCE = Decimal("0.05")
 YEAR_MIN, YEAR_MAX = 1990, 2100
 PERIOD_KEY = "_periode"  # clé réservée de ``mapping`` : la période d'un fichier sans colonne période
+# Colonnes qu'on peut désigner à la main (paramètre ``columns``), quel que soit leur intitulé.
+CHOOSABLE_COLUMNS = ("indicator", "territory", "period", "value", "source", "vintage", "status")
 
 FOUR_PLACES = Decimal("0.0001")
 VALUE_LIMIT = Decimal(10) ** 12  # DecimalField(max_digits=16, decimal_places=4)
@@ -169,14 +177,31 @@ def _plural(count: int, singular: str, plural: str) -> str:
 
 
 @dataclass
+class PreviewRow:
+    """Une valeur lue, telle que l'import la traiterait (``action`` : créée, modifiée, inchangée)."""
+
+    number: int
+    indicator: str
+    territory: str
+    period: str
+    value: str
+    status: str
+    action: str = ""
+
+
+@dataclass
 class ImportReport:
     created: int = 0
     updated: int = 0
     unchanged: int = 0
     errors: list[str] = field(default_factory=list)
+    # Les mêmes erreurs, détaillées : (numéro de ligne ou None pour le fichier, colonne, raison).
+    error_details: list[tuple[int | None, str, str]] = field(default_factory=list)
+    refused_rows: int = 0  # lignes de données qui ont au moins une erreur
     ignored_columns: list[str] = field(default_factory=list)
     layout: str = ""  # "long" ou "large"
     dry_run: bool = False
+    preview: list[PreviewRow] = field(default_factory=list)  # les premières valeurs, dans l'ordre
 
     @property
     def ok(self) -> bool:
@@ -214,17 +239,19 @@ class _Errors:
     def __init__(self, filename: str):
         self.filename = filename
         self.sheet = ""
-        self.items: list[tuple[tuple, str]] = []
+        self.items: list[tuple[tuple, str, tuple]] = []
         self.total = 0
+        self.rows: set[int] = set()
+        self.header_row = 0
 
-    def _add(self, key, text):
+    def _add(self, key, text, detail):
         self.total += 1
         if len(self.items) < MAX_ERRORS:
-            self.items.append(((*key, self.total), text))
+            self.items.append(((*key, self.total), text, detail))
 
     def file(self, message: str) -> None:
         where = f"Fichier « {self.filename} »" if self.filename else "Fichier"
-        self._add((0, 0), f"{where} : {message}")
+        self._add((0, 0), f"{where} : {message}", (None, "", message))
 
     def at(self, row: int, column: str | None, message: str, column_index: int = 0) -> None:
         parts = [f"Feuille « {self.sheet} »"] if self.sheet else []
@@ -232,19 +259,27 @@ class _Errors:
         if column:
             parts.append(f"colonne « {column} »")
         where = ", ".join(parts)
-        self._add((row, column_index), f"{where[0].upper()}{where[1:]} : {message}")
+        if row > self.header_row:
+            self.rows.add(row)
+        self._add(
+            (row, column_index), f"{where[0].upper()}{where[1:]} : {message}", (row, column or "", message)
+        )
 
     def __bool__(self) -> bool:
         return self.total > 0
 
     def sorted(self) -> list[str]:
-        texts = [text for _, text in sorted(self.items, key=lambda item: item[0])]
+        texts = [text for _, text, _ in sorted(self.items, key=lambda item: item[0])]
         if self.total > len(self.items):
-            hidden = self.total - len(self.items)
-            texts.append(
-                f"… et {_plural(hidden, 'autre erreur non affichée', 'autres erreurs non affichées')}."
-            )
+            texts.append(self.hidden())
         return texts
+
+    def hidden(self) -> str:
+        hidden = self.total - len(self.items)
+        return f"… et {_plural(hidden, 'autre erreur non affichée', 'autres erreurs non affichées')}."
+
+    def details(self) -> list[tuple[int | None, str, str]]:
+        return [detail for _, _, detail in sorted(self.items, key=lambda item: item[0])]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -486,12 +521,13 @@ def _xlsx_text(value) -> str:
     return str(value)
 
 
-def _is_header(texts: list[str]) -> bool:
-    keys = {COLUMNS_BY_ALIAS.get(_norm(text)) for text in texts}
-    return "territory" in keys or "indicator" in keys
+def _is_header(texts: list[str], hints: frozenset = frozenset()) -> bool:
+    normalized = {_norm(text) for text in texts}
+    keys = {COLUMNS_BY_ALIAS.get(text) for text in normalized}
+    return "territory" in keys or "indicator" in keys or bool(hints & normalized)
 
 
-def _xlsx_table(data: bytes, errors: _Errors) -> _Table:
+def _xlsx_table(data: bytes, errors: _Errors, hints: frozenset = frozenset()) -> _Table:
     from openpyxl import load_workbook
 
     _check_container(data, errors)
@@ -535,7 +571,7 @@ def _xlsx_table(data: bytes, errors: _Errors) -> _Table:
                     continue
                 if fallback is None:
                     fallback = (ws.title, number, texts)
-                if not _is_header(texts):
+                if not _is_header(texts, hints):
                     continue
                 errors.sheet = ws.title
                 check_formulas(values, number, {})
@@ -578,7 +614,9 @@ def _column_letter(index: int) -> str:
     return get_column_letter(index + 1)
 
 
-def _open_table(data: bytes, filename: str, errors: _Errors) -> _Table:
+def _open_table(data: bytes, filename: str, errors: _Errors, hints: frozenset = frozenset()) -> _Table:
+    """``hints`` : intitulés normalisés de colonnes désignées à la main, qui signalent aussi la ligne
+    d'en-tête d'une feuille XLSX."""
     if data.startswith(b"\xd0\xcf\x11\xe0"):
         errors.file(
             "ce fichier est au format Excel 97-2003 (.xls) ou protégé par mot de passe : "
@@ -586,11 +624,17 @@ def _open_table(data: bytes, filename: str, errors: _Errors) -> _Table:
         )
         raise _Refused
     if data.startswith(b"PK\x03\x04"):
-        return _xlsx_table(data, errors)
+        return _xlsx_table(data, errors, hints)
     for signature, what in BINARY_SIGNATURES:
         if data.startswith(signature):
             errors.file(f"ce fichier est {what}, ni un CSV ni un classeur XLSX.")
             raise _Refused
+    found = validators.foreign_content(data[:512])
+    if found:
+        errors.file(
+            f"ce fichier n'est ni un CSV ni un classeur XLSX (quel que soit son nom) : c'est {found}."
+        )
+        raise _Refused
     if filename.lower().endswith((".xlsx", ".xlsm", ".xls")):
         errors.file("ce fichier n'est pas un classeur XLSX (quel que soit son nom) : contenu refusé.")
         raise _Refused
@@ -660,8 +704,11 @@ class _Validator:
         source: str = "",
         vintage: str = "",
         final: bool = False,
+        columns: dict | None = None,
     ):
         self.contract = contract
+        self.chosen = {str(k): str(v or "").strip() for k, v in (columns or {}).items()}
+        self.chosen_indexes: set[int] = set()
         self.errors = errors
         self.progress = progress
         # Provenance de tout le fichier : chaque ligne peut la remplacer par ses colonnes.
@@ -713,10 +760,39 @@ class _Validator:
 
     # -- en-tête ---------------------------------------------------------------------------
 
+    def _apply_choices(self, columns, labels, unknown) -> list[tuple[int, str]]:
+        """Les colonnes désignées à la main (``columns``) remplacent celles reconnues à leur intitulé."""
+        for key, wanted in self.chosen.items():
+            if key not in CHOOSABLE_COLUMNS:
+                self.errors.file(f"« {key} » n'est pas une colonne qu'on peut désigner.")
+                continue
+            if not wanted:
+                continue
+            matches = [i for i, text in labels.items() if text == wanted] or [
+                i for i, text in labels.items() if _norm(text) == _norm(wanted)
+            ]
+            if not matches:
+                self.errors.file(
+                    f"la colonne « {_shown(wanted)} » choisie pour « {COLUMNS[key][0]} » "
+                    "n'existe pas dans le fichier."
+                )
+                continue
+            index = matches[0]
+            for indexes in columns.values():
+                if index in indexes:
+                    indexes.remove(index)
+            columns[key] = [index]
+            self.chosen_indexes.add(index)
+        for key in [key for key, indexes in columns.items() if not indexes]:
+            del columns[key]
+        return [(i, text) for i, text in unknown if i not in self.chosen_indexes]
+
     def read_header(self, table: _Table) -> bool:
         columns, labels, unknown = _resolve_headers(table.header)
         self.labels = labels
         row = table.header_row
+        if self.chosen:
+            unknown = self._apply_choices(columns, labels, unknown)
         ok = not self.errors
         if "indicator" in columns:
             self.layout = LONG
@@ -809,6 +885,8 @@ class _Validator:
                 continue
             key = COLUMNS_BY_ALIAS.get(normalized)
             if key in WIDE_STRUCTURE and index in columns.get(key, []):
+                continue
+            if index in self.chosen_indexes:
                 continue
             candidates.setdefault(normalized, (index, text))
         used: dict[int, int] = {}  # index de colonne → indicateur
@@ -1293,6 +1371,35 @@ class _Sql:
                 bar.update(len(batch))
 
 
+def _preview_rows(shown: list[tuple[_Record, str]]) -> list[PreviewRow]:
+    """Les premières valeurs lues, avec leur territoire nommé (une requête)."""
+    ids = {record.territory_id for record, _ in shown if record.territory_id}
+    names = {
+        pk: f"{name} ({code})"
+        for pk, code, name in Territory.objects.filter(pk__in=ids).values_list("pk", "code", "name")
+    }
+    statuses = dict(ValueStatus.choices)
+    rows = []
+    for record, action in shown:
+        period = f"{record.year}-T{record.quarter}" if record.quarter else str(record.year)
+        value = "secret statistique" if record.is_secret else _fr(record.value)
+        territory = (
+            names.get(record.territory_id, "") if record.territory_id else "Ensemble des QPV du contrat"
+        )
+        rows.append(
+            PreviewRow(
+                number=record.number,
+                indicator=record.indicator.name,
+                territory=territory,
+                period=period,
+                value=value,
+                status=statuses.get(record.status, record.status),
+                action=action,
+            )
+        )
+    return rows
+
+
 def _write(records: list[_Record], report: ImportReport, *, dry_run: bool, progress) -> None:
     if not records:
         return
@@ -1311,9 +1418,12 @@ def _write(records: list[_Record], report: ImportReport, *, dry_run: bool, progr
             existing[(row[1], row[2], row[3], row[4])] = (row[0], row[5:])
         inserts: list[tuple] = []
         updates: list[list] = []
+        shown: list[tuple[_Record, str]] = []
         for record in records:
             found = existing.get(record.key)
             if found is None:
+                if len(shown) < MAX_PREVIEW_ROWS:
+                    shown.append((record, "créée"))
                 key = (
                     record.indicator.pk,
                     Scope.TERRITORY.value if record.territory_id else Scope.CONTRACT_QPVS.value,
@@ -1347,10 +1457,15 @@ def _write(records: list[_Record], report: ImportReport, *, dry_run: bool, progr
             )
             if wanted == current:  # Decimal("12.5000") == Decimal("12.5") : l'échelle ne compte pas
                 report.unchanged += 1
+                action = "inchangée"
             else:
                 updates.append([*sql.written(wanted), pk])
+                action = "modifiée"
+            if len(shown) < MAX_PREVIEW_ROWS:
+                shown.append((record, action))
         report.created = len(inserts)
         report.updated = len(updates)
+        report.preview = _preview_rows(shown)
         if dry_run or not (inserts or updates):
             return
         bar = (
@@ -1378,6 +1493,7 @@ def import_indicator_values(
     vintage=None,
     final=False,
     mapping=None,
+    columns=None,
     dry_run=False,
     progress=None,
 ) -> ImportReport:
@@ -1391,7 +1507,11 @@ def import_indicator_values(
     - ``final`` : les valeurs sont définitives (sinon provisoires), sauf colonne ``statut``.
     - ``mapping`` : pour un fichier large, ``{"colonne du fichier": "code-indicateur", …}`` ; la
       clé réservée ``"_periode"`` donne la période de tout le fichier (« 2024 », « 2024-T3 »).
-    - ``dry_run`` : tout vérifier et compter (créées, modifiées, inchangées) sans rien écrire.
+    - ``columns`` : facultatif, colonnes désignées à la main quel que soit leur intitulé,
+      ``{"territory": "CODE_QP", "value": "Nb", …}`` (clés de ``CHOOSABLE_COLUMNS``) ; les autres
+      sont reconnues à leur intitulé (voir ``inspect_file``).
+    - ``dry_run`` : tout vérifier et compter (créées, modifiées, inchangées) sans rien écrire ;
+      le rapport détaille alors les premières valeurs (``preview``) et les erreurs (``error_details``).
     - ``progress`` : facultatif, fabrique de barres de progression à la manière de ``tqdm``
       (appelée avec ``total=``, ``desc=``, ``unit=`` ; méthodes ``update(n)`` et ``close()``).
 
@@ -1402,7 +1522,9 @@ def import_indicator_values(
     table = None
     try:
         data = _read_bytes(fileobj, errors)
-        table = _open_table(data, filename or "", errors)
+        hints = frozenset(_norm(label) for label in (columns or {}).values() if _norm(label))
+        table = _open_table(data, filename or "", errors, hints)
+        errors.header_row = table.header_row
         validator = _Validator(
             contract=contract,
             errors=errors,
@@ -1411,6 +1533,7 @@ def import_indicator_values(
             source=source,
             vintage=vintage,
             final=final,
+            columns=columns,
         )
         if validator.read_header(table):
             validator.read_rows(table)
@@ -1424,6 +1547,10 @@ def import_indicator_values(
             table.close()
     if errors:
         report.errors = errors.sorted()
+        report.error_details = errors.details()
+        if errors.total > len(errors.items):
+            report.error_details.append((None, "", errors.hidden()))
+        report.refused_rows = len(errors.rows)
         return report
     try:
         _write(validator.records, report, dry_run=dry_run, progress=progress)
@@ -1435,3 +1562,40 @@ def import_indicator_values(
             "rien n'a été écrit, recommencez l'import."
         ]
     return report
+
+
+# ---------------------------------------------------------------------------------------------
+# Lecture de l'en-tête seul : la disposition reconnue et les colonnes qu'on peut choisir
+
+
+@dataclass
+class FileLayout:
+    layout: str = ""  # "long" ou "large"
+    headers: list[str] = field(default_factory=list)  # intitulés non vides, dans l'ordre du fichier
+    columns: dict[str, str] = field(default_factory=dict)  # clé reconnue → intitulé du fichier
+    candidates: list[str] = field(default_factory=list)  # large : colonnes qui peuvent porter un indicateur
+    errors: list[str] = field(default_factory=list)  # fichier refusé d'emblée
+
+
+def inspect_file(*, fileobj, filename) -> FileLayout:
+    """La disposition d'un fichier (longue ou large de l'INSEE) et ses colonnes reconnues, sans
+    lire ses lignes ni toucher la base : ce que l'écran d'import propose avant l'aperçu."""
+    result = FileLayout()
+    errors = _Errors(filename or "")
+    table = None
+    try:
+        data = _read_bytes(fileobj, errors)
+        table = _open_table(data, filename or "", errors)
+        columns, labels, _ = _resolve_headers(table.header)
+    except _Refused:
+        result.errors = errors.sorted()
+        return result
+    finally:
+        if table is not None:
+            table.close()
+    result.headers = [text for text in labels.values() if text]
+    result.columns = {key: labels[indexes[0]] for key, indexes in columns.items() if indexes}
+    result.layout = LONG if "indicator" in columns else WIDE if "territory" in columns else LONG
+    structure = {index for key in WIDE_STRUCTURE for index in columns.get(key, [])}
+    result.candidates = [text for index, text in labels.items() if text and index not in structure]
+    return result

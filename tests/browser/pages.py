@@ -89,6 +89,7 @@ PILOT_PAGES = [
     SitePage("instance-modifier", "www:meeting_edit", (C, "meeting"), user="pilot"),
     SitePage("decision-nouvelle", "www:decision_create", (C, "meeting"), user="pilot"),
     SitePage("journal-audit", "www:audit", (C,), user="pilot"),
+    SitePage("indicateurs-importer", "www:indicator_import", (C,), user="pilot"),
     SitePage("evaluation", "www:evaluation", (C, "=mi-parcours"), user="pilot"),
     SitePage("evaluation-adopter", "www:evaluation_adopt", (C, "=mi-parcours"), user="pilot"),
     SitePage("questionnaires", "www:questionnaires", (C, "=mi-parcours"), user="pilot"),
