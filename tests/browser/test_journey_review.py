@@ -134,7 +134,11 @@ def step_open_campaign(pilot, deadline):
     assert (
         page.get_by_role("rowheader", name=str(YEAR), exact=True).count() == 0
     )  # pas encore de campagne 2025
-    page.get_by_label("Année suivie").fill(str(YEAR))
+    # L'année proposée, l'année écoulée, s'écrit sans séparer les milliers et se garde telle quelle.
+    year = page.get_by_label("Année suivie")
+    assert year.input_value() == str(min(max(datetime.date.today().year - 1, 2024), 2030))
+    if year.input_value() != str(YEAR):
+        year.fill(str(YEAR))
     page.get_by_label("Date limite des bilans").fill(deadline.isoformat())
     pilot.follow(page.get_by_role("button", name="Ouvrir la campagne"), "campagne ouverte")
     assert page.locator("h1").inner_text() == f"Bilans {YEAR} : tableau de complétude"
