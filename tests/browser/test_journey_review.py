@@ -400,11 +400,15 @@ def step_download_annual_report(pilot, site, decisions, tmp_path):
     SHOTS.mkdir(parents=True, exist_ok=True)
     (SHOTS / download.suggested_filename).write_bytes(path.read_bytes())
     reader = PdfReader(io.BytesIO(path.read_bytes()))
-    text = " ".join(" ".join((p.extract_text() or "").split()) for p in reader.pages)
-    assert str(YEAR) in text
-    assert site.data["regie_commitment"] in text.replace("- ", "") or "pieds d'immeubles" in text
+    text = plain(" ".join(" ".join((p.extract_text() or "").split()) for p in reader.pages))
+    assert f"Bilan annuel {YEAR}" in text or f"{YEAR}" in text.split(" ")[:40], text[:300]
+    assert "Année figée le " in text and f"Année figée le {datetime.date.today():%Y-%m-%d}" not in text
+    assert site.data["regie_commitment"] in text
+    # Les moyens déclarés dans les trois bilans acceptés (tous de l'enjeu 1), typés « 0,5 »,
+    # « 12 000 », « 0,4 », « 9 000 », « 0,25 », « 4 500,50 » : le bilan annuel en fait la somme.
+    assert "Moyens mobilisés déclarés dans les bilans : 1,15 ETP, 25 500,50 €" in text
     for decision in decisions:
-        assert " ".join(decision.split()[:4]) in text, f"décision absente du bilan annuel : {decision}"
+        assert decision in text, f"décision absente du bilan annuel : {decision}"
 
 
 # --- Le parcours ----------------------------------------------------------------------------------
