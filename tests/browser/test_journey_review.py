@@ -151,11 +151,13 @@ def step_open_campaign(pilot, deadline):
 
 
 def partner_rows(page) -> dict:
-    """Le tableau « Bilans par partenaire » : {partenaire: texte de la ligne}."""
+    """Le tableau « Bilans par partenaire » : {partenaire: textes des cellules de la ligne}."""
     table = page.get_by_role("table", name="Bilans par partenaire et par état")
     rows = {}
     for row in table.locator("tbody tr").all():
-        rows[row.locator("th").inner_text().strip()] = row.inner_text()
+        rows[row.locator("th").inner_text().strip()] = [
+            c.strip() for c in row.locator("td").all_inner_texts()
+        ]
     return rows
 
 
@@ -167,15 +169,19 @@ def step_send_reminders(pilot, site):
     rows = partner_rows(page)
     for partner in (site.data["regie"], site.data["tremplin"], site.data["bailleur"]):
         assert partner in rows, f"{partner} manque au tableau de complétude : {list(rows)}"
+    for partner, cells in rows.items():
+        total, drafts = cells[:2]  # colonnes « Bilans » et « Brouillon » : rien n'est encore transmis
+        assert int(total) > 0 and drafts == total, f"{partner} : {cells}"
     assert "La date limite n'est pas encore passée." in page.locator("main").inner_text()
 
 
 def open_my_reports(person, partner):
+    """Depuis « Mon espace » : le suivi annuel, puis les bilans de l'année de son partenaire. (Un
+    référent de deux partenaires du même contrat voit deux liens « Suivi annuel » identiques.)"""
     page = person.page
-    pilot_space = person.page.url
     person.follow(link(page, "Suivi annuel (bilans)").first, "suivi annuel")
     person.follow(link(page, f"Bilans {YEAR} de {partner}"), "mes bilans")
-    assert page.locator("h1").inner_text() == f"Mes bilans {YEAR} — {partner}", pilot_space
+    assert page.locator("h1").inner_text() == f"Mes bilans {YEAR} — {partner}"
     return page
 
 
