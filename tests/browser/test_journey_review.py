@@ -21,6 +21,7 @@ import sqlite3
 import subprocess
 import sys
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -30,6 +31,12 @@ from .pages import axe_version, describe_violations, run_axe
 YEAR = 2025
 SHOTS = Path(os.environ.get("CDV_JOURNEY_SHOTS", "/tmp/journey4"))
 CONTRACT = "nantes-metropole-2024-2030"
+
+
+def server_today() -> datetime.date:
+    """La date du jour du serveur (heure de Paris), qui n'est pas celle de la machine entre minuit
+    à Paris et minuit UTC."""
+    return datetime.datetime.now(ZoneInfo("Europe/Paris")).date()
 
 
 @pytest.fixture(scope="module")
@@ -136,7 +143,7 @@ def step_open_campaign(pilot, deadline):
     )  # pas encore de campagne 2025
     # L'année proposée, l'année écoulée, s'écrit sans séparer les milliers et se garde telle quelle.
     year = page.get_by_label("Année suivie")
-    assert year.input_value() == str(min(max(datetime.date.today().year - 1, 2024), 2030))
+    assert year.input_value() == str(min(max(server_today().year - 1, 2024), 2030))
     if year.input_value() != str(YEAR):
         year.fill(str(YEAR))
     page.get_by_label("Date limite des bilans").fill(deadline.isoformat())
@@ -146,7 +153,7 @@ def step_open_campaign(pilot, deadline):
     assert opened.startswith(f"Campagne {YEAR} ouverte : ") and opened.endswith("bilans à remplir."), opened
     total = int(opened.split(" : ")[1].split()[0])
     assert total > 3
-    assert f"(dans {(deadline - datetime.date.today()).days} jours)" in page.locator(".facts").inner_text()
+    assert f"(dans {(deadline - server_today()).days} jours)" in page.locator(".facts").inner_text()
     return total
 
 
@@ -287,7 +294,7 @@ def step_return_report(pilot, tremplin, site, first, second):
 def step_dashboard_shows_late(pilot, site, total):
     """Le temps passe : la date limite est dépassée (la base recule l'horloge de la campagne, le
     serveur ne se commande pas en date) ; le tableau dit qui est en retard et qui ne l'est pas."""
-    today = datetime.date.today()
+    today = server_today()
     with sqlite3.connect(site.db) as db:
         updated = db.execute(
             "UPDATE monitoring_reviewcampaign SET opens_on = ?, deadline = ? WHERE year = ?",
@@ -353,7 +360,10 @@ def step_record_copil(pilot, site):
     pilot.follow(link(page, "Nouvelle instance"), "nouvelle instance")
     assert page.get_by_label("Instance", exact=True).input_value() == "COPIL"
     page.get_by_label("Intitulé").fill(f"COPIL du bilan {YEAR}")
-    page.get_by_label("Date", exact=True).fill(datetime.date.today().isoformat())
+    # Le bilan annuel retient les décisions des instances tenues jusqu'à la fin de l'année suivante.
+    page.get_by_label("Date", exact=True).fill(
+        min(server_today(), datetime.date(YEAR + 1, 12, 31)).isoformat()
+    )
     page.get_by_label(site.data["regie"]).check()
     page.get_by_label(site.data["tremplin"]).check()
     page.get_by_label("Ordre du jour").fill(f"Bilan {YEAR} des engagements ; indicateurs ; suites à donner.")
@@ -370,7 +380,7 @@ def step_record_copil(pilot, site):
         pilot.follow(link(page, "Ajouter une décision"), f"décision {number}")
         page.get_by_label("Décision", exact=True).fill(text)
         page.get_by_label("Porteur").select_option(label=owner)
-        page.get_by_label("Échéance").fill((datetime.date.today() + datetime.timedelta(days=60)).isoformat())
+        page.get_by_label("Échéance").fill((server_today() + datetime.timedelta(days=60)).isoformat())
         pilot.follow(page.get_by_role("button", name="Enregistrer"), f"décision {number} enregistrée")
         assert pilot.message() == "Décision enregistrée."
     main = page.locator("main").inner_text()
@@ -408,7 +418,7 @@ def step_download_annual_report(pilot, site, decisions, tmp_path):
     reader = PdfReader(io.BytesIO(path.read_bytes()))
     text = plain(" ".join(" ".join((p.extract_text() or "").split()) for p in reader.pages))
     assert f"Bilan annuel {YEAR}" in text or f"{YEAR}" in text.split(" ")[:40], text[:300]
-    assert "Année figée le " in text and f"Année figée le {datetime.date.today():%Y-%m-%d}" not in text
+    assert "Année figée le " in text and f"Année figée le {server_today():%Y-%m-%d}" not in text
     assert site.data["regie_commitment"] in text
     # Les moyens déclarés dans les trois bilans acceptés (tous de l'enjeu 1), typés « 0,5 »,
     # « 12 000 », « 0,4 », « 9 000 », « 0,25 », « 4 500,50 » : le bilan annuel en fait la somme.
@@ -427,7 +437,7 @@ def test_parcours_suivi_annuel(browser, review_site, tmp_path, subtests):
     tremplin = Person(browser, site, "tremplin", *site.data["editor"])
     try:
         pilot.log_in()
-        total = step_open_campaign(pilot, deadline=datetime.date.today() + datetime.timedelta(days=30))
+        total = step_open_campaign(pilot, deadline=server_today() + datetime.timedelta(days=30))
         step_send_reminders(pilot, site)
         _, first, second = step_partners_report(regie, tremplin, site)
         step_return_report(pilot, tremplin, site, first, second)
