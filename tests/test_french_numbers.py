@@ -112,6 +112,21 @@ def test_the_field_renders_a_text_input_the_browser_does_not_parse_and_shows_fre
     assert 'value="1.234,5"' in field().widget.render("fte", "1.234,5")
 
 
+def test_a_field_without_thousands_shows_its_value_ungrouped_and_reads_it_back():
+    """Une année (ou une coordonnée) ne s'écrit pas « 2 025 » : la valeur proposée dans le champ se
+    renvoie telle quelle sans erreur (le pilote qui garde l'année proposée ouvre sa campagne)."""
+    from cdv.core.numbers import FrenchIntegerField
+
+    year = FrenchIntegerField(label="Année suivie", thousands=False, min_value=1990, max_value=2100)
+    shown = year.widget.render("year", 2025)
+    assert 'value="2025"' in shown, shown
+    assert year.clean(re.search(r'value="([^"]*)"', shown).group(1)) == 2025
+    lon = FrenchDecimalField(label="Longitude", thousands=False, required=False)
+    assert 'value="-1234,5"' in lon.widget.render("lon", Decimal("-1234.5"))
+    # Les autres champs gardent les milliers séparés.
+    assert f'value="12{NNBSP}000"' in field(max_digits=14, decimal_places=2).widget.render("eur", 12000)
+
+
 # --- Affichage ---------------------------------------------------------------------------------
 
 

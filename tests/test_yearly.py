@@ -5,6 +5,8 @@ from decimal import Decimal
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.management import CommandError, call_command
+from django.utils import timezone, translation
+from django.utils.formats import date_format
 from pypdf import PdfReader
 
 from cdv.commitments.models import Commitment
@@ -86,6 +88,10 @@ def test_freezing_keeps_the_year_as_it_was(nantes, campaign, pilot):
     text = pdf_text(yearly.build_annual_report_pdf(contract=nantes, year=2025))
     assert frozen_title in text and "Titre changé après le COPIL" not in text
     assert "Année figée le" in text
+    # La date du gel s'écrit en français (« 6 décembre 2026 »), pas à l'ISO (« 2026-12-06 »).
+    with translation.override("fr"):
+        frozen_on = date_format(timezone.localtime(snapshot.created_at).date(), "j F Y")
+    assert f"Année figée le {frozen_on} :" in text, text[:300]
     with pytest.raises(ValidationError, match="déjà figée"):
         yearly.freeze_year(user=pilot, campaign=campaign, confirmed=True)
     json.dumps(snapshot.payload)  # le fichier figé reste téléchargeable tel quel

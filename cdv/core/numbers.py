@@ -100,19 +100,22 @@ def parse_french_decimal(text, *, unit: str = "", thousands: bool = True) -> Dec
     return number
 
 
-def french_input(value) -> str:
-    """Un nombre réaffiché dans un champ : « 0,5 », « 11 500,5 » (sans arrondi ni unité)."""
+def french_input(value, *, thousands: bool = True) -> str:
+    """Un nombre réaffiché dans un champ : « 0,5 », « 11 500,5 » (sans arrondi ni unité) ;
+    sans séparer les milliers si ``thousands=False`` (une année : « 2025 »)."""
     if value is None or value == "":
         return ""
     number = Decimal(repr(value)) if isinstance(value, float) else Decimal(value)
     places = max(0, -number.normalize().as_tuple().exponent)
-    return french_number(number, places=places)
+    text = french_number(number, places=places)
+    return text if thousands else text.replace("\u202f", "")
 
 
 class FrenchNumberInput(forms.TextInput):
     """``<input type="text" inputmode="decimal">`` : le navigateur ne lit pas le nombre."""
 
     input_type = "text"
+    thousands = True  # False : valeur sans milliers (année, coordonnée), écrite « 2025 »
 
     def __init__(self, attrs=None):
         super().__init__({"inputmode": "decimal", "autocomplete": "off", **(attrs or {})})
@@ -123,12 +126,12 @@ class FrenchNumberInput(forms.TextInput):
         if isinstance(value, str):
             # Saisie renvoyée avec une erreur ailleurs : réécrite à la française si elle est lisible.
             try:
-                value = parse_french_decimal(value)
+                value = parse_french_decimal(value, thousands=self.thousands)
             except NumberFormatError:
                 return value
             if value is None:
                 return None
-        return french_input(value)
+        return french_input(value, thousands=self.thousands)
 
 
 class FrenchDecimalField(forms.DecimalField):
@@ -143,6 +146,7 @@ class FrenchDecimalField(forms.DecimalField):
         self.thousands = thousands
         kwargs.pop("localize", None)
         super().__init__(**kwargs)
+        self.widget.thousands = thousands
 
     def _named(self, message: str) -> str:
         return f"{self.label} : {message}" if self.label else message

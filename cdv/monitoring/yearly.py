@@ -9,6 +9,7 @@ gel enregistre ce contenu une fois pour toutes (``Snapshot``, empreinte SHA-256)
 se construit à partir de l'instantané s'il existe, sinon des données du moment.
 """
 
+import datetime
 import hashlib
 import json
 from decimal import Decimal
@@ -328,6 +329,14 @@ def build_annual_report_pdf(*, contract, year: int) -> bytes:
     )
 
 
+def _local_date(moment: str | None):
+    """La date locale d'un instant enregistré à l'ISO (« 2026-12-06T22:40:00+00:00 »), ou None."""
+    if not moment:
+        return None
+    parsed = datetime.datetime.fromisoformat(moment)
+    return (timezone.localtime(parsed) if timezone.is_aware(parsed) else parsed).date()
+
+
 def annual_report_html(*, contract, year: int) -> str:
     payload, frozen = payload_for_report(contract, year)
     enjeux = []
@@ -364,6 +373,7 @@ def annual_report_html(*, contract, year: int) -> str:
         {
             "p": payload,
             "frozen": frozen,
+            "frozen_on": _local_date(payload.get("frozen_at")) if frozen else None,
             "enjeux": enjeux,
             "qpvs": qpvs,
             "charts": charts,

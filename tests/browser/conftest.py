@@ -19,6 +19,7 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
+from contextlib import contextmanager
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -179,14 +180,10 @@ def _wait_until_up(url: str, process, log: Path, timeout: float = 60) -> None:
     pytest.fail(f"Le serveur de test ne répond pas sur {url} :\n{log.read_text(errors='replace')[-4000:]}")
 
 
-@pytest.fixture(scope="session")
-def site(tmp_path_factory):
-    """Le site servi par un vrai serveur : ``site.url(chemin)``, ``site.data`` (repères réels)."""
-    if reason := missing_browser_reason():
-        pytest.fail(f"{reason} : les tests navigateur sont obligatoires (CDV_REQUIRE_BROWSER=1).")
-    workdir = tmp_path_factory.mktemp("site")
-    db = workdir / "db.sqlite3"
-    data = _prepared_database(db)
+@contextmanager
+def serve(db: Path, data: dict, workdir: Path):
+    """Sert la base ``db`` par ``manage.py runserver`` sur un port libre, le temps du bloc ``with`` :
+    ``site.url(chemin)``, ``site.data`` (repères réels), ``site.db`` et ``site.log``."""
     port = _free_port()
     log = workdir / "server.log"
     env = {
@@ -215,7 +212,7 @@ def site(tmp_path_factory):
     base = f"http://127.0.0.1:{port}"
     try:
         _wait_until_up(base + "/", process, log)
-        yield SimpleNamespace(base=base, data=data, url=lambda path: base + path, log=log)
+        yield SimpleNamespace(base=base, data=data, url=lambda path: base + path, log=log, db=db)
     finally:
         process.terminate()
         try:
@@ -223,6 +220,18 @@ def site(tmp_path_factory):
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+
+
+@pytest.fixture(scope="session")
+def site(tmp_path_factory):
+    """Le site servi par un vrai serveur : ``site.url(chemin)``, ``site.data`` (repères réels)."""
+    if reason := missing_browser_reason():
+        pytest.fail(f"{reason} : les tests navigateur sont obligatoires (CDV_REQUIRE_BROWSER=1).")
+    workdir = tmp_path_factory.mktemp("site")
+    db = workdir / "db.sqlite3"
+    data = _prepared_database(db)
+    with serve(db, data, workdir) as served:
+        yield served
 
 
 @pytest.fixture(scope="session")
