@@ -321,24 +321,37 @@ def insee_csv() -> bytes:
     """Un fichier large « à la manière de l'INSEE » : CODGEO, LIBGEO, une colonne par indicateur,
     séparateur « ; », virgule décimale, en Windows-1252 comme les fichiers téléchargés de l'INSEE."""
     lines = [
-        "CODGEO;LIBGEO;TX_EMPL_1564",
-        "QN04405M;Bellevue;48,2",
-        "QN04406M;Dervallières;45,9",
-        "QN04407M;Malakoff;47,1",
+        "CODGEO;LIBGEO;TP60_2025",
+        "QN04405M;Bellevue;44,8",
+        "QN04406M;Les Dervallières;41,2",
+        "QN04413M;Malakoff;45,9",
     ]
     return ("\r\n".join(lines) + "\r\n").encode("cp1252")
 
 
 def step_import_indicator_values(pilot, tmp_path):
-    """Importer depuis l'écran d'import les valeurs 2025 d'un indicateur (fichier INSEE). L'écran est
-    en cours d'écriture : tant que la page des indicateurs n'y mène pas, l'étape est sautée."""
-    path = tmp_path / "taux-emploi-2025.csv"
+    """Importer par l'écran d'import les valeurs 2025 du taux de pauvreté de trois QPV (fichier INSEE) :
+    téléversement, colonne associée à l'indicateur, aperçu (rien n'est écrit), confirmation."""
+    path = tmp_path / "taux-pauvrete-2025.csv"
     path.write_bytes(insee_csv())
-    page = pilot.go(f"/contrats/{CONTRACT}/indicateurs/", "indicateurs")
-    entry = page.get_by_role("link", name="Importer des valeurs")
-    if entry.count() == 0:
-        pytest.skip("Pas encore d'écran d'import des valeurs d'indicateurs : étape à brancher.")
-    pytest.fail("L'écran d'import existe : écrivez ici l'import de " + path.name + " par cet écran.")
+    page = pilot.go(f"/contrats/{CONTRACT}/pilotage/", "tableau de pilotage (import)")
+    pilot.follow(link(page, "Importer des valeurs d'indicateurs (CSV ou XLSX)"), "import : fichier")
+    page.set_input_files("#id_fichier", str(path))
+    page.fill("#id_source", "INSEE, Filosofi 2025 (fichier de démonstration du parcours)")
+    page.fill("#id_millesime", "2025")
+    page.fill("#id_periode", "2025")
+    pilot.follow(page.get_by_role("button", name="Voir l'aperçu"), "import : aperçu")
+    text = page.locator("main").inner_text()
+    assert "Disposition reconnue : large" in text, text[:1500]
+    page.get_by_label("Colonne « TP60_2025 »").select_option("taux-pauvrete")
+    pilot.follow(page.get_by_role("button", name="Mettre à jour l'aperçu"), "import : aperçu associé")
+    text = page.locator("main").inner_text()
+    assert "3 valeurs seraient créées" in text, text[:2000]
+    assert "Provisoire" in text
+    pilot.follow(page.get_by_role("button", name="Confirmer l'import"), "import : confirmé")
+    assert "Import terminé : 3 valeurs créées" in pilot.message(), pilot.message()
+    page = pilot.go(f"/contrats/{CONTRACT}/indicateurs/taux-pauvrete/", "taux de pauvreté après import")
+    assert "44,8" in page.locator("main").inner_text()
 
 
 def step_close_campaign(pilot):
@@ -430,7 +443,7 @@ def step_download_annual_report(pilot, site, decisions, tmp_path):
 # --- Le parcours ----------------------------------------------------------------------------------
 
 
-def test_parcours_suivi_annuel(browser, review_site, tmp_path, subtests):
+def test_parcours_suivi_annuel(browser, review_site, tmp_path):
     site = review_site
     pilot = Person(browser, site, "pilote", site.data["pilot_email"], site.data["pilot_password"])
     regie = Person(browser, site, "regie", site.data["regie_email"], site.data["regie_password"])
@@ -442,8 +455,7 @@ def test_parcours_suivi_annuel(browser, review_site, tmp_path, subtests):
         _, first, second = step_partners_report(regie, tremplin, site)
         step_return_report(pilot, tremplin, site, first, second)
         step_dashboard_shows_late(pilot, site, total)
-        with subtests.test(msg="import des valeurs 2025 d'un indicateur (CSV INSEE)"):
-            step_import_indicator_values(pilot, tmp_path)
+        step_import_indicator_values(pilot, tmp_path)
         step_close_campaign(pilot)
         decisions = step_record_copil(pilot, site)
         step_freeze_year(pilot)
