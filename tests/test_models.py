@@ -174,3 +174,16 @@ def test_qpv_roadmap_groups_priorities_and_actions_by_enjeu(nantes, django_asser
     assert "Boutique à l'essai en pied d'immeuble" in titles  # action locale de Malakoff
     assert "Permanences d'accès aux droits" in titles  # action métropolitaine
     assert "Forums emploi de proximité" not in titles  # Bellevue et Sillon seulement
+
+
+def test_a_meeting_reads_with_its_date_in_words():
+    """« Comité de pilotage du 6 décembre 2026 » dans le bilan annuel, pas « du 06/12/2026 »."""
+    import datetime
+
+    from cdv.monitoring.enums import MeetingKind
+    from cdv.monitoring.models import Meeting
+
+    meeting = Meeting(kind=MeetingKind.COPIL, title="COPIL", date=datetime.date(2026, 12, 6))
+    assert str(meeting) == f"{meeting.get_kind_display()} du 6 décembre 2026"
+    meeting.date = datetime.date(2027, 1, 1)
+    assert str(meeting).endswith(" du 1er janvier 2027")

@@ -10,6 +10,7 @@ from django.db import models
 from simple_history.models import HistoricalRecords
 
 from cdv.commitments.enums import CommitmentStatus
+from cdv.core.french import day_month_year
 from cdv.territories.enums import TerritoryKind
 
 from .enums import CampaignStatus, DecisionStatus, FeedbackKind, MeetingKind, Moderation, ReportState
@@ -275,7 +276,7 @@ class Meeting(models.Model):
         ordering = ["contract", "-date"]
 
     def __str__(self):
-        return f"{self.get_kind_display()} du {self.date:%d/%m/%Y}"
+        return f"{self.get_kind_display()} du {day_month_year(self.date)}"
 
 
 class Decision(models.Model):
