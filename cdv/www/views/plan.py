@@ -107,6 +107,7 @@ class ActionForm(forms.Form):
     def __init__(self, *args, contract, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["qpvs"].queryset = contract.qpvs.only("code", "name").order_by("name")
+        self.fields["qpvs"].label_from_instance = lambda qpv: qpv.name
         partners = Partner.objects.taking_part_in(contract).order_by("name").only("name")
         self.fields["pilot_partner"].queryset = partners
         self.fields["contributors"].queryset = partners
