@@ -115,9 +115,29 @@ def test_only_the_pilots_of_the_contract_edit_the_plan(client, nantes, enjeu, wh
     for name, args in [("plan", ()), ("plan_export", ()), ("plan_objective_create", (enjeu.pk,))]:
         response = client.get(url(name, nantes, *args))
         assert response.status_code in {302, 403, 404}, name
-    response = client.post(url("plan_objective_create", nantes, enjeu.pk), {"title": "Intrus"})
-    assert response.status_code in {302, 403, 404}
+    objective = enjeu.objectives.order_by("number").last()
+    action = services.create_action(
+        objective=objective, title="Cible", summary_plain="Résumé.", all_qpvs=True
+    )
+    posts = [
+        ("plan_objective_create", (enjeu.pk,), {"title": "Intrus"}),
+        ("plan_enjeu_create", (), {"title": "Intrus"}),
+        ("plan_action_create", (objective.pk,), {"title": "Intrus", "summary_plain": "x", "all_qpvs": "on"}),
+        ("plan_action_edit", (action.pk,), {"title": "Intrus", "summary_plain": "x", "all_qpvs": "on"}),
+        ("plan_move", ("objectif", objective.pk, "monter"), {}),
+        ("plan_archive", ("action", action.pk), {}),
+        ("plan_delete", ("action", action.pk), {"confirm": "oui"}),
+    ]
+    for name, args, data in posts:
+        response = client.post(url(name, nantes, *args), data)
+        assert response.status_code in {302, 403, 404}, name
+        if response.status_code == 302:
+            assert "/connexion/" in response["Location"], name
+    action.refresh_from_db()
+    objective.refresh_from_db()
     assert enjeu.objectives.count() == before
+    assert (action.title, action.archived_at) == ("Cible", None)
+    assert objective.number == before
 
 
 def test_an_archived_action_leaves_public_pages_and_commitment_choices(client, nantes, pilot, enjeu):
