@@ -326,3 +326,14 @@ def test_plan_history_reads_in_words(client, nantes, pilot, enjeu):
         "&#x27;", "'"
     )
     assert "Le Sillon de Bretagne" in page
+
+
+def test_an_archived_objective_stays_chosen_in_the_commitment_it_already_carries(nantes):
+    from cdv.www.forms import CommitmentForm
+
+    objective = services.create_objective(enjeu=Enjeu.objects.get(contract=nantes, number=2), title="Ancien")
+    services.archive(item=objective)
+    new = CommitmentForm(contract=nantes, years=[2025])
+    assert objective not in new.fields["objective"].queryset
+    editing = CommitmentForm(contract=nantes, years=[2025], initial={"objective": objective.pk})
+    assert objective in editing.fields["objective"].queryset
