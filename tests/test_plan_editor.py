@@ -337,3 +337,17 @@ def test_an_archived_objective_stays_chosen_in_the_commitment_it_already_carries
     assert objective not in new.fields["objective"].queryset
     editing = CommitmentForm(contract=nantes, years=[2025], initial={"objective": objective.pk})
     assert objective in editing.fields["objective"].queryset
+
+
+def test_an_archived_action_leaves_the_public_api(client, nantes):
+    objective = Objective.objects.filter(enjeu__contract=nantes).first()
+    action = services.create_action(
+        objective=objective, title="Archivée API", summary_plain="R.", all_qpvs=True
+    )
+    base = f"/api/v1/contracts/{nantes.slug}"
+    assert client.get(f"{base}/actions/{action.pk}").status_code == 200
+    services.archive(item=action)
+    assert client.get(f"{base}/actions/{action.pk}").status_code == 404
+    assert action.code not in client.get(f"{base}/objectives/{objective.code}").json()["actions"]
+    services.archive(item=objective)
+    assert client.get(f"{base}/objectives/{objective.code}").status_code == 404
