@@ -351,3 +351,23 @@ def test_an_archived_action_leaves_the_public_api(client, nantes):
     assert action.code not in client.get(f"{base}/objectives/{objective.code}").json()["actions"]
     services.archive(item=objective)
     assert client.get(f"{base}/objectives/{objective.code}").status_code == 404
+
+
+def test_the_cahier_template_lists_leave_out_archived_actions(nantes):
+    from cdv.commitments.xlsx import build_template_xlsx
+
+    partner = factories.PartnerFactory()
+    factories.SignatoryFactory(contract=nantes, partner=partner)
+    objective = Objective.objects.filter(enjeu__contract=nantes).first()
+    action = services.create_action(
+        objective=objective, title="Archivée du modèle", summary_plain="R.", all_qpvs=True
+    )
+
+    def listed():
+        workbook = load_workbook(io.BytesIO(build_template_xlsx(contract=nantes, partner=partner)))
+        lists = workbook["Listes"]
+        return {str(cell.value) for row in lists.iter_rows() for cell in row if cell.value}
+
+    assert any("Archivée du modèle" in v for v in listed())
+    services.archive(item=action)
+    assert not any("Archivée du modèle" in v for v in listed())
