@@ -371,3 +371,34 @@ def test_the_cahier_template_lists_leave_out_archived_actions(nantes):
     assert any("Archivée du modèle" in v for v in listed())
     services.archive(item=action)
     assert not any("Archivée du modèle" in v for v in listed())
+
+
+def test_the_pilot_adds_and_renames_an_enjeu(client, nantes, pilot):
+    client.force_login(pilot)
+    count = Enjeu.objects.filter(contract=nantes).count()
+    response = client.post(url("plan_enjeu_create", nantes), {"title": "Santé et accès aux soins"})
+    assert response.status_code == 302
+    enjeu = Enjeu.objects.get(contract=nantes, title="Santé et accès aux soins")
+    assert (enjeu.number, enjeu.slug) == (count + 1, "sante-et-acces-aux-soins")
+    response = client.post(url("plan_enjeu_edit", nantes, enjeu.pk), {"title": "Santé"})
+    assert response.status_code == 302
+    enjeu.refresh_from_db()
+    assert (enjeu.title, enjeu.number) == ("Santé", count + 1)
+
+
+def test_the_import_page_previews_before_writing(client, nantes, pilot):
+    client.force_login(pilot)
+
+    def edit(ws):
+        ws.append(["1.1.98", "Action importée", "Un résumé clair.", "", "Tous les QPV du contrat"])
+
+    upload = _edited(nantes, edit)
+    upload.name = "plan.xlsx"
+    response = client.post(url("plan_import", nantes), {"file": upload})
+    assert response.status_code == 200
+    assert "Aperçu" in response.content.decode() and "Action 1.1.98 : créé" in response.content.decode()
+    assert not Action.objects.for_contract(nantes).filter(code="1.1.98").exists()
+    upload.seek(0)
+    response = client.post(url("plan_import", nantes), {"file": upload, "confirm": "oui"})
+    assert response.status_code == 302
+    assert Action.objects.for_contract(nantes).get(code="1.1.98").title == "Action importée"
