@@ -51,6 +51,9 @@ SAMPLE_KWARGS = {
     "resource": "x",
     "token": "x",
     "uidb64": "x",
+    "enjeu_pk": 1,
+    "objective_pk": 1,
+    "direction": "monter",
 }
 
 

@@ -660,6 +660,26 @@ COVERED_ELSEWHERE = {
         ["indicator_import", "indicator_import_preview"],
         "tests/test_indicator_import_screen.py, tests/test_attack_probes.py",
     ),
+    # éditeur du plan d'action : pilotes du contrat seulement
+    **dict.fromkeys(
+        [
+            "plan",
+            "plan_export",
+            "plan_import",
+            "plan_enjeu_create",
+            "plan_enjeu_edit",
+            "plan_objective_create",
+            "plan_objective_edit",
+            "plan_action_create",
+            "plan_action_edit",
+            "plan_move",
+            "plan_archive",
+            "plan_restore",
+            "plan_delete",
+            "plan_history",
+        ],
+        "tests/test_plan_editor.py",
+    ),
     # avis des conseils dans les documents et versions : tests/test_council_visibility.py
     **dict.fromkeys(
         ["evaluation_document", "evaluation_version_document", "evaluation_version_json"],

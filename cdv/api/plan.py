@@ -178,17 +178,22 @@ class ActionFilters(Schema):
 def _enjeux(contract):
     return (
         Enjeu.objects.filter(contract=contract)
-        .prefetch_related(Prefetch("objectives", queryset=Objective.objects.order_by("number")))
+        .prefetch_related(Prefetch("objectives", queryset=Objective.objects.active().order_by("number")))
         .order_by("number")
     )
 
 
 def _objectives(contract):
     return (
-        Objective.objects.filter(enjeu__contract=contract)
+        # Le plan publié : sans les objectifs ni les actions archivés par le pilote.
+        Objective.objects.active()
+        .filter(enjeu__contract=contract)
         .select_related("enjeu")
         .prefetch_related(
-            Prefetch("actions", queryset=Action.objects.only("code", "objective").order_by("code", "id"))
+            Prefetch(
+                "actions",
+                queryset=Action.objects.active().only("code", "objective").order_by("code", "id"),
+            )
         )
         .order_by("enjeu__number", "number")
     )
@@ -198,6 +203,7 @@ def _actions(contract):
     partners = Partner.objects.only("slug", "name").order_by("name")
     return (
         Action.objects.for_contract(contract)
+        .active()
         .select_related("objective__enjeu", "pilot_partner")
         .prefetch_related(
             Prefetch("qpvs", queryset=Territory.objects.only("code").order_by("code")),
@@ -267,9 +273,10 @@ def get_objective(request, slug: ContractSlug, code: ObjectiveCode):
     """L'objectif « enjeu.objectif » du contrat, avec les codes de ses actions."""
     _, contract = visible_contract(request, slug)
     found = objective_by_code(contract, code)
-    if found is None:
+    objective = _objectives(contract).filter(pk=found.pk).first() if found else None
+    if objective is None:
         raise HttpError(404, f"Aucun objectif « {code} » dans ce contrat.")
-    return Status(200, _objectives(contract).get(pk=found.pk))
+    return Status(200, objective)
 
 
 @router.get(

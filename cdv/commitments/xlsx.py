@@ -339,6 +339,15 @@ def build_template_xlsx(*, contract, partner) -> bytes:
     """Modèle d'import pré-rempli des engagements du partenaire : le renvoyer tel quel ne change rien."""
     objectives, actions, qpvs = _lists(contract)
     commitments = sorted(_commitments(contract, partner), key=_sort_key)
+    # Les listes ne proposent pas l'archivé du plan, sauf ce que portent déjà ses engagements.
+    used_objectives = {c.objective_id for c in commitments}
+    used_actions = {c.action_id for c in commitments}
+    objectives = [o for o in objectives if o.archived_at is None or o.pk in used_objectives]
+    actions = [
+        a
+        for a in actions
+        if (a.archived_at is None and a.objective.archived_at is None) or a.pk in used_actions
+    ]
     means_cols = means_columns(contract)
 
     workbook = Workbook()

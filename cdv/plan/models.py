@@ -41,6 +41,12 @@ class Enjeu(models.Model):
         return f"{self.number}. {self.title}"
 
 
+class ObjectiveQuerySet(models.QuerySet):
+    def active(self):
+        """Objectifs non archivés : les seuls montrés au public et proposés aux engagements."""
+        return self.filter(archived_at__isnull=True)
+
+
 class Objective(models.Model):
     enjeu = models.ForeignKey(
         Enjeu, verbose_name="enjeu", on_delete=models.CASCADE, related_name="objectives"
@@ -48,8 +54,11 @@ class Objective(models.Model):
     number = models.PositiveSmallIntegerField("numéro dans l'enjeu")
     title = models.CharField("intitulé", max_length=300)
     description = models.TextField("description", blank=True)
+    archived_at = models.DateTimeField("archivé le", null=True, blank=True)
     is_demo = models.BooleanField("donnée de démonstration", default=False)
     history = HistoricalRecords()
+
+    objects = ObjectiveQuerySet.as_manager()
 
     class Meta:
         verbose_name = "objectif"
@@ -76,6 +85,10 @@ class ActionQuerySet(models.QuerySet):
     def applying_to(self, qpv):
         """Actions de la feuille de route d'un QPV : celles qui le citent et les métropolitaines."""
         return self.filter(Q(scope=ActionScope.METROPOLITAN) | Q(scope=ActionScope.QPV, qpvs=qpv)).distinct()
+
+    def active(self):
+        """Actions non archivées (ni elles ni leur objectif) : les seules montrées au public."""
+        return self.filter(archived_at__isnull=True, objective__archived_at__isnull=True)
 
     def with_plan(self):
         return self.select_related("objective__enjeu", "pilot_partner")
@@ -120,6 +133,7 @@ class Action(models.Model):
     )
     start_on = models.DateField("début", null=True, blank=True)
     end_on = models.DateField("fin", null=True, blank=True)
+    archived_at = models.DateTimeField("archivée le", null=True, blank=True)
     is_demo = models.BooleanField("donnée de démonstration", default=False)
     history = HistoricalRecords(m2m_fields=[qpvs, contributors])
 

@@ -19,6 +19,7 @@ def qpv_roadmap(contract, qpv) -> list[RoadmapEntry]:
         entries[priority.enjeu_id].priority = priority
     actions = (
         Action.objects.for_contract(contract)
+        .active()
         .applying_to(qpv)
         .select_related("objective", "pilot_partner")
         .order_by("objective__enjeu__number", "objective__number", "code")

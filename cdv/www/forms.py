@@ -5,6 +5,7 @@ from decimal import Decimal, InvalidOperation
 from django import forms
 from django.contrib.auth import password_validation
 from django.core import signing
+from django.db.models import Q
 from django.urls import reverse
 
 from cdv.commitments.enums import CommitmentScope, FundingKind
@@ -144,11 +145,16 @@ class CommitmentForm(forms.Form):
     def __init__(self, *args, contract, years, **kwargs):
         super().__init__(*args, **kwargs)
         self.years = list(years)
-        self.fields["objective"].queryset = Objective.objects.filter(enjeu__contract=contract).select_related(
-            "enjeu"
-        )
-        self.fields["action"].queryset = Action.objects.for_contract(contract).select_related(
-            "objective__enjeu"
+        # Un objectif ou une action archivés ne se choisissent plus ; celui de l'engagement modifié reste.
+        loaded = (self.loaded_base() if self.is_bound else None) or self.initial
+        kept_objective, kept_action = loaded.get("objective"), loaded.get("action")
+        self.fields["objective"].queryset = Objective.objects.filter(
+            Q(archived_at=None) | Q(pk=kept_objective), enjeu__contract=contract
+        ).select_related("enjeu")
+        self.fields["action"].queryset = (
+            Action.objects.for_contract(contract)
+            .filter(Q(archived_at=None, objective__archived_at=None) | Q(pk=kept_action))
+            .select_related("objective__enjeu")
         )
         self.fields["qpvs"].queryset = contract.qpvs.only("code", "name").order_by("name")
         self.fields["indicators"].queryset = contract.indicators.order_by("name")

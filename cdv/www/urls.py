@@ -18,6 +18,7 @@ from .views import (
     pages,
     participation,
     pilot,
+    plan,
     public,
     qpv,
     review,
@@ -168,6 +169,47 @@ urlpatterns = [
     # Pilotage
     path("contrats/<slug:slug>/pilotage/", pilot.dashboard, name="dashboard"),
     path("contrats/<slug:slug>/pilotage/invitations/", pilot.invitations, name="invitations"),
+    # Éditeur du plan d'action (pilotes)
+    path("contrats/<slug:slug>/pilotage/plan/", plan.outline, name="plan"),
+    path("contrats/<slug:slug>/pilotage/plan/export.xlsx", plan.export, name="plan_export"),
+    path("contrats/<slug:slug>/pilotage/plan/import/", plan.import_page, name="plan_import"),
+    path("contrats/<slug:slug>/pilotage/plan/enjeux/nouveau/", plan.enjeu_form, name="plan_enjeu_create"),
+    path("contrats/<slug:slug>/pilotage/plan/enjeux/<int:pk>/", plan.enjeu_form, name="plan_enjeu_edit"),
+    path(
+        "contrats/<slug:slug>/pilotage/plan/enjeux/<int:enjeu_pk>/objectifs/nouveau/",
+        plan.objective_form,
+        name="plan_objective_create",
+    ),
+    path(
+        "contrats/<slug:slug>/pilotage/plan/objectifs/<int:pk>/",
+        plan.objective_form,
+        name="plan_objective_edit",
+    ),
+    path(
+        "contrats/<slug:slug>/pilotage/plan/objectifs/<int:objective_pk>/actions/nouvelle/",
+        plan.action_form,
+        name="plan_action_create",
+    ),
+    path("contrats/<slug:slug>/pilotage/plan/actions/<int:pk>/", plan.action_form, name="plan_action_edit"),
+    path(
+        "contrats/<slug:slug>/pilotage/plan/<str:kind>/<int:pk>/<str:direction>/deplacer/",
+        plan.move,
+        name="plan_move",
+    ),
+    path(
+        "contrats/<slug:slug>/pilotage/plan/<str:kind>/<int:pk>/archiver/", plan.archive, name="plan_archive"
+    ),
+    path(
+        "contrats/<slug:slug>/pilotage/plan/<str:kind>/<int:pk>/restaurer/", plan.restore, name="plan_restore"
+    ),
+    path(
+        "contrats/<slug:slug>/pilotage/plan/<str:kind>/<int:pk>/supprimer/", plan.delete, name="plan_delete"
+    ),
+    path(
+        "contrats/<slug:slug>/pilotage/plan/<str:kind>/<int:pk>/historique/",
+        plan.history,
+        name="plan_history",
+    ),
     # Retours d'expérience et instances
     path("contrats/<slug:slug>/retours/", participation.feedback_list, name="feedback_list"),
     path("contrats/<slug:slug>/retours/nouveau/", participation.feedback_create, name="feedback_create"),

@@ -96,6 +96,8 @@ def main(db_path: str, json_path: str) -> None:
         "contract": contract.slug,
         "qpv": qpv.code,
         "enjeu": enjeu.slug,
+        "enjeu_id": enjeu.pk,
+        "objective_id": enjeu.objectives.order_by("number").first().pk,
         "indicator": indicator.code,
         "action": action.pk,
         "partner": partner.slug,

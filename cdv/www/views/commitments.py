@@ -436,5 +436,5 @@ def action_options(request, slug):
     objective_id = (
         int(objective) if objective.isascii() and objective.isdigit() and len(objective) < 19 else 0
     )
-    actions = Action.objects.for_contract(contract).filter(objective_id=objective_id)
+    actions = Action.objects.for_contract(contract).active().filter(objective_id=objective_id)
     return render(request, "commitments/_action_options.html", {"actions": actions})

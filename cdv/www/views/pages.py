@@ -80,9 +80,9 @@ def enjeu_page(request, slug, enjeu_slug):
     enjeu = Enjeu.objects.filter(contract=contract, slug=enjeu_slug).first()
     if enjeu is None:
         raise Http404("Cet enjeu n'existe pas dans ce contrat.")
-    actions = Action.objects.select_related("pilot_partner").order_by("code")
+    actions = Action.objects.active().select_related("pilot_partner").order_by("code")
     objectives = list(
-        Objective.objects.filter(enjeu=enjeu).prefetch_related(Prefetch("actions", queryset=actions))
+        Objective.objects.active().filter(enjeu=enjeu).prefetch_related(Prefetch("actions", queryset=actions))
     )
     priorities = list(
         QpvPriority.objects.filter(enjeu=enjeu, qpv__in=contract.qpvs.all())
@@ -118,6 +118,7 @@ def action_page(request, slug, pk):
     qpvs = Territory.objects.defer("geometry").order_by("name")
     action = (
         Action.objects.for_contract(contract)
+        .active()
         .filter(pk=pk)
         .with_plan()
         .prefetch_related(Prefetch("qpvs", queryset=qpvs), "contributors")
@@ -184,7 +185,11 @@ def partner_page(request, slug, partner_slug):
             means["fte"] += m.fte or 0
             means["eur"] += m.amount_eur or 0
     piloted = list(
-        Action.objects.for_contract(contract).filter(pilot_partner=partner).with_plan().order_by("code")
+        Action.objects.for_contract(contract)
+        .active()
+        .filter(pilot_partner=partner)
+        .with_plan()
+        .order_by("code")
     )
     qpvs = list(contract.qpvs.filter(partners_covering=partner).defer("geometry").order_by("name"))
     signature = partner.signatures.filter(contract=contract).first()
@@ -236,8 +241,10 @@ def _search(request, contract, terms):
         "slug", "number", "title", "summary_plain", "description", "is_demo"
     )
     add("Enjeux", [e for e in enjeux if _matches(terms, e.title, e.summary_plain, e.description)])
-    actions = Action.objects.for_contract(contract).only(
-        "pk", "code", "title", "summary_plain", "description", "is_demo"
+    actions = (
+        Action.objects.for_contract(contract)
+        .active()
+        .only("pk", "code", "title", "summary_plain", "description", "is_demo")
     )
     add(
         "Actions",

@@ -76,8 +76,12 @@ def _render_contract(request, contract, others):
     )
     enjeux = list(
         Enjeu.objects.filter(contract=contract).annotate(
-            objective_count=Count("objectives", distinct=True),
-            action_count=Count("objectives__actions", distinct=True),
+            objective_count=Count("objectives", filter=Q(objectives__archived_at=None), distinct=True),
+            action_count=Count(
+                "objectives__actions",
+                filter=Q(objectives__archived_at=None, objectives__actions__archived_at=None),
+                distinct=True,
+            ),
             demo_count=Count(
                 "objectives__actions", filter=Q(objectives__actions__is_demo=True), distinct=True
             ),

@@ -1,0 +1,358 @@
+"""Éditeur du plan d'action, pour les pilotes du contrat : enjeux → objectifs → actions."""
+
+from django import forms
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.db.models import Prefetch
+from django.http import Http404, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_http_methods, require_POST
+
+from cdv.commitments import abilities
+from cdv.core.plain import readability
+from cdv.partners.models import Partner
+from cdv.plan import services
+from cdv.plan.models import Action, Enjeu, Objective
+from cdv.plan.spreadsheet import export_plan_xlsx, import_plan_xlsx
+
+from .helpers import add_service_errors, confirmed_act, get_contract, require
+
+KINDS = {"objectif": Objective, "action": Action}
+DENIED = "Seul un pilote du contrat modifie le plan d'action."
+
+
+def _pilot_contract(request, slug):
+    contract = get_contract(request, slug)
+    require(abilities.is_pilot(request.user, contract), DENIED)
+    return contract
+
+
+def _item(contract, kind, pk):
+    model = KINDS.get(kind)
+    if model is None:
+        raise Http404("Type d'élément inconnu.")
+    scope = {"enjeu__contract": contract} if model is Objective else {"objective__enjeu__contract": contract}
+    item = model.objects.filter(pk=pk, **scope).first()
+    if item is None:
+        raise Http404("Aucun élément de ce plan ne porte ce numéro.")
+    return item
+
+
+def _outline_url(contract):
+    return reverse("www:plan", args=[contract.slug])
+
+
+@login_required
+@require_http_methods(["GET"])
+def outline(request, slug):
+    contract = _pilot_contract(request, slug)
+    actions = Action.objects.prefetch_related("qpvs").select_related("pilot_partner")
+    objectives = Objective.objects.prefetch_related(Prefetch("actions", queryset=actions))
+    enjeux = list(
+        Enjeu.objects.filter(contract=contract)
+        .order_by("number")
+        .prefetch_related(Prefetch("objectives", queryset=objectives.order_by("number")))
+    )
+    for enjeu in enjeux:
+        for objective in enjeu.objectives.all():
+            objective.enjeu = enjeu
+            objective.ordered = sorted(objective.actions.all(), key=lambda a: services._code_number(a.code))
+    return render(request, "plan/outline.html", {"contract": contract, "enjeux": enjeux})
+
+
+class EnjeuForm(forms.Form):
+    title = forms.CharField(label="Intitulé", max_length=200)
+    summary_plain = forms.CharField(label="Résumé en langage clair", max_length=300, required=False)
+    description = forms.CharField(
+        label="Description", widget=forms.Textarea(attrs={"rows": 4}), required=False
+    )
+
+
+class ObjectiveForm(forms.Form):
+    title = forms.CharField(label="Intitulé", max_length=300)
+    description = forms.CharField(
+        label="Description", widget=forms.Textarea(attrs={"rows": 4}), required=False
+    )
+
+
+class ActionForm(forms.Form):
+    title = forms.CharField(label="Intitulé", max_length=300)
+    summary_plain = forms.CharField(
+        label="Résumé en langage clair",
+        max_length=300,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="300 caractères au plus, pour le public : phrases courtes, mots courants.",
+    )
+    description = forms.CharField(
+        label="Description détaillée", widget=forms.Textarea(attrs={"rows": 4}), required=False
+    )
+    all_qpvs = forms.BooleanField(
+        label="Tous les QPV du contrat (action à l'échelle métropolitaine)", required=False
+    )
+    qpvs = forms.ModelMultipleChoiceField(
+        label="Quartiers concernés", queryset=None, required=False, widget=forms.CheckboxSelectMultiple
+    )
+    pilot_partner = forms.ModelChoiceField(label="Partenaire pilote", queryset=None, required=False)
+    contributors = forms.ModelMultipleChoiceField(
+        label="Partenaires contributeurs", queryset=None, required=False, widget=forms.CheckboxSelectMultiple
+    )
+    status = forms.ChoiceField(
+        label="État", choices=Action._meta.get_field("status").choices, initial="PREVUE"
+    )
+    start_on = forms.DateField(label="Début (JJ/MM/AAAA)", required=False)
+    end_on = forms.DateField(label="Fin (JJ/MM/AAAA)", required=False)
+
+    def __init__(self, *args, contract, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["qpvs"].queryset = contract.qpvs.only("code", "name").order_by("name")
+        self.fields["qpvs"].label_from_instance = lambda qpv: qpv.name
+        partners = Partner.objects.taking_part_in(contract).order_by("name").only("name")
+        self.fields["pilot_partner"].queryset = partners
+        self.fields["contributors"].queryset = partners
+        self.fields["summary_plain"].widget.attrs.update(
+            {
+                "hx-get": reverse("www:readability", args=[contract.slug]),
+                "hx-trigger": "input changed delay:600ms",
+                "hx-target": "#lisibilite",
+                "hx-swap": "outerHTML",
+                "aria-describedby": "id_summary_plain_helptext lisibilite",
+            }
+        )
+
+    def summary_readability(self):
+        value = self["summary_plain"].value() if self.is_bound else self.initial.get("summary_plain")
+        return readability(value or "")
+
+
+def _form_page(request, contract, form, title, save):
+    status = 200
+    if request.method == "POST" and form.is_valid():
+        try:
+            save(form.cleaned_data)
+        except ValidationError as error:
+            add_service_errors(form, error)
+        else:
+            messages.success(request, "Le plan d'action est enregistré.")
+            return redirect("www:plan", slug=contract.slug)
+    if request.method == "POST":
+        status = 422
+    return render(
+        request, "plan/form.html", {"contract": contract, "form": form, "title": title}, status=status
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def enjeu_form(request, slug, pk=None):
+    contract = _pilot_contract(request, slug)
+    enjeu = None
+    if pk is not None:
+        enjeu = Enjeu.objects.filter(contract=contract, pk=pk).first()
+        if enjeu is None:
+            raise Http404("Aucun enjeu de ce contrat ne porte ce numéro.")
+    initial = {k: getattr(enjeu, k) for k in EnjeuForm.base_fields} if enjeu else None
+    form = EnjeuForm(request.POST or None, initial=initial)
+
+    def save(data):
+        if enjeu:
+            services.update_enjeu(enjeu=enjeu, **data)
+        else:
+            services.create_enjeu(contract=contract, **data)
+
+    return _form_page(
+        request, contract, form, f"Modifier l'enjeu {enjeu}" if enjeu else "Ajouter un enjeu", save
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def objective_form(request, slug, enjeu_pk=None, pk=None):
+    contract = _pilot_contract(request, slug)
+    objective = _item(contract, "objectif", pk) if pk is not None else None
+    enjeu = objective.enjeu if objective else Enjeu.objects.filter(contract=contract, pk=enjeu_pk).first()
+    if enjeu is None:
+        raise Http404("Aucun enjeu de ce contrat ne porte ce numéro.")
+    initial = {k: getattr(objective, k) for k in ObjectiveForm.base_fields} if objective else None
+    form = ObjectiveForm(request.POST or None, initial=initial)
+
+    def save(data):
+        if objective:
+            services.update_objective(objective=objective, **data)
+        else:
+            services.create_objective(enjeu=enjeu, **data)
+
+    title = f"Modifier l'objectif {objective.code}" if objective else f"Ajouter un objectif à l'enjeu {enjeu}"
+    return _form_page(request, contract, form, title, save)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def action_form(request, slug, objective_pk=None, pk=None):
+    contract = _pilot_contract(request, slug)
+    action = _item(contract, "action", pk) if pk is not None else None
+    objective = action.objective if action else _item(contract, "objectif", objective_pk)
+    initial = None
+    if action:
+        initial = {
+            k: getattr(action, k)
+            for k in ActionForm.base_fields
+            if k not in {"all_qpvs", "qpvs", "contributors"}
+        }
+        initial["all_qpvs"] = action.scope == "METROPOLE"
+        initial["qpvs"] = list(action.qpvs.all())
+        initial["contributors"] = list(action.contributors.all())
+    form = ActionForm(request.POST or None, initial=initial, contract=contract)
+
+    def save(data):
+        if action:
+            services.update_action(action=action, **data)
+        else:
+            services.create_action(objective=objective, **data)
+
+    title = f"Modifier l'action {action.code}" if action else f"Ajouter une action à l'objectif {objective}"
+    return _form_page(request, contract, form, title, save)
+
+
+@login_required
+@require_POST
+def move(request, slug, kind, pk, direction):
+    contract = _pilot_contract(request, slug)
+    item = _item(contract, kind, pk)
+    step = -1 if direction == "monter" else 1
+    if kind == "objectif":
+        services.move_objective(objective=item, direction=step)
+    else:
+        services.move_action(action=item, direction=step)
+    return redirect(_outline_url(contract) + f"#{kind}-{item.pk}")
+
+
+@login_required
+@require_POST
+def archive(request, slug, kind, pk):
+    contract = _pilot_contract(request, slug)
+    item = _item(contract, kind, pk)
+    services.archive(item=item)
+    messages.success(request, f"« {item} » est archivé : il n'apparaît plus sur les pages publiques.")
+    return redirect(_outline_url(contract))
+
+
+@login_required
+@require_POST
+def restore(request, slug, kind, pk):
+    contract = _pilot_contract(request, slug)
+    item = _item(contract, kind, pk)
+    services.restore(item=item)
+    messages.success(request, f"« {item} » est restauré.")
+    return redirect(_outline_url(contract))
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def delete(request, slug, kind, pk):
+    contract = _pilot_contract(request, slug)
+    item = _item(contract, kind, pk)
+    error = None
+    if request.method == "POST":
+        error = confirmed_act(
+            request,
+            lambda: services.delete(item=item),
+            unchecked="Cochez « Je confirme » pour supprimer.",
+            done=f"« {item} » est supprimé.",
+        )
+        if error is None:
+            return redirect(_outline_url(contract))
+    return render(
+        request,
+        "plan/delete.html",
+        {"contract": contract, "item": item, "references": services.references(item), "error": error},
+        status=422 if error else 200,
+    )
+
+
+@login_required
+@require_http_methods(["GET"])
+def history(request, slug, kind, pk):
+    contract = _pilot_contract(request, slug)
+    item = _item(contract, kind, pk)
+    records = list(item.history.select_related("history_user").order_by("-history_date")[:50])
+    model = type(item)
+    rows = []
+    for newer, older in zip(records, records[1:] + [None], strict=False):
+        changes = []
+        if older is not None:
+            for change in newer.diff_against(older).changes:
+                changes.append(_in_words(model, change.field, change.old, change.new))
+        rows.append({"record": newer, "changes": changes})
+    return render(request, "plan/history.html", {"contract": contract, "item": item, "history": rows})
+
+
+def _in_words(model, name, old, new):
+    from cdv.territories.models import Territory
+
+    field = model._meta.get_field(name)
+    label = str(field.verbose_name)
+
+    def words(value):
+        if value in (None, ""):
+            return "—"
+        if name in {"qpvs", "contributors"}:
+            key = "territory" if name == "qpvs" else "partner"
+            ids = [row[key] for row in value]
+            target = Territory if name == "qpvs" else Partner
+            return ", ".join(sorted(o.name for o in target.objects.filter(pk__in=ids).only("name"))) or "—"
+        if name == "pilot_partner":
+            partner = Partner.objects.filter(pk=value).only("name").first()
+            return partner.name if partner else str(value)
+        if field.choices:
+            return dict(field.flatchoices).get(value, value)
+        if hasattr(value, "strftime"):
+            return value.strftime("%d/%m/%Y")
+        return str(value)
+
+    return (label, words(old), words(new))
+
+
+@login_required
+@require_http_methods(["GET"])
+def export(request, slug):
+    contract = _pilot_contract(request, slug)
+    response = HttpResponse(
+        export_plan_xlsx(contract=contract),
+        content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    )
+    response["Content-Disposition"] = f'attachment; filename="plan-{contract.slug}.xlsx"'
+    return response
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def import_page(request, slug):
+    contract = _pilot_contract(request, slug)
+    errors, report, status = [], None, 200
+    if request.method == "POST":
+        upload = request.FILES.get("file")
+        if upload is None:
+            errors = ["Choisissez le fichier XLSX du plan à importer."]
+        else:
+            try:
+                report = import_plan_xlsx(
+                    contract=contract,
+                    fileobj=upload,
+                    filename=upload.name,
+                    dry_run=request.POST.get("confirm") != "oui",
+                )
+            except ValidationError as error:
+                errors = error.messages
+        if errors:
+            status = 422
+        elif request.POST.get("confirm") == "oui":
+            messages.success(request, f"Import terminé : {report.summary}")
+            return redirect("www:plan", slug=contract.slug)
+    return render(
+        request,
+        "plan/import.html",
+        {"contract": contract, "errors": errors, "report": report},
+        status=status,
+    )
