@@ -1,10 +1,15 @@
 """Réglages de la suite de tests (SQLite, ou PostgreSQL avec DATABASE_URL)."""
 
+import os
+
 from .dev import *  # noqa: F403
 
 DEBUG = False
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+# Boîte en mémoire (mail.outbox), sauf pour les serveurs des tests navigateur, qui écrivent chaque
+# courriel dans EMAIL_FILE_PATH pour que le test le lise.
+if not os.environ.get("EMAIL_FILE_PATH"):
+    EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 
 # Tâches de fond exécutées sur-le-champ, dans le processus des tests.
 TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}

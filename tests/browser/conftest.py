@@ -8,6 +8,8 @@
   ``manage.py runserver`` sur un port libre de 127.0.0.1, une fois pour toute la session.
 """
 
+import email
+import email.policy
 import hashlib
 import json
 import os
@@ -180,6 +182,19 @@ def _wait_until_up(url: str, process, log: Path, timeout: float = 60) -> None:
     pytest.fail(f"Le serveur de test ne répond pas sur {url} :\n{log.read_text(errors='replace')[-4000:]}")
 
 
+def sent_mails(folder: Path) -> list:
+    """Les courriels envoyés par le serveur (un fichier par envoi, dans l'ordre), lus comme messages."""
+    if not folder.exists():
+        return []
+    messages = []
+    for path in sorted(folder.iterdir(), key=lambda p: p.stat().st_mtime_ns):
+        # Le fichier concatène les messages d'un envoi, séparés par une ligne de 79 tirets.
+        for chunk in path.read_bytes().split(b"\n" + b"-" * 79 + b"\n"):
+            if chunk.strip():
+                messages.append(email.message_from_bytes(chunk, policy=email.policy.default))
+    return messages
+
+
 @contextmanager
 def serve(db: Path, data: dict, workdir: Path):
     """Sert la base ``db`` par ``manage.py runserver`` sur un port libre, le temps du bloc ``with`` :
@@ -191,6 +206,7 @@ def serve(db: Path, data: dict, workdir: Path):
         "DJANGO_SETTINGS_MODULE": SETTINGS,
         "DATABASE_URL": f"sqlite:///{db}",
         "MEDIA_ROOT": str(workdir / "media"),
+        "EMAIL_FILE_PATH": str(workdir / "courriels"),
         "PYTHONUNBUFFERED": "1",
     }
     with log.open("wb") as out:
@@ -212,7 +228,14 @@ def serve(db: Path, data: dict, workdir: Path):
     base = f"http://127.0.0.1:{port}"
     try:
         _wait_until_up(base + "/", process, log)
-        yield SimpleNamespace(base=base, data=data, url=lambda path: base + path, log=log, db=db)
+        yield SimpleNamespace(
+            base=base,
+            data=data,
+            url=lambda path: base + path,
+            log=log,
+            db=db,
+            mails=lambda: sent_mails(workdir / "courriels"),
+        )
     finally:
         process.terminate()
         try:

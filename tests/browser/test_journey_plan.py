@@ -84,3 +84,15 @@ def test_le_pilote_ajoute_objectif_et_action_puis_invite_une_association(page, s
     assert f"Invitation envoyée à {email}." in page.locator(".messages").inner_text()
     assert email in page.locator("main").inner_text()
     check_accessible(page)
+
+    # Le courriel d'invitation part vers le référent, avec un lien vers le site servi.
+    mails = [m for m in site.mails() if email in m["To"]]
+    assert len(mails) == 1, [m["To"] for m in site.mails()]
+    body = mails[0].get_body(preferencelist=("plain",)).get_content()
+    links = re.findall(r"https?://\S+/invitation/\S+/", body)
+    assert links and links[0].startswith(site.base + "/invitation/"), body
+    referent = page.context.browser.new_page()
+    referent.goto(links[0])
+    assert "mot de passe" in referent.locator("main").inner_text().lower()
+    check_accessible(referent)
+    referent.close()
