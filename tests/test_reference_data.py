@@ -176,3 +176,17 @@ def test_the_command_reports_in_french(capsys):
     out = capsys.readouterr().out
     assert "QPV 2024 : 0 créé(s), 0 mis à jour, 1584 inchangé(s)" in out
     assert "rien n'a changé" in out
+
+
+def test_qpv_elsewhere_in_france_have_their_commune_and_epci():
+    """Un contrat hors Loire-Atlantique montre « 5 QPV dans 1 commune », pas « dans 0 commune »."""
+    villejean = Territory.objects.get(code="QN03502M")
+    assert [(c.code, c.name) for c in villejean.parents.filter(kind=TerritoryKind.COMMUNE)] == [
+        ("35238", "Rennes")
+    ]
+    rennes = Territory.objects.communes().get(code="35238")
+    assert set(rennes.parents.values_list("kind", "code")) == {(TerritoryKind.EPCI, "243500139")}
+    assert Territory.objects.qpvs().in_epci("243500139").count() == 5
+    assert list(Territory.objects.communes().in_epci("243500139").values_list("name", flat=True)) == [
+        "Rennes"
+    ]

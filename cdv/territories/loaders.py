@@ -5,9 +5,9 @@
 - les QPV 2015 remplacés et les EPCI/communes des QPV de Loire-Atlantique :
   qpv2024_loire_atlantique.csv ;
 - les 24 communes de Nantes Métropole (populations, contours) : communes_nantes_metropole.*.
-- les 1 255 EPCI à fiscalité propre de France et leurs communes membres : epci_france.csv ; chaque
-  QPV 2024 hors Loire-Atlantique est rattaché directement à l'EPCI de ses communes (les communes
-  elles-mêmes ne sont pas chargées).
+- les 1 255 EPCI à fiscalité propre de France et leurs communes membres : epci_france.csv ; les
+  communes où se trouve un QPV 2024 sont chargées (nom, EPCI) et chaque QPV leur est rattaché (à
+  défaut, pour un ancien code de commune, directement à l'EPCI).
 
 Une seconde exécution ne modifie rien : on compare avant d'écrire.
 """
@@ -231,6 +231,19 @@ def load_territories(*, progress: bool = False) -> LoadReport:
             if code not in commune_epci:
                 communes.put(code, name=name, source="ANCT, liste des QPV 2024 (COG 2024)")
                 commune_epci[code] = row["siren_epci"]
+    # Ailleurs en France : les communes où se trouve un QPV 2024 (nom seulement), membres d'un EPCI
+    # de epci_france.csv ; une ancienne commune (code d'avant une fusion) n'est pas chargée.
+    member_of = {
+        code: (name, row["siren_epci"])
+        for row in national_epcis
+        for code, name in zip(row["insee_com"].split(";"), row["lib_com"].split(";"), strict=True)
+    }
+    qpv_list = read_csv("qpv2024_france_liste.csv")
+    for code in sorted({c for row in qpv_list for c in row["insee_com"].split(";")}):
+        if code not in commune_epci and code in member_of:
+            name, siren = member_of[code]
+            communes.put(code, name=name, source=EPCI_SOURCE)
+            commune_epci[code] = siren
     commune_by_code = communes.flush()
 
     # QPV 2015 remplacés (connus pour la Loire-Atlantique).
@@ -245,7 +258,7 @@ def load_territories(*, progress: bool = False) -> LoadReport:
     predecessor_of = {row["code_qp"]: qpv2015_by_code[row["code_qp2015"]].pk for row in la_rows}
 
     # QPV 2024 : toute la France.
-    statuses = {row["code_qp"]: row["statut_2024"] for row in read_csv("qpv2024_france_liste.csv")}
+    statuses = {row["code_qp"]: row["statut_2024"] for row in qpv_list}
     features = read_geojson("qpv2024_france_wgs84.geojson")["features"]
     qpvs = TerritorySync(TerritoryKind.QPV, Geography.QPV_2024, report, "QPV 2024")
     iterator = tqdm(features, desc="QPV 2024", unit="QPV", disable=not progress)
@@ -278,7 +291,9 @@ def load_territories(*, progress: bool = False) -> LoadReport:
         links[qpv.pk] = known
     nantes_zone = zone_by_code.get("5216")  # les 24 communes de Nantes Métropole sont dans la ZE 5216
     for code, commune in commune_by_code.items():
-        links[commune.pk] = {epci_by_code[commune_epci[code]].pk, dept44.pk}
+        links[commune.pk] = {epci_by_code[commune_epci[code]].pk}
+        if code.startswith("44"):
+            links[commune.pk].add(dept44.pk)
         if nantes_zone and commune_epci[code] == NANTES_METROPOLE_SIREN:
             links[commune.pk].add(nantes_zone.pk)
     for code in epci_names:
