@@ -14,6 +14,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import call_command
 from django.test import override_settings
 from django.urls import reverse
+from django.utils import timezone
 from shapely.geometry import shape
 
 from cdv.commitments.models import Commitment
@@ -515,15 +516,36 @@ def test_too_few_located_rows_are_not_published(client, nantes, referent, forums
     )
 
 
-def test_a_reader_sees_no_recording_form(client, nantes, tremplin, share_indicator):
+def test_a_reader_sees_no_recording_form_but_is_told_why(client, nantes, tremplin, share_indicator):
     reader = factories.MembershipFactory(contract=nantes, partner=tremplin, role=Role.READER).user
     job = finished_job(client, reader, nantes)
-    assert (
-        "Enregistrer la part en QPV"
-        not in client.get(reverse("www:georef_job", args=[job.pk])).content.decode()
-    )
+    page = client.get(reverse("www:georef_job", args=[job.pk])).content.decode()
+    assert 'name="cible"' not in page
+    assert "Seuls les pilotes d&#x27;un contrat et les référents (rédaction) d&#x27;un partenaire" in page
     response = client.post(reverse("www:georef_record", args=[job.pk]), {"cible": "1-1", "annee": 2025})
     assert response.status_code == 403
+
+
+def test_without_a_suitable_indicator_the_page_says_why_and_what_to_do(client, nantes, referent, forums):
+    # Référent de Tremplin, engagement validé, mais aucun indicateur en % attaché : pas de formulaire
+    # silencieusement absent, une explication et la marche à suivre.
+    job = finished_job(client, referent, nantes)
+    page = client.get(reverse("www:georef_job", args=[job.pk])).content.decode()
+    assert "Enregistrer la part en QPV comme indicateur" in page
+    assert 'name="cible"' not in page
+    assert "Aucun engagement que vous suivez n&#x27;a d&#x27;indicateur en %" in page
+    assert "ajoutez un indicateur en %" in page
+
+
+def test_the_year_defaults_to_the_last_completed_year_of_the_contract(
+    client, nantes, referent, forums, share_indicator
+):
+    job = finished_job(client, referent, nantes)
+    page = client.get(reverse("www:georef_job", args=[job.pk])).content.decode()
+    today = timezone.localdate()
+    expected = min(max(today.year - 1, nantes.start_year - 1), nantes.end_year)
+    assert f'<option value="{expected}" selected>' in page
+    assert f'<option value="{nantes.end_year}" selected>' not in page or expected == nantes.end_year
 
 
 def test_jobs_are_read_only_in_the_admin(client, admin_user, user):

@@ -29,6 +29,21 @@ class CommitmentQuerySet(models.QuerySet):
 
         return visible_commitments(user, self, contract)
 
+    def with_latest_accepted_progress(self):
+        """Annote ``last_progress_pct`` et ``last_progress_year`` : l'avancement du dernier bilan
+        ACCEPTÉ par le pilote qui en donne un (année suivie la plus récente), ``None`` sinon. Jamais un
+        brouillon, un bilan transmis ou renvoyé. Deux sous-requêtes dans la même requête SQL."""
+        from cdv.monitoring.enums import ReportState
+        from cdv.monitoring.models import ProgressReport
+
+        latest = ProgressReport.objects.filter(
+            commitment=models.OuterRef("pk"), state=ReportState.ACCEPTED, progress_pct__isnull=False
+        ).order_by("-campaign__year")
+        return self.annotate(
+            last_progress_pct=models.Subquery(latest.values("progress_pct")[:1]),
+            last_progress_year=models.Subquery(latest.values("campaign__year")[:1]),
+        )
+
     def applying_to(self, qpv):
         """Engagements qui concernent un QPV : ceux qui le citent et ceux de portée générale."""
         return self.filter(

@@ -78,6 +78,7 @@ PARTNER_PAGES = [
 ]
 PILOT_PAGES = [
     SitePage("pilotage", "www:dashboard", (C,), user="pilot"),
+    SitePage("mon-espace-pilote", "www:my_space", user="pilot"),
     SitePage("invitations", "www:invitations", (C,), user="pilot"),
     SitePage("moderation", "www:moderation", (C,), user="pilot"),
     SitePage("campagnes", "www:review_campaigns", (C,), user="pilot"),

@@ -9,20 +9,23 @@ from django.contrib.auth import login, logout
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.signals import user_login_failed
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods
 
+from cdv.contracts.homes import role_homes
 from cdv.core.security import two_factor_missing
 from cdv.users import privacy, totp
 from cdv.users import services as user_services
+from cdv.users.abilities import can_hold_api_tokens
 from cdv.users.forms import LoginForm
 from cdv.users.models import ApiToken, Membership, User
 
 from ..forms import AcceptInvitationForm
+from .evaluation import KIND_SLUGS
 
 # Connexion en deux temps : après le mot de passe (ou une connexion ProConnect sans double
 # authentification, voir cdv/users/oidc.py), la session garde (au plus 5 minutes) le compte en
@@ -31,6 +34,10 @@ PENDING_KEY = totp.PENDING_KEY
 SETUP_KEY = "cdv_2fa_setup"
 PENDING_SECONDS = 300
 MAX_CODE_ATTEMPTS = 5
+API_TOKENS_REFUSED = (
+    "Les jetons d'API sont réservés aux pilotes, aux référents et lecteurs partenaires et aux "
+    "évaluateurs : votre rôle n'utilise pas l'API."
+)
 
 
 @require_http_methods(["GET", "POST"])
@@ -76,7 +83,10 @@ def accept_invitation(request, token):
 @require_http_methods(["GET", "POST"])
 def my_space(request):
     new_key = None
+    can_use_api = can_hold_api_tokens(request.user)
     if request.method == "POST" and request.POST.get("token_action") == "create":
+        if not can_use_api:
+            raise PermissionDenied(API_TOKENS_REFUSED)
         try:
             _, new_key = user_services.create_api_token(user=request.user, name=request.POST.get("name", ""))
         except ValidationError as error:
@@ -98,12 +108,20 @@ def my_space(request):
         .select_related("contract", "partner")
         .order_by("contract__title", "role")
     )
-    tokens = ApiToken.objects.filter(user=request.user, revoked=False)
+    tokens = list(ApiToken.objects.filter(user=request.user, revoked=False))
+    homes = role_homes(request.user, list(memberships), today=timezone.localdate())
+    for home in homes:
+        evaluation = home.get("evaluation") or (home.get("todo") or {}).get("evaluation")
+        if evaluation is not None:
+            evaluation.url_kind = KIND_SLUGS.get(evaluation.kind, "")
+        for questionnaire in home.get("questionnaires", ()):
+            questionnaire.url_kind = KIND_SLUGS.get(questionnaire.evaluation.kind, "")
     return render(
         request,
         "accounts/my_space.html",
         {
-            "memberships": memberships,
+            "homes": homes,
+            "can_use_api": can_use_api,
             "tokens": tokens,
             "new_key": new_key,
             "two_factor_required": two_factor_missing(request),

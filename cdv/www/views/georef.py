@@ -23,6 +23,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import FileResponse, Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import HttpResponseClientRefresh
 
@@ -35,6 +36,7 @@ from cdv.georef import services, tasks
 from cdv.georef.models import GeorefJob, JobStatus
 from cdv.indicators.origins import is_own_series, value_origins
 from cdv.users.enums import Role
+from cdv.users.models import Membership
 
 ALLOWED_SUFFIXES = {".csv", ".xlsx"}
 STATUS_LABELS = {
@@ -303,6 +305,32 @@ class RecordForm(forms.Form):
         for commitment, _ in pairs:
             years.update(services.year_choices(commitment.contract))
         self.fields["annee"].choices = [(y, str(y)) for y in sorted(years, reverse=True)]
+        if years and not self.is_bound:
+            # La dernière année achevée (les adresses d'une liste de bénéficiaires portent sur une année
+            # passée), ramenée dans les années proposées : jamais l'année de fin du contrat par défaut.
+            last_done = timezone.localdate().year - 1
+            self.initial["annee"] = min(max(last_done, min(years)), max(years))
+
+
+def record_unavailable_reason(user, job) -> str:
+    """Pourquoi le formulaire « enregistrer comme indicateur » n'est pas proposé, et quoi faire."""
+    roles = Membership.objects.filter(user=user, role__in=[Role.PILOT, Role.EDITOR])
+    if job.contract_id:
+        roles = roles.filter(contract_id=job.contract_id)
+    if not user.is_superuser and not roles.exists():
+        return (
+            "Seuls les pilotes d'un contrat et les référents (rédaction) d'un partenaire enregistrent "
+            "cette part comme valeur d'indicateur"
+            + (" de ce contrat" if job.contract_id else "")
+            + ". Transmettez le fichier résultat au référent de votre organisation."
+        )
+    return (
+        "Aucun engagement que vous suivez n'a d'indicateur en % qui lui soit propre (une série "
+        "officielle ne se remplace pas d'ici), parmi les engagements validés, confirmés ou en cours"
+        + (" de ce contrat" if job.contract_id else "")
+        + ". Depuis la fiche de l'engagement, ajoutez un indicateur en % (par exemple « Part des "
+        "bénéficiaires résidant en QPV »), puis revenez sur cette page."
+    )
 
 
 def _job_for(request, pk) -> GeorefJob:
@@ -457,6 +485,9 @@ def _job_context(request, job, pairs, record_form):
         "statuses": statuses,
         "by_qpv": by_qpv,
         "record_form": record_form if pairs else None,
+        "record_unavailable": ""
+        if pairs or job.status != JobStatus.DONE
+        else record_unavailable_reason(request.user, job),
         "contract_shares": list(shares.values()),
         "min_located": services.MIN_LOCATED,
         "refresh_url": reverse("www:georef_job", args=[job.pk]),

@@ -59,8 +59,10 @@ def _progress(commitments) -> dict:
 
 
 def _commitments(request, contract):
-    return visible_commitments(request.user, Commitment.objects.all(), contract).select_related(
-        "partner", "objective__enjeu", "action"
+    return (
+        visible_commitments(request.user, Commitment.objects.all(), contract)
+        .select_related("partner", "objective__enjeu", "action")
+        .with_latest_accepted_progress()
     )
 
 

@@ -103,9 +103,9 @@ def qpv_page(request, slug, code):
     applying = visible_commitments(request.user, Commitment.objects.all(), contract).applying_to(qpv)
     # Les engagements par pages : un quartier d'un grand contrat en compte des centaines.
     page = Paginator(
-        applying.select_related("partner", "objective__enjeu").order_by(
-            "objective__enjeu__number", "partner__name", "id"
-        ),
+        applying.select_related("partner", "objective__enjeu")
+        .with_latest_accepted_progress()
+        .order_by("objective__enjeu__number", "partner__name", "id"),
         COMMITMENTS_PER_PAGE,
     ).get_page(request.GET.get("page"))
     by_status = {
