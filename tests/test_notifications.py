@@ -426,3 +426,18 @@ def test_remind_now_is_for_the_pilot_only(client, world, name):
     assert client.get(url).status_code == 403
     assert client.post(url).status_code == 403
     assert mail.outbox == []
+
+
+def test_deleting_the_account_erases_its_notifications_and_preferences(world):
+    from cdv.users import privacy
+
+    users, nantes = world["users"], world["nantes"]
+    editor = users["editor_a"]
+    prefer(editor, NotificationKind.DECISION, Delivery.DIGEST)
+    commitment_services.validate(
+        user=users["pilot"], commitment=make_commitment(nantes, world["a"], S.PROPOSED, (), "Effacé")
+    )
+    assert Notification.objects.filter(recipient=editor).exists()
+    privacy.anonymize(editor)
+    assert not Notification.objects.filter(recipient=editor).exists()
+    assert not editor.notification_preferences.exists()
