@@ -614,6 +614,9 @@ COVERED_ELSEWHERE = {
         ],
         "la personne elle-même (tests/test_accounts.py, tests/test_rgpd.py)",
     ),
+    # notifications : les siennes seulement ; « Relancer maintenant » : pilote seul
+    "notifications": "la personne elle-même (tests/test_notifications.py)",
+    "review_remind": "pilote seul, aperçu puis envoi (tests/test_notifications.py)",
     # géoréférencement : chaque traitement à son auteur seul
     **dict.fromkeys(
         ["georef", "georef_job", "georef_job_status", "georef_download", "georef_record"],

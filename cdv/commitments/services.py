@@ -8,9 +8,12 @@ from decimal import Decimal
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.urls import reverse
 from django.utils import timezone
 
 from cdv.core.actors import person_or_none
+from cdv.notifications import services as notifications
+from cdv.notifications.enums import NotificationKind
 
 from . import abilities
 from .enums import CommitmentScope, FundingKind
@@ -667,7 +670,7 @@ def _transition(user, commitment, ability, message, new_status, **fields):
 
 @transaction.atomic
 def propose(*, user, commitment) -> Commitment:
-    return _transition(
+    proposed = _transition(
         user,
         commitment,
         "propose",
@@ -675,10 +678,11 @@ def propose(*, user, commitment) -> Commitment:
         S.PROPOSED,
         status_comment="",
     )
+    notify_commitments(NotificationKind.COMMITMENT_PROPOSED, [proposed])
+    return proposed
 
 
-@transaction.atomic
-def validate(*, user, commitment) -> Commitment:
+def _validate(user, commitment):
     return _transition(
         user,
         commitment,
@@ -689,12 +693,7 @@ def validate(*, user, commitment) -> Commitment:
     )
 
 
-@transaction.atomic
-def return_to_partner(*, user, commitment, comment: str) -> Commitment:
-    if not comment.strip():
-        raise CommitmentError(
-            {"status_comment": "Expliquez au partenaire pourquoi l'engagement lui est renvoyé."}
-        )
+def _return(user, commitment, comment):
     return _transition(
         user,
         commitment,
@@ -703,6 +702,54 @@ def return_to_partner(*, user, commitment, comment: str) -> Commitment:
         S.RETURNED,
         status_comment=comment.strip(),
     )
+
+
+@transaction.atomic
+def validate(*, user, commitment) -> Commitment:
+    validated = _validate(user, commitment)
+    notify_commitments(NotificationKind.COMMITMENT_VALIDATED, [validated])
+    return validated
+
+
+@transaction.atomic
+def return_to_partner(*, user, commitment, comment: str) -> Commitment:
+    if not comment.strip():
+        raise CommitmentError(
+            {"status_comment": "Expliquez au partenaire pourquoi l'engagement lui est renvoyé."}
+        )
+    returned = _return(user, commitment, comment)
+    notify_commitments(NotificationKind.COMMITMENT_RETURNED, [returned], comment=comment.strip())
+    return returned
+
+
+def notify_commitments(kind, commitments, comment: str = "") -> None:
+    """Prévient, une fois par partenaire : les pilotes d'un engagement proposé, les référents du
+    partenaire d'un engagement validé ou renvoyé (``comment`` : le motif du renvoi)."""
+    by_partner = {}
+    for commitment in commitments:
+        by_partner.setdefault((commitment.contract, commitment.partner), []).append(commitment)
+    for (contract, partner), items in by_partner.items():
+        titles = _named(items)
+        several = len(items) > 1
+        path = (
+            reverse("www:dashboard", args=[contract.slug])
+            if kind == NotificationKind.COMMITMENT_PROPOSED
+            else reverse("www:partner_space", args=[contract.slug, partner.slug])
+        )
+        if not several:
+            path = reverse("www:commitment", args=[contract.slug, items[0].pk])
+        if kind == NotificationKind.COMMITMENT_PROPOSED:
+            recipients = notifications.pilots(contract)
+            noun = "les engagements" if several else "l'engagement"
+            text = f"{partner.name} propose {noun} {titles} : à valider ou à renvoyer."
+        else:
+            recipients = notifications.referents(contract, [partner.pk])
+            noun = "les engagements" if several else "l'engagement"
+            if kind == NotificationKind.COMMITMENT_VALIDATED:
+                text = f"Le pilote a validé {noun} {titles} de {partner.name}."
+            else:
+                text = f"Le pilote a renvoyé {noun} {titles} de {partner.name} : « {comment} »"
+        notifications.notify(kind=kind, recipients=recipients, contract=contract, text=text, path=path)
 
 
 BULK_ACTIONS = {"validate": "valider", "return": "renvoyer"}
@@ -763,8 +810,12 @@ def bulk_transition(*, user, contract, commitment_ids, action: str, comment: str
     if errors:
         raise CommitmentError({"engagements": errors})
     if action == "validate":
-        return [validate(user=user, commitment=c) for c in selected]
-    return [return_to_partner(user=user, commitment=c, comment=comment) for c in selected]
+        changed = [_validate(user, c) for c in selected]
+        notify_commitments(NotificationKind.COMMITMENT_VALIDATED, changed)
+    else:
+        changed = [_return(user, c, comment) for c in selected]
+        notify_commitments(NotificationKind.COMMITMENT_RETURNED, changed, comment=comment.strip())
+    return changed
 
 
 @transaction.atomic

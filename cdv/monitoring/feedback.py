@@ -12,10 +12,13 @@ d'erreur.
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import Q
+from django.urls import reverse
 from django.utils import timezone
 
 from cdv.commitments.abilities import PUBLIC_STATUSES, is_pilot, memberships
 from cdv.core.actors import person_or_none
+from cdv.notifications import services as notifications
+from cdv.notifications.enums import NotificationKind
 from cdv.users.enums import Role
 
 from .enums import FeedbackKind, Moderation
@@ -267,6 +270,14 @@ def publish_feedback(*, user, feedback, text: str | None = None) -> Feedback:
     current.moderated_by = person_or_none(user)
     current.moderated_at = timezone.now()
     current.save()
+    contract = current.contract
+    notifications.notify(
+        kind=NotificationKind.FEEDBACK_PUBLISHED,
+        recipients=[current.author] if current.author_id else [],
+        contract=contract,
+        text=f"Votre retour d'expérience du {timezone.localtime(current.created_at):%d/%m/%Y} est publié.",
+        path=reverse("www:my_feedback", args=[contract.slug]),
+    )
     return current
 
 

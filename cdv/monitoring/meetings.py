@@ -15,11 +15,14 @@ import datetime
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import F, Q
+from django.urls import reverse
 from django.utils import timezone
 
 from cdv.commitments.abilities import can_read_contract_internals, is_pilot
 from cdv.commitments.models import Commitment
 from cdv.contracts.models import Signatory
+from cdv.notifications import services as notifications
+from cdv.notifications.enums import NotificationKind
 from cdv.partners.models import Partner
 from cdv.users.models import Membership
 
@@ -219,7 +222,23 @@ def create_decision(*, user, meeting, data: dict, actions=(), commitments=()) ->
     decision.save()
     decision.actions.set(actions)
     decision.commitments.set(commitments)
+    _notify_owner(decision, meeting)
     return decision
+
+
+def _notify_owner(decision, meeting) -> None:
+    """Prévient les référents du partenaire porteur d'une décision qu'elle lui est confiée."""
+    if decision.owner_id is None:
+        return
+    contract = meeting.contract
+    due = f", échéance le {decision.due_on:%d/%m/%Y}" if decision.due_on else ""
+    notifications.notify(
+        kind=NotificationKind.DECISION,
+        recipients=notifications.referents(contract, [decision.owner_id]),
+        contract=contract,
+        text=f"{meeting} : décision confiée à {decision.owner.name}{due} — « {decision.text} »",
+        path=reverse("www:meeting", args=[contract.slug, meeting.pk]),
+    )
 
 
 @transaction.atomic
@@ -228,7 +247,7 @@ def update_decision(*, user, decision, data: dict, actions=None, commitments=Non
     current = Decision.objects.select_for_update().select_related("meeting__contract").get(pk=decision.pk)
     if not decision_abilities(user, current)["edit"]:
         _refuse("Seul un pilote du contrat modifie une décision et son suivi.")
-    previous_status = current.status
+    previous_status, previous_owner = current.status, current.owner_id
     actions = list(actions) if actions is not None else list(current.actions.all())
     commitments = list(commitments) if commitments is not None else list(current.commitments.all())
     _apply(current, DECISION_FIELDS, data)
@@ -237,6 +256,8 @@ def update_decision(*, user, decision, data: dict, actions=None, commitments=Non
     current.save()
     current.actions.set(actions)
     current.commitments.set(commitments)
+    if current.owner_id != previous_owner:
+        _notify_owner(current, current.meeting)
     return current
 
 

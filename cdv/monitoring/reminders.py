@@ -12,6 +12,11 @@ Les autres jours, rien n'est envoyé. Chaque courriel envoyé laisse un marqueur
 jour n'envoie rien de plus (idempotence sans table supplémentaire). Le marqueur est créé de façon
 exclusive avant l'envoi (deux exécutions simultanées n'envoient pas deux fois) et retiré si
 l'envoi échoue (la relance sera retentée à la prochaine exécution du jour).
+
+Chaque relance est aussi une notification (nature « relance des bilans », cdv/notifications) : elle
+apparaît dans l'espace de la personne et suit sa préférence (courriel immédiat, résumé quotidien ou
+rien). « Relancer maintenant » (``remind_now``, tableau de complétude du pilote) passe par le même
+code avec le créneau ``manuelle-AAAA-MM-JJ`` et écrit à chacun, quelle que soit sa préférence.
 """
 
 import datetime
@@ -21,15 +26,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from django.conf import settings
-from django.core.mail import send_mail
+from django.core.exceptions import PermissionDenied
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone, translation
 
+from cdv.notifications import services as notifications
+from cdv.notifications.enums import Delivery, NotificationKind
 from cdv.users.enums import Role
 from cdv.users.models import Membership
 
-from .abilities import NOT_SUBMITTED_STATES
+from .abilities import NOT_SUBMITTED_STATES, is_pilot
 from .enums import CampaignStatus
 from .models import ProgressReport, ReviewCampaign
 
@@ -61,6 +68,8 @@ class CampaignReminders:
     sent: list[str] = field(default_factory=list)  # adresses (à envoyer, en simulation)
     already_sent: list[str] = field(default_factory=list)
     failed: list[str] = field(default_factory=list)
+    deferred: list[str] = field(default_factory=list)  # résumé quotidien choisi
+    disabled: list[str] = field(default_factory=list)  # relances désactivées par la personne
     without_editor: list[str] = field(default_factory=list)  # partenaires sans référent
 
 
@@ -94,28 +103,32 @@ def pending_by_recipient(campaign) -> tuple[dict, list]:
     return {user: items for user, items in recipients.values()}, orphans
 
 
-def _subject(campaign, slot) -> str:
+def reminder_subject(campaign, slot, today) -> str:
     title = campaign.contract.title
     deadline = campaign.deadline.strftime("%d/%m/%Y")
-    if slot == "J-7":
-        return f"Bilans {campaign.year} à transmettre avant le {deadline} — {title}"
+    if today > campaign.deadline:
+        return f"Bilans {campaign.year} en retard (date limite du {deadline}) — {title}"
     if slot == "J-1":
         return f"Bilans {campaign.year} : la date limite est demain ({deadline}) — {title}"
-    return f"Bilans {campaign.year} en retard (date limite du {deadline}) — {title}"
+    return f"Bilans {campaign.year} à transmettre avant le {deadline} — {title}"
 
 
-def _message(campaign, slot, user, reports) -> str:
+def _by_partner(reports) -> dict:
     partners = {}
     for report in reports:
         partners.setdefault(report.partner, []).append(report)
+    return partners
+
+
+def _partner_path(campaign, partner) -> str:
+    return reverse("www:review_partner", args=[campaign.contract.slug, campaign.year, partner.slug])
+
+
+def message(campaign, slot, user, reports, today) -> str:
+    """Le texte du courriel de relance de ``user`` (aussi montré au pilote avant « Relancer maintenant »)."""
     links = [
-        (
-            partner,
-            items,
-            settings.SITE_URL
-            + reverse("www:review_partner", args=[campaign.contract.slug, campaign.year, partner.slug]),
-        )
-        for partner, items in partners.items()
+        (partner, items, notifications.link(_partner_path(campaign, partner)))
+        for partner, items in _by_partner(reports).items()
     ]
     with translation.override(settings.LANGUAGE_CODE):
         return render_to_string(
@@ -125,11 +138,41 @@ def _message(campaign, slot, user, reports) -> str:
                 "contract": campaign.contract,
                 "user": user,
                 "slot": slot,
-                "overdue": slot.startswith("retard"),
+                "overdue": today > campaign.deadline,
                 "partners": links,
                 "count": len(reports),
             },
         )
+
+
+def _notice(campaign, reports, today) -> str:
+    """La phrase de la notification dans l'espace de la personne."""
+    count = len(reports)
+    names = ", ".join(partner.name for partner in _by_partner(reports))
+    what = f"{count} bilan{'s' if count > 1 else ''} {campaign.year} ({names})"
+    deadline = campaign.deadline.strftime("%d/%m/%Y")
+    if today > campaign.deadline:
+        return f"{what} en retard : la date limite était le {deadline}."
+    return f"{what} à transmettre au pilote avant le {deadline}."
+
+
+def _deliver(campaign, slot, user, reports, today, *, force_email=False):
+    partners = list(_by_partner(reports))
+    path = (
+        _partner_path(campaign, partners[0])
+        if len(partners) == 1
+        else reverse("www:review_campaigns", args=[campaign.contract.slug])
+    )
+    return notifications.notify(
+        kind=NotificationKind.REVIEW_REMINDER,
+        recipients=[user],
+        contract=campaign.contract,
+        text=_notice(campaign, reports, today),
+        path=path,
+        subject=reminder_subject(campaign, slot, today),
+        body=message(campaign, slot, user, reports, today),
+        force_email=force_email,
+    )
 
 
 def _claim(path: Path) -> bool:
@@ -160,25 +203,56 @@ def send_review_reminders(
         results.append(result)
         if result.slot is None:
             continue
-        recipients, result.without_editor = pending_by_recipient(campaign)
-        for user, reports in recipients.items():
-            path = marker_path(campaign, result.slot, user)
-            if dry_run:
-                (result.already_sent if path.exists() else result.sent).append(user.email)
-                continue
-            if not _claim(path):
-                result.already_sent.append(user.email)
-                continue
-            try:
-                send_mail(
-                    subject=_subject(campaign, result.slot),
-                    message=_message(campaign, result.slot, user, reports),
-                    from_email=settings.DEFAULT_FROM_EMAIL,
-                    recipient_list=[user.email],
-                )
-            except Exception:  # noqa: BLE001 - un envoi raté ne bloque pas les autres relances
-                path.unlink(missing_ok=True)
-                result.failed.append(user.email)
-            else:
-                result.sent.append(user.email)
+        _remind(campaign, result, today, dry_run=dry_run)
     return results
+
+
+def _remind(campaign, result, today, *, dry_run, force_email=False) -> None:
+    recipients, result.without_editor = pending_by_recipient(campaign)
+    chosen = notifications.preferences(recipients, [NotificationKind.REVIEW_REMINDER])
+    for user, reports in recipients.items():
+        path = marker_path(campaign, result.slot, user)
+        if dry_run:
+            delivery = chosen.get((user.pk, NotificationKind.REVIEW_REMINDER), Delivery.IMMEDIATE)
+            if path.exists():
+                result.already_sent.append(user.email)
+            elif force_email or delivery == Delivery.IMMEDIATE:
+                result.sent.append(user.email)
+            else:
+                (result.deferred if delivery == Delivery.DIGEST else result.disabled).append(user.email)
+            continue
+        if not _claim(path):
+            result.already_sent.append(user.email)
+            continue
+        delivered = _deliver(campaign, result.slot, user, reports, today, force_email=force_email)
+        if delivered.failed:
+            # Rien n'est gardé : la relance sera retentée à la prochaine exécution.
+            for notification in delivered.notifications:
+                notification.delete()
+            path.unlink(missing_ok=True)
+            result.failed.append(user.email)
+        elif delivered.emailed:
+            result.sent.append(user.email)
+        elif delivered.deferred:
+            result.deferred.append(user.email)
+        else:
+            result.disabled.append(user.email)
+
+
+def manual_slot(today: datetime.date) -> str:
+    return f"manuelle-{today.isoformat()}"
+
+
+def remind_now(
+    *, user, campaign, today: datetime.date | None = None, dry_run: bool = False
+) -> CampaignReminders:
+    """« Relancer maintenant » : le pilote écrit tout de suite aux référents dont des bilans ne sont pas
+    transmis. Une fois par jour au plus (créneau ``manuelle-AAAA-MM-JJ``) ; ``dry_run`` : l'aperçu."""
+    if not is_pilot(user, campaign.contract_id):
+        raise PermissionDenied("Seul le pilote du contrat relance les référents.")
+    if campaign.status != CampaignStatus.OPEN:
+        raise PermissionDenied(f"La campagne {campaign.year} n'est pas ouverte : plus de relance.")
+    today = today or timezone.localdate()
+    result = CampaignReminders(campaign=campaign, slot=manual_slot(today))
+    _remind(campaign, result, today, dry_run=dry_run, force_email=True)
+    return result

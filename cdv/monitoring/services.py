@@ -17,6 +17,7 @@ from decimal import Decimal
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
+from django.urls import reverse
 from django.utils import timezone
 
 from cdv.commitments.abilities import PUBLIC_STATUSES
@@ -25,6 +26,8 @@ from cdv.commitments.models import Commitment
 from cdv.core.actors import person_or_none
 from cdv.core.figures import french_number
 from cdv.core.validators import check_zip_archive
+from cdv.notifications import services as notifications
+from cdv.notifications.enums import NotificationKind
 
 from . import abilities
 from .enums import CampaignStatus, ReportState
@@ -222,6 +225,16 @@ def open_campaign(*, user, contract, year, deadline, opens_on=None) -> ReviewCam
         ProgressReport.history.bulk_history_create(
             created, batch_size=500, default_user=person_or_none(user), default_date=timezone.now()
         )
+    notifications.notify(
+        kind=NotificationKind.CAMPAIGN_OPENED,
+        recipients=notifications.referents(contract, {partner_id for _, partner_id, _ in commitments}),
+        contract=contract,
+        text=(
+            f"La campagne de bilans {year} est ouverte : les bilans de vos engagements sont à "
+            f"transmettre au pilote avant le {deadline:%d/%m/%Y}."
+        ),
+        path=reverse("www:review_campaigns", args=[contract.slug]),
+    )
     return campaign
 
 
@@ -345,7 +358,23 @@ def accept_report(*, user, report) -> ProgressReport:
     current.version += 1
     current.save()
     _apply_reported_status(user, current)
+    _notify_report(NotificationKind.REPORT_ACCEPTED, current, "Le pilote a accepté le bilan")
     return current
+
+
+def _notify_report(kind, report, what: str, comment: str = "") -> None:
+    """Prévient les référents du partenaire qu'un pilote a accepté ou renvoyé son bilan."""
+    campaign = report.campaign
+    contract = campaign.contract
+    text = f"{what} {campaign.year} de {report.partner.name} sur « {report.commitment.title} »"
+    text += f" : « {comment} »" if comment else "."
+    notifications.notify(
+        kind=kind,
+        recipients=notifications.referents(contract, [report.partner_id]),
+        contract=contract,
+        text=text,
+        path=reverse("www:review_report", args=[contract.slug, campaign.year, report.pk]),
+    )
 
 
 def _apply_reported_status(user, report) -> None:
@@ -385,6 +414,9 @@ def return_report(*, user, report, comment: str) -> ProgressReport:
     current.reviewed_by = person_or_none(user)
     current.version += 1
     current.save()
+    _notify_report(
+        NotificationKind.REPORT_RETURNED, current, "Le pilote a renvoyé pour complément le bilan", comment
+    )
     return current
 
 

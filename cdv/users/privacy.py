@@ -196,6 +196,8 @@ def anonymize(user) -> None:
     ApiToken.objects.filter(user=user).delete()
     Invitation.objects.filter(email__iexact=old_email).delete()
     delete_georef_jobs(user)
+    user.notifications.all().delete()  # cdv.notifications : ce que la personne a reçu, ses préférences
+    user.notification_preferences.all().delete()
     for model in (AccessLog, AccessAttempt, AccessFailureLog):
         model.objects.filter(username__iexact=old_email).delete()
     user.email = pseudonym_email(user)

@@ -13,6 +13,7 @@ from .views import (
     georef,
     indicator_import,
     indicators,
+    notifications,
     opendata,
     operator,
     pages,
@@ -118,6 +119,7 @@ urlpatterns = [
     path("connexion/code/", accounts.login_code, name="login_code"),
     path("espace/", accounts.my_space, name="my_space"),
     path("espace/second-facteur/", accounts.two_factor, name="two_factor"),
+    path("espace/notifications/", notifications.my_notifications, name="notifications"),
     path("espace/mes-donnees.json", accounts.my_data, name="my_data"),
     path("espace/supprimer-mon-compte/", accounts.delete_account, name="delete_account"),
     # Espace partenaire et engagements
@@ -311,6 +313,7 @@ urlpatterns = [
     path("contrats/<slug:slug>/suivi/", review.campaigns, name="review_campaigns"),
     path("contrats/<slug:slug>/suivi/<int:year>/", review.campaign_dashboard, name="review_campaign"),
     path("contrats/<slug:slug>/suivi/<int:year>/clore/", review.close_campaign, name="review_close"),
+    path("contrats/<slug:slug>/suivi/<int:year>/relancer/", notifications.remind, name="review_remind"),
     path("contrats/<slug:slug>/suivi/<int:year>/figer/", yearly.freeze, name="review_freeze"),
     path(
         "contrats/<slug:slug>/suivi/<int:year>/instantane.json", yearly.snapshot_file, name="review_snapshot"

@@ -60,6 +60,7 @@ INSTALLED_APPS = [
     "cdv.indicators",
     "cdv.monitoring",
     "cdv.evaluation",
+    "cdv.notifications",
     "cdv.www",
     "cdv.api",
     "cdv.georef",
@@ -82,6 +83,8 @@ MIDDLEWARE = [
     # de sécurité, qu'une réponse gardée reçoit aussi.
     "cdv.core.pagecache.PublicPageCacheMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
+    # Liens absolus des notifications vers le site servi (cdv/notifications/middleware.py).
+    "cdv.notifications.middleware.CurrentRequestMiddleware",
     # Journal de sécurité (refus 403/404 des espaces protégés) et second facteur imposé aux pilotes.
     "cdv.core.security.SecurityMiddleware",
     # En dernier : verrouille un compte après trop d'échecs de connexion.

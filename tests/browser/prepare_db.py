@@ -92,6 +92,22 @@ def main(db_path: str, json_path: str) -> None:
     report = campaign.reports.select_related("partner").filter(state="BROUILLON").order_by("pk").first()
     if report is not None and report.partner_id != partner.pk:
         Membership.objects.create(user=editor, contract=contract, role=Role.EDITOR, partner=report.partner)
+    # Des notifications pour le référent : une lue, une non lue (page « Mes notifications »).
+    from django.utils import timezone
+
+    from cdv.notifications.models import Notification
+
+    Notification.objects.bulk_create(
+        Notification(
+            recipient=editor,
+            contract=contract,
+            kind="BILAN_RENVOYE",
+            text=f"Le pilote a renvoyé pour complément un bilan {REVIEW_YEAR} (notification {n}).",
+            url=f"/contrats/{contract.slug}/suivi/",
+            read_at=timezone.now() if n == 1 else None,
+        )
+        for n in (1, 2)
+    )
     data = {
         "contract": contract.slug,
         "qpv": qpv.code,

@@ -53,6 +53,10 @@ class Command(BaseCommand):
             parts = [f"{len(result.sent)} courriel(s) {verb}"]
             if result.already_sent:
                 parts.append(f"{len(result.already_sent)} déjà envoyé(s) aujourd'hui")
+            if result.deferred:
+                parts.append(f"{len(result.deferred)} dans le résumé quotidien")
+            if result.disabled:
+                parts.append(f"{len(result.disabled)} relance(s) désactivée(s) par la personne")
             if result.failed:
                 parts.append(f"{len(result.failed)} en échec ({', '.join(result.failed)})")
             self.stdout.write(f"{where} : relance {result.slot} ; {', '.join(parts)}.")

@@ -1,0 +1,23 @@
+from django.db import models
+
+
+class NotificationKind(models.TextChoices):
+    CAMPAIGN_OPENED = "CAMPAGNE_OUVERTE", "Ouverture d'une campagne de bilans"
+    REVIEW_REMINDER = "RELANCE_BILANS", "Relance des bilans à transmettre (J-7, J-1, retard)"
+    COMMITMENT_PROPOSED = "ENGAGEMENT_PROPOSE", "Engagement proposé par un partenaire (pilotes)"
+    COMMITMENT_VALIDATED = "ENGAGEMENT_VALIDE", "Engagement validé par le pilote"
+    COMMITMENT_RETURNED = "ENGAGEMENT_RENVOYE", "Engagement renvoyé par le pilote"
+    REPORT_ACCEPTED = "BILAN_ACCEPTE", "Bilan accepté par le pilote"
+    REPORT_RETURNED = "BILAN_RENVOYE", "Bilan renvoyé pour complément"
+    FEEDBACK_PUBLISHED = "RETOUR_PUBLIE", "Publication de votre retour d'expérience"
+    DECISION = "DECISION", "Décision d'instance confiée à votre organisation"
+
+
+class Delivery(models.TextChoices):
+    IMMEDIATE = "IMMEDIAT", "Immédiat (un courriel à chaque fois)"
+    DIGEST = "RESUME", "Résumé quotidien (un courriel par jour)"
+    OFF = "DESACTIVE", "Désactivé (ni courriel ni notification)"
+
+
+# Sans préférence enregistrée : un courriel tout de suite (ce que faisaient déjà les relances).
+DEFAULT_DELIVERY = Delivery.IMMEDIATE
