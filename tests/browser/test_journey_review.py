@@ -17,6 +17,7 @@ import datetime
 import io
 import json
 import os
+import re
 import sqlite3
 import subprocess
 import sys
@@ -169,9 +170,8 @@ def partner_rows(page) -> dict:
 
 
 def step_send_reminders(pilot, site):
-    """Relancer les partenaires qui n'ont pas transmis. Le bouton « Relancer maintenant » du tableau de
-    complétude est en cours d'écriture : d'ici là, le tableau dit à qui la relance partira (la
-    commande quotidienne ``send_review_reminders`` relance à J-7, J-1 puis chaque semaine de retard)."""
+    """L'ouverture a prévenu les référents ; le pilote relance ensuite ceux qui n'ont pas transmis par
+    « Relancer maintenant » : un aperçu dit à qui et quoi, rien ne part avant la confirmation."""
     page = pilot.page
     rows = partner_rows(page)
     for partner in (site.data["regie"], site.data["tremplin"], site.data["bailleur"]):
@@ -180,14 +180,35 @@ def step_send_reminders(pilot, site):
         total, drafts = cells[:2]  # colonnes « Bilans » et « Brouillon » : rien n'est encore transmis
         assert int(total) > 0 and drafts == total, f"{partner} : {cells}"
     assert "La date limite n'est pas encore passée." in page.locator("main").inner_text()
+    referents = (site.data["regie_email"], site.data["editor"][0])
+    opened = [m for m in site.mails() if "Ouverture d'une campagne de bilans" in str(m["Subject"])]
+    for address in referents:
+        assert any(address in m["To"] for m in opened), f"{address} n'a pas été prévenu de l'ouverture"
+
+    before = len(site.mails())
+    pilot.follow(link(page, "Relancer maintenant"), "relance : aperçu")
+    text = page.locator("main").inner_text()
+    for address in referents:
+        assert address in text, f"{address} absent de l'aperçu de la relance"
+    assert "Rien n'est encore envoyé." in text
+    assert len(site.mails()) == before, "l'aperçu a envoyé un courriel"
+    pilot.follow(page.get_by_role("button", name=re.compile(r"^Envoyer la relance")), "relance envoyée")
+    assert pilot.message().startswith("Relance envoyée : "), pilot.message()
+    sent = site.mails()[before:]
+    for address in referents:
+        mine = [m for m in sent if address in m["To"]]
+        assert mine, f"aucune relance pour {address}"
+        body = mine[0].get_body(preferencelist=("plain",)).get_content()
+        assert site.base + "/" in body, f"la relance ne mène pas au site servi : {body}"
 
 
 def open_my_reports(person, partner):
-    """Depuis « Mon espace » : le suivi annuel, puis les bilans de l'année de son partenaire. (Un
-    référent de deux partenaires du même contrat voit deux liens « Suivi annuel » identiques.)"""
+    """Depuis « Mon espace » : dans la partie de son partenaire (un référent peut en avoir deux), la
+    ligne « N bilans … à remplir et transmettre » mène aux bilans de l'année de ce partenaire."""
     page = person.page
-    person.follow(link(page, "Suivi annuel (bilans)").first, "suivi annuel")
-    person.follow(link(page, f"Bilans {YEAR} de {partner}"), "mes bilans")
+    home = page.locator("section.role-home", has=page.locator("h2", has_text=f"({partner})"))
+    todo = home.get_by_role("link", name=re.compile(rf"bilans? {YEAR} à remplir et transmettre"))
+    person.follow(todo, "mes bilans à remplir")
     assert page.locator("h1").inner_text() == f"Mes bilans {YEAR} — {partner}"
     return page
 
