@@ -773,6 +773,55 @@ ROLE_PROBES = [
     ),
     P("invitations_page", "get", lambda w: (u("invitations", n(w)), {}), {"pilot"}),
     # Import des valeurs d'indicateurs à l'écran : pilotes du contrat seulement
+    # Éditeur du plan d'action : pilotes du contrat seulement
+    P("plan_outline", "get", lambda w: (u("plan", n(w)), {}), {"pilot"}),
+    P("plan_export", "get", lambda w: (u("plan_export", n(w)), {}), {"pilot"}),
+    P("plan_import_page", "get", lambda w: (u("plan_import", n(w)), {}), {"pilot"}),
+    P(
+        "plan_enjeu_create",
+        "post",
+        lambda w: (u("plan_enjeu_create", n(w)), {"title": "Enjeu ajouté par la sonde"}),
+        {"pilot"},
+    ),
+    P(
+        "plan_objective_create",
+        "post",
+        lambda w: (
+            u("plan_objective_create", n(w), w["commitments"]["a_draft"].objective.enjeu_id),
+            {"title": "Objectif ajouté par la sonde"},
+        ),
+        {"pilot"},
+    ),
+    P(
+        "plan_objective_edit",
+        "post",
+        lambda w: (
+            u("plan_objective_edit", n(w), w["commitments"]["a_draft"].objective_id),
+            {"title": "Objectif renommé par la sonde"},
+        ),
+        {"pilot"},
+    ),
+    P(
+        "plan_move",
+        "post",
+        lambda w: (
+            u("plan_move", n(w), "objectif", w["commitments"]["a_draft"].objective_id, "descendre"),
+            {},
+        ),
+        {"pilot"},
+    ),
+    P(
+        "plan_archive",
+        "post",
+        lambda w: (u("plan_archive", n(w), "objectif", w["commitments"]["a_draft"].objective_id), {}),
+        {"pilot"},
+    ),
+    P(
+        "plan_history",
+        "get",
+        lambda w: (u("plan_history", n(w), "objectif", w["commitments"]["a_draft"].objective_id), {}),
+        {"pilot"},
+    ),
     P("indicator_import_page", "get", lambda w: (u("indicator_import", n(w)), {}), {"pilot"}),
     # (le dépôt n'écrit qu'un fichier, pas la base : refus des autres rôles testé dans
     # tests/test_indicator_import_screen.py)
@@ -1561,6 +1610,28 @@ FORGED_PROBES = [
         "404",
         method="get",
     ),
+    # Éditeur du plan : un objectif ou une action d'un autre contrat sous l'URL de Nantes
+    Forged(
+        "plan_objective_edit: objectif d'un autre contrat",
+        "pilot",
+        lambda w: (u("plan_objective_edit", n(w), w["other_objective"].pk), {"title": "Détourné"}),
+        "404",
+    ),
+    Forged(
+        "plan_archive: action d'un autre contrat",
+        "pilot",
+        lambda w: (u("plan_archive", n(w), "action", w["other_action"].pk), {}),
+        "404",
+    ),
+    Forged(
+        "plan_action_create: sous un objectif d'un autre contrat",
+        "pilot",
+        lambda w: (
+            u("plan_action_create", n(w), w["other_objective"].pk),
+            {"title": "Détournée", "summary_plain": "Une action ailleurs.", "all_qpvs": "on"},
+        ),
+        "404",
+    ),
     # Jetons d'API
     Forged(
         "api_token_revoke: le jeton de B",
@@ -1664,6 +1735,14 @@ NOT_PROBED_HERE = {
     "evaluation_version_document": "même recherche que evaluation_version_json",
     "questionnaire_pdf": "même recherche que questionnaire_page",
     "annual_report": "même contrôle que review_snapshot",
+    # éditeur du plan : mêmes contrôles que les sondes plan_* ci-dessus (refus par rôle et par
+    # contrat : tests/test_plan_editor.py)
+    **dict.fromkeys(
+        ["plan_enjeu_edit", "plan_action_create", "plan_action_edit", "plan_restore", "plan_delete"],
+        "même contrôle que les sondes plan_*",
+    ),
+    # opérateur de l'instance (superutilisateur) seul : tests/test_new_contract.py
+    "new_contract": "opérateur",
     # la personne connectée, et elle seule : aucun identifiant d'autrui dans la requête
     **dict.fromkeys(
         [
