@@ -226,3 +226,27 @@ def test_purge_of_inactive_accounts_also_deletes_their_georef_jobs(
     with django_capture_on_commit_callbacks(execute=True):
         call_command("purge_personal_data")
     assert not GeorefJob.objects.filter(pk=job.pk).exists() and not path.exists()
+
+
+def test_export_includes_my_notifications_and_preferences(client, member, nantes):
+    """Droit d'accès : ce que la plateforme m'a notifié et mes choix d'envoi sont dans le fichier."""
+    from cdv.notifications.enums import Delivery, NotificationKind
+    from cdv.notifications.models import Notification, NotificationPreference
+
+    Notification.objects.create(
+        recipient=member,
+        contract=nantes,
+        kind=NotificationKind.FEEDBACK_PUBLISHED,
+        text="Votre retour est publié.",
+        url="http://127.0.0.1:8000/espace/",
+    )
+    NotificationPreference.objects.create(
+        user=member, kind=NotificationKind.FEEDBACK_PUBLISHED, delivery=Delivery.DIGEST
+    )
+    client.force_login(member)
+    data = json.loads(client.get(reverse("www:my_data")).content)
+    assert [n["message"] for n in data["notifications"]] == ["Votre retour est publié."]
+    assert data["notifications"][0]["contrat"] == nantes.title
+    assert data["preferences_notifications"] == {
+        NotificationKind.FEEDBACK_PUBLISHED.label: Delivery.DIGEST.label
+    }

@@ -179,6 +179,21 @@ def export_data(user) -> dict:
             for log in logins
         ],
         "georeferencement": _georef_export(user),
+        "notifications": [
+            {
+                "contrat": n.contract.title,
+                "nature": n.get_kind_display(),
+                "message": n.text,
+                "lien": n.url,
+                "le": _iso(n.created_at),
+                "lue_le": _iso(n.read_at),
+                "envoyee_par_courriel_le": _iso(n.emailed_at),
+            }
+            for n in user.notifications.select_related("contract").order_by("-created_at", "-id")[:1000]
+        ],
+        "preferences_notifications": {
+            p.get_kind_display(): p.get_delivery_display() for p in user.notification_preferences.all()
+        },
     }
 
 
