@@ -292,6 +292,8 @@ ACCOUNTS = {
     "editor": ("editor_email", "editor_password"),
     "pilot": ("pilot_email", "pilot_password"),
     "operator": ("operator_email", "operator_password"),  # opérateur de l'instance (superutilisateur)
+    "council": ("council_email", "council_password"),  # membre du conseil citoyen des Dervallières
+    "evaluator": ("evaluator_email", "evaluator_password"),
 }
 
 

@@ -22,6 +22,9 @@ PILOT_EMAIL = "pilote.navigateur@example.org"
 PILOT_PASSWORD = "navigateur-pilote-2024-mdp"
 OPERATOR_EMAIL = "operateur.navigateur@example.org"
 OPERATOR_PASSWORD = "navigateur-operateur-2024-mdp"
+# Comptes de la démonstration qui reçoivent un mot de passe connu : conseil citoyen, évaluatrice.
+COUNCIL_PASSWORD = "navigateur-conseil-2024-mdp"
+EVALUATOR_PASSWORD = "navigateur-evaluation-2024-mdp"
 REVIEW_YEAR = 2025
 
 
@@ -83,6 +86,15 @@ def main(db_path: str, json_path: str) -> None:
     pilot = User.objects.create_user(email=PILOT_EMAIL, password=PILOT_PASSWORD, first_name="Pilote")
     Membership.objects.create(user=pilot, contract=contract, role=Role.PILOT)
     User.objects.create_superuser(email=OPERATOR_EMAIL, password=OPERATOR_PASSWORD, first_name="Opérateur")
+    from cdv.evaluation.demo import DERVALLIERES_MEMBER_EMAIL, EVALUATOR_EMAIL
+
+    for email, password in (
+        (DERVALLIERES_MEMBER_EMAIL, COUNCIL_PASSWORD),
+        (EVALUATOR_EMAIL, EVALUATOR_PASSWORD),
+    ):
+        person = User.objects.get(email=email)
+        person.set_password(password)
+        person.save()
     deadline = datetime.date.today() + datetime.timedelta(days=90)
     # La démonstration a déjà ouvert le suivi 2025 (en cours) : on s'en sert ; sinon on l'ouvre.
     campaign = ReviewCampaign.objects.filter(contract=contract, year=REVIEW_YEAR).first() or open_campaign(
@@ -129,6 +141,10 @@ def main(db_path: str, json_path: str) -> None:
         "pilot_password": PILOT_PASSWORD,
         "operator_email": OPERATOR_EMAIL,
         "operator_password": OPERATOR_PASSWORD,
+        "council_email": DERVALLIERES_MEMBER_EMAIL,
+        "council_password": COUNCIL_PASSWORD,
+        "evaluator_email": EVALUATOR_EMAIL,
+        "evaluator_password": EVALUATOR_PASSWORD,
     }
     connection.close()
     with sqlite3.connect(db_path) as db:
