@@ -205,6 +205,17 @@ def _archived(value, at):
     return False
 
 
+def _saved(obj, columns, at_column, at_row) -> bool:
+    """Valide puis enregistre ``obj`` ; une erreur de validation est rapportée sur sa ligne (faux)."""
+    try:
+        obj.full_clean()
+        obj.save()
+    except ValidationError as error:
+        _model_errors(error, columns, at_column, at_row)
+        return False
+    return True
+
+
 def _model_errors(error, columns, at_column, at_row):
     for name, messages in getattr(error, "message_dict", {None: error.messages}).items():
         key = {"qpvs": "qpvs", "scope": "qpvs"}.get(name, name)
@@ -309,13 +320,8 @@ def _write(contract, sheets, errors, report):
                 contract=contract, number=int(raw), slug=_unique_enjeu_slug(contract, values["title"])
             )
         changed = _set(enjeu, values)
-        if created or changed:
-            try:
-                enjeu.full_clean()
-                enjeu.save()
-            except ValidationError as error:
-                _model_errors(error, ENJEU_COLUMNS, at_column, at_row)
-                continue
+        if (created or changed) and not _saved(enjeu, ENJEU_COLUMNS, at_column, at_row):
+            continue
         enjeux[enjeu.number] = enjeu
         _count(report, created, changed, f"Enjeu {enjeu.number}")
 
@@ -344,13 +350,8 @@ def _write(contract, sheets, errors, report):
             "archived_at": _archive_value(objective.archived_at, archived),
         }
         changed = _set(objective, values)
-        if created or changed:
-            try:
-                objective.full_clean()
-                objective.save()
-            except ValidationError as error:
-                _model_errors(error, OBJECTIVE_COLUMNS, at_column, at_row)
-                continue
+        if (created or changed) and not _saved(objective, OBJECTIVE_COLUMNS, at_column, at_row):
+            continue
         objectives[objective.code] = objective
         _count(report, created, changed, f"Objectif {objective.code}")
 
