@@ -314,11 +314,27 @@ def test_the_command_creates_a_contract(admin_user, capsys):
 
 @pytest.fixture
 def carene_pilot(admin_user):
-    from cdv.users.services import accept_invitation
+    """Le second contrat tel qu'un opérateur le crée sur sa page (plan vide), et son pilote tel qu'il
+    suit le lien reçu par courriel pour choisir son mot de passe."""
+    from django.test import Client
 
-    contract, _ = make(admin_user, plan_start=PlanStart.NATIONAL)
-    invitation = Invitation.objects.get(contract=contract)
-    user = accept_invitation(invitation=invitation, password="Un-mot-de-passe-solide-42")
+    operator = Client()
+    operator.force_login(admin_user)
+    created = operator.post(URL, {**form_data(plan_start="empty"), "action": "create"})
+    assert created.status_code == 302, created.content.decode()[:2000]
+    contract = Contract.objects.get(epci__code=CARENE)
+    assert contract.qpvs.count() == 3 and contract.signatories.count() == 5
+    assert not Enjeu.objects.filter(contract=contract).exists()
+    link = re.search(r"http://testserver(/invitation/\S+/)", mail.outbox[-1].body)[1]
+    newcomer = Client()
+    password = "Un-mot-de-passe-solide-42"
+    accepted = newcomer.post(
+        link,
+        {"first_name": "Camille", "last_name": "Nazairienne", "password1": password, "password2": password},
+    )
+    assert accepted.status_code == 302, accepted.content.decode()[:2000]
+    user = Membership.objects.get(contract=contract, role=Role.PILOT).user
+    assert user.email == "pilote@carene.example" and user.is_staff and not user.is_superuser
     return contract, user
 
 
@@ -359,8 +375,14 @@ def test_the_new_pilot_sees_nothing_of_nantes_in_the_admin(client, carene_pilot,
     client.force_login(pilot)
     listing = client.get(reverse("admin:contracts_contract_changelist")).content.decode()
     assert contract.title in listing and "Nantes" not in listing
+    # Son plan, vide, commence sur la plateforme ; le back-office ne montre que lui.
+    created = client.post(
+        reverse("www:plan_enjeu_create", args=[contract.slug]), {"title": "Tranquillité publique"}
+    )
+    assert created.status_code == 302
     enjeux = client.get(reverse("admin:plan_enjeu_changelist")).content.decode()
     assert "Tranquillité publique" in enjeux and "Nantes" not in enjeux
+    assert "Emploi et activité économique" not in enjeux  # un enjeu de Nantes
     nantes_enjeu = nantes.enjeux.first()
     for url in [
         reverse("admin:contracts_contract_change", args=[nantes.pk]),
