@@ -1,3 +1,5 @@
+import re
+
 import pytest
 from django.contrib import admin
 from django.urls import reverse
@@ -203,3 +205,14 @@ def test_the_back_office_speaks_french_everywhere(client, admin_user):
     assert "Sélectionnez objectif" not in changelist
     tasks = client.get(reverse("admin:django_tasks_database_dbtaskresult_changelist")).content.decode()
     assert "Task Result" not in tasks
+
+
+def test_a_pilot_picks_quarters_among_the_contract_s_own_in_the_back_office(client, nantes, two_contracts):
+    """Le sélecteur de QPV d'une action ne liste plus les 1 584 QPV de France (« Bellevue » en donnait 11)."""
+    client.force_login(two_contracts["pilot"])
+    page = client.get(reverse("admin:plan_action_add")).content.decode()
+    options = re.findall(
+        r'<option value="\d+"[^>]*>([^<]+)</option>', page.split('name="qpvs"', 1)[1].split("</select>", 1)[0]
+    )
+    assert len(options) == nantes.qpvs.count() == 15
+    assert sum("Bellevue" in o for o in options) == 1

@@ -20,6 +20,7 @@ from django.contrib import admin
 from django.core.exceptions import PermissionDenied
 
 from cdv.contracts.abilities import piloted_contract_ids
+from cdv.territories.enums import TerritoryKind
 
 # Modèle → chemin de recherche vers son contrat (« pk » : le contrat lui-même).
 CONTRACT_PATHS = {
@@ -54,6 +55,8 @@ OPERATOR_ONLY_ADD_DELETE = {"contracts.Contract"}
 # Lecture seule pour les pilotes : la géographie de référence, commune à toute l'instance.
 READ_ONLY = {"territories.Territory", "territories.Qpv", "territories.Commune", "territories.Epci"}
 PARTNER = "partners.Partner"
+# Le contrat lui-même : ses QPV se choisissent dans toute la géographie prioritaire.
+QPV_FREE_CHOICE = {"contracts.Contract"}
 # Ici un pilote choisit librement le partenaire : c'est l'acte qui le fait entrer au contrat.
 FREE_PARTNER_CHOICE = {"contracts.Signatory"}
 
@@ -114,6 +117,11 @@ def limit_choices(request, model_label, db_field, queryset):
         return queryset.filter(pk__in=_partners_of(ids).values("pk"))
     if related == "users.User":
         return queryset.filter(memberships__contract__in=ids).distinct()
+    if related in READ_ONLY and model_label not in QPV_FREE_CHOICE:
+        # Les quartiers d'une action, d'un engagement, d'une instance… : ceux de ses contrats, pas les
+        # 1 584 QPV de France (les communes et EPCI, rarement choisis, restent tous proposés).
+        if (db_field.remote_field.limit_choices_to or {}).get("kind") == TerritoryKind.QPV:
+            return queryset.filter(qpv_contracts__in=ids).distinct()
     return queryset
 
 
