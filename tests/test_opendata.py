@@ -518,3 +518,23 @@ def test_the_validation_checks_foreign_keys_between_files(client, nantes, tmp_pa
     path.write_bytes("\r\n".join(kept).encode("utf-8"))
     report = validate(tmp_path)
     assert not report.valid and "foreign-key" in error_types(report)
+
+
+def test_an_archived_action_stays_in_the_open_data_with_its_archive_date(client, nantes):
+    """Archivée, une action quitte les pages publiques mais reste dans les fichiers (des engagements y
+    renvoient), avec sa date d'archivage ; une action en vigueur a la colonne vide."""
+    import datetime
+
+    from django.utils import timezone
+
+    from cdv.plan.models import Action
+
+    action = Action.objects.for_contract(nantes).order_by("pk").first()
+    Action.objects.filter(pk=action.pk).update(
+        archived_at=timezone.make_aware(datetime.datetime(2026, 3, 2, 10, 0))
+    )
+    rows = {int(row["id"]): row for row in csv_rows(client, "actions")}
+    assert rows[action.pk]["archive_le"] == "2026-03-02"
+    assert all(row["archive_le"] == "" for pk, row in rows.items() if pk != action.pk)
+    objectives = csv_rows(client, "objectifs")
+    assert objectives and all(row["archive_le"] == "" for row in objectives)

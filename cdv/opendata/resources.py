@@ -70,6 +70,20 @@ def _demo() -> Column:
     )
 
 
+def _archived(kind: str) -> Column:
+    return Column(
+        "archive_le",
+        "date",
+        "Archivé le",
+        f"Date à laquelle le pilote a archivé {kind} (vide : en vigueur). Un élément archivé "
+        "n'est plus sur les pages publiques mais reste ici : des engagements peuvent y renvoyer.",
+    )
+
+
+def _archive_date(item):
+    return timezone.localdate(item.archived_at) if item.archived_at else None
+
+
 def _count(name: str, title: str, description: str) -> Column:
     return Column(name, "integer", title, description, required=True, minimum=0)
 
@@ -341,6 +355,7 @@ def _objective_rows(queryset, contract, user):
             "numero": objective.number,
             "intitule": objective.title,
             "description": objective.description,
+            "archive_le": _archive_date(objective),
             "est_demonstration": objective.is_demo,
         }
 
@@ -358,6 +373,7 @@ OBJECTIFS = Resource(
         ),
         _text("intitule", "Intitulé", "Intitulé de l'objectif.", required=True),
         _text("description", "Description", "Description de l'objectif."),
+        _archived("l'objectif"),
         _demo(),
     ),
     queryset=_objectives,
@@ -395,6 +411,7 @@ def _action_rows(queryset, contract, user):
             "date_fin": action.end_on,
             "partenaire_pilote": action.pilot_partner_id,
             "partenaires_contributeurs": _joined(p.pk for p in action.contributors.all()),
+            "archive_le": _archive_date(action),
             "est_demonstration": action.is_demo,
         }
 
@@ -437,6 +454,7 @@ ACTIONS = Resource(
             "Identifiants des partenaires contributeurs (fichier partenaires), séparés par « ; ».",
             pattern=ID_LIST,
         ),
+        _archived("l'action"),
         _demo(),
     ),
     queryset=_actions,
