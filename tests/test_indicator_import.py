@@ -483,7 +483,7 @@ BAD_ROWS = [
     (
         "unknown commune",
         LONG_HEADER,
-        ["population", "75056", "2024", "1"],
+        ["population", "01001", "2024", "1"],
         "territoire",
         "aucune commune n'a le code INSEE",
     ),
