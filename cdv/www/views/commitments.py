@@ -14,10 +14,11 @@ from cdv.commitments import abilities, services
 from cdv.commitments.enums import CommitmentStatus as S
 from cdv.commitments.models import Commitment, CommitmentMeans
 from cdv.core.pagecache import public_page
-from cdv.plan.models import Action, Enjeu
+from cdv.plan.models import Action, Enjeu, Objective
 from cdv.territories.models import Territory
 
 from ..forms import CloseForm, CommitmentForm, ConfirmCahierForm, ReturnForm
+from ..history import Related, history_in_words
 from .helpers import add_service_errors, get_commitment, get_contract, get_partner, require
 
 
@@ -117,15 +118,9 @@ def commitment_detail(request, slug, pk):
     history = []
     if rights["view_history"]:
         records = list(commitment.history.select_related("history_user").order_by("-history_date")[:50])
-        for newer, older in zip(records, records[1:] + [None], strict=False):
-            changes = []
-            if older is not None:
-                delta = newer.diff_against(older)
-                changes = [
-                    (c.field, c.old, c.new) for c in delta.changes if c.field not in {"version", "updated_at"}
-                ]
-            history.append({"record": newer, "changes": changes})
-        _in_words(history)
+        history = history_in_words(
+            records, model=Commitment, related=_history_related(), skip={"version", "updated_at"}
+        )
         _add_means_changes(commitment, history)
     return render(
         request,
@@ -145,53 +140,22 @@ def commitment_detail(request, slug, pk):
     )
 
 
-def _in_words(history):
-    """Les valeurs de l'historique en mots : noms des quartiers, indicateurs, objectif et action,
-    libellés des choix (l'historique brut garde des numéros et des codes)."""
+def _history_related():
+    """Les liens d'un engagement nommés dans son historique : quartiers, indicateurs, objectif et
+    action, partenaire, et la personne qui a confirmé (par son nom, « compte supprimé » une fois
+    anonymisée, jamais son numéro)."""
     from cdv.indicators.models import Indicator
     from cdv.partners.models import Partner
-    from cdv.plan.models import Action, Objective
     from cdv.users.models import User
 
-    related = {
-        "qpvs": ("territory", Territory.objects.only("name")),
-        "indicators": ("indicator", Indicator.objects.only("name")),
-        "objective": (None, Objective.objects.select_related("enjeu")),
-        "action": (None, Action.objects.select_related("objective__enjeu")),
-        "partner": (None, Partner.objects.only("name")),
-        # la personne par son nom (« compte supprimé » une fois anonymisée), jamais son numéro
-        "confirmed_by": (None, User.objects.all()),
+    return {
+        "qpvs": Related("territory", Territory.objects.only("name")),
+        "indicators": Related("indicator", Indicator.objects.only("name")),
+        "objective": Related(None, Objective.objects.select_related("enjeu"), by_str=True),
+        "action": Related(None, Action.objects.select_related("objective__enjeu"), by_str=True),
+        "partner": Related(None, Partner.objects.only("name")),
+        "confirmed_by": Related(None, User.objects.all(), by_str=True),
     }
-    by_str = {"objective", "action", "confirmed_by"}
-
-    def ids(field, value):
-        key = related[field][0]
-        return [row[key] for row in value] if key else ([value] if value else [])
-
-    wanted = {field: set() for field in related}
-    for item in history:
-        for field, old, new in item["changes"]:
-            if field in related:
-                wanted[field].update(ids(field, old or []) + ids(field, new or []))
-    names = {
-        field: {
-            obj.pk: str(obj) if field in by_str else obj.name for obj in query.filter(pk__in=wanted[field])
-        }
-        for field, (_, query) in related.items()
-        if wanted[field]
-    }
-
-    def words(field, value):
-        if field in related:
-            return ", ".join(sorted(names.get(field, {}).get(pk, str(pk)) for pk in ids(field, value or [])))
-        try:
-            choices = dict(Commitment._meta.get_field(field).flatchoices)
-        except Exception:  # noqa: BLE001 - un champ disparu garde sa valeur brute
-            choices = {}
-        return choices.get(value, value)
-
-    for item in history:
-        item["changes"] = [(_label(f), words(f, old), words(f, new)) for f, old, new in item["changes"]]
 
 
 def _add_means_changes(commitment, history):
@@ -217,13 +181,6 @@ def _add_means_changes(commitment, history):
         if owner is not None:
             label = services.state_label(services.means_key(row.year, row.funding))
             owner["changes"].append((label, old or zero, new or zero))
-
-
-def _label(field_name):
-    try:
-        return str(Commitment._meta.get_field(field_name).verbose_name)
-    except Exception:  # noqa: BLE001 - un champ disparu garde son nom technique
-        return field_name
 
 
 @login_required

@@ -16,7 +16,9 @@ from cdv.partners.models import Partner
 from cdv.plan import services
 from cdv.plan.models import Action, Enjeu, Objective
 from cdv.plan.spreadsheet import export_plan_xlsx, import_plan_xlsx
+from cdv.territories.models import Territory
 
+from ..history import Related, history_in_words
 from .helpers import add_service_errors, confirmed_act, get_contract, require
 
 KINDS = {"objectif": Objective, "action": Action}
@@ -277,41 +279,13 @@ def history(request, slug, kind, pk):
     contract = _pilot_contract(request, slug)
     item = _item(contract, kind, pk)
     records = list(item.history.select_related("history_user").order_by("-history_date")[:50])
-    model = type(item)
-    rows = []
-    for newer, older in zip(records, records[1:] + [None], strict=False):
-        changes = []
-        if older is not None:
-            for change in newer.diff_against(older).changes:
-                changes.append(_in_words(model, change.field, change.old, change.new))
-        rows.append({"record": newer, "changes": changes})
+    related = {
+        "qpvs": Related("territory", Territory.objects.only("name")),
+        "contributors": Related("partner", Partner.objects.only("name")),
+        "pilot_partner": Related(None, Partner.objects.only("name")),
+    }
+    rows = history_in_words(records, model=type(item), related=related, date_format="%d/%m/%Y")
     return render(request, "plan/history.html", {"contract": contract, "item": item, "history": rows})
-
-
-def _in_words(model, name, old, new):
-    from cdv.territories.models import Territory
-
-    field = model._meta.get_field(name)
-    label = str(field.verbose_name)
-
-    def words(value):
-        if value in (None, ""):
-            return "—"
-        if name in {"qpvs", "contributors"}:
-            key = "territory" if name == "qpvs" else "partner"
-            ids = [row[key] for row in value]
-            target = Territory if name == "qpvs" else Partner
-            return ", ".join(sorted(o.name for o in target.objects.filter(pk__in=ids).only("name"))) or "—"
-        if name == "pilot_partner":
-            partner = Partner.objects.filter(pk=value).only("name").first()
-            return partner.name if partner else str(value)
-        if field.choices:
-            return dict(field.flatchoices).get(value, value)
-        if hasattr(value, "strftime"):
-            return value.strftime("%d/%m/%Y")
-        return str(value)
-
-    return (label, words(old), words(new))
 
 
 @login_required
