@@ -78,3 +78,19 @@ def test_the_demo_pilot_has_the_back_office_of_its_contract_only(nantes, client)
     assert page.status_code == 200
     assert nantes.title in page.content.decode() and other.title not in page.content.decode()
     assert client.get(f"/admin/contracts/contract/{other.pk}/change/").status_code in {302, 403, 404}
+
+
+def test_building_the_demonstration_notifies_nobody(without_demo_reviews):
+    """Les campagnes, bilans et retours de la démonstration sont construits par les services, mais
+    personne n'en est prévenu : aucun courriel (fictif ou, avec SMTP, bien réel) ni notification."""
+    from cdv.notifications.models import Notification
+
+    assert not Notification.objects.exists()  # la démonstration chargée pour la session de tests
+    from django.core import mail
+
+    from cdv.contracts.demo import load_demo_data
+    from cdv.monitoring.models import ReviewCampaign
+
+    load_demo_data()  # reconstruit le suivi annuel retiré par la fixture : campagnes, bilans
+    assert ReviewCampaign.objects.filter(year=2025).exists()
+    assert mail.outbox == [] and not Notification.objects.exists()

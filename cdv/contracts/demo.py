@@ -260,8 +260,17 @@ def set_demo_passwords(contract) -> list[tuple[str, User, str]]:
     return accounts
 
 
-@transaction.atomic
 def load_demo_data() -> UpsertStats:
+    """Construit la démonstration par les services métier, sans prévenir personne (ni courriel ni
+    notification : ses campagnes et ses bilans ne sont vécus par aucun de ses comptes fictifs)."""
+    from cdv.notifications.services import silenced
+
+    with silenced():
+        return _load_demo_data()
+
+
+@transaction.atomic
+def _load_demo_data() -> UpsertStats:
     stats = UpsertStats()
     contract = Contract.objects.filter(slug=SLUG).first()
     if contract is None:

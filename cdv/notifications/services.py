@@ -15,6 +15,8 @@ Chaque notification n'est envoyée qu'une fois (``emailed_at``, posé avant l'en
 
 import logging
 from collections import defaultdict
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 
 from django.conf import settings
@@ -143,6 +145,20 @@ def _default_body(user, notification) -> str:
         )
 
 
+_silenced: ContextVar = ContextVar("cdv_notifications_silenced", default=False)
+
+
+@contextmanager
+def silenced():
+    """Le temps du bloc, ``notify`` ne prévient personne : pour ce qui est construit d'un coup
+    (données de démonstration), pas vécu par les personnes qu'il concerne."""
+    token = _silenced.set(True)
+    try:
+        yield
+    finally:
+        _silenced.reset(token)
+
+
 def notify(
     *,
     kind: str,
@@ -163,7 +179,7 @@ def notify(
     kind = NotificationKind(kind)
     people = {u.pk: u for u in recipients if u is not None and u.is_active and u.email}
     result = Delivered()
-    if not people:
+    if not people or _silenced.get():
         return result
     chosen = preferences(people.values(), [kind])
     url = link(path)
