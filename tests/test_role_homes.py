@@ -194,3 +194,13 @@ def test_an_evaluator_sees_the_evaluation_and_its_progress(client, nantes):
     assert "Jetons d'API" in page
     for pilot_only in ("À faire aujourd'hui", "Modérer les retours", "Journal d'audit"):
         assert pilot_only not in page
+
+
+def test_a_new_contract_says_no_partner_has_confirmed_in_good_french(client):
+    """Un contrat sans engagement : « 0 partenaire sur 0 a confirmé tout son cahier » (en français,
+    zéro est au singulier), pas « 0 partenaires sur 0 ont confirmé tout son cahier »."""
+    contract = factories.ContractFactory()
+    pilot = factories.MembershipFactory(contract=contract, role=Role.PILOT).user
+    client.force_login(pilot)
+    text = html.unescape(client.get(reverse("www:my_space")).content.decode())
+    assert "0 % — 0 partenaire sur 0 a confirmé tout son cahier." in text

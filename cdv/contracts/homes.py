@@ -17,6 +17,7 @@ from django.db.models import Count, Q
 
 from cdv.commitments.enums import CommitmentStatus as S
 from cdv.commitments.models import Commitment
+from cdv.core.french import plural
 from cdv.evaluation.enums import EvaluationStatus, QuestionnaireStatus
 from cdv.evaluation.models import Evaluation, Questionnaire
 from cdv.monitoring.abilities import NOT_SUBMITTED_STATES
@@ -49,10 +50,6 @@ class Bar:
     @property
     def percent(self) -> int:
         return round(100 * self.value / self.total) if self.total else 0
-
-
-def _plural(n, singular, plural):
-    return singular if n == 1 else plural
 
 
 def open_campaign(contract):
@@ -139,10 +136,8 @@ def pilot_todo(contract, *, today: datetime.date) -> dict:
             "Cahiers d'engagements confirmés",
             confirmed,
             len(cahiers),
-            f"{confirmed} {_plural(confirmed, 'partenaire', 'partenaires')} sur {len(cahiers)} "
-            f"{_plural(confirmed, 'a', 'ont')} confirmé tout son cahier"
-            if confirmed <= 1
-            else f"{confirmed} partenaires sur {len(cahiers)} ont confirmé tout leur cahier",
+            f"{plural(confirmed, 'partenaire')} sur {len(cahiers)} "
+            + ("a confirmé tout son cahier" if confirmed < 2 else "ont confirmé tout leur cahier"),
         )
     ]
     if reports is not None:
