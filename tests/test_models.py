@@ -187,3 +187,17 @@ def test_a_meeting_reads_with_its_date_in_words():
     assert str(meeting) == f"{meeting.get_kind_display()} du 6 décembre 2026"
     meeting.date = datetime.date(2027, 1, 1)
     assert str(meeting).endswith(" du 1er janvier 2027")
+
+
+def test_unique_slug_takes_the_first_free_suffix():
+    from cdv.contracts.models import Contract
+    from cdv.core.slugs import unique_slug
+    from tests.factories import ContractFactory
+
+    contracts = Contract.objects.all()
+    assert unique_slug(contracts, "Essai d'Ailleurs", fallback="contrat") == "essai-dailleurs"
+    ContractFactory(slug="essai-dailleurs")
+    assert unique_slug(contracts, "Essai d'Ailleurs", fallback="contrat") == "essai-dailleurs-2"
+    ContractFactory(slug="essai-dailleurs-2")
+    assert unique_slug(contracts, "Essai d'Ailleurs", fallback="contrat") == "essai-dailleurs-3"
+    assert unique_slug(contracts, "!!!", fallback="contrat") == "contrat"

@@ -6,6 +6,7 @@ from django.db import transaction
 from django.db.models import Max
 from django.utils.text import slugify
 
+from cdv.core.slugs import unique_slug
 from cdv.users.enums import Role
 from cdv.users.models import Membership, User
 
@@ -82,11 +83,7 @@ def create_partner_in_contract(
         raise ValidationError(
             {"name": f"« {existing.name} » existe déjà dans la plateforme : cherchez-le et ajoutez-le."}
         )
-    base = slugify(name)[:70] or "partenaire"
-    slug, n = base, 1
-    while Partner.objects.filter(slug=slug).exists():
-        n += 1
-        slug = f"{base}-{n}"
+    slug = unique_slug(Partner.objects.all(), name, fallback="partenaire")
     siret = "".join((siret or "").split())
     partner = Partner(name=name, slug=slug, kind=kind, siret=siret, siren=siret[:9])
     partner.full_clean()
@@ -118,11 +115,7 @@ def _partner(*, name: str, kind: str, candidates=(), siren: str = ""):
     found = existing_partner(name=name, kind=kind, candidates=candidates, siren=siren)
     if found is not None:
         return found
-    base = slugify(name)[:70] or "partenaire"
-    slug, n = base, 1
-    while Partner.objects.filter(slug=slug).exists():
-        n += 1
-        slug = f"{base}-{n}"
+    slug = unique_slug(Partner.objects.all(), name, fallback="partenaire")
     partner = Partner(name=name, slug=slug, kind=kind, siren=siren)
     partner.full_clean()
     partner.save()
@@ -333,11 +326,7 @@ def create_contract(
     epci, row, qpvs, communes = contract_territory(epci_code=epci_code, commune_codes=commune_codes)
     partners = usual_signatory_partners(kinds=signatory_kinds, epci_row=row, communes=communes) + others
 
-    base = slugify(title)[:70] or "contrat"
-    slug, n = base, 1
-    while Contract.objects.filter(slug=slug).exists():
-        n += 1
-        slug = f"{base}-{n}"
+    slug = unique_slug(Contract.objects.all(), title, fallback="contrat")
     contract = Contract(
         slug=slug, title=title, epci=epci, reference_territory=epci, start_year=start_year, end_year=end_year
     )

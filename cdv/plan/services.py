@@ -14,7 +14,8 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
-from django.utils.text import slugify
+
+from cdv.core.slugs import unique_slug
 
 from .enums import ActionScope
 from .models import Action, Enjeu, Objective, validate_action_qpvs
@@ -38,12 +39,9 @@ def ordered_actions(objective) -> list[Action]:
 
 
 def _unique_enjeu_slug(contract, title, exclude_pk=None) -> str:
-    base = slugify(title)[:70] or "enjeu"
-    taken = set(Enjeu.objects.filter(contract=contract).exclude(pk=exclude_pk).values_list("slug", flat=True))
-    slug, n = base, 2
-    while slug in taken:
-        slug, n = f"{base}-{n}", n + 1
-    return slug
+    return unique_slug(
+        Enjeu.objects.filter(contract=contract).exclude(pk=exclude_pk), title, fallback="enjeu"
+    )
 
 
 @transaction.atomic
