@@ -15,9 +15,7 @@ pas (ou pas avec un mot de passe connu) :
 - le bailleur et l'association des Petits Débrouillards ne transmettent rien : en retard.
 """
 
-import json
 import os
-import sqlite3
 import sys
 from pathlib import Path
 
@@ -41,7 +39,7 @@ def main(db_path: str, json_path: str) -> None:
     import django
 
     django.setup()
-    from django.db import connection, transaction
+    from django.db import transaction
 
     from cdv.commitments.enums import CommitmentScope, CommitmentStatus, FundingKind
     from cdv.commitments.models import Commitment, CommitmentMeans
@@ -108,11 +106,9 @@ def main(db_path: str, json_path: str) -> None:
         "bailleur": BAILLEUR_NAME,
         "debrouillards": DEBROUILLARDS_NAME,
     }
-    connection.close()
-    with sqlite3.connect(db_path) as db:
-        db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-        db.execute("PRAGMA journal_mode=DELETE")
-    Path(json_path).write_text(json.dumps(data, indent=2), encoding="utf-8")
+    from tests.browser.prepare_db import save_database
+
+    save_database(db_path, json_path, data)
 
 
 if __name__ == "__main__":

@@ -38,7 +38,6 @@ def main(db_path: str, json_path: str) -> None:
 
     django.setup()
     from django.core.management import call_command
-    from django.db import connection
 
     call_command("migrate", interactive=False, verbosity=0)
     call_command("load_reference_data", verbosity=0)
@@ -146,6 +145,13 @@ def main(db_path: str, json_path: str) -> None:
         "evaluator_email": EVALUATOR_EMAIL,
         "evaluator_password": EVALUATOR_PASSWORD,
     }
+    save_database(db_path, json_path, data)
+
+
+def save_database(db_path: str, json_path: str, data: dict) -> None:
+    """Ferme la base préparée en un seul fichier (copiable) et écrit ses repères à côté."""
+    from django.db import connection
+
     connection.close()
     with sqlite3.connect(db_path) as db:
         db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
