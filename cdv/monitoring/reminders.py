@@ -213,10 +213,12 @@ def _remind(campaign, result, today, *, dry_run, force_email=False) -> None:
     for user, reports in recipients.items():
         path = marker_path(campaign, result.slot, user)
         if dry_run:
-            delivery = chosen.get((user.pk, NotificationKind.REVIEW_REMINDER), Delivery.IMMEDIATE)
+            delivery = notifications.delivery_of(
+                chosen, user, NotificationKind.REVIEW_REMINDER, force_email=force_email
+            )
             if path.exists():
                 result.already_sent.append(user.email)
-            elif force_email or delivery == Delivery.IMMEDIATE:
+            elif delivery == Delivery.IMMEDIATE:
                 result.sent.append(user.email)
             else:
                 (result.deferred if delivery == Delivery.DIGEST else result.disabled).append(user.email)

@@ -76,6 +76,12 @@ def preferences(users, kinds=None) -> dict[tuple[int, str], str]:
     }
 
 
+def delivery_of(chosen, user, kind, *, force_email: bool = False) -> str:
+    """L'envoi d'une notification de cette nature à cette personne, d'après ``preferences`` (``chosen``) ;
+    ``force_email`` : un courriel tout de suite quoi qu'elle ait choisi (relance demandée par le pilote)."""
+    return Delivery.IMMEDIATE if force_email else chosen.get((user.pk, kind), DEFAULT_DELIVERY)
+
+
 def preferences_of(user) -> dict[str, str]:
     """{nature: envoi} pour chaque nature, valeur par défaut comprise."""
     saved = preferences([user])
@@ -186,7 +192,7 @@ def notify(
     now = timezone.now()
     pending = []
     for user in people.values():
-        delivery = Delivery.IMMEDIATE if force_email else chosen.get((user.pk, kind), DEFAULT_DELIVERY)
+        delivery = delivery_of(chosen, user, kind, force_email=force_email)
         if delivery == Delivery.OFF:
             result.disabled.append(user.email)
             continue
