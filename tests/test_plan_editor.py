@@ -329,7 +329,7 @@ def test_plan_history_reads_in_words(client, nantes, pilot, enjeu):
 
 
 def test_an_archived_objective_stays_chosen_in_the_commitment_it_already_carries(nantes):
-    from cdv.www.forms import CommitmentForm
+    from cdv.www.forms.commitments import CommitmentForm
 
     objective = services.create_objective(enjeu=Enjeu.objects.get(contract=nantes, number=2), title="Ancien")
     services.archive(item=objective)

@@ -10,14 +10,15 @@ from .views import (
     commitments,
     documents,
     evaluation,
+    feedback,
     georef,
     indicator_import,
     indicators,
+    meetings,
     notifications,
     opendata,
     operator,
     pages,
-    participation,
     pilot,
     plan,
     public,
@@ -213,33 +214,27 @@ urlpatterns = [
         name="plan_history",
     ),
     # Retours d'expérience et instances
-    path("contrats/<slug:slug>/retours/", participation.feedback_list, name="feedback_list"),
-    path("contrats/<slug:slug>/retours/nouveau/", participation.feedback_create, name="feedback_create"),
-    path("contrats/<slug:slug>/retours/mes-retours/", participation.my_feedback, name="my_feedback"),
-    path("contrats/<slug:slug>/retours/moderation/", participation.moderation, name="moderation"),
-    path(
-        "contrats/<slug:slug>/retours/<int:pk>/modifier/", participation.feedback_edit, name="feedback_edit"
-    ),
+    path("contrats/<slug:slug>/retours/", feedback.feedback_list, name="feedback_list"),
+    path("contrats/<slug:slug>/retours/nouveau/", feedback.feedback_create, name="feedback_create"),
+    path("contrats/<slug:slug>/retours/mes-retours/", feedback.my_feedback, name="my_feedback"),
+    path("contrats/<slug:slug>/retours/moderation/", feedback.moderation, name="moderation"),
+    path("contrats/<slug:slug>/retours/<int:pk>/modifier/", feedback.feedback_edit, name="feedback_edit"),
     path(
         "contrats/<slug:slug>/retours/<int:pk>/moderer/",
-        participation.feedback_moderate,
+        feedback.feedback_moderate,
         name="feedback_moderate",
     ),
-    path("contrats/<slug:slug>/instances/", participation.meeting_list, name="meetings"),
-    path("contrats/<slug:slug>/instances/nouvelle/", participation.meeting_create, name="meeting_create"),
-    path("contrats/<slug:slug>/instances/<int:pk>/", participation.meeting_detail, name="meeting"),
-    path(
-        "contrats/<slug:slug>/instances/<int:pk>/modifier/", participation.meeting_edit, name="meeting_edit"
-    ),
+    path("contrats/<slug:slug>/instances/", meetings.meeting_list, name="meetings"),
+    path("contrats/<slug:slug>/instances/nouvelle/", meetings.meeting_create, name="meeting_create"),
+    path("contrats/<slug:slug>/instances/<int:pk>/", meetings.meeting_detail, name="meeting"),
+    path("contrats/<slug:slug>/instances/<int:pk>/modifier/", meetings.meeting_edit, name="meeting_edit"),
     path(
         "contrats/<slug:slug>/instances/<int:pk>/decisions/nouvelle/",
-        participation.decision_create,
+        meetings.decision_create,
         name="decision_create",
     ),
-    path("contrats/<slug:slug>/decisions/", participation.decisions_to_follow, name="decisions"),
-    path(
-        "contrats/<slug:slug>/decisions/<int:pk>/modifier/", participation.decision_edit, name="decision_edit"
-    ),
+    path("contrats/<slug:slug>/decisions/", meetings.decisions_to_follow, name="decisions"),
+    path("contrats/<slug:slug>/decisions/<int:pk>/modifier/", meetings.decision_edit, name="decision_edit"),
     # Évaluation : mi-parcours et finale, questionnaires des conseils citoyens, avenants
     path("contrats/<slug:slug>/evaluations/", evaluation.evaluation_list, name="evaluations"),
     path("contrats/<slug:slug>/evaluations/avenants/", evaluation.amendments, name="amendments"),

@@ -24,7 +24,7 @@ from cdv.users.abilities import can_hold_api_tokens
 from cdv.users.forms import LoginForm
 from cdv.users.models import ApiToken, Membership, User
 
-from ..forms import AcceptInvitationForm
+from ..forms.accounts import AcceptInvitationForm
 from .evaluation import KIND_SLUGS
 
 # Connexion en deux temps : après le mot de passe (ou une connexion ProConnect sans double

@@ -13,7 +13,6 @@ import functools
 from dataclasses import dataclass
 from datetime import datetime, time
 
-from django import forms
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.db.models import Q, TextField, Value
@@ -25,8 +24,9 @@ from django.views.decorators.http import require_GET
 
 from cdv.commitments import abilities
 from cdv.commitments.xlsx import safe_text
-from cdv.users.models import DELETED_ACCOUNT_LABEL, User
+from cdv.users.models import User
 
+from ..forms.audit import AuditFilterForm, person_label
 from .helpers import get_contract, require
 
 PAGE_SIZE = 50
@@ -133,29 +133,6 @@ COLUMNS = [
     "audit_label",
     "audit_source",
 ]
-
-
-class AuditFilterForm(forms.Form):
-    qui = forms.TypedChoiceField(label="Personne", required=False, coerce=int, empty_value=None)
-    objet = forms.ChoiceField(
-        label="Type d'objet", required=False, choices=[("", "Tous")] + [(s.key, s.label) for s in SOURCES]
-    )
-    du = forms.DateField(label="Du", required=False, widget=forms.DateInput(attrs={"type": "date"}))
-    au = forms.DateField(label="Au", required=False, widget=forms.DateInput(attrs={"type": "date"}))
-    q = forms.CharField(label="Texte (intitulé)", required=False, max_length=200)
-
-    def __init__(self, *args, people=(), **kwargs):
-        super().__init__(*args, **kwargs)
-        self.fields["qui"].choices = [("", "Tout le monde")] + [(u.pk, person_label(u)) for u in people]
-
-
-def person_label(user) -> str:
-    if user is None:
-        return "(automatique)"
-    if user.anonymized_at:
-        return DELETED_ACCOUNT_LABEL
-    full = user.get_full_name()
-    return f"{full} ({user.email})" if full else user.email
 
 
 def history_rows(contract, *, who=None, source_key=None, start=None, end=None, text=""):
@@ -270,7 +247,7 @@ def audit_log(request, slug):
     contract = get_contract(request, slug)
     require(abilities.is_pilot(request.user, contract), "Le journal d'audit est réservé aux pilotes.")
     people = list(_people(contract))
-    form = AuditFilterForm(request.GET or None, people=people)
+    form = AuditFilterForm(request.GET or None, people=people, sources=SOURCES)
     filters = form.cleaned_data if form.is_valid() else {}
     queryset = history_rows(
         contract,

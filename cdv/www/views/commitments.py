@@ -17,7 +17,7 @@ from cdv.core.pagecache import public_page
 from cdv.plan.models import Action, Enjeu, Objective
 from cdv.territories.models import Territory
 
-from ..forms import CloseForm, CommitmentForm, ConfirmCahierForm, ReturnForm
+from ..forms.commitments import CloseForm, CommitmentForm, ConfirmCahierForm, ReturnForm
 from ..history import Related, history_in_words
 from .helpers import add_service_errors, get_commitment, get_contract, get_partner, require
 

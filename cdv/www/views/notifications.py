@@ -4,7 +4,6 @@ Chacun ne voit et ne marque que ses propres notifications : un numéro envoyé p
 n'agit que sur une notification de la personne connectée.
 """
 
-from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -17,22 +16,13 @@ from cdv.monitoring import abilities as monitoring_abilities
 from cdv.monitoring import reminders
 from cdv.monitoring.enums import CampaignStatus
 from cdv.notifications import services
-from cdv.notifications.enums import Delivery, NotificationKind
 from cdv.notifications.models import Notification
 
+from ..forms.notifications import PreferencesForm
 from .helpers import add_service_errors, get_contract, require
 from .review import _get_campaign
 
 PAGE_SIZE = 30
-
-
-class PreferencesForm(forms.Form):
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        for kind in NotificationKind:
-            self.fields[kind.value] = forms.ChoiceField(
-                label=kind.label, choices=Delivery.choices, widget=forms.RadioSelect
-            )
 
 
 def _ids(values) -> list[int]:

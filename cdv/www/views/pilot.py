@@ -2,7 +2,6 @@
 
 from collections import Counter, defaultdict
 
-from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
@@ -15,14 +14,13 @@ from cdv.commitments import services as commitment_services
 from cdv.commitments.enums import CommitmentStatus as S
 from cdv.commitments.models import Commitment
 from cdv.contracts import services as contract_services
-from cdv.contracts.enums import SignatoryKind
-from cdv.partners.enums import PartnerKind
 from cdv.partners.models import Partner
 from cdv.plan.models import Enjeu
 from cdv.users import services as user_services
 from cdv.users.models import Invitation
 
-from ..forms import InvitationForm
+from ..forms.accounts import InvitationForm
+from ..forms.pilot import AddPartnerForm, NewPartnerForm
 from .helpers import get_contract, require
 
 NOT_CONFIRMED = {S.DRAFT, S.PROPOSED, S.RETURNED, S.VALIDATED}
@@ -117,46 +115,6 @@ def dashboard(request, slug):
 
 
 SEARCH_LIMIT = 20
-CONFIRM_LABEL = (
-    "Je confirme que ce partenaire prend part au contrat : il apparaîtra parmi les signataires et "
-    "participants sur la page publique, et des personnes pourront être invitées en son nom."
-)
-
-
-class AddPartnerForm(forms.Form):
-    """Ajouter au contrat un partenaire existant de l'instance, trouvé par la recherche."""
-
-    partner = forms.IntegerField(widget=forms.HiddenInput)
-    kind = forms.ChoiceField(
-        label="Place dans le contrat", choices=SignatoryKind.choices, initial=SignatoryKind.PARTICIPANT
-    )
-    confirm = forms.BooleanField(
-        label=CONFIRM_LABEL, error_messages={"required": "Confirmez l'ajout du partenaire au contrat."}
-    )
-
-    def __init__(self, *args, contract, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.contract = contract
-
-    def clean_partner(self):
-        partner = Partner.objects.filter(pk=self.cleaned_data["partner"]).first()
-        if partner is None:
-            raise forms.ValidationError("Ce partenaire n'existe pas.")
-        return partner
-
-
-class NewPartnerForm(forms.Form):
-    """Créer une organisation absente de la plateforme et l'ajouter au contrat."""
-
-    name = forms.CharField(label="Nom de l'organisation", max_length=200)
-    kind = forms.ChoiceField(label="Type", choices=PartnerKind.choices)
-    siret = forms.CharField(label="SIRET (facultatif)", max_length=17, required=False)
-    place = forms.ChoiceField(
-        label="Place dans le contrat", choices=SignatoryKind.choices, initial=SignatoryKind.PARTICIPANT
-    )
-    confirm = forms.BooleanField(
-        label=CONFIRM_LABEL, error_messages={"required": "Confirmez l'ajout du partenaire au contrat."}
-    )
 
 
 def _partner_action(request, contract):
