@@ -1,0 +1,99 @@
+"""Une disposition qu'une nouvelle venue peut parcourir : qui dépend de qui (docs/architecture.md).
+
+- cdv/seed (démonstration, jeu synthétique) dépend des applications métier, jamais l'inverse ;
+- les applications métier ne dépendent ni du site (cdv.www) ni de l'API (cdv.api) ;
+- chaque fonction publique d'un services.py annonce le type de ses paramètres et de son résultat.
+
+Les imports sont lus avec ``ast`` (y compris ceux placés dans une fonction pour éviter un cycle).
+"""
+
+import ast
+from pathlib import Path
+
+BASE = Path(__file__).resolve().parent.parent
+CDV = BASE / "cdv"
+DOMAIN_APPS = [
+    "territories",
+    "partners",
+    "contracts",
+    "plan",
+    "commitments",
+    "indicators",
+    "monitoring",
+    "evaluation",
+    "georef",
+    "notifications",
+    "users",
+    "core",
+    "opendata",
+]
+
+
+def module_name(path: Path) -> str:
+    parts = list(path.relative_to(BASE).with_suffix("").parts)
+    if parts[-1] == "__init__":
+        parts.pop()
+    return ".".join(parts)
+
+
+def imported_modules(path: Path) -> set[str]:
+    """Modules importés par un fichier (imports relatifs rendus absolus)."""
+    package = module_name(path).split(".")
+    if path.name != "__init__.py":
+        package.pop()
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            base = package[: len(package) - node.level + 1] if node.level else []
+            module = ".".join([*base, *([node.module] if node.module else [])])
+            found.add(module)
+            found.update(f"{module}.{alias.name}" for alias in node.names)
+    return found
+
+
+def python_files(*parts: str):
+    return sorted(p for p in CDV.joinpath(*parts).rglob("*.py") if "migrations" not in p.parts)
+
+
+def importers_of(prefixes: tuple[str, ...], files) -> list[str]:
+    return [
+        f"{path.relative_to(BASE)} importe {module}"
+        for path in files
+        for module in sorted(imported_modules(path))
+        if any(module == prefix or module.startswith(prefix + ".") for prefix in prefixes)
+    ]
+
+
+def test_import_reader_sees_relative_and_nested_imports(tmp_path):
+    """Le lecteur d'imports ne rate ni un import relatif ni un import dans une fonction."""
+    path = CDV / "contracts" / "homes.py"
+    modules = imported_modules(path)
+    assert "cdv.contracts.models" in modules or "cdv.contracts.models.Contract" in modules
+    assert any(m.startswith("cdv.monitoring") for m in modules)  # importé dans une fonction
+
+
+def test_only_the_seed_package_imports_it():
+    outside = [p for p in python_files() if "seed" not in p.relative_to(CDV).parts[:1]]
+    assert importers_of(("cdv.seed",), outside) == []
+
+
+def test_domain_apps_import_neither_the_site_nor_the_api():
+    files = [p for app in DOMAIN_APPS for p in python_files(app)]
+    assert len(files) > 100
+    assert importers_of(("cdv.www", "cdv.api"), files) == []
+
+
+def test_demonstration_and_synthetic_builders_live_in_seed():
+    """La démonstration et le jeu synthétique importent toutes les applications : ils vivent dans
+    cdv/seed, avec leurs commandes, et non dans une application métier."""
+    misplaced = [
+        str(path.relative_to(BASE))
+        for app in DOMAIN_APPS
+        for path in python_files(app)
+        if path.stem in {"demo", "scale", "load_demo_data", "load_scale_data"}
+    ]
+    assert misplaced == []
+    commands = CDV / "seed" / "management" / "commands"
+    assert (commands / "load_demo_data.py").is_file() and (commands / "load_scale_data.py").is_file()
