@@ -97,3 +97,38 @@ def test_demonstration_and_synthetic_builders_live_in_seed():
     assert misplaced == []
     commands = CDV / "seed" / "management" / "commands"
     assert (commands / "load_demo_data.py").is_file() and (commands / "load_scale_data.py").is_file()
+
+
+def unannotated(path: Path) -> list[str]:
+    """Fonctions publiques d'un module (et méthodes de ses classes publiques) dont un paramètre ou
+    le résultat n'a pas d'annotation de type."""
+    missing = []
+
+    def check(function, owner=""):
+        if function.name.startswith("_"):
+            return
+        args = function.args
+        params = [*args.posonlyargs, *args.args, *args.kwonlyargs, args.vararg, args.kwarg]
+        params = [p for p in params if p is not None and not (owner and p.arg in {"self", "cls"})]
+        lacking = [p.arg for p in params if p.annotation is None]
+        if function.returns is None:
+            lacking.append("return")
+        if lacking:
+            missing.append(
+                f"{path.relative_to(BASE)}:{function.lineno} {owner}{function.name}({', '.join(lacking)})"
+            )
+
+    for node in ast.parse(path.read_text()).body:
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+            check(node)
+        elif isinstance(node, ast.ClassDef) and not node.name.startswith("_"):
+            for item in node.body:
+                if isinstance(item, ast.FunctionDef | ast.AsyncFunctionDef):
+                    check(item, f"{node.name}.")
+    return missing
+
+
+def test_every_public_service_function_is_fully_annotated():
+    services = sorted(CDV.glob("*/services.py"))
+    assert len(services) >= 8
+    assert [line for path in services for line in unannotated(path)] == []
