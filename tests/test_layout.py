@@ -8,6 +8,7 @@ Les imports sont lus avec ``ast`` (y compris ceux placés dans une fonction pour
 """
 
 import ast
+import re
 from pathlib import Path
 
 BASE = Path(__file__).resolve().parent.parent
@@ -66,7 +67,7 @@ def importers_of(prefixes: tuple[str, ...], files) -> list[str]:
     ]
 
 
-def test_import_reader_sees_relative_and_nested_imports(tmp_path):
+def test_import_reader_sees_relative_and_nested_imports():
     """Le lecteur d'imports ne rate ni un import relatif ni un import dans une fonction."""
     path = CDV / "contracts" / "homes.py"
     modules = imported_modules(path)
@@ -132,3 +133,23 @@ def test_every_public_service_function_is_fully_annotated():
     services = sorted(CDV.glob("*/services.py"))
     assert len(services) >= 8
     assert [line for path in services for line in unannotated(path)] == []
+
+
+def test_architecture_diagram_draws_every_model_and_no_other():
+    """docs/architecture.md : le schéma entité-relation nomme chaque modèle de cdv/*/models.py, et
+    seulement eux."""
+    from django.apps import apps
+
+    text = (BASE / "docs" / "architecture.md").read_text()
+    diagram = text.split("```mermaid\nerDiagram\n", 1)[1].split("```", 1)[0]
+    drawn = {name for pair in re.findall(r"^\s*(\w+) \S+--\S+ (\w+) :", diagram, re.M) for name in pair}
+    models = {
+        model.__name__
+        for config in apps.get_app_configs()
+        if config.name.startswith("cdv.")
+        for model in config.get_models()
+        if not model._meta.proxy and not model.__name__.startswith("Historical")
+    }
+    assert len(models) > 30
+    assert sorted(models - drawn) == [], "modèles absents du schéma"
+    assert sorted(drawn - models) == [], "entités du schéma sans modèle"
