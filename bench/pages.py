@@ -91,9 +91,9 @@ def discover() -> dict:
 
     from cdv.commitments.models import Commitment
     from cdv.contracts.models import Contract
-    from cdv.contracts.scale import PREFIX
     from cdv.indicators.models import Indicator
     from cdv.plan.models import Action, Enjeu
+    from cdv.seed.scale import PREFIX
 
     def describe(contract):
         qpv = (

@@ -27,8 +27,8 @@ def without_demo_reviews(db):
     cours, et les engagements suivis dans chaque quartier), pour les tests qui ouvrent eux-mêmes leurs
     campagnes sur ce contrat et comptent leurs bilans."""
     from cdv.contracts.models import Contract
-    from cdv.monitoring.demo import living_demo_commitments
     from cdv.monitoring.models import ReviewCampaign, Snapshot
+    from cdv.seed.demo_monitoring import living_demo_commitments
 
     contract = Contract.objects.get(slug="nantes-metropole-2024-2030")
     campaigns = ReviewCampaign.objects.filter(contract=contract)

@@ -44,7 +44,6 @@ from cdv.commitments.enums import CommitmentScope
 from cdv.commitments.enums import CommitmentStatus as S
 from cdv.commitments.models import Commitment
 from cdv.evaluation import services as evaluation_services
-from cdv.evaluation.demo import BELLEVUE, DERVALLIERES
 from cdv.evaluation.enums import Criterion, EvaluationKind, ItemKind, QuestionnaireStatus
 from cdv.evaluation.models import Evaluation, Questionnaire
 from cdv.georef.models import GeorefJob, JobStatus
@@ -56,6 +55,7 @@ from cdv.monitoring import yearly
 from cdv.monitoring.enums import DecisionStatus, FeedbackKind, MeetingKind, ReportState
 from cdv.monitoring.models import Feedback, Meeting, ProgressReport, ReportAttachment
 from cdv.partners.models import Partner
+from cdv.seed.demo_evaluation import BELLEVUE, DERVALLIERES
 from cdv.users.enums import Role
 from cdv.users.services import create_api_token
 from tests import factories

@@ -10,7 +10,7 @@
     nouvelle URL n'est ni sondée ni écartée avec sa raison) ;
   - chaque opération d'écriture de l'API et ses lectures par identifiant :
     tests/test_attack_api.py (un test échoue si une nouvelle opération n'a pas ses sondes) ;
-- CSRF : ici, chaque URL de cdv/www/urls.py appelée en POST sans jeton par une personne connectée
+- CSRF : ici, chaque URL de cdv/www/urls/ appelée en POST sans jeton par une personne connectée
   (pilote) est refusée (403) ;
 - XSS stocké : ici, sur les pages publiques ; dans les PDF, DOCX, XLSX et CSV (et injection de
   formules) : tests/test_attack_exports.py ; CSV du journal : tests/test_audit.py ;

@@ -66,7 +66,7 @@ def test_the_demonstration_is_a_living_contract(nantes, client):
 
 def test_the_demo_pilot_has_the_back_office_of_its_contract_only(nantes, client):
     """Comme un pilote invité (décision 0006) : le back-office, limité à son contrat."""
-    from cdv.contracts.demo import DEMO_PILOT_EMAIL
+    from cdv.seed.demo import DEMO_PILOT_EMAIL
     from cdv.users.models import User
     from tests.factories import ContractFactory
 
@@ -88,8 +88,8 @@ def test_building_the_demonstration_notifies_nobody(without_demo_reviews):
     assert not Notification.objects.exists()  # la démonstration chargée pour la session de tests
     from django.core import mail
 
-    from cdv.contracts.demo import load_demo_data
     from cdv.monitoring.models import ReviewCampaign
+    from cdv.seed.demo import load_demo_data
 
     load_demo_data()  # reconstruit le suivi annuel retiré par la fixture : campagnes, bilans
     assert ReviewCampaign.objects.filter(year=2025).exists()

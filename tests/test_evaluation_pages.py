@@ -17,7 +17,6 @@ from cdv.commitments.enums import CommitmentScope, CommitmentStatus
 from cdv.commitments.models import Commitment
 from cdv.core.upsert import UpsertStats
 from cdv.evaluation import services
-from cdv.evaluation.demo import BELLEVUE, DERVALLIERES, TITLE, load_demo_evaluation
 from cdv.evaluation.enums import Criterion, EvaluationKind, EvaluationStatus, QuestionnaireStatus
 from cdv.evaluation.models import (
     Amendment,
@@ -35,6 +34,7 @@ from cdv.monitoring.enums import MeetingKind
 from cdv.monitoring.models import Meeting
 from cdv.partners.models import Partner
 from cdv.plan.models import Action, Enjeu, Objective
+from cdv.seed.demo_evaluation import BELLEVUE, DERVALLIERES, TITLE, load_demo_evaluation
 from cdv.users.enums import Role
 from tests import factories
 

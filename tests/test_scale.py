@@ -11,10 +11,10 @@ from django.test.utils import CaptureQueriesContext
 from cdv.commitments.models import Commitment, CommitmentMeans
 from cdv.contracts.abilities import contract_abilities
 from cdv.contracts.models import Contract, Milestone, Signatory
-from cdv.contracts.scale import PREFIX, ScaleCounts, synthetic_contracts, synthetic_epcis, synthetic_partners
 from cdv.indicators.models import Indicator, IndicatorValue
 from cdv.partners.models import Partner
 from cdv.plan.models import Action, Enjeu, Objective, QpvPriority
+from cdv.seed.scale import PREFIX, ScaleCounts, synthetic_contracts, synthetic_epcis, synthetic_partners
 from cdv.territories.models import Territory
 
 pytestmark = pytest.mark.django_db

@@ -2,9 +2,13 @@
 de vie. Chaque fonction vérifie les droits avec ``abilities`` et lève une erreur au message
 français ; rien n'est écrit en cas d'erreur."""
 
+from __future__ import annotations
+
 import datetime
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
@@ -19,6 +23,16 @@ from . import abilities
 from .enums import CommitmentScope, FundingKind
 from .enums import CommitmentStatus as S
 from .models import Commitment, CommitmentAmendment, CommitmentMeans
+
+if TYPE_CHECKING:
+    from cdv.contracts.models import Contract
+    from cdv.indicators.models import Indicator
+    from cdv.partners.models import Partner
+    from cdv.territories.models import Territory
+    from cdv.users.models import User
+
+# Moyens tels que les formulaires et les imports les donnent : {year, fte, amount_eur, funding}.
+MeansRow = dict[str, Any]
 
 EDITABLE_FIELDS = [
     "objective",
@@ -44,7 +58,14 @@ class ConflictError(Exception):
     l'écran de conflit (``MergeRow``) ; ``merged`` est l'état fusionné, ``theirs`` l'état enregistré.
     """
 
-    def __init__(self, commitment, changes, rows=(), merged=None, theirs=None):
+    def __init__(
+        self,
+        commitment: Commitment,
+        changes: list[tuple[str, object, object]],
+        rows: Iterable[MergeRow] = (),
+        merged: dict | None = None,
+        theirs: dict | None = None,
+    ) -> None:
         self.commitment = commitment
         self.changes = changes
         self.rows = list(rows)
@@ -60,16 +81,16 @@ class ConflictError(Exception):
         return [row.key for row in self.rows if row.kind == CLASH]
 
 
-def _refuse(message):
+def _refuse(message: str) -> NoReturn:
     raise PermissionDenied(message)
 
 
-def _check(user, commitment, ability, message):
+def _check(user: User, commitment: Commitment, ability: str, message: str) -> None:
     if not abilities.commitment_abilities(user, commitment)[ability]:
         _refuse(message)
 
 
-def snapshot(commitment) -> dict:
+def snapshot(commitment: Commitment) -> dict:
     """L'engagement enregistré sous forme lisible (JSON), pour les avenants et les conflits."""
     means = [
         {"year": m.year, "fte": m.fte, "amount_eur": m.amount_eur, "funding": m.funding}
@@ -104,7 +125,7 @@ def diff(before: dict, after: dict) -> list[tuple[str, object, object]]:
     ]
 
 
-def _contract_qpv_ids(contract) -> set[int]:
+def _contract_qpv_ids(contract: Contract) -> set[int]:
     """QPV du contrat, lus une fois par objet contrat (un import en valide des milliers)."""
     cached = getattr(contract, "_qpv_ids_cache", None)
     if cached is None:
@@ -118,7 +139,7 @@ def _contract_qpv_ids(contract) -> set[int]:
 TRUSTED_FKS = ["contract", "partner", "objective", "action", "confirmed_by"]
 
 
-def _validate_qpvs(commitment, qpvs):
+def _validate_qpvs(commitment: Commitment, qpvs: list[Territory]) -> None:
     allowed = _contract_qpv_ids(commitment.contract)
     outside = [q for q in qpvs if q.pk not in allowed]
     if outside:
@@ -133,7 +154,7 @@ def _validate_qpvs(commitment, qpvs):
         raise CommitmentError({"qpvs": "Un engagement de portée générale ne cite pas de quartier."})
 
 
-def _validate_indicators(commitment, indicators):
+def _validate_indicators(commitment: Commitment, indicators: list[Indicator]) -> None:
     foreign = [i for i in indicators if i.contract_id != commitment.contract_id]
     if foreign:
         raise CommitmentError(
@@ -145,7 +166,7 @@ def _validate_indicators(commitment, indicators):
         )
 
 
-def _set_means(commitment, means):
+def _set_means(commitment: Commitment, means: Iterable[MeansRow]) -> None:
     """Remplace les moyens par ``means`` : liste de dict(year, fte, amount_eur, funding)."""
     wanted = {}
     for row in means:
@@ -168,7 +189,16 @@ def _set_means(commitment, means):
 
 
 @transaction.atomic
-def create_commitment(*, user, contract, partner, data: dict, qpvs=(), means=(), indicators=()) -> Commitment:
+def create_commitment(
+    *,
+    user: User,
+    contract: Contract,
+    partner: Partner,
+    data: dict,
+    qpvs: Iterable[Territory] = (),
+    means: Iterable[MeansRow] = (),
+    indicators: Iterable[Indicator] = (),
+) -> Commitment:
     if not abilities.can_create_commitment(user, contract, partner):
         _refuse("Vous ne pouvez pas créer d'engagement pour ce partenaire.")
     commitment = Commitment(contract=contract, partner=partner, status=S.DRAFT)
@@ -190,12 +220,12 @@ def create_commitment(*, user, contract, partner, data: dict, qpvs=(), means=(),
 class BulkCommitmentError(Exception):
     """Création en lot refusée : ``errors`` associe l'indice de chaque élément fautif à son erreur."""
 
-    def __init__(self, errors: dict[int, ValidationError]):
+    def __init__(self, errors: dict[int, ValidationError]) -> None:
         self.errors = errors
         super().__init__(f"{len(errors)} engagement(s) invalide(s) : rien n'a été créé.")
 
 
-def _check_means_rows(contract, means) -> list[CommitmentMeans]:
+def _check_means_rows(contract: Contract, means: Iterable[MeansRow]) -> list[CommitmentMeans]:
     """Valide des moyens pour un engagement pas encore enregistré ; renvoie les objets à créer."""
     seen, result = set(), []
     for row in means:
@@ -219,7 +249,9 @@ def _check_means_rows(contract, means) -> list[CommitmentMeans]:
 
 
 @transaction.atomic
-def create_commitments(*, user, contract, partner, items: list[dict]) -> list[Commitment]:
+def create_commitments(
+    *, user: User, contract: Contract, partner: Partner, items: list[dict]
+) -> list[Commitment]:
     """Crée des brouillons en lot (imports) : mêmes règles que ``create_commitment``, tout ou rien.
 
     ``items`` : des dict ``{"data": {...}, "qpvs": [...], "means": [...]}``. Chaque élément est
@@ -280,7 +312,7 @@ def create_commitments(*, user, contract, partner, items: list[dict]) -> list[Co
     return commitments
 
 
-def _bulk_m2m_history(links) -> None:
+def _bulk_m2m_history(links: Iterable[tuple[Any, Any]]) -> None:
     """Écrit l'état des quartiers dans l'historique des engagements créés en lot."""
     from django.apps import apps
 
@@ -299,13 +331,13 @@ def _bulk_m2m_history(links) -> None:
 @transaction.atomic
 def update_commitment(
     *,
-    user,
-    commitment,
+    user: User,
+    commitment: Commitment,
     expected_version: int,
     data: dict,
-    qpvs=None,
-    means=None,
-    indicators=None,
+    qpvs: Iterable[Territory] | None = None,
+    means: Iterable[MeansRow] | None = None,
+    indicators: Iterable[Indicator] | None = None,
     amendment_reason: str = "",
     base: dict | None = None,
 ) -> Commitment:
@@ -361,11 +393,16 @@ def update_commitment(
     return current
 
 
-def _money(value) -> str:
+def _money(value: Decimal | float | str | None) -> str:
     return str(Decimal(str(value or 0)).quantize(Decimal("0.01")))
 
 
-def snapshot_of_fields(commitment, qpvs, means, indicators=None) -> dict:
+def snapshot_of_fields(
+    commitment: Commitment,
+    qpvs: Iterable[Territory],
+    means: Iterable[MeansRow],
+    indicators: Iterable[Indicator] | None = None,
+) -> dict:
     """Comme ``snapshot`` mais pour un état pas encore enregistré (quartiers et moyens donnés)."""
     state = {
         "title": commitment.title,
@@ -397,11 +434,11 @@ def snapshot_of_fields(commitment, qpvs, means, indicators=None) -> dict:
     return state
 
 
-def _plain(value):
+def _plain(value: object) -> str | int | float | None:
     return value if isinstance(value, str | int | float | type(None)) else str(value)
 
 
-def commitment_state_at(commitment, version: int) -> dict | None:
+def commitment_state_at(commitment: Commitment, version: int) -> dict | None:
     """L'état modifiable (``editable_state``) de l'engagement à une version, d'après l'historique.
 
     Quartiers et indicateurs : l'historique garde leur liste à chaque enregistrement. Moyens : leur
@@ -459,7 +496,7 @@ class MergeRow:
     kind: str  # THEIRS (repris), MINE (le vôtre), SAME (même changement), CLASH (à choisir)
 
 
-def means_key(year, funding) -> str:
+def means_key(year: int | str, funding: str) -> str:
     return f"means:{int(year)}:{funding}"
 
 
@@ -478,11 +515,11 @@ def is_state_key(key: str) -> bool:
     )
 
 
-def _text(value) -> str:
+def _text(value: str | None) -> str:
     return (value or "").replace("\r\n", "\n").strip()
 
 
-def _means_state(rows) -> dict:
+def _means_state(rows: Iterable[Any]) -> dict:
     result = {}
     for row in rows:
         get = row.get if isinstance(row, dict) else (lambda name, row=row: getattr(row, name))
@@ -492,7 +529,7 @@ def _means_state(rows) -> dict:
     return result
 
 
-def _fields_state(obj, *, qpvs, indicators) -> dict:
+def _fields_state(obj: Any, *, qpvs: Iterable[int], indicators: Iterable[int]) -> dict:
     """Les champs de ``editable_state`` hors moyens, lus sur l'engagement ou sur une ligne de son
     historique (mêmes attributs) ; quartiers et indicateurs donnés par l'appelant (identifiants)."""
     state = {name: _text(getattr(obj, name)) for name in TEXT_FIELDS}
@@ -507,7 +544,7 @@ def _fields_state(obj, *, qpvs, indicators) -> dict:
     return state
 
 
-def editable_state(commitment) -> dict:
+def editable_state(commitment: Commitment) -> dict:
     """Ce que le formulaire modifie, sous une forme comparable et sérialisable en JSON : les
     moyens y sont une case par année et par nature (``means:2026:DROIT_COMMUN``)."""
     state = _fields_state(
@@ -519,7 +556,13 @@ def editable_state(commitment) -> dict:
     return state
 
 
-def _proposed_state(saved: dict, data: dict, qpvs, means, indicators) -> dict:
+def _proposed_state(
+    saved: dict,
+    data: dict,
+    qpvs: Iterable[Territory] | None,
+    means: Iterable[MeansRow] | None,
+    indicators: Iterable[Indicator] | None,
+) -> dict:
     """L'état qu'enregistrerait la personne : ce qu'elle envoie, le reste tel qu'enregistré."""
     state = dict(saved)
     for name in STATE_FIELDS:
@@ -543,7 +586,7 @@ def _proposed_state(saved: dict, data: dict, qpvs, means, indicators) -> dict:
     return state
 
 
-def state_value(state, key):
+def state_value(state: dict, key: str) -> Any:
     return state.get(key, NO_MEANS if key.startswith("means:") else None)
 
 
@@ -581,19 +624,19 @@ def state_label(key: str) -> str:
     return FIELD_LABELS[key]
 
 
-def means_text(fte, amount_eur) -> str:
+def means_text(fte: Decimal | float | str | None, amount_eur: Decimal | float | str | None) -> str:
     from cdv.core.figures import french_number
 
     return f"{french_number(Decimal(str(fte or 0)))} ETP, {french_number(Decimal(str(amount_eur or 0)))} €"
 
 
-def _describer(states):
+def _describer(states: list[dict | None]) -> Callable[[str, Any], str]:
     """Une fonction (clé, valeur) → texte lisible ; lit en une fois les noms des objets cités."""
     from cdv.indicators.models import Indicator
     from cdv.plan.models import Action, Objective
     from cdv.territories.models import Territory
 
-    def ids(*keys):
+    def ids(*keys: str) -> set:
         found = set()
         for state in states:
             for key in keys:
@@ -608,7 +651,7 @@ def _describer(states):
         "indicators": dict(Indicator.objects.filter(pk__in=ids("indicators")).values_list("pk", "name")),
     }
 
-    def describe(key, value):
+    def describe(key: str, value: Any) -> str:
         if value in (None, "", []):
             return ""
         if key.startswith("means:"):
@@ -626,7 +669,7 @@ def _describer(states):
     return describe
 
 
-def _conflict(current, base, theirs, mine) -> ConflictError:
+def _conflict(current: Commitment, base: dict | None, theirs: dict, mine: dict) -> ConflictError:
     merged, outcome = merge_states(base, theirs, mine)
     describe = _describer([base, theirs, mine])
     rows = [
@@ -647,7 +690,14 @@ def _conflict(current, base, theirs, mine) -> ConflictError:
 
 
 def unresolved_choices(
-    *, commitment, saved: dict, keys, data: dict, qpvs, means, indicators
+    *,
+    commitment: Commitment,
+    saved: dict,
+    keys: Collection[str],
+    data: dict,
+    qpvs: Iterable[Territory] | None,
+    means: Iterable[MeansRow] | None,
+    indicators: Iterable[Indicator] | None,
 ) -> ConflictError:
     """Après un conflit : les champs à trancher (``keys``) dont la valeur envoyée diffère encore de
     celle enregistrée (``saved``) sans que la personne ait choisi ; ``rows`` vide s'il n'y en a pas."""
@@ -656,7 +706,9 @@ def unresolved_choices(
     return error
 
 
-def _transition(user, commitment, ability, message, new_status, **fields):
+def _transition(
+    user: User, commitment: Commitment, ability: str, message: str, new_status: str, **fields: Any
+) -> Commitment:
     current = Commitment.objects.select_for_update().get(pk=commitment.pk)
     _check(user, current, ability, message)
     current.status = new_status
@@ -669,7 +721,7 @@ def _transition(user, commitment, ability, message, new_status, **fields):
 
 
 @transaction.atomic
-def propose(*, user, commitment) -> Commitment:
+def propose(*, user: User, commitment: Commitment) -> Commitment:
     proposed = _transition(
         user,
         commitment,
@@ -682,7 +734,7 @@ def propose(*, user, commitment) -> Commitment:
     return proposed
 
 
-def _validate(user, commitment):
+def _validate(user: User, commitment: Commitment) -> Commitment:
     return _transition(
         user,
         commitment,
@@ -693,7 +745,7 @@ def _validate(user, commitment):
     )
 
 
-def _return(user, commitment, comment):
+def _return(user: User, commitment: Commitment, comment: str) -> Commitment:
     return _transition(
         user,
         commitment,
@@ -705,14 +757,14 @@ def _return(user, commitment, comment):
 
 
 @transaction.atomic
-def validate(*, user, commitment) -> Commitment:
+def validate(*, user: User, commitment: Commitment) -> Commitment:
     validated = _validate(user, commitment)
     notify_commitments(NotificationKind.COMMITMENT_VALIDATED, [validated])
     return validated
 
 
 @transaction.atomic
-def return_to_partner(*, user, commitment, comment: str) -> Commitment:
+def return_to_partner(*, user: User, commitment: Commitment, comment: str) -> Commitment:
     if not comment.strip():
         raise CommitmentError(
             {"status_comment": "Expliquez au partenaire pourquoi l'engagement lui est renvoyé."}
@@ -722,7 +774,7 @@ def return_to_partner(*, user, commitment, comment: str) -> Commitment:
     return returned
 
 
-def notify_commitments(kind, commitments, comment: str = "") -> None:
+def notify_commitments(kind: str, commitments: Iterable[Commitment], comment: str = "") -> None:
     """Prévient, une fois par partenaire : les pilotes d'un engagement proposé, les référents du
     partenaire d'un engagement validé ou renvoyé (``comment`` : le motif du renvoi)."""
     by_partner = {}
@@ -755,12 +807,14 @@ def notify_commitments(kind, commitments, comment: str = "") -> None:
 BULK_ACTIONS = {"validate": "valider", "return": "renvoyer"}
 
 
-def _named(commitments) -> str:
+def _named(commitments: Iterable[Commitment]) -> str:
     return ", ".join(f"« {c.title} »" for c in commitments)
 
 
 @transaction.atomic
-def bulk_transition(*, user, contract, commitment_ids, action: str, comment: str = "") -> list[Commitment]:
+def bulk_transition(
+    *, user: User, contract: Contract, commitment_ids: Iterable[int | str], action: str, comment: str = ""
+) -> list[Commitment]:
     """Valide (``action="validate"``) ou renvoie (``"return"``, avec un commentaire commun) une
     sélection d'engagements proposés du contrat. Tout ou rien : si un seul est refusé, l'erreur
     les nomme tous et aucun n'est modifié. Les droits de chacun sont revérifiés."""
@@ -819,7 +873,7 @@ def bulk_transition(*, user, contract, commitment_ids, action: str, comment: str
 
 
 @transaction.atomic
-def start(*, user, commitment) -> Commitment:
+def start(*, user: User, commitment: Commitment) -> Commitment:
     return _transition(user, commitment, "start", "Seul un engagement confirmé peut démarrer.", S.IN_PROGRESS)
 
 
@@ -827,7 +881,7 @@ CLOSING = {S.DONE, S.PARTLY_DONE, S.NOT_DONE, S.ABANDONED}
 
 
 @transaction.atomic
-def close(*, user, commitment, outcome: str, reason: str = "") -> Commitment:
+def close(*, user: User, commitment: Commitment, outcome: str, reason: str = "") -> Commitment:
     if outcome not in CLOSING:
         raise CommitmentError(
             {"status": "Issue inconnue : réalisé, partiellement réalisé, non réalisé ou abandonné."}
@@ -844,7 +898,7 @@ def close(*, user, commitment, outcome: str, reason: str = "") -> Commitment:
     )
 
 
-def cahier_summary(*, contract, partner) -> dict:
+def cahier_summary(*, contract: Contract, partner: Partner) -> dict:
     """Ce que « confirmer mon cahier » confirmerait, et ce qui resterait de côté."""
     commitments = list(
         Commitment.objects.filter(contract=contract, partner=partner)
@@ -862,7 +916,13 @@ def cahier_summary(*, contract, partner) -> dict:
 
 @transaction.atomic
 def confirm_cahier(
-    *, user, contract, partner, signatory_name: str, signatory_role: str, confirmed: bool = False
+    *,
+    user: User,
+    contract: Contract,
+    partner: Partner,
+    signatory_name: str,
+    signatory_role: str,
+    confirmed: bool = False,
 ) -> list[Commitment]:
     """Confirme d'un coup tous les engagements validés du partenaire : c'est le cahier signé.
     Irréversible : seulement sur confirmation explicite (``confirmed=True``)."""
@@ -897,7 +957,7 @@ def confirm_cahier(
 
 
 @transaction.atomic
-def delete_draft(*, user, commitment) -> None:
+def delete_draft(*, user: User, commitment: Commitment) -> None:
     current = Commitment.objects.select_for_update().get(pk=commitment.pk)
     _check(user, current, "delete", "Seul un brouillon peut être supprimé.")
     current.delete()

@@ -1,5 +1,10 @@
 """Écritures qui touchent plusieurs modèles autour d'un contrat."""
 
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
+
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
@@ -13,15 +18,24 @@ from cdv.users.models import Membership, User
 from .enums import SignatoryKind
 from .models import Contract, Signatory
 
+if TYPE_CHECKING:
+    from django.db.models import QuerySet
+    from django.http import HttpRequest
 
-def default_contract(queryset=None):
+    from cdv.partners.models import Partner
+    from cdv.territories.models import Territory
+
+
+def default_contract(queryset: QuerySet[Contract] | None = None) -> Contract | None:
     """Le contrat présenté par défaut : DEFAULT_CONTRACT_SLUG, sinon le plus récent."""
     queryset = queryset if queryset is not None else Contract.objects.all()
     return queryset.filter(slug=settings.DEFAULT_CONTRACT_SLUG).first() or queryset.first()
 
 
 @transaction.atomic
-def ensure_pilot_account(*, email: str, password: str, contract_slug: str | None = None):
+def ensure_pilot_account(
+    *, email: str, password: str, contract_slug: str | None = None
+) -> tuple[User, bool, bool]:
     """Crée (une seule fois) un pilote du contrat, avec accès au back-office limité à ses contrats.
 
     Renvoie ``(user, created, demoted)`` ; un compte existant garde son mot de passe. Le pilote n'est
@@ -46,7 +60,9 @@ def ensure_pilot_account(*, email: str, password: str, contract_slug: str | None
 
 
 @transaction.atomic
-def add_partner_to_contract(*, user, contract, partner, kind: str = SignatoryKind.PARTICIPANT):
+def add_partner_to_contract(
+    *, user: User, contract: Contract, partner: Partner, kind: str = SignatoryKind.PARTICIPANT
+) -> Signatory:
     """Fait prendre part un partenaire de l'instance au contrat (acte explicite d'un pilote) : il
     devient participant (ou signataire) et apparaît comme tel sur la page publique du contrat ; on
     peut ensuite inviter des personnes en son nom."""
@@ -69,8 +85,14 @@ def add_partner_to_contract(*, user, contract, partner, kind: str = SignatoryKin
 
 @transaction.atomic
 def create_partner_in_contract(
-    *, user, contract, name: str, kind: str, siret: str = "", place: str = SignatoryKind.PARTICIPANT
-):
+    *,
+    user: User,
+    contract: Contract,
+    name: str,
+    kind: str,
+    siret: str = "",
+    place: str = SignatoryKind.PARTICIPANT,
+) -> Partner:
     """Crée une organisation qui n'existe pas encore dans l'instance et l'ajoute au contrat."""
     from cdv.commitments.abilities import is_pilot
     from cdv.partners.models import Partner
@@ -92,7 +114,9 @@ def create_partner_in_contract(
     return partner
 
 
-def existing_partner(*, name: str, kind: str, candidates=(), siren: str = ""):
+def existing_partner(
+    *, name: str, kind: str, candidates: Iterable[str] = (), siren: str = ""
+) -> Partner | None:
     """Le partenaire de l'instance qui porte ce nom, l'une des variantes ``candidates`` ou ce SIREN."""
     from cdv.partners.models import Partner
 
@@ -107,7 +131,7 @@ def existing_partner(*, name: str, kind: str, candidates=(), siren: str = ""):
     return None
 
 
-def _partner(*, name: str, kind: str, candidates=(), siren: str = ""):
+def _partner(*, name: str, kind: str, candidates: Iterable[str] = (), siren: str = "") -> Partner:
     """Le partenaire de l'instance qui porte ce nom (ou l'une des variantes ``candidates``, ou ce
     SIREN), sinon un nouveau : l'État ou la CAF d'un département prennent part à plusieurs contrats."""
     from cdv.partners.models import Partner
@@ -122,7 +146,9 @@ def _partner(*, name: str, kind: str, candidates=(), siren: str = ""):
     return partner
 
 
-def usual_signatory_partners(*, kinds, epci_row: dict | None, communes: dict[str, str]):
+def usual_signatory_partners(
+    *, kinds: Iterable[str], epci_row: dict | None, communes: dict[str, str]
+) -> list[tuple[str, str, list[str], str]]:
     """Les partenaires (nom, type, variantes de nom, SIREN) des signataires habituels choisis.
 
     ``epci_row`` est la ligne de l'EPCI dans le référentiel national (département, région) ;
@@ -187,7 +213,9 @@ def usual_signatory_partners(*, kinds, epci_row: dict | None, communes: dict[str
     return wanted
 
 
-def contract_territory(*, epci_code: str = "", commune_codes=()):
+def contract_territory(
+    *, epci_code: str = "", commune_codes: Iterable[str] = ()
+) -> tuple[Territory, dict, list[Territory], dict[str, str]]:
     """L'EPCI porteur, sa ligne du référentiel national, les QPV 2024 et leurs communes (code → nom)
     d'un contrat à créer, à partir du SIREN de l'EPCI ou des codes INSEE de communes."""
     from cdv.territories.enums import TerritoryKind
@@ -240,7 +268,7 @@ def contract_territory(*, epci_code: str = "", commune_codes=()):
     return epci, row, qpvs, dict(sorted(communes.items()))
 
 
-def _copy_plan(source, contract) -> None:
+def _copy_plan(source: Contract, contract: Contract) -> None:
     """Copie enjeux, objectifs et actions d'un contrat, sans quartiers, partenaires ni engagements."""
     from cdv.plan.models import Action, Enjeu, Objective
 
@@ -274,19 +302,19 @@ def _copy_plan(source, contract) -> None:
 @transaction.atomic
 def create_contract(
     *,
-    operator,
+    operator: User,
     title: str,
     start_year: int,
     end_year: int,
     pilot_email: str,
     epci_code: str = "",
-    commune_codes=(),
-    signatory_kinds=(),
-    other_signatories=(),
+    commune_codes: Iterable[str] = (),
+    signatory_kinds: Iterable[str] = (),
+    other_signatories: Iterable[tuple[str, str]] = (),
     plan_start: str = "empty",
-    copy_from=None,
-    request=None,
-):
+    copy_from: Contract | None = None,
+    request: HttpRequest | None = None,
+) -> tuple[Contract, str]:
     """Crée un contrat de ville à partir du référentiel national (acte d'un opérateur de l'instance).
 
     Les QPV 2024 de l'EPCI (ou des communes choisies) sont rattachés ; les signataires habituels

@@ -4,11 +4,15 @@ Les refus sont des ``EvaluationError`` (ValidationError) au message français, q
 l'API affichent tels quels.
 """
 
+from __future__ import annotations
+
 import datetime
 import hashlib
 import hmac
 import json
 import secrets
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -36,21 +40,29 @@ from .models import (
     Recommendation,
 )
 
+if TYPE_CHECKING:
+    from django.db.models import Model
+
+    from cdv.contracts.models import Contract
+    from cdv.plan.models import Enjeu
+    from cdv.territories.models import Territory
+    from cdv.users.models import User
+
 
 class EvaluationError(ValidationError):
     pass
 
 
-def _refuse(message):
+def _refuse(message: str) -> NoReturn:
     raise EvaluationError(message)
 
 
-def _require(allowed: bool, message: str):
+def _require(allowed: bool, message: str) -> None:
     if not allowed:
         _refuse(message)
 
 
-def _not_adopted(evaluation):
+def _not_adopted(evaluation: Evaluation) -> None:
     if evaluation.is_adopted:
         _refuse("Cette évaluation est adoptée : elle est figée et ne se modifie plus.")
 
@@ -59,7 +71,17 @@ def _not_adopted(evaluation):
 
 
 @transaction.atomic
-def create_evaluation(*, user, contract, kind, title, period_start, period_end, method="", is_demo=False):
+def create_evaluation(
+    *,
+    user: User,
+    contract: Contract,
+    kind: str,
+    title: str,
+    period_start: int,
+    period_end: int,
+    method: str = "",
+    is_demo: bool = False,
+) -> Evaluation:
     from cdv.commitments.abilities import is_pilot
 
     _require(is_pilot(user, contract), "Seul le pilote du contrat ouvre une évaluation.")
@@ -80,7 +102,12 @@ def create_evaluation(*, user, contract, kind, title, period_start, period_end, 
     )
 
 
-def _check_plan_links(contract, enjeux=(), objectives=(), commitments=()):
+def _check_plan_links(
+    contract: Contract,
+    enjeux: Iterable[Enjeu] = (),
+    objectives: Iterable[Objective] = (),
+    commitments: Iterable[Commitment] = (),
+) -> None:
     if any(e.contract_id != contract.pk for e in enjeux):
         _refuse("Un des enjeux choisis n'appartient pas à ce contrat.")
     if any(o.enjeu.contract_id != contract.pk for o in objectives):
@@ -90,7 +117,15 @@ def _check_plan_links(contract, enjeux=(), objectives=(), commitments=()):
 
 
 @transaction.atomic
-def add_question(*, user, evaluation, text, criterion, enjeux=(), objectives=()):
+def add_question(
+    *,
+    user: User,
+    evaluation: Evaluation,
+    text: str,
+    criterion: str,
+    enjeux: Iterable[Enjeu] = (),
+    objectives: Iterable[Objective] = (),
+) -> EvaluationQuestion:
     _not_adopted(evaluation)
     _require(abilities.evaluation_abilities(user, evaluation)["manage"], "Seul le pilote pose les questions.")
     text = (text or "").strip()
@@ -108,7 +143,9 @@ def add_question(*, user, evaluation, text, criterion, enjeux=(), objectives=())
 
 
 @transaction.atomic
-def save_judgement(*, user, question, scale, text, is_demo=False):
+def save_judgement(
+    *, user: User, question: EvaluationQuestion, scale: int | str, text: str, is_demo: bool = False
+) -> Judgement:
     evaluation = question.evaluation
     _not_adopted(evaluation)
     _require(
@@ -127,7 +164,16 @@ def save_judgement(*, user, question, scale, text, is_demo=False):
 
 
 @transaction.atomic
-def add_recommendation(*, user, evaluation, text, enjeux=(), objectives=(), commitments=(), is_demo=False):
+def add_recommendation(
+    *,
+    user: User,
+    evaluation: Evaluation,
+    text: str,
+    enjeux: Iterable[Enjeu] = (),
+    objectives: Iterable[Objective] = (),
+    commitments: Iterable[Commitment] = (),
+    is_demo: bool = False,
+) -> Recommendation:
     _not_adopted(evaluation)
     _require(
         abilities.evaluation_abilities(user, evaluation)["recommend"],
@@ -152,7 +198,16 @@ def add_recommendation(*, user, evaluation, text, enjeux=(), objectives=(), comm
 
 
 @transaction.atomic
-def create_questionnaire(*, user, evaluation, qpv, title, introduction="", items=(), is_demo=False):
+def create_questionnaire(
+    *,
+    user: User,
+    evaluation: Evaluation,
+    qpv: Territory,
+    title: str,
+    introduction: str = "",
+    items: Iterable[tuple[str, str, EvaluationQuestion | None]] = (),
+    is_demo: bool = False,
+) -> Questionnaire:
     """``items`` : des (texte, ItemKind, question évaluative ou None)."""
     _not_adopted(evaluation)
     _require(
@@ -179,7 +234,7 @@ def create_questionnaire(*, user, evaluation, qpv, title, introduction="", items
 
 
 @transaction.atomic
-def set_questionnaire_status(*, user, questionnaire, status):
+def set_questionnaire_status(*, user: User, questionnaire: Questionnaire, status: str) -> Questionnaire:
     rights = abilities.questionnaire_abilities(user, questionnaire)
     if status == QuestionnaireStatus.OPEN:
         _require(rights["open"], "Seul le pilote ouvre un questionnaire en préparation.")
@@ -194,13 +249,13 @@ def set_questionnaire_status(*, user, questionnaire, status):
     return questionnaire
 
 
-def respondent_key(questionnaire, user) -> str:
+def respondent_key(questionnaire: Questionnaire, user: User) -> str:
     """Empreinte qui retrouve la réponse d'une personne sans dire qui elle est."""
     message = f"questionnaire:{questionnaire.pk}:personne:{user.pk}".encode()
     return hmac.new(settings.SECRET_KEY.encode(), message, hashlib.sha256).hexdigest()
 
 
-def _clean_answers(questionnaire, answers: dict) -> list[tuple]:
+def _clean_answers(questionnaire: Questionnaire, answers: dict) -> list[tuple]:
     """``answers`` : {numéro de question: valeur} ; renvoie (item, note, texte) validés."""
     items = {item.number: item for item in questionnaire.items.all()}
     unknown = sorted(set(answers) - set(items))
@@ -228,7 +283,9 @@ def _clean_answers(questionnaire, answers: dict) -> list[tuple]:
     return cleaned
 
 
-def _write_response(questionnaire, key, cleaned, on_paper, is_demo=False):
+def _write_response(
+    questionnaire: Questionnaire, key: str, cleaned: list[tuple], on_paper: bool, is_demo: bool = False
+) -> QuestionnaireResponse:
     response, _ = QuestionnaireResponse.objects.get_or_create(
         questionnaire=questionnaire, respondent_key=key, defaults={"on_paper": on_paper, "is_demo": is_demo}
     )
@@ -241,7 +298,9 @@ def _write_response(questionnaire, key, cleaned, on_paper, is_demo=False):
 
 
 @transaction.atomic
-def submit_answers(*, user, questionnaire, answers: dict, is_demo=False):
+def submit_answers(
+    *, user: User, questionnaire: Questionnaire, answers: dict, is_demo: bool = False
+) -> QuestionnaireResponse:
     """Un membre du conseil citoyen du quartier répond (ou corrige sa réponse) en ligne."""
     _require(
         abilities.questionnaire_abilities(user, questionnaire)["answer"],
@@ -253,7 +312,9 @@ def submit_answers(*, user, questionnaire, answers: dict, is_demo=False):
 
 
 @transaction.atomic
-def enter_paper_response(*, user, questionnaire, answers: dict, is_demo=False):
+def enter_paper_response(
+    *, user: User, questionnaire: Questionnaire, answers: dict, is_demo: bool = False
+) -> QuestionnaireResponse:
     """Un animateur (le pilote) saisit un formulaire papier : une réponse de plus, anonyme."""
     _require(
         abilities.questionnaire_abilities(user, questionnaire)["enter_paper"],
@@ -266,12 +327,12 @@ def enter_paper_response(*, user, questionnaire, answers: dict, is_demo=False):
 # --- Rapport figé, adoption -----------------------------------------------------------------------
 
 
-def _checksum(payload) -> str:
+def _checksum(payload: dict) -> str:
     canonical = json.dumps(payload, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
-def _new_version(*, user, evaluation, adopted):
+def _new_version(*, user: User, evaluation: Evaluation, adopted: bool) -> EvaluationReport:
     from .report import build_payload
 
     payload = build_payload(evaluation)
@@ -287,7 +348,7 @@ def _new_version(*, user, evaluation, adopted):
 
 
 @transaction.atomic
-def freeze_report(*, user, evaluation):
+def freeze_report(*, user: User, evaluation: Evaluation) -> EvaluationReport:
     """Une nouvelle version figée du rapport (contenu complet et empreinte), document de travail."""
     evaluation = Evaluation.objects.select_for_update().get(pk=evaluation.pk)
     _not_adopted(evaluation)
@@ -296,7 +357,9 @@ def freeze_report(*, user, evaluation):
 
 
 @transaction.atomic
-def adopt(*, user, evaluation, meeting, confirmed: bool = False):
+def adopt(
+    *, user: User, evaluation: Evaluation, meeting: Meeting | None, confirmed: bool = False
+) -> EvaluationReport:
     """Le COPIL adopte : l'évaluation passe « adoptée » à la date de ce comité de pilotage
     (``meeting``, un COPIL du contrat, obligatoire), puis sa version adoptée est figée ; plus rien
     ne bouge ensuite (questionnaires clos, jugements et recommandations en lecture seule).
@@ -340,7 +403,7 @@ AMENDABLE = {
 }
 
 
-def _state(obj, fields) -> dict:
+def _state(obj: Model, fields: Iterable[str]) -> dict:
     state = {}
     for name in fields:
         value = getattr(obj, name)
@@ -348,7 +411,7 @@ def _state(obj, fields) -> dict:
     return state
 
 
-def _in_contract(model, obj, contract) -> bool:
+def _in_contract(model: str, obj: Any, contract: Contract) -> bool:
     if model == "objective":
         return obj.enjeu.contract_id == contract.pk
     if model == "action":
@@ -357,7 +420,16 @@ def _in_contract(model, obj, contract) -> bool:
 
 
 @transaction.atomic
-def create_amendment(*, user, contract, signed_on, reason, changes, evaluation=None, is_demo=False):
+def create_amendment(
+    *,
+    user: User,
+    contract: Contract,
+    signed_on: datetime.date,
+    reason: str,
+    changes: list[dict],
+    evaluation: Evaluation | None = None,
+    is_demo: bool = False,
+) -> Amendment:
     """Un avenant et ses changements, tout ou rien.
 
     ``changes`` : des dict ``{"model": "objective"|"action"|"commitment", "object": instance ou None,

@@ -23,7 +23,10 @@ Choix (voir docs/georef-web.md) :
   de la métropole ni de remplacer celui d'un autre.
 """
 
+from __future__ import annotations
+
 from decimal import ROUND_HALF_UP, Decimal
+from typing import TYPE_CHECKING
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
@@ -37,16 +40,22 @@ from cdv.indicators.origins import indicators_seen_at_validation, is_own_series
 
 from .models import GeorefJob, JobStatus
 
+if TYPE_CHECKING:
+    from cdv.commitments.models import Commitment
+    from cdv.contracts.models import Contract
+    from cdv.indicators.models import Indicator
+    from cdv.users.models import User
+
 MIN_LOCATED = 11
 IN_QPV = "DANS_QPV"
 OUT_OF_QPV = "HORS_QPV"
 
 
-def is_percentage(indicator) -> bool:
+def is_percentage(indicator: Indicator) -> bool:
     return "%" in (indicator.unit or "") or "pourcent" in (indicator.unit or "").lower()
 
 
-def share_for_contract(job: GeorefJob, contract) -> dict:
+def share_for_contract(job: GeorefJob, contract: Contract) -> dict:
     """Compte des lignes du traitement : en QPV du contrat, localisées, écartées ; et la part (0-100)."""
     summary = job.summary or {}
     by_status = summary.get("by_status") or {}
@@ -67,20 +76,22 @@ def share_for_contract(job: GeorefJob, contract) -> dict:
     }
 
 
-def _count(value) -> int:
+def _count(value: list | tuple | int | None) -> int:
     """Une entrée de ``by_qpv`` : [nom, nombre] (JSON) ou un nombre."""
     if isinstance(value, list | tuple):
         return int(value[-1])
     return int(value or 0)
 
 
-def year_choices(contract) -> range:
+def year_choices(contract: Contract) -> range:
     """L'année précédant le contrat (situation de départ) puis chaque année du contrat."""
     return range(contract.start_year - 1, contract.end_year + 1)
 
 
 @transaction.atomic
-def record_share_as_indicator_value(*, user, job, commitment, indicator, year) -> IndicatorValue:
+def record_share_as_indicator_value(
+    *, user: User, job: GeorefJob, commitment: Commitment, indicator: Indicator, year: int
+) -> IndicatorValue:
     contract = commitment.contract
     if job.owner_id != getattr(user, "pk", None):
         raise PermissionDenied("Seule la personne qui a lancé ce traitement peut en utiliser le résultat.")

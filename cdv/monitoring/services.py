@@ -8,11 +8,15 @@ pas, ``ReportConflictError`` quand quelqu'un a enregistré le bilan entre-temps.
 en cas d'erreur.
 """
 
+from __future__ import annotations
+
 import io
 import re
 import unicodedata
 import zipfile
+from collections.abc import Iterable
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.base import ContentFile
@@ -32,6 +36,16 @@ from cdv.notifications.enums import NotificationKind
 from . import abilities
 from .enums import CampaignStatus, ReportState
 from .models import ProgressReport, ReportAttachment, ReviewCampaign
+
+if TYPE_CHECKING:
+    import datetime
+
+    from django.core.files.uploadedfile import UploadedFile
+
+    from cdv.contracts.models import Contract
+    from cdv.indicators.models import Indicator
+    from cdv.territories.models import Territory
+    from cdv.users.models import User
 
 # Engagements qui ont un bilan annuel : confirmés (cahier signé) et tous les états suivants.
 REVIEWED_STATUSES = frozenset(PUBLIC_STATUSES)
@@ -92,7 +106,7 @@ class ReviewError(ValidationError):
 class ReportConflictError(Exception):
     """Quelqu'un a enregistré le bilan entre-temps : ``changes`` dit quoi."""
 
-    def __init__(self, report, changes=()):
+    def __init__(self, report: ProgressReport, changes: Iterable[tuple[str, object, object]] = ()) -> None:
         self.report = report
         self.changes = list(changes)  # [(libellé, valeur vue, valeur enregistrée)]
         super().__init__(
@@ -120,7 +134,7 @@ ROLE_MESSAGES = {
 }
 
 
-def refusal_message(user, report, ability) -> str:
+def refusal_message(user: User, report: ProgressReport, ability: str) -> str:
     """Pourquoi ``ability`` est refusée sur ce bilan, en français (rôle, campagne ou état)."""
     if not abilities.role_allows(user, report, ability):
         return ROLE_MESSAGES[ability]
@@ -146,7 +160,7 @@ def refusal_message(user, report, ability) -> str:
     return ROLE_MESSAGES[ability]
 
 
-def _require(user, report, ability):
+def _require(user: User, report: ProgressReport, ability: str) -> None:
     if abilities.report_abilities(user, report)[ability]:
         return
     message = refusal_message(user, report, ability)
@@ -155,7 +169,7 @@ def _require(user, report, ability):
     raise ReviewError(message)
 
 
-def _locked(report) -> ProgressReport:
+def _locked(report: ProgressReport) -> ProgressReport:
     return (
         ProgressReport.objects.select_for_update(of=("self",))
         .select_related("campaign", "commitment", "partner")
@@ -169,7 +183,14 @@ def _locked(report) -> ProgressReport:
 
 
 @transaction.atomic
-def open_campaign(*, user, contract, year, deadline, opens_on=None) -> ReviewCampaign:
+def open_campaign(
+    *,
+    user: User,
+    contract: Contract,
+    year: int | str,
+    deadline: datetime.date | None,
+    opens_on: datetime.date | None = None,
+) -> ReviewCampaign:
     """Ouvre la campagne ``year`` et crée un bilan en brouillon par engagement confirmé ou suivant."""
     if not abilities.can_open_campaign(user, contract):
         raise PermissionDenied("Seul le pilote du contrat ouvre une campagne de suivi annuel.")
@@ -239,7 +260,7 @@ def open_campaign(*, user, contract, year, deadline, opens_on=None) -> ReviewCam
 
 
 @transaction.atomic
-def close_campaign(*, user, campaign, confirmed: bool = False) -> ReviewCampaign:
+def close_campaign(*, user: User, campaign: ReviewCampaign, confirmed: bool = False) -> ReviewCampaign:
     """Clôt une campagne ouverte : les bilans non transmis restent tels quels, en retard. Seulement
     sur confirmation explicite (``confirmed=True``)."""
     current = ReviewCampaign.objects.select_for_update().get(pk=campaign.pk)
@@ -262,13 +283,13 @@ def close_campaign(*, user, campaign, confirmed: bool = False) -> ReviewCampaign
 # ---------------------------------------------------------------------------------------------
 
 
-def _plain(value):
+def _plain(value: object) -> str:
     if isinstance(value, Decimal):
         return french_number(value)  # « 0,5 » et non « 0.50 » dans le tableau du conflit
     return "" if value is None else str(value)
 
 
-def report_state_at(report, version: int) -> dict | None:
+def report_state_at(report: ProgressReport, version: int) -> dict | None:
     record = report.history.filter(version=version).order_by("-history_date").first()
     if record is None:
         return None
@@ -276,7 +297,7 @@ def report_state_at(report, version: int) -> dict | None:
 
 
 @transaction.atomic
-def save_report(*, user, report, expected_version: int, data: dict) -> ProgressReport:
+def save_report(*, user: User, report: ProgressReport, expected_version: int, data: dict) -> ProgressReport:
     """Enregistre le bilan si personne ne l'a fait entre-temps (sinon ``ReportConflictError``).
 
     ``data`` ne contient que des champs de ``EDITABLE_FIELDS`` ; sans changement, rien n'est écrit.
@@ -316,7 +337,7 @@ def save_report(*, user, report, expected_version: int, data: dict) -> ProgressR
     return current
 
 
-def _completeness_errors(report) -> dict:
+def _completeness_errors(report: ProgressReport) -> dict:
     errors = {}
     if not report.reported_status:
         errors["reported_status"] = "Indiquez où en est l'engagement."
@@ -331,7 +352,9 @@ def _completeness_errors(report) -> dict:
 
 
 @transaction.atomic
-def submit_report(*, user, report, expected_version: int | None = None) -> ProgressReport:
+def submit_report(
+    *, user: User, report: ProgressReport, expected_version: int | None = None
+) -> ProgressReport:
     """Transmet au pilote un bilan complet (état, avancement, et ce qui a marché ou non)."""
     current = _locked(report)
     _require(user, current, "submit")
@@ -349,7 +372,7 @@ def submit_report(*, user, report, expected_version: int | None = None) -> Progr
 
 
 @transaction.atomic
-def accept_report(*, user, report) -> ProgressReport:
+def accept_report(*, user: User, report: ProgressReport) -> ProgressReport:
     current = _locked(report)
     _require(user, current, "accept")
     current.state = ReportState.ACCEPTED
@@ -362,7 +385,7 @@ def accept_report(*, user, report) -> ProgressReport:
     return current
 
 
-def _notify_report(kind, report, what: str, comment: str = "") -> None:
+def _notify_report(kind: str, report: ProgressReport, what: str, comment: str = "") -> None:
     """Prévient les référents du partenaire qu'un pilote a accepté ou renvoyé son bilan."""
     campaign = report.campaign
     contract = campaign.contract
@@ -377,7 +400,7 @@ def _notify_report(kind, report, what: str, comment: str = "") -> None:
     )
 
 
-def _apply_reported_status(user, report) -> None:
+def _apply_reported_status(user: User, report: ProgressReport) -> None:
     """Un bilan accepté fait avancer l'engagement vers l'état déclaré, jamais en arrière.
 
     Confirmé → en cours ; confirmé ou en cours → réalisé, partiellement réalisé, non réalisé ou
@@ -399,7 +422,7 @@ def _apply_reported_status(user, report) -> None:
 
 
 @transaction.atomic
-def return_report(*, user, report, comment: str) -> ProgressReport:
+def return_report(*, user: User, report: ProgressReport, comment: str) -> ProgressReport:
     """Renvoie un bilan transmis au partenaire, avec ce qu'il doit compléter (obligatoire)."""
     current = _locked(report)
     _require(user, current, "return")
@@ -491,7 +514,7 @@ def safe_filename(name: str, extension: str) -> str:
     return f"{stem or 'piece-jointe'}.{extension}"
 
 
-def _read_upload(uploaded_file) -> bytes:
+def _read_upload(uploaded_file: UploadedFile) -> bytes:
     size = getattr(uploaded_file, "size", None)
     if isinstance(size, int) and size > MAX_ATTACHMENT_BYTES:
         raise ReviewError({"file": f"Fichier trop volumineux : {_mb(MAX_ATTACHMENT_BYTES)} au plus."})
@@ -506,7 +529,7 @@ def _read_upload(uploaded_file) -> bytes:
 
 
 @transaction.atomic
-def add_attachment(*, user, report, uploaded_file) -> ReportAttachment:
+def add_attachment(*, user: User, report: ProgressReport, uploaded_file: UploadedFile) -> ReportAttachment:
     """Joint un fichier au bilan après avoir vérifié sa taille et son contenu réel.
 
     Seuls les PDF, images PNG et JPEG, DOCX, XLSX, ODT et ODS sont acceptés, reconnus à leur
@@ -550,7 +573,7 @@ def add_attachment(*, user, report, uploaded_file) -> ReportAttachment:
     return attachment
 
 
-def discard_files(attachments) -> None:
+def discard_files(attachments: Iterable[ReportAttachment]) -> None:
     """Efface du stockage les fichiers de pièces jointes dont l'enregistrement a été annulé."""
     for attachment in attachments:
         storage, name = getattr(attachment, "_stored", (None, None))
@@ -559,7 +582,7 @@ def discard_files(attachments) -> None:
 
 
 @transaction.atomic
-def delete_attachment(*, user, attachment) -> None:
+def delete_attachment(*, user: User, attachment: ReportAttachment) -> None:
     current = _locked(attachment.report)
     _require(user, current, "delete_attachment")
     attachment = ReportAttachment.objects.get(pk=attachment.pk, report=current)
@@ -569,7 +592,12 @@ def delete_attachment(*, user, attachment) -> None:
 
 
 @transaction.atomic
-def save_indicator_values(*, user, report, values) -> int:
+def save_indicator_values(
+    *,
+    user: User,
+    report: ProgressReport,
+    values: Iterable[tuple[Indicator, Territory | None, Decimal]],
+) -> int:
     """Valeurs des indicateurs que l'engagement alimente, pour l'année de la campagne.
 
     ``values`` : des triplets (indicateur, QPV ou None pour l'ensemble des QPV du contrat, valeur).

@@ -13,11 +13,15 @@ Un courriel immédiat qui n'a pas pu partir reste « à envoyer » : le résumé
 Chaque notification n'est envoyée qu'une fois (``emailed_at``, posé avant l'envoi, retiré s'il échoue).
 """
 
+from __future__ import annotations
+
 import logging
 from collections import defaultdict
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.core.mail import send_mail
@@ -34,22 +38,25 @@ from .enums import DEFAULT_DELIVERY, Delivery, NotificationKind
 from .middleware import current_request
 from .models import Notification, NotificationPreference
 
+if TYPE_CHECKING:
+    from cdv.contracts.models import Contract
+
 logger = logging.getLogger(__name__)
 
 
 # --- Destinataires -------------------------------------------------------------------------------
 
 
-def referents(contract, partner_ids) -> list[User]:
+def referents(contract: Contract | int, partner_ids: Iterable[int]) -> list[User]:
     """Référents (rédaction) actifs des partenaires ``partner_ids`` dans le contrat."""
     return _members(contract, Role.EDITOR, partner_id__in=list(partner_ids))
 
 
-def pilots(contract) -> list[User]:
+def pilots(contract: Contract | int) -> list[User]:
     return _members(contract, Role.PILOT)
 
 
-def _members(contract, role, **filters) -> list[User]:
+def _members(contract: Contract | int, role: str, **filters: object) -> list[User]:
     contract_id = getattr(contract, "pk", contract)
     users = (
         User.objects.filter(
@@ -65,7 +72,7 @@ def _members(contract, role, **filters) -> list[User]:
 # --- Préférences ---------------------------------------------------------------------------------
 
 
-def preferences(users, kinds=None) -> dict[tuple[int, str], str]:
+def preferences(users: Iterable[User], kinds: Iterable[str] | None = None) -> dict[tuple[int, str], str]:
     """{(personne, nature): envoi} en une requête ; l'absence de ligne vaut ``DEFAULT_DELIVERY``."""
     rows = NotificationPreference.objects.filter(user_id__in=[u.pk for u in users])
     if kinds is not None:
@@ -76,20 +83,22 @@ def preferences(users, kinds=None) -> dict[tuple[int, str], str]:
     }
 
 
-def delivery_of(chosen, user, kind, *, force_email: bool = False) -> str:
+def delivery_of(
+    chosen: dict[tuple[int, str], str], user: User, kind: str, *, force_email: bool = False
+) -> str:
     """L'envoi d'une notification de cette nature à cette personne, d'après ``preferences`` (``chosen``) ;
     ``force_email`` : un courriel tout de suite quoi qu'elle ait choisi (relance demandée par le pilote)."""
     return Delivery.IMMEDIATE if force_email else chosen.get((user.pk, kind), DEFAULT_DELIVERY)
 
 
-def preferences_of(user) -> dict[str, str]:
+def preferences_of(user: User) -> dict[str, str]:
     """{nature: envoi} pour chaque nature, valeur par défaut comprise."""
     saved = preferences([user])
     return {kind: saved.get((user.pk, kind), DEFAULT_DELIVERY) for kind in NotificationKind.values}
 
 
 @transaction.atomic
-def set_preferences(*, user, choices: dict[str, str]) -> None:
+def set_preferences(*, user: User, choices: dict[str, str]) -> None:
     """Enregistre les choix de ``user`` ({nature: envoi}) ; une nature ou un envoi inconnu est refusé."""
     from django.core.exceptions import ValidationError
 
@@ -143,7 +152,7 @@ def _email(subject: str, body: str, to: str) -> bool:
     return True
 
 
-def _default_body(user, notification) -> str:
+def _default_body(user: User, notification: Notification) -> str:
     with translation.override(settings.LANGUAGE_CODE):
         return render_to_string(
             "notifications/email.txt",
@@ -155,7 +164,7 @@ _silenced: ContextVar = ContextVar("cdv_notifications_silenced", default=False)
 
 
 @contextmanager
-def silenced():
+def silenced() -> Iterator[None]:
     """Le temps du bloc, ``notify`` ne prévient personne : pour ce qui est construit d'un coup
     (données de démonstration), pas vécu par les personnes qu'il concerne."""
     token = _silenced.set(True)
@@ -168,8 +177,8 @@ def silenced():
 def notify(
     *,
     kind: str,
-    recipients,
-    contract,
+    recipients: Iterable[User | None],
+    contract: Contract,
     text: str,
     path: str,
     subject: str | None = None,
@@ -285,12 +294,12 @@ def send_digest(*, dry_run: bool = False) -> Digest:
 # --- Lecture -------------------------------------------------------------------------------------
 
 
-def unread_count(user) -> int:
+def unread_count(user: User) -> int:
     return Notification.objects.for_user(user).unread().count()
 
 
 @transaction.atomic
-def mark_read(*, user, notification_ids=None) -> int:
+def mark_read(*, user: User, notification_ids: Iterable[int | str] | None = None) -> int:
     """Marque lues les notifications de ``user`` (toutes, ou celles de ``notification_ids`` qui sont à
     lui : un numéro d'une autre personne ne change rien)."""
     rows = Notification.objects.for_user(user).unread()

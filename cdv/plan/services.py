@@ -10,6 +10,11 @@ lieu de se supprimer : archivé, il disparaît des pages publiques et des choix 
 reste visible (grisé) dans le plan du pilote, qui peut le restaurer.
 """
 
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any, TypeVar
+
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Max
@@ -20,7 +25,13 @@ from cdv.core.slugs import unique_slug
 from .enums import ActionScope
 from .models import Action, Enjeu, Objective, validate_action_qpvs
 
+if TYPE_CHECKING:
+    from cdv.contracts.models import Contract
+    from cdv.partners.models import Partner
+    from cdv.territories.models import Territory
+
 TEMPORARY_OFFSET = 10000
+Item = TypeVar("Item", Objective, Action)
 
 
 def _code_number(code: str) -> int:
@@ -30,7 +41,7 @@ def _code_number(code: str) -> int:
         return 0
 
 
-def ordered_actions(objective) -> list[Action]:
+def ordered_actions(objective: Objective) -> list[Action]:
     """Les actions d'un objectif dans l'ordre de leur dernier numéro (1.1.2 avant 1.1.10)."""
     return sorted(objective.actions.all(), key=lambda a: (_code_number(a.code), a.pk))
 
@@ -38,14 +49,14 @@ def ordered_actions(objective) -> list[Action]:
 # --- Enjeux ---------------------------------------------------------------------------------------
 
 
-def _unique_enjeu_slug(contract, title, exclude_pk=None) -> str:
+def _unique_enjeu_slug(contract: Contract, title: str, exclude_pk: int | None = None) -> str:
     return unique_slug(
         Enjeu.objects.filter(contract=contract).exclude(pk=exclude_pk), title, fallback="enjeu"
     )
 
 
 @transaction.atomic
-def create_enjeu(*, contract, title: str, summary_plain: str = "", description: str = "") -> Enjeu:
+def create_enjeu(*, contract: Contract, title: str, summary_plain: str = "", description: str = "") -> Enjeu:
     number = (Enjeu.objects.filter(contract=contract).aggregate(m=Max("number"))["m"] or 0) + 1
     enjeu = Enjeu(
         contract=contract,
@@ -61,7 +72,7 @@ def create_enjeu(*, contract, title: str, summary_plain: str = "", description: 
 
 
 @transaction.atomic
-def update_enjeu(*, enjeu, title: str, summary_plain: str = "", description: str = "") -> Enjeu:
+def update_enjeu(*, enjeu: Enjeu, title: str, summary_plain: str = "", description: str = "") -> Enjeu:
     enjeu.title, enjeu.summary_plain, enjeu.description = title, summary_plain, description
     enjeu.full_clean()
     enjeu.save()
@@ -72,7 +83,7 @@ def update_enjeu(*, enjeu, title: str, summary_plain: str = "", description: str
 
 
 @transaction.atomic
-def create_objective(*, enjeu, title: str, description: str = "") -> Objective:
+def create_objective(*, enjeu: Enjeu, title: str, description: str = "") -> Objective:
     number = (enjeu.objectives.aggregate(m=Max("number"))["m"] or 0) + 1
     objective = Objective(enjeu=enjeu, number=number, title=title, description=description)
     objective.full_clean()
@@ -81,14 +92,14 @@ def create_objective(*, enjeu, title: str, description: str = "") -> Objective:
 
 
 @transaction.atomic
-def update_objective(*, objective, title: str, description: str = "") -> Objective:
+def update_objective(*, objective: Objective, title: str, description: str = "") -> Objective:
     objective.title, objective.description = title, description
     objective.full_clean()
     objective.save()
     return objective
 
 
-def _renumber_actions(objective, ordered=None):
+def _renumber_actions(objective: Objective, ordered: list[Action] | None = None) -> None:
     """Codes « enjeu.objectif.n » des actions de l'objectif, dans l'ordre donné."""
     ordered = ordered if ordered is not None else ordered_actions(objective)
     prefix = f"{objective.enjeu.number}.{objective.number}"
@@ -101,7 +112,7 @@ def _renumber_actions(objective, ordered=None):
         action.save(update_fields=["code"])
 
 
-def _renumber_objectives(enjeu, ordered):
+def _renumber_objectives(enjeu: Enjeu, ordered: list[Objective]) -> None:
     wanted = {o.pk: i for i, o in enumerate(ordered, start=1)}
     changing = [o for o in ordered if o.number != wanted[o.pk]]
     for objective in changing:
@@ -113,7 +124,7 @@ def _renumber_objectives(enjeu, ordered):
         _renumber_actions(objective)
 
 
-def _moved(items, item, direction: int):
+def _moved(items: list[Item], item: Item, direction: int) -> list[Item] | None:
     index = next(i for i, x in enumerate(items) if x.pk == item.pk)
     target = index + (1 if direction > 0 else -1)
     if not 0 <= target < len(items):
@@ -123,7 +134,7 @@ def _moved(items, item, direction: int):
 
 
 @transaction.atomic
-def move_objective(*, objective, direction: int) -> bool:
+def move_objective(*, objective: Objective, direction: int) -> bool:
     """Monte (direction < 0) ou descend l'objectif dans son enjeu ; False s'il est déjà au bout."""
     enjeu = objective.enjeu
     ordered = _moved(list(Objective.objects.select_for_update().filter(enjeu=enjeu)), objective, direction)
@@ -136,7 +147,13 @@ def move_objective(*, objective, direction: int) -> bool:
 # --- Actions --------------------------------------------------------------------------------------
 
 
-def _apply_action(action, *, qpvs, all_qpvs, contributors):
+def _apply_action(
+    action: Action,
+    *,
+    qpvs: Iterable[Territory] | None,
+    all_qpvs: bool,
+    contributors: Iterable[Partner] | None,
+) -> Action:
     """Enregistre l'action et ses quartiers. « Tous les QPV du contrat » : échelle métropolitaine."""
     qpvs = list(qpvs or [])
     action.scope = ActionScope.METROPOLITAN if all_qpvs else ActionScope.QPV
@@ -155,7 +172,7 @@ def _apply_action(action, *, qpvs, all_qpvs, contributors):
     return action
 
 
-def _takes_part(contract, partners) -> bool:
+def _takes_part(contract: Contract, partners: Iterable[Partner]) -> bool:
     from cdv.partners.models import Partner
 
     ids = {p.pk for p in partners}
@@ -166,7 +183,14 @@ ACTION_FIELDS = ("title", "summary_plain", "description", "pilot_partner", "stat
 
 
 @transaction.atomic
-def create_action(*, objective, qpvs=(), all_qpvs=False, contributors=(), **fields) -> Action:
+def create_action(
+    *,
+    objective: Objective,
+    qpvs: Iterable[Territory] = (),
+    all_qpvs: bool = False,
+    contributors: Iterable[Partner] = (),
+    **fields: Any,
+) -> Action:
     existing = Action.objects.select_for_update().filter(objective=objective)
     n = max((_code_number(c) for c in existing.values_list("code", flat=True)), default=0) + 1
     action = Action(objective=objective, code=f"{objective.enjeu.number}.{objective.number}.{n}")
@@ -177,7 +201,14 @@ def create_action(*, objective, qpvs=(), all_qpvs=False, contributors=(), **fiel
 
 
 @transaction.atomic
-def update_action(*, action, qpvs=(), all_qpvs=False, contributors=(), **fields) -> Action:
+def update_action(
+    *,
+    action: Action,
+    qpvs: Iterable[Territory] = (),
+    all_qpvs: bool = False,
+    contributors: Iterable[Partner] = (),
+    **fields: Any,
+) -> Action:
     for name in ACTION_FIELDS:
         if name in fields:
             setattr(action, name, fields[name])
@@ -185,7 +216,7 @@ def update_action(*, action, qpvs=(), all_qpvs=False, contributors=(), **fields)
 
 
 @transaction.atomic
-def move_action(*, action, direction: int) -> bool:
+def move_action(*, action: Action, direction: int) -> bool:
     """Monte ou descend l'action dans son objectif (codes renumérotés) ; False si déjà au bout."""
     objective = action.objective
     list(Action.objects.select_for_update().filter(objective=objective))
@@ -199,13 +230,13 @@ def move_action(*, action, direction: int) -> bool:
 # --- Archiver, restaurer, supprimer ---------------------------------------------------------------
 
 
-def references(item) -> list[str]:
+def references(item: Objective | Action) -> list[str]:
     """Ce qui se réfère à un objectif ou une action, en mots ; vide : la suppression est permise."""
     from cdv.evaluation.models import EvaluationQuestion, Recommendation
 
     found = []
 
-    def add(count, singular, plural):
+    def add(count: int, singular: str, plural: str) -> None:
         if count:
             found.append(f"{count} {singular if count == 1 else plural}")
 
@@ -224,21 +255,21 @@ def references(item) -> list[str]:
 
 
 @transaction.atomic
-def archive(*, item) -> None:
+def archive(*, item: Objective | Action) -> None:
     if item.archived_at is None:
         item.archived_at = timezone.now()
         item.save(update_fields=["archived_at"])
 
 
 @transaction.atomic
-def restore(*, item) -> None:
+def restore(*, item: Objective | Action) -> None:
     if item.archived_at is not None:
         item.archived_at = None
         item.save(update_fields=["archived_at"])
 
 
 @transaction.atomic
-def delete(*, item) -> None:
+def delete(*, item: Objective | Action) -> None:
     """Supprime un objectif ou une action auquel rien ne se réfère ; sinon refuse (archivez-le)."""
     found = references(item)
     if found:

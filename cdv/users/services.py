@@ -1,8 +1,11 @@
 """Invitations : un pilote invite une personne dans un contrat, avec un rôle."""
 
+from __future__ import annotations
+
 import hashlib
 import secrets
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -17,13 +20,27 @@ from cdv.core.links import absolute_url
 from .enums import ROLES_WITH_PARTNER, Role
 from .models import ApiToken, Invitation, Membership, User
 
+if TYPE_CHECKING:
+    from django.http import HttpRequest
+
+    from cdv.contracts.models import Contract
+    from cdv.partners.models import Partner
+
 
 def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
 @transaction.atomic
-def invite(*, inviter, contract, email: str, role: str, partner=None, request=None) -> tuple[Invitation, str]:
+def invite(
+    *,
+    inviter: User,
+    contract: Contract,
+    email: str,
+    role: str,
+    partner: Partner | None = None,
+    request: HttpRequest | None = None,
+) -> tuple[Invitation, str]:
     """Crée l'invitation et envoie le courriel ; renvoie l'invitation et le lien envoyé.
 
     Le lien pointe vers le site de la requête quand il y en a une, sinon vers ``SITE_URL``.
@@ -72,7 +89,7 @@ def invite(*, inviter, contract, email: str, role: str, partner=None, request=No
     return invitation, link
 
 
-def _outside_message(partner, contract) -> str:
+def _outside_message(partner: Partner, contract: Contract) -> str:
     return (
         f"« {partner.name} » ne prend pas part au contrat « {contract.title} » : un pilote doit d'abord "
         "l'ajouter au contrat (« Ajouter un partenaire au contrat », page des invitations)."
@@ -89,7 +106,12 @@ def find_invitation(token: str) -> Invitation | None:
 
 @transaction.atomic
 def accept_invitation(
-    *, invitation: Invitation, password: str = "", first_name="", last_name="", user=None
+    *,
+    invitation: Invitation,
+    password: str = "",
+    first_name: str = "",
+    last_name: str = "",
+    user: User | None = None,
 ) -> User:
     """Crée le compte (ou rattache le compte existant) et donne le rôle ; le lien ne sert qu'une fois."""
     from cdv.commitments.abilities import partner_takes_part
@@ -124,7 +146,7 @@ def accept_invitation(
     return account
 
 
-def create_api_token(*, user, name: str) -> tuple[ApiToken, str]:
+def create_api_token(*, user: User, name: str) -> tuple[ApiToken, str]:
     """Crée un jeton ; sa valeur n'est donnée qu'une fois, seule l'empreinte est conservée."""
 
     if not name.strip():
@@ -136,7 +158,7 @@ def create_api_token(*, user, name: str) -> tuple[ApiToken, str]:
     return token, key
 
 
-def user_for_api_key(key: str):
+def user_for_api_key(key: str) -> User | None:
     token = (
         ApiToken.objects.select_related("user")
         .filter(key_hash=hash_token(key or ""), revoked=False, user__is_active=True)

@@ -64,6 +64,7 @@ INSTALLED_APPS = [
     "cdv.www",
     "cdv.api",
     "cdv.georef",
+    "cdv.seed",  # démonstration et jeu synthétique ; dépend de toutes les applications
 ]
 
 MIDDLEWARE = [

@@ -115,7 +115,7 @@ def _cache_key() -> str:
         *sorted(BASE_DIR.glob("cdv/*/migrations/*.py")),
         *sorted(p for p in (BASE_DIR / "data" / "reference").rglob("*") if p.is_file()),
         *sorted(BASE_DIR.glob("cdv/*/management/commands/load_*.py")),
-        BASE_DIR / "cdv" / "contracts" / "demo.py",
+        *sorted(BASE_DIR.glob("cdv/seed/*.py")),
         BASE_DIR / "cdv" / "contracts" / "nantes.py",
         BASE_DIR / "cdv" / "indicators" / "nantes.py",
         BASE_DIR / "cdv" / "territories" / "loaders.py",

@@ -43,12 +43,12 @@ def main(db_path: str, json_path: str) -> None:
 
     from cdv.commitments.enums import CommitmentScope, CommitmentStatus, FundingKind
     from cdv.commitments.models import Commitment, CommitmentMeans
-    from cdv.contracts.demo import DEMO_PASSWORD, DEMO_PILOT_EMAIL
     from cdv.contracts.models import Contract
     from cdv.monitoring.models import ReviewCampaign, Snapshot
     from cdv.partners.enums import PartnerKind
     from cdv.partners.models import Partner
     from cdv.plan.models import Action
+    from cdv.seed.demo import DEMO_PASSWORD, DEMO_PILOT_EMAIL
     from cdv.users.enums import Role
     from cdv.users.models import Membership, User
 

@@ -85,7 +85,7 @@ def main(db_path: str, json_path: str) -> None:
     pilot = User.objects.create_user(email=PILOT_EMAIL, password=PILOT_PASSWORD, first_name="Pilote")
     Membership.objects.create(user=pilot, contract=contract, role=Role.PILOT)
     User.objects.create_superuser(email=OPERATOR_EMAIL, password=OPERATOR_PASSWORD, first_name="Opérateur")
-    from cdv.evaluation.demo import DERVALLIERES_MEMBER_EMAIL, EVALUATOR_EMAIL
+    from cdv.seed.demo_evaluation import DERVALLIERES_MEMBER_EMAIL, EVALUATOR_EMAIL
 
     for email, password in (
         (DERVALLIERES_MEMBER_EMAIL, COUNCIL_PASSWORD),

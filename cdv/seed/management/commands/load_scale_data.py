@@ -1,7 +1,7 @@
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
-from cdv.contracts.scale import (
+from cdv.seed.scale import (
     INDICATORS_PER_CONTRACT,
     NATIONAL,
     ScaleCounts,

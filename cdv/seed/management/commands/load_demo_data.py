@@ -1,7 +1,7 @@
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from cdv.contracts.demo import DEMO_PASSWORD, load_demo_data, set_demo_passwords
+from cdv.seed.demo import DEMO_PASSWORD, load_demo_data, set_demo_passwords
 
 
 class Command(BaseCommand):

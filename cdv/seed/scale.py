@@ -41,6 +41,8 @@ from tqdm import tqdm
 
 from cdv.commitments.enums import CommitmentScope, CommitmentStatus, FundingKind
 from cdv.commitments.models import Commitment, CommitmentAmendment, CommitmentMeans
+from cdv.contracts.enums import ContractStatus, MilestoneKind, SignatoryKind
+from cdv.contracts.models import Contract, KeyFigure, Milestone, Signatory
 from cdv.indicators.enums import Aggregation, Direction, Scope, ValueStatus
 from cdv.indicators.models import Indicator, IndicatorValue, Target
 from cdv.monitoring.models import Decision, Feedback, Meeting, ProgressReport, ReviewCampaign, Snapshot
@@ -51,9 +53,6 @@ from cdv.plan.models import Action, Enjeu, Objective, QpvPriority
 from cdv.territories.enums import Geography, TerritoryKind
 from cdv.territories.models import Territory
 from cdv.users.models import Invitation, Membership
-
-from .enums import ContractStatus, MilestoneKind, SignatoryKind
-from .models import Contract, KeyFigure, Milestone, Signatory
 
 PREFIX = "synthetique-"
 EPCI_CODE_PREFIX = "SYN"

@@ -15,15 +15,9 @@ from django.utils.text import slugify
 
 from cdv.commitments.models import Commitment
 from cdv.core.upsert import UpsertStats, sync_m2m, upsert
-from cdv.partners.enums import PartnerKind
-from cdv.partners.models import Partner
-from cdv.plan.models import Enjeu, Objective
-from cdv.users.enums import Role
-from cdv.users.models import Membership, User
-
-from . import services
-from .enums import Criterion, EvaluationKind, ItemKind, JudgementScale, QuestionnaireStatus
-from .models import (
+from cdv.evaluation import services
+from cdv.evaluation.enums import Criterion, EvaluationKind, ItemKind, JudgementScale, QuestionnaireStatus
+from cdv.evaluation.models import (
     Answer,
     Evaluation,
     EvaluationQuestion,
@@ -33,6 +27,11 @@ from .models import (
     QuestionnaireResponse,
     Recommendation,
 )
+from cdv.partners.enums import PartnerKind
+from cdv.partners.models import Partner
+from cdv.plan.models import Enjeu, Objective
+from cdv.users.enums import Role
+from cdv.users.models import Membership, User
 
 TITLE = "Évaluation à mi-parcours 2027 (démonstration)"
 EVALUATOR_EMAIL = "evaluation@example.org"

@@ -18,12 +18,11 @@ from cdv.commitments.enums import CommitmentStatus as S
 from cdv.commitments.models import Commitment, CommitmentMeans
 from cdv.core.french import a, de
 from cdv.core.upsert import sync_m2m, upsert
+from cdv.monitoring import services, yearly
+from cdv.monitoring.enums import FeedbackKind, Moderation, ReportState
+from cdv.monitoring.models import Feedback, ProgressReport, ReviewCampaign
 from cdv.partners.enums import PartnerKind
 from cdv.partners.models import Partner
-
-from . import services, yearly
-from .enums import FeedbackKind, Moderation, ReportState
-from .models import Feedback, ProgressReport, ReviewCampaign
 
 # (partenaire : indice dans DEMO_PARTNERS, code de l'action, intitulé, résumé, cible, ETP, euros)
 QPV_COMMITMENTS = [

@@ -12,6 +12,8 @@ from django.utils.text import slugify
 
 from cdv.commitments.enums import CommitmentScope, CommitmentStatus, FundingKind
 from cdv.commitments.models import Commitment, CommitmentMeans
+from cdv.contracts.models import Contract
+from cdv.contracts.nantes import SLUG
 from cdv.core.french import de
 from cdv.core.upsert import UpsertStats, sync_m2m, upsert
 from cdv.indicators.enums import Aggregation, Direction
@@ -24,9 +26,6 @@ from cdv.plan.enums import ActionScope, ActionStatus
 from cdv.plan.models import Action, Enjeu, Objective, QpvPriority
 from cdv.users.enums import Role
 from cdv.users.models import Membership, User
-
-from .models import Contract
-from .nantes import SLUG
 
 DEMO_PARTNERS = [
     ("Association Tremplin Quartiers (démonstration)", PartnerKind.ASSOCIATION),
@@ -228,7 +227,7 @@ def demo_accounts(contract) -> list[tuple[str, User, str]]:
     from django.db.models import Q
     from django.urls import reverse
 
-    from cdv.evaluation.demo import EVALUATOR_EMAIL
+    from cdv.seed.demo_evaluation import EVALUATOR_EMAIL
 
     memberships = (
         Membership.objects.filter(contract=contract)
@@ -466,7 +465,7 @@ def _load_demo_data() -> UpsertStats:
         )
         stats.add("Membership", "created" if created else "unchanged")
 
-    from cdv.monitoring.demo import load_living_demo  # après les comptes : le pilote fait les bilans
+    from cdv.seed.demo_monitoring import load_living_demo  # après les comptes : le pilote fait les bilans
 
     load_living_demo(
         contract,
@@ -477,7 +476,7 @@ def _load_demo_data() -> UpsertStats:
         stats=stats,
     )
 
-    from cdv.evaluation.demo import load_demo_evaluation  # après les comptes : évaluatrice, conseils
+    from cdv.seed.demo_evaluation import load_demo_evaluation  # après les comptes : évaluatrice, conseils
 
     load_demo_evaluation(contract, stats)
     return stats
