@@ -29,15 +29,8 @@ from django.views.decorators.http import require_http_methods
 
 from cdv.commitments import abilities
 from cdv.indicators import import_files
-from cdv.indicators.importer import (
-    LONG,
-    MAX_UPLOAD_BYTES,
-    PERIOD_KEY,
-    SOURCE_MAX,
-    VINTAGE_MAX,
-    import_indicator_values,
-    inspect_file,
-)
+from cdv.indicators.importer import MAX_UPLOAD_BYTES, import_indicator_values, inspect_file
+from cdv.indicators.mapper import LONG, PERIOD_KEY, SOURCE_MAX, VINTAGE_MAX
 from cdv.indicators.models import Indicator
 
 from .helpers import get_contract, require
