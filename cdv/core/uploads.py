@@ -27,7 +27,7 @@ from typing import ClassVar
 
 from django.core.exceptions import ValidationError
 
-from .validators import check_zip_archive
+from .validators import check_zip_archive, foreign_content
 
 logger = logging.getLogger(__name__)
 
@@ -235,6 +235,25 @@ def open_workbook(data: bytes):
         raise UploadError(
             "ce classeur XLSX n'a pas pu être lu (fichier endommagé ou produit par un outil incompatible)."
         ) from error
+
+
+def read_workbook(fileobj, *, max_bytes: int, limits: XlsxLimits, too_large: str = ".", advice: str = ""):
+    """Le classeur XLSX déposé (``read_upload``, ``check_xlsx``, ``open_workbook``), à ``close()``.
+
+    ``advice`` suit le refus d'un fichier qui n'est pas un classeur (« Utilisez le modèle… »).
+    Lève ``UploadError``."""
+    data = read_upload(fileobj, max_bytes=max_bytes, too_large=too_large)
+    if data.startswith(OLE_SIGNATURE):
+        raise UploadError(
+            "ce fichier est au format Excel 97-2003 (.xls) ou protégé par mot de passe. "
+            "Enregistrez-le au format .xlsx, sans mot de passe, puis recommencez."
+        )
+    if not data.startswith(ZIP_SIGNATURE):
+        found = foreign_content(data[:512])
+        what = f" : c'est {found}" if found else ""
+        raise UploadError(f"ce fichier n'est pas un classeur XLSX (quel que soit son nom){what}.{advice}")
+    check_xlsx(data, limits=limits, advice=advice)
+    return open_workbook(data)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -718,7 +718,7 @@ class XlsxSource:
 
 
 # Apostrophe ajoutée par nos sorties XLSX devant un texte pris pour une formule (``safe_text``) :
-# retirée à la lecture, comme ``unsafe_text`` (cdv.commitments.xlsx), pour qu'un classeur produit
+# retirée à la lecture, comme ``unsafe_text`` (cdv.core.spreadsheets), pour qu'un classeur produit
 # ici et relu redonne les cellules d'origine.
 _QUOTED_FORMULA_RE = re.compile(r"^'+[=+\-@\t\r]")
 
@@ -1179,7 +1179,7 @@ class XlsxWriter:
     """
 
     def __init__(self, index: QpvIndex, address: bool, drop: Sequence[int]):
-        from cdv.commitments.xlsx import safe_text
+        from cdv.core.spreadsheets import safe_text
 
         self._safe_text = safe_text
         self.address, self.drop = address, set(drop)

@@ -24,7 +24,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET
 
 from cdv.commitments import abilities
-from cdv.commitments.xlsx import safe_text
+from cdv.core.spreadsheets import safe_text
 from cdv.users.models import DELETED_ACCOUNT_LABEL, User
 
 from .helpers import get_contract, require
