@@ -152,15 +152,6 @@ def test_detect_separator_breaks_ties_in_the_order_given():
 # --- classeurs XLSX --------------------------------------------------------------------------------
 
 
-def workbook_bytes(rows):
-    workbook = Workbook()
-    for row in rows:
-        workbook.active.append(row)
-    buffer = io.BytesIO()
-    workbook.save(buffer)
-    return buffer.getvalue()
-
-
 def zip_bytes(members, compression=zipfile.ZIP_DEFLATED):
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", compression) as archive:
@@ -173,7 +164,12 @@ LIMITS = uploads.XlsxLimits(max_members=50, max_uncompressed=5 * 1024 * 1024, ma
 
 
 def test_a_real_workbook_opens():
-    data = workbook_bytes([["a", "b"], [1, 2]])
+    saved = Workbook()
+    saved.active.append(["a", "b"])
+    saved.active.append([1, 2])
+    data = io.BytesIO()
+    saved.save(data)
+    data = data.getvalue()
     assert uploads.check_xlsx(data, limits=LIMITS)
     workbook = uploads.read_workbook(data, max_bytes=1024 * 1024, limits=LIMITS)
     try:

@@ -86,6 +86,8 @@ _PERIOD_RE = re.compile(r"^(\d{4})(?:\s*[-_/ ]?\s*[TQ]\s*(\d+))?$", re.IGNORECAS
 _DIGITS_RE = re.compile(r"^\d+$")
 
 LONG, WIDE = "long", "large"
+# Champs d'une valeur que l'import écrit (dans cet ordre : ``ValueRecord.written``).
+VALUE_FIELDS = ("value", "numerator", "denominator", "is_secret", "status", "source", "vintage", "comment")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -194,21 +196,7 @@ def _resolve_headers(header: list[str]) -> tuple[dict[str, int], dict[int, str],
 
 
 class ValueRecord:
-    __slots__ = (
-        "number",
-        "indicator",
-        "territory_id",
-        "year",
-        "quarter",
-        "value",
-        "numerator",
-        "denominator",
-        "is_secret",
-        "status",
-        "source",
-        "vintage",
-        "comment",
-    )
+    __slots__ = ("number", "indicator", "territory_id", "year", "quarter", *VALUE_FIELDS)
 
     def __init__(
         self, number, indicator, territory_id, year, quarter, value, numerator, denominator, is_secret
@@ -228,6 +216,19 @@ class ValueRecord:
     @property
     def key(self):
         return (self.indicator.pk, self.territory_id, self.year, self.quarter)
+
+    def written(self, comment: str) -> tuple:
+        """Les champs ``VALUE_FIELDS`` à enregistrer, avec ``comment`` pour commentaire."""
+        return (
+            self.value,
+            self.numerator,
+            self.denominator,
+            self.is_secret,
+            self.status,
+            self.source,
+            self.vintage,
+            comment,
+        )
 
 
 _UNREADABLE = object()  # nombre présent mais illisible (erreur déjà relevée)
@@ -632,10 +633,9 @@ class RowMapper:
         if data_rows == 0:
             self.errors.file("le fichier ne contient aucune ligne de données sous l'en-tête.")
 
-    def _long_row(self, number: int, cells: list[str]) -> None:
-        columns = self.columns
-        labels = self.labels
-        width = len(cells)
+    def _cells(self, number: int, cells: list[str]):
+        """(texte de la colonne reconnue ``key``, erreur sur cette colonne) pour la ligne ``number``."""
+        columns, labels, width = self.columns, self.labels, len(cells)
 
         def cell(key):
             index = columns.get(key)
@@ -644,6 +644,12 @@ class RowMapper:
         def error(key, message):
             index = columns.get(key, 0)
             self._at(number, labels.get(index), message, index + 1)
+
+        return cell, error
+
+    def _long_row(self, number: int, cells: list[str]) -> None:
+        columns = self.columns
+        cell, error = self._cells(number, cells)
 
         self.values_read += 1
         indicator = self._indicator(number, cell("indicator"), columns["indicator"])
@@ -795,15 +801,7 @@ class RowMapper:
                 self._at(number, labels[index], message, index + 1)
         else:
             return
-
-        def cell(key):
-            index = columns.get(key)
-            return cells[index] if index is not None and index < width else ""
-
-        def error(key, message):
-            index = columns.get(key, 0)
-            self._at(number, labels.get(index), message, index + 1)
-
+        cell, error = self._cells(number, cells)
         provenance = self._provenance(cell, error)
         failed = failed or provenance is None
         for index, label, indicator in self.wide_columns:

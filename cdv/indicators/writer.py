@@ -14,7 +14,7 @@ from django.db import connections, router, transaction
 from cdv.territories.models import Territory
 
 from .enums import Scope, ValueStatus
-from .mapper import NullBar, ValueRecord, _fr
+from .mapper import VALUE_FIELDS, NullBar, ValueRecord, _fr
 from .models import IndicatorValue
 
 MAX_PREVIEW_ROWS = 200  # valeurs détaillées dans l'aperçu (les suivantes sont comptées)
@@ -41,16 +41,7 @@ class PreviewRow:
 # PostgreSQL. IndicatorValue n'a ni historique, ni signal, ni champ calculé à l'enregistrement :
 # rien n'est contourné. Les champs que l'import ne renseigne pas reçoivent leur valeur par défaut.
 KEY_FIELDS = ("indicator_id", "scope", "territory_id", "year", "quarter")
-WRITTEN_FIELDS = (
-    "value",
-    "numerator",
-    "denominator",
-    "is_secret",
-    "status",
-    "source",
-    "vintage",
-    "comment",
-)
+WRITTEN_FIELDS = VALUE_FIELDS
 DECIMAL_FIELDS = {"value", "numerator", "denominator"}
 
 
@@ -159,30 +150,11 @@ def write_values(*, records: list[ValueRecord], report, dry_run: bool, progress=
                 record.year,
                 record.quarter,
             )
-            values = (
-                record.value,
-                record.numerator,
-                record.denominator,
-                record.is_secret,
-                record.status,
-                record.source,
-                record.vintage,
-                record.comment or "",
-            )
-            inserts.append(sql.insert_params(key, values))
+            inserts.append(sql.insert_params(key, record.written(record.comment or "")))
             continue
         pk, current = found
         comment = current[-1]
-        wanted = (
-            record.value,
-            record.numerator,
-            record.denominator,
-            record.is_secret,
-            record.status,
-            record.source,
-            record.vintage,
-            comment if record.comment is None else record.comment,
-        )
+        wanted = record.written(comment if record.comment is None else record.comment)
         if wanted == current:  # Decimal("12.5000") == Decimal("12.5") : l'échelle ne compte pas
             report.unchanged += 1
             action = "inchangée"

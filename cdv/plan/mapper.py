@@ -166,14 +166,27 @@ def _enjeu(row_number, row, errors) -> PlanRow:
     return result
 
 
-def _objective(row_number, row, errors) -> PlanRow:
-    at_column, _ = locator(errors, OBJECTIVES, OBJECTIVE_COLUMNS, row_number)
-    result = PlanRow(sheet=OBJECTIVES, row=row_number)
+CODE_ERRORS = {
+    OBJECTIVES: "« {code} » n'est pas un code d'objectif (numéro d'enjeu, point, numéro : 1.2)",
+    ACTIONS: "« {code} » n'est pas un code d'action (par exemple 1.2.3)",
+}
+
+
+def _coded(sheet, columns, pattern, row_number, row, errors):
+    """(erreur sur une colonne, ligne lue, code reconnu ou None) d'une ligne repérée par son code."""
+    at_column, _ = locator(errors, sheet, columns, row_number)
+    result = PlanRow(sheet=sheet, row=row_number)
     code = _text(row.get("code"))
-    match = OBJECTIVE_CODE.match(code)
+    match = pattern.match(code)
     if not match:
-        at_column("code", f"« {code} » n'est pas un code d'objectif (numéro d'enjeu, point, numéro : 1.2)")
+        at_column("code", CODE_ERRORS[sheet].format(code=code))
         result.failed = True
+    return at_column, result, match
+
+
+def _objective(row_number, row, errors) -> PlanRow:
+    at_column, result, match = _coded(OBJECTIVES, OBJECTIVE_COLUMNS, OBJECTIVE_CODE, row_number, row, errors)
+    if not match:
         return result
     result.parent, result.number = int(match[1]), int(match[2])
     result.archived = _archived(row.get("archived"), partial(at_column, "archived"))
@@ -182,13 +195,8 @@ def _objective(row_number, row, errors) -> PlanRow:
 
 
 def _action(row_number, row, errors, *, qpvs_of_contract, known_qpv_codes, partners) -> PlanRow:
-    at_column, _ = locator(errors, ACTIONS, ACTION_COLUMNS, row_number)
-    result = PlanRow(sheet=ACTIONS, row=row_number)
-    code = _text(row.get("code"))
-    match = ACTION_CODE.match(code)
+    at_column, result, match = _coded(ACTIONS, ACTION_COLUMNS, ACTION_CODE, row_number, row, errors)
     if not match:
-        at_column("code", f"« {code} » n'est pas un code d'action (par exemple 1.2.3)")
-        result.failed = True
         return result
     result.code = ".".join(str(int(p)) for p in match.groups())
     result.parent = f"{int(match[1])}.{int(match[2])}"

@@ -49,13 +49,13 @@ def write_plan(*, contract, plan, errors, report, dry_run=False) -> None:
 
 def _write_enjeu(row, contract, enjeux, errors, report):
     at_column, at_row = locator(errors, ENJEUX, ENJEU_COLUMNS, row.row)
-    enjeu = enjeux.get(row.number)
-    created = enjeu is None
-    if created:
-        enjeu = Enjeu(
+    enjeu, created, changed = _apply(
+        enjeux.get(row.number),
+        lambda: Enjeu(
             contract=contract, number=row.number, slug=_unique_enjeu_slug(contract, row.values["title"])
-        )
-    changed = _set(enjeu, row.values)
+        ),
+        row.values,
+    )
     if (created or changed) and not _saved(enjeu, ENJEU_COLUMNS, at_column, at_row):
         return
     enjeux[enjeu.number] = enjeu
@@ -68,12 +68,12 @@ def _write_objective(row, enjeux, objectives, errors, report):
     if enjeu is None:
         at_column("code", f"l'enjeu {row.parent} n'existe pas (ajoutez-le dans la feuille « {ENJEUX} »)")
         return
-    objective = objectives.get(f"{enjeu.number}.{row.number}")
-    created = objective is None
-    if created:
-        objective = Objective(enjeu=enjeu, number=row.number)
-    values = {**row.values, "archived_at": _archive_value(objective.archived_at, row.archived)}
-    changed = _set(objective, values)
+    objective, created, changed = _apply(
+        objectives.get(f"{enjeu.number}.{row.number}"),
+        lambda: Objective(enjeu=enjeu, number=row.number),
+        row.values,
+        archived=row.archived,
+    )
     if (created or changed) and not _saved(objective, OBJECTIVE_COLUMNS, at_column, at_row):
         return
     objectives[objective.code] = objective
@@ -86,12 +86,12 @@ def _write_action(row, objectives, actions, errors, report):
     if objective is None:
         at_column("code", f"l'objectif {row.parent} n'existe pas (feuille « {OBJECTIVES} »)")
         return
-    action = actions.get(row.code)
-    created = action is None
-    if created:
-        action = Action(objective=objective, code=row.code)
-    values = {**row.values, "archived_at": _archive_value(action.archived_at, row.archived)}
-    changed = _set(action, values)
+    action, created, changed = _apply(
+        actions.get(row.code),
+        lambda: Action(objective=objective, code=row.code),
+        row.values,
+        archived=row.archived,
+    )
     m2m_changed = created or (
         {q.pk for q in action.qpvs.all()} != {q.pk for q in row.qpvs}
         or {p.pk for p in action.contributors.all()} != {p.pk for p in row.contributors}
@@ -130,6 +130,16 @@ def _model_errors(error, columns, at_column, at_row):
         else:
             for message in messages:
                 at_row(message)
+
+
+def _apply(current, make, values, archived=None):
+    """(élément, créé ?, modifié ?) : ``current`` (ou ``make()`` s'il manque) reçoit ``values`` et,
+    pour un élément qu'on archive (``archived`` vrai ou faux), sa date d'archivage."""
+    created = current is None
+    obj = make() if created else current
+    if archived is not None:
+        values = {**values, "archived_at": _archive_value(obj.archived_at, archived)}
+    return obj, created, _set(obj, values)
 
 
 def _set(obj, values) -> bool:
