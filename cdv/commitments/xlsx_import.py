@@ -50,6 +50,7 @@ def import_commitments_xlsx(*, user, contract, partner, fileobj, filename="") ->
         raise PermissionDenied("Vous ne pouvez pas importer le cahier d'engagements de ce partenaire.")
     report = ImportReport()
     errors = ErrorCollector(filename, sheet=SHEET)
+    errors.header_row = 1
     try:
         workbook = uploads.read_workbook(
             fileobj, max_bytes=MAX_UPLOAD_BYTES, limits=XLSX_LIMITS, too_large=TOO_LARGE, advice=ADVICE
