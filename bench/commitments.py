@@ -30,7 +30,8 @@ from openpyxl import load_workbook  # noqa: E402
 from cdv.commitments.documents import build_cahier_pdf  # noqa: E402
 from cdv.commitments.enums import CommitmentScope, FundingKind  # noqa: E402
 from cdv.commitments.models import Commitment, CommitmentMeans  # noqa: E402
-from cdv.commitments.xlsx import build_template_xlsx, import_commitments_xlsx  # noqa: E402
+from cdv.commitments.xlsx_import import import_commitments_xlsx  # noqa: E402
+from cdv.commitments.xlsx_template import build_template_xlsx  # noqa: E402
 from cdv.contracts.models import Contract, Signatory  # noqa: E402
 from cdv.core.actors import SystemActor  # noqa: E402
 from cdv.partners.models import Partner  # noqa: E402

@@ -34,7 +34,8 @@ from pypdf.generic import ArrayObject, DictionaryObject, IndirectObject
 from cdv.commitments.enums import CommitmentScope
 from cdv.commitments.enums import CommitmentStatus as S
 from cdv.commitments.models import Commitment
-from cdv.commitments.xlsx import NEEDS_QUOTE_RE, unsafe_text
+from cdv.core.formulas import NEEDS_QUOTE_RE
+from cdv.core.spreadsheets import unsafe_text
 from cdv.evaluation import services as evaluation_services
 from cdv.evaluation.enums import Criterion, EvaluationKind, ItemKind, QuestionnaireStatus
 from cdv.indicators.enums import Scope

@@ -443,7 +443,7 @@ def foreign_field(view, post, name, key, *args):
 
 def cahier_file(contract, partner, retitle=None):
     """Le modèle XLSX du cahier de ``partner`` ; ``retitle`` : un engagement dont changer l'intitulé."""
-    from cdv.commitments.xlsx import SHEET, build_template_xlsx
+    from cdv.commitments.xlsx_template import SHEET, build_template_xlsx
 
     workbook = load_workbook(io.BytesIO(build_template_xlsx(contract=contract, partner=partner)))
     if retitle is not None:

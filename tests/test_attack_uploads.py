@@ -40,7 +40,7 @@ from django.urls import reverse
 from django.utils import timezone
 from openpyxl import Workbook
 
-from cdv.commitments import xlsx as cahier_xlsx
+from cdv.commitments import xlsx_import, xlsx_template
 from cdv.commitments.enums import CommitmentScope
 from cdv.commitments.enums import CommitmentStatus as S
 from cdv.commitments.models import Commitment, CommitmentAmendment, CommitmentMeans
@@ -263,7 +263,7 @@ def cahier_point(client, nantes):
         fields={},
         extension=".xlsx",
         content_type=XLSX_TYPE,
-        valid=cahier_xlsx.build_template_xlsx(contract=nantes, partner=partner),
+        valid=xlsx_template.build_template_xlsx(contract=nantes, partner=partner),
         refused_status=422,
         world={"contract": nantes, "partner": partner},
     )
@@ -404,7 +404,7 @@ def test_hostile_file_is_refused_in_french_and_writes_nothing(point, media, cont
 def test_oversize_file_is_refused_before_anything_is_written(point, media, settings):
     settings.GEOREF_MAX_UPLOAD_MB = 1  # 50 Mo en vrai : 1 Mo suffit à la preuve
     limit = {
-        "cahier": cahier_xlsx.MAX_UPLOAD_BYTES,
+        "cahier": xlsx_import.MAX_UPLOAD_BYTES,
         "bilan": monitoring.MAX_ATTACHMENT_BYTES,
         "georef": MB,
     }[point.name]

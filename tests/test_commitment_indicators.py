@@ -10,7 +10,7 @@ from pypdf import PdfReader
 from cdv.commitments import services
 from cdv.commitments.documents import build_cahier_pdf
 from cdv.commitments.models import Commitment
-from cdv.commitments.xlsx import export_cahier_xlsx
+from cdv.commitments.xlsx_export import export_cahier_xlsx
 from cdv.indicators.models import Indicator
 from cdv.partners.models import Partner
 from cdv.users.enums import Role

@@ -11,9 +11,10 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from openpyxl import Workbook, load_workbook
 
-from cdv.commitments import services, xlsx
+from cdv.commitments import services, xlsx_export, xlsx_import, xlsx_template
 from cdv.commitments.enums import CommitmentScope, CommitmentStatus, FundingKind
 from cdv.commitments.models import Commitment, CommitmentAmendment, CommitmentMeans
+from cdv.core import spreadsheets
 from cdv.core.actors import SystemActor
 from cdv.partners.models import Partner
 from cdv.territories.models import Qpv
@@ -69,7 +70,7 @@ class Template:
 
     def __init__(self, content: bytes):
         self.wb = load_workbook(io.BytesIO(content))
-        self.ws = self.wb[xlsx.SHEET]
+        self.ws = self.wb[xlsx_template.SHEET]
         self.columns = {cell.value: cell.column for cell in self.ws[1] if cell.value}
 
     def row_of(self, commitment) -> int:
@@ -109,11 +110,11 @@ class Template:
 
 
 def template_for(nantes, partner) -> Template:
-    return Template(xlsx.build_template_xlsx(contract=nantes, partner=partner))
+    return Template(xlsx_template.build_template_xlsx(contract=nantes, partner=partner))
 
 
 def upload(nantes, partner, content, user=SYSTEM, filename="cahier.xlsx"):
-    return xlsx.import_commitments_xlsx(
+    return xlsx_import.import_commitments_xlsx(
         user=user, contract=nantes, partner=partner, fileobj=io.BytesIO(content), filename=filename
     )
 
@@ -148,7 +149,7 @@ def assert_refused(report, *fragments):
 
 
 def test_export_of_one_partner_lists_commitments_by_enjeu_with_means(nantes, tremplin):
-    wb = load_workbook(io.BytesIO(xlsx.export_cahier_xlsx(contract=nantes, partner=tremplin)))
+    wb = load_workbook(io.BytesIO(xlsx_export.export_cahier_xlsx(contract=nantes, partner=tremplin)))
     assert wb.sheetnames == ["Engagements", "Moyens"]
     rows = as_dicts(wb["Engagements"])
     assert [r["Intitulé"] for r in rows] == [
@@ -174,7 +175,7 @@ def test_export_of_one_partner_lists_commitments_by_enjeu_with_means(nantes, tre
 
 
 def test_export_of_the_whole_contract_is_sorted_by_enjeu_across_partners(nantes):
-    wb = load_workbook(io.BytesIO(xlsx.export_cahier_xlsx(contract=nantes)))
+    wb = load_workbook(io.BytesIO(xlsx_export.export_cahier_xlsx(contract=nantes)))
     rows = as_dicts(wb["Engagements"])
     assert len(rows) == Commitment.objects.filter(contract=nantes).count()
     enjeux = [int(r["Enjeu"].split(".")[0]) for r in rows]
@@ -185,7 +186,7 @@ def test_export_of_the_whole_contract_is_sorted_by_enjeu_across_partners(nantes)
 def test_export_for_an_anonymous_reader_keeps_only_public_commitments(nantes):
     from django.contrib.auth.models import AnonymousUser
 
-    wb = load_workbook(io.BytesIO(xlsx.export_cahier_xlsx(contract=nantes, user=AnonymousUser())))
+    wb = load_workbook(io.BytesIO(xlsx_export.export_cahier_xlsx(contract=nantes, user=AnonymousUser())))
     states = {r["État"] for r in as_dicts(wb["Engagements"])}
     assert states == {"En cours"}
 
@@ -195,8 +196,8 @@ def test_export_neutralises_formula_injection(nantes, tremplin, dangerous):
     commitment = forum(tremplin)
     Commitment.objects.filter(pk=commitment.pk).update(title=dangerous, target=dangerous)
     for content in [
-        xlsx.export_cahier_xlsx(contract=nantes, partner=tremplin),
-        xlsx.build_template_xlsx(contract=nantes, partner=tremplin),
+        xlsx_export.export_cahier_xlsx(contract=nantes, partner=tremplin),
+        xlsx_template.build_template_xlsx(contract=nantes, partner=tremplin),
     ]:
         wb = load_workbook(io.BytesIO(content))
         cells = [c for row in wb["Engagements"].iter_rows() for c in row if c.value]
@@ -213,15 +214,15 @@ def test_export_neutralises_formula_injection(nantes, tremplin, dangerous):
 
 @pytest.mark.parametrize("text", ["=x", "'=x", "''=x", "'hello", "-5 %", "hello", "\tx", "@a", "+1", ""])
 def test_neutralisation_is_exactly_reversed_on_import(text):
-    assert xlsx.unsafe_text(xlsx.safe_text(text)) == text
-    assert not xlsx.safe_text(text).startswith(("=", "+", "-", "@", "\t", "\r"))
+    assert spreadsheets.unsafe_text(spreadsheets.safe_text(text)) == text
+    assert not spreadsheets.safe_text(text).startswith(("=", "+", "-", "@", "\t", "\r"))
 
 
 def test_neutralised_text_comes_back_unchanged_through_the_template(nantes, tremplin):
     commitment = forum(tremplin)
     Commitment.objects.filter(pk=commitment.pk).update(title="-20 % de chômage", target="@quartier")
     before = db_state()
-    report = upload(nantes, tremplin, xlsx.build_template_xlsx(contract=nantes, partner=tremplin))
+    report = upload(nantes, tremplin, xlsx_template.build_template_xlsx(contract=nantes, partner=tremplin))
     assert report.ok and report.unchanged == 2
     assert db_state() == before
 
@@ -266,7 +267,7 @@ def test_template_is_prefilled_with_hidden_ids_and_dropdown_lists(nantes, trempl
 
 def test_template_round_trip_unchanged_changes_nothing(nantes, bailleur):
     before = db_state()
-    report = upload(nantes, bailleur, xlsx.build_template_xlsx(contract=nantes, partner=bailleur))
+    report = upload(nantes, bailleur, xlsx_template.build_template_xlsx(contract=nantes, partner=bailleur))
     assert report.ok, report.errors
     assert (report.created, report.updated, report.unchanged) == (0, 0, 1)
     assert db_state() == before
@@ -279,13 +280,13 @@ def test_round_trip_tolerates_line_endings_spaces_and_means_outside_the_template
     )
     CommitmentMeans.objects.create(commitment=commitment, year=2023, fte=1, funding=FundingKind.ORDINARY)
     before = db_state()
-    report = upload(nantes, tremplin, xlsx.build_template_xlsx(contract=nantes, partner=tremplin))
+    report = upload(nantes, tremplin, xlsx_template.build_template_xlsx(contract=nantes, partner=tremplin))
     assert report.ok and report.unchanged == 2, report.errors
     assert db_state() == before
 
 
 def test_status_change_since_download_does_not_block_an_unchanged_row(nantes, tremplin):
-    content = xlsx.build_template_xlsx(contract=nantes, partner=tremplin)
+    content = xlsx_template.build_template_xlsx(contract=nantes, partner=tremplin)
     permis = Commitment.objects.get(partner=tremplin, title__startswith="Financer vingt permis")
     services.propose(user=SYSTEM, commitment=permis)
     before = db_state()
@@ -298,7 +299,7 @@ def test_round_trip_by_a_partner_editor_skips_commitments_he_may_not_edit(nantes
     # « Proposé » n'est plus modifiable par le partenaire : la ligne inchangée ne doit pas bloquer.
     before = db_state()
     report = upload(
-        nantes, tremplin, xlsx.build_template_xlsx(contract=nantes, partner=tremplin), user=editor
+        nantes, tremplin, xlsx_template.build_template_xlsx(contract=nantes, partner=tremplin), user=editor
     )
     assert report.ok, report.errors
     assert report.unchanged == 2
@@ -379,7 +380,9 @@ def test_amendment_of_a_commitment_in_progress(nantes, bailleur):
     template.set(row, "Cible", "250 logements équipés")
     before = db_state()
     report = upload(nantes, bailleur, template.bytes())
-    message = assert_refused(report, "Feuille Engagements", f"ligne {row}", "colonne « Motif de l'avenant »")
+    message = assert_refused(
+        report, "Feuille « Engagements »", f"ligne {row}", "colonne « Motif de l'avenant »"
+    )
     assert "motif de l'avenant" in message
     assert db_state() == before
 
@@ -438,7 +441,9 @@ def test_bad_cell_is_refused_with_sheet_row_and_column(nantes, tremplin, case):
     report = upload(nantes, tremplin, content)
     message = assert_refused(report, expected)
     reported = reported[0] if reported else column
-    assert message.startswith(f"Feuille Engagements, ligne {xlsx_row}, colonne « {reported} » : "), message
+    assert message.startswith(f"Feuille « Engagements », ligne {xlsx_row}, colonne « {reported} » : "), (
+        message
+    )
     assert db_state() == before
 
 
@@ -446,7 +451,7 @@ def test_new_row_with_a_non_draft_status_is_refused(nantes, tremplin):
     content, row = bad_cell(nantes, tremplin, "État", "Confirmé (cahier d'engagements signé)", new=True)
     before = db_state()
     message = assert_refused(upload(nantes, tremplin, content), "Brouillon")
-    assert message.startswith(f"Feuille Engagements, ligne {row}, colonne « État » : ")
+    assert message.startswith(f"Feuille « Engagements », ligne {row}, colonne « État » : ")
     assert db_state() == before
 
 
@@ -455,7 +460,7 @@ def test_qpv_of_another_contract_is_refused(nantes, tremplin):
     content, row = bad_cell(nantes, tremplin, "QPV", f"QN04405M, {outside.code}", new=True)
     before = db_state()
     message = assert_refused(upload(nantes, tremplin, content), outside.code, "ne relève pas de ce contrat")
-    assert message.startswith(f"Feuille Engagements, ligne {row}, colonne « QPV » : ")
+    assert message.startswith(f"Feuille « Engagements », ligne {row}, colonne « QPV » : ")
     assert db_state() == before
 
 
@@ -463,7 +468,7 @@ def test_quartiers_choisis_without_qpv_is_refused(nantes, tremplin):
     content, row = bad_cell(nantes, tremplin, "QPV", None, new=True)
     before = db_state()
     message = assert_refused(upload(nantes, tremplin, content), "au moins un code QPV")
-    assert message.startswith(f"Feuille Engagements, ligne {row}, colonne « QPV » : ")
+    assert message.startswith(f"Feuille « Engagements », ligne {row}, colonne « QPV » : ")
     assert db_state() == before
 
 
@@ -474,8 +479,8 @@ def test_formula_in_a_cell_is_refused(nantes, tremplin):
     before = db_state()
     report = upload(nantes, tremplin, template.bytes())
     message = assert_refused(report, "formules ne sont pas acceptées")
-    assert message.startswith(f"Feuille Engagements, ligne {row}, colonne « Cible » : ")
-    assert_refused(report, "Feuille Listes, ligne 5, colonne « J »", "formules")
+    assert message.startswith(f"Feuille « Engagements », ligne {row}, colonne « Cible » : ")
+    assert_refused(report, "Feuille « Listes », ligne 5, colonne « J »", "formules")
     assert db_state() == before
 
 
@@ -485,7 +490,7 @@ def test_duplicate_ids_are_refused(nantes, tremplin):
     row = template.add(Identifiant=commitment.pk, Version=commitment.version)
     before = db_state()
     message = assert_refused(upload(nantes, tremplin, template.bytes()), "figure déjà ligne")
-    assert message.startswith(f"Feuille Engagements, ligne {row}, colonne « Identifiant » : ")
+    assert message.startswith(f"Feuille « Engagements », ligne {row}, colonne « Identifiant » : ")
     assert db_state() == before
 
 
@@ -495,7 +500,7 @@ def test_id_of_another_partner_is_refused(nantes, tremplin, bailleur):
     row = template.add(Identifiant=other.pk, Version=other.version, Intitulé=other.title)
     before = db_state()
     message = assert_refused(upload(nantes, tremplin, template.bytes()), "appartient à un autre partenaire")
-    assert message.startswith(f"Feuille Engagements, ligne {row}, colonne « Identifiant » : ")
+    assert message.startswith(f"Feuille « Engagements », ligne {row}, colonne « Identifiant » : ")
     assert bailleur.name in message
     assert db_state() == before
 
@@ -511,7 +516,7 @@ def test_id_of_another_contract_is_refused(nantes, tremplin):
     template.set(row, "Identifiant", foreign.pk)
     before = db_state()
     message = assert_refused(upload(nantes, tremplin, template.bytes()), "ne désigne aucun engagement")
-    assert message.startswith(f"Feuille Engagements, ligne {row}, colonne « Identifiant » : ")
+    assert message.startswith(f"Feuille « Engagements », ligne {row}, colonne « Identifiant » : ")
     assert db_state() == before
     foreign.refresh_from_db()
     assert foreign.title == "Ailleurs"
@@ -530,7 +535,7 @@ def test_stale_version_is_reported_as_a_conflict_on_its_row(nantes, tremplin):
     template.set(row, "Intitulé", "Animer trois forums emploi par an")
     before = db_state()
     message = assert_refused(upload(nantes, tremplin, template.bytes()), "conflit")
-    assert message.startswith(f"Feuille Engagements, ligne {row} : conflit")
+    assert message.startswith(f"Feuille « Engagements », ligne {row} : conflit")
     assert "cible : « 350 participants par an »" in message
     assert db_state() == before
 
@@ -541,7 +546,7 @@ def test_new_row_repeating_an_existing_title_with_other_content_is_refused(nante
     )
     before = db_state()
     message = assert_refused(upload(nantes, tremplin, content), "porte déjà cet intitulé")
-    assert message.startswith(f"Feuille Engagements, ligne {row}, colonne « Intitulé » : ")
+    assert message.startswith(f"Feuille « Engagements », ligne {row}, colonne « Intitulé » : ")
     assert db_state() == before
 
 
@@ -549,7 +554,7 @@ def test_missing_sheet_is_refused(nantes, tremplin):
     template = template_for(nantes, tremplin)
     template.ws.title = "Feuil1"
     message = assert_refused(
-        upload(nantes, tremplin, template.bytes()), "Feuille Engagements : feuille introuvable"
+        upload(nantes, tremplin, template.bytes()), "Feuille « Engagements » : feuille introuvable"
     )
     assert "« Feuil1 »" in message
 
@@ -559,7 +564,9 @@ def test_missing_required_column_is_refused(nantes, tremplin):
     template.ws.delete_cols(template.columns["Portée"])
     before = db_state()
     report = upload(nantes, tremplin, template.bytes())
-    assert_refused(report, "Feuille Engagements, ligne 1, colonne « Portée » : colonne obligatoire absente")
+    assert_refused(
+        report, "Feuille « Engagements », ligne 1, colonne « Portée » : colonne obligatoire absente"
+    )
     assert db_state() == before
 
 
@@ -569,7 +576,7 @@ def test_year_column_outside_the_contract_is_refused(nantes, tremplin):
     template.ws.cell(row=1, column=column, value="ETP droit commun 2031")
     report = upload(nantes, tremplin, template.bytes())
     assert_refused(
-        report, "Feuille Engagements, ligne 1, colonne « ETP droit commun 2031 »", "sort de la période"
+        report, "Feuille « Engagements », ligne 1, colonne « ETP droit commun 2031 »", "sort de la période"
     )
 
 
@@ -597,7 +604,7 @@ def test_service_refusal_rolls_back_rows_already_written(nantes, tremplin, edito
     before = db_state()
     report = upload(nantes, tremplin, template.bytes(), user=editor)
     message = assert_refused(report, "vous ne pouvez pas modifier cet engagement")
-    assert message.startswith(f"Feuille Engagements, ligne {row} : ")
+    assert message.startswith(f"Feuille « Engagements », ligne {row} : ")
     assert db_state() == before
     assert not Commitment.objects.filter(title="Créé puis annulé").exists()
 
@@ -606,10 +613,10 @@ def test_service_refusal_rolls_back_rows_already_written(nantes, tremplin, edito
 
 
 def test_file_over_the_size_limit_is_refused(nantes, tremplin, monkeypatch):
-    monkeypatch.setattr(xlsx, "MAX_UPLOAD_BYTES", 1000)
+    monkeypatch.setattr(xlsx_import, "MAX_UPLOAD_BYTES", 1000)
     report = upload(nantes, tremplin, template_for(nantes, tremplin).bytes(), filename="gros.xlsx")
     assert_refused(report, "Fichier « gros.xlsx »", "taille maximale")
-    assert xlsx.MAX_UPLOAD_BYTES == 1000
+    assert xlsx_import.MAX_UPLOAD_BYTES == 1000
 
 
 def test_django_uploaded_file_is_accepted_and_its_declared_size_checked(nantes, tremplin, monkeypatch):
@@ -617,20 +624,20 @@ def test_django_uploaded_file_is_accepted_and_its_declared_size_checked(nantes, 
 
     content = template_for(nantes, tremplin).bytes()
     upload_file = SimpleUploadedFile("modele.xlsx", content, content_type="application/octet-stream")
-    report = xlsx.import_commitments_xlsx(
+    report = xlsx_import.import_commitments_xlsx(
         user=SYSTEM, contract=nantes, partner=tremplin, fileobj=upload_file, filename=upload_file.name
     )
     assert report.ok and report.unchanged == 2
-    monkeypatch.setattr(xlsx, "MAX_UPLOAD_BYTES", len(content) - 1)
-    report = xlsx.import_commitments_xlsx(
+    monkeypatch.setattr(xlsx_import, "MAX_UPLOAD_BYTES", len(content) - 1)
+    report = xlsx_import.import_commitments_xlsx(
         user=SYSTEM, contract=nantes, partner=tremplin, fileobj=upload_file, filename=upload_file.name
     )
     assert_refused(report, "Fichier « modele.xlsx » : le fichier dépasse la taille maximale")
 
 
 def test_real_size_limit_is_five_megabytes(nantes, tremplin):
-    assert xlsx.MAX_UPLOAD_BYTES == 5 * 1024 * 1024
-    report = upload(nantes, tremplin, b"PK\x03\x04" + b"\0" * xlsx.MAX_UPLOAD_BYTES)
+    assert xlsx_import.MAX_UPLOAD_BYTES == 5 * 1024 * 1024
+    report = upload(nantes, tremplin, b"PK\x03\x04" + b"\0" * xlsx_import.MAX_UPLOAD_BYTES)
     assert_refused(report, "taille maximale de 5 Mo")
 
 
@@ -696,7 +703,7 @@ def test_blank_workbook_from_a_spreadsheet_is_refused(nantes, tremplin):
 
 
 def test_partner_editor_cannot_import_into_another_partners_cahier(nantes, bailleur, editor):
-    content = xlsx.build_template_xlsx(contract=nantes, partner=bailleur)
+    content = xlsx_template.build_template_xlsx(contract=nantes, partner=bailleur)
     before = db_state()
     with pytest.raises(PermissionDenied):
         upload(nantes, bailleur, content, user=editor)
@@ -716,7 +723,12 @@ def test_partner_editor_imports_into_his_own_cahier(nantes, tremplin, editor):
 def test_reader_cannot_import(nantes, bailleur):
     reader = Membership.objects.get(contract=nantes, partner=bailleur, role=Role.READER).user
     with pytest.raises(PermissionDenied):
-        upload(nantes, bailleur, xlsx.build_template_xlsx(contract=nantes, partner=bailleur), user=reader)
+        upload(
+            nantes,
+            bailleur,
+            xlsx_template.build_template_xlsx(contract=nantes, partner=bailleur),
+            user=reader,
+        )
 
 
 # --- commande ------------------------------------------------------------------------------------

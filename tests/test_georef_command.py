@@ -14,6 +14,7 @@ from django.core.management.base import CommandError
 from openpyxl import Workbook
 
 from cdv.georef import coords, engine, pipeline
+from cdv.georef import writer as georef_writer
 from cdv.georef.management.commands.georef import Command
 from cdv.georef.pipeline import GeocodeResult, GeorefError, GeorefOptions, locate_points, run
 
@@ -589,11 +590,11 @@ def test_xlsx_output_format_can_be_forced_and_is_checked(tmp_path, malakoff):
 
 def test_xlsx_output_limits_give_a_french_error_and_no_file(tmp_path, monkeypatch):
     (tmp_path / "in.csv").write_text("lon;lat;note\n" + "".join(f"-1.5;47.2;{k}\n" for k in range(50)))
-    monkeypatch.setattr(pipeline, "XLSX_MAX_ROWS", 20)
+    monkeypatch.setattr(georef_writer, "XLSX_MAX_ROWS", 20)
     with pytest.raises(GeorefError, match="limite d'une feuille Excel : choisissez la sortie CSV"):
         run(tmp_path / "in.csv", tmp_path / "out.xlsx", lonlat(chunk_size=10))
     assert not list(tmp_path.glob("out.xlsx*"))
-    monkeypatch.setattr(pipeline, "XLSX_MAX_ROWS", 1_048_576)
+    monkeypatch.setattr(georef_writer, "XLSX_MAX_ROWS", 1_048_576)
     (tmp_path / "long.csv").write_text("lon;lat;note\n-1.5;47.2;" + "x" * 40_000 + "\n")
     with pytest.raises(GeorefError, match="plus que la limite d'Excel"):
         run(tmp_path / "long.csv", tmp_path / "out.xlsx", lonlat())

@@ -9,7 +9,7 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from openpyxl import Workbook
 
-from cdv.indicators import importer
+from cdv.indicators import importer, mapper
 from cdv.indicators.enums import Aggregation, Scope, ValueStatus
 from cdv.indicators.importer import import_indicator_values
 from cdv.indicators.models import Indicator, IndicatorValue
@@ -313,7 +313,7 @@ def test_wide_insee_csv_with_mapping_and_period(nantes, qpvs):
             ["44109", "Nantes", "320732", "", ""],
         ]
     )
-    report = run(nantes, content, mapping={"P21_POP": "population", importer.PERIOD_KEY: "2021"})
+    report = run(nantes, content, mapping={"P21_POP": "population", mapper.PERIOD_KEY: "2021"})
     assert report.ok, report.errors
     assert report.layout == "large"
     assert report.created == 4
@@ -720,7 +720,7 @@ def test_too_large_file_is_refused(nantes, qpvs, monkeypatch):
 
 
 def test_too_many_rows_is_refused(nantes, qpvs, monkeypatch):
-    monkeypatch.setattr(importer, "MAX_ROWS", 3)
+    monkeypatch.setattr(mapper, "MAX_ROWS", 3)
     rows = [LONG_HEADER] + [["population", qpvs[0], str(2000 + i), "1"] for i in range(5)]
     assert_refused(run(nantes, csv_bytes(rows)), "Ligne 5 : le fichier dépasse 3 lignes")
 
@@ -1021,7 +1021,7 @@ def test_file_default_source_row_columns_override_and_values_are_provisional(nan
 
 def test_wide_file_takes_the_file_source_and_vintage(nantes, qpvs):
     content = csv_bytes([["CODGEO", "LIBGEO", "P21_POP"], [qpvs[0], "A", "1 234"]], sep=",")
-    mapping = {"P21_POP": "population", importer.PERIOD_KEY: "2007"}
+    mapping = {"P21_POP": "population", mapper.PERIOD_KEY: "2007"}
     assert_refused(run(nantes, content, mapping=mapping, source=None), "source des valeurs absente")
     report = run(nantes, content, mapping=mapping, source="INSEE, RP 2021", vintage="2021")
     assert report.ok, report.errors

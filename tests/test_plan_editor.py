@@ -265,7 +265,7 @@ def test_a_bad_row_is_refused_with_its_row_and_column_and_nothing_changes(nantes
     with pytest.raises(ValidationError) as refused:
         import_plan_xlsx(contract=nantes, fileobj=_edited(nantes, edit))
     messages = " ".join(refused.value.messages)
-    assert "Feuille Actions, ligne 3" in messages and f"colonne « {column} »" in messages, messages
+    assert "Feuille « Actions », ligne 3" in messages and f"colonne « {column} »" in messages, messages
     assert _snapshot(nantes) == before
 
 
@@ -354,7 +354,7 @@ def test_an_archived_action_leaves_the_public_api(client, nantes):
 
 
 def test_the_cahier_template_lists_leave_out_archived_actions(nantes):
-    from cdv.commitments.xlsx import build_template_xlsx
+    from cdv.commitments.xlsx_template import build_template_xlsx
 
     partner = factories.PartnerFactory()
     factories.SignatoryFactory(contract=nantes, partner=partner)

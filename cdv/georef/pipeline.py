@@ -46,14 +46,30 @@ from typing import Literal
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
+from cdv.core import uploads
 from cdv.core.figures import french_number
 from cdv.core.validators import check_zip_archive, foreign_content
 
 from . import coords
-from .engine import DEFAULT_GEOGRAPHY, GeorefError, QpvIndex, check_geography, get_index
+from .engine import DEFAULT_GEOGRAPHY, GeorefError, check_geography, get_index
+from .mapper import (
+    ADDRESS_OUTPUT_COLUMNS,
+    EMPTY_LINE,
+    GEOCODER_MISSING,
+    INVALID,
+    NOT_GEOCODED,
+    OUTPUT_COLUMNS,
+    STATUS_LABELS,
+    STATUSES,
+    Block,
+    BlockResult,
+    _points_result,
+    compute_block,
+)
+from .mapper import thousands as _int
+from .writer import CsvWriter, XlsxWriter
 
 logger = logging.getLogger(__name__)
 
@@ -72,26 +88,9 @@ __all__ = [
     "run",
 ]
 
-# --- statuts et colonnes ajoutées ------------------------------------------------------------------
-
-IN_QPV, OUTSIDE_QPV, NOT_GEOCODED, LOW_SCORE, INVALID = range(5)
-STATUSES = ("DANS_QPV", "HORS_QPV", "NON_GEOCODE", "SCORE_FAIBLE", "ENTREE_INVALIDE")
-STATUS_LABELS = {
-    "DANS_QPV": "dans un QPV",
-    "HORS_QPV": "hors QPV",
-    "NON_GEOCODE": "adresse non géocodée",
-    "SCORE_FAIBLE": "score de géocodage trop faible",
-    "ENTREE_INVALIDE": "entrée invalide",
-}
-OUTPUT_COLUMNS = ["code_qp", "lib_qp", "statut_qpv", "raison"]
-ADDRESS_OUTPUT_COLUMNS = ["score_geocodage", "adresse_trouvee", "longitude", "latitude"]
 SEPARATORS = (",", ";", "\t", "|")
 SEPARATOR_NAMES = {",": "virgule", ";": "point-virgule", "\t": "tabulation", "|": "barre verticale"}
 
-EMPTY_LINE = "ligne vide"
-GEOCODER_MISSING = "géocodeur indisponible"
-ADDRESS_EMPTY = "adresse vide"
-ADDRESS_NOT_FOUND = "adresse introuvable dans la Base adresse nationale"
 ADDRESS_CHUNK_SIZE = 5_000  # mode adresse : un appel au géocodeur (et un point d'avancement) par morceau
 SAMPLE_BYTES = 64 * 1024
 XLSX_MAX_MEMBERS = 1000
@@ -173,10 +172,6 @@ class Summary:
                 out.append(f"  … et {len(self.by_qpv) - 30} autre(s).")
         out += [f"Attention : {warning}" for warning in self.warnings]
         return out
-
-
-def _int(n: int) -> str:
-    return f"{n:,}".replace(",", "\u202f")
 
 
 def _percent(part: int, total: int) -> str:
@@ -285,51 +280,20 @@ def _check_options(options: GeorefOptions) -> None:
 
 # --- détection du format --------------------------------------------------------------------------
 
-_ENCODING_LABELS = {
-    "utf-8": "UTF-8",
-    "utf-8-sig": "UTF-8 (avec BOM)",
-    "cp1252": "Windows-1252",
-    "latin-1": "Latin-1 (ISO-8859-1)",
-    "utf-16-le": "UTF-16",
-    "utf-16-be": "UTF-16",
-    "xlsx": "XLSX",
-}
+_ENCODING_LABELS = {**uploads.ENCODING_LABELS, "xlsx": "XLSX"}
 
 
 def _detect_encoding(sample: bytes) -> tuple[str, int]:
     """(encodage, longueur du BOM) d'après le début du fichier ; GeorefError si ce n'est pas du texte."""
-    encoding, bom = _guess_encoding(sample)
+    try:
+        encoding, bom = uploads.detect_encoding(sample, complete=False)
+    except uploads.UploadError as error:
+        raise GeorefError(_unreadable(error.message)) from error
     text = codecs.getincrementaldecoder(encoding)(errors="replace").decode(sample[bom:], final=False)
     controls = sum(1 for ch in text if ch < " " and ch not in "\t\n\r")
     if controls > max(2, len(text) // 1000):
         raise GeorefError(_unreadable("il contient des données binaires"))
     return encoding, bom
-
-
-def _guess_encoding(sample: bytes) -> tuple[str, int]:
-    if sample.startswith(codecs.BOM_UTF8):
-        return "utf-8-sig", 3
-    if sample.startswith(codecs.BOM_UTF16_LE):
-        return "utf-16-le", 2
-    if sample.startswith(codecs.BOM_UTF16_BE):
-        return "utf-16-be", 2
-    if b"\x00" in sample:  # UTF-16 sans BOM : un octet nul sur deux pour les caractères latins
-        even, odd = sample[0::2], sample[1::2]
-        if odd.count(0) > 0.3 * len(odd) and even.count(0) < 0.05 * len(even):
-            return "utf-16-le", 0
-        if even.count(0) > 0.3 * len(even) and odd.count(0) < 0.05 * len(odd):
-            return "utf-16-be", 0
-        raise GeorefError(_unreadable("il contient des données binaires"))
-    try:
-        codecs.getincrementaldecoder("utf-8")().decode(sample, final=False)
-        return "utf-8", 0
-    except UnicodeDecodeError:
-        pass
-    try:
-        sample.decode("cp1252")
-        return "cp1252", 0
-    except UnicodeDecodeError:
-        return "latin-1", 0
 
 
 def _unreadable(why: str) -> str:
@@ -339,46 +303,7 @@ def _unreadable(why: str) -> str:
     )
 
 
-def _detect_separator(text: str) -> str:
-    """Séparateur le plus fréquent dans l'en-tête (hors guillemets), et régulier sur les lignes suivantes."""
-    lines = [line for line in text.splitlines()[:50] if line.strip()]
-    if not lines:
-        return ";"
-
-    def count(line: str, sep: str) -> int:
-        inside, n = False, 0
-        for ch in line:
-            if ch == '"':
-                inside = not inside
-            elif ch == sep and not inside:
-                n += 1
-        return n
-
-    best, best_key = ";", (0, 0)
-    for sep in SEPARATORS:
-        in_header = count(lines[0], sep)
-        if not in_header:
-            continue
-        regular = sum(1 for line in lines[1:] if count(line, sep) == in_header)
-        key = (regular, in_header)
-        if key > best_key:
-            best, best_key = sep, key
-    return best
-
-
 # --- sources : blocs de lignes ----------------------------------------------------------------------
-
-
-@dataclass
-class Block:
-    """Un morceau du fichier : soit ses lignes brutes (chemin rapide), soit ses lignes découpées."""
-
-    n: int
-    columns: dict[str, pa.Array | list]  # colonnes utiles, en chaînes
-    lines: pa.Array | None = None  # chemin rapide : ligne i (précédée de \n, sauf la première)
-    rows: list[list[str]] | None = None  # chemin général : cellules de chaque ligne
-    problems: dict[int, str] = field(default_factory=dict)  # ligne du bloc → raison du refus
-    fraction: float | None = None  # part du fichier lue à la fin de ce bloc
 
 
 class CsvSource:
@@ -402,7 +327,7 @@ class CsvSource:
             raise GeorefError(
                 _unreadable("la première ligne, qui doit donner les noms de colonnes, est vide")
             )
-        self.separator = _detect_separator(text)
+        self.separator = uploads.detect_separator(text, candidates=SEPARATORS, default=";")
         try:
             self.header = next(csv.reader([header_text], delimiter=self.separator))
         except csv.Error as error:
@@ -718,7 +643,7 @@ class XlsxSource:
 
 
 # Apostrophe ajoutée par nos sorties XLSX devant un texte pris pour une formule (``safe_text``) :
-# retirée à la lecture, comme ``unsafe_text`` (cdv.commitments.xlsx), pour qu'un classeur produit
+# retirée à la lecture, comme ``unsafe_text`` (cdv.core.spreadsheets), pour qu'un classeur produit
 # ici et relu redonne les cellules d'origine.
 _QUOTED_FORMULA_RE = re.compile(r"^'+[=+\-@\t\r]")
 
@@ -815,471 +740,6 @@ def read_header(path) -> tuple[list[str], str, str]:
     source = open_source(path, GeorefOptions(mode="lonlat"))
     source.close()
     return list(source.header), _ENCODING_LABELS.get(source.encoding, source.encoding), source.separator
-
-
-# --- calcul d'un bloc ---------------------------------------------------------------------------------
-
-
-@dataclass
-class BlockResult:
-    qpv: np.ndarray  # int32, -1 hors QPV
-    status: np.ndarray  # int8, indice dans STATUSES
-    reason: np.ndarray  # int32, indice dans messages
-    messages: list[str]
-    extra: list[list[str]] | None = None  # mode adresse : score, adresse trouvée, longitude, latitude
-
-
-class _Messages:
-    """Les raisons d'un bloc : un code par texte, 0 pour « aucune »."""
-
-    def __init__(self, base: dict[int, str] | list[str]):
-        base = dict(enumerate(base)) if isinstance(base, list) else base
-        self.texts = [base.get(i, "") for i in range(max(base) + 1)]
-        self._codes = {text: i for i, text in reversed(list(enumerate(self.texts)))}
-
-    def code(self, text: str) -> int:
-        if text not in self._codes:
-            self._codes[text] = len(self.texts)
-            self.texts.append(text)
-        return self._codes[text]
-
-
-def _points_result(points: coords.Points, index: QpvIndex) -> BlockResult:
-    qpv = index.locate(points.lon, points.lat)
-    status = np.where(qpv >= 0, IN_QPV, OUTSIDE_QPV).astype(np.int8)
-    status[points.invalid] = INVALID
-    texts = _Messages(points.messages).texts
-    return BlockResult(qpv=qpv, status=status, reason=points.reason.astype(np.int32), messages=texts)
-
-
-def _apply_problems(result: BlockResult, problems: dict[int, str]) -> None:
-    if not problems:
-        return
-    messages = _Messages(result.messages)
-    for i, text in problems.items():
-        result.qpv[i] = -1
-        result.status[i] = INVALID
-        result.reason[i] = messages.code(text)
-        if result.extra is not None:
-            result.extra[i] = ["", "", "", ""]
-    result.messages = messages.texts
-
-
-def _clean(value) -> str:
-    return " ".join(str(value).split())
-
-
-def _address_queries(block: Block) -> tuple[dict[tuple[str, str, str], int], list[int]]:
-    """Adresses distinctes du bloc (adresse, code postal, commune) et, par ligne, le numéro de la sienne."""
-    n = block.n
-    parts = [_as_list(p) for p in block.columns["address"]]
-    postcodes = _as_list(block.columns["postcode"]) if "postcode" in block.columns else [""] * n
-    cities = _as_list(block.columns["city"]) if "city" in block.columns else [""] * n
-    queries: dict[tuple[str, str, str], int] = {}
-    query_of = [-1] * n
-    for i in range(n):
-        address = " ".join(_clean(p[i]) for p in parts if _clean(p[i]))
-        if address and i not in block.problems:
-            key = (address, _clean(postcodes[i]), _clean(cities[i]))
-            query_of[i] = queries.setdefault(key, len(queries))
-    return queries, query_of
-
-
-def _geocode(geocoder, queries) -> tuple[list, str]:
-    """(résultats, raison d'échec) ; une panne du géocodeur ne lève jamais."""
-    if not queries:
-        return [], ""
-    if geocoder is None:
-        return [], GEOCODER_MISSING
-    batch = [{"address": a, "postcode": p, "city": c} for a, p, c in queries]
-    try:
-        results = list(geocoder.geocode(batch))
-    except Exception as error:  # noqa: BLE001 - une panne du géocodeur ne perd aucune ligne
-        return [], f"erreur du géocodeur : {str(error)[:200] or type(error).__name__}"
-    if len(results) != len(batch):
-        return [], f"réponse incohérente du géocodeur ({len(results)} résultats pour {len(batch)} adresses)"
-    return results, ""
-
-
-def _address_result(block: Block, options: GeorefOptions, index: QpvIndex, geocoder) -> BlockResult:
-    n = block.n
-    queries, query_of = _address_queries(block)
-    messages = _Messages({0: ""})
-    qpv = np.full(n, -1, np.int32)
-    status = np.full(n, INVALID, np.int8)
-    reason = np.full(n, messages.code(ADDRESS_EMPTY), np.int32)
-    extra = [["", "", "", ""] for _ in range(n)]
-    asked = [i for i in range(n) if query_of[i] >= 0]
-    results, failure = _geocode(geocoder, queries)
-    if failure:
-        status[asked] = NOT_GEOCODED
-        reason[asked] = messages.code(failure)
-        return BlockResult(qpv=qpv, status=status, reason=reason, messages=messages.texts, extra=extra)
-    q_lon, q_lat, q_score = (np.full(len(results), np.nan) for _ in range(3))
-    labels = [""] * len(results)
-    for j, res in enumerate(results):
-        try:
-            q_lon[j], q_lat[j] = float(res.lon), float(res.lat)
-            q_score[j] = float(res.score) if res.score is not None else np.nan
-            labels[j] = str(res.label or "")
-        except (TypeError, ValueError, AttributeError):  # None (introuvable) ou réponse mal formée
-            q_lon[j] = q_lat[j] = np.nan
-    points = coords.check_lonlat(q_lon, q_lat)
-    q_qpv = index.locate(points.lon, points.lat)
-    for i in asked:
-        j = query_of[i]
-        if np.isnan(q_lon[j]) or points.invalid[j]:
-            status[i] = NOT_GEOCODED
-            text = (
-                ADDRESS_NOT_FOUND
-                if np.isnan(q_lon[j])
-                else f"point du géocodeur refusé : {points.message(j)}"
-            )
-            reason[i] = messages.code(text)
-            continue
-        score = q_score[j]
-        extra[i] = [
-            "" if np.isnan(score) else f"{score:.2f}",
-            labels[j],
-            f"{q_lon[j]:.6f}",
-            f"{q_lat[j]:.6f}",
-        ]
-        if not np.isnan(score) and score < options.min_score:
-            where = f"dans le QPV {index.codes[q_qpv[j]]}" if q_qpv[j] >= 0 else "hors QPV"
-            status[i] = LOW_SCORE
-            reason[i] = messages.code(
-                f"score de géocodage {score:.2f} inférieur au seuil {options.min_score:.2f} : "
-                f"adresse à vérifier (le point trouvé est {where})"
-            )
-            continue
-        qpv[i] = q_qpv[j]
-        status[i] = IN_QPV if q_qpv[j] >= 0 else OUTSIDE_QPV
-        reason[i] = messages.code(points.message(j))
-    return BlockResult(qpv=qpv, status=status, reason=reason, messages=messages.texts, extra=extra)
-
-
-def _as_list(values) -> list:
-    if isinstance(values, pa.Array | pa.ChunkedArray):
-        return values.to_pylist()
-    return list(values)
-
-
-def compute_block(block: Block, options: GeorefOptions, index: QpvIndex, geocoder=None) -> BlockResult:
-    if options.mode == "address":
-        result = _address_result(block, options, index, geocoder)
-    else:
-        check = coords.check_lonlat if options.mode == "lonlat" else coords.check_xy
-        result = _points_result(check(block.columns["a"], block.columns["b"]), index)
-    _apply_problems(result, block.problems)
-    return result
-
-
-# --- écriture -----------------------------------------------------------------------------------------
-
-
-def _quote(text: str, sep: str) -> str:
-    if sep in text or '"' in text or "\n" in text or "\r" in text:
-        return '"' + text.replace('"', '""') + '"'
-    return text
-
-
-# Chemin rapide de la sortie CSV : premiers octets d'une cellule à examiner (formule possible, ou
-# guillemet ouvrant) ; une cellule signée qui est un simple nombre (« -1.55 », longitude) n'est pas
-# une formule.
-_FORMULA_START = np.zeros(256, bool)
-_FORMULA_START[[ord(c) for c in "=+-@\t\r'\""]] = True
-_SIGNED_NUMBER = r"[+-](?:\d+(?:[.,]\d*)?|[.,]\d+)(?:[eE][+-]?\d+)?"
-
-
-class CsvWriter:
-    """Met en forme les lignes de sortie d'un bloc (sans état : utilisable depuis plusieurs fils).
-
-    Comme les autres exports de la plateforme (``cdv.core.formulas.NEEDS_QUOTE_RE``), une cellule qu'un
-    tableur prendrait pour une formule (=, +, -, @, tabulation ou retour chariot en tête) reçoit une
-    apostrophe en tête, sauf un simple nombre (« -1.55 »). Le chemin rapide recopie les lignes lues :
-    il ajoute l'apostrophe par expressions régulières (pyarrow) dans les lignes sans guillemets, et
-    repasse par le module csv pour un bloc dont une ligne à protéger contient des guillemets.
-    """
-
-    def __init__(self, sep: str, index: QpvIndex, address: bool, drop: Sequence[int]):
-        from cdv.core.formulas import NEEDS_QUOTE_RE
-
-        self._needs_quote = NEEDS_QUOTE_RE.match
-        self.sep, self.address, self.drop = sep, address, set(drop)
-        sep_re = "\\|" if sep == "|" else sep  # « ; », « , » ou tabulation : littéraux
-        self._formula_start = _FORMULA_START.copy()
-        self._formula_start[ord(sep)] = False  # tabulation séparateur : une cellule vide, pas une formule
-        self._number_re = f"^{_SIGNED_NUMBER}(?:{sep_re}|\n|$)"
-        self._quote_re = "^'+[=+\\-@\t\r]"  # NEEDS_QUOTE_RE, après des apostrophes
-        self._signs = np.frombuffer(b"+-", np.uint8)
-        self._always = np.frombuffer(b"=@\r" + (b"" if sep == "\t" else b"\t"), np.uint8)
-        self.added = OUTPUT_COLUMNS + (ADDRESS_OUTPUT_COLUMNS if address else [])
-        cells = [sep + sep] + [
-            sep + _quote(str(c), sep) + sep + _quote(str(n), sep)
-            for c, n in zip(index.codes, index.names, strict=True)
-        ]
-        self.qpv_cells = coords.arrow_strings(cells)
-        self.codes = [""] + [str(c) for c in index.codes]
-        self.names = [""] + [str(n) for n in index.names]
-
-    def cell(self, text: str) -> str:
-        if text and self._needs_quote(text) and not _PLAIN_NUMBER_RE.match(text):
-            return "'" + text
-        return text
-
-    def header(self, header: Sequence[str], raw_line: str | None) -> bytes:
-        if raw_line is not None and not self.drop and all(self.cell(c) == c for c in header):
-            return (raw_line + "".join(self.sep + _quote(c, self.sep) for c in self.added) + "\n").encode(
-                "utf-8"
-            )
-        return self._rows([[self.cell(c) for c in self._kept(list(header))] + self.added])
-
-    def _kept(self, row: list[str]) -> list[str]:
-        return [cell for i, cell in enumerate(row) if i not in self.drop] if self.drop else row
-
-    def _rows(self, rows) -> bytes:
-        text = io.StringIO()
-        csv.writer(text, delimiter=self.sep, lineterminator="\n").writerows(rows)
-        return text.getvalue().encode("utf-8")
-
-    def open(self, path: Path, header: Sequence[str], raw_line: str | None) -> _CsvSink:
-        """Le fichier de sortie, ouvert, avec le BOM et la ligne d'en-tête."""
-        handle = open(path, "wb")
-        try:
-            handle.write(codecs.BOM_UTF8)
-            handle.write(self.header(header, raw_line))
-        except BaseException:
-            handle.close()
-            raise
-        return _CsvSink(handle)
-
-    def render(self, block: Block, result: BlockResult) -> list:
-        """Les octets à écrire pour ce bloc (liste de tampons)."""
-        if block.lines is not None:
-            return self._render_fast(block.lines, result)
-        return [self._render_rows(block.rows, result)]
-
-    def _safe_lines(self, lines: pa.Array) -> pa.Array | None:
-        """Les lignes avec une apostrophe devant chaque formule (règle de ``cell``) ; None s'il faut
-        les relire avec le module csv (des guillemets : les séparateurs ne se voient pas sans lire).
-
-        Par octets (numpy) : débuts de cellule après un séparateur ou un saut de ligne ; seuls ceux
-        qui commencent par un caractère de formule sont examinés, par deux expressions ancrées."""
-        offsets = np.frombuffer(lines.buffers()[1], np.int32, count=len(lines) + 1, offset=4 * lines.offset)
-        begin, end = int(offsets[0]), int(offsets[-1])
-        data = np.frombuffer(lines.buffers()[2], np.uint8)[begin:end]
-        if not len(data):
-            return lines
-        starts = np.flatnonzero(self._formula_start[data])  # peu nombreux : filtrés d'abord
-        before = data[np.maximum(starts - 1, 0)]
-        starts = starts[(starts == 0) | (before == ord(self.sep)) | (before == 10)]
-        if not len(starts):
-            return lines
-        head = data[starts]
-        needs = np.isin(head, self._always)  # =, @, tabulation, retour chariot
-        # Les autres jusqu'au candidat suivant : les expressions ancrées n'en lisent que le début.
-        for kind, pattern, negate in (
-            (np.isin(head, self._signs), self._number_re, True),
-            (head == ord("'"), self._quote_re, False),
-        ):
-            if kind.any():
-                chosen = starts[kind]
-                cut = np.append(chosen, len(data)).astype(np.int32)
-                rest = pa.StringArray.from_buffers(len(chosen), pa.py_buffer(cut), pa.py_buffer(data))
-                found = pc.match_substring_regex(rest, pattern).to_numpy(zero_copy_only=False)
-                needs[kind] = ~found if negate else found
-        quoted = head == ord('"')
-        if quoted.any():
-            after = data[np.minimum(starts[quoted] + 1, len(data) - 1)]
-            needs[quoted] = _FORMULA_START[after] & (after != ord('"'))
-        positions = starts[needs]
-        if not len(positions):
-            return lines
-        if (data == ord('"')).any():
-            return None
-        fixed = np.insert(data, positions, ord("'"))
-        relative = offsets - begin
-        moved = relative + np.searchsorted(positions, relative, side="left").astype(np.int32)
-        return pa.StringArray.from_buffers(len(lines), pa.py_buffer(moved), pa.py_buffer(fixed))
-
-    def _render_fast(self, lines: pa.Array, result: BlockResult) -> list:
-        sep = self.sep
-        safe = self._safe_lines(lines)
-        if safe is None:
-            rows = list(csv.reader((line.lstrip("\n") for line in lines.to_pylist()), delimiter=sep))
-            return [self._render_rows(rows, result)]
-        lines = safe
-        quoted = [_quote(self.cell(text), sep) for text in result.messages]
-        status_table = coords.arrow_strings([sep + s + sep + q for s in STATUSES for q in quoted])
-        combo = result.status.astype(np.int32) * len(quoted) + result.reason
-        parts = [
-            lines,
-            self.qpv_cells.take(coords.arrow_from_numpy(result.qpv + 1)),
-            status_table.take(coords.arrow_from_numpy(combo)),
-        ]
-        if self.address:
-            extra = ["".join(sep + _quote(self.cell(c), sep) for c in cells) for cells in result.extra]
-            parts.append(coords.arrow_strings(extra))
-        joined = pc.binary_join_element_wise(*parts, coords.EMPTY_TEXT)
-        offsets = np.frombuffer(
-            joined.buffers()[1], np.int32, count=len(joined) + 1, offset=4 * joined.offset
-        )
-        data = memoryview(joined.buffers()[2])[offsets[0] : offsets[-1]]
-        return [data, b"\n"]
-
-    def _render_rows(self, rows: list[list[str]], result: BlockResult) -> bytes:
-        codes, names, messages = self.codes, self.names, result.messages
-        qpv, status, reason = (result.qpv + 1).tolist(), result.status.tolist(), result.reason.tolist()
-        out = []
-        cell = self.cell
-        messages = [cell(m) for m in messages]
-        for i, row in enumerate(rows):
-            cells = [cell(c) for c in self._kept(row)]
-            cells += [codes[qpv[i]], names[qpv[i]], STATUSES[status[i]], messages[reason[i]]]
-            if self.address:
-                cells += [cell(c) for c in result.extra[i]]
-            out.append(cells)
-        return self._rows(out)
-
-
-class _CsvSink:
-    def __init__(self, handle):
-        self.handle = handle
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.handle.close()
-
-    def write(self, chunks: list) -> None:
-        for chunk in chunks:
-            self.handle.write(chunk)
-
-    def finish(self) -> None:
-        self.handle.close()
-
-
-XLSX_MAX_ROWS = 1_048_576  # lignes d'une feuille Excel, en-tête compris
-XLSX_MAX_COLUMNS = 16_384
-XLSX_MAX_CELL = 32_767  # caractères d'une cellule
-# Un nombre écrit en texte n'est pas une formule : « -1.55 » (longitude) garde son signe, sans apostrophe.
-_PLAIN_NUMBER_RE = re.compile(r"^[+-]?(\d+([.,]\d*)?|[.,]\d+)([eE][+-]?\d+)?$")
-
-
-class XlsxWriter:
-    """Met en forme les lignes d'un bloc pour une sortie XLSX (sans état : utilisable depuis plusieurs fils).
-
-    Toutes les cellules sont écrites en **texte**, comme elles ont été lues (« 047 » reste « 047 ») ;
-    une cellule vide reste vide. Un texte qu'un tableur prendrait pour une formule (=, +, -, @,
-    tabulation ou retour chariot en tête) reçoit une apostrophe en tête (``safe_text``, comme les
-    autres exports XLSX de la plateforme), sauf un simple nombre ; les caractères de contrôle,
-    interdits dans un classeur, sont retirés. Le classeur est écrit au fil de l'eau par openpyxl
-    (mode ``write_only``) : la mémoire ne dépend pas du nombre de lignes.
-    """
-
-    def __init__(self, index: QpvIndex, address: bool, drop: Sequence[int]):
-        from cdv.commitments.xlsx import safe_text
-
-        self._safe_text = safe_text
-        self.address, self.drop = address, set(drop)
-        self.added = OUTPUT_COLUMNS + (ADDRESS_OUTPUT_COLUMNS if address else [])
-        self.codes = [None] + [self.cell(str(c)) for c in index.codes]
-        self.names = [None] + [self.cell(str(n)) for n in index.names]
-
-    def cell(self, text: str) -> str | None:
-        if not text:
-            return None
-        if len(text) > XLSX_MAX_CELL:
-            raise GeorefError(
-                f"Une cellule compte {_int(len(text))} caractères, plus que la limite d'Excel "
-                f"({_int(XLSX_MAX_CELL)}) : choisissez la sortie CSV, qui n'a pas de limite."
-            )
-        return text if _PLAIN_NUMBER_RE.match(text) else self._safe_text(text)
-
-    def _kept(self, row: list[str]) -> list[str]:
-        return [cell for i, cell in enumerate(row) if i not in self.drop] if self.drop else row
-
-    def open(self, path: Path, header: Sequence[str], raw_line: str | None) -> _XlsxSink:
-        names = self._kept(list(header)) + self.added
-        if len(names) > XLSX_MAX_COLUMNS:
-            raise GeorefError(
-                f"Le résultat compterait {_int(len(names))} colonnes, plus que la limite d'Excel "
-                f"({_int(XLSX_MAX_COLUMNS)}) : choisissez la sortie CSV."
-            )
-        sink = _XlsxSink(path)
-        sink.write([[self.cell(name) for name in names]])
-        return sink
-
-    def render(self, block: Block, result: BlockResult) -> list[list]:
-        """Les lignes du bloc, cellule par cellule (le chemin général du lecteur : ``block.rows``)."""
-        cell, messages = self.cell, [self.cell(m) for m in result.messages]
-        statuses = [self.cell(s) for s in STATUSES]
-        codes, names = self.codes, self.names
-        qpv, status, reason = (result.qpv + 1).tolist(), result.status.tolist(), result.reason.tolist()
-        out = []
-        for i, row in enumerate(block.rows):
-            k = qpv[i]
-            cells = [cell(c) for c in self._kept(row)]
-            cells += [codes[k], names[k], statuses[status[i]], messages[reason[i]]]
-            if self.address:
-                cells += [cell(c) for c in result.extra[i]]
-            out.append(cells)
-        return out
-
-
-class _XlsxSink:
-    """Le classeur en cours d'écriture (openpyxl, mode write_only : lignes gardées sur disque)."""
-
-    def __init__(self, path: Path):
-        from openpyxl import Workbook
-
-        self.path = path
-        self.workbook = Workbook(write_only=True)
-        self.sheet = self.workbook.create_sheet("QPV")
-        self.rows = 0
-        self.saved = False
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc) -> None:
-        if self.saved:
-            return
-        # Abandon : le fichier temporaire d'openpyxl (des données personnelles) est fermé et effacé.
-        rows, writer = getattr(self.sheet, "_rows", None), getattr(self.sheet, "_writer", None)
-        for close in (getattr(rows, "close", None), getattr(writer, "cleanup", None)):
-            if close is not None:
-                try:
-                    close()
-                except Exception:  # noqa: BLE001 - nettoyage au mieux, l'erreur d'origine compte
-                    pass
-
-    def write(self, rows: list[list]) -> None:
-        from openpyxl.cell.cell import ERROR_CODES
-
-        if self.rows + len(rows) > XLSX_MAX_ROWS:
-            raise GeorefError(
-                f"Le fichier compte plus de {_int(XLSX_MAX_ROWS - 1)} lignes, la limite d'une feuille "
-                "Excel : choisissez la sortie CSV, qui n'a pas de limite."
-            )
-        append = self.sheet.append
-        for row in rows:
-            if any(value in ERROR_CODES for value in row if value):  # « #N/A » : du texte, pas une erreur
-                row = [self._text_cell(v) if v in ERROR_CODES else v for v in row]
-            append(row)
-        self.rows += len(rows)
-
-    def _text_cell(self, value: str):
-        from openpyxl.cell import WriteOnlyCell
-
-        cell = WriteOnlyCell(self.sheet, value=value)
-        cell.data_type = "s"
-        return cell
-
-    def finish(self) -> None:
-        self.workbook.save(self.path)
-        self.saved = True
 
 
 # --- point d'entrée -----------------------------------------------------------------------------------

@@ -21,7 +21,7 @@ from decimal import Decimal
 from openpyxl import Workbook
 from openpyxl.styles import Font
 
-from cdv.commitments.xlsx import safe_text
+from cdv.core.spreadsheets import safe_text
 
 from .schema import LICENSE, SECRET
 

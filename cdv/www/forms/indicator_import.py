@@ -6,14 +6,8 @@ from pathlib import PurePath
 from django import forms
 from django.core.exceptions import ValidationError
 
-from cdv.indicators.importer import (
-    LONG,
-    MAX_UPLOAD_BYTES,
-    PERIOD_KEY,
-    SOURCE_MAX,
-    VINTAGE_MAX,
-    inspect_file,
-)
+from cdv.indicators.importer import MAX_UPLOAD_BYTES, inspect_file
+from cdv.indicators.mapper import LONG, PERIOD_KEY, SOURCE_MAX, VINTAGE_MAX
 
 ALLOWED_SUFFIXES = {".csv", ".xlsx"}
 

@@ -23,7 +23,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET
 
 from cdv.commitments import abilities
-from cdv.commitments.xlsx import safe_text
+from cdv.core.spreadsheets import safe_text
 from cdv.users.models import User
 
 from ..forms.audit import AuditFilterForm, person_label

@@ -31,7 +31,7 @@ def _members_only(request, contract):
 @login_required
 def cahier(request, slug, partner_slug, fmt):
     from cdv.commitments.documents import build_cahier_pdf
-    from cdv.commitments.xlsx import export_cahier_xlsx
+    from cdv.commitments.xlsx_export import export_cahier_xlsx
 
     contract = get_contract(request, slug)
     partner = get_partner(contract, partner_slug)
@@ -51,7 +51,7 @@ def cahier(request, slug, partner_slug, fmt):
 @login_required
 def compilation(request, slug, fmt):
     from cdv.commitments.documents import build_cahier_pdf
-    from cdv.commitments.xlsx import export_cahier_xlsx
+    from cdv.commitments.xlsx_export import export_cahier_xlsx
 
     contract = get_contract(request, slug)
     _members_only(request, contract)
@@ -66,7 +66,7 @@ def compilation(request, slug, fmt):
 
 @login_required
 def template(request, slug, partner_slug):
-    from cdv.commitments.xlsx import build_template_xlsx
+    from cdv.commitments.xlsx_template import build_template_xlsx
 
     contract = get_contract(request, slug)
     partner = get_partner(contract, partner_slug)
@@ -81,7 +81,7 @@ def template(request, slug, partner_slug):
 @login_required
 @require_http_methods(["GET", "POST"])
 def upload(request, slug, partner_slug):
-    from cdv.commitments.xlsx import MAX_UPLOAD_BYTES, import_commitments_xlsx
+    from cdv.commitments.xlsx_import import MAX_UPLOAD_BYTES, import_commitments_xlsx
 
     contract = get_contract(request, slug)
     partner = get_partner(contract, partner_slug)

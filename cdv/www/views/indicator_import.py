@@ -26,10 +26,7 @@ from django.views.decorators.http import require_http_methods
 
 from cdv.commitments import abilities
 from cdv.indicators import import_files
-from cdv.indicators.importer import (
-    import_indicator_values,
-    inspect_file,
-)
+from cdv.indicators.importer import import_indicator_values, inspect_file
 from cdv.indicators.models import Indicator
 
 from ..forms.indicator_import import (

@@ -68,7 +68,7 @@ class Command(BaseCommand):
             if partner is not None:
                 check_partner_in_contract(contract=contract, partner=partner)
             if options["format"] == "xlsx":
-                from cdv.commitments.xlsx import export_cahier_xlsx
+                from cdv.commitments.xlsx_export import export_cahier_xlsx
 
                 result = export_cahier_xlsx(contract=contract, partner=partner)
             else:

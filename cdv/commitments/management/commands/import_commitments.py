@@ -3,7 +3,7 @@ from pathlib import Path
 from django.core.exceptions import PermissionDenied
 from django.core.management.base import BaseCommand, CommandError
 
-from cdv.commitments.xlsx import import_commitments_xlsx
+from cdv.commitments.xlsx_import import import_commitments_xlsx
 from cdv.contracts.models import Contract
 from cdv.core.actors import SystemActor
 from cdv.partners.models import Partner

@@ -8,7 +8,8 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 
 from cdv.contracts.models import Contract
-from cdv.indicators.importer import PERIOD_KEY, import_indicator_values
+from cdv.indicators.importer import import_indicator_values
+from cdv.indicators.mapper import PERIOD_KEY
 
 PROGRESS_FROM_BYTES = 1024 * 1024  # barre de progression à partir de 1 Mo
 
