@@ -20,14 +20,21 @@ class ModelFactory(factory.django.DjangoModelFactory):
         return {name: kwargs.pop(name) for name in list(kwargs) if name in names}
 
     @classmethod
-    def _build(cls, model_class, *args, **kwargs):
+    def _build(cls, model_class, *args, history_user=None, **kwargs):
         cls._pop_many_to_many(model_class, kwargs)
         return super()._build(model_class, *args, **kwargs)
 
     @classmethod
-    def _create(cls, model_class, *args, **kwargs):
+    def _create(cls, model_class, *args, history_user=None, **kwargs):
+        """``history_user`` : la personne que l'historique (django-simple-history) retient comme
+        auteur de la création, comme si elle avait rempli le formulaire."""
         many = cls._pop_many_to_many(model_class, kwargs)
-        instance = super()._create(model_class, *args, **kwargs)
+        if history_user is None:
+            instance = super()._create(model_class, *args, **kwargs)
+        else:
+            instance = model_class(*args, **kwargs)
+            instance._history_user = history_user
+            instance.save()
         for name, values in many.items():
             if values is not None:
                 getattr(instance, name).set(values)

@@ -5,18 +5,24 @@ from cdv.commitments.enums import CommitmentScope, CommitmentStatus, FundingKind
 from cdv.commitments.models import Commitment, CommitmentAmendment, CommitmentMeans
 
 from .base import ModelFactory, qpv_of
-from .contracts import ContractFactory
+from .contracts import ContractFactory, SignatoryFactory
 from .partners import PartnerFactory
-from .plan import ObjectiveFactory
+from .plan import EnjeuFactory, ObjectiveFactory
 from .users import UserFactory
 
 __all__ = ["CommitmentAmendmentFactory", "CommitmentFactory", "CommitmentMeansFactory"]
 
 
+def enjeu_of(contract):
+    """Le premier enjeu du contrat, ou un nouvel enjeu s'il n'en a aucun."""
+    return contract.enjeux.order_by("number").first() or EnjeuFactory(contract=contract)
+
+
 class CommitmentFactory(ModelFactory):
     """Un engagement d'un partenaire, rattaché à un objectif de son contrat.
 
-    Sa portée suit ses quartiers : ``qpvs=[…]`` donne un engagement de quartier, sans quartier il
+    Il se rattache à un nouvel objectif du premier enjeu du contrat (créé s'il n'en a pas). Sa portée
+    suit ses quartiers : ``qpvs=[…]`` donne un engagement de quartier, sans quartier il
     vaut pour tout le contrat. Le trait ``in_qpv`` le rattache à un quartier du contrat."""
 
     class Meta:
@@ -24,7 +30,9 @@ class CommitmentFactory(ModelFactory):
 
     contract = factory.SubFactory(ContractFactory)
     partner = factory.SubFactory(PartnerFactory)
-    objective = factory.SubFactory(ObjectiveFactory, enjeu__contract=factory.SelfAttribute("...contract"))
+    objective = factory.SubFactory(
+        ObjectiveFactory, enjeu=factory.LazyAttribute(lambda o: enjeu_of(o.factory_parent.contract))
+    )
     title = factory.Sequence(lambda n: f"Engagement de test {n}")
     qpvs = ()
     indicators = None
@@ -32,6 +40,10 @@ class CommitmentFactory(ModelFactory):
     status = CommitmentStatus.DRAFT
 
     class Params:
+        # Le partenaire signe le contrat (ou y participe) avant de s'engager.
+        by_signatory = factory.Trait(
+            partner=factory.LazyAttribute(lambda o: SignatoryFactory(contract=o.contract).partner)
+        )
         in_qpv = factory.Trait(qpvs=factory.LazyAttribute(lambda o: [qpv_of(o.contract)]))
         draft = factory.Trait(status=CommitmentStatus.DRAFT)
         proposed = factory.Trait(status=CommitmentStatus.PROPOSED)

@@ -152,27 +152,24 @@ class QuestionnaireResponseFactory(ModelFactory):
 
 
 class AnswerFactory(ModelFactory):
-    """La note (1 à 5) donnée à une question du même questionnaire."""
+    """La note (1 à 5) donnée à une question du même questionnaire ; ``free_text`` : une réponse libre à
+    une question ouverte."""
 
     class Meta:
         model = Answer
 
     response = factory.SubFactory(QuestionnaireResponseFactory)
-    item = factory.SubFactory(
-        QuestionnaireItemFactory, questionnaire=factory.SelfAttribute("..response.questionnaire")
-    )
     scale_value = 4
+    item = factory.SubFactory(
+        QuestionnaireItemFactory,
+        questionnaire=factory.SelfAttribute("..response.questionnaire"),
+        kind=factory.LazyAttribute(
+            lambda o: ItemKind.SCALE if o.factory_parent.scale_value is not None else ItemKind.TEXT
+        ),
+    )
 
     class Params:
-        free_text = factory.Trait(
-            scale_value=None,
-            text="Le forum au centre social a aidé des voisins.",
-            item=factory.SubFactory(
-                QuestionnaireItemFactory,
-                questionnaire=factory.SelfAttribute("..response.questionnaire"),
-                kind=ItemKind.TEXT,
-            ),
-        )
+        free_text = factory.Trait(scale_value=None, text="Le forum au centre social a aidé des voisins.")
 
 
 class EvaluationReportFactory(ModelFactory):

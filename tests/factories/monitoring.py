@@ -88,18 +88,14 @@ class ProgressReportFactory(ModelFactory):
             submitted_at=factory.LazyFunction(timezone.now),
             submitted_by=factory.SubFactory(UserFactory),
         )
-        accepted = factory.Trait(
+        reviewed = factory.Trait(
             submitted=True,
-            state=ReportState.ACCEPTED,
             reviewed_at=factory.LazyFunction(timezone.now),
             reviewed_by=factory.SubFactory(UserFactory),
         )
+        accepted = factory.Trait(reviewed=True, state=ReportState.ACCEPTED)
         returned = factory.Trait(
-            submitted=True,
-            state=ReportState.RETURNED,
-            reviewer_comment="Précisez les moyens mobilisés.",
-            reviewed_at=factory.LazyFunction(timezone.now),
-            reviewed_by=factory.SubFactory(UserFactory),
+            reviewed=True, state=ReportState.RETURNED, reviewer_comment="Précisez les moyens mobilisés."
         )
 
 
@@ -131,16 +127,14 @@ class FeedbackFactory(ModelFactory):
 
     class Params:
         in_qpv = factory.Trait(qpvs=factory.LazyAttribute(lambda o: [qpv_of(o.contract)]))
-        published = factory.Trait(
-            moderation=Moderation.PUBLISHED,
-            moderated_at=factory.LazyFunction(timezone.now),
-            moderated_by=factory.SubFactory(UserFactory),
+        moderated = factory.Trait(
+            moderated_at=factory.LazyFunction(timezone.now), moderated_by=factory.SubFactory(UserFactory)
         )
+        published = factory.Trait(moderated=True, moderation=Moderation.PUBLISHED)
         hidden = factory.Trait(
+            moderated=True,
             moderation=Moderation.REJECTED,
             moderation_comment="Propos qui désignent une personne.",
-            moderated_at=factory.LazyFunction(timezone.now),
-            moderated_by=factory.SubFactory(UserFactory),
         )
 
 
