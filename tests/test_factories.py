@@ -87,3 +87,11 @@ def test_a_commitment_factory_alone_builds_a_consistent_world():
     answer = factories.AnswerFactory()
     assert answer.item.questionnaire == answer.response.questionnaire
     assert answer.response.questionnaire.qpv in answer.response.questionnaire.evaluation.contract.qpvs.all()
+
+
+def test_file_factories_write_their_file_under_its_given_name():
+    attachment = factories.ReportAttachmentFactory(original_name="compte-rendu.pdf")
+    assert attachment.file.name.endswith("/compte-rendu.pdf")
+    assert attachment.file.read() == factories.PDF and attachment.size == len(factories.PDF)
+    means = factories.CommitmentFactory(means=[2025, 2026]).means.order_by("year")
+    assert [m.year for m in means] == [2025, 2026]

@@ -63,6 +63,12 @@ class CommitmentFactory(ModelFactory):
             status=CommitmentStatus.ABANDONED, status_comment="Abandonné faute de local."
         )
 
+    @factory.post_generation
+    def means(obj, create, extracted, **kwargs):
+        """``means=[2025, 2026]`` : des moyens de droit commun ces années-là."""
+        for year in extracted or ():
+            CommitmentMeansFactory(commitment=obj, year=year, **kwargs)
+
 
 class CommitmentMeansFactory(ModelFactory):
     class Meta:
@@ -71,7 +77,7 @@ class CommitmentMeansFactory(ModelFactory):
     commitment = factory.SubFactory(CommitmentFactory)
     year = factory.LazyAttribute(lambda o: o.commitment.contract.start_year)
     fte = 1
-    amount_eur = 1000
+    amount_eur = 100
     funding = FundingKind.ORDINARY
 
     class Params:
