@@ -16,9 +16,8 @@ from schemathesis.specs.openapi.definitions import OPENAPI_31
 import cdv.api
 from cdv.api.pagination import MAX_LIMIT
 from cdv.commitments.abilities import PUBLIC_STATUSES
-from cdv.commitments.enums import CommitmentScope
 from cdv.commitments.enums import CommitmentStatus as S
-from cdv.commitments.models import Commitment, CommitmentMeans
+from cdv.commitments.models import Commitment
 from cdv.contracts.enums import ContractStatus
 from cdv.indicators.models import Indicator
 from cdv.monitoring.enums import FeedbackKind, MeetingKind, Moderation
@@ -67,20 +66,6 @@ def count(client, url, params=None, **headers):
     return response.json()["count"]
 
 
-def commitment(
-    contract, partner, objective, status=S.CONFIRMED, scope=CommitmentScope.QPV, qpvs=(), years=()
-):
-    created = Commitment.objects.create(
-        contract=contract, partner=partner, objective=objective, scope=scope, title="Test", status=status
-    )
-    created.qpvs.set(qpvs)
-    for year in years:
-        CommitmentMeans.objects.create(
-            commitment=created, year=year, fte=1, amount_eur=100, funding="DROIT_COMMUN"
-        )
-    return created
-
-
 @pytest.fixture
 def pilot(nantes):
     return factories.MembershipFactory(contract=nantes, role=Role.PILOT).user
@@ -121,7 +106,15 @@ def test_a_contract_in_preparation_is_invisible_everywhere_without_a_role(client
 
 def test_draft_commitments_never_appear_anonymously(client, nantes, pilot, objective):
     hidden = factories.PartnerFactory(name="Partenaire aux seuls brouillons")
-    draft = commitment(nantes, hidden, objective, status=S.DRAFT, qpvs=[nantes.qpvs.first()], years=[2025])
+    draft = factories.CommitmentFactory(
+        contract=nantes,
+        partner=hidden,
+        objective=objective,
+        status=S.DRAFT,
+        qpvs=[nantes.qpvs.first()],
+        means=[2025],
+        title="Test",
+    )
     public_statuses = {S.CONFIRMED, S.IN_PROGRESS, S.DONE, S.PARTLY_DONE, S.NOT_DONE, S.ABANDONED}
     listed = items(client, f"{BASE}/commitments", {"limit": MAX_LIMIT})
     assert listed and {c["status"] for c in listed} <= public_statuses
@@ -305,11 +298,32 @@ def test_partner_filters_match_the_database(client, nantes):
 def test_commitment_filters_match_the_database(client, nantes, objective, pilot):
     partner = factories.PartnerFactory()
     qpv = nantes.qpvs.get(code="QN04413M")
-    commitment(nantes, partner, objective, qpvs=[qpv], years=[2027])
-    commitment(
-        nantes, partner, objective, status=S.IN_PROGRESS, scope=CommitmentScope.CONTRACT, years=[2027, 2028]
+    factories.CommitmentFactory(
+        contract=nantes,
+        partner=partner,
+        objective=objective,
+        status=S.CONFIRMED,
+        qpvs=[qpv],
+        means=[2027],
+        title="Test",
     )
-    commitment(nantes, partner, objective, status=S.DRAFT, qpvs=[qpv], years=[2027])
+    factories.CommitmentFactory(
+        contract=nantes,
+        partner=partner,
+        objective=objective,
+        status=S.IN_PROGRESS,
+        means=[2027, 2028],
+        title="Test",
+    )
+    factories.CommitmentFactory(
+        contract=nantes,
+        partner=partner,
+        objective=objective,
+        status=S.DRAFT,
+        qpvs=[qpv],
+        means=[2027],
+        title="Test",
+    )
     public = Commitment.objects.filter(contract=nantes, status__in=PUBLIC_STATUSES)
     url = f"{BASE}/commitments"
     assert count(client, url, {"partner": partner.slug}) == 2
@@ -513,7 +527,15 @@ def _add_rows(nantes, n):
         )
         action.qpvs.set(qpvs)
         action.contributors.add(partner)
-        made = commitment(nantes, partner, objective, qpvs=qpvs, years=[2025, 2026])
+        made = factories.CommitmentFactory(
+            contract=nantes,
+            partner=partner,
+            objective=objective,
+            status=S.CONFIRMED,
+            qpvs=qpvs,
+            means=[2025, 2026],
+            title="Test",
+        )
         made.indicators.add(indicator)
         Indicator.objects.create(
             contract=nantes, code=f"ajoute-{start + i}", name="Ajouté", unit="%", enjeu=enjeu

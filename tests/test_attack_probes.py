@@ -32,7 +32,6 @@ from dataclasses import dataclass
 
 import pytest
 from django.apps import apps
-from django.core.files.base import ContentFile
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection, transaction
 from django.test import Client
@@ -46,14 +45,12 @@ from cdv.commitments.models import Commitment
 from cdv.evaluation import services as evaluation_services
 from cdv.evaluation.enums import Criterion, EvaluationKind, ItemKind, QuestionnaireStatus
 from cdv.evaluation.models import Evaluation, Questionnaire
-from cdv.georef.models import GeorefJob, JobStatus
-from cdv.indicators.models import Indicator
 from cdv.monitoring import feedback as fb
 from cdv.monitoring import meetings as mt
 from cdv.monitoring import services as review_services
 from cdv.monitoring import yearly
 from cdv.monitoring.enums import DecisionStatus, FeedbackKind, MeetingKind, ReportState
-from cdv.monitoring.models import Feedback, Meeting, ProgressReport, ReportAttachment
+from cdv.monitoring.models import Feedback, Meeting, ProgressReport
 from cdv.partners.models import Partner
 from cdv.seed.demo_evaluation import BELLEVUE, DERVALLIERES
 from cdv.users.enums import Role
@@ -78,54 +75,13 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 # --- Le monde : deux contrats, deux partenaires, un objet de chaque sorte de chaque côté ----------
 
 
-def _commitment(contract, partner, status, title, qpvs=(), indicators=()):
-    enjeu = contract.enjeux.order_by("number").first()
-    commitment = Commitment.objects.create(
-        contract=contract,
-        partner=partner,
-        objective=factories.ObjectiveFactory(enjeu=enjeu),
-        title=title,
-        scope=CommitmentScope.QPV if qpvs else CommitmentScope.CONTRACT,
-        status=status,
-    )
-    commitment.qpvs.set(qpvs)
-    commitment.indicators.set(indicators)
-    return commitment
-
-
-def _attach(report, name):
-    """Une pièce jointe posée directement (les droits de dépôt sont sondés par ailleurs)."""
-    attachment = ReportAttachment(
-        report=report, original_name=name, content_type="application/pdf", size=len(PDF)
-    )
-    attachment.file.save(name, ContentFile(PDF), save=False)
-    attachment.save()
-    return attachment
-
-
-def _georef_job(owner, contract, qpv):
-    job = GeorefJob(
-        owner=owner,
-        contract=contract,
-        original_name="beneficiaires.csv",
-        options={"mode": "lonlat", "geography": "2024"},
-        status=JobStatus.DONE,
-        finished_at=timezone.now(),
-        summary={
-            "rows": 20,
-            "by_status": {"DANS_QPV": 12, "HORS_QPV": 8},
-            "by_qpv": {qpv.code: [qpv.name, 12]},
-        },
-    )
-    job.output_file.save("resultat.csv", ContentFile(b"nom;statut_qpv\nA;DANS_QPV\n"), save=False)
-    job.save()
-    return job
-
-
 def build_world(nantes):
     """Nantes (données de démonstration) et un autre contrat, avec dans chacun ce que les sondes
     visent : engagements, campagne de bilans et pièces jointes, retours, instances et décisions,
-    évaluation et questionnaires, traitements de géoréférencement, jetons d'API."""
+    évaluation et questionnaires, traitements de géoréférencement, jetons d'API.
+
+    Les lignes sont posées par les fabriques ; campagne, bilans, retours, instances et évaluation passent
+    par les services, comme sur le site."""
     other = factories.ContractFactory(slug="autre-contrat-sondes", title="Autre contrat (sondes)")
     other_qpv = factories.QpvFactory(name="Quartier d'un autre contrat")
     other.qpvs.add(other_qpv)
@@ -134,7 +90,7 @@ def build_world(nantes):
     other_action = factories.ActionFactory(
         objective=other_objective, code="9.9.9", title="Action d'un autre contrat"
     )
-    other_indicator = Indicator.objects.create(
+    other_indicator = factories.IndicatorFactory(
         contract=other, code="indicateur-autre-contrat", name="Indicateur d'un autre contrat", unit="%"
     )
     a = factories.PartnerFactory(name="Partenaire A (sondes)")
@@ -159,19 +115,41 @@ def build_world(nantes):
     pilot, pilot_other = users["pilot"], users["pilot_other"]
 
     qpv = nantes.qpvs.order_by("code").first()
-    share = Indicator.objects.create(
+    share = factories.IndicatorFactory(
         contract=nantes, code="part-beneficiaires-sondes", name="Part des bénéficiaires en QPV", unit="%"
     )
     commitments = {
-        "a_confirmed": _commitment(nantes, a, S.CONFIRMED, "Ateliers de A", [qpv], [share]),
-        "a_draft": _commitment(nantes, a, S.DRAFT, "Brouillon de A"),
-        "b_confirmed": _commitment(nantes, b, S.CONFIRMED, "Chantiers de B", [qpv], [share]),
-        "b_draft": _commitment(nantes, b, S.DRAFT, "Brouillon de B"),
+        "a_confirmed": factories.CommitmentFactory(
+            contract=nantes,
+            partner=a,
+            status=S.CONFIRMED,
+            title="Ateliers de A",
+            qpvs=[qpv],
+            indicators=[share],
+        ),
+        "a_draft": factories.CommitmentFactory(
+            contract=nantes, partner=a, status=S.DRAFT, title="Brouillon de A"
+        ),
+        "b_confirmed": factories.CommitmentFactory(
+            contract=nantes,
+            partner=b,
+            status=S.CONFIRMED,
+            title="Chantiers de B",
+            qpvs=[qpv],
+            indicators=[share],
+        ),
+        "b_draft": factories.CommitmentFactory(
+            contract=nantes, partner=b, status=S.DRAFT, title="Brouillon de B"
+        ),
     }
     other_enjeu_1 = factories.EnjeuFactory(contract=other, number=1)
     assert other.enjeux.order_by("number").first() == other_enjeu_1
-    commitments["other_a"] = _commitment(other, a, S.CONFIRMED, "Engagement de A ailleurs", [other_qpv])
-    commitments["other_draft"] = _commitment(other, a, S.DRAFT, "Brouillon de A ailleurs")
+    commitments["other_a"] = factories.CommitmentFactory(
+        contract=other, partner=a, status=S.CONFIRMED, title="Engagement de A ailleurs", qpvs=[other_qpv]
+    )
+    commitments["other_draft"] = factories.CommitmentFactory(
+        contract=other, partner=a, status=S.DRAFT, title="Brouillon de A ailleurs"
+    )
 
     deadline = timezone.localdate() + timezone.timedelta(days=30)
     campaign = review_services.open_campaign(user=pilot, contract=nantes, year=YEAR, deadline=deadline)
@@ -183,7 +161,12 @@ def build_world(nantes):
         "b": ProgressReport.objects.get(campaign=campaign, commitment=commitments["b_confirmed"]),
         "other": ProgressReport.objects.get(campaign=other_campaign, commitment=commitments["other_a"]),
     }
-    attachments = {key: _attach(report, f"preuve-{key}.pdf") for key, report in reports.items()}
+    attachments = {
+        key: factories.ReportAttachmentFactory(
+            report=report, original_name=f"preuve-{key}.pdf", uploaded_by=None
+        )
+        for key, report in reports.items()
+    }
 
     feedback = {
         "a": fb.post_feedback(
@@ -271,8 +254,8 @@ def build_world(nantes):
         "bell": Questionnaire.objects.get(evaluation=evaluation, qpv__code=BELLEVUE),
         "other_questionnaire": other_questionnaire,
         "jobs": {
-            "a": _georef_job(users["editor_a"], nantes, qpv),
-            "b": _georef_job(users["editor_b"], nantes, qpv),
+            "a": factories.GeorefJobFactory(owner=users["editor_a"], contract=nantes, done=True),
+            "b": factories.GeorefJobFactory(owner=users["editor_b"], contract=nantes, done=True),
         },
         "token_b": create_api_token(user=users["editor_b"], name="jeton de B")[0],
     }
@@ -500,7 +483,9 @@ def proposed_of_a(world):
     """Un engagement proposé de A (validation groupée), créé avant les essais (``setup``)."""
     commitments = world["commitments"]
     if "a_proposed" not in commitments:
-        commitments["a_proposed"] = _commitment(world["nantes"], world["a"], S.PROPOSED, "Proposé de A")
+        commitments["a_proposed"] = factories.CommitmentFactory(
+            contract=world["nantes"], partner=world["a"], status=S.PROPOSED, title="Proposé de A"
+        )
     return commitments["a_proposed"]
 
 

@@ -6,8 +6,6 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from cdv.commitments.enums import CommitmentScope
-from cdv.commitments.models import Commitment
 from cdv.users.enums import Role
 from tests import factories
 
@@ -17,21 +15,6 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def pilot(nantes):
     return factories.MembershipFactory(contract=nantes, role=Role.PILOT).user
-
-
-def make_commitment(contract, title, user=None):
-    partner = factories.PartnerFactory()
-    factories.SignatoryFactory(contract=contract, partner=partner)
-    commitment = Commitment(
-        contract=contract,
-        partner=partner,
-        objective=factories.ObjectiveFactory(enjeu=contract.enjeux.first()),
-        title=title,
-        scope=CommitmentScope.CONTRACT,
-    )
-    commitment._history_user = user
-    commitment.save()
-    return commitment
 
 
 def test_only_pilots_see_the_audit_log(client, nantes):
@@ -46,10 +29,12 @@ def test_only_pilots_see_the_audit_log(client, nantes):
 
 
 def test_lists_who_changed_what_filters_and_excludes_other_contracts(client, nantes, pilot):
-    mine = make_commitment(nantes, "Engagement suivi au journal", user=pilot)
+    mine = factories.CommitmentFactory(
+        contract=nantes, by_signatory=True, title="Engagement suivi au journal", history_user=pilot
+    )
     other = factories.ContractFactory(slug="autre-contrat-audit")
     factories.EnjeuFactory(contract=other, number=1)
-    make_commitment(other, "Engagement d'un autre contrat")
+    factories.CommitmentFactory(contract=other, by_signatory=True, title="Engagement d'un autre contrat")
     client.force_login(pilot)
     url = reverse("www:audit", args=[nantes.slug])
     page = client.get(url, {"q": "journal"}).content.decode()
@@ -62,7 +47,9 @@ def test_lists_who_changed_what_filters_and_excludes_other_contracts(client, nan
 
 
 def test_csv_export_is_formula_safe(client, nantes, pilot):
-    make_commitment(nantes, '=HYPERLINK("http://x.example","clic")', user=pilot)
+    factories.CommitmentFactory(
+        contract=nantes, by_signatory=True, title='=HYPERLINK("http://x.example","clic")', history_user=pilot
+    )
     client.force_login(pilot)
     response = client.get(reverse("www:audit", args=[nantes.slug]), {"format": "csv", "objet": "engagement"})
     body = b"".join(response.streaming_content).decode()
@@ -71,14 +58,18 @@ def test_csv_export_is_formula_safe(client, nantes, pilot):
 
 
 def test_page_costs_a_bounded_number_of_queries(client, nantes, pilot):
-    make_commitment(nantes, "Premier engagement", user=pilot)
+    factories.CommitmentFactory(
+        contract=nantes, by_signatory=True, title="Premier engagement", history_user=pilot
+    )
     client.force_login(pilot)
     url = reverse("www:audit", args=[nantes.slug])
     client.get(url)
     with CaptureQueriesContext(connection) as few:
         client.get(url)
     for i in range(30):
-        make_commitment(nantes, f"Engagement {i}", user=pilot)
+        factories.CommitmentFactory(
+            contract=nantes, by_signatory=True, title=f"Engagement {i}", history_user=pilot
+        )
     with CaptureQueriesContext(connection) as many:
         client.get(url)
     assert len(many) == len(few) <= 15

@@ -27,7 +27,7 @@ from cdv.notifications.models import Notification
 from cdv.users.enums import Role
 from tests import factories
 from tests import test_review_cycle as cycle
-from tests.test_review_cycle import COMPLETE, YEAR, make_commitment, open_2025, report_of, set_state
+from tests.test_review_cycle import COMPLETE, YEAR, open_2025, report_of, set_state
 
 # Le monde du suivi annuel (contrat de Nantes, partenaires A et B, une personne par rôle) et le dossier
 # jetable des marqueurs de relance.
@@ -99,7 +99,9 @@ def test_commitment_proposed_writes_to_the_pilots(world):
 
 def test_commitment_validated_and_returned_write_to_the_partner_referents(client, world):
     users, nantes = world["users"], world["nantes"]
-    commitment = make_commitment(nantes, world["a"], S.PROPOSED, (), "Jardin partagé")
+    commitment = factories.CommitmentFactory(
+        contract=nantes, partner=world["a"], status=S.PROPOSED, title="Jardin partagé"
+    )
     client.force_login(users["pilot"])
     url = reverse("www:commitment_transition", args=[nantes.slug, commitment.pk, "valider"])
     assert client.post(url).status_code == 302
@@ -119,9 +121,11 @@ def test_commitment_validated_and_returned_write_to_the_partner_referents(client
 
 def test_bulk_transition_sends_one_message_per_partner(world):
     users, nantes = world["users"], world["nantes"]
-    a1 = make_commitment(nantes, world["a"], S.PROPOSED, (), "Lot un")
-    a2 = make_commitment(nantes, world["a"], S.PROPOSED, (), "Lot deux")
-    b1 = make_commitment(nantes, world["b"], S.PROPOSED, (), "Lot trois")
+    a1 = factories.CommitmentFactory(contract=nantes, partner=world["a"], status=S.PROPOSED, title="Lot un")
+    a2 = factories.CommitmentFactory(contract=nantes, partner=world["a"], status=S.PROPOSED, title="Lot deux")
+    b1 = factories.CommitmentFactory(
+        contract=nantes, partner=world["b"], status=S.PROPOSED, title="Lot trois"
+    )
     commitment_services.bulk_transition(
         user=users["pilot"], contract=nantes, commitment_ids=[a1.pk, a2.pk, b1.pk], action="validate"
     )
@@ -254,8 +258,12 @@ def test_digest_groups_pending_notifications_once_and_skips_disabled_kinds(world
     prefer(editor, NotificationKind.COMMITMENT_VALIDATED, Delivery.DIGEST)
     prefer(editor, NotificationKind.COMMITMENT_RETURNED, Delivery.DIGEST)
     prefer(editor, NotificationKind.DECISION, Delivery.OFF)
-    one = make_commitment(nantes, world["a"], S.PROPOSED, (), "Premier projet")
-    two = make_commitment(nantes, world["a"], S.PROPOSED, (), "Second projet")
+    one = factories.CommitmentFactory(
+        contract=nantes, partner=world["a"], status=S.PROPOSED, title="Premier projet"
+    )
+    two = factories.CommitmentFactory(
+        contract=nantes, partner=world["a"], status=S.PROPOSED, title="Second projet"
+    )
     commitment_services.validate(user=users["pilot"], commitment=one)
     commitment_services.return_to_partner(user=users["pilot"], commitment=two, comment="Chiffrez-le.")
     meeting = meeting_services.create_meeting(
@@ -290,7 +298,10 @@ def test_disabling_a_kind_drops_what_waited_for_the_digest(world):
     editor = users["editor_a"]
     prefer(editor, NotificationKind.COMMITMENT_VALIDATED, Delivery.DIGEST)
     commitment_services.validate(
-        user=users["pilot"], commitment=make_commitment(nantes, world["a"], S.PROPOSED, (), "Attente")
+        user=users["pilot"],
+        commitment=factories.CommitmentFactory(
+            contract=nantes, partner=world["a"], status=S.PROPOSED, title="Attente"
+        ),
     )
     prefer(editor, NotificationKind.COMMITMENT_VALIDATED, Delivery.OFF)
     digest()
@@ -302,7 +313,10 @@ def test_preferences_are_respected_per_person(world):
     second = factories.MembershipFactory(contract=nantes, partner=world["a"], role=Role.EDITOR).user
     prefer(second, NotificationKind.COMMITMENT_VALIDATED, Delivery.OFF)
     commitment_services.validate(
-        user=users["pilot"], commitment=make_commitment(nantes, world["a"], S.PROPOSED, (), "Pour un seul")
+        user=users["pilot"],
+        commitment=factories.CommitmentFactory(
+            contract=nantes, partner=world["a"], status=S.PROPOSED, title="Pour un seul"
+        ),
     )
     assert [m.to for m in mail.outbox] == [[users["editor_a"].email]]
     assert not Notification.objects.filter(recipient=second).exists()
@@ -330,7 +344,10 @@ def test_notifications_page_lists_marks_read_and_saves_preferences(client, world
     editor = users["editor_a"]
     for title in ("Un", "Deux"):
         commitment_services.validate(
-            user=users["pilot"], commitment=make_commitment(nantes, world["a"], S.PROPOSED, (), title)
+            user=users["pilot"],
+            commitment=factories.CommitmentFactory(
+                contract=nantes, partner=world["a"], status=S.PROPOSED, title=title
+            ),
         )
     foreign = Notification.objects.create(
         recipient=users["editor_b"], contract=nantes, kind=NotificationKind.DECISION, text="Pour B", url=SITE
@@ -435,7 +452,10 @@ def test_deleting_the_account_erases_its_notifications_and_preferences(world):
     editor = users["editor_a"]
     prefer(editor, NotificationKind.DECISION, Delivery.DIGEST)
     commitment_services.validate(
-        user=users["pilot"], commitment=make_commitment(nantes, world["a"], S.PROPOSED, (), "Effacé")
+        user=users["pilot"],
+        commitment=factories.CommitmentFactory(
+            contract=nantes, partner=world["a"], status=S.PROPOSED, title="Effacé"
+        ),
     )
     assert Notification.objects.filter(recipient=editor).exists()
     privacy.anonymize(editor)

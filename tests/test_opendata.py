@@ -15,9 +15,8 @@ from openpyxl import load_workbook
 from shapely.geometry import shape
 
 from cdv.commitments.abilities import PUBLIC_STATUSES
-from cdv.commitments.enums import CommitmentScope, FundingKind
 from cdv.commitments.enums import CommitmentStatus as S
-from cdv.commitments.models import Commitment, CommitmentMeans
+from cdv.commitments.models import Commitment
 from cdv.contracts.enums import ContractStatus
 from cdv.indicators.enums import Scope
 from cdv.indicators.models import Indicator, IndicatorValue
@@ -75,45 +74,32 @@ def any_objective(contract):
     return Objective.objects.filter(enjeu__contract=contract).order_by("enjeu__number", "number").first()
 
 
-def make_commitment(contract, *, status=S.CONFIRMED, title="Engagement de test", partner=None, **extra):
-    return Commitment.objects.create(
-        contract=contract,
-        partner=partner or factories.PartnerFactory(),
-        objective=any_objective(contract),
-        title=title,
-        scope=extra.pop("scope", CommitmentScope.CONTRACT),
-        status=status,
-        **extra,
-    )
-
-
 def add_volume(contract, n=30):
     """Des données en plus : engagements (quartiers, moyens, indicateurs), actions, valeurs."""
     qpvs = list(contract.qpvs.all()[:3])
     indicator = Indicator.objects.filter(contract=contract).first()
     objective = any_objective(contract)
     for i in range(n):
-        commitment = make_commitment(
-            contract, title=f"Engagement en volume {i}", scope=CommitmentScope.QPV, status=S.IN_PROGRESS
+        commitment = factories.CommitmentFactory(
+            contract=contract,
+            objective=objective,
+            title=f"Engagement en volume {i}",
+            qpvs=qpvs,
+            indicators=[indicator],
+            status=S.IN_PROGRESS,
         )
-        commitment.qpvs.set(qpvs)
-        commitment.indicators.add(indicator)
-        CommitmentMeans.objects.create(
-            commitment=commitment,
-            year=2025,
-            fte=Decimal("0.5"),
-            amount_eur=1000,
-            funding=FundingKind.ORDINARY,
+        factories.CommitmentMeansFactory(
+            commitment=commitment, year=2025, fte=Decimal("0.5"), amount_eur=1000
         )
-        CommitmentMeans.objects.create(
-            commitment=commitment, year=2025, amount_eur=250, funding=FundingKind.SPECIFIC
+        factories.CommitmentMeansFactory(commitment=commitment, year=2025, amount_eur=250, specific=True)
+        factories.ActionFactory(
+            objective=objective,
+            scope=ActionScope.QPV,
+            qpvs=qpvs,
+            pilot_partner=factories.PartnerFactory(),
+            contributors=[factories.PartnerFactory(), commitment.partner],
         )
-        action = factories.ActionFactory(
-            objective=objective, scope=ActionScope.QPV, pilot_partner=factories.PartnerFactory()
-        )
-        action.qpvs.set(qpvs)
-        action.contributors.add(factories.PartnerFactory(), commitment.partner)
-        IndicatorValue.objects.create(
+        factories.IndicatorValueFactory(
             indicator=indicator, territory=qpvs[i % 3], year=1990 + i, value=Decimal(i), is_demo=True
         )
 
@@ -192,10 +178,12 @@ def test_rows_read_by_each_resource_have_exactly_its_columns(nantes):
 
 def test_a_draft_or_proposed_commitment_never_appears_even_for_a_pilot(client, nantes):
     hidden = [
-        make_commitment(nantes, status=status, title=f"Engagement secret {status}")
+        factories.CommitmentFactory(contract=nantes, status=status, title=f"Engagement secret {status}")
         for status in (S.DRAFT, S.PROPOSED, S.VALIDATED, S.RETURNED)
     ]
-    shown = make_commitment(nantes, status=S.CONFIRMED, title="Engagement confirmé visible")
+    shown = factories.CommitmentFactory(
+        contract=nantes, status=S.CONFIRMED, title="Engagement confirmé visible"
+    )
     pilot = factories.MembershipFactory(contract=nantes, role="PILOTE").user
     for who in (None, pilot):
         if who:
@@ -217,15 +205,19 @@ def test_a_draft_or_proposed_commitment_never_appears_even_for_a_pilot(client, n
 
 
 def test_statuses_come_with_their_code_and_french_label(client, nantes):
-    make_commitment(nantes, status=S.ABANDONED, title="Engagement abandonné", status_comment="Plus de local.")
+    factories.CommitmentFactory(
+        contract=nantes, status=S.ABANDONED, title="Engagement abandonné", status_comment="Plus de local."
+    )
     row = next(r for r in csv_rows(client, "engagements") if r["intitule"] == "Engagement abandonné")
     assert (row["etat"], row["etat_libelle"]) == ("ABANDONNE", "Abandonné")
     assert row["portee"] == "CONTRAT" and row["portee_libelle"] == "Tout le contrat"
 
 
 def test_demo_rows_are_flagged(client, nantes):
-    real = make_commitment(nantes, title="Engagement réel")
-    demo = make_commitment(nantes, title="Engagement fictif", is_demo=True)
+    real = factories.CommitmentFactory(contract=nantes, title="Engagement réel", status=S.CONFIRMED)
+    demo = factories.CommitmentFactory(
+        contract=nantes, title="Engagement fictif", is_demo=True, status=S.CONFIRMED
+    )
     flags = {row["id"]: row["est_demonstration"] for row in csv_rows(client, "engagements")}
     assert flags[str(real.pk)] == "false" and flags[str(demo.pk)] == "true"
     for name, model in [("actions", Action), ("objectifs", Objective), ("partenaires", Partner)]:
@@ -265,10 +257,10 @@ def test_actions_carry_their_scope_and_qpv_codes(client, nantes):
 def test_files_of_another_contract_never_mix(client, nantes):
     other = factories.ContractFactory()
     enjeu = factories.EnjeuFactory(contract=other)
-    Commitment.objects.create(
+    factories.CommitmentFactory(
         contract=other,
         partner=factories.PartnerFactory(name="Partenaire d'ailleurs"),
-        objective=factories.ObjectiveFactory(enjeu=enjeu),
+        objective__enjeu=enjeu,
         title="Engagement d'un autre contrat",
         status=S.CONFIRMED,
     )
@@ -318,8 +310,13 @@ def test_geojson_is_a_feature_collection_with_one_valid_geometry_per_qpv(client,
 
 def test_cells_starting_like_a_formula_are_neutralised_in_csv_and_xlsx(client, nantes):
     partner = factories.PartnerFactory(name=INJECTION, short_name="+33 6 00 00 00 00")
-    commitment = make_commitment(
-        nantes, partner=partner, title=INJECTION, target="-1+1", description="@SUM(A1:A9)"
+    commitment = factories.CommitmentFactory(
+        contract=nantes,
+        partner=partner,
+        title=INJECTION,
+        target="-1+1",
+        description="@SUM(A1:A9)",
+        status=S.CONFIRMED,
     )
     row = next(r for r in csv_rows(client, "engagements") if r["id"] == str(commitment.pk))
     assert row["intitule"] == "'" + INJECTION and row["partenaire_nom"] == "'" + INJECTION
@@ -366,7 +363,7 @@ def test_the_etag_follows_the_content(client, nantes):
     before = client.get(url("engagements", "csv"))["ETag"]
     before_xlsx = client.get(url("engagements", "xlsx"))["ETag"]
     assert client.get(url("engagements", "csv"))["ETag"] == before  # stable
-    make_commitment(nantes, title="Engagement nouveau")
+    factories.CommitmentFactory(contract=nantes, title="Engagement nouveau", status=S.CONFIRMED)
     assert client.get(url("engagements", "csv"), HTTP_IF_NONE_MATCH=before).status_code == 200
     assert client.get(url("engagements", "xlsx"), HTTP_IF_NONE_MATCH=before_xlsx).status_code == 200
 
@@ -482,7 +479,9 @@ def test_the_datapackage_describes_every_file(client):
 
 def test_the_datapackage_and_its_files_are_valid_for_frictionless(client, nantes, tmp_path):
     add_volume(nantes, 5)
-    make_commitment(nantes, partner=factories.PartnerFactory(name=INJECTION), title=INJECTION)
+    factories.CommitmentFactory(
+        contract=nantes, partner=factories.PartnerFactory(name=INJECTION), title=INJECTION, status=S.CONFIRMED
+    )
     indicator = Indicator.objects.filter(contract=nantes).first()
     IndicatorValue.objects.create(
         indicator=indicator, territory=nantes.qpvs.first(), year=1998, is_secret=True
@@ -507,7 +506,7 @@ def test_the_validation_catches_a_bad_integer(client, tmp_path):
 
 
 def test_the_validation_checks_foreign_keys_between_files(client, nantes, tmp_path):
-    make_commitment(nantes, title="Engagement orphelin")
+    factories.CommitmentFactory(contract=nantes, title="Engagement orphelin", status=S.CONFIRMED)
     download_package(client, tmp_path)
     rows = list(csv.DictReader(io.StringIO((tmp_path / "engagements.csv").read_text(encoding="utf-8"))))
     orphan = next(r for r in rows if r["intitule"] == "Engagement orphelin")

@@ -462,19 +462,6 @@ def test_public_list_filters_by_qpv_and_enjeu(client, world):
 # --- Instances et décisions : droits -------------------------------------------------------------
 
 
-def make_meeting(contract, kind=MeetingKind.COPIL, **kwargs):
-    defaults = {
-        "title": f"{kind} de test",
-        "date": datetime.date(2025, 6, 12),
-        "minutes": f"Compte rendu {kind}",
-    }
-    return Meeting.objects.create(contract=contract, kind=kind, **(defaults | kwargs))
-
-
-def make_decision(meeting, **kwargs):
-    return Decision.objects.create(meeting=meeting, text=kwargs.pop("text", "Décision de test"), **kwargs)
-
-
 def meetings_state():
     return (
         sorted(Meeting.objects.values_list("pk", "kind", "title", "date", "minutes")),
@@ -514,8 +501,8 @@ def expected_write(role, kind, action):
 @pytest.mark.parametrize("role", ROLES)
 def test_meeting_and_decision_permission_matrix(client, world, role, kind, action):
     nantes = world["nantes"]
-    meeting = make_meeting(nantes, kind)
-    decision = make_decision(meeting)
+    meeting = factories.MeetingFactory(contract=nantes, kind=kind)
+    decision = factories.DecisionFactory(meeting=meeting)
     login(client, world, role)
     before = meetings_state()
     url, data = write_request(action, nantes, meeting, decision)
@@ -538,8 +525,8 @@ def test_meeting_services_refuse_non_pilots(world, role):
     if role in {"pilot", "anonymous"}:
         return
     nantes, user = world["nantes"], world["users"][role]
-    meeting = make_meeting(nantes)
-    decision = make_decision(meeting)
+    meeting = factories.MeetingFactory(contract=nantes)
+    decision = factories.DecisionFactory(meeting=meeting)
     before = meetings_state()
     with pytest.raises(PermissionDenied):
         mt.create_meeting(
@@ -557,10 +544,12 @@ def test_meeting_services_refuse_non_pilots(world, role):
 @pytest.mark.parametrize("role", ROLES)
 def test_who_reads_which_meeting(client, world, role):
     nantes = world["nantes"]
-    copil = make_meeting(nantes, MeetingKind.COPIL, title="Le COPIL annuel")
-    cotech = make_meeting(nantes, MeetingKind.COTECH, title="Le COTECH de juin", minutes="Minutes internes")
-    make_decision(cotech, text="Décision technique interne")
-    make_decision(copil, text="Décision publique du COPIL")
+    copil = factories.MeetingFactory(contract=nantes, kind=MeetingKind.COPIL, title="Le COPIL annuel")
+    cotech = factories.MeetingFactory(
+        contract=nantes, kind=MeetingKind.COTECH, title="Le COTECH de juin", minutes="Minutes internes"
+    )
+    factories.DecisionFactory(meeting=cotech, text="Décision technique interne")
+    factories.DecisionFactory(meeting=copil, text="Décision publique du COPIL")
     login(client, world, role)
     member = role not in {"anonymous", "pilot_other"}
     assert client.get(reverse("www:meeting", args=[nantes.slug, copil.pk])).status_code == 200
@@ -587,8 +576,8 @@ def test_who_reads_which_meeting(client, world, role):
 
 def test_an_id_from_another_contract_is_a_404(client, world):
     nantes, other = world["nantes"], world["other"]
-    meeting = make_meeting(other)
-    decision = make_decision(meeting)
+    meeting = factories.MeetingFactory(contract=other)
+    decision = factories.DecisionFactory(meeting=meeting)
     login(client, world, "pilot")
     for url in [
         reverse("www:meeting", args=[nantes.slug, meeting.pk]),
@@ -667,7 +656,7 @@ def test_pilot_creates_a_meeting_and_its_decisions_through_the_pages(client, wor
 
 def test_meeting_services_check_links_to_the_contract(world):
     nantes, pilot = world["nantes"], world["users"]["pilot"]
-    meeting = make_meeting(nantes)
+    meeting = factories.MeetingFactory(contract=nantes)
     before = meetings_state()
     with pytest.raises(mt.MeetingError) as caught:
         mt.create_meeting(
@@ -703,7 +692,7 @@ def test_meeting_services_check_links_to_the_contract(world):
 
 def test_closing_a_decision_sets_closed_on_and_reopening_clears_it(world):
     pilot = world["users"]["pilot"]
-    decision = make_decision(make_meeting(world["nantes"]))
+    decision = factories.DecisionFactory(meeting=factories.MeetingFactory(contract=world["nantes"]))
     decision = mt.update_decision(user=pilot, decision=decision, data={"status": DecisionStatus.DONE})
     assert decision.closed_on == timezone.localdate()
     decision = mt.update_decision(user=pilot, decision=decision, data={"status": DecisionStatus.IN_PROGRESS})
@@ -720,12 +709,19 @@ def test_closing_a_decision_sets_closed_on_and_reopening_clears_it(world):
 def test_decisions_to_follow_show_owner_due_date_and_lateness_in_words(client, world):
     nantes, partner_a = world["nantes"], world["partner_a"]
     today = timezone.localdate()
-    copil = make_meeting(nantes)
-    late = make_decision(
-        copil, text="Ouvrir la maison de projet", owner=partner_a, due_on=today - datetime.timedelta(days=3)
+    copil = factories.MeetingFactory(contract=nantes)
+    late = factories.DecisionFactory(
+        meeting=copil,
+        text="Ouvrir la maison de projet",
+        owner=partner_a,
+        due_on=today - datetime.timedelta(days=3),
     )
-    make_decision(copil, text="Publier le bilan", due_on=today + datetime.timedelta(days=60))
-    make_decision(copil, text="Déjà faite", status=DecisionStatus.DONE, closed_on=today, due_on=today)
+    factories.DecisionFactory(
+        meeting=copil, text="Publier le bilan", due_on=today + datetime.timedelta(days=60)
+    )
+    factories.DecisionFactory(
+        meeting=copil, text="Déjà faite", status=DecisionStatus.DONE, closed_on=today, due_on=today
+    )
     url = reverse("www:decisions", args=[nantes.slug])
     response = Client().get(url)
     raw = response.content.decode()
@@ -806,7 +802,7 @@ def test_api_hides_draft_commitments_linked_to_public_decisions(world):
     draft = Commitment.objects.get(title__startswith="Financer vingt permis")
     public = Commitment.objects.get(title__startswith="Équiper 200 logements")
     assert draft.status == S.DRAFT and public.status in {S.CONFIRMED, S.IN_PROGRESS}
-    decision = make_decision(make_meeting(nantes))
+    decision = factories.DecisionFactory(meeting=factories.MeetingFactory(contract=nantes))
     decision.commitments.set([draft, public])
 
     def linked(user):
@@ -848,12 +844,12 @@ def _populate(world, n):
         )
         fb.publish_feedback(user=pilot, feedback=f)
         post(world, text_=f"En attente {i}")
-        meeting = make_meeting(
-            nantes, MeetingKind.COPIL if i % 2 else MeetingKind.COTECH, title=f"Instance {i}"
+        meeting = factories.MeetingFactory(
+            contract=nantes, kind=MeetingKind.COPIL if i % 2 else MeetingKind.COTECH, title=f"Instance {i}"
         )
         meeting.participants.add(world["partner_a"])
         for j in range(2):
-            d = make_decision(meeting, text=f"Décision {i}.{j}", owner=world["partner_a"])
+            d = factories.DecisionFactory(meeting=meeting, text=f"Décision {i}.{j}", owner=world["partner_a"])
             d.actions.add(action)
             d.commitments.add(commitment)
 

@@ -9,7 +9,6 @@ import json
 import pytest
 from django.urls import reverse
 
-from cdv.commitments.enums import CommitmentScope
 from cdv.commitments.enums import CommitmentStatus as S
 from cdv.commitments.models import Commitment
 from cdv.users.enums import Role
@@ -60,18 +59,6 @@ def world(nantes):
         "contracts": {"nantes": nantes, "other": other_contract},
         "partners": {"a": partner_a, "b": partner_b},
     }
-
-
-def make_commitment(contract, partner, status):
-    objective = factories.ObjectiveFactory(enjeu=contract.enjeux.first())
-    return Commitment.objects.create(
-        contract=contract,
-        partner=partner,
-        objective=objective,
-        title="Engagement à protéger",
-        scope=CommitmentScope.CONTRACT,
-        status=status,
-    )
 
 
 def target_of(world, target):
@@ -139,7 +126,9 @@ def state(contract, partner):
 def test_permission_matrix(client, world, role, target, action):
     contract, partner = target_of(world, target)
     start_status = ACTIONS[action][0]
-    commitment = make_commitment(contract, partner, start_status or S.DRAFT)
+    commitment = factories.CommitmentFactory(
+        contract=contract, partner=partner, status=start_status or S.DRAFT, title="Engagement à protéger"
+    )
     user = world["users"][role]
     if user is not None:
         client.force_login(user)
@@ -161,7 +150,9 @@ def test_permission_matrix(client, world, role, target, action):
 @pytest.mark.parametrize("role", ROLES)
 def test_reading_a_draft_of_another_contract_is_a_404(client, world, role):
     contract, partner = target_of(world, "other_contract")
-    commitment = make_commitment(contract, partner, S.DRAFT)
+    commitment = factories.CommitmentFactory(
+        contract=contract, partner=partner, status=S.DRAFT, title="Engagement à protéger"
+    )
     if world["users"][role] is not None:
         client.force_login(world["users"][role])
     response = client.get(reverse("www:commitment", args=[contract.slug, commitment.pk]))
@@ -171,7 +162,9 @@ def test_reading_a_draft_of_another_contract_is_a_404(client, world, role):
 def test_an_id_from_another_contract_under_this_contract_url_is_a_404(client, world):
     """L'identifiant est cherché dans le contrat de l'URL : le deviner ne sert à rien."""
     other, partner = target_of(world, "other_contract")
-    commitment = make_commitment(other, partner, S.DRAFT)
+    commitment = factories.CommitmentFactory(
+        contract=other, partner=partner, status=S.DRAFT, title="Engagement à protéger"
+    )
     client.force_login(world["users"]["pilot"])
     nantes = world["contracts"]["nantes"]
     for url in [
@@ -216,7 +209,12 @@ def test_api_permission_matrix(client, world, role, target, action):
     from cdv.users.services import create_api_token
 
     contract, partner = target_of(world, target)
-    commitment = make_commitment(contract, partner, ACTIONS[action][0] or S.DRAFT)
+    commitment = factories.CommitmentFactory(
+        contract=contract,
+        partner=partner,
+        status=ACTIONS[action][0] or S.DRAFT,
+        title="Engagement à protéger",
+    )
     user = world["users"][role]
     headers = {}
     if user is not None:
@@ -310,9 +308,13 @@ def read_world(world, settings, tmp_path):
     for target in TARGETS:
         contract, partner = target_of(world, target)
         marks = markers(target)
-        secret = make_commitment(contract, partner, S.VALIDATED)
+        secret = factories.CommitmentFactory(
+            contract=contract, partner=partner, status=S.VALIDATED, title="Engagement à protéger"
+        )
         Commitment.objects.filter(pk=secret.pk).update(title=marks[SECRET_COMMITMENT])
-        published = make_commitment(contract, partner, S.CONFIRMED)
+        published = factories.CommitmentFactory(
+            contract=contract, partner=partner, status=S.CONFIRMED, title="Engagement à protéger"
+        )
         Commitment.objects.filter(pk=published.pk).update(title=marks[PUBLISHED])
         content = f"%PDF-1.4\n% {marks[SECRET_FILE]}\n".encode()
         campaign, _ = ReviewCampaign.objects.get_or_create(

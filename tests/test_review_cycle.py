@@ -21,7 +21,6 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from cdv.commitments.enums import CommitmentScope
 from cdv.commitments.enums import CommitmentStatus as S
 from cdv.commitments.models import Commitment
 from cdv.monitoring import abilities, reminders, services
@@ -48,23 +47,6 @@ def media(tmp_path):
         yield tmp_path
 
 
-def make_commitment(contract, partner, status, qpvs=(), title="Engagement suivi"):
-    enjeu = contract.enjeux.order_by("number").first()
-    objective = factories.ObjectiveFactory(enjeu=enjeu)
-    commitment = Commitment.objects.create(
-        contract=contract,
-        partner=partner,
-        objective=objective,
-        title=title,
-        scope=CommitmentScope.QPV if qpvs else CommitmentScope.CONTRACT,
-        status=status,
-        status_comment="Abandonné faute de local." if status == S.ABANDONED else "",
-    )
-    if qpvs:
-        commitment.qpvs.set(qpvs)
-    return commitment
-
-
 @pytest.fixture
 def world(nantes):
     other_contract = factories.ContractFactory(slug="autre-contrat")
@@ -89,12 +71,28 @@ def world(nantes):
     # Des quartiers sans engagement de démonstration : les comptes par quartier ne dépendent que d'ici.
     qpvs = list(nantes.qpvs.exclude(commitments__contract=nantes).order_by("name")[:3])
     commitments = {
-        "a_confirmed": make_commitment(nantes, partner_a, S.CONFIRMED, qpvs[:2], "Ateliers numériques"),
-        "a_done": make_commitment(nantes, partner_a, S.DONE, (), "Permanence emploi"),
-        "a_draft": make_commitment(nantes, partner_a, S.DRAFT, (), "Projet en brouillon"),
-        "a_validated": make_commitment(nantes, partner_a, S.VALIDATED, (), "Projet validé non signé"),
-        "b_progress": make_commitment(nantes, partner_b, S.IN_PROGRESS, qpvs[2:], "Chantiers éducatifs"),
-        "b_abandoned": make_commitment(nantes, partner_b, S.ABANDONED, (), "Navette abandonnée"),
+        "a_confirmed": factories.CommitmentFactory(
+            contract=nantes, partner=partner_a, status=S.CONFIRMED, qpvs=qpvs[:2], title="Ateliers numériques"
+        ),
+        "a_done": factories.CommitmentFactory(
+            contract=nantes, partner=partner_a, status=S.DONE, title="Permanence emploi"
+        ),
+        "a_draft": factories.CommitmentFactory(
+            contract=nantes, partner=partner_a, status=S.DRAFT, title="Projet en brouillon"
+        ),
+        "a_validated": factories.CommitmentFactory(
+            contract=nantes, partner=partner_a, status=S.VALIDATED, title="Projet validé non signé"
+        ),
+        "b_progress": factories.CommitmentFactory(
+            contract=nantes,
+            partner=partner_b,
+            status=S.IN_PROGRESS,
+            qpvs=qpvs[2:],
+            title="Chantiers éducatifs",
+        ),
+        "b_abandoned": factories.CommitmentFactory(
+            contract=nantes, partner=partner_b, title="Navette abandonnée", abandoned=True
+        ),
     }
     return {
         "users": users,
@@ -527,7 +525,9 @@ def test_reading_a_report(client, world, role):
 
 def test_an_id_from_another_contract_under_this_contract_url_is_a_404(client, world):
     other = world["other"]
-    commitment = make_commitment(other, world["a"], S.CONFIRMED)
+    commitment = factories.CommitmentFactory(
+        contract=other, partner=world["a"], status=S.CONFIRMED, title="Engagement suivi"
+    )
     other_campaign = services.open_campaign(
         user=world["users"]["pilot_other"],
         contract=other,
@@ -834,7 +834,13 @@ def test_dashboard_query_count_does_not_grow_with_the_data(client, world):
         partner = Partner.objects.create(
             name=f"Partenaire en plus {index}", slug=f"partenaire-en-plus-{index}"
         )
-        commitment = make_commitment(world["nantes"], partner, S.IN_PROGRESS, qpvs[index % 5 :][:2])
+        commitment = factories.CommitmentFactory(
+            contract=world["nantes"],
+            partner=partner,
+            status=S.IN_PROGRESS,
+            qpvs=qpvs[index % 5 :][:2],
+            title="Engagement suivi",
+        )
         ProgressReport.objects.create(
             campaign=campaign, commitment=commitment, partner=partner, state=ReportState.SUBMITTED
         )

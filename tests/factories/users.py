@@ -1,0 +1,88 @@
+import datetime
+import hashlib
+
+import factory
+from django.utils import timezone
+
+from cdv.partners.enums import PartnerKind
+from cdv.users.enums import Role
+from cdv.users.models import ApiToken, Invitation, Membership, User
+
+from .base import ModelFactory
+from .contracts import ContractFactory
+from .partners import PartnerFactory
+
+__all__ = ["ApiTokenFactory", "InvitationFactory", "MembershipFactory", "UserFactory"]
+
+
+def digest(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+class UserFactory(ModelFactory):
+    class Meta:
+        model = User
+        skip_postgeneration_save = True
+
+    email = factory.Sequence(lambda n: f"personne{n}@example.org")
+    password = factory.django.Password("motdepasse-de-test")
+
+    class Params:
+        staff = factory.Trait(is_staff=True)
+        superuser = factory.Trait(is_staff=True, is_superuser=True)
+        inactive = factory.Trait(is_active=False)
+
+
+class MembershipFactory(ModelFactory):
+    class Meta:
+        model = Membership
+
+    user = factory.SubFactory(UserFactory)
+    contract = factory.SubFactory(ContractFactory)
+    role = "PILOTE"
+
+    class Params:
+        # Rôles exercés au nom d'un partenaire : un partenaire est créé s'il n'est pas donné.
+        editor = factory.Trait(role=Role.EDITOR, partner=factory.SubFactory(PartnerFactory))
+        reader = factory.Trait(role=Role.READER, partner=factory.SubFactory(PartnerFactory))
+        council_member = factory.Trait(
+            role=Role.COUNCIL_MEMBER,
+            partner=factory.SubFactory(PartnerFactory, kind=PartnerKind.CITIZEN_COUNCIL),
+        )
+        evaluator = factory.Trait(role=Role.EVALUATOR)
+
+
+class InvitationFactory(ModelFactory):
+    class Meta:
+        model = Invitation
+
+    email = factory.Sequence(lambda n: f"invitee{n}@example.org")
+    contract = factory.SubFactory(ContractFactory)
+    role = Role.PILOT
+    token_hash = factory.Sequence(lambda n: digest(f"invitation-{n}"))
+    invited_by = factory.SubFactory(UserFactory)
+    expires_at = factory.LazyFunction(lambda: timezone.now() + datetime.timedelta(days=7))
+
+    class Params:
+        editor = factory.Trait(role=Role.EDITOR, partner=factory.SubFactory(PartnerFactory))
+        accepted = factory.Trait(
+            accepted_at=factory.LazyFunction(timezone.now), accepted_by=factory.SubFactory(UserFactory)
+        )
+        withdrawn = factory.Trait(revoked=True)
+        expired = factory.Trait(
+            expires_at=factory.LazyFunction(lambda: timezone.now() - datetime.timedelta(days=1))
+        )
+
+
+class ApiTokenFactory(ModelFactory):
+    class Meta:
+        model = ApiToken
+
+    user = factory.SubFactory(UserFactory)
+    name = "jeton de test"
+    key_hash = factory.Sequence(lambda n: digest(f"jeton-{n}"))
+    prefix = factory.LazyAttribute(lambda o: o.key_hash[:8])
+
+    class Params:
+        withdrawn = factory.Trait(revoked=True)
+        used = factory.Trait(last_used_at=factory.LazyFunction(timezone.now))
