@@ -20,9 +20,13 @@ from cdv.commitments.models import Commitment
 from cdv.core.french import plural
 from cdv.evaluation.enums import EvaluationStatus, QuestionnaireStatus
 from cdv.evaluation.models import Evaluation, Questionnaire
-from cdv.monitoring.abilities import NOT_SUBMITTED_STATES
-from cdv.monitoring.enums import CampaignStatus, Moderation, ReportState
-from cdv.monitoring.meetings import OPEN_STATUSES
+from cdv.monitoring.enums import (
+    NOT_SUBMITTED_STATES,
+    OPEN_DECISION_STATUSES,
+    CampaignStatus,
+    Moderation,
+    ReportState,
+)
 from cdv.monitoring.models import Decision, Feedback, ProgressReport, ReviewCampaign
 from cdv.territories.models import Territory
 
@@ -105,7 +109,7 @@ def pilot_todo(contract, *, today: datetime.date) -> dict:
     reports = campaign_counts(campaign, today) if campaign else None
     to_moderate = Feedback.objects.filter(contract=contract, moderation=Moderation.PENDING).count()
     decisions = Decision.objects.filter(
-        meeting__contract=contract, status__in=OPEN_STATUSES, due_on__isnull=False
+        meeting__contract=contract, status__in=OPEN_DECISION_STATUSES, due_on__isnull=False
     ).aggregate(
         late=Count("id", filter=Q(due_on__lt=today)),
         soon=Count(

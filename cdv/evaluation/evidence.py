@@ -19,18 +19,15 @@ from decimal import Decimal
 
 from django.db.models import Prefetch
 
-from cdv.commitments.abilities import PUBLIC_STATUSES
 from cdv.commitments.enums import CommitmentScope, CommitmentStatus
 from cdv.commitments.models import Commitment, CommitmentMeans
 from cdv.indicators import computations, selectors
 from cdv.indicators.models import Indicator, IndicatorValue
-from cdv.monitoring.enums import ReportState
+from cdv.monitoring.enums import PUBLIC_MEETING_KINDS, ReportState
 from cdv.monitoring.feedback import published_feedback
-from cdv.monitoring.meetings import PUBLIC_KINDS
 from cdv.monitoring.models import Decision, Feedback, ProgressReport
 from cdv.plan.models import Objective
 
-ENGAGED = set(PUBLIC_STATUSES)  # confirmés, en cours, réalisés, partiellement, non réalisés, abandonnés
 REALISED = {CommitmentStatus.DONE, CommitmentStatus.PARTLY_DONE}
 
 
@@ -159,7 +156,8 @@ def assemble(evaluation) -> list[QuestionEvidence]:
     )
 
     commitments = list(
-        Commitment.objects.filter(contract=contract, status__in=ENGAGED)
+        Commitment.objects.published()
+        .filter(contract=contract)
         .select_related("partner", "objective__enjeu")
         .prefetch_related("qpvs")
         .only(
@@ -196,7 +194,7 @@ def assemble(evaluation) -> list[QuestionEvidence]:
         .order_by("-created_at")
     )
     decisions = list(  # celles des instances publiques (COPIL) : le rapport adopté sera publié
-        Decision.objects.filter(meeting__contract=contract, meeting__kind__in=PUBLIC_KINDS)
+        Decision.objects.filter(meeting__contract=contract, meeting__kind__in=PUBLIC_MEETING_KINDS)
         .select_related("meeting")
         .prefetch_related("commitments", "actions")
         .order_by("meeting__date", "id")

@@ -15,7 +15,8 @@ from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 
-from cdv.commitments.abilities import PUBLIC_STATUSES, is_pilot, memberships
+from cdv.commitments.abilities import is_pilot, memberships
+from cdv.commitments.enums import PUBLIC_STATUSES
 from cdv.core.actors import person_or_none
 from cdv.notifications import services as notifications
 from cdv.notifications.enums import NotificationKind

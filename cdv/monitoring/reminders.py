@@ -36,8 +36,8 @@ from cdv.notifications.enums import Delivery, NotificationKind
 from cdv.users.enums import Role
 from cdv.users.models import Membership
 
-from .abilities import NOT_SUBMITTED_STATES, is_pilot
-from .enums import CampaignStatus
+from .abilities import is_pilot
+from .enums import NOT_SUBMITTED_STATES, CampaignStatus
 from .models import ProgressReport, ReviewCampaign
 
 BEFORE_DEADLINE = {7: "J-7", 1: "J-1"}

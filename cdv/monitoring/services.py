@@ -20,7 +20,7 @@ from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.utils import timezone
 
-from cdv.commitments.abilities import PUBLIC_STATUSES
+from cdv.commitments.enums import PUBLIC_STATUSES
 from cdv.commitments.enums import CommitmentStatus as S
 from cdv.commitments.models import Commitment
 from cdv.core.actors import person_or_none
@@ -33,10 +33,8 @@ from . import abilities
 from .enums import CampaignStatus, ReportState
 from .models import ProgressReport, ReportAttachment, ReviewCampaign
 
-# Engagements qui ont un bilan annuel : confirmés (cahier signé) et tous les états suivants.
-REVIEWED_STATUSES = frozenset(PUBLIC_STATUSES)
-# États qu'un partenaire peut déclarer dans son bilan.
-REPORTABLE_STATUSES = [S.CONFIRMED, S.IN_PROGRESS, S.DONE, S.PARTLY_DONE, S.NOT_DONE, S.ABANDONED]
+# Engagements qui ont un bilan annuel : confirmés (cahier signé) et tous les états suivants, soit
+# les états publics ; ce sont aussi les états qu'un partenaire peut déclarer dans son bilan.
 NEEDS_EXPLANATION = {S.NOT_DONE, S.ABANDONED, S.PARTLY_DONE}
 
 EDITABLE_FIELDS = [
@@ -207,7 +205,7 @@ def open_campaign(*, user, contract, year, deadline, opens_on=None) -> ReviewCam
             campaign.save()
     except IntegrityError as error:  # deux pilotes au même instant
         raise ReviewError({"year": f"Une campagne de suivi {year} existe déjà pour ce contrat."}) from error
-    commitments = Commitment.objects.filter(contract=contract, status__in=REVIEWED_STATUSES).values_list(
+    commitments = Commitment.objects.filter(contract=contract, status__in=PUBLIC_STATUSES).values_list(
         "pk", "partner_id", "status"
     )
     reports = [
@@ -300,7 +298,7 @@ def save_report(*, user, report, expected_version: int, data: dict) -> ProgressR
             if name in {"reported_status", "what_worked", "difficulties"}:
                 value = (value or "").strip()
             setattr(current, name, value)
-    if current.reported_status and current.reported_status not in REPORTABLE_STATUSES:
+    if current.reported_status and current.reported_status not in PUBLIC_STATUSES:
         raise ReviewError(
             {"reported_status": "Choisissez un état d'engagement confirmé, en cours ou terminé."}
         )

@@ -189,7 +189,7 @@ def commitment_edit(request, slug, pk):
     contract = get_contract(request, slug)
     commitment, rights = get_commitment(request, contract, pk, ability="edit")
     years = _years(contract)
-    needs_amendment = commitment.status in abilities.AMENDMENT_STATUSES
+    needs_amendment = commitment.needs_amendment
     conflict, status = None, 200
     if request.method == "POST":
         data, clashes = _apply_choices(request.POST, contract, years)
