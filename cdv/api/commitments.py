@@ -264,7 +264,7 @@ def list_commitments(request, slug: ContractSlug, filters: Query[CommitmentFilte
     if filters.qpv:
         qs = qs.filter(qpvs__in=contract.qpvs.filter(code=filters.qpv.upper()))
     if filters.status:
-        qs = qs.filter(status=filters.status)
+        qs = qs.in_status(filters.status)
     if filters.year:
         qs = qs.filter(pk__in=CommitmentMeans.objects.filter(year=filters.year).values("commitment_id"))
     return qs

@@ -271,13 +271,13 @@ def list_decisions(request, slug: ContractSlug, filters: Query[DecisionFilters])
     Les plus récentes d'abord."""
     user, contract = _contract(request, slug)
     queryset = (
-        mt.visible_decisions(user, Decision.objects.all(), contract)
+        Decision.objects.visible_to(user, contract)
         .select_related("meeting", "owner")
         .prefetch_related(*_decision_prefetches(user, contract))
         .order_by("-meeting__date", "-meeting_id", "id")
     )
     if filters.status:
-        queryset = queryset.filter(status=filters.status)
+        queryset = queryset.in_status(filters.status)
     if filters.owner:
         queryset = queryset.filter(owner__slug=filters.owner)
     return queryset

@@ -10,7 +10,7 @@ from cdv.core.french import plural
 from cdv.partners.models import Partner
 from cdv.plan.models import Enjeu
 
-from .enums import NOT_CONFIRMED_STATUSES, STATUS_COUNT_WORDS
+from .enums import FINAL_STATUSES, NOT_CONFIRMED_STATUSES, REALISED_STATUSES, STATUS_COUNT_WORDS
 from .enums import CommitmentStatus as S
 from .models import Commitment
 
@@ -87,3 +87,19 @@ def status_counts(commitments) -> list[tuple[str, int]]:
         for value in S.values
         if by_status.get(value)
     ]
+
+
+def progress_summary(commitments) -> dict:
+    """Où en sont des engagements (déjà lus) : effectifs par état, réalisés (tout ou partie), clos et
+    part réalisée parmi eux."""
+    counts = Counter(c.status for c in commitments)
+    total = len(commitments)
+    done = sum(counts[s] for s in REALISED_STATUSES)
+    rows = [(label, counts[value], value) for value, label in S.choices if counts[value]]
+    return {
+        "total": total,
+        "rows": rows,
+        "done": done,
+        "closed": sum(counts[s] for s in FINAL_STATUSES),
+        "done_pct": round(100 * done / total) if total else None,
+    }

@@ -28,8 +28,6 @@ from cdv.monitoring.feedback import published_feedback
 from cdv.monitoring.models import Decision, Feedback, ProgressReport
 from cdv.plan.models import Objective
 
-REALISED = {CommitmentStatus.DONE, CommitmentStatus.PARTLY_DONE}
-
 
 def _pct(part, whole) -> Decimal | None:
     if not whole:

@@ -285,6 +285,9 @@ class QuestionnaireItem(models.Model):
 
 
 class QuestionnaireResponseQuerySet(models.QuerySet):
+    def for_questionnaire(self, questionnaire):
+        return self.filter(questionnaire=questionnaire)
+
     def for_questionnaires(self, questionnaires):
         return self.filter(questionnaire__in=questionnaires)
 
@@ -471,3 +474,12 @@ class AmendmentChange(models.Model):
 
     def __str__(self):
         return f"{self.get_kind_display()} : {self.label}"
+
+    @property
+    def is_public(self) -> bool:
+        """Le public lit ce changement, sauf s'il porte sur un engagement qui, après l'avenant, n'est
+        pas publié (brouillon, proposé…) : un engagement non publié reste hors du site public."""
+        from cdv.commitments.enums import PUBLIC_STATUSES
+
+        status = (self.after or {}).get("status")
+        return self.model != "commitment" or status in {str(s) for s in PUBLIC_STATUSES}

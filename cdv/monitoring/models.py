@@ -32,6 +32,15 @@ class ReviewCampaignQuerySet(models.QuerySet):
     def for_contract(self, contract):
         return self.filter(contract=contract)
 
+    def with_report_counts(self):
+        """Annote ``total`` (bilans de la campagne) et ``done`` (transmis ou acceptés)."""
+        return self.annotate(
+            total=models.Count("reports"),
+            done=models.Count(
+                "reports", filter=models.Q(reports__state__in=[ReportState.SUBMITTED, ReportState.ACCEPTED])
+            ),
+        )
+
     def open(self):
         """Campagnes ouvertes : les partenaires y écrivent leurs bilans."""
         return self.filter(status=CampaignStatus.OPEN)
@@ -172,6 +181,15 @@ class ProgressReport(models.Model):
 
     def __str__(self):
         return f"Bilan {self.campaign.year} — {self.commitment.title}"
+
+    @property
+    def is_not_submitted(self) -> bool:
+        """Brouillon ou renvoyé : pas (ou plus) transmis au pilote."""
+        return self.state in NOT_SUBMITTED_STATES
+
+    def is_late_on(self, today) -> bool:
+        """Pas transmis alors que la date limite de la campagne est passée."""
+        return today > self.campaign.deadline and self.is_not_submitted
 
 
 def attachment_path(instance, filename):
@@ -387,6 +405,10 @@ class DecisionQuerySet(models.QuerySet):
     def for_partner(self, partner):
         return self.filter(owner=partner)
 
+    def in_status(self, status):
+        """Un seul état de suivi, choisi par exemple dans un filtre (une valeur inconnue ne filtre pas)."""
+        return self.filter(status=status) if status in DecisionStatus.values else self
+
     def open(self):
         """À faire ou en cours."""
         return self.filter(status__in=OPEN_DECISION_STATUSES)
@@ -444,6 +466,9 @@ class Decision(models.Model):
 class SnapshotQuerySet(models.QuerySet):
     def for_contract(self, contract):
         return self.filter(campaign__contract=contract)
+
+    def for_campaign(self, campaign):
+        return self.filter(campaign=campaign)
 
 
 class Snapshot(models.Model):

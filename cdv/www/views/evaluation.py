@@ -29,18 +29,17 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
-from cdv.commitments.abilities import PUBLIC_STATUSES, can_read_contract_internals, visible_commitments
+from cdv.commitments.abilities import can_read_contract_internals
 from cdv.commitments.models import Commitment
 from cdv.core.figures import french_number
 from cdv.core.pagecache import public_page
-from cdv.evaluation import abilities, services
+from cdv.evaluation import abilities, selectors, services
 from cdv.evaluation import evidence as ev
 from cdv.evaluation import results as res
 from cdv.evaluation.confirmations import adoption_gaps
 from cdv.evaluation.documents import headline_sentence
 from cdv.evaluation.enums import (
     EvaluationKind,
-    EvaluationStatus,
     ItemKind,
     JudgementScale,
     QuestionnaireStatus,
@@ -233,7 +232,8 @@ def _display_question(question: dict) -> dict:
 def _get_evaluation(request, contract, kind):
     kind_value = SLUG_KINDS.get(kind)
     evaluation = (
-        Evaluation.objects.filter(contract=contract, kind=kind_value)
+        Evaluation.objects.for_contract(contract)
+        .filter(kind=kind_value)
         .select_related("adopting_meeting")
         .first()
         if kind_value
@@ -251,7 +251,8 @@ def _get_evaluation(request, contract, kind):
 
 def _get_questionnaire(request, evaluation, code):
     questionnaire = (
-        Questionnaire.objects.filter(evaluation=evaluation, qpv__code=code)
+        Questionnaire.objects.for_evaluation(evaluation)
+        .filter(qpv__code=code)
         .select_related("qpv")
         .defer(*HEAVY_QPV_FIELDS)
         .first()
@@ -264,7 +265,7 @@ def _get_questionnaire(request, evaluation, code):
 
 
 def _adopted_report(evaluation):
-    return EvaluationReport.objects.filter(evaluation=evaluation, adopted=True).order_by("-version").first()
+    return EvaluationReport.objects.for_evaluation(evaluation).adopted().order_by("-version").first()
 
 
 def _decorate(evaluations):
@@ -283,13 +284,11 @@ def evaluation_list(request, slug):
     contract = get_contract(request, slug)
     member = can_read_contract_internals(request.user, contract)
     evaluations = (
-        Evaluation.objects.filter(contract=contract)
+        Evaluation.objects.visible_to(request.user, contract)
         .select_related("adopting_meeting")
         .annotate(question_count=Count("questions", distinct=True))
         .order_by("period_end", "kind")
     )
-    if not member:
-        evaluations = evaluations.filter(status=EvaluationStatus.ADOPTED)
     return render(
         request,
         "evaluation/list.html",
@@ -297,7 +296,7 @@ def evaluation_list(request, slug):
             "contract": contract,
             "evaluations": _decorate(list(evaluations)),
             "is_member": member,
-            "amendment_count": Amendment.objects.filter(contract=contract).count(),
+            "amendment_count": Amendment.objects.for_contract(contract).count(),
         },
     )
 
@@ -308,7 +307,7 @@ def evaluation_list(request, slug):
 def _objective_labels(contract) -> dict[int, str]:
     return {
         o.pk: f"{o.enjeu.number}.{o.number} {o.title}"
-        for o in Objective.objects.filter(enjeu__contract=contract).select_related("enjeu")
+        for o in Objective.objects.for_contract(contract).select_related("enjeu")
     }
 
 
@@ -356,9 +355,10 @@ def _public_recommendations(contract, recommendations):
     publiés (confirmés et suivants) : le contenu figé ne garde que leurs intitulés."""
     titles = {t for r in recommendations for t in r.get("commitments", [])}
     public = set(
-        Commitment.objects.filter(
-            contract=contract, status__in=PUBLIC_STATUSES, title__in=titles
-        ).values_list("title", flat=True)
+        Commitment.objects.for_contract(contract)
+        .published()
+        .filter(title__in=titles)
+        .values_list("title", flat=True)
     )
     return [
         {**r, "commitments": [t for t in r.get("commitments", []) if t in public]} for r in recommendations
@@ -400,7 +400,7 @@ def _render_evaluation(request, contract, evaluation, rights, *, forms_by_questi
             report.payload if report else {"questions": [], "recommendations": [], "qpvs": []}
         )
         raw_questions = payload.get("questions", [])
-        numbers = dict(EvaluationQuestion.objects.filter(evaluation=evaluation).values_list("number", "pk"))
+        numbers = dict(EvaluationQuestion.objects.for_evaluation(evaluation).values_list("number", "pk"))
         for question in raw_questions:
             question["pk"] = numbers.get(question["number"])
         recommendations = payload.get("recommendations", [])
@@ -417,15 +417,15 @@ def _render_evaluation(request, contract, evaluation, rights, *, forms_by_questi
     else:
         raw_questions, council_hidden = _live_questions(request, contract, evaluation)
         recommendations = list(
-            Recommendation.objects.filter(evaluation=evaluation)
+            Recommendation.objects.for_evaluation(evaluation)
             .select_related("author")
             .prefetch_related(
                 Prefetch("enjeux", queryset=Enjeu.objects.order_by("number")),
                 Prefetch("objectives", queryset=Objective.objects.select_related("enjeu")),
                 Prefetch(
                     "commitments",
-                    queryset=visible_commitments(
-                        request.user, Commitment.objects.only("title", "contract_id"), contract
+                    queryset=Commitment.objects.only("title", "contract_id").visible_to(
+                        request.user, contract
                     ),
                 ),
             )
@@ -438,8 +438,7 @@ def _render_evaluation(request, contract, evaluation, rights, *, forms_by_questi
     history = {}
     if member:
         judgements = {
-            j.question_id: j
-            for j in Judgement.objects.filter(question__evaluation=evaluation).select_related("author")
+            j.question_id: j for j in Judgement.objects.for_evaluation(evaluation).select_related("author")
         }
         history = _judgement_history(evaluation)
     questions = []
@@ -479,7 +478,7 @@ def _render_evaluation(request, contract, evaluation, rights, *, forms_by_questi
         )
     if member:
         context["versions"] = list(
-            EvaluationReport.objects.filter(evaluation=evaluation)
+            EvaluationReport.objects.for_evaluation(evaluation)
             .select_related("created_by")
             .defer("payload")
             .order_by("-version")
@@ -506,7 +505,7 @@ def _evaluation_url(contract, evaluation, anchor=""):
 def judgement_save(request, slug, kind, number):
     contract = get_contract(request, slug)
     evaluation, rights = _get_evaluation(request, contract, kind)
-    question = EvaluationQuestion.objects.filter(evaluation=evaluation, number=number).first()
+    question = EvaluationQuestion.objects.for_evaluation(evaluation).filter(number=number).first()
     if question is None:
         raise Http404("Cette évaluation n'a pas de question portant ce numéro.")
     question.evaluation = evaluation
@@ -612,7 +611,7 @@ def evaluation_adopt(request, slug, kind):
 
 def _get_version(request, contract, kind, version):
     evaluation, _ = _get_evaluation(request, contract, kind)
-    report = EvaluationReport.objects.filter(evaluation=evaluation, version=version).first()
+    report = EvaluationReport.objects.for_evaluation(evaluation).filter(version=version).first()
     # Le public ne lit que la version adoptée ; les membres, toutes les versions figées.
     member = can_read_contract_internals(request.user, contract)
     if report is None or not (member or report.adopted):
@@ -703,7 +702,7 @@ def questionnaire_list(request, slug, kind):
     contract = get_contract(request, slug)
     evaluation, rights = _get_evaluation(request, contract, kind)
     questionnaires = list(
-        Questionnaire.objects.filter(evaluation=evaluation)
+        Questionnaire.objects.for_evaluation(evaluation)
         .select_related("qpv")
         .defer(*HEAVY_QPV_FIELDS)
         .annotate(
@@ -738,9 +737,11 @@ def questionnaire_list(request, slug, kind):
 
 
 def _own_response(questionnaire, user):
-    return QuestionnaireResponse.objects.filter(
-        questionnaire=questionnaire, respondent_key=services.respondent_key(questionnaire, user)
-    ).first()
+    return (
+        QuestionnaireResponse.objects.for_questionnaire(questionnaire)
+        .filter(respondent_key=services.respondent_key(questionnaire, user))
+        .first()
+    )
 
 
 @require_http_methods(["GET", "POST"])
@@ -816,7 +817,7 @@ def questionnaire_paper(request, slug, kind, code):
         except EvaluationError as error:
             add_service_errors(form, error)
         else:
-            count = QuestionnaireResponse.objects.filter(questionnaire=questionnaire, on_paper=True).count()
+            count = QuestionnaireResponse.objects.for_questionnaire(questionnaire).on_paper().count()
             messages.success(
                 request,
                 f"Formulaire papier enregistré ({count} saisi{'s' if count > 1 else ''} pour ce quartier).",
@@ -980,28 +981,16 @@ def amendments(request, slug):
     """Les avenants du contrat : pour chaque objet changé, son état d'avant et d'après, côte à côte."""
     contract = get_contract(request, slug)
     member = can_read_contract_internals(request.user, contract)
-    items = list(
-        Amendment.objects.filter(contract=contract)
-        .select_related("evaluation")
-        .prefetch_related("changes")
-        .order_by("-number")
-    )
-    public_statuses = {str(s) for s in PUBLIC_STATUSES}
+    items = selectors.amendments_with_changes(contract, member=member)
     for amendment in items:
-        changes, hidden = [], 0
-        for change in amendment.changes.all():
-            status = (change.after or {}).get("status")
-            if change.model == "commitment" and not member and status not in public_statuses:
-                hidden += 1  # un engagement non publié reste hors du site public
-                continue
-            changes.append(
-                {
-                    "change": change,
-                    "model_label": MODEL_LABELS.get(change.model, change.model),
-                    "rows": _change_rows(change),
-                }
-            )
-        amendment.visible_changes, amendment.hidden_changes = changes, hidden
+        amendment.visible_changes = [
+            {
+                "change": change,
+                "model_label": MODEL_LABELS.get(change.model, change.model),
+                "rows": _change_rows(change),
+            }
+            for change in amendment.shown_changes
+        ]
         evaluation = amendment.evaluation
         amendment.evaluation_link = None
         if evaluation is not None and (evaluation.is_adopted or member):
