@@ -177,7 +177,7 @@ class ActionFilters(Schema):
 
 def _enjeux(contract):
     return (
-        Enjeu.objects.filter(contract=contract)
+        Enjeu.objects.for_contract(contract)
         .prefetch_related(Prefetch("objectives", queryset=Objective.objects.active().order_by("number")))
         .order_by("number")
     )

@@ -270,8 +270,8 @@ def decisions_to_follow(user, contract):
     """Décisions encore ouvertes (à faire, en cours) visibles par ``user``, échéance la plus proche
     d'abord, celles sans échéance à la fin."""
     return (
-        visible_decisions(user, Decision.objects.all(), contract)
-        .filter(status__in=OPEN_DECISION_STATUSES)
+        Decision.objects.visible_to(user, contract)
+        .open()
         .select_related("meeting", "owner")
         .order_by(F("due_on").asc(nulls_last=True), "meeting__date", "id")
     )

@@ -81,6 +81,11 @@ class ReviewCampaign(models.Model):
     def __str__(self):
         return f"Suivi {self.year} — {self.contract}"
 
+    @property
+    def is_frozen(self) -> bool:
+        """Année arrêtée en COPIL : son instantané ne change plus."""
+        return self.status == CampaignStatus.FROZEN
+
 
 class ProgressReportQuerySet(models.QuerySet):
     def for_contract(self, contract):

@@ -152,7 +152,7 @@ def invitations(request, slug):
         "new_form": new_form or NewPartnerForm(prefix="nouveau", initial={"name": query}),
     }
     if add_form is not None or new_form is not None:
-        context["sent"] = Invitation.objects.filter(contract=contract).select_related("partner")[:100]
+        context["sent"] = Invitation.objects.for_contract(contract).select_related("partner")[:100]
         return render(request, "pilot/invitations.html", context, status=422)
     if bound and form.is_valid():
         try:
@@ -170,5 +170,5 @@ def invitations(request, slug):
         else:
             messages.success(request, f"Invitation envoyée à {form.cleaned_data['email']}.")
             return redirect("www:invitations", slug=contract.slug)
-    context["sent"] = Invitation.objects.filter(contract=contract).select_related("partner")[:100]
+    context["sent"] = Invitation.objects.for_contract(contract).select_related("partner")[:100]
     return render(request, "pilot/invitations.html", context)

@@ -23,7 +23,6 @@ from cdv.commitments.abilities import can_read_contract_internals, edits_for, pa
 from cdv.commitments.models import CommitmentMeans
 from cdv.monitoring import abilities, selectors, services
 from cdv.monitoring.confirmations import campaign_gaps
-from cdv.monitoring.enums import CampaignStatus
 from cdv.monitoring.models import ProgressReport, ReviewCampaign, Snapshot
 from cdv.monitoring.yearly import later_version_exists
 from cdv.partners.models import Partner
@@ -143,7 +142,7 @@ def campaigns(request, slug):
 
 
 def _later_version(campaign) -> bool:
-    if campaign.status != CampaignStatus.FROZEN:
+    if not campaign.is_frozen:
         return False
     snapshot = Snapshot.objects.for_campaign(campaign).first()
     return snapshot is not None and later_version_exists(snapshot)
