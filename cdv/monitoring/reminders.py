@@ -37,7 +37,7 @@ from cdv.users.enums import Role
 from cdv.users.models import Membership
 
 from .abilities import is_pilot
-from .enums import NOT_SUBMITTED_STATES, CampaignStatus
+from .enums import CampaignStatus
 from .models import ProgressReport, ReviewCampaign
 
 BEFORE_DEADLINE = {7: "J-7", 1: "J-1"}
@@ -76,7 +76,8 @@ class CampaignReminders:
 def pending_by_recipient(campaign) -> tuple[dict, list]:
     """{personne: [bilans non transmis de ses partenaires]} et les partenaires sans référent actif."""
     reports = (
-        ProgressReport.objects.filter(campaign=campaign, state__in=NOT_SUBMITTED_STATES)
+        ProgressReport.objects.for_campaign(campaign)
+        .not_submitted()
         .select_related("commitment", "partner")
         .order_by("partner__name", "commitment__title", "pk")
     )

@@ -33,8 +33,7 @@ from . import abilities
 from .enums import CampaignStatus, ReportState
 from .models import ProgressReport, ReportAttachment, ReviewCampaign
 
-# Engagements qui ont un bilan annuel : confirmés (cahier signé) et tous les états suivants, soit
-# les états publics ; ce sont aussi les états qu'un partenaire peut déclarer dans son bilan.
+# Un partenaire déclare dans son bilan l'un des états publics (confirmé et tous les états suivants).
 NEEDS_EXPLANATION = {S.NOT_DONE, S.ABANDONED, S.PARTLY_DONE}
 
 EDITABLE_FIELDS = [
@@ -205,8 +204,9 @@ def open_campaign(*, user, contract, year, deadline, opens_on=None) -> ReviewCam
             campaign.save()
     except IntegrityError as error:  # deux pilotes au même instant
         raise ReviewError({"year": f"Une campagne de suivi {year} existe déjà pour ce contrat."}) from error
-    commitments = Commitment.objects.filter(contract=contract, status__in=PUBLIC_STATUSES).values_list(
-        "pk", "partner_id", "status"
+    # Engagements qui ont un bilan annuel : les engagements publiés (confirmés et tous les états suivants).
+    commitments = (
+        Commitment.objects.for_contract(contract).published().values_list("pk", "partner_id", "status")
     )
     reports = [
         ProgressReport(
