@@ -23,7 +23,7 @@ from cdv.commitments.enums import CommitmentScope, CommitmentStatus
 from cdv.commitments.models import Commitment, CommitmentMeans
 from cdv.indicators import computations, selectors
 from cdv.indicators.models import Indicator, IndicatorValue
-from cdv.monitoring.enums import PUBLIC_MEETING_KINDS, ReportState
+from cdv.monitoring.enums import PUBLIC_MEETING_KINDS
 from cdv.monitoring.feedback import published_feedback
 from cdv.monitoring.models import Decision, Feedback, ProgressReport
 from cdv.plan.models import Objective
@@ -174,8 +174,8 @@ def assemble(evaluation) -> list[QuestionEvidence]:
         committed[m.commitment_id][0] += m.fte or 0
         committed[m.commitment_id][1] += m.amount_eur or 0
     mobilised = defaultdict(lambda: [Decimal(0), Decimal(0)])
-    reports = ProgressReport.objects.filter(
-        campaign__contract=contract, campaign__year__in=years, state=ReportState.ACCEPTED
+    reports = (
+        ProgressReport.objects.for_contract(contract).accepted().filter(campaign__year__in=years)
     ).only("commitment_id", "fte_actual", "amount_actual")
     for r in reports:
         mobilised[r.commitment_id][0] += r.fte_actual or 0

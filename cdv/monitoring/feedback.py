@@ -85,7 +85,7 @@ def visible_feedback(user, queryset, contract):
 
 def published_feedback(queryset, contract):
     """Ce que tout le monde voit, y compris les membres : les retours publiés du contrat."""
-    return queryset.filter(contract=contract, moderation=Moderation.PUBLISHED)
+    return queryset.filter(contract=contract).published()
 
 
 def public_attribution(feedback) -> str:

@@ -194,11 +194,7 @@ def send_review_reminders(
     """Envoie les relances du jour pour chaque campagne ouverte ; ``dry_run`` n'envoie ni n'écrit rien."""
     today = today or timezone.localdate()
     results = []
-    campaigns = (
-        ReviewCampaign.objects.filter(status=CampaignStatus.OPEN)
-        .select_related("contract")
-        .order_by("contract__title", "year")
-    )
+    campaigns = ReviewCampaign.objects.open().select_related("contract").order_by("contract__title", "year")
     for campaign in campaigns:
         result = CampaignReminders(campaign=campaign, slot=reminder_slot(campaign, today))
         results.append(result)
