@@ -3,12 +3,16 @@
 
 from collections import Counter
 
-from django.db.models import Prefetch
+from django.db.models import Prefetch, Sum
 from django.urls import reverse
 
+from cdv.commitments.models import CommitmentMeans
+from cdv.indicators.enums import Scope
+from cdv.indicators.models import IndicatorValue
 from cdv.plan.models import Enjeu
 from cdv.territories.models import Territory
 
+from . import abilities
 from .enums import ReportState
 from .models import ProgressReport
 
@@ -93,3 +97,38 @@ def completeness(campaign, today):
         "to_review": [r for r in reports if r.state == ReportState.SUBMITTED],
         "done_pct": round(100 * (totals.submitted + totals.accepted) / totals.total) if totals.total else 0,
     }
+
+
+def planned_means(report, year) -> dict:
+    """Les moyens prévus au cahier pour l'année du bilan : ``fte`` et ``amount`` (sommes)."""
+    return CommitmentMeans.objects.filter(commitment_id=report.commitment_id, year=year).aggregate(
+        fte=Sum("fte"), amount=Sum("amount_eur")
+    )
+
+
+def report_indicator_slots(report, year) -> list:
+    """Les cases « valeur d'indicateur » du bilan : chaque indicateur de l'engagement, par quartier
+    de l'engagement (ou pour l'ensemble des QPV du contrat s'il est de portée générale).
+
+    Chaque case : (indicateur, territoire, valeur connue, origine si la valeur a été saisie ailleurs
+    et ne se remplace donc pas depuis ce bilan, sinon None)."""
+    commitment = report.commitment
+    indicators = list(commitment.indicators.order_by("name"))
+    if not indicators:
+        return []
+    territories = list(commitment.qpvs.order_by("name")) if commitment.scope == "QPV" else [None]
+    existing = {
+        (v.indicator_id, v.territory_id): v
+        for v in IndicatorValue.objects.annual()
+        .filter(indicator__in=indicators, year=year)
+        .filter(scope=Scope.CONTRACT_QPVS if territories == [None] else Scope.TERRITORY)
+    }
+    slots = []
+    for indicator in indicators:
+        for territory in territories:
+            value = existing.get((indicator.pk, territory.pk if territory else None))
+            locked_by = None
+            if abilities.value_locked_for_report(report, value):
+                locked_by = value.comment.strip().rstrip(".") or "par une autre source"
+            slots.append((indicator, territory, value.value if value else None, locked_by))
+    return slots

@@ -13,14 +13,13 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.db.models import Count, Prefetch, Sum
+from django.db.models import Count, Prefetch
 from django.http import FileResponse, Http404
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
 from cdv.commitments.abilities import can_read_contract_internals, edits_for, partners_read_by
-from cdv.commitments.models import CommitmentMeans
 from cdv.monitoring import abilities, selectors, services
 from cdv.monitoring.confirmations import campaign_gaps
 from cdv.monitoring.models import ProgressReport, ReviewCampaign, Snapshot
@@ -261,49 +260,13 @@ def partner_reports(request, slug, year, partner_slug):
 # ---------------------------------------------------------------------------------------------
 
 
-def _planned_means(report, year):
-    return CommitmentMeans.objects.filter(commitment_id=report.commitment_id, year=year).aggregate(
-        fte=Sum("fte"), amount=Sum("amount_eur")
-    )
-
-
-def _indicator_slots(report, year):
-    """Les cases « valeur d'indicateur » du bilan : chaque indicateur de l'engagement, par quartier
-    de l'engagement (ou pour l'ensemble des QPV du contrat s'il est de portée générale).
-
-    Chaque case : (indicateur, territoire, valeur connue, origine si la valeur a été saisie ailleurs
-    et ne se remplace donc pas depuis ce bilan, sinon None)."""
-    from cdv.indicators.enums import Scope
-    from cdv.indicators.models import IndicatorValue
-
-    commitment = report.commitment
-    indicators = list(commitment.indicators.order_by("name"))
-    if not indicators:
-        return []
-    territories = list(commitment.qpvs.order_by("name")) if commitment.scope == "QPV" else [None]
-    existing = {
-        (v.indicator_id, v.territory_id): v
-        for v in IndicatorValue.objects.filter(indicator__in=indicators, year=year, quarter=0).filter(
-            scope=Scope.CONTRACT_QPVS if territories == [None] else Scope.TERRITORY
-        )
-    }
-    slots = []
-    for indicator in indicators:
-        for territory in territories:
-            value = existing.get((indicator.pk, territory.pk if territory else None))
-            locked_by = None
-            if abilities.value_locked_for_report(report, value):
-                locked_by = value.comment.strip().rstrip(".") or "par une autre source"
-            slots.append((indicator, territory, value.value if value else None, locked_by))
-    return slots
-
-
 def _render_report(
     request, contract, campaign, report, rights, *, form=None, return_form=None, conflict=None
 ):
     if form is None and rights["edit"]:
         form = ReportForm(
-            initial=ReportForm.initial_for(report), indicator_slots=_indicator_slots(report, campaign.year)
+            initial=ReportForm.initial_for(report),
+            indicator_slots=selectors.report_indicator_slots(report, campaign.year),
         )
     report.is_late = report.is_late_on(_today())
     status = 409 if conflict else 200
@@ -320,7 +283,7 @@ def _render_report(
             "return_form": return_form or ReturnReportForm(),
             "conflict": conflict,
             "attachments": list(report.attachments.select_related("uploaded_by")),
-            "planned": _planned_means(report, campaign.year),
+            "planned": selectors.planned_means(report, campaign.year),
             "max_attachments": services.MAX_ATTACHMENTS_PER_REPORT,
         },
         status=status,
@@ -342,7 +305,9 @@ def report_page(request, slug, year, pk):
     upload = request.FILES.get("attachment")
     if upload is not None:
         require(rights["upload"], services.refusal_message(request.user, report, "upload"))
-    form = ReportForm(request.POST, request.FILES, indicator_slots=_indicator_slots(report, campaign.year))
+    form = ReportForm(
+        request.POST, request.FILES, indicator_slots=selectors.report_indicator_slots(report, campaign.year)
+    )
     conflict = None
     if form.is_valid():
         created = []
