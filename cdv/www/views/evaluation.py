@@ -34,14 +34,12 @@ from cdv.commitments.models import Commitment
 from cdv.core.figures import french_number
 from cdv.core.pagecache import public_page
 from cdv.evaluation import abilities, selectors, services
-from cdv.evaluation import evidence as ev
 from cdv.evaluation import results as res
 from cdv.evaluation.confirmations import adoption_gaps
 from cdv.evaluation.documents import headline_sentence
 from cdv.evaluation.enums import (
     EvaluationKind,
     ItemKind,
-    JudgementScale,
     QuestionnaireStatus,
 )
 from cdv.evaluation.models import (
@@ -56,7 +54,7 @@ from cdv.evaluation.models import (
 )
 
 # Les mises en forme du contenu figé : le rapport en cours se lit exactement comme un rapport figé.
-from cdv.evaluation.report import council_for, evidence_content, headline_content, item_content
+from cdv.evaluation.report import council_for, headline_content
 from cdv.evaluation.services import EvaluationError
 from cdv.plan.models import Enjeu, Objective
 
@@ -72,7 +70,6 @@ from .helpers import add_service_errors, get_contract, require
 KIND_SLUGS = {EvaluationKind.MID_TERM: "mi-parcours", EvaluationKind.FINAL: "finale"}
 SLUG_KINDS = {slug: kind for kind, slug in KIND_SLUGS.items()}
 DOCUMENT_FORMATS = {"pdf", "docx"}
-HEAVY_QPV_FIELDS = ("qpv__geometry", "qpv__bbox", "qpv__commune_codes")
 QUESTIONNAIRE_CSS = (
     Path(__file__).resolve().parents[2] / "templates" / "evaluation" / "questionnaire_print.css"
 )
@@ -254,7 +251,7 @@ def _get_questionnaire(request, evaluation, code):
         Questionnaire.objects.for_evaluation(evaluation)
         .filter(qpv__code=code)
         .select_related("qpv")
-        .defer(*HEAVY_QPV_FIELDS)
+        .defer(*selectors.HEAVY_QPV_FIELDS)
         .first()
     )
     if questionnaire is None:
@@ -304,88 +301,6 @@ def evaluation_list(request, slug):
 # --- Page d'une évaluation -------------------------------------------------------------------------
 
 
-def _objective_labels(contract) -> dict[int, str]:
-    return {
-        o.pk: f"{o.enjeu.number}.{o.number} {o.title}"
-        for o in Objective.objects.for_contract(contract).select_related("enjeu")
-    }
-
-
-def _visible_council_results(user, evaluation, contract):
-    """L'avis agrégé des questionnaires que la personne a le droit de lire (pilote, évaluateur, conseil
-    citoyen du quartier) ; les autres membres ne le lisent qu'une fois l'évaluation adoptée."""
-    questionnaires = list(
-        evaluation.questionnaires.select_related("qpv").defer(*HEAVY_QPV_FIELDS).order_by("qpv__name")
-    )
-    council_qpvs = abilities.council_qpv_ids(user, contract)
-    visible = []
-    for questionnaire in questionnaires:
-        questionnaire.evaluation = evaluation
-        if abilities.questionnaire_abilities(user, questionnaire, council_qpvs)["view_results"]:
-            visible.append(questionnaire)
-    return res.questionnaire_results(visible), len(visible) < len(questionnaires)
-
-
-def _live_questions(request, contract, evaluation):
-    """Le contenu du rapport tel qu'il serait figé maintenant, question par question."""
-    evidence = ev.assemble(evaluation)
-    labels = _objective_labels(contract)
-    council, hidden = _visible_council_results(request.user, evaluation, contract)
-    by_question = res.by_question(council)
-    questions = []
-    for item in evidence:
-        q = item.question
-        questions.append(
-            {
-                "pk": q.pk,
-                "number": q.number,
-                "text": q.text,
-                "criterion_label": q.get_criterion_display(),
-                "enjeux": [str(e) for e in sorted(q.enjeux.all(), key=lambda e: e.number)],
-                "objectives": [labels.get(o.pk, o.title) for o in q.objectives.all()],
-                "evidence": evidence_content(item, num=lambda value: value),  # nombres exacts
-                "council": [item_content(r) for r in by_question.get(q.pk, [])],
-            }
-        )
-    return questions, hidden
-
-
-def _public_recommendations(contract, recommendations):
-    """Le public ne lit, parmi les engagements cités par les recommandations figées, que ceux qui sont
-    publiés (confirmés et suivants) : le contenu figé ne garde que leurs intitulés."""
-    titles = {t for r in recommendations for t in r.get("commitments", [])}
-    public = set(
-        Commitment.objects.for_contract(contract)
-        .published()
-        .filter(title__in=titles)
-        .values_list("title", flat=True)
-    )
-    return [
-        {**r, "commitments": [t for t in r.get("commitments", []) if t in public]} for r in recommendations
-    ]
-
-
-def _judgement_history(evaluation) -> dict[int, list]:
-    history = {}
-    records = (
-        Judgement.history.filter(question__evaluation=evaluation)
-        .select_related("history_user", "author")
-        .order_by("-history_date", "-history_id")
-    )
-    for record in records:
-        who = record.history_user or record.author
-        history.setdefault(record.question_id, []).append(
-            {
-                "date": record.history_date,
-                "who": str(who) if who else "auteur inconnu",
-                "scale": JudgementScale(record.scale).label if record.scale in JudgementScale.values else "",
-                "text": record.text,
-                "kind": "création" if record.history_type == "+" else "modification",
-            }
-        )
-    return history
-
-
 def _render_evaluation(request, contract, evaluation, rights, *, forms_by_question=None, **forms_):
     """La page d'une évaluation ; les formulaires passés (avec leurs erreurs) remplacent les vierges."""
     forms_by_question = forms_by_question or {}
@@ -405,7 +320,7 @@ def _render_evaluation(request, contract, evaluation, rights, *, forms_by_questi
             question["pk"] = numbers.get(question["number"])
         recommendations = payload.get("recommendations", [])
         if not member:
-            recommendations = _public_recommendations(contract, recommendations)
+            recommendations = selectors.public_recommendations(contract, recommendations)
         summary = payload.get("evaluation", {}).get("summary", "")
         method = payload.get("evaluation", {}).get("method", "")
         council_qpvs = [
@@ -415,7 +330,7 @@ def _render_evaluation(request, contract, evaluation, rights, *, forms_by_questi
         ]
         headline = payload.get("headline")
     else:
-        raw_questions, council_hidden = _live_questions(request, contract, evaluation)
+        raw_questions, council_hidden = selectors.live_questions(request.user, contract, evaluation)
         recommendations = list(
             Recommendation.objects.for_evaluation(evaluation)
             .select_related("author")
@@ -440,7 +355,7 @@ def _render_evaluation(request, contract, evaluation, rights, *, forms_by_questi
         judgements = {
             j.question_id: j for j in Judgement.objects.for_evaluation(evaluation).select_related("author")
         }
-        history = _judgement_history(evaluation)
+        history = selectors.judgement_history(evaluation)
     questions = []
     for raw in raw_questions:
         question = _display_question(raw)
@@ -704,7 +619,7 @@ def questionnaire_list(request, slug, kind):
     questionnaires = list(
         Questionnaire.objects.for_evaluation(evaluation)
         .select_related("qpv")
-        .defer(*HEAVY_QPV_FIELDS)
+        .defer(*selectors.HEAVY_QPV_FIELDS)
         .annotate(
             item_count=Count("items", distinct=True),
             response_count=Count("responses", distinct=True),
