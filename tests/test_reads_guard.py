@@ -16,6 +16,16 @@ READ_LAYERS = [ROOT / "www" / "views", ROOT / "api"]
 QUERY_METHODS = {"filter", "exclude", "get", "Q", "get_object_or_404", "get_list_or_404"}
 STATE_FIELDS = {"status", "state", "moderation"}
 STATUS_GROUP = re.compile(r"^[A-Z][A-Z_]*_(STATUSES|STATES)$")
+STATE_ENUM = re.compile(r"(Status|State|Moderation)$|^S$")
+
+
+def _is_state_member(node) -> bool:
+    """``CommitmentStatus.DONE``, ``S.PROPOSED``, ``ReportState.DRAFT``, ``Moderation.PUBLISHED``…"""
+    return (
+        isinstance(node, ast.Attribute)
+        and isinstance(node.value, ast.Name)
+        and bool(STATE_ENUM.search(node.value.id))
+    )
 
 
 def _called_name(call: ast.Call) -> str:
@@ -45,6 +55,12 @@ def offences(source: str) -> list[tuple[int, str]]:
             found.append((node.lineno, node.attr))
         elif isinstance(node, ast.alias) and STATUS_GROUP.match(node.name.rsplit(".", 1)[-1]):
             found.append((node.lineno, f"import {node.name}"))
+        elif (
+            isinstance(node, (ast.Set, ast.List, ast.Tuple))
+            and len(node.elts) > 1
+            and all(_is_state_member(e) for e in node.elts)
+        ):
+            found.append((node.lineno, "groupe d'états " + ast.unparse(node)))
     return found
 
 
@@ -55,6 +71,7 @@ def test_the_guard_sees_a_status_filter_and_a_status_group():
         "Feedback.objects.exclude(moderation='PUBLIE')\n"
         "Q(commitments__status='CONFIRME')\n"
         "report.state in abilities.NOT_SUBMITTED_STATES\n"
+        "DONE = {CommitmentStatus.DONE, CommitmentStatus.PARTLY_DONE}\n"
     )
     found = {what for _, what in offences(source)}
     assert found == {
@@ -64,6 +81,7 @@ def test_the_guard_sees_a_status_filter_and_a_status_group():
         "exclude(moderation=…)",
         "Q(commitments__status=…)",
         "NOT_SUBMITTED_STATES",
+        "groupe d'états {CommitmentStatus.DONE, CommitmentStatus.PARTLY_DONE}",
     }
     assert offences("Commitment.objects.published().filter(reported_status=x, pk=1)\n") == []
 
