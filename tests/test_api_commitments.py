@@ -2,7 +2,7 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
-from cdv.commitments.abilities import PUBLIC_STATUSES
+from cdv.commitments.enums import PUBLIC_STATUSES
 from cdv.commitments.enums import CommitmentStatus as S
 from cdv.commitments.models import Commitment
 from cdv.partners.models import Partner

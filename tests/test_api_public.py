@@ -15,7 +15,7 @@ from schemathesis.specs.openapi.definitions import OPENAPI_31
 
 import cdv.api
 from cdv.api.pagination import MAX_LIMIT
-from cdv.commitments.abilities import PUBLIC_STATUSES
+from cdv.commitments.enums import PUBLIC_STATUSES
 from cdv.commitments.enums import CommitmentStatus as S
 from cdv.commitments.models import Commitment
 from cdv.contracts.enums import ContractStatus

@@ -40,7 +40,7 @@ def test_loading_demo_twice_changes_nothing():
 def test_the_demonstration_is_a_living_contract(nantes, client):
     """Chaque quartier a des engagements publiés dans plusieurs états, avec un avancement venu de
     bilans acceptés, et un conseil citoyen qui a des retours publiés ; 2024 est figé, 2025 en cours."""
-    from cdv.commitments.abilities import PUBLIC_STATUSES
+    from cdv.commitments.enums import PUBLIC_STATUSES
     from cdv.commitments.models import Commitment
     from cdv.monitoring.enums import CampaignStatus, ReportState
     from cdv.monitoring.models import Feedback, ProgressReport, ReviewCampaign, Snapshot

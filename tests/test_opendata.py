@@ -14,7 +14,7 @@ from django.test.utils import CaptureQueriesContext
 from openpyxl import load_workbook
 from shapely.geometry import shape
 
-from cdv.commitments.abilities import PUBLIC_STATUSES
+from cdv.commitments.enums import PUBLIC_STATUSES
 from cdv.commitments.enums import CommitmentStatus as S
 from cdv.commitments.models import Commitment
 from cdv.contracts.enums import ContractStatus

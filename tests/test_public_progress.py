@@ -9,8 +9,7 @@ import re
 import pytest
 from django.urls import reverse
 
-from cdv.commitments.abilities import PUBLIC_STATUSES
-from cdv.commitments.enums import CommitmentScope
+from cdv.commitments.enums import PUBLIC_STATUSES, CommitmentScope
 from cdv.commitments.models import Commitment
 from cdv.monitoring.enums import ReportState
 from cdv.monitoring.models import ProgressReport, ReviewCampaign

@@ -198,7 +198,7 @@ def _contract(request, slug):
 
 def _queryset(contract):
     return (
-        Commitment.objects.filter(contract=contract)
+        Commitment.objects.for_contract(contract)
         .select_related("partner", "objective__enjeu", "action")
         .prefetch_related(Prefetch("qpvs", queryset=Territory.objects.only("code")), "means", "indicators")
         .order_by("objective__enjeu__number", "objective__number", "id")
@@ -256,7 +256,7 @@ def list_commitments(request, slug: ContractSlug, filters: Query[CommitmentFilte
     """Tous les engagements pour les membres du contrat ; pour le public, les confirmés et suivants
     (jamais un brouillon, un engagement proposé, renvoyé ou validé). Triés par enjeu, objectif, numéro."""
     user, contract = _contract(request, slug)
-    qs = abilities.visible_commitments(user, _queryset(contract), contract)
+    qs = _queryset(contract).visible_to(user, contract)
     if filters.partner:
         qs = qs.filter(partner__slug=filters.partner)
     if filters.enjeu:
@@ -264,7 +264,7 @@ def list_commitments(request, slug: ContractSlug, filters: Query[CommitmentFilte
     if filters.qpv:
         qs = qs.filter(qpvs__in=contract.qpvs.filter(code=filters.qpv.upper()))
     if filters.status:
-        qs = qs.filter(status=filters.status)
+        qs = qs.in_status(filters.status)
     if filters.year:
         qs = qs.filter(pk__in=CommitmentMeans.objects.filter(year=filters.year).values("commitment_id"))
     return qs

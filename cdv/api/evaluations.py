@@ -298,7 +298,7 @@ def evaluation_content(evaluation, rights: dict, visible_qpvs: set[str] | None =
 def _visible(user, contract):
     """Les évaluations du contrat que l'appelant peut lire, avec ses droits sur chacune."""
     evaluations = (
-        Evaluation.objects.filter(contract=contract)
+        Evaluation.objects.for_contract(contract)
         .select_related("contract", "adopting_meeting")
         .order_by("period_end", "kind", "id")
     )

@@ -160,7 +160,7 @@ def _contract(request, slug):
 def list_indicators(request, slug: ContractSlug, filters: Query[IndicatorFilters]):
     """Les indicateurs suivis par le contrat, par code ; filtre : enjeu."""
     contract = _contract(request, slug)
-    qs = Indicator.objects.filter(contract=contract).select_related("enjeu").order_by("code", "id")
+    qs = Indicator.objects.for_contract(contract).select_related("enjeu").order_by("code", "id")
     if filters.enjeu:
         qs = qs.filter(enjeu__number=filters.enjeu)
     return qs
@@ -177,7 +177,7 @@ def indicator_values(request, slug: ContractSlug, code: IndicatorCode, filters: 
     l'ensemble des QPV du contrat (rapport des sommes, secret respecté), la référence et l'écart.
     Ce n'est pas une liste paginée : la série d'un indicateur tient en une réponse."""
     contract = _contract(request, slug)
-    indicator = Indicator.objects.filter(contract=contract, code=code).select_related("enjeu").first()
+    indicator = Indicator.objects.for_contract(contract).filter(code=code).select_related("enjeu").first()
     if indicator is None:
         raise HttpError(404, f"Aucun indicateur « {code} » dans ce contrat.")
     year = quarter = None

@@ -22,7 +22,8 @@ def objective_by_code(contract, code: str):
     if enjeu > MAX_SMALL or number > MAX_SMALL:
         return None
     return (
-        Objective.objects.filter(enjeu__contract=contract, enjeu__number=enjeu, number=number)
+        Objective.objects.for_contract(contract)
+        .filter(enjeu__number=enjeu, number=number)
         .select_related("enjeu")
         .first()
     )

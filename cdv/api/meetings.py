@@ -13,7 +13,6 @@ from django.utils import timezone
 from ninja import Field, Query, Router, Schema, Status
 from ninja.errors import HttpError
 
-from cdv.commitments.abilities import visible_commitments
 from cdv.commitments.models import Commitment
 from cdv.indicators.models import Indicator
 from cdv.monitoring import feedback as fb
@@ -185,7 +184,7 @@ def _contract(request, slug):
 
 
 def _commitments_for(user, contract):
-    queryset = visible_commitments(user, Commitment.objects.only("pk", "status", "contract_id"), contract)
+    queryset = Commitment.objects.only("pk", "status", "contract_id").visible_to(user, contract)
     return Prefetch("commitments", queryset=queryset)
 
 
@@ -198,7 +197,7 @@ def _decision_prefetches(user, contract):
 
 def _meetings(user, contract):
     return (
-        mt.visible_meetings(user, Meeting.objects.all(), contract)
+        Meeting.objects.visible_to(user, contract)
         .select_related("qpv")
         .prefetch_related(
             Prefetch("participants", queryset=Partner.objects.only("name").order_by("name", "id")),
@@ -215,7 +214,7 @@ def _meetings(user, contract):
 
 def _feedback(user, contract):
     return (
-        fb.visible_feedback(user, Feedback.objects.all(), contract)
+        Feedback.objects.visible_to(user, contract)
         .select_related("partner", "enjeu")
         .prefetch_related(
             Prefetch("qpvs", queryset=Territory.objects.only("code").order_by("code")),
@@ -271,13 +270,13 @@ def list_decisions(request, slug: ContractSlug, filters: Query[DecisionFilters])
     Les plus récentes d'abord."""
     user, contract = _contract(request, slug)
     queryset = (
-        mt.visible_decisions(user, Decision.objects.all(), contract)
+        Decision.objects.visible_to(user, contract)
         .select_related("meeting", "owner")
         .prefetch_related(*_decision_prefetches(user, contract))
         .order_by("-meeting__date", "-meeting_id", "id")
     )
     if filters.status:
-        queryset = queryset.filter(status=filters.status)
+        queryset = queryset.in_status(filters.status)
     if filters.owner:
         queryset = queryset.filter(owner__slug=filters.owner)
     return queryset

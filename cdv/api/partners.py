@@ -7,7 +7,6 @@ from django.db.models.functions import Coalesce
 from ninja import Field, Query, Router, Schema, Status
 from ninja.errors import HttpError
 
-from cdv.commitments.abilities import visible_commitments
 from cdv.commitments.models import Commitment
 from cdv.contracts.models import Signatory
 from cdv.partners.enums import PartnerKind
@@ -88,7 +87,7 @@ class PartnerFilters(Schema):
 
 
 def _partners(user, contract):
-    visible = visible_commitments(user, Commitment.objects.all(), contract)
+    visible = Commitment.objects.visible_to(user, contract)
     counts = (
         visible.filter(partner=OuterRef("pk"))
         .order_by()
@@ -153,7 +152,7 @@ def get_partner(request, slug: ContractSlug, partner_slug: PartnerSlug):
         | set(actions.filter(contributors=partner).values_list("code", flat=True))
     )
     partner.visible_commitment_ids = list(
-        visible_commitments(user, Commitment.objects.all(), contract)
+        Commitment.objects.visible_to(user, contract)
         .filter(partner=partner)
         .order_by("id")
         .values_list("id", flat=True)

@@ -177,7 +177,7 @@ class ActionFilters(Schema):
 
 def _enjeux(contract):
     return (
-        Enjeu.objects.filter(contract=contract)
+        Enjeu.objects.for_contract(contract)
         .prefetch_related(Prefetch("objectives", queryset=Objective.objects.active().order_by("number")))
         .order_by("number")
     )
@@ -301,7 +301,7 @@ def list_actions(request, slug: ContractSlug, filters: Query[ActionFilters]):
         qpv = contract_qpv(contract, filters.qpv)
         qs = qs.filter(pk__in=Action.objects.applying_to(qpv).values("pk")) if qpv else qs.none()
     if filters.status:
-        qs = qs.filter(status=filters.status)
+        qs = qs.in_status(filters.status)
     if filters.scope:
         qs = qs.filter(scope=filters.scope)
     if filters.partner:

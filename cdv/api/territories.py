@@ -8,7 +8,7 @@ from ninja.errors import HttpError
 from pydantic import Field
 
 from cdv.contracts.models import Contract
-from cdv.territories.enums import Geography, TerritoryKind
+from cdv.territories.enums import Geography
 from cdv.territories.models import Territory
 
 from .auth import api_user
@@ -29,9 +29,9 @@ class QpvFilters(Schema):
 
 
 def qpv_queryset(geography):
-    communes = Territory.objects.filter(kind=TerritoryKind.COMMUNE).only("code", "name").order_by("code")
+    communes = Territory.objects.communes().only("code", "name").order_by("code")
     return (
-        Territory.objects.filter(kind=TerritoryKind.QPV, geography=geography)
+        Territory.objects.qpvs(geography)
         .select_related("predecessor")
         .prefetch_related(Prefetch("parents", queryset=communes, to_attr="commune_list"))
     )
@@ -49,7 +49,7 @@ def list_qpv(request, filters: Query[QpvFilters]):
     Un EPCI non chargé ou un contrat invisible donne 404."""
     qs = qpv_queryset(filters.geography).defer("geometry")
     if filters.epci:
-        if not Territory.objects.filter(kind=TerritoryKind.EPCI, code=filters.epci).exists():
+        if not Territory.objects.epcis().filter(code=filters.epci).exists():
             raise HttpError(404, f"Aucun EPCI de SIREN {filters.epci} n'est chargé.")
         qs = qs.filter(pk__in=Territory.objects.in_epci(filters.epci).values("pk"))
     if filters.contract:

@@ -3,16 +3,8 @@ les exports et l'API. Un refus se traduit par 404 si l'objet n'est pas même vis
 
 from cdv.users.enums import Role
 
+from .enums import EDITABLE_BY_PARTNER, FINAL_STATUSES, PUBLIC_STATUSES, RECORDING_STATUSES
 from .enums import CommitmentStatus as S
-
-PUBLIC_STATUSES = {S.CONFIRMED, S.IN_PROGRESS, S.DONE, S.PARTLY_DONE, S.NOT_DONE, S.ABANDONED}
-EDITABLE_BY_PARTNER = {S.DRAFT, S.RETURNED, S.CONFIRMED, S.IN_PROGRESS}
-AMENDMENT_STATUSES = {S.CONFIRMED, S.IN_PROGRESS}
-FINAL_STATUSES = {S.DONE, S.PARTLY_DONE, S.NOT_DONE, S.ABANDONED}
-# Un partenaire n'enregistre de valeur d'indicateur (part de son public en QPV…) que pour un
-# engagement que le pilote a validé et qui court encore : les indicateurs attachés à un brouillon
-# n'ont été vus par personne.
-RECORDING_STATUSES = {S.VALIDATED, S.CONFIRMED, S.IN_PROGRESS}
 
 
 def memberships(user, contract) -> list[tuple[str, int | None]]:

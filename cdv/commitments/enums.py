@@ -14,6 +14,26 @@ class CommitmentStatus(models.TextChoices):
     ABANDONED = "ABANDONNE", "Abandonné"
 
 
+S = CommitmentStatus
+
+# Groupes d'états : une seule définition, importée partout où l'on en a besoin.
+# Ce que le public voit d'un contrat : les engagements confirmés (cahier signé) et leur suite.
+PUBLIC_STATUSES = frozenset({S.CONFIRMED, S.IN_PROGRESS, S.DONE, S.PARTLY_DONE, S.NOT_DONE, S.ABANDONED})
+EDITABLE_BY_PARTNER = frozenset({S.DRAFT, S.RETURNED, S.CONFIRMED, S.IN_PROGRESS})
+# Modifier un engagement confirmé ou en cours demande un avenant motivé.
+AMENDMENT_STATUSES = frozenset({S.CONFIRMED, S.IN_PROGRESS})
+# Clos : réalisés (tout ou partie), non réalisés ou abandonnés.
+FINAL_STATUSES = frozenset({S.DONE, S.PARTLY_DONE, S.NOT_DONE, S.ABANDONED})
+REALISED_STATUSES = frozenset({S.DONE, S.PARTLY_DONE})
+# Un partenaire n'enregistre de valeur d'indicateur (part de son public en QPV…) que pour un
+# engagement que le pilote a validé et qui court encore : les indicateurs attachés à un brouillon
+# n'ont été vus par personne.
+RECORDING_STATUSES = frozenset({S.VALIDATED, S.CONFIRMED, S.IN_PROGRESS})
+# Pas encore confirmés : le partenaire n'a pas signé son cahier pour ces engagements.
+NOT_CONFIRMED_STATUSES = frozenset({S.DRAFT, S.PROPOSED, S.RETURNED, S.VALIDATED})
+del S
+
+
 class CommitmentScope(models.TextChoices):
     CONTRACT = "CONTRAT", "Tout le contrat"
     METROPOLITAN = "METROPOLE", "Échelle métropolitaine"

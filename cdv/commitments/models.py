@@ -13,7 +13,14 @@ from simple_history.models import HistoricalRecords
 from cdv.plan.models import PLAIN_SUMMARY_MAX
 from cdv.territories.enums import TerritoryKind
 
-from .enums import CommitmentScope, CommitmentStatus, FundingKind
+from .enums import (
+    AMENDMENT_STATUSES,
+    PUBLIC_STATUSES,
+    RECORDING_STATUSES,
+    CommitmentScope,
+    CommitmentStatus,
+    FundingKind,
+)
 
 
 class CommitmentQuerySet(models.QuerySet):
@@ -22,6 +29,22 @@ class CommitmentQuerySet(models.QuerySet):
 
     def of_partner(self, partner):
         return self.filter(partner=partner)
+
+    def published(self):
+        """Ce que le public voit : les engagements confirmés (cahier signé) et leur suite."""
+        return self.filter(status__in=PUBLIC_STATUSES)
+
+    def in_status(self, status):
+        """Un seul état, choisi par exemple dans un filtre de page (une valeur inconnue ne filtre pas)."""
+        return self.filter(status=status) if status in CommitmentStatus.values else self
+
+    def proposed(self):
+        """La file de validation du pilote."""
+        return self.filter(status=CommitmentStatus.PROPOSED)
+
+    def recording(self):
+        """Engagements validés qui courent encore : on peut y enregistrer des valeurs d'indicateurs."""
+        return self.filter(status__in=RECORDING_STATUSES)
 
     def visible_to(self, user, contract):
         """Les engagements de ``contract`` que ``user`` peut lire (``abilities.visible_commitments``)."""
@@ -136,6 +159,11 @@ class Commitment(models.Model):
 
     def __str__(self):
         return f"{self.partner} — {self.title}"
+
+    @property
+    def needs_amendment(self) -> bool:
+        """Confirmé ou en cours : le modifier demande un avenant motivé."""
+        return self.status in AMENDMENT_STATUSES
 
     def clean(self):
         errors = {}

@@ -20,7 +20,7 @@ from cdv.notifications import services as notifications
 from cdv.notifications.enums import NotificationKind
 
 from . import abilities
-from .enums import CommitmentScope, FundingKind
+from .enums import AMENDMENT_STATUSES, CommitmentScope, FundingKind
 from .enums import CommitmentStatus as S
 from .models import Commitment, CommitmentAmendment, CommitmentMeans
 
@@ -369,7 +369,7 @@ def update_commitment(
     changes = diff(before, proposed)
     if not changes:
         return current
-    if before["status"] in abilities.AMENDMENT_STATUSES and not amendment_reason.strip():
+    if before["status"] in AMENDMENT_STATUSES and not amendment_reason.strip():
         raise CommitmentError(
             {"amendment_reason": "Cet engagement est confirmé : indiquez le motif de l'avenant."}
         )
@@ -380,7 +380,7 @@ def update_commitment(
         current.indicators.set(indicators)
     if means is not None:
         _set_means(current, means)
-    if before["status"] in abilities.AMENDMENT_STATUSES:
+    if before["status"] in AMENDMENT_STATUSES:
         CommitmentAmendment.objects.create(
             commitment=current,
             number=current.amendments.count() + 1,

@@ -15,14 +15,16 @@ from dataclasses import dataclass
 
 from django.db.models import Count, Q
 
+from cdv.commitments.enums import NOT_CONFIRMED_STATUSES
 from cdv.commitments.enums import CommitmentStatus as S
 from cdv.commitments.models import Commitment
 from cdv.core.french import plural
-from cdv.evaluation.enums import EvaluationStatus, QuestionnaireStatus
+from cdv.evaluation.enums import QuestionnaireStatus
 from cdv.evaluation.models import Evaluation, Questionnaire
-from cdv.monitoring.abilities import NOT_SUBMITTED_STATES
-from cdv.monitoring.enums import CampaignStatus, Moderation, ReportState
-from cdv.monitoring.meetings import OPEN_STATUSES
+from cdv.monitoring.enums import (
+    NOT_SUBMITTED_STATES,
+    ReportState,
+)
 from cdv.monitoring.models import Decision, Feedback, ProgressReport, ReviewCampaign
 from cdv.territories.models import Territory
 
@@ -31,7 +33,6 @@ from .models import Milestone
 from .timeline import contract_timeline
 
 # Engagements qui empêchent un cahier d'être confirmé (le partenaire ou le pilote doit encore agir).
-NOT_CONFIRMED = {S.DRAFT, S.PROPOSED, S.RETURNED, S.VALIDATED}
 # Une décision ouverte dont l'échéance tombe dans ce délai est « à suivre » dès aujourd'hui.
 DECISION_NOTICE_DAYS = 30
 NEXT_DEADLINES = 3
@@ -54,9 +55,7 @@ class Bar:
 
 def open_campaign(contract):
     """La campagne de suivi ouverte la plus récente du contrat, ou None."""
-    return (
-        ReviewCampaign.objects.filter(contract=contract, status=CampaignStatus.OPEN).order_by("-year").first()
-    )
+    return ReviewCampaign.objects.for_contract(contract).open().order_by("-year").first()
 
 
 def campaign_counts(campaign, today) -> dict:
@@ -76,12 +75,12 @@ def campaign_counts(campaign, today) -> dict:
 
 def current_evaluation(contract):
     """L'évaluation en cours la plus proche (ou, à défaut, la dernière), avec ses questions jugées."""
-    evaluations = Evaluation.objects.filter(contract=contract).annotate(
+    evaluations = Evaluation.objects.for_contract(contract).annotate(
         n_questions=Count("questions", distinct=True),
         n_judged=Count("questions", filter=Q(questions__judgement__isnull=False), distinct=True),
     )
     return (
-        evaluations.filter(status=EvaluationStatus.IN_PROGRESS).order_by("period_end").first()
+        evaluations.in_progress().order_by("period_end").first()
         or evaluations.order_by("-period_end").first()
     )
 
@@ -100,18 +99,23 @@ def evaluation_bar(evaluation) -> Bar | None:
 
 def pilot_todo(contract, *, today: datetime.date) -> dict:
     """La liste du jour du pilote d'un contrat et l'état du contrat d'un coup d'œil."""
-    proposed = Commitment.objects.filter(contract=contract, status=S.PROPOSED).count()
+    proposed = Commitment.objects.for_contract(contract).proposed().count()
     campaign = open_campaign(contract)
     reports = campaign_counts(campaign, today) if campaign else None
-    to_moderate = Feedback.objects.filter(contract=contract, moderation=Moderation.PENDING).count()
-    decisions = Decision.objects.filter(
-        meeting__contract=contract, status__in=OPEN_STATUSES, due_on__isnull=False
-    ).aggregate(
-        late=Count("id", filter=Q(due_on__lt=today)),
-        soon=Count(
-            "id",
-            filter=Q(due_on__gte=today, due_on__lte=today + datetime.timedelta(days=DECISION_NOTICE_DAYS)),
-        ),
+    to_moderate = Feedback.objects.for_contract(contract).pending().count()
+    decisions = (
+        Decision.objects.for_contract(contract)
+        .open()
+        .filter(due_on__isnull=False)
+        .aggregate(
+            late=Count("id", filter=Q(due_on__lt=today)),
+            soon=Count(
+                "id",
+                filter=Q(
+                    due_on__gte=today, due_on__lte=today + datetime.timedelta(days=DECISION_NOTICE_DAYS)
+                ),
+            ),
+        )
     )
     milestones = [
         (milestone, state)
@@ -126,7 +130,7 @@ def pilot_todo(contract, *, today: datetime.date) -> dict:
         Commitment.objects.filter(contract=contract)
         .order_by()
         .values("partner_id")
-        .annotate(pending=Count("id", filter=Q(status__in=NOT_CONFIRMED)))
+        .annotate(pending=Count("id", filter=Q(status__in=NOT_CONFIRMED_STATUSES)))
         .values_list("pending", flat=True)
     )
     confirmed = sum(1 for pending in cahiers if not pending)

@@ -17,7 +17,7 @@ def contract_timeline(contract, milestones, today: datetime.date) -> list[tuple]
     from django.db.models import DateField, Value
     from django.db.models.functions import ExtractYear
 
-    from cdv.monitoring.enums import CampaignStatus, MeetingKind
+    from cdv.monitoring.enums import MeetingKind
     from cdv.monitoring.models import Meeting, ReviewCampaign
 
     # Une seule requête : (année, date du COPIL) et (année figée, sans date).
@@ -27,7 +27,8 @@ def contract_timeline(contract, milestones, today: datetime.date) -> list[tuple]
         .values_list(ExtractYear("date"), "date")
     )
     frozen = (
-        ReviewCampaign.objects.filter(contract=contract, status=CampaignStatus.FROZEN)
+        ReviewCampaign.objects.for_contract(contract)
+        .frozen()
         .order_by()
         .values_list("year", Value(None, output_field=DateField()))
     )

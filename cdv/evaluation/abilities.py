@@ -49,6 +49,15 @@ def evaluation_abilities(user, evaluation) -> dict[str, bool]:
     }
 
 
+def visible_evaluations(user, queryset, contract):
+    """Les évaluations de ``contract`` que ``user`` lit : toutes pour un membre du contrat, les
+    adoptées pour les autres (même règle que ``evaluation_abilities``)."""
+    queryset = queryset.filter(contract=contract)
+    if can_read_contract_internals(user, contract):
+        return queryset
+    return queryset.adopted()
+
+
 def questionnaire_abilities(user, questionnaire, council_qpvs: set[int] | None = None) -> dict[str, bool]:
     evaluation = questionnaire.evaluation
     contract = evaluation.contract

@@ -19,19 +19,14 @@ from decimal import Decimal
 
 from django.db.models import Prefetch
 
-from cdv.commitments.abilities import PUBLIC_STATUSES
 from cdv.commitments.enums import CommitmentScope, CommitmentStatus
 from cdv.commitments.models import Commitment, CommitmentMeans
 from cdv.indicators import computations, selectors
 from cdv.indicators.models import Indicator, IndicatorValue
-from cdv.monitoring.enums import ReportState
+from cdv.monitoring.enums import PUBLIC_MEETING_KINDS
 from cdv.monitoring.feedback import published_feedback
-from cdv.monitoring.meetings import PUBLIC_KINDS
 from cdv.monitoring.models import Decision, Feedback, ProgressReport
 from cdv.plan.models import Objective
-
-ENGAGED = set(PUBLIC_STATUSES)  # confirmés, en cours, réalisés, partiellement, non réalisés, abandonnés
-REALISED = {CommitmentStatus.DONE, CommitmentStatus.PARTLY_DONE}
 
 
 def _pct(part, whole) -> Decimal | None:
@@ -159,7 +154,8 @@ def assemble(evaluation) -> list[QuestionEvidence]:
     )
 
     commitments = list(
-        Commitment.objects.filter(contract=contract, status__in=ENGAGED)
+        Commitment.objects.published()
+        .filter(contract=contract)
         .select_related("partner", "objective__enjeu")
         .prefetch_related("qpvs")
         .only(
@@ -178,8 +174,8 @@ def assemble(evaluation) -> list[QuestionEvidence]:
         committed[m.commitment_id][0] += m.fte or 0
         committed[m.commitment_id][1] += m.amount_eur or 0
     mobilised = defaultdict(lambda: [Decimal(0), Decimal(0)])
-    reports = ProgressReport.objects.filter(
-        campaign__contract=contract, campaign__year__in=years, state=ReportState.ACCEPTED
+    reports = (
+        ProgressReport.objects.for_contract(contract).accepted().filter(campaign__year__in=years)
     ).only("commitment_id", "fte_actual", "amount_actual")
     for r in reports:
         mobilised[r.commitment_id][0] += r.fte_actual or 0
@@ -196,7 +192,7 @@ def assemble(evaluation) -> list[QuestionEvidence]:
         .order_by("-created_at")
     )
     decisions = list(  # celles des instances publiques (COPIL) : le rapport adopté sera publié
-        Decision.objects.filter(meeting__contract=contract, meeting__kind__in=PUBLIC_KINDS)
+        Decision.objects.filter(meeting__contract=contract, meeting__kind__in=PUBLIC_MEETING_KINDS)
         .select_related("meeting")
         .prefetch_related("commitments", "actions")
         .order_by("meeting__date", "id")

@@ -26,6 +26,24 @@ from .enums import (
 )
 
 
+class EvaluationQuerySet(models.QuerySet):
+    def for_contract(self, contract):
+        return self.filter(contract=contract)
+
+    def adopted(self):
+        """Adoptées par le comité de pilotage : publiques et figées."""
+        return self.filter(status=EvaluationStatus.ADOPTED)
+
+    def in_progress(self):
+        return self.filter(status=EvaluationStatus.IN_PROGRESS)
+
+    def visible_to(self, user, contract):
+        """Les évaluations de ``contract`` que ``user`` peut lire (``abilities.visible_evaluations``)."""
+        from .abilities import visible_evaluations
+
+        return visible_evaluations(user, self, contract)
+
+
 class Evaluation(models.Model):
     contract = models.ForeignKey(
         "contracts.Contract", verbose_name="contrat", on_delete=models.CASCADE, related_name="evaluations"
@@ -51,6 +69,8 @@ class Evaluation(models.Model):
     is_demo = models.BooleanField("donnée de démonstration", default=False)
     history = HistoricalRecords()
 
+    objects = EvaluationQuerySet.as_manager()
+
     class Meta:
         verbose_name = "évaluation"
         verbose_name_plural = "évaluations"
@@ -74,6 +94,11 @@ class Evaluation(models.Model):
         return f"{self.period_start}-{self.period_end}"
 
 
+class EvaluationQuestionQuerySet(models.QuerySet):
+    def for_evaluation(self, evaluation):
+        return self.filter(evaluation=evaluation)
+
+
 class EvaluationQuestion(models.Model):
     evaluation = models.ForeignKey(
         Evaluation, verbose_name="évaluation", on_delete=models.CASCADE, related_name="questions"
@@ -87,6 +112,8 @@ class EvaluationQuestion(models.Model):
     )
     history = HistoricalRecords(m2m_fields=[enjeux, objectives])
 
+    objects = EvaluationQuestionQuerySet.as_manager()
+
     class Meta:
         verbose_name = "question évaluative"
         verbose_name_plural = "questions évaluatives"
@@ -97,6 +124,11 @@ class EvaluationQuestion(models.Model):
 
     def __str__(self):
         return f"Q{self.number}. {self.text[:80]}"
+
+
+class JudgementQuerySet(models.QuerySet):
+    def for_evaluation(self, evaluation):
+        return self.filter(question__evaluation=evaluation)
 
 
 class Judgement(models.Model):
@@ -118,12 +150,19 @@ class Judgement(models.Model):
     is_demo = models.BooleanField("donnée de démonstration", default=False)
     history = HistoricalRecords()
 
+    objects = JudgementQuerySet.as_manager()
+
     class Meta:
         verbose_name = "jugement"
         verbose_name_plural = "jugements"
 
     def __str__(self):
         return f"Jugement Q{self.question.number}"
+
+
+class RecommendationQuerySet(models.QuerySet):
+    def for_evaluation(self, evaluation):
+        return self.filter(evaluation=evaluation)
 
 
 class Recommendation(models.Model):
@@ -149,6 +188,8 @@ class Recommendation(models.Model):
     is_demo = models.BooleanField("donnée de démonstration", default=False)
     history = HistoricalRecords(m2m_fields=[enjeux, objectives, commitments])
 
+    objects = RecommendationQuerySet.as_manager()
+
     class Meta:
         verbose_name = "recommandation"
         verbose_name_plural = "recommandations"
@@ -159,6 +200,18 @@ class Recommendation(models.Model):
 
     def __str__(self):
         return f"R{self.number}. {self.text[:80]}"
+
+
+class QuestionnaireQuerySet(models.QuerySet):
+    def for_evaluation(self, evaluation):
+        return self.filter(evaluation=evaluation)
+
+    def for_contract(self, contract):
+        return self.filter(evaluation__contract=contract)
+
+    def open(self):
+        """Ouverts aux réponses."""
+        return self.filter(status=QuestionnaireStatus.OPEN)
 
 
 class Questionnaire(models.Model):
@@ -182,6 +235,8 @@ class Questionnaire(models.Model):
     is_demo = models.BooleanField("donnée de démonstration", default=False)
     history = HistoricalRecords()
 
+    objects = QuestionnaireQuerySet.as_manager()
+
     class Meta:
         verbose_name = "questionnaire de quartier"
         verbose_name_plural = "questionnaires de quartier"
@@ -190,6 +245,11 @@ class Questionnaire(models.Model):
 
     def __str__(self):
         return self.title
+
+
+class QuestionnaireItemQuerySet(models.QuerySet):
+    def for_questionnaires(self, questionnaires):
+        return self.filter(questionnaire__in=questionnaires)
 
 
 class QuestionnaireItem(models.Model):
@@ -208,6 +268,8 @@ class QuestionnaireItem(models.Model):
         related_name="council_items",
     )
 
+    objects = QuestionnaireItemQuerySet.as_manager()
+
     class Meta:
         verbose_name = "question du questionnaire"
         verbose_name_plural = "questions du questionnaire"
@@ -220,6 +282,18 @@ class QuestionnaireItem(models.Model):
 
     def __str__(self):
         return f"{self.number}. {self.text}"
+
+
+class QuestionnaireResponseQuerySet(models.QuerySet):
+    def for_questionnaire(self, questionnaire):
+        return self.filter(questionnaire=questionnaire)
+
+    def for_questionnaires(self, questionnaires):
+        return self.filter(questionnaire__in=questionnaires)
+
+    def on_paper(self):
+        """Formulaires papier saisis par le pilote."""
+        return self.filter(on_paper=True)
 
 
 class QuestionnaireResponse(models.Model):
@@ -238,6 +312,8 @@ class QuestionnaireResponse(models.Model):
     submitted_at = models.DateTimeField("reçue le", auto_now=True)
     is_demo = models.BooleanField("donnée de démonstration", default=False)
 
+    objects = QuestionnaireResponseQuerySet.as_manager()
+
     class Meta:
         verbose_name = "réponse au questionnaire"
         verbose_name_plural = "réponses au questionnaire"
@@ -251,6 +327,11 @@ class QuestionnaireResponse(models.Model):
         return f"Réponse {self.pk} — {self.questionnaire}"
 
 
+class AnswerQuerySet(models.QuerySet):
+    def for_items(self, items):
+        return self.filter(item__in=items)
+
+
 class Answer(models.Model):
     response = models.ForeignKey(
         QuestionnaireResponse, verbose_name="réponse", on_delete=models.CASCADE, related_name="answers"
@@ -262,6 +343,8 @@ class Answer(models.Model):
         "note de 1 à 5", null=True, blank=True, validators=[MinValueValidator(1), MaxValueValidator(5)]
     )
     text = models.TextField("réponse libre", blank=True)
+
+    objects = AnswerQuerySet.as_manager()
 
     class Meta:
         verbose_name = "réponse à une question"
@@ -277,6 +360,15 @@ class Answer(models.Model):
 
     def __str__(self):
         return f"Réponse à la question {self.item.number}"
+
+
+class EvaluationReportQuerySet(models.QuerySet):
+    def for_evaluation(self, evaluation):
+        return self.filter(evaluation=evaluation)
+
+    def adopted(self):
+        """La version adoptée par le comité de pilotage (celle que lit le public)."""
+        return self.filter(adopted=True)
 
 
 class EvaluationReport(models.Model):
@@ -298,6 +390,8 @@ class EvaluationReport(models.Model):
     payload = models.JSONField("contenu")
     checksum = models.CharField("empreinte SHA-256", max_length=64)
 
+    objects = EvaluationReportQuerySet.as_manager()
+
     class Meta:
         verbose_name = "version du rapport d'évaluation"
         verbose_name_plural = "versions du rapport d'évaluation"
@@ -308,6 +402,11 @@ class EvaluationReport(models.Model):
 
     def __str__(self):
         return f"{self.evaluation} — version {self.version}"
+
+
+class AmendmentQuerySet(models.QuerySet):
+    def for_contract(self, contract):
+        return self.filter(contract=contract)
 
 
 class Amendment(models.Model):
@@ -336,6 +435,8 @@ class Amendment(models.Model):
     )
     is_demo = models.BooleanField("donnée de démonstration", default=False)
 
+    objects = AmendmentQuerySet.as_manager()
+
     class Meta:
         verbose_name = "avenant"
         verbose_name_plural = "avenants"
@@ -344,6 +445,11 @@ class Amendment(models.Model):
 
     def __str__(self):
         return f"Avenant n° {self.number}"
+
+
+class AmendmentChangeQuerySet(models.QuerySet):
+    def for_contract(self, contract):
+        return self.filter(amendment__contract=contract)
 
 
 class AmendmentChange(models.Model):
@@ -359,6 +465,8 @@ class AmendmentChange(models.Model):
     before = models.JSONField("état d'avant", null=True, blank=True)
     after = models.JSONField("état d'après")
 
+    objects = AmendmentChangeQuerySet.as_manager()
+
     class Meta:
         verbose_name = "changement d'un avenant"
         verbose_name_plural = "changements d'un avenant"
@@ -366,3 +474,12 @@ class AmendmentChange(models.Model):
 
     def __str__(self):
         return f"{self.get_kind_display()} : {self.label}"
+
+    @property
+    def is_public(self) -> bool:
+        """Le public lit ce changement, sauf s'il porte sur un engagement qui, après l'avenant, n'est
+        pas publié (brouillon, proposé…) : un engagement non publié reste hors du site public."""
+        from cdv.commitments.enums import PUBLIC_STATUSES
+
+        status = (self.after or {}).get("status")
+        return self.model != "commitment" or status in {str(s) for s in PUBLIC_STATUSES}

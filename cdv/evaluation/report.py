@@ -185,7 +185,8 @@ def build_payload(evaluation) -> dict:
     # Une page par quartier : réalisation des engagements qui le citent, avis de son conseil citoyen.
     per_qpv = defaultdict(lambda: ev.Realisation("Engagements du quartier"))
     for c in (
-        Commitment.objects.filter(contract=contract, status__in=ev.ENGAGED, scope=CommitmentScope.QPV)
+        Commitment.objects.published()
+        .filter(contract=contract, scope=CommitmentScope.QPV)
         .prefetch_related("qpvs")
         .only("status")
     ):
@@ -222,7 +223,7 @@ def build_payload(evaluation) -> dict:
             "enjeux",
             Prefetch("objectives", queryset=Objective.objects.select_related("enjeu")),
             # le rapport adopté est public : seuls les engagements publiés y sont cités
-            Prefetch("commitments", queryset=Commitment.objects.filter(status__in=ev.ENGAGED)),
+            Prefetch("commitments", queryset=Commitment.objects.published()),
         )
     ]
     return {

@@ -110,6 +110,9 @@ class Indicator(models.Model):
 
 
 class IndicatorValueQuerySet(models.QuerySet):
+    def for_contract(self, contract):
+        return self.filter(indicator__contract=contract)
+
     def for_indicator(self, indicator):
         return self.filter(indicator=indicator)
 
@@ -229,6 +232,11 @@ class IndicatorValue(models.Model):
             raise ValidationError(errors)
 
 
+class TargetQuerySet(models.QuerySet):
+    def for_contract(self, contract):
+        return self.filter(indicator__contract=contract)
+
+
 class Target(models.Model):
     """Une cible à atteindre pour un indicateur (un territoire, ou l'ensemble des QPV du contrat)."""
 
@@ -249,6 +257,8 @@ class Target(models.Model):
     )
     value = models.DecimalField("valeur cible", max_digits=16, decimal_places=4)
     history = HistoricalRecords()
+
+    objects = TargetQuerySet.as_manager()
 
     class Meta:
         verbose_name = "cible"

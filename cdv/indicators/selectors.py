@@ -7,11 +7,14 @@ rapports passent par ici.
 from dataclasses import dataclass
 from decimal import Decimal
 
+from cdv.core.figures import gap
 from cdv.territories.enums import TerritoryKind
 
 from . import computations
+from .charts import GapChart
 from .enums import Scope
 from .models import IndicatorValue
+from .provenance import provenance
 
 
 @dataclass
@@ -193,3 +196,66 @@ def progress_content(item: Progress) -> dict:
         "target_reached": item.distance.reached if item.distance else None,
         "difference_unit": item.difference_unit,
     }
+
+
+def _portrait_item(contract, qpv, years, mine_years, mine, ref) -> dict:
+    """Une ligne du portrait. L'écart et les barres côte à côte avec la référence ne valent qu'entre
+    deux taux : la population d'un quartier ne se compare pas à celle de la métropole."""
+    item = {
+        "value": mine,
+        "reference": ref,
+        "chart": None,
+        "gap": None,
+        "first_gap": None,
+        "gap_change": None,
+        "source": provenance(mine),
+        "reference_source": provenance(ref) if ref is not None else None,
+    }
+    if not mine.indicator.is_rate:
+        return item
+    reference_pk = contract.reference.pk
+    both = [
+        y
+        for y in mine_years
+        if reference_pk in years[y]
+        and years[y][qpv.pk].value is not None
+        and years[y][reference_pk].value is not None
+    ]
+    if len(both) > 1:
+        first = years[both[0]]
+        item["first_gap"] = (both[0], gap(first[qpv.pk].value, first[reference_pk].value))
+        last = years[both[-1]]
+        # L'écart se réduit quand sa valeur absolue baisse, qu'il soit en faveur ou en défaveur du QPV.
+        now = gap(last[qpv.pk].value, last[reference_pk].value)
+        item["gap_change"] = abs(now.points) - abs(item["first_gap"][1].points)
+    if not mine.is_secret and ref is not None and ref.value is not None:
+        item["gap"] = gap(mine.value, ref.value)
+        item["chart"] = GapChart(
+            title=f"{mine.indicator.name} en {mine.year} ({mine.indicator.unit})",
+            unit=mine.indicator.unit,
+            bars=[(qpv.name, mine.value)],
+            reference_label=contract.reference.name,
+            reference_value=ref.value,
+        )
+    return item
+
+
+def qpv_portrait(contract, qpv) -> list[dict]:
+    """Le portrait d'un quartier : la dernière valeur annuelle de chaque indicateur du contrat pour le
+    quartier, à côté de la référence (écart, évolution de l'écart, graphique), par nom d'indicateur."""
+    values = IndicatorValue.objects.filter(
+        indicator__contract=contract, territory__in=[qpv, contract.reference], quarter=0
+    ).select_related("indicator")
+    by_year = {}
+    for v in values.order_by("year"):
+        by_year.setdefault(v.indicator_id, {}).setdefault(v.year, {})[v.territory_id] = v
+    portrait = []
+    for years in by_year.values():
+        mine_years = [y for y in sorted(years) if qpv.pk in years[y]]
+        if not mine_years:
+            continue
+        mine = years[mine_years[-1]][qpv.pk]
+        ref = years[mine.year].get(contract.reference.pk)
+        portrait.append(_portrait_item(contract, qpv, years, mine_years, mine, ref))
+    portrait.sort(key=lambda item: item["value"].indicator.name)
+    return portrait

@@ -24,10 +24,7 @@ from cdv.commitments.abilities import (
 from cdv.indicators.enums import ValueStatus
 from cdv.users.enums import Role
 
-from .enums import CampaignStatus, ReportState
-
-EDITABLE_STATES = {ReportState.DRAFT, ReportState.RETURNED}
-NOT_SUBMITTED_STATES = EDITABLE_STATES
+from .enums import EDITABLE_STATES, CampaignStatus, ReportState
 
 
 def can_open_campaign(user, contract) -> bool:

@@ -24,7 +24,7 @@ def campaign_gaps(campaign, *, today, act: str) -> list[str]:
     gaps = []
     if not_sent:
         names = list(
-            reports.filter(state__in=[ReportState.DRAFT, ReportState.RETURNED])
+            reports.not_submitted()
             .order_by("partner__name")
             .values_list("partner__name", flat=True)
             .distinct()

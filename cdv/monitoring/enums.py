@@ -38,3 +38,14 @@ class DecisionStatus(models.TextChoices):
     IN_PROGRESS = "EN_COURS", "En cours"
     DONE = "FAITE", "Faite"
     DROPPED = "ABANDONNEE", "Abandonnée"
+
+
+# Groupes d'états : une seule définition, importée partout où l'on en a besoin.
+# Un bilan brouillon ou renvoyé n'est pas (ou plus) transmis : le partenaire peut encore l'écrire.
+NOT_SUBMITTED_STATES = frozenset({ReportState.DRAFT, ReportState.RETURNED})
+EDITABLE_STATES = NOT_SUBMITTED_STATES
+# Une décision à faire ou en cours reste ouverte ; faite ou abandonnée, elle est close.
+OPEN_DECISION_STATUSES = frozenset({DecisionStatus.OPEN, DecisionStatus.IN_PROGRESS})
+CLOSED_DECISION_STATUSES = frozenset({DecisionStatus.DONE, DecisionStatus.DROPPED})
+# Les instances dont le public lit le compte rendu et les décisions.
+PUBLIC_MEETING_KINDS = frozenset({MeetingKind.COPIL})

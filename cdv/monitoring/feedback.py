@@ -15,7 +15,8 @@ from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 
-from cdv.commitments.abilities import PUBLIC_STATUSES, is_pilot, memberships
+from cdv.commitments.abilities import is_pilot, memberships
+from cdv.commitments.enums import PUBLIC_STATUSES
 from cdv.core.actors import person_or_none
 from cdv.notifications import services as notifications
 from cdv.notifications.enums import NotificationKind
@@ -84,7 +85,7 @@ def visible_feedback(user, queryset, contract):
 
 def published_feedback(queryset, contract):
     """Ce que tout le monde voit, y compris les membres : les retours publiés du contrat."""
-    return queryset.filter(contract=contract, moderation=Moderation.PUBLISHED)
+    return queryset.filter(contract=contract).published()
 
 
 def public_attribution(feedback) -> str:

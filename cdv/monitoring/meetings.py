@@ -26,12 +26,15 @@ from cdv.notifications.enums import NotificationKind
 from cdv.partners.models import Partner
 from cdv.users.models import Membership
 
-from .enums import DecisionStatus, MeetingKind
+from .enums import (
+    CLOSED_DECISION_STATUSES,
+    OPEN_DECISION_STATUSES,
+    PUBLIC_MEETING_KINDS,
+    DecisionStatus,
+    MeetingKind,
+)
 from .models import Decision, Meeting
 
-PUBLIC_KINDS = {MeetingKind.COPIL}
-OPEN_STATUSES = {DecisionStatus.OPEN, DecisionStatus.IN_PROGRESS}
-CLOSED_STATUSES = {DecisionStatus.DONE, DecisionStatus.DROPPED}
 MEETING_FIELDS = ["kind", "title", "date", "agenda", "minutes", "qpv"]
 DECISION_FIELDS = ["text", "owner", "due_on", "status", "follow_up"]
 
@@ -56,7 +59,7 @@ def meeting_abilities(user, meeting) -> dict[str, bool]:
     pilot = is_pilot(user, contract_id)
     member = pilot or can_read_contract_internals(user, contract_id)
     return {
-        "view": member or meeting.kind in PUBLIC_KINDS,
+        "view": member or meeting.kind in PUBLIC_MEETING_KINDS,
         "edit": pilot,
         "add_decision": pilot,
     }
@@ -73,14 +76,14 @@ def visible_meetings(user, queryset, contract):
     queryset = queryset.filter(contract=contract)
     if can_read_contract_internals(user, contract):
         return queryset
-    return queryset.filter(kind__in=PUBLIC_KINDS)
+    return queryset.filter(kind__in=PUBLIC_MEETING_KINDS)
 
 
 def visible_decisions(user, queryset, contract):
     queryset = queryset.filter(meeting__contract=contract)
     if can_read_contract_internals(user, contract):
         return queryset
-    return queryset.filter(meeting__kind__in=PUBLIC_KINDS)
+    return queryset.filter(meeting__kind__in=PUBLIC_MEETING_KINDS)
 
 
 def contract_partners(contract):
@@ -99,7 +102,9 @@ def contract_partners(contract):
 def is_late(decision, today: datetime.date | None = None) -> bool:
     """Encore ouverte et son échéance est passée."""
     today = today or timezone.localdate()
-    return decision.status in OPEN_STATUSES and decision.due_on is not None and decision.due_on < today
+    return (
+        decision.status in OPEN_DECISION_STATUSES and decision.due_on is not None and decision.due_on < today
+    )
 
 
 # --- Validation --------------------------------------------------------------------------------
@@ -170,8 +175,8 @@ def _apply(obj, fields, data):
 
 def _closing(decision, previous_status=None):
     """Clore pose la date de clôture ; rouvrir l'efface."""
-    if decision.status in CLOSED_STATUSES:
-        if previous_status not in CLOSED_STATUSES or decision.closed_on is None:
+    if decision.status in CLOSED_DECISION_STATUSES:
+        if previous_status not in CLOSED_DECISION_STATUSES or decision.closed_on is None:
             decision.closed_on = timezone.localdate()
     else:
         decision.closed_on = None
@@ -265,8 +270,8 @@ def decisions_to_follow(user, contract):
     """Décisions encore ouvertes (à faire, en cours) visibles par ``user``, échéance la plus proche
     d'abord, celles sans échéance à la fin."""
     return (
-        visible_decisions(user, Decision.objects.all(), contract)
-        .filter(status__in=OPEN_STATUSES)
+        Decision.objects.visible_to(user, contract)
+        .open()
         .select_related("meeting", "owner")
         .order_by(F("due_on").asc(nulls_last=True), "meeting__date", "id")
     )

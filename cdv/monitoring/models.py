@@ -13,9 +13,41 @@ from cdv.commitments.enums import CommitmentStatus
 from cdv.core.french import day_month_year
 from cdv.territories.enums import TerritoryKind
 
-from .enums import CampaignStatus, DecisionStatus, FeedbackKind, MeetingKind, Moderation, ReportState
+from .enums import (
+    NOT_SUBMITTED_STATES,
+    OPEN_DECISION_STATUSES,
+    PUBLIC_MEETING_KINDS,
+    CampaignStatus,
+    DecisionStatus,
+    FeedbackKind,
+    MeetingKind,
+    Moderation,
+    ReportState,
+)
 
 YEAR = [MinValueValidator(1990), MaxValueValidator(2100)]
+
+
+class ReviewCampaignQuerySet(models.QuerySet):
+    def for_contract(self, contract):
+        return self.filter(contract=contract)
+
+    def with_report_counts(self):
+        """Annote ``total`` (bilans de la campagne) et ``done`` (transmis ou acceptés)."""
+        return self.annotate(
+            total=models.Count("reports"),
+            done=models.Count(
+                "reports", filter=models.Q(reports__state__in=[ReportState.SUBMITTED, ReportState.ACCEPTED])
+            ),
+        )
+
+    def open(self):
+        """Campagnes ouvertes : les partenaires y écrivent leurs bilans."""
+        return self.filter(status=CampaignStatus.OPEN)
+
+    def frozen(self):
+        """Années arrêtées en COPIL : leur instantané ne change plus."""
+        return self.filter(status=CampaignStatus.FROZEN)
 
 
 class ReviewCampaign(models.Model):
@@ -38,6 +70,8 @@ class ReviewCampaign(models.Model):
     created_at = models.DateTimeField("créée le", auto_now_add=True)
     history = HistoricalRecords()
 
+    objects = ReviewCampaignQuerySet.as_manager()
+
     class Meta:
         verbose_name = "campagne de suivi annuel"
         verbose_name_plural = "campagnes de suivi annuel"
@@ -46,6 +80,37 @@ class ReviewCampaign(models.Model):
 
     def __str__(self):
         return f"Suivi {self.year} — {self.contract}"
+
+    @property
+    def is_frozen(self) -> bool:
+        """Année arrêtée en COPIL : son instantané ne change plus."""
+        return self.status == CampaignStatus.FROZEN
+
+
+class ProgressReportQuerySet(models.QuerySet):
+    def for_contract(self, contract):
+        return self.filter(campaign__contract=contract)
+
+    def for_campaign(self, campaign):
+        return self.filter(campaign=campaign)
+
+    def for_partner(self, partner):
+        return self.filter(partner=partner)
+
+    def not_submitted(self):
+        """Brouillons et bilans renvoyés : pas (ou plus) transmis au pilote."""
+        return self.filter(state__in=NOT_SUBMITTED_STATES)
+
+    def submitted(self):
+        """Transmis, en attente de l'examen du pilote."""
+        return self.filter(state=ReportState.SUBMITTED)
+
+    def accepted(self):
+        return self.filter(state=ReportState.ACCEPTED)
+
+    def late(self, today):
+        """Pas transmis alors que la date limite de la campagne est passée."""
+        return self.not_submitted().filter(campaign__deadline__lt=today)
 
 
 class ProgressReport(models.Model):
@@ -109,6 +174,8 @@ class ProgressReport(models.Model):
     version = models.PositiveIntegerField("version", default=1)
     history = HistoricalRecords()
 
+    objects = ProgressReportQuerySet.as_manager()
+
     class Meta:
         verbose_name = "bilan d'engagement"
         verbose_name_plural = "bilans d'engagements"
@@ -120,10 +187,24 @@ class ProgressReport(models.Model):
     def __str__(self):
         return f"Bilan {self.campaign.year} — {self.commitment.title}"
 
+    @property
+    def is_not_submitted(self) -> bool:
+        """Brouillon ou renvoyé : pas (ou plus) transmis au pilote."""
+        return self.state in NOT_SUBMITTED_STATES
+
+    def is_late_on(self, today) -> bool:
+        """Pas transmis alors que la date limite de la campagne est passée."""
+        return today > self.campaign.deadline and self.is_not_submitted
+
 
 def attachment_path(instance, filename):
     campaign = instance.report.campaign
     return f"bilans/{campaign.contract_id}/{campaign.year}/{instance.report_id}/{filename}"
+
+
+class ReportAttachmentQuerySet(models.QuerySet):
+    def for_report(self, report):
+        return self.filter(report=report)
 
 
 class ReportAttachment(models.Model):
@@ -143,6 +224,8 @@ class ReportAttachment(models.Model):
     )
     uploaded_at = models.DateTimeField("déposé le", auto_now_add=True)
 
+    objects = ReportAttachmentQuerySet.as_manager()
+
     class Meta:
         verbose_name = "pièce jointe d'un bilan"
         verbose_name_plural = "pièces jointes des bilans"
@@ -150,6 +233,28 @@ class ReportAttachment(models.Model):
 
     def __str__(self):
         return self.original_name
+
+
+class FeedbackQuerySet(models.QuerySet):
+    def for_contract(self, contract):
+        return self.filter(contract=contract)
+
+    def for_partner(self, partner):
+        return self.filter(partner=partner)
+
+    def published(self):
+        """Retours publiés après modération : les seuls que le public lit."""
+        return self.filter(moderation=Moderation.PUBLISHED)
+
+    def pending(self):
+        """Retours en attente de modération."""
+        return self.filter(moderation=Moderation.PENDING)
+
+    def visible_to(self, user, contract):
+        """Les retours de ``contract`` que ``user`` peut lire (``feedback.visible_feedback``)."""
+        from .feedback import visible_feedback
+
+        return visible_feedback(user, self, contract)
 
 
 class Feedback(models.Model):
@@ -229,6 +334,8 @@ class Feedback(models.Model):
     is_demo = models.BooleanField("donnée de démonstration", default=False)
     history = HistoricalRecords()
 
+    objects = FeedbackQuerySet.as_manager()
+
     class Meta:
         verbose_name = "retour d'expérience"
         verbose_name_plural = "retours d'expérience"
@@ -236,6 +343,21 @@ class Feedback(models.Model):
 
     def __str__(self):
         return f"{self.get_kind_display()} — {self.text[:60]}"
+
+
+class MeetingQuerySet(models.QuerySet):
+    def for_contract(self, contract):
+        return self.filter(contract=contract)
+
+    def public(self):
+        """Instances dont le public lit le compte rendu (les COPIL)."""
+        return self.filter(kind__in=PUBLIC_MEETING_KINDS)
+
+    def visible_to(self, user, contract):
+        """Les instances de ``contract`` que ``user`` peut lire (``meetings.visible_meetings``)."""
+        from .meetings import visible_meetings
+
+        return visible_meetings(user, self, contract)
 
 
 class Meeting(models.Model):
@@ -270,6 +392,8 @@ class Meeting(models.Model):
     is_demo = models.BooleanField("donnée de démonstration", default=False)
     history = HistoricalRecords(m2m_fields=[participants])
 
+    objects = MeetingQuerySet.as_manager()
+
     class Meta:
         verbose_name = "instance (réunion)"
         verbose_name_plural = "instances (réunions)"
@@ -277,6 +401,32 @@ class Meeting(models.Model):
 
     def __str__(self):
         return f"{self.get_kind_display()} du {day_month_year(self.date)}"
+
+
+class DecisionQuerySet(models.QuerySet):
+    def for_contract(self, contract):
+        return self.filter(meeting__contract=contract)
+
+    def for_partner(self, partner):
+        return self.filter(owner=partner)
+
+    def in_status(self, status):
+        """Un seul état de suivi, choisi par exemple dans un filtre (une valeur inconnue ne filtre pas)."""
+        return self.filter(status=status) if status in DecisionStatus.values else self
+
+    def open(self):
+        """À faire ou en cours."""
+        return self.filter(status__in=OPEN_DECISION_STATUSES)
+
+    def late(self, today):
+        """Encore ouvertes alors que leur échéance est passée."""
+        return self.open().filter(due_on__isnull=False, due_on__lt=today)
+
+    def visible_to(self, user, contract):
+        """Les décisions de ``contract`` que ``user`` peut lire (``meetings.visible_decisions``)."""
+        from .meetings import visible_decisions
+
+        return visible_decisions(user, self, contract)
 
 
 class Decision(models.Model):
@@ -307,6 +457,8 @@ class Decision(models.Model):
     is_demo = models.BooleanField("donnée de démonstration", default=False)
     history = HistoricalRecords()
 
+    objects = DecisionQuerySet.as_manager()
+
     class Meta:
         verbose_name = "décision"
         verbose_name_plural = "décisions"
@@ -314,6 +466,14 @@ class Decision(models.Model):
 
     def __str__(self):
         return self.text[:80]
+
+
+class SnapshotQuerySet(models.QuerySet):
+    def for_contract(self, contract):
+        return self.filter(campaign__contract=contract)
+
+    def for_campaign(self, campaign):
+        return self.filter(campaign=campaign)
 
 
 class Snapshot(models.Model):
@@ -332,6 +492,8 @@ class Snapshot(models.Model):
     )
     payload = models.JSONField("contenu")
     checksum = models.CharField("empreinte SHA-256", max_length=64)
+
+    objects = SnapshotQuerySet.as_manager()
 
     class Meta:
         verbose_name = "instantané annuel"

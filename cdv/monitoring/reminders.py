@@ -36,7 +36,7 @@ from cdv.notifications.enums import Delivery, NotificationKind
 from cdv.users.enums import Role
 from cdv.users.models import Membership
 
-from .abilities import NOT_SUBMITTED_STATES, is_pilot
+from .abilities import is_pilot
 from .enums import CampaignStatus
 from .models import ProgressReport, ReviewCampaign
 
@@ -76,7 +76,8 @@ class CampaignReminders:
 def pending_by_recipient(campaign) -> tuple[dict, list]:
     """{personne: [bilans non transmis de ses partenaires]} et les partenaires sans référent actif."""
     reports = (
-        ProgressReport.objects.filter(campaign=campaign, state__in=NOT_SUBMITTED_STATES)
+        ProgressReport.objects.for_campaign(campaign)
+        .not_submitted()
         .select_related("commitment", "partner")
         .order_by("partner__name", "commitment__title", "pk")
     )
@@ -193,11 +194,7 @@ def send_review_reminders(
     """Envoie les relances du jour pour chaque campagne ouverte ; ``dry_run`` n'envoie ni n'écrit rien."""
     today = today or timezone.localdate()
     results = []
-    campaigns = (
-        ReviewCampaign.objects.filter(status=CampaignStatus.OPEN)
-        .select_related("contract")
-        .order_by("contract__title", "year")
-    )
+    campaigns = ReviewCampaign.objects.open().select_related("contract").order_by("contract__title", "year")
     for campaign in campaigns:
         result = CampaignReminders(campaign=campaign, slot=reminder_slot(campaign, today))
         results.append(result)

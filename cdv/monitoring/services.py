@@ -24,7 +24,7 @@ from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.utils import timezone
 
-from cdv.commitments.abilities import PUBLIC_STATUSES
+from cdv.commitments.enums import PUBLIC_STATUSES
 from cdv.commitments.enums import CommitmentStatus as S
 from cdv.commitments.models import Commitment
 from cdv.core.actors import person_or_none
@@ -47,10 +47,7 @@ if TYPE_CHECKING:
     from cdv.territories.models import Territory
     from cdv.users.models import User
 
-# Engagements qui ont un bilan annuel : confirmés (cahier signé) et tous les états suivants.
-REVIEWED_STATUSES = frozenset(PUBLIC_STATUSES)
-# États qu'un partenaire peut déclarer dans son bilan.
-REPORTABLE_STATUSES = [S.CONFIRMED, S.IN_PROGRESS, S.DONE, S.PARTLY_DONE, S.NOT_DONE, S.ABANDONED]
+# Un partenaire déclare dans son bilan l'un des états publics (confirmé et tous les états suivants).
 NEEDS_EXPLANATION = {S.NOT_DONE, S.ABANDONED, S.PARTLY_DONE}
 
 EDITABLE_FIELDS = [
@@ -228,8 +225,9 @@ def open_campaign(
             campaign.save()
     except IntegrityError as error:  # deux pilotes au même instant
         raise ReviewError({"year": f"Une campagne de suivi {year} existe déjà pour ce contrat."}) from error
-    commitments = Commitment.objects.filter(contract=contract, status__in=REVIEWED_STATUSES).values_list(
-        "pk", "partner_id", "status"
+    # Engagements qui ont un bilan annuel : les engagements publiés (confirmés et tous les états suivants).
+    commitments = (
+        Commitment.objects.for_contract(contract).published().values_list("pk", "partner_id", "status")
     )
     reports = [
         ProgressReport(
@@ -321,7 +319,7 @@ def save_report(*, user: User, report: ProgressReport, expected_version: int, da
             if name in {"reported_status", "what_worked", "difficulties"}:
                 value = (value or "").strip()
             setattr(current, name, value)
-    if current.reported_status and current.reported_status not in REPORTABLE_STATUSES:
+    if current.reported_status and current.reported_status not in PUBLIC_STATUSES:
         raise ReviewError(
             {"reported_status": "Choisissez un état d'engagement confirmé, en cours ou terminé."}
         )

@@ -28,7 +28,7 @@ from cdv.indicators import selectors
 from cdv.indicators.models import Indicator, IndicatorValue, Target
 from cdv.territories.models import Territory
 
-from .enums import CampaignStatus, MeetingKind, Moderation
+from .enums import CampaignStatus, MeetingKind
 from .models import Decision, Feedback, ProgressReport, ReviewCampaign, Snapshot
 
 PAYLOAD_VERSION = 1
@@ -166,9 +166,9 @@ def year_payload(contract, year: int) -> dict:
             "from": f.partner.name if f.partner_id else "",
             "is_demo": f.is_demo,
         }
-        for f in Feedback.objects.filter(
-            contract=contract, moderation=Moderation.PUBLISHED, created_at__year__lte=year + 1
-        )
+        for f in Feedback.objects.for_contract(contract)
+        .published()
+        .filter(created_at__year__lte=year + 1)
         .select_related("partner", "enjeu")
         .prefetch_related("qpvs")
     ]

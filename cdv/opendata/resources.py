@@ -16,8 +16,8 @@ volume. Ce qui est publié :
 from django.db.models import Count, Prefetch, Q, Sum
 from django.utils import timezone
 
-from cdv.commitments.abilities import PUBLIC_STATUSES, visible_commitments
-from cdv.commitments.enums import CommitmentScope, CommitmentStatus, FundingKind
+from cdv.commitments.abilities import visible_commitments
+from cdv.commitments.enums import PUBLIC_STATUSES, CommitmentScope, CommitmentStatus, FundingKind
 from cdv.commitments.models import Commitment, CommitmentMeans
 from cdv.contracts.enums import SignatoryKind
 from cdv.contracts.models import Signatory

@@ -45,6 +45,21 @@ class PartnerQuerySet(models.QuerySet):
             | models.Q(pk__in=Commitment.objects.filter(contract=contract).values("partner_id"))
         )
 
+    def with_public_commitment_counts(self, contract):
+        """Annote ``published`` (engagements publiés dans ``contract``) et ``done`` (parmi eux, ceux
+        réalisés en tout ou partie)."""
+        from cdv.commitments.enums import PUBLIC_STATUSES, REALISED_STATUSES
+
+        public = models.Q(commitments__contract=contract, commitments__status__in=PUBLIC_STATUSES)
+        return self.annotate(
+            published=models.Count("commitments", filter=public, distinct=True),
+            done=models.Count(
+                "commitments",
+                filter=public & models.Q(commitments__status__in=REALISED_STATUSES),
+                distinct=True,
+            ),
+        )
+
     def search(self, text: str):
         """Recherche par nom, sigle, SIREN ou SIRET (début du numéro)."""
         text = (text or "").strip()

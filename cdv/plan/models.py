@@ -16,6 +16,26 @@ from .enums import ActionScope, ActionStatus
 PLAIN_SUMMARY_MAX = 300
 
 
+class EnjeuQuerySet(models.QuerySet):
+    def for_contract(self, contract):
+        return self.filter(contract=contract)
+
+    def with_plan_counts(self):
+        """Annote ``objective_count`` et ``action_count`` (non archivés) et ``demo_count`` (actions de
+        démonstration)."""
+        return self.annotate(
+            objective_count=models.Count("objectives", filter=Q(objectives__archived_at=None), distinct=True),
+            action_count=models.Count(
+                "objectives__actions",
+                filter=Q(objectives__archived_at=None, objectives__actions__archived_at=None),
+                distinct=True,
+            ),
+            demo_count=models.Count(
+                "objectives__actions", filter=Q(objectives__actions__is_demo=True), distinct=True
+            ),
+        )
+
+
 class Enjeu(models.Model):
     contract = models.ForeignKey(
         "contracts.Contract", verbose_name="contrat", on_delete=models.CASCADE, related_name="enjeux"
@@ -27,6 +47,8 @@ class Enjeu(models.Model):
     description = models.TextField("description", blank=True)
     is_demo = models.BooleanField("donnée de démonstration", default=False)
     history = HistoricalRecords()
+
+    objects = EnjeuQuerySet.as_manager()
 
     class Meta:
         verbose_name = "enjeu"
@@ -42,6 +64,9 @@ class Enjeu(models.Model):
 
 
 class ObjectiveQuerySet(models.QuerySet):
+    def for_contract(self, contract):
+        return self.filter(enjeu__contract=contract)
+
     def active(self):
         """Objectifs non archivés : les seuls montrés au public et proposés aux engagements."""
         return self.filter(archived_at__isnull=True)
@@ -79,6 +104,10 @@ class Objective(models.Model):
 
 
 class ActionQuerySet(models.QuerySet):
+    def in_status(self, status):
+        """Un seul état, choisi par exemple dans un filtre (une valeur inconnue ne filtre pas)."""
+        return self.filter(status=status) if status in ActionStatus.values else self
+
     def for_contract(self, contract):
         return self.filter(objective__enjeu__contract=contract)
 

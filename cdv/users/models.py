@@ -145,6 +145,9 @@ class Membership(models.Model):
 
 
 class InvitationQuerySet(models.QuerySet):
+    def for_contract(self, contract):
+        return self.filter(contract=contract)
+
     def pending(self):
         return self.filter(accepted_at__isnull=True, revoked=False, expires_at__gt=timezone.now())
 

@@ -43,8 +43,7 @@ def main(db_path: str, json_path: str) -> None:
     call_command("load_reference_data", verbosity=0)
     call_command("load_demo_data", verbosity=0)
 
-    from cdv.commitments.abilities import PUBLIC_STATUSES
-    from cdv.commitments.enums import CommitmentStatus
+    from cdv.commitments.enums import PUBLIC_STATUSES, CommitmentStatus
     from cdv.commitments.models import Commitment
     from cdv.contracts.models import Contract
     from cdv.indicators.models import Indicator

@@ -3,6 +3,7 @@
 from django import forms
 from django.core.exceptions import ValidationError
 
+from cdv.commitments.enums import PUBLIC_STATUSES, CommitmentStatus
 from cdv.core.numbers import FrenchDecimalField, FrenchIntegerField
 from cdv.core.validators import check_zip_archive, foreign_content
 from cdv.monitoring import services
@@ -31,7 +32,8 @@ class OpenCampaignForm(forms.Form):
 class ReportForm(forms.Form):
     reported_status = forms.ChoiceField(
         label="Où en est l'engagement ?",
-        choices=[("", "— à choisir —")] + [(s.value, s.label) for s in services.REPORTABLE_STATUSES],
+        choices=[("", "— à choisir —")]
+        + [(s.value, s.label) for s in CommitmentStatus if s in PUBLIC_STATUSES],
         required=False,
     )
     progress_pct = FrenchIntegerField(

@@ -28,7 +28,8 @@ def _years(contract):
 
 def _commitments_of(contract, partner):
     return (
-        Commitment.objects.filter(contract=contract, partner=partner)
+        Commitment.objects.for_contract(contract)
+        .of_partner(partner)
         .select_related("objective__enjeu", "action")
         .prefetch_related(Prefetch("qpvs", queryset=Territory.objects.only("code", "name")), "means")
         .order_by("objective__enjeu__number", "objective__number", "id")
@@ -47,7 +48,7 @@ def partner_space(request, slug, partner_slug):
     commitments = list(
         abilities.visible_commitments(request.user, _commitments_of(contract, partner), contract)
     )
-    by_enjeu = OrderedDict((e.pk, (e, [])) for e in Enjeu.objects.filter(contract=contract))
+    by_enjeu = OrderedDict((e.pk, (e, [])) for e in Enjeu.objects.for_contract(contract))
     by_qpv = {}
     for c in commitments:
         by_enjeu[c.objective.enjeu_id][1].append(c)
@@ -189,7 +190,7 @@ def commitment_edit(request, slug, pk):
     contract = get_contract(request, slug)
     commitment, rights = get_commitment(request, contract, pk, ability="edit")
     years = _years(contract)
-    needs_amendment = commitment.status in abilities.AMENDMENT_STATUSES
+    needs_amendment = commitment.needs_amendment
     conflict, status = None, 200
     if request.method == "POST":
         data, clashes = _apply_choices(request.POST, contract, years)

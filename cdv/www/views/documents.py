@@ -38,7 +38,7 @@ def cahier(request, slug, partner_slug, fmt):
     _members_only(request, contract)
     name = f"cahier-engagements-{slugify(partner.short_name or partner.name)[:50]}-{contract.slug}"
     if fmt == "pdf":
-        visible = abilities.visible_commitments(request.user, Commitment.objects.all(), contract)
+        visible = Commitment.objects.visible_to(request.user, contract)
         return _download(
             build_cahier_pdf(contract=contract, partner=partner, commitments=visible),
             "application/pdf",
@@ -57,7 +57,7 @@ def compilation(request, slug, fmt):
     _members_only(request, contract)
     name = f"cahiers-engagements-{contract.slug}"
     if fmt == "pdf":
-        visible = abilities.visible_commitments(request.user, Commitment.objects.all(), contract)
+        visible = Commitment.objects.visible_to(request.user, contract)
         return _download(
             build_cahier_pdf(contract=contract, commitments=visible), "application/pdf", f"{name}.pdf"
         )

@@ -29,20 +29,17 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
-from cdv.commitments.abilities import PUBLIC_STATUSES, can_read_contract_internals, visible_commitments
+from cdv.commitments.abilities import can_read_contract_internals
 from cdv.commitments.models import Commitment
 from cdv.core.figures import french_number
 from cdv.core.pagecache import public_page
-from cdv.evaluation import abilities, services
-from cdv.evaluation import evidence as ev
+from cdv.evaluation import abilities, selectors, services
 from cdv.evaluation import results as res
 from cdv.evaluation.confirmations import adoption_gaps
 from cdv.evaluation.documents import headline_sentence
 from cdv.evaluation.enums import (
     EvaluationKind,
-    EvaluationStatus,
     ItemKind,
-    JudgementScale,
     QuestionnaireStatus,
 )
 from cdv.evaluation.models import (
@@ -57,7 +54,7 @@ from cdv.evaluation.models import (
 )
 
 # Les mises en forme du contenu figé : le rapport en cours se lit exactement comme un rapport figé.
-from cdv.evaluation.report import council_for, evidence_content, headline_content, item_content
+from cdv.evaluation.report import council_for, headline_content
 from cdv.evaluation.services import EvaluationError
 from cdv.plan.models import Enjeu, Objective
 
@@ -73,7 +70,6 @@ from .helpers import add_service_errors, get_contract, require
 KIND_SLUGS = {EvaluationKind.MID_TERM: "mi-parcours", EvaluationKind.FINAL: "finale"}
 SLUG_KINDS = {slug: kind for kind, slug in KIND_SLUGS.items()}
 DOCUMENT_FORMATS = {"pdf", "docx"}
-HEAVY_QPV_FIELDS = ("qpv__geometry", "qpv__bbox", "qpv__commune_codes")
 QUESTIONNAIRE_CSS = (
     Path(__file__).resolve().parents[2] / "templates" / "evaluation" / "questionnaire_print.css"
 )
@@ -233,7 +229,8 @@ def _display_question(question: dict) -> dict:
 def _get_evaluation(request, contract, kind):
     kind_value = SLUG_KINDS.get(kind)
     evaluation = (
-        Evaluation.objects.filter(contract=contract, kind=kind_value)
+        Evaluation.objects.for_contract(contract)
+        .filter(kind=kind_value)
         .select_related("adopting_meeting")
         .first()
         if kind_value
@@ -251,9 +248,10 @@ def _get_evaluation(request, contract, kind):
 
 def _get_questionnaire(request, evaluation, code):
     questionnaire = (
-        Questionnaire.objects.filter(evaluation=evaluation, qpv__code=code)
+        Questionnaire.objects.for_evaluation(evaluation)
+        .filter(qpv__code=code)
         .select_related("qpv")
-        .defer(*HEAVY_QPV_FIELDS)
+        .defer(*selectors.HEAVY_QPV_FIELDS)
         .first()
     )
     if questionnaire is None:
@@ -264,7 +262,7 @@ def _get_questionnaire(request, evaluation, code):
 
 
 def _adopted_report(evaluation):
-    return EvaluationReport.objects.filter(evaluation=evaluation, adopted=True).order_by("-version").first()
+    return EvaluationReport.objects.for_evaluation(evaluation).adopted().order_by("-version").first()
 
 
 def _decorate(evaluations):
@@ -283,13 +281,11 @@ def evaluation_list(request, slug):
     contract = get_contract(request, slug)
     member = can_read_contract_internals(request.user, contract)
     evaluations = (
-        Evaluation.objects.filter(contract=contract)
+        Evaluation.objects.visible_to(request.user, contract)
         .select_related("adopting_meeting")
         .annotate(question_count=Count("questions", distinct=True))
         .order_by("period_end", "kind")
     )
-    if not member:
-        evaluations = evaluations.filter(status=EvaluationStatus.ADOPTED)
     return render(
         request,
         "evaluation/list.html",
@@ -297,93 +293,12 @@ def evaluation_list(request, slug):
             "contract": contract,
             "evaluations": _decorate(list(evaluations)),
             "is_member": member,
-            "amendment_count": Amendment.objects.filter(contract=contract).count(),
+            "amendment_count": Amendment.objects.for_contract(contract).count(),
         },
     )
 
 
 # --- Page d'une évaluation -------------------------------------------------------------------------
-
-
-def _objective_labels(contract) -> dict[int, str]:
-    return {
-        o.pk: f"{o.enjeu.number}.{o.number} {o.title}"
-        for o in Objective.objects.filter(enjeu__contract=contract).select_related("enjeu")
-    }
-
-
-def _visible_council_results(user, evaluation, contract):
-    """L'avis agrégé des questionnaires que la personne a le droit de lire (pilote, évaluateur, conseil
-    citoyen du quartier) ; les autres membres ne le lisent qu'une fois l'évaluation adoptée."""
-    questionnaires = list(
-        evaluation.questionnaires.select_related("qpv").defer(*HEAVY_QPV_FIELDS).order_by("qpv__name")
-    )
-    council_qpvs = abilities.council_qpv_ids(user, contract)
-    visible = []
-    for questionnaire in questionnaires:
-        questionnaire.evaluation = evaluation
-        if abilities.questionnaire_abilities(user, questionnaire, council_qpvs)["view_results"]:
-            visible.append(questionnaire)
-    return res.questionnaire_results(visible), len(visible) < len(questionnaires)
-
-
-def _live_questions(request, contract, evaluation):
-    """Le contenu du rapport tel qu'il serait figé maintenant, question par question."""
-    evidence = ev.assemble(evaluation)
-    labels = _objective_labels(contract)
-    council, hidden = _visible_council_results(request.user, evaluation, contract)
-    by_question = res.by_question(council)
-    questions = []
-    for item in evidence:
-        q = item.question
-        questions.append(
-            {
-                "pk": q.pk,
-                "number": q.number,
-                "text": q.text,
-                "criterion_label": q.get_criterion_display(),
-                "enjeux": [str(e) for e in sorted(q.enjeux.all(), key=lambda e: e.number)],
-                "objectives": [labels.get(o.pk, o.title) for o in q.objectives.all()],
-                "evidence": evidence_content(item, num=lambda value: value),  # nombres exacts
-                "council": [item_content(r) for r in by_question.get(q.pk, [])],
-            }
-        )
-    return questions, hidden
-
-
-def _public_recommendations(contract, recommendations):
-    """Le public ne lit, parmi les engagements cités par les recommandations figées, que ceux qui sont
-    publiés (confirmés et suivants) : le contenu figé ne garde que leurs intitulés."""
-    titles = {t for r in recommendations for t in r.get("commitments", [])}
-    public = set(
-        Commitment.objects.filter(
-            contract=contract, status__in=PUBLIC_STATUSES, title__in=titles
-        ).values_list("title", flat=True)
-    )
-    return [
-        {**r, "commitments": [t for t in r.get("commitments", []) if t in public]} for r in recommendations
-    ]
-
-
-def _judgement_history(evaluation) -> dict[int, list]:
-    history = {}
-    records = (
-        Judgement.history.filter(question__evaluation=evaluation)
-        .select_related("history_user", "author")
-        .order_by("-history_date", "-history_id")
-    )
-    for record in records:
-        who = record.history_user or record.author
-        history.setdefault(record.question_id, []).append(
-            {
-                "date": record.history_date,
-                "who": str(who) if who else "auteur inconnu",
-                "scale": JudgementScale(record.scale).label if record.scale in JudgementScale.values else "",
-                "text": record.text,
-                "kind": "création" if record.history_type == "+" else "modification",
-            }
-        )
-    return history
 
 
 def _render_evaluation(request, contract, evaluation, rights, *, forms_by_question=None, **forms_):
@@ -400,12 +315,12 @@ def _render_evaluation(request, contract, evaluation, rights, *, forms_by_questi
             report.payload if report else {"questions": [], "recommendations": [], "qpvs": []}
         )
         raw_questions = payload.get("questions", [])
-        numbers = dict(EvaluationQuestion.objects.filter(evaluation=evaluation).values_list("number", "pk"))
+        numbers = dict(EvaluationQuestion.objects.for_evaluation(evaluation).values_list("number", "pk"))
         for question in raw_questions:
             question["pk"] = numbers.get(question["number"])
         recommendations = payload.get("recommendations", [])
         if not member:
-            recommendations = _public_recommendations(contract, recommendations)
+            recommendations = selectors.public_recommendations(contract, recommendations)
         summary = payload.get("evaluation", {}).get("summary", "")
         method = payload.get("evaluation", {}).get("method", "")
         council_qpvs = [
@@ -415,17 +330,17 @@ def _render_evaluation(request, contract, evaluation, rights, *, forms_by_questi
         ]
         headline = payload.get("headline")
     else:
-        raw_questions, council_hidden = _live_questions(request, contract, evaluation)
+        raw_questions, council_hidden = selectors.live_questions(request.user, contract, evaluation)
         recommendations = list(
-            Recommendation.objects.filter(evaluation=evaluation)
+            Recommendation.objects.for_evaluation(evaluation)
             .select_related("author")
             .prefetch_related(
                 Prefetch("enjeux", queryset=Enjeu.objects.order_by("number")),
                 Prefetch("objectives", queryset=Objective.objects.select_related("enjeu")),
                 Prefetch(
                     "commitments",
-                    queryset=visible_commitments(
-                        request.user, Commitment.objects.only("title", "contract_id"), contract
+                    queryset=Commitment.objects.only("title", "contract_id").visible_to(
+                        request.user, contract
                     ),
                 ),
             )
@@ -438,10 +353,9 @@ def _render_evaluation(request, contract, evaluation, rights, *, forms_by_questi
     history = {}
     if member:
         judgements = {
-            j.question_id: j
-            for j in Judgement.objects.filter(question__evaluation=evaluation).select_related("author")
+            j.question_id: j for j in Judgement.objects.for_evaluation(evaluation).select_related("author")
         }
-        history = _judgement_history(evaluation)
+        history = selectors.judgement_history(evaluation)
     questions = []
     for raw in raw_questions:
         question = _display_question(raw)
@@ -479,7 +393,7 @@ def _render_evaluation(request, contract, evaluation, rights, *, forms_by_questi
         )
     if member:
         context["versions"] = list(
-            EvaluationReport.objects.filter(evaluation=evaluation)
+            EvaluationReport.objects.for_evaluation(evaluation)
             .select_related("created_by")
             .defer("payload")
             .order_by("-version")
@@ -506,7 +420,7 @@ def _evaluation_url(contract, evaluation, anchor=""):
 def judgement_save(request, slug, kind, number):
     contract = get_contract(request, slug)
     evaluation, rights = _get_evaluation(request, contract, kind)
-    question = EvaluationQuestion.objects.filter(evaluation=evaluation, number=number).first()
+    question = EvaluationQuestion.objects.for_evaluation(evaluation).filter(number=number).first()
     if question is None:
         raise Http404("Cette évaluation n'a pas de question portant ce numéro.")
     question.evaluation = evaluation
@@ -612,7 +526,7 @@ def evaluation_adopt(request, slug, kind):
 
 def _get_version(request, contract, kind, version):
     evaluation, _ = _get_evaluation(request, contract, kind)
-    report = EvaluationReport.objects.filter(evaluation=evaluation, version=version).first()
+    report = EvaluationReport.objects.for_evaluation(evaluation).filter(version=version).first()
     # Le public ne lit que la version adoptée ; les membres, toutes les versions figées.
     member = can_read_contract_internals(request.user, contract)
     if report is None or not (member or report.adopted):
@@ -703,9 +617,9 @@ def questionnaire_list(request, slug, kind):
     contract = get_contract(request, slug)
     evaluation, rights = _get_evaluation(request, contract, kind)
     questionnaires = list(
-        Questionnaire.objects.filter(evaluation=evaluation)
+        Questionnaire.objects.for_evaluation(evaluation)
         .select_related("qpv")
-        .defer(*HEAVY_QPV_FIELDS)
+        .defer(*selectors.HEAVY_QPV_FIELDS)
         .annotate(
             item_count=Count("items", distinct=True),
             response_count=Count("responses", distinct=True),
@@ -738,9 +652,11 @@ def questionnaire_list(request, slug, kind):
 
 
 def _own_response(questionnaire, user):
-    return QuestionnaireResponse.objects.filter(
-        questionnaire=questionnaire, respondent_key=services.respondent_key(questionnaire, user)
-    ).first()
+    return (
+        QuestionnaireResponse.objects.for_questionnaire(questionnaire)
+        .filter(respondent_key=services.respondent_key(questionnaire, user))
+        .first()
+    )
 
 
 @require_http_methods(["GET", "POST"])
@@ -816,7 +732,7 @@ def questionnaire_paper(request, slug, kind, code):
         except EvaluationError as error:
             add_service_errors(form, error)
         else:
-            count = QuestionnaireResponse.objects.filter(questionnaire=questionnaire, on_paper=True).count()
+            count = QuestionnaireResponse.objects.for_questionnaire(questionnaire).on_paper().count()
             messages.success(
                 request,
                 f"Formulaire papier enregistré ({count} saisi{'s' if count > 1 else ''} pour ce quartier).",
@@ -980,28 +896,16 @@ def amendments(request, slug):
     """Les avenants du contrat : pour chaque objet changé, son état d'avant et d'après, côte à côte."""
     contract = get_contract(request, slug)
     member = can_read_contract_internals(request.user, contract)
-    items = list(
-        Amendment.objects.filter(contract=contract)
-        .select_related("evaluation")
-        .prefetch_related("changes")
-        .order_by("-number")
-    )
-    public_statuses = {str(s) for s in PUBLIC_STATUSES}
+    items = selectors.amendments_with_changes(contract, member=member)
     for amendment in items:
-        changes, hidden = [], 0
-        for change in amendment.changes.all():
-            status = (change.after or {}).get("status")
-            if change.model == "commitment" and not member and status not in public_statuses:
-                hidden += 1  # un engagement non publié reste hors du site public
-                continue
-            changes.append(
-                {
-                    "change": change,
-                    "model_label": MODEL_LABELS.get(change.model, change.model),
-                    "rows": _change_rows(change),
-                }
-            )
-        amendment.visible_changes, amendment.hidden_changes = changes, hidden
+        amendment.visible_changes = [
+            {
+                "change": change,
+                "model_label": MODEL_LABELS.get(change.model, change.model),
+                "rows": _change_rows(change),
+            }
+            for change in amendment.shown_changes
+        ]
         evaluation = amendment.evaluation
         amendment.evaluation_link = None
         if evaluation is not None and (evaluation.is_adopted or member):

@@ -13,11 +13,9 @@ from django.http import Http404
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
-from cdv.commitments.abilities import PUBLIC_STATUSES
 from cdv.commitments.models import Commitment
 from cdv.core.pagecache import public_page
 from cdv.monitoring import feedback as fb
-from cdv.monitoring.enums import Moderation
 from cdv.monitoring.models import Feedback
 from cdv.partners.models import Partner
 from cdv.plan.models import Action, Enjeu
@@ -30,7 +28,7 @@ PAGE_SIZE = 30
 
 
 def _get_feedback(request, contract, pk, ability="view"):
-    feedback = Feedback.objects.filter(contract=contract, pk=pk).select_related("partner").first()
+    feedback = Feedback.objects.for_contract(contract).filter(pk=pk).select_related("partner").first()
     if feedback is None:
         raise Http404("Aucun retour de ce contrat ne porte ce numéro.")
     rights = fb.feedback_abilities(request.user, feedback)
@@ -43,7 +41,7 @@ def _get_feedback(request, contract, pk, ability="view"):
 def _public_commitments():
     return Prefetch(
         "commitments",
-        queryset=Commitment.objects.filter(status__in=PUBLIC_STATUSES).only("pk", "title", "contract_id"),
+        queryset=Commitment.objects.published().only("pk", "title", "contract_id"),
     )
 
 
@@ -72,8 +70,8 @@ def feedback_list(request, slug):
     """Les retours publiés du contrat, pour tous ; filtres par quartier et par enjeu."""
     contract = get_contract(request, slug)
     qpvs = list(contract_qpvs(contract))
-    enjeux = list(Enjeu.objects.filter(contract=contract))
-    queryset = fb.published_feedback(_feedback_queryset(), contract)
+    enjeux = list(Enjeu.objects.for_contract(contract))
+    queryset = _feedback_queryset().for_contract(contract).published()
     qpv_code = request.GET.get("quartier", "")
     enjeu_number = request.GET.get("enjeu", "")
     chosen_qpv = next((q for q in qpvs if q.code == qpv_code), None)
@@ -97,9 +95,7 @@ def feedback_list(request, slug):
             "qpv_filter": chosen_qpv.code if chosen_qpv else "",
             "enjeu_filter": str(chosen_enjeu.number) if chosen_enjeu else "",
             "can_post": fb.can_post_feedback(user, contract),
-            "pending_count": Feedback.objects.filter(contract=contract, moderation=Moderation.PENDING).count()
-            if pilot
-            else None,
+            "pending_count": Feedback.objects.for_contract(contract).pending().count() if pilot else None,
         },
     )
 
@@ -188,7 +184,7 @@ def my_feedback(request, slug):
         fb.can_post_feedback(request.user, contract),
         "Cette page est réservée aux membres du contrat qui déposent des retours.",
     )
-    queryset = _feedback_queryset(public=False).filter(contract=contract, author=request.user)
+    queryset = _feedback_queryset(public=False).for_contract(contract).filter(author=request.user)
     page = _page(request, queryset)
     return render(
         request,
@@ -204,13 +200,15 @@ def my_feedback(request, slug):
 def _moderation_page(request, contract, errors=None, status=200, error_field="motif", drafts=None):
     pending = list(
         _feedback_queryset(public=False)
-        .filter(contract=contract, moderation=Moderation.PENDING)
+        .for_contract(contract)
+        .pending()
         .select_related("author")
         .order_by("created_at", "id")[:100]
     )
     published = list(
         _feedback_queryset(public=False)
-        .filter(contract=contract, moderation=Moderation.PUBLISHED)
+        .for_contract(contract)
+        .published()
         .select_related("author", "redacted_by")
         .order_by("-moderated_at", "-id")[:20]
     )
@@ -229,9 +227,7 @@ def _moderation_page(request, contract, errors=None, status=200, error_field="mo
             "published": published,
             "errors": errors,
             "error_field": error_field,
-            "pending_total": Feedback.objects.filter(
-                contract=contract, moderation=Moderation.PENDING
-            ).count(),
+            "pending_total": Feedback.objects.for_contract(contract).pending().count(),
         },
         status=status,
     )

@@ -56,11 +56,8 @@ def _recordable_pairs(user, job):
     if job.contract_id:
         contracts = contracts.filter(pk=job.contract_id)
     commitments = (
-        Commitment.objects.filter(
-            contract__in=contracts.distinct(),
-            indicators__isnull=False,
-            status__in=abilities.RECORDING_STATUSES,
-        )
+        Commitment.objects.recording()
+        .filter(contract__in=contracts.distinct(), indicators__isnull=False)
         .select_related("contract", "partner")
         .prefetch_related("indicators")
         .distinct()

@@ -33,7 +33,8 @@ def get_partner(contract, partner_slug):
 
 def get_commitment(request, contract, pk, ability="view"):
     commitment = (
-        Commitment.objects.filter(contract=contract, pk=pk)
+        Commitment.objects.for_contract(contract)
+        .filter(pk=pk)
         .select_related("partner", "objective__enjeu", "action", "contract", "confirmed_by")
         .first()
     )

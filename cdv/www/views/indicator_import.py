@@ -83,9 +83,7 @@ def indicator_import_preview(request, slug, token):
         raise Http404("Ce fichier n'est plus disponible : téléversez-le à nouveau.")
     filename = request.session.get(SESSION_KEY, {}).get(token, "")
     layout = inspect_file(fileobj=data, filename=filename)
-    indicators = list(
-        Indicator.objects.filter(contract=contract).order_by("code").values_list("code", "name")
-    )
+    indicators = list(Indicator.objects.for_contract(contract).order_by("code").values_list("code", "name"))
     form = ImportSettingsForm(
         request.POST if request.method == "POST" else request.GET, layout=layout, indicators=indicators
     )

@@ -127,7 +127,7 @@ def _qpv_bars(contract, indicator, values, qpv_names):
 def _common(contract):
     """Populations, noms des QPV et cibles du contrat (trois requêtes, quel que soit l'indicateur)."""
     targets = {}
-    for target in Target.objects.filter(indicator__contract=contract).order_by("year"):
+    for target in Target.objects.for_contract(contract).order_by("year"):
         targets.setdefault(target.indicator_id, []).append(target)
     return (
         selectors.contract_qpv_populations(contract),
@@ -151,7 +151,7 @@ def _card(contract, indicator, rows, populations, targets):
 def _overview_values(contract, indicators):
     """Les valeurs de la dernière période de chaque indicateur et de son année de référence."""
     last = (
-        IndicatorValue.objects.filter(indicator__contract=contract)
+        IndicatorValue.objects.for_contract(contract)
         .values("indicator_id")
         .annotate(last=Max(F("year") * 10 + F("quarter")))
         .order_by()
@@ -164,7 +164,7 @@ def _overview_values(contract, indicators):
         if indicator.baseline_year:
             periods |= Q(indicator_id=indicator.pk, year=indicator.baseline_year, quarter=0)
     values = {}
-    queryset = IndicatorValue.objects.filter(indicator__contract=contract).filter(periods)
+    queryset = IndicatorValue.objects.for_contract(contract).filter(periods)
     for v in selectors.with_territory(queryset).order_by("year", "quarter"):
         values.setdefault(v.indicator_id, []).append(v)
     return values
@@ -198,7 +198,7 @@ def _earlier_values(contract, indicators, values, populations):
 def indicators_page(request, slug):
     contract = get_contract(request, slug)
     indicators = list(
-        Indicator.objects.filter(contract=contract).select_related("enjeu").order_by("enjeu__number", "name")
+        Indicator.objects.for_contract(contract).select_related("enjeu").order_by("enjeu__number", "name")
     )
     values = _overview_values(contract, indicators)
     populations, qpv_names, targets = _common(contract)
@@ -219,7 +219,7 @@ def indicators_page(request, slug):
 @public_page
 def indicator_page(request, slug, code):
     contract = get_contract(request, slug)
-    indicator = Indicator.objects.filter(contract=contract, code=code).select_related("enjeu").first()
+    indicator = Indicator.objects.for_contract(contract).filter(code=code).select_related("enjeu").first()
     if indicator is None:
         raise Http404("Cet indicateur n'existe pas dans ce contrat.")
     rows = list(selectors.with_territory(indicator.values.all()).order_by("year", "quarter"))

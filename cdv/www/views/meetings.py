@@ -13,7 +13,7 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 
-from cdv.commitments.abilities import can_read_contract_internals, visible_commitments
+from cdv.commitments.abilities import can_read_contract_internals
 from cdv.commitments.models import Commitment
 from cdv.core.pagecache import public_page
 from cdv.monitoring import meetings as mt
@@ -27,7 +27,7 @@ from .helpers import add_service_errors, get_contract, require
 
 
 def _get_meeting(request, contract, pk, ability="view"):
-    meeting = Meeting.objects.filter(contract=contract, pk=pk).select_related("qpv").first()
+    meeting = Meeting.objects.for_contract(contract).filter(pk=pk).select_related("qpv").first()
     if meeting is None:
         raise Http404("Aucune instance de ce contrat ne porte ce numéro.")
     rights = mt.meeting_abilities(request.user, meeting)
@@ -38,7 +38,7 @@ def _get_meeting(request, contract, pk, ability="view"):
 
 
 def _get_decision(request, contract, pk, ability="view"):
-    decision = Decision.objects.filter(meeting__contract=contract, pk=pk).select_related("meeting").first()
+    decision = Decision.objects.for_contract(contract).filter(pk=pk).select_related("meeting").first()
     if decision is None:
         raise Http404("Aucune décision de ce contrat ne porte ce numéro.")
     rights = mt.decision_abilities(request.user, decision)
@@ -50,9 +50,7 @@ def _get_decision(request, contract, pk, ability="view"):
 
 def _decision_links(user, contract):
     """Actions et engagements liés aux décisions : les engagements que la personne peut lire."""
-    commitments = visible_commitments(
-        user, Commitment.objects.only("pk", "title", "status", "contract_id"), contract
-    )
+    commitments = Commitment.objects.only("pk", "title", "status", "contract_id").visible_to(user, contract)
     return [
         Prefetch("actions", queryset=Action.objects.only("code", "title").order_by("code")),
         Prefetch("commitments", queryset=commitments),
@@ -65,7 +63,7 @@ def meeting_list(request, slug):
     contract = get_contract(request, slug)
     user = request.user
     meetings = list(
-        mt.visible_meetings(user, Meeting.objects.all(), contract)
+        Meeting.objects.visible_to(user, contract)
         .select_related("qpv")
         .annotate(
             decision_count=Count("decisions", distinct=True),
@@ -91,7 +89,7 @@ def meeting_detail(request, slug, pk):
     meeting, rights = _get_meeting(request, contract, pk)
     today = timezone.localdate()
     decisions = list(
-        Decision.objects.filter(meeting=meeting)
+        meeting.decisions.all()
         .select_related("owner")
         .prefetch_related(*_decision_links(request.user, contract))
         .order_by("id")

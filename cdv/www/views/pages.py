@@ -9,58 +9,32 @@ import datetime
 import hashlib
 import json
 import unicodedata
-from collections import Counter
 
-from django.db.models import Count, Prefetch, Q
+from django.db.models import Prefetch
 from django.http import Http404, HttpResponse, HttpResponseNotModified
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
-from cdv.commitments.abilities import PUBLIC_STATUSES, visible_commitments
-from cdv.commitments.enums import CommitmentStatus
+from cdv.commitments import selectors
 from cdv.commitments.models import Commitment, CommitmentMeans
 from cdv.core.pagecache import public_page
 from cdv.core.plain import readability
 from cdv.indicators.models import Indicator
-from cdv.monitoring.feedback import public_attribution, published_feedback
-from cdv.monitoring.meetings import visible_decisions
+from cdv.monitoring.feedback import public_attribution
 from cdv.monitoring.models import Decision, Feedback
 from cdv.partners.models import Partner
 from cdv.plan.models import Action, Enjeu, Objective, QpvPriority
-from cdv.territories.enums import TerritoryKind
 from cdv.territories.models import Territory
 
 from .helpers import get_contract, get_partner
 
 SEARCH_MIN = 2
 SEARCH_LIMIT = 30
-DONE = {CommitmentStatus.DONE, CommitmentStatus.PARTLY_DONE}
-CLOSED = {
-    CommitmentStatus.DONE,
-    CommitmentStatus.PARTLY_DONE,
-    CommitmentStatus.NOT_DONE,
-    CommitmentStatus.ABANDONED,
-}
-
-
-def _progress(commitments) -> dict:
-    """Où en sont des engagements : effectifs par état, part réalisée parmi les engagements publiés."""
-    counts = Counter(c.status for c in commitments)
-    total = len(commitments)
-    done = sum(counts[s] for s in DONE)
-    rows = [(label, counts[value], value) for value, label in CommitmentStatus.choices if counts[value]]
-    return {
-        "total": total,
-        "rows": rows,
-        "done": done,
-        "closed": sum(counts[s] for s in CLOSED),
-        "done_pct": round(100 * done / total) if total else None,
-    }
 
 
 def _commitments(request, contract):
     return (
-        visible_commitments(request.user, Commitment.objects.all(), contract)
+        Commitment.objects.visible_to(request.user, contract)
         .select_related("partner", "objective__enjeu", "action")
         .with_latest_accepted_progress()
     )
@@ -68,7 +42,8 @@ def _commitments(request, contract):
 
 def _feedback(contract, **filters):
     queryset = (
-        published_feedback(Feedback.objects.all(), contract)
+        Feedback.objects.for_contract(contract)
+        .published()
         .filter(**filters)
         .select_related("partner", "enjeu")
         .order_by("-created_at")[:20]
@@ -79,7 +54,7 @@ def _feedback(contract, **filters):
 @public_page
 def enjeu_page(request, slug, enjeu_slug):
     contract = get_contract(request, slug)
-    enjeu = Enjeu.objects.filter(contract=contract, slug=enjeu_slug).first()
+    enjeu = Enjeu.objects.for_contract(contract).filter(slug=enjeu_slug).first()
     if enjeu is None:
         raise Http404("Cet enjeu n'existe pas dans ce contrat.")
     actions = Action.objects.active().select_related("pilot_partner").order_by("code")
@@ -95,7 +70,7 @@ def enjeu_page(request, slug, enjeu_slug):
     commitments = list(
         _commitments(request, contract).filter(objective__enjeu=enjeu).order_by("partner__name", "id")
     )
-    indicators = list(Indicator.objects.filter(contract=contract, enjeu=enjeu).order_by("name"))
+    indicators = list(Indicator.objects.for_contract(contract).filter(enjeu=enjeu).order_by("name"))
     has_demo = enjeu.is_demo or any(o.is_demo for o in objectives) or any(c.is_demo for c in commitments)
     return render(
         request,
@@ -106,7 +81,7 @@ def enjeu_page(request, slug, enjeu_slug):
             "objectives": objectives,
             "priorities": priorities,
             "commitments": commitments,
-            "progress": _progress(commitments),
+            "progress": selectors.progress_summary(commitments),
             "indicators": indicators,
             "feedback": _feedback(contract, enjeu=enjeu),
             "has_demo": has_demo,
@@ -130,7 +105,7 @@ def action_page(request, slug, pk):
         raise Http404("Cette action n'existe pas dans ce contrat.")
     commitments = list(_commitments(request, contract).filter(action=action).order_by("partner__name", "id"))
     decisions = list(
-        visible_decisions(request.user, Decision.objects.all(), contract)
+        Decision.objects.visible_to(request.user, contract)
         .filter(actions=action)
         .select_related("meeting")
         .order_by("-meeting__date", "id")
@@ -143,7 +118,7 @@ def action_page(request, slug, pk):
             "action": action,
             "enjeu": action.objective.enjeu,
             "commitments": commitments,
-            "progress": _progress(commitments),
+            "progress": selectors.progress_summary(commitments),
             "decisions": decisions,
             "feedback": _feedback(contract, actions=action),
         },
@@ -153,19 +128,11 @@ def action_page(request, slug, pk):
 @public_page
 def partner_list(request, slug):
     contract = get_contract(request, slug)
-    public = Q(commitments__contract=contract, commitments__status__in=PUBLIC_STATUSES)
     # Les mêmes partenaires que l'API et les données ouvertes : ceux qui ont une place visible.
     partners = list(
         Partner.objects.with_place_in(request.user, contract)
         .order_by("name")
-        .annotate(
-            published=Count("commitments", filter=public, distinct=True),
-            done=Count(
-                "commitments",
-                filter=public & Q(commitments__status__in=DONE),
-                distinct=True,
-            ),
-        )
+        .with_public_commitment_counts(contract)
         .only("name", "slug", "kind", "short_name", "is_demo")
     )
     return render(request, "www/partners.html", {"contract": contract, "partners": partners})
@@ -203,7 +170,7 @@ def partner_page(request, slug, partner_slug):
             "partner": partner,
             "signature": signature,
             "commitments": commitments,
-            "progress": _progress(commitments),
+            "progress": selectors.progress_summary(commitments),
             "means": means,
             "piloted": piloted,
             "qpvs": qpvs,
@@ -239,7 +206,7 @@ def _search(request, contract, terms):
 
     qpvs = contract.qpvs.only("code", "name").order_by("name")
     add("Quartiers", [q for q in qpvs if _matches(terms, q.name, q.code)])
-    enjeux = Enjeu.objects.filter(contract=contract).only(
+    enjeux = Enjeu.objects.for_contract(contract).only(
         "slug", "number", "title", "summary_plain", "description", "is_demo"
     )
     add("Enjeux", [e for e in enjeux if _matches(terms, e.title, e.summary_plain, e.description)])
@@ -318,7 +285,7 @@ def search(request, slug):
 @public_page
 def map_page(request, slug):
     contract = get_contract(request, slug)
-    communes = Territory.objects.filter(kind=TerritoryKind.COMMUNE).only("code", "name")
+    communes = Territory.objects.communes().only("code", "name")
     qpvs = list(
         contract.qpvs.only("code", "name", "population", "population_source", "population_year", "status")
         .prefetch_related(Prefetch("parents", queryset=communes, to_attr="commune_list"))

@@ -1,7 +1,5 @@
 """Vues du pilote : tableau des engagements, file de validation, invitations."""
 
-from collections import Counter, defaultdict
-
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
@@ -9,22 +7,17 @@ from django.shortcuts import redirect, render
 from django.template.defaultfilters import pluralize
 from django.views.decorators.http import require_http_methods
 
-from cdv.commitments import abilities
+from cdv.commitments import abilities, selectors
 from cdv.commitments import services as commitment_services
 from cdv.commitments.enums import CommitmentStatus as S
-from cdv.commitments.models import Commitment
 from cdv.contracts import services as contract_services
 from cdv.partners.models import Partner
-from cdv.plan.models import Enjeu
 from cdv.users import services as user_services
 from cdv.users.models import Invitation
 
 from ..forms.accounts import InvitationForm
 from ..forms.pilot import AddPartnerForm, NewPartnerForm
 from .helpers import get_contract, require
-
-NOT_CONFIRMED = {S.DRAFT, S.PROPOSED, S.RETURNED, S.VALIDATED}
-
 
 BULK_DONE = {"valider": ("validate", "validé"), "renvoyer": ("return", "renvoyé")}
 
@@ -56,58 +49,25 @@ def dashboard(request, slug):
             n = len(changed)
             messages.success(request, f"{n} engagement{pluralize(n)} {done}{pluralize(n)}.")
             return redirect(request.get_full_path())
-    enjeux = list(Enjeu.objects.filter(contract=contract))
-    commitments = Commitment.objects.filter(contract=contract).select_related("partner", "objective__enjeu")
     status_filter = request.GET.get("etat", "")
     partner_filter = request.GET.get("partenaire", "")
-    if status_filter in S.values:
-        commitments = commitments.filter(status=status_filter)
-    if partner_filter:
-        commitments = commitments.filter(partner__slug=partner_filter)
-    commitments = list(commitments.prefetch_related("qpvs"))
-
-    partner_matrix = defaultdict(lambda: defaultdict(Counter))
-    qpv_matrix = defaultdict(lambda: defaultdict(Counter))
-    partners, qpvs = {}, {}
-    for c in commitments:
-        enjeu_id = c.objective.enjeu_id
-        partners[c.partner_id] = c.partner
-        partner_matrix[c.partner_id][enjeu_id][c.status] += 1
-        for q in c.qpvs.all():
-            qpvs[q.pk] = q
-            qpv_matrix[q.pk][enjeu_id][c.status] += 1
-
-    def rows(matrix, objects):
-        result = []
-        for key, obj in sorted(objects.items(), key=lambda item: item[1].name):
-            cells = []
-            for enjeu in enjeux:
-                counter = matrix[key][enjeu.pk]
-                statuses = sorted((S(status).label, n) for status, n in counter.items())
-                cells.append({"total": sum(counter.values()), "statuses": statuses})
-            result.append((obj, cells))
-        return result
-
-    queue = [c for c in commitments if c.status == S.PROPOSED]
-    late = sorted({c.partner for c in commitments if c.status in NOT_CONFIRMED}, key=lambda p: p.name)
+    matrix = selectors.pilot_matrix(contract, status=status_filter, partner_slug=partner_filter)
     return render(
         request,
         "pilot/dashboard.html",
         {
             "contract": contract,
-            "enjeux": enjeux,
-            "partner_rows": rows(partner_matrix, partners),
-            "qpv_rows": rows(qpv_matrix, qpvs),
-            "queue": queue,
-            "not_confirmed": late,
+            "enjeux": matrix.enjeux,
+            "partner_rows": matrix.partner_rows,
+            "qpv_rows": matrix.qpv_rows,
+            "queue": matrix.queue,
+            "not_confirmed": matrix.not_confirmed,
             "status_choices": S.choices,
             "status_filter": status_filter,
             "partner_filter": partner_filter,
-            "all_partners": Partner.objects.filter(commitments__contract=contract)
-            .distinct()
-            .order_by("name"),
+            "all_partners": matrix.all_partners,
             "is_pilot": abilities.is_pilot(request.user, contract),
-            "total": len(commitments),
+            "total": matrix.total,
             "bulk": bulk,
         },
         status=422 if bulk["errors"] else 200,
@@ -192,7 +152,7 @@ def invitations(request, slug):
         "new_form": new_form or NewPartnerForm(prefix="nouveau", initial={"name": query}),
     }
     if add_form is not None or new_form is not None:
-        context["sent"] = Invitation.objects.filter(contract=contract).select_related("partner")[:100]
+        context["sent"] = Invitation.objects.for_contract(contract).select_related("partner")[:100]
         return render(request, "pilot/invitations.html", context, status=422)
     if bound and form.is_valid():
         try:
@@ -210,5 +170,5 @@ def invitations(request, slug):
         else:
             messages.success(request, f"Invitation envoyée à {form.cleaned_data['email']}.")
             return redirect("www:invitations", slug=contract.slug)
-    context["sent"] = Invitation.objects.filter(contract=contract).select_related("partner")[:100]
+    context["sent"] = Invitation.objects.for_contract(contract).select_related("partner")[:100]
     return render(request, "pilot/invitations.html", context)

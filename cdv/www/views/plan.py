@@ -52,7 +52,7 @@ def outline(request, slug):
     actions = Action.objects.prefetch_related("qpvs").select_related("pilot_partner")
     objectives = Objective.objects.prefetch_related(Prefetch("actions", queryset=actions))
     enjeux = list(
-        Enjeu.objects.filter(contract=contract)
+        Enjeu.objects.for_contract(contract)
         .order_by("number")
         .prefetch_related(Prefetch("objectives", queryset=objectives.order_by("number")))
     )
@@ -86,7 +86,7 @@ def enjeu_form(request, slug, pk=None):
     contract = _pilot_contract(request, slug)
     enjeu = None
     if pk is not None:
-        enjeu = Enjeu.objects.filter(contract=contract, pk=pk).first()
+        enjeu = Enjeu.objects.for_contract(contract).filter(pk=pk).first()
         if enjeu is None:
             raise Http404("Aucun enjeu de ce contrat ne porte ce numéro.")
     initial = {k: getattr(enjeu, k) for k in EnjeuForm.base_fields} if enjeu else None
@@ -108,7 +108,7 @@ def enjeu_form(request, slug, pk=None):
 def objective_form(request, slug, enjeu_pk=None, pk=None):
     contract = _pilot_contract(request, slug)
     objective = _item(contract, "objectif", pk) if pk is not None else None
-    enjeu = objective.enjeu if objective else Enjeu.objects.filter(contract=contract, pk=enjeu_pk).first()
+    enjeu = objective.enjeu if objective else Enjeu.objects.for_contract(contract).filter(pk=enjeu_pk).first()
     if enjeu is None:
         raise Http404("Aucun enjeu de ce contrat ne porte ce numéro.")
     initial = {k: getattr(objective, k) for k in ObjectiveForm.base_fields} if objective else None

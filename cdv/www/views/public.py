@@ -4,7 +4,7 @@ import hashlib
 
 from django.core.cache import cache
 from django.core.paginator import Paginator
-from django.db.models import Count, Prefetch, Q
+from django.db.models import Prefetch
 from django.http import Http404
 from django.shortcuts import render
 from django.utils import timezone
@@ -14,10 +14,8 @@ from cdv.contracts.models import Contract, headline_figure
 from cdv.contracts.services import default_contract
 from cdv.contracts.timeline import contract_timeline
 from cdv.core.pagecache import public_page
-from cdv.monitoring.meetings import visible_decisions
 from cdv.monitoring.models import Decision
 from cdv.plan.models import Enjeu
-from cdv.territories.enums import TerritoryKind
 from cdv.territories.models import Territory
 from cdv.territories.svgmap import build_map
 
@@ -68,28 +66,16 @@ def _render_contract(request, contract, others):
         .prefetch_related("signatories__partner", "milestones", "key_figures")
         .get(pk=contract.pk)
     )
-    communes = Territory.objects.filter(kind=TerritoryKind.COMMUNE).only("code", "name")
+    communes = Territory.objects.communes().only("code", "name")
     qpvs = list(
         contract.qpvs.only("code", "name", "status", "population")
         .prefetch_related(Prefetch("parents", queryset=communes, to_attr="commune_list"))
         .order_by("name")
     )
-    enjeux = list(
-        Enjeu.objects.filter(contract=contract).annotate(
-            objective_count=Count("objectives", filter=Q(objectives__archived_at=None), distinct=True),
-            action_count=Count(
-                "objectives__actions",
-                filter=Q(objectives__archived_at=None, objectives__actions__archived_at=None),
-                distinct=True,
-            ),
-            demo_count=Count(
-                "objectives__actions", filter=Q(objectives__actions__is_demo=True), distinct=True
-            ),
-        )
-    )
+    enjeux = list(Enjeu.objects.for_contract(contract).with_plan_counts())
     svg_map = contract_map(contract, [q.code for q in qpvs])
     decisions = list(
-        visible_decisions(request.user, Decision.objects.all(), contract)
+        Decision.objects.visible_to(request.user, contract)
         .select_related("meeting")
         .order_by("-meeting__date", "-id")[:5]
     )

@@ -8,28 +8,23 @@ jamais cru (invisible → 404, visible mais interdit → 403).
 """
 
 import os
-from collections import Counter
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.db.models import Count, Prefetch, Q, Sum
+from django.db.models import Count, Prefetch
 from django.http import FileResponse, Http404
 from django.shortcuts import redirect, render
-from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
 from cdv.commitments.abilities import can_read_contract_internals, edits_for, partners_read_by
-from cdv.commitments.models import CommitmentMeans
-from cdv.monitoring import abilities, services
+from cdv.monitoring import abilities, selectors, services
 from cdv.monitoring.confirmations import campaign_gaps
-from cdv.monitoring.enums import CampaignStatus, ReportState
 from cdv.monitoring.models import ProgressReport, ReviewCampaign, Snapshot
 from cdv.monitoring.yearly import later_version_exists
 from cdv.partners.models import Partner
-from cdv.plan.models import Enjeu
 from cdv.territories.models import Territory
 
 from ..forms.review import OpenCampaignForm, ReportForm, ReturnReportForm
@@ -53,7 +48,7 @@ def _add_errors(form, error):
 
 
 def _get_campaign(contract, year):
-    campaign = ReviewCampaign.objects.filter(contract=contract, year=year).first()
+    campaign = ReviewCampaign.objects.for_contract(contract).filter(year=year).first()
     if campaign is None:
         raise Http404("Aucune campagne de suivi de ce contrat ne porte cette année.")
     campaign.contract = contract
@@ -69,7 +64,8 @@ def _require_member(request, contract):
 
 def _get_report(request, campaign, pk, ability="view"):
     report = (
-        ProgressReport.objects.filter(campaign=campaign, pk=pk)
+        ProgressReport.objects.for_campaign(campaign)
+        .filter(pk=pk)
         .select_related("commitment__objective__enjeu", "commitment__action", "partner", "reviewed_by")
         .first()
     )
@@ -86,10 +82,6 @@ def _get_report(request, campaign, pk, ability="view"):
 
 def _today():
     return timezone.localdate()
-
-
-def _is_late(campaign, report, today) -> bool:
-    return today > campaign.deadline and report.state in abilities.NOT_SUBMITTED_STATES
 
 
 # ---------------------------------------------------------------------------------------------
@@ -127,10 +119,7 @@ def campaigns(request, slug):
                 f"Campagne {campaign.year} ouverte : {count} bilan{'s' if count > 1 else ''} à remplir.",
             )
             return redirect("www:review_campaign", slug=contract.slug, year=campaign.year)
-    rows = ReviewCampaign.objects.filter(contract=contract).annotate(
-        total=Count("reports"),
-        done=Count("reports", filter=Q(reports__state__in=[ReportState.SUBMITTED, ReportState.ACCEPTED])),
-    )
+    rows = ReviewCampaign.objects.for_contract(contract).with_report_counts()
     partner_ids = partners_read_by(request.user, contract)
     return render(
         request,
@@ -151,91 +140,10 @@ def campaigns(request, slug):
 # ---------------------------------------------------------------------------------------------
 
 
-class Group:
-    """Une ligne du tableau de complétude : un partenaire, un enjeu ou un quartier."""
-
-    def __init__(self, label, url=None):
-        self.label, self.url = label, url
-        self.counts = Counter()
-        self.reports = []
-        self.late = 0
-
-    def add(self, report, late):
-        self.counts[report.state] += 1
-        self.reports.append(report)
-        self.late += late
-
-    @property
-    def total(self):
-        return len(self.reports)
-
-    @property
-    def draft(self):
-        return self.counts[ReportState.DRAFT]
-
-    @property
-    def submitted(self):
-        return self.counts[ReportState.SUBMITTED]
-
-    @property
-    def accepted(self):
-        return self.counts[ReportState.ACCEPTED]
-
-    @property
-    def returned(self):
-        return self.counts[ReportState.RETURNED]
-
-
-def completeness(campaign, today):
-    """Comptes et listes par partenaire, par enjeu et par quartier : trois requêtes, quelle que soit
-    la taille de la campagne (bilans, quartiers des engagements, enjeux)."""
-    contract = campaign.contract
-    reports = list(
-        ProgressReport.objects.filter(campaign=campaign)
-        .select_related("partner", "commitment__objective__enjeu")
-        .prefetch_related(Prefetch("commitment__qpvs", queryset=Territory.objects.only("code", "name")))
-        .order_by("partner__name", "commitment__title", "pk")
-    )
-    enjeux = list(Enjeu.objects.filter(contract=contract).order_by("number"))
-    totals = Group("Tous les bilans")
-    by_partner, by_qpv = {}, {}
-    by_enjeu = {e.pk: Group(f"{e.number}. {e.title}") for e in enjeux}
-    general = Group("Portée générale (tous les quartiers)")
-    for report in reports:
-        late = _is_late(campaign, report, today)
-        report.is_late = late
-        totals.add(report, late)
-        partner = report.partner
-        if partner.pk not in by_partner:
-            url = reverse("www:review_partner", args=[contract.slug, campaign.year, partner.slug])
-            by_partner[partner.pk] = Group(partner.name, url)
-        by_partner[partner.pk].add(report, late)
-        enjeu = report.commitment.objective.enjeu
-        by_enjeu.setdefault(enjeu.pk, Group(f"{enjeu.number}. {enjeu.title}")).add(report, late)
-        qpvs = list(report.commitment.qpvs.all())
-        for qpv in qpvs:
-            by_qpv.setdefault(qpv.pk, Group(qpv.name)).add(report, late)
-        if not qpvs:
-            general.add(report, late)
-    qpv_rows = sorted(by_qpv.values(), key=lambda g: g.label)
-    if general.total:
-        qpv_rows.append(general)
-    partner_rows = list(by_partner.values())
-    return {
-        "totals": totals,
-        "by_partner": partner_rows,
-        "by_enjeu": list(by_enjeu.values()),
-        "by_qpv": qpv_rows,
-        "late_partners": [g for g in partner_rows if g.late],
-        "to_review": [r for r in reports if r.state == ReportState.SUBMITTED],
-        "done_pct": round(100 * (totals.submitted + totals.accepted) / totals.total) if totals.total else 0,
-    }
-
-
 def _later_version(campaign) -> bool:
-    if campaign.status != CampaignStatus.FROZEN:
+    if not campaign.is_frozen:
         return False
-    snapshot = Snapshot.objects.filter(campaign=campaign).first()
+    snapshot = Snapshot.objects.for_campaign(campaign).first()
     return snapshot is not None and later_version_exists(snapshot)
 
 
@@ -257,7 +165,7 @@ def campaign_dashboard(request, slug, year):
             "today": today,
             "deadline_passed": today > campaign.deadline,
             "days_left": (campaign.deadline - today).days,
-            **completeness(campaign, today),
+            **selectors.completeness(campaign, today),
             "later_version": _later_version(campaign),
         },
     )
@@ -315,7 +223,8 @@ def partner_reports(request, slug, year, partner_slug):
         "Les bilans d'un partenaire sont lus par ce partenaire, les pilotes et les évaluateurs.",
     )
     reports = list(
-        ProgressReport.objects.filter(campaign=campaign, partner=partner)
+        ProgressReport.objects.for_campaign(campaign)
+        .for_partner(partner)
         .select_related("commitment__objective__enjeu")
         .prefetch_related(Prefetch("commitment__qpvs", queryset=Territory.objects.only("code", "name")))
         .annotate(attachment_count=Count("attachments"))
@@ -326,10 +235,10 @@ def partner_reports(request, slug, year, partner_slug):
     today = _today()
     for report in reports:
         report.campaign = campaign
-        report.is_late = _is_late(campaign, report, today)
+        report.is_late = report.is_late_on(today)
         report.rights = abilities.report_abilities(request.user, report)
     owner = edits_for(request.user, contract, partner.pk)
-    pending = sum(1 for r in reports if r.state in abilities.NOT_SUBMITTED_STATES)
+    pending = sum(1 for r in reports if r.is_not_submitted)
     return render(
         request,
         "review/partner_reports.html",
@@ -351,51 +260,15 @@ def partner_reports(request, slug, year, partner_slug):
 # ---------------------------------------------------------------------------------------------
 
 
-def _planned_means(report, year):
-    return CommitmentMeans.objects.filter(commitment_id=report.commitment_id, year=year).aggregate(
-        fte=Sum("fte"), amount=Sum("amount_eur")
-    )
-
-
-def _indicator_slots(report, year):
-    """Les cases « valeur d'indicateur » du bilan : chaque indicateur de l'engagement, par quartier
-    de l'engagement (ou pour l'ensemble des QPV du contrat s'il est de portée générale).
-
-    Chaque case : (indicateur, territoire, valeur connue, origine si la valeur a été saisie ailleurs
-    et ne se remplace donc pas depuis ce bilan, sinon None)."""
-    from cdv.indicators.enums import Scope
-    from cdv.indicators.models import IndicatorValue
-
-    commitment = report.commitment
-    indicators = list(commitment.indicators.order_by("name"))
-    if not indicators:
-        return []
-    territories = list(commitment.qpvs.order_by("name")) if commitment.scope == "QPV" else [None]
-    existing = {
-        (v.indicator_id, v.territory_id): v
-        for v in IndicatorValue.objects.filter(indicator__in=indicators, year=year, quarter=0).filter(
-            scope=Scope.CONTRACT_QPVS if territories == [None] else Scope.TERRITORY
-        )
-    }
-    slots = []
-    for indicator in indicators:
-        for territory in territories:
-            value = existing.get((indicator.pk, territory.pk if territory else None))
-            locked_by = None
-            if abilities.value_locked_for_report(report, value):
-                locked_by = value.comment.strip().rstrip(".") or "par une autre source"
-            slots.append((indicator, territory, value.value if value else None, locked_by))
-    return slots
-
-
 def _render_report(
     request, contract, campaign, report, rights, *, form=None, return_form=None, conflict=None
 ):
     if form is None and rights["edit"]:
         form = ReportForm(
-            initial=ReportForm.initial_for(report), indicator_slots=_indicator_slots(report, campaign.year)
+            initial=ReportForm.initial_for(report),
+            indicator_slots=selectors.report_indicator_slots(report, campaign.year),
         )
-    report.is_late = _is_late(campaign, report, _today())
+    report.is_late = report.is_late_on(_today())
     status = 409 if conflict else 200
     return render(
         request,
@@ -410,7 +283,7 @@ def _render_report(
             "return_form": return_form or ReturnReportForm(),
             "conflict": conflict,
             "attachments": list(report.attachments.select_related("uploaded_by")),
-            "planned": _planned_means(report, campaign.year),
+            "planned": selectors.planned_means(report, campaign.year),
             "max_attachments": services.MAX_ATTACHMENTS_PER_REPORT,
         },
         status=status,
@@ -432,7 +305,9 @@ def report_page(request, slug, year, pk):
     upload = request.FILES.get("attachment")
     if upload is not None:
         require(rights["upload"], services.refusal_message(request.user, report, "upload"))
-    form = ReportForm(request.POST, request.FILES, indicator_slots=_indicator_slots(report, campaign.year))
+    form = ReportForm(
+        request.POST, request.FILES, indicator_slots=selectors.report_indicator_slots(report, campaign.year)
+    )
     conflict = None
     if form.is_valid():
         created = []

@@ -11,7 +11,6 @@ from django.views.decorators.http import require_http_methods
 from cdv.commitments.abilities import is_pilot, reads_all_partners
 from cdv.monitoring import yearly
 from cdv.monitoring.confirmations import campaign_gaps
-from cdv.monitoring.enums import CampaignStatus
 from cdv.monitoring.models import ReviewCampaign, Snapshot
 
 from .helpers import confirmed_act, get_contract, require
@@ -23,7 +22,7 @@ def _campaign(request, slug, year):
         reads_all_partners(request.user, contract),
         "Le bilan annuel et l'instantané de l'année sont réservés aux pilotes et aux évaluateurs.",
     )
-    campaign = ReviewCampaign.objects.filter(contract=contract, year=year).first()
+    campaign = ReviewCampaign.objects.for_contract(contract).filter(year=year).first()
     if campaign is None:
         raise Http404("Aucune campagne de suivi de ce contrat ne porte cette année.")
     return contract, campaign
@@ -46,7 +45,7 @@ def freeze(request, slug, year):
         )
         if error is None:
             return redirect("www:review_campaign", slug=contract.slug, year=year)
-    frozen = campaign.status == CampaignStatus.FROZEN
+    frozen = campaign.is_frozen
     return render(
         request,
         "review/confirm.html",
@@ -65,7 +64,7 @@ def freeze(request, slug, year):
 @login_required
 def snapshot_file(request, slug, year):
     _, campaign = _campaign(request, slug, year)
-    snapshot = Snapshot.objects.filter(campaign=campaign).first()
+    snapshot = Snapshot.objects.for_campaign(campaign).first()
     if snapshot is None:
         raise Http404("Cette année n'est pas figée.")
     content = json.dumps(
