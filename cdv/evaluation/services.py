@@ -60,9 +60,7 @@ def _not_adopted(evaluation):
 
 @transaction.atomic
 def create_evaluation(*, user, contract, kind, title, period_start, period_end, method="", is_demo=False):
-    from cdv.commitments.abilities import is_pilot
-
-    _require(is_pilot(user, contract), "Seul le pilote du contrat ouvre une évaluation.")
+    _require(abilities.can_open_evaluation(user, contract), "Seul le pilote du contrat ouvre une évaluation.")
     if period_end < period_start:
         _refuse("La dernière année évaluée précède la première.")
     if period_start < contract.start_year or period_end > contract.end_year:
