@@ -264,7 +264,7 @@ def georef_job_status(request, pk):
 @require_GET
 def georef_download(request, pk):
     job = _job_for(request, pk)
-    if job.status != JobStatus.DONE or not job.output_file:
+    if not georef_abilities(request.user, job)["download"] or not job.output_file:
         raise Http404("Ce traitement n'a pas (ou plus) de fichier résultat.")
     try:
         handle = job.output_file.open("rb")
