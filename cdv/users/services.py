@@ -117,6 +117,7 @@ def accept_invitation(
         user=account, contract=invitation.contract, role=invitation.role, partner=invitation.partner
     )
     forget_memberships(account)
+    forget_memberships(user)  # la personne connectée (un autre objet pour le même compte)
     if invitation.role == Role.PILOT and not account.is_staff:
         # Le back-office, limité aux contrats qu'il pilote (cdv/core/adminscope.py), jamais plus.
         account.is_staff = True
