@@ -1,7 +1,11 @@
 """Chaque rôle × chaque action d'écriture × un engagement de son partenaire, d'un autre
 partenaire ou d'un autre contrat : autorisé ou refusé (403/404, ou connexion demandée), et rien
 n'est écrit en cas de refus. Aucun partenaire ne modifie les données d'un autre en devinant un
-identifiant."""
+identifiant.
+
+L'opérateur de l'instance (superutilisateur, rôle « operator ») a partout les droits d'un pilote.
+Les lectures : engagements, bilans, retours d'expérience, instances et décisions, évaluations et
+traitements de géoréférencement, par les pages et par l'API."""
 
 import datetime
 import json
@@ -16,7 +20,17 @@ from tests import factories
 
 pytestmark = pytest.mark.django_db
 
-ROLES = ["anonymous", "pilot", "editor_a", "editor_b", "reader_a", "council", "evaluator", "pilot_other"]
+ROLES = [
+    "anonymous",
+    "pilot",
+    "editor_a",
+    "editor_b",
+    "reader_a",
+    "council",
+    "evaluator",
+    "pilot_other",
+    "operator",
+]
 TARGETS = ["own_partner", "other_partner", "other_contract"]
 # action : (état de départ, qui peut, s'agissant d'un engagement du partenaire A du contrat C)
 ACTIONS = {
@@ -54,6 +68,7 @@ def world(nantes):
     }
     for name, (contract, partner, role) in specs.items():
         users[name] = factories.MembershipFactory(contract=contract, partner=partner, role=role).user
+    users["operator"] = factories.UserFactory(is_superuser=True, is_staff=True)
     return {
         "users": users,
         "contracts": {"nantes": nantes, "other": other_contract},
@@ -73,6 +88,8 @@ def target_of(world, target):
 
 def expected_allowed(role, target, action):
     allowed = ACTIONS[action][1]
+    if role == "operator":  # les droits d'un pilote, dans chaque contrat
+        return "pilot" in allowed
     if target == "own_partner":
         return role in allowed
     if target == "other_partner":  # les droits du référent A valent pour B à son référent seul
@@ -156,7 +173,7 @@ def test_reading_a_draft_of_another_contract_is_a_404(client, world, role):
     if world["users"][role] is not None:
         client.force_login(world["users"][role])
     response = client.get(reverse("www:commitment", args=[contract.slug, commitment.pk]))
-    assert response.status_code == (200 if role == "pilot_other" else 404)
+    assert response.status_code == (200 if role in {"pilot_other", "operator"} else 404)
 
 
 def test_an_id_from_another_contract_under_this_contract_url_is_a_404(client, world):
@@ -452,6 +469,8 @@ READS = {
 
 
 def sees(role, target, scope) -> bool:
+    if role == "operator":
+        return True
     if target == "other_contract":
         return role == "pilot_other"
     if role in {"pilot", "evaluator"}:
@@ -488,14 +507,25 @@ def test_read_matrix(client, world, read_world, role, target, read):
 
 FEEDBACK_SECRET = "Retour en attente Ornithorynque"
 MEETING_SECRET = "Comite technique Narval"
-MEMBERS = {"pilot", "editor_a", "editor_b", "reader_a", "council", "evaluator"}
+DECISION_SECRET = "Decision du comite technique Morse"
+EVALUATION_SECRET = "Evaluation en cours Lamantin"
+GEOREF_SECRET = "beneficiaires-Dugong.csv"
+MEMBERS = {"pilot", "editor_a", "editor_b", "reader_a", "council", "evaluator", "operator"}
+PILOTS = {"pilot", "operator"}
 
 
 @pytest.fixture
-def contract_world(world):
-    from cdv.monitoring.enums import FeedbackKind, MeetingKind, Moderation
-    from cdv.monitoring.models import Feedback, Meeting
+def contract_world(world, settings, tmp_path):
+    from django.core.files.base import ContentFile
+    from django.utils import timezone
 
+    from cdv.evaluation.enums import EvaluationKind
+    from cdv.evaluation.models import Evaluation
+    from cdv.georef.models import GeorefJob, JobStatus
+    from cdv.monitoring.enums import FeedbackKind, MeetingKind, Moderation
+    from cdv.monitoring.models import Decision, Feedback, Meeting
+
+    settings.MEDIA_ROOT = tmp_path
     nantes = world["contracts"]["nantes"]
     feedback = Feedback.objects.create(
         contract=nantes,
@@ -508,47 +538,77 @@ def contract_world(world):
     meeting = Meeting.objects.create(
         contract=nantes, kind=MeetingKind.COTECH, title=MEETING_SECRET, date=datetime.date(2026, 2, 3)
     )
-    return {"contract": nantes, "feedback": feedback, "meeting": meeting}
+    Decision.objects.create(meeting=meeting, text=DECISION_SECRET)
+    evaluation = Evaluation.objects.get(contract=nantes, kind=EvaluationKind.MID_TERM)
+    assert not evaluation.is_adopted
+    Evaluation.objects.filter(pk=evaluation.pk).update(title=EVALUATION_SECRET)
+    # Un traitement de géoréférencement terminé, lancé par le référent A pour le contrat.
+    job = GeorefJob(
+        owner=world["users"]["editor_a"],
+        contract=nantes,
+        original_name=GEOREF_SECRET,
+        options={"mode": "lonlat", "geography": "2024"},
+        status=JobStatus.DONE,
+        finished_at=timezone.now(),
+        summary={"rows": 2, "by_status": {"DANS_QPV": 1, "HORS_QPV": 1}, "by_qpv": {}},
+    )
+    job.output_file.save("resultat.csv", ContentFile(b"nom;statut_qpv\nA;DANS_QPV\n"), save=False)
+    job.save()
+    return {"contract": nantes, "feedback": feedback, "meeting": meeting, "georef_job": job}
 
 
 def _www(name, *args):
     return lambda o: reverse(name, args=[o["contract"].slug, *args])
 
 
+def _contract_api(path):
+    return lambda o: f"/api/v1/contracts/{o['contract'].slug}{path.format(**o)}"
+
+
+def _georef(name):
+    return lambda o: reverse(name, args=[o["georef_job"].pk])
+
+
 # lecture : (URL, marque attendue ou None pour « la page entière », rôles qui la lisent)
 CONTRACT_READS = {
-    "audit_log": (_www("www:audit"), None, {"pilot"}),
-    "moderation_queue": (_www("www:moderation"), FEEDBACK_SECRET, {"pilot"}),
+    "audit_log": (_www("www:audit"), None, PILOTS),
+    "moderation_queue": (_www("www:moderation"), FEEDBACK_SECRET, PILOTS),
     # La liste publique des retours ne montre que le publié, à tous (la file de modération à part).
     "feedback_unpublished_list": (_www("www:feedback_list"), FEEDBACK_SECRET, set()),
+    # « Mes retours » : ceux de la personne connectée, en attente compris.
+    "my_feedback": (_www("www:my_feedback"), FEEDBACK_SECRET, {"editor_b"}),
     "api_feedback_unpublished": (
-        lambda o: f"/api/v1/contracts/{o['contract'].slug}/feedback/{o['feedback'].pk}",
+        _contract_api("/feedback/{feedback.pk}"),
         FEEDBACK_SECRET,
-        {"pilot", "editor_b"},
+        PILOTS | {"editor_b"},
     ),
+    "api_feedback_list": (_contract_api("/feedback?limit=500"), FEEDBACK_SECRET, PILOTS | {"editor_b"}),
     "meeting_not_copil": (
         lambda o: reverse("www:meeting", args=[o["contract"].slug, o["meeting"].pk]),
         MEETING_SECRET,
         MEMBERS,
     ),
-    "api_meeting_not_copil": (
-        lambda o: f"/api/v1/contracts/{o['contract'].slug}/meetings/{o['meeting'].pk}",
-        MEETING_SECRET,
-        MEMBERS,
-    ),
+    "meeting_list": (_www("www:meetings"), MEETING_SECRET, MEMBERS),
+    "decisions_not_copil": (_www("www:decisions"), DECISION_SECRET, MEMBERS),
+    "api_meeting_not_copil": (_contract_api("/meetings/{meeting.pk}"), MEETING_SECRET, MEMBERS),
+    "api_meeting_list": (_contract_api("/meetings?limit=500"), MEETING_SECRET, MEMBERS),
+    "api_decisions_not_copil": (_contract_api("/decisions?limit=500"), DECISION_SECRET, MEMBERS),
     "evaluation_in_progress": (_www("www:evaluation", "mi-parcours"), None, MEMBERS),
-    "api_evaluation_in_progress": (
-        lambda o: f"/api/v1/contracts/{o['contract'].slug}/evaluations/MI_PARCOURS",
-        None,
-        MEMBERS,
-    ),
+    "evaluation_list": (_www("www:evaluations"), EVALUATION_SECRET, MEMBERS),
+    "api_evaluation_in_progress": (_contract_api("/evaluations/MI_PARCOURS"), None, MEMBERS),
+    "api_evaluation_list": (_contract_api("/evaluations?limit=500"), EVALUATION_SECRET, MEMBERS),
     # Le conseil citoyen du monde de test ne couvre pas les Dervallières : pilote et évaluateur seuls.
     "council_results_in_progress": (
         _www("www:questionnaire_results", "mi-parcours", "QN04406M"),
         None,
-        {"pilot", "evaluator"},
+        PILOTS | {"evaluator"},
     ),
-    "invitations": (_www("www:invitations"), None, {"pilot"}),
+    "invitations": (_www("www:invitations"), None, PILOTS),
+    # Un traitement de géoréférencement : son auteur seul (l'opérateur passe par l'administration).
+    "georef_job": (_georef("www:georef_job"), GEOREF_SECRET, {"editor_a"}),
+    "georef_job_status": (_georef("www:georef_job_status"), None, {"editor_a"}),
+    "georef_download": (_georef("www:georef_download"), None, {"editor_a"}),
+    "georef_list": (lambda o: reverse("www:georef"), GEOREF_SECRET, {"editor_a"}),
 }
 
 
@@ -565,6 +625,8 @@ def test_contract_read_matrix(client, world, contract_world, role, read):
     else:
         shown = response.status_code == 200 and secret in _text(response)
     assert shown == (role in readers), (read, role, response.status_code)
+    if not shown and response.status_code != 200:
+        assert response.status_code in {302, 401, 403, 404}, response.status_code
 
 
 # --- Garde de couverture : chaque page et chaque lecture de l'API est classée ---------------------
@@ -588,10 +650,7 @@ COVERED_ELSEWHERE = {
             "opendata",
             "datapackage",
             "opendata_file",
-            "evaluations",
             "amendments",
-            "decisions",
-            "meetings",
             "questionnaires",
         ],
         "public ou filtré par les mêmes fonctions de droits",
@@ -612,18 +671,14 @@ COVERED_ELSEWHERE = {
             "two_factor",
             "my_data",
             "delete_account",
-            "my_feedback",
         ],
         "la personne elle-même (tests/test_accounts.py, tests/test_rgpd.py)",
     ),
     # notifications : les siennes seulement ; « Relancer maintenant » : pilote seul
     "notifications": "la personne elle-même (tests/test_notifications.py)",
     "review_remind": "pilote seul, aperçu puis envoi (tests/test_notifications.py)",
-    # géoréférencement : chaque traitement à son auteur seul
-    **dict.fromkeys(
-        ["georef", "georef_job", "georef_job_status", "georef_download", "georef_record"],
-        "tests/test_georef_web.py, tests/test_attack_probes.py",
-    ),
+    # géoréférencement : l'enregistrement comme valeur d'indicateur (écriture)
+    "georef_record": "tests/test_georef_web.py, tests/test_attack_probes.py",
     # écritures (et leurs formulaires) : test_permission_matrix (engagements), test_attack_probes
     **dict.fromkeys(
         [
@@ -714,6 +769,14 @@ WWW_READS = {
     "evaluation": "evaluation_in_progress",
     "questionnaire_results": "council_results_in_progress",
     "invitations": "invitations",
+    "my_feedback": "my_feedback",
+    "meetings": "meeting_list",
+    "decisions": "decisions_not_copil",
+    "evaluations": "evaluation_list",
+    "georef": "georef_list",
+    "georef_job": "georef_job",
+    "georef_job_status": "georef_job_status",
+    "georef_download": "georef_download",
 }
 API_READS = {
     "get_commitment": "api_commitment",
@@ -722,7 +785,10 @@ API_READS = {
     "get_feedback": "api_feedback_unpublished",
     "get_meeting": "api_meeting_not_copil",
     "get_evaluation": "api_evaluation_in_progress",
-    "list_evaluations": "tests/test_council_visibility.py",
+    "list_evaluations": "api_evaluation_list",
+    "list_meetings": "api_meeting_list",
+    "list_decisions": "api_decisions_not_copil",
+    "list_feedback": "api_feedback_list",
     # publiques : référentiel, plan, indicateurs ; listes filtrées par les fonctions de droits
     **dict.fromkeys(
         [
@@ -739,9 +805,6 @@ API_READS = {
             "list_partners",
             "list_indicators",
             "indicator_values",
-            "list_meetings",
-            "list_decisions",
-            "list_feedback",
             "georef_point",
         ],
         "public ou filtré par les mêmes fonctions de droits",

@@ -204,3 +204,26 @@ def test_a_new_contract_says_no_partner_has_confirmed_in_good_french(client):
     client.force_login(pilot)
     text = html.unescape(client.get(reverse("www:my_space")).content.decode())
     assert "0 % — 0 partenaire sur 0 a confirmé tout son cahier." in text
+
+
+def test_a_partner_role_without_a_partner_says_whom_to_ask(client, nantes):
+    login_as(client, nantes, Role.EDITOR, partner=None)
+    assert "Ce rôle n'est rattaché à aucun partenaire" in text(client.get(URL))
+
+
+@pytest.mark.parametrize(
+    ("who", "back_office", "new_contract"),
+    [("editor", False, False), ("staff_pilot", True, False), ("operator", True, True)],
+)
+def test_the_header_links_follow_the_account(client, nantes, tremplin, who, back_office, new_contract):
+    """« Back-office » pour l'équipe (pilotes à qui il est ouvert, opérateur), « Nouveau contrat »
+    pour l'opérateur de l'instance seul."""
+    if who == "operator":
+        client.force_login(factories.UserFactory(is_superuser=True, is_staff=True))
+    else:
+        user = login_as(client, nantes, Role.PILOT if who == "staff_pilot" else Role.EDITOR, tremplin)
+        user.is_staff = who == "staff_pilot"
+        user.save(update_fields=["is_staff"])
+    page = client.get(URL).content.decode()
+    assert (reverse("admin:index") in page) is back_office
+    assert (reverse("www:new_contract") in page) is new_contract

@@ -44,9 +44,9 @@ def _second_factor_missing(user) -> bool:
     ``SecurityMiddleware`` ; un jeton n'ouvre pas de session, il est donc vérifié ici, à chaque appel."""
     if not settings.REQUIRE_2FA_FOR_PILOTS or user.totp_enabled:
         return False
-    from cdv.core.security import is_pilot_anywhere
+    from cdv.users.abilities import second_factor_required
 
-    return is_pilot_anywhere(user)
+    return second_factor_required(user)
 
 
 def require_user(request):

@@ -4,39 +4,35 @@ Les vues, l'API et les exports demandent ``contract_abilities(user, contract)`` 
 ``contract_queryset_for(user, qs)``, jamais un test de rôle écrit à la main.
 """
 
-from cdv.users.enums import Role
+from cdv.users import roles
+from cdv.users.roles import is_member, is_operator, is_pilot, reads_all_partners
 
 from .enums import ContractStatus
 
 
-def _roles(user, contract) -> set[str]:
-    if not user.is_authenticated:
-        return set()
-    cache = getattr(user, "_contract_roles", None)
-    if cache is None:
-        cache = {}
-        for contract_id, role in user.memberships.values_list("contract_id", "role"):
-            cache.setdefault(contract_id, set()).add(role)
-        user._contract_roles = cache
-    return cache.get(contract.pk, set())
-
-
 def contract_abilities(user, contract) -> dict[str, bool]:
-    roles = _roles(user, contract)
-    is_admin = user.is_authenticated and user.is_superuser
-    is_public = contract.status != ContractStatus.PREPARING
-    pilot = is_admin or Role.PILOT in roles
+    """Droits sur un contrat et sur ce qui s'y décide au niveau du contrat (pilotage, plan,
+    invitations, campagnes, journal) ; les objets du contrat ont leur propre fonction."""
+    pilot = is_pilot(user, contract)
+    member = is_member(user, contract)
     return {
-        "view": is_public or pilot or bool(roles),
-        "view_unpublished": pilot or bool(roles),
-        "edit": pilot,
-        "manage_members": pilot,
+        "view": contract.status != ContractStatus.PREPARING or member,
+        # Pages réservées aux membres du contrat (quel que soit leur rôle).
+        "view_internals": member,
+        # Tableau de pilotage, file de validation, bilan annuel, instantané : pilotes et évaluateurs.
+        "steer": reads_all_partners(user, contract),
+        "review_commitments": pilot,
+        "invite": pilot,
         "edit_plan": pilot,
+        "view_audit": pilot,
+        "import_indicators": pilot,
+        "manage_review": pilot,
+        "moderate_feedback": pilot,
     }
 
 
 def contract_queryset_for(user, queryset):
-    if user.is_authenticated and user.is_superuser:
+    if is_operator(user):
         return queryset
     public = queryset.public()
     if not user.is_authenticated:
@@ -46,14 +42,8 @@ def contract_queryset_for(user, queryset):
 
 
 def piloted_contract_ids(user) -> set[int]:
-    """Contrats dont ``user`` est pilote (rôle explicite) ; mis en cache sur l'objet user.
+    """Contrats dont ``user`` est pilote (rôle explicite).
 
     Le back-office d'un pilote se limite à ces contrats (``cdv.core.adminscope``) ; un opérateur de
     l'instance (superutilisateur) n'y passe pas : il voit tout."""
-    if not user.is_authenticated:
-        return set()
-    cached = getattr(user, "_piloted_contract_ids", None)
-    if cached is None:
-        cached = set(user.memberships.filter(role=Role.PILOT).values_list("contract_id", flat=True))
-        user._piloted_contract_ids = cached
-    return cached
+    return roles.piloted_contract_ids(user)

@@ -27,6 +27,7 @@ from cdv.monitoring.enums import (
 )
 from cdv.monitoring.models import Decision, Feedback, ProgressReport, ReviewCampaign
 from cdv.territories.models import Territory
+from cdv.users.enums import Role
 
 from .enums import MilestoneState
 from .models import Milestone
@@ -214,19 +215,32 @@ def council_home(contract, qpv_ids) -> dict:
     return {"qpvs": qpvs, "questionnaires": questionnaires}
 
 
+HOME_TEMPLATES = {
+    Role.PILOT: "accounts/_home_pilot.html",
+    Role.EDITOR: "accounts/_home_editor.html",
+    Role.READER: "accounts/_home_reader.html",
+    Role.COUNCIL_MEMBER: "accounts/_home_council.html",
+    Role.EVALUATOR: "accounts/_home_evaluator.html",
+}
+
+
 def role_homes(user, memberships, *, today: datetime.date) -> list[dict]:
     """Un bloc par rôle de la personne (dans l'ordre de ``memberships``), avec ce que ce rôle fait."""
     from cdv.evaluation.abilities import council_qpv_ids
-    from cdv.users.enums import Role
 
     homes = []
     for index, membership in enumerate(memberships, start=1):
         contract = membership.contract
         home = {"index": index, "membership": membership, "contract": contract, "role": membership.role}
+        # Le bloc à inclure (gabarit accounts/_home_*.html) ; aucun pour un rôle sans partenaire.
+        home["template"] = HOME_TEMPLATES.get(membership.role)
         if membership.role == Role.PILOT:
             home["todo"] = pilot_todo(contract, today=today)
-        elif membership.role in {Role.EDITOR, Role.READER} and membership.partner_id:
-            home["partner_home"] = partner_home(contract, membership.partner, today=today)
+        elif membership.role in {Role.EDITOR, Role.READER}:
+            if membership.partner_id:
+                home["partner_home"] = partner_home(contract, membership.partner, today=today)
+            else:
+                home["template"] = None
         elif membership.role == Role.COUNCIL_MEMBER:
             home.update(council_home(contract, council_qpv_ids(user, contract)))
         elif membership.role == Role.EVALUATOR:

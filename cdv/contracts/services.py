@@ -14,7 +14,9 @@ from django.utils.text import slugify
 from cdv.core.slugs import unique_slug
 from cdv.users.enums import Role
 from cdv.users.models import Membership, User
+from cdv.users.roles import forget_memberships
 
+from .abilities import contract_abilities
 from .enums import SignatoryKind
 from .models import Contract, Signatory
 
@@ -56,6 +58,7 @@ def ensure_pilot_account(
         user.is_superuser, user.is_staff = False, True
         user.save(update_fields=["is_superuser", "is_staff"])
     Membership.objects.get_or_create(user=user, contract=contract, role=Role.PILOT, partner=None)
+    forget_memberships(user)
     return user, created, demoted
 
 
@@ -66,9 +69,7 @@ def add_partner_to_contract(
     """Fait prendre part un partenaire de l'instance au contrat (acte explicite d'un pilote) : il
     devient participant (ou signataire) et apparaît comme tel sur la page publique du contrat ; on
     peut ensuite inviter des personnes en son nom."""
-    from cdv.commitments.abilities import is_pilot
-
-    if not is_pilot(user, contract):
+    if not contract_abilities(user, contract)["invite"]:
         raise PermissionDenied("Seul un pilote du contrat y ajoute un partenaire.")
     if kind not in SignatoryKind.values:
         raise ValidationError({"kind": "Place dans le contrat inconnue."})
@@ -94,10 +95,9 @@ def create_partner_in_contract(
     place: str = SignatoryKind.PARTICIPANT,
 ) -> Partner:
     """Crée une organisation qui n'existe pas encore dans l'instance et l'ajoute au contrat."""
-    from cdv.commitments.abilities import is_pilot
     from cdv.partners.models import Partner
 
-    if not is_pilot(user, contract):
+    if not contract_abilities(user, contract)["invite"]:
         raise PermissionDenied("Seul un pilote du contrat y ajoute un partenaire.")
     name = " ".join((name or "").split())
     existing = Partner.objects.filter(name__iexact=name).first()
@@ -325,12 +325,13 @@ def create_contract(
     """
     from cdv.partners.enums import PartnerKind
     from cdv.plan.models import Enjeu
+    from cdv.users.abilities import account_abilities
     from cdv.users.services import invite
 
     from . import nantes
     from .enums import PlanStart
 
-    if not (operator.is_authenticated and operator.is_superuser):
+    if not account_abilities(operator)["create_contract"]:
         raise PermissionDenied("Seul un opérateur de l'instance crée un contrat.")
     errors = {}
     title = " ".join((title or "").split())

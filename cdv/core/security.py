@@ -108,19 +108,14 @@ def connect_axes_signals():
         )
 
 
-def is_pilot_anywhere(user) -> bool:
-    from cdv.users.enums import Role
-    from cdv.users.models import Membership
-
-    return user.is_superuser or Membership.objects.filter(user=user, role=Role.PILOT).exists()
-
-
 def two_factor_missing(request) -> bool:
     """Un pilote sans second facteur alors que la plateforme l'impose."""
     user = request.user
     if not (settings.REQUIRE_2FA_FOR_PILOTS and user.is_authenticated) or user.totp_enabled:
         return False
-    return is_pilot_anywhere(user)
+    from cdv.users.abilities import second_factor_required
+
+    return second_factor_required(user)
 
 
 class SecurityMiddleware:

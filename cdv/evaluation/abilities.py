@@ -10,15 +10,14 @@
 Une évaluation adoptée est figée : plus personne ne l'écrit.
 """
 
-from cdv.commitments.abilities import can_read_contract_internals, is_evaluator, is_pilot, memberships
-from cdv.users.enums import Role
+from cdv.users.roles import council_partner_ids, is_evaluator, is_member, is_pilot
 
 from .enums import QuestionnaireStatus
 
 
 def council_qpv_ids(user, contract) -> set[int]:
     """Les QPV couverts par les conseils citoyens dont la personne est membre dans ce contrat."""
-    partner_ids = [pid for role, pid in memberships(user, contract) if role == Role.COUNCIL_MEMBER and pid]
+    partner_ids = council_partner_ids(user, contract)
     if not partner_ids:
         return set()
     from cdv.partners.models import Partner
@@ -35,7 +34,7 @@ def evaluation_abilities(user, evaluation) -> dict[str, bool]:
     pilot = is_pilot(user, contract)
     evaluator = is_evaluator(user, contract)
     open_ = not evaluation.is_adopted
-    internal = can_read_contract_internals(user, contract)
+    internal = is_member(user, contract)
     return {
         "view": evaluation.is_adopted or internal,
         # Adoptée, l'évaluation est publique avec ses éléments de preuve (agrégés, issus de données
@@ -53,7 +52,7 @@ def visible_evaluations(user, queryset, contract):
     """Les évaluations de ``contract`` que ``user`` lit : toutes pour un membre du contrat, les
     adoptées pour les autres (même règle que ``evaluation_abilities``)."""
     queryset = queryset.filter(contract=contract)
-    if can_read_contract_internals(user, contract):
+    if is_member(user, contract):
         return queryset
     return queryset.adopted()
 
@@ -77,7 +76,18 @@ def questionnaire_abilities(user, questionnaire, council_qpvs: set[int] | None =
     }
 
 
+def questionnaire_abilities_in(user, contract):
+    """questionnaire → ses droits, pour les questionnaires d'un contrat (les conseils citoyens de la
+    personne ne sont lus qu'une fois)."""
+    council_qpvs = council_qpv_ids(user, contract)
+    return lambda questionnaire: questionnaire_abilities(user, questionnaire, council_qpvs)
+
+
 def can_amend(user, contract) -> bool:
+    return is_pilot(user, contract)
+
+
+def can_open_evaluation(user, contract) -> bool:
     return is_pilot(user, contract)
 
 

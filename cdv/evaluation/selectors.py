@@ -45,11 +45,11 @@ def visible_council_results(user, evaluation, contract):
     questionnaires = list(
         evaluation.questionnaires.select_related("qpv").defer(*HEAVY_QPV_FIELDS).order_by("qpv__name")
     )
-    council_qpvs = abilities.council_qpv_ids(user, contract)
+    rights_of = abilities.questionnaire_abilities_in(user, contract)
     visible = []
     for questionnaire in questionnaires:
         questionnaire.evaluation = evaluation
-        if abilities.questionnaire_abilities(user, questionnaire, council_qpvs)["view_results"]:
+        if rights_of(questionnaire)["view_results"]:
             visible.append(questionnaire)
     return res.questionnaire_results(visible), len(visible) < len(questionnaires)
 

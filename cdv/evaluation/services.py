@@ -82,9 +82,7 @@ def create_evaluation(
     method: str = "",
     is_demo: bool = False,
 ) -> Evaluation:
-    from cdv.commitments.abilities import is_pilot
-
-    _require(is_pilot(user, contract), "Seul le pilote du contrat ouvre une évaluation.")
+    _require(abilities.can_open_evaluation(user, contract), "Seul le pilote du contrat ouvre une évaluation.")
     if period_end < period_start:
         _refuse("La dernière année évaluée précède la première.")
     if period_start < contract.start_year or period_end > contract.end_year:

@@ -15,17 +15,21 @@ from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 
-from cdv.commitments.abilities import is_pilot, memberships
 from cdv.commitments.enums import PUBLIC_STATUSES
 from cdv.core.actors import person_or_none
 from cdv.notifications import services as notifications
 from cdv.notifications.enums import NotificationKind
-from cdv.users.enums import Role
 
+from .abilities import (  # noqa: F401 (les droits d'un retour, relus ici par leurs anciens noms)
+    POSTING_ROLES,
+    can_moderate,
+    can_post_feedback,
+    feedback_abilities,
+    posting_partner_ids,
+)
 from .enums import FeedbackKind, Moderation
 from .models import Feedback
 
-POSTING_ROLES = {Role.EDITOR, Role.READER, Role.COUNCIL_MEMBER}
 TEXT_MAX = 4000
 CONTRACT_MEMBER_LABEL = "un membre du contrat"
 
@@ -41,42 +45,10 @@ def _refuse(message):
 # --- Droits ------------------------------------------------------------------------------------
 
 
-def posting_partner_ids(user, contract) -> list[int]:
-    """Partenaires au nom desquels ``user`` peut déposer un retour dans ce contrat (ordre stable)."""
-    ids = []
-    for role, partner_id in memberships(user, contract):
-        if partner_id and (role in POSTING_ROLES or role == Role.PILOT) and partner_id not in ids:
-            ids.append(partner_id)
-    return ids
-
-
-def can_post_feedback(user, contract) -> bool:
-    if not user.is_authenticated:
-        return False
-    return is_pilot(user, contract) or any(role in POSTING_ROLES for role, _ in memberships(user, contract))
-
-
-def can_moderate(user, contract) -> bool:
-    return is_pilot(user, contract)
-
-
-def feedback_abilities(user, feedback) -> dict[str, bool]:
-    contract_id = feedback.contract_id
-    pilot = is_pilot(user, contract_id)
-    own = user.is_authenticated and feedback.author_id is not None and feedback.author_id == user.pk
-    state = feedback.moderation
-    return {
-        "view": state == Moderation.PUBLISHED or pilot or own,
-        "edit": own and state == Moderation.PENDING and can_post_feedback(user, contract_id),
-        "publish": pilot and state == Moderation.PENDING,
-        "reject": pilot and state in {Moderation.PENDING, Moderation.PUBLISHED},
-    }
-
-
 def visible_feedback(user, queryset, contract):
     """Retours d'un contrat que ``user`` peut lire : tous pour un pilote, publiés et les siens sinon."""
     queryset = queryset.filter(contract=contract)
-    if is_pilot(user, contract):
+    if can_moderate(user, contract):
         return queryset
     if user.is_authenticated:
         return queryset.filter(Q(moderation=Moderation.PUBLISHED) | Q(author=user))
@@ -160,7 +132,7 @@ def _posting_partner(user, contract, partner):
         if partner.pk not in allowed:
             raise FeedbackError({"partner": "Vous ne pouvez pas déposer un retour au nom de ce partenaire."})
         return partner
-    if is_pilot(user, contract):
+    if can_moderate(user, contract):
         return None
     if len(allowed) == 1:
         from cdv.partners.models import Partner

@@ -18,14 +18,15 @@ from django.db.models import F, Q
 from django.urls import reverse
 from django.utils import timezone
 
-from cdv.commitments.abilities import can_read_contract_internals, is_pilot
 from cdv.commitments.models import Commitment
 from cdv.contracts.models import Signatory
 from cdv.notifications import services as notifications
 from cdv.notifications.enums import NotificationKind
 from cdv.partners.models import Partner
 from cdv.users.models import Membership
+from cdv.users.roles import is_member
 
+from .abilities import can_manage_meetings, decision_abilities, meeting_abilities
 from .enums import (
     CLOSED_DECISION_STATUSES,
     OPEN_DECISION_STATUSES,
@@ -50,38 +51,17 @@ def _refuse(message):
 # --- Droits ------------------------------------------------------------------------------------
 
 
-def can_manage_meetings(user, contract) -> bool:
-    return is_pilot(user, contract)
-
-
-def meeting_abilities(user, meeting) -> dict[str, bool]:
-    contract_id = meeting.contract_id
-    pilot = is_pilot(user, contract_id)
-    member = pilot or can_read_contract_internals(user, contract_id)
-    return {
-        "view": member or meeting.kind in PUBLIC_MEETING_KINDS,
-        "edit": pilot,
-        "add_decision": pilot,
-    }
-
-
-def decision_abilities(user, decision, meeting=None) -> dict[str, bool]:
-    meeting = meeting or decision.meeting
-    rights = meeting_abilities(user, meeting)
-    return {"view": rights["view"], "edit": rights["edit"]}
-
-
 def visible_meetings(user, queryset, contract):
     """Instances d'un contrat que ``user`` peut lire : toutes pour un membre, les COPIL sinon."""
     queryset = queryset.filter(contract=contract)
-    if can_read_contract_internals(user, contract):
+    if is_member(user, contract):
         return queryset
     return queryset.filter(kind__in=PUBLIC_MEETING_KINDS)
 
 
 def visible_decisions(user, queryset, contract):
     queryset = queryset.filter(meeting__contract=contract)
-    if can_read_contract_internals(user, contract):
+    if is_member(user, contract):
         return queryset
     return queryset.filter(meeting__kind__in=PUBLIC_MEETING_KINDS)
 

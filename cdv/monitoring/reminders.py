@@ -36,7 +36,7 @@ from cdv.notifications.enums import Delivery, NotificationKind
 from cdv.users.enums import Role
 from cdv.users.models import Membership
 
-from .abilities import is_pilot
+from .abilities import campaign_abilities
 from .enums import CampaignStatus
 from .models import ProgressReport, ReviewCampaign
 
@@ -247,7 +247,7 @@ def remind_now(
 ) -> CampaignReminders:
     """« Relancer maintenant » : le pilote écrit tout de suite aux référents dont des bilans ne sont pas
     transmis. Une fois par jour au plus (créneau ``manuelle-AAAA-MM-JJ``) ; ``dry_run`` : l'aperçu."""
-    if not is_pilot(user, campaign.contract_id):
+    if not campaign_abilities(user, campaign)["manage"]:
         raise PermissionDenied("Seul le pilote du contrat relance les référents.")
     if campaign.status != CampaignStatus.OPEN:
         raise PermissionDenied(f"La campagne {campaign.year} n'est pas ouverte : plus de relance.")

@@ -262,7 +262,7 @@ def close_campaign(*, user: User, campaign: ReviewCampaign, confirmed: bool = Fa
     """Clôt une campagne ouverte : les bilans non transmis restent tels quels, en retard. Seulement
     sur confirmation explicite (``confirmed=True``)."""
     current = ReviewCampaign.objects.select_for_update().get(pk=campaign.pk)
-    if not abilities.is_pilot(user, current.contract_id):
+    if not abilities.campaign_abilities(user, current)["manage"]:
         raise PermissionDenied("Seul le pilote du contrat clôt une campagne de suivi annuel.")
     if current.status != CampaignStatus.OPEN:
         state = current.get_status_display()

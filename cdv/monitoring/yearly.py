@@ -20,7 +20,6 @@ from django.db.models import Prefetch
 from django.template.loader import render_to_string
 from django.utils import timezone
 
-from cdv.commitments.abilities import is_pilot
 from cdv.commitments.enums import CommitmentStatus
 from cdv.commitments.models import Commitment
 from cdv.core.actors import person_or_none
@@ -28,6 +27,7 @@ from cdv.indicators import selectors
 from cdv.indicators.models import Indicator, IndicatorValue, Target
 from cdv.territories.models import Territory
 
+from .abilities import campaign_abilities
 from .enums import CampaignStatus, MeetingKind
 from .models import Decision, Feedback, ProgressReport, ReviewCampaign, Snapshot
 
@@ -218,7 +218,7 @@ def freeze_year(*, user, campaign, confirmed: bool = False) -> Snapshot:
     """Arrête l'année : enregistre l'instantané et fige la campagne. Une seule fois, et seulement
     sur confirmation explicite (``confirmed=True``) : l'acte est irréversible."""
     campaign = ReviewCampaign.objects.select_for_update().get(pk=campaign.pk)
-    if not is_pilot(user, campaign.contract_id):
+    if not campaign_abilities(user, campaign)["manage"]:
         raise PermissionDenied("Seul un pilote du contrat fige l'année.")
     if campaign.status == CampaignStatus.FROZEN or Snapshot.objects.filter(campaign=campaign).exists():
         raise ValidationError(f"L'année {campaign.year} est déjà figée : l'instantané ne change plus.")

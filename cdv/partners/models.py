@@ -76,8 +76,9 @@ class PartnerQuerySet(models.QuerySet):
         portent un engagement visible (publié pour le public). Pour les membres du contrat, aussi les
         partenaires au nom desquels des personnes y ont un rôle, et ceux qui n'ont que des brouillons.
         """
-        from cdv.commitments.abilities import can_read_contract_internals, visible_commitments
+        from cdv.commitments.abilities import visible_commitments
         from cdv.commitments.models import Commitment
+        from cdv.contracts.abilities import contract_abilities
         from cdv.contracts.models import Signatory
         from cdv.plan.models import Action
         from cdv.users.models import Membership
@@ -90,7 +91,7 @@ class PartnerQuerySet(models.QuerySet):
                 pk__in=visible_commitments(user, Commitment.objects.all(), contract).values("partner_id")
             )
         )
-        if can_read_contract_internals(user, contract):
+        if contract_abilities(user, contract)["view_internals"]:
             members = Membership.objects.filter(contract=contract).exclude(partner=None)
             place |= models.Q(pk__in=members.values("partner_id"))
         return self.filter(place)

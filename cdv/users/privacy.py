@@ -24,6 +24,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from .models import ApiToken, Invitation, Membership, User
+from .roles import forget_memberships
 
 logger = logging.getLogger(__name__)
 
@@ -208,6 +209,7 @@ def anonymize(user) -> None:
 
     old_email = user.email
     Membership.objects.filter(user=user).delete()
+    forget_memberships(user)
     ApiToken.objects.filter(user=user).delete()
     Invitation.objects.filter(email__iexact=old_email).delete()
     delete_georef_jobs(user)

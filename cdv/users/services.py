@@ -19,6 +19,7 @@ from cdv.core.links import absolute_url
 
 from .enums import ROLES_WITH_PARTNER, Role
 from .models import ApiToken, Invitation, Membership, User
+from .roles import forget_memberships
 
 if TYPE_CHECKING:
     from django.http import HttpRequest
@@ -45,9 +46,10 @@ def invite(
 
     Le lien pointe vers le site de la requête quand il y en a une, sinon vers ``SITE_URL``.
     """
-    from cdv.commitments.abilities import is_pilot, partner_takes_part
+    from cdv.commitments.abilities import partner_takes_part
+    from cdv.contracts.abilities import contract_abilities
 
-    if not is_pilot(inviter, contract):
+    if not contract_abilities(inviter, contract)["invite"]:
         raise PermissionDenied("Seul un pilote du contrat invite des personnes.")
     email = User.objects.normalize_email(email).strip().lower()
     errors = {}
@@ -136,6 +138,8 @@ def accept_invitation(
     Membership.objects.get_or_create(
         user=account, contract=invitation.contract, role=invitation.role, partner=invitation.partner
     )
+    forget_memberships(account)
+    forget_memberships(user)  # la personne connectée (un autre objet pour le même compte)
     if invitation.role == Role.PILOT and not account.is_staff:
         # Le back-office, limité aux contrats qu'il pilote (cdv/core/adminscope.py), jamais plus.
         account.is_staff = True

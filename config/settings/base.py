@@ -110,6 +110,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "cdv.users.context_processors.account_rights",
             ],
             # « pluralize » et « date » à la française (0 et 1 au singulier, « 1er janvier »).
             "builtins": ["cdv.www.templatetags.french"],

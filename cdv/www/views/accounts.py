@@ -20,7 +20,7 @@ from cdv.contracts.homes import role_homes
 from cdv.core.security import two_factor_missing
 from cdv.users import privacy, totp
 from cdv.users import services as user_services
-from cdv.users.abilities import can_hold_api_tokens
+from cdv.users.abilities import can_hold_api_tokens, second_factor_required
 from cdv.users.forms import LoginForm
 from cdv.users.models import ApiToken, Membership, User
 
@@ -224,9 +224,7 @@ def two_factor(request):
 
 
 def two_factor_missing_if_disabled(request) -> bool:
-    from cdv.core.security import is_pilot_anywhere
-
-    return settings.REQUIRE_2FA_FOR_PILOTS and is_pilot_anywhere(request.user)
+    return second_factor_required(request.user)
 
 
 @login_required

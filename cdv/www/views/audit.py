@@ -22,7 +22,7 @@ from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
-from cdv.commitments import abilities
+from cdv.contracts.abilities import contract_abilities
 from cdv.core.spreadsheets import safe_text
 from cdv.users.models import User
 
@@ -245,7 +245,10 @@ def _csv_lines(writer, batch):
 @require_GET
 def audit_log(request, slug):
     contract = get_contract(request, slug)
-    require(abilities.is_pilot(request.user, contract), "Le journal d'audit est réservé aux pilotes.")
+    require(
+        contract_abilities(request.user, contract)["view_audit"],
+        "Le journal d'audit est réservé aux pilotes.",
+    )
     people = list(_people(contract))
     form = AuditFilterForm(request.GET or None, people=people, sources=SOURCES)
     filters = form.cleaned_data if form.is_valid() else {}

@@ -13,6 +13,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from cdv.commitments import abilities, services
 from cdv.commitments.enums import CommitmentStatus as S
 from cdv.commitments.models import Commitment, CommitmentMeans
+from cdv.contracts.abilities import contract_abilities
 from cdv.core.pagecache import public_page
 from cdv.plan.models import Action, Enjeu, Objective
 from cdv.territories.models import Territory
@@ -41,7 +42,7 @@ def partner_space(request, slug, partner_slug):
     contract = get_contract(request, slug)
     partner = get_partner(contract, partner_slug)
     require(
-        abilities.can_read_contract_internals(request.user, contract),
+        contract_abilities(request.user, contract)["view_internals"],
         "Cet espace est réservé aux membres du contrat.",
     )
     # Le non-publié d'un partenaire n'est lu que par lui, les pilotes et les évaluateurs.
@@ -388,7 +389,7 @@ def confirm_cahier(request, slug, partner_slug):
 def action_options(request, slug):
     """Fragment htmx : les actions de l'objectif choisi, pour la liste « Action » du formulaire."""
     contract = get_contract(request, slug)
-    require(abilities.can_read_contract_internals(request.user, contract), "Réservé aux membres du contrat.")
+    require(contract_abilities(request.user, contract)["view_internals"], "Réservé aux membres du contrat.")
     # L'objectif vient de la requête : un numéro mal formé (ou d'un autre contrat) ne donne aucune action.
     objective = request.GET.get("objective", "")
     objective_id = (

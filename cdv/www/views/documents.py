@@ -8,6 +8,7 @@ from django.views.decorators.http import require_http_methods
 
 from cdv.commitments import abilities
 from cdv.commitments.models import Commitment
+from cdv.contracts.abilities import contract_abilities
 
 from .helpers import get_contract, get_partner, require
 
@@ -23,7 +24,7 @@ def _download(content: bytes, content_type: str, filename: str) -> HttpResponse:
 
 def _members_only(request, contract):
     require(
-        abilities.can_read_contract_internals(request.user, contract),
+        contract_abilities(request.user, contract)["view_internals"],
         "Les cahiers d'engagements complets sont réservés aux membres du contrat.",
     )
 

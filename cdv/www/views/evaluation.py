@@ -29,8 +29,8 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
-from cdv.commitments.abilities import can_read_contract_internals
 from cdv.commitments.models import Commitment
+from cdv.contracts.abilities import contract_abilities
 from cdv.core.figures import french_number
 from cdv.core.pagecache import public_page
 from cdv.evaluation import abilities, selectors, services
@@ -279,7 +279,7 @@ def _decorate(evaluations):
 def evaluation_list(request, slug):
     """Les évaluations du contrat : adoptées pour le public, toutes pour ses membres."""
     contract = get_contract(request, slug)
-    member = can_read_contract_internals(request.user, contract)
+    member = contract_abilities(request.user, contract)["view_internals"]
     evaluations = (
         Evaluation.objects.visible_to(request.user, contract)
         .select_related("adopting_meeting")
@@ -306,7 +306,7 @@ def _render_evaluation(request, contract, evaluation, rights, *, forms_by_questi
     forms_by_question = forms_by_question or {}
     # Membres du contrat : historique des jugements, versions figées, noms des auteurs. Le public lit
     # la version adoptée (éléments de preuve compris, selon ``view_evidence``), jamais le reste.
-    member = can_read_contract_internals(request.user, contract)
+    member = contract_abilities(request.user, contract)["view_internals"]
     report = None
     council_hidden = False
     if evaluation.is_adopted:
@@ -528,7 +528,7 @@ def _get_version(request, contract, kind, version):
     evaluation, _ = _get_evaluation(request, contract, kind)
     report = EvaluationReport.objects.for_evaluation(evaluation).filter(version=version).first()
     # Le public ne lit que la version adoptée ; les membres, toutes les versions figées.
-    member = can_read_contract_internals(request.user, contract)
+    member = contract_abilities(request.user, contract)["view_internals"]
     if report is None or not (member or report.adopted):
         raise Http404("Aucune version figée de ce rapport ne porte ce numéro.")
     report.evaluation = evaluation
@@ -627,11 +627,11 @@ def questionnaire_list(request, slug, kind):
         )
         .order_by("qpv__name")
     )
-    council_qpvs = abilities.council_qpv_ids(request.user, contract)
+    rights_of = abilities.questionnaire_abilities_in(request.user, contract)
     rows = []
     for questionnaire in questionnaires:
         questionnaire.evaluation = evaluation
-        q_rights = abilities.questionnaire_abilities(request.user, questionnaire, council_qpvs)
+        q_rights = rights_of(questionnaire)
         results_visible = q_rights["view_results"] or evaluation.is_adopted
         if q_rights["view"] or results_visible:
             rows.append(
@@ -646,7 +646,6 @@ def questionnaire_list(request, slug, kind):
             "rights": rights,
             "rows": rows,
             "hidden_count": len(questionnaires) - len(rows),
-            "is_pilot": rights["manage"],
         },
     )
 
@@ -895,7 +894,7 @@ MODEL_LABELS = {"objective": "Objectif", "action": "Action", "commitment": "Enga
 def amendments(request, slug):
     """Les avenants du contrat : pour chaque objet changé, son état d'avant et d'après, côte à côte."""
     contract = get_contract(request, slug)
-    member = can_read_contract_internals(request.user, contract)
+    member = contract_abilities(request.user, contract)["view_internals"]
     items = selectors.amendments_with_changes(contract, member=member)
     for amendment in items:
         amendment.visible_changes = [

@@ -28,10 +28,9 @@ from cdv.commitments.models import Commitment
 from cdv.contracts.models import Contract
 from cdv.core.ratelimit import parse_rate, rate_limited
 from cdv.georef import services, tasks
+from cdv.georef.abilities import georef_abilities, recording_contracts, records_indicator_values
 from cdv.georef.models import GeorefJob, JobStatus
 from cdv.indicators.origins import is_own_series, value_origins
-from cdv.users.enums import Role
-from cdv.users.models import Membership
 
 from ..forms.georef import PointForm, RecordForm, UploadForm
 
@@ -46,15 +45,9 @@ STATUS_LABELS = {
 
 def _recordable_pairs(user, job):
     """(engagement, indicateur en %) pour lesquels la personne peut enregistrer la part en QPV."""
-    if not user.is_authenticated or job.status != JobStatus.DONE:
+    if not georef_abilities(user, job)["record"]:
         return []
-    contracts = Contract.objects.filter(
-        memberships__user=user, memberships__role__in=[Role.PILOT, Role.EDITOR]
-    )
-    if user.is_superuser:
-        contracts = Contract.objects.all()
-    if job.contract_id:
-        contracts = contracts.filter(pk=job.contract_id)
+    contracts = recording_contracts(user, Contract.objects.all(), job.contract_id)
     commitments = (
         Commitment.objects.recording()
         .filter(contract__in=contracts.distinct(), indicators__isnull=False)
@@ -77,10 +70,7 @@ def _recordable_pairs(user, job):
 
 def record_unavailable_reason(user, job) -> str:
     """Pourquoi le formulaire « enregistrer comme indicateur » n'est pas proposé, et quoi faire."""
-    roles = Membership.objects.filter(user=user, role__in=[Role.PILOT, Role.EDITOR])
-    if job.contract_id:
-        roles = roles.filter(contract_id=job.contract_id)
-    if not user.is_superuser and not roles.exists():
+    if not records_indicator_values(user, job.contract_id):
         return (
             "Seuls les pilotes d'un contrat et les référents (rédaction) d'un partenaire enregistrent "
             "cette part comme valeur d'indicateur"
@@ -98,7 +88,7 @@ def record_unavailable_reason(user, job) -> str:
 
 def _job_for(request, pk) -> GeorefJob:
     job = GeorefJob.objects.owned_by(request.user).select_related("contract").filter(pk=pk).first()
-    if job is None:
+    if job is None or not georef_abilities(request.user, job)["view"]:
         raise Http404("Aucun de vos traitements ne porte ce numéro.")
     return job
 
@@ -271,7 +261,7 @@ def georef_job_status(request, pk):
 @require_GET
 def georef_download(request, pk):
     job = _job_for(request, pk)
-    if job.status != JobStatus.DONE or not job.output_file:
+    if not georef_abilities(request.user, job)["download"] or not job.output_file:
         raise Http404("Ce traitement n'a pas (ou plus) de fichier résultat.")
     try:
         handle = job.output_file.open("rb")

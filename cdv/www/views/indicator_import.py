@@ -24,7 +24,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods
 
-from cdv.commitments import abilities
+from cdv.contracts.abilities import contract_abilities
 from cdv.indicators import import_files
 from cdv.indicators.importer import import_indicator_values, inspect_file
 from cdv.indicators.models import Indicator
@@ -43,7 +43,7 @@ KEPT_NAMES = 20
 def _pilot_contract(request, slug):
     contract = get_contract(request, slug)
     require(
-        abilities.is_pilot(request.user, contract),
+        contract_abilities(request.user, contract)["import_indicators"],
         "Seul un pilote du contrat importe des valeurs d'indicateurs.",
     )
     return contract

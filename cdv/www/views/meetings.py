@@ -13,8 +13,8 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 
-from cdv.commitments.abilities import can_read_contract_internals
 from cdv.commitments.models import Commitment
+from cdv.contracts.abilities import contract_abilities
 from cdv.core.pagecache import public_page
 from cdv.monitoring import meetings as mt
 from cdv.monitoring.enums import MeetingKind
@@ -77,7 +77,7 @@ def meeting_list(request, slug):
             "contract": contract,
             "meetings": meetings,
             "can_manage": mt.can_manage_meetings(user, contract),
-            "is_member": can_read_contract_internals(user, contract),
+            "is_member": contract_abilities(user, contract)["view_internals"],
         },
     )
 
@@ -246,7 +246,7 @@ def decisions_to_follow(request, slug):
             "owners": owners,
             "owner_filter": chosen.slug if chosen else "",
             "can_manage": mt.can_manage_meetings(user, contract),
-            "is_member": can_read_contract_internals(user, contract),
+            "is_member": contract_abilities(user, contract)["view_internals"],
             "today": today,
         },
     )

@@ -12,7 +12,7 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 
-from cdv.monitoring import abilities as monitoring_abilities
+from cdv.contracts.abilities import contract_abilities
 from cdv.monitoring import reminders
 from cdv.monitoring.enums import CampaignStatus
 from cdv.notifications import services
@@ -73,7 +73,7 @@ def remind(request, slug, year):
     """Aperçu de la relance (qui reçoit quoi) puis, sur confirmation, l'envoi : pilote seulement."""
     contract = get_contract(request, slug)
     require(
-        monitoring_abilities.is_pilot(request.user, contract),
+        contract_abilities(request.user, contract)["manage_review"],
         "Seul le pilote du contrat relance les référents.",
     )
     campaign = _get_campaign(contract, year)

@@ -10,6 +10,7 @@ from cdv.contracts import services as contract_services
 from cdv.contracts.enums import PlanStart
 from cdv.partners.enums import PartnerKind
 from cdv.territories.loaders import national_epcis
+from cdv.users.abilities import account_abilities
 
 from ..forms.operator import NewContractForm
 from .helpers import add_service_errors, require
@@ -38,7 +39,9 @@ def _preview(args):
 @login_required
 @require_http_methods(["GET", "POST"])
 def new_contract(request):
-    require(request.user.is_superuser, "Seul un opérateur de l'instance crée un contrat.")
+    require(
+        account_abilities(request.user)["create_contract"], "Seul un opérateur de l'instance crée un contrat."
+    )
     form = NewContractForm(request.POST or None)
     context = {"form": form, "epcis": national_epcis().values()}
     if request.method == "POST" and request.POST.get("action") == "edit":

@@ -7,10 +7,11 @@ from django.shortcuts import redirect, render
 from django.template.defaultfilters import pluralize
 from django.views.decorators.http import require_http_methods
 
-from cdv.commitments import abilities, selectors
+from cdv.commitments import selectors
 from cdv.commitments import services as commitment_services
 from cdv.commitments.enums import CommitmentStatus as S
 from cdv.contracts import services as contract_services
+from cdv.contracts.abilities import contract_abilities
 from cdv.partners.models import Partner
 from cdv.users import services as user_services
 from cdv.users.models import Invitation
@@ -26,14 +27,15 @@ BULK_DONE = {"valider": ("validate", "validé"), "renvoyer": ("return", "renvoy�
 @require_http_methods(["GET", "POST"])
 def dashboard(request, slug):
     contract = get_contract(request, slug)
+    rights = contract_abilities(request.user, contract)
     require(
-        abilities.reads_all_partners(request.user, contract),
+        rights["steer"],
         "Le tableau de pilotage et la file de validation sont réservés aux pilotes et aux évaluateurs.",
     )
     bulk = {"errors": [], "selected": set(), "comment": ""}
     if request.method == "POST":
         require(
-            abilities.is_pilot(request.user, contract),
+            rights["review_commitments"],
             "Seul un pilote du contrat valide ou renvoie des engagements.",
         )
         chosen = request.POST.getlist("engagements")
@@ -66,7 +68,7 @@ def dashboard(request, slug):
             "status_filter": status_filter,
             "partner_filter": partner_filter,
             "all_partners": matrix.all_partners,
-            "is_pilot": abilities.is_pilot(request.user, contract),
+            "rights": rights,
             "total": matrix.total,
             "bulk": bulk,
         },
@@ -119,7 +121,10 @@ def _partner_action(request, contract):
 @require_http_methods(["GET", "POST"])
 def invitations(request, slug):
     contract = get_contract(request, slug)
-    require(abilities.is_pilot(request.user, contract), "Seul un pilote du contrat invite des personnes.")
+    require(
+        contract_abilities(request.user, contract)["invite"],
+        "Seul un pilote du contrat invite des personnes.",
+    )
     add_form = new_form = None
     if request.method == "POST" and request.POST.get("action") in {"add_partner", "create_partner"}:
         failed, response = _partner_action(request, contract)

@@ -9,7 +9,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
-from cdv.commitments import abilities
+from cdv.contracts.abilities import contract_abilities
 from cdv.partners.models import Partner
 from cdv.plan import services
 from cdv.plan.models import Action, Enjeu, Objective
@@ -26,7 +26,7 @@ DENIED = "Seul un pilote du contrat modifie le plan d'action."
 
 def _pilot_contract(request, slug):
     contract = get_contract(request, slug)
-    require(abilities.is_pilot(request.user, contract), DENIED)
+    require(contract_abilities(request.user, contract)["edit_plan"], DENIED)
     return contract
 
 

@@ -19,7 +19,7 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
-from cdv.commitments.abilities import can_read_contract_internals, edits_for, partners_read_by
+from cdv.contracts.abilities import contract_abilities
 from cdv.monitoring import abilities, selectors, services
 from cdv.monitoring.confirmations import campaign_gaps
 from cdv.monitoring.models import ProgressReport, ReviewCampaign, Snapshot
@@ -57,7 +57,7 @@ def _get_campaign(contract, year):
 
 def _require_member(request, contract):
     require(
-        can_read_contract_internals(request.user, contract),
+        contract_abilities(request.user, contract)["view_internals"],
         "Le suivi annuel est réservé aux membres du contrat.",
     )
 
@@ -120,7 +120,7 @@ def campaigns(request, slug):
             )
             return redirect("www:review_campaign", slug=contract.slug, year=campaign.year)
     rows = ReviewCampaign.objects.for_contract(contract).with_report_counts()
-    partner_ids = partners_read_by(request.user, contract)
+    partner_ids = abilities.own_report_partner_ids(request.user, contract)
     return render(
         request,
         "review/campaigns.html",
@@ -129,7 +129,7 @@ def campaigns(request, slug):
             "campaigns": rows,
             "form": form,
             "can_open": can_open,
-            "can_see_dashboard": abilities.reads_all_partners(request.user, contract),
+            "can_see_dashboard": contract_abilities(request.user, contract)["steer"],
             "my_partners": Partner.objects.filter(pk__in=partner_ids).order_by("name"),
         },
     )
@@ -180,7 +180,7 @@ def close_campaign(request, slug, year):
     campaign = _get_campaign(contract, year)
     rights = abilities.campaign_abilities(request.user, campaign)
     if not rights["close"]:
-        if not abilities.is_pilot(request.user, contract):
+        if not rights["manage"]:
             raise PermissionDenied("Seul le pilote du contrat clôt une campagne de suivi annuel.")
         raise PermissionDenied(f"La campagne {campaign.year} n'est pas ouverte.")
     error = ""
@@ -218,8 +218,9 @@ def partner_reports(request, slug, year, partner_slug):
     _require_member(request, contract)
     campaign = _get_campaign(contract, year)
     partner = get_partner(contract, partner_slug)
+    partner_rights = abilities.partner_reports_abilities(request.user, contract, partner.pk)
     require(
-        abilities.reads_partner_internals(request.user, contract, partner.pk),
+        partner_rights["view"],
         "Les bilans d'un partenaire sont lus par ce partenaire, les pilotes et les évaluateurs.",
     )
     reports = list(
@@ -237,7 +238,7 @@ def partner_reports(request, slug, year, partner_slug):
         report.campaign = campaign
         report.is_late = report.is_late_on(today)
         report.rights = abilities.report_abilities(request.user, report)
-    owner = edits_for(request.user, contract, partner.pk)
+    owner = partner_rights["edit"]
     pending = sum(1 for r in reports if r.is_not_submitted)
     return render(
         request,

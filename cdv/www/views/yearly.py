@@ -8,8 +8,9 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 
-from cdv.commitments.abilities import is_pilot, reads_all_partners
+from cdv.contracts.abilities import contract_abilities
 from cdv.monitoring import yearly
+from cdv.monitoring.abilities import campaign_abilities
 from cdv.monitoring.confirmations import campaign_gaps
 from cdv.monitoring.models import ReviewCampaign, Snapshot
 
@@ -19,7 +20,7 @@ from .helpers import confirmed_act, get_contract, require
 def _campaign(request, slug, year):
     contract = get_contract(request, slug)
     require(
-        reads_all_partners(request.user, contract),
+        contract_abilities(request.user, contract)["steer"],
         "Le bilan annuel et l'instantané de l'année sont réservés aux pilotes et aux évaluateurs.",
     )
     campaign = ReviewCampaign.objects.for_contract(contract).filter(year=year).first()
@@ -33,7 +34,7 @@ def _campaign(request, slug, year):
 def freeze(request, slug, year):
     """Page de confirmation (ce qui est incomplet, case « Je confirme ») puis gel de l'année."""
     contract, campaign = _campaign(request, slug, year)
-    require(is_pilot(request.user, contract), "Seul un pilote du contrat fige l'année.")
+    require(campaign_abilities(request.user, campaign)["manage"], "Seul un pilote du contrat fige l'année.")
     campaign.contract = contract
     error = ""
     if request.method == "POST":
@@ -79,7 +80,7 @@ def snapshot_file(request, slug, year):
 def annual_report(request, slug, year):
     contract = get_contract(request, slug)
     require(
-        reads_all_partners(request.user, contract),
+        contract_abilities(request.user, contract)["steer"],
         "Le bilan annuel et l'instantané de l'année sont réservés aux pilotes et aux évaluateurs.",
     )
     if not contract.start_year - 1 <= year <= contract.end_year:

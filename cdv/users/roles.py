@@ -1,0 +1,144 @@
+"""Les rôles d'une personne dans les contrats : la seule lecture des appartenances (``Membership``).
+
+Toutes les fonctions de droits (``cdv/*/abilities.py``) bâtissent leurs réponses sur ces
+prédicats ; les vues, l'API et les gabarits ne les appellent jamais eux-mêmes (garde :
+``tests/test_roles_guard.py``).
+
+Les appartenances d'une personne sont lues une fois par requête (une requête SQL) et gardées sur
+l'objet ``user`` ; un service qui ajoute ou retire un rôle appelle ``forget_memberships(user)``.
+L'opérateur de l'instance (superutilisateur) a partout les droits d'un pilote.
+"""
+
+from .enums import Role
+
+CACHE_ATTRIBUTE = "_roles_memberships"
+
+# Rôles exercés au nom d'un partenaire qui lisent son non-publié (un membre de conseil citoyen, non).
+PARTNER_READ_ROLES = {Role.EDITOR, Role.READER}
+
+
+def _contract_id(contract) -> int | None:
+    return contract.pk if hasattr(contract, "pk") else contract
+
+
+def _all_memberships(user) -> dict[int, list[tuple[str, int | None]]]:
+    """{contrat: [(rôle, partenaire)]} de ``user`` ; lu une fois, gardé sur l'objet user."""
+    if not user.is_authenticated or not hasattr(user, "memberships"):
+        return {}
+    cache = getattr(user, CACHE_ATTRIBUTE, None)
+    if cache is None:
+        cache = {}
+        rows = user.memberships.values_list("contract_id", "role", "partner_id")
+        for contract_id, role, partner_id in rows:
+            cache.setdefault(contract_id, []).append((role, partner_id))
+        setattr(user, CACHE_ATTRIBUTE, cache)
+    return cache
+
+
+def forget_memberships(user) -> None:
+    """Oublie les rôles gardés sur ``user`` (après l'ajout ou le retrait d'une appartenance)."""
+    if user is not None and hasattr(user, CACHE_ATTRIBUTE):
+        delattr(user, CACHE_ATTRIBUTE)
+
+
+def memberships(user, contract) -> list[tuple[str, int | None]]:
+    """Rôles (rôle, partenaire) de ``user`` dans ``contract`` (un contrat ou son numéro)."""
+    return _all_memberships(user).get(_contract_id(contract), [])
+
+
+def is_operator(user) -> bool:
+    """L'opérateur de l'instance (superutilisateur)."""
+    return bool(user.is_authenticated and user.is_superuser)
+
+
+def uses_back_office(user) -> bool:
+    """Accès au back-office (équipe) : l'opérateur et les pilotes à qui il l'a ouvert."""
+    return bool(user.is_authenticated and user.is_staff)
+
+
+def is_pilot(user, contract) -> bool:
+    """Pilote du contrat (ou opérateur de l'instance)."""
+    return is_operator(user) or any(role == Role.PILOT for role, _ in memberships(user, contract))
+
+
+def is_member(user, contract) -> bool:
+    """Membre du contrat, quel que soit son rôle (ou opérateur)."""
+    return is_pilot(user, contract) or bool(memberships(user, contract))
+
+
+def is_editor_for(user, contract, partner_id) -> bool:
+    """Référent (rédaction) de ce partenaire dans ce contrat."""
+    return any(role == Role.EDITOR and pid == partner_id for role, pid in memberships(user, contract))
+
+
+def is_reader(user, contract) -> bool:
+    """Lecteur au nom d'un partenaire dans ce contrat."""
+    return any(role == Role.READER for role, _ in memberships(user, contract))
+
+
+def is_council_member(user, contract) -> bool:
+    return any(role == Role.COUNCIL_MEMBER for role, _ in memberships(user, contract))
+
+
+def is_evaluator(user, contract) -> bool:
+    return any(role == Role.EVALUATOR for role, _ in memberships(user, contract))
+
+
+def has_role_in(user, contract, roles) -> bool:
+    """Au moins l'un de ces rôles dans ce contrat (sans l'équivalence opérateur = pilote)."""
+    return any(role in roles for role, _ in memberships(user, contract))
+
+
+def reads_all_partners(user, contract) -> bool:
+    """Pilote ou évaluateur : lit le non-publié de chaque partenaire."""
+    return is_pilot(user, contract) or is_evaluator(user, contract)
+
+
+def partners_read_by(user, contract) -> set[int]:
+    """Partenaires dont ``user`` est référent ou lecteur dans ``contract``."""
+    return {pid for role, pid in memberships(user, contract) if role in PARTNER_READ_ROLES and pid}
+
+
+def partners_edited_by(user, contract) -> set[int]:
+    """Partenaires dont ``user`` est référent (rédaction) dans ``contract``."""
+    return {pid for role, pid in memberships(user, contract) if role == Role.EDITOR and pid}
+
+
+def council_partner_ids(user, contract) -> list[int]:
+    """Conseils citoyens (partenaires) dont ``user`` est membre dans ``contract``."""
+    return [pid for role, pid in memberships(user, contract) if role == Role.COUNCIL_MEMBER and pid]
+
+
+def partner_ids_with_roles(user, contract, roles) -> list[int]:
+    """Partenaires (ordre stable, sans doublon) au nom desquels ``user`` a l'un de ces rôles."""
+    ids = []
+    for role, pid in memberships(user, contract):
+        if pid and role in roles and pid not in ids:
+            ids.append(pid)
+    return ids
+
+
+def reads_partner_internals(user, contract, partner_id) -> bool:
+    """Le non-publié de ce partenaire : le partenaire lui-même (référents et lecteurs), les pilotes
+    et les évaluateurs ; jamais un autre partenaire, un membre de conseil citoyen ni le public."""
+    return reads_all_partners(user, contract) or partner_id in partners_read_by(user, contract)
+
+
+def piloted_contract_ids(user) -> set[int]:
+    """Contrats dont ``user`` est pilote (rôle explicite, sans l'équivalence opérateur)."""
+    return {cid for cid, roles in _all_memberships(user).items() if any(r == Role.PILOT for r, _ in roles)}
+
+
+def is_pilot_anywhere(user) -> bool:
+    """Pilote d'au moins un contrat, ou opérateur de l'instance."""
+    return is_operator(user) or bool(piloted_contract_ids(user))
+
+
+def has_role_anywhere(user, roles) -> bool:
+    """L'un de ces rôles dans au moins un contrat."""
+    return any(role in roles for entries in _all_memberships(user).values() for role, _ in entries)
+
+
+def contract_ids_with_roles(user, roles) -> set[int]:
+    """Contrats où ``user`` a l'un de ces rôles."""
+    return {cid for cid, entries in _all_memberships(user).items() if any(r in roles for r, _ in entries)}
