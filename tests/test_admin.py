@@ -146,6 +146,7 @@ def test_a_pilot_administers_only_their_own_contract(client, nantes, two_contrac
     assert client.get(reverse("admin:contracts_contract_add")).status_code == 403
 
 
+@pytest.mark.demo  # ouvre chaque page d'administration sur les données de démonstration
 def test_every_admin_page_a_pilot_may_open_works(client, nantes, two_contracts):
     from cdv.commitments.models import Commitment
 

@@ -10,7 +10,7 @@ from cdv.users.enums import Role
 from cdv.users.services import create_api_token
 from tests import factories
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.demo]
 BASE = "/api/v1/contracts/nantes-metropole-2024-2030/commitments"
 
 

@@ -49,6 +49,7 @@ def test_anonymous_sees_nothing_of_an_evaluation_in_progress(client, evaluation)
     assert client.get("/api/v1/contracts/inconnu/evaluations").status_code == 404
 
 
+@pytest.mark.demo
 def test_members_read_the_evaluation_in_progress_with_its_evidence(client, evaluation, pilot):
     client.force_login(pilot)
     page = client.get(BASE).json()

@@ -45,6 +45,8 @@ from cdv.users.enums import Role
 from cdv.users.services import create_api_token
 from tests import factories
 
+# Les identifiants réels tirés de la base viennent de la démonstration (voir plus haut).
+pytestmark = pytest.mark.demo
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
 # Borné et reproductible : mêmes cas à chaque exécution, sans base d'exemples sur disque. Les
 # vérifications de santé de Hypothesis (fixtures de fonction, lenteur, taille des données) ne disent

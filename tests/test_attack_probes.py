@@ -903,6 +903,7 @@ def test_each_role_on_each_view(world, probe):
             before = fingerprint()
             response = send(client, probe.method, url, data)
             problem = verdict(probe, role, response, changed_tables(before, fingerprint()))
+            response.close()  # un téléchargement (FileResponse) referme ainsi son fichier
             if problem:
                 failures[role] = problem
     assert failures == {}

@@ -43,8 +43,8 @@ def brute_force(index, lon, lat):
     return out
 
 
-def test_index_holds_every_qpv_2024_sorted_by_code(index):
-    assert len(index) == 1584
+def test_index_holds_every_qpv_2024_sorted_by_code(index, national_qpv_count):
+    assert len(index) == national_qpv_count
     assert list(index.codes) == sorted(index.codes)
     assert index.repaired.sum() > 500  # beaucoup de contours source ont été réparés
 
@@ -380,17 +380,17 @@ def test_a_damaged_cache_file_is_rebuilt_not_trusted(cache_dir, damage, caplog):
 
 
 @pytest.mark.django_db
-def test_cache_directory_unwritable_or_disabled(tmp_path, settings, caplog):
+def test_cache_directory_unwritable_or_disabled(tmp_path, settings, caplog, national_qpv_count):
     blocker = tmp_path / "un-fichier"
     blocker.write_text("pas un dossier")
     settings.GEOREF_CACHE_DIR = str(blocker / "cache")
     engine.clear_cache()
     with caplog.at_level("WARNING", logger="cdv.georef.engine"):
         index = engine.get_index("2024")  # le cache ne s'écrit pas : l'index sert quand même
-    assert len(index) == 1584 and "non écrit" in caplog.text
+    assert len(index) == national_qpv_count and "non écrit" in caplog.text
     settings.GEOREF_CACHE_DIR = None
     engine.clear_cache()
-    assert len(engine.get_index("2024")) == 1584
+    assert len(engine.get_index("2024")) == national_qpv_count
     engine.clear_cache()
 
 
