@@ -13,7 +13,9 @@
   le recharge que si elle a changé. Un test non marqué passe donc qu'il soit présent ou non.
 """
 
+import fcntl
 import hashlib
+import os
 from pathlib import Path
 
 import pytest
@@ -84,9 +86,10 @@ def pytest_collection_modifyitems(config, items):
 
 
 @pytest.fixture(scope="session")
-def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix):
+def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix, request):
     """Base SQLite gardée (nom choisi par config/settings/test.py) : crée son dossier, efface celles
-    des schémas précédents, qui ne serviront plus."""
+    des schémas précédents. Un second lancement simultané dans la même copie (la base gardée est
+    verrouillée) prend une base à lui, effacée à la fin, au lieu d'attendre « database is locked »."""
     from django.db import connections
 
     settings = connections["default"].settings_dict
@@ -94,9 +97,19 @@ def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix):
         return
     name = Path(settings["TEST"]["NAME"])
     name.parent.mkdir(exist_ok=True)
+    lock = open(name.with_name(f"{name.name}.lock"), "w")  # gardé ouvert (verrou) toute la session
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        lock.close()
+        private = name.with_name(f"{name.stem}-{os.getpid()}{name.suffix}")
+        settings["TEST"]["NAME"] = str(private)
+        request.addfinalizer(lambda: [path.unlink() for path in name.parent.glob(f"{private.name}*")])
+        return
+    request.addfinalizer(lock.close)
     if not name.exists():
-        for old in name.parent.glob("test-*.sqlite3*"):
-            if not old.name.startswith(name.name):
+        for old in name.parent.glob("test-*"):
+            if not old.name.startswith(name.stem):
                 old.unlink(missing_ok=True)
 
 

@@ -903,7 +903,8 @@ def test_each_role_on_each_view(world, probe):
             before = fingerprint()
             response = send(client, probe.method, url, data)
             problem = verdict(probe, role, response, changed_tables(before, fingerprint()))
-            response.close()  # un téléchargement (FileResponse) referme ainsi son fichier
+            if response.streaming:  # un téléchargement lu jusqu'au bout referme son fichier
+                b"".join(response.streaming_content)
             if problem:
                 failures[role] = problem
     assert failures == {}

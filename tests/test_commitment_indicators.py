@@ -17,7 +17,7 @@ from cdv.users.enums import Role
 from cdv.users.services import create_api_token
 from tests import factories
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.demo]
 
 
 @pytest.fixture

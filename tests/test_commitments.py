@@ -9,7 +9,7 @@ from cdv.commitments.models import Commitment, CommitmentMeans
 from cdv.territories.models import Qpv
 from tests import factories
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.demo]
 
 
 @pytest.fixture

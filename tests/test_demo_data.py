@@ -5,7 +5,7 @@ from cdv.partners.models import Partner
 from cdv.plan.models import Action, Objective, QpvPriority
 from cdv.users.models import Membership
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.demo]
 
 
 def test_demo_data_is_loaded_and_entirely_marked(nantes):

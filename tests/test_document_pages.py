@@ -10,7 +10,7 @@ from cdv.partners.models import Partner
 from cdv.users.enums import Role
 from tests import factories
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.demo]
 
 
 @pytest.fixture

@@ -38,7 +38,7 @@ from cdv.plan.models import Action, Enjeu, Objective
 from cdv.users.enums import Role
 from tests import factories
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.demo]
 
 SECRET_FIRST, SECRET_LAST = "Philomène", "Introuvable"
 SECRET_EMAIL = "philomene.introuvable@example.org"

@@ -17,7 +17,7 @@ from cdv.partners.enums import PartnerKind
 from cdv.users.enums import Role
 from tests import factories
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.demo]
 
 MEMBER_EMAIL = "zephyrine.confidentielle@example.org"
 MEMBER_NAME = ("Zéphyrine", "Confidentielle")

@@ -21,9 +21,12 @@ from tests.sqlite_files import copy_session_database
 
 ROOT = Path(settings.BASE_DIR)
 NANTES = "nantes-metropole-2024-2030"
-pytestmark = pytest.mark.skipif(
-    connection.vendor != "sqlite", reason="SQLite seulement (la suite tourne sur PostgreSQL)"
-)
+pytestmark = [
+    pytest.mark.skipif(
+        connection.vendor != "sqlite", reason="SQLite seulement (la suite tourne sur PostgreSQL)"
+    ),
+    pytest.mark.reference,
+]
 
 
 @pytest.fixture

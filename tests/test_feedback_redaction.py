@@ -13,7 +13,7 @@ from tests.test_participation import api, dervallieres, login, post, text, texts
 
 world = participation.world  # le même monde (fixture) que les tests de participation
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.demo]
 
 ORIGINAL = "Mme Zoé Martin, 12 rue des Lilas, anime seule les ateliers du mercredi : il faut l'aider."
 REDACTED = "Une bénévole anime seule les ateliers du mercredi : il faut l'aider."

@@ -9,7 +9,7 @@ import pytest
 
 from cdv.api.pagination import MAX_LIMIT
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.demo]
 SLUG = "nantes-metropole-2024-2030"
 PAGE = f"/contrats/{SLUG}"
 API = f"/api/v1/contracts/{SLUG}"

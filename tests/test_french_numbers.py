@@ -19,6 +19,8 @@ from cdv.partners.models import Partner
 from cdv.users.enums import Role
 from tests import factories
 
+pytestmark = pytest.mark.demo
+
 NNBSP, NBSP = "\u202f", "\u00a0"
 
 

@@ -28,7 +28,7 @@ from cdv.users.enums import Role
 from tests import factories
 from tests.fake_ban import FakeBan
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.reference]  # l'index des QPV réels
 
 HOME = "/georeferencement/"
 OUTSIDE = (-1.5536, 47.2184)  # centre de Nantes, hors QPV

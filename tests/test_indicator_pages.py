@@ -10,7 +10,7 @@ from cdv.indicators.charts import SECRET, GapChart, LineChart, Refused, Series, 
 from cdv.indicators.models import Indicator, IndicatorValue
 from tests import factories
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.demo]
 URL = "/contrats/nantes-metropole-2024-2030/indicateurs/"
 DEMO_CODE = "taux-emploi-demo"
 

@@ -27,7 +27,7 @@ from cdv.plan.enums import ActionScope
 from cdv.plan.models import Action, Enjeu, Objective
 from tests import factories
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.demo]
 
 SLUG = "nantes-metropole-2024-2030"
 BASE = f"/contrats/{SLUG}/donnees/"

@@ -22,9 +22,12 @@ from tests.sqlite_files import copy_session_database
 
 ROOT = Path(settings.BASE_DIR)
 WORKERS, WRITES = 20, 8
-pytestmark = pytest.mark.skipif(
-    connection.vendor != "sqlite", reason="SQLite seulement (la suite tourne sur PostgreSQL)"
-)
+pytestmark = [
+    pytest.mark.skipif(
+        connection.vendor != "sqlite", reason="SQLite seulement (la suite tourne sur PostgreSQL)"
+    ),
+    pytest.mark.demo,  # les rédacteurs écrivent dans le plan de démonstration du contrat de Nantes
+]
 
 SCRIPT = """
 import json, multiprocessing, sys, traceback

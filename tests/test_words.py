@@ -20,7 +20,7 @@ from cdv.plan.models import Action, QpvPriority
 from cdv.users.enums import Role
 from tests import factories
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.demo]
 
 
 def render(source, **context):
