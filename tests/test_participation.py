@@ -28,7 +28,7 @@ from cdv.users.enums import Role
 from cdv.users.services import create_api_token
 from tests import factories
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.demo]
 
 COUNCIL_NAME = "Conseil citoyen des Dervallières (démonstration)"
 SECRET_FIRST, SECRET_LAST = "Zéphyrine", "Confidentielle"

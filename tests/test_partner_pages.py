@@ -13,7 +13,7 @@ from cdv.territories.models import Qpv
 from cdv.users.enums import Role
 from tests import factories
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.demo]
 
 
 def text(response):

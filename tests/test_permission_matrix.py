@@ -15,7 +15,7 @@ from cdv.commitments.models import Commitment
 from cdv.users.enums import Role
 from tests import factories
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.demo]
 
 ROLES = ["anonymous", "pilot", "editor_a", "editor_b", "reader_a", "council", "evaluator", "pilot_other"]
 TARGETS = ["own_partner", "other_partner", "other_contract"]

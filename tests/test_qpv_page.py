@@ -9,7 +9,7 @@ from cdv.commitments.enums import CommitmentStatus as S
 from cdv.commitments.models import Commitment
 from tests import factories
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.demo]
 URL = "/contrats/nantes-metropole-2024-2030/quartiers/{}/"
 
 

@@ -14,7 +14,7 @@ from cdv.plan.models import Enjeu
 from cdv.territories.enums import Geography, TerritoryKind
 from cdv.territories.models import Territory
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.reference]
 
 NANTES_QPV = {
     "QN04405M": ("Bellevue", {"44109", "44162"}),

@@ -23,7 +23,7 @@ from cdv.users.enums import Role
 from cdv.users.models import ApiToken
 from tests import factories
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.demo]
 URL = reverse("www:my_space")
 
 

@@ -17,7 +17,7 @@ from cdv.partners.models import Partner
 from cdv.plan.models import Action, Enjeu, Objective, QpvPriority
 from cdv.territories.models import Territory
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.reference]
 
 NANTES = "nantes-metropole-2024-2030"
 MAX_QUERIES = 25  # garde-fou absolu ; l'essentiel est que le nombre ne bouge pas avec le volume

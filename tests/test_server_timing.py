@@ -37,6 +37,7 @@ def test_the_middleware_comes_first_to_measure_the_whole_request():
 
 
 @pytest.mark.django_db
+@pytest.mark.reference  # pages du contrat de Nantes et d'un QPV réels
 @pytest.mark.parametrize(
     "url",
     [
