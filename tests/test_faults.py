@@ -117,7 +117,10 @@ def test_indicator_import_killed_while_writing_leaves_the_database_as_before(dat
             break
         time.sleep(0.01)
     process.wait(timeout=60)
-    assert killed_while_writing, f"l'import a fini avant d'écrire ? {process.stderr.read().decode()[-2000:]}"
+    errors = process.stderr.read().decode()[-2000:]
+    process.stdout.close()
+    process.stderr.close()
+    assert killed_while_writing, f"l'import a fini avant d'écrire ? {errors}"
     assert process.returncode == -signal.SIGKILL
 
     assert count(database, "indicators_indicatorvalue") == before  # rien de la transaction interrompue
@@ -143,13 +146,15 @@ def test_annual_report_killed_midway_never_leaves_a_truncated_pdf(database_file,
         except subprocess.TimeoutExpired:
             process.send_signal(signal.SIGKILL)
             process.wait(timeout=30)
+        errors = process.stderr.read().decode()
+        process.stderr.close()
         content = output.read_bytes()
         if process.returncode == -signal.SIGKILL:
             assert content == previous or (
                 content.startswith(b"%PDF-") and content.rstrip().endswith(b"%%EOF")
             )
         else:
-            assert process.returncode == 0, process.stderr.read().decode()
+            assert process.returncode == 0, errors
             assert content.startswith(b"%PDF-") and content.rstrip().endswith(b"%%EOF")
 
     finished = subprocess.run(run, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)

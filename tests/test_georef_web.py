@@ -28,7 +28,7 @@ from cdv.users.enums import Role
 from tests import factories
 from tests.fake_ban import FakeBan
 
-pytestmark = [pytest.mark.django_db, pytest.mark.reference]  # l'index des QPV réels
+pytestmark = [pytest.mark.django_db, pytest.mark.demo]
 
 HOME = "/georeferencement/"
 OUTSIDE = (-1.5536, 47.2184)  # centre de Nantes, hors QPV
@@ -255,6 +255,7 @@ def test_xlsx_upload_with_lambert93_columns(client, user):
     assert job.options["mode"] == "xy" and job.summary["in_qpv"] == 2 and job.summary["rows"] == 3
     download = client.get(reverse("www:georef_download", args=[job.pk]))
     assert download["Content-Disposition"].startswith('attachment; filename="points-qpv.csv"')
+    assert b"".join(download.streaming_content).count(b"\n") == 4  # en-tête et trois lignes, fichier refermé
 
 
 def test_job_and_result_are_invisible_to_anyone_else(client, user):

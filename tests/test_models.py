@@ -11,7 +11,7 @@ from cdv.territories.models import Commune, Qpv, Territory
 from cdv.users.enums import Role
 from tests import factories
 
-pytestmark = [pytest.mark.django_db, pytest.mark.reference]
+pytestmark = [pytest.mark.django_db, pytest.mark.demo]
 
 
 def test_qpv_code_is_validated_against_its_geography():

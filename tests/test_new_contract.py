@@ -21,7 +21,7 @@ from cdv.territories.models import Territory
 from cdv.users.enums import Role
 from cdv.users.models import Invitation, Membership
 
-pytestmark = [pytest.mark.django_db, pytest.mark.reference]
+pytestmark = [pytest.mark.django_db, pytest.mark.demo]
 
 CARENE = "244400644"
 RENNES = "243500139"

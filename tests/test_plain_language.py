@@ -7,6 +7,8 @@ from cdv.core.plain import first_sentences, plain_summary, readability
 from cdv.territories.svgmap import build_map
 from tests import factories
 
+pytestmark = pytest.mark.demo
+
 SIMPLE = "Nous aidons les jeunes à trouver un emploi. Un conseiller les suit chaque semaine."
 JARGON = (
     "La mobilisation interinstitutionnelle des dispositifs de droit commun en faveur de l'insertion "

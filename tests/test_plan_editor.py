@@ -17,7 +17,7 @@ from cdv.plan.spreadsheet import export_plan_xlsx, import_plan_xlsx
 from cdv.users.enums import Role
 from tests import factories
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.demo]
 
 
 @pytest.fixture

@@ -12,7 +12,7 @@ from cdv.commitments.models import Commitment
 from cdv.users.enums import Role
 from tests import factories
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.demo]
 QPV_URL = "/contrats/nantes-metropole-2024-2030/quartiers/QN04406M/"
 
 
