@@ -1,7 +1,7 @@
 """Le monde de chaque test : une base vide par défaut, les données réelles et la démonstration sur demande.
 
 - La base de test est créée depuis les modèles (``--nomigrations``, 1 s au lieu de 20 s ;
-  tests/test_migrations.py applique, lui, toutes les migrations à une base vide) et gardée entre
+  tests/core/test_migrations.py applique, lui, toutes les migrations à une base vide) et gardée entre
   deux lancements (``--reuse-db``). Son nom porte une empreinte des modèles et des migrations :
   un schéma modifié donne une nouvelle base, jamais une base périmée.
 - Un test (ou un fichier, par ``pytestmark``) marqué ``reference`` voit les données de référence

@@ -26,7 +26,7 @@ CDV_SERVER_TIMING = True
 # de l'index choisissent leur propre dossier.
 GEOREF_CACHE_DIR = None
 # Les tests de l'avis des conseils citoyens bâtissent une ou deux réponses ; le seuil (5 par défaut)
-# a ses propres tests (tests/test_council_visibility.py), qui le fixent eux-mêmes.
+# a ses propres tests (tests/evaluation/test_council_visibility.py), qui le fixent eux-mêmes.
 EVALUATION_MIN_ANSWERS = 1
 
 

@@ -11,7 +11,7 @@ from cdv.evaluation.models import Judgement, QuestionnaireResponse
 from cdv.monitoring.models import Meeting
 from cdv.users.enums import Role
 from tests import factories
-from tests.test_evaluation_report import (
+from tests.evaluation.test_evaluation_report import (
     COUNCIL_TEXT,
     JUDGEMENT,
     MEMBER_EMAIL,

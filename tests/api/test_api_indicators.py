@@ -87,7 +87,7 @@ def test_missing_qpv_values_are_said_not_guessed(client, nantes):
 def test_values_give_change_since_baseline_and_distance_to_target_with_their_years(client, nantes):
     """Même calcul que les pages : 2026 est la dernière année où l'ensemble des QPV est calculable
     (41,3 %) ; depuis 2022 (44 %) : −2,7 points ; cible 2030 (30 %) : reste 11,3 points."""
-    from tests.test_indicator_pages import _rate_with_gaps
+    from tests.indicators.test_indicator_pages import _rate_with_gaps
 
     _rate_with_gaps(nantes)
     progress = client.get(f"{BASE}/taux-trous/values").json()["progress"]

@@ -374,7 +374,7 @@ def test_the_nul_character_is_refused_before_reaching_the_database(client, pilot
 
 
 def test_server_errors_found_by_schemathesis_are_now_refusals(client, pilot):
-    """Trouvés par tests/test_api_schemathesis.py : chacun donnait 500."""
+    """Trouvés par tests/api/test_api_schemathesis.py : chacun donnait 500."""
     headers = bearer(pilot)
     target = Commitment.objects.get(title__startswith="Financer vingt permis")  # brouillon
     url = f"{BASE}/commitments/{target.pk}"

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from django.db import connection
 
-BASE_DIR = Path(__file__).resolve().parent.parent
+BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
 MIGRATE_AND_DESCRIBE = """
 import json
@@ -24,7 +24,7 @@ django.setup()
 from django.core.management import call_command
 from django.db import connection
 call_command("migrate", interactive=False, verbosity=0)
-from tests.test_migrations import describe
+from tests.core.test_migrations import describe
 print(json.dumps(describe(connection)))
 """
 

@@ -9,7 +9,7 @@ from django.core.exceptions import ImproperlyConfigured
 
 from config.settings import base
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parent.parent.parent
 
 
 def run_manage(*args, **env):

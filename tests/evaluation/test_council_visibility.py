@@ -14,7 +14,7 @@ from cdv.evaluation import services
 from cdv.monitoring.models import Meeting
 from cdv.users.enums import Role
 from tests import factories
-from tests.test_evaluation_report import COUNCIL_QPV, COUNCIL_TEXT, PAPER_TEXT, build_evaluation
+from tests.evaluation.test_evaluation_report import COUNCIL_QPV, COUNCIL_TEXT, PAPER_TEXT, build_evaluation
 
 pytestmark = pytest.mark.django_db
 SLUG = "nantes-metropole-2024-2030"

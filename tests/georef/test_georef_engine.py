@@ -437,7 +437,7 @@ block.lines = coords.arrow_strings(["l1", "\\nl2", "\\nl3"])
 assert b"".join(bytes(c) for c in writer.render(block, result)).count(b"DANS_QPV") == 1
 print(result.status.tolist(), "pandas" in sys.modules)
 """
-    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=root)
     assert done.returncode == 0, done.stderr
     assert done.stdout.split()[-1] == "False", done.stdout

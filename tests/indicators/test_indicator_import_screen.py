@@ -13,7 +13,7 @@ from cdv.indicators.enums import ValueStatus
 from cdv.indicators.models import IndicatorValue
 from cdv.users.enums import Role
 from tests import factories
-from tests.test_indicator_import import csv_bytes, snapshot, xlsx_bytes
+from tests.indicators.test_indicator_import import csv_bytes, snapshot, xlsx_bytes
 
 pytestmark = pytest.mark.django_db
 

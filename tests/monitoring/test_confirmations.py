@@ -21,8 +21,9 @@ from cdv.monitoring import services, yearly
 from cdv.monitoring.enums import CampaignStatus, MeetingKind, ReportState
 from cdv.monitoring.models import Meeting, ReviewCampaign, Snapshot
 from cdv.users.enums import Role
-from tests import factories, test_review_cycle
-from tests.test_review_cycle import COMPLETE, YEAR, open_2025, report_of, text
+from tests import factories
+from tests.monitoring import test_review_cycle
+from tests.monitoring.test_review_cycle import COMPLETE, YEAR, open_2025, report_of, text
 
 # Le monde des tests du suivi annuel (deux partenaires, leurs référents, le pilote, des engagements).
 world = test_review_cycle.world

@@ -882,7 +882,8 @@ def reminder_world(world):
     inactive.is_active = False
     inactive.save()
     campaign = open_2025(world, opens_on=datetime.date(2026, 1, 5), deadline=datetime.date(2026, 3, 31))
-    # L'ouverture a prévenu les référents (tests/test_notifications.py) : seules les relances comptent ici.
+    # L'ouverture a prévenu les référents (tests/notifications/test_notifications.py) : seules les
+    # relances comptent ici.
     mail.outbox.clear()
     c = world["commitments"]
     # B a tout transmis ou fait accepter : ses référents ne sont pas relancés.

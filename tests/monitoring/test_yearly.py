@@ -165,7 +165,7 @@ def test_annual_report_draws_the_computed_all_qpv_line_and_gives_progress_with_y
     à côté de la référence, l'évolution depuis 2022 et la distance à la cible, en 2026 ; un QPV secret
     en 2027 se lit « s » dans les petits graphiques."""
     from cdv.indicators.models import IndicatorValue
-    from tests.test_indicator_pages import _rate_with_gaps
+    from tests.indicators.test_indicator_pages import _rate_with_gaps
 
     indicator, n = _rate_with_gaps(nantes)
     last_qpv = nantes.qpvs.order_by("code").last()

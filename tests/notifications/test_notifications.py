@@ -26,8 +26,15 @@ from cdv.notifications.enums import Delivery, NotificationKind
 from cdv.notifications.models import Notification
 from cdv.users.enums import Role
 from tests import factories
-from tests import test_review_cycle as cycle
-from tests.test_review_cycle import COMPLETE, YEAR, make_commitment, open_2025, report_of, set_state
+from tests.monitoring import test_review_cycle as cycle
+from tests.monitoring.test_review_cycle import (
+    COMPLETE,
+    YEAR,
+    make_commitment,
+    open_2025,
+    report_of,
+    set_state,
+)
 
 # Le monde du suivi annuel (contrat de Nantes, partenaires A et B, une personne par rôle) et le dossier
 # jetable des marqueurs de relance.

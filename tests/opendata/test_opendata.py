@@ -175,7 +175,7 @@ def test_every_file_has_the_columns_of_its_schema_and_rows_match_the_database(cl
 def test_the_documentation_describes_every_column():
     from pathlib import Path
 
-    doc = (Path(__file__).resolve().parent.parent / "docs" / "opendata.md").read_text(encoding="utf-8")
+    doc = (Path(__file__).resolve().parent.parent.parent / "docs" / "opendata.md").read_text(encoding="utf-8")
     for resource in RESOURCES:
         assert f"### `{resource.name}`" in doc
         assert all(f"| `{name}` |" in doc for name in resource.column_names), resource.name

@@ -8,8 +8,8 @@ from django.urls import reverse
 from cdv.monitoring import feedback as fb
 from cdv.monitoring.enums import Moderation
 from cdv.monitoring.models import Feedback
-from tests import test_participation as participation
-from tests.test_participation import api, dervallieres, login, post, text, texts
+from tests.participation import test_participation as participation
+from tests.participation.test_participation import api, dervallieres, login, post, text, texts
 
 world = participation.world  # le même monde (fixture) que les tests de participation
 

@@ -4,11 +4,11 @@ d'une donnée non publique, avec des identifiants devinés, forgés ou pris dans
 (dans le chemin, sous le nom d'un autre contrat, ou dans le corps JSON : partenaire, objectif,
 action, quartiers, indicateurs, champs que le schéma n'a pas).
 
-Le monde est celui de tests/test_attack_probes.py (Nantes, un autre contrat, partenaires A et B,
+Le monde est celui de tests/security/test_attack_probes.py (Nantes, un autre contrat, partenaires A et B,
 un objet de chaque sorte de chaque côté). Chaque sonde dit qui appelle (jeton d'API de ce rôle,
 ou aucun), la requête et le statut attendu ; un refus ne change rien en base (empreinte de toutes
 les tables, historiques compris) et dit pourquoi en français (``detail``) ; une réussite écrit. La
-matrice rôle × action sur les engagements reste dans tests/test_permission_matrix.py.
+matrice rôle × action sur les engagements reste dans tests/security/test_permission_matrix.py.
 """
 
 from collections.abc import Callable
@@ -25,7 +25,7 @@ from cdv.users.enums import Role
 from cdv.users.models import ApiToken
 from cdv.users.services import create_api_token
 from tests import factories
-from tests.test_attack_probes import build_world, changed_tables, fingerprint
+from tests.security.test_attack_probes import build_world, changed_tables, fingerprint
 
 # Ces tests ouvrent leurs propres campagnes de suivi sur le contrat de Nantes.
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("without_demo_reviews")]

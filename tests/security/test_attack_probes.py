@@ -1,5 +1,5 @@
 """Sondes inter-partenaires et inter-contrats des pages (hors engagements, que sonde
-tests/test_permission_matrix.py) : chaque vue d'écriture, et chaque page qui montre par son
+tests/security/test_permission_matrix.py) : chaque vue d'écriture, et chaque page qui montre par son
 identifiant une donnée non publique, essayée par chaque rôle, puis avec des identifiants devinés,
 forgés ou pris dans un autre contrat (dans l'URL, sous le nom d'un autre contrat, ou dans un champ
 caché du formulaire).
@@ -824,7 +824,7 @@ ROLE_PROBES = [
     ),
     P("indicator_import_page", "get", lambda w: (u("indicator_import", n(w)), {}), {"pilot"}),
     # (le dépôt n'écrit qu'un fichier, pas la base : refus des autres rôles testé dans
-    # tests/test_indicator_import_screen.py)
+    # tests/indicators/test_indicator_import_screen.py)
     P(
         "indicator_import_preview",
         "get",
@@ -1726,7 +1726,8 @@ def test_the_service_itself_refuses_to_overwrite_another_partners_value(world):
 # --- Couverture : chaque URL des pages est sondée, ou l'on dit pourquoi elle ne l'est pas ici ------
 
 NOT_PROBED_HERE = {
-    # engagements : tests/test_permission_matrix.py (rôle × action × cible) ; ici, leurs champs cachés
+    # engagements : tests/security/test_permission_matrix.py (rôle × action × cible) ;
+    # ici, leurs champs cachés
     "commitment_create": "matrice",
     "commitment_edit": "matrice",
     "commitment_transition": "matrice",
@@ -1738,12 +1739,12 @@ NOT_PROBED_HERE = {
     "questionnaire_pdf": "même recherche que questionnaire_page",
     "annual_report": "même contrôle que review_snapshot",
     # éditeur du plan : mêmes contrôles que les sondes plan_* ci-dessus (refus par rôle et par
-    # contrat : tests/test_plan_editor.py)
+    # contrat : tests/plan/test_plan_editor.py)
     **dict.fromkeys(
         ["plan_enjeu_edit", "plan_action_create", "plan_action_edit", "plan_restore", "plan_delete"],
         "même contrôle que les sondes plan_*",
     ),
-    # opérateur de l'instance (superutilisateur) seul : tests/test_new_contract.py
+    # opérateur de l'instance (superutilisateur) seul : tests/contracts/test_new_contract.py
     "new_contract": "opérateur",
     # la personne connectée, et elle seule : aucun identifiant d'autrui dans la requête
     **dict.fromkeys(

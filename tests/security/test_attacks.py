@@ -1,23 +1,23 @@
 """Tests qui attaquent. Carte de la couverture (ce fichier et ceux qu'il ne duplique pas) :
 
 - sondes inter-partenaires et inter-contrats :
-  - écritures d'engagement, pages et API : tests/test_permission_matrix.py (rôle × action × son
+  - écritures d'engagement, pages et API : tests/security/test_permission_matrix.py (rôle × action × son
     partenaire / un autre / un autre contrat) ;
   - toutes les autres vues d'écriture et lectures non publiques par identifiant (retours, instances,
     décisions, évaluations, questionnaires, campagnes et bilans, pièces jointes, cahiers,
-    invitations, géoréférencement, jetons) : tests/test_attack_probes.py (table rôle × requête,
+    invitations, géoréférencement, jetons) : tests/security/test_attack_probes.py (table rôle × requête,
     identifiants d'un autre contrat ou partenaire, champs cachés forgés ; un test échoue si une
     nouvelle URL n'est ni sondée ni écartée avec sa raison) ;
   - chaque opération d'écriture de l'API et ses lectures par identifiant :
-    tests/test_attack_api.py (un test échoue si une nouvelle opération n'a pas ses sondes) ;
+    tests/security/test_attack_api.py (un test échoue si une nouvelle opération n'a pas ses sondes) ;
 - CSRF : ici, chaque URL de cdv/www/urls.py appelée en POST sans jeton par une personne connectée
   (pilote) est refusée (403) ;
 - XSS stocké : ici, sur les pages publiques ; dans les PDF, DOCX, XLSX et CSV (et injection de
-  formules) : tests/test_attack_exports.py ; CSV du journal : tests/test_audit.py ;
+  formules) : tests/security/test_attack_exports.py ; CSV du journal : tests/core/test_audit.py ;
 - téléversements (type menteur, bombe ZIP, noms « ../ », fichier vide ou trop gros) sur chaque point
   de dépôt (cahier XLSX, pièces jointes des bilans, géoréférencement, administration) :
-  tests/test_attack_uploads.py ;
-- schemathesis sur l'API : tests/test_api_schemathesis.py.
+  tests/security/test_attack_uploads.py ;
+- schemathesis sur l'API : tests/api/test_api_schemathesis.py.
 """
 
 import re

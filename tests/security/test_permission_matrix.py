@@ -612,15 +612,15 @@ COVERED_ELSEWHERE = {
             "delete_account",
             "my_feedback",
         ],
-        "la personne elle-même (tests/test_accounts.py, tests/test_rgpd.py)",
+        "la personne elle-même (tests/users/test_accounts.py, tests/users/test_rgpd.py)",
     ),
     # notifications : les siennes seulement ; « Relancer maintenant » : pilote seul
-    "notifications": "la personne elle-même (tests/test_notifications.py)",
-    "review_remind": "pilote seul, aperçu puis envoi (tests/test_notifications.py)",
+    "notifications": "la personne elle-même (tests/notifications/test_notifications.py)",
+    "review_remind": "pilote seul, aperçu puis envoi (tests/notifications/test_notifications.py)",
     # géoréférencement : chaque traitement à son auteur seul
     **dict.fromkeys(
         ["georef", "georef_job", "georef_job_status", "georef_download", "georef_record"],
-        "tests/test_georef_web.py, tests/test_attack_probes.py",
+        "tests/georef/test_georef_web.py, tests/security/test_attack_probes.py",
     ),
     # écritures (et leurs formulaires) : test_permission_matrix (engagements), test_attack_probes
     **dict.fromkeys(
@@ -654,14 +654,14 @@ COVERED_ELSEWHERE = {
             "review_return",
             "review_attachment_delete",
         ],
-        "écriture ou formulaire : tests/test_attack_probes.py",
+        "écriture ou formulaire : tests/security/test_attack_probes.py",
     ),
     # opérateur de l'instance (superutilisateur) seul
-    "new_contract": "tests/test_new_contract.py",
+    "new_contract": "tests/contracts/test_new_contract.py",
     # import des valeurs d'indicateurs à l'écran : pilotes du contrat seulement
     **dict.fromkeys(
         ["indicator_import", "indicator_import_preview"],
-        "tests/test_indicator_import_screen.py, tests/test_attack_probes.py",
+        "tests/indicators/test_indicator_import_screen.py, tests/security/test_attack_probes.py",
     ),
     # éditeur du plan d'action : pilotes du contrat seulement
     **dict.fromkeys(
@@ -681,12 +681,12 @@ COVERED_ELSEWHERE = {
             "plan_delete",
             "plan_history",
         ],
-        "tests/test_plan_editor.py",
+        "tests/plan/test_plan_editor.py",
     ),
-    # avis des conseils dans les documents et versions : tests/test_council_visibility.py
+    # avis des conseils dans les documents et versions : tests/evaluation/test_council_visibility.py
     **dict.fromkeys(
         ["evaluation_document", "evaluation_version_document", "evaluation_version_json"],
-        "tests/test_council_visibility.py",
+        "tests/evaluation/test_council_visibility.py",
     ),
 }
 WWW_READS = {
@@ -720,7 +720,7 @@ API_READS = {
     "get_feedback": "api_feedback_unpublished",
     "get_meeting": "api_meeting_not_copil",
     "get_evaluation": "api_evaluation_in_progress",
-    "list_evaluations": "tests/test_council_visibility.py",
+    "list_evaluations": "tests/evaluation/test_council_visibility.py",
     # publiques : référentiel, plan, indicateurs ; listes filtrées par les fonctions de droits
     **dict.fromkeys(
         [

@@ -10,10 +10,10 @@ from django.urls import reverse
 
 from cdv.users.enums import Role
 from tests import factories
-from tests.test_settings import run_manage
+from tests.core.test_settings import run_manage
 
 pytestmark = pytest.mark.django_db
-TEMPLATES = Path(__file__).resolve().parent.parent / "cdv" / "templates"
+TEMPLATES = Path(__file__).resolve().parent.parent.parent / "cdv" / "templates"
 
 
 def csp_directives(response) -> dict:

@@ -108,7 +108,7 @@ def test_the_login_error_says_une_adresse(client):
 
 def test_a_georef_job_does_not_say_contrat_twice(client, nantes, settings, tmp_path):
     from cdv.indicators.models import Indicator
-    from tests.test_georef_web import lonlat_file, upload
+    from tests.georef.test_georef_web import lonlat_file, upload
 
     settings.MEDIA_ROOT = tmp_path / "media"
     tremplin = Partner.objects.get(name="Association Tremplin Quartiers (démonstration)")
