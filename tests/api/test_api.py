@@ -6,7 +6,7 @@ from cdv.contracts.enums import ContractStatus
 from cdv.territories.models import Qpv
 from tests import factories
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.reference]
 
 
 def test_openapi_is_3_1_and_documents_every_endpoint(client):
