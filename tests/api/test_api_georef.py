@@ -12,7 +12,7 @@ from cdv.api.georef import MAX_ADDRESSES, MAX_POINTS
 from cdv.territories.models import Qpv
 from tests.fake_ban import FakeBan
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.reference]
 
 URL = "/api/v1/georef"
 OUTSIDE = (-1.5536, 47.2184)

@@ -6,7 +6,7 @@ from cdv.indicators.enums import Aggregation
 from cdv.indicators.models import Indicator, IndicatorValue
 from cdv.territories.models import Territory
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.reference]
 BASE = "/api/v1/contracts/nantes-metropole-2024-2030/indicators"
 
 
