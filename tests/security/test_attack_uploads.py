@@ -491,6 +491,7 @@ def test_hostile_file_name_stays_under_media_root_with_a_safe_name(point, media,
         assert download.status_code == 200 and download["X-Content-Type-Options"] == "nosniff"
         assert download["Content-Type"] == "application/pdf"
         assert download_name(download).endswith(".pdf")
+        assert b"".join(download.streaming_content).startswith(b"%PDF")  # lu : le fichier se referme
     else:
         assert response.status_code == 302, page_text(response)
         job = GeorefJob.objects.get()
