@@ -2,7 +2,7 @@
 
 Les commandes tournent dans des sous-processus, contre des bases à part :
 
-- SQLite : la base de la session de tests (en mémoire, données de référence et démonstration) est
+- SQLite : la base de la session de tests (données de référence et démonstration) est
   copiée dans un fichier ; on la sauvegarde, on restaure l'archive dans un fichier neuf, puis on
   compare chaque table ligne à ligne (nombre de lignes et empreinte des lignes triées) ;
 - PostgreSQL (quand la suite tourne sur PostgreSQL) : la base de test est sauvegardée par pg_dump,
@@ -29,6 +29,8 @@ ROOT = Path(settings.BASE_DIR)
 IS_SQLITE = connection.vendor == "sqlite"
 IS_POSTGRES = connection.vendor == "postgresql"
 only_sqlite = pytest.mark.skipif(not IS_SQLITE, reason="SQLite seulement (la suite tourne sur PostgreSQL)")
+# Les tables sauvegardées puis comparées sont celles des données de référence et de la démonstration.
+pytestmark = pytest.mark.demo
 only_postgres = pytest.mark.skipif(
     not IS_POSTGRES, reason="PostgreSQL seulement (la suite tourne sur SQLite)"
 )
