@@ -7,7 +7,7 @@ from django.urls import reverse
 from cdv.contracts.models import Contract
 from cdv.territories.models import Qpv
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.reference]  # recherche parmi les QPV réels
 
 OUR_APPS = {
     "users",
