@@ -1,28 +1,176 @@
+"""Le monde de chaque test : une base vide par défaut, les données réelles et la démonstration sur demande.
+
+- La base de test est créée depuis les modèles (``--nomigrations``, 1 s au lieu de 20 s ;
+  tests/core/test_migrations.py applique, lui, toutes les migrations à une base vide) et gardée entre
+  deux lancements (``--reuse-db``). Son nom porte une empreinte des modèles et des migrations :
+  un schéma modifié donne une nouvelle base, jamais une base périmée.
+- Un test (ou un fichier, par ``pytestmark``) marqué ``reference`` voit les données de référence
+  réelles (QPV, communes, contrat de Nantes Métropole et ses indicateurs) ; marqué ``demo``, il voit
+  en plus la démonstration (partenaires, comptes, engagements, suivi annuel fictifs). Les fixtures
+  ``nantes`` et ``without_demo_reviews`` les demandent d'elles-mêmes.
+- Chaque jeu est chargé une fois, au premier test qui le demande, avant la transaction de ce test ;
+  il reste dans la base gardée, avec son empreinte (données et chargeurs) : le lancement suivant ne
+  le recharge que si elle a changé. Un test non marqué passe donc qu'il soit présent ou non.
+"""
+
+import fcntl
+import hashlib
+import os
+from pathlib import Path
+
 import pytest
 from django.core.management import call_command
 
+BASE_DIR = Path(__file__).resolve().parent.parent
+# Jeux de données sur demande : marqueur -> fixture de session qui le charge.
+WORLDS = {"reference": "reference_data", "demo": "demo_data"}
+
+
+def _digest(*patterns: str, salt: str = "") -> str:
+    digest = hashlib.sha256(salt.encode())
+    for pattern in patterns:
+        for path in sorted(BASE_DIR.glob(pattern)):
+            if path.is_file() and "__pycache__" not in path.parts:
+                digest.update(str(path.relative_to(BASE_DIR)).encode())
+                digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+def _test_database_name() -> str:
+    from django.conf import settings
+
+    return settings.DATABASES["default"]["TEST"]["NAME"]  # porte l'empreinte du schéma
+
+
+def reference_fingerprint() -> str:
+    return _digest(
+        "data/reference/**/*",
+        "cdv/contracts/management/commands/load_reference_data.py",
+        "cdv/*/nantes.py",
+        "cdv/*/loaders.py",
+        "cdv/core/upsert.py",
+        salt=_test_database_name(),
+    )
+
+
+def demo_fingerprint() -> str:
+    return _digest(
+        "cdv/contracts/management/commands/load_demo_data.py", "cdv/*/demo.py", salt=reference_fingerprint()
+    )
+
+
+def pytest_collectstart(collector):
+    """Le greffon pytest de schemathesis (désactivé dans ``addopts`` : il importe Hypothesis, 1,5 s
+    à chaque lancement) n'est chargé que pour les fichiers de tests qui s'en servent."""
+    manager = collector.config.pluginmanager
+    if (
+        isinstance(collector, pytest.Module)
+        and not manager.has_plugin("schemathesis-on-demand")
+        and "schemathesis" in collector.path.read_text("utf-8")
+    ):
+        from schemathesis.pytest import plugin
+
+        manager.register(plugin, "schemathesis-on-demand")
+
+
+def pytest_collection_modifyitems(config, items):
+    """Un test marqué ``reference`` ou ``demo`` demande la fixture de session qui charge ce jeu.
+
+    Elle passe en tête : pytest l'instancie avant la transaction du test (fixture ``db``), sinon le
+    chargement serait annulé avec elle.
+    """
+    for item in items:
+        for marker, fixture in WORLDS.items():
+            if item.get_closest_marker(marker) and fixture not in item.fixturenames:
+                item.fixturenames.insert(0, fixture)
+
 
 @pytest.fixture(scope="session")
-def django_db_setup(django_db_setup, django_db_blocker):
-    """Charge une fois par session les données de référence réelles et la démonstration.
+def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix, request):
+    """Base SQLite gardée (nom choisi par config/settings/test.py) : crée son dossier, efface celles
+    des schémas précédents. Un second lancement simultané dans la même copie (la base gardée est
+    verrouillée) prend une base à lui, effacée à la fin, au lieu d'attendre « database is locked »."""
+    from django.db import connections
 
-    Chaque test tourne dans une transaction annulée à la fin : il voit ces données et ne
-    les abîme pas pour les suivants.
-    """
+    settings = connections["default"].settings_dict
+    if settings["ENGINE"] != "django.db.backends.sqlite3":
+        return
+    name = Path(settings["TEST"]["NAME"])
+    name.parent.mkdir(exist_ok=True)
+    lock = open(name.with_name(f"{name.name}.lock"), "w")  # gardé ouvert (verrou) toute la session
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        lock.close()
+        private = name.with_name(f"{name.stem}-{os.getpid()}{name.suffix}")
+        settings["TEST"]["NAME"] = str(private)
+        request.addfinalizer(lambda: [path.unlink() for path in name.parent.glob(f"{private.name}*")])
+        return
+    request.addfinalizer(lock.close)
+    if not name.exists():
+        for old in name.parent.glob("test-*"):
+            if not old.name.startswith(name.stem):
+                old.unlink(missing_ok=True)
+
+
+def _load_world(name: str, fingerprint: str, load, is_present) -> None:
+    """Charge un jeu dans la base de test, sauf s'il y est déjà avec la même empreinte."""
+    from django.db import connection, transaction
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "CREATE TABLE IF NOT EXISTS pytest_world (name varchar(20) PRIMARY KEY, fingerprint varchar(64))"
+        )
+        cursor.execute("SELECT fingerprint FROM pytest_world WHERE name = %s", [name])
+        row = cursor.fetchone()
+    if row and row[0] == fingerprint and is_present():
+        return
+    with transaction.atomic(), connection.cursor() as cursor:
+        load()
+        cursor.execute("DELETE FROM pytest_world WHERE name = %s", [name])
+        cursor.execute("INSERT INTO pytest_world (name, fingerprint) VALUES (%s, %s)", [name, fingerprint])
+
+
+@pytest.fixture(scope="session")
+def reference_data(django_db_setup, django_db_blocker):
+    """Données de référence réelles : QPV, communes, contrat de Nantes Métropole, ses indicateurs."""
+    from cdv.contracts.models import Contract
+    from cdv.contracts.nantes import SLUG
+
     with django_db_blocker.unblock():
-        call_command("load_reference_data", verbosity=0)
-        call_command("load_demo_data", verbosity=0)
+        _load_world(
+            "reference",
+            reference_fingerprint(),
+            lambda: call_command("load_reference_data", verbosity=0),
+            lambda: Contract.objects.filter(slug=SLUG).exists(),
+        )
+
+
+@pytest.fixture(scope="session")
+def demo_data(reference_data, django_db_blocker):
+    """La démonstration (partenaires, comptes, engagements, suivi annuel fictifs) sur les données réelles."""
+    from cdv.contracts.demo import DEMO_PILOT_EMAIL
+
+    from cdv.users.models import User
+
+    with django_db_blocker.unblock():
+        _load_world(
+            "demo",
+            demo_fingerprint(),
+            lambda: call_command("load_demo_data", verbosity=0),
+            lambda: User.objects.filter(email=DEMO_PILOT_EMAIL).exists(),
+        )
 
 
 @pytest.fixture
-def nantes(db):
+def nantes(reference_data, db):
     from cdv.contracts.models import Contract
 
     return Contract.objects.get(slug="nantes-metropole-2024-2030")
 
 
 @pytest.fixture
-def without_demo_reviews(db):
+def without_demo_reviews(demo_data, db):
     """Retire le suivi annuel de la démonstration du contrat de Nantes (campagnes 2024 figée et 2025 en
     cours, et les engagements suivis dans chaque quartier), pour les tests qui ouvrent eux-mêmes leurs
     campagnes sur ce contrat et comptent leurs bilans."""
@@ -42,3 +190,11 @@ def admin_user(db):
     from cdv.users.models import User
 
     return User.objects.create_superuser(email="admin@example.org", password="motdepasse-de-test")
+
+
+@pytest.fixture(scope="session")
+def national_qpv_count():
+    """Nombre de QPV de la géographie 2024 de France, lu dans la liste nationale de data/reference/."""
+    from cdv.territories.loaders import read_csv
+
+    return len(read_csv("qpv2024_france_liste.csv"))

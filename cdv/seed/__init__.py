@@ -5,5 +5,5 @@
   son évaluation à mi-parcours ;
 - scale.py (commande ``load_scale_data``) : le jeu synthétique national, pour mesurer.
 
-Ce paquet importe les applications métier ; aucune d'elles ne l'importe (tests/test_layout.py).
+Ce paquet importe les applications métier ; aucune d'elles ne l'importe (tests/core/test_layout.py).
 """

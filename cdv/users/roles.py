@@ -2,7 +2,7 @@
 
 Toutes les fonctions de droits (``cdv/*/abilities.py``) bâtissent leurs réponses sur ces
 prédicats ; les vues, l'API et les gabarits ne les appellent jamais eux-mêmes (garde :
-``tests/test_roles_guard.py``).
+``tests/security/test_roles_guard.py``).
 
 Les appartenances d'une personne sont lues une fois par requête (une requête SQL) et gardées sur
 l'objet ``user`` ; un service qui ajoute ou retire un rôle appelle ``forget_memberships(user)``.

@@ -1,8 +1,10 @@
 """Réglages de la suite de tests (SQLite, ou PostgreSQL avec DATABASE_URL)."""
 
+import hashlib
 import os
 
 from .dev import *  # noqa: F403
+from .dev import BASE_DIR, DATABASES
 
 DEBUG = False
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
@@ -24,5 +26,28 @@ CDV_SERVER_TIMING = True
 # de l'index choisissent leur propre dossier.
 GEOREF_CACHE_DIR = None
 # Les tests de l'avis des conseils citoyens bâtissent une ou deux réponses ; le seuil (5 par défaut)
-# a ses propres tests (tests/test_council_visibility.py), qui le fixent eux-mêmes.
+# a ses propres tests (tests/evaluation/test_council_visibility.py), qui le fixent eux-mêmes.
 EVALUATION_MIN_ANSWERS = 1
+
+
+def _test_database_key() -> str:
+    """Empreinte de cette copie du dépôt et de ce qui décide du schéma (modèles, migrations, paquets).
+
+    La suite garde sa base entre deux lancements (``--reuse-db``, créée depuis les modèles avec
+    ``--nomigrations``) : un schéma modifié, ou une autre copie du dépôt, donne une autre base.
+    """
+    digest = hashlib.sha256(str(BASE_DIR).encode())
+    for pattern in ("cdv/*/models.py", "cdv/*/models/*.py", "cdv/*/migrations/*.py", "requirements.txt"):
+        for path in sorted(BASE_DIR.glob(pattern)):
+            digest.update(str(path.relative_to(BASE_DIR)).encode())
+            digest.update(path.read_bytes())
+    return digest.hexdigest()[:12]
+
+
+# SQLite : un fichier de .pytest-db/ (ignoré par git ; tests/conftest.py crée le dossier et efface les
+# bases des schémas précédents) ; PostgreSQL : test_<base>_<empreinte>.
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    TEST_DATABASE_NAME = str(BASE_DIR / ".pytest-db" / f"test-{_test_database_key()}.sqlite3")
+else:
+    TEST_DATABASE_NAME = f"test_{DATABASES['default']['NAME']}_{_test_database_key()}"
+DATABASES["default"]["TEST"] = {"NAME": TEST_DATABASE_NAME}

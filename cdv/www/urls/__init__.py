@@ -2,7 +2,7 @@
 
 Chaque module de ce paquet liste les adresses d'un domaine et importe les vues qui les servent ;
 ce fichier les met bout à bout. L'ordre compte quand deux motifs se recouvrent : Django prend le
-premier qui correspond (tests/test_urls_snapshot.py vérifie que chaque adresse mène à sa vue).
+premier qui correspond (tests/www/test_urls_snapshot.py vérifie que chaque adresse mène à sa vue).
 """
 
 from . import (

@@ -1,0 +1,336 @@
+"""Le rapport d'évaluation en PDF et en DOCX, sa commande, ses versions figées."""
+
+import datetime
+import io
+import time
+
+import pytest
+from django.core.management import CommandError, call_command
+from docx import Document
+from pypdf import PdfReader
+
+from cdv.evaluation import documents, services
+from cdv.evaluation.enums import Criterion, EvaluationKind, ItemKind, QuestionnaireStatus
+from cdv.evaluation.report import build_payload
+from cdv.monitoring.models import Meeting
+from cdv.partners.enums import PartnerKind
+from cdv.users.enums import Role
+from tests import factories
+
+pytestmark = [pytest.mark.django_db, pytest.mark.demo]
+
+MEMBER_EMAIL = "zephyrine.confidentielle@example.org"
+MEMBER_NAME = ("Zéphyrine", "Confidentielle")
+Q1 = "Les forums emploi de proximité ont-ils rapproché les habitants de l'emploi ?"
+Q2 = "Les habitants ont-ils été associés au pilotage du contrat ?"
+JUDGEMENT = "Les forums ont touché des habitants éloignés de l'emploi, mais trop peu de jeunes."
+COUNCIL_TEXT = "Le forum au centre social a aidé plusieurs voisins à trouver un stage."
+PAPER_TEXT = "Plus de présence dans les halls d'immeuble."
+RECOMMENDATION = "Tenir un forum emploi dans chaque quartier, deux fois par an."
+COUNCIL_QPV = "QN04406M"
+
+
+def build_evaluation(contract, pilot, *, kind=EvaluationKind.FINAL, is_demo=False):
+    """Une évaluation complète sur des données bâties à la main, par les services.
+
+    Finale par défaut : les données de démonstration portent déjà une évaluation à mi-parcours.
+    """
+    enjeux = {e.number: e for e in contract.enjeux.all()}
+    evaluation = services.create_evaluation(
+        user=pilot,
+        contract=contract,
+        kind=kind,
+        title="Évaluation finale du contrat de ville",
+        period_start=2024,
+        period_end=2030,
+        method="Entretiens avec les partenaires, analyse des bilans annuels, questionnaires de quartier.",
+        is_demo=is_demo,
+    )
+    q1 = services.add_question(
+        user=pilot, evaluation=evaluation, text=Q1, criterion=Criterion.EFFECTIVENESS, enjeux=[enjeux[1]]
+    )
+    q2 = services.add_question(user=pilot, evaluation=evaluation, text=Q2, criterion=Criterion.PARTICIPATION)
+    services.save_judgement(user=pilot, question=q1, scale=3, text=JUDGEMENT)
+    services.add_recommendation(user=pilot, evaluation=evaluation, text=RECOMMENDATION, enjeux=[enjeux[1]])
+
+    qpv = contract.qpvs.get(code=COUNCIL_QPV)
+    council = factories.PartnerFactory(name="Conseil citoyen de test", kind=PartnerKind.CITIZEN_COUNCIL)
+    council.qpvs.add(qpv)
+    member = factories.MembershipFactory(
+        contract=contract,
+        role=Role.COUNCIL_MEMBER,
+        partner=council,
+        user__email=MEMBER_EMAIL,
+        user__first_name=MEMBER_NAME[0],
+        user__last_name=MEMBER_NAME[1],
+    ).user
+    questionnaire = services.create_questionnaire(
+        user=pilot,
+        evaluation=evaluation,
+        qpv=qpv,
+        title=f"Questionnaire du conseil citoyen — {qpv.name}",
+        items=[
+            ("L'accès à l'emploi s'est-il amélioré dans le quartier ?", ItemKind.SCALE, q1),
+            ("Qu'est-ce qui a le plus aidé ?", ItemKind.TEXT, q1),
+            ("Le conseil citoyen a-t-il été écouté ?", ItemKind.SCALE, q2),
+        ],
+    )
+    services.set_questionnaire_status(
+        user=pilot, questionnaire=questionnaire, status=QuestionnaireStatus.OPEN
+    )
+    services.submit_answers(user=member, questionnaire=questionnaire, answers={1: 4, 2: COUNCIL_TEXT, 3: 2})
+    services.enter_paper_response(user=pilot, questionnaire=questionnaire, answers={1: 2, 2: PAPER_TEXT})
+    return evaluation
+
+
+@pytest.fixture
+def pilot(nantes):
+    return factories.MembershipFactory(contract=nantes, role=Role.PILOT).user
+
+
+@pytest.fixture
+def evaluation(nantes, pilot):
+    return build_evaluation(nantes, pilot)
+
+
+def flat(text: str) -> str:
+    """Le texte sur une ligne : les retours à la ligne des cellules et des paragraphes ne comptent pas."""
+    return " ".join(text.replace("\u00a0", " ").replace("\u202f", " ").split())
+
+
+def pdf_pages(content: bytes) -> list[str]:
+    return [flat(page.extract_text()) for page in PdfReader(io.BytesIO(content)).pages]
+
+
+def pdf_text(content: bytes) -> str:
+    return " ".join(pdf_pages(content))
+
+
+def docx_text(content: bytes) -> str:
+    doc = Document(io.BytesIO(content))
+    parts = [p.text for p in doc.paragraphs]
+    for table in doc.tables:
+        for row in table.rows:
+            for cell in row.cells:
+                parts.extend(p.text for p in cell.paragraphs)
+    return flat("\n".join(parts))
+
+
+def assert_report_content(text: str, contract):
+    for expected in (Q1, Q2, JUDGEMENT, COUNCIL_TEXT, PAPER_TEXT, RECOMMENDATION):
+        assert flat(expected) in text
+    assert "Largement atteint (3 sur 4)" in text
+    assert documents.NO_JUDGEMENT in text  # Q2 n'est pas jugée
+    assert "Enjeu 1." in text and "Questions transversales" in text
+    assert "Synthèse" in text and "Méthode" in text and "Recommandations" in text
+    # L'avis du conseil, agrégé : deux réponses, moyenne 3 (4 et 2), dont une sur papier.
+    assert "2 réponses, moyenne 3 sur 5" in text
+    assert "2 réponses au questionnaire du conseil citoyen, dont 1 sur formulaire papier" in text
+    for qpv in contract.qpvs.all():
+        assert f"Quartier {qpv.name}" in text
+    # Jamais l'identité d'un répondant.
+    assert MEMBER_EMAIL not in text and MEMBER_NAME[0] not in text and MEMBER_NAME[1] not in text
+
+
+def test_pdf_has_every_part_and_one_page_per_qpv(evaluation, nantes):
+    pdf = documents.render_pdf(build_payload(evaluation))
+    assert pdf.startswith(b"%PDF")
+    pages = pdf_pages(pdf)
+    text = " ".join(pages)
+    assert_report_content(text, nantes)
+    assert pages[0].startswith("Évaluation finale") and documents.WORKING_DRAFT in pages[0]
+    for qpv in nantes.qpvs.all():
+        heading = f"Quartier {qpv.name} {qpv.code}"
+        assert sum(1 for page in pages if page.startswith(heading)) == 1, heading
+    assert documents.DEMO_LABEL not in text
+
+
+def test_pdf_has_charts_with_their_data_and_comparability_warnings(evaluation):
+    html = documents.render_html(build_payload(evaluation))
+    # Enjeu 1 : le taux d'emploi de démonstration a un début et une fin de période → une courbe.
+    assert "<svg" in html and "Données du graphique" in html
+    assert "Comparabilité" in html  # le chômage localisé est celui de la zone d'emploi
+    assert "Indicateurs des enjeux de la question" in html
+
+
+def test_docx_is_editable_and_has_the_same_content(evaluation, nantes):
+    content = documents.render_docx(build_payload(evaluation))
+    doc = Document(io.BytesIO(content))
+    text = docx_text(content)
+    assert_report_content(text, nantes)
+    assert documents.WORKING_DRAFT in text
+    assert flat(documents.DOCX_CHARTS_NOTE) in text
+    assert "Données du graphique" in text  # les graphiques, en tableaux de données
+    headings = [p.text for p in doc.paragraphs if p.style.name.startswith("Heading")]
+    assert "Synthèse" in headings and "Méthode" in headings and "Recommandations" in headings
+    assert f"Question 1. {Q1}" in headings
+    assert doc.core_properties.title.startswith("Évaluation finale du contrat de ville")
+
+
+def test_a_frozen_version_renders_identically_after_the_data_change(evaluation, pilot):
+    first = services.freeze_report(user=pilot, evaluation=evaluation)
+    before_pdf, name = documents.evaluation_document(evaluation, "pdf")
+    before_docx, _ = documents.evaluation_document(evaluation, "docx")
+    assert name == "evaluation-finale-nantes-metropole-2024-2030-v1.pdf"
+    question = evaluation.questions.get(number=1)
+    services.save_judgement(
+        user=pilot, question=question, scale=1, text="Un tout autre jugement, écrit après."
+    )
+
+    after_pdf, _ = documents.evaluation_document(evaluation, "pdf")  # par défaut : la dernière version figée
+    assert pdf_text(after_pdf) == pdf_text(before_pdf)
+    assert docx_text(documents.evaluation_document(evaluation, "docx")[0]) == docx_text(before_docx)
+    text = pdf_text(after_pdf)
+    assert JUDGEMENT in text and "Un tout autre jugement" not in text
+    assert f"Version 1 figée le {documents.fr_date(first.created_at)}" in text
+    assert first.checksum in text.replace(" ", "")
+
+    live, live_name = documents.evaluation_document(evaluation, "pdf", live=True)
+    assert "Un tout autre jugement, écrit après." in pdf_text(live)
+    assert documents.WORKING_DRAFT in pdf_text(live) and live_name.endswith("-document-de-travail.pdf")
+
+    # Adoptée : une version 2, marquée adoptée, rendue par défaut ; la version 1 reste lisible.
+    adopted = services.adopt(
+        user=pilot,
+        evaluation=evaluation,
+        meeting=Meeting.objects.create(
+            contract=evaluation.contract, kind="COPIL", title="COPIL", date=datetime.date(2030, 6, 12)
+        ),
+        confirmed=True,
+    )
+    text = pdf_text(documents.evaluation_document(evaluation, "pdf")[0])
+    assert adopted.version == 2
+    assert f"Version 2 figée le {documents.fr_date(adopted.created_at)}, adoptée le 12 juin 2030" in text
+    assert "Un tout autre jugement, écrit après." in text
+    old = pdf_text(documents.evaluation_document(evaluation, "pdf", report=first)[0])
+    assert old == pdf_text(before_pdf)
+
+
+def test_evaluation_document_refuses_a_foreign_version_or_format(evaluation, nantes, pilot):
+    report = services.freeze_report(user=pilot, evaluation=evaluation)
+    demo = nantes.evaluations.get(kind=EvaluationKind.MID_TERM)
+    with pytest.raises(ValueError, match="autre évaluation"):
+        documents.evaluation_document(demo, "pdf", report=report)
+    with pytest.raises(ValueError, match="Format inconnu"):
+        documents.evaluation_document(evaluation, "odt")
+
+
+def test_nantes_demo_evaluation_both_formats_in_under_30_seconds(nantes):
+    """L'évaluation de démonstration de Nantes (données de démonstration), en PDF puis en DOCX."""
+    evaluation = nantes.evaluations.get(kind=EvaluationKind.MID_TERM)
+    assert evaluation.is_demo
+    start = time.perf_counter()
+    pdf, pdf_name = documents.evaluation_document(evaluation, "pdf")
+    docx, docx_name = documents.evaluation_document(evaluation, "docx")
+    elapsed = time.perf_counter() - start
+    assert elapsed < 30, f"{elapsed:.1f} s"
+    text = pdf_text(pdf)
+    assert documents.DEMO_LABEL in text and documents.DEMO_LABEL in docx_text(docx)
+    assert pdf_name == "evaluation-mi-parcours-nantes-metropole-2024-2030-document-de-travail.pdf"
+    assert docx_name.endswith(".docx")
+    for question in evaluation.questions.all():
+        assert flat(question.text) in text
+    assert "conseil.dervallieres@example.org" not in text and "conseil.bellevue@example.org" not in text
+
+
+# --- La commande ----------------------------------------------------------------------------------
+
+
+def run(*args):
+    out = io.StringIO()
+    call_command("build_evaluation_report", *args, stdout=out)
+    return out.getvalue()
+
+
+def test_command_writes_pdf_and_docx(evaluation, pilot, tmp_path):
+    target = tmp_path / "rapport.pdf"
+    out = run("--contract", "nantes-metropole-2024-2030", "--kind", "final", "-o", str(target))
+    assert target.read_bytes().startswith(b"%PDF")
+    assert str(target) in out and documents.WORKING_DRAFT in out and "PDF" in out
+    assert JUDGEMENT in pdf_text(target.read_bytes())
+
+    services.freeze_report(user=pilot, evaluation=evaluation)
+    services.save_judgement(user=pilot, question=evaluation.questions.get(number=1), scale=2, text="Révisé.")
+    docx = tmp_path / "rapport.docx"
+    out = run(
+        "--contract", "nantes-metropole-2024-2030", "--kind", "finale", "--format", "docx", "-o", str(docx)
+    )
+    assert docx.read_bytes().startswith(b"PK") and "Version 1 figée le" in out
+    assert JUDGEMENT in docx_text(docx.read_bytes())
+
+    live = tmp_path / "travail.docx"  # le format suit l'extension
+    run("--contract", "nantes-metropole-2024-2030", "--kind", "final", "--live", "-o", str(live))
+    assert "Révisé." in docx_text(live.read_bytes())
+
+    again = tmp_path / "v1.pdf"
+    out = run(
+        "--contract", "nantes-metropole-2024-2030", "--kind", "final", "--version", "1", "-o", str(again)
+    )
+    assert "Version 1 figée le" in out and JUDGEMENT in pdf_text(again.read_bytes())
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--contract", "inconnu", "--kind", "mid-term"], "Aucun contrat « inconnu »"),
+        (["--contract", "nantes-metropole-2024-2030", "--kind", "annuelle"], "Nature d'évaluation inconnue"),
+        (["--contract", "nantes-metropole-2024-2030", "--kind", "final"], "n'a pas d'évaluation finale"),
+        (
+            ["--contract", "nantes-metropole-2024-2030", "--kind", "mid-term", "--version", "7"],
+            "pas de version 7",
+        ),
+        (
+            ["--contract", "nantes-metropole-2024-2030", "--kind", "mid-term", "--format", "odt"],
+            "Format inconnu",
+        ),
+        (
+            ["--contract", "nantes-metropole-2024-2030", "--kind", "mid-term", "-o", "/nulle/part/r.pdf"],
+            "n'existe pas",
+        ),
+    ],
+)
+def test_command_errors_are_clear_and_french(args, message):
+    with pytest.raises(CommandError, match=message):
+        run(*args)
+
+
+def test_texts_typed_by_people_stay_text(evaluation, pilot):
+    question = evaluation.questions.get(number=2)
+    services.save_judgement(user=pilot, question=question, scale=1, text="<b>Gras</b> & <script>x</script>")
+    html = documents.render_html(build_payload(evaluation))
+    assert "&lt;b&gt;Gras&lt;/b&gt; &amp; &lt;script&gt;x&lt;/script&gt;" in html and "<script>" not in html
+    assert "<b>Gras</b> & <script>x</script>" in docx_text(documents.render_docx(build_payload(evaluation)))
+
+
+def test_the_report_states_where_the_contracts_headline_gap_stands(client, evaluation, nantes, pilot):
+    """Le chiffre de une de la page d'accueil (le même choix) : sa valeur, sa comparaison, l'écart,
+    l'année de publication et la source, dans le contenu, le PDF, le DOCX et la page de travail."""
+    from cdv.contracts.models import headline_figure
+
+    figure = headline_figure(nantes.key_figures.all())
+    assert figure is not None and figure.comparison_value is not None
+    payload = build_payload(evaluation)
+    headline = payload["headline"]
+    assert (headline["label"], headline["source_url"]) == (figure.label, figure.source_url)
+    assert headline["value"] == float(figure.value) and headline["comparison_value"] == float(
+        figure.comparison_value
+    )
+    expected_gap = float((figure.value - figure.comparison_value).quantize(figure.value.__class__("0.1")))
+    assert headline["gap_points"] == expected_gap
+    sentence = documents.headline_sentence(headline)
+    assert figure.label.lower() in sentence.lower() and figure.source_label in sentence
+    assert figure.published_on[:4] in sentence
+    assert flat(sentence) in pdf_text(documents.render_pdf(payload))
+    docx = Document(io.BytesIO(documents.render_docx(payload)))
+    assert any(sentence == p.text for p in docx.paragraphs)
+    import html as htmllib
+    import re
+
+    from django.urls import reverse
+
+    client.force_login(pilot)
+    from cdv.www.views.evaluation import KIND_SLUGS
+
+    response = client.get(reverse("www:evaluation", args=[nantes.slug, KIND_SLUGS[evaluation.kind]]))
+    page = htmllib.unescape(re.sub(r"<[^>]+>", " ", response.content.decode()))
+    assert flat(sentence) in flat(page)
