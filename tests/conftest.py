@@ -55,7 +55,7 @@ def reference_fingerprint() -> str:
 
 def demo_fingerprint() -> str:
     return _digest(
-        "cdv/contracts/management/commands/load_demo_data.py", "cdv/*/demo.py", salt=reference_fingerprint()
+        "cdv/seed/**/*.py", salt=reference_fingerprint()
     )
 
 
@@ -149,8 +149,7 @@ def reference_data(django_db_setup, django_db_blocker):
 @pytest.fixture(scope="session")
 def demo_data(reference_data, django_db_blocker):
     """La démonstration (partenaires, comptes, engagements, suivi annuel fictifs) sur les données réelles."""
-    from cdv.contracts.demo import DEMO_PILOT_EMAIL
-
+    from cdv.seed.demo import DEMO_PILOT_EMAIL
     from cdv.users.models import User
 
     with django_db_blocker.unblock():
