@@ -54,9 +54,7 @@ def reference_fingerprint() -> str:
 
 
 def demo_fingerprint() -> str:
-    return _digest(
-        "cdv/seed/**/*.py", salt=reference_fingerprint()
-    )
+    return _digest("cdv/seed/**/*.py", salt=reference_fingerprint())
 
 
 def pytest_collectstart(collector):
