@@ -498,6 +498,7 @@ def test_read_matrix(client, world, read_world, role, target, read):
         shown = response.status_code == 200
     else:
         shown = response.status_code == 200 and objects["markers"][secret] in _text(response)
+    response.close()  # un téléchargement non lu garde son fichier ouvert
     assert shown == sees(role, target, scope), (read, role, target, response.status_code)
     if not shown and response.status_code != 200:
         assert response.status_code in {302, 403, 404}, response.status_code
@@ -624,6 +625,7 @@ def test_contract_read_matrix(client, world, contract_world, role, read):
         shown = response.status_code == 200
     else:
         shown = response.status_code == 200 and secret in _text(response)
+    response.close()  # un téléchargement non lu garde son fichier ouvert
     assert shown == (role in readers), (read, role, response.status_code)
     if not shown and response.status_code != 200:
         assert response.status_code in {302, 401, 403, 404}, response.status_code
