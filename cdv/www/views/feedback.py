@@ -9,7 +9,6 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.db.models import Prefetch
-from django.http import Http404
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
@@ -22,20 +21,21 @@ from cdv.plan.models import Action, Enjeu
 from cdv.territories.models import Territory
 
 from ..forms.feedback import FeedbackForm, contract_qpvs
-from .helpers import add_service_errors, get_contract, require
+from .helpers import add_service_errors, get_contract, get_in_contract, require
 
 PAGE_SIZE = 30
 
 
 def _get_feedback(request, contract, pk, ability="view"):
-    feedback = Feedback.objects.for_contract(contract).filter(pk=pk).select_related("partner").first()
-    if feedback is None:
-        raise Http404("Aucun retour de ce contrat ne porte ce numéro.")
-    rights = fb.feedback_abilities(request.user, feedback)
-    if not rights["view"]:
-        raise Http404("Aucun retour de ce contrat ne porte ce numéro.")
-    require(rights[ability], "Vous n'avez pas le droit de faire cela sur ce retour.")
-    return feedback, rights
+    return get_in_contract(
+        request,
+        Feedback.objects.for_contract(contract).select_related("partner"),
+        pk,
+        fb.feedback_abilities,
+        ability,
+        missing="Aucun retour de ce contrat ne porte ce numéro.",
+        forbidden="Vous n'avez pas le droit de faire cela sur ce retour.",
+    )
 
 
 def _public_commitments():

@@ -31,21 +31,29 @@ def get_partner(contract, partner_slug):
     return partner
 
 
+def get_in_contract(request, queryset, pk, rights_of, ability="view", *, missing: str, forbidden: str):
+    """L'objet ``pk`` de ``queryset`` (déjà restreint au contrat de l'URL) et ce que la personne peut
+    en faire : absent ou invisible → 404 (``missing``), visible mais ``ability`` refusée → 403."""
+    obj = queryset.filter(pk=pk).first()
+    rights = rights_of(request.user, obj) if obj is not None else None
+    if rights is None or not rights["view"]:
+        raise Http404(missing)
+    require(rights[ability], forbidden)
+    return obj, rights
+
+
 def get_commitment(request, contract, pk, ability="view"):
-    commitment = (
-        Commitment.objects.for_contract(contract)
-        .filter(pk=pk)
-        .select_related("partner", "objective__enjeu", "action", "contract", "confirmed_by")
-        .first()
+    return get_in_contract(
+        request,
+        Commitment.objects.for_contract(contract).select_related(
+            "partner", "objective__enjeu", "action", "contract", "confirmed_by"
+        ),
+        pk,
+        abilities.commitment_abilities,
+        ability,
+        missing="Aucun engagement de ce contrat ne porte ce numéro.",
+        forbidden="Vous n'avez pas le droit de faire cela sur cet engagement.",
     )
-    if commitment is None:
-        raise Http404("Aucun engagement de ce contrat ne porte ce numéro.")
-    rights = abilities.commitment_abilities(request.user, commitment)
-    if not rights["view"]:
-        raise Http404("Aucun engagement de ce contrat ne porte ce numéro.")
-    if not rights[ability]:
-        raise PermissionDenied("Vous n'avez pas le droit de faire cela sur cet engagement.")
-    return commitment, rights
 
 
 def require(condition: bool, message: str):

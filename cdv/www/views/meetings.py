@@ -8,7 +8,6 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.db.models import Count, Prefetch
-from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods
@@ -23,29 +22,31 @@ from cdv.partners.models import Partner
 from cdv.plan.models import Action
 
 from ..forms.meetings import DecisionForm, MeetingForm
-from .helpers import add_service_errors, get_contract, require
+from .helpers import add_service_errors, get_contract, get_in_contract, require
 
 
 def _get_meeting(request, contract, pk, ability="view"):
-    meeting = Meeting.objects.for_contract(contract).filter(pk=pk).select_related("qpv").first()
-    if meeting is None:
-        raise Http404("Aucune instance de ce contrat ne porte ce numéro.")
-    rights = mt.meeting_abilities(request.user, meeting)
-    if not rights["view"]:
-        raise Http404("Aucune instance de ce contrat ne porte ce numéro.")
-    require(rights[ability], "Seul un pilote du contrat modifie ses instances et ses décisions.")
-    return meeting, rights
+    return get_in_contract(
+        request,
+        Meeting.objects.for_contract(contract).select_related("qpv"),
+        pk,
+        mt.meeting_abilities,
+        ability,
+        missing="Aucune instance de ce contrat ne porte ce numéro.",
+        forbidden="Seul un pilote du contrat modifie ses instances et ses décisions.",
+    )
 
 
 def _get_decision(request, contract, pk, ability="view"):
-    decision = Decision.objects.for_contract(contract).filter(pk=pk).select_related("meeting").first()
-    if decision is None:
-        raise Http404("Aucune décision de ce contrat ne porte ce numéro.")
-    rights = mt.decision_abilities(request.user, decision)
-    if not rights["view"]:
-        raise Http404("Aucune décision de ce contrat ne porte ce numéro.")
-    require(rights[ability], "Seul un pilote du contrat modifie une décision et son suivi.")
-    return decision, rights
+    return get_in_contract(
+        request,
+        Decision.objects.for_contract(contract).select_related("meeting"),
+        pk,
+        mt.decision_abilities,
+        ability,
+        missing="Aucune décision de ce contrat ne porte ce numéro.",
+        forbidden="Seul un pilote du contrat modifie une décision et son suivi.",
+    )
 
 
 def _decision_links(user, contract):
