@@ -129,6 +129,17 @@ class Partner(models.Model):
     )
     website = models.URLField("site web", blank=True)
     description = models.TextField("présentation", blank=True)
+    # Identité tenue à jour ici, reprise par chaque dossier de l'appel à projets (CERFA 12156).
+    address = models.CharField("adresse du siège", max_length=300, blank=True)
+    postal_code = models.CharField("code postal", max_length=5, blank=True)
+    city = models.CharField("commune", max_length=100, blank=True)
+    legal_representative = models.CharField("représentant légal (nom)", max_length=200, blank=True)
+    legal_representative_title = models.CharField("qualité du représentant légal", max_length=100, blank=True)
+    employees = models.PositiveIntegerField("salariés", null=True, blank=True)
+    volunteers = models.PositiveIntegerField("bénévoles", null=True, blank=True)
+    fte = models.DecimalField(
+        "équivalents temps plein (ETP)", max_digits=7, decimal_places=2, null=True, blank=True
+    )
     member_of = models.ManyToManyField(
         "self",
         verbose_name="membre des collectifs",

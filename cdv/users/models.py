@@ -7,7 +7,7 @@ from django.db import models
 from django.utils import timezone
 from simple_history.models import HistoricalRecords
 
-from .enums import ROLES_WITH_PARTNER, Role
+from .enums import ROLES_WITH_PARTNER, ROLES_WITH_QPV, Role
 
 DELETED_ACCOUNT_LABEL = "compte supprimé"
 
@@ -119,6 +119,16 @@ class Membership(models.Model):
         blank=True,
     )
     role = models.CharField("rôle", max_length=20, choices=Role.choices)
+    qpv = models.ForeignKey(
+        "territories.Territory",
+        verbose_name="quartier",
+        on_delete=models.PROTECT,
+        related_name="+",
+        null=True,
+        blank=True,
+        limit_choices_to={"kind": "QPV"},
+        help_text="Correspondant de quartier, délégué du préfet : le quartier dont il donne l'avis.",
+    )
     created_at = models.DateTimeField("créée le", auto_now_add=True)
     history = HistoricalRecords()
 
@@ -130,8 +140,8 @@ class Membership(models.Model):
         ordering = ["contract", "role", "user__email"]
         constraints = [
             models.UniqueConstraint(
-                fields=["user", "contract", "role", "partner"],
-                name="membership_unique",
+                fields=["user", "contract", "role", "partner", "qpv"],
+                name="membership_unique_with_qpv",
             )
         ]
 
@@ -142,6 +152,8 @@ class Membership(models.Model):
     def clean(self):
         if self.role in ROLES_WITH_PARTNER and not self.partner_id:
             raise ValidationError({"partner": "Ce rôle s'exerce au nom d'un partenaire : choisissez-le."})
+        if self.role in ROLES_WITH_QPV and not self.qpv_id:
+            raise ValidationError({"qpv": "Ce rôle s'exerce pour un quartier : choisissez-le."})
 
 
 class InvitationQuerySet(models.QuerySet):
@@ -172,6 +184,15 @@ class Invitation(models.Model):
         blank=True,
     )
     role = models.CharField("rôle", max_length=20, choices=Role.choices)
+    qpv = models.ForeignKey(
+        "territories.Territory",
+        verbose_name="quartier",
+        on_delete=models.CASCADE,
+        related_name="+",
+        null=True,
+        blank=True,
+        limit_choices_to={"kind": "QPV"},
+    )
     token_hash = models.CharField("empreinte du jeton", max_length=64, unique=True, editable=False)
     invited_by = models.ForeignKey(
         User, verbose_name="invité par", on_delete=models.SET_NULL, null=True, related_name="+"

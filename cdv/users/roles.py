@@ -21,18 +21,25 @@ def _contract_id(contract) -> int | None:
     return contract.pk if hasattr(contract, "pk") else contract
 
 
-def _all_memberships(user) -> dict[int, list[tuple[str, int | None]]]:
-    """{contrat: [(rôle, partenaire)]} de ``user`` ; lu une fois, gardé sur l'objet user."""
+def _all_rows(user) -> dict[int, list[tuple[str, int | None, int | None]]]:
+    """{contrat: [(rôle, partenaire, quartier)]} de ``user`` ; lu une fois, gardé sur l'objet user."""
     if not user.is_authenticated or not hasattr(user, "memberships"):
         return {}
     cache = getattr(user, CACHE_ATTRIBUTE, None)
     if cache is None:
         cache = {}
-        rows = user.memberships.values_list("contract_id", "role", "partner_id")
-        for contract_id, role, partner_id in rows:
-            cache.setdefault(contract_id, []).append((role, partner_id))
+        rows = user.memberships.values_list("contract_id", "role", "partner_id", "qpv_id")
+        for contract_id, role, partner_id, qpv_id in rows:
+            cache.setdefault(contract_id, []).append((role, partner_id, qpv_id))
         setattr(user, CACHE_ATTRIBUTE, cache)
     return cache
+
+
+def _all_memberships(user) -> dict[int, list[tuple[str, int | None]]]:
+    """{contrat: [(rôle, partenaire)]} de ``user``."""
+    return {
+        contract_id: [(role, pid) for role, pid, _ in rows] for contract_id, rows in _all_rows(user).items()
+    }
 
 
 def forget_memberships(user) -> None:
@@ -43,7 +50,12 @@ def forget_memberships(user) -> None:
 
 def memberships(user, contract) -> list[tuple[str, int | None]]:
     """Rôles (rôle, partenaire) de ``user`` dans ``contract`` (un contrat ou son numéro)."""
-    return _all_memberships(user).get(_contract_id(contract), [])
+    return [(role, pid) for role, pid, _ in _all_rows(user).get(_contract_id(contract), [])]
+
+
+def memberships_with_qpv(user, contract) -> list[tuple[str, int | None, int | None]]:
+    """Rôles (rôle, partenaire, quartier) de ``user`` dans ``contract``."""
+    return _all_rows(user).get(_contract_id(contract), [])
 
 
 def is_operator(user) -> bool:
@@ -142,3 +154,39 @@ def has_role_anywhere(user, roles) -> bool:
 def contract_ids_with_roles(user, roles) -> set[int]:
     """Contrats où ``user`` a l'un de ces rôles."""
     return {cid for cid, entries in _all_memberships(user).items() if any(r in roles for r, _ in entries)}
+
+
+# --- Appel à projets (cdv/grants) ------------------------------------------------------------
+
+
+def applicant_partner_ids(user, contract) -> set[int]:
+    """Associations dont ``user`` est le référent pour l'appel à projets."""
+    return {pid for role, pid in memberships(user, contract) if role == Role.APPLICANT and pid}
+
+
+def instructed_partner_ids(user, contract) -> set[int]:
+    """Financeurs dont ``user`` instruit les lignes (instructeur)."""
+    return {pid for role, pid in memberships(user, contract) if role == Role.INSTRUCTOR and pid}
+
+
+def qpv_ids_with_role(user, contract, role) -> set[int]:
+    """Quartiers pour lesquels ``user`` exerce ``role`` (correspondant, délégué du préfet)."""
+    return {qpv for r, _, qpv in memberships_with_qpv(user, contract) if r == role and qpv}
+
+
+def prefect_delegate_lines(user, contract) -> set[tuple[int, int]]:
+    """(financeur, quartier) : le délégué du préfet instruit la ligne de l'État pour son quartier."""
+    return {
+        (pid, qpv)
+        for r, pid, qpv in memberships_with_qpv(user, contract)
+        if r == Role.PREFECT_DELEGATE and pid and qpv
+    }
+
+
+def is_committee_member(user, contract) -> bool:
+    return any(role == Role.COMMITTEE_MEMBER for role, _ in memberships(user, contract))
+
+
+def takes_part_in_instruction(user, contract) -> bool:
+    """Instructeur, correspondant de quartier ou délégué du préfet dans ce contrat."""
+    return has_role_in(user, contract, {Role.INSTRUCTOR, Role.CORRESPONDENT, Role.PREFECT_DELEGATE})

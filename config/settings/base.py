@@ -60,6 +60,7 @@ INSTALLED_APPS = [
     "cdv.indicators",
     "cdv.monitoring",
     "cdv.evaluation",
+    "cdv.grants",
     "cdv.notifications",
     "cdv.www",
     "cdv.api",

@@ -635,6 +635,46 @@ def test_contract_read_matrix(client, world, contract_world, role, read):
 # Une nouvelle URL fait échouer ce test tant qu'on n'a pas dit où sa lecture est vérifiée.
 
 COVERED_ELSEWHERE = {
+    # appel à projets : tests/grants/test_grants_permissions.py (chaque rôle × chaque page et écriture)
+    **dict.fromkeys(
+        [
+            "call_list",
+            "call_create",
+            "call",
+            "call_edit",
+            "call_funders",
+            "call_settings",
+            "call_publish",
+            "call_archive",
+            "call_copy",
+            "call_drafts",
+            "partner_applications",
+            "partner_identity",
+            "partner_documents",
+            "application_create",
+            "application",
+            "application_project",
+            "application_budget",
+            "application_documents",
+            "application_submit",
+            "application_withdraw",
+            "application_delete",
+            "application_answer",
+            "application_receipt",
+            "call_queue",
+            "application_instruction",
+            "funder_line_edit",
+            "quartier_opinion",
+            "scores_edit",
+            "request_info",
+            "application_pdf",
+            "programmation",
+            "programmation_xlsx",
+            "simulate_line",
+            "committee_vote",
+        ],
+        "tests/grants/test_grants_permissions.py",
+    ),
     # publiques : rien de non publié (engagements filtrés par visible_commitments, vérifiés ci-dessus)
     **dict.fromkeys(
         [

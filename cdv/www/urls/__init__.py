@@ -11,6 +11,7 @@ from . import (
     evaluation,
     feedback,
     georef,
+    grants,
     indicators,
     meetings,
     monitoring,
@@ -37,4 +38,5 @@ urlpatterns = [
     *meetings.urlpatterns,
     *evaluation.urlpatterns,
     *monitoring.urlpatterns,
+    *grants.urlpatterns,
 ]
