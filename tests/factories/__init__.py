@@ -9,6 +9,7 @@ from .commitments import *  # noqa: F403
 from .contracts import *  # noqa: F403
 from .evaluation import *  # noqa: F403
 from .georef import *  # noqa: F403
+from .grants import *  # noqa: F403
 from .indicators import *  # noqa: F403
 from .monitoring import *  # noqa: F403
 from .notifications import *  # noqa: F403
