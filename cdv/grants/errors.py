@@ -29,7 +29,7 @@ class ConflictError(Exception):
 
 def check_version(obj, submitted_version: int | None, mine: dict[str, object]) -> None:
     """Lève ``ConflictError`` si ``obj`` (relu en base, verrouillé) a changé depuis la version
-    qu'avait le formulaire ; ``mine`` : {champ: valeur saisie}. Ne compare que ces champs."""
+    qu'avait le formulaire et que l'un de ces champs diffère ; ``mine`` : {champ: valeur saisie}."""
     if submitted_version is None or obj.version == submitted_version:
         return
     changes = []
@@ -38,4 +38,5 @@ def check_version(obj, submitted_version: int | None, mine: dict[str, object]) -
         if current != value:
             label = obj._meta.get_field(field).verbose_name
             changes.append((field, str(label), current, value))
-    raise ConflictError(obj, changes)
+    if changes:  # l'autre enregistrement ne touche rien de ce qu'on enregistre : on poursuit
+        raise ConflictError(obj, changes)
