@@ -11,6 +11,12 @@ class NotificationKind(models.TextChoices):
     REPORT_RETURNED = "BILAN_RENVOYE", "Bilan renvoyé pour complément"
     FEEDBACK_PUBLISHED = "RETOUR_PUBLIE", "Publication de votre retour d'expérience"
     DECISION = "DECISION", "Décision d'instance confiée à votre organisation"
+    # Appel à projets
+    APPLICATION_SUBMITTED = "DOSSIER_DEPOSE", "Récépissé du dépôt d'un dossier de l'appel à projets"
+    CALL_CLOSING = "APPEL_CLOTURE_PROCHE", "Appel à projets : clôture du dépôt dans 48 heures (brouillons)"
+    INFO_REQUESTED = "COMPLEMENTS_DEMANDES", "Compléments demandés sur un dossier de l'appel à projets"
+    INFO_ANSWERED = "COMPLEMENTS_FOURNIS", "Compléments fournis par une association (instructeurs)"
+    GRANT_DECISIONS = "DECISIONS_COMITE", "Décisions des financeurs sur vos dossiers (comité)"
 
 
 class Delivery(models.TextChoices):
