@@ -35,6 +35,7 @@ from .enums import (
     EDITABLE_APPLICATION_STATUSES,
     ApplicationStatus,
     CallStatus,
+    OpinionKind,
     ProjectScope,
 )
 
@@ -48,6 +49,17 @@ def opinion_qpv_ids(user, contract) -> set[int]:
     return qpv_ids_with_role(user, contract, Role.CORRESPONDENT) | qpv_ids_with_role(
         user, contract, Role.PREFECT_DELEGATE
     )
+
+
+def opinion_kinds(user, contract, qpv_id: int) -> set[str]:
+    """Les avis (``OpinionKind``) que ``user`` donne pour ce quartier : correspondant de quartier,
+    délégué du préfet, ou les deux."""
+    kinds = set()
+    if qpv_id in qpv_ids_with_role(user, contract, Role.CORRESPONDENT):
+        kinds.add(OpinionKind.CORRESPONDENT)
+    if qpv_id in qpv_ids_with_role(user, contract, Role.PREFECT_DELEGATE):
+        kinds.add(OpinionKind.PREFECT_DELEGATE)
+    return kinds
 
 
 def call_abilities(user, call, *, today=None) -> dict[str, bool]:

@@ -144,5 +144,6 @@ class EventKind(models.TextChoices):
     INFO_ANSWERED = "COMPLEMENTS_FOURNIS", "Compléments fournis"
     LINE_UPDATED = "LIGNE", "Ligne de financeur instruite"
     OPINION = "AVIS", "Avis de quartier"
+    SCORED = "NOTES", "Grille de notation remplie"
     DECIDED = "DECISION", "Décision du comité"
     WITHDRAWN = "RETIRE", "Dossier retiré"
