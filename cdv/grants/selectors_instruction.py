@@ -144,7 +144,6 @@ def application_for_instruction(queryset: QuerySet) -> QuerySet:
     ).prefetch_related(
         "qpvs",
         "budget_lines",
-        "documents",
         "call__criteria",
         Prefetch("funder_lines", queryset=FunderLine.objects.select_related("funder__partner", "updated_by")),
         Prefetch("quartier_opinions", queryset=QuartierOpinion.objects.select_related("qpv", "author")),
