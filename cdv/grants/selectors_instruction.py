@@ -15,7 +15,20 @@ import datetime
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.db.models import Avg, DecimalField, OuterRef, Prefetch, Q, QuerySet, Subquery, Sum, Value
+from django.db.models import (
+    Avg,
+    DecimalField,
+    ExpressionWrapper,
+    F,
+    FloatField,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+    Subquery,
+    Sum,
+    Value,
+)
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -65,14 +78,22 @@ def is_line_late(line: FunderLine, call: Call, today: datetime.date) -> bool:
 
 
 def _average_score():
+    """Moyenne sur 20 des notes du dossier, chacune rapportée sur 20 (les critères peuvent avoir des
+    barèmes différents)."""
     scores = (
         Score.objects.filter(application=OuterRef("pk"))
         .order_by()
         .values("application")
-        .annotate(average=Avg("value"))
+        .annotate(
+            average=Avg(
+                ExpressionWrapper(
+                    F("value") * Value(20.0) / F("criterion__scale_max"), output_field=FloatField()
+                )
+            )
+        )
         .values("average")
     )
-    return Subquery(scores)
+    return Subquery(scores, output_field=FloatField())
 
 
 def _requested_total(funder: CallFunder | None):
@@ -164,8 +185,8 @@ class ScoreSummary:
 
 
 def score_summary(application: Application) -> tuple[list[ScoreSummary], float | None]:
-    """Par critère : les notes et leur moyenne ; puis la moyenne générale rapportée sur 20 (les
-    critères peuvent avoir des barèmes différents). Lu sur les préchargements."""
+    """Par critère : les notes et leur moyenne ; puis la moyenne sur 20 de toutes les notes, chacune
+    rapportée sur 20 (comme dans la file). Lu sur les préchargements."""
     by_criterion: dict[int, list] = {}
     for score in application.scores.all():
         by_criterion.setdefault(score.criterion_id, []).append(score)
@@ -173,8 +194,7 @@ def score_summary(application: Application) -> tuple[list[ScoreSummary], float |
     for criterion in application.call.criteria.all():
         scores = by_criterion.get(criterion.pk, [])
         average = sum(s.value for s in scores) / len(scores) if scores else None
-        if average is not None:
-            normalized.append(average / criterion.scale_max * 20)
+        normalized.extend(s.value / criterion.scale_max * 20 for s in scores)
         rows.append(ScoreSummary(criterion=criterion, scores=scores, average=average))
     overall = sum(normalized) / len(normalized) if normalized else None
     return rows, overall

@@ -275,3 +275,15 @@ def test_pdf_html_has_the_five_cerfa_sections_and_the_74_split(world):
     for section in ("1. Identification", "2. Relations", "3. Le projet", "4. Budget", "5. Déclaration"):
         assert section in html
     assert str(world.funder_a.partner) in html and str(world.state.partner) in html
+
+
+def test_average_score_is_on_20_in_the_queue_and_on_the_page(client, world):
+    on_five = ScoringCriterionFactory(call=world.call, scale_max=5)
+    on_ten = ScoringCriterionFactory(call=world.call, scale_max=10)
+    ScoreFactory(application=world.application, criterion=on_five, value=5)  # 20 sur 20
+    ScoreFactory(application=world.application, criterion=on_ten, value=5)  # 10 sur 20
+    client.force_login(world.pilot)
+    assert '<td class="number">15</td>' in client.get(url(world, "call_queue")).content.decode()
+    assert (
+        "15 sur 20" in client.get(url(world, "application_instruction", world.application)).content.decode()
+    )
