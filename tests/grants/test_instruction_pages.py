@@ -136,7 +136,7 @@ def test_correspondent_gives_its_opinion_through_the_page(client, world):
         target,
         {
             "target": f"{world.qpv.pk}:{OpinionKind.CORRESPONDENT}",
-            "version": 0,
+            f"version_{world.qpv.pk}_{OpinionKind.CORRESPONDENT}": 0,
             "opinion": "RESERVE",
             "comment": "Voir avec la maison de quartier.",
         },
@@ -287,3 +287,24 @@ def test_average_score_is_on_20_in_the_queue_and_on_the_page(client, world):
     assert (
         "15 sur 20" in client.get(url(world, "application_instruction", world.application)).content.decode()
     )
+
+
+def test_opinion_given_meanwhile_conflicts_and_keeps_the_typed_values(client, world):
+    QuartierOpinionFactory(
+        application=world.application, qpv=world.qpv, kind=OpinionKind.CORRESPONDENT, comment="Premier avis."
+    )
+    client.force_login(world.correspondent)
+    response = client.post(
+        url(world, "quartier_opinion", world.application),
+        {
+            "target": f"{world.qpv.pk}:{OpinionKind.CORRESPONDENT}",
+            f"version_{world.qpv.pk}_{OpinionKind.CORRESPONDENT}": 0,  # chargé avant le premier avis
+            "opinion": "DEFAVORABLE",
+            "comment": "Mon avis à garder.",
+        },
+    )
+    assert response.status_code == 409
+    text = response.content.decode()
+    for shown in ("Premier avis.", "Mon avis à garder.", "Favorable", "Défavorable"):
+        assert shown in text
+    assert QuartierOpinion.objects.get().comment == "Premier avis."

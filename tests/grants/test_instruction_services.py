@@ -211,3 +211,35 @@ def test_info_request_refused_for_a_funder_one_does_not_instruct(world):
         )
     world.application.refresh_from_db()
     assert world.application.status == ApplicationStatus.SUBMITTED
+
+
+def test_pilot_reads_but_does_not_write_a_funder_line(world):
+    with pytest.raises(PermissionDenied):
+        save_line(world, world.pilot, world.line_a)
+
+
+def test_no_line_writing_after_the_committee_vote(world):
+    from django.utils import timezone
+
+    world.call.committee_held_at = timezone.now()
+    world.call.save()
+    with pytest.raises(PermissionDenied):
+        save_line(world, world.instructor_a, world.line_a)
+
+
+def test_correspondent_gives_opinion_on_a_whole_territory_project(world):
+    from tests.factories.grants import ApplicationFactory
+
+    whole = ApplicationFactory(
+        call=world.call, submitted=True, whole_territory=True, funders=[world.funder_a]
+    )
+    services.give_quartier_opinion(
+        user=world.other_correspondent,
+        application=whole,
+        qpv=world.other_qpv,
+        kind=OpinionKind.CORRESPONDENT,
+        opinion=Opinion.FAVORABLE,
+        comment="",
+        version=0,
+    )
+    assert QuartierOpinion.objects.filter(application=whole, qpv=world.other_qpv).exists()

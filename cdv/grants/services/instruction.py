@@ -139,7 +139,8 @@ def give_quartier_opinion(
 ) -> QuartierOpinion:
     """Le correspondant de quartier ou le délégué du préfet donne (ou reprend) son avis pour un
     quartier qu'il couvre et que le dossier concerne. ``version`` : celle de l'avis chargé dans le
-    formulaire (0 s'il n'y en avait pas)."""
+    formulaire, 0 s'il n'y en avait pas (un avis donné entre-temps par un autre fait alors conflit),
+    None pour ne pas vérifier."""
     current = (
         Application.objects.select_for_update(of=("self",)).select_related("call").get(pk=application.pk)
     )
@@ -161,7 +162,7 @@ def give_quartier_opinion(
             application=current, qpv=qpv, kind=kind, opinion=opinion, comment=comment, author=user
         )
     else:
-        check_version(existing, version or 0, {"opinion": opinion, "comment": comment})
+        check_version(existing, version, {"opinion": opinion, "comment": comment})
         if existing.opinion == opinion and existing.comment == comment:
             return existing
         existing.opinion = opinion

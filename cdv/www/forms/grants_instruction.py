@@ -81,23 +81,39 @@ class FunderLineForm(forms.Form):
 
 
 class QuartierOpinionForm(forms.Form):
-    version = forms.IntegerField(widget=forms.HiddenInput, required=False)
     target = forms.ChoiceField(label="Avis de, pour le quartier")
     opinion = forms.ChoiceField(label="Avis", choices=Opinion.choices, widget=forms.RadioSelect)
     comment = forms.CharField(
         label="Commentaire", widget=forms.Textarea(attrs={"rows": 5}), required=False, max_length=5000
     )
 
-    def __init__(self, *args, targets, **kwargs):
-        """``targets`` : [(qpv, kind)] que la personne peut renseigner."""
+    def __init__(self, *args, targets, versions=None, **kwargs):
+        """``targets`` : [(qpv, kind)] que la personne peut renseigner ; ``versions`` : {(qpv, kind):
+        version de l'avis déjà donné}. Chaque avis garde sa version (champ caché), pour le verrou."""
         super().__init__(*args, **kwargs)
         self.targets = {f"{qpv.pk}:{kind}": (qpv, kind) for qpv, kind in targets}
         self.fields["target"].choices = [
             (key, f"{OpinionKind(kind).label} — {qpv.name}") for key, (qpv, kind) in self.targets.items()
         ]
+        for key, (qpv, kind) in self.targets.items():
+            self.fields[self._version_name(key)] = forms.IntegerField(
+                widget=forms.HiddenInput,
+                required=False,
+                initial=(versions or {}).get((qpv.pk, kind), 0),
+            )
+
+    @staticmethod
+    def _version_name(key: str) -> str:
+        return "version_" + key.replace(":", "_")
 
     def chosen(self):
-        return self.targets[self.cleaned_data["target"]]
+        """(quartier, avis, version chargée) choisis."""
+        key = self.cleaned_data["target"]
+        qpv, kind = self.targets[key]
+        return qpv, kind, self.cleaned_data.get(self._version_name(key))
+
+    def version_field_of(self, qpv_id: int, kind: str) -> str:
+        return self._version_name(f"{qpv_id}:{kind}")
 
 
 class ScoresForm(forms.Form):

@@ -261,11 +261,12 @@ def quartier_opinion(request, slug, year, pk):
     targets = _opinion_targets(request, application)
     require(bool(targets), "Vous ne donnez d'avis pour aucun quartier de ce dossier.")
     existing = {(o.qpv_id, o.kind): o for o in application.quartier_opinions.all()}
+    versions = {key: opinion.version for key, opinion in existing.items()}
     conflict, conflict_rows, status = None, [], 200
     if request.method == "POST":
-        form = QuartierOpinionForm(request.POST, targets=targets)
+        form = QuartierOpinionForm(request.POST, targets=targets, versions=versions)
         if form.is_valid():
-            qpv, kind = form.chosen()
+            qpv, kind, version = form.chosen()
             try:
                 services.give_quartier_opinion(
                     user=request.user,
@@ -274,14 +275,14 @@ def quartier_opinion(request, slug, year, pk):
                     kind=kind,
                     opinion=form.cleaned_data["opinion"],
                     comment=form.cleaned_data["comment"],
-                    version=form.cleaned_data["version"],
+                    version=version,
                 )
             except ConflictError as error:
                 conflict, status = error, 409
                 conflict_rows = _conflict_rows(error, form)
                 posted = request.POST.copy()
-                posted["version"] = str(error.obj.version)
-                form = QuartierOpinionForm(posted, targets=targets)
+                posted[form.version_field_of(qpv.pk, kind)] = str(error.obj.version)
+                form = QuartierOpinionForm(posted, targets=targets, versions=versions)
                 form.is_valid()
             except ValidationError as error:
                 add_service_errors(form, error)
@@ -296,11 +297,11 @@ def quartier_opinion(request, slug, year, pk):
         form = QuartierOpinionForm(
             initial={
                 "target": f"{qpv.pk}:{kind}",
-                "version": current.version if current else 0,
                 "opinion": current.opinion if current else None,
                 "comment": current.comment if current else "",
             },
             targets=targets,
+            versions=versions,
         )
     return render(
         request,
