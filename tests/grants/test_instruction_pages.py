@@ -102,13 +102,17 @@ def test_conflict_page_shows_every_differing_field_and_keeps_the_typed_values(cl
     client.force_login(world.instructor_a)
     target = url(world, "funder_line_edit", world.application, line=world.line_a.pk)
     FunderLine.objects.filter(pk=world.line_a.pk).update(
-        version=2, status=LineStatus.TAKEN, comment="Enregistré par un collègue."
+        version=2,
+        status=LineStatus.TAKEN,
+        comment="Enregistré par un collègue.",
+        proposed_amount=Decimal("1000"),
     )
     response = client.post(target, line_post(world.line_a, comment="Ma saisie à garder."))
     assert response.status_code == 409
     text = response.content.decode()
     assert "Conflit de modification" in text
-    for shown in ("Pris en charge", "Recevable", "Enregistré par un collègue.", "Ma saisie à garder."):
+    shown_values = ("Pris en charge", "Recevable", "Enregistré par un collègue.", "Ma saisie à garder.")
+    for shown in (*shown_values, "1\u202f000\u00a0€", "1\u202f500,50\u00a0€"):
         assert shown in text
     assert 'name="version" value="2"' in text
     world.line_a.refresh_from_db()

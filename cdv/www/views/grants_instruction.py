@@ -4,6 +4,8 @@ et les délégués du préfet (file, dossier, ligne de financeur, avis, notes, c
 Les vues orchestrent : droits par ``cdv/grants/abilities.py``, écritures par
 ``cdv/grants/services/instruction.py``, lectures par ``cdv/grants/selectors_instruction.py``."""
 
+from decimal import Decimal
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
@@ -12,6 +14,7 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 
+from cdv.core.figures import french_number
 from cdv.grants import selectors_instruction as selectors
 from cdv.grants.abilities import application_abilities, call_abilities, funder_line_abilities, opinion_kinds
 from cdv.grants.documents import build_application_pdf
@@ -170,17 +173,20 @@ def application_instruction(request, slug, year, pk):
 
 
 def _conflict_rows(error: ConflictError, form):
+    """Chaque champ qui diffère : la valeur enregistrée par l'autre et la saisie, lisibles (libellé
+    du choix, montant à la française)."""
+
+    def shown(value, choices):
+        if value in (None, ""):
+            return ""
+        if isinstance(value, Decimal):
+            return french_number(value, "€")
+        return choices.get(value, value)
+
     rows = []
     for field, label, saved, typed in error.changes:
-        form_field = form.fields.get(field)
-        choices = dict(getattr(form_field, "choices", []) or [])
-        rows.append(
-            {
-                "label": label,
-                "saved": choices.get(saved, saved) if saved not in (None, "") else "",
-                "typed": choices.get(typed, typed) if typed not in (None, "") else "",
-            }
-        )
+        choices = dict(getattr(form.fields.get(field), "choices", []) or [])
+        rows.append({"label": label, "saved": shown(saved, choices), "typed": shown(typed, choices)})
     return rows
 
 
