@@ -43,14 +43,22 @@ class Amounts:
     simulated: Decimal = ZERO
     voted: Decimal = ZERO
 
-    def add(self, other: Amounts, factor: Decimal = Decimal("1")) -> None:
-        for kind in KINDS:
-            setattr(self, kind, getattr(self, kind) + getattr(other, kind) * factor)
+    def add(self, other: Amounts) -> None:
+        self.requested += other.requested
+        self.proposed += other.proposed
+        self.simulated += other.simulated
+        self.voted += other.voted
+
+    def add_share(self, other: Amounts, factor: Decimal) -> None:
+        self.requested += other.requested * factor
+        self.proposed += other.proposed * factor
+        self.simulated += other.simulated * factor
+        self.voted += other.voted * factor
 
 
-@dataclass
+@dataclass(slots=True)
 class Cell:
-    """La ligne d'un financeur dans un dossier."""
+    """La ligne d'un financeur dans un dossier (champs simples, précalculés : 2 700 par page)."""
 
     line_id: int
     funder_id: int
@@ -62,24 +70,9 @@ class Cell:
     simulated: Decimal | None
     voted: Decimal | None
     decided: bool
-
-    @property
-    def simulated_value(self) -> Decimal:
-        """Ce que la simulation engage : le montant si « oui », zéro sinon."""
-        return (self.simulated or ZERO) if self.simulation == Simulation.YES else ZERO
-
-    @property
-    def amounts(self) -> Amounts:
-        return Amounts(
-            requested=self.requested,
-            proposed=self.proposed or ZERO,
-            simulated=self.simulated_value,
-            voted=self.voted or ZERO,
-        )
-
-    @property
-    def is_simulated(self) -> bool:
-        return self.simulation in (Simulation.YES, Simulation.NO)
+    is_simulated: bool
+    simulated_value: Decimal  # ce que la simulation engage : le montant si « oui », zéro sinon
+    amounts: Amounts
 
 
 @dataclass
@@ -248,7 +241,8 @@ def build_programmation(call) -> Programmation:
         row = rows.get(link[0])
         if row is not None:
             row.qpvs.append((link[1], link[2]))
-    decided = {LineStatus.VOTED, LineStatus.REJECTED, LineStatus.CLOSED}
+    decided = {str(s) for s in (LineStatus.VOTED, LineStatus.REJECTED, LineStatus.CLOSED)}
+    yes, no = str(Simulation.YES), str(Simulation.NO)
     for line in FunderLine.objects.filter(
         application__call=call, application__status__in=PROGRAMMED_STATUSES
     ).values(
@@ -266,6 +260,8 @@ def build_programmation(call) -> Programmation:
         index = position.get(line["funder_id"])
         if row is None or index is None:
             continue
+        simulation = line["simulation"]
+        simulated_value = (line["simulated_amount"] or ZERO) if simulation == yes else ZERO
         row.cells[index] = Cell(
             line_id=line["id"],
             funder_id=line["funder_id"],
@@ -277,6 +273,14 @@ def build_programmation(call) -> Programmation:
             simulated=line["simulated_amount"],
             voted=line["voted_amount"],
             decided=line["status"] in decided,
+            is_simulated=simulation == yes or simulation == no,
+            simulated_value=simulated_value,
+            amounts=Amounts(
+                requested=line["requested_amount"],
+                proposed=line["proposed_amount"] or ZERO,
+                simulated=simulated_value,
+                voted=line["voted_amount"] or ZERO,
+            ),
         )
     return _aggregate(call, funders, list(rows.values()))
 
@@ -307,7 +311,7 @@ def _aggregate(call, funders: list[FunderColumn], rows: list[Row]) -> Programmat
             for qpv_id, name in row.qpvs:
                 group = qpvs.setdefault(qpv_id, GroupTotal(qpv_id, name))
                 group.applications += share
-                group.totals.add(row.totals, share)
+                group.totals.add_share(row.totals, share)
         else:
             group = qpvs.setdefault(None, GroupTotal(None, "Tout le territoire"))
             group.applications += 1

@@ -129,7 +129,9 @@ def simulate_line(request, slug, year, line_pk):
     return render(
         request,
         "grants/committee/_simulated.html",
-        _context(contract, call, rights, table, row=row, error=error, error_line=line.pk),
+        _context(
+            contract, call, rights, table, row_list=[row] if row else [], error=error, error_line=line.pk
+        ),
     )
 
 
