@@ -19,6 +19,7 @@ from decimal import Decimal
 
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
+from django.db.models import QuerySet
 from django.urls import reverse
 from django.utils import timezone
 from simple_history.utils import bulk_update_with_history
@@ -80,7 +81,7 @@ def simulate_line(*, user: User, line: FunderLine, choice: str, amount: Decimal 
     return line
 
 
-def open_lines(call: Call):
+def open_lines(call: Call) -> QuerySet[FunderLine]:
     """Les lignes que le vote décide : celles des dossiers en instruction, pas encore décidées."""
     return (
         FunderLine.objects.filter(application__call=call, application__status__in=VOTED_APPLICATION_STATUSES)
@@ -115,7 +116,7 @@ def record_vote(
 
     ``decisions`` : {ligne: (« OUI » | « NON », montant)} pour décider autrement que la simulation ;
     sans elle, la simulation fait la décision. Références : ``<préfixe>-<n° du dossier>-<n° du
-    financeur>`` (préfixe par défaut ``CF-<année>``)."""
+    financeur>`` (préfixe par défaut ``CF`` ; le numéro du dossier porte l'année)."""
     call = Call.objects.select_for_update().get(pk=call.pk)
     if call.committee_held_at is not None:
         raise GrantsError("Le vote de ce comité est déjà enregistré : il ne peut pas l'être deux fois.")
@@ -124,7 +125,7 @@ def record_vote(
     if decision_date is None:
         raise GrantsError({"decision_date": "Date de la décision : indiquez-la."})
     decisions = decisions or {}
-    prefix = (reference_prefix or f"CF-{call.year}").strip()
+    prefix = (reference_prefix or "CF").strip()
     funder_rank = {
         pk: i + 1 for i, pk in enumerate(call.funders.order_by("order", "id").values_list("pk", flat=True))
     }

@@ -47,7 +47,7 @@ class VoteForm(forms.Form):
         max_length=40,
         required=False,
         help_text="Chaque décision reçoit la référence « préfixe-numéro du dossier-numéro du financeur ». "
-        "Vide : CF-année.",
+        "Vide : CF.",
     )
     confirm = forms.BooleanField(
         label="Je confirme l'enregistrement du vote du comité des financeurs : chaque ligne reçoit "
