@@ -173,3 +173,14 @@ def test_xlsx_opens_and_holds_the_totals(client):
     funders = {row[0]: row for row in book["Financeurs"].iter_rows(min_row=2, values_only=True)}
     assert funders[w.state.partner.name][4] == 10000  # demandé
     assert sheet.max_row == 1 + 3 + 1
+
+
+def test_filters_restrict_rows_but_not_totals(client):
+    w = build_world()
+    client.force_login(w.pilot)
+    html = client.get(w.url, {"qpv": w.qpv2.pk}).content.decode()
+    assert "<caption>Programmation : 1 dossier (filtrés sur 3)" in html
+    assert f'id="ligne-{w.a2.pk}"' in html and f'id="ligne-{w.a1.pk}"' not in html
+    assert "13\u202f000\u00a0€" in html  # le total demandé de tout l'appel
+    html = client.get(w.url, {"financeur": w.city.pk, "enjeu": "x"}).content.decode()
+    assert f'id="ligne-{w.a2.pk}"' not in html and f'id="ligne-{w.a3.pk}"' in html

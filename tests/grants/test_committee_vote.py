@@ -134,3 +134,22 @@ def test_no_email_if_the_vote_is_rolled_back():
     with pytest.raises(GrantsError):
         record_vote(user=w.pilot, call=w.call, decision_date=DAY)
     assert mail.outbox == []
+
+
+def test_after_the_vote_the_table_is_read_only_and_simulation_refused(
+    client, django_capture_on_commit_callbacks
+):
+    w = build_world()
+    _simulate_all(w)
+    with django_capture_on_commit_callbacks(execute=True):
+        record_vote(user=w.pilot, call=w.call, decision_date=DAY)
+    client.force_login(w.pilot)
+    html = client.get(w.url).content.decode()
+    assert "Vote enregistré" in html
+    assert 'name="choice"' not in html
+    assert "Voté : 3\u202f000\u00a0€" in html
+    line = w.line(w.a1, w.state)
+    assert client.post(f"{w.url}lignes/{line.pk}/simulation/", {"choice": "NON"}).status_code == 403
+    assert client.get(w.url + "vote/").status_code == 302
+    line.refresh_from_db()
+    assert line.status == LineStatus.VOTED
