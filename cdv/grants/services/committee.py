@@ -91,18 +91,6 @@ def open_lines(call: Call) -> QuerySet[FunderLine]:
     )
 
 
-def missing_decisions(
-    call: Call, decisions: Mapping[int, tuple[str, Decimal | None]] | None = None
-) -> list[FunderLine]:
-    """Lignes ouvertes sans décision (ni simulation, ni décision donnée au vote)."""
-    decisions = decisions or {}
-    return [
-        line
-        for line in open_lines(call)
-        if decisions.get(line.pk, (line.simulation, None))[0] not in (Simulation.YES, Simulation.NO)
-    ]
-
-
 @transaction.atomic
 def record_vote(
     *,
