@@ -184,3 +184,18 @@ def test_filters_restrict_rows_but_not_totals(client):
     assert "13\u202f000\u00a0€" in html  # le total demandé de tout l'appel
     html = client.get(w.url, {"financeur": w.city.pk, "enjeu": "x"}).content.decode()
     assert f'id="ligne-{w.a2.pk}"' not in html and f'id="ligne-{w.a3.pk}"' in html
+
+
+def test_rows_written_in_python_escape_every_text(client):
+    w = build_world()
+    w.a1.title = '<script>alert("titre")</script>'
+    w.a1.save(update_fields=["title"])
+    w.a1.partner.name = "Asso <b>grasse</b> & cie"
+    w.a1.partner.save(update_fields=["name"])
+    w.state.partner.name = 'Financeur "<i>"'
+    w.state.partner.save(update_fields=["name"])
+    client.force_login(w.pilot)
+    html = client.get(w.url).content.decode()
+    assert "<script>alert" not in html and "&lt;script&gt;alert(&quot;titre&quot;)" in html
+    assert "<b>grasse</b>" not in html and "Asso &lt;b&gt;grasse&lt;/b&gt; &amp; cie" in html
+    assert '"<i>"' not in html
