@@ -9,6 +9,7 @@ from .commitments import router as commitments_router
 from .contracts import router as contracts_router
 from .evaluations import router as evaluations_router
 from .georef import router as georef_router
+from .grants import router as grants_router
 from .indicators import router as indicators_router
 from .meetings import router as meetings_router
 from .pagination import DEFAULT_LIMIT, MAX_LIMIT
@@ -59,6 +60,10 @@ TAGS = [
         "description": "Mi-parcours et finale : questions, jugements, avis agrégé des conseils citoyens.",
     },
     {
+        "name": "Appels à projets",
+        "description": "L'appel annuel, ses dossiers, leur budget et la décision de chaque financeur.",
+    },
+    {
         "name": "Géoréférencement",
         "description": "Est-ce en QPV ? Points ou adresses situés par rapport aux QPV de toute la France.",
     },
@@ -107,6 +112,7 @@ api.add_router("/contracts", commitments_router)
 api.add_router("/contracts", indicators_router)
 api.add_router("/contracts", meetings_router)
 api.add_router("/contracts", evaluations_router)
+api.add_router("/contracts", grants_router)
 api.add_router("/georef", georef_router)
 errors.install(api)
 caching.install(api)
