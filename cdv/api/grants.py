@@ -12,6 +12,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated
 
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Prefetch, Q
 from ninja import Field, Path, Router, Schema, Status
 from ninja.errors import HttpError
@@ -22,14 +23,18 @@ from cdv.grants.abilities import (
     line_instruction_visible,
     visible_applications,
 )
-from cdv.grants.enums import PUBLIC_LINE_STATUSES
+from cdv.grants.enums import PUBLIC_LINE_STATUSES, Account, ProjectScope
+from cdv.grants.errors import ConflictError
 from cdv.grants.models import Application, Call, CallFunder, FunderLine
+from cdv.partners.models import Partner
+from cdv.plan.models import Action, Enjeu
 from cdv.users.roles import is_pilot
 
-from .auth import visible_contract
+from .auth import require_user, visible_contract
+from .lookups import objective_by_code
 from .pagination import paginated
-from .params import ContractSlug
-from .schemas import READ_ERRORS
+from .params import MAX_SMALL, SLUG_PATTERN, ContractSlug
+from .schemas import READ_ERRORS, WRITE_SECURITY, Error, ValidationErrorOut
 
 router = Router(tags=["Appels à projets"])
 
@@ -425,3 +430,300 @@ def get_application(request, slug: ContractSlug, year: CallYear, number: Applica
     user, _, call = get_call(request, slug, year)
     application = find_application(user, call, number)
     return Status(200, application_out(user, application, detail=True))
+
+
+# ---------------------------------------------------------------------------------------------
+# Écritures : le dossier de sa propre association, par les services des pages
+
+
+class ApplicationCreateIn(Schema):
+    model_config = {"json_schema_extra": {"examples": [{"partner": "mon-association", "title": "Ateliers"}]}}
+
+    partner: str = Field(
+        ..., pattern=SLUG_PATTERN, description="slug de l'association (dont on est référent)"
+    )
+    title: str = Field("", max_length=300, description="intitulé du projet")
+
+
+class ApplicationPatch(Schema):
+    """Une étape du projet : seuls les champs envoyés changent (``null`` vide un champ facultatif)."""
+
+    model_config = {
+        "json_schema_extra": {"examples": [{"version": 1, "summary": "Des ateliers d'écriture", "years": 2}]}
+    }
+
+    version: int = Field(..., ge=1, description="version lue (verrou optimiste)")
+    title: str | None = Field(None, max_length=300, description="intitulé du projet")
+    summary: str | None = Field(None, max_length=5000, description="résumé en langage clair")
+    objectives: str | None = Field(None, max_length=20000, description="objectifs")
+    public: str | None = Field(None, max_length=20000, description="public visé")
+    beneficiaries: int | None = Field(None, ge=0, le=10_000_000, description="bénéficiaires prévus")
+    qpv_share: Decimal | None = Field(
+        None, ge=0, le=100, max_digits=5, decimal_places=2, description="part habitant un QPV (%)"
+    )
+    scope: ProjectScope | None = Field(None, description="QPV ou TERRITOIRE")
+    qpvs: list[str] | None = Field(None, max_length=200, description="codes des QPV concernés (du contrat)")
+    places: str | None = Field(None, max_length=20000, description="lieux de l'action")
+    start_date: date | None = Field(None, description="début")
+    end_date: date | None = Field(None, description="fin")
+    enjeu: int | None = Field(None, ge=1, le=MAX_SMALL, description="numéro de l'enjeu servi")
+    objective: str | None = Field(None, max_length=20, description="code de l'objectif, ex. 1.2")
+    action: str | None = Field(None, max_length=20, description="code de l'action, ex. 1.2.3")
+    evaluation_indicators: str | None = Field(None, max_length=20000, description="indicateurs d'évaluation")
+    human_means: str | None = Field(None, max_length=20000, description="moyens humains")
+    years: int | None = Field(None, ge=1, le=4, description="durée en années (1 à 4)")
+
+
+class BudgetLineIn(Schema):
+    account: Account = Field(..., description="compte du CERFA 12156 (60 à 68, 86, 70 à 75, 87)")
+    label: str = Field("", max_length=200, description="détail")
+    amount: Decimal = Field(..., ge=0, max_digits=12, decimal_places=2, description="montant (€)")
+
+
+class FunderRequestIn(Schema):
+    funder: str = Field(..., pattern=SLUG_PATTERN, description="slug du financeur de l'appel")
+    amount: Decimal = Field(
+        ..., ge=0, max_digits=12, decimal_places=2, description="montant demandé, première année (€)"
+    )
+    later_amounts: list[Decimal] = Field(
+        [], max_length=3, description="montants des années suivantes (projet pluriannuel)"
+    )
+
+
+class BudgetIn(Schema):
+    model_config = {
+        "json_schema_extra": {
+            "examples": [
+                {
+                    "version": 1,
+                    "lines": [
+                        {"account": "64", "label": "Animatrice", "amount": "6000"},
+                        {"account": "70", "label": "Participations", "amount": "1000"},
+                    ],
+                    "requests": [{"funder": "nantes-metropole", "amount": "5000"}],
+                }
+            ]
+        }
+    }
+
+    version: int = Field(..., ge=1, description="version lue (verrou optimiste)")
+    lines: list[BudgetLineIn] | None = Field(
+        None, max_length=200, description="lignes du budget (remplacent les précédentes)"
+    )
+    requests: list[FunderRequestIn] | None = Field(
+        None, max_length=50, description="demandes aux financeurs de l'appel (compte 74 de l'appel)"
+    )
+
+
+class SubmitIn(Schema):
+    sworn_name: str = Field(
+        ..., max_length=200, description="nom du représentant légal ou de son délégataire"
+    )
+    sworn_statement: bool = Field(..., description="déclaration sur l'honneur cochée")
+    republican_contract: bool = Field(..., description="contrat d'engagement républicain accepté")
+
+
+class GrantsConflictOut(Schema):
+    detail: str = Field(description="message en français")
+    changes: list[list] = Field(
+        description="[champ, libellé, valeur enregistrée entre-temps, valeur envoyée]"
+    )
+
+
+WRITE_ERRORS = {400: Error, 401: Error, 403: Error, 404: Error, 422: ValidationErrorOut}
+
+
+def _services():
+    from cdv.grants.services import applications
+
+    return applications
+
+
+def _french(error: ValidationError) -> str:
+    if hasattr(error, "error_dict"):
+        return " ; ".join(f"{field} : {' '.join(msgs)}" for field, msgs in error.message_dict.items())
+    return " ".join(error.messages)
+
+
+def _run(act):
+    """Appelle un service ; ses refus deviennent 403, 409 ou 422 (message français)."""
+    try:
+        return act()
+    except ConflictError as error:
+        changes = [[field, label, str(current), str(mine)] for field, label, current, mine in error.changes]
+        return Status(409, {"detail": str(error), "changes": changes})
+    except PermissionDenied as error:
+        raise HttpError(403, str(error)) from error
+    except ValidationError as error:
+        raise HttpError(422, _french(error)) from error
+
+
+def _written(user, call, application):
+    return Status(
+        200, application_out(user, find_application(user, call, application_ref(application)), detail=True)
+    )
+
+
+def _resolve_project(contract, payload: ApplicationPatch) -> tuple[dict, list | None]:
+    data = payload.dict(exclude_unset=True, exclude={"version", "qpvs"})
+    for field in (
+        "title",
+        "summary",
+        "objectives",
+        "public",
+        "places",
+        "evaluation_indicators",
+        "human_means",
+    ):
+        if field in data and data[field] is None:
+            data[field] = ""
+    if data.get("scope", "") is None:
+        raise HttpError(422, "scope : QPV ou TERRITOIRE (pas null).")
+    if data.get("years", 0) is None:
+        raise HttpError(422, "years : durée de 1 à 4 ans (pas null).")
+    if data.get("enjeu") is not None:
+        enjeu = Enjeu.objects.filter(contract=contract, number=data["enjeu"]).first()
+        if enjeu is None:
+            raise HttpError(422, f"enjeu : aucun enjeu n° {data['enjeu']} dans ce contrat.")
+        data["enjeu"] = enjeu
+    if data.get("objective") is not None:
+        objective = objective_by_code(contract, data["objective"])
+        if objective is None:
+            raise HttpError(422, f"objective : aucun objectif « {data['objective']} » dans ce contrat.")
+        data["objective"] = objective
+    if data.get("action") is not None:
+        action = Action.objects.for_contract(contract).filter(code=data["action"]).first()
+        if action is None:
+            raise HttpError(422, f"action : aucune action « {data['action']} » dans ce contrat.")
+        data["action"] = action
+    qpvs = None
+    if payload.qpvs is not None:
+        found = {q.code: q for q in contract.qpvs.filter(code__in=[c.upper() for c in payload.qpvs])}
+        unknown = [code for code in payload.qpvs if code.upper() not in found]
+        if unknown:
+            raise HttpError(422, f"qpvs : pas des quartiers prioritaires du contrat : {', '.join(unknown)}.")
+        qpvs = [found[code.upper()] for code in payload.qpvs]
+    return data, qpvs
+
+
+@router.post(
+    "/{slug}/calls/{year}/applications",
+    response={201: ApplicationDetailOut, **WRITE_ERRORS},
+    summary="Créer un dossier (brouillon) pour son association",
+    operation_id="create_application",
+    openapi_extra=WRITE_SECURITY,
+)
+def create_application(request, slug: ContractSlug, year: CallYear, payload: ApplicationCreateIn):
+    """Référent de l'association, pendant la fenêtre de dépôt. Le brouillon n'a pas encore de
+    numéro : il se désigne par son champ « ref » (« brouillon-<id> »)."""
+    user = require_user(request)
+    _, contract, call = get_call(request, slug, year)
+    partner = Partner.objects.filter(slug=payload.partner).first()
+    if partner is None:
+        raise HttpError(422, f"partner : aucune association « {payload.partner} ».")
+    services = _services()
+    result = _run(
+        lambda: services.create_application(user=user, call=call, partner=partner, title=payload.title)
+    )
+    if isinstance(result, Status):
+        return result
+    return Status(
+        201, application_out(user, find_application(user, call, application_ref(result)), detail=True)
+    )
+
+
+@router.patch(
+    "/{slug}/calls/{year}/applications/{number}",
+    response={200: ApplicationDetailOut, 409: GrantsConflictOut, **WRITE_ERRORS},
+    summary="Modifier le projet d'un dossier (verrou optimiste)",
+    operation_id="update_application",
+    openapi_extra=WRITE_SECURITY,
+)
+def update_application(
+    request, slug: ContractSlug, year: CallYear, number: ApplicationRef, payload: ApplicationPatch
+):
+    """Un brouillon, ou un dossier rendu pour compléments, de sa propre association. Renvoyer la
+    `version` lue : si quelqu'un a enregistré entre-temps un champ envoyé, 409 avec les écarts."""
+    user = require_user(request)
+    _, contract, call = get_call(request, slug, year)
+    application = find_application(user, call, number)
+    data, qpvs = _resolve_project(contract, payload)
+    services = _services()
+    result = _run(
+        lambda: services.update_project(
+            user=user, application=application, version=payload.version, data=data, qpvs=qpvs
+        )
+    )
+    return result if isinstance(result, Status) else _written(user, call, application)
+
+
+@router.put(
+    "/{slug}/calls/{year}/applications/{number}/budget",
+    response={200: ApplicationDetailOut, 409: GrantsConflictOut, **WRITE_ERRORS},
+    summary="Budget du projet et demandes aux financeurs",
+    operation_id="set_application_budget",
+    openapi_extra=WRITE_SECURITY,
+)
+def set_application_budget(
+    request, slug: ContractSlug, year: CallYear, number: ApplicationRef, payload: BudgetIn
+):
+    """`lines` remplace les lignes du budget CERFA ; `requests` fixe le montant demandé à chaque
+    financeur de l'appel (0 : pas sollicité). L'un, l'autre ou les deux."""
+    user = require_user(request)
+    _, _, call = get_call(request, slug, year)
+    application = find_application(user, call, number)
+    if payload.lines is None and payload.requests is None:
+        raise HttpError(422, "lines, requests : envoyez au moins l'un des deux.")
+    lines = [(b.account, b.label, b.amount) for b in payload.lines or []]
+    requests = None
+    if payload.requests is not None:
+        funders = {f.partner.slug: f for f in call.funders.select_related("partner")}
+        unknown = [r.funder for r in payload.requests if r.funder not in funders]
+        if unknown:
+            raise HttpError(422, f"requests : pas des financeurs de cet appel : {', '.join(unknown)}.")
+        requests = {
+            funders[r.funder]: (r.amount, [str(a) for a in r.later_amounts]) for r in payload.requests
+        }
+    services = _services()
+    version = payload.version
+    if payload.lines is not None and requests is not None:
+        act = lambda: services.save_budget(  # noqa: E731
+            user=user, application=application, version=version, lines=lines, requests=requests
+        )
+    elif requests is not None:
+        act = lambda: services.set_funder_requests(  # noqa: E731
+            user=user, application=application, version=version, requests=requests
+        )
+    else:
+        act = lambda: services.set_budget(user=user, application=application, version=version, lines=lines)  # noqa: E731
+    result = _run(act)
+    return result if isinstance(result, Status) else _written(user, call, application)
+
+
+@router.post(
+    "/{slug}/calls/{year}/applications/{number}/submit",
+    response={200: ApplicationDetailOut, **WRITE_ERRORS},
+    summary="Déposer un dossier",
+    operation_id="submit_application",
+    openapi_extra=WRITE_SECURITY,
+)
+def submit_application(
+    request, slug: ContractSlug, year: CallYear, number: ApplicationRef, payload: SubmitIn
+):
+    """Acte explicite d'une personne nommée : fige le dossier, lui donne son numéro, transmet
+    chaque ligne aux financeurs et envoie le récépissé. Refusé (422, rien ne change) si quelque
+    chose manque, si la fenêtre de dépôt est close ou si une case n'est pas cochée."""
+    user = require_user(request)
+    _, _, call = get_call(request, slug, year)
+    application = find_application(user, call, number)
+    services = _services()
+    result = _run(
+        lambda: services.submit_application(
+            user=user,
+            application=application,
+            sworn_name=payload.sworn_name,
+            sworn_statement=payload.sworn_statement,
+            republican_contract=payload.republican_contract,
+        )
+    )
+    return result if isinstance(result, Status) else _written(user, call, result)
