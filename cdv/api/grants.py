@@ -26,6 +26,7 @@ from cdv.grants.abilities import (
 from cdv.grants.enums import PUBLIC_LINE_STATUSES, Account, ProjectScope
 from cdv.grants.errors import ConflictError
 from cdv.grants.models import Application, Call, CallFunder, FunderLine
+from cdv.grants.services import applications as services
 from cdv.partners.models import Partner
 from cdv.plan.models import Action, Enjeu
 from cdv.users.roles import is_pilot
@@ -533,12 +534,6 @@ class GrantsConflictOut(Schema):
 WRITE_ERRORS = {400: Error, 401: Error, 403: Error, 404: Error, 422: ValidationErrorOut}
 
 
-def _services():
-    from cdv.grants.services import applications
-
-    return applications
-
-
 def _french(error: ValidationError) -> str:
     if hasattr(error, "error_dict"):
         return " ; ".join(f"{field} : {' '.join(msgs)}" for field, msgs in error.message_dict.items())
@@ -621,7 +616,6 @@ def create_application(request, slug: ContractSlug, year: CallYear, payload: App
     partner = Partner.objects.filter(slug=payload.partner).first()
     if partner is None:
         raise HttpError(422, f"partner : aucune association « {payload.partner} ».")
-    services = _services()
     result = _run(
         lambda: services.create_application(user=user, call=call, partner=partner, title=payload.title)
     )
@@ -648,7 +642,6 @@ def update_application(
     _, contract, call = get_call(request, slug, year)
     application = find_application(user, call, number)
     data, qpvs = _resolve_project(contract, payload)
-    services = _services()
     result = _run(
         lambda: services.update_project(
             user=user, application=application, version=payload.version, data=data, qpvs=qpvs
@@ -684,7 +677,6 @@ def set_application_budget(
         requests = {
             funders[r.funder]: (r.amount, [str(a) for a in r.later_amounts]) for r in payload.requests
         }
-    services = _services()
     version = payload.version
     if payload.lines is not None and requests is not None:
         act = lambda: services.save_budget(  # noqa: E731
@@ -716,7 +708,6 @@ def submit_application(
     user = require_user(request)
     _, _, call = get_call(request, slug, year)
     application = find_application(user, call, number)
-    services = _services()
     result = _run(
         lambda: services.submit_application(
             user=user,
