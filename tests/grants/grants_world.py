@@ -58,6 +58,10 @@ def build_world() -> dict:
     sub_b = factories.ApplicationFactory(
         call=call, partner=asso_b, submitted=True, number="2025-0002", qpvs=[q2], funders=[cf["y"]]
     )
+    # Rendu à l'association pour compléments (quartier 2, financeur Y).
+    ret_a = factories.ApplicationFactory(
+        call=call, partner=asso_a, returned=True, number="2025-0003", qpvs=[q2], funders=[cf["y"]]
+    )
     for line in sub_a.funder_lines.all():
         line.proposed_amount = Decimal("1234.00")
         line.comment = f"AVIS-{line.funder.partner.name}"
@@ -112,6 +116,7 @@ def build_world() -> dict:
         "draft_a": draft_a,
         "sub_a": sub_a,
         "sub_b": sub_b,
+        "ret_a": ret_a,
         "voted": voted,
         "voted_a": voted_a,
         "refused_b": refused_b,

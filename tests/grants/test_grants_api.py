@@ -24,15 +24,15 @@ def get(client, world, role, path):
 OPEN_CALL_REFS = {
     "anonymous": set(),
     "pilot_other": set(),
-    "pilot": {"2025-0001", "2025-0002"},
-    "referent_a": {"2025-0001", "draft_a"},
+    "pilot": {"2025-0001", "2025-0002", "2025-0003"},
+    "referent_a": {"2025-0001", "2025-0003", "draft_a"},
     "referent_b": {"2025-0002"},
     "instructor_x": {"2025-0001"},
-    "instructor_y": {"2025-0002"},
+    "instructor_y": {"2025-0002", "2025-0003"},
     "correspondent_1": {"2025-0001"},
-    "correspondent_2": {"2025-0002"},
+    "correspondent_2": {"2025-0002", "2025-0003"},
     "delegate": {"2025-0001"},
-    "committee": {"2025-0001", "2025-0002"},
+    "committee": {"2025-0001", "2025-0002", "2025-0003"},
     "editor": set(),
     "evaluator": set(),
 }
@@ -52,7 +52,7 @@ def test_applications_listed_by_role(client, grants_world, role):
 
 @pytest.mark.parametrize("role", ROLES)
 def test_an_application_opens_exactly_for_those_who_list_it(client, grants_world, role):
-    for ref in ("2025-0001", "2025-0002", f"brouillon-{grants_world['draft_a'].pk}"):
+    for ref in ("2025-0001", "2025-0002", "2025-0003", f"brouillon-{grants_world['draft_a'].pk}"):
         response = get(client, grants_world, role, f"/calls/2025/applications/{ref}")
         key = "draft_a" if ref.startswith("brouillon-") else ref
         expected = 200 if key in OPEN_CALL_REFS[role] else 404
@@ -148,4 +148,4 @@ def test_call_detail_and_unknown_call(client, grants_world):
 def test_list_queries_are_bounded(client, grants_world, django_assert_max_num_queries):
     with django_assert_max_num_queries(20):
         response = get(client, grants_world, "pilot", "/calls/2025/applications")
-    assert response.json()["count"] == 2
+    assert response.json()["count"] == 3
