@@ -939,3 +939,43 @@ def delete_draft(*, user: User, application: Application) -> None:
     application = _locked(application)
     _require(user, application, "delete")
     application.delete()
+
+
+# ---------------------------------------------------------------------------------------------
+# L'identité de l'association (tenue sur sa fiche de partenaire)
+
+IDENTITY_FIELDS = [
+    "siret",
+    "rna",
+    "address",
+    "postal_code",
+    "city",
+    "legal_representative",
+    "legal_representative_title",
+    "employees",
+    "volunteers",
+    "fte",
+]
+
+
+@transaction.atomic
+def update_partner_identity(
+    *, user: User, contract_id: int, partner: Partner, data: dict[str, Any]
+) -> Partner:
+    """Met à jour l'identité de l'association (SIRET, RNA, adresse, représentant légal,
+    effectifs) : son référent seul ; les contrôles du modèle (clé du SIRET, format du RNA)
+    refusent une saisie fausse sans rien changer."""
+    if partner.pk not in applicant_partner_ids(user, contract_id):
+        raise PermissionDenied("Vous n'êtes pas référent de cette association.")
+    unknown = set(data) - set(IDENTITY_FIELDS)
+    if unknown:
+        raise GrantsError(f"Champ inconnu : {', '.join(sorted(unknown))}.")
+    partner = Partner.objects.select_for_update().get(pk=partner.pk)
+    for field, value in data.items():
+        setattr(partner, field, "" if value is None and field in ("siret", "rna") else value)
+    try:
+        partner.full_clean(exclude=["name", "slug", "kind", "member_of", "qpvs"])
+    except ValidationError as error:
+        raise GrantsError(error.message_dict) from None
+    partner.save(update_fields=list(data))
+    return partner
