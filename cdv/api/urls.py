@@ -41,7 +41,8 @@ tant que rien n'a changé. Les réponses portent `Vary: Authorization, Cookie`.
 **Erreurs.** En français, dans `detail` (et `errors`, paramètre par paramètre, pour un 422).
 
 **Écritures.** Les engagements se créent et se modifient avec un jeton ou une session et son
-jeton CSRF.
+jeton CSRF ; de même, le référent d'une association crée, complète et dépose ses dossiers de
+l'appel à projets.
 """
 
 TAGS = [
