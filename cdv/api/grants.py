@@ -22,6 +22,7 @@ from cdv.grants.abilities import (
     call_abilities,
     line_instruction_visible,
     visible_applications,
+    visible_calls,
 )
 from cdv.grants.enums import PUBLIC_LINE_STATUSES, Account, ProjectScope
 from cdv.grants.errors import ConflictError
@@ -29,7 +30,6 @@ from cdv.grants.models import Application, Call, CallFunder, FunderLine
 from cdv.grants.services import applications as services
 from cdv.partners.models import Partner
 from cdv.plan.models import Action, Enjeu
-from cdv.users.roles import is_pilot
 
 from .auth import require_user, visible_contract
 from .lookups import objective_by_code
@@ -201,13 +201,13 @@ class Mapped:
 
 
 def _visible_calls(user, contract):
-    calls = Call.objects.for_contract(contract)
-    # Même règle que call_abilities()["view"] : publié, ou pilote du contrat.
-    if not is_pilot(user, contract.pk):
-        calls = calls.published()
-    return calls.prefetch_related(
-        Prefetch("funders", queryset=CallFunder.objects.select_related("partner").order_by("order", "id"))
-    ).order_by("-year", "id")
+    return (
+        visible_calls(user, Call.objects.all(), contract)
+        .prefetch_related(
+            Prefetch("funders", queryset=CallFunder.objects.select_related("partner").order_by("order", "id"))
+        )
+        .order_by("-year", "id")
+    )
 
 
 def get_call(request, slug, year):

@@ -188,3 +188,9 @@ def line_instruction_visible(user, line) -> bool:
     if is_pilot(user, contract_id) or is_committee_member(user, contract_id):
         return True
     return _instructs(user, application, line.funder.partner_id, application_qpv_ids(application))
+
+
+def visible_calls(user, queryset, contract):
+    """Appels du contrat que ``user`` peut ouvrir (même règle que ``call_abilities()["view"]``)."""
+    queryset = queryset.filter(contract=contract)
+    return queryset if is_pilot(user, contract.pk) else queryset.filter(status=CallStatus.PUBLISHED)
