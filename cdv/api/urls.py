@@ -9,6 +9,7 @@ from .commitments import router as commitments_router
 from .contracts import router as contracts_router
 from .evaluations import router as evaluations_router
 from .georef import router as georef_router
+from .grants import router as grants_router
 from .indicators import router as indicators_router
 from .meetings import router as meetings_router
 from .pagination import DEFAULT_LIMIT, MAX_LIMIT
@@ -40,7 +41,8 @@ tant que rien n'a changé. Les réponses portent `Vary: Authorization, Cookie`.
 **Erreurs.** En français, dans `detail` (et `errors`, paramètre par paramètre, pour un 422).
 
 **Écritures.** Les engagements se créent et se modifient avec un jeton ou une session et son
-jeton CSRF.
+jeton CSRF ; de même, le référent d'une association crée, complète et dépose ses dossiers de
+l'appel à projets.
 """
 
 TAGS = [
@@ -57,6 +59,10 @@ TAGS = [
     {
         "name": "Évaluations",
         "description": "Mi-parcours et finale : questions, jugements, avis agrégé des conseils citoyens.",
+    },
+    {
+        "name": "Appels à projets",
+        "description": "L'appel annuel, ses dossiers, leur budget et la décision de chaque financeur.",
     },
     {
         "name": "Géoréférencement",
@@ -107,6 +113,7 @@ api.add_router("/contracts", commitments_router)
 api.add_router("/contracts", indicators_router)
 api.add_router("/contracts", meetings_router)
 api.add_router("/contracts", evaluations_router)
+api.add_router("/contracts", grants_router)
 api.add_router("/georef", georef_router)
 errors.install(api)
 caching.install(api)

@@ -187,3 +187,22 @@ def visible_applications(user, queryset, call):
     if qpvs:
         readers |= Q(qpvs__in=qpvs) | Q(scope=ProjectScope.WHOLE)
     return queryset.filter(own | (submitted & readers)).distinct()
+
+
+def line_instruction_visible(user, line) -> bool:
+    """L'état d'instruction d'une ligne (montant proposé, avis, commentaire, simulation) : le pilote
+    et les membres du comité pour toutes les lignes, un instructeur (ou le délégué du préfet) pour
+    celles de son financeur ; jamais l'association, ni sur un brouillon."""
+    application = line.application
+    if application.status in (ApplicationStatus.DRAFT, ApplicationStatus.WITHDRAWN):
+        return False
+    contract_id = application.call.contract_id
+    if is_pilot(user, contract_id) or is_committee_member(user, contract_id):
+        return True
+    return _instructs(user, application, line.funder.partner_id, application_qpv_ids(application))
+
+
+def visible_calls(user, queryset, contract):
+    """Appels du contrat que ``user`` peut ouvrir (même règle que ``call_abilities()["view"]``)."""
+    queryset = queryset.filter(contract=contract)
+    return queryset if is_pilot(user, contract.pk) else queryset.filter(status=CallStatus.PUBLISHED)

@@ -17,7 +17,7 @@ from django.utils import timezone
 
 from cdv.core.links import absolute_url
 
-from .enums import ROLES_WITH_PARTNER, Role
+from .enums import ROLES_WITH_PARTNER, ROLES_WITH_QPV, Role
 from .models import ApiToken, Invitation, Membership, User
 from .roles import forget_memberships
 
@@ -26,6 +26,7 @@ if TYPE_CHECKING:
 
     from cdv.contracts.models import Contract
     from cdv.partners.models import Partner
+    from cdv.territories.models import Territory
 
 
 def hash_token(token: str) -> str:
@@ -40,6 +41,7 @@ def invite(
     email: str,
     role: str,
     partner: Partner | None = None,
+    qpv: Territory | None = None,
     request: HttpRequest | None = None,
 ) -> tuple[Invitation, str]:
     """Crée l'invitation et envoie le courriel ; renvoie l'invitation et le lien envoyé.
@@ -57,11 +59,18 @@ def invite(
         errors["role"] = "Rôle inconnu."
     if role in ROLES_WITH_PARTNER and partner is None:
         errors["partner"] = "Ce rôle s'exerce au nom d'un partenaire : choisissez-le."
-    if role not in ROLES_WITH_PARTNER and partner is not None:
-        errors["partner"] = "Un pilote ou un évaluateur n'agit pas au nom d'un partenaire."
+    if role == Role.PREFECT_DELEGATE and partner is None:
+        errors["partner"] = "Le délégué du préfet agit au nom de l'État : choisissez le partenaire de l'État."
+    if role not in ROLES_WITH_PARTNER | {Role.PREFECT_DELEGATE} and partner is not None:
+        errors["partner"] = "Ce rôle ne s'exerce pas au nom d'un partenaire : laissez le champ vide."
     elif partner is not None and not partner_takes_part(contract, partner):
         errors["partner"] = _outside_message(partner, contract)
-    if Membership.objects.filter(user__email=email, contract=contract, role=role, partner=partner).exists():
+    elif partner is not None:
+        errors.update(_grants_partner_errors(role, partner))
+    errors.update(_qpv_errors(contract, role, qpv))
+    if Membership.objects.filter(
+        user__email=email, contract=contract, role=role, partner=partner, qpv=qpv
+    ).exists():
         errors["email"] = "Cette personne a déjà ce rôle dans le contrat."
     if errors:
         raise ValidationError(errors)
@@ -71,6 +80,7 @@ def invite(
         contract=contract,
         partner=partner,
         role=role,
+        qpv=qpv,
         token_hash=hash_token(token),
         invited_by=inviter if getattr(inviter, "pk", None) else None,
         expires_at=timezone.now() + timedelta(days=settings.INVITATION_VALID_DAYS),
@@ -89,6 +99,32 @@ def invite(
         recipient_list=[email],
     )
     return invitation, link
+
+
+def _grants_partner_errors(role: str, partner: Partner) -> dict[str, str]:
+    """Rôles de l'appel à projets : le partenaire doit être de la bonne sorte."""
+    from cdv.partners.enums import PartnerKind
+
+    if role == Role.APPLICANT and partner.kind != PartnerKind.ASSOCIATION:
+        return {"partner": "Un référent d'appel à projets agit au nom d'une association : choisissez-la."}
+    if role == Role.INSTRUCTOR and partner.kind in (PartnerKind.ASSOCIATION, PartnerKind.CITIZEN_COUNCIL):
+        return {"partner": "Un instructeur agit au nom d'un financeur (État, collectivité, CAF…)."}
+    if role == Role.PREFECT_DELEGATE and partner.kind != PartnerKind.STATE:
+        return {"partner": "Le délégué du préfet agit au nom de l'État : choisissez le partenaire de l'État."}
+    return {}
+
+
+def _qpv_errors(contract: Contract, role: str, qpv: Territory | None) -> dict[str, str]:
+    """Correspondant de quartier et délégué du préfet : un quartier prioritaire du contrat."""
+    if role in ROLES_WITH_QPV and qpv is None:
+        return {"qpv": "Ce rôle s'exerce pour un quartier : choisissez-le."}
+    if role not in ROLES_WITH_QPV and qpv is not None:
+        return {
+            "qpv": "Seuls le correspondant de quartier et le délégué du préfet s'exercent pour un quartier."
+        }
+    if qpv is not None and not contract.qpvs.filter(pk=qpv.pk).exists():
+        return {"qpv": f"« {qpv.name} » n'est pas un quartier prioritaire de ce contrat."}
+    return {}
 
 
 def _outside_message(partner: Partner, contract: Contract) -> str:
@@ -124,6 +160,10 @@ def accept_invitation(
     # Une invitation envoyée avant que le partenaire ne soit exigé dans le contrat ne l'y fait pas entrer.
     if invitation.partner_id and not partner_takes_part(invitation.contract, invitation.partner):
         raise ValidationError(_outside_message(invitation.partner, invitation.contract))
+    if invitation.qpv_id and not invitation.contract.qpvs.filter(pk=invitation.qpv_id).exists():
+        raise ValidationError(
+            "Ce quartier ne relève plus du contrat : demandez une nouvelle invitation au pilote."
+        )
     existing = User.objects.filter(email=invitation.email).first()
     if existing is not None:
         if user is None or user.pk != existing.pk:
@@ -136,7 +176,11 @@ def accept_invitation(
             email=invitation.email, password=password, first_name=first_name, last_name=last_name
         )
     Membership.objects.get_or_create(
-        user=account, contract=invitation.contract, role=invitation.role, partner=invitation.partner
+        user=account,
+        contract=invitation.contract,
+        role=invitation.role,
+        partner=invitation.partner,
+        qpv=invitation.qpv,
     )
     forget_memberships(account)
     forget_memberships(user)  # la personne connectée (un autre objet pour le même compte)

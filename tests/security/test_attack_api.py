@@ -37,6 +37,7 @@ API = "/api/v1/contracts"
 def world(nantes, tmp_path, settings):
     settings.MEDIA_ROOT = tmp_path / "media"
     w = build_world(nantes)
+    add_grants(w)
     w["keys"] = {
         role: create_api_token(user=user, name="sondes")[1]
         for role, user in w["users"].items()
@@ -46,6 +47,73 @@ def world(nantes, tmp_path, settings):
     factories.MembershipFactory(contract=preparing, role=Role.PILOT)
     w["preparing"] = preparing
     return w
+
+
+def add_grants(w):
+    """Un appel à projets ouvert à Nantes, deux associations et leurs référents, un brouillon de A
+    et un dossier complet de A (prêt au dépôt)."""
+    from tests.grants.applying_helpers import association
+
+    call = factories.CallFactory(contract=w["nantes"], year=2099)
+    factories.CallFunderFactory(call=call)
+    factories.CallFunderFactory(call=call)
+    asso_a, asso_b = (
+        association(name="Association A"),
+        association(name="Association B", siret="", rna="W442000999"),
+    )
+    for name, asso in (("referent_a", asso_a), ("referent_b", asso_b)):
+        w["users"][name] = factories.MembershipFactory(
+            contract=w["nantes"], partner=asso, role=Role.APPLICANT
+        ).user
+    w["grants"] = {
+        "call": call,
+        "asso_a": asso_a,
+        "draft_a": factories.ApplicationFactory(call=call, partner=asso_a, title="Brouillon de A"),
+        "complete_a": complete_application_of(call, asso_a, w["nantes"].enjeux.order_by("number").first()),
+    }
+
+
+def complete_application_of(call, partner, enjeu):
+    """Un brouillon prêt au dépôt : équilibré (10 000 € = 4 000 € + 2 × 3 000 € demandés), statuts joints."""
+    import datetime
+    from decimal import Decimal
+
+    from django.utils import timezone
+
+    today = timezone.localdate()
+    factories.CallDocumentFactory(call=call)
+    application = factories.ApplicationFactory(
+        call=call,
+        partner=partner,
+        objectives="Rompre l'isolement.",
+        public="Habitants",
+        places="Maison de quartier",
+        evaluation_indicators="Participants",
+        start_date=today + datetime.timedelta(days=60),
+        end_date=today + datetime.timedelta(days=300),
+        enjeu=enjeu,
+    )
+    factories.BudgetLineFactory(application=application, account="64", amount=Decimal("10000"))
+    factories.BudgetLineFactory(application=application, account="70", amount=Decimal("4000"))
+    for funder in call.funders.all():
+        application.funder_lines.create(funder=funder, requested_amount=Decimal("3000"))
+    application.documents.add(factories.PartnerDocumentFactory(partner=partner))
+    return application
+
+
+def aap(world, key=None):
+    path = f"{n(world)}/calls/2099/applications"
+    return f"{path}/brouillon-{world['grants'][key].pk}" if key else path
+
+
+def draft_of_a_unchanged(world):
+    from cdv.grants.models import Application
+
+    return Application.objects.get(pk=world["grants"]["draft_a"].pk).title == "Brouillon de A"
+
+
+SUBMIT = {"sworn_name": "Camille Martin", "sworn_statement": True, "republican_contract": True}
+BUDGET = {"version": 1, "lines": [{"account": "64", "label": "Animatrice", "amount": "5000"}]}
 
 
 def headers(world, role):
@@ -125,6 +193,89 @@ def draft_of_a_untouched_but_retitled(world):
 
 
 WRITES = [
+    # Appel à projets : le dossier de sa propre association
+    A(
+        "aap create: référent A pour A",
+        "referent_a",
+        "post",
+        aap,
+        lambda w: {"partner": w["grants"]["asso_a"].slug},
+        201,
+    ),
+    A(
+        "aap create: référent B pour A",
+        "referent_b",
+        "post",
+        aap,
+        lambda w: {"partner": w["grants"]["asso_a"].slug},
+        403,
+    ),
+    A(
+        "aap create: anonyme",
+        "anonymous",
+        "post",
+        aap,
+        lambda w: {"partner": w["grants"]["asso_a"].slug},
+        401,
+    ),
+    A(
+        "aap update: référent A",
+        "referent_a",
+        "patch",
+        lambda w: aap(w, "draft_a"),
+        lambda w: {"version": 1, "summary": "Résumé"},
+        200,
+    ),
+    A(
+        "aap update: référent B sur le dossier de A",
+        "referent_b",
+        "patch",
+        lambda w: aap(w, "draft_a"),
+        lambda w: {"version": 1, "title": "Volé"},
+        404,
+        draft_of_a_unchanged,
+    ),
+    A(
+        "aap update: pilote (pas son dossier)",
+        "pilot",
+        "patch",
+        lambda w: aap(w, "draft_a"),
+        lambda w: {"version": 1, "title": "Volé"},
+        404,
+        draft_of_a_unchanged,
+    ),
+    A(
+        "aap budget: référent A",
+        "referent_a",
+        "put",
+        lambda w: aap(w, "draft_a") + "/budget",
+        lambda w: BUDGET,
+        200,
+    ),
+    A(
+        "aap budget: référent B sur le dossier de A",
+        "referent_b",
+        "put",
+        lambda w: aap(w, "draft_a") + "/budget",
+        lambda w: BUDGET,
+        404,
+    ),
+    A(
+        "aap submit: référent A",
+        "referent_a",
+        "post",
+        lambda w: aap(w, "complete_a") + "/submit",
+        lambda w: SUBMIT,
+        200,
+    ),
+    A(
+        "aap submit: référent B sur le dossier de A",
+        "referent_b",
+        "post",
+        lambda w: aap(w, "complete_a") + "/submit",
+        lambda w: SUBMIT,
+        404,
+    ),
     # Réussites (les sondes ne passent pas à vide)
     A("create: référent A pour A", "editor_a", "post", lambda w: f"{n(w)}/commitments", new_commitment, 201),
     A(

@@ -274,6 +274,7 @@ WATCHED_APPS = {
     "contracts",
     "evaluation",
     "georef",
+    "grants",
     "indicators",
     "monitoring",
     "notifications",

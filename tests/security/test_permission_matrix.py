@@ -831,6 +831,10 @@ API_READS = {
     "list_meetings": "api_meeting_list",
     "list_decisions": "api_decisions_not_copil",
     "list_feedback": "api_feedback_list",
+    # appel à projets : chaque rôle × chaque lecture dans tests/grants/
+    **dict.fromkeys(
+        ["list_calls", "get_call", "list_applications", "get_application"], "tests/grants/test_grants_api.py"
+    ),
     # publiques : référentiel, plan, indicateurs ; listes filtrées par les fonctions de droits
     **dict.fromkeys(
         [

@@ -13,12 +13,24 @@ class InvitationForm(forms.Form):
         label="Au nom du partenaire",
         queryset=None,
         required=False,
-        help_text="Obligatoire sauf pour un pilote ou un évaluateur.",
+        help_text="Obligatoire sauf pour un pilote, un évaluateur, un correspondant de quartier ou un "
+        "membre du comité des financeurs. Référent d'appel à projets : l'association ; instructeur : "
+        "le financeur ; délégué du préfet : l'État.",
     )
 
-    def __init__(self, *args, partners, **kwargs):
+    qpv = forms.ModelChoiceField(
+        label="Pour le quartier",
+        queryset=None,
+        required=False,
+        error_messages={"invalid_choice": "Ce quartier n'est pas un quartier prioritaire de ce contrat."},
+        help_text="Correspondant de quartier et délégué du préfet (appel à projets) : le quartier "
+        "prioritaire du contrat dont la personne donne l'avis.",
+    )
+
+    def __init__(self, *args, partners, qpvs, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["partner"].queryset = partners
+        self.fields["qpv"].queryset = qpvs
 
 
 class AcceptInvitationForm(forms.Form):

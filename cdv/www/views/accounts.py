@@ -105,7 +105,7 @@ def my_space(request):
         return redirect("www:my_space")
     memberships = (
         Membership.objects.filter(user=request.user)
-        .select_related("contract", "partner")
+        .select_related("contract", "partner", "qpv")
         .order_by("contract__title", "role")
     )
     tokens = list(ApiToken.objects.filter(user=request.user, revoked=False))

@@ -138,7 +138,9 @@ def invitations(request, slug):
     taking_part = Partner.objects.taking_part_in(contract)
     partners = taking_part.order_by("name")
     bound = request.method == "POST" and add_form is None and new_form is None
-    form = InvitationForm(request.POST if bound else None, partners=partners)
+    form = InvitationForm(
+        request.POST if bound else None, partners=partners, qpvs=contract.qpvs.order_by("name")
+    )
     query = (request.GET.get("q") or request.POST.get("q") or "").strip()[:100]
     found = []
     if query:
@@ -157,7 +159,7 @@ def invitations(request, slug):
         "new_form": new_form or NewPartnerForm(prefix="nouveau", initial={"name": query}),
     }
     if add_form is not None or new_form is not None:
-        context["sent"] = Invitation.objects.for_contract(contract).select_related("partner")[:100]
+        context["sent"] = Invitation.objects.for_contract(contract).select_related("partner", "qpv")[:100]
         return render(request, "pilot/invitations.html", context, status=422)
     if bound and form.is_valid():
         try:
@@ -167,6 +169,7 @@ def invitations(request, slug):
                 email=form.cleaned_data["email"],
                 role=form.cleaned_data["role"],
                 partner=form.cleaned_data["partner"],
+                qpv=form.cleaned_data["qpv"],
                 request=request,
             )
         except ValidationError as error:
@@ -175,5 +178,5 @@ def invitations(request, slug):
         else:
             messages.success(request, f"Invitation envoyée à {form.cleaned_data['email']}.")
             return redirect("www:invitations", slug=contract.slug)
-    context["sent"] = Invitation.objects.for_contract(contract).select_related("partner")[:100]
+    context["sent"] = Invitation.objects.for_contract(contract).select_related("partner", "qpv")[:100]
     return render(request, "pilot/invitations.html", context)
