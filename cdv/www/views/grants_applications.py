@@ -9,11 +9,9 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Prefetch
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.template.loader import render_to_string
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 
-from cdv.commitments.documents import DOCUMENTS_DIR, html_to_pdf
 from cdv.grants.abilities import application_abilities, call_abilities
 from cdv.grants.enums import ApplicationStatus, CallStatus
 from cdv.grants.errors import ConflictError
@@ -26,6 +24,7 @@ from cdv.grants.models import (
     InfoRequest,
     PartnerDocument,
 )
+from cdv.grants.receipts import build_receipt_pdf, receipt_filename
 from cdv.grants.services import applications as services
 from cdv.partners.models import Partner
 from cdv.users.roles import applicant_partner_ids
@@ -41,9 +40,6 @@ from ..forms.grants_applications import (
     UploadForm,
 )
 from .helpers import add_service_errors, get_contract, get_in_contract, require
-
-RECEIPT_CSS = DOCUMENTS_DIR / "cahier.css"
-
 
 # ---------------------------------------------------------------------------------------------
 # Résolution sûre
@@ -491,16 +487,6 @@ def application_receipt(request, slug, year, pk):
     contract, application, rights = _get_application(request, slug, year, pk, "download_pdf")
     if not application.number:
         raise Http404("Un brouillon n'a pas de récépissé : il n'est pas déposé.")
-    html = render_to_string(
-        "grants/applications/receipt.html",
-        {
-            "contract": contract,
-            "call": application.call,
-            "application": application,
-            "totals": services.budget_totals(application),
-            "generated_on": timezone.localdate(),
-        },
-    )
-    response = HttpResponse(html_to_pdf(html, RECEIPT_CSS), content_type="application/pdf")
-    response["Content-Disposition"] = f'attachment; filename="recepisse-{application.number}.pdf"'
+    response = HttpResponse(build_receipt_pdf(application), content_type="application/pdf")
+    response["Content-Disposition"] = f'attachment; filename="{receipt_filename(application)}"'
     return response
