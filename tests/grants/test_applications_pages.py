@@ -226,3 +226,11 @@ def test_withdraw_needs_confirmation(setup):
     assert Application.objects.get(pk=application.pk).status == ApplicationStatus.DRAFT
     client.post(url("application_withdraw", application), {"confirm": "oui"})
     assert Application.objects.get(pk=application.pk).status == ApplicationStatus.WITHDRAWN
+
+
+def test_my_space_links_the_referent_to_the_association_space(setup):
+    client, application, user = setup
+    page = reverse(
+        "www:partner_applications", args=[application.call.contract.slug, application.partner.slug]
+    )
+    assert page in client.get(reverse("www:my_space")).content.decode()
