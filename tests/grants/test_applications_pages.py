@@ -234,3 +234,30 @@ def test_my_space_links_the_referent_to_the_association_space(setup):
         "www:partner_applications", args=[application.call.contract.slug, application.partner.slug]
     )
     assert page in client.get(reverse("www:my_space")).content.decode()
+
+
+def test_project_conflict_keeps_the_input_and_a_second_save_wins(setup):
+    client, application, user = setup
+    stale = application.version
+    base = {"scope": "QPV", "years": "1", "qpvs": [application.qpvs.first().pk]}
+    assert (
+        client.post(
+            url("application_project", application), {**base, "version": stale, "title": "A"}
+        ).status_code
+        == 302
+    )
+
+    response = client.post(url("application_project", application), {**base, "version": stale, "title": "B"})
+
+    text = response.content.decode()
+    assert response.status_code == 200 and "modifié par quelqu" in text and 'value="B"' in text
+    assert Application.objects.get(pk=application.pk).title == "A"
+    version = Application.objects.get(pk=application.pk).version
+    assert f'name="version" value="{version}"' in text
+    assert (
+        client.post(
+            url("application_project", application), {**base, "version": version, "title": "B"}
+        ).status_code
+        == 302
+    )
+    assert Application.objects.get(pk=application.pk).title == "B"

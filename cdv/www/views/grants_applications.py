@@ -91,6 +91,14 @@ def _ctx(contract, application, rights, **extra):
     return context
 
 
+def _show_conflict(form, error: ConflictError) -> None:
+    """Le formulaire garde la saisie, liste chaque champ en conflit et prend la version
+    enregistrée : renvoyé tel quel, il enregistre la saisie (rien n'est perdu)."""
+    form.data = form.data.copy()
+    form.data["version"] = error.obj.version
+    form.add_error(None, _conflict_message(error))
+
+
 def _conflict_message(error: ConflictError) -> list[str]:
     return [str(error)] + [
         f"{label} : enregistré « {theirs} », votre saisie « {mine} »"
@@ -297,7 +305,7 @@ def application_project(request, slug, year, pk):
                 qpvs=list(form.cleaned_data["qpvs"]),
             )
         except ConflictError as error:
-            form.add_error(None, _conflict_message(error))
+            _show_conflict(form, error)
         except ValidationError as error:
             add_service_errors(form, error, {"summary": "summary_plain"})
         else:
@@ -329,7 +337,7 @@ def application_budget(request, slug, year, pk):
                 requests=form.requests(),
             )
         except ConflictError as error:
-            form.add_error(None, _conflict_message(error))
+            _show_conflict(form, error)
         except ValidationError as error:
             add_service_errors(form, error)
         else:
@@ -361,7 +369,7 @@ def application_documents(request, slug, year, pk):
                 documents=list(form.cleaned_data["documents"]),
             )
         except ConflictError as error:
-            form.add_error(None, _conflict_message(error))
+            _show_conflict(form, error)
         except ValidationError as error:
             add_service_errors(form, error)
         else:
