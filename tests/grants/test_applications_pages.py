@@ -261,3 +261,30 @@ def test_project_conflict_keeps_the_input_and_a_second_save_wins(setup):
         == 302
     )
     assert Application.objects.get(pk=application.pk).title == "B"
+
+
+def test_lying_attachment_refused_on_the_page(setup):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from cdv.grants.models import PartnerDocument
+
+    client, application, user = setup
+    page = reverse("www:partner_documents", args=[application.call.contract.slug, application.partner.slug])
+    before = PartnerDocument.objects.filter(partner=application.partner).count()
+    fake = SimpleUploadedFile(
+        "statuts.pdf", b"<html><body>pas un PDF</body></html>", content_type="application/pdf"
+    )
+
+    response = client.post(page, {"kind": "STATUTS", "file": fake})
+
+    assert response.status_code == 200
+    assert "est en réalité une page web" in response.content.decode()
+    assert PartnerDocument.objects.filter(partner=application.partner).count() == before
+
+
+def test_anonymous_and_draft_receipt(client, setup):
+    logged, application, user = setup
+    assert logged.get(url("application_receipt", application)).status_code == 404
+    logged.logout()
+    assert client.get(url("application", application)).status_code in (302, 404)
+    assert client.get(url("application_project", application)).status_code in (302, 404)
