@@ -8,7 +8,7 @@ from cdv.commitments.documents import DOCUMENTS_DIR, html_to_pdf
 
 from .models import Application
 
-RECEIPT_CSS = DOCUMENTS_DIR / "cahier.css"
+RECEIPT_CSS = DOCUMENTS_DIR / "aap_receipt.css"
 
 
 def receipt_filename(application: Application) -> str:
