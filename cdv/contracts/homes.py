@@ -221,6 +221,7 @@ HOME_TEMPLATES = {
     Role.READER: "accounts/_home_reader.html",
     Role.COUNCIL_MEMBER: "accounts/_home_council.html",
     Role.EVALUATOR: "accounts/_home_evaluator.html",
+    Role.APPLICANT: "accounts/_home_applicant.html",
 }
 
 

@@ -17,14 +17,14 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from django.conf import settings
-from django.core.mail import send_mail
+from django.core.mail import EmailMessage, send_mail
 from django.db import transaction
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -143,9 +143,17 @@ class Delivered:
     failed: list[str] = field(default_factory=list)
 
 
-def _email(subject: str, body: str, to: str) -> bool:
+def _email(subject: str, body: str, to: str, attachments: Sequence[tuple[str, bytes, str]] = ()) -> bool:
     try:
-        send_mail(subject=subject, message=body, from_email=settings.DEFAULT_FROM_EMAIL, recipient_list=[to])
+        if attachments:  # une pièce jointe (récépissé PDF d'un dépôt…)
+            message = EmailMessage(subject, body, settings.DEFAULT_FROM_EMAIL, [to])
+            for name, content, mimetype in attachments:
+                message.attach(name, content, mimetype)
+            message.send()
+        else:
+            send_mail(
+                subject=subject, message=body, from_email=settings.DEFAULT_FROM_EMAIL, recipient_list=[to]
+            )
     except Exception:  # un courriel raté n'annule pas ce qui vient d'être fait
         logger.exception("Courriel de notification non envoyé à %s", to)
         return False
@@ -184,12 +192,14 @@ def notify(
     subject: str | None = None,
     body: str | None = None,
     force_email: bool = False,
+    attachments: Sequence[tuple[str, bytes, str]] = (),
 ) -> Delivered:
     """Prévient ``recipients`` (personnes actives, chacune une fois) de ``text``, avec un lien vers ``path``.
 
     ``subject`` et ``body`` remplacent l'objet et le texte du courriel par défaut (les relances de
     bilans ont le leur) ; ``force_email`` envoie le courriel même à qui a choisi le résumé ou désactivé
-    cette nature (relance demandée explicitement par le pilote).
+    cette nature (relance demandée explicitement par le pilote). ``attachments`` : (nom, octets,
+    type) joints au courriel immédiat (le résumé quotidien n'en porte pas).
     """
     kind = NotificationKind(kind)
     people = {u.pk: u for u in recipients if u is not None and u.is_active and u.email}
@@ -223,7 +233,7 @@ def notify(
         if notification.delivery == Delivery.DIGEST:
             result.deferred.append(user.email)
             continue
-        if _email(subject, body or _default_body(user, notification), user.email):
+        if _email(subject, body or _default_body(user, notification), user.email, attachments):
             sent.append(notification.pk)
             result.emailed.append(user.email)
         else:

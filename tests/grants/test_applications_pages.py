@@ -226,3 +226,65 @@ def test_withdraw_needs_confirmation(setup):
     assert Application.objects.get(pk=application.pk).status == ApplicationStatus.DRAFT
     client.post(url("application_withdraw", application), {"confirm": "oui"})
     assert Application.objects.get(pk=application.pk).status == ApplicationStatus.WITHDRAWN
+
+
+def test_my_space_links_the_referent_to_the_association_space(setup):
+    client, application, user = setup
+    page = reverse(
+        "www:partner_applications", args=[application.call.contract.slug, application.partner.slug]
+    )
+    assert page in client.get(reverse("www:my_space")).content.decode()
+
+
+def test_project_conflict_keeps_the_input_and_a_second_save_wins(setup):
+    client, application, user = setup
+    stale = application.version
+    base = {"scope": "QPV", "years": "1", "qpvs": [application.qpvs.first().pk]}
+    assert (
+        client.post(
+            url("application_project", application), {**base, "version": stale, "title": "A"}
+        ).status_code
+        == 302
+    )
+
+    response = client.post(url("application_project", application), {**base, "version": stale, "title": "B"})
+
+    text = response.content.decode()
+    assert response.status_code == 200 and "modifié par quelqu" in text and 'value="B"' in text
+    assert Application.objects.get(pk=application.pk).title == "A"
+    version = Application.objects.get(pk=application.pk).version
+    assert f'name="version" value="{version}"' in text
+    assert (
+        client.post(
+            url("application_project", application), {**base, "version": version, "title": "B"}
+        ).status_code
+        == 302
+    )
+    assert Application.objects.get(pk=application.pk).title == "B"
+
+
+def test_lying_attachment_refused_on_the_page(setup):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from cdv.grants.models import PartnerDocument
+
+    client, application, user = setup
+    page = reverse("www:partner_documents", args=[application.call.contract.slug, application.partner.slug])
+    before = PartnerDocument.objects.filter(partner=application.partner).count()
+    fake = SimpleUploadedFile(
+        "statuts.pdf", b"<html><body>pas un PDF</body></html>", content_type="application/pdf"
+    )
+
+    response = client.post(page, {"kind": "STATUTS", "file": fake})
+
+    assert response.status_code == 200
+    assert "est en réalité une page web" in response.content.decode()
+    assert PartnerDocument.objects.filter(partner=application.partner).count() == before
+
+
+def test_anonymous_and_draft_receipt(client, setup):
+    logged, application, user = setup
+    assert logged.get(url("application_receipt", application)).status_code == 404
+    logged.logout()
+    assert client.get(url("application", application)).status_code in (302, 404)
+    assert client.get(url("application_project", application)).status_code in (302, 404)

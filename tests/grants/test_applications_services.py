@@ -57,6 +57,9 @@ def test_submission_numbers_freezes_transmits_and_emails(mailoutbox):
     )
     assert f"{year}-0001" in mailoutbox[0].subject
     assert "recepisse.pdf" in mailoutbox[0].body
+    name, content, mimetype = mailoutbox[0].attachments[0]
+    assert (name, mimetype) == (f"recepisse-{year}-0001.pdf", "application/pdf")
+    assert content.startswith(b"%PDF")
     # Figé : plus modifiable.
     with pytest.raises(PermissionDenied):
         services.update_project(user=user, application=application, version=None, data={"title": "Autre"})

@@ -55,6 +55,7 @@ from ..models import (
     InfoRequest,
     PartnerDocument,
 )
+from ..receipts import build_receipt_pdf, receipt_filename
 
 # Un montant au-delà est une erreur de saisie (un projet d'association, pas un budget d'État).
 MAX_AMOUNT = Decimal("100000000")
@@ -766,7 +767,8 @@ def _notify_submitted(application: Application, user: User, *, resubmitted: bool
         f"Bonjour,\n\nLe dossier {application.number} « {application.title} » de {application.partner} a été "
         f"{verb} sur l'appel à projets « {call.title} » ({call.year}).\n"
         f"Montant demandé aux financeurs de l'appel : {format_eur(totals.requested)}.\n\n"
-        f"Le récépissé (PDF) : {_link(receipt_path(application))}\n"
+        "Le récépissé est joint à ce courriel (PDF) ; il se télécharge aussi ici : "
+        f"{_link(receipt_path(application))}\n"
         f"Le dossier et son suivi, financeur par financeur : {_link(application_path(application))}\n"
     )
     notify(
@@ -777,6 +779,7 @@ def _notify_submitted(application: Application, user: User, *, resubmitted: bool
         path=application_path(application),
         subject=f"Récépissé de dépôt — dossier {application.number}",
         body=body,
+        attachments=[(receipt_filename(application), build_receipt_pdf(application), "application/pdf")],
     )
 
 

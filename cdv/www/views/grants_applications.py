@@ -9,11 +9,9 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Prefetch
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.template.loader import render_to_string
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 
-from cdv.commitments.documents import DOCUMENTS_DIR, html_to_pdf
 from cdv.grants.abilities import application_abilities, call_abilities
 from cdv.grants.enums import ApplicationStatus, CallStatus
 from cdv.grants.errors import ConflictError
@@ -26,6 +24,7 @@ from cdv.grants.models import (
     InfoRequest,
     PartnerDocument,
 )
+from cdv.grants.receipts import build_receipt_pdf, receipt_filename
 from cdv.grants.services import applications as services
 from cdv.partners.models import Partner
 from cdv.users.roles import applicant_partner_ids
@@ -41,9 +40,6 @@ from ..forms.grants_applications import (
     UploadForm,
 )
 from .helpers import add_service_errors, get_contract, get_in_contract, require
-
-RECEIPT_CSS = DOCUMENTS_DIR / "cahier.css"
-
 
 # ---------------------------------------------------------------------------------------------
 # Résolution sûre
@@ -93,6 +89,14 @@ def _ctx(contract, application, rights, **extra):
     }
     context.update(extra)
     return context
+
+
+def _show_conflict(form, error: ConflictError) -> None:
+    """Le formulaire garde la saisie, liste chaque champ en conflit et prend la version
+    enregistrée : renvoyé tel quel, il enregistre la saisie (rien n'est perdu)."""
+    form.data = form.data.copy()
+    form.data["version"] = error.obj.version
+    form.add_error(None, _conflict_message(error))
 
 
 def _conflict_message(error: ConflictError) -> list[str]:
@@ -301,7 +305,7 @@ def application_project(request, slug, year, pk):
                 qpvs=list(form.cleaned_data["qpvs"]),
             )
         except ConflictError as error:
-            form.add_error(None, _conflict_message(error))
+            _show_conflict(form, error)
         except ValidationError as error:
             add_service_errors(form, error, {"summary": "summary_plain"})
         else:
@@ -333,7 +337,7 @@ def application_budget(request, slug, year, pk):
                 requests=form.requests(),
             )
         except ConflictError as error:
-            form.add_error(None, _conflict_message(error))
+            _show_conflict(form, error)
         except ValidationError as error:
             add_service_errors(form, error)
         else:
@@ -365,7 +369,7 @@ def application_documents(request, slug, year, pk):
                 documents=list(form.cleaned_data["documents"]),
             )
         except ConflictError as error:
-            form.add_error(None, _conflict_message(error))
+            _show_conflict(form, error)
         except ValidationError as error:
             add_service_errors(form, error)
         else:
@@ -491,16 +495,6 @@ def application_receipt(request, slug, year, pk):
     contract, application, rights = _get_application(request, slug, year, pk, "download_pdf")
     if not application.number:
         raise Http404("Un brouillon n'a pas de récépissé : il n'est pas déposé.")
-    html = render_to_string(
-        "grants/applications/receipt.html",
-        {
-            "contract": contract,
-            "call": application.call,
-            "application": application,
-            "totals": services.budget_totals(application),
-            "generated_on": timezone.localdate(),
-        },
-    )
-    response = HttpResponse(html_to_pdf(html, RECEIPT_CSS), content_type="application/pdf")
-    response["Content-Disposition"] = f'attachment; filename="recepisse-{application.number}.pdf"'
+    response = HttpResponse(build_receipt_pdf(application), content_type="application/pdf")
+    response["Content-Disposition"] = f'attachment; filename="{receipt_filename(application)}"'
     return response
