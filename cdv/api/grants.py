@@ -24,7 +24,7 @@ from cdv.grants.abilities import (
     visible_applications,
     visible_calls,
 )
-from cdv.grants.enums import PUBLIC_LINE_STATUSES, Account, ProjectScope
+from cdv.grants.enums import Account, ProjectScope
 from cdv.grants.errors import ConflictError
 from cdv.grants.models import Application, Call, CallFunder, FunderLine
 from cdv.grants.services import applications as services
@@ -243,7 +243,7 @@ def visible_application_queryset(user, call):
     applications = Application.objects.filter(call=call)
     allowed = Q(pk__in=visible_applications(user, applications, call).values("pk"))
     if call_abilities(user, call)["view_voted"]:
-        voted = FunderLine.objects.filter(application__call=call, status__in=PUBLIC_LINE_STATUSES)
+        voted = FunderLine.objects.for_call(call).public()
         allowed |= Q(pk__in=voted.values("application_id"))
     return (
         applications.filter(allowed)
@@ -272,7 +272,7 @@ def _line_out(user, line, *, complete: bool, decisions: bool) -> dict:
         "requested_amount": line.requested_amount if complete else None,
         "later_amounts": [Decimal(a) for a in line.later_amounts or []] if complete else None,
     }
-    decided = decisions or line.status in PUBLIC_LINE_STATUSES
+    decided = decisions or line.is_public
     out.update(
         voted_amount=line.voted_amount if decided else None,
         decision_date=line.decision_date if decided else None,
@@ -289,7 +289,7 @@ def application_out(user, application, *, detail: bool = False) -> dict:
     complete = abilities["view"]
     lines = list(application.funder_lines.all())
     if not complete:
-        lines = [line for line in lines if line.status in PUBLIC_LINE_STATUSES]
+        lines = [line for line in lines if line.is_public]
     out = {
         "ref": application_ref(application),
         "number": application.number,

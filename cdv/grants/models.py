@@ -17,6 +17,8 @@ from simple_history.models import HistoricalRecords
 from cdv.territories.enums import TerritoryKind
 
 from .enums import (
+    INSTRUCTED_APPLICATION_STATUSES,
+    PUBLIC_LINE_STATUSES,
     Account,
     ApplicationStatus,
     CallStatus,
@@ -290,6 +292,10 @@ class ApplicationQuerySet(models.QuerySet):
     def drafts(self):
         return self.filter(status=ApplicationStatus.DRAFT)
 
+    def renewable(self):
+        """Dossiers dont on peut repartir l'an suivant : déposés, qu'ils soient décidés ou non."""
+        return self.submitted()
+
 
 class Application(models.Model):
     """Le dossier d'une association pour un projet : une seule saisie pour tous les financeurs."""
@@ -418,6 +424,16 @@ class Application(models.Model):
     def is_draft(self) -> bool:
         return self.status == ApplicationStatus.DRAFT
 
+    @property
+    def is_submitted(self) -> bool:
+        """Déposé (ni brouillon ni retiré) : instruit, ou décidé."""
+        return self.status not in (ApplicationStatus.DRAFT, ApplicationStatus.WITHDRAWN)
+
+    @property
+    def in_instruction(self) -> bool:
+        """Entre les mains des financeurs : déposé ou rendu pour compléments, pas encore décidé."""
+        return self.status in INSTRUCTED_APPLICATION_STATUSES
+
 
 class BudgetLine(models.Model):
     """Une ligne du budget du projet (première année), sur le plan comptable des associations."""
@@ -448,6 +464,10 @@ class FunderLineQuerySet(models.QuerySet):
 
     def voted(self):
         return self.filter(status=LineStatus.VOTED)
+
+    def public(self):
+        """Ce qu'un anonyme voit des lignes : après le vote, les seules lignes votées."""
+        return self.filter(status__in=PUBLIC_LINE_STATUSES)
 
 
 class FunderLine(models.Model):
@@ -507,6 +527,10 @@ class FunderLine(models.Model):
 
     def __str__(self):
         return f"{self.application} — {self.funder}"
+
+    @property
+    def is_public(self) -> bool:
+        return self.status in PUBLIC_LINE_STATUSES
 
 
 class QuartierOpinion(models.Model):

@@ -16,7 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from .enums import ApplicationStatus, LineStatus, ProjectScope, Simulation
+from .enums import INSTRUCTED_APPLICATION_STATUSES, ApplicationStatus, LineStatus, ProjectScope, Simulation
 from .models import Application, CallFunder, FunderLine
 
 ZERO = Decimal("0")
@@ -96,6 +96,11 @@ class Row:
     @property
     def in_qpv(self) -> bool:
         return self.scope == ProjectScope.QPV and bool(self.qpvs)
+
+    @property
+    def in_instruction(self) -> bool:
+        """Déposé ou rendu pour compléments : le comité peut encore le simuler."""
+        return self.status in INSTRUCTED_APPLICATION_STATUSES
 
     @property
     def qpv_names(self) -> str:

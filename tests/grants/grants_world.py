@@ -44,6 +44,7 @@ def build_world() -> dict:
         "x": factories.CallFunderFactory(call=call, partner=funder_x),
         "y": factories.CallFunderFactory(call=call, partner=funder_y),
     }
+    factories.ScoringCriterionFactory(call=call, label="Ancrage dans le quartier")
     draft_a = factories.ApplicationFactory(call=call, partner=asso_a, qpvs=[q1], funders=[cf["x"], cf["y"]])
     factories.BudgetLineFactory(application=draft_a, label="SECRET-BROUILLON")
     sub_a = factories.ApplicationFactory(

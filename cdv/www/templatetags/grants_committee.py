@@ -43,7 +43,7 @@ def _cell(ctx: dict, row, funder, cell) -> str:
         parts.append(f"<br><strong>Voté : {euros(cell.voted)}</strong>")
     elif cell.decided:
         parts.append(f"<br><strong>{escape(cell.status_label)}</strong>")
-    if ctx["can_simulate"] and not cell.decided and row.status in ctx["open_statuses"]:
+    if ctx["can_simulate"] and not cell.decided and row.in_instruction:
         line, number = cell.line_id, escape(row.number)
         url = f"{ctx['simulate_prefix']}{line}/simulation/"
         options = OPTIONS.get(cell.simulation, OPTIONS[""])
@@ -68,11 +68,7 @@ def _cell(ctx: dict, row, funder, cell) -> str:
 
 
 def _row(ctx: dict, row) -> str:
-    state = (
-        ""
-        if row.status in ctx["open_statuses"]
-        else f'<br><span class="muted">{escape(row.status_label)}</span>'
-    )
+    state = "" if row.in_instruction else f'<br><span class="muted">{escape(row.status_label)}</span>'
     cells = "".join(_cell(ctx, row, funder, cell) for funder, cell in row.columns)
     voted = f"<br>Voté : {euros(row.totals.voted)}" if row.totals.voted else ""
     return (
@@ -93,7 +89,6 @@ def _context(context) -> dict:
     return {
         "labels": {f.funder_id: escape(f.name) for f in funders},
         "can_simulate": context.get("can_simulate"),
-        "open_statuses": {str(s) for s in context.get("open_statuses", ())},
         "simulate_prefix": context.get("simulate_prefix", ""),
         "csrf": get_token(request) if request is not None and context.get("can_simulate") else "",
         "error": context.get("error"),

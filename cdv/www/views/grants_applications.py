@@ -13,7 +13,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 
 from cdv.grants.abilities import application_abilities, call_abilities
-from cdv.grants.enums import ApplicationStatus, CallStatus
+from cdv.grants.enums import ApplicationStatus
 from cdv.grants.errors import ConflictError
 from cdv.grants.models import (
     Application,
@@ -114,7 +114,7 @@ def partner_applications(request, slug, partner_slug):
     contract = get_contract(request, slug)
     partner = _own_partner(request, contract, partner_slug)
     today = timezone.localdate()
-    calls = list(Call.objects.for_contract(contract).filter(status=CallStatus.PUBLISHED).order_by("-year"))
+    calls = list(Call.objects.for_contract(contract).published().order_by("-year"))
     open_calls = [c for c in calls if c.is_open_on(today)]
     applications = list(
         Application.objects.for_contract(contract)
@@ -123,11 +123,9 @@ def partner_applications(request, slug, partner_slug):
         .prefetch_related(Prefetch("funder_lines", FunderLine.objects.select_related("funder__partner")))
         .order_by("-call__year", "status", "-updated_at")
     )
-    drafts = [a for a in applications if a.status == ApplicationStatus.DRAFT]
-    others = [a for a in applications if a.status != ApplicationStatus.DRAFT]
-    renewable = [
-        a for a in applications if a.status not in (ApplicationStatus.DRAFT, ApplicationStatus.WITHDRAWN)
-    ]
+    drafts = [a for a in applications if a.is_draft]
+    others = [a for a in applications if not a.is_draft]
+    renewable = [a for a in applications if a.is_submitted]
     return render(
         request,
         "grants/applications/partner_applications.html",
@@ -232,7 +230,7 @@ def application_create(request, slug, year, partner_slug):
         Application.objects.for_contract(contract)
         .of_partner(partner)
         .exclude(call=call)
-        .exclude(status=ApplicationStatus.WITHDRAWN)
+        .renewable()
         .select_related("call")
         .order_by("-call__year", "number")
     )

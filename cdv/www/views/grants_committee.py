@@ -16,7 +16,6 @@ from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
 from cdv.grants.abilities import call_abilities, funder_line_abilities
-from cdv.grants.enums import ApplicationStatus
 from cdv.grants.models import Call, FunderLine
 from cdv.grants.programmation import build_programmation, row_of
 from cdv.grants.programmation_xlsx import build_programmation_xlsx
@@ -26,7 +25,6 @@ from ..forms.grants_committee import SimulationForm, VoteForm
 from .helpers import add_service_errors, get_contract, require
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-OPEN_STATUSES = {ApplicationStatus.SUBMITTED, ApplicationStatus.RETURNED}
 
 
 def _get_call(request, slug, year, ability="view_programmation"):
@@ -53,7 +51,6 @@ def _context(contract, call, rights, programmation, **extra):
         "rights": rights,
         "p": programmation,
         "can_simulate": rights["simulate"],
-        "open_statuses": OPEN_STATUSES,
         "simulate_prefix": reverse("www:simulate_line", args=[contract.slug, call.year, 0]).removesuffix(
             "0/simulation/"
         ),
