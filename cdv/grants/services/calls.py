@@ -426,6 +426,7 @@ def shift_year(day: datetime.date | None, years: int = 1) -> datetime.date | Non
 def copy_call(*, user: User, call: Call, year: int | None = None) -> Call:
     """Un nouvel appel (en préparation) pour l'année suivante, copie de ``call`` : textes, règles,
     éligibilité, financeurs et enveloppes, pièces, grille ; dates décalées d'autant d'années."""
+    call = Call.objects.select_related("contract").get(pk=call.pk)  # relu : rien de périmé n'est copié
     _require(call_abilities(user, call)["copy"], "Seul le pilote du contrat copie un appel à projets.")
     year = call.year + 1 if year is None else year
     errors: dict[str, str] = {}
