@@ -54,6 +54,7 @@ CONTRACT_PATHS = {
     "grants.CallDocument": "call__contract",
     "grants.ScoringCriterion": "call__contract",
     "grants.Application": "call__contract",
+    "grants.BudgetLine": "application__call__contract",
     "grants.FunderLine": "application__call__contract",
     "grants.QuartierOpinion": "application__call__contract",
     "grants.Score": "application__call__contract",

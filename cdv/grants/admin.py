@@ -104,6 +104,15 @@ class ApplicationAdmin(SimpleHistoryAdmin):
     inlines = [BudgetLineInline, FunderLineInline]
 
 
+@admin.register(BudgetLine)
+class BudgetLineAdmin(admin.ModelAdmin):
+    formfield_overrides = FRENCH_NUMBERS
+    list_display = ["application", "account", "label", "amount"]
+    list_filter = ["application__call__contract", "account"]
+    list_select_related = ["application"]
+    raw_id_fields = ["application"]
+
+
 @admin.register(FunderLine)
 class FunderLineAdmin(SimpleHistoryAdmin):
     formfield_overrides = FRENCH_NUMBERS
