@@ -295,3 +295,26 @@ def test_call_list_and_call_page_keep_a_bounded_number_of_queries(
     client.logout()
     with django_assert_max_num_queries(10):
         assert client.get(url("call", calls[-1])).status_code == 200
+
+
+def test_every_management_page_opens_for_the_pilot(client, world):
+    draft = complete_call(world, publish=False, year=2027)
+    published = complete_call(world, year=2026)
+    factories.ApplicationFactory(call=published, partner=world.association, funders=[published.funders.get()])
+    client.force_login(world.pilot)
+    assert client.get(url("call_list", contract=world.contract)).status_code == 200
+    assert client.get(url("call_create", contract=world.contract)).status_code == 200
+    for name in ("call", "call_edit", "call_funders", "call_settings", "call_publish", "call_copy"):
+        assert client.get(url(name, draft)).status_code == 200, name
+    for name in (
+        "call",
+        "call_edit",
+        "call_funders",
+        "call_settings",
+        "call_archive",
+        "call_copy",
+        "call_drafts",
+    ):
+        assert client.get(url(name, published)).status_code == 200, name
+    page = text(client.get(url("call_funders", published)))
+    assert "ne peut pas être retiré" in page
