@@ -49,6 +49,17 @@ CONTRACT_PATHS = {
     "evaluation.Questionnaire": "evaluation__contract",
     "evaluation.EvaluationReport": "evaluation__contract",
     "evaluation.Amendment": "contract",
+    "grants.Call": "contract",
+    "grants.CallFunder": "call__contract",
+    "grants.CallDocument": "call__contract",
+    "grants.ScoringCriterion": "call__contract",
+    "grants.Application": "call__contract",
+    "grants.BudgetLine": "application__call__contract",
+    "grants.FunderLine": "application__call__contract",
+    "grants.QuartierOpinion": "application__call__contract",
+    "grants.Score": "application__call__contract",
+    "grants.InfoRequest": "application__call__contract",
+    "grants.ApplicationEvent": "application__call__contract",
 }
 # Créer ou supprimer un contrat est un acte d'opérateur.
 OPERATOR_ONLY_ADD_DELETE = {"contracts.Contract"}

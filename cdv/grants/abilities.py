@@ -91,6 +91,13 @@ def call_abilities(user, call, *, today=None) -> dict[str, bool]:
     }
 
 
+def contract_call_abilities(user, contract) -> dict[str, bool]:
+    """Droits sur les appels d'un contrat, avant d'en ouvrir un : le pilote en crée et voit tous
+    les appels (en préparation, archivés) ; les autres voient les appels publiés."""
+    pilot = is_pilot(user, contract.pk)
+    return {"create": pilot, "view_all": pilot}
+
+
 def _instructs(user, application, funder_partner_id: int, qpv_ids: set[int]) -> bool:
     """``user`` instruit la ligne de ce financeur pour ce dossier."""
     contract_id = application.call.contract_id

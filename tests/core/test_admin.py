@@ -18,6 +18,7 @@ OUR_APPS = {
     "commitments",
     "indicators",
     "monitoring",
+    "grants",
 }
 
 

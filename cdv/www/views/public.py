@@ -14,6 +14,7 @@ from cdv.contracts.models import Contract, headline_figure
 from cdv.contracts.services import default_contract
 from cdv.contracts.timeline import contract_timeline
 from cdv.core.pagecache import public_page
+from cdv.grants.selectors_calls import open_call
 from cdv.monitoring.models import Decision
 from cdv.plan.models import Enjeu
 from cdv.territories.models import Territory
@@ -95,6 +96,7 @@ def _render_contract(request, contract, others):
             "has_demo": any(e.demo_count for e in enjeux),
             "milestones": milestones,
             "today": today,
+            "open_call": open_call(contract, today=today),
             "headline": headline,
             "headline_gap": headline.gap() if headline else None,
             "figures": [f for f in figures if f is not headline],
