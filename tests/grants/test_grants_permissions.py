@@ -207,9 +207,9 @@ def test_page_matrix(client, grants_world, row, method, role):
     to_login = status == 302 and reverse("www:login") in location
     if role in row.allowed:
         # Un POST vide d'une personne autorisée passe le contrôle des droits : la page répond, ou
-        # refuse le contenu (422 : formulaire incomplet, ex. un vote sans décision sur chaque ligne).
-        ok = status == 200 if method == "get" else status in {200, 302, 422} and not to_login
-        expected = "200" if method == "get" else "200, 302 ou 422"
+        # refuse le contenu (400, 422 : formulaire incomplet, ex. un vote sans décision sur chaque ligne).
+        ok = status == 200 if method == "get" else status in {200, 302, 400, 422} and not to_login
+        expected = "200" if method == "get" else "200, 302, 400 ou 422"
     elif role == "anonymous":
         ok = to_login or status in {403, 404}
         expected = "connexion, 403 ou 404"
