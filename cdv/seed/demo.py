@@ -219,6 +219,12 @@ ROLE_GUIDE = {
     Role.READER: ("Partenaire en lecture", "www:partner_space"),
     Role.COUNCIL_MEMBER: ("Membre de conseil citoyen", "www:feedback_create"),
     Role.EVALUATOR: ("Évaluateur", "www:evaluations"),
+    # Appel à projets (demo_grants.py) : l'appel 2026 ouvert pour déposer et instruire, le 2025 voté.
+    Role.APPLICANT: ("Référent d'association (appel à projets)", "www:partner_applications"),
+    Role.INSTRUCTOR: ("Instructeur d'un financeur", "www:call_queue"),
+    Role.CORRESPONDENT: ("Correspondant de quartier", "www:call_queue"),
+    Role.PREFECT_DELEGATE: ("Délégué du préfet", "www:call_queue"),
+    Role.COMMITTEE_MEMBER: ("Membre du comité des financeurs", "www:programmation"),
 }
 
 
@@ -228,21 +234,29 @@ def demo_accounts(contract) -> list[tuple[str, User, str]]:
     from django.urls import reverse
 
     from cdv.seed.demo_evaluation import EVALUATOR_EMAIL
+    from cdv.seed.demo_grants import GRANTS_DEMO_EMAILS, OPEN_YEAR, PAST_YEAR
 
+    emails = [DEMO_PILOT_EMAIL, EVALUATOR_EMAIL, *GRANTS_DEMO_EMAILS]
     memberships = (
         Membership.objects.filter(contract=contract)
-        .filter(Q(partner__is_demo=True) | Q(user__email__in=[DEMO_PILOT_EMAIL, EVALUATOR_EMAIL]))
-        .select_related("user", "partner")
+        .filter(Q(partner__is_demo=True) | Q(user__email__in=emails))
+        .select_related("user", "partner", "qpv")
     )
     order = list(ROLE_GUIDE)
     rows = []
     for membership in sorted(memberships, key=lambda m: (order.index(m.role), m.user.email)):
         label, url_name = ROLE_GUIDE[membership.role]
         args = [contract.slug]
-        if url_name == "www:partner_space":
+        if url_name in ("www:partner_space", "www:partner_applications"):
             args.append(membership.partner.slug)
+        elif url_name == "www:call_queue":
+            args.append(OPEN_YEAR)
+        elif url_name == "www:programmation":
+            args.append(PAST_YEAR)
         if membership.partner is not None:
             label = f"{label} ({membership.partner.name})"
+        if membership.qpv is not None:
+            label = f"{label} ({membership.qpv.name})"
         rows.append((label, membership.user, reverse(url_name, args=args)))
     return rows
 
@@ -479,6 +493,10 @@ def _load_demo_data() -> UpsertStats:
     from cdv.seed.demo_evaluation import load_demo_evaluation  # après les comptes : évaluatrice, conseils
 
     load_demo_evaluation(contract, stats)
+
+    from cdv.seed.demo_grants import load_demo_grants  # l'appel à projets, ses dossiers, ses comptes
+
+    load_demo_grants(contract, partners=partners, stats=stats)
     return stats
 
 

@@ -3,8 +3,9 @@
 ``load_scale_data()`` construit, à côté des données réelles, l'équivalent d'une instance
 nationale : 449 contrats synthétiques (avec celui de Nantes, 450) qui se partagent les 1 569 QPV
 2024 hors Nantes, 20 000 partenaires, 200 000 engagements et 2 000 000 de valeurs d'indicateurs,
-avec leur plan (enjeux, objectifs, actions, priorités de quartier). ``factor`` réduit tout en
-proportion (0,01 pour les tests) ; chaque nombre peut aussi être donné explicitement.
+avec leur plan (enjeux, objectifs, actions, priorités de quartier), et l'appel à projets 2025 des
+plus grands contrats : 450 dossiers × 6 financeurs par appel, 50 000 dossiers en tout. ``factor``
+réduit tout en proportion (0,01 pour les tests) ; chaque nombre peut aussi être donné explicitement.
 
 Rien de tout cela n'est réel, et tout est reconnaissable :
 
@@ -12,7 +13,8 @@ Rien de tout cela n'est réel, et tout est reconnaissable :
 - EPCI porteurs (un par contrat synthétique, référence des écarts) : code ``SYN…`` et source
   « Données synthétiques » ;
 - partenaires : identifiant d'URL ``synthetique-partenaire-…`` et ``is_demo`` ;
-- objectifs, actions, priorités, engagements, indicateurs et valeurs : ``is_demo``.
+- objectifs, actions, priorités, engagements, indicateurs et valeurs : ``is_demo`` ;
+- appels à projets et dossiers : ``is_demo`` (ils appartiennent aux contrats synthétiques).
 
 Idempotent : chaque exécution supprime d'abord tout ce qui est synthétique, puis reconstruit, dans
 une seule transaction. Les données réelles ne sont jamais modifiées : le contrat de Nantes, ses
@@ -43,6 +45,31 @@ from cdv.commitments.enums import CommitmentScope, CommitmentStatus, FundingKind
 from cdv.commitments.models import Commitment, CommitmentAmendment, CommitmentMeans
 from cdv.contracts.enums import ContractStatus, MilestoneKind, SignatoryKind
 from cdv.contracts.models import Contract, KeyFigure, Milestone, Signatory
+from cdv.grants.enums import (
+    INSTRUCTION_LINE_STATUSES,
+    Account,
+    ApplicationStatus,
+    CallStatus,
+    EventKind,
+    FunderKind,
+    LineStatus,
+    ProjectScope,
+    Simulation,
+)
+from cdv.grants.models import (
+    Application,
+    ApplicationEvent,
+    BudgetLine,
+    Call,
+    CallDocument,
+    CallFunder,
+    FunderLine,
+    InfoRequest,
+    PartnerDocument,
+    QuartierOpinion,
+    Score,
+    ScoringCriterion,
+)
 from cdv.indicators.enums import Aggregation, Direction, Scope, ValueStatus
 from cdv.indicators.models import Indicator, IndicatorValue, Target
 from cdv.monitoring.models import Decision, Feedback, Meeting, ProgressReport, ReviewCampaign, Snapshot
@@ -62,7 +89,16 @@ LAST_YEAR = 2025
 FIRST_YEAR = 1990
 SEED = 2024
 
-NATIONAL = {"contracts": 449, "partners": 20_000, "commitments": 200_000, "values": 2_000_000}
+NATIONAL = {
+    "contracts": 449,
+    "partners": 20_000,
+    "commitments": 200_000,
+    "values": 2_000_000,
+    "applications": 50_000,
+}
+APPLICATIONS_PER_CALL = 450  # l'appel d'un grand contrat (Nantes : environ 450 projets par an)
+FUNDERS_PER_CALL = 6  # État (programme 147), EPCI, ville, CAF, département, région
+CALL_YEAR = 2025
 INDICATORS_PER_CONTRACT = 24  # un sur trois annuel, les autres trimestriels
 
 ENJEUX = [
@@ -149,6 +185,7 @@ class ScaleCounts:
     commitments: int
     values: int
     indicators_per_contract: int = INDICATORS_PER_CONTRACT
+    applications: int = 0
 
     @classmethod
     def scaled(cls, factor: float = 1.0, **explicit) -> "ScaleCounts":
@@ -260,6 +297,8 @@ def delete_synthetic_data() -> dict[str, int]:
     actions = Action.objects.filter(objective__in=objectives).values("pk")
     commitments = Commitment.objects.filter(contract__in=contracts).values("pk")
     indicators = Indicator.objects.filter(contract__in=contracts).values("pk")
+    calls = Call.objects.filter(contract__in=contracts).values("pk")
+    applications = Application.objects.filter(call__in=calls).values("pk")
 
     # Ce qu'une personne aurait ajouté à la main sur un contrat ou un partenaire synthétique : peu
     # de lignes, suppression ordinaire (avec ses cascades et son historique).
@@ -272,7 +311,25 @@ def delete_synthetic_data() -> dict[str, int]:
     Decision.objects.filter(owner__in=partners).update(owner=None)
     Meeting.participants.through.objects.filter(partner__in=partners).delete()
 
+    PartnerDocument.objects.filter(partner__in=partners).delete()  # et leurs fichiers
+
     plan = [
+        ("événements des dossiers", ApplicationEvent.objects.filter(application__in=applications)),
+        ("demandes de compléments", InfoRequest.objects.filter(application__in=applications)),
+        ("notes", Score.objects.filter(application__in=applications)),
+        ("avis de quartier", QuartierOpinion.objects.filter(application__in=applications)),
+        ("lignes de financeur", FunderLine.objects.filter(application__in=applications)),
+        ("lignes de budget", BudgetLine.objects.filter(application__in=applications)),
+        ("QPV des dossiers", Application.qpvs.through.objects.filter(application__in=applications)),
+        ("pièces des dossiers", Application.documents.through.objects.filter(application__in=applications)),
+        ("dossiers", Application.objects.filter(call__in=calls)),
+        ("critères de notation", ScoringCriterion.objects.filter(call__in=calls)),
+        ("pièces demandées", CallDocument.objects.filter(call__in=calls)),
+        ("financeurs des appels", CallFunder.objects.filter(call__in=calls)),
+        ("enjeux des appels", Call.eligible_enjeux.through.objects.filter(call__in=calls)),
+        ("objectifs des appels", Call.eligible_objectives.through.objects.filter(call__in=calls)),
+        ("QPV des appels", Call.eligible_qpvs.through.objects.filter(call__in=calls)),
+        ("appels à projets", Call.objects.filter(contract__in=contracts)),
         ("valeurs d'indicateurs", IndicatorValue.objects.filter(indicator__in=indicators)),
         ("cibles", Target.objects.filter(indicator__in=indicators)),
         (
@@ -365,6 +422,15 @@ def _analyze() -> None:
     SQLite n'a pas de statistiques tant qu'on ne lance pas ANALYZE, et s'en passe très bien ici."""
     models = [Territory, Contract, Contract.qpvs.through, Partner, Signatory, Enjeu, Objective, Action]
     models += [QpvPriority, Indicator, IndicatorValue, Commitment, Commitment.qpvs.through, CommitmentMeans]
+    models += [
+        Call,
+        CallFunder,
+        Application,
+        Application.qpvs.through,
+        BudgetLine,
+        FunderLine,
+        ApplicationEvent,
+    ]
     for model in models:
         connection = _connection(model)
         if connection.vendor == "postgresql":
@@ -372,7 +438,177 @@ def _analyze() -> None:
                 cursor.execute(f"ANALYZE {connection.ops.quote_name(model._meta.db_table)}")
 
 
-class _Builder:
+# --- Appel à projets --------------------------------------------------------------------------
+
+APPLICATION_FIELDS = ["call", "partner", "number", "status", "title", "summary", "scope", "qpv_share"]
+APPLICATION_FIELDS += ["beneficiaries", "enjeu", "objective", "years", "sworn_name", "sworn_statement"]
+APPLICATION_FIELDS += ["republican_contract", "submitted_at", "is_demo", "created_at"]
+LINE_FIELDS = ["application", "funder", "status", "requested_amount", "proposed_amount", "simulation"]
+LINE_FIELDS += ["simulated_amount"]
+
+
+def _application_plan(k: int) -> str:
+    """L'état du dossier ``k`` d'un appel : surtout déposés, quelques brouillons, rendus, retirés."""
+    if k % 20 == 19:
+        return ApplicationStatus.DRAFT.value
+    if k % 20 == 18:
+        return ApplicationStatus.RETURNED.value
+    if k % 50 == 17:
+        return ApplicationStatus.WITHDRAWN.value
+    return ApplicationStatus.SUBMITTED.value
+
+
+class _ApplicationsMixin:
+    """L'appel à projets 2025 des plus grands contrats synthétiques (dépôt clos, instruction en
+    cours, comité à venir) : ``APPLICATIONS_PER_CALL`` dossiers par appel, chacun avec une ligne par
+    financeur, un budget équilibré et son historique."""
+
+    def build_applications(self) -> None:
+        total = self.counts.applications
+        if not total:
+            return
+        n_calls = min(len(self.contracts), -(-total // APPLICATIONS_PER_CALL))
+        largest = sorted(self.contracts, key=lambda sc: (-len(sc.qpvs), sc.index))[:n_calls]
+        largest.sort(key=lambda sc: sc.index)
+        per_call = _even(total, n_calls)
+        bar = self.bar("appel à projets", total * (2 + FUNDERS_PER_CALL))  # précisé plus bas
+        calls = [
+            Call(
+                contract=sc.contract,
+                year=CALL_YEAR,
+                title=f"Appel à projets {CALL_YEAR} (synthétique, données de charge)",
+                summary="Appel fictif, créé pour mesurer les performances. Rien n'y est réel.",
+                status=CallStatus.PUBLISHED,
+                publication_date=datetime.date(2024, 9, 16),
+                filing_opens=datetime.date(2024, 10, 15),
+                filing_closes=datetime.date(2024, 11, 15),
+                instruction_ends=datetime.date(2025, 1, 10),
+                committee_date=datetime.date(2025, 2, 6),
+                notification_date=datetime.date(2025, 2, 17),
+                last_number=0,
+                is_demo=True,
+            )
+            for sc in largest
+        ]
+        _bulk(Call, calls)
+        funders, call_funders = [], {}
+        for sc, call in zip(largest, calls, strict=True):
+            # Les signataires du contrat (rangs 1 à 6) financent ; les autres partenaires déposent.
+            partners = sc.partners[1 : 1 + FUNDERS_PER_CALL] or sc.partners[:1]
+            call_funders[call.pk] = []
+            for order, partner_pk in enumerate(partners):
+                kind = FunderKind.PRIVILEGED if order < 2 else FunderKind.PARTNER
+                funder = CallFunder(
+                    call=call,
+                    partner_id=partner_pk,
+                    kind=kind,
+                    envelope=Decimal(100_000 * (FUNDERS_PER_CALL - order)),
+                    order=order,
+                )
+                funders.append(funder)
+                call_funders[call.pk].append(funder)
+        _bulk(CallFunder, funders)
+        submitted_on = _connection(Application).ops.adapt_datetimefield_value(
+            datetime.datetime(2024, 11, 10, 10, tzinfo=datetime.UTC)
+        )
+        created_on = _connection(Application).ops.adapt_datetimefield_value(
+            datetime.datetime(2024, 10, 20, 10, tzinfo=datetime.UTC)
+        )
+        rows, owners = [], []
+        for sc, call, n in zip(largest, calls, per_call, strict=True):
+            applicants = sc.partners[1 + FUNDERS_PER_CALL :] or sc.partners
+            number = 0
+            for k in range(n):
+                status = _application_plan(k)
+                submitted = status != ApplicationStatus.DRAFT.value
+                if submitted:
+                    number += 1
+                objective_pk, e_index = sc.objectives[k % len(sc.objectives)]
+                title = ACTIONS[k % len(ACTIONS)][k % 2]
+                rows.append(
+                    (
+                        call.pk,
+                        applicants[k % len(applicants)],
+                        f"{CALL_YEAR}-{number:04d}" if submitted else "",
+                        status,
+                        f"{title} (projet fictif n° {k + 1})",
+                        "Projet fictif (données de charge).",
+                        ProjectScope.WHOLE.value if k % 10 == 0 else ProjectScope.QPV.value,
+                        Decimal(50 + k % 50),
+                        20 + k % 180,
+                        sc.enjeux[e_index],
+                        objective_pk,
+                        1,
+                        "Représentant fictif" if submitted else "",
+                        submitted,
+                        submitted,
+                        submitted_on if submitted else None,
+                        True,
+                        created_on,
+                    )
+                )
+                owners.append((sc, call, k, submitted))
+            call.last_number = number
+        Call.objects.bulk_update(calls, ["last_number"])
+        self.report.count("appels à projets", len(calls))
+        self.report.count("financeurs des appels", len(funders))
+        self.report.count("dossiers", _insert(Application, APPLICATION_FIELDS, rows, bar))
+        del rows
+        pks = list(Application.objects.filter(call__in=calls).order_by("pk").values_list("pk", flat=True))
+        qpvs, lines, budget, events = [], [], [], []
+        for pk, (sc, call, k, submitted) in zip(pks, owners, strict=True):
+            if k % 10:
+                qpvs.append((pk, sc.qpvs[k % len(sc.qpvs)][0]))
+            requested_total = 0
+            for position, funder in enumerate(call_funders[call.pk]):
+                requested = 1000 + 250 * ((k * 7 + position * 3) % 40)
+                requested_total += requested
+                if not submitted:
+                    status, proposed = LineStatus.DRAFT.value, None
+                else:
+                    status = INSTRUCTION_LINE_STATUSES[(k + position) % len(INSTRUCTION_LINE_STATUSES)].value
+                    proposed = (
+                        Decimal(requested * 9 // 10)
+                        if status in (LineStatus.ADMISSIBLE, LineStatus.INSTRUCTING)
+                        else None
+                    )
+                simulated = proposed is not None and (k + position) % 3 == 0
+                lines.append(
+                    (
+                        pk,
+                        funder.pk,
+                        status,
+                        Decimal(requested),
+                        proposed,
+                        Simulation.YES.value if simulated else "",
+                        proposed if simulated else None,
+                    )
+                )
+            # Budget équilibré : charges = autres produits (compte 70) + demandes aux financeurs.
+            own = requested_total * 3 // 10
+            personnel = (requested_total + own) * 7 // 10
+            budget += [
+                (pk, Account.A64.value, "Salaires et charges", Decimal(personnel), 0),
+                (pk, Account.A60.value, "Achats", Decimal(requested_total + own - personnel), 1),
+                (pk, Account.A70.value, "Participations", Decimal(own), 2),
+            ]
+            events.append((pk, EventKind.CREATED.value, "", created_on))
+            if submitted:
+                events.append((pk, EventKind.SUBMITTED.value, "Dossier déposé (fictif).", submitted_on))
+        del owners
+        bar.total = total * (1 + FUNDERS_PER_CALL) + len(events)
+        bar.refresh()
+        self.report.count(
+            "QPV des dossiers", _insert(Application.qpvs.through, ["application", "territory"], qpvs)
+        )
+        self.report.count("lignes de financeur", _insert(FunderLine, LINE_FIELDS, lines, bar))
+        fields = ["application", "account", "label", "amount", "order"]
+        self.report.count("lignes de budget", _insert(BudgetLine, fields, budget))
+        fields = ["application", "kind", "message", "at"]
+        self.report.count("événements des dossiers", _insert(ApplicationEvent, fields, events, bar))
+
+
+class _Builder(_ApplicationsMixin):
     def __init__(self, counts: ScaleCounts, report: ScaleReport, *, progress: bool, rng: random.Random):
         self.counts = counts
         self.report = report
@@ -404,6 +640,7 @@ class _Builder:
         self.build_indicators()
         self.build_commitments()
         self.build_values()
+        self.build_applications()
 
     # Contrats, EPCI porteurs, QPV, jalons.
     def plan_values(self, sizes: list[int]) -> None:

@@ -33,7 +33,9 @@ def test_ensure_pilot_twice_keeps_the_password(monkeypatch, capsys):
 
 def test_demo_and_pilot_need_the_reference_data_first(without_demo_reviews):
     from cdv.contracts.models import Contract
+    from cdv.grants.models import Application
 
+    Application.objects.all().delete()  # les dossiers d'appel à projets protègent leur contrat
     Contract.objects.all().delete()
     with pytest.raises(CommandError, match="load_reference_data"):
         call_command("load_demo_data")

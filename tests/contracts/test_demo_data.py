@@ -25,7 +25,18 @@ def test_demo_data_is_loaded_and_entirely_marked(nantes):
 
 def test_demo_accounts_have_roles_but_no_password(nantes):
     memberships = Membership.objects.filter(contract=nantes).exclude(role="PILOTE")
-    assert {m.role for m in memberships} == {"EDITEUR", "LECTEUR", "CONSEILLER_CITOYEN", "EVALUATEUR"}
+    assert {m.role for m in memberships} == {
+        "EDITEUR",
+        "LECTEUR",
+        "CONSEILLER_CITOYEN",
+        "EVALUATEUR",
+        # appel à projets (cdv/seed/demo_grants.py)
+        "REFERENT_ASSO",
+        "INSTRUCTEUR",
+        "CORRESPONDANT",
+        "DELEGUE_PREFET",
+        "MEMBRE_COMITE",
+    }
     assert not any(m.user.has_usable_password() for m in memberships)
 
 

@@ -11,6 +11,7 @@ from django.test.utils import CaptureQueriesContext
 from cdv.commitments.models import Commitment, CommitmentMeans
 from cdv.contracts.abilities import contract_abilities
 from cdv.contracts.models import Contract, Milestone, Signatory
+from cdv.grants.models import Application, BudgetLine, Call, FunderLine
 from cdv.indicators.models import Indicator, IndicatorValue
 from cdv.partners.models import Partner
 from cdv.plan.models import Action, Enjeu, Objective, QpvPriority
@@ -82,6 +83,9 @@ def synthetic_counts():
         "objectives": Objective.objects.filter(enjeu__contract__in=contracts).count(),
         "priorities": QpvPriority.objects.filter(enjeu__contract__in=contracts).count(),
         "milestones": Milestone.objects.filter(contract__in=contracts).count(),
+        "calls": Call.objects.filter(contract__in=contracts).count(),
+        "applications": Application.objects.filter(call__contract__in=contracts).count(),
+        "funder_lines": FunderLine.objects.filter(application__call__contract__in=contracts).count(),
     }
 
 
@@ -97,6 +101,9 @@ def test_scaled_down_run_counts_idempotency_and_real_data_untouched(capsys):
     assert first["commitments"] == first["means"] == 2_000
     assert first["values"] == 20_000
     assert first["indicators"] == 4 * 24
+    # 0,01 × 50 000 dossiers, sur les deux plus grands contrats, une ligne par financeur (6).
+    assert (first["calls"], first["applications"], first["funder_lines"]) == (2, 500, 500 * 6)
+    assert_applications_follow_the_rules()
 
     nantes = Contract.objects.get(slug=NANTES)
     nantes_qpvs = set(nantes.qpvs.values_list("pk", flat=True))
@@ -127,6 +134,30 @@ def test_scaled_down_run_counts_idempotency_and_real_data_untouched(capsys):
     assert "supprimées" in capsys.readouterr().out
 
 
+def assert_applications_follow_the_rules():
+    """Numéros uniques dans l'appel, budgets équilibrés (charges = produits + demandes aux
+    financeurs), lignes « en cours de saisie » seulement pour les brouillons."""
+    from django.db.models import Sum
+
+    from cdv.grants.enums import CHARGE_ACCOUNTS, ApplicationStatus, LineStatus
+
+    for call in Call.objects.filter(contract__slug__startswith=PREFIX):
+        numbers = list(call.applications.exclude(number="").values_list("number", flat=True))
+        assert len(numbers) == len(set(numbers)) == call.last_number > 0
+        assert call.funders.count() == 6 and call.is_demo
+    applications = Application.objects.filter(call__contract__slug__startswith=PREFIX)
+    assert set(applications.values_list("status", flat=True)) == set(ApplicationStatus.values) - {"DECIDE"}
+    assert not applications.filter(is_demo=False).exists()
+    drafts = FunderLine.objects.filter(application__in=applications.filter(status=ApplicationStatus.DRAFT))
+    assert set(drafts.values_list("status", flat=True)) == {LineStatus.DRAFT}
+    for application in applications.order_by("pk")[:40]:
+        budget = BudgetLine.objects.filter(application=application)
+        charges = budget.filter(account__in=CHARGE_ACCOUNTS).aggregate(total=Sum("amount"))["total"]
+        income = budget.exclude(account__in=CHARGE_ACCOUNTS).aggregate(total=Sum("amount"))["total"]
+        requested = application.funder_lines.aggregate(total=Sum("requested_amount"))["total"]
+        assert charges == income + requested, application
+
+
 def test_explicit_counts_win_over_the_factor():
     counts = ScaleCounts.scaled(0.5, contracts=3, partners=30, commitments=90, values=900)
     assert (counts.contracts, counts.partners, counts.commitments, counts.values) == (3, 30, 90, 900)
@@ -138,10 +169,13 @@ def test_explicit_counts_win_over_the_factor():
         "--commitments=90",
         "--values=901",
         "--indicators=2",
+        "--applications=460",
         verbosity=0,
     )
     counts = synthetic_counts()
     assert (counts["contracts"], counts["partners"], counts["commitments"]) == (3, 30, 90)
+    # 460 dossiers : deux appels de 230 (au plus 450 par appel), chez les deux plus grands contrats.
+    assert (counts["calls"], counts["applications"]) == (2, 460)
     assert (counts["values"], counts["indicators"]) == (901, 6)
 
 

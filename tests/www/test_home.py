@@ -100,7 +100,9 @@ def test_a_contract_in_preparation_is_not_public(client):
 
 def test_empty_instance_explains_what_to_do(client, without_demo_reviews):
     from cdv.contracts.models import Contract
+    from cdv.grants.models import Application
 
+    Application.objects.all().delete()  # les dossiers d'appel à projets protègent leur contrat
     Contract.objects.all().delete()
     response = client.get("/")
     assert response.status_code == 200

@@ -18,9 +18,10 @@ class Command(BaseCommand):
     help = (
         "Construit un jeu de données synthétique à l'échelle nationale, à côté des données réelles, "
         "pour mesurer les performances : 449 contrats (450 avec Nantes) qui se partagent les QPV hors "
-        "Nantes, 20 000 partenaires, 200 000 engagements, 2 000 000 de valeurs d'indicateurs. Tout est "
-        "marqué (identifiants « synthetique-… », is_demo, EPCI « SYN… »). Idempotent : supprime puis "
-        "reconstruit tout ce qui est synthétique ; ne touche jamais aux données réelles."
+        "Nantes, 20 000 partenaires, 200 000 engagements, 2 000 000 de valeurs d'indicateurs, l'appel à "
+        "projets 2025 des plus grands contrats (450 dossiers × 6 financeurs par appel, 50 000 dossiers). "
+        "Tout est marqué (identifiants « synthetique-… », is_demo, EPCI « SYN… »). Idempotent : "
+        "supprime puis reconstruit tout ce qui est synthétique ; ne touche jamais aux données réelles."
     )
 
     def add_arguments(self, parser):
@@ -36,6 +37,7 @@ class Command(BaseCommand):
                 "partners": "partenaires",
                 "commitments": "engagements",
                 "values": "valeurs d'indicateurs",
+                "applications": "dossiers de l'appel à projets",
             }[name]
             parser.add_argument(
                 f"--{name}",
@@ -80,7 +82,8 @@ class Command(BaseCommand):
             self.style.SUCCESS(
                 f"Données synthétiques chargées en {report.seconds:.1f} s : {counts.contracts} contrats, "
                 f"{_thousands(counts.partners)} partenaires, {_thousands(counts.commitments)} engagements, "
-                f"{_thousands(counts.values)} valeurs d'indicateurs."
+                f"{_thousands(counts.values)} valeurs d'indicateurs, "
+                f"{_thousands(counts.applications)} dossiers d'appel à projets."
             )
         )
 
