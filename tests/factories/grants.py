@@ -68,7 +68,8 @@ class CallFactory(ModelFactory):
         model = Call
 
     contract = factory.SubFactory(ContractFactory)
-    year = factory.Sequence(lambda n: 2025 + n % 50)
+    # Loin des appels de démonstration (2025, 2026) : une fabrique sur le contrat de Nantes ne les heurte pas.
+    year = factory.Sequence(lambda n: 2030 + n % 900)
     title = factory.LazyAttribute(lambda o: f"Appel à projets {o.year}")
     summary = "Des projets pour les habitants des quartiers prioritaires."
     status = CallStatus.PUBLISHED

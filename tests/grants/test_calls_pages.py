@@ -105,7 +105,7 @@ def test_a_second_call_for_the_same_year_gets_a_french_error_on_the_page(client,
     )
     assert response.status_code == 200
     assert "Ce contrat a déjà un appel à projets pour 2026" in text(response)
-    assert Call.objects.count() == 1
+    assert Call.objects.for_contract(world.contract).count() == 1
 
 
 def test_settings_page_saves_rules_documents_and_grid(client, world):

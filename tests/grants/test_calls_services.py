@@ -50,7 +50,7 @@ def test_a_second_call_for_the_same_year_is_refused(world):
     with pytest.raises(GrantsError) as error:
         make_call(world)
     assert "déjà un appel à projets pour 2026" in messages_of(error)
-    assert Call.objects.count() == 1
+    assert Call.objects.for_contract(world.contract).count() == 1
 
 
 def test_only_the_pilot_creates_a_call(world):
@@ -244,7 +244,7 @@ def test_copy_keeps_funders_rules_documents_grid_and_shifts_dates(world):
     with pytest.raises(GrantsError) as error:  # l'année suivante a déjà son appel
         services.copy_call(user=world.pilot, call=call)
     assert "déjà un appel à projets pour 2026" in messages_of(error)
-    assert CallFunder.objects.count() == 2
+    assert CallFunder.objects.filter(call__contract=world.contract).count() == 2
 
 
 def test_a_29_february_becomes_28_february():

@@ -50,7 +50,7 @@ def test_the_referent_creates_fills_and_submits_an_application(client, setup):
     assert created.status_code == 201, created.content
     ref = created.json()["ref"]
     assert ref.startswith("brouillon-") and created.json()["status"] == "BROUILLON"
-    application = Application.objects.get()
+    application = Application.objects.get(partner=s["asso"])
     patched = send(
         client,
         "patch",

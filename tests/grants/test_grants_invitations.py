@@ -57,7 +57,7 @@ def test_a_prefect_delegate_gets_the_state_line_and_the_quarter_on_acceptance(cl
         client, world, role=Role.PREFECT_DELEGATE, partner=world["state"].pk, qpv=world["q1"].pk
     )
     assert response.status_code == 302, response.content.decode()[:2000]
-    invitation = Invitation.objects.get()
+    invitation = Invitation.objects.get(contract=world["contract"])
     assert invitation.qpv == world["q1"] and invitation.partner == world["state"]
     listing = client.get(reverse("www:invitations", args=[world["contract"].slug])).content.decode()
     assert '<td data-label="Quartier">Quartier des Lilas</td>' in listing
@@ -116,4 +116,4 @@ def test_an_applicant_and_an_instructor_and_a_committee_member_are_invited(clien
         ("quartier@example.org", {"role": Role.CORRESPONDENT, "qpv": world["q1"].pk}),
     ]:
         assert invite(client, world, **{**data, "email": email}).status_code == 302
-    assert Invitation.objects.count() == 4
+    assert Invitation.objects.filter(contract=world["contract"]).count() == 4

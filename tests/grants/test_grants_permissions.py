@@ -2,22 +2,20 @@
 (GET, et POST pour les écritures) × chaque opération de l'API des appels à projets.
 
 Les réponses attendues viennent de la spécification, ``cdv/grants/abilities.py`` :
-- autorisé : 200 (GET), 200 ou 302 hors connexion (POST : formulaire réaffiché ou acte fait) ;
+- autorisé : 200 (GET) ; POST : 200 ou 302 hors connexion (formulaire réaffiché ou acte fait), ou
+  400/422 (les droits sont passés, le contenu vide est refusé) ;
 - objet invisible pour la personne (dossier d'une autre association, d'un autre quartier…) : 404 ;
 - objet visible, acte refusé : 403 ;
 - anonyme refusé : 404, 403 ou renvoi vers la connexion (jamais une page).
 
 Le monde est bâti une fois pour le module (``grants_world``) ; chaque test s'exécute dans une
-transaction annulée. Une page dont la vue est encore une ébauche (404 « Page en préparation ») et
-qui ne répond pas comme attendu est marquée xfail : la matrice s'applique d'elle-même une fois la
-vue fusionnée.
+transaction annulée.
 """
 
-import inspect
 from dataclasses import dataclass, field
 
 import pytest
-from django.urls import resolve, reverse
+from django.urls import reverse
 
 from cdv.users.services import create_api_token
 
@@ -186,10 +184,6 @@ def test_every_grants_url_is_in_the_matrix():
     assert {p.name for p in urlpatterns} == {row.name for row in PAGES}
 
 
-def is_stub(url) -> bool:
-    return "Page en préparation" in inspect.getsource(resolve(url).func)
-
-
 def login(client, world, role):
     user = world["users"][role]
     if user is not None:
@@ -220,8 +214,6 @@ def test_page_matrix(client, grants_world, row, method, role):
         wanted = 403 if role in row.visible else 404
         ok = status == wanted
         expected = str(wanted)
-    if not ok and is_stub(url):
-        pytest.xfail("vue pas encore fusionnée")
     assert ok, f"{role} {method.upper()} {url} : {status} (attendu {expected}) {location}"
 
 

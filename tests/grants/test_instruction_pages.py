@@ -146,14 +146,14 @@ def test_correspondent_gives_its_opinion_through_the_page(client, world):
         },
     )
     assert response.status_code == 302
-    opinion = QuartierOpinion.objects.get()
+    opinion = QuartierOpinion.objects.get(application=world.application)
     assert opinion.author == world.correspondent and opinion.qpv == world.qpv
     # Un quartier qu'il ne couvre pas, forgé dans le formulaire : refusé, rien ne change.
     response = client.post(
         target, {"target": f"{world.other_qpv.pk}:{OpinionKind.CORRESPONDENT}", "opinion": "FAVORABLE"}
     )
     assert response.status_code == 200
-    assert QuartierOpinion.objects.count() == 1
+    assert QuartierOpinion.objects.filter(application=world.application).count() == 1
 
 
 def test_info_request_loop_shows_in_the_history(client, world):
@@ -311,4 +311,4 @@ def test_opinion_given_meanwhile_conflicts_and_keeps_the_typed_values(client, wo
     text = response.content.decode()
     for shown in ("Premier avis.", "Mon avis à garder.", "Favorable", "Défavorable"):
         assert shown in text
-    assert QuartierOpinion.objects.get().comment == "Premier avis."
+    assert QuartierOpinion.objects.get(application=world.application).comment == "Premier avis."

@@ -151,7 +151,7 @@ def test_correspondent_gives_opinion_for_its_qpv_only(world):
             comment="",
             version=0,
         )
-    assert QuartierOpinion.objects.count() == 1
+    assert QuartierOpinion.objects.filter(application=world.application).count() == 1
 
 
 def test_second_opinion_from_a_stale_form_conflicts(world):
@@ -169,13 +169,13 @@ def test_second_opinion_from_a_stale_form_conflicts(world):
 def test_scores_within_the_scale_and_refused_above(world):
     criterion = ScoringCriterionFactory(call=world.call, scale_max=5, label="Ancrage local")
     services.save_scores(user=world.instructor_a, application=world.application, scores={criterion: (4, "")})
-    assert Score.objects.get().value == 4
+    assert Score.objects.get(application=world.application).value == 4
     with pytest.raises(GrantsError) as refusal:
         services.save_scores(
             user=world.instructor_a, application=world.application, scores={criterion: (6, "")}
         )
     assert "Ancrage local" in refusal.value.messages[0]
-    assert Score.objects.get().value == 4
+    assert Score.objects.get(application=world.application).value == 4
     with pytest.raises(PermissionDenied):
         services.save_scores(user=world.referent, application=world.application, scores={criterion: (1, "")})
 
@@ -189,7 +189,10 @@ def test_info_request_returns_the_application_emails_referents_and_goes_into_his
     )
     world.application.refresh_from_db()
     assert world.application.status == ApplicationStatus.RETURNED
-    assert InfoRequest.objects.get() == request and request.asked_by == world.instructor_a
+    assert (
+        InfoRequest.objects.get(application=world.application) == request
+        and request.asked_by == world.instructor_a
+    )
     event = ApplicationEvent.objects.get(application=world.application, kind=EventKind.INFO_REQUESTED)
     assert "Combien de séances ?" in event.message
     assert [m.to for m in mail.outbox] == [[world.referent.email]]
