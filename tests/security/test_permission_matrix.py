@@ -17,6 +17,7 @@ from cdv.commitments.enums import CommitmentStatus as S
 from cdv.commitments.models import Commitment
 from cdv.users.enums import Role
 from tests import factories
+from tests.worlds import built_once
 
 pytestmark = [pytest.mark.django_db, pytest.mark.demo]
 
@@ -46,8 +47,17 @@ ACTIONS = {
 }
 
 
-@pytest.fixture
-def world(nantes):
+@pytest.fixture(scope="module")
+def world(demo_data, django_db_blocker):
+    """Bâti une fois pour le fichier (tests/worlds.py) ; chaque test annule ce qu'il écrit."""
+    with built_once(django_db_blocker):
+        yield _build_world()
+
+
+def _build_world():
+    from cdv.contracts.models import Contract
+
+    nantes = Contract.objects.get(slug="nantes-metropole-2024-2030")
     other_contract = factories.ContractFactory(slug="autre-contrat")
     other_contract.qpvs.add(*nantes.qpvs.all()[:2])
     factories.EnjeuFactory(contract=other_contract, number=1)
@@ -311,16 +321,22 @@ def _text(response) -> str:
     return content.decode("utf-8", errors="replace")
 
 
-@pytest.fixture
-def read_world(world, settings, tmp_path):
+@pytest.fixture(scope="module")
+def read_world(world, django_db_blocker, tmp_path_factory):
     """Pour chaque cible : un engagement validé (non publié), un engagement confirmé avec son bilan
-    (non publié) et une pièce jointe, une année figée dont l'instantané porte le bilan."""
+    (non publié) et une pièce jointe, une année figée dont l'instantané porte le bilan.
+
+    Bâti une fois pour les lectures du fichier (tests/worlds.py)."""
+    with built_once(django_db_blocker, MEDIA_ROOT=tmp_path_factory.mktemp("read_world")):
+        yield _build_read_world(world)
+
+
+def _build_read_world(world):
     from django.core.files.base import ContentFile
 
     from cdv.monitoring.models import ProgressReport, ReportAttachment, ReviewCampaign, Snapshot
     from cdv.monitoring.yearly import year_payload
 
-    settings.MEDIA_ROOT = tmp_path
     objects = {}
     for target in TARGETS:
         contract, partner = target_of(world, target)
@@ -480,28 +496,42 @@ def sees(role, target, scope) -> bool:
     return role in {"own_partner": {"editor_a", "reader_a"}, "other_partner": {"editor_b"}}[target]
 
 
+@pytest.fixture(scope="module")
+def read_responses():
+    """(rôle, URL) -> (statut, texte) : une lecture du contrat (compilation, recherche, tableaux de
+    bord…) est la même pour les cibles « own_partner » et « other_partner » ; le monde du module
+    étant le même à chaque test, elle n'est rendue qu'une fois par rôle (les PDF coûtent)."""
+    return {}
+
+
 @pytest.mark.parametrize("read", list(READS))
 @pytest.mark.parametrize("target", TARGETS)
 @pytest.mark.parametrize("role", ROLES)
-def test_read_matrix(client, world, read_world, role, target, read):
+def test_read_matrix(client, world, read_world, read_responses, role, target, read):
     url_for, secret, scope = READS[read]
     objects = read_world[target]
-    user = world["users"][role]
-    if user is not None:
-        client.force_login(user)
-    response = client.get(url_for(objects))
+    url = url_for(objects)
+    if (role, url) not in read_responses:
+        user = world["users"][role]
+        if user is not None:
+            client.force_login(user)
+        response = client.get(url)
+        # Le texte seulement s'il sert (une même URL est toujours la même lecture, donc le même secret).
+        text = _text(response) if secret is not None or scope == "api_ids" else ""
+        read_responses[role, url] = (response.status_code, text)
+        response.close()  # un téléchargement non lu garde son fichier ouvert
+    status, text = read_responses[role, url]
     if scope == "api_ids":  # la liste des numéros d'engagements visibles du partenaire
-        ids = response.json().get("commitments", []) if response.status_code == 200 else []
+        ids = json.loads(text).get("commitments", []) if status == 200 else []
         shown = objects["commitment"].pk in ids
         scope = "partner"
     elif secret is None:
-        shown = response.status_code == 200
+        shown = status == 200
     else:
-        shown = response.status_code == 200 and objects["markers"][secret] in _text(response)
-    response.close()  # un téléchargement non lu garde son fichier ouvert
-    assert shown == sees(role, target, scope), (read, role, target, response.status_code)
-    if not shown and response.status_code != 200:
-        assert response.status_code in {302, 403, 404}, response.status_code
+        shown = status == 200 and objects["markers"][secret] in text
+    assert shown == sees(role, target, scope), (read, role, target, status)
+    if not shown and status != 200:
+        assert status in {302, 403, 404}, status
 
 
 # --- Lectures réservées du contrat (sans partenaire propriétaire) ---------------------------------
@@ -515,8 +545,14 @@ MEMBERS = {"pilot", "editor_a", "editor_b", "reader_a", "council", "evaluator", 
 PILOTS = {"pilot", "operator"}
 
 
-@pytest.fixture
-def contract_world(world, settings, tmp_path):
+@pytest.fixture(scope="module")
+def contract_world(world, django_db_blocker, tmp_path_factory):
+    """Bâti une fois pour les lectures du contrat (tests/worlds.py)."""
+    with built_once(django_db_blocker, MEDIA_ROOT=tmp_path_factory.mktemp("contract_world")):
+        yield _build_contract_world(world)
+
+
+def _build_contract_world(world):
     from django.core.files.base import ContentFile
     from django.utils import timezone
 
@@ -526,7 +562,6 @@ def contract_world(world, settings, tmp_path):
     from cdv.monitoring.enums import FeedbackKind, MeetingKind, Moderation
     from cdv.monitoring.models import Decision, Feedback, Meeting
 
-    settings.MEDIA_ROOT = tmp_path
     nantes = world["contracts"]["nantes"]
     feedback = Feedback.objects.create(
         contract=nantes,
