@@ -56,7 +56,7 @@ def test_a_second_call_for_the_same_year_is_refused(world):
 def test_only_the_pilot_creates_a_call(world):
     with pytest.raises(PermissionDenied):
         services.create_call(user=world.referent, contract=world.contract, year=2026, values=calendar(2026))
-    assert not Call.objects.exists()
+    assert not Call.objects.for_contract(world.contract).exists()
 
 
 def test_another_contract_s_enjeu_or_quarter_is_refused(world):
@@ -73,7 +73,7 @@ def test_another_contract_s_enjeu_or_quarter_is_refused(world):
         )
     assert error.value.message_dict["eligible_enjeux"] == ["Un enjeu choisi n'appartient pas à ce contrat."]
     assert "eligible_qpvs" in error.value.message_dict
-    assert not Call.objects.exists()
+    assert not Call.objects.for_contract(world.contract).exists()
 
 
 @pytest.mark.parametrize(

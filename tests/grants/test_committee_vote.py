@@ -49,7 +49,7 @@ def test_vote_records_every_line_and_cannot_run_twice(django_capture_on_commit_c
     for application in (w.a1, w.a2, w.a3):
         application.refresh_from_db()
         assert application.status == ApplicationStatus.DECIDED
-    assert ApplicationEvent.objects.filter(kind=EventKind.DECIDED).count() == 3
+    assert ApplicationEvent.objects.filter(application__call=w.call, kind=EventKind.DECIDED).count() == 3
     with pytest.raises(GrantsError, match="déjà enregistré"):
         record_vote(user=w.pilot, call=w.call, decision_date=DAY)
 

@@ -132,7 +132,7 @@ def test_creating_for_another_association_is_refused(client, setup):
     other = association(siret="", rna="W442000777")
     response = send(client, "post", s["base"], s["referent"], {"partner": other.slug})
     assert response.status_code == 403, response.content
-    assert not Application.objects.exists()
+    assert not Application.objects.filter(call=s["call"]).exists()
 
 
 def test_bad_input_names_the_field_in_french_and_changes_nothing(client, setup):
@@ -176,4 +176,4 @@ def test_a_stale_version_is_a_409_listing_the_changes(client, setup):
 def test_writes_need_a_token(client, setup):
     response = client.post(setup["base"], {"partner": setup["asso"].slug}, content_type="application/json")
     assert response.status_code == 401
-    assert not Application.objects.exists()
+    assert not Application.objects.filter(call=setup["call"]).exists()

@@ -105,7 +105,7 @@ def test_bad_invitations_are_refused_in_french(client, world, data, field, messa
     assert response.status_code == 200
     assert message in html.unescape(response.content.decode())
     assert response.context["form"].errors.get(field), response.context["form"].errors
-    assert not Invitation.objects.exists() and mail.outbox == []
+    assert not Invitation.objects.filter(contract=world["contract"]).exists() and mail.outbox == []
 
 
 def test_an_applicant_and_an_instructor_and_a_committee_member_are_invited(client, world):
