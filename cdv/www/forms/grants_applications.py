@@ -10,7 +10,7 @@ from cdv.core.numbers import FrenchDecimalField, FrenchIntegerField
 from cdv.core.plain import readability
 from cdv.grants.enums import CHARGE_ACCOUNTS, INCOME_ACCOUNTS, Account, DocumentKind, ProjectScope
 from cdv.grants.models import MAX_YEARS, Application
-from cdv.grants.services.applications import IDENTITY_FIELDS, MAX_AMOUNT
+from cdv.grants.services.applications import IDENTITY_FIELDS, MAX_AMOUNT, PROJECT_FIELDS
 from cdv.partners.models import Partner
 from cdv.plan.models import Action, Enjeu, Objective
 
@@ -172,23 +172,9 @@ class ProjectForm(forms.Form):
 
     @staticmethod
     def project_fields() -> list[str]:
-        return [
-            "title",
-            "objectives",
-            "public",
-            "beneficiaries",
-            "qpv_share",
-            "scope",
-            "places",
-            "start_date",
-            "end_date",
-            "enjeu",
-            "objective",
-            "action",
-            "evaluation_indicators",
-            "human_means",
-            "years",
-        ]
+        """Les champs du projet qu'écrit le service, sauf le résumé (champ ``summary_plain`` ici,
+        pour l'aide à la lisibilité commune avec les engagements)."""
+        return [f for f in PROJECT_FIELDS if f != "summary"]
 
     def project_data(self) -> dict:
         data = {f: self.cleaned_data.get(f) for f in self.project_fields()}
