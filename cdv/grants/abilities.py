@@ -136,7 +136,8 @@ def application_abilities(user, application, *, today=None) -> dict[str, bool]:
     editable = owner and status in EDITABLE_APPLICATION_STATUSES
     return {
         "view": owner or (submitted and reader),
-        # Avis, notes, commentaires des instructeurs : jamais montrés à l'association.
+        # Avis, notes, commentaires des instructeurs, de TOUTES les lignes (instruction conjointe,
+        # voir ``line_instruction_visible``) : jamais montrés à l'association.
         "view_instruction": submitted and reader,
         "view_history": owner or (submitted and reader),
         "edit": editable,
@@ -197,16 +198,13 @@ def visible_applications(user, queryset, call):
 
 
 def line_instruction_visible(user, line) -> bool:
-    """L'état d'instruction d'une ligne (montant proposé, avis, commentaire, simulation) : le pilote
-    et les membres du comité pour toutes les lignes, un instructeur (ou le délégué du préfet) pour
-    celles de son financeur ; jamais l'association, ni sur un brouillon."""
-    application = line.application
-    if application.status in (ApplicationStatus.DRAFT, ApplicationStatus.WITHDRAWN):
-        return False
-    contract_id = application.call.contract_id
-    if is_pilot(user, contract_id) or is_committee_member(user, contract_id):
-        return True
-    return _instructs(user, application, line.funder.partner_id, application_qpv_ids(application))
+    """L'état d'instruction d'une ligne (montant proposé, avis, commentaire, simulation). Règle
+    unique des pages et de l'API : l'instruction est CONJOINTE (quartier par quartier puis entre
+    financeurs), donc tous ceux qui prennent part à l'instruction du dossier (``view_instruction`` :
+    pilote, membres du comité, instructeurs d'un financeur sollicité, correspondant et délégué du
+    préfet de son quartier) lisent l'instruction de TOUTES ses lignes ; chacun n'écrit que la sienne
+    (``funder_line_abilities``). Jamais l'association, ni sur un brouillon."""
+    return application_abilities(user, line.application)["view_instruction"]
 
 
 def visible_calls(user, queryset, contract):
