@@ -27,7 +27,7 @@ from django.utils import timezone
 from cdv.core.uploads import UploadError, read_upload
 from cdv.core.validators import check_zip_archive, foreign_content
 from cdv.notifications.enums import NotificationKind
-from cdv.notifications.services import notify
+from cdv.notifications.services import applicant_referents, notify
 from cdv.partners.models import Partner
 from cdv.users.enums import Role
 from cdv.users.models import Membership, User
@@ -185,22 +185,6 @@ def application_path(application: Application) -> str:
 def receipt_path(application: Application) -> str:
     call = application.call
     return reverse("www:application_receipt", args=[call.contract.slug, call.year, application.pk])
-
-
-def applicants_of(application: Application) -> list[User]:
-    """Référents de l'association pour l'appel à projets (actifs, avec une adresse)."""
-    return list(
-        User.objects.filter(
-            is_active=True,
-            pk__in=Membership.objects.filter(
-                contract_id=application.call.contract_id,
-                role=Role.APPLICANT,
-                partner_id=application.partner_id,
-            ).values("user_id"),
-        )
-        .exclude(email="")
-        .order_by("email")
-    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -773,7 +757,7 @@ def _notify_submitted(application: Application, user: User, *, resubmitted: bool
     )
     notify(
         kind=NotificationKind.APPLICATION_SUBMITTED,
-        recipients=[user, *applicants_of(application)],
+        recipients=[user, *applicant_referents(application.call.contract_id, [application.partner_id])],
         contract=call.contract,
         text=text,
         path=application_path(application),
