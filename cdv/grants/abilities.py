@@ -146,6 +146,8 @@ def application_abilities(user, application, *, today=None) -> dict[str, bool]:
         # redépose même après (la question vient des financeurs).
         "submit": owner
         and ((status == ApplicationStatus.DRAFT and filing_open) or status == ApplicationStatus.RETURNED),
+        # Répondre aux questions d'un instructeur (et redéposer) : le dossier lui a été rendu.
+        "answer": owner and status == ApplicationStatus.RETURNED,
         "withdraw": owner
         and status in (ApplicationStatus.DRAFT, ApplicationStatus.SUBMITTED, ApplicationStatus.RETURNED),
         "request_info": (instructor or pilot) and status == ApplicationStatus.SUBMITTED,
