@@ -24,6 +24,7 @@ from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 
+from cdv.core.figures import french_number
 from cdv.core.uploads import UploadError, read_upload
 from cdv.core.validators import check_zip_archive, foreign_content
 from cdv.notifications.enums import NotificationKind
@@ -658,8 +659,9 @@ def checklist(application: Application) -> list[str]:
         missing.append("La part des bénéficiaires habitant un quartier prioritaire.")
     elif application.qpv_share < call.min_qpv_share:
         missing.append(
-            f"La part des bénéficiaires habitant un quartier prioritaire ({application.qpv_share:g} %) est "
-            f"sous le minimum de l'appel ({call.min_qpv_share:g} %)."
+            "La part des bénéficiaires habitant un quartier prioritaire "
+            f"({french_number(application.qpv_share, '%')}) est sous le minimum de l'appel "
+            f"({french_number(call.min_qpv_share, '%')})."
         )
     qpvs = list(application.qpvs.all())
     if application.scope == ProjectScope.QPV and not qpvs:
@@ -712,8 +714,8 @@ def checklist(application: Application) -> list[str]:
     if totals.charges and totals.requested * 100 > call.max_call_share * totals.charges:
         share = (totals.requested * 100 / totals.charges).quantize(Decimal("0.1"))
         missing.append(
-            f"Les financeurs de l'appel couvriraient {share:g} % du budget : {call.max_call_share:g} % "
-            "au plus, le reste doit venir d'autres ressources."
+            f"Les financeurs de l'appel couvriraient {french_number(share, '%')} du budget : "
+            f"{french_number(call.max_call_share, '%')} au plus, le reste doit venir d'autres ressources."
         )
     if application.years > 1:
         for line in application.funder_lines.all():
