@@ -277,7 +277,7 @@ def _line_out(line, *, complete: bool, decisions: bool, instruction: bool) -> di
         decision_date=line.decision_date if decided else None,
         decision_reference=line.decision_reference if decided else None,
     )
-    # Même règle que la page d'instruction : ``line_instruction_visible`` (instruction conjointe).
+    # Même règle que la page d'instruction : ``application_abilities()["view_instruction"]``.
     instruction = complete and instruction
     for field in ("proposed_amount", "opinion", "comment", "simulation", "simulated_amount", "version"):
         out[field] = getattr(line, field) if instruction else None

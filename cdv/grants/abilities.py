@@ -11,6 +11,8 @@ Qui fait quoi (voir aussi docs/security.md) :
   quartier (et ceux de tout le territoire) et y donnent leur avis ; le délégué du préfet écrit
   aussi la ligne de l'État pour son quartier ;
 - le membre du comité lit la programmation et les dossiers déposés ;
+- qui prend part à l'instruction d'un dossier (tous ceux ci-dessus sauf l'association) lit
+  l'instruction de toutes ses lignes : l'instruction est conjointe ;
 - un anonyme voit les appels publiés et, après le vote, les seules lignes votées.
 
 Un refus se traduit par 404 si l'objet n'est pas même visible, 403 sinon.
@@ -136,8 +138,11 @@ def application_abilities(user, application, *, today=None) -> dict[str, bool]:
     editable = owner and status in EDITABLE_APPLICATION_STATUSES
     return {
         "view": owner or (submitted and reader),
-        # Avis, notes, commentaires des instructeurs, de TOUTES les lignes (instruction conjointe,
-        # voir ``line_instruction_visible``) : jamais montrés à l'association.
+        # L'instruction de TOUTES les lignes (état, montant proposé, avis, commentaire, simulation),
+        # les avis de quartier et les notes : règle unique des pages et de l'API. L'instruction est
+        # conjointe (quartier par quartier, puis entre financeurs) : qui instruit le dossier lit
+        # l'avis de chaque financeur, et n'écrit que sa ligne (``funder_line_abilities``).
+        # Jamais l'association, ni sur un brouillon.
         "view_instruction": submitted and reader,
         "view_history": owner or (submitted and reader),
         "edit": editable,
@@ -197,16 +202,6 @@ def visible_applications(user, queryset, call):
     if qpvs:
         readers |= Q(qpvs__in=qpvs) | Q(scope=ProjectScope.WHOLE)
     return queryset.filter(own | (submitted & readers)).distinct()
-
-
-def line_instruction_visible(user, line) -> bool:
-    """L'état d'instruction d'une ligne (montant proposé, avis, commentaire, simulation). Règle
-    unique des pages et de l'API : l'instruction est CONJOINTE (quartier par quartier puis entre
-    financeurs), donc tous ceux qui prennent part à l'instruction du dossier (``view_instruction`` :
-    pilote, membres du comité, instructeurs d'un financeur sollicité, correspondant et délégué du
-    préfet de son quartier) lisent l'instruction de TOUTES ses lignes ; chacun n'écrit que la sienne
-    (``funder_line_abilities``). Jamais l'association, ni sur un brouillon."""
-    return application_abilities(user, line.application)["view_instruction"]
 
 
 def visible_calls(user, queryset, contract):

@@ -117,7 +117,7 @@ def test_the_association_sees_each_funders_decision_after_the_vote(client, grant
 @pytest.mark.parametrize("role", ["instructor_x", "delegate", "correspondent_1"])
 def test_instruction_is_joint_page_and_api_show_every_line_to_those_who_instruct(client, grants_world, role):
     """Instruction conjointe : qui prend part à l'instruction du dossier lit l'avis de chaque
-    financeur, dans la page comme dans l'API (une seule règle, ``line_instruction_visible``)."""
+    financeur, dans la page comme dans l'API (une seule règle, ``view_instruction``)."""
     expected = {"AVIS-Financeur X", "AVIS-Préfecture de test"}
     data = get(client, grants_world, role, "/calls/2025/applications/2025-0001").json()
     assert {line["comment"] for line in data["funder_lines"]} == expected

@@ -37,6 +37,7 @@ et ne change rien en base. Où chacune est vérifiée (une fois) :
 """
 
 import datetime
+import re
 from decimal import Decimal
 
 import pytest
@@ -61,8 +62,6 @@ pytestmark = pytest.mark.django_db
 
 
 def _errors(response):
-    import re
-
     text = re.sub(r"<[^>]+>", " ", response.content.decode())
     return " ".join(text.split())[-3000:]
 
