@@ -272,6 +272,9 @@ def test_journey(client, act):
 
     # --- L'association voit les deux décisions dans son espace et reçoit UN courriel les listant.
     client.force_login(referent)
+    mine = client.get(space).content.decode()
+    assert f"{city.partner.name} : 3\u202f000\u00a0€ — Voté (2\u202f500,50\u00a0€ votés)" in mine
+    assert f"{state.partner.name} : 5\u202f000\u00a0€ — Rejeté" in mine
     detail = client.get(app_url("application", application)).content.decode()
     assert "2\u202f500,50\u00a0€ accordés" in detail and "Refusé" in detail
     assert line_city.decision_reference in detail and line_state.decision_reference in detail
