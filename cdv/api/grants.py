@@ -20,7 +20,6 @@ from ninja.errors import HttpError
 from cdv.grants.abilities import (
     application_abilities,
     call_abilities,
-    line_instruction_visible,
     visible_applications,
     visible_calls,
 )
@@ -263,7 +262,7 @@ def application_ref(application) -> str:
     return application.number or f"{DRAFT_PREFIX}{application.pk}"
 
 
-def _line_out(user, line, *, complete: bool, decisions: bool) -> dict:
+def _line_out(line, *, complete: bool, decisions: bool, instruction: bool) -> dict:
     out = {
         "funder": line.funder.partner.name,
         "funder_slug": line.funder.partner.slug,
@@ -278,7 +277,8 @@ def _line_out(user, line, *, complete: bool, decisions: bool) -> dict:
         decision_date=line.decision_date if decided else None,
         decision_reference=line.decision_reference if decided else None,
     )
-    instruction = complete and line_instruction_visible(user, line)
+    # Même règle que la page d'instruction : ``application_abilities()["view_instruction"]``.
+    instruction = complete and instruction
     for field in ("proposed_amount", "opinion", "comment", "simulation", "simulated_amount", "version"):
         out[field] = getattr(line, field) if instruction else None
     return out
@@ -309,7 +309,13 @@ def application_out(user, application, *, detail: bool = False) -> dict:
         "submitted_at": application.submitted_at,
         "is_demo": application.is_demo,
         "funder_lines": [
-            _line_out(user, line, complete=complete, decisions=abilities["view_decisions"]) for line in lines
+            _line_out(
+                line,
+                complete=complete,
+                decisions=abilities["view_decisions"],
+                instruction=abilities["view_instruction"],
+            )
+            for line in lines
         ],
     }
     if detail:

@@ -7,7 +7,10 @@ requêtes borné qui ne dépend pas du volume du contrat (des comptes, jamais de
 - référent partenaire : ses engagements à compléter, ses bilans à remplir, son cahier ;
 - lecteur partenaire : ce qu'il peut lire de son partenaire ;
 - membre de conseil citoyen : son quartier, ses retours, les questionnaires de son quartier ;
-- évaluateur : l'évaluation en cours et son avancement.
+- évaluateur : l'évaluation en cours et son avancement ;
+- référent d'association : l'espace appels à projets de son association ;
+- instructeur, correspondant de quartier, délégué du préfet, membre du comité des financeurs :
+  l'appel à projets du moment et ce que le rôle y ouvre (file d'instruction, programmation).
 """
 
 import datetime
@@ -222,7 +225,22 @@ HOME_TEMPLATES = {
     Role.COUNCIL_MEMBER: "accounts/_home_council.html",
     Role.EVALUATOR: "accounts/_home_evaluator.html",
     Role.APPLICANT: "accounts/_home_applicant.html",
+    Role.INSTRUCTOR: "accounts/_home_grants.html",
+    Role.CORRESPONDENT: "accounts/_home_grants.html",
+    Role.PREFECT_DELEGATE: "accounts/_home_grants.html",
+    Role.COMMITTEE_MEMBER: "accounts/_home_grants.html",
 }
+GRANT_ROLES = {Role.INSTRUCTOR, Role.CORRESPONDENT, Role.PREFECT_DELEGATE, Role.COMMITTEE_MEMBER}
+
+
+def grants_home(user, contract) -> dict:
+    """L'appel à projets du moment (le dernier publié) et ce que la personne peut y ouvrir, selon
+    ``call_abilities`` (file d'instruction, programmation) ; une requête."""
+    from cdv.grants.abilities import call_abilities
+    from cdv.grants.models import Call
+
+    call = Call.objects.for_contract(contract).published().order_by("-year").first()
+    return {"call": call, "call_rights": call_abilities(user, call) if call else {}}
 
 
 def role_homes(user, memberships, *, today: datetime.date) -> list[dict]:
@@ -244,6 +262,8 @@ def role_homes(user, memberships, *, today: datetime.date) -> list[dict]:
                 home["template"] = None
         elif membership.role == Role.COUNCIL_MEMBER:
             home.update(council_home(contract, council_qpv_ids(user, contract)))
+        elif membership.role in GRANT_ROLES:
+            home.update(grants_home(user, contract))
         elif membership.role == Role.EVALUATOR:
             evaluation = current_evaluation(contract)
             home["evaluation"] = evaluation

@@ -11,6 +11,8 @@ Qui fait quoi (voir aussi docs/security.md) :
   quartier (et ceux de tout le territoire) et y donnent leur avis ; le délégué du préfet écrit
   aussi la ligne de l'État pour son quartier ;
 - le membre du comité lit la programmation et les dossiers déposés ;
+- qui prend part à l'instruction d'un dossier (tous ceux ci-dessus sauf l'association) lit
+  l'instruction de toutes ses lignes : l'instruction est conjointe ;
 - un anonyme voit les appels publiés et, après le vote, les seules lignes votées.
 
 Un refus se traduit par 404 si l'objet n'est pas même visible, 403 sinon.
@@ -136,7 +138,11 @@ def application_abilities(user, application, *, today=None) -> dict[str, bool]:
     editable = owner and status in EDITABLE_APPLICATION_STATUSES
     return {
         "view": owner or (submitted and reader),
-        # Avis, notes, commentaires des instructeurs : jamais montrés à l'association.
+        # L'instruction de TOUTES les lignes (état, montant proposé, avis, commentaire, simulation),
+        # les avis de quartier et les notes : règle unique des pages et de l'API. L'instruction est
+        # conjointe (quartier par quartier, puis entre financeurs) : qui instruit le dossier lit
+        # l'avis de chaque financeur, et n'écrit que sa ligne (``funder_line_abilities``).
+        # Jamais l'association, ni sur un brouillon.
         "view_instruction": submitted and reader,
         "view_history": owner or (submitted and reader),
         "edit": editable,
@@ -145,6 +151,8 @@ def application_abilities(user, application, *, today=None) -> dict[str, bool]:
         # redépose même après (la question vient des financeurs).
         "submit": owner
         and ((status == ApplicationStatus.DRAFT and filing_open) or status == ApplicationStatus.RETURNED),
+        # Répondre aux questions d'un instructeur (et redéposer) : le dossier lui a été rendu.
+        "answer": owner and status == ApplicationStatus.RETURNED,
         "withdraw": owner
         and status in (ApplicationStatus.DRAFT, ApplicationStatus.SUBMITTED, ApplicationStatus.RETURNED),
         "request_info": (instructor or pilot) and status == ApplicationStatus.SUBMITTED,
@@ -194,19 +202,6 @@ def visible_applications(user, queryset, call):
     if qpvs:
         readers |= Q(qpvs__in=qpvs) | Q(scope=ProjectScope.WHOLE)
     return queryset.filter(own | (submitted & readers)).distinct()
-
-
-def line_instruction_visible(user, line) -> bool:
-    """L'état d'instruction d'une ligne (montant proposé, avis, commentaire, simulation) : le pilote
-    et les membres du comité pour toutes les lignes, un instructeur (ou le délégué du préfet) pour
-    celles de son financeur ; jamais l'association, ni sur un brouillon."""
-    application = line.application
-    if application.status in (ApplicationStatus.DRAFT, ApplicationStatus.WITHDRAWN):
-        return False
-    contract_id = application.call.contract_id
-    if is_pilot(user, contract_id) or is_committee_member(user, contract_id):
-        return True
-    return _instructs(user, application, line.funder.partner_id, application_qpv_ids(application))
 
 
 def visible_calls(user, queryset, contract):

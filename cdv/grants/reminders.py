@@ -24,8 +24,7 @@ from django.utils import timezone
 
 from cdv.notifications import services as notifications
 from cdv.notifications.enums import NotificationKind
-from cdv.users.enums import Role
-from cdv.users.models import Membership, User
+from cdv.users.models import User
 
 from .enums import CallStatus
 from .models import Application, Call
@@ -78,25 +77,13 @@ def drafts_by_recipient(call: Call) -> tuple[dict[User, list[Application]], list
     by_partner: dict[int, list[Application]] = {}
     for application in drafts:
         by_partner.setdefault(application.partner_id, []).append(application)
-    memberships = (
-        Membership.objects.filter(
-            contract_id=call.contract_id,
-            role=Role.APPLICANT,
-            partner_id__in=list(by_partner),
-            user__is_active=True,
-        )
-        .exclude(user__email="")
-        .select_related("user")
-        .order_by("user__email")
-    )
-    recipients: dict[int, tuple[User, list[Application]]] = {}
+    recipients: dict[User, list[Application]] = {}
     covered = set()
-    for membership in memberships:
-        entry = recipients.setdefault(membership.user_id, (membership.user, []))
-        entry[1].extend(by_partner[membership.partner_id])
-        covered.add(membership.partner_id)
+    for user, partner_ids in notifications.applicant_referents(call.contract_id, by_partner).items():
+        recipients[user] = [a for pid in partner_ids for a in by_partner[pid]]
+        covered.update(partner_ids)
     orphans = sorted({items[0].partner.name for pid, items in by_partner.items() if pid not in covered})
-    return {user: items for user, items in recipients.values()}, orphans
+    return recipients, orphans
 
 
 def _body(call: Call, drafts: list[Application]) -> str:

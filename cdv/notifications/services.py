@@ -52,6 +52,28 @@ def referents(contract: Contract | int, partner_ids: Iterable[int]) -> list[User
     return _members(contract, Role.EDITOR, partner_id__in=list(partner_ids))
 
 
+def applicant_referents(contract: Contract | int, partner_ids: Iterable[int]) -> dict[User, list[int]]:
+    """Référents d'association pour l'appel à projets (rôle « référent d'une association ») actifs,
+    avec une adresse, des associations ``partner_ids`` dans le contrat ; pour chacun, les associations
+    (parmi ``partner_ids``) dont il est référent. Triés par adresse."""
+    contract_id = getattr(contract, "pk", contract)
+    memberships = (
+        Membership.objects.filter(
+            contract_id=contract_id,
+            role=Role.APPLICANT,
+            partner_id__in=list(partner_ids),
+            user__is_active=True,
+        )
+        .exclude(user__email="")
+        .select_related("user")
+        .order_by("user__email", "partner_id")
+    )
+    people: dict[User, list[int]] = {}
+    for membership in memberships:
+        people.setdefault(membership.user, []).append(membership.partner_id)
+    return people
+
+
 def pilots(contract: Contract | int) -> list[User]:
     return _members(contract, Role.PILOT)
 

@@ -288,3 +288,26 @@ def test_anonymous_and_draft_receipt(client, setup):
     logged.logout()
     assert client.get(url("application", application)).status_code in (302, 404)
     assert client.get(url("application_project", application)).status_code in (302, 404)
+
+
+def test_answer_is_an_ability_of_the_owner_of_a_returned_application_only(client):
+    from cdv.grants.abilities import application_abilities
+
+    returned = complete_application(status=ApplicationStatus.RETURNED, number="2030-0001")
+    owner = referent_of(returned.partner, returned.call.contract)
+    submitted = complete_application(
+        call=returned.call, partner=returned.partner, status=ApplicationStatus.SUBMITTED, number="2030-0002"
+    )
+    stranger = referent_of(association(), returned.call.contract)
+
+    assert application_abilities(owner, returned)["answer"] is True
+    assert application_abilities(owner, submitted)["answer"] is False
+    assert application_abilities(stranger, returned)["answer"] is False
+    client.force_login(owner)
+    assert url("application_answer", returned) in client.get(url("application", returned)).content.decode()
+    assert (
+        url("application_answer", submitted) not in client.get(url("application", submitted)).content.decode()
+    )
+    response = client.get(url("application_answer", submitted))
+    assert response.status_code == 403
+    assert client.get(url("application_answer", returned)).status_code == 200

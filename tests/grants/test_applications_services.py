@@ -10,7 +10,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 
 from cdv.grants.enums import Account, ApplicationStatus, DocumentKind, EventKind, LineStatus
 from cdv.grants.errors import ConflictError, GrantsError
-from cdv.grants.models import Application, PartnerDocument
+from cdv.grants.models import Application, Call, PartnerDocument
 from cdv.grants.services import applications as services
 from cdv.notifications.enums import NotificationKind
 from cdv.notifications.models import Notification
@@ -113,7 +113,7 @@ def test_checklist_lists_what_is_missing_in_french():
     missing = services.checklist(application)
 
     assert "Le représentant légal de l'association." in missing
-    assert any("sous le minimum de l'appel (50 %)" in m for m in missing)
+    assert any("sous le minimum de l'appel (50\u00a0%)" in m for m in missing)
     assert any("Au moins 2 financeur(s)" in m for m in missing)
     assert any("sous le minimum de l'appel (8\u202f000\u00a0€)" in m for m in missing)
     assert services.checklist(complete_application()) == []
@@ -349,3 +349,18 @@ def test_withdraw_and_delete_draft():
 def test_french_amount_format():
     assert services.format_eur(Decimal("12000.50")) == "12\u202f000,50\u00a0€"
     assert services.format_eur(Decimal("-1000")) == "-1\u202f000\u00a0€"
+
+
+def test_checklist_writes_percentages_the_french_way():
+    application = complete_application(qpv_share=Decimal("12.5"))
+    Call.objects.filter(pk=application.call_id).update(
+        max_call_share=Decimal("50"), min_qpv_share=Decimal("33.5")
+    )
+    application = Application.objects.get(pk=application.pk)  # les taux relus en base : « 50.00 »
+    application.budget_lines.filter(account=Account.A70).update(amount=Decimal("1000"))
+    application.budget_lines.filter(account=Account.A64).update(amount=Decimal("7000"))
+
+    missing = " ".join(services.checklist(application))
+
+    assert "couvriraient 85,7\u00a0% du budget : 50\u00a0% au plus" in missing
+    assert "(12,5\u00a0%) est sous le minimum de l'appel (33,5\u00a0%)" in missing

@@ -114,16 +114,20 @@ def test_the_association_sees_each_funders_decision_after_the_vote(client, grant
     assert all(line["comment"] is None for line in lines.values())
 
 
-def test_an_instructor_reads_the_instruction_of_its_own_funder_only(client, grants_world):
-    data = get(client, grants_world, "instructor_x", "/calls/2025/applications/2025-0001").json()
-    lines = {line["funder"]: line for line in data["funder_lines"]}
-    assert lines["Financeur X"]["comment"] == "AVIS-Financeur X"
-    assert lines["Financeur X"]["proposed_amount"] == "1234.00"
-    assert lines["Préfecture de test"]["comment"] is None
-    delegate = get(client, grants_world, "delegate", "/calls/2025/applications/2025-0001").json()
-    lines = {line["funder"]: line for line in delegate["funder_lines"]}
-    assert lines["Préfecture de test"]["comment"] == "AVIS-Préfecture de test"
-    assert lines["Financeur X"]["comment"] is None
+@pytest.mark.parametrize("role", ["instructor_x", "delegate", "correspondent_1"])
+def test_instruction_is_joint_page_and_api_show_every_line_to_those_who_instruct(client, grants_world, role):
+    """Instruction conjointe : qui prend part à l'instruction du dossier lit l'avis de chaque
+    financeur, dans la page comme dans l'API (une seule règle, ``view_instruction``)."""
+    expected = {"AVIS-Financeur X", "AVIS-Préfecture de test"}
+    data = get(client, grants_world, role, "/calls/2025/applications/2025-0001").json()
+    assert {line["comment"] for line in data["funder_lines"]} == expected
+    assert {line["proposed_amount"] for line in data["funder_lines"]} == {"1234.00"}
+    client.force_login(grants_world["users"][role])
+    page = client.get(
+        f"/contrats/{grants_world['contract'].slug}/aap/2025/dossiers/{grants_world['sub_a'].pk}/instruction/"
+    )
+    assert page.status_code == 200
+    assert all(comment in page.content.decode() for comment in expected)
 
 
 def test_the_pilot_and_the_committee_read_every_line(client, grants_world):

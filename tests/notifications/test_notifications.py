@@ -461,3 +461,31 @@ def test_deleting_the_account_erases_its_notifications_and_preferences(world):
     privacy.anonymize(editor)
     assert not Notification.objects.filter(recipient=editor).exists()
     assert not editor.notification_preferences.exists()
+
+
+@pytest.mark.django_db
+def test_applicant_referents_are_the_active_aap_referents_of_the_associations():
+    """Une seule fonction donne les référents AAP d'associations (dépôt, compléments, décisions,
+    relances) : ni le référent « rédaction » du même partenaire, ni un compte inactif ou sans
+    adresse, ni le référent d'un autre contrat."""
+    contract = factories.ContractFactory()
+    asso, other_asso = factories.PartnerFactory(), factories.PartnerFactory()
+
+    def member(role, partner, **user):
+        person = factories.UserFactory(**user)
+        factories.MembershipFactory(user=person, contract=contract, role=role, partner=partner)
+        return person
+
+    both = member(Role.APPLICANT, asso, email="a@example.org")
+    factories.MembershipFactory(user=both, contract=contract, role=Role.APPLICANT, partner=other_asso)
+    only_other = member(Role.APPLICANT, other_asso, email="b@example.org")
+    member(Role.EDITOR, asso)
+    member(Role.APPLICANT, asso, is_active=False)
+    member(Role.APPLICANT, asso, email="")
+    factories.MembershipFactory(role=Role.APPLICANT, partner=asso)
+
+    assert services.applicant_referents(contract, [asso.pk]) == {both: [asso.pk]}
+    assert services.applicant_referents(contract.pk, [asso.pk, other_asso.pk]) == {
+        both: sorted([asso.pk, other_asso.pk]),
+        only_other: [other_asso.pk],
+    }

@@ -24,10 +24,11 @@ from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 
+from cdv.core.figures import french_number
 from cdv.core.uploads import UploadError, read_upload
 from cdv.core.validators import check_zip_archive, foreign_content
 from cdv.notifications.enums import NotificationKind
-from cdv.notifications.services import notify
+from cdv.notifications.services import applicant_referents, notify
 from cdv.partners.models import Partner
 from cdv.users.enums import Role
 from cdv.users.models import Membership, User
@@ -185,22 +186,6 @@ def application_path(application: Application) -> str:
 def receipt_path(application: Application) -> str:
     call = application.call
     return reverse("www:application_receipt", args=[call.contract.slug, call.year, application.pk])
-
-
-def applicants_of(application: Application) -> list[User]:
-    """Référents de l'association pour l'appel à projets (actifs, avec une adresse)."""
-    return list(
-        User.objects.filter(
-            is_active=True,
-            pk__in=Membership.objects.filter(
-                contract_id=application.call.contract_id,
-                role=Role.APPLICANT,
-                partner_id=application.partner_id,
-            ).values("user_id"),
-        )
-        .exclude(email="")
-        .order_by("email")
-    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -674,8 +659,9 @@ def checklist(application: Application) -> list[str]:
         missing.append("La part des bénéficiaires habitant un quartier prioritaire.")
     elif application.qpv_share < call.min_qpv_share:
         missing.append(
-            f"La part des bénéficiaires habitant un quartier prioritaire ({application.qpv_share:g} %) est "
-            f"sous le minimum de l'appel ({call.min_qpv_share:g} %)."
+            "La part des bénéficiaires habitant un quartier prioritaire "
+            f"({french_number(application.qpv_share, '%')}) est sous le minimum de l'appel "
+            f"({french_number(call.min_qpv_share, '%')})."
         )
     qpvs = list(application.qpvs.all())
     if application.scope == ProjectScope.QPV and not qpvs:
@@ -728,8 +714,8 @@ def checklist(application: Application) -> list[str]:
     if totals.charges and totals.requested * 100 > call.max_call_share * totals.charges:
         share = (totals.requested * 100 / totals.charges).quantize(Decimal("0.1"))
         missing.append(
-            f"Les financeurs de l'appel couvriraient {share:g} % du budget : {call.max_call_share:g} % "
-            "au plus, le reste doit venir d'autres ressources."
+            f"Les financeurs de l'appel couvriraient {french_number(share, '%')} du budget : "
+            f"{french_number(call.max_call_share, '%')} au plus, le reste doit venir d'autres ressources."
         )
     if application.years > 1:
         for line in application.funder_lines.all():
@@ -773,7 +759,7 @@ def _notify_submitted(application: Application, user: User, *, resubmitted: bool
     )
     notify(
         kind=NotificationKind.APPLICATION_SUBMITTED,
-        recipients=[user, *applicants_of(application)],
+        recipients=[user, *applicant_referents(application.call.contract_id, [application.partner_id])],
         contract=call.contract,
         text=text,
         path=application_path(application),

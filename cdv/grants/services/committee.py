@@ -27,8 +27,7 @@ from simple_history.utils import bulk_update_with_history
 from cdv.core.figures import french_number
 from cdv.notifications import services as notifications
 from cdv.notifications.enums import NotificationKind
-from cdv.users.enums import Role
-from cdv.users.models import Membership, User
+from cdv.users.models import User
 
 from ..abilities import call_abilities, funder_line_abilities
 from ..enums import DECIDED_LINE_STATUSES, ApplicationStatus, EventKind, LineStatus, Simulation
@@ -222,17 +221,9 @@ def notify_decisions(*, call: Call, application_ids: list[int]) -> int:
     by_partner = defaultdict(list)
     for application in applications:
         by_partner[application.partner_id].append(application)
-    people: dict[int, User] = {}
-    partners_of: dict[int, list[int]] = defaultdict(list)
-    for membership in Membership.objects.filter(
-        contract=contract, role=Role.APPLICANT, partner_id__in=list(by_partner), user__is_active=True
-    ).select_related("user"):
-        if membership.user.email:
-            people[membership.user_id] = membership.user
-            partners_of[membership.user_id].append(membership.partner_id)
     count = 0
-    for user_id, user in people.items():
-        mine = [a for pid in sorted(set(partners_of[user_id])) for a in by_partner[pid]]
+    for user, partner_ids in notifications.applicant_referents(contract, by_partner).items():
+        mine = [a for pid in sorted(set(partner_ids)) for a in by_partner[pid]]
         if not mine:
             continue
         partner = mine[0].partner

@@ -23,7 +23,6 @@ from cdv.core.figures import french_number
 from cdv.notifications import services as notifications
 from cdv.notifications.enums import NotificationKind
 from cdv.territories.models import Territory
-from cdv.users.enums import Role
 from cdv.users.models import User
 
 from ..abilities import application_abilities, funder_line_abilities, opinion_kinds
@@ -233,18 +232,6 @@ def save_scores(
     return saved
 
 
-def applicant_referents(application: Application) -> list[User]:
-    """Les référents (rôle « référent d'une association ») actifs de l'association du dossier."""
-    return list(
-        User.objects.filter(
-            is_active=True,
-            memberships__contract_id=application.call.contract_id,
-            memberships__role=Role.APPLICANT,
-            memberships__partner_id=application.partner_id,
-        ).distinct()
-    )
-
-
 @transaction.atomic
 def request_information(
     *,
@@ -297,7 +284,7 @@ def request_information(
     contract = current.call.contract
     notifications.notify(
         kind=NotificationKind.INFO_REQUESTED,
-        recipients=applicant_referents(current),
+        recipients=list(notifications.applicant_referents(current.call.contract_id, [current.partner_id])),
         contract=contract,
         text=(
             f"Des compléments sont demandés sur votre dossier {current.number} « {current.title} » : "

@@ -13,7 +13,6 @@ from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 
 from cdv.grants.abilities import application_abilities, call_abilities
-from cdv.grants.enums import ApplicationStatus
 from cdv.grants.errors import ConflictError
 from cdv.grants.models import (
     Application,
@@ -464,10 +463,8 @@ def application_delete(request, slug, year, pk):
 
 @require_http_methods(["GET", "POST"])
 def application_answer(request, slug, year, pk):
-    contract, application, rights = _get_application(request, slug, year, pk, "edit")
-    require(
-        application.status == ApplicationStatus.RETURNED, "Aucune demande de compléments n'attend de réponse."
-    )
+    contract, application, rights = _get_application(request, slug, year, pk)
+    require(rights["answer"], "Aucune demande de compléments n'attend de réponse.")
     questions = InfoRequest.objects.filter(application=application, answered_at__isnull=True).select_related(
         "funder__partner"
     )

@@ -63,6 +63,7 @@ def call_list(request, slug):
     totals = selectors.envelope_totals([c.pk for c in calls]) if calls else {}
     for call in calls:
         call.envelope_total = totals.get(call.pk)
+        call.rights = call_abilities(request.user, call)
     return render(
         request,
         "grants/calls/list.html",
