@@ -184,6 +184,11 @@ class Programmation:
             if cell is not None and not cell.decided and not cell.is_simulated
         ]
 
+    @property
+    def awaiting_information(self) -> list[Row]:
+        """Dossiers rendus à leur association pour compléments : sa réponse n'est pas encore là."""
+        return [row for row in self.rows if row.status == ApplicationStatus.RETURNED]
+
     def filtered(
         self, *, enjeu: int | None = None, qpv: int | None = None, funder: int | None = None
     ) -> list[Row]:

@@ -88,6 +88,22 @@ def test_vote_page_lists_what_is_incomplete_then_records(client):
     assert FunderLine.objects.for_call(w.call).filter(decision_date=DAY).count() == 4
 
 
+def test_vote_page_warns_while_filing_is_open_and_files_await_information(client):
+    """Avant l'acte définitif, la page dit aussi ce qui peut encore arriver : un dépôt encore ouvert,
+    des dossiers rendus pour compléments dont la réponse manque."""
+    w = build_world()
+    client.force_login(w.pilot)
+    page = client.get(w.url + "vote/").content.decode()
+    assert "Le dépôt est encore ouvert" not in page and "en attente de compléments" not in page
+    w.call.filing_closes = datetime.date.today() + datetime.timedelta(days=3)
+    w.call.save()
+    w.a2.status = ApplicationStatus.RETURNED
+    w.a2.save()
+    page = client.get(w.url + "vote/").content.decode()
+    assert "Le dépôt est encore ouvert" in page
+    assert "1 dossier en attente de compléments" in page and w.a2.number in page
+
+
 @pytest.mark.parametrize("role", [Role.COMMITTEE_MEMBER, Role.INSTRUCTOR, Role.APPLICANT])
 def test_non_pilot_cannot_vote(client, role):
     w = build_world()

@@ -13,6 +13,7 @@ from django.core.exceptions import ValidationError
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
 from cdv.grants.abilities import call_abilities, funder_line_abilities
@@ -159,6 +160,14 @@ def vote(request, slug, year):
     return render(
         request,
         "grants/committee/vote.html",
-        _context(contract, call, rights, table, form=form, missing=table.not_simulated),
+        _context(
+            contract,
+            call,
+            rights,
+            table,
+            form=form,
+            missing=table.not_simulated,
+            filing_open=call.is_open_on(timezone.localdate()),
+        ),
         status=422 if request.method == "POST" else 200,
     )
