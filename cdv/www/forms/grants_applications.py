@@ -118,9 +118,18 @@ class ProjectForm(forms.Form):
     end_date = forms.DateField(
         label="Fin", required=False, widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
     )
-    enjeu = forms.ModelChoiceField(label="Enjeu du contrat", queryset=None, required=False)
-    objective = forms.ModelChoiceField(label="Objectif", queryset=None, required=False)
-    action = forms.ModelChoiceField(label="Action du contrat (facultatif)", queryset=None, required=False)
+    enjeu = forms.ModelChoiceField(
+        label="Enjeu du contrat", queryset=None, required=False, empty_label="Choisissez un enjeu"
+    )
+    objective = forms.ModelChoiceField(
+        label="Objectif", queryset=None, required=False, empty_label="Aucun objectif précis"
+    )
+    action = forms.ModelChoiceField(
+        label="Action du contrat (facultatif)",
+        queryset=None,
+        required=False,
+        empty_label="Aucune action précise",
+    )
     evaluation_indicators = forms.CharField(
         label="Indicateurs d'évaluation", required=False, widget=forms.Textarea(attrs={"rows": 2})
     )
