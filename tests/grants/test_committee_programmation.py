@@ -68,12 +68,12 @@ def test_page_shows_totals_envelope_overrun_and_rule(client):
 
 
 def test_amounts_of_a_cell_stay_on_one_line_in_a_scrollable_table(client):
-    """« Demandé : 7 500 € » ne se coupe pas (espace insécable avant le deux-points, comme en
-    français) ; le tableau large défile dans un cadre qu'on atteint au clavier (vu dans le navigateur)."""
+    """« Demandé : 7 500 € » ne se coupe pas (espaces insécables autour du deux-points) ;
+    le tableau large défile dans un cadre qu'on atteint au clavier (vu dans le navigateur)."""
     w = build_world()
     client.force_login(w.pilot)
     html = client.get(w.url).content.decode()
-    assert "Demandé\u00a0: " in html and "Demandé : " not in html
+    assert "Demandé\u00a0:\u00a0" in html and "Demandé : " not in html
     assert '<div class="table-scroll" tabindex="0" role="region"' in html
 
 
