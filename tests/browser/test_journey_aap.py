@@ -27,6 +27,7 @@ import pytest
 
 from .conftest import BASE_DIR, HERE, SETTINGS, _prepared_database, new_context, serve
 from .pages import axe_version, describe_violations, run_axe
+from .test_responsive import OVERFLOW_JS
 
 SHOTS = Path(os.environ.get("CDV_AAP_SHOTS", "/tmp/aap-shots"))
 LOCALE = "en-US"  # un navigateur réglé en anglais : les nombres restent français
@@ -335,6 +336,8 @@ def step_vote(pilot, site, number, state_name, metropole_name):
     page = pilot.page
     base = f"/contrats/{site.data['contract']}/aap/{site.data['aap_year']}/"
     pilot.go(base + "programmation/", "programmation")
+    wide = page.evaluate(OVERFLOW_JS)
+    assert wide["scroll"] <= wide["width"], f"la programmation élargit la page : {wide}"
     row = simulate(pilot, number, state_name, "Oui", "4 500")
     assert "oui" in row.inner_text().lower() or "4 500" in plain(row.inner_text())
     row = simulate(pilot, number, metropole_name, "Oui")  # vide : le montant proposé
