@@ -273,6 +273,8 @@ def line_ids(site, number):
 def open_in_queue(person, site, number):
     page = person.page
     person.go(f"/contrats/{site.data['contract']}/aap/{site.data['aap_year']}/instruction/", "file")
+    box = link(page, number).bounding_box()
+    assert box["height"] < 1.8 * 16 * 1.5, f"le numéro {number} est coupé sur deux lignes : {box}"
     person.follow(link(page, number), "instruction du dossier")
     return page
 

@@ -75,7 +75,7 @@ def _row(ctx: dict, row) -> str:
     cells = "".join(_cell(ctx, row, funder, cell) for funder, cell in row.columns)
     voted = f"<br>Voté\u00a0:\u00a0{euros(row.totals.voted)}" if row.totals.voted else ""
     return (
-        f'<tr id="ligne-{row.application_id}"><th scope="row">{escape(row.number)}</th>'
+        f'<tr id="ligne-{row.application_id}"><th scope="row" class="nowrap">{escape(row.number)}</th>'
         f'<td data-label="Projet">{escape(row.title)}<br>'
         f'<span class="muted">{escape(row.partner)}</span>{state}</td>'
         f'<td data-label="Enjeu">{escape(row.enjeu)}</td>'
