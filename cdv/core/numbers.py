@@ -100,14 +100,17 @@ def parse_french_decimal(text, *, unit: str = "", thousands: bool = True) -> Dec
     return number
 
 
-def french_input(value, *, thousands: bool = True) -> str:
+def french_input(value, *, thousands: bool = True, unit: str = "") -> str:
     """Un nombre réaffiché dans un champ : « 0,5 », « 11 500,5 » (sans arrondi ni unité) ;
-    sans séparer les milliers si ``thousands=False`` (une année : « 2025 »)."""
+    sans séparer les milliers si ``thousands=False`` (une année : « 2025 »). Un montant en euros
+    (``unit="€"``) garde 0 ou 2 décimales, comme partout ailleurs : « 11 500,50 »."""
     if value is None or value == "":
         return ""
     number = Decimal(repr(value)) if isinstance(value, float) else Decimal(value)
     places = max(0, -number.normalize().as_tuple().exponent)
     text = french_number(number, places=places)
+    if unit == "€" and places == 1:
+        text += "0"
     return text if thousands else text.replace("\u202f", "")
 
 
@@ -116,6 +119,7 @@ class FrenchNumberInput(forms.TextInput):
 
     input_type = "text"
     thousands = True  # False : valeur sans milliers (année, coordonnée), écrite « 2025 »
+    unit = ""  # « € » : un montant réaffiché avec ses centimes (« 12 000,50 »)
 
     def __init__(self, attrs=None):
         super().__init__({"inputmode": "decimal", "autocomplete": "off", **(attrs or {})})
@@ -131,7 +135,7 @@ class FrenchNumberInput(forms.TextInput):
                 return value
             if value is None:
                 return None
-        return french_input(value, thousands=self.thousands)
+        return french_input(value, thousands=self.thousands, unit=self.unit)
 
 
 class FrenchDecimalField(forms.DecimalField):
@@ -147,6 +151,7 @@ class FrenchDecimalField(forms.DecimalField):
         kwargs.pop("localize", None)
         super().__init__(**kwargs)
         self.widget.thousands = thousands
+        self.widget.unit = unit
 
     def _named(self, message: str) -> str:
         return f"{self.label} : {message}" if self.label else message

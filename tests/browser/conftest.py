@@ -288,12 +288,16 @@ def page(browser):
         context.close()
 
 
+AAP_ACCOUNTS = ("applicant", "instructor", "instructor2", "correspondent", "delegate", "committee")
 ACCOUNTS = {
     "editor": ("editor_email", "editor_password"),
     "pilot": ("pilot_email", "pilot_password"),
     "operator": ("operator_email", "operator_password"),  # opérateur de l'instance (superutilisateur)
     "council": ("council_email", "council_password"),  # membre du conseil citoyen des Dervallières
     "evaluator": ("evaluator_email", "evaluator_password"),
+    # Appel à projets (demo_grants.py) : référente d'association, instructeurs de l'État et de la
+    # Métropole, correspondant de quartier, déléguée du préfet, membre du comité des financeurs.
+    **{who: (f"{who}_email", f"{who}_password") for who in AAP_ACCOUNTS},
 }
 
 

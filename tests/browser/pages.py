@@ -16,7 +16,8 @@ class SitePage:
     args: tuple = ()  # clés de site.data, ou valeurs littérales préfixées par « = »
     query: str = ""
     user: str = (
-        ""  # vue anonyme, ou connectée : référent partenaire (editor), pilote (pilot), opérateur (operator)
+        ""  # vue anonyme, ou connectée : référent partenaire (editor), pilote (pilot), opérateur (operator),
+        # comptes de l'appel à projets (conftest.AAP_ACCOUNTS)
     )
     status: int = 200
     new: bool = False  # pages publiques ajoutées en dernier (views/pages.py, views/opendata.py)
@@ -118,7 +119,66 @@ PILOT_PAGES = [
 OPERATOR_PAGES = [
     SitePage("nouveau-contrat", "www:new_contract", user="operator"),
 ]
-ALL_PAGES = PUBLIC_PAGES + PARTNER_PAGES + PILOT_PAGES + OPERATOR_PAGES
+# Appel à projets (AAP) : chaque page, vue par le rôle qui s'en sert (comptes de demo_grants.py). Les
+# repères (années des appels, dossiers, ligne) sont cherchés dans la démonstration par prepare_db.py.
+Y, YV, YD, AP = "aap_year", "aap_voted_year", "aap_draft_year", "aap_partner"
+AAP_PAGES = [
+    # L'appel : public, pilote
+    SitePage("aap-appels", "www:call_list", (C,)),
+    SitePage("aap-appel-public", "www:call", (C, Y)),
+    SitePage("aap-appel-vote-public", "www:call", (C, YV)),
+    SitePage("aap-appels-pilote", "www:call_list", (C,), user="pilot"),
+    SitePage("aap-appel-pilote", "www:call", (C, Y), user="pilot"),
+    SitePage("aap-appel-preparation", "www:call", (C, YD), user="pilot"),
+    SitePage("aap-appel-nouveau", "www:call_create", (C,), user="pilot"),
+    SitePage("aap-appel-modifier", "www:call_edit", (C, Y), user="pilot"),
+    SitePage("aap-appel-financeurs", "www:call_funders", (C, Y), user="pilot"),
+    SitePage("aap-appel-reglages", "www:call_settings", (C, Y), user="pilot"),
+    SitePage("aap-appel-brouillons", "www:call_drafts", (C, Y), user="pilot"),
+    SitePage("aap-appel-copier", "www:call_copy", (C, Y), user="pilot"),
+    SitePage("aap-appel-publier", "www:call_publish", (C, YD), user="pilot"),
+    SitePage("aap-appel-archiver", "www:call_archive", (C, YV), user="pilot"),
+    # L'association
+    SitePage("aap-appel-association", "www:call", (C, Y), user="applicant"),
+    SitePage("aap-espace-association", "www:partner_applications", (C, AP), user="applicant"),
+    SitePage("aap-identite", "www:partner_identity", (C, AP), user="applicant"),
+    SitePage("aap-pieces-association", "www:partner_documents", (C, AP), user="applicant"),
+    SitePage("aap-dossier-nouveau", "www:application_create", (C, Y, AP), user="applicant"),
+    SitePage("aap-dossier-brouillon", "www:application", (C, Y, "aap_draft"), user="applicant"),
+    SitePage("aap-dossier-projet", "www:application_project", (C, Y, "aap_draft"), user="applicant"),
+    SitePage("aap-dossier-budget", "www:application_budget", (C, Y, "aap_draft"), user="applicant"),
+    SitePage("aap-dossier-pieces", "www:application_documents", (C, Y, "aap_draft"), user="applicant"),
+    SitePage("aap-dossier-deposer", "www:application_submit", (C, Y, "aap_draft"), user="applicant"),
+    SitePage("aap-dossier-retirer", "www:application_withdraw", (C, Y, "aap_draft"), user="applicant"),
+    SitePage("aap-dossier-supprimer", "www:application_delete", (C, Y, "aap_draft"), user="applicant"),
+    SitePage("aap-dossier-complements", "www:application", (C, Y, "aap_returned"), user="applicant"),
+    SitePage("aap-dossier-repondre", "www:application_answer", (C, Y, "aap_returned"), user="applicant"),
+    SitePage("aap-dossier-decide", "www:application", (C, YV, "aap_decided"), user="applicant"),
+    # L'instruction
+    SitePage("aap-file-instructeur", "www:call_queue", (C, Y), user="instructor"),
+    SitePage("aap-file-correspondant", "www:call_queue", (C, Y), user="correspondent"),
+    SitePage("aap-file-delegue", "www:call_queue", (C, Y), user="delegate"),
+    SitePage("aap-file-comite", "www:call_queue", (C, Y), user="committee"),
+    SitePage("aap-file-pilote", "www:call_queue", (C, Y), user="pilot"),
+    SitePage("aap-dossier-instructeur", "www:application", (C, Y, "aap_instructed"), user="instructor"),
+    SitePage("aap-instruction", "www:application_instruction", (C, Y, "aap_instructed"), user="instructor"),
+    SitePage(
+        "aap-ligne-financeur",
+        "www:funder_line_edit",
+        (C, Y, "aap_instructed", "aap_state_line"),
+        user="instructor",
+    ),
+    SitePage("aap-avis-quartier", "www:quartier_opinion", (C, Y, "aap_instructed"), user="correspondent"),
+    SitePage("aap-notes", "www:scores_edit", (C, Y, "aap_instructed"), user="instructor"),
+    SitePage("aap-demande-complements", "www:request_info", (C, Y, "aap_instructed"), user="instructor"),
+    SitePage("aap-instruction-pilote", "www:application_instruction", (C, Y, "aap_instructed"), user="pilot"),
+    # Le comité des financeurs
+    SitePage("aap-programmation-pilote", "www:programmation", (C, Y), user="pilot"),
+    SitePage("aap-programmation-votee", "www:programmation", (C, YV), user="committee"),
+    SitePage("aap-programmation-instructeur", "www:programmation", (C, Y), user="instructor2"),
+    SitePage("aap-vote", "www:committee_vote", (C, Y), user="pilot"),
+]
+ALL_PAGES = PUBLIC_PAGES + PARTNER_PAGES + PILOT_PAGES + OPERATOR_PAGES + AAP_PAGES
 
 
 def params(pages):

@@ -25,6 +25,8 @@ OPERATOR_PASSWORD = "navigateur-operateur-2024-mdp"
 # Comptes de la démonstration qui reçoivent un mot de passe connu : conseil citoyen, évaluatrice.
 COUNCIL_PASSWORD = "navigateur-conseil-2024-mdp"
 EVALUATOR_PASSWORD = "navigateur-evaluation-2024-mdp"
+# Comptes de l'appel à projets (demo_grants.py) : un mot de passe connu, commun.
+AAP_PASSWORD = "navigateur-aap-2026-mdp"
 REVIEW_YEAR = 2025
 
 
@@ -144,7 +146,92 @@ def main(db_path: str, json_path: str) -> None:
         "evaluator_email": EVALUATOR_EMAIL,
         "evaluator_password": EVALUATOR_PASSWORD,
     }
+    data.update(aap_data(contract, pilot))
     save_database(db_path, json_path, data)
+
+
+def aap_data(contract, pilot) -> dict:
+    """Les repères de l'appel à projets de la démonstration : l'appel ouvert au dépôt, l'appel voté,
+    un appel en préparation (copié par le pilote), et les dossiers que chaque rôle ouvre ; les
+    comptes de l'AAP reçoivent un mot de passe connu. Les objets sont cherchés, pas supposés."""
+    from django.utils import timezone
+
+    from cdv.grants.enums import DECIDED_LINE_STATUSES, ApplicationStatus, ProjectScope
+    from cdv.grants.models import Application, Call, FunderLine
+    from cdv.grants.services.calls import copy_call
+    from cdv.grants.services.instruction import request_information
+    from cdv.seed.demo_grants import (
+        APPLICANT_EMAIL,
+        COMMITTEE_EMAIL,
+        CORRESPONDENT_EMAIL,
+        CORRESPONDENT_QPV,
+        METROPOLE_INSTRUCTOR_EMAIL,
+        PREFECT_DELEGATE_EMAIL,
+        STATE_INSTRUCTOR_EMAIL,
+    )
+    from cdv.users.enums import Role
+    from cdv.users.models import Membership, User
+
+    today = timezone.localdate()
+    calls = list(Call.objects.filter(contract=contract).order_by("year"))
+    open_call = next(c for c in calls if c.is_open_on(today))
+    voted_call = next(c for c in calls if c.committee_held_at is not None)
+    draft_call = copy_call(user=pilot, call=open_call, year=max(c.year for c in calls) + 1)
+
+    accounts = {}
+    for key, email in (
+        ("applicant", APPLICANT_EMAIL),
+        ("instructor", STATE_INSTRUCTOR_EMAIL),
+        ("instructor2", METROPOLE_INSTRUCTOR_EMAIL),
+        ("correspondent", CORRESPONDENT_EMAIL),
+        ("delegate", PREFECT_DELEGATE_EMAIL),
+        ("committee", COMMITTEE_EMAIL),
+    ):
+        person = User.objects.get(email=email)
+        person.set_password(AAP_PASSWORD)
+        person.save()
+        accounts[f"{key}_email"], accounts[f"{key}_password"] = email, AAP_PASSWORD
+    applicant = User.objects.get(email=APPLICANT_EMAIL)
+    association = Membership.objects.get(user=applicant, contract=contract, role=Role.APPLICANT).partner
+    state = Membership.objects.get(user__email=STATE_INSTRUCTOR_EMAIL, contract=contract).partner
+
+    mine = Application.objects.filter(partner=association)
+    draft = mine.filter(call=open_call, status=ApplicationStatus.DRAFT).order_by("pk").first()
+    decided = mine.filter(call=voted_call, status=ApplicationStatus.DECIDED).order_by("pk").first()
+    # Un dossier de l'association rendu pour compléments (réponse) : l'instructeur de l'État le
+    # demande, par le service, sur un de ses dossiers déposés.
+    returned = mine.filter(call=open_call, status=ApplicationStatus.RETURNED).order_by("pk").first()
+    if returned is None:
+        returned = mine.filter(call=open_call, status=ApplicationStatus.SUBMITTED).order_by("pk").first()
+        request_information(
+            user=User.objects.get(email=STATE_INSTRUCTOR_EMAIL),
+            application=returned,
+            funder=open_call.funders.get(partner=state),
+            questions="Combien de familles ont participé l'an dernier ? (tests navigateur)",
+        )
+    # Un dossier déposé d'une autre association, dans le quartier du correspondant, dont la ligne de
+    # l'État est encore à instruire : instruction, ligne, avis, notes, demande de compléments.
+    instructed = (
+        Application.objects.filter(call=open_call, status=ApplicationStatus.SUBMITTED, scope=ProjectScope.QPV)
+        .exclude(partner=association)
+        .filter(qpvs__code=CORRESPONDENT_QPV, funder_lines__funder__partner=state)
+        .exclude(funder_lines__status__in=DECIDED_LINE_STATUSES)
+        .order_by("pk")
+        .first()
+    )
+    line = FunderLine.objects.get(application=instructed, funder__partner=state)
+    return {
+        **accounts,
+        "aap_year": open_call.year,
+        "aap_voted_year": voted_call.year,
+        "aap_draft_year": draft_call.year,
+        "aap_partner": association.slug,
+        "aap_draft": draft.pk,
+        "aap_decided": decided.pk,
+        "aap_returned": returned.pk,
+        "aap_instructed": instructed.pk,
+        "aap_state_line": line.pk,
+    }
 
 
 def save_database(db_path: str, json_path: str, data: dict) -> None:

@@ -187,9 +187,9 @@ def test_a_commitment_saved_with_french_numbers_keeps_them_exactly(client, nante
     means = {(m.year, m.funding): (m.fte, m.amount_eur) for m in commitment.means.all()}
     assert means[(2025, "DROIT_COMMUN")] == (Decimal("0.5"), Decimal("11500.50"))
     assert means[(2026, "CREDITS_SPECIFIQUES")] == (Decimal("1.25"), Decimal("3000"))
-    # Réaffichés dans le formulaire de modification : à la française.
+    # Réaffichés dans le formulaire de modification : à la française, les euros avec leurs centimes.
     edit = client.get(reverse("www:commitment_edit", args=[nantes.slug, commitment.pk])).content.decode()
-    assert 'value="0,5"' in edit and f'value="11{NNBSP}500,5"' in edit and 'value="1,25"' in edit
+    assert 'value="0,5"' in edit and f'value="11{NNBSP}500,50"' in edit and 'value="1,25"' in edit
 
 
 @pytest.mark.django_db

@@ -67,6 +67,16 @@ def test_page_shows_totals_envelope_overrun_and_rule(client):
     assert 'name="choice"' in html  # le pilote simule
 
 
+def test_amounts_of_a_cell_stay_on_one_line_in_a_scrollable_table(client):
+    """« Demandé : 7 500 € » ne se coupe pas (espaces insécables autour du deux-points) ;
+    le tableau large défile dans un cadre qu'on atteint au clavier (vu dans le navigateur)."""
+    w = build_world()
+    client.force_login(w.pilot)
+    html = client.get(w.url).content.decode()
+    assert "Demandé\u00a0:\u00a0" in html and "Demandé : " not in html
+    assert '<div class="table-scroll" tabindex="0" role="region"' in html
+
+
 @pytest.mark.parametrize("role", [Role.COMMITTEE_MEMBER, Role.INSTRUCTOR])
 def test_committee_members_and_instructors_read_without_simulating(client, role):
     w = build_world()

@@ -163,7 +163,7 @@ def test_after_the_vote_the_table_is_read_only_and_simulation_refused(
     html = client.get(w.url).content.decode()
     assert "Vote enregistré" in html
     assert 'name="choice"' not in html
-    assert "Voté : 3\u202f000\u00a0€" in html
+    assert "Voté\u00a0:\u00a03\u202f000\u00a0€" in html
     line = w.line(w.a1, w.state)
     assert client.post(f"{w.url}lignes/{line.pk}/simulation/", {"choice": "NON"}).status_code == 403
     assert client.get(w.url + "vote/").status_code == 302

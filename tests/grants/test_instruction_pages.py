@@ -312,3 +312,22 @@ def test_opinion_given_meanwhile_conflicts_and_keeps_the_typed_values(client, wo
     for shown in ("Premier avis.", "Mon avis à garder.", "Favorable", "Défavorable"):
         assert shown in text
     assert QuartierOpinion.objects.get(application=world.application).comment == "Premier avis."
+
+
+def test_counts_are_written_the_french_way_on_the_page_and_in_the_pdf(client, world):
+    """1 200 bénéficiaires, 1 500 bénévoles : jamais « 1200 » (vu dans le navigateur)."""
+    from django.template.loader import render_to_string
+
+    from cdv.grants.documents import application_pdf_context
+
+    type(world.application).objects.filter(pk=world.application.pk).update(beneficiaries=1200)
+    type(world.application.partner).objects.filter(pk=world.application.partner_id).update(
+        employees=1100, volunteers=1500
+    )
+    world.application.refresh_from_db()
+    client.force_login(world.instructor_a)
+    page = client.get(url(world, "application_instruction", world.application)).content.decode()
+    assert "1\u202f200" in page and "1200" not in page
+    html = render_to_string("grants/instruction/pdf.html", application_pdf_context(world.application))
+    assert "1\u202f200" in html and "1\u202f100" in html and "1\u202f500" in html
+    assert "1200" not in html and "1500" not in html

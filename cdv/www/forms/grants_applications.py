@@ -113,12 +113,23 @@ class ProjectForm(forms.Form):
         label="Lieux de l'action", required=False, widget=forms.Textarea(attrs={"rows": 2})
     )
     start_date = forms.DateField(
-        label="Début", required=False, widget=forms.DateInput(attrs={"type": "date"})
+        label="Début", required=False, widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
     )
-    end_date = forms.DateField(label="Fin", required=False, widget=forms.DateInput(attrs={"type": "date"}))
-    enjeu = forms.ModelChoiceField(label="Enjeu du contrat", queryset=None, required=False)
-    objective = forms.ModelChoiceField(label="Objectif", queryset=None, required=False)
-    action = forms.ModelChoiceField(label="Action du contrat (facultatif)", queryset=None, required=False)
+    end_date = forms.DateField(
+        label="Fin", required=False, widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+    )
+    enjeu = forms.ModelChoiceField(
+        label="Enjeu du contrat", queryset=None, required=False, empty_label="Choisissez un enjeu"
+    )
+    objective = forms.ModelChoiceField(
+        label="Objectif", queryset=None, required=False, empty_label="Aucun objectif précis"
+    )
+    action = forms.ModelChoiceField(
+        label="Action du contrat (facultatif)",
+        queryset=None,
+        required=False,
+        empty_label="Aucune action précise",
+    )
     evaluation_indicators = forms.CharField(
         label="Indicateurs d'évaluation", required=False, widget=forms.Textarea(attrs={"rows": 2})
     )

@@ -35,7 +35,7 @@ class SimulationForm(forms.Form):
 class VoteForm(forms.Form):
     decision_date = forms.DateField(
         label="Date de la décision",
-        widget=forms.DateInput(attrs={"type": "date"}),
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
         initial=timezone.localdate,
         error_messages={
             "required": "Date de la décision : indiquez-la.",

@@ -36,11 +36,14 @@ def _cell(ctx: dict, row, funder, cell) -> str:
     label = ctx["labels"].get(funder.funder_id) or escape(funder.name)
     if cell is None:
         return f'<td data-label="{label}"><span class="muted">Non sollicité</span></td>'
-    parts = [f'<span class="muted">{escape(cell.status_label)}</span><br>Demandé : {euros(cell.requested)}']
+    parts = [
+        f'<span class="muted">{escape(cell.status_label)}</span>'
+        f"<br>Demandé\u00a0:\u00a0{euros(cell.requested)}"
+    ]
     if cell.proposed is not None:
-        parts.append(f"<br>Proposé : {euros(cell.proposed)}")
+        parts.append(f"<br>Proposé\u00a0:\u00a0{euros(cell.proposed)}")
     if cell.voted is not None:
-        parts.append(f"<br><strong>Voté : {euros(cell.voted)}</strong>")
+        parts.append(f"<br><strong>Voté\u00a0:\u00a0{euros(cell.voted)}</strong>")
     elif cell.decided:
         parts.append(f"<br><strong>{escape(cell.status_label)}</strong>")
     if ctx["can_simulate"] and not cell.decided and row.in_instruction:
@@ -63,22 +66,22 @@ def _cell(ctx: dict, row, funder, cell) -> str:
             parts.append(f'<p class="error" role="alert">{escape(ctx["error"])}</p>')
     elif cell.is_simulated and not cell.decided:
         decision = f"oui, {euros(cell.simulated)}" if cell.simulation == "OUI" else "non"
-        parts.append(f"<br>Simulé : {decision}")
+        parts.append(f"<br>Simulé\u00a0:\u00a0{decision}")
     return f'<td data-label="{label}">{"".join(parts)}</td>'
 
 
 def _row(ctx: dict, row) -> str:
     state = "" if row.in_instruction else f'<br><span class="muted">{escape(row.status_label)}</span>'
     cells = "".join(_cell(ctx, row, funder, cell) for funder, cell in row.columns)
-    voted = f"<br>Voté : {euros(row.totals.voted)}" if row.totals.voted else ""
+    voted = f"<br>Voté\u00a0:\u00a0{euros(row.totals.voted)}" if row.totals.voted else ""
     return (
-        f'<tr id="ligne-{row.application_id}"><th scope="row">{escape(row.number)}</th>'
+        f'<tr id="ligne-{row.application_id}"><th scope="row" class="nowrap">{escape(row.number)}</th>'
         f'<td data-label="Projet">{escape(row.title)}<br>'
         f'<span class="muted">{escape(row.partner)}</span>{state}</td>'
         f'<td data-label="Enjeu">{escape(row.enjeu)}</td>'
         f'<td data-label="Quartiers">{escape(row.qpv_names)}</td>'
-        f'{cells}<td data-label="Total">Demandé : {euros(row.totals.requested)}'
-        f"<br>Simulé : {euros(row.totals.simulated)}{voted}</td></tr>"
+        f'{cells}<td data-label="Total">Demandé\u00a0:\u00a0{euros(row.totals.requested)}'
+        f"<br>Simulé\u00a0:\u00a0{euros(row.totals.simulated)}{voted}</td></tr>"
     )
 
 
