@@ -23,7 +23,6 @@ transaction annulée, si bien que les rôles d'une même sonde ne se gênent pas
 """
 
 import functools
-import hashlib
 import html
 import io
 from collections.abc import Callable
@@ -315,13 +314,15 @@ def _watched_queries() -> tuple:
 
 
 def fingerprint() -> dict:
-    """(nombre de lignes, empreinte des valeurs) de chaque table des applications, historiques compris."""
+    """Toutes les lignes (valeurs comprises) de chaque table des applications, historiques compris.
+
+    Gardées telles quelles et comparées valeur à valeur : aussi exact qu'une empreinte de leur
+    ``repr``, sans le coût de l'écrire (des milliers de fois par fichier)."""
     state = {}
     with connection.cursor() as cursor:
         for label, sql in _watched_queries():
             cursor.execute(sql)
-            rows = cursor.fetchall()
-            state[label] = (len(rows), hashlib.sha256(repr(rows).encode()).hexdigest())
+            state[label] = cursor.fetchall()
     return state
 
 
