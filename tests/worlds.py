@@ -15,7 +15,8 @@ au suivant. Marche sous SQLite et PostgreSQL (pytest-django enveloppe chaque tes
 ``atomic`` imbriqué).
 
 Les objets Python du monde sont partagés par les tests : un test ne les modifie pas en mémoire
-(il relit la base s'il a besoin de leur état après une écriture).
+(il relit la base s'il a besoin de leur état après une écriture), ou sa fixture lui en donne une
+copie (``fresh_copy``).
 """
 
 from contextlib import contextmanager
