@@ -171,15 +171,9 @@ def without_demo_reviews(demo_data, db):
     """Retire le suivi annuel de la démonstration du contrat de Nantes (campagnes 2024 figée et 2025 en
     cours, et les engagements suivis dans chaque quartier), pour les tests qui ouvrent eux-mêmes leurs
     campagnes sur ce contrat et comptent leurs bilans."""
-    from cdv.contracts.models import Contract
-    from cdv.monitoring.models import ReviewCampaign, Snapshot
-    from cdv.seed.demo_monitoring import living_demo_commitments
+    from tests.worlds import remove_demo_reviews
 
-    contract = Contract.objects.get(slug="nantes-metropole-2024-2030")
-    campaigns = ReviewCampaign.objects.filter(contract=contract)
-    Snapshot.objects.filter(campaign__in=campaigns).delete()
-    campaigns.delete()
-    living_demo_commitments(contract).delete()
+    remove_demo_reviews()
 
 
 @pytest.fixture

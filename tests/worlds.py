@@ -15,7 +15,8 @@ au suivant. Marche sous SQLite et PostgreSQL (pytest-django enveloppe chaque tes
 ``atomic`` imbriqué).
 
 Les objets Python du monde sont partagés par les tests : un test ne les modifie pas en mémoire
-(il relit la base s'il a besoin de leur état après une écriture).
+(il relit la base s'il a besoin de leur état après une écriture), ou sa fixture lui en donne une
+copie (``fresh_copy``).
 """
 
 from contextlib import contextmanager
@@ -44,3 +45,26 @@ def built_once(django_db_blocker, **settings):
         finally:
             transaction.set_rollback(True)
             atomic.__exit__(None, None, None)
+
+
+def remove_demo_reviews():
+    """Le retrait de la fixture ``without_demo_reviews``, pour un monde bâti une fois : appelé dans
+    ``built_once``, avant de bâtir le monde."""
+    from cdv.contracts.models import Contract
+    from cdv.monitoring.models import ReviewCampaign, Snapshot
+    from cdv.seed.demo_monitoring import living_demo_commitments
+
+    contract = Contract.objects.get(slug="nantes-metropole-2024-2030")
+    campaigns = ReviewCampaign.objects.filter(contract=contract)
+    Snapshot.objects.filter(campaign__in=campaigns).delete()
+    campaigns.delete()
+    living_demo_commitments(contract).delete()
+
+
+def fresh_copy(world):
+    """Une copie profonde du monde pour un test : ce que le test change en mémoire (un intitulé, un
+    objet ajouté à un dictionnaire du monde, l'état qu'un service pose sur l'objet qu'on lui passe)
+    n'atteint pas le test suivant, qui retrouve les objets tels qu'ils ont été bâtis, comme la base."""
+    import copy
+
+    return copy.deepcopy(world)

@@ -6,7 +6,7 @@ from django.urls import reverse
 
 from cdv.partners.models import Partner
 from tests import factories
-from tests.worlds import built_once
+from tests.worlds import built_once, fresh_copy
 
 pytestmark = pytest.mark.django_db
 
@@ -36,3 +36,18 @@ def test_a_closed_response_keeps_the_world(client, shared_world):
     """``response.close()`` (fin de requête) ne ferme pas la connexion du monde partagé."""
     client.get(reverse("www:home")).close()
     assert Partner.objects.filter(pk=shared_world["partner"].pk).exists()
+
+
+@pytest.fixture
+def copied_world(shared_world):
+    return fresh_copy(shared_world)
+
+
+def test_a_test_changes_its_copy_in_memory(copied_world):
+    copied_world["partner"].name = "Changé en mémoire"
+    copied_world["added"] = factories.PartnerFactory(name="Ajouté au monde par un test")
+
+
+def test_the_next_test_gets_the_objects_as_built(copied_world, shared_world):
+    assert copied_world["partner"].name == NAME and "added" not in copied_world
+    assert shared_world["partner"].name == NAME and "added" not in shared_world

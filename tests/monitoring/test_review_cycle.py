@@ -29,9 +29,11 @@ from cdv.monitoring.models import ProgressReport, ReportAttachment, ReviewCampai
 from cdv.partners.models import Partner
 from cdv.users.enums import Role
 from tests import factories
+from tests.worlds import built_once, fresh_copy, remove_demo_reviews
 
-# Ces tests ouvrent leurs propres campagnes de suivi sur le contrat de Nantes.
-pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("without_demo_reviews")]
+# Ces tests ouvrent leurs propres campagnes de suivi sur le contrat de Nantes : leur monde (plus bas)
+# retire d'abord celles de la démonstration.
+pytestmark = [pytest.mark.django_db, pytest.mark.demo]
 
 YEAR = 2025
 
@@ -47,8 +49,24 @@ def media(tmp_path):
         yield tmp_path
 
 
+@pytest.fixture(scope="module")
+def built_world(demo_data, django_db_blocker):
+    """Bâti une fois pour le fichier (tests/worlds.py), après le retrait du suivi annuel de la
+    démonstration ; chaque test annule ce qu'il écrit."""
+    from cdv.contracts.models import Contract
+
+    with built_once(django_db_blocker):
+        remove_demo_reviews()
+        yield _build_world(Contract.objects.get(slug="nantes-metropole-2024-2030"))
+
+
 @pytest.fixture
-def world(nantes):
+def world(built_world):
+    """Les objets du monde, copiés pour le test : ce qu'il y change en mémoire reste à lui."""
+    return fresh_copy(built_world)
+
+
+def _build_world(nantes):
     other_contract = factories.ContractFactory(slug="autre-contrat")
     factories.EnjeuFactory(contract=other_contract, number=1)
     partner_a = factories.PartnerFactory(name="Partenaire A")

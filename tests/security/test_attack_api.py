@@ -26,27 +26,40 @@ from cdv.users.models import ApiToken
 from cdv.users.services import create_api_token
 from tests import factories
 from tests.security.test_attack_probes import build_world, changed_tables, fingerprint
+from tests.worlds import built_once, fresh_copy, remove_demo_reviews
 
-# Ces tests ouvrent leurs propres campagnes de suivi sur le contrat de Nantes.
-pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("without_demo_reviews")]
+# Ces tests ouvrent leurs propres campagnes de suivi sur le contrat de Nantes : leur monde (plus bas)
+# retire d'abord celles de la démonstration.
+pytestmark = [pytest.mark.django_db, pytest.mark.demo]
 
 API = "/api/v1/contracts"
 
 
+@pytest.fixture(scope="module")
+def built_world(demo_data, django_db_blocker, tmp_path_factory):
+    """Bâti une fois pour le fichier (tests/worlds.py), après le retrait du suivi annuel de la
+    démonstration ; chaque test annule ce qu'il écrit."""
+    from cdv.contracts.models import Contract
+
+    with built_once(django_db_blocker, MEDIA_ROOT=tmp_path_factory.mktemp("media")):
+        remove_demo_reviews()
+        w = build_world(Contract.objects.get(slug="nantes-metropole-2024-2030"))
+        add_grants(w)
+        w["keys"] = {
+            role: create_api_token(user=user, name="sondes")[1]
+            for role, user in w["users"].items()
+            if user is not None
+        }
+        preparing = factories.ContractFactory(slug="contrat-en-preparation", status=ContractStatus.PREPARING)
+        factories.MembershipFactory(contract=preparing, role=Role.PILOT)
+        w["preparing"] = preparing
+        yield w
+
+
 @pytest.fixture
-def world(nantes, tmp_path, settings):
-    settings.MEDIA_ROOT = tmp_path / "media"
-    w = build_world(nantes)
-    add_grants(w)
-    w["keys"] = {
-        role: create_api_token(user=user, name="sondes")[1]
-        for role, user in w["users"].items()
-        if user is not None
-    }
-    preparing = factories.ContractFactory(slug="contrat-en-preparation", status=ContractStatus.PREPARING)
-    factories.MembershipFactory(contract=preparing, role=Role.PILOT)
-    w["preparing"] = preparing
-    return w
+def world(built_world):
+    """Les objets du monde, copiés pour le test : ce qu'il y change en mémoire reste à lui."""
+    return fresh_copy(built_world)
 
 
 def add_grants(w):

@@ -23,7 +23,6 @@ transaction annulée, si bien que les rôles d'une même sonde ne se gênent pas
 """
 
 import functools
-import hashlib
 import html
 import io
 from collections.abc import Callable
@@ -56,9 +55,11 @@ from cdv.seed.demo_evaluation import BELLEVUE, DERVALLIERES
 from cdv.users.enums import Role
 from cdv.users.services import create_api_token
 from tests import factories
+from tests.worlds import built_once, fresh_copy, remove_demo_reviews
 
-# Ces tests ouvrent leurs propres campagnes de suivi sur le contrat de Nantes.
-pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("without_demo_reviews")]
+# Ces tests ouvrent leurs propres campagnes de suivi sur le contrat de Nantes : leur monde (plus bas)
+# retire d'abord celles de la démonstration.
+pytestmark = [pytest.mark.django_db, pytest.mark.demo]
 
 ROLES = ["anonymous", "reader_a", "editor_a", "editor_b", "council", "evaluator", "pilot_other", "pilot"]
 MEMBERS = frozenset({"reader_a", "editor_a", "editor_b", "council", "evaluator", "pilot"})
@@ -261,10 +262,21 @@ def build_world(nantes):
     }
 
 
+@pytest.fixture(scope="module")
+def built_world(demo_data, django_db_blocker, tmp_path_factory):
+    """Bâti une fois pour le fichier (tests/worlds.py), après le retrait du suivi annuel de la
+    démonstration ; chaque test annule ce qu'il écrit."""
+    from cdv.contracts.models import Contract
+
+    with built_once(django_db_blocker, MEDIA_ROOT=tmp_path_factory.mktemp("media")):
+        remove_demo_reviews()
+        yield build_world(Contract.objects.get(slug="nantes-metropole-2024-2030"))
+
+
 @pytest.fixture
-def world(nantes, tmp_path, settings):
-    settings.MEDIA_ROOT = tmp_path / "media"
-    return build_world(nantes)
+def world(built_world):
+    """Les objets du monde, copiés pour le test : ce qu'il y change en mémoire reste à lui."""
+    return fresh_copy(built_world)
 
 
 # --- Empreinte de la base, essais annulés ------------------------------------------------------
@@ -302,13 +314,15 @@ def _watched_queries() -> tuple:
 
 
 def fingerprint() -> dict:
-    """(nombre de lignes, empreinte des valeurs) de chaque table des applications, historiques compris."""
+    """Toutes les lignes (valeurs comprises) de chaque table des applications, historiques compris.
+
+    Gardées telles quelles et comparées valeur à valeur : aussi exact qu'une empreinte de leur
+    ``repr``, sans le coût de l'écrire (des milliers de fois par fichier)."""
     state = {}
     with connection.cursor() as cursor:
         for label, sql in _watched_queries():
             cursor.execute(sql)
-            rows = cursor.fetchall()
-            state[label] = (len(rows), hashlib.sha256(repr(rows).encode()).hexdigest())
+            state[label] = cursor.fetchall()
     return state
 
 

@@ -51,9 +51,11 @@ from cdv.monitoring.models import ProgressReport, ReportAttachment
 from cdv.partners.models import Partner
 from cdv.users.enums import Role
 from tests import factories
+from tests.worlds import built_once, fresh_copy, remove_demo_reviews
 
-# Ces tests ouvrent leurs propres campagnes de suivi sur le contrat de Nantes.
-pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("without_demo_reviews")]
+# Ces tests ouvrent leurs propres campagnes de suivi sur le contrat de Nantes : leurs mondes (plus
+# bas) retirent d'abord celles de la démonstration.
+pytestmark = [pytest.mark.django_db, pytest.mark.demo]
 
 MB = 1024 * 1024
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -251,25 +253,33 @@ class Point:
         }
 
 
-def cahier_point(client, nantes):
+def cahier_world(nantes):
     partner = Partner.objects.get(name__startswith="Association Tremplin Quartiers")
-    pilot = factories.MembershipFactory(contract=nantes, role=Role.PILOT).user
-    client.force_login(pilot)
+    return {
+        "contract": nantes,
+        "partner": partner,
+        "user": factories.MembershipFactory(contract=nantes, role=Role.PILOT).user,
+        "valid": xlsx_template.build_template_xlsx(contract=nantes, partner=partner),
+    }
+
+
+def cahier_point(client, world):
+    client.force_login(world["user"])
     return Point(
         name="cahier",
         client=client,
-        url=reverse("www:cahier_upload", args=[nantes.slug, partner.slug]),
+        url=reverse("www:cahier_upload", args=[world["contract"].slug, world["partner"].slug]),
         file_field="fichier",
         fields={},
         extension=".xlsx",
         content_type=XLSX_TYPE,
-        valid=xlsx_template.build_template_xlsx(contract=nantes, partner=partner),
+        valid=world["valid"],
         refused_status=422,
-        world={"contract": nantes, "partner": partner},
+        world=world,
     )
 
 
-def bilan_point(client, nantes):
+def bilan_world(nantes):
     partner = factories.PartnerFactory(name="Partenaire attaqué")
     factories.SignatoryFactory(contract=nantes, partner=partner)
     pilot = factories.MembershipFactory(contract=nantes, role=Role.PILOT).user
@@ -286,11 +296,16 @@ def bilan_point(client, nantes):
         user=pilot, contract=nantes, year=2025, deadline=timezone.localdate() + datetime.timedelta(days=30)
     )
     report = ProgressReport.objects.get(campaign=campaign, commitment=commitment)
-    client.force_login(editor)
+    return {"contract": nantes, "report": report, "editor": editor}
+
+
+def bilan_point(client, world):
+    report = world["report"]
+    client.force_login(world["editor"])
     return Point(
         name="bilan",
         client=client,
-        url=reverse("www:review_report", args=[nantes.slug, 2025, report.pk]),
+        url=reverse("www:review_report", args=[world["contract"].slug, 2025, report.pk]),
         file_field="attachment",
         fields={
             "reported_status": S.IN_PROGRESS,
@@ -304,12 +319,16 @@ def bilan_point(client, nantes):
         content_type="application/pdf",
         valid=pdf_bytes(),
         refused_status=200,  # la page du bilan se réaffiche, erreurs en tête du formulaire
-        world={"contract": nantes, "report": report, "editor": editor},
+        world=world,
     )
 
 
-def georef_point(client, nantes):
-    client.force_login(factories.UserFactory())
+def georef_world(nantes):
+    return {"user": factories.UserFactory()}
+
+
+def georef_point(client, world):
+    client.force_login(world["user"])
     return Point(
         name="georef",
         client=client,
@@ -324,12 +343,34 @@ def georef_point(client, nantes):
     )
 
 
-POINTS = {"cahier": cahier_point, "bilan": bilan_point, "georef": georef_point}
+# point : (monde, bâti une fois pour le fichier ; point de dépôt, pour un test et son client)
+POINTS = {
+    "cahier": (cahier_world, cahier_point),
+    "bilan": (bilan_world, bilan_point),
+    "georef": (georef_world, georef_point),
+}
+
+
+@pytest.fixture(scope="module")
+def point_worlds(demo_data, django_db_blocker):
+    """Les mondes des trois points, bâtis une fois pour le fichier (tests/worlds.py) après le retrait
+    du suivi annuel de la démonstration ; chaque test annule ce qu'il écrit."""
+    from cdv.contracts.models import Contract
+
+    with built_once(django_db_blocker):
+        remove_demo_reviews()
+        nantes = Contract.objects.get(slug="nantes-metropole-2024-2030")
+        yield {name: build(nantes) for name, (build, _) in POINTS.items()}
+
+
+def make_point(name, client, point_worlds):
+    """Le point de dépôt ``name`` pour un test : les objets de son monde copiés, le client connecté."""
+    return POINTS[name][1](client, fresh_copy(point_worlds[name]))
 
 
 @pytest.fixture
-def point(request, client, nantes):
-    return POINTS[request.param](client, nantes)
+def point(request, client, point_worlds):
+    return make_point(request.param, client, point_worlds)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -529,8 +570,8 @@ def test_stored_names_are_generated_whatever_the_name_given():
 # ---------------------------------------------------------------------------------------------
 
 
-def test_the_admin_cannot_upload_or_replace_an_attachment(client, admin_user, nantes, media):
-    point = bilan_point(client, nantes)
+def test_the_admin_cannot_upload_or_replace_an_attachment(client, admin_user, point_worlds, media):
+    point = make_point("bilan", client, point_worlds)
     client.force_login(admin_user)
     report = point.world["report"]
     body = multipart({"report": str(report.pk)}, "file", "page.pdf", HTML_PAGE, "application/pdf")
