@@ -27,6 +27,7 @@ from tests.monitoring.test_review_cycle import COMPLETE, YEAR, open_2025, report
 
 # Le monde des tests du suivi annuel (deux partenaires, leurs référents, le pilote, des engagements).
 world = test_review_cycle.world
+built_world = test_review_cycle.built_world
 media = test_review_cycle.media
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("without_demo_reviews")]

@@ -32,6 +32,7 @@ from tests.monitoring.test_review_cycle import COMPLETE, YEAR, open_2025, report
 # Le monde du suivi annuel (contrat de Nantes, partenaires A et B, une personne par rôle) et le dossier
 # jetable des marqueurs de relance.
 world = cycle.world
+built_world = cycle.built_world
 media = cycle.media
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("without_demo_reviews")]

@@ -48,6 +48,7 @@ SAMPLE_KWARGS = {
     "version": 1,
     "year": 2025,
     "attachment_pk": 1,
+    "line_pk": 1,
     "resource": "x",
     "token": "x",
     "uidb64": "x",
