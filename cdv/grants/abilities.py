@@ -100,6 +100,18 @@ def contract_call_abilities(user, contract) -> dict[str, bool]:
     return {"create": pilot, "view_all": pilot}
 
 
+def applicant_partners_of(user, contract) -> set[int]:
+    """Associations au nom desquelles ``user`` dépose des dossiers dans ce contrat."""
+    return applicant_partner_ids(user, contract)
+
+
+def partner_space_abilities(user, contract, partner) -> dict[str, bool]:
+    """L'espace « appel à projets » d'une association (dossiers, identité, pièces) : seul son
+    référent y entre ; pour tout autre, même le pilote, il n'existe pas (404)."""
+    own = partner.pk in applicant_partner_ids(user, contract)
+    return {"view": own, "edit_identity": own, "manage_documents": own, "apply": own}
+
+
 def _instructs(user, application, funder_partner_id: int, qpv_ids: set[int]) -> bool:
     """``user`` instruit la ligne de ce financeur pour ce dossier."""
     contract_id = application.call.contract_id
@@ -137,6 +149,7 @@ def application_abilities(user, application, *, today=None) -> dict[str, bool]:
     filing_open = call.status == CallStatus.PUBLISHED and call.filing_opens <= today <= call.filing_closes
     editable = owner and status in EDITABLE_APPLICATION_STATUSES
     return {
+        "own": owner,  # le dossier de son association
         "view": owner or (submitted and reader),
         # L'instruction de TOUTES les lignes (état, montant proposé, avis, commentaire, simulation),
         # les avis de quartier et les notes : règle unique des pages et de l'API. L'instruction est

@@ -34,6 +34,13 @@ ROLE_PREDICATES = {
     "council_qpv_ids",
     "piloted_contract_ids",
 }
+# Toute fonction publique de cdv/users/roles.py est un prédicat de rôle, y compris celles ajoutées
+# depuis (les rôles de l'appel à projets : applicant_partner_ids, instructed_partner_ids…).
+ROLE_PREDICATES |= {
+    node.name
+    for node in ast.parse((ROOT / "cdv" / "users" / "roles.py").read_text()).body
+    if isinstance(node, ast.FunctionDef) and not node.name.startswith("_")
+}
 ACCOUNT_FLAGS = {"is_superuser", "is_staff"}
 
 

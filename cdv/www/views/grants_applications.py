@@ -12,7 +12,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 
-from cdv.grants.abilities import application_abilities, call_abilities
+from cdv.grants.abilities import application_abilities, call_abilities, partner_space_abilities
 from cdv.grants.errors import ConflictError
 from cdv.grants.models import (
     Application,
@@ -26,7 +26,6 @@ from cdv.grants.models import (
 from cdv.grants.receipts import build_receipt_pdf, receipt_filename
 from cdv.grants.services import applications as services
 from cdv.partners.models import Partner
-from cdv.users.roles import applicant_partner_ids
 
 from ..forms.grants_applications import (
     AnswerForm,
@@ -47,7 +46,7 @@ from .helpers import add_service_errors, get_contract, get_in_contract, require
 def _own_partner(request, contract, partner_slug):
     """L'association dont la personne est référente dans ce contrat ; sinon 404."""
     partner = get_object_or_404(Partner, slug=partner_slug)
-    if partner.pk not in applicant_partner_ids(request.user, contract.pk):
+    if not partner_space_abilities(request.user, contract.pk, partner)["view"]:
         raise Http404("Aucune association dont vous êtes référent ne porte cet identifiant.")
     return partner
 
@@ -281,7 +280,7 @@ def application_detail(request, slug, year, pk):
             info_requests=info_requests,
             documents=application.documents.all(),
             missing=services.checklist(application) if rights["edit"] else [],
-            owner=application.partner_id in applicant_partner_ids(request.user, contract.pk),
+            owner=rights["own"],
         ),
     )
 

@@ -15,13 +15,12 @@ from django.views.decorators.http import require_http_methods
 
 from cdv.core.pagecache import public_page
 from cdv.grants import selectors_calls as selectors
-from cdv.grants.abilities import call_abilities, contract_call_abilities
+from cdv.grants.abilities import applicant_partners_of, call_abilities, contract_call_abilities
 from cdv.grants.errors import ConflictError, GrantsError
 from cdv.grants.models import Call, CallFunder, FunderLine
 from cdv.grants.services import calls as services
 from cdv.partners.models import Partner
 from cdv.plan.models import Objective
-from cdv.users.roles import applicant_partner_ids
 
 from ..forms.grants_calls import (
     CallForm,
@@ -341,7 +340,7 @@ def call_page(request, slug, year):
     applicant_partners = []
     if request.user.is_authenticated and rights["apply"]:
         applicant_partners = list(
-            Partner.objects.filter(pk__in=applicant_partner_ids(request.user, contract.pk))
+            Partner.objects.filter(pk__in=applicant_partners_of(request.user, contract.pk))
             .only("pk", "name", "slug")
             .order_by("name")
         )
