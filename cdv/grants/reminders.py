@@ -14,7 +14,6 @@ retiré si l'envoi échoue (retenté à la prochaine exécution).
 from __future__ import annotations
 
 import datetime
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -22,6 +21,7 @@ from django.conf import settings
 from django.urls import reverse
 from django.utils import timezone
 
+from cdv.core.markers import claim_once
 from cdv.notifications import services as notifications
 from cdv.notifications.enums import NotificationKind
 from cdv.users.models import User
@@ -56,17 +56,6 @@ def due_calls(today: datetime.date):
 
 def marker_path(call: Call, user: User) -> Path:
     return Path(settings.MEDIA_ROOT) / "reminders" / f"aap-{call.pk}" / f"{user.pk}.envoye"
-
-
-def _claim(path: Path) -> bool:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        descriptor = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o640)
-    except FileExistsError:
-        return False
-    with os.fdopen(descriptor, "w") as marker:
-        marker.write(timezone.now().isoformat())
-    return True
 
 
 def drafts_by_recipient(call: Call) -> tuple[dict[User, list[Application]], list[str]]:
@@ -118,7 +107,7 @@ def send_call_closing_reminders(
             if dry_run:
                 (result.already_sent if marker.exists() else result.sent).append(user.email)
                 continue
-            if not _claim(marker):
+            if not claim_once(marker):
                 result.already_sent.append(user.email)
                 continue
             count = len(drafts)

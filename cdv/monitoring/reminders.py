@@ -20,7 +20,6 @@ code avec le créneau ``manuelle-AAAA-MM-JJ`` et écrit à chacun, quelle que so
 """
 
 import datetime
-import os
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,6 +30,7 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone, translation
 
+from cdv.core.markers import claim_once
 from cdv.notifications import services as notifications
 from cdv.notifications.enums import Delivery, NotificationKind
 from cdv.users.enums import Role
@@ -176,18 +176,6 @@ def _deliver(campaign, slot, user, reports, today, *, force_email=False):
     )
 
 
-def _claim(path: Path) -> bool:
-    """Crée le marqueur s'il n'existe pas ; faux s'il existait déjà (relance déjà envoyée)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        descriptor = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o640)
-    except FileExistsError:
-        return False
-    with os.fdopen(descriptor, "w") as marker:
-        marker.write(timezone.now().isoformat())
-    return True
-
-
 def send_review_reminders(
     *, today: datetime.date | None = None, dry_run: bool = False
 ) -> list[CampaignReminders]:
@@ -220,7 +208,7 @@ def _remind(campaign, result, today, *, dry_run, force_email=False) -> None:
             else:
                 (result.deferred if delivery == Delivery.DIGEST else result.disabled).append(user.email)
             continue
-        if not _claim(path):
+        if not claim_once(path):
             result.already_sent.append(user.email)
             continue
         delivered = _deliver(campaign, result.slot, user, reports, today, force_email=force_email)
