@@ -18,6 +18,7 @@ Qui fait quoi (voir aussi docs/security.md) :
 Un refus se traduit par 404 si l'objet n'est pas même visible, 403 sinon.
 """
 
+from django.core.exceptions import ObjectDoesNotExist
 from django.db.models import Q
 from django.utils import timezone
 
@@ -37,8 +38,10 @@ from .enums import (
     EDITABLE_APPLICATION_STATUSES,
     ApplicationStatus,
     CallStatus,
+    LineStatus,
     OpinionKind,
     ProjectScope,
+    ReportStatus,
 )
 
 
@@ -221,3 +224,89 @@ def visible_calls(user, queryset, contract):
     """Appels du contrat que ``user`` peut ouvrir (même règle que ``call_abilities()["view"]``)."""
     queryset = queryset.filter(contract=contract)
     return queryset if is_pilot(user, contract.pk) else queryset.filter(status=CallStatus.PUBLISHED)
+
+
+# ---------------------------------------------------------------------------------------------
+# Partie 2 : après le vote (actes, versements, compte-rendu financier, blocage)
+
+
+def funder_manager(user, contract_id, funder_partner_id: int) -> bool:
+    """``user`` agit au nom de ce financeur après le vote (instructeur du financeur : il prépare
+    et dépose ses actes, tient ses versements, examine les comptes-rendus). Le délégué du préfet
+    instruit l'avis de son quartier, pas les actes de l'État."""
+    return funder_partner_id in instructed_partner_ids(user, contract_id)
+
+
+def follow_up_abilities(user, line) -> dict[str, bool]:
+    """Droits sur la suite d'une ligne (acte, échéancier, versements). ``line.application``
+    (avec ``call``, ``qpvs``, ``funder_lines__funder``) et ``line.funder`` sont lus."""
+    application = line.application
+    contract_id = application.call.contract_id
+    granted = line.status == LineStatus.VOTED and bool(line.voted_amount)
+    manager = funder_manager(user, contract_id, line.funder.partner_id)
+    act = act_of(line)
+    seen = application_abilities(user, application)
+    return {
+        # L'association voit l'acte, l'échéancier et les versements de son dossier ; qui prend
+        # part à l'instruction les voit pour toutes les lignes.
+        "view": granted and (seen["own"] or seen["view_instruction"]),
+        "prepare_act": granted and manager and (act is None or act.signed_on is None),
+        "sign_act": granted and manager and act is not None,
+        "download_act": granted and act is not None and (seen["own"] or seen["view_instruction"]),
+        "schedule": granted and manager,
+        "record_payment": granted and manager and act is not None and act.signed_on is not None,
+    }
+
+
+def act_of(line):
+    """L'acte de la ligne, ou None (lu par ``select_related("act")`` s'il a été fait)."""
+    try:
+        return line.act
+    except ObjectDoesNotExist:
+        return None
+
+
+def report_abilities(user, application, report=None) -> dict[str, bool]:
+    """Droits sur le compte-rendu financier d'un dossier (``report`` : le compte-rendu s'il
+    existe). L'association le saisit et le transmet ; l'instructeur de chaque financeur qui a voté
+    un montant l'examine ; qui prend part à l'instruction le lit."""
+    contract_id = application.call.contract_id
+    seen = application_abilities(user, application)
+    granted_partner_ids = {
+        line.funder.partner_id
+        for line in application.funder_lines.all()
+        if line.status == LineStatus.VOTED and line.voted_amount
+    }
+    funded = bool(granted_partner_ids)
+    status = report.status if report is not None else None
+    editable = status in (None, ReportStatus.DRAFT, ReportStatus.CHANGES_REQUESTED)
+    reviewer = any(funder_manager(user, contract_id, pid) for pid in granted_partner_ids)
+    return {
+        "view": funded and (seen["own"] or seen["view_instruction"]),
+        "edit": funded and seen["own"] and editable,
+        "submit": funded and seen["own"] and report is not None and editable,
+        "review": funded and reviewer and status == ReportStatus.SUBMITTED,
+        "download_pdf": funded and report is not None and (seen["own"] or seen["view_instruction"]),
+    }
+
+
+def follow_up_call_abilities(user, call) -> dict[str, bool]:
+    """Droits sur la suite d'un appel : tableau des actes et versements (retards), comptes-rendus,
+    levée des blocages, import de Dauphin."""
+    contract_id = call.contract_id
+    pilot = is_pilot(user, contract_id)
+    funder = bool(instructed_partner_ids(user, contract_id))
+    voted = call.committee_held_at is not None
+    return {
+        "view_follow_up": (pilot or funder) and voted,
+        "view_reports": pilot or funder,
+        "lift_blocks": pilot and call.status == CallStatus.PUBLISHED,
+        "import": pilot and call.status != CallStatus.ARCHIVED,
+    }
+
+
+def act_template_abilities(user, contract, partner) -> dict[str, bool]:
+    """Le modèle d'acte d'un financeur : ses instructeurs l'écrivent, le pilote aussi (mise en
+    place) ; les autres ne le voient pas."""
+    allowed = is_pilot(user, contract.pk) or partner.pk in instructed_partner_ids(user, contract.pk)
+    return {"view": allowed, "edit": allowed}

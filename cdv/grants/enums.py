@@ -132,6 +132,7 @@ class DocumentKind(models.TextChoices):
     ACTIVITY_REPORT = "RAPPORT", "Dernier rapport d'activité"
     MEMBERS = "BUREAU", "Liste des dirigeants"
     OTHER = "AUTRE", "Autre pièce"
+    REPORT_PIECE = "JUSTIF", "Pièce justificative d'un compte-rendu"
 
 
 class EventKind(models.TextChoices):
@@ -147,3 +148,85 @@ class EventKind(models.TextChoices):
     SCORED = "NOTES", "Grille de notation remplie"
     DECIDED = "DECISION", "Décision du comité"
     WITHDRAWN = "RETIRE", "Dossier retiré"
+    ACT_PREPARED = "ACTE", "Acte préparé"
+    ACT_SIGNED = "ACTE_SIGNE", "Acte signé déposé"
+    SCHEDULED = "ECHEANCIER", "Échéancier de versement"
+    PAYMENT = "VERSEMENT", "Versement enregistré"
+    REPORT_SUBMITTED = "CR_TRANSMIS", "Compte-rendu transmis"
+    REPORT_REVIEWED = "CR_EXAMINE", "Compte-rendu examiné"
+    BLOCK_LIFTED = "BLOCAGE_LEVE", "Blocage levé par le pilote"
+    IMPORTED = "IMPORTE", "Importé de Dauphin"
+
+
+# ---------------------------------------------------------------------------------------------
+# Partie 2 : après le vote (actes, paiements, compte-rendu financier)
+
+# Sous ce montant annuel (€), une décision (arrêté) suffit ; au-delà, une convention est obligatoire.
+CONVENTION_THRESHOLD = 23000
+
+
+class ActKind(models.TextChoices):
+    """L'acte juridique qui attribue la subvention d'une ligne votée."""
+
+    DECISION = "ARRETE", "Décision attributive (arrêté)"
+    CONVENTION = "CONVENTION", "Convention"
+    MULTI_YEAR = "CPO", "Convention pluriannuelle d'objectifs (CPO)"
+
+
+class PaymentTerms(models.TextChoices):
+    """Les conditions de versement (valeurs de ``conditionsVersement`` du SCDL)."""
+
+    SINGLE = "UNIQUE", "Versement unique"
+    STAGED = "ECHELONNE", "Avance puis solde"
+
+
+class InstalmentKind(models.TextChoices):
+    SINGLE = "UNIQUE", "Versement unique"
+    ADVANCE = "AVANCE", "Avance"
+    BALANCE = "SOLDE", "Solde"
+
+
+class FollowUpStage(models.TextChoices):
+    """Où en est une ligne votée (suite des libellés de Dauphin) ; calculé à partir de l'acte,
+    des versements et du compte-rendu, jamais saisi."""
+
+    VOTED = "VOTE", "Voté"
+    ACT_READY = "ACTE_PREPARE", "Acte préparé"
+    SIGNED = "ACTE_SIGNE", "Acte signé"
+    PARTLY_PAID = "AVANCE_PAYEE", "Avance payée"
+    TO_JUSTIFY = "A_JUSTIFIER", "À justifier"
+    JUSTIFYING = "JUSTIFICATION_EN_COURS", "Justification en cours"
+    JUSTIFIED = "JUSTIFIE", "Justifié"
+    TO_AMEND = "JUSTIFICATION_A_MODIFIER", "Justification à modifier"
+    PAID = "PAYE", "Payé"
+
+
+class ReportPath(models.TextChoices):
+    """Les trois chemins du compte-rendu (comme dans Dauphin)."""
+
+    CARRIED_OUT = "REALISEE", "L'action a été réalisée : compte-rendu financier"
+    NOT_CARRIED_OUT = "NON_REALISEE", "L'action n'a pas été réalisée"
+    NEW_DATES = "REPORT", "L'action a besoin de nouvelles dates"
+
+
+class ReportStatus(models.TextChoices):
+    DRAFT = "BROUILLON", "En cours de saisie"
+    SUBMITTED = "TRANSMIS", "Transmis aux financeurs"
+    CHANGES_REQUESTED = "A_MODIFIER", "À modifier"
+    ACCEPTED = "ACCEPTE", "Accepté"
+
+
+class ReviewDecision(models.TextChoices):
+    ACCEPTED = "ACCEPTE", "Accepté"
+    CHANGES_REQUESTED = "A_MODIFIER", "Modifications demandées"
+
+
+class QpvShareSource(models.TextChoices):
+    DECLARED = "DECLARE", "Déclarée par l'association"
+    COMPUTED = "CALCULE", "Calculée à partir des adresses des bénéficiaires"
+
+
+# L'écart entre le budget prévu et réalisé d'une ligne au-delà duquel il faut l'expliquer (%)
+REPORT_VARIANCE_LIMIT = 20
+# Le compte-rendu est dû dans les six mois qui suivent la fin de l'action.
+REPORT_DUE_MONTHS = 6

@@ -11,7 +11,8 @@ from decimal import Decimal
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Max, OuterRef, Q, Subquery, Sum, Value
+from django.db.models.functions import Coalesce
 from simple_history.models import HistoricalRecords
 
 from cdv.territories.enums import TerritoryKind
@@ -20,15 +21,22 @@ from .enums import (
     INSTRUCTED_APPLICATION_STATUSES,
     PUBLIC_LINE_STATUSES,
     Account,
+    ActKind,
     ApplicationStatus,
     CallStatus,
     DocumentKind,
     EventKind,
     FunderKind,
+    InstalmentKind,
     LineStatus,
     Opinion,
     OpinionKind,
+    PaymentTerms,
     ProjectScope,
+    QpvShareSource,
+    ReportPath,
+    ReportStatus,
+    ReviewDecision,
     Simulation,
 )
 
@@ -173,6 +181,7 @@ class CallFunder(models.Model):
     )
     envelope = models.DecimalField("enveloppe (€)", validators=money_validators(), **MONEY)
     order = models.PositiveSmallIntegerField("ordre", default=0)
+    last_act_number = models.PositiveIntegerField("dernier numéro d'acte", default=0, editable=False)
     history = HistoricalRecords()
 
     class Meta:
@@ -309,6 +318,12 @@ class Application(models.Model):
     number = models.CharField(
         "numéro de dossier", max_length=20, blank=True, help_text="Donné au dépôt, ex. 2025-0042."
     )
+    external_ref = models.CharField(
+        "numéro Dauphin",
+        max_length=40,
+        blank=True,
+        help_text="Numéro du dossier dans Dauphin (import) : une seconde importation le retrouve.",
+    )
     status = models.CharField(
         "état", max_length=12, choices=ApplicationStatus.choices, default=ApplicationStatus.DRAFT
     )
@@ -414,7 +429,12 @@ class Application(models.Model):
         constraints = [
             models.UniqueConstraint(
                 fields=["call", "number"], condition=~Q(number=""), name="application_unique_number"
-            )
+            ),
+            models.UniqueConstraint(
+                fields=["call", "external_ref"],
+                condition=~Q(external_ref=""),
+                name="application_unique_external_ref",
+            ),
         ]
 
     def __str__(self):
@@ -468,6 +488,25 @@ class FunderLineQuerySet(models.QuerySet):
     def public(self):
         """Ce qu'un anonyme voit des lignes : après le vote, les seules lignes votées."""
         return self.filter(status__in=PUBLIC_LINE_STATUSES)
+
+    def with_follow_up(self):
+        """Ajoute à chaque ligne ce que ``followup.stage_of`` lit, sans requête par ligne :
+        ``paid_amount``, ``last_paid_on``, ``act_reference``, ``act_signed_on``, ``report_status``."""
+        paid = (
+            Payment.objects.filter(line=OuterRef("pk"))
+            .order_by()
+            .values("line")
+            .annotate(total=Sum("amount"), last=Max("paid_on"))
+        )
+        return self.annotate(
+            paid_amount=Coalesce(
+                Subquery(paid.values("total")), Decimal("0"), output_field=models.DecimalField(**MONEY)
+            ),
+            last_paid_on=Subquery(paid.values("last")),
+            act_reference=Coalesce(F("act__reference"), Value("")),
+            act_signed_on=F("act__signed_on"),
+            report_status=F("application__final_report__status"),
+        )
 
 
 class FunderLine(models.Model):
@@ -674,3 +713,349 @@ class ApplicationEvent(models.Model):
 
     def __str__(self):
         return f"{self.get_kind_display()} ({self.at:%d/%m/%Y})"
+
+
+# =============================================================================================
+# Partie 2 : après le vote. Tout s'accroche à la ligne de financeur votée (acte, échéances,
+# versements) ou au dossier (compte-rendu financier, un seul pour tous les financeurs).
+
+
+class ActTemplate(models.Model):
+    """Le modèle d'acte d'un financeur dans un contrat : ce qui change d'un financeur à l'autre
+    (visas, articles propres, signataire). Le corps de l'acte (parties, objet, montant, versement,
+    compte-rendu) est commun ; sans modèle, des valeurs par défaut sont prises."""
+
+    contract = models.ForeignKey(
+        "contracts.Contract", verbose_name="contrat", on_delete=models.CASCADE, related_name="act_templates"
+    )
+    partner = models.ForeignKey(
+        "partners.Partner", verbose_name="financeur", on_delete=models.CASCADE, related_name="act_templates"
+    )
+    reference_prefix = models.CharField(
+        "préfixe des références",
+        max_length=20,
+        blank=True,
+        help_text="Ex. : ETAT-P147 ; les actes sont numérotés <préfixe>-<année>-0001.",
+    )
+    visas = models.TextField("visas", blank=True, help_text="Un visa par ligne (« Vu la loi… »).")
+    clauses = models.TextField(
+        "articles propres au financeur", blank=True, help_text="Ajoutés après les articles communs."
+    )
+    signatory_name = models.CharField("signataire (nom)", max_length=200, blank=True)
+    signatory_title = models.CharField("qualité du signataire", max_length=200, blank=True)
+    place = models.CharField("lieu de signature", max_length=100, blank=True)
+    version = models.PositiveIntegerField("version", default=1)
+    updated_at = models.DateTimeField("modifié le", auto_now=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = "modèle d'acte d'un financeur"
+        verbose_name_plural = "modèles d'acte des financeurs"
+        constraints = [models.UniqueConstraint(fields=["contract", "partner"], name="act_template_unique")]
+
+    def __str__(self):
+        return f"Modèle d'acte — {self.partner}"
+
+
+def signed_act_path(instance, filename):
+    return f"aap/actes/{instance.funder_id}/{filename}"
+
+
+class GrantActQuerySet(models.QuerySet):
+    def for_call(self, call):
+        return self.filter(line__application__call=call)
+
+    def signed(self):
+        return self.exclude(signed_on=None)
+
+
+class GrantAct(models.Model):
+    """L'acte qui attribue la subvention d'une ligne votée : arrêté sous 23 000 € par an,
+    convention au-delà, convention pluriannuelle (CPO) avec ses montants annuels."""
+
+    line = models.OneToOneField(
+        FunderLine, verbose_name="ligne de financeur", on_delete=models.CASCADE, related_name="act"
+    )
+    funder = models.ForeignKey(
+        CallFunder, verbose_name="financeur", on_delete=models.PROTECT, related_name="acts"
+    )
+    kind = models.CharField("type d'acte", max_length=10, choices=ActKind.choices)
+    number = models.PositiveIntegerField("numéro d'ordre")
+    reference = models.CharField("référence", max_length=60)
+    amount = models.DecimalField("montant attribué (€)", validators=money_validators(), **MONEY)
+    yearly_amounts = models.JSONField(
+        "montants annuels (€)",
+        default=list,
+        blank=True,
+        help_text="CPO : un montant (texte décimal) par année.",
+    )
+    payment_terms = models.CharField(
+        "conditions de versement", max_length=10, choices=PaymentTerms.choices, default=PaymentTerms.SINGLE
+    )
+    prepared_at = models.DateTimeField("préparé le", auto_now_add=True)
+    prepared_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name="préparé par",
+        on_delete=models.SET_NULL,
+        null=True,
+        related_name="+",
+    )
+    signed_on = models.DateField("signé le", null=True, blank=True)
+    signed_file = models.FileField("acte signé", upload_to=signed_act_path, max_length=200, blank=True)
+    signed_original_name = models.CharField("nom d'origine", max_length=200, blank=True)
+    signed_sha256 = models.CharField("empreinte SHA-256", max_length=64, blank=True)
+    signed_uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name="acte signé déposé par",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    signed_uploaded_at = models.DateTimeField("acte signé déposé le", null=True, blank=True)
+    version = models.PositiveIntegerField("version", default=1)
+    history = HistoricalRecords()
+
+    objects = GrantActQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = "acte attributif"
+        verbose_name_plural = "actes attributifs"
+        ordering = ["funder", "number"]
+        constraints = [
+            models.UniqueConstraint(fields=["funder", "number"], name="grant_act_unique_number"),
+        ]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} {self.reference}"
+
+
+class PaymentInstalment(models.Model):
+    """Une échéance du versement d'une ligne votée : unique, ou avance puis solde."""
+
+    line = models.ForeignKey(
+        FunderLine, verbose_name="ligne de financeur", on_delete=models.CASCADE, related_name="instalments"
+    )
+    kind = models.CharField("échéance", max_length=8, choices=InstalmentKind.choices)
+    order = models.PositiveSmallIntegerField("ordre", default=0)
+    amount = models.DecimalField("montant prévu (€)", validators=money_validators(), **MONEY)
+    due_date = models.DateField("date prévue", null=True, blank=True)
+    condition = models.CharField(
+        "condition",
+        max_length=200,
+        blank=True,
+        help_text="Ex. : à la signature ; après le compte-rendu accepté.",
+    )
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = "échéance de versement"
+        verbose_name_plural = "échéances de versement"
+        ordering = ["line", "order", "id"]
+        constraints = [models.UniqueConstraint(fields=["line", "order"], name="instalment_unique_order")]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} — {self.amount} €"
+
+
+class PaymentQuerySet(models.QuerySet):
+    def for_call(self, call):
+        return self.filter(line__application__call=call)
+
+
+class Payment(models.Model):
+    """Un versement effectivement fait (date, montant), rattaché à une échéance."""
+
+    line = models.ForeignKey(
+        FunderLine, verbose_name="ligne de financeur", on_delete=models.CASCADE, related_name="payments"
+    )
+    instalment = models.ForeignKey(
+        PaymentInstalment,
+        verbose_name="échéance",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="payments",
+    )
+    paid_on = models.DateField("versé le")
+    amount = models.DecimalField("montant versé (€)", validators=money_validators(), **MONEY)
+    reference = models.CharField("référence (mandat)", max_length=100, blank=True)
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name="saisi par",
+        on_delete=models.SET_NULL,
+        null=True,
+        related_name="+",
+    )
+    recorded_at = models.DateTimeField("saisi le", auto_now_add=True)
+    history = HistoricalRecords()
+
+    objects = PaymentQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = "versement"
+        verbose_name_plural = "versements"
+        ordering = ["line", "paid_on", "id"]
+
+    def __str__(self):
+        return f"{self.amount} € le {self.paid_on:%d/%m/%Y}"
+
+
+class FinalReportQuerySet(models.QuerySet):
+    def for_call(self, call):
+        return self.filter(application__call=call)
+
+    def of_partner(self, partner):
+        return self.filter(application__partner=partner)
+
+
+class FinalReport(models.Model):
+    """Le compte-rendu financier d'un projet financé (CERFA 15059), un seul pour tous les
+    financeurs ; ou l'un des deux autres chemins : action non réalisée, nouvelles dates."""
+
+    application = models.OneToOneField(
+        Application, verbose_name="dossier", on_delete=models.CASCADE, related_name="final_report"
+    )
+    path = models.CharField(
+        "chemin", max_length=12, choices=ReportPath.choices, default=ReportPath.CARRIED_OUT
+    )
+    status = models.CharField("état", max_length=10, choices=ReportStatus.choices, default=ReportStatus.DRAFT)
+    due_date = models.DateField("à rendre avant le")
+    # Réalisée
+    achievements = models.TextField("ce qui a été fait", blank=True)
+    beneficiaries_reached = models.PositiveIntegerField("bénéficiaires touchés", null=True, blank=True)
+    qpv_beneficiaries = models.PositiveIntegerField("dont habitants d'un QPV", null=True, blank=True)
+    qpv_share = models.DecimalField(
+        "part des bénéficiaires habitant un QPV (%)",
+        null=True,
+        blank=True,
+        validators=percent_validators(),
+        **PERCENT,
+    )
+    qpv_share_source = models.CharField(
+        "origine de la part QPV", max_length=8, choices=QpvShareSource.choices, blank=True
+    )
+    located_count = models.PositiveIntegerField(
+        "adresses localisées",
+        null=True,
+        blank=True,
+        help_text="Calcul à partir des adresses : seul l'agrégat est gardé, jamais les adresses.",
+    )
+    unlocated_count = models.PositiveIntegerField("adresses non localisées", null=True, blank=True)
+    indicators_results = models.TextField("indicateurs d'évaluation : résultats", blank=True)
+    difficulties = models.TextField("difficultés rencontrées, écarts", blank=True)
+    # Non réalisée
+    amount_to_return = models.DecimalField(
+        "montant à reverser (€)", null=True, blank=True, validators=money_validators(), **MONEY
+    )
+    not_carried_reason = models.TextField("pourquoi l'action n'a pas été réalisée", blank=True)
+    # Nouvelles dates
+    new_start_date = models.DateField("nouveau début", null=True, blank=True)
+    new_end_date = models.DateField("nouvelle fin", null=True, blank=True)
+    new_dates_reason = models.TextField("pourquoi de nouvelles dates", blank=True)
+    documents = models.ManyToManyField(
+        PartnerDocument, verbose_name="pièces jointes", blank=True, related_name="final_reports"
+    )
+    submitted_at = models.DateTimeField("transmis le", null=True, blank=True)
+    submitted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name="transmis par",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    version = models.PositiveIntegerField("version", default=1)
+    created_at = models.DateTimeField("créé le", auto_now_add=True)
+    updated_at = models.DateTimeField("modifié le", auto_now=True)
+    history = HistoricalRecords(m2m_fields=[documents])
+
+    objects = FinalReportQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = "compte-rendu financier"
+        verbose_name_plural = "comptes-rendus financiers"
+        ordering = ["application"]
+
+    def __str__(self):
+        return f"Compte-rendu — {self.application}"
+
+
+class ReportBudgetLine(models.Model):
+    """Une ligne du budget réalisé, à côté du budget prévu du dossier (mêmes comptes)."""
+
+    report = models.ForeignKey(
+        FinalReport, verbose_name="compte-rendu", on_delete=models.CASCADE, related_name="budget_lines"
+    )
+    account = models.CharField("compte", max_length=2, choices=Account.choices)
+    label = models.CharField("détail", max_length=200, blank=True)
+    planned_amount = models.DecimalField("prévu (€)", validators=money_validators(), **MONEY)
+    actual_amount = models.DecimalField("réalisé (€)", validators=money_validators(), **MONEY)
+    explanation = models.TextField("explication de l'écart", blank=True)
+    order = models.PositiveSmallIntegerField("ordre", default=0)
+
+    class Meta:
+        verbose_name = "ligne du budget réalisé"
+        verbose_name_plural = "lignes du budget réalisé"
+        ordering = ["report", "order", "id"]
+
+    def __str__(self):
+        return f"{self.get_account_display()} : {self.actual_amount} €"
+
+
+class ReportReview(models.Model):
+    """L'examen du compte-rendu par l'instructeur d'un financeur : chaque examen est gardé
+    (historique des demandes de modification puis de l'acceptation)."""
+
+    report = models.ForeignKey(
+        FinalReport, verbose_name="compte-rendu", on_delete=models.CASCADE, related_name="reviews"
+    )
+    funder = models.ForeignKey(
+        CallFunder, verbose_name="financeur", on_delete=models.PROTECT, related_name="+"
+    )
+    decision = models.CharField("décision", max_length=10, choices=ReviewDecision.choices)
+    comment = models.TextField("commentaire", blank=True)
+    reviewer = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name="examiné par",
+        on_delete=models.SET_NULL,
+        null=True,
+        related_name="+",
+    )
+    at = models.DateTimeField("le", auto_now_add=True)
+
+    class Meta:
+        verbose_name = "examen d'un compte-rendu"
+        verbose_name_plural = "examens des comptes-rendus"
+        ordering = ["report", "at", "id"]
+
+    def __str__(self):
+        return f"{self.report} — {self.funder} : {self.get_decision_display()}"
+
+
+class ReportBlockLift(models.Model):
+    """Le pilote permet à une association de déposer à un appel malgré un compte-rendu manquant
+    ou refusé, avec une raison."""
+
+    call = models.ForeignKey(Call, verbose_name="appel", on_delete=models.CASCADE, related_name="block_lifts")
+    partner = models.ForeignKey(
+        "partners.Partner", verbose_name="association", on_delete=models.CASCADE, related_name="+"
+    )
+    reason = models.TextField("raison")
+    lifted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name="levé par",
+        on_delete=models.SET_NULL,
+        null=True,
+        related_name="+",
+    )
+    lifted_at = models.DateTimeField("levé le", auto_now_add=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = "levée de blocage"
+        verbose_name_plural = "levées de blocage"
+        constraints = [models.UniqueConstraint(fields=["call", "partner"], name="block_lift_unique")]
+
+    def __str__(self):
+        return f"{self.partner} — {self.call}"

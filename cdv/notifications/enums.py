@@ -17,6 +17,11 @@ class NotificationKind(models.TextChoices):
     INFO_REQUESTED = "COMPLEMENTS_DEMANDES", "Compléments demandés sur un dossier de l'appel à projets"
     INFO_ANSWERED = "COMPLEMENTS_FOURNIS", "Compléments fournis par une association (instructeurs)"
     GRANT_DECISIONS = "DECISIONS_COMITE", "Décisions des financeurs sur vos dossiers (comité)"
+    ACT_SIGNED = "ACTE_SIGNE", "Appel à projets : acte attributif signé (association)"
+    PAYMENT_RECORDED = "VERSEMENT", "Appel à projets : versement d'une subvention (association)"
+    REPORT_DUE = "CR_A_RENDRE", "Appel à projets : compte-rendu financier à rendre (rappel)"
+    REPORT_SUBMITTED = "CR_TRANSMIS", "Appel à projets : compte-rendu transmis (instructeurs)"
+    REPORT_REVIEWED = "CR_EXAMINE", "Appel à projets : compte-rendu accepté ou à modifier (association)"
 
 
 class Delivery(models.TextChoices):

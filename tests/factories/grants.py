@@ -7,26 +7,39 @@ from django.utils import timezone
 
 from cdv.grants.enums import (
     Account,
+    ActKind,
     ApplicationStatus,
     CallStatus,
     DocumentKind,
     EventKind,
+    InstalmentKind,
     LineStatus,
     Opinion,
     OpinionKind,
     ProjectScope,
+    ReportPath,
+    ReportStatus,
+    ReviewDecision,
 )
 from cdv.grants.models import (
+    ActTemplate,
     Application,
     ApplicationEvent,
     BudgetLine,
     Call,
     CallDocument,
     CallFunder,
+    FinalReport,
     FunderLine,
+    GrantAct,
     InfoRequest,
     PartnerDocument,
+    Payment,
+    PaymentInstalment,
     QuartierOpinion,
+    ReportBlockLift,
+    ReportBudgetLine,
+    ReportReview,
     Score,
     ScoringCriterion,
 )
@@ -38,6 +51,15 @@ from .partners import PartnerFactory
 from .users import UserFactory
 
 __all__ = [
+    "ActTemplateFactory",
+    "FinalReportFactory",
+    "GrantActFactory",
+    "PaymentFactory",
+    "PaymentInstalmentFactory",
+    "ReportBlockLiftFactory",
+    "ReportBudgetLineFactory",
+    "ReportReviewFactory",
+    "voted_line",
     "ApplicationEventFactory",
     "ApplicationFactory",
     "BudgetLineFactory",
@@ -270,3 +292,129 @@ class ApplicationEventFactory(ModelFactory):
 
     application = factory.SubFactory(ApplicationFactory)
     kind = EventKind.CREATED
+
+
+# ---------------------------------------------------------------------------------------------
+# Partie 2 : après le vote
+
+
+def voted_line(*, call=None, partner=None, amount=Decimal("1500.00"), **kwargs):
+    """Une ligne votée d'un dossier décidé d'un appel dont le comité s'est tenu (le point de
+    départ de la partie 2)."""
+    call = call or CallFactory(voted=True)
+    application_kwargs = {"call": call, "decided": True}
+    if partner is not None:
+        application_kwargs["partner"] = partner
+    application = ApplicationFactory(**application_kwargs)
+    return FunderLineFactory(application=application, voted=True, voted_amount=amount, **kwargs)
+
+
+class ActTemplateFactory(ModelFactory):
+    class Meta:
+        model = ActTemplate
+
+    contract = factory.SubFactory(ContractFactory)
+    partner = factory.SubFactory(PartnerFactory, kind=PartnerKind.EPCI)
+    reference_prefix = "TEST"
+    visas = "Vu le code général des collectivités territoriales ;"
+    signatory_name = "Camille Martin"
+    signatory_title = "Vice-présidente"
+    place = "Nantes"
+
+
+class GrantActFactory(ModelFactory):
+    class Meta:
+        model = GrantAct
+
+    line = factory.LazyFunction(voted_line)
+    funder = factory.SelfAttribute("line.funder")
+    kind = ActKind.DECISION
+    number = factory.Sequence(lambda n: n + 1)
+    reference = factory.LazyAttribute(lambda o: f"TEST-{o.line.application.call.year}-{o.number:04d}")
+    amount = factory.SelfAttribute("line.voted_amount")
+    prepared_by = factory.SubFactory(UserFactory)
+
+    class Params:
+        signed = factory.Trait(
+            signed_on=factory.LazyFunction(_today),
+            signed_file=factory.django.FileField(filename="acte-signe.pdf", data=TINY_PDF),
+            signed_original_name="acte-signe.pdf",
+            signed_sha256=hashlib.sha256(TINY_PDF).hexdigest(),
+            signed_uploaded_at=factory.LazyFunction(timezone.now),
+        )
+
+
+class PaymentInstalmentFactory(ModelFactory):
+    class Meta:
+        model = PaymentInstalment
+
+    line = factory.LazyFunction(voted_line)
+    kind = InstalmentKind.SINGLE
+    order = factory.Sequence(lambda n: n)
+    amount = factory.SelfAttribute("line.voted_amount")
+
+
+class PaymentFactory(ModelFactory):
+    class Meta:
+        model = Payment
+
+    line = factory.LazyFunction(voted_line)
+    instalment = None
+    paid_on = factory.LazyFunction(_today)
+    amount = factory.SelfAttribute("line.voted_amount")
+    recorded_by = factory.SubFactory(UserFactory)
+
+
+class FinalReportFactory(ModelFactory):
+    """Un compte-rendu en cours de saisie du dossier d'une ligne votée ; ``submitted=True`` le
+    transmet."""
+
+    class Meta:
+        model = FinalReport
+
+    application = factory.LazyFunction(lambda: voted_line().application)
+    path = ReportPath.CARRIED_OUT
+    status = ReportStatus.DRAFT
+    due_date = factory.LazyFunction(lambda: _today() + datetime.timedelta(days=90))
+    achievements = "Douze ateliers ont eu lieu."
+    beneficiaries_reached = 40
+    qpv_beneficiaries = 30
+
+    class Params:
+        submitted = factory.Trait(
+            status=ReportStatus.SUBMITTED, submitted_at=factory.LazyFunction(timezone.now)
+        )
+        accepted = factory.Trait(
+            status=ReportStatus.ACCEPTED, submitted_at=factory.LazyFunction(timezone.now)
+        )
+
+
+class ReportBudgetLineFactory(ModelFactory):
+    class Meta:
+        model = ReportBudgetLine
+
+    report = factory.SubFactory(FinalReportFactory)
+    account = Account.A64
+    label = "Animateur"
+    planned_amount = Decimal("3000.00")
+    actual_amount = Decimal("2900.00")
+
+
+class ReportReviewFactory(ModelFactory):
+    class Meta:
+        model = ReportReview
+
+    report = factory.SubFactory(FinalReportFactory, submitted=True)
+    funder = factory.LazyAttribute(lambda o: o.report.application.funder_lines.first().funder)
+    decision = ReviewDecision.ACCEPTED
+    reviewer = factory.SubFactory(UserFactory)
+
+
+class ReportBlockLiftFactory(ModelFactory):
+    class Meta:
+        model = ReportBlockLift
+
+    call = factory.SubFactory(CallFactory)
+    partner = factory.SubFactory(PartnerFactory, kind=PartnerKind.ASSOCIATION)
+    reason = "Le compte-rendu a été remis en main propre."
+    lifted_by = factory.SubFactory(UserFactory)

@@ -49,6 +49,7 @@ SAMPLE_KWARGS = {
     "year": 2025,
     "attachment_pk": 1,
     "line_pk": 1,
+    "payment_pk": 1,
     "resource": "x",
     "token": "x",
     "uidb64": "x",

@@ -12,6 +12,7 @@ from . import (
     feedback,
     georef,
     grants,
+    grants_followup,
     indicators,
     meetings,
     monitoring,
@@ -39,4 +40,5 @@ urlpatterns = [
     *evaluation.urlpatterns,
     *monitoring.urlpatterns,
     *grants.urlpatterns,
+    *grants_followup.urlpatterns,
 ]

@@ -1,0 +1,73 @@
+"""Où en est une ligne votée : acte, versements, compte-rendu. L'état de suivi (``FollowUpStage``)
+est calculé, jamais saisi : il ne peut pas contredire les actes et versements enregistrés.
+
+Les pages listent les lignes avec ``FunderLine.objects….with_follow_up()`` (montant versé, date
+du dernier versement, signature de l'acte, état du compte-rendu en une requête), puis
+``stage_of(line)``.
+"""
+
+from decimal import Decimal
+
+from django.core.exceptions import ObjectDoesNotExist
+
+from .enums import FollowUpStage, ReportStatus
+
+ZERO = Decimal("0")
+
+
+def paid_amount(line) -> Decimal:
+    """Montant versé sur la ligne (annotation ``paid_amount`` si présente)."""
+    value = getattr(line, "paid_amount", None)
+    if value is None and not hasattr(line, "paid_amount"):
+        value = sum((p.amount for p in line.payments.all()), ZERO)
+    return value or ZERO
+
+
+def report_status(line) -> str | None:
+    """État du compte-rendu du dossier de la ligne (annotation ``report_status`` si présente)."""
+    if hasattr(line, "report_status"):
+        return line.report_status
+    try:
+        return line.application.final_report.status
+    except ObjectDoesNotExist:
+        return None
+
+
+def act_signed_on(line):
+    if hasattr(line, "act_signed_on"):
+        return line.act_signed_on
+    try:
+        return line.act.signed_on
+    except ObjectDoesNotExist:
+        return None
+
+
+def has_act(line) -> bool:
+    if hasattr(line, "act_reference"):
+        return bool(line.act_reference)
+    try:
+        return line.act is not None
+    except ObjectDoesNotExist:
+        return False
+
+
+def stage_of(line) -> str:
+    """L'état de suivi d'une ligne votée (suite des libellés de Dauphin)."""
+    voted = line.voted_amount or ZERO
+    paid = paid_amount(line)
+    if voted and paid >= voted:
+        return FollowUpStage.PAID
+    report = report_status(line)
+    if report == ReportStatus.ACCEPTED:
+        return FollowUpStage.JUSTIFIED
+    if report == ReportStatus.CHANGES_REQUESTED:
+        return FollowUpStage.TO_AMEND
+    if report == ReportStatus.SUBMITTED:
+        return FollowUpStage.JUSTIFYING
+    if paid:
+        return FollowUpStage.PARTLY_PAID
+    if act_signed_on(line):
+        return FollowUpStage.SIGNED
+    if has_act(line):
+        return FollowUpStage.ACT_READY
+    return FollowUpStage.VOTED
