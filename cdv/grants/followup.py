@@ -71,3 +71,37 @@ def stage_of(line) -> str:
     if has_act(line):
         return FollowUpStage.ACT_READY
     return FollowUpStage.VOTED
+
+
+def follow_up_of(user, application) -> dict:
+    """Ce que les pages d'un dossier montrent « après le vote » : pour chaque ligne votée, son
+    acte, son état de suivi, le versé et les droits de ``user`` ; puis le compte-rendu et ses
+    droits. Vide tant que le comité n'a rien accordé. Trois requêtes, quel que soit le dossier."""
+    from .abilities import follow_up_abilities, report_abilities
+    from .models import FinalReport, FunderLine
+
+    lines = list(
+        FunderLine.objects.filter(application=application, status="VOTE")
+        .exclude(voted_amount=None)
+        .exclude(voted_amount=0)
+        .select_related("funder__partner", "act")
+        .with_follow_up()
+    )
+    rows = []
+    for line in lines:
+        line.application = application
+        rights = follow_up_abilities(user, line)
+        if rights["view"]:
+            stage = stage_of(line)
+            rows.append(
+                {
+                    "line": line,
+                    "stage": stage,
+                    "stage_label": FollowUpStage(stage).label,
+                    "paid": paid_amount(line),
+                    "rights": rights,
+                }
+            )
+    report = FinalReport.objects.filter(application=application).first()
+    report_rights = report_abilities(user, application, report)
+    return {"rows": rows, "report": report, "report_rights": report_rights}

@@ -14,6 +14,7 @@ from django.views.decorators.http import require_http_methods
 
 from cdv.grants.abilities import application_abilities, call_abilities, partner_space_abilities
 from cdv.grants.errors import ConflictError
+from cdv.grants.followup import follow_up_of
 from cdv.grants.models import (
     Application,
     ApplicationEvent,
@@ -281,6 +282,7 @@ def application_detail(request, slug, year, pk):
             documents=application.documents.all(),
             missing=services.checklist(application) if rights["edit"] else [],
             owner=rights["own"],
+            follow_up=follow_up_of(request.user, application) if application.call.committee_held_at else None,
         ),
     )
 

@@ -15,7 +15,12 @@ from django.views.decorators.http import require_http_methods
 
 from cdv.core.pagecache import public_page
 from cdv.grants import selectors_calls as selectors
-from cdv.grants.abilities import applicant_partners_of, call_abilities, contract_call_abilities
+from cdv.grants.abilities import (
+    applicant_partners_of,
+    call_abilities,
+    contract_call_abilities,
+    follow_up_call_abilities,
+)
 from cdv.grants.errors import ConflictError, GrantsError
 from cdv.grants.models import Call, CallFunder, FunderLine
 from cdv.grants.services import calls as services
@@ -351,6 +356,7 @@ def call_page(request, slug, year):
             "contract": contract,
             "call": call,
             "rights": rights,
+            "follow": follow_up_call_abilities(request.user, call),
             "funders": funders,
             "total": sum((f.envelope for f in funders), 0),
             "qpvs": sorted(qpvs, key=lambda q: q.name),

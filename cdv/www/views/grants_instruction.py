@@ -20,6 +20,7 @@ from cdv.grants.abilities import application_abilities, call_abilities, funder_l
 from cdv.grants.documents import build_application_pdf
 from cdv.grants.enums import CHARGE_ACCOUNTS, INCOME_ACCOUNTS, ProjectScope
 from cdv.grants.errors import ConflictError
+from cdv.grants.followup import follow_up_of
 from cdv.grants.models import Application, Call
 from cdv.grants.services import instruction as services
 from cdv.plan.models import Enjeu
@@ -168,6 +169,7 @@ def application_instruction(request, slug, year, pk):
             "score_rows": score_rows,
             "score_average": score_average,
             "can_give_opinion": rights["give_opinion"] and bool(_opinion_targets(request, application)),
+            "follow_up": follow_up_of(request.user, application) if call.committee_held_at else None,
         },
     )
 
