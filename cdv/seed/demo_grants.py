@@ -50,6 +50,8 @@ from cdv.plan.models import Action
 from cdv.users.enums import Role
 from cdv.users.models import Membership, User
 
+from .demo_grants_followup import load_demo_follow_up
+
 PAST_YEAR, OPEN_YEAR = 2025, 2026
 APPLICANT_EMAIL = "referent.asso@example.org"
 STATE_INSTRUCTOR_EMAIL = "instructeur.etat@example.org"
@@ -246,6 +248,12 @@ def load_demo_grants(contract, *, partners, stats: UpsertStats, today=None) -> N
     builder = _Builder(contract, qpvs=qpvs, associations=associations, actions=actions, users=users)
     if not past.applications.exists():
         builder.build(past, PAST_PLAN, stats)
+    load_demo_follow_up(
+        past,
+        owner_partner_id=associations[0].pk,
+        users={0: users[STATE_INSTRUCTOR_EMAIL], 1: users[METROPOLE_INSTRUCTOR_EMAIL]},
+        stats=stats,
+    )
     if not current.applications.exists():
         builder.build(current, OPEN_PLAN, stats, filed_from=opens)
 

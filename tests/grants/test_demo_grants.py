@@ -144,3 +144,28 @@ def test_loading_the_demo_again_changes_nothing(nantes):
     assert [model.objects.count() for model in models] == before
     assert Counter(FunderLine.objects.values_list("status", flat=True)) == lines
     assert (Call.history.count(), Application.history.count()) == history
+
+
+def test_the_voted_demo_call_goes_on_after_the_vote(nantes):
+    """Actes, versements et comptes-rendus de l'appel 2025 : de quoi parcourir la partie 2, et
+    l'association du référent de démonstration n'a aucun compte-rendu manquant."""
+    from cdv.grants.enums import ReportStatus
+    from cdv.grants.models import FinalReport, GrantAct, Payment
+
+    past = calls(nantes).get(year=2025)
+    voted = FunderLine.objects.filter(application__call=past, status=LineStatus.VOTED, voted_amount__gt=0)
+    acts = GrantAct.objects.filter(line__in=voted)
+    assert acts.count() == voted.count()
+    assert acts.exclude(signed_on=None).exists() and acts.filter(signed_on=None).exists()
+    assert Payment.objects.filter(line__in=voted).exists()
+    statuses = set(FinalReport.objects.filter(application__call=past).values_list("status", flat=True))
+    assert statuses == set(ReportStatus.values)
+    decided = Application.objects.filter(call=past, status=ApplicationStatus.DECIDED)
+    assert decided.filter(final_report=None).exists()  # des comptes-rendus jamais commencés
+    applicant = User.objects.get(email=APPLICANT_EMAIL)
+    own = decided.filter(partner__memberships__user=applicant)
+    assert own.exists()
+    assert not own.filter(final_report=None).exists()
+    assert not own.filter(
+        final_report__status__in=[ReportStatus.DRAFT, ReportStatus.CHANGES_REQUESTED]
+    ).exists()
