@@ -146,6 +146,39 @@ def test_funders_with_envelopes_are_set_and_a_foreign_partner_is_refused(world):
     assert call.funders.count() == 2
 
 
+def test_the_pilot_enters_a_funders_siret_for_the_open_data_and_a_bad_one_changes_nothing(world):
+    call = make_call(world)
+    world.city.siren, world.city.siret = "214401093", ""
+    world.city.save()
+    good = "21440109300015"  # SIREN de la ville + NIC, clé de Luhn juste
+    bad = "21440109300016"
+    with pytest.raises(GrantsError) as error:
+        services.set_funders(
+            user=world.pilot,
+            call=call,
+            funders=[{"partner": world.city, "envelope": ENVELOPE, "siret": bad}],
+        )
+    assert "Ligne 1 : SIRET du financeur" in messages_of(error)
+    world.city.refresh_from_db()
+    assert world.city.siret == "" and not call.funders.exists()
+    with pytest.raises(GrantsError) as error:
+        services.set_funders(
+            user=world.pilot,
+            call=call,
+            funders=[{"partner": world.city, "envelope": ENVELOPE, "siret": "73282932000074"}],
+        )
+    assert "doit commencer par le SIREN de l'organisation (214401093)" in messages_of(error)
+    services.set_funders(
+        user=world.pilot, call=call, funders=[{"partner": world.city, "envelope": ENVELOPE, "siret": good}]
+    )
+    world.city.refresh_from_db()
+    assert world.city.siret == good
+    # Laissé vide, le SIRET n'est pas effacé.
+    services.set_funders(user=world.pilot, call=call, funders=[{"partner": world.city, "envelope": ENVELOPE}])
+    world.city.refresh_from_db()
+    assert world.city.siret == good
+
+
 def test_a_funder_already_asked_by_an_application_cannot_be_removed(world):
     call = make_call(world)
     services.set_funders(

@@ -11,12 +11,13 @@ from collections.abc import Iterable
 from decimal import Decimal
 from typing import Any
 
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import Model
 from django.utils import timezone
 
 from cdv.contracts.models import Contract
+from cdv.core.validators import validate_siret
 from cdv.partners.models import Partner
 from cdv.plan.models import Enjeu, Objective
 from cdv.users.models import User
@@ -253,7 +254,8 @@ def set_funders(*, user: User, call: Call, funders: list[dict[str, Any]]) -> lis
     Un financeur déjà sollicité par un dossier ne peut pas être retiré."""
     call = _locked(call)
     _require(call_abilities(user, call)["edit"], "Vous ne pouvez pas modifier les financeurs de cet appel.")
-    allowed = set(Partner.objects.taking_part_in(call.contract).values_list("pk", flat=True))
+    partners = {p.pk: p for p in Partner.objects.taking_part_in(call.contract).only("pk", "siren", "siret")}
+    allowed = set(partners)
     existing = {f.partner_id: f for f in call.funders.select_related("partner")}
     errors: list[str] = []
     rows: list[tuple[int, dict[str, Any]]] = []
@@ -283,8 +285,16 @@ def set_funders(*, user: User, call: Call, funders: list[dict[str, Any]]) -> lis
         kind = row.get("kind") or FunderKind.PARTNER
         if kind not in FunderKind.values:
             errors.append(f"Ligne {position} : place dans le cofinancement inconnue.")
+        siret = "".join((row.get("siret") or "").split())
+        if siret:
+            errors += [
+                f"Ligne {position} : {message}" for message in _siret_errors(siret, partners[partner_id])
+            ]
         rows.append(
-            (partner_id, {"envelope": envelope, "kind": kind, "label": (row.get("label") or "")[:200]})
+            (
+                partner_id,
+                {"envelope": envelope, "kind": kind, "label": (row.get("label") or "")[:200], "siret": siret},
+            )
         )
     removed = [f for pid, f in existing.items() if pid not in seen]
     used = set(
@@ -310,9 +320,23 @@ def set_funders(*, user: User, call: Call, funders: list[dict[str, Any]]) -> lis
             order,
         )
         funder.save()
+        # Le SIRET du financeur (publié dans les données ouvertes des subventions, « idAttribuant ») :
+        # renseigné ou corrigé ici ; laissé vide, il n'est pas effacé.
+        if data["siret"] and data["siret"] != partners[partner_id].siret:
+            Partner.objects.filter(pk=partner_id).update(siret=data["siret"])
         result.append(funder)
     _bump(call)
     return result
+
+
+def _siret_errors(siret: str, partner: Partner) -> list[str]:
+    try:
+        validate_siret(siret)
+    except ValidationError as error:
+        return [f"SIRET du financeur : {message}" for message in error.messages]
+    if partner.siren and not siret.startswith(partner.siren):
+        return [f"SIRET du financeur : il doit commencer par le SIREN de l'organisation ({partner.siren})."]
+    return []
 
 
 @transaction.atomic

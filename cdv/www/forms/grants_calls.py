@@ -162,6 +162,12 @@ class FunderRowForm(forms.Form):
     envelope = FrenchDecimalField(
         label="Enveloppe (€)", unit="€", max_digits=12, decimal_places=2, min_value=0
     )
+    siret = forms.CharField(
+        label="SIRET du financeur",
+        max_length=20,
+        required=False,
+        help_text="14 chiffres ; publié dans les données ouvertes des subventions.",
+    )
 
     def __init__(self, *args, partners=None, **kwargs):
         super().__init__(*args, **kwargs)

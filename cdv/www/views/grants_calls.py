@@ -160,7 +160,13 @@ def call_funders(request, slug, year):
                 return redirect(_call_url(call, "www:call_funders"))
     else:
         initial = [
-            {"partner": f.partner_id, "kind": f.kind, "label": f.label, "envelope": f.envelope}
+            {
+                "partner": f.partner_id,
+                "kind": f.kind,
+                "label": f.label,
+                "envelope": f.envelope,
+                "siret": f.partner.siret,
+            }
             for f in funders
         ]
         formset = FunderFormSet(prefix="financeurs", initial=initial, row_kwargs={"partners": partners})
