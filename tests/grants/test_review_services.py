@@ -106,3 +106,33 @@ def test_stale_review_after_another_funder_sent_it_back_is_refused_clearly(world
         review(world, world.instructor_b, world.funder_b, version=version)
     assert "plus à examiner" in error.value.messages[0]
     assert ReportReview.objects.filter(report=world.report).count() == 1
+
+
+def test_two_instructors_reviewing_the_same_page_are_both_recorded(world):
+    """Les deux instructeurs ont ouvert la page en même temps (même objet, même version) : le
+    second relit sous verrou l'examen du premier ; les deux sont gardés et le compte-rendu est
+    accepté."""
+    page_a = type(world.report).objects.get(pk=world.report.pk)
+    page_b = type(world.report).objects.get(pk=world.report.pk)
+    review_report(
+        user=world.instructor_a,
+        report=page_a,
+        funder=world.funder_a,
+        decision=ReviewDecision.ACCEPTED,
+        comment="",
+        version=page_a.version,
+    )
+    review_report(
+        user=world.instructor_b,
+        report=page_b,
+        funder=world.funder_b,
+        decision=ReviewDecision.ACCEPTED,
+        comment="",
+        version=page_b.version,
+    )
+    world.report.refresh_from_db()
+    assert world.report.status == ReportStatus.ACCEPTED
+    assert set(ReportReview.objects.filter(report=world.report).values_list("funder_id", flat=True)) == {
+        world.funder_a.pk,
+        world.funder_b.pk,
+    }
