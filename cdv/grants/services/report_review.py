@@ -204,7 +204,7 @@ def _notify_reviewed(application, report, funder, decision, comment, status) -> 
         kind=NotificationKind.REPORT_REVIEWED,
         recipients=list(applicant_referents(call.contract_id, [application.partner_id])),
         contract=call.contract,
-        text=text[:500],
+        text=text,
         path=path,
         subject=f"Compte-rendu du dossier {application.number or application.title} : "
         f"{ReviewDecision(decision).label.lower()}",
