@@ -286,6 +286,12 @@ def report_abilities(user, application, report=None) -> dict[str, bool]:
         "edit": funded and seen["own"] and editable,
         "submit": funded and seen["own"] and report is not None and editable,
         "review": funded and reviewer and status == ReportStatus.SUBMITTED,
+        # La page d'examen (le compte-rendu transmis, l'examen de chaque financeur et son
+        # historique) : le pilote et les instructeurs des financeurs du dossier ; ni l'association
+        # (elle lit les commentaires sur son compte-rendu), ni le quartier, ni le comité.
+        "view_review": funded
+        and seen["view_instruction"]
+        and (is_pilot(user, contract_id) or bool(instructed_partner_ids(user, contract_id))),
         "download_pdf": funded and report is not None and (seen["own"] or seen["view_instruction"]),
     }
 

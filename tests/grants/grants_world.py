@@ -81,6 +81,8 @@ def build_world() -> dict:
         call=voted, partner=asso_b, decided=True, number="2024-0002", qpvs=[q2]
     )
     factories.FunderLineFactory(application=refused_b, funder=vy, rejected=True)
+    # Le compte-rendu du projet voté de 2024 n'est pas rendu : sans levée, A ne déposerait plus en 2025.
+    factories.ReportBlockLiftFactory(call=call, partner=asso_a)
 
     draft_call = factories.CallFactory(contract=contract, year=2026, draft=True)
 

@@ -35,6 +35,7 @@ from cdv.users.models import Membership, User
 from cdv.users.roles import applicant_partner_ids
 
 from ..abilities import application_abilities, call_abilities
+from ..blocking import blocking_message, missing_reports
 from ..enums import (
     CHARGE_ACCOUNTS,
     Account,
@@ -208,6 +209,9 @@ def create_application(
         raise PermissionDenied("Le dépôt de dossiers n'est pas ouvert pour vous sur cet appel.")
     if partner.pk not in applicant_partner_ids(user, call.contract_id):
         raise PermissionDenied("Vous n'êtes pas référent de cette association.")
+    missing = missing_reports(partner, call)
+    if missing:
+        raise GrantsError(blocking_message(missing))
     application = Application(
         call=call, partner=partner, title=title.strip() or DEFAULT_TITLE, created_by=user
     )
@@ -799,6 +803,10 @@ def submit_application(
         raise GrantsError(_closed_message(call))
     if not application_abilities(user, application, today=today)["submit"]:
         raise PermissionDenied("Ce dossier ne peut pas être déposé maintenant.")
+    if application.status == ApplicationStatus.DRAFT:  # un dossier rendu pour compléments se redépose
+        missing = missing_reports(application.partner, call, today=today)
+        if missing:
+            raise GrantsError(blocking_message(missing))
     errors: dict[str, str] = {}
     sworn_name = (sworn_name or "").strip()
     if not sworn_name:

@@ -47,6 +47,7 @@ urlpatterns = [
     path(REPORT + "examen/", review.report_review, name="report_review"),
     path(CALL + "comptes-rendus/", review.call_reports, name="call_reports"),
     path(CALL + "blocages/", review.call_blocks, name="call_blocks"),
+    path(CALL + "blocages/<slug:partner_slug>/levee/", review.call_block_lift, name="call_block_lift"),
     # Public : les projets financés par l'appel
     path(CALL + "projets-finances/", public.call_results, name="call_results"),
     # Import de Dauphin (pilote)

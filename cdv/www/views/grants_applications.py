@@ -13,6 +13,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 
 from cdv.grants.abilities import application_abilities, call_abilities, partner_space_abilities
+from cdv.grants.blocking import blocking_message, missing_reports
 from cdv.grants.errors import ConflictError
 from cdv.grants.followup import follow_up_of
 from cdv.grants.models import (
@@ -115,6 +116,9 @@ def partner_applications(request, slug, partner_slug):
     today = timezone.localdate()
     calls = list(Call.objects.for_contract(contract).published().order_by("-year"))
     open_calls = [c for c in calls if c.is_open_on(today)]
+    for call in open_calls:  # un compte-rendu manquant bloque le dépôt (cdv/grants/blocking.py)
+        missing = missing_reports(partner, call, today=today)
+        call.report_block = blocking_message(missing) if missing else ""
     applications = list(
         Application.objects.for_contract(contract)
         .of_partner(partner)

@@ -21,6 +21,7 @@ from cdv.grants.abilities import (
     contract_call_abilities,
     follow_up_call_abilities,
 )
+from cdv.grants.blocking import blocking_message, missing_reports
 from cdv.grants.errors import ConflictError, GrantsError
 from cdv.grants.models import Call, CallFunder, FunderLine
 from cdv.grants.services import calls as services
@@ -355,6 +356,9 @@ def call_page(request, slug, year):
             .only("pk", "name", "slug")
             .order_by("name")
         )
+        for partner in applicant_partners:  # un compte-rendu manquant bloque le dépôt
+            missing = missing_reports(partner, call)
+            partner.report_block = blocking_message(missing) if missing else ""
     return render(
         request,
         "grants/calls/page.html",
