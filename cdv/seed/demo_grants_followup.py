@@ -71,7 +71,7 @@ def load_demo_follow_up(call: Call, *, owner_partner_id: int, users: dict, stats
     voted_on = call.committee_held_at.date()
     lines = list(
         FunderLine.objects.filter(application__call=call, status="VOTE", voted_amount__gt=0)
-        .select_related("funder__partner", "application")
+        .select_related("funder__partner", "application__call")
         .order_by("application__number", "funder__order")
     )
     instructors = users  # {funder order: user} pour l'État (0) et la Métropole (1)
@@ -272,9 +272,3 @@ def load_demo_follow_up(call: Call, *, owner_partner_id: int, users: dict, stats
 
 def _aware(day: datetime.date) -> datetime.datetime:
     return timezone.make_aware(datetime.datetime.combine(day, datetime.time(10)))
-
-
-def _six_months_after(day: datetime.date) -> datetime.date:
-    month = day.month + 6
-    year, month = day.year + (month - 1) // 12, (month - 1) % 12 + 1
-    return datetime.date(year, month, min(day.day, 28 if month == 2 else 30))
