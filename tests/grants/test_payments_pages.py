@@ -325,3 +325,24 @@ def test_the_workbook_has_french_headers_and_numbers_as_numbers(client):
     assert isinstance(row[8], int) and row[8] == 200  # jours depuis le vote
     totals = book["Totaux par financeur"]
     assert [c.value for c in totals[1]][:4] == ["Financeur", "Subventions", "En retard", "Voté (€)"]
+
+
+def test_the_line_page_keeps_a_bounded_number_of_queries(client, world, django_assert_max_num_queries):
+    PaymentInstalmentFactory(line=world.line, kind=InstalmentKind.SINGLE, order=0)
+    for _ in range(30):
+        PaymentFactory(line=world.line, amount=Decimal("10.00"))
+    client.force_login(world.instructor_a)
+    with django_assert_max_num_queries(25):
+        response = client.get(world.url("line_payments"))
+    assert len(response.context["s"].payments) == 30
+    assert response.context["s"].remaining == Decimal("1200.00")
+
+
+def test_a_name_that_looks_like_a_formula_stays_text_in_the_workbook(client, world):
+    partner = world.application.partner
+    partner.name = '=HYPERLINK("http://x")'
+    partner.save()
+    client.force_login(world.pilot)
+    book = load_workbook(io.BytesIO(client.get(world.board_url(xlsx=True)).content))
+    names = [c.value for c in book["Versements"]["B"][1:]]
+    assert '\'=HYPERLINK("http://x")' in names

@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from cdv.core.figures import french_number
 from cdv.grants.enums import EventKind, FollowUpStage, InstalmentKind, PaymentTerms
-from cdv.grants.errors import GrantsError
+from cdv.grants.errors import ConflictError, GrantsError
 from cdv.grants.followup import stage_of
 from cdv.grants.models import ApplicationEvent, FunderLine, Payment, PaymentInstalment
 from cdv.grants.services import payments as services
@@ -201,3 +201,22 @@ def test_a_cancelled_payment_leaves_its_reason_in_the_history(world):
     event = ApplicationEvent.objects.filter(application=world.application, kind=EventKind.PAYMENT).last()
     assert "annulé" in event.message and "Mandat rejeté par le comptable" in event.message
     assert eur("500") in event.message
+
+
+def test_two_instructors_changing_the_schedule_at_once_do_not_overwrite_each_other(world):
+    version = world.line.version
+    schedule(world)  # l'autre instructeur enregistre d'abord
+    with pytest.raises(ConflictError) as conflict:
+        services.set_schedule(
+            user=world.instructor_a,
+            line=world.line,
+            terms=PaymentTerms.STAGED,
+            instalments=staged("1000", "500"),
+            version=version,
+        )
+    (field, label, saved, typed) = conflict.value.changes[0]
+    assert label == "Échéancier" and eur("1200") in saved and eur("1000") in typed
+    assert list(world.line.instalments.values_list("amount", flat=True).order_by("order")) == [
+        Decimal("1200.00"),
+        Decimal("300.00"),
+    ]

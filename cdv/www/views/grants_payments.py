@@ -38,8 +38,9 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 def _call(request, slug, year):
     contract = get_contract(request, slug)
     call = Call.objects.for_contract(contract).filter(year=year).select_related("contract").first()
-    if call is None or not call_abilities(request.user, call)["view"]:
+    if call is None:
         raise Http404("Aucun appel à projets de ce contrat pour cette année.")
+    # Un appel archivé garde ses versements : la visibilité vient de la ligne ou du tableau.
     return contract, call
 
 
@@ -216,6 +217,8 @@ def payment_cancel(request, slug, year, pk, line_pk, payment_pk):
 def _board(request, slug, year):
     contract, call = _call(request, slug, year)
     rights = follow_up_call_abilities(request.user, call)
+    if not rights["view_follow_up"] and not call_abilities(request.user, call)["view"]:
+        raise Http404("Aucun appel à projets de ce contrat pour cette année.")
     require(
         rights["view_follow_up"],
         "Le tableau des versements est réservé au pilote et aux instructeurs des financeurs, "
