@@ -80,7 +80,8 @@ def line_payments(request, slug, year, pk, line_pk):
     contract, call = _call(request, slug, year)
     application, line, rights = _line(request, call, pk, line_pk)
     act = act_of(line)
-    instalments = list(line.instalments.order_by("order", "id"))
+    schedule = selectors.line_schedule(line)
+    instalments = [state.instalment for state in schedule.states]
     schedule_form = payment_form = None
     conflict_rows, status = [], 200
     if rights["schedule"]:
@@ -88,7 +89,7 @@ def line_payments(request, slug, year, pk, line_pk):
             initial=ScheduleForm.initial_of(line, instalments, act.payment_terms if act else None),
             voted=line.voted_amount,
         )
-        payment_form = PaymentForm()
+        payment_form = PaymentForm(initial={"amount": schedule.next.remaining if schedule.next else None})
     if request.method == "POST":
         action = request.POST.get("action")
         if action == "schedule":
@@ -146,7 +147,6 @@ def line_payments(request, slug, year, pk, line_pk):
                     return redirect(request.path)
         else:
             raise Http404("Action inconnue.")
-    schedule = selectors.line_schedule(line)
     events = (
         ApplicationEvent.objects.filter(
             application=application, funder=line.funder, kind__in=[EventKind.SCHEDULED, EventKind.PAYMENT]
