@@ -311,6 +311,13 @@ def follow_up_call_abilities(user, call) -> dict[str, bool]:
     }
 
 
+def follow_up_funder_ids(user, call) -> set[int] | None:
+    """Financeurs (``Partner``) dont ``user`` suit les lignes votées sur les tableaux de l'appel
+    (versements, retards) : None pour tous (le pilote), sinon ceux dont il est instructeur."""
+    contract_id = call.contract_id
+    return None if is_pilot(user, contract_id) else instructed_partner_ids(user, contract_id)
+
+
 def act_template_abilities(user, contract, partner) -> dict[str, bool]:
     """Le modèle d'acte d'un financeur : ses instructeurs l'écrivent, le pilote aussi (mise en
     place) ; les autres ne le voient pas."""

@@ -1761,6 +1761,11 @@ NOT_PROBED_HERE = {
     "programmation_xlsx": "appel à projets : tests/grants/test_grants_permissions.py",
     "simulate_line": "appel à projets : tests/grants/test_grants_permissions.py",
     "committee_vote": "appel à projets : tests/grants/test_grants_permissions.py",
+    # versements (partie 2) : rôle par rôle dans tests/grants/test_payments_pages.py
+    **dict.fromkeys(
+        ["line_payments", "payment_cancel", "call_payments", "call_payments_xlsx"],
+        "appel à projets : tests/grants/test_payments_pages.py",
+    ),
     # engagements : tests/security/test_permission_matrix.py (rôle × action × cible) ;
     # ici, leurs champs cachés
     "commitment_create": "matrice",
