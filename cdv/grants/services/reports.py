@@ -534,8 +534,8 @@ def _locate_file(path: Path, name: str, workdir: Path) -> BeneficiariesShare:
         raise GrantsError(
             {
                 "file": f"« {name} » : aucune colonne d'adresse (« adresse », « code_postal », "
-                "« commune ») ni de coordonnées (« longitude » et « latitude », ou « x » et « y » en Lambert-93) n'a été "
-                "reconnue sur la première ligne."
+                "« commune ») ni de coordonnées (« longitude » et « latitude », ou « x » et « y » en "
+                "Lambert-93) n'a été reconnue sur la première ligne."
             }
         )
     geocoder = None
