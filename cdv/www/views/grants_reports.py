@@ -273,7 +273,7 @@ def report_beneficiaries(request, slug, year, pk):
 def report_submit(request, slug, year, pk):
     contract, application, report, rights = _resolve(request, slug, year, pk, "edit")
     missing = services.checklist(report)
-    form = SubmitReportForm(request.POST or None)
+    form = SubmitReportForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         if not form.cleaned_data["confirm"]:
             form.add_error("confirm", "Cochez « Je confirme » pour transmettre : rien n'a été transmis.")
