@@ -67,6 +67,7 @@ HUNDRED = Decimal("100")
 # Fichier des bénéficiaires : traité pendant la requête, donc borné.
 BENEFICIARIES_MAX_ROWS = 5_000
 BENEFICIARIES_MAX_BYTES = 2 * 1024 * 1024
+GEOCODER_BUDGET = 60.0  # secondes en tout pour géocoder le fichier (requêtes, essais, attentes)
 MAX_TEXT = 10_000
 
 # Les champs du compte-rendu qu'écrit ``save_report`` (les pièces jointes à part).
@@ -542,7 +543,8 @@ def _locate_file(path: Path, name: str, workdir: Path) -> BeneficiariesShare:
     if options.mode == "address":
         from cdv.georef.ban import BanGeocoder
 
-        geocoder = BanGeocoder()
+        # Une personne attend la page : délai et budget bornés (une minute en tout au plus).
+        geocoder = BanGeocoder(timeout=30.0, retries=1, budget=GEOCODER_BUDGET)
 
     def progress(done, total=None):
         if done > BENEFICIARIES_MAX_ROWS:
