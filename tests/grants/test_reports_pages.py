@@ -324,3 +324,15 @@ def test_report_pages_keep_a_bounded_number_of_queries(client, world, django_ass
     for name in ("report", "report_budget", "report_beneficiaries", "report_submit"):
         with django_assert_max_num_queries(25):
             assert client.get(world.url(name)).status_code == 200
+
+
+def test_two_people_starting_the_report_at_once_do_not_overwrite_each_other(client, world):
+    as_user(client, world.referent)
+    form = page(client.get(world.url("report")))
+    assert 'name="version" value="0"' in form
+    # Une autre personne de l'association commence le compte-rendu pendant ce temps.
+    FinalReportFactory(application=world.application, achievements="Le texte de l'autre.")
+    response = client.post(world.url("report"), carried_out_post(0, achievements="Mon texte."))
+    assert response.status_code == 409
+    assert "Le texte de l&#x27;autre." in page(response) and "Mon texte." in page(response)
+    assert FinalReport.objects.get(application=world.application).achievements == "Le texte de l'autre."

@@ -355,7 +355,9 @@ def save_report(
 ) -> FinalReport:
     """Enregistre le compte-rendu (le crée au premier enregistrement, avec sa date limite) :
     ``data`` porte les champs de ``REPORT_FIELDS`` ; ``documents`` les pièces jointes, choisies
-    parmi les pièces justificatives de l'association (None : inchangées)."""
+    parmi les pièces justificatives de l'association (None : inchangées). ``version`` : celle du
+    compte-rendu chargé dans le formulaire, 0 s'il n'existait pas encore (un compte-rendu créé
+    entre-temps par un autre fait alors conflit), None pour ne pas vérifier."""
     application = _locked_application(application)
     report = _locked_report(application)
     _require(user, application, report, "edit")
@@ -372,7 +374,6 @@ def save_report(
             )
     if report is None:
         report = _new_report(application)
-        version = None  # rien à comparer : personne ne l'avait encore enregistré
     else:
         changes = []
         try:

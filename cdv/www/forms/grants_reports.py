@@ -73,7 +73,8 @@ class ReportForm(forms.Form):
     @staticmethod
     def initial_of(report, application) -> dict:
         if report is None:
-            return {"path": ReportPath.CARRIED_OUT, "version": None}
+            # Version 0 : « pas de compte-rendu au chargement » ; s'il a été créé entre-temps, conflit.
+            return {"path": ReportPath.CARRIED_OUT, "version": 0}
         data = {field: getattr(report, field) for field in REPORT_FIELDS}
         data["version"] = report.version
         data["documents"] = list(report.documents.all())
@@ -104,7 +105,7 @@ class ReportBudgetForm(forms.Form):
     @staticmethod
     def initial_of(report) -> dict:
         if report is None:
-            return {}
+            return {"version": 0}
         data = {"version": report.version}
         for line in report.budget_lines.all():
             data[f"actual_{line.order}"] = line.actual_amount

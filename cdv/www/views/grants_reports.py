@@ -217,7 +217,7 @@ def report_budget(request, slug, year, pk):
 def report_beneficiaries(request, slug, year, pk):
     contract, application, report, rights = _resolve(request, slug, year, pk)
     conflict, conflict_rows, status = None, [], 200
-    form = BeneficiariesForm(initial={"version": report.version if report else None})
+    form = BeneficiariesForm(initial={"version": report.version if report else 0})
     if request.method == "POST":
         require(rights["edit"], READ_ONLY)
         if request.POST.get("oublier"):
