@@ -19,6 +19,7 @@ import datetime
 import os
 import shutil
 import tempfile
+from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
@@ -215,7 +216,7 @@ class BudgetSummary:
         return self.difference == 0
 
 
-def budget_summary(lines) -> BudgetSummary:
+def budget_summary(lines: Iterable) -> BudgetSummary:
     """Totaux du budget réalisé (``lines`` : lignes du compte-rendu ou (compte, prévu, réalisé))."""
     totals = {"pc": ZERO, "ac": ZERO, "pi": ZERO, "ai": ZERO}
     for line in lines:
