@@ -336,3 +336,18 @@ def test_two_people_starting_the_report_at_once_do_not_overwrite_each_other(clie
     assert response.status_code == 409
     assert "Le texte de l&#x27;autre." in page(response) and "Mon texte." in page(response)
     assert FinalReport.objects.get(application=world.application).achievements == "Le texte de l'autre."
+
+
+def test_a_piece_uploaded_with_a_conflicting_save_is_kept_and_ticked(client, world):
+    report = FinalReportFactory(application=world.application, achievements="Avant.")
+    FinalReport.objects.filter(pk=report.pk).update(achievements="Leur texte.", version=2)
+    as_user(client, world.referent)
+    upload = SimpleUploadedFile("facture.pdf", TINY_PDF, content_type="application/pdf")
+    data = {**carried_out_post(1, achievements="Mon texte."), "new_file": upload}
+    response = client.post(world.url("report"), data)
+    assert response.status_code == 409
+    piece = world.application.partner.documents.get(kind=DocumentKind.REPORT_PIECE)
+    assert f'value="{piece.pk}" id="id_documents_0" checked' in page(response)
+    resent = {**carried_out_post(2, achievements="Mon texte."), "documents": [piece.pk]}
+    assert client.post(world.url("report"), resent).status_code == 302
+    assert list(FinalReport.objects.get(pk=report.pk).documents.all()) == [piece]

@@ -72,12 +72,15 @@ def _ctx(contract, application, report, rights, **extra):
     return context
 
 
-def _keep_input(form_class, request, error, **kwargs):
+def _keep_input(form_class, request, error, added=None, **kwargs):
     """Le formulaire garde la saisie et prend la version enregistrée : renvoyé tel quel, il
-    enregistre la saisie en connaissance de cause (rien n'est perdu)."""
+    enregistre la saisie en connaissance de cause (rien n'est perdu). ``added`` : la pièce déposée
+    avec ce formulaire, cochée pour le prochain envoi (le fichier, lui, n'est pas redemandé)."""
     posted = request.POST.copy()
     posted["version"] = str(error.obj.version)
-    form = form_class(posted, request.FILES or None, **kwargs)
+    if added is not None:
+        posted.appendlist("documents", str(added.pk))
+    form = form_class(posted, None, **kwargs)
     form.is_valid()
     return form
 
@@ -92,18 +95,17 @@ def report(request, slug, year, pk):
         require(rights["edit"], READ_ONLY)
         form = ReportForm(request.POST, request.FILES, documents=documents)
         if form.is_valid():
-            chosen = list(form.cleaned_data["documents"])
+            chosen, added = list(form.cleaned_data["documents"]), None
             try:
                 if form.cleaned_data.get("new_file"):
-                    chosen.append(
-                        application_services.upload_document(
-                            user=request.user,
-                            call=application.call,
-                            partner=application.partner,
-                            kind=DocumentKind.REPORT_PIECE,
-                            uploaded=form.cleaned_data["new_file"],
-                        )
+                    added = application_services.upload_document(
+                        user=request.user,
+                        call=application.call,
+                        partner=application.partner,
+                        kind=DocumentKind.REPORT_PIECE,
+                        uploaded=form.cleaned_data["new_file"],
                     )
+                    chosen.append(added)
                 services.save_report(
                     user=request.user,
                     application=application,
@@ -113,7 +115,7 @@ def report(request, slug, year, pk):
                 )
             except ConflictError as error:
                 conflict, status = error, 409
-                form = _keep_input(ReportForm, request, error, documents=documents)
+                form = _keep_input(ReportForm, request, error, added, documents=documents)
                 conflict_rows = _conflict_rows(error, form)
             except ValidationError as error:
                 add_service_errors(form, error, {"file": "new_file"})
@@ -240,7 +242,8 @@ def report_beneficiaries(request, slug, year, pk):
                 )
             except ConflictError as error:
                 conflict, status = error, 409
-                form = _keep_input(BeneficiariesForm, request, error)
+                # Le fichier n'est jamais gardé : il faut le déposer de nouveau, en connaissance de cause.
+                form = BeneficiariesForm(initial={"version": error.obj.version})
                 conflict_rows = _conflict_rows(error, form)
             except ValidationError as error:
                 add_service_errors(form, error)
