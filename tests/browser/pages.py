@@ -154,6 +154,11 @@ AAP_PAGES = [
     SitePage("aap-dossier-complements", "www:application", (C, Y, "aap_returned"), user="applicant"),
     SitePage("aap-dossier-repondre", "www:application_answer", (C, Y, "aap_returned"), user="applicant"),
     SitePage("aap-dossier-decide", "www:application", (C, YV, "aap_decided"), user="applicant"),
+    SitePage("aap-compte-rendu", "www:report", (C, YV, "aap_decided"), user="applicant"),
+    SitePage("aap-compte-rendu-budget", "www:report_budget", (C, YV, "aap_decided"), user="applicant"),
+    SitePage("aap-compte-rendu-qpv", "www:report_beneficiaries", (C, YV, "aap_decided"), user="applicant"),
+    SitePage("aap-compte-rendu-transmettre", "www:report_submit", (C, YV, "aap_decided"), user="applicant"),
+    SitePage("aap-compte-rendu-instructeur", "www:report", (C, YV, "aap_decided"), user="instructor"),
     # L'instruction
     SitePage("aap-file-instructeur", "www:call_queue", (C, Y), user="instructor"),
     SitePage("aap-file-correspondant", "www:call_queue", (C, Y), user="correspondent"),
