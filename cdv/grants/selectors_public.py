@@ -36,6 +36,31 @@ DEFAULT_GROUPING = "enjeu"
 WHOLE_TERRITORY = "Tout le territoire"
 
 
+# Ce que les pages lisent d'un dossier et d'une ligne votée (le reste n'est pas chargé).
+PROJECT_FIELDS = (
+    "pk",
+    "title",
+    "summary",
+    "scope",
+    "status",
+    "is_demo",
+    "call__year",
+    "call__contract_id",
+    "partner__name",
+    "enjeu__slug",
+    "enjeu__number",
+    "enjeu__title",
+    "objective__number",
+    "objective__title",
+    "objective__enjeu__number",
+    "action__code",
+    "action__title",
+    "action__archived_at",
+    "action__objective__archived_at",
+)
+LINE_FIELDS = ("pk", "application_id", "status", "voted_amount", "funder__order", "funder__partner__name")
+
+
 class PublicState:
     """L'état d'un financement en mots publics."""
 
@@ -65,6 +90,7 @@ def _public_lines() -> Prefetch:
     lines = (
         FunderLine.objects.public_funding()
         .select_related("funder__partner")
+        .only(*LINE_FIELDS)
         .with_follow_up()
         .order_by("funder__order", "funder_id")
     )
@@ -78,8 +104,11 @@ def _public_qpvs() -> Prefetch:
 
 
 def _rows(queryset):
-    """Les dossiers avec ce que les pages affichent (l'appel, l'association, le plan du contrat)."""
-    return queryset.select_related("call", "partner", "enjeu", "objective__enjeu", "action__objective")
+    """Les dossiers avec ce que les pages affichent (l'appel, l'association, le plan du contrat),
+    et rien d'autre : ni budget, ni montant demandé, ni nom d'une personne."""
+    return queryset.select_related("call", "partner", "enjeu", "objective__enjeu", "action__objective").only(
+        *PROJECT_FIELDS
+    )
 
 
 def _decorate(projects) -> None:

@@ -150,3 +150,25 @@ def test_queries_do_not_grow_with_the_number_of_projects(client, world, django_a
         with django_assert_max_num_queries(len(before.captured_queries)):
             response = client.get(results_url(world.call, par=grouping))
         assert text(response).count("Projet en nombre") >= 60
+
+
+def test_the_public_state_says_voted_signed_or_paid_and_nothing_of_the_report():
+    from cdv.grants.models import FunderLine
+    from cdv.grants.selectors_public import public_state
+
+    def state(line):
+        return public_state(FunderLine.objects.with_follow_up().get(pk=line.pk))
+
+    voted = factories.voted_line(amount=Decimal("5000"))
+    assert state(voted) == "Voté"
+    factories.GrantActFactory(line=voted)  # préparé, pas signé
+    assert state(voted) == "Voté"
+    factories.FinalReportFactory(application=voted.application, accepted=True)
+    assert state(voted) == "Voté"  # le compte-rendu n'est pas public
+    advance = factories.voted_line(amount=Decimal("5000"))
+    factories.PaymentFactory(line=advance, amount=Decimal("2500"))
+    assert state(advance) == "Conventionné"
+    factories.PaymentFactory(line=advance, amount=Decimal("2500"))
+    assert state(advance) == "Payé"
+    signed = factories.GrantActFactory(signed=True).line
+    assert state(signed) == "Conventionné"
