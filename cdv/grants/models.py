@@ -305,6 +305,15 @@ class ApplicationQuerySet(models.QuerySet):
         """Dossiers dont on peut repartir l'an suivant : déposés, qu'ils soient décidés ou non."""
         return self.submitted()
 
+    def publicly_funded(self):
+        """Dossiers financés que tout le monde voit : déposés, avec au moins une ligne votée (montant
+        non nul), d'un appel publié dont le comité s'est tenu (comme ``call_abilities['view_voted']``)."""
+        return (
+            self.submitted()
+            .filter(call__status=CallStatus.PUBLISHED, call__committee_held_at__isnull=False)
+            .filter(models.Exists(FunderLine.objects.public_funding().filter(application=OuterRef("pk"))))
+        )
+
 
 class Application(models.Model):
     """Le dossier d'une association pour un projet : une seule saisie pour tous les financeurs."""
@@ -488,6 +497,11 @@ class FunderLineQuerySet(models.QuerySet):
     def public(self):
         """Ce qu'un anonyme voit des lignes : après le vote, les seules lignes votées."""
         return self.filter(status__in=PUBLIC_LINE_STATUSES)
+
+    def public_funding(self):
+        """Les lignes votées avec un montant : ce que les pages publiques montrent d'un dossier
+        financé (à combiner avec ``Application.objects.publicly_funded()``)."""
+        return self.public().filter(voted_amount__gt=0)
 
     def with_follow_up(self):
         """Ajoute à chaque ligne ce que ``followup.stage_of`` lit, sans requête par ligne :

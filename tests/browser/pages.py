@@ -127,6 +127,8 @@ AAP_PAGES = [
     SitePage("aap-appels", "www:call_list", (C,)),
     SitePage("aap-appel-public", "www:call", (C, Y)),
     SitePage("aap-appel-vote-public", "www:call", (C, YV)),
+    SitePage("aap-projets-finances", "www:call_results", (C, YV)),
+    SitePage("aap-projets-finances-quartiers", "www:call_results", (C, YV), query="?par=quartier"),
     SitePage("aap-appels-pilote", "www:call_list", (C,), user="pilot"),
     SitePage("aap-appel-pilote", "www:call", (C, Y), user="pilot"),
     SitePage("aap-appel-preparation", "www:call", (C, YD), user="pilot"),

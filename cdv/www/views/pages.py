@@ -19,6 +19,7 @@ from cdv.commitments import selectors
 from cdv.commitments.models import Commitment, CommitmentMeans
 from cdv.core.pagecache import public_page
 from cdv.core.plain import readability
+from cdv.grants.selectors_public import page_projects, searchable_projects
 from cdv.indicators.models import Indicator
 from cdv.monitoring.feedback import public_attribution
 from cdv.monitoring.models import Decision, Feedback
@@ -84,6 +85,7 @@ def enjeu_page(request, slug, enjeu_slug):
             "progress": selectors.progress_summary(commitments),
             "indicators": indicators,
             "feedback": _feedback(contract, enjeu=enjeu),
+            "funded": page_projects(contract, enjeu=enjeu),
             "has_demo": has_demo,
         },
     )
@@ -121,6 +123,7 @@ def action_page(request, slug, pk):
             "progress": selectors.progress_summary(commitments),
             "decisions": decisions,
             "feedback": _feedback(contract, actions=action),
+            "funded": page_projects(contract, action=action),
         },
     )
 
@@ -251,6 +254,11 @@ def _search(request, contract, terms):
             for c in commitments.order_by("title")
             if _matches(terms, c.title, c.summary_plain, c.description, c.partner.name)
         ],
+    )
+    # Les projets financés par l'appel à projets (appel publié, comité tenu, lignes votées).
+    add(
+        "Projets financés",
+        [p for p in searchable_projects(contract) if _matches(terms, p.title, p.summary, p.partner.name)],
     )
     return groups
 

@@ -9,6 +9,7 @@ from cdv.commitments import selectors as commitment_selectors
 from cdv.commitments.models import Commitment
 from cdv.core.pagecache import public_page
 from cdv.grants.selectors_calls import open_call
+from cdv.grants.selectors_public import page_projects
 from cdv.indicators import selectors
 from cdv.monitoring.feedback import public_attribution
 from cdv.monitoring.models import Feedback
@@ -76,6 +77,7 @@ def qpv_page(request, slug, code):
             "councils": councils,
             "feedback": feedback,
             "open_call": open_call(contract, qpv=qpv),
+            "funded": page_projects(contract, qpv=qpv),
             "has_demo": any(e.actions and any(a.is_demo for a in e.actions) for e in roadmap)
             or any(c.is_demo for c in page),
         },
