@@ -18,6 +18,7 @@ Règles :
 from __future__ import annotations
 
 import datetime
+from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
@@ -108,7 +109,7 @@ def _describe(kind: str, amount: Decimal, due_date, condition: str) -> str:
     return text
 
 
-def schedule_summary(instalments) -> str:
+def schedule_summary(instalments: Iterable[PaymentInstalment]) -> str:
     """L'échéancier en une phrase (historique, conflits)."""
     parts = [_describe(i.kind, i.amount, i.due_date, i.condition) for i in instalments]
     return " ; ".join(parts) if parts else "aucun échéancier"

@@ -18,6 +18,8 @@ Deux instructeurs qui examinent en même temps : la ligne du compte-rendu est ve
 
 from __future__ import annotations
 
+import datetime
+
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.db.models import Prefetch
@@ -46,7 +48,7 @@ from ..models import (
 MAX_COMMENT_LENGTH = 10_000
 
 
-def granted_lines(application) -> list[FunderLine]:
+def granted_lines(application: Application) -> list[FunderLine]:
     """Les lignes votées avec un montant (lues sur ``funder_lines`` préchargées)."""
     return [
         line
@@ -55,7 +57,9 @@ def granted_lines(application) -> list[FunderLine]:
     ]
 
 
-def current_reviews(report, reviews=None) -> dict[int, ReportReview]:
+def current_reviews(
+    report: FinalReport, reviews: list[ReportReview] | None = None
+) -> dict[int, ReportReview]:
     """{financeur de l'appel: son examen le plus récent depuis la dernière transmission}.
     ``reviews`` : les examens du compte-rendu (sinon lus), dans l'ordre chronologique."""
     reviews = list(report.reviews.all()) if reviews is None else reviews
@@ -66,7 +70,9 @@ def current_reviews(report, reviews=None) -> dict[int, ReportReview]:
     return latest
 
 
-def status_after_reviews(report, funder_ids: set[int], reviews=None) -> str:
+def status_after_reviews(
+    report: FinalReport, funder_ids: set[int], reviews: list[ReportReview] | None = None
+) -> str:
     """L'état du compte-rendu transmis qui découle des examens du tour en cours."""
     latest = current_reviews(report, reviews)
     decisions = [latest[f].decision for f in funder_ids if f in latest]
@@ -77,7 +83,7 @@ def status_after_reviews(report, funder_ids: set[int], reviews=None) -> str:
     return ReportStatus.SUBMITTED
 
 
-def reviewable_funders(user: User, application) -> list[CallFunder]:
+def reviewable_funders(user: User, application: Application) -> list[CallFunder]:
     """Les financeurs au nom desquels ``user`` examine le compte-rendu de ce dossier."""
     contract_id = application.call.contract_id
     return [
@@ -217,7 +223,9 @@ def _notify_reviewed(application, report, funder, decision, comment, status) -> 
 
 
 @transaction.atomic
-def lift_block(*, user: User, call: Call, partner: Partner, reason: str, today=None) -> ReportBlockLift:
+def lift_block(
+    *, user: User, call: Call, partner: Partner, reason: str, today: datetime.date | None = None
+) -> ReportBlockLift:
     """Le pilote permet à ``partner`` de déposer sur ``call`` malgré un compte-rendu manquant ou
     refusé, avec une raison ; l'historique de chaque dossier en cause le garde."""
     locked = Call.objects.select_for_update().select_related("contract").get(pk=call.pk)
