@@ -21,7 +21,7 @@ from decimal import Decimal
 
 from django.template.loader import render_to_string
 from django.utils import timezone
-from django.utils.text import slugify
+from django.utils.text import capfirst, slugify
 
 from cdv.commitments.documents import DOCUMENTS_DIR, html_to_pdf
 
@@ -221,7 +221,7 @@ def act_document(act: GrantAct, template: ActTemplate | None = None) -> ActDocum
     funder = act.funder.partner
     kind = ActKind(act.kind)
     convention = kind != ActKind.DECISION
-    signatory_title = (template.signatory_title if template else "") or f"Le représentant de {funder}"
+    signatory_title = (template.signatory_title if template else "") or f"le représentant de {funder}"
     signatory_name = template.signatory_name if template else ""
     place = (template.place if template else "") or funder.city or "…"
     visas = _split(template.visas) if template and template.visas.strip() else list(DEFAULT_VISAS)
@@ -264,7 +264,7 @@ def act_document(act: GrantAct, template: ActTemplate | None = None) -> ActDocum
         )
         blocks.append(_heading("Visas"))
     else:
-        blocks.append(_para(f"{signatory_title}{', ' + signatory_name if signatory_name else ''},", lead=""))
+        blocks.append(_para(f"{capfirst(signatory_title)}{', ' + signatory_name if signatory_name else ''},"))
     blocks.append(Block("bullets", items=visas))
     blocks.append(_para("Il est convenu ce qui suit :" if convention else "ARRÊTE :"))
 
@@ -419,12 +419,12 @@ def act_document(act: GrantAct, template: ActTemplate | None = None) -> ActDocum
         article("Exécution")
         blocks.append(
             _para(
-                f"{signatory_title} est chargé de l'exécution du présent arrêté, qui sera notifié à "
-                "l'association."
+                f"{capfirst(signatory_title)} est chargé de l'exécution du présent arrêté, qui sera "
+                "notifié à l'association."
             )
         )
 
-    signatures = [[f"Pour {funder}", signatory_title, signatory_name]]
+    signatures = [[f"Pour {funder}", capfirst(signatory_title), signatory_name]]
     if convention:
         signatures.append(
             [
