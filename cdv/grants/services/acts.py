@@ -21,9 +21,11 @@ from django.db.models import Prefetch
 from django.urls import reverse
 from django.utils import timezone
 
+from cdv.contracts.models import Contract
 from cdv.core.uploads import UploadError, read_upload
 from cdv.notifications.enums import NotificationKind
 from cdv.notifications.services import applicant_referents, link, notify
+from cdv.partners.models import Partner
 from cdv.users.models import User
 
 from ..abilities import act_template_abilities, follow_up_abilities, funder_manager
@@ -263,7 +265,7 @@ def _notify_signed(act: GrantAct, application: Application) -> None:
 
 @transaction.atomic
 def save_act_template(
-    *, user: User, contract, partner, version: int | None, data: dict[str, str]
+    *, user: User, contract: Contract, partner: Partner, version: int | None, data: dict[str, str]
 ) -> ActTemplate:
     """Enregistre le modèle d'acte du financeur ``partner`` dans ``contract`` (verrou optimiste)."""
     if not act_template_abilities(user, contract, partner)["edit"]:
