@@ -1761,6 +1761,20 @@ NOT_PROBED_HERE = {
     "programmation_xlsx": "appel à projets : tests/grants/test_grants_permissions.py",
     "simulate_line": "appel à projets : tests/grants/test_grants_permissions.py",
     "committee_vote": "appel à projets : tests/grants/test_grants_permissions.py",
+    # actes attributifs (AAP, partie 2) : rôle par rôle dans tests/grants/test_acts_pages.py
+    **dict.fromkeys(
+        [
+            "act_templates",
+            "act_template_edit",
+            "call_acts",
+            "line_act",
+            "act_docx",
+            "act_pdf",
+            "act_sign",
+            "act_signed_file",
+        ],
+        "actes : tests/grants/test_acts_pages.py",
+    ),
     # engagements : tests/security/test_permission_matrix.py (rôle × action × cible) ;
     # ici, leurs champs cachés
     "commitment_create": "matrice",
