@@ -175,8 +175,18 @@ def _paragraphs(text: str) -> list[str]:
 
 
 def template_of(act: GrantAct) -> ActTemplate | None:
+    """Le modèle du financeur tel qu'il était quand l'acte a été préparé (son historique) : un
+    modèle modifié ensuite ne vaut que pour les actes préparés, ou préparés de nouveau, après."""
     call = act.line.application.call
-    return ActTemplate.objects.filter(contract_id=call.contract_id, partner_id=act.funder.partner_id).first()
+    template = ActTemplate.objects.filter(
+        contract_id=call.contract_id, partner_id=act.funder.partner_id
+    ).first()
+    if template is None:
+        return None
+    try:
+        return template.history.as_of(act.prepared_at)
+    except ActTemplate.DoesNotExist:  # modèle créé après la préparation : valeurs par défaut
+        return None
 
 
 def report_due_date(application) -> datetime.date | None:

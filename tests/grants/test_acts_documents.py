@@ -105,3 +105,18 @@ def test_without_template_sensible_defaults_are_used():
     assert "loi n° 2000-321" in texts
     assert "Nantes" in texts  # lieu : la commune du financeur
     assert document.draft is True
+
+
+def test_a_prepared_act_keeps_the_template_of_its_preparation_until_prepared_again():
+    world = build_acts_world()
+    contract, partner = world.call.contract, world.funder_a.partner
+    services.save_act_template(
+        user=world.instructor_a, contract=contract, partner=partner, version=None, data={"place": "Rezé"}
+    )
+    act = prepared(world)
+    services.save_act_template(
+        user=world.instructor_a, contract=contract, partner=partner, version=1, data={"place": "Orvault"}
+    )
+    assert "Fait à Rezé" in docx_text(build_act_docx(act, template_of(act)))
+    act = prepared(world)
+    assert "Fait à Orvault" in pdf_text(build_act_pdf(act, template_of(act)))

@@ -198,3 +198,20 @@ def test_act_templates_list_and_edit_with_conflict(client, world):
     assert client.get(other).status_code == 404
     client.force_login(world.referent)
     assert client.get(reverse("www:act_templates", args=[world.call.contract.slug])).status_code == 404
+
+
+def test_who_takes_part_in_the_instruction_reads_the_act_without_preparing(client, world):
+    services.prepare_act(user=world.instructor_a, line=world.line_a)
+    qpv = world.application.qpvs.get()
+    contract = world.call.contract
+    for user in (member(contract, Role.CORRESPONDENT, qpv=qpv), member(contract, Role.COMMITTEE_MEMBER)):
+        client.force_login(user)
+        assert client.get(url(world, "act_pdf")).status_code == 200
+        assert client.post(url(world, "line_act")).status_code == 403
+
+
+def test_the_act_page_is_bounded(client, world, django_assert_max_num_queries):
+    services.prepare_act(user=world.instructor_a, line=world.line_a)
+    client.force_login(world.instructor_a)
+    with django_assert_max_num_queries(20):
+        assert client.get(url(world, "line_act")).status_code == 200

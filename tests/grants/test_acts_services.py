@@ -15,7 +15,12 @@ from cdv.grants.models import ActTemplate, ApplicationEvent, GrantAct
 from cdv.grants.services import acts as services
 from cdv.notifications.enums import NotificationKind
 from cdv.notifications.models import Notification
-from tests.factories.grants import ActTemplateFactory, PaymentInstalmentFactory
+from tests.factories.grants import (
+    ActTemplateFactory,
+    ApplicationFactory,
+    FunderLineFactory,
+    PaymentInstalmentFactory,
+)
 
 from .acts_world import build_acts_world
 
@@ -72,6 +77,10 @@ def test_references_are_numbered_per_funder_with_the_template_prefix(world):
     assert b.reference == f"ETAT-P147-{year}-0001"
     world.funder_a.refresh_from_db()
     assert world.funder_a.last_act_number == 1
+    next_line = FunderLineFactory(
+        application=ApplicationFactory(call=world.call, decided=True), funder=world.funder_a, voted=True
+    )
+    assert services.prepare_act(user=world.instructor_a, line=next_line).reference.endswith(f"-{year}-0002")
     assert ApplicationEvent.objects.filter(
         application=world.application, kind=EventKind.ACT_PREPARED, funder=world.funder_a
     ).exists()
