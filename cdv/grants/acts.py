@@ -72,6 +72,12 @@ def kind_for(amount: Decimal, years: int) -> str:
     return ActKind.DECISION if amount < CONVENTION_THRESHOLD else ActKind.CONVENTION
 
 
+def kind_label(kind: str) -> str:
+    """« décision attributive (arrêté) », « convention pluriannuelle d'objectifs (CPO) »."""
+    label = ActKind(kind).label
+    return label[0].lower() + label[1:]
+
+
 def yearly_amounts_of(line, years: int) -> list[str]:
     """CPO : le montant voté pour la première année, puis les montants des années suivantes de la
     ligne (textes décimaux) ; vide pour un projet d'un an."""

@@ -29,8 +29,16 @@ from cdv.partners.models import Partner
 from cdv.users.models import User
 
 from ..abilities import act_template_abilities, follow_up_abilities, funder_manager
-from ..acts import default_prefix, euros, french_date, kind_for, reference_for, yearly_amounts_of
-from ..enums import ActKind, EventKind, InstalmentKind, PaymentTerms
+from ..acts import (
+    default_prefix,
+    euros,
+    french_date,
+    kind_for,
+    kind_label,
+    reference_for,
+    yearly_amounts_of,
+)
+from ..enums import EventKind, InstalmentKind, PaymentTerms
 from ..errors import GrantsError, check_version
 from ..models import ActTemplate, Application, ApplicationEvent, Call, CallFunder, FunderLine, GrantAct
 from .applications import MAX_DOCUMENT_BYTES, check_document
@@ -101,7 +109,7 @@ def _prepare(user: User, line: FunderLine) -> GrantAct:
             prepared_by=user,
             **values,
         )
-        message = f"{act.get_kind_display()} {act.reference} préparé : {euros(act.amount)}."
+        message = f"Acte {act.reference} préparé ({kind_label(act.kind)}) : {euros(act.amount)}."
     else:
         for name, value in values.items():
             setattr(act, name, value)
@@ -109,7 +117,7 @@ def _prepare(user: User, line: FunderLine) -> GrantAct:
         act.prepared_at = timezone.now()
         act.version += 1
         act.save(update_fields=[*values, "prepared_by", "prepared_at", "version"])
-        message = f"{act.get_kind_display()} {act.reference} préparé de nouveau : {euros(act.amount)}."
+        message = f"Acte {act.reference} préparé de nouveau ({kind_label(act.kind)}) : {euros(act.amount)}."
     _event(application, EventKind.ACT_PREPARED, user, message, line.funder)
     return act
 
@@ -230,7 +238,8 @@ def sign_act(
         application,
         EventKind.ACT_SIGNED,
         user,
-        f"{act.get_kind_display()} {act.reference} signé le {french_date(signed_on)} : acte signé {verb}.",
+        f"Acte {act.reference} ({kind_label(act.kind)}) signé le {french_date(signed_on)} : "
+        f"acte signé {verb}.",
         line.funder,
     )
     _notify_signed(act, application)
@@ -240,7 +249,7 @@ def sign_act(
 def _notify_signed(act: GrantAct, application: Application) -> None:
     call = application.call
     path = reverse("www:application", args=[call.contract.slug, call.year, application.pk])
-    kind = ActKind(act.kind).label.lower()
+    kind = kind_label(act.kind)
     text = (
         f"{act.funder.partner} a signé l'acte {act.reference} ({kind}) pour le dossier "
         f"{application.number} « {application.title} » : {euros(act.amount)}."

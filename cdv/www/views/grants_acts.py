@@ -22,7 +22,7 @@ from cdv.grants.abilities import (
     follow_up_call_abilities,
     funder_manager,
 )
-from cdv.grants.acts import act_filename, build_act_docx, build_act_pdf, kind_for, template_of
+from cdv.grants.acts import act_filename, build_act_docx, build_act_pdf, kind_for, kind_label, template_of
 from cdv.grants.enums import ActKind, EventKind
 from cdv.grants.errors import ConflictError
 from cdv.grants.models import ActTemplate, Application, ApplicationEvent, Call, CallFunder, FunderLine
@@ -117,7 +117,9 @@ def line_act(request, slug, year, pk, line_pk):
             for message in error.messages:
                 messages.error(request, message)
         else:
-            messages.success(request, f"{act.get_kind_display()} {act.reference} préparé : téléchargez-le.")
+            messages.success(
+                request, f"Acte {act.reference} préparé ({kind_label(act.kind)}) : téléchargez-le."
+            )
         return redirect("www:line_act", contract.slug, call.year, application.pk, line.pk)
     act = _act(line)
     events = (
