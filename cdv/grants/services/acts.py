@@ -151,7 +151,10 @@ def prepare_missing_acts(*, user: User, call: Call) -> list[GrantAct]:
         raise GrantsError("Le comité n'a pas encore voté : aucun acte à préparer.")
     acts = []
     for line in missing_act_lines(user, call):
-        acts.append(_prepare(user, _line_with_rights(line)))
+        locked = _line_with_rights(line)
+        if GrantAct.objects.filter(line=locked).exists():  # préparé entre-temps par un autre
+            continue
+        acts.append(_prepare(user, locked))
     return acts
 
 
