@@ -140,8 +140,9 @@ def test_a_bad_signature_date_is_refused_and_changes_nothing(world, days, field)
         SimpleUploadedFile("acte.pdf", b"MZ\x90\x00 not a pdf at all", content_type="application/pdf"),
         SimpleUploadedFile("acte.png", b"\x89PNG\r\n\x1a\n" + b"0" * 50, content_type="image/png"),
         SimpleUploadedFile("acte.pdf", b"", content_type="application/pdf"),
+        SimpleUploadedFile("acte.pdf", PDF + b"0" * (10 * 1024 * 1024), content_type="application/pdf"),
     ],
-    ids=["executable", "image", "vide"],
+    ids=["executable", "image", "vide", "trop-gros"],
 )
 def test_the_signed_act_must_be_a_real_pdf(world, upload):
     services.prepare_act(user=world.instructor_a, line=world.line_a)
