@@ -305,6 +305,8 @@ def follow_up_call_abilities(user, call) -> dict[str, bool]:
     voted = call.committee_held_at is not None
     return {
         "view_follow_up": (pilot or funder) and voted,
+        # Le tableau des actes : le pilote lit ceux de tous les financeurs, l'instructeur les siens.
+        "view_all_funders": pilot and voted,
         "view_reports": pilot or funder,
         "lift_blocks": pilot and call.status == CallStatus.PUBLISHED,
         "import": pilot and call.status != CallStatus.ARCHIVED,

@@ -1766,6 +1766,20 @@ NOT_PROBED_HERE = {
         ["line_payments", "payment_cancel", "call_payments", "call_payments_xlsx"],
         "appel à projets : tests/grants/test_payments_pages.py",
     ),
+    # actes attributifs (AAP, partie 2) : rôle par rôle dans tests/grants/test_acts_pages.py
+    **dict.fromkeys(
+        [
+            "act_templates",
+            "act_template_edit",
+            "call_acts",
+            "line_act",
+            "act_docx",
+            "act_pdf",
+            "act_sign",
+            "act_signed_file",
+        ],
+        "actes : tests/grants/test_acts_pages.py",
+    ),
     # engagements : tests/security/test_permission_matrix.py (rôle × action × cible) ;
     # ici, leurs champs cachés
     "commitment_create": "matrice",

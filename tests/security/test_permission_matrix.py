@@ -710,6 +710,20 @@ COVERED_ELSEWHERE = {
         ],
         "tests/grants/test_grants_permissions.py",
     ),
+    # actes attributifs (AAP, partie 2) : chaque rôle dans tests/grants/test_acts_pages.py
+    **dict.fromkeys(
+        [
+            "act_templates",
+            "act_template_edit",
+            "call_acts",
+            "line_act",
+            "act_docx",
+            "act_pdf",
+            "act_sign",
+            "act_signed_file",
+        ],
+        "tests/grants/test_acts_pages.py",
+    ),
     # publiques : rien de non publié (engagements filtrés par visible_commitments, vérifiés ci-dessus)
     **dict.fromkeys(
         [
