@@ -45,7 +45,8 @@ def test_first_save_creates_the_report_due_six_months_after_the_end_of_the_actio
     assert response.status_code == 302
     report = FinalReport.objects.get(application=world.application)
     assert report.status == ReportStatus.DRAFT
-    assert report.due_date == datetime.date(world.call.year + 1, 2, 28)  # 31 août + 6 mois
+    # 31 août + 6 mois : le dernier jour de février (29 les années bissextiles)
+    assert report.due_date == datetime.date(world.call.year + 1, 3, 1) - datetime.timedelta(days=1)
     assert report.beneficiaries_reached == 40 and report.qpv_share == Decimal("75.00")
     assert report.qpv_share_source == "DECLARE"
 
