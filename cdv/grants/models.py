@@ -498,6 +498,10 @@ class FunderLineQuerySet(models.QuerySet):
         """Ce qu'un anonyme voit des lignes : après le vote, les seules lignes votées."""
         return self.filter(status__in=PUBLIC_LINE_STATUSES)
 
+    def granted(self):
+        """Les lignes votées avec un montant : les subventions accordées."""
+        return self.filter(status=LineStatus.VOTED, voted_amount__gt=0)
+
     def public_funding(self):
         """Les lignes votées avec un montant : ce que les pages publiques montrent d'un dossier
         financé (à combiner avec ``Application.objects.publicly_funded()``)."""

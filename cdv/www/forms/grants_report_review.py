@@ -4,8 +4,8 @@ d'un appel et de la levée d'un blocage (pilote)."""
 from django import forms
 
 from cdv.grants.enums import ReportStatus, ReviewDecision
+from cdv.grants.selectors_reports import NOT_STARTED
 
-NOT_STARTED = "NON_COMMENCE"
 MAX_TEXT = 10_000
 
 

@@ -25,11 +25,10 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 
+from cdv.grants import selectors_reports
 from cdv.grants.abilities import call_abilities, follow_up_call_abilities, report_abilities
 from cdv.grants.blocking import (
-    BLOCKING_REPORT_STATUSES,
     due_date_of,
-    funded_applications,
     missing_reports,
     missing_reports_by_partner,
     report_of,
@@ -37,7 +36,6 @@ from cdv.grants.blocking import (
 from cdv.grants.enums import (
     CHARGE_ACCOUNTS,
     REPORT_VARIANCE_LIMIT,
-    LineStatus,
     ReportPath,
     ReportStatus,
 )
@@ -52,7 +50,6 @@ from cdv.grants.models import (
 )
 from cdv.grants.services import report_review as services
 from cdv.partners.models import Partner
-from cdv.users.roles import instructed_partner_ids, is_pilot
 
 from ..forms.grants_report_review import NOT_STARTED, LiftForm, ReportsFilterForm, ReviewForm
 from .helpers import add_service_errors, get_contract, require
@@ -213,47 +210,6 @@ def report_review(request, slug, year, pk):
 # Les comptes-rendus d'un appel
 
 
-def report_rows(user, call, *, today):
-    """Une ligne par projet financé de l'appel que ``user`` suit (pilote : tous ; instructeur :
-    ceux que ses financeurs ont financés). Trois requêtes, quel que soit le nombre de projets."""
-    granted = FunderLine.objects.filter(status=LineStatus.VOTED, voted_amount__gt=0).select_related(
-        "funder__partner"
-    )
-    applications = funded_applications(Application.objects.filter(call=call))
-    if not is_pilot(user, call.contract_id):
-        mine = granted.filter(
-            funder__call=call, funder__partner_id__in=instructed_partner_ids(user, call.contract_id)
-        )
-        applications = applications.filter(pk__in=mine.values("application_id"))
-    applications = (
-        applications.select_related("partner", "final_report")
-        .prefetch_related(
-            Prefetch("funder_lines", granted, to_attr="granted"),
-            Prefetch("final_report__reviews", ReportReview.objects.select_related("funder")),
-        )
-        .order_by("partner__name", "number", "pk")
-    )
-    rows = []
-    for application in applications:
-        application.call = call
-        report = report_of(application)
-        status = report.status if report is not None else None
-        due = due_date_of(application)
-        current = services.current_reviews(report, list(report.reviews.all())) if report is not None else {}
-        rows.append(
-            {
-                "application": application,
-                "report": report,
-                "status": status or NOT_STARTED,
-                "status_label": ReportStatus(status).label if status else "Pas commencé",
-                "due_date": due,
-                "late": status in BLOCKING_REPORT_STATUSES and due < today,
-                "funders": [(line, current.get(line.funder_id)) for line in application.granted],
-            }
-        )
-    return rows
-
-
 @login_required
 @require_http_methods(["GET"])
 def call_reports(request, slug, year):
@@ -261,7 +217,7 @@ def call_reports(request, slug, year):
     funders = list(call.funders.all())
     form = ReportsFilterForm(request.GET or None, funders=funders)
     today = timezone.localdate()
-    rows = report_rows(request.user, call, today=today)
+    rows = selectors_reports.report_rows(request.user, call, today=today)
     counts = {NOT_STARTED: 0, **dict.fromkeys(ReportStatus.values, 0)}
     for row in rows:
         counts[row["status"]] += 1
