@@ -849,7 +849,13 @@ def _shown_value(value) -> str:
 
 
 class Writer:
-    def __init__(self, *, call: Call, user, reader: Reader, report: ImportReport, filename: str, progress):
+    """Écrit ce que dit le fichier ; en simulation (``dry_run``) compare seulement, sans rien
+    enregistrer : l'aperçu fait alors le même petit nombre de requêtes quel que soit le fichier."""
+
+    def __init__(
+        self, *, call: Call, user, reader: Reader, report: ImportReport, filename: str, progress, dry_run
+    ):
+        self.dry_run = dry_run
         self.call = call
         self.user = user
         self.reader = reader
@@ -859,7 +865,8 @@ class Writer:
         self.present = set(reader.columns)
 
     def write(self) -> None:
-        call = Call.objects.select_for_update().get(pk=self.call.pk)
+        calls = Call.objects.all() if self.dry_run else Call.objects.select_for_update()
+        call = calls.get(pk=self.call.pk)
         dossiers = self.reader.dossiers
         existing = {
             a.external_ref: a
@@ -898,17 +905,19 @@ class Writer:
                 siret=row.siret,
                 siren=row.siret[:9] if row.siret else "",
                 rna=row.rna,
-                slug=unique_slug(Partner.objects.all(), row.partner_name, fallback="association"),
             )
-            partner._history_user = self.user
-            partner.save()
+            if not self.dry_run:
+                partner.slug = unique_slug(Partner.objects.all(), row.partner_name, fallback="association")
+                partner._history_user = self.user
+                partner.save()
             created[key] = partner
             self.report.partners_created.append(partner.name)
         return created
 
     def _number(self, call: Call, application: Application) -> None:
         call.last_number += 1
-        call.save(update_fields=["last_number"])
+        if not self.dry_run:
+            call.save(update_fields=["last_number"])
         application.number = f"{call.year}-{call.last_number:04d}"
 
     def _project(self, application: Application, dossier: Dossier, partner: Partner) -> list[str]:
@@ -952,16 +961,14 @@ class Writer:
         if application.status != ApplicationStatus.DRAFT:
             self._number(call, application)
             application.submitted_by = self.user
-        application._history_user = self.user
-        application.save()
-        if dossier.first.qpv_ids:
+        self._save(application)
+        if dossier.first.qpv_ids and not self.dry_run:
             application.qpvs.set(sorted(dossier.first.qpv_ids))
         lines = []
         for row in dossier.rows:
             line = FunderLine(application=application, funder=row.funder, updated_by=self.user)
             self._line_values(line, row)
-            line._history_user = self.user
-            line.save()
+            self._save(line)
             lines.append(line)
         self.report.created += 1
         self.report.lines_created += len(lines)
@@ -981,9 +988,8 @@ class Writer:
             changes.append("quartiers concernés")
         if changes:
             application.version += 1
-            application._history_user = self.user
-            application.save()
-        if qpvs_changed:
+            self._save(application)
+        if qpvs_changed and not self.dry_run:
             application.qpvs.set(sorted(qpv_ids))
         lines = {line.funder_id: line for line in application.funder_lines.all()}
         for row in dossier.rows:
@@ -991,8 +997,7 @@ class Writer:
             if line is None:
                 line = FunderLine(application=application, funder=row.funder, updated_by=self.user)
                 self._line_values(line, row)
-                line._history_user = self.user
-                line.save()
+                self._save(line)
                 self.report.lines_created += 1
                 changes.append(f"{row.funder.partner.name} : ligne ajoutée")
                 continue
@@ -1000,8 +1005,7 @@ class Writer:
             if line_changes:
                 line.version += 1
                 line.updated_by = self.user
-                line._history_user = self.user
-                line.save()
+                self._save(line)
                 self.report.lines_updated += 1
                 changes.append(f"{row.funder.partner.name} : {', '.join(line_changes)}")
             else:
@@ -1046,7 +1050,14 @@ class Writer:
     def _from(self) -> str:
         return f" (fichier « {self.filename} »)" if self.filename else ""
 
+    def _save(self, obj) -> None:
+        if not self.dry_run:
+            obj._history_user = self.user
+            obj.save()
+
     def _event(self, application: Application, message: str) -> None:
+        if self.dry_run:
+            return
         ApplicationEvent.objects.create(
             application=application, kind=EventKind.IMPORTED, actor=self.user, message=message
         )
@@ -1067,7 +1078,7 @@ def _plain(value):
 
 
 class _DryRun(Exception):
-    """Lève pour défaire la simulation."""
+    """Défait la simulation (qui n'écrit rien) : un filet de sécurité."""
 
 
 def import_dauphin(
@@ -1089,7 +1100,8 @@ def import_dauphin(
     - ``mapping`` : ``{"clé": "intitulé de la colonne du fichier", …}`` (clés de ``COLUMNS`` ; une
       valeur vide : aucune colonne), et la clé réservée ``"_statuts"`` :
       ``{"libellé d'état": "CODE", …}`` pour des libellés propres à un export.
-    - ``dry_run`` : tout vérifier, tout écrire puis tout défaire ; le rapport dit ce qui serait fait.
+    - ``dry_run`` : tout vérifier et comparer à la base sans rien écrire ; le rapport dit ce qui serait
+      fait (dossiers et associations créés, changements de chaque dossier).
     - ``progress`` : fabrique de barres de progression à la manière de ``tqdm``.
 
     Lève ``PermissionDenied`` ou ``GrantsError`` (appel archivé) ; les erreurs du fichier sont dans
@@ -1127,7 +1139,15 @@ def import_dauphin(
         report.refuse(errors)
         report.error_details = errors.details()
         return report
-    writer = Writer(call=call, user=user, reader=reader, report=report, filename=filename, progress=progress)
+    writer = Writer(
+        call=call,
+        user=user,
+        reader=reader,
+        report=report,
+        filename=filename,
+        progress=progress,
+        dry_run=dry_run,
+    )
     try:
         with transaction.atomic():
             writer.write()
