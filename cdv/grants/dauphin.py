@@ -760,7 +760,7 @@ class Reader:
                 by_rna.setdefault(partner.rna, partner)
         for partner in Partner.objects.annotate(lowered=Lower("name")).filter(lowered__in=names):
             by_name.setdefault(partner.name.lower(), partner)
-        new_names: dict[str, tuple] = {}
+        new_keys: list[tuple[int, tuple]] = []  # (ligne, clé) des associations à créer
         for dossier in dossiers:
             row = dossier.first
             partner = by_siret.get(row.siret) if row.siret else None
@@ -792,16 +792,34 @@ class Reader:
             if partner is not None:
                 dossier.partner = partner
                 continue
+            # Une association à créer : un seul nom, un seul SIRET, un seul RNA dans tout le fichier.
             key = (row.siret, row.rna, row.partner_name.lower())
-            other = new_names.get(row.partner_name.lower())
-            if other is not None and other != key:
+            clash = next(
+                (
+                    (number, other)
+                    for number, other in new_keys
+                    if other != key
+                    and (
+                        other[2] == key[2]
+                        or (key[0] and other[0] == key[0])
+                        or (key[1] and other[1] == key[1])
+                    )
+                ),
+                None,
+            )
+            if clash is not None:
+                number, other = clash
+                column = (
+                    "porteur" if other[2] == key[2] else "siret" if key[0] and other[0] == key[0] else "rna"
+                )
                 self._partner_error(
                     row,
-                    "porteur",
-                    f"le nom « {row.partner_name} » porte deux SIRET ou RNA différents dans le fichier.",
+                    column,
+                    f"l'association « {row.partner_name} » n'a pas le même nom, SIRET ou RNA qu'à la "
+                    f"ligne {number} : une association à créer a un seul nom, un seul SIRET, un seul RNA.",
                 )
                 continue
-            new_names[row.partner_name.lower()] = key
+            new_keys.append((row.number, key))
             dossier.new_partner = key
 
     def _partner_error(self, row: Row, key: str, message: str) -> None:
@@ -1158,6 +1176,8 @@ def import_dauphin(
     except IntegrityError:
         logger.warning("Import Dauphin en conflit", exc_info=True)
         report.created = report.updated = report.unchanged = 0
+        report.lines_created = report.lines_updated = report.lines_unchanged = 0
+        report.partners_created, report.created_items, report.updated_items = [], [], []
         report.errors = [
             "Des dossiers ou des associations ont été enregistrés par quelqu'un d'autre pendant cet import : "
             "rien n'a été écrit, recommencez l'import."

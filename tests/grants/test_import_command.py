@@ -12,6 +12,7 @@ from django.core.management import CommandError, call_command
 from cdv.grants.enums import ApplicationStatus, EventKind, LineStatus
 from cdv.grants.models import Application, ApplicationEvent, FunderLine
 from cdv.partners.models import Partner
+from tests import factories
 
 from .dauphin_world import CSV, XLSX, YEAR, build_world
 
@@ -311,3 +312,30 @@ def test_an_archived_call_is_refused(tmp_path):
     message = refused(world, CSV)
     assert "archivé" in message
     assert not Application.objects.filter(call=world.call).exists()
+
+
+def test_a_new_association_has_one_name_and_one_siret_in_the_whole_file(world, tmp_path):
+    rows = [
+        "DA-1;Projet A;Asso A (test import);77990001810001;;Testville;Transmise;1 000;;;",
+        "DA-2;Projet B;Asso B (test import);77990001810001;;Testville;Transmise;1 000;;;",
+    ]
+    message = refused(world, write(tmp_path, rows))
+    assert (
+        "Ligne 3, colonne « SIRET » : l'association « Asso B (test import) » n'a pas le même nom" in message
+    )
+    assert "ligne 2" in message
+    assert not Partner.objects.filter(siret="77990001810001").exists()
+
+
+def test_an_association_is_found_by_rna_then_by_exact_name(world, tmp_path):
+    by_rna = factories.PartnerFactory(name="Nom officiel (test import)", rna="W443000777")
+    by_name = factories.PartnerFactory(name="Les Amis du Parc (test import)")
+    rows = [
+        "DA-1;Projet A;Nom d'usage;;W443000777;Testville;Transmise;1 000;;;",
+        "DA-2;Projet B;les amis du parc (TEST IMPORT);;;Testville;Transmise;1 000;;;",
+    ]
+    partners = Partner.objects.count()
+    run(world, write(tmp_path, rows))
+    assert Application.objects.get(call=world.call, external_ref="DA-1").partner == by_rna
+    assert Application.objects.get(call=world.call, external_ref="DA-2").partner == by_name
+    assert Partner.objects.count() == partners
