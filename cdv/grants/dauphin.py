@@ -45,7 +45,7 @@ from cdv.partners.models import Partner
 from .abilities import follow_up_call_abilities
 from .enums import DECIDED_LINE_STATUSES, ApplicationStatus, CallStatus, EventKind, LineStatus, ProjectScope
 from .errors import GrantsError
-from .models import Application, ApplicationEvent, Call, FunderLine
+from .models import Application, ApplicationEvent, Call, FunderLine, GrantAct, Payment
 from .services.applications import MAX_AMOUNT, format_eur
 
 logger = logging.getLogger(__name__)
@@ -881,6 +881,8 @@ class Writer:
         self.filename = filename
         self.progress = progress
         self.present = set(reader.columns)
+        self.errors = reader.errors
+        self.followed: dict[int, str] = {}  # lignes qui ont un acte ou des versements → référence de l'acte
 
     def write(self) -> None:
         calls = Call.objects.all() if self.dry_run else Call.objects.select_for_update()
@@ -892,6 +894,13 @@ class Writer:
             .select_related("partner")
             .prefetch_related("funder_lines", "qpvs")
         }
+        line_ids = [line.pk for a in existing.values() for line in a.funder_lines.all()]
+        if line_ids:
+            acts = GrantAct.objects.filter(line_id__in=line_ids).values_list("line_id", "reference")
+            self.followed = dict(acts)
+            paid = Payment.objects.filter(line_id__in=line_ids).values_list("line_id", flat=True)
+            for line_id in paid.distinct():
+                self.followed.setdefault(line_id, "")
         partners = self._create_partners()
         bar = (
             self.progress(total=len(dossiers), desc="Écriture", unit="dossier")
@@ -1019,7 +1028,11 @@ class Writer:
                 self.report.lines_created += 1
                 changes.append(f"{row.funder.partner.name} : ligne ajoutée")
                 continue
+            decided = (line.status, line.voted_amount)
             line_changes = self._line_values(line, row)
+            if line.pk in self.followed and decided != (line.status, line.voted_amount):
+                self._followed_error(line, row)
+                continue
             if line_changes:
                 line.version += 1
                 line.updated_by = self.user
@@ -1038,6 +1051,20 @@ class Writer:
             )
         else:
             self.report.unchanged += 1
+
+    def _followed_error(self, line: FunderLine, row: Row) -> None:
+        reference = self.followed[line.pk]
+        what = f"un acte ({reference})" if reference else "des versements"
+        key = "montant_vote" if "montant_vote" in self.reader.columns else "statut"
+        index = self.reader.columns[key]
+        self.errors.at(
+            f"la ligne de « {row.funder.partner.name} » du dossier « {row.ref} » a déjà {what} : "
+            "son état et son montant voté ne changent plus par import (voyez la suite de la ligne "
+            "sur la plateforme).",
+            row=row.number,
+            column=self.reader.labels.get(index),
+            column_index=index + 1,
+        )
 
     def _line_values(self, line: FunderLine, row: Row) -> list[str]:
         values = {"status": row.status, "requested_amount": row.requested, "voted_amount": row.voted}
@@ -1169,10 +1196,12 @@ def import_dauphin(
     try:
         with transaction.atomic():
             writer.write()
-            if dry_run:
+            if dry_run or errors:
                 raise _DryRun
     except _DryRun:
-        pass
+        if errors:
+            report.refuse(errors)
+            report.error_details = errors.details()
     except IntegrityError:
         logger.warning("Import Dauphin en conflit", exc_info=True)
         report.created = report.updated = report.unchanged = 0

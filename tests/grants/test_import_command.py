@@ -339,3 +339,25 @@ def test_an_association_is_found_by_rna_then_by_exact_name(world, tmp_path):
     assert Application.objects.get(call=world.call, external_ref="DA-1").partner == by_rna
     assert Application.objects.get(call=world.call, external_ref="DA-2").partner == by_name
     assert Partner.objects.count() == partners
+
+
+def test_a_line_that_already_has_an_act_keeps_its_decision(world, tmp_path):
+    run(world, CSV)
+    line = FunderLine.objects.get(application__external_ref="DA-0001", funder=world.state)
+    act = factories.GrantActFactory(line=line)
+    before = snapshot(world.call)
+    changed = tmp_path / "dauphin.csv"
+    changed.write_text(
+        CSV.read_text(encoding="utf-8-sig").replace(
+            "Voté;12 000,00;10 000,00;10 000,00", "Voté;12 000,00;10 000,00;11 000,00"
+        ),
+        encoding="utf-8",
+    )
+
+    message = refused(world, changed)
+
+    assert (
+        "Ligne 2, colonne « Montant voté » : la ligne de « Préfecture (test import) » du dossier "
+        f"« DA-0001 » a déjà un acte ({act.reference})"
+    ) in message
+    assert snapshot(world.call) == before
