@@ -361,3 +361,19 @@ def test_a_line_that_already_has_an_act_keeps_its_decision(world, tmp_path):
         f"« DA-0001 » a déjà un acte ({act.reference})"
     ) in message
     assert snapshot(world.call) == before
+
+
+def test_a_windows_1252_export_with_commas_and_quotes(world, tmp_path):
+    content = (
+        "N° dossier,Intitulé du projet,Porteur,Financeur,Statut,Montant sollicité,Montant voté\n"
+        'DA-1,"Lecture, écriture",Café des mots (test import),Testville,Votée,"1 234,56","1 200"\n'
+    )
+    path = tmp_path / "export.csv"
+    path.write_bytes(content.encode("cp1252"))
+
+    run(world, path)
+
+    application = Application.objects.get(call=world.call, external_ref="DA-1")
+    assert application.title == "Lecture, écriture"
+    line = application.funder_lines.get()
+    assert (line.requested_amount, line.voted_amount) == (Decimal("1234.56"), Decimal("1200.00"))
