@@ -887,6 +887,7 @@ class Writer:
     def write(self) -> None:
         calls = Call.objects.all() if self.dry_run else Call.objects.select_for_update()
         call = calls.get(pk=self.call.pk)
+        last_number = call.last_number
         dossiers = self.reader.dossiers
         existing = {
             a.external_ref: a
@@ -918,6 +919,9 @@ class Writer:
                 bar.update(1)
         finally:
             bar.close()
+        if call.last_number != last_number and not self.dry_run:
+            # Le compteur technique des numéros, sans une version de l'appel par dossier numéroté.
+            Call.objects.filter(pk=call.pk).update(last_number=call.last_number)
 
     def _create_partners(self) -> dict[tuple, Partner]:
         created = {}
@@ -942,9 +946,7 @@ class Writer:
         return created
 
     def _number(self, call: Call, application: Application) -> None:
-        call.last_number += 1
-        if not self.dry_run:
-            call.save(update_fields=["last_number"])
+        call.last_number += 1  # enregistré une fois, à la fin de ``write`` (l'appel est verrouillé)
         application.number = f"{call.year}-{call.last_number:04d}"
 
     def _project(self, application: Application, dossier: Dossier, partner: Partner) -> list[str]:
