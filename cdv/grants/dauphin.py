@@ -350,12 +350,17 @@ class ImportReport(uploads.ImportReport):
         text = super().summary
         if not self.ok:
             return text
+        would = " serait" if self.dry_run else ""
+        many = " seraient" if self.dry_run else ""
+        created = uploads.plural(self.lines_created, f"{would} créée".strip(), f"{many} créées".strip())
         lines = (
-            f"lignes de financeur : {uploads.plural(self.lines_created, 'créée', 'créées')}, "
+            f"lignes de financeur : {created}, "
             f"{uploads.plural(self.lines_updated, 'modifiée', 'modifiées')}, "
             f"{uploads.plural(self.lines_unchanged, 'inchangée', 'inchangées')}"
         )
-        partners = uploads.plural(len(self.partners_created), "association créée", "associations créées")
+        partners = uploads.plural(
+            len(self.partners_created), f"association{would} créée", f"associations{many} créées"
+        )
         return f"{text.rstrip('.')} ; {lines} ; {partners}."
 
 

@@ -132,6 +132,7 @@ def test_a_dauphin_csv_creates_applications_lines_and_associations(world):
     # Numéros de l'appel, sans trou ; un événement « Importé de Dauphin » par dossier.
     assert sorted(a.number for a in applications.values()) == [f"{YEAR}-000{n}" for n in range(1, 5)]
     assert ApplicationEvent.objects.filter(application__call=world.call, kind=EventKind.IMPORTED).count() == 4
+    assert world.call.history.count() == 1  # le compteur des numéros n'ajoute pas de version de l'appel
     assert "4 dossiers créés" in out and "3 associations créées" in out
     assert "Colonnes ignorées : « Commentaire interne »" in out
 
@@ -195,6 +196,7 @@ def test_dry_run_counts_and_writes_nothing(world):
     out, _ = run(world, CSV, "--dry-run")
     assert snapshot(world.call) == before
     assert "Simulation" in out and "4 dossiers seraient créés" in out
+    assert "lignes de financeur : 5 seraient créées" in out and "3 associations seraient créées" in out
 
 
 def write(tmp_path, rows, header=None):
