@@ -1761,6 +1761,7 @@ NOT_PROBED_HERE = {
     "programmation_xlsx": "appel à projets : tests/grants/test_grants_permissions.py",
     "simulate_line": "appel à projets : tests/grants/test_grants_permissions.py",
     "committee_vote": "appel à projets : tests/grants/test_grants_permissions.py",
+    "call_import": "import de Dauphin : tests/grants/test_import_pages.py",
     # engagements : tests/security/test_permission_matrix.py (rôle × action × cible) ;
     # ici, leurs champs cachés
     "commitment_create": "matrice",

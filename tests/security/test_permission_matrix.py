@@ -710,6 +710,8 @@ COVERED_ELSEWHERE = {
         ],
         "tests/grants/test_grants_permissions.py",
     ),
+    # appel à projets, import de Dauphin (pilote) : chaque rôle refusé, et le parcours
+    "call_import": "tests/grants/test_import_pages.py",
     # publiques : rien de non publié (engagements filtrés par visible_commitments, vérifiés ci-dessus)
     **dict.fromkeys(
         [
