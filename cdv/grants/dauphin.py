@@ -685,6 +685,9 @@ class Reader:
             return None
         key = _norm(text)
         funder = self.funder_names.get(key)
+        digits = re.sub(r"[\s.\u00a0\u202f]", "", text)
+        if funder is None and digits.isdigit():  # SIRET ou SIREN écrit avec des espaces
+            funder = self.funder_names.get(digits)
         if funder is None and _STATE.search(key):
             # Dauphin nomme le service de l'État (« 44-ETAT-POLITIQUE-VILLE ») : l'État de l'appel.
             states = [f for f in self.funders if f.partner.kind == PartnerKind.STATE]

@@ -379,3 +379,16 @@ def test_a_windows_1252_export_with_commas_and_quotes(world, tmp_path):
     assert application.title == "Lecture, écriture"
     line = application.funder_lines.get()
     assert (line.requested_amount, line.voted_amount) == (Decimal("1234.56"), Decimal("1200.00"))
+
+
+def test_funders_by_siret_and_extra_status_labels_from_the_mapping_file(world, tmp_path):
+    world.city.partner.siret = "77990002610004"
+    world.city.partner.save()
+    path = write(tmp_path, ["DA-1;Projet;Asso (test import);;;779 900 026 10004;Validé comité;1 000;800;;"])
+    mapping = tmp_path / "mapping.json"
+    mapping.write_text(json.dumps({"_statuts": {"Validé comité": "VOTE"}}), encoding="utf-8")
+
+    run(world, path, "--mapping", str(mapping))
+
+    line = FunderLine.objects.get(application__call=world.call, application__external_ref="DA-1")
+    assert (line.funder, line.status, line.voted_amount) == (world.city, LineStatus.VOTED, Decimal("800.00"))
