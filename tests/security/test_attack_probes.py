@@ -1780,6 +1780,16 @@ NOT_PROBED_HERE = {
         ],
         "actes : tests/grants/test_acts_pages.py",
     ),
+    "call_import": "import de Dauphin : tests/grants/test_import_pages.py",
+    **dict.fromkeys(
+        ["report", "report_budget", "report_beneficiaries", "report_submit", "report_pdf"],
+        "compte-rendu financier (association) : tests/grants/test_reports_pages.py",
+    ),
+    **dict.fromkeys(
+        ["report_review", "call_reports", "call_blocks", "call_block_lift"],
+        "examen des comptes-rendus, blocages : tests/grants/test_review_pages.py",
+    ),
+    "call_results": "projets financés (public) : tests/grants/test_public_results.py",
     # engagements : tests/security/test_permission_matrix.py (rôle × action × cible) ;
     # ici, leurs champs cachés
     "commitment_create": "matrice",

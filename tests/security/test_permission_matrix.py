@@ -724,6 +724,22 @@ COVERED_ELSEWHERE = {
         ],
         "tests/grants/test_acts_pages.py",
     ),
+    # appel à projets, import de Dauphin (pilote) : chaque rôle refusé, et le parcours
+    "call_import": "tests/grants/test_import_pages.py",
+    # appel à projets après le vote : versements, compte-rendu, examen, blocages, page publique
+    **dict.fromkeys(
+        ["line_payments", "payment_cancel", "call_payments", "call_payments_xlsx"],
+        "tests/grants/test_payments_pages.py",
+    ),
+    **dict.fromkeys(
+        ["report", "report_budget", "report_beneficiaries", "report_submit", "report_pdf"],
+        "tests/grants/test_reports_pages.py",
+    ),
+    **dict.fromkeys(
+        ["report_review", "call_reports", "call_blocks", "call_block_lift"],
+        "tests/grants/test_review_pages.py",
+    ),
+    "call_results": "tests/grants/test_public_results.py",
     # publiques : rien de non publié (engagements filtrés par visible_commitments, vérifiés ci-dessus)
     **dict.fromkeys(
         [
