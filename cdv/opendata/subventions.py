@@ -221,7 +221,7 @@ COFINANCEMENT = Resource(
 
 DISPOSITIFS_AIDE = Resource(
     name="dispositifs-aide",
-    title="Appels à projets (schéma des dispositifs d'aide)",
+    title="Appels à projets (schéma des dispositifs d’aide)",
     description=(
         "Les appels à projets du contrat (publiés ou archivés), décrits avec les champs du schéma "
         "national des dispositifs d'aide (etalab/schema-dispositif-aide, version 0.0.1)."
