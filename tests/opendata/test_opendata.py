@@ -288,7 +288,8 @@ def test_files_of_another_contract_never_mix(client, nantes):
 # Formats
 
 
-def test_xlsx_opens_and_has_the_same_rows_as_the_csv(client):
+def test_xlsx_opens_and_has_the_same_rows_as_the_csv(client, nantes):
+    sign_a_demo_grant(nantes)
     for resource in RESOURCES:
         sheet = xlsx_sheet(client, resource.name)
         rows = [[xlsx_text(v) for v in row] for row in sheet.iter_rows(values_only=True)]
