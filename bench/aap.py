@@ -3,6 +3,7 @@
 
     .venv/bin/python bench/aap.py              # réutilise la base si elle existe
     .venv/bin/python bench/aap.py --rebuild    # la reconstruit
+    .venv/bin/python bench/aap.py --scdl       # seulement la section 4 (données ouvertes SCDL)
 
 1. Construit (ou réutilise) une base SQLite sous /tmp/cdv-bench-aap/ : un contrat, 15 quartiers,
    5 enjeux, 6 financeurs, 200 associations ; l'appel mesuré porte 450 dossiers déposés, chacun
@@ -14,6 +15,11 @@
    formulaires de simulation, puis par un membre du comité en lecture seule) : médiane de 15
    appels après chauffe, avec le nombre de requêtes SQL. Cible : < 300 ms.
 3. Mesure le classeur XLSX (médiane de 5). Cible : < 5 s.
+4. Données ouvertes SCDL (``bench_scdl``) : un second contrat de la même base, « banc-scdl », porte
+   50 000 subventions votées (5 appels × 2 500 dossiers × 4 financeurs), chacune avec son acte
+   signé, son échéancier (unique ou avance et solde) et un versement ; mesure le téléchargement de
+   ``subventions.csv`` et de ``subventions-cofinancement.csv`` par un visiteur anonyme (médiane de
+   3). Cible : < 5 s.
 """
 
 import argparse
@@ -30,7 +36,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 WORKDIR = Path(tempfile.gettempdir()) / "cdv-bench-aap"
-DB = WORKDIR / "aap.sqlite3"
+# ``--scdl`` : la section 4 seule, dans sa propre base jetable (la base commune n'est pas touchée).
+DB = WORKDIR / ("scdl.sqlite3" if "--scdl" in sys.argv else "aap.sqlite3")
 os.environ["DATABASE_URL"] = f"sqlite:///{DB}"
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.test")
 
@@ -170,10 +177,17 @@ def verdict(ok):
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--rebuild", action="store_true")
+    parser.add_argument("--scdl", action="store_true", help="seulement les données ouvertes SCDL (section 4)")
     args = parser.parse_args()
     if args.rebuild and WORKDIR.exists():
         shutil.rmtree(WORKDIR)
     WORKDIR.mkdir(exist_ok=True)
+    if args.scdl:
+        settings.DEBUG = False
+        settings.ALLOWED_HOSTS = [*settings.ALLOWED_HOSTS, "testserver"]
+        print(f"Machine : {machine()}, charge moyenne {os.getloadavg()[0]:.1f}")
+        bench_scdl()
+        return 0
     if not DB.exists():
         started = time.perf_counter()
         build()
@@ -222,7 +236,186 @@ def main():
         f"{len(content) / 1024:.0f} Kio — "
         f"cible < {TARGET_XLSX_S:.0f} s : {verdict(seconds < TARGET_XLSX_S)}"
     )
+    bench_scdl()
     return 0
+
+
+# ---------------------------------------------------------------------------------------------
+# Données ouvertes : le SCDL subventions de 50 000 subventions
+
+TARGET_SCDL_S = 5.0
+SCDL_CONTRACT = "banc-scdl"
+SCDL_CALLS, SCDL_APPLICATIONS, SCDL_FUNDERS = 5, 2500, 4  # 50 000 lignes votées
+
+
+def _siret(seed: int) -> str:
+    from cdv.core.validators import luhn_ok
+
+    base = f"3{seed:012d}"[:13]
+    return next(base + str(d) for d in range(10) if luhn_ok(base + str(d)))
+
+
+def build_scdl():
+    """50 000 subventions votées, actes signés, échéanciers et versements, tout en ``bulk_create``."""
+    import datetime
+
+    from django.utils import timezone
+
+    from cdv.grants.models import GrantAct, Payment, PaymentInstalment
+    from tests import factories
+
+    contract = factories.ContractFactory(slug=SCDL_CONTRACT, title="Contrat du banc d'essai SCDL")
+    contract.qpvs.set([factories.QpvFactory()])
+    funders_partners = Partner.objects.bulk_create(
+        [
+            Partner(name=f"Financeur SCDL n° {k}", slug=f"financeur-scdl-{k}", kind="EPCI", siret=_siret(k))
+            for k in range(SCDL_FUNDERS)
+        ]
+    )
+    associations = Partner.objects.bulk_create(
+        [
+            Partner(
+                name=f"Association SCDL n° {i}",
+                slug=f"asso-scdl-{i}",
+                kind="ASSOCIATION",
+                siret=_siret(1000 + i),
+                rna=f"W44{i:07d}",
+            )
+            for i in range(500)
+        ]
+    )
+    held = timezone.now()
+    for n in range(SCDL_CALLS):
+        year = 2040 + n
+        call = Call.objects.create(
+            contract=contract,
+            year=year,
+            title=f"Appel à projets {year}",
+            status="PUBLIE",
+            filing_opens=f"{year - 1}-10-15",
+            filing_closes=f"{year - 1}-11-15",
+            committee_held_at=held,
+        )
+        funders = CallFunder.objects.bulk_create(
+            [
+                CallFunder(call=call, partner=p, envelope=Decimal("5000000"), order=k)
+                for k, p in enumerate(funders_partners)
+            ]
+        )
+        apps = Application.objects.bulk_create(
+            [
+                Application(
+                    call=call,
+                    partner=associations[i % len(associations)],
+                    number=f"{year}-{i + 1:04d}",
+                    status=ApplicationStatus.DECIDED,
+                    title=f"Projet n° {i + 1} de l'appel {year} : ateliers dans les quartiers",
+                    submitted_at=held,
+                    end_date=datetime.date(year, 12, 31),
+                )
+                for i in range(SCDL_APPLICATIONS)
+            ],
+            batch_size=2000,
+        )
+        lines = FunderLine.objects.bulk_create(
+            [
+                FunderLine(
+                    application=a,
+                    funder=funder,
+                    status=LineStatus.VOTED,
+                    requested_amount=Decimal(2000 + i % 7000),
+                    voted_amount=Decimal(1500 + i % 7000),
+                    decision_date=datetime.date(year, 2, 6),
+                    decision_reference=f"CF-{year}",
+                )
+                for i, a in enumerate(apps)
+                for funder in funders
+            ],
+            batch_size=2000,
+        )
+        numbers = {}
+        acts, instalments, payments = [], [], []
+        for line in lines:
+            numbers[line.funder_id] = numbers.get(line.funder_id, 0) + 1
+            number = numbers[line.funder_id]
+            staged = line.voted_amount >= Decimal("4000")
+            acts.append(
+                GrantAct(
+                    line=line,
+                    funder_id=line.funder_id,
+                    kind="ARRETE",
+                    number=number,
+                    reference=f"F{line.funder_id}-{year}-{number:05d}",
+                    amount=line.voted_amount,
+                    payment_terms="ECHELONNE" if staged else "UNIQUE",
+                    signed_on=datetime.date(year, 3, 1 + number % 28),
+                )
+            )
+            half = (line.voted_amount / 2).quantize(Decimal("0.01"))
+            if staged:
+                instalments.append(
+                    PaymentInstalment(
+                        line=line, kind="AVANCE", order=1, amount=half, due_date=datetime.date(year, 4, 1)
+                    )
+                )
+                instalments.append(
+                    PaymentInstalment(
+                        line=line,
+                        kind="SOLDE",
+                        order=2,
+                        amount=line.voted_amount - half,
+                        due_date=datetime.date(year, 12, 1),
+                    )
+                )
+            else:
+                instalments.append(
+                    PaymentInstalment(
+                        line=line,
+                        kind="UNIQUE",
+                        order=1,
+                        amount=line.voted_amount,
+                        due_date=datetime.date(year, 4, 1),
+                    )
+                )
+            payments.append(
+                Payment(
+                    line=line,
+                    paid_on=datetime.date(year, 4, 10),
+                    amount=half if staged else line.voted_amount,
+                )
+            )
+        GrantAct.objects.bulk_create(acts, batch_size=2000)
+        PaymentInstalment.objects.bulk_create(instalments, batch_size=2000)
+        Payment.objects.bulk_create(payments, batch_size=2000)
+
+
+def bench_scdl():
+    from cdv.contracts.models import Contract
+    from cdv.grants.scdl import published_lines
+
+    call_command("migrate", verbosity=0)  # base neuve, ou construite avant la partie 2 de l'AAP
+    if not Contract.objects.filter(slug=SCDL_CONTRACT).exists():
+        started = time.perf_counter()
+        build_scdl()
+        print(f"Subventions du banc SCDL construites en {time.perf_counter() - started:.0f} s")
+    contract = Contract.objects.get(slug=SCDL_CONTRACT)
+    count = published_lines(contract).count()
+    client = Client()  # un visiteur anonyme, comme tout téléchargement de données ouvertes
+
+    def n(value):
+        return f"{value:,}".replace(",", "\u202f")
+
+    for name in ("subventions", "subventions-cofinancement"):
+        url = f"/contrats/{SCDL_CONTRACT}/donnees/{name}.csv"
+        wall, seconds, response = timed(lambda u=url: client.get(u), 3)
+        assert response.status_code == 200, response.content[:200]
+        lines = response.content.count(b"\r\n") - 1
+        print(
+            f"Données ouvertes {name}.csv, {n(lines)} subventions (sur {n(count)} publiables) : "
+            f"{seconds:.2f} s de processeur, {wall:.2f} s écoulées (médianes de 3), "
+            f"{len(response.content) / 1024 / 1024:.1f} Mio — "
+            f"cible < {TARGET_SCDL_S:.0f} s : {verdict(seconds < TARGET_SCDL_S)}"
+        )
 
 
 if __name__ == "__main__":

@@ -18,14 +18,26 @@ from ninja import Field, Path, Router, Schema, Status
 from ninja.errors import HttpError
 
 from cdv.grants.abilities import (
+    act_of,
     application_abilities,
     call_abilities,
+    follow_up_abilities,
+    report_abilities,
     visible_applications,
     visible_calls,
 )
-from cdv.grants.enums import Account, ProjectScope
+from cdv.grants.enums import Account, FollowUpStage, ProjectScope
 from cdv.grants.errors import ConflictError
-from cdv.grants.models import Application, Call, CallFunder, FunderLine
+from cdv.grants.followup import paid_amount, stage_of
+from cdv.grants.models import (
+    Application,
+    Call,
+    CallFunder,
+    FinalReport,
+    FunderLine,
+    Payment,
+    PaymentInstalment,
+)
 from cdv.grants.services import applications as services
 from cdv.partners.models import Partner
 from cdv.plan.models import Action, Enjeu
@@ -39,6 +51,7 @@ from .schemas import READ_ERRORS, WRITE_SECURITY, Error, ValidationErrorOut
 router = Router(tags=["Appels à projets"])
 
 DRAFT_PREFIX = "brouillon-"
+CENTS = Decimal("0.01")
 CallYear = Annotated[int, Path(description="année de l'appel", ge=2000, le=2100, example=2025)]
 ApplicationRef = Annotated[
     str,
@@ -112,6 +125,36 @@ class CallDetailOut(CallOut):
     criteria: list[CriterionOut] = Field(description="grille de notation")
 
 
+class ActOut(Schema):
+    kind: str = Field(description="ARRETE (décision attributive), CONVENTION ou CPO (pluriannuelle)")
+    kind_label: str = Field(description="type d'acte en clair")
+    reference: str = Field(description="référence de l'acte (numérotation du financeur)")
+    signed_on: date | None = Field(description="date de signature (vide : acte préparé, pas encore signé)")
+    amount: Decimal | None = Field(description="montant attribué par l'acte (€) ; suivi seulement")
+    payment_terms: str | None = Field(description="UNIQUE ou ECHELONNE (avance puis solde) ; suivi seulement")
+
+
+class InstalmentOut(Schema):
+    kind: str = Field(description="UNIQUE, AVANCE ou SOLDE")
+    kind_label: str = Field(description="échéance en clair")
+    amount: Decimal = Field(description="montant prévu (€)")
+    due_date: date | None = Field(description="date prévue")
+
+
+class PaymentOut(Schema):
+    paid_on: date = Field(description="date du versement")
+    amount: Decimal = Field(description="montant versé (€)")
+
+
+class FinalReportOut(Schema):
+    status: str = Field(description="BROUILLON, TRANSMIS, A_MODIFIER ou ACCEPTE")
+    status_label: str = Field(description="état en clair")
+    path: str = Field(description="REALISEE, NON_REALISEE ou REPORT (nouvelles dates)")
+    path_label: str = Field(description="chemin en clair")
+    due_date: date = Field(description="à rendre avant le")
+    submitted_at: datetime | None = Field(description="transmis le")
+
+
 class FunderLineOut(Schema):
     funder: str = Field(description="nom du financeur")
     funder_slug: str = Field(description="identifiant (slug) du financeur")
@@ -130,6 +173,23 @@ class FunderLineOut(Schema):
     simulation: str | None = Field(description="choix provisoire du comité (mêmes lecteurs)")
     simulated_amount: Decimal | None = Field(description="montant simulé (mêmes lecteurs)")
     version: int | None = Field(description="version de la ligne (mêmes lecteurs)")
+    stage: str | None = Field(
+        description="suivi après le vote (VOTE, ACTE_PREPARE, ACTE_SIGNE, AVANCE_PAYEE, A_JUSTIFIER, "
+        "JUSTIFICATION_EN_COURS, JUSTIFIE, JUSTIFICATION_A_MODIFIER, PAYE) ; ligne votée seulement"
+    )
+    stage_label: str | None = Field(description="suivi en clair")
+    act: ActOut | None = Field(
+        description="acte attributif ; public une fois signé (type, référence, date), en entier pour le suivi"
+    )
+    paid_amount: Decimal | None = Field(
+        description="montant versé (€) ; association et instruction seulement"
+    )
+    instalments: list[InstalmentOut] | None = Field(
+        description="échéancier de versement ; association et instruction seulement"
+    )
+    payments: list[PaymentOut] | None = Field(
+        description="versements faits (date, montant) ; association et instruction seulement"
+    )
 
 
 class BudgetLineOut(Schema):
@@ -162,6 +222,9 @@ class ApplicationOut(Schema):
     submitted_at: datetime | None = Field(description="déposé le")
     funder_lines: list[FunderLineOut] = Field(
         description="lignes de financeur (vue publique : les seules lignes votées)"
+    )
+    final_report: FinalReportOut | None = Field(
+        description="compte-rendu financier (état, chemin, échéance) ; association et instruction seulement"
     )
     is_demo: bool = Field(description="donnée de démonstration")
 
@@ -246,12 +309,18 @@ def visible_application_queryset(user, call):
         allowed |= Q(pk__in=voted.values("application_id"))
     return (
         applications.filter(allowed)
-        .select_related("call", "partner", "enjeu", "objective__enjeu", "action")
+        .select_related("call", "partner", "enjeu", "objective__enjeu", "action", "final_report")
         .prefetch_related(
             "qpvs",
             Prefetch(
                 "funder_lines",
-                queryset=FunderLine.objects.select_related("funder__partner").order_by("funder__order", "id"),
+                queryset=FunderLine.objects.select_related("funder__partner", "act")
+                .with_follow_up()
+                .prefetch_related(
+                    Prefetch("instalments", queryset=PaymentInstalment.objects.order_by("order", "id")),
+                    Prefetch("payments", queryset=Payment.objects.order_by("paid_on", "id")),
+                )
+                .order_by("funder__order", "id"),
             ),
         )
         .order_by("number", "id")
@@ -262,7 +331,7 @@ def application_ref(application) -> str:
     return application.number or f"{DRAFT_PREFIX}{application.pk}"
 
 
-def _line_out(line, *, complete: bool, decisions: bool, instruction: bool) -> dict:
+def _line_out(user, line, *, complete: bool, decisions: bool, instruction: bool) -> dict:
     out = {
         "funder": line.funder.partner.name,
         "funder_slug": line.funder.partner.slug,
@@ -281,7 +350,70 @@ def _line_out(line, *, complete: bool, decisions: bool, instruction: bool) -> di
     instruction = complete and instruction
     for field in ("proposed_amount", "opinion", "comment", "simulation", "simulated_amount", "version"):
         out[field] = getattr(line, field) if instruction else None
+    out.update(_follow_up_out(user, line, decided=decided))
     return out
+
+
+def _follow_up_out(user, line, *, decided: bool) -> dict:
+    """La suite d'une ligne votée (acte, échéancier, versements, état de suivi), selon
+    ``follow_up_abilities`` : en entier pour l'association et qui prend part à l'instruction ;
+    pour le public, l'état de suivi et l'acte signé (type, référence, date : ce que publie aussi le
+    fichier SCDL), jamais l'échéancier ni les versements."""
+    empty = {"stage": None, "stage_label": None, "act": None, "paid_amount": None}
+    empty.update(instalments=None, payments=None)
+    granted = decided and line.is_public and bool(line.voted_amount)
+    if not granted:
+        return empty
+    act = act_of(line)
+    stage = stage_of(line)
+    out = {**empty, "stage": stage, "stage_label": FollowUpStage(stage).label}
+    if follow_up_abilities(user, line)["view"]:
+        out["act"] = (
+            {
+                "kind": act.kind,
+                "kind_label": act.get_kind_display(),
+                "reference": act.reference,
+                "signed_on": act.signed_on,
+                "amount": act.amount,
+                "payment_terms": act.payment_terms,
+            }
+            if act is not None
+            else None
+        )
+        out["paid_amount"] = paid_amount(line).quantize(CENTS)
+        out["instalments"] = [
+            {"kind": i.kind, "kind_label": i.get_kind_display(), "amount": i.amount, "due_date": i.due_date}
+            for i in line.instalments.all()
+        ]
+        out["payments"] = [{"paid_on": p.paid_on, "amount": p.amount} for p in line.payments.all()]
+    elif act is not None and act.signed_on is not None:
+        out["act"] = {
+            "kind": act.kind,
+            "kind_label": act.get_kind_display(),
+            "reference": act.reference,
+            "signed_on": act.signed_on,
+            "amount": None,
+            "payment_terms": None,
+        }
+    return out
+
+
+def _report_out(user, application) -> dict | None:
+    """Le compte-rendu financier (état, chemin, échéance), selon ``report_abilities``."""
+    try:
+        report = application.final_report
+    except FinalReport.DoesNotExist:
+        return None
+    if not report_abilities(user, application, report)["view"]:
+        return None
+    return {
+        "status": report.status,
+        "status_label": report.get_status_display(),
+        "path": report.path,
+        "path_label": report.get_path_display(),
+        "due_date": report.due_date,
+        "submitted_at": report.submitted_at,
+    }
 
 
 def application_out(user, application, *, detail: bool = False) -> dict:
@@ -310,6 +442,7 @@ def application_out(user, application, *, detail: bool = False) -> dict:
         "is_demo": application.is_demo,
         "funder_lines": [
             _line_out(
+                user,
                 line,
                 complete=complete,
                 decisions=abilities["view_decisions"],
@@ -317,6 +450,7 @@ def application_out(user, application, *, detail: bool = False) -> dict:
             )
             for line in lines
         ],
+        "final_report": _report_out(user, application),
     }
     if detail:
         private = (

@@ -100,7 +100,8 @@ def contract_call_abilities(user, contract) -> dict[str, bool]:
     """Droits sur les appels d'un contrat, avant d'en ouvrir un : le pilote en crée et voit tous
     les appels (en préparation, archivés) ; les autres voient les appels publiés."""
     pilot = is_pilot(user, contract.pk)
-    return {"create": pilot, "view_all": pilot}
+    # ``view_withheld_grants`` : ce que les données ouvertes (SCDL) ne publient pas encore et pourquoi.
+    return {"create": pilot, "view_all": pilot, "view_withheld_grants": pilot}
 
 
 def applicant_partners_of(user, contract) -> set[int]:

@@ -33,8 +33,10 @@ SOURCES = [
 
 DESCRIPTION = (
     "Données ouvertes du contrat de ville « {title} » : quartiers prioritaires, partenaires, plan "
-    "d'action (enjeux, objectifs, actions), engagements publics des partenaires et valeurs des "
-    "indicateurs. Chaque fichier existe en CSV (décrit ici), JSON et XLSX ; les quartiers aussi en "
+    "d'action (enjeux, objectifs, actions), engagements publics des partenaires, valeurs des "
+    "indicateurs, et subventions votées de l'appel à projets au format SCDL « subventions » 2.1.1 "
+    "avec leur cofinancement et les appels décrits comme dispositifs d'aide. Chaque fichier "
+    "existe en CSV (décrit ici), JSON et XLSX ; les quartiers aussi en "
     "GeoJSON. Les lignes où « est_demonstration » vaut true sont fictives. Les données de référence "
     "(géographie prioritaire de l'ANCT, statistiques de l'INSEE) gardent leur source, citée dans "
     "« sources » et, pour chaque valeur d'indicateur, dans la colonne « source »."
@@ -63,7 +65,14 @@ def build_datapackage(contract, *, csv_url: Callable[[str], str], homepage: str)
         "title": f"Données ouvertes — {contract.title}",
         "description": DESCRIPTION.format(title=contract.title),
         "homepage": homepage,
-        "keywords": ["politique de la ville", "contrat de ville", "QPV", "quartiers prioritaires"],
+        "keywords": [
+            "politique de la ville",
+            "contrat de ville",
+            "QPV",
+            "quartiers prioritaires",
+            "subventions",
+            "SCDL",
+        ],
         "licenses": [LICENSE],
         "sources": SOURCES,
         "resources": [resource_descriptor(resource, csv_url(resource.name)) for resource in RESOURCES],

@@ -10,7 +10,9 @@ volume. Ce qui est publié :
 - ``engagements`` : ceux que voit ``user`` selon ``visible_commitments`` (pour un anonyme : les
   états publics, ``PUBLIC_STATUSES``) ;
 - ``valeurs-indicateurs`` : les valeurs des indicateurs du contrat, celles que montre la page
-  publique des indicateurs ; une valeur sous secret statistique reste « s », jamais 0.
+  publique des indicateurs ; une valeur sous secret statistique reste « s », jamais 0 ;
+- ``subventions``, ``subventions-cofinancement``, ``dispositifs-aide`` : l'appel à projets au format
+  de l'État (``subventions.py``).
 """
 
 from django.db.models import Count, Prefetch, Q, Sum
@@ -32,6 +34,7 @@ from cdv.territories.enums import Geography, QpvStatus, TerritoryKind
 from cdv.territories.models import Territory
 
 from .schema import LIST_SEPARATOR, SECRET, Column, ForeignKey, Resource
+from .subventions import GRANT_RESOURCES
 
 QPV_CODE = r"(QN(\d{3}|02[AB])\d{2}[NMIC]|QP(\d{3}|02[AB])\d{3})"
 QPV_LIST = rf"^{QPV_CODE}(;{QPV_CODE})*$"
@@ -732,5 +735,14 @@ VALEURS_INDICATEURS = Resource(
 )
 
 
-RESOURCES = (QUARTIERS, PARTENAIRES, ENJEUX, OBJECTIFS, ACTIONS, ENGAGEMENTS, VALEURS_INDICATEURS)
+RESOURCES = (
+    QUARTIERS,
+    PARTENAIRES,
+    ENJEUX,
+    OBJECTIFS,
+    ACTIONS,
+    ENGAGEMENTS,
+    VALEURS_INDICATEURS,
+    *GRANT_RESOURCES,  # appel à projets : SCDL subventions, cofinancement, dispositifs d'aide
+)
 BY_NAME = {resource.name: resource for resource in RESOURCES}

@@ -43,9 +43,10 @@ class Column:
     unique: bool = False
     enum: tuple[str, ...] = ()
     pattern: str = ""
-    minimum: int | None = None
-    maximum: int | None = None
+    minimum: int | float | None = None
+    maximum: int | float | None = None
     format: str = ""
+    max_length: int | None = None
 
     def descriptor(self) -> dict:
         result = {"name": self.name, "type": self.type, "title": self.title, "description": self.description}
@@ -70,6 +71,8 @@ class Column:
             constraints["minimum"] = self.minimum
         if self.maximum is not None:
             constraints["maximum"] = self.maximum
+        if self.max_length is not None:
+            constraints["maxLength"] = self.max_length
         return constraints
 
 
@@ -124,8 +127,9 @@ class Resource:
         schema = {
             "fields": [column.descriptor() for column in self.columns],
             "missingValues": list(self.missing_values),
-            "primaryKey": list(self.primary_key),
         }
+        if self.primary_key:  # le SCDL n'a pas de clé primaire
+            schema["primaryKey"] = list(self.primary_key)
         if self.foreign_keys:
             schema["foreignKeys"] = [key.descriptor() for key in self.foreign_keys]
         return schema

@@ -167,9 +167,23 @@ def test_the_documentation_describes_every_column():
         assert all(f"| `{name}` |" in doc for name in resource.column_names), resource.name
 
 
+def sign_a_demo_grant(contract):
+    """La démonstration a des lignes votées mais aucun acte signé ni SIRET de financeur : on en
+    signe un pour que le fichier SCDL ait une ligne."""
+    from cdv.grants.scdl import voted_lines
+
+    line = voted_lines(contract).select_related("funder__partner").order_by("pk").first()
+    partner = line.funder.partner
+    partner.siret = "21440109300015"
+    partner.save()
+    factories.GrantActFactory(line=line, signed=True)
+    return line
+
+
 def test_rows_read_by_each_resource_have_exactly_its_columns(nantes):
     from django.contrib.auth.models import AnonymousUser
 
+    sign_a_demo_grant(nantes)
     for resource in RESOURCES:
         rows = resource.read(nantes, AnonymousUser())
         assert rows, resource.name
@@ -274,7 +288,8 @@ def test_files_of_another_contract_never_mix(client, nantes):
 # Formats
 
 
-def test_xlsx_opens_and_has_the_same_rows_as_the_csv(client):
+def test_xlsx_opens_and_has_the_same_rows_as_the_csv(client, nantes):
+    sign_a_demo_grant(nantes)
     for resource in RESOURCES:
         sheet = xlsx_sheet(client, resource.name)
         rows = [[xlsx_text(v) for v in row] for row in sheet.iter_rows(values_only=True)]
@@ -479,6 +494,7 @@ def test_the_datapackage_describes_every_file(client):
 
 def test_the_datapackage_and_its_files_are_valid_for_frictionless(client, nantes, tmp_path):
     add_volume(nantes, 5)
+    sign_a_demo_grant(nantes)
     factories.CommitmentFactory(
         contract=nantes, partner=factories.PartnerFactory(name=INJECTION), title=INJECTION, status=S.CONFIRMED
     )

@@ -82,6 +82,7 @@ TEXTS = {
     "item_scale": f"{AT_SUM} {SCRIPT} ?",
     "item_text": f"{MINUS} {IMG} ?",
     "council_answer": f"{HYPERLINK} {IMG}",
+    "project_title": f"{DDE} {SCRIPT}",
 }
 YEAR = 2025
 
@@ -183,6 +184,19 @@ def poisoned(nantes):
     evaluation_services.submit_answers(
         user=member, questionnaire=questionnaire, answers={1: 4, 2: TEXTS["council_answer"]}
     )
+    # Une subvention votée et signée (fichiers SCDL) : projet et association piégés.
+    funder = factories.CallFunderFactory(
+        call=factories.CallFactory(contract=nantes, voted=True),
+        partner=factories.PartnerFactory(siret="21440109300015"),
+    )
+    line = factories.FunderLineFactory(
+        application=factories.ApplicationFactory(
+            call=funder.call, partner=partner, decided=True, title=TEXTS["project_title"]
+        ),
+        funder=funder,
+        voted=True,
+    )
+    factories.GrantActFactory(line=line, signed=True)
     return {"contract": nantes, "pilot": pilot, "partner": partner, "qpv": qpv}
 
 
@@ -263,6 +277,8 @@ OPENDATA_TEXTS = {
     "objectifs": ["objective_title"],
     "engagements": ["commitment_title", "commitment_summary", "partner_name"],
     "valeurs-indicateurs": ["indicator_name", "value_comment"],
+    "subventions": ["project_title", "partner_name"],
+    "subventions-cofinancement": ["partner_name"],
 }
 EXPORTS += [
     (

@@ -20,6 +20,8 @@ from django.utils.cache import patch_vary_headers
 from django.utils.http import parse_etags
 
 from cdv.contracts.abilities import contract_abilities
+from cdv.grants import scdl
+from cdv.grants.abilities import contract_call_abilities
 from cdv.opendata import writers
 from cdv.opendata.datapackage import build_datapackage
 from cdv.opendata.resources import BY_NAME, RESOURCES
@@ -100,10 +102,16 @@ def index(request, slug):
         }
         for resource in RESOURCES
     ]
+    # Au pilote : les subventions votées que le fichier SCDL ne publie pas encore, et pourquoi.
+    withheld = (
+        scdl.withheld(contract)
+        if contract_call_abilities(request.user, contract)["view_withheld_grants"]
+        else None
+    )
     return render(
         request,
         "www/opendata.html",
-        {"contract": contract, "entries": entries, "license": LICENSE},
+        {"contract": contract, "entries": entries, "license": LICENSE, "withheld": withheld},
     )
 
 
