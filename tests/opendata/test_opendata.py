@@ -168,15 +168,21 @@ def test_the_documentation_describes_every_column():
 
 
 def sign_a_demo_grant(contract):
-    """La démonstration a des lignes votées mais aucun acte signé ni SIRET de financeur : on en
-    signe un pour que le fichier SCDL ait une ligne."""
+    """La démonstration a des actes signés mais ses financeurs n'ont pas de SIRET (aucun n'est
+    inventé) : on en donne un au financeur d'un acte signé pour que le fichier SCDL ait une ligne."""
     from cdv.grants.scdl import voted_lines
 
-    line = voted_lines(contract).select_related("funder__partner").order_by("pk").first()
+    line = (
+        voted_lines(contract)
+        .exclude(act__signed_on=None)
+        .filter(funder__partner__siren="214401093")  # la Ville de Nantes
+        .select_related("funder__partner")
+        .order_by("pk")
+        .first()
+    )
     partner = line.funder.partner
     partner.siret = "21440109300015"
     partner.save()
-    factories.GrantActFactory(line=line, signed=True)
     return line
 
 
