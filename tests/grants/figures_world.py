@@ -37,7 +37,7 @@ class FiguresWorld:
 
 
 def build_figures_world(year=YEAR, suffix="") -> FiguresWorld:
-    contract = factories.ContractFactory()
+    contract = factories.ContractFactory(end_year=2033)
     bellevue = factories.QpvFactory(name="Bellevue")
     dervallieres = factories.QpvFactory(name="Dervallières")
     contract.qpvs.set([bellevue, dervallieres])
