@@ -116,3 +116,20 @@ def test_an_evaluation_without_call_in_its_years_says_so(client, world):
     assert "Aucun appel à projets du contrat ne porte sur les années évaluées." in page_text(
         client.get(url(world))
     )
+
+
+def test_the_evaluation_page_keeps_a_bounded_number_of_queries(client, world):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from .test_figures_computation import _bulk_applications
+
+    client.force_login(world.pilot)
+    client.get(url(world))
+    with CaptureQueriesContext(connection) as small:
+        assert client.get(url(world)).status_code == 200
+    _bulk_applications(world.call, [world.state, world.city], [world.bellevue, world.dervallieres], 60)
+    with CaptureQueriesContext(connection) as large:
+        text = page_text(client.get(url(world)))
+    assert f"{YEAR} 63 62 " in text  # 60 dossiers de plus, tous financés
+    assert len(large.captured_queries) == len(small.captured_queries)
