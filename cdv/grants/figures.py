@@ -38,6 +38,7 @@ NOT_SUBMITTED = (ApplicationStatus.DRAFT, ApplicationStatus.WITHDRAWN)
 AMOUNTS = ("requested", "voted", "paid")
 WHOLE_LABEL = "Tout le territoire du contrat"
 NO_ENJEU_LABEL = "Sans enjeu rattaché"
+NO_QPV_LABEL = "Quartier non précisé"
 
 
 def _money(expression):
@@ -100,7 +101,7 @@ def _row(label, values, **extra) -> dict:
 
 
 def _figures(contract, calls, today) -> dict:
-    """Les chiffres des appels ``calls`` (un QuerySet d'appels) : huit requêtes."""
+    """Les chiffres des appels ``calls`` (un QuerySet d'appels) : neuf requêtes au plus."""
     submitted_app = ~Q(status__in=NOT_SUBMITTED)
     requested, voted, paid, funded = _line_sums()
     applications = (
@@ -195,8 +196,12 @@ def _figures(contract, calls, today) -> dict:
         names = dict(Territory.objects.filter(pk__in=per_qpv).values_list("pk", "name"))
         for pk, values in sorted(per_qpv.items(), key=lambda item: names.get(item[0], "")):
             qpv_rows.append(_row(names.get(pk, "Quartier"), _decimal_values(values), code=""))
+    # 7. Des projets « en QPV » sans quartier indiqué : une ligne à part, pour que le compte y soit.
+    unplaced = applications.filter(scope=ProjectScope.QPV, qpvs__isnull=True).aggregate(**aggregates)
+    if unplaced["submitted"] or unplaced["funded"]:
+        qpv_rows.append(_row(NO_QPV_LABEL, unplaced, code=""))
     whole = _row(WHOLE_LABEL, by_scope.get(ProjectScope.WHOLE, {}), code="")
-    # 7. Comptes-rendus des projets financés.
+    # 8. Comptes-rendus des projets financés.
     overdue_end = _months_before(today, REPORT_DUE_MONTHS)
     received = Q(final_report__status__in=RECEIVED)
     past_due = Q(final_report__due_date__lt=today) | Q(final_report__isnull=True, end_date__lt=overdue_end)

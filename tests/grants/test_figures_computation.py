@@ -187,3 +187,17 @@ def test_query_count_does_not_grow_with_applications():
     assert figures["counts"]["projects_submitted"] == 73
     assert figures["totals"]["voted"] == D("4500") + 70 * 2 * D("900")
     assert len(large.captured_queries) == len(small.captured_queries) <= 10
+
+
+def test_a_qpv_project_without_its_quarter_has_its_own_row_so_that_totals_add_up():
+    world = build_figures_world()
+    world.a2.qpvs.clear()
+    figures = call_figures(world.contract, YEAR)
+    rows = by_label(figures["qpvs"])
+    assert rows["Quartier non précisé"]["requested"] == D("1000")
+    assert rows["Quartier non précisé"]["submitted"] == 1
+    assert rows["Bellevue"]["requested"] == D("3000")
+    assert (
+        sum(r["requested"] for r in figures["qpvs"]) + figures["whole_territory"]["requested"]
+        == figures["totals"]["requested"]
+    )
