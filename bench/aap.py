@@ -20,6 +20,13 @@
    signé, son échéancier (unique ou avance et solde) et un versement ; mesure le téléchargement de
    ``subventions.csv`` et de ``subventions-cofinancement.csv`` par un visiteur anonyme (médiane de
    3). Cible : < 5 s.
+5. Le bilan annuel avec un appel complet (``--only bilan`` pour cette seule partie) : ajoute (une
+   fois) un appel 2025 voté de 450 dossiers (versements, comptes-rendus) au contrat du banc, et un
+   contrat « national » dont l'appel porte à lui seul 50 000 dossiers votés ; mesure les chiffres
+   (``cdv.grants.figures``) et le bilan annuel PDF de chacun, puis les appels de toute la période
+   (l'évaluation). Cible : < 10 s.
+
+``CDV_BENCH_AAP_DIR`` change le dossier de la base (par défaut /tmp/cdv-bench-aap/).
 """
 
 import argparse
@@ -35,8 +42,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-WORKDIR = Path(tempfile.gettempdir()) / "cdv-bench-aap"
-# ``--scdl`` : la section 4 seule, dans sa propre base jetable (la base commune n'est pas touchée).
+WORKDIR = Path(os.environ.get("CDV_BENCH_AAP_DIR") or Path(tempfile.gettempdir()) / "cdv-bench-aap")
+# ``--scdl`` : la section des données ouvertes seule, dans sa propre base jetable (la base commune
+# n'est pas touchée).
 DB = WORKDIR / ("scdl.sqlite3" if "--scdl" in sys.argv else "aap.sqlite3")
 os.environ["DATABASE_URL"] = f"sqlite:///{DB}"
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.test")
@@ -178,6 +186,10 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--rebuild", action="store_true")
     parser.add_argument("--scdl", action="store_true", help="seulement les données ouvertes SCDL (section 4)")
+    parser.add_argument("--only", choices=["bilan"], help="seulement le bilan annuel avec un appel complet")
+    parser.add_argument(
+        "--national", type=int, default=NATIONAL_APPLICATIONS, help="dossiers de l'appel national"
+    )
     args = parser.parse_args()
     if args.rebuild and WORKDIR.exists():
         shutil.rmtree(WORKDIR)
@@ -192,8 +204,11 @@ def main():
         started = time.perf_counter()
         build()
         print(f"Base construite en {time.perf_counter() - started:.0f} s ({DB})")
+    call_command("migrate", verbosity=0)  # une base bâtie avant les dernières migrations
     call = Call.objects.get(contract__slug="banc-aap", year=YEAR)
     print(f"Machine : {machine()}, charge moyenne {os.getloadavg()[0]:.1f}")
+    if args.only == "bilan":
+        return annual_report_bench(args.national)
 
     def n(value):
         return f"{value:,}".replace(",", "\u202f")
@@ -237,6 +252,205 @@ def main():
         f"cible < {TARGET_XLSX_S:.0f} s : {verdict(seconds < TARGET_XLSX_S)}"
     )
     bench_scdl()
+    annual_report_bench(args.national)
+    return 0
+
+
+# --- 5. Le bilan annuel avec un appel complet -------------------------------------------------
+
+TARGET_ANNUAL_S = 10.0
+VOTED_YEAR = 2025
+NATIONAL_APPLICATIONS = 50_000
+
+
+def build_voted_call(contract, year, count, funders_partners, associations, qpvs, enjeux):
+    """Un appel voté : dossiers décidés (un sur dix de tout le territoire, un sur deux sur deux
+    quartiers), 3 à 6 financeurs par dossier, quatre lignes sur cinq votées (80 % du demandé) ;
+    versements (un tiers soldé, un tiers en avance de 50 %) ; comptes-rendus (6 sur 10 acceptés,
+    2 transmis, 1 à modifier, 1 manquant), l'action finie le 31 décembre."""
+    import datetime
+
+    from cdv.grants.enums import LineStatus as LS
+    from cdv.grants.enums import ReportStatus
+    from cdv.grants.models import FinalReport, Payment
+
+    call = Call.objects.create(
+        contract=contract,
+        year=year,
+        title=f"Appel à projets {year}",
+        status="PUBLIE",
+        filing_opens=f"{year - 1}-10-15",
+        filing_closes=f"{year - 1}-11-15",
+        committee_held_at=f"{year}-03-15T10:00:00+01:00",
+    )
+    funders = CallFunder.objects.bulk_create(
+        [
+            CallFunder(call=call, partner=p, envelope=Decimal("800000"), order=i)
+            for i, p in enumerate(funders_partners)
+        ]
+    )
+    end = datetime.date(year, 12, 31)
+    apps = Application.objects.bulk_create(
+        [
+            Application(
+                call=call,
+                partner=associations[i % len(associations)],
+                number=f"{year}-{i + 1:05d}",
+                status=ApplicationStatus.DECIDED,
+                title=f"Projet n° {i + 1} de l'appel {year}",
+                scope=ProjectScope.WHOLE if i % 10 == 0 else ProjectScope.QPV,
+                enjeu=enjeux[i % len(enjeux)],
+                qpv_share=Decimal("70"),
+                start_date=datetime.date(year, 1, 1),
+                end_date=end,
+            )
+            for i in range(count)
+        ],
+        batch_size=2000,
+    )
+    through = Application.qpvs.through
+    through.objects.bulk_create(
+        [
+            through(application_id=a.pk, territory_id=qpvs[(i + k) % len(qpvs)].pk)
+            for i, a in enumerate(apps)
+            if a.scope == ProjectScope.QPV
+            for k in range(1 + i % 2)
+        ],
+        batch_size=5000,
+    )
+    lines = []
+    for i, a in enumerate(apps):
+        for k, funder in enumerate(funders[: 3 + i % (FUNDERS - 2)]):
+            requested = Decimal(1000 + (i * 37 + k * 11) % 9000)
+            voted = (i + k) % 5 != 0
+            lines.append(
+                FunderLine(
+                    application=a,
+                    funder=funder,
+                    status=LS.VOTED if voted else LS.REJECTED,
+                    requested_amount=requested,
+                    voted_amount=requested * Decimal("0.8") if voted else None,
+                    decision_date=f"{year}-03-15",
+                )
+            )
+    lines = FunderLine.objects.bulk_create(lines, batch_size=5000)
+    payments = []
+    for n, line in enumerate(lines):
+        if line.voted_amount and n % 3 != 2:
+            share = Decimal("1") if n % 3 == 0 else Decimal("0.5")
+            payments.append(
+                Payment(
+                    line=line,
+                    paid_on=f"{year}-05-02",
+                    amount=(line.voted_amount * share).quantize(Decimal("0.01")),
+                )
+            )
+    Payment.objects.bulk_create(payments, batch_size=5000)
+    funded = {line.application_id for line in lines if line.voted_amount}
+    states = [ReportStatus.ACCEPTED] * 6 + [ReportStatus.SUBMITTED] * 2 + [ReportStatus.CHANGES_REQUESTED]
+    FinalReport.objects.bulk_create(
+        [
+            FinalReport(application=a, status=states[i % 10], due_date=datetime.date(year + 1, 6, 30))
+            for i, a in enumerate(apps)
+            if a.pk in funded and i % 10 < 9
+        ],
+        batch_size=5000,
+    )
+    return call
+
+
+def ensure_voted_calls(national):
+    """Ajoute, une fois, l'appel voté de 450 dossiers et le contrat national (``national`` dossiers)."""
+    from tests import factories
+
+    contract = Call.objects.get(contract__slug="banc-aap", year=YEAR).contract
+    funders_partners = list(
+        Partner.objects.filter(
+            pk__in=CallFunder.objects.filter(call__contract=contract).values("partner")
+        ).order_by("pk")
+    )
+    associations = list(Partner.objects.filter(slug__startswith="asso-banc-").order_by("pk"))
+    qpvs, enjeux = list(contract.qpvs.order_by("pk")), list(contract.enjeux.order_by("number"))
+    if not Call.objects.filter(contract=contract, year=VOTED_YEAR).exists():
+        started = time.perf_counter()
+        build_voted_call(contract, VOTED_YEAR, APPLICATIONS, funders_partners, associations, qpvs, enjeux)
+        print(
+            f"Appel voté {VOTED_YEAR} ({APPLICATIONS} dossiers) ajouté en "
+            f"{time.perf_counter() - started:.0f} s"
+        )
+    slug = f"banc-aap-national-{national}"
+    national_call = Call.objects.filter(contract__slug=slug, year=VOTED_YEAR).first()
+    if national_call is None:
+        started = time.perf_counter()
+        other = factories.ContractFactory(
+            slug=slug, title=f"Contrat du banc : un appel de {national} dossiers", epci=contract.epci
+        )
+        other.qpvs.set(qpvs)
+        other_enjeux = [factories.EnjeuFactory(contract=other) for _ in range(5)]
+        national_call = build_voted_call(
+            other, VOTED_YEAR, national, funders_partners, associations, qpvs, other_enjeux
+        )
+        print(f"Appel national ({national} dossiers) ajouté en {time.perf_counter() - started:.0f} s")
+    return Call.objects.get(contract=contract, year=VOTED_YEAR), national_call
+
+
+def annual_report_bench(national):
+    import logging
+
+    from cdv.grants.figures import call_figures, calls_figures
+
+    for name in ("weasyprint", "fontTools"):
+        logging.getLogger(name).setLevel(logging.ERROR)
+    from cdv.monitoring import yearly
+
+    def n(value):
+        return f"{value:,}".replace(",", " ")
+
+    def euros(value):
+        return f"{n(int(value))} €"
+
+    voted_call, national_call = ensure_voted_calls(national)
+    print(
+        f"Bilan annuel avec un appel complet — cible < {TARGET_ANNUAL_S:.0f} s ; "
+        f"charge moyenne {os.getloadavg()[0]:.1f}"
+    )
+    for label, call in (
+        (
+            f"appel de {voted_call.applications.count()} dossiers (base de {n(Application.objects.count())})",
+            voted_call,
+        ),
+        (f"appel national de {n(national_call.applications.count())} dossiers", national_call),
+    ):
+        contract = call.contract
+        wall, cpu, figures = timed(lambda c=contract: call_figures(c, VOTED_YEAR), 3)
+        print(
+            f"  {label} : chiffres (call_figures) {cpu:.2f} s de processeur, {wall:.2f} s écoulées "
+            "(médianes de 3)"
+        )
+        t, c, r = figures["totals"], figures["counts"], figures["reports"]
+        print(
+            f"    demandé {euros(t['requested'])}, voté {euros(t['voted'])}, versé {euros(t['paid'])} ; "
+            f"part du voté en QPV {figures['scope']['qpv_share']} % ; "
+            f"{n(c['projects_funded'])} projets financés sur {n(c['projects_submitted'])}, "
+            f"{c['associations_funded']} associations ; comptes-rendus {n(r['due'])} à rendre, "
+            f"{n(r['received'])} reçus, {n(r['accepted'])} acceptés, {n(r['missing'])} manquants"
+        )
+        wall, cpu, pdf = timed(
+            lambda c=contract: yearly.build_annual_report_pdf(contract=c, year=VOTED_YEAR), 3
+        )
+        print(
+            f"    bilan annuel PDF complet (chiffres + gabarit + WeasyPrint) : {cpu:.2f} s de processeur, "
+            f"{wall:.2f} s écoulées (médianes de 3), {len(pdf) / 1024:.0f} Kio — "
+            f"cible < {TARGET_ANNUAL_S:.0f} s de processeur : {verdict(cpu < TARGET_ANNUAL_S)}"
+        )
+    contract = voted_call.contract
+    years = sorted(Call.objects.filter(contract=contract).values_list("year", flat=True))
+    wall, cpu, result = timed(lambda: calls_figures(contract, years), 1)
+    print(
+        f"  évaluation : les {len(result['years'])} appels du contrat du banc "
+        f"({n(result['totals']['counts']['projects_submitted'])} dossiers déposés), année par année et "
+        f"au total : {cpu:.2f} s de processeur, {wall:.2f} s écoulées"
+    )
     return 0
 
 

@@ -578,6 +578,8 @@ def report_context(payload: dict, version: dict | None = None) -> dict:
         "no_judgement": NO_JUDGEMENT,
         "no_council": NO_COUNCIL,
         "no_qpv_commitment": NO_QPV_COMMITMENT,
+        "calls": payload.get("calls"),  # absent d'une version figée avant qu'il n'y figure
+        "calls_caption": calls_caption(payload.get("calls")),
     }
 
 
@@ -730,6 +732,85 @@ def _docx_question(d: _Docx, v: QuestionView, ctx: dict):
     _docx_council(right, v.council, ctx["no_council"])
 
 
+def calls_caption(calls: dict | None) -> str:
+    years = [f["year"] for f in (calls or {}).get("years", [])]
+    if not years:
+        return ""
+    return f"appel à projets {years[0]}" if len(years) == 1 else f"appels à projets {years[0]}–{years[-1]}"
+
+
+def _money(value) -> str:
+    return french_number(_dec(value), "€") if value is not None else "—"
+
+
+def _docx_calls(d: _Docx, calls: dict, caption: str):
+    """Les appels de la période (même contenu que la page et le PDF) : année par année, puis au total
+    par financeur, enjeu et quartier."""
+    if not calls.get("years"):
+        d.para("Aucun appel à projets du contrat ne porte sur les années évaluées.")
+        return
+
+    def summary(label, f):
+        return [
+            label,
+            str(f["counts"]["projects_submitted"]),
+            str(f["counts"]["projects_funded"]),
+            str(f["counts"]["associations_funded"]),
+            _money(f["totals"]["requested"]),
+            _money(f["totals"]["voted"]),
+            _money(f["totals"]["paid"]),
+            pct(f["scope"]["qpv_share"]),
+            f"{f['reports']['received']} / {f['reports']['missing']}",
+        ]
+
+    rows = [summary(str(f["year"]), f) for f in calls["years"]]
+    if len(calls["years"]) > 1:
+        rows.append(summary("Total de la période", calls["totals"]))
+    d.table(
+        Table(
+            caption="Les appels à projets de la période, année par année (demandé : dossiers déposés ; "
+            "voté : lignes votées par le comité des financeurs ; versé : versements enregistrés)",
+            headers=[
+                "Appel",
+                "Projets déposés",
+                "Projets financés",
+                "Associations financées",
+                "Demandé",
+                "Voté",
+                "Versé",
+                "Part du voté en QPV",
+                "Comptes-rendus reçus / manquants",
+            ],
+            rows=rows,
+        )
+    )
+    totals = calls["totals"]
+    if totals.get("public"):
+        d.para(
+            "Le détail des montants demandés et versés par financeur, par enjeu et par quartier est "
+            "réservé aux membres du contrat ; ce document en donne les totaux.",
+            italic=True,
+        )
+
+    def detail(title, first, items):
+        d.table(
+            Table(
+                caption=f"{title} — {caption}",
+                headers=[first, "Projets déposés", "Projets financés", "Voté"],
+                rows=[[r["label"], str(r["submitted"]), str(r["funded"]), _money(r["voted"])] for r in items],
+            )
+        )
+
+    detail("Par financeur", "Financeur", totals["funders"])
+    detail("Par enjeu", "Enjeu", totals["enjeux"])
+    detail(
+        "Par quartier (un projet de plusieurs quartiers est réparti à parts égales entre eux pour les "
+        "montants et compte pour un projet dans chacun)",
+        "Quartier",
+        [*totals["qpvs"], totals["whole_territory"]],
+    )
+
+
 def render_docx(payload: dict, version: dict | None = None) -> bytes:
     """Le rapport en DOCX modifiable : titres, paragraphes, tableaux ; graphiques en tableaux."""
     ctx = report_context(payload, version)
@@ -803,6 +884,11 @@ def render_docx(payload: dict, version: dict | None = None) -> bytes:
             d.para(section.note, italic=True)
         for v in section.questions:
             _docx_question(d, v, ctx)
+
+    if ctx["calls"]:
+        d.page_break()
+        d.heading("Les appels à projets de la période", 1)
+        _docx_calls(d, ctx["calls"], ctx["calls_caption"])
 
     # Recommandations
     d.page_break()

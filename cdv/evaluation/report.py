@@ -148,6 +148,24 @@ def headline_content(contract) -> dict | None:
     }
 
 
+def calls_content(evaluation) -> dict:
+    """Les appels à projets des années évaluées, année par année et au total (``cdv.grants.figures``)
+    : le rapport adopté est public, il n'a donc que ce qu'un document public montre (tout le voté ;
+    le demandé et le versé en totaux)."""
+    from cdv.grants import figures
+
+    calls = figures.calls_figures(
+        evaluation.contract, range(evaluation.period_start, evaluation.period_end + 1)
+    )
+    return figures.to_json(
+        {
+            "years": [figures.public_figures(f) for f in calls["years"]],
+            "totals": figures.public_figures(calls["totals"]),
+            "period": calls["period"],
+        }
+    )
+
+
 def build_payload(evaluation) -> dict:
     contract = evaluation.contract
     evidence = ev.assemble(evaluation)
@@ -256,6 +274,7 @@ def build_payload(evaluation) -> dict:
         "recommendations": recommendations,
         "qpvs": qpvs,
         "council_responses": sum(r.responses for r in council),
+        "calls": calls_content(evaluation),
     }
 
 

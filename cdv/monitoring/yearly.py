@@ -4,7 +4,8 @@ Le bilan de l'année N se prépare pour le COPIL, tenu au début de N+1 : il ret
 publiés et les décisions des instances jusqu'à la fin de N+1 (jamais après).
 
 ``year_payload`` rassemble, pour une année, les indicateurs (avec l'ensemble des QPV et l'écart
-calculés), les engagements et leur état, les bilans, les retours publiés et les décisions. Le
+calculés), les engagements et leur état, les bilans, les retours publiés, les décisions et les
+chiffres de l'appel à projets de l'année (``cdv.grants.figures``). Le
 gel enregistre ce contenu une fois pour toutes (``Snapshot``, empreinte SHA-256) ; le bilan annuel
 se construit à partir de l'instantané s'il existe, sinon des données du moment.
 """
@@ -23,6 +24,7 @@ from django.utils import timezone
 from cdv.commitments.enums import CommitmentStatus
 from cdv.commitments.models import Commitment
 from cdv.core.actors import person_or_none
+from cdv.grants import figures as grant_figures
 from cdv.indicators import selectors
 from cdv.indicators.models import Indicator, IndicatorValue, Target
 from cdv.territories.models import Territory
@@ -205,6 +207,8 @@ def year_payload(contract, year: int) -> dict:
         "feedback": feedback,
         "decisions": decisions,
         "copil_held": any(d["meeting_kind"] == MeetingKind.COPIL for d in decisions),
+        # L'appel à projets de l'année : demandé, voté, versé (None : pas d'appel cette année-là).
+        "call": grant_figures.to_json(grant_figures.call_figures(contract, year)),
     }
 
 
@@ -321,6 +325,22 @@ def _dec(text):
     return None if text is None else Decimal(text)
 
 
+def _call_chart(call):
+    """Les montants votés par financeur : des barres (la définition des graphiques du projet), avec
+    leur tableau de données."""
+    from cdv.indicators.charts import GapChart
+
+    if not call or not call.get("funders"):
+        return None
+    return GapChart(
+        title=f"Montants votés par financeur, appel à projets {call['year']} (€)",
+        unit="€",
+        bars=[(row["label"], Decimal(row["voted"])) for row in call["funders"]],
+        reference_label="",
+        reference_value=None,
+    )
+
+
 def build_annual_report_pdf(*, contract, year: int) -> bytes:
     from cdv.commitments.documents import DOCUMENTS_DIR, html_to_pdf
 
@@ -368,6 +388,10 @@ def annual_report_html(*, contract, year: int) -> str:
     charts = [
         (indicator, _chart_for(indicator), _multiples_for(indicator)) for indicator in payload["indicators"]
     ]
+    # Un instantané figé avant que le bilan ne porte l'appel à projets n'en a pas les chiffres : ceux
+    # du moment, dits comme tels.
+    call_live = "call" not in payload
+    call = grant_figures.to_json(grant_figures.call_figures(contract, year)) if call_live else payload["call"]
     return render_to_string(
         "documents/annual_report.html",
         {
@@ -380,5 +404,10 @@ def annual_report_html(*, contract, year: int) -> str:
             "generated": timezone.localtime(),
             "has_demo": any(c["is_demo"] for c in payload["commitments"]),
             "statuses_done": {CommitmentStatus.DONE.label, CommitmentStatus.PARTLY_DONE.label},
+            "call": call,
+            "call_live": call_live and frozen,
+            "call_chart": _call_chart(call),
+            "call_as_of": datetime.date.fromisoformat(call["as_of"]) if call else None,
+            "call_caption": f"appel à projets {year}",
         },
     )

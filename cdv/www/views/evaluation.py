@@ -36,7 +36,7 @@ from cdv.core.pagecache import public_page
 from cdv.evaluation import abilities, selectors, services
 from cdv.evaluation import results as res
 from cdv.evaluation.confirmations import adoption_gaps
-from cdv.evaluation.documents import headline_sentence
+from cdv.evaluation.documents import calls_caption, headline_sentence
 from cdv.evaluation.enums import (
     EvaluationKind,
     ItemKind,
@@ -54,7 +54,7 @@ from cdv.evaluation.models import (
 )
 
 # Les mises en forme du contenu figé : le rapport en cours se lit exactement comme un rapport figé.
-from cdv.evaluation.report import council_for, headline_content
+from cdv.evaluation.report import calls_content, council_for, headline_content
 from cdv.evaluation.services import EvaluationError
 from cdv.plan.models import Enjeu, Objective
 
@@ -329,6 +329,7 @@ def _render_evaluation(request, contract, evaluation, rights, *, forms_by_questi
             if q.get("council", {}).get("items") or q.get("council", {}).get("masked")
         ]
         headline = payload.get("headline")
+        calls = payload.get("calls")  # une version figée avant qu'il n'y figure n'en a pas
     else:
         raw_questions, council_hidden = selectors.live_questions(request.user, contract, evaluation)
         recommendations = list(
@@ -348,6 +349,7 @@ def _render_evaluation(request, contract, evaluation, rights, *, forms_by_questi
         )
         summary, method, council_qpvs = evaluation.summary, evaluation.method, []
         headline = headline_content(contract)
+        calls = calls_content(evaluation) if rights["view_evidence"] else None
 
     judgements = {}
     history = {}
@@ -384,6 +386,8 @@ def _render_evaluation(request, contract, evaluation, rights, *, forms_by_questi
         "council_qpvs": council_qpvs,
         "frozen": evaluation.is_adopted,
         "show_evidence": rights["view_evidence"],
+        "calls": calls,
+        "calls_caption": calls_caption(calls),
         "masked_label": res.masked_label(),
         "is_member": member,
     }
