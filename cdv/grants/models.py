@@ -887,10 +887,12 @@ class Payment(models.Model):
     line = models.ForeignKey(
         FunderLine, verbose_name="ligne de financeur", on_delete=models.CASCADE, related_name="payments"
     )
+    # RESTRICT : une échéance qui porte un versement ne se supprime pas seule, mais le dossier
+    # entier (ligne, échéances, versements) se supprime d'un bloc.
     instalment = models.ForeignKey(
         PaymentInstalment,
         verbose_name="échéance",
-        on_delete=models.PROTECT,
+        on_delete=models.RESTRICT,
         null=True,
         blank=True,
         related_name="payments",
