@@ -28,7 +28,7 @@ from cdv.grants.abilities import (
 )
 from cdv.grants.enums import Account, FollowUpStage, ProjectScope
 from cdv.grants.errors import ConflictError
-from cdv.grants.followup import paid_amount, stage_of
+from cdv.grants.followup import PUBLIC_STAGE_WORDS, paid_amount, public_stage, stage_of
 from cdv.grants.models import (
     Application,
     Call,
@@ -365,9 +365,9 @@ def _follow_up_out(user, line, *, decided: bool) -> dict:
     if not granted:
         return empty
     act = act_of(line)
-    stage = stage_of(line)
-    out = {**empty, "stage": stage, "stage_label": FollowUpStage(stage).label}
     if follow_up_abilities(user, line)["view"]:
+        stage = stage_of(line)
+        out = {**empty, "stage": stage, "stage_label": FollowUpStage(stage).label}
         out["act"] = (
             {
                 "kind": act.kind,
@@ -386,7 +386,11 @@ def _follow_up_out(user, line, *, decided: bool) -> dict:
             for i in line.instalments.all()
         ]
         out["payments"] = [{"paid_on": p.paid_on, "amount": p.amount} for p in line.payments.all()]
-    elif act is not None and act.signed_on is not None:
+        return out
+    # Le public : l'état de suivi en mots publics (le compte-rendu ne se publie pas) et l'acte signé.
+    stage = public_stage(line)
+    out = {**empty, "stage": stage, "stage_label": PUBLIC_STAGE_WORDS[stage]}
+    if act is not None and act.signed_on is not None:
         out["act"] = {
             "kind": act.kind,
             "kind_label": act.get_kind_display(),

@@ -73,6 +73,24 @@ def stage_of(line) -> str:
     return FollowUpStage.VOTED
 
 
+# Ce que le public lit de l'état de suivi : le compte-rendu de l'association ne se publie pas.
+PUBLIC_STAGE_WORDS = {
+    FollowUpStage.VOTED: "Voté",
+    FollowUpStage.SIGNED: "Conventionné",
+    FollowUpStage.PAID: "Payé",
+}
+
+
+def public_stage(line) -> str:
+    """L'état de suivi ramené à ce qui se publie : payé (versé en entier), conventionné (acte
+    signé, ou un premier versement fait), sinon voté."""
+    if stage_of(line) == FollowUpStage.PAID:
+        return FollowUpStage.PAID
+    if act_signed_on(line) or paid_amount(line):
+        return FollowUpStage.SIGNED
+    return FollowUpStage.VOTED
+
+
 def follow_up_of(user, application) -> dict:
     """Ce que les pages d'un dossier montrent « après le vote » : pour chaque ligne votée, son
     acte, son état de suivi, le versé et les droits de ``user`` ; puis le compte-rendu et ses

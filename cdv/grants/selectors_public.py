@@ -23,7 +23,7 @@ from django.db.models import Case, Count, Exists, OuterRef, Prefetch, Q, Value, 
 from cdv.territories.models import Territory
 
 from .enums import FollowUpStage, ProjectScope
-from .followup import act_signed_on, paid_amount, stage_of
+from .followup import PUBLIC_STAGE_WORDS, public_stage
 from .models import Application, CallFunder, FunderLine
 from .programmation import QPV_SPLIT_RULE
 
@@ -62,11 +62,11 @@ LINE_FIELDS = ("pk", "application_id", "status", "voted_amount", "funder__order"
 
 
 class PublicState:
-    """L'état d'un financement en mots publics."""
+    """L'état d'un financement en mots publics (``followup.PUBLIC_STAGE_WORDS``)."""
 
-    VOTED = "Voté"
-    SIGNED = "Conventionné"
-    PAID = "Payé"
+    VOTED = PUBLIC_STAGE_WORDS[FollowUpStage.VOTED]
+    SIGNED = PUBLIC_STAGE_WORDS[FollowUpStage.SIGNED]
+    PAID = PUBLIC_STAGE_WORDS[FollowUpStage.PAID]
 
 
 PUBLIC_STATE_HELP = (
@@ -78,12 +78,7 @@ PUBLIC_STATE_HELP = (
 def public_state(line) -> str:
     """« Voté », « Conventionné » (acte signé, ou un premier versement fait) ou « Payé » (versé en
     entier). Le compte-rendu de l'association n'est pas public : il ne change pas ce mot."""
-    stage = stage_of(line)
-    if stage == FollowUpStage.PAID:
-        return PublicState.PAID
-    if act_signed_on(line) or paid_amount(line):
-        return PublicState.SIGNED
-    return PublicState.VOTED
+    return PUBLIC_STAGE_WORDS[public_stage(line)]
 
 
 def _public_lines() -> Prefetch:

@@ -133,10 +133,12 @@ def test_the_public_sees_the_stage_and_signed_act_but_no_payment_nor_report(clie
         "amount": None,
         "payment_terms": None,
     }
-    assert signed["stage"] == "JUSTIFICATION_EN_COURS" and signed["voted_amount"] == "4000.00"
+    # Le compte-rendu transmis ne se publie pas : l'état public est « Conventionné » (acte signé).
+    assert (signed["stage"], signed["stage_label"]) == ("ACTE_SIGNE", "Conventionné")
+    assert signed["voted_amount"] == "4000.00"
     assert signed["paid_amount"] is None and signed["payments"] is None and signed["instalments"] is None
     unsigned = by_ref[None]  # l'acte préparé mais pas signé n'est pas public
-    assert unsigned["stage"] == "JUSTIFICATION_EN_COURS" and unsigned["act"] is None
+    assert (unsigned["stage"], unsigned["stage_label"]) == ("VOTE", "Voté") and unsigned["act"] is None
 
 
 def test_another_association_gets_only_the_public_view(client, world):
