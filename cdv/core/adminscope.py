@@ -60,6 +60,14 @@ CONTRACT_PATHS = {
     "grants.Score": "application__call__contract",
     "grants.InfoRequest": "application__call__contract",
     "grants.ApplicationEvent": "application__call__contract",
+    "grants.ActTemplate": "contract",
+    "grants.GrantAct": "line__application__call__contract",
+    "grants.PaymentInstalment": "line__application__call__contract",
+    "grants.Payment": "line__application__call__contract",
+    "grants.FinalReport": "application__call__contract",
+    "grants.ReportBudgetLine": "report__application__call__contract",
+    "grants.ReportReview": "report__application__call__contract",
+    "grants.ReportBlockLift": "call__contract",
 }
 # Créer ou supprimer un contrat est un acte d'opérateur.
 OPERATOR_ONLY_ADD_DELETE = {"contracts.Contract"}

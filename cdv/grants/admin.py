@@ -9,16 +9,24 @@ from simple_history.admin import SimpleHistoryAdmin
 from cdv.core.admin import FRENCH_NUMBERS
 
 from .models import (
+    ActTemplate,
     Application,
     ApplicationEvent,
     BudgetLine,
     Call,
     CallDocument,
     CallFunder,
+    FinalReport,
     FunderLine,
+    GrantAct,
     InfoRequest,
     PartnerDocument,
+    Payment,
+    PaymentInstalment,
     QuartierOpinion,
+    ReportBlockLift,
+    ReportBudgetLine,
+    ReportReview,
     Score,
     ScoringCriterion,
 )
@@ -179,3 +187,78 @@ class PartnerDocumentAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request, obj=None):
         return False
+
+
+# ---------------------------------------------------------------------------------------------
+# Après le vote : tout s'écrit sur la plateforme (actes, versements, comptes-rendus, examens,
+# levées de blocage), qui vérifie les droits, les montants et l'historique ; ici, on consulte.
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(ActTemplate)
+class ActTemplateAdmin(SimpleHistoryAdmin, ReadOnlyAdmin):
+    list_display = ["partner", "contract", "reference_prefix", "signatory_name"]
+    list_filter = ["contract"]
+    list_select_related = ["partner", "contract"]
+
+
+@admin.register(GrantAct)
+class GrantActAdmin(SimpleHistoryAdmin, ReadOnlyAdmin):
+    list_display = ["reference", "kind", "funder", "amount", "signed_on"]
+    list_filter = ["line__application__call__contract", "kind"]
+    search_fields = ["reference", "line__application__number", "line__application__partner__name"]
+    list_select_related = ["funder__partner"]
+
+
+@admin.register(PaymentInstalment)
+class PaymentInstalmentAdmin(SimpleHistoryAdmin, ReadOnlyAdmin):
+    list_display = ["line", "kind", "amount", "due_date"]
+    list_filter = ["line__application__call__contract", "kind"]
+    list_select_related = ["line__application", "line__funder__partner"]
+
+
+@admin.register(Payment)
+class PaymentAdmin(SimpleHistoryAdmin, ReadOnlyAdmin):
+    list_display = ["line", "paid_on", "amount", "reference", "recorded_by"]
+    list_filter = ["line__application__call__contract"]
+    search_fields = ["reference", "line__application__number"]
+    list_select_related = ["line__application", "line__funder__partner", "recorded_by"]
+
+
+@admin.register(FinalReport)
+class FinalReportAdmin(SimpleHistoryAdmin, ReadOnlyAdmin):
+    list_display = ["application", "path", "status", "due_date", "submitted_at"]
+    list_filter = ["application__call__contract", "status", "path"]
+    search_fields = ["application__number", "application__title", "application__partner__name"]
+    list_select_related = ["application"]
+
+
+@admin.register(ReportBudgetLine)
+class ReportBudgetLineAdmin(ReadOnlyAdmin):
+    list_display = ["report", "account", "planned_amount", "actual_amount"]
+    list_filter = ["report__application__call__contract"]
+    list_select_related = ["report__application"]
+
+
+@admin.register(ReportReview)
+class ReportReviewAdmin(ReadOnlyAdmin):
+    list_display = ["report", "funder", "decision", "reviewer", "at"]
+    list_filter = ["report__application__call__contract", "decision"]
+    list_select_related = ["report__application", "funder__partner", "reviewer"]
+
+
+@admin.register(ReportBlockLift)
+class ReportBlockLiftAdmin(SimpleHistoryAdmin, ReadOnlyAdmin):
+    list_display = ["partner", "call", "lifted_by", "lifted_at"]
+    list_filter = ["call__contract"]
+    list_select_related = ["partner", "call", "lifted_by"]
