@@ -43,6 +43,7 @@ from .enums import (
     ProjectScope,
     ReportStatus,
 )
+from .followup import granted_lines
 
 
 def _today():
@@ -273,11 +274,7 @@ def report_abilities(user, application, report=None) -> dict[str, bool]:
     un montant l'examine ; qui prend part à l'instruction le lit."""
     contract_id = application.call.contract_id
     seen = application_abilities(user, application)
-    granted_partner_ids = {
-        line.funder.partner_id
-        for line in application.funder_lines.all()
-        if line.status == LineStatus.VOTED and line.voted_amount
-    }
+    granted_partner_ids = {line.funder.partner_id for line in granted_lines(application)}
     funded = bool(granted_partner_ids)
     status = report.status if report is not None else None
     editable = status in (None, ReportStatus.DRAFT, ReportStatus.CHANGES_REQUESTED)

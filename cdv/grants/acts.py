@@ -24,26 +24,14 @@ from django.utils import timezone
 from django.utils.text import capfirst, slugify
 
 from cdv.commitments.documents import DOCUMENTS_DIR, html_to_pdf
+from cdv.core.french import day_month_year
 
+from .blocking import report_due_date
 from .enums import CONVENTION_THRESHOLD, REPORT_DUE_MONTHS, ActKind, ProjectScope
 from .models import ActTemplate, GrantAct
 
 CSS_PATH = DOCUMENTS_DIR / "aap_acte.css"
 
-MONTHS = [
-    "janvier",
-    "février",
-    "mars",
-    "avril",
-    "mai",
-    "juin",
-    "juillet",
-    "août",
-    "septembre",
-    "octobre",
-    "novembre",
-    "décembre",
-]
 
 TITLES = {
     ActKind.DECISION: "Arrêté attributif de subvention",
@@ -119,10 +107,7 @@ def euros(value) -> str:
 
 
 def french_date(value: datetime.date | None) -> str:
-    if value is None:
-        return "—"
-    day = "1er" if value.day == 1 else str(value.day)
-    return f"{day} {MONTHS[value.month - 1]} {value.year}"
+    return "—" if value is None else day_month_year(value)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -193,23 +178,6 @@ def template_of(act: GrantAct) -> ActTemplate | None:
         return template.history.as_of(act.prepared_at)
     except ActTemplate.DoesNotExist:  # modèle créé après la préparation : valeurs par défaut
         return None
-
-
-def report_due_date(application) -> datetime.date | None:
-    if application.end_date is None:
-        return None
-    return add_months(application.end_date, REPORT_DUE_MONTHS)
-
-
-def add_months(day: datetime.date, months: int) -> datetime.date:
-    """Le même jour ``months`` mois plus tard (le dernier du mois s'il n'existe pas)."""
-    month_index = day.month - 1 + months
-    year, month = day.year + month_index // 12, month_index % 12 + 1
-    following = datetime.date(year + month // 12, month % 12 + 1, 1)
-    return min(
-        day.replace(year=year, month=month, day=1) + datetime.timedelta(days=day.day - 1),
-        following - datetime.timedelta(days=1),
-    )
 
 
 def _address(partner) -> str:

@@ -19,7 +19,8 @@ from dataclasses import dataclass
 
 from django.core.exceptions import ObjectDoesNotExist
 from django.utils import timezone
-from django.utils.formats import date_format
+
+from cdv.core.french import day_month_year
 
 from .enums import REPORT_DUE_MONTHS, ApplicationStatus, LineStatus, ReportStatus
 
@@ -60,8 +61,8 @@ def due_date_of(application) -> datetime.date:
 
 
 def french_date(day: datetime.date) -> str:
-    """« 30 juin 2026 »."""
-    return date_format(day, "j F Y")
+    """« 30 juin 2026 », « 1er juillet 2026 »."""
+    return day_month_year(day)
 
 
 @dataclass

@@ -10,7 +10,7 @@ from decimal import Decimal
 
 from django.core.exceptions import ObjectDoesNotExist
 
-from .enums import FollowUpStage, ReportStatus
+from .enums import FollowUpStage, LineStatus, ReportStatus
 
 ZERO = Decimal("0")
 
@@ -49,6 +49,16 @@ def has_act(line) -> bool:
         return line.act is not None
     except ObjectDoesNotExist:
         return False
+
+
+def granted_lines(application) -> list:
+    """Les lignes votées d'un montant non nul du dossier : ses subventions accordées (lues sur
+    ``funder_lines`` préchargées ; en requête : ``FunderLine.objects.granted()``)."""
+    return [
+        line
+        for line in application.funder_lines.all()
+        if line.status == LineStatus.VOTED and line.voted_amount
+    ]
 
 
 def stage_of(line) -> str:

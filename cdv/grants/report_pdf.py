@@ -20,8 +20,9 @@ from cdv.commitments.documents import html_to_pdf
 
 from .documents import CSS_PATH
 from .enums import CHARGE_ACCOUNTS
+from .followup import granted_lines
 from .models import FinalReport
-from .services.reports import budget_summary, granted_lines, needs_explanation, paid_total, variance_percent
+from .services.reports import budget_summary, needs_explanation, paid_total, variance_percent
 
 
 def _act_reference(line) -> str:

@@ -32,8 +32,9 @@ from cdv.users.models import User
 
 from ..abilities import follow_up_call_abilities, funder_manager, report_abilities
 from ..blocking import missing_reports
-from ..enums import EventKind, LineStatus, ReportStatus, ReviewDecision
+from ..enums import EventKind, ReportStatus, ReviewDecision
 from ..errors import GrantsError
+from ..followup import granted_lines
 from ..models import (
     Application,
     ApplicationEvent,
@@ -46,15 +47,6 @@ from ..models import (
 )
 
 MAX_COMMENT_LENGTH = 10_000
-
-
-def granted_lines(application: Application) -> list[FunderLine]:
-    """Les lignes votées avec un montant (lues sur ``funder_lines`` préchargées)."""
-    return [
-        line
-        for line in application.funder_lines.all()
-        if line.status == LineStatus.VOTED and line.voted_amount
-    ]
 
 
 def current_reviews(

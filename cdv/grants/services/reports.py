@@ -14,8 +14,6 @@ fin de l'action (la date de fin du dossier, sinon le 31 décembre de l'année de
 
 from __future__ import annotations
 
-import calendar
-import datetime
 import os
 import shutil
 import tempfile
@@ -38,25 +36,24 @@ from cdv.users.enums import Role
 from cdv.users.models import Membership, User
 
 from ..abilities import report_abilities
+from ..blocking import report_due_date
 from ..enums import (
     CHARGE_ACCOUNTS,
     INCOME_ACCOUNTS,
-    REPORT_DUE_MONTHS,
     REPORT_VARIANCE_LIMIT,
     Account,
     DocumentKind,
     EventKind,
-    LineStatus,
     QpvShareSource,
     ReportPath,
     ReportStatus,
 )
 from ..errors import ConflictError, GrantsError, check_version
+from ..followup import granted_lines
 from ..models import (
     Application,
     ApplicationEvent,
     FinalReport,
-    FunderLine,
     PartnerDocument,
     Payment,
     ReportBudgetLine,
@@ -90,31 +87,6 @@ TEXT_FIELDS = {"achievements", "indicators_results", "difficulties", "not_carrie
 
 # ---------------------------------------------------------------------------------------------
 # Lectures
-
-
-def add_months(day: datetime.date, months: int) -> datetime.date:
-    """``day`` plus ``months`` mois (le 31 août + 6 mois donne le 28 ou 29 février)."""
-    month_index = day.month - 1 + months
-    year, month = day.year + month_index // 12, month_index % 12 + 1
-    return datetime.date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
-
-
-def action_end(application: Application) -> datetime.date:
-    """La fin de l'action : la date de fin du dossier, sinon le 31 décembre de l'année de l'appel."""
-    return application.end_date or datetime.date(application.call.year, 12, 31)
-
-
-def due_date_for(application: Application) -> datetime.date:
-    return add_months(action_end(application), REPORT_DUE_MONTHS)
-
-
-def granted_lines(application: Application) -> list[FunderLine]:
-    """Les lignes votées d'un montant non nul (lues sur ``funder_lines`` préchargées)."""
-    return [
-        line
-        for line in application.funder_lines.all()
-        if line.status == LineStatus.VOTED and line.voted_amount
-    ]
 
 
 def report_of(application: Application) -> FinalReport | None:
@@ -291,7 +263,7 @@ def _require(user: User, application: Application, report: FinalReport | None, a
 
 
 def _new_report(application: Application) -> FinalReport:
-    return FinalReport.objects.create(application=application, due_date=due_date_for(application))
+    return FinalReport.objects.create(application=application, due_date=report_due_date(application))
 
 
 def _bump(report: FinalReport) -> None:

@@ -39,6 +39,7 @@ from cdv.grants.enums import (
     ReportPath,
     ReportStatus,
 )
+from cdv.grants.followup import granted_lines
 from cdv.grants.models import (
     Application,
     Call,
@@ -197,8 +198,7 @@ def report_review(request, slug, year, pk):
             budget=budget_rows(ReportBudgetLine.objects.filter(report=report)),
             documents=list(report.documents.all()),
             funder_rows=[
-                {"line": line, "review": current.get(line.funder_id)}
-                for line in services.granted_lines(application)
+                {"line": line, "review": current.get(line.funder_id)} for line in granted_lines(application)
             ],
             history=list(reversed(reviews)),
             paths=ReportPath,

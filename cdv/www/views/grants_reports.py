@@ -16,8 +16,10 @@ from django.views.decorators.http import require_http_methods
 
 from cdv.core.figures import french_number
 from cdv.grants.abilities import report_abilities
+from cdv.grants.blocking import report_due_date
 from cdv.grants.enums import DocumentKind, ReportPath
 from cdv.grants.errors import ConflictError
+from cdv.grants.followup import granted_lines
 from cdv.grants.models import Application, FunderLine, PartnerDocument
 from cdv.grants.report_pdf import build_report_pdf
 from cdv.grants.services import applications as application_services
@@ -65,8 +67,8 @@ def _ctx(contract, application, report, rights, **extra):
         "application": application,
         "report": report,
         "rights": rights,
-        "due_date": report.due_date if report else services.due_date_for(application),
-        "grants": services.granted_lines(application),
+        "due_date": report.due_date if report else report_due_date(application),
+        "grants": granted_lines(application),
     }
     context.update(extra)
     return context
