@@ -78,3 +78,25 @@ def test_services_recheck_rights():
         services.save_report(user=world.referent, application=world.application, version=None, data=data)
     with pytest.raises(PermissionDenied):
         services.submit_report(user=world.referent, application=world.application)
+
+
+@pytest.mark.django_db
+def test_a_piece_joined_to_a_submitted_report_cannot_be_deleted():
+    from cdv.grants.enums import DocumentKind
+    from cdv.grants.errors import GrantsError
+    from cdv.grants.models import PartnerDocument
+    from cdv.grants.services.applications import delete_document
+    from tests.factories.grants import PartnerDocumentFactory
+
+    world = build_world()
+    piece = PartnerDocumentFactory(partner=world.application.partner, kind=DocumentKind.REPORT_PIECE)
+    report = FinalReportFactory(application=world.application)
+    report.documents.add(piece)
+    delete_document(
+        user=world.referent, call=world.call, document=PartnerDocumentFactory(partner=piece.partner)
+    )
+    report.status = ReportStatus.SUBMITTED
+    report.save()
+    with pytest.raises(GrantsError, match="compte-rendu transmis"):
+        delete_document(user=world.referent, call=world.call, document=piece)
+    assert PartnerDocument.objects.filter(pk=piece.pk).exists()

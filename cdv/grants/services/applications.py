@@ -44,6 +44,7 @@ from ..enums import (
     EventKind,
     LineStatus,
     ProjectScope,
+    ReportStatus,
 )
 from ..errors import ConflictError, GrantsError, check_version
 from ..models import (
@@ -627,6 +628,8 @@ def delete_document(*, user: User, call: Call, document: PartnerDocument) -> Non
         raise PermissionDenied("Vous n'êtes pas référent de cette association.")
     if document.applications.exclude(status=ApplicationStatus.DRAFT).exists():
         raise GrantsError("Cette pièce est jointe à un dossier déposé : elle est gardée.")
+    if document.final_reports.exclude(status=ReportStatus.DRAFT).exists():
+        raise GrantsError("Cette pièce est jointe à un compte-rendu transmis : elle est gardée.")
     document.file.delete(save=False)
     document.delete()
 
