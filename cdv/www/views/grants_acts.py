@@ -17,7 +17,6 @@ from cdv.grants.abilities import (
     act_of,
     act_template_abilities,
     application_abilities,
-    call_abilities,
     follow_up_abilities,
     follow_up_call_abilities,
     funder_manager,
@@ -25,12 +24,12 @@ from cdv.grants.abilities import (
 from cdv.grants.acts import act_filename, build_act_docx, build_act_pdf, kind_for, kind_label, template_of
 from cdv.grants.enums import ActKind, EventKind
 from cdv.grants.errors import ConflictError
-from cdv.grants.models import ActTemplate, Application, ApplicationEvent, Call, CallFunder, FunderLine
+from cdv.grants.models import ActTemplate, Application, ApplicationEvent, CallFunder, FunderLine
 from cdv.grants.services import acts as services
 from cdv.partners.models import Partner
 
 from ..forms.grants_acts import ActTemplateForm, SignedActForm
-from .grants_instruction import _conflict_rows
+from .grants_instruction import _call, _conflict_rows
 from .helpers import add_service_errors, confirmed_act, get_contract, require
 
 DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
@@ -43,27 +42,10 @@ def _download(content: bytes, content_type: str, filename: str) -> HttpResponse:
     return response
 
 
-def _call(request, slug, year):
-    contract = get_contract(request, slug)
-    call = (
-        Call.objects.for_contract(contract)
-        .filter(year=year)
-        .select_related("contract")
-        .prefetch_related("funders__partner")
-        .first()
-    )
-    if call is None:
-        raise Http404("Aucun appel à projets de ce contrat pour cette année.")
-    rights = call_abilities(request.user, call)
-    if not rights["view"] and not rights["view_queue"]:
-        raise Http404("Aucun appel à projets de ce contrat pour cette année.")
-    return contract, call
-
-
 def _line(request, slug, year, pk, line_pk, ability="view"):
     """(contrat, appel, dossier, ligne, droits) : dossier ou ligne invisible → 404, ``ability``
     refusée → 403."""
-    contract, call = _call(request, slug, year)
+    contract, call, _ = _call(request, slug, year, None)
     application = (
         Application.objects.filter(call=call, pk=pk)
         .select_related("call__contract", "partner", "enjeu", "objective", "action")
@@ -246,7 +228,7 @@ def _state(act):
 @login_required
 @require_http_methods(["GET", "POST"])
 def call_acts(request, slug, year):
-    contract, call = _call(request, slug, year)
+    contract, call, _ = _call(request, slug, year, None)
     follow = follow_up_call_abilities(request.user, call)
     require(follow["view_follow_up"], "Le tableau des actes est réservé aux financeurs et au pilote.")
     managed = {

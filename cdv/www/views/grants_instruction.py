@@ -35,7 +35,9 @@ from ..forms.grants_instruction import (
 from .helpers import add_service_errors, get_contract, get_in_contract, require
 
 
-def _call(request, slug, year, ability="view"):
+def _call(request, slug, year, ability: str | None = "view"):
+    """L'appel de l'année pour qui le voit ou prend part à son instruction (404 sinon), et ses
+    droits ; ``ability`` (si donné) doit être accordé (403 sinon)."""
     contract = get_contract(request, slug)
     call = (
         Call.objects.for_contract(contract)
@@ -49,7 +51,8 @@ def _call(request, slug, year, ability="view"):
     rights = call_abilities(request.user, call)
     if not rights["view"] and not rights["view_queue"]:
         raise Http404("Aucun appel à projets de ce contrat pour cette année.")
-    require(rights[ability], "Vous ne prenez pas part à l'instruction de cet appel.")
+    if ability is not None:
+        require(rights[ability], "Vous ne prenez pas part à l'instruction de cet appel.")
     return contract, call, rights
 
 
