@@ -142,6 +142,10 @@ def return_ceiling(application: Application) -> tuple[Decimal, str]:
     return sum((line.voted_amount for line in granted_lines(application)), ZERO), "accordé"
 
 
+# Le libellé de la ligne du compte 74 d'un financeur de l'appel dans le budget réalisé.
+FUNDER_ROW_PREFIX = "Subvention de "
+
+
 @dataclass
 class PlannedRow:
     account: str
@@ -155,6 +159,8 @@ class PlannedRow:
     @property
     def title(self) -> str:
         """Le nom de la ligne dans les messages : « 64 – Charges de personnel (Animateur) »."""
+        if self.account == Account.A74 and self.label.startswith(FUNDER_ROW_PREFIX):
+            return f"{Account.A74} – {self.label}"  # un financeur de l'appel, pas « hors financeurs »
         text = Account(self.account).label
         return f"{text} ({self.label})" if self.label else text
 
@@ -171,7 +177,7 @@ def planned_rows(application: Application) -> list[PlannedRow]:
         if account == Account.A74:
             for line in granted_lines(application):
                 rows.append(
-                    PlannedRow(Account.A74, f"Subvention de {line.funder.partner}", line.voted_amount)
+                    PlannedRow(Account.A74, f"{FUNDER_ROW_PREFIX}{line.funder.partner}", line.voted_amount)
                 )
         items = by_account.get(account, [])
         label = ", ".join(filter(None, (item.label for item in items)))[:200]
