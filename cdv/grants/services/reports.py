@@ -40,6 +40,7 @@ from cdv.users.models import Membership, User
 from ..abilities import report_abilities
 from ..enums import (
     CHARGE_ACCOUNTS,
+    FUNDER_ROW_PREFIX,
     INCOME_ACCOUNTS,
     REPORT_DUE_MONTHS,
     REPORT_VARIANCE_LIMIT,
@@ -50,6 +51,7 @@ from ..enums import (
     QpvShareSource,
     ReportPath,
     ReportStatus,
+    budget_row_title,
 )
 from ..errors import ConflictError, GrantsError, check_version
 from ..models import (
@@ -142,10 +144,6 @@ def return_ceiling(application: Application) -> tuple[Decimal, str]:
     return sum((line.voted_amount for line in granted_lines(application)), ZERO), "accordé"
 
 
-# Le libellé de la ligne du compte 74 d'un financeur de l'appel dans le budget réalisé.
-FUNDER_ROW_PREFIX = "Subvention de "
-
-
 @dataclass
 class PlannedRow:
     account: str
@@ -159,10 +157,7 @@ class PlannedRow:
     @property
     def title(self) -> str:
         """Le nom de la ligne dans les messages : « 64 – Charges de personnel (Animateur) »."""
-        if self.account == Account.A74 and self.label.startswith(FUNDER_ROW_PREFIX):
-            return f"{Account.A74} – {self.label}"  # un financeur de l'appel, pas « hors financeurs »
-        text = Account(self.account).label
-        return f"{text} ({self.label})" if self.label else text
+        return budget_row_title(self.account, self.label, parenthesis=True)
 
 
 def planned_rows(application: Application) -> list[PlannedRow]:
