@@ -15,6 +15,7 @@ from decimal import Decimal
 from django.utils import timezone
 
 from cdv.core.upsert import UpsertStats
+from cdv.grants.acts import default_prefix, reference_for
 from cdv.grants.enums import (
     CONVENTION_THRESHOLD,
     Account,
@@ -58,12 +59,6 @@ NOT_CARRIED_REASON = "Le local prévu n'a pas été disponible (démonstration).
 VARIANCE = "Prix du matériel en hausse (démonstration)."
 
 
-def reference_prefix(funder: CallFunder) -> str:
-    partner = funder.partner
-    words = (partner.short_name or partner.name).replace("'", " ").split()
-    return "".join(w[0] for w in words if w[0].isalnum()).upper()[:8] or f"F{funder.pk}"
-
-
 def load_demo_follow_up(call: Call, *, owner_partner_id: int, users: dict, stats: UpsertStats) -> None:
     """Actes, versements et comptes-rendus des lignes votées de l'appel ``call`` (voté)."""
     if call.committee_held_at is None or GrantAct.objects.filter(funder__call=call).exists():
@@ -98,7 +93,7 @@ def load_demo_follow_up(call: Call, *, owner_partner_id: int, users: dict, stats
             funder=funder,
             kind=kind,
             number=number,
-            reference=f"{reference_prefix(funder)}-{call.year}-{number:04d}",
+            reference=reference_for(default_prefix(funder.partner), call.year, number),
             amount=line.voted_amount,
             yearly_amounts=[str(line.voted_amount)] + list(line.later_amounts) if years > 1 else [],
             payment_terms=PaymentTerms.STAGED if staged else PaymentTerms.SINGLE,
