@@ -86,7 +86,7 @@ def main(db_path: str, json_path: str) -> None:
             start_date=today - datetime.timedelta(days=200),
             end_date=today - datetime.timedelta(days=10),
             evaluation_indicators="Familles accueillies, démarches réussies.",
-            submitted_at=timezone.now() - datetime.timedelta(days=300),
+            submitted_at=call.committee_held_at - datetime.timedelta(days=60),
             sworn_name="Nadia Référente, présidente",
             sworn_statement=True,
             republican_contract=True,

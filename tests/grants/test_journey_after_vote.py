@@ -322,6 +322,7 @@ def test_journey_after_the_vote(as_user):
     act = GrantAct.objects.get(line=line_metro)
     assert (act.kind, act.amount) == (ActKind.CONVENTION, Decimal("25000"))
     assert act.reference.endswith(f"-{world.year}-0001")
+    assert stage(line_metro) == FollowUpStage.ACT_READY
     docx = as_user(metro).get(world.line_url("act_docx", line_metro))
     assert docx.status_code == 200 and docx["Content-Disposition"].endswith('.docx"')
     text = " ".join(p.text for p in Document(io.BytesIO(docx.content)).paragraphs)
@@ -406,7 +407,7 @@ def test_journey_after_the_vote(as_user):
     single = {"action": "payment", "paid_on": today.isoformat(), "amount": "5 000", "reference": "E-1"}
     assert as_user(metro).post(payments_state, single).status_code == 403
     assert as_user(state).post(payments_state, single).status_code == 302
-    assert stage(line_state) in (FollowUpStage.PAID, FollowUpStage.TO_JUSTIFY)
+    assert stage(line_state) == FollowUpStage.PAID  # tout versé en une fois
 
     # Le tableau des retards : le pilote et chaque financeur, pas l'association.
     board = world.call_url("call_payments")
