@@ -201,6 +201,22 @@ class FollowUpStage(models.TextChoices):
     PAID = "PAYE", "Payé"
 
 
+# Le libellé, au compte 74 du budget réalisé, de la ligne d'un financeur de l'appel.
+FUNDER_ROW_PREFIX = "Subvention de "
+
+
+def budget_row_title(account: str, label: str, *, parenthesis: bool = False) -> str:
+    """« 64 – Charges de personnel — Animateur » (ou « … (Animateur) ») ; la ligne d'un financeur
+    de l'appel au compte 74 : « 74 – Subvention de … », pas « Autres subventions (hors financeurs
+    de l'appel) »."""
+    if account == Account.A74 and label.startswith(FUNDER_ROW_PREFIX):
+        return f"{Account.A74.value} – {label}"
+    text = Account(account).label
+    if not label:
+        return text
+    return f"{text} ({label})" if parenthesis else f"{text} — {label}"
+
+
 class ReportPath(models.TextChoices):
     """Les trois chemins du compte-rendu (comme dans Dauphin)."""
 

@@ -38,6 +38,7 @@ from .enums import (
     ReportStatus,
     ReviewDecision,
     Simulation,
+    budget_row_title,
 )
 
 MONEY = {"max_digits": 12, "decimal_places": 2}
@@ -1021,6 +1022,11 @@ class ReportBudgetLine(models.Model):
 
     def __str__(self):
         return f"{self.get_account_display()} : {self.actual_amount} €"
+
+    @property
+    def title(self) -> str:
+        """« 60 – Achats — Matériel » ; « 74 – Subvention de … » pour un financeur de l'appel."""
+        return budget_row_title(self.account, self.label)
 
 
 class ReportReview(models.Model):

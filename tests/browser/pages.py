@@ -156,10 +156,10 @@ AAP_PAGES = [
     SitePage("aap-dossier-complements", "www:application", (C, Y, "aap_returned"), user="applicant"),
     SitePage("aap-dossier-repondre", "www:application_answer", (C, Y, "aap_returned"), user="applicant"),
     SitePage("aap-dossier-decide", "www:application", (C, YV, "aap_decided"), user="applicant"),
-    SitePage("aap-compte-rendu", "www:report", (C, YV, "aap_decided"), user="applicant"),
-    SitePage("aap-compte-rendu-budget", "www:report_budget", (C, YV, "aap_decided"), user="applicant"),
-    SitePage("aap-compte-rendu-qpv", "www:report_beneficiaries", (C, YV, "aap_decided"), user="applicant"),
-    SitePage("aap-compte-rendu-transmettre", "www:report_submit", (C, YV, "aap_decided"), user="applicant"),
+    SitePage("aap-compte-rendu", "www:report", (C, YV, "aap_reporting"), user="applicant"),
+    SitePage("aap-compte-rendu-budget", "www:report_budget", (C, YV, "aap_reporting"), user="applicant"),
+    SitePage("aap-compte-rendu-qpv", "www:report_beneficiaries", (C, YV, "aap_reporting"), user="applicant"),
+    SitePage("aap-compte-rendu-transmettre", "www:report_submit", (C, YV, "aap_reporting"), user="applicant"),
     SitePage("aap-compte-rendu-instructeur", "www:report", (C, YV, "aap_decided"), user="instructor"),
     # L'instruction
     SitePage("aap-file-instructeur", "www:call_queue", (C, Y), user="instructor"),
@@ -184,6 +184,34 @@ AAP_PAGES = [
     SitePage("aap-programmation-votee", "www:programmation", (C, YV), user="committee"),
     SitePage("aap-programmation-instructeur", "www:programmation", (C, Y), user="instructor2"),
     SitePage("aap-vote", "www:committee_vote", (C, Y), user="pilot"),
+    # Après le vote : actes, versements, examen des comptes-rendus, blocages, import de Dauphin
+    SitePage("aap-modeles-actes", "www:act_templates", (C,), user="instructor"),
+    SitePage("aap-modele-acte", "www:act_template_edit", (C, "aap_state_partner"), user="instructor"),
+    SitePage("aap-actes-instructeur", "www:call_acts", (C, YV), user="instructor"),
+    SitePage("aap-actes-pilote", "www:call_acts", (C, YV), user="pilot"),
+    SitePage("aap-acte", "www:line_act", (C, YV, "aap_followed", "aap_followed_line"), user="instructor"),
+    SitePage(
+        "aap-acte-signature", "www:act_sign", (C, YV, "aap_followed", "aap_followed_line"), user="instructor"
+    ),
+    SitePage(
+        "aap-acte-association", "www:line_act", (C, YV, "aap_followed", "aap_followed_line"), user="applicant"
+    ),
+    SitePage(
+        "aap-versements", "www:line_payments", (C, YV, "aap_followed", "aap_followed_line"), user="instructor"
+    ),
+    SitePage(
+        "aap-versements-association",
+        "www:line_payments",
+        (C, YV, "aap_followed", "aap_followed_line"),
+        user="applicant",
+    ),
+    SitePage("aap-retards-instructeur", "www:call_payments", (C, YV), user="instructor"),
+    SitePage("aap-retards-pilote", "www:call_payments", (C, YV), user="pilot"),
+    SitePage("aap-examen-compte-rendu", "www:report_review", (C, YV, "aap_reviewed"), user="instructor"),
+    SitePage("aap-comptes-rendus-instructeur", "www:call_reports", (C, YV), user="instructor"),
+    SitePage("aap-comptes-rendus-pilote", "www:call_reports", (C, YV), user="pilot"),
+    SitePage("aap-blocages", "www:call_blocks", (C, Y), user="pilot"),
+    SitePage("aap-import-dauphin", "www:call_import", (C, Y), user="pilot"),
 ]
 ALL_PAGES = PUBLIC_PAGES + PARTNER_PAGES + PILOT_PAGES + OPERATOR_PAGES + AAP_PAGES
 

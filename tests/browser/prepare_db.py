@@ -220,7 +220,36 @@ def aap_data(contract, pilot) -> dict:
         .first()
     )
     line = FunderLine.objects.get(application=instructed, funder__partner=state)
+    # Après le vote : une ligne de l'État votée, avec son acte, d'un dossier de l'association si
+    # possible (acte, versements) ; un compte-rendu transmis que l'État examine.
+    from cdv.grants.enums import LineStatus, ReportStatus
+
+    voted_lines = FunderLine.objects.filter(
+        application__call=voted_call, status=LineStatus.VOTED, voted_amount__gt=0, funder__partner=state
+    ).filter(act__isnull=False)
+    followed = (
+        voted_lines.filter(application__partner=association).order_by("pk").first()
+        or voted_lines.order_by("pk").first()
+    )
+    reviewed = (
+        Application.objects.filter(
+            call=voted_call,
+            final_report__status=ReportStatus.SUBMITTED,
+            funder_lines__funder__partner=state,
+            funder_lines__status=LineStatus.VOTED,
+        )
+        .order_by("pk")
+        .first()
+    )
+    # Un dossier décidé de l'association dont le compte-rendu n'est pas commencé (l'action finit
+    # dans deux mois : rien n'est en retard) : les pages du compte-rendu s'ouvrent en saisie.
+    reporting = _reporting_application(voted_call, association, state, today)
     return {
+        "aap_reporting": reporting.pk,
+        "aap_followed": followed.application_id,
+        "aap_followed_line": followed.pk,
+        "aap_reviewed": reviewed.pk,
+        "aap_state_partner": state.slug,
         **accounts,
         "aap_year": open_call.year,
         "aap_voted_year": voted_call.year,
@@ -232,6 +261,44 @@ def aap_data(contract, pilot) -> dict:
         "aap_instructed": instructed.pk,
         "aap_state_line": line.pk,
     }
+
+
+def _reporting_application(call, association, state, today):
+    import datetime
+    from decimal import Decimal
+
+    from cdv.grants.enums import ApplicationStatus, LineStatus
+    from cdv.grants.models import Application, BudgetLine, FunderLine
+
+    call.last_number += 1
+    call.save(update_fields=["last_number"])
+    application = Application.objects.create(
+        call=call,
+        partner=association,
+        status=ApplicationStatus.DECIDED,
+        number=f"{call.year}-{call.last_number:04d}",
+        title="Soutien scolaire du soir (compte-rendu à remplir, tests navigateur)",
+        summary="Un soutien scolaire le soir pour les collégiens du quartier.",
+        beneficiaries=30,
+        qpv_share=Decimal("80"),
+        start_date=today - datetime.timedelta(days=120),
+        end_date=today + datetime.timedelta(days=60),
+        submitted_at=call.committee_held_at - datetime.timedelta(days=60),
+    )
+    application.qpvs.set(association.applications.filter(qpvs__isnull=False).first().qpvs.all()[:1])
+    BudgetLine.objects.create(
+        application=application, account="64", label="Animateur", amount=Decimal("3000")
+    )
+    FunderLine.objects.create(
+        application=application,
+        funder=call.funders.get(partner=state),
+        status=LineStatus.VOTED,
+        requested_amount=Decimal("3000"),
+        voted_amount=Decimal("3000"),
+        decision_date=call.committee_held_at.date(),
+        decision_reference=f"CF-{call.year}-NAVIGATEUR",
+    )
+    return application
 
 
 def save_database(db_path: str, json_path: str, data: dict) -> None:

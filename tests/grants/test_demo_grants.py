@@ -169,3 +169,19 @@ def test_the_voted_demo_call_goes_on_after_the_vote(nantes):
     assert not own.filter(
         final_report__status__in=[ReportStatus.DRAFT, ReportStatus.CHANGES_REQUESTED]
     ).exists()
+
+
+def test_demo_acts_are_numbered_as_the_platform_numbers_them(nantes):
+    """Les actes de démonstration portent la référence que la plateforme donne (sigle du financeur,
+    sans modèle d'acte) : l'acte préparé ensuite continue la même série."""
+    from cdv.grants.acts import default_prefix, reference_for
+    from cdv.grants.models import GrantAct
+
+    acts = GrantAct.objects.filter(funder__call__in=calls(nantes)).select_related(
+        "funder__partner", "funder__call"
+    )
+    assert acts.exists()
+    for act in acts:
+        assert act.reference == reference_for(
+            default_prefix(act.funder.partner), act.funder.call.year, act.number
+        )

@@ -352,3 +352,11 @@ def test_a_piece_uploaded_with_a_conflicting_save_is_kept_and_ticked(client, wor
     resent = {**carried_out_post(2, achievements="Mon texte."), "documents": [piece.pk]}
     assert client.post(world.url("report"), resent).status_code == 302
     assert list(FinalReport.objects.get(pk=report.pk).documents.all()) == [piece]
+
+
+def test_a_call_funder_grant_row_is_not_called_a_subsidy_outside_the_call(client, world):
+    """Au compte 74, la ligne d'un financeur de l'appel porte son nom, pas « hors financeurs de
+    l'appel » (le libellé de la ligne des autres subventions)."""
+    text = page(as_user(client, world.referent).get(world.url("report_budget")))
+    assert f"74 – Subvention de {world.funder_a.partner}" in text
+    assert "(hors financeurs de l'appel) (Subvention de" not in text

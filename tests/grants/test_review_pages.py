@@ -15,6 +15,7 @@ from tests.factories.grants import (
     ApplicationFactory,
     FinalReportFactory,
     FunderLineFactory,
+    ReportBudgetLineFactory,
     ReportReviewFactory,
 )
 
@@ -196,3 +197,19 @@ def test_review_page_keeps_a_bounded_number_of_queries(client, world, django_ass
     client.force_login(world.instructor_a)
     with django_assert_max_num_queries(16):
         assert client.get(review_url(world)).status_code == 200
+
+
+def test_a_call_funder_grant_line_is_titled_with_its_funder_not_outside_the_call(client, world):
+    """Au compte 74, la ligne d'un financeur de l'appel ne s'intitule pas « Autres subventions
+    (hors financeurs de l'appel) »."""
+    ReportBudgetLineFactory(
+        report=world.report,
+        account="74",
+        label=f"Subvention de {world.funder_a.partner}",
+        planned_amount=Decimal("3000"),
+        actual_amount=Decimal("3000"),
+    )
+    client.force_login(world.instructor_a)
+    html = client.get(review_url(world)).content.decode().replace("&#x27;", "'")
+    assert f"74 – Subvention de {world.funder_a.partner}<" in html
+    assert "(hors financeurs de l'appel) — Subvention de" not in html

@@ -39,6 +39,7 @@ from ..abilities import report_abilities
 from ..blocking import report_due_date
 from ..enums import (
     CHARGE_ACCOUNTS,
+    FUNDER_ROW_PREFIX,
     INCOME_ACCOUNTS,
     REPORT_VARIANCE_LIMIT,
     Account,
@@ -47,6 +48,7 @@ from ..enums import (
     QpvShareSource,
     ReportPath,
     ReportStatus,
+    budget_row_title,
 )
 from ..errors import ConflictError, GrantsError, check_version
 from ..followup import granted_lines
@@ -127,8 +129,7 @@ class PlannedRow:
     @property
     def title(self) -> str:
         """Le nom de la ligne dans les messages : « 64 – Charges de personnel (Animateur) »."""
-        text = Account(self.account).label
-        return f"{text} ({self.label})" if self.label else text
+        return budget_row_title(self.account, self.label, parenthesis=True)
 
 
 def planned_rows(application: Application) -> list[PlannedRow]:
@@ -143,7 +144,7 @@ def planned_rows(application: Application) -> list[PlannedRow]:
         if account == Account.A74:
             for line in granted_lines(application):
                 rows.append(
-                    PlannedRow(Account.A74, f"Subvention de {line.funder.partner}", line.voted_amount)
+                    PlannedRow(Account.A74, f"{FUNDER_ROW_PREFIX}{line.funder.partner}", line.voted_amount)
                 )
         items = by_account.get(account, [])
         label = ", ".join(filter(None, (item.label for item in items)))[:200]
