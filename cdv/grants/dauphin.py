@@ -37,8 +37,8 @@ from cdv.core import uploads, validators
 from cdv.core.numbers import NumberFormatError, parse_french_decimal
 from cdv.core.slugs import unique_slug
 from cdv.core.uploads import ErrorCollector
-from cdv.indicators.importer import _open_table, _read_bytes, _Refused
-from cdv.indicators.mapper import NullBar, _norm, _shown
+from cdv.indicators.importer import TableRefused, open_table, read_bytes
+from cdv.indicators.mapper import NullBar, clip, header_key
 from cdv.partners.enums import PartnerKind
 from cdv.partners.models import Partner
 
@@ -192,7 +192,7 @@ COLUMNS = [
     Column("resume", "Description", False, ("Description", "Objectifs du projet", "Résumé")),
 ]
 COLUMNS_BY_KEY = {column.key: column for column in COLUMNS}
-ALIASES = {_norm(alias): column.key for column in COLUMNS for alias in column.aliases}
+ALIASES = {header_key(alias): column.key for column in COLUMNS for alias in column.aliases}
 
 # Les libellés d'état de Dauphin (au masculin comme au féminin : « Transmis », « Transmise ») →
 # l'état de la ligne de financeur. Après le vote, Dauphin suit la justification et le paiement
@@ -232,11 +232,11 @@ STATUS_LABELS = {
     LineStatus.REJECTED: ("Rejeté", "Rejetée", "Refusé", "Refusée"),
     LineStatus.CLOSED: ("Clôturé", "Clôturée", "Cloturée"),
 }
-STATUSES = {_norm(label): status for status, labels in STATUS_LABELS.items() for label in labels}
+STATUSES = {header_key(label): status for status, labels in STATUS_LABELS.items() for label in labels}
 # Chaque état de la plateforme peut aussi s'écrire par son code ou son libellé (« VOTE », « Voté »).
 for _status in LineStatus:
-    STATUSES.setdefault(_norm(_status.value), _status)
-    STATUSES.setdefault(_norm(_status.label), _status)
+    STATUSES.setdefault(header_key(_status.value), _status)
+    STATUSES.setdefault(header_key(_status.label), _status)
 
 _DAY_FIRST = re.compile(r"^(\d{1,2})[/.-](\d{1,2})[/.-](\d{4})$")
 _ISO = re.compile(r"^(\d{4})-(\d{2})-(\d{2})(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?$")
@@ -259,15 +259,15 @@ def parse_amount(text: str) -> tuple[Decimal | None, str]:
     try:
         amount = parse_french_decimal(text, unit="€")
     except NumberFormatError:
-        return None, f"« {_shown(text)} » n'est pas un montant (écrivez par exemple 12 000,50 ou 12000.50)."
+        return None, f"« {clip(text)} » n'est pas un montant (écrivez par exemple 12 000,50 ou 12000.50)."
     if amount is None:
         return None, ""
     if amount < 0:
-        return None, f"« {_shown(text)} » : un montant ne peut pas être négatif."
+        return None, f"« {clip(text)} » : un montant ne peut pas être négatif."
     if amount >= MAX_AMOUNT:
-        return None, f"« {_shown(text)} » : {format_eur(amount)} est un montant invraisemblable."
+        return None, f"« {clip(text)} » : {format_eur(amount)} est un montant invraisemblable."
     if amount != amount.quantize(Decimal("0.01")):
-        return None, f"« {_shown(text)} » : un montant a au plus deux décimales (les centimes)."
+        return None, f"« {clip(text)} » : un montant a au plus deux décimales (les centimes)."
     return amount.quantize(Decimal("0.01")), ""
 
 
@@ -288,8 +288,8 @@ def parse_date(text: str) -> tuple[datetime.date | None, str]:
         if _SERIAL.match(text) and 10_000 <= float(text) <= 80_000:
             return EXCEL_EPOCH + datetime.timedelta(days=int(float(text))), ""
     except ValueError:
-        return None, f"« {_shown(text)} » n'est pas une date qui existe."
-    return None, f"« {_shown(text)} » n'est pas une date : écrivez-la JJ/MM/AAAA (06/02/2025) ou AAAA-MM-JJ."
+        return None, f"« {clip(text)} » n'est pas une date qui existe."
+    return None, f"« {clip(text)} » n'est pas une date : écrivez-la JJ/MM/AAAA (06/02/2025) ou AAAA-MM-JJ."
 
 
 def _siret(text: str) -> tuple[str, str]:
@@ -373,24 +373,24 @@ def _resolve(header: list[str], mapping: dict[str, str] | None, errors: ErrorCol
     labels = {index: str(text or "").strip() for index, text in enumerate(header)}
     found: dict[str, int] = {}
     for index, text in labels.items():
-        key = ALIASES.get(_norm(text))
+        key = ALIASES.get(header_key(text))
         if key and key not in found:
             found[key] = index
     for key, wanted in (mapping or {}).items():
         if key not in COLUMNS_BY_KEY:
             known = ", ".join(f"« {c.key} »" for c in COLUMNS)
-            errors.file(f"« {_shown(str(key))} » n'est pas une colonne de l'import (clés connues : {known}).")
+            errors.file(f"« {clip(str(key))} » n'est pas une colonne de l'import (clés connues : {known}).")
             continue
         wanted = str(wanted or "").strip()
         if not wanted:
             found.pop(key, None)  # « aucune colonne »
             continue
         matches = [i for i, text in labels.items() if text == wanted] or [
-            i for i, text in labels.items() if _norm(text) == _norm(wanted)
+            i for i, text in labels.items() if header_key(text) == header_key(wanted)
         ]
         if not matches:
             errors.file(
-                f"la colonne « {_shown(wanted)} » choisie pour « {COLUMNS_BY_KEY[key].label} » "
+                f"la colonne « {clip(wanted)} » choisie pour « {COLUMNS_BY_KEY[key].label} » "
                 "n'existe pas dans le fichier."
             )
             continue
@@ -418,10 +418,10 @@ def inspect_file(*, fileobj, filename) -> FileColumns:
     errors = ErrorCollector(filename or "", limit=MAX_ERRORS)
     table = None
     try:
-        data = _read_bytes(fileobj, errors)
-        table = _open_table(data, filename or "", errors, _header_hints())
+        data = read_bytes(fileobj, errors)
+        table = open_table(data, filename or "", errors, _header_hints())
         found, labels = _resolve(table.header, None, errors)
-    except _Refused:
+    except TableRefused:
         result.errors = errors.sorted()
         return result
     finally:
@@ -496,23 +496,22 @@ class Reader:
             if code not in LineStatus.values:
                 codes = ", ".join(LineStatus.values)
                 errors.file(
-                    f"correspondance des états : « {_shown(str(code))} » n'est pas un état de ligne "
-                    f"({codes})."
+                    f"correspondance des états : « {clip(str(code))} » n'est pas un état de ligne ({codes})."
                 )
             else:
-                self.statuses[_norm(label)] = LineStatus(code)
+                self.statuses[header_key(label)] = LineStatus(code)
         self.funders = list(call.funders.select_related("partner"))
         self.funder_names: dict[str, object] = {}
         for funder in self.funders:
             partner = funder.partner
             for name in (partner.name, partner.short_name, partner.siret, partner.siren, funder.label):
                 if name:
-                    self.funder_names.setdefault(_norm(name), funder)
+                    self.funder_names.setdefault(header_key(name), funder)
         self.qpvs = {}
         self.qpv_names = {}
         for qpv in call.contract.qpvs.all():
             self.qpvs[qpv.code.upper()] = qpv
-            self.qpv_names[_norm(qpv.name)] = qpv
+            self.qpv_names[header_key(qpv.name)] = qpv
         self.columns: dict[str, int] = {}
         self.labels: dict[int, str] = {}
         self.dossiers: dict[str, Dossier] = {}
@@ -674,7 +673,7 @@ class Reader:
                 error(
                     key,
                     f"diffère de la ligne {base.number} du même dossier « {ref} » "
-                    f"(« {_shown(str(getattr(base, attribute) or ''))} ») : un dossier a une seule valeur.",
+                    f"(« {clip(str(getattr(base, attribute) or ''))} ») : un dossier a une seule valeur.",
                 )
         if not failed:
             dossier.rows.append(row)
@@ -683,7 +682,7 @@ class Reader:
         if not text:
             error("financeur", "financeur manquant.")
             return None
-        key = _norm(text)
+        key = header_key(text)
         funder = self.funder_names.get(key)
         digits = re.sub(r"[\s.\u00a0\u202f]", "", text)
         if funder is None and digits.isdigit():  # SIRET ou SIREN écrit avec des espaces
@@ -697,7 +696,7 @@ class Reader:
             known = ", ".join(f"« {f.partner.name} »" for f in self.funders) or "aucun"
             error(
                 "financeur",
-                f"« {_shown(text)} » n'est pas un financeur de l'appel (financeurs de l'appel : {known}).",
+                f"« {clip(text)} » n'est pas un financeur de l'appel (financeurs de l'appel : {known}).",
             )
         return funder
 
@@ -705,12 +704,12 @@ class Reader:
         if not text:
             error("statut", "état manquant.")
             return None
-        status = self.statuses.get(_norm(text))
+        status = self.statuses.get(header_key(text))
         if status is None:
             known = ", ".join(f"« {label} »" for labels in STATUS_LABELS.values() for label in labels[:2])
             error(
                 "statut",
-                f"« {_shown(text)} » n'est pas un état de Dauphin reconnu (états reconnus : {known}).",
+                f"« {clip(text)} » n'est pas un état de Dauphin reconnu (états reconnus : {known}).",
             )
         return status
 
@@ -724,11 +723,11 @@ class Reader:
                 continue
             codes = [re.sub(r"\s", "", code).upper() for code in _QPV_CODE.findall(piece)]
             if not codes:
-                qpv = self.qpv_names.get(_norm(piece))
+                qpv = self.qpv_names.get(header_key(piece))
                 if qpv is None:
                     error(
                         "quartiers",
-                        f"« {_shown(piece)} » n'est pas un quartier du contrat ({self._known_qpvs()}).",
+                        f"« {clip(piece)} » n'est pas un quartier du contrat ({self._known_qpvs()}).",
                     )
                 else:
                     found.add(qpv.pk)
@@ -1175,14 +1174,14 @@ def import_dauphin(
     reader = Reader(call=call, errors=errors, mapping=mapping, statuses=statuses, progress=progress)
     table = None
     try:
-        data = _read_bytes(fileobj, errors)
-        table = _open_table(data, filename or "", errors, _header_hints())
+        data = read_bytes(fileobj, errors)
+        table = open_table(data, filename or "", errors, _header_hints())
         errors.header_row = table.header_row
         if reader.read_header(table):
             reader.read_rows(table)
         report.columns = {key: reader.labels[index] for key, index in reader.columns.items()}
         report.ignored_columns = reader.ignored
-    except _Refused:
+    except TableRefused:
         pass
     finally:
         if table is not None:

@@ -78,10 +78,10 @@ from .mapper import (
     WIDE,
     WIDE_STRUCTURE,
     RowMapper,
-    _norm,
     _resolve_headers,
-    _shown,
     cell_text,
+    clip,
+    header_key,
 )
 from .writer import PreviewRow, write_values
 
@@ -141,7 +141,7 @@ class ImportReport(uploads.ImportReport):
 # Lecture des octets et des tableaux
 
 
-class _Refused(Exception):
+class TableRefused(Exception):
     """Le fichier est refusé d'emblée ; le message est déjà dans les erreurs."""
 
 
@@ -155,14 +155,14 @@ class _Table:
     close: Callable[[], None] = lambda: None
 
 
-def _read_bytes(fileobj, errors: ErrorCollector) -> bytes:
+def read_bytes(fileobj, errors: ErrorCollector) -> bytes:
     try:
         return uploads.read_upload(
             fileobj, max_bytes=MAX_UPLOAD_BYTES, too_large=" : découpez-le en plusieurs fichiers."
         )
     except UploadError as error:
         errors.file(error.message)
-        raise _Refused from error
+        raise TableRefused from error
 
 
 def _looks_binary(text: str) -> bool:
@@ -173,11 +173,11 @@ def _looks_binary(text: str) -> bool:
 def _csv_table(data: bytes, errors: ErrorCollector) -> _Table:
     if b"\0" in data and not data.startswith(uploads.UTF16_BOMS):
         errors.file("ce fichier n'est ni un CSV (texte) ni un classeur XLSX : contenu binaire refusé.")
-        raise _Refused
+        raise TableRefused
     text = uploads.decode_text(data)
     if _looks_binary(text):
         errors.file("ce fichier n'est ni un CSV (texte) ni un classeur XLSX : contenu binaire refusé.")
-        raise _Refused
+        raise TableRefused
     first_line = text.split("\n", 1)[0]
     separator = uploads.detect_separator(first_line, candidates=(";", "\t", ","), default=",")
     reader = csv.reader(io.StringIO(text), delimiter=separator)
@@ -185,10 +185,10 @@ def _csv_table(data: bytes, errors: ErrorCollector) -> _Table:
         header = next(reader, None)
     except csv.Error as error:
         errors.file(f"en-tête illisible ({error}).")
-        raise _Refused from error
+        raise TableRefused from error
     if header is None or not any(cell.strip() for cell in header):
         errors.file("le fichier est vide (pas de ligne d'en-tête).")
-        raise _Refused
+        raise TableRefused
 
     def rows():
         number = 1
@@ -202,7 +202,7 @@ def _csv_table(data: bytes, errors: ErrorCollector) -> _Table:
 
 
 def _is_header(texts: list[str], hints: frozenset = frozenset()) -> bool:
-    normalized = {_norm(text) for text in texts}
+    normalized = {header_key(text) for text in texts}
     keys = {COLUMNS_BY_ALIAS.get(text) for text in normalized}
     return "territory" in keys or "indicator" in keys or bool(hints & normalized)
 
@@ -213,7 +213,7 @@ def _xlsx_table(data: bytes, errors: ErrorCollector, hints: frozenset = frozense
         workbook = uploads.open_workbook(data)
     except UploadError as error:
         errors.file(error.message)
-        raise _Refused from error
+        raise TableRefused from error
 
     def check_formulas(values, number, labels) -> bool:
         """Relève les formules d'une ligne ; en lecture seule, openpyxl les rend en texte « =… »."""
@@ -222,7 +222,7 @@ def _xlsx_table(data: bytes, errors: ErrorCollector, hints: frozenset = frozense
             if value.__class__ is str and value.startswith("="):
                 found = True
                 errors.at(
-                    f"les formules ne sont pas acceptées ({_shown(value)}) : collez des valeurs.",
+                    f"les formules ne sont pas acceptées ({clip(value)}) : collez des valeurs.",
                     row=number,
                     column=labels.get(index) or _column_letter(index),
                     column_index=index + 1,
@@ -271,11 +271,11 @@ def _xlsx_table(data: bytes, errors: ErrorCollector, hints: frozenset = frozense
         workbook.close()
         logger.warning("Lecture du classeur XLSX interrompue", exc_info=True)
         errors.file("ce classeur XLSX n'a pas pu être lu (contenu endommagé).")
-        raise _Refused from error
+        raise TableRefused from error
     workbook.close()
     if fallback is None:
         errors.file("le classeur est vide.")
-        raise _Refused
+        raise TableRefused
     title, number, texts = fallback
     errors.sheet = title
     return _Table(header=texts, header_row=number, rows=iter(()), total_rows=0, sheet=title)
@@ -287,7 +287,7 @@ def _column_letter(index: int) -> str:
     return get_column_letter(index + 1)
 
 
-def _open_table(data: bytes, filename: str, errors: ErrorCollector, hints: frozenset = frozenset()) -> _Table:
+def open_table(data: bytes, filename: str, errors: ErrorCollector, hints: frozenset = frozenset()) -> _Table:
     """``hints`` : intitulés normalisés de colonnes désignées à la main, qui signalent aussi la ligne
     d'en-tête d'une feuille XLSX."""
     if data.startswith(uploads.OLE_SIGNATURE):
@@ -295,22 +295,22 @@ def _open_table(data: bytes, filename: str, errors: ErrorCollector, hints: froze
             "ce fichier est au format Excel 97-2003 (.xls) ou protégé par mot de passe : "
             "enregistrez-le au format .xlsx (sans mot de passe) ou CSV."
         )
-        raise _Refused
+        raise TableRefused
     if data.startswith(uploads.ZIP_SIGNATURE):
         return _xlsx_table(data, errors, hints)
     for signature, what in BINARY_SIGNATURES:
         if data.startswith(signature):
             errors.file(f"ce fichier est {what}, ni un CSV ni un classeur XLSX.")
-            raise _Refused
+            raise TableRefused
     found = validators.foreign_content(data[:512])
     if found:
         errors.file(
             f"ce fichier n'est ni un CSV ni un classeur XLSX (quel que soit son nom) : c'est {found}."
         )
-        raise _Refused
+        raise TableRefused
     if filename.lower().endswith((".xlsx", ".xlsm", ".xls")):
         errors.file("ce fichier n'est pas un classeur XLSX (quel que soit son nom) : contenu refusé.")
-        raise _Refused
+        raise TableRefused
     return _csv_table(data, errors)
 
 
@@ -355,9 +355,9 @@ def import_indicator_values(
     errors = ErrorCollector(filename or "", limit=MAX_ERRORS)
     table = None
     try:
-        data = _read_bytes(fileobj, errors)
-        hints = frozenset(_norm(label) for label in (columns or {}).values() if _norm(label))
-        table = _open_table(data, filename or "", errors, hints)
+        data = read_bytes(fileobj, errors)
+        hints = frozenset(header_key(label) for label in (columns or {}).values() if header_key(label))
+        table = open_table(data, filename or "", errors, hints)
         errors.header_row = table.header_row
         validator = RowMapper(
             contract=contract,
@@ -374,7 +374,7 @@ def import_indicator_values(
         validator.report_unknown_indicators()
         report.layout = validator.layout
         report.ignored_columns = validator.ignored
-    except _Refused:
+    except TableRefused:
         pass
     finally:
         if table is not None:
@@ -415,10 +415,10 @@ def inspect_file(*, fileobj, filename) -> FileLayout:
     errors = ErrorCollector(filename or "", limit=MAX_ERRORS)
     table = None
     try:
-        data = _read_bytes(fileobj, errors)
-        table = _open_table(data, filename or "", errors)
+        data = read_bytes(fileobj, errors)
+        table = open_table(data, filename or "", errors)
         columns, labels, _ = _resolve_headers(table.header)
-    except _Refused:
+    except TableRefused:
         result.errors = errors.sorted()
         return result
     finally:

@@ -111,7 +111,7 @@ def cell_text(value) -> str:
     return str(value)
 
 
-def _norm(text) -> str:
+def header_key(text) -> str:
     """Intitulé normalisé : sans accents ni casse, mots reliés par « _ »."""
     text = unicodedata.normalize("NFKD", str(text or "")).encode("ascii", "ignore").decode()
     return re.sub(r"[^a-z0-9]+", "_", text.lower()).strip("_")
@@ -126,7 +126,7 @@ def _thousands(number: int) -> str:
     return f"{number:,}".replace(",", "\u202f")
 
 
-def _shown(text: str) -> str:
+def clip(text: str) -> str:
     text = text.strip()
     return text if len(text) <= 40 else text[:39] + "…"
 
@@ -136,13 +136,13 @@ def _parse_number(text: str) -> tuple[Decimal | None, str]:
     compact = text.translate(_SPACES).replace("\u2212", "-")
     if "," in compact:
         if "." in compact or compact.count(",") > 1:
-            return None, f"« {_shown(text)} » n'est pas un nombre."
+            return None, f"« {clip(text)} » n'est pas un nombre."
         compact = compact.replace(",", ".")
     if not _NUMBER_RE.match(compact):
-        return None, f"« {_shown(text)} » n'est pas un nombre."
+        return None, f"« {clip(text)} » n'est pas un nombre."
     number = Decimal(compact)
     if abs(number) >= VALUE_LIMIT:
-        return None, f"« {_shown(text)} » est trop grand (au plus 12 chiffres avant la virgule)."
+        return None, f"« {clip(text)} » est trop grand (au plus 12 chiffres avant la virgule)."
     return number.quantize(FOUR_PLACES, rounding=ROUND_HALF_UP), ""
 
 
@@ -154,7 +154,7 @@ def _parse_period(text: str) -> tuple[int, int, str]:
         return (
             0,
             0,
-            f"« {_shown(text)} » n'est pas une période reconnue : attendu une année (2024) "
+            f"« {clip(text)} » n'est pas une période reconnue : attendu une année (2024) "
             "ou un trimestre (2024-T3, 2024T3, 2024-Q3).",
         )
     year = int(match.group(1))
@@ -175,7 +175,7 @@ def _resolve_headers(header: list[str]) -> tuple[dict[str, int], dict[int, str],
     for index, raw in enumerate(header):
         text = str(raw or "").strip()
         labels[index] = text
-        normalized = _norm(text)
+        normalized = header_key(text)
         if not normalized:
             continue
         key = aliases.get(normalized)
@@ -321,11 +321,11 @@ class RowMapper:
             if not wanted:
                 continue
             matches = [i for i, text in labels.items() if text == wanted] or [
-                i for i, text in labels.items() if _norm(text) == _norm(wanted)
+                i for i, text in labels.items() if header_key(text) == header_key(wanted)
             ]
             if not matches:
                 self.errors.file(
-                    f"la colonne « {_shown(wanted)} » choisie pour « {COLUMNS[key][0]} » "
+                    f"la colonne « {clip(wanted)} » choisie pour « {COLUMNS[key][0]} » "
                     "n'existe pas dans le fichier."
                 )
                 continue
@@ -432,7 +432,7 @@ class RowMapper:
         # Toute colonne hors structure (territoire, libellé, période) peut porter un indicateur.
         candidates: dict[str, tuple[int, str]] = {}
         for index, text in labels.items():
-            normalized = _norm(text)
+            normalized = header_key(text)
             if not normalized:
                 continue
             key = COLUMNS_BY_ALIAS.get(normalized)
@@ -449,7 +449,7 @@ class RowMapper:
                 "(--mapping COLONNE=code-indicateur) : aucune n'a été donnée."
             )
         for column, code in self.mapping.items():
-            target = candidates.get(_norm(column))
+            target = candidates.get(header_key(column))
             if target is None:
                 ok = False
                 names = ", ".join(f"« {text} »" for _, text in candidates.values()) or "aucune"
@@ -538,7 +538,7 @@ class RowMapper:
             kind, what = TerritoryKind.DEPARTMENT, "aucun département n'a le code"
         else:
             return None, (
-                f"« {_shown(text)} » n'est pas un code de territoire reconnu : attendu un code QPV "
+                f"« {clip(text)} » n'est pas un code de territoire reconnu : attendu un code QPV "
                 "(QN04413M, ou QP044013 en géographie 2015), une commune (code INSEE, 44109), un EPCI "
                 "(SIREN, 244400404), une zone d'emploi (5216), un département (44), FR, ou QPV_CONTRAT "
                 "pour l'ensemble des QPV du contrat."
@@ -594,10 +594,10 @@ class RowMapper:
         status = self.default_status
         text = cell("status").strip() if "status" in self.columns else ""
         if text:
-            status = STATUS_WORDS.get(_norm(text))
+            status = STATUS_WORDS.get(header_key(text))
             if status is None:
                 ok = False
-                error("status", f"« {_shown(text)} » : attendu « provisoire » ou « définitive » (ou vide).")
+                error("status", f"« {clip(text)} » : attendu « provisoire » ou « définitive » (ou vide).")
         return (source, vintage, str(status)) if ok else None
 
     def read_rows(self, table) -> None:
@@ -678,7 +678,7 @@ class RowMapper:
                 secret_flag = False
             else:
                 failed = True
-                error("secret", f"« {_shown(secret_text)} » : attendu oui ou non (ou vide).")
+                error("secret", f"« {clip(secret_text)} » : attendu oui ou non (ou vide).")
         value_text = cell("value").strip()
         value = None
         is_secret = bool(secret_flag)
@@ -707,7 +707,7 @@ class RowMapper:
                 failed = True
                 error(
                     "value",
-                    f"« {_shown(value_text)} » alors que la valeur est sous secret statistique : "
+                    f"« {clip(value_text)} » alors que la valeur est sous secret statistique : "
                     "une valeur secrète n'a pas de nombre (videz la valeur ou la colonne secret).",
                 )
         numbers = {}
@@ -842,12 +842,12 @@ class RowMapper:
             other = elsewhere.get(code.lower())
             if other:
                 message = (
-                    f"l'indicateur « {_shown(code)} » appartient à un autre contrat (« {other} ») : "
+                    f"l'indicateur « {clip(code)} » appartient à un autre contrat (« {other} ») : "
                     f"seuls les indicateurs du contrat « {self.contract.title} » sont acceptés."
                 )
             else:
                 message = (
-                    f"l'indicateur « {_shown(code)} » n'existe pas dans le contrat « {self.contract.title} » "
+                    f"l'indicateur « {clip(code)} » n'existe pas dans le contrat « {self.contract.title} » "
                     f"(codes connus : {known})."
                 )
             for number, label, column_index in places:
