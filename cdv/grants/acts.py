@@ -464,6 +464,7 @@ def build_act_docx(act: GrantAct, template: ActTemplate | None = None) -> bytes:
     style = doc.styles["Normal"]
     style.font.name = "DejaVu Sans"
     style.font.size = Pt(10)
+    _french_language(style)
     doc.core_properties.title = f"{document.title} {document.reference}"
     doc.core_properties.author = document.author
     doc.core_properties.language = "fr-FR"
@@ -494,6 +495,7 @@ def build_act_docx(act: GrantAct, template: ActTemplate | None = None) -> bytes:
                 doc.add_paragraph().add_run(block.caption).bold = True
             grid = doc.add_table(rows=1, cols=len(block.headers))
             grid.style = "Table Grid"
+            _repeat_as_header(grid.rows[0])
             for cell, text in zip(grid.rows[0].cells, block.headers, strict=True):
                 cell.text = ""
                 cell.paragraphs[0].add_run(text).bold = True
@@ -512,3 +514,23 @@ def build_act_docx(act: GrantAct, template: ActTemplate | None = None) -> bytes:
     buffer = io.BytesIO()
     doc.save(buffer)
     return buffer.getvalue()
+
+
+def _french_language(style) -> None:
+    """La langue du texte (``w:lang``), lue par les correcteurs et les lecteurs d'écran."""
+    from docx.oxml import OxmlElement
+    from docx.oxml.ns import qn
+
+    lang = OxmlElement("w:lang")
+    lang.set(qn("w:val"), "fr-FR")
+    style.element.get_or_add_rPr().append(lang)
+
+
+def _repeat_as_header(row) -> None:
+    """La ligne d'en-tête d'un tableau, répétée en haut de chaque page (``w:tblHeader``)."""
+    from docx.oxml import OxmlElement
+    from docx.oxml.ns import qn
+
+    header = OxmlElement("w:tblHeader")
+    header.set(qn("w:val"), "true")
+    row._tr.get_or_add_trPr().append(header)

@@ -57,11 +57,20 @@ def test_the_docx_is_a4_and_carries_reference_amount_and_parties():
         clauses="Le logo du financeur figure sur les supports de communication.",
     )
     act = prepared(world)
+    PaymentInstalmentFactory(line=act.line)  # un tableau : l'échéancier
     content = build_act_docx(act, template_of(act))
     doc = Document(io.BytesIO(content))
     section = doc.sections[0]
     assert round(section.page_width.mm) == 210 and round(section.page_height.mm) == 297
     assert doc.core_properties.language == "fr-FR"
+    # La langue du texte, et les en-têtes de tableaux répétés sur chaque page
+    normal = doc.styles["Normal"].element.xml
+    assert 'w:lang w:val="fr-FR"' in normal
+    assert all(
+        '<w:tblHeader w:val="true"/>' in table.rows[0]._tr.xml
+        for table in doc.tables
+        if table.style.name == "Table Grid"
+    )
     text = docx_text(content)
     assert act.reference in text and act.reference.startswith("NM-")
     assert "Montant de la subvention est de 12 500,00 €".lower() in text.lower()
