@@ -215,3 +215,16 @@ def test_the_act_page_is_bounded(client, world, django_assert_max_num_queries):
     client.force_login(world.instructor_a)
     with django_assert_max_num_queries(20):
         assert client.get(url(world, "line_act")).status_code == 200
+
+
+def test_an_act_signed_outside_the_platform_offers_no_missing_download(client, world):
+    """Un acte signé sans fichier déposé (reprise, démonstration) : la page le dit, et n'offre pas
+    de télécharger un acte signé qui n'existe pas."""
+    from tests.factories.grants import GrantActFactory
+
+    GrantActFactory(line=world.line_a, signed_on=timezone.localdate())
+    client.force_login(world.instructor_a)
+    page = client.get(url(world, "line_act")).content.decode()
+    assert "l'acte signé n'a pas été déposé sur la plateforme" in page
+    assert "déposé le )" not in page
+    assert url(world, "act_signed_file") not in page
