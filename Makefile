@@ -2,6 +2,7 @@
 #   make run      installe, migre, charge les données et sert sur http://127.0.0.1:$(PORT)
 #   make test     installe les outils de test et lance toute la suite
 #   make install  crée ou met à jour .venv seulement
+#   make vnu      installe le validateur HTML Nu des tests navigateur (npm ci, version épinglée)
 PYTHON ?= python3.11
 VENV := .venv
 PY := $(VENV)/bin/python
@@ -11,7 +12,7 @@ DEMO ?= 1
 # suit PORT, sauf si SITE_URL est donné.
 SITE_URL ?= http://127.0.0.1:$(PORT)
 
-.PHONY: install install-dev run serve test lint format migrate data clean help
+.PHONY: install install-dev vnu run serve test lint format migrate data clean help
 
 help:
 	@grep -E '^#   make' Makefile | sed 's/^#   //'
@@ -30,6 +31,20 @@ $(VENV)/.installed-dev: requirements.txt requirements-dev.txt $(VENV)/.installed
 
 install: $(VENV)/.installed
 
+# Validateur HTML Nu (W3C) des tests navigateur : le paquet npm vnu-jar, version et empreinte
+# épinglées par tests/browser/vnu/package-lock.json ; sans ses scripts (il ne télécharge rien d'autre).
+# Il lui faut Java (default-jre-headless) ; sans npm, les tests qui l'emploient sont sautés.
+VNU_DIR := tests/browser/vnu
+VNU_JAR := $(VNU_DIR)/node_modules/vnu-jar/build/dist/vnu.jar
+
+$(VNU_JAR): $(VNU_DIR)/package.json $(VNU_DIR)/package-lock.json
+	@if command -v npm >/dev/null; then \
+		(cd $(VNU_DIR) && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error); \
+	else echo "npm absent : validateur HTML Nu non installé (apt-get install npm default-jre-headless)"; fi
+	@if [ -f $@ ]; then touch $@; fi
+
+vnu: $(VNU_JAR)
+
 install-dev: $(VENV)/.installed-dev
 
 migrate: install
@@ -44,7 +59,7 @@ run: data
 	@echo "Plateforme servie sur http://127.0.0.1:$(PORT)/ (Ctrl+C pour arrêter)"
 	SITE_URL=$(SITE_URL) $(PY) manage.py runserver 127.0.0.1:$(PORT)
 
-test: install-dev
+test: install-dev vnu
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(PY) manage.py makemigrations --check --dry-run --settings=config.settings.test
@@ -61,4 +76,4 @@ format: install-dev
 	$(VENV)/bin/ruff format .
 
 clean:
-	rm -rf $(VENV) staticfiles .pytest_cache
+	rm -rf $(VENV) staticfiles .pytest_cache $(VNU_DIR)/node_modules

@@ -282,7 +282,7 @@ def test_progress_fragment_polls_until_done(client, user):
         progress_total=1000,
     )
     page = client.get(reverse("www:georef_job", args=[job.pk])).content.decode()
-    assert 'hx-trigger="every 2s"' in page and "htmx-2.min.js" in page
+    assert 'data-hx-trigger="every 2s"' in page and "htmx-2.min.js" in page
     assert "250 lignes traitées sur 1000" in page and 'value="25"' in page
     assert ">Actualiser</a>" in page  # sans JavaScript
     status_url = reverse("www:georef_job_status", args=[job.pk])

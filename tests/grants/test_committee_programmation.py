@@ -114,7 +114,7 @@ def test_simulation_htmx_returns_row_and_totals(client):
     assert response.status_code == 200
     html = response.content.decode()
     assert f'id="ligne-{w.a1.pk}"' in html
-    assert 'id="totaux" hx-swap-oob="true"' in html
+    assert 'id="totaux" data-hx-swap-oob="true"' in html
     line.refresh_from_db()
     assert (line.simulation, line.simulated_amount) == ("OUI", Decimal("1200.50"))
 

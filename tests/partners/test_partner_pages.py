@@ -216,7 +216,7 @@ def test_pages_keep_a_bounded_number_of_queries(client, nantes, tremplin, refere
 def test_action_list_follows_the_objective_with_htmx(client, nantes, tremplin, referent):
     client.force_login(referent)
     form = client.get(reverse("www:commitment_create", args=[nantes.slug, tremplin.slug])).content.decode()
-    assert 'hx-get="/contrats/nantes-metropole-2024-2030/actions-par-objectif/"' in form
+    assert 'data-hx-get="/contrats/nantes-metropole-2024-2030/actions-par-objectif/"' in form
     assert "django_htmx/htmx-2.min.js" in form
     objective = nantes.enjeux.get(number=1).objectives.get(number=1)
     fragment = client.get(

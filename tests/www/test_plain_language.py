@@ -66,7 +66,7 @@ def test_editors_see_the_score_of_their_summary_in_the_commitment_form(client, n
     client.force_login(editor)
     page = client.get(f"/contrats/{nantes.slug}/partenaires/{partner.slug}/engagements/nouveau/")
     body = page.content.decode()
-    assert 'hx-get="/contrats/nantes-metropole-2024-2030/lisibilite/"' in body
+    assert 'data-hx-get="/contrats/nantes-metropole-2024-2030/lisibilite/"' in body
     assert "texte trop court pour être mesuré" in body  # champ vide au départ
     fragment = client.get(f"/contrats/{nantes.slug}/lisibilite/", {"summary_plain": JARGON})
     assert "très difficile" in fragment.content.decode() and "Visez 60 ou plus" in fragment.content.decode()

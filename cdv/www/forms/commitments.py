@@ -115,10 +115,10 @@ class CommitmentForm(forms.Form):
         # Lisibilité recalculée pendant la saisie (htmx) ; sans JavaScript, elle s'affiche à l'envoi.
         self.fields["summary_plain"].widget.attrs.update(
             {
-                "hx-get": reverse("www:readability", args=[contract.slug]),
-                "hx-trigger": "input changed delay:600ms",
-                "hx-target": "#lisibilite",
-                "hx-swap": "outerHTML",
+                "data-hx-get": reverse("www:readability", args=[contract.slug]),
+                "data-hx-trigger": "input changed delay:600ms",
+                "data-hx-target": "#lisibilite",
+                "data-hx-swap": "outerHTML",
                 "aria-describedby": "id_summary_plain_helptext lisibilite",
             }
         )
@@ -144,7 +144,12 @@ class CommitmentForm(forms.Form):
     def enable_action_refresh(self, url):
         """Avec JavaScript, la liste des actions suit l'objectif choisi (htmx) ; sans, toutes restent."""
         self.fields["objective"].widget.attrs.update(
-            {"hx-get": url, "hx-target": "#id_action", "hx-trigger": "change", "hx-swap": "innerHTML"}
+            {
+                "data-hx-get": url,
+                "data-hx-target": "#id_action",
+                "data-hx-trigger": "change",
+                "data-hx-swap": "innerHTML",
+            }
         )
 
     def means_rows(self):

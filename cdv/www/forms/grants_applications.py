@@ -160,10 +160,10 @@ class ProjectForm(forms.Form):
         )
         self.fields["summary_plain"].widget.attrs.update(
             {
-                "hx-get": reverse("www:readability", args=[contract.slug]),
-                "hx-trigger": "input changed delay:600ms",
-                "hx-target": "#lisibilite",
-                "hx-swap": "outerHTML",
+                "data-hx-get": reverse("www:readability", args=[contract.slug]),
+                "data-hx-trigger": "input changed delay:600ms",
+                "data-hx-target": "#lisibilite",
+                "data-hx-swap": "outerHTML",
                 "aria-describedby": "id_summary_plain_helptext lisibilite",
             }
         )

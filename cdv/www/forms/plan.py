@@ -59,10 +59,10 @@ class ActionForm(forms.Form):
         self.fields["contributors"].queryset = partners
         self.fields["summary_plain"].widget.attrs.update(
             {
-                "hx-get": reverse("www:readability", args=[contract.slug]),
-                "hx-trigger": "input changed delay:600ms",
-                "hx-target": "#lisibilite",
-                "hx-swap": "outerHTML",
+                "data-hx-get": reverse("www:readability", args=[contract.slug]),
+                "data-hx-trigger": "input changed delay:600ms",
+                "data-hx-target": "#lisibilite",
+                "data-hx-swap": "outerHTML",
                 "aria-describedby": "id_summary_plain_helptext lisibilite",
             }
         )

@@ -51,8 +51,8 @@ def _cell(ctx: dict, row, funder, cell) -> str:
         url = f"{ctx['simulate_prefix']}{line}/simulation/"
         options = OPTIONS.get(cell.simulation, OPTIONS[""])
         parts.append(
-            f'<form method="post" action="{url}" hx-post="{url}" hx-target="#ligne-{row.application_id}" '
-            f'hx-swap="outerHTML" class="simulation">'
+            f'<form method="post" action="{url}" data-hx-post="{url}" '
+            f'data-hx-target="#ligne-{row.application_id}" data-hx-swap="outerHTML" class="simulation">'
             f'<input type="hidden" name="csrfmiddlewaretoken" value="{ctx["csrf"]}">'
             f'<label class="visually-hidden" for="s{line}">Simulation {label}, dossier {number}</label>'
             f'<select name="choice" id="s{line}">{options}</select> '
