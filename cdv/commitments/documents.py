@@ -405,15 +405,45 @@ def _local_only_fetcher():
     return LocalOnlyFetcher(allowed_protocols={"file"})
 
 
+PDF_VARIANT = "pdf/ua-1"
+PDF_LANGUAGE = "fr-FR"
+
+
+def _french_metadata(metadata):
+    """Les métadonnées du document, dont le XMP dit aussi la langue (``dc:language``).
+
+    La variante PDF/UA-1 de WeasyPrint écrit déjà le XMP avec le titre (``<title>``) et
+    l'identifiant PDF/UA (``pdfuaid:part``) ; la langue n'y figure pas, on l'ajoute ici.
+    """
+    from xml.etree.ElementTree import SubElement, fromstring, tostring
+
+    from weasyprint.document import DocumentMetadata
+    from weasyprint.pdf.metadata import NS
+
+    class FrenchMetadata(DocumentMetadata):
+        def generate_rdf_metadata(self, variant, version, conformance):
+            rdf = fromstring(super().generate_rdf_metadata(variant, version, conformance))
+            description = SubElement(rdf, f"{{{NS['rdf']}}}Description")
+            description.attrib[f"{{{NS['rdf']}}}about"] = ""
+            bag = SubElement(SubElement(description, f"{{{NS['dc']}}}language"), f"{{{NS['rdf']}}}Bag")
+            SubElement(bag, f"{{{NS['rdf']}}}li").text = PDF_LANGUAGE
+            return tostring(rdf, encoding="utf-8")
+
+    return FrenchMetadata(**vars(metadata))
+
+
 def html_to_pdf(html: str, css_path: Path = CSS_PATH) -> bytes:
-    """HTML → PDF balisé ; ``css_path`` : une feuille du dossier des documents."""
+    """HTML → PDF balisé (PDF/UA-1), avec métadonnées XMP : titre (``<title>``), langue, identifiant
+    PDF/UA. ``css_path`` : une feuille du dossier des documents."""
     from weasyprint import CSS, HTML
 
     fetcher = _local_only_fetcher()
     base_url = DOCUMENTS_DIR.as_uri() + "/"
     stylesheet = CSS(filename=str(css_path), base_url=base_url, url_fetcher=fetcher)
-    document = HTML(string=html, base_url=base_url, url_fetcher=fetcher)
-    return document.write_pdf(stylesheets=[stylesheet], pdf_tags=True)
+    source = HTML(string=html, base_url=base_url, url_fetcher=fetcher)
+    document = source.render(stylesheets=[stylesheet], pdf_variant=PDF_VARIANT)
+    document.metadata = _french_metadata(document.metadata)
+    return document.write_pdf(pdf_variant=PDF_VARIANT)
 
 
 def build_cahier_pdf(*, contract, partner=None, commitments=None) -> bytes:

@@ -36,6 +36,7 @@ from django.utils.html import escape, strip_tags
 from django.utils.safestring import mark_safe
 
 from cdv.core import french
+from cdv.core.docx import new_french_a4_document, repeat_header_row
 from cdv.core.figures import french_number
 from cdv.indicators.charts import GapChart, LineChart, Series
 
@@ -608,10 +609,9 @@ class _Docx:
     """Un document python-docx, avec les quelques gestes dont le rapport a besoin."""
 
     def __init__(self):
-        from docx import Document
         from docx.shared import Pt
 
-        self.doc = Document()
+        self.doc = new_french_a4_document()
         style = self.doc.styles["Normal"]
         style.font.name = "DejaVu Sans"
         style.font.size = Pt(10)
@@ -641,6 +641,7 @@ class _Docx:
             caption.add_run(table.caption).bold = True
         grid = target.add_table(rows=1, cols=len(table.headers))
         grid.style = "Table Grid"
+        repeat_header_row(grid.rows[0])
         for cell, text in zip(grid.rows[0].cells, table.headers, strict=True):
             cell.text = ""
             cell.paragraphs[0].add_run(text).bold = True
@@ -665,14 +666,9 @@ def _count(n: int, singular: str, plural: str) -> str:
 
 
 def _docx_council(cell, council: list[dict], no_council: str):
-    cell.text = ""
-    head = cell.paragraphs[0]
-    head.add_run("L'avis des conseils citoyens").bold = True
-    if not council:
-        cell.add_paragraph(no_council)
-        return
-    for item in council:
-        paragraph = cell.add_paragraph()
+    cell.text = "" if council else no_council
+    for n, item in enumerate(council):
+        paragraph = cell.paragraphs[0] if n == 0 else cell.add_paragraph()
         paragraph.add_run(f"{item['qpv']} — {item['text']}").bold = True
         cell.add_paragraph(item["summary"])
         for text in item["texts"]:
@@ -717,18 +713,22 @@ def _docx_question(d: _Docx, v: QuestionView, ctx: dict):
         d.table(v.decisions)
 
     d.heading("Jugement et avis des conseils citoyens", 4)
-    grid = d.doc.add_table(rows=1, cols=2)
+    grid = d.doc.add_table(rows=2, cols=2)
     grid.style = "Table Grid"
-    left, right = grid.rows[0].cells
-    left.text = ""
-    left.paragraphs[0].add_run("Le jugement des évaluateurs").bold = True
+    repeat_header_row(grid.rows[0])
+    heads = ("Le jugement des évaluateurs", "L'avis des conseils citoyens")
+    for cell, text in zip(grid.rows[0].cells, heads, strict=True):
+        cell.text = ""
+        cell.paragraphs[0].add_run(text).bold = True
+    left, right = grid.rows[1].cells
     if v.judgement:
-        left.add_paragraph().add_run(v.judgement["scale_text"]).bold = True
+        left.text = ""
+        left.paragraphs[0].add_run(v.judgement["scale_text"]).bold = True
         for line in v.judgement["text"].splitlines():
             if line.strip():
                 left.add_paragraph(line.strip())
     else:
-        left.add_paragraph(ctx["no_judgement"])
+        left.text = ctx["no_judgement"]
     _docx_council(right, v.council, ctx["no_council"])
 
 
@@ -818,7 +818,6 @@ def render_docx(payload: dict, version: dict | None = None) -> bytes:
     d = _Docx()
     d.doc.core_properties.title = document_title(payload)
     d.doc.core_properties.author = payload["contract"]["title"]
-    d.doc.core_properties.language = "fr-FR"
 
     header = d.doc.sections[0].header.paragraphs[0]
     header.text = (

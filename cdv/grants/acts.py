@@ -24,6 +24,7 @@ from django.utils import timezone
 from django.utils.text import capfirst, slugify
 
 from cdv.commitments.documents import DOCUMENTS_DIR, html_to_pdf
+from cdv.core.docx import new_french_a4_document, repeat_header_row
 from cdv.core.french import day_month_year
 
 from .blocking import report_due_date
@@ -451,23 +452,19 @@ def build_act_pdf(act: GrantAct, template: ActTemplate | None = None) -> bytes:
 
 
 def build_act_docx(act: GrantAct, template: ActTemplate | None = None) -> bytes:
-    from docx import Document
     from docx.enum.text import WD_ALIGN_PARAGRAPH
     from docx.shared import Mm, Pt
 
     document = act_document(act, template)
-    doc = Document()
+    doc = new_french_a4_document()
     section = doc.sections[0]
-    section.page_width, section.page_height = Mm(210), Mm(297)
     section.left_margin = section.right_margin = Mm(20)
     section.top_margin = section.bottom_margin = Mm(20)
     style = doc.styles["Normal"]
     style.font.name = "DejaVu Sans"
     style.font.size = Pt(10)
-    _french_language(style)
     doc.core_properties.title = f"{document.title} {document.reference}"
     doc.core_properties.author = document.author
-    doc.core_properties.language = "fr-FR"
     section.header.paragraphs[0].text = f"{document.issuer} — {document.reference}"
 
     if document.is_demo:
@@ -495,7 +492,7 @@ def build_act_docx(act: GrantAct, template: ActTemplate | None = None) -> bytes:
                 doc.add_paragraph().add_run(block.caption).bold = True
             grid = doc.add_table(rows=1, cols=len(block.headers))
             grid.style = "Table Grid"
-            _repeat_as_header(grid.rows[0])
+            repeat_header_row(grid.rows[0])
             for cell, text in zip(grid.rows[0].cells, block.headers, strict=True):
                 cell.text = ""
                 cell.paragraphs[0].add_run(text).bold = True
@@ -503,34 +500,16 @@ def build_act_docx(act: GrantAct, template: ActTemplate | None = None) -> bytes:
                 for cell, text in zip(grid.add_row().cells, row, strict=True):
                     cell.text = text
         elif block.kind == "signatures":
-            grid = doc.add_table(rows=1, cols=len(block.rows))
-            for cell, lines in zip(grid.rows[0].cells, block.rows, strict=True):
-                cell.text = ""
-                cell.paragraphs[0].add_run(lines[0]).bold = True
-                for text in lines[1:]:
-                    if text:
-                        cell.add_paragraph(text)
-                cell.add_paragraph("\n\n(signature)")
+            # Une colonne par partie : « Pour … » en ligne d'en-tête, puis le signataire.
+            grid = doc.add_table(rows=2, cols=len(block.rows))
+            repeat_header_row(grid.rows[0])
+            for head, cell, lines in zip(grid.rows[0].cells, grid.rows[1].cells, block.rows, strict=True):
+                head.text = ""
+                head.paragraphs[0].add_run(lines[0]).bold = True
+                first, *others = [text for text in lines[1:] if text] + ["\n\n(signature)"]
+                cell.text = first
+                for text in others:
+                    cell.add_paragraph(text)
     buffer = io.BytesIO()
     doc.save(buffer)
     return buffer.getvalue()
-
-
-def _french_language(style) -> None:
-    """La langue du texte (``w:lang``), lue par les correcteurs et les lecteurs d'écran."""
-    from docx.oxml import OxmlElement
-    from docx.oxml.ns import qn
-
-    lang = OxmlElement("w:lang")
-    lang.set(qn("w:val"), "fr-FR")
-    style.element.get_or_add_rPr().append(lang)
-
-
-def _repeat_as_header(row) -> None:
-    """La ligne d'en-tête d'un tableau, répétée en haut de chaque page (``w:tblHeader``)."""
-    from docx.oxml import OxmlElement
-    from docx.oxml.ns import qn
-
-    header = OxmlElement("w:tblHeader")
-    header.set(qn("w:val"), "true")
-    row._tr.get_or_add_trPr().append(header)

@@ -31,6 +31,7 @@ from cdv.partners.models import Partner
 from cdv.territories.models import Qpv
 from cdv.users.enums import Role
 from tests import factories
+from tests.document_checks import assert_pdf_ua_metadata
 
 pytestmark = [pytest.mark.django_db, pytest.mark.demo]
 
@@ -134,6 +135,7 @@ def commitments(nantes, partner, qpvs):
 
 def test_partner_cahier_gives_cover_partner_plan_and_commitments(nantes, partner, commitments, qpvs):
     pdf = build_cahier_pdf(contract=nantes, partner=partner)
+    assert_pdf_ua_metadata(pdf, title=f"Cahier d'engagements — {partner} — {nantes.title}")
     pages = pdf_pages(pdf)
     text = flat(" ".join(pages))
 
@@ -245,6 +247,7 @@ def test_a_later_commitment_awaiting_confirmation_is_flagged(nantes, partner, co
 
 def test_compilation_lists_every_engaged_partner(nantes, partner, commitments):
     pdf = build_cahier_pdf(contract=nantes)
+    assert_pdf_ua_metadata(pdf, title=f"Cahiers d'engagements — compilation — {nantes.title}")
     pages = [flat(page) for page in pdf_pages(pdf)]
     text = " ".join(pages)
     assert "Cahiers d'engagements" in pages[0]

@@ -37,6 +37,7 @@ from cdv.plan.models import Action, Enjeu, Objective
 from cdv.seed.demo_evaluation import BELLEVUE, DERVALLIERES, TITLE, load_demo_evaluation
 from cdv.users.enums import Role
 from tests import factories
+from tests.document_checks import assert_pdf_ua_metadata
 
 pytestmark = [pytest.mark.django_db, pytest.mark.demo]
 
@@ -412,6 +413,7 @@ def test_printable_questionnaire_pdf_contains_the_questions(client, world):
     login(client, world, "council")
     response = client.get(q_url("questionnaire_pdf", derv))
     assert response.status_code == 200 and response["Content-Type"] == "application/pdf"
+    assert_pdf_ua_metadata(response.content, title=derv.title)
     content = " ".join(page.extract_text() for page in PdfReader(io.BytesIO(response.content)).pages)
     content = re.sub(r"\s+", " ", content)
     assert "Les Dervallières" in content

@@ -16,6 +16,7 @@ from cdv.monitoring.models import Meeting
 from cdv.partners.enums import PartnerKind
 from cdv.users.enums import Role
 from tests import factories
+from tests.document_checks import assert_french_a4_docx, assert_pdf_ua_metadata
 
 pytestmark = [pytest.mark.django_db, pytest.mark.demo]
 
@@ -135,6 +136,7 @@ def assert_report_content(text: str, contract):
 def test_pdf_has_every_part_and_one_page_per_qpv(evaluation, nantes):
     pdf = documents.render_pdf(build_payload(evaluation))
     assert pdf.startswith(b"%PDF")
+    assert_pdf_ua_metadata(pdf, title="Évaluation finale du contrat de ville — " + nantes.title)
     pages = pdf_pages(pdf)
     text = " ".join(pages)
     assert_report_content(text, nantes)
@@ -165,6 +167,20 @@ def test_docx_is_editable_and_has_the_same_content(evaluation, nantes):
     assert "Synthèse" in headings and "Méthode" in headings and "Recommandations" in headings
     assert f"Question 1. {Q1}" in headings
     assert doc.core_properties.title.startswith("Évaluation finale du contrat de ville")
+
+
+def test_docx_is_a4_in_french_and_every_table_repeats_its_header_row(evaluation):
+    """Ouvert dans Word ou LibreOffice : A4, correcteur en français, en-têtes de tableaux répétés."""
+    content = documents.render_docx(build_payload(evaluation))
+    assert_french_a4_docx(content)
+    # Le jugement et l'avis des conseils citoyens : une ligne d'en-tête, puis leurs contenus.
+    doc = Document(io.BytesIO(content))
+    judged = next(t for t in doc.tables if t.rows[0].cells[0].text == "Le jugement des évaluateurs")
+    assert [c.text for c in judged.rows[0].cells] == [
+        "Le jugement des évaluateurs",
+        "L'avis des conseils citoyens",
+    ]
+    assert JUDGEMENT in judged.rows[1].cells[0].text and COUNCIL_TEXT in judged.rows[1].cells[1].text
 
 
 def test_a_frozen_version_renders_identically_after_the_data_change(evaluation, pilot):

@@ -11,6 +11,7 @@ from pypdf import PdfReader
 
 from cdv.grants.acts import act_document, build_act_docx, build_act_pdf, euros, template_of
 from cdv.grants.services import acts as services
+from tests.document_checks import assert_french_a4_docx, assert_pdf_ua_metadata
 from tests.factories.grants import ActTemplateFactory, PaymentInstalmentFactory
 
 from .acts_world import build_acts_world
@@ -59,6 +60,7 @@ def test_the_docx_is_a4_and_carries_reference_amount_and_parties():
     act = prepared(world)
     PaymentInstalmentFactory(line=act.line)  # un tableau : l'échéancier
     content = build_act_docx(act, template_of(act))
+    assert_french_a4_docx(content)
     doc = Document(io.BytesIO(content))
     section = doc.sections[0]
     assert round(section.page_width.mm) == 210 and round(section.page_height.mm) == 297
@@ -87,6 +89,7 @@ def test_the_pdf_has_the_same_content():
     PaymentInstalmentFactory(line=world.line_a, kind="SOLDE", order=2, amount=Decimal("6000"))
     act = prepared(world)
     content = build_act_pdf(act, template_of(act))
+    assert_pdf_ua_metadata(content, title=f"Convention attributive de subvention {act.reference}")
     reader = PdfReader(io.BytesIO(content))
     box = reader.pages[0].mediabox
     assert round(float(box.width) * 25.4 / 72) == 210 and round(float(box.height) * 25.4 / 72) == 297

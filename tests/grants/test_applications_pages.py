@@ -8,6 +8,7 @@ from django.urls import reverse
 from cdv.grants.enums import Account, ApplicationStatus, LineStatus
 from cdv.grants.models import Application
 from cdv.partners.models import Partner
+from tests.document_checks import assert_pdf_ua_metadata
 from tests.factories.grants import ApplicationFactory, CallFactory, FunderLineFactory
 
 from .applying_helpers import association, complete_application, referent_of
@@ -144,6 +145,7 @@ def test_submit_page_submits_and_receipt_pdf(setup, mailoutbox):
     assert set(application.funder_lines.values_list("status", flat=True)) == {LineStatus.TRANSMITTED}
     receipt = client.get(url("application_receipt", application))
     assert receipt.status_code == 200 and receipt.content.startswith(b"%PDF")
+    assert_pdf_ua_metadata(receipt.content, title=f"Récépissé de dépôt — dossier {application.number}")
     assert len(mailoutbox) == 1
 
 

@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from cdv.grants.enums import ApplicationStatus, LineStatus, OpinionKind
 from cdv.grants.models import FunderLine, QuartierOpinion
+from tests.document_checks import assert_pdf_ua_metadata
 from tests.factories.grants import (
     ApplicationFactory,
     FunderLineFactory,
@@ -268,6 +269,8 @@ def test_pdf_laid_out_like_the_cerfa(client, world):
     assert response.status_code == 200
     assert response["Content-Type"] == "application/pdf"
     assert response.content.startswith(b"%PDF")
+    application = world.application
+    assert_pdf_ua_metadata(response.content, title=f"Dossier {application.number} — {application.title}")
 
 
 def test_pdf_html_has_the_five_cerfa_sections_and_the_74_split(world):

@@ -8,6 +8,7 @@ from pypdf import PdfReader
 
 from cdv.grants.enums import ReportPath, ReportStatus
 from cdv.grants.models import FinalReport
+from tests.document_checks import assert_pdf_ua_metadata
 from tests.factories.grants import FinalReportFactory, GrantActFactory
 
 from .reports_world import A64, budget_post, build_world, carried_out_post
@@ -33,7 +34,13 @@ def test_carried_out_report_pdf_has_the_cerfa_15059_sections(client):
     client.post(world.url("report"), carried_out_post(difficulties="Un local fermé en mai."))
     explained = budget_post(None, {A64: "3 900"}, {A64: "Un animateur de plus en été."})
     assert client.post(world.url("report_budget"), explained).status_code == 302
-    text = pdf_text(client.get(world.url("report_pdf")))
+    response = client.get(world.url("report_pdf"))
+    application = world.application
+    assert_pdf_ua_metadata(
+        response.content,
+        title=f"Compte-rendu financier — dossier {application.number} — {application.title}",
+    )
+    text = pdf_text(response)
     assert "CERFA n° 15059" in text
     assert world.application.partner.name in text
     # Une ligne par financeur qui a accordé un montant, avec la référence de l'acte s'il y en a un.

@@ -15,6 +15,7 @@ from cdv.monitoring.enums import CampaignStatus, MeetingKind, Moderation
 from cdv.monitoring.models import Decision, Feedback, Meeting, ProgressReport, ReviewCampaign
 from cdv.users.enums import Role
 from tests import factories
+from tests.document_checks import assert_pdf_ua_metadata
 
 # Ces tests ouvrent leurs propres campagnes de suivi sur le contrat de Nantes.
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("without_demo_reviews")]
@@ -65,7 +66,9 @@ def pdf_text(content):
 
 
 def test_annual_report_from_live_data(nantes, campaign):
-    text = pdf_text(yearly.build_annual_report_pdf(contract=nantes, year=2025))
+    pdf = yearly.build_annual_report_pdf(contract=nantes, year=2025)
+    assert_pdf_ua_metadata(pdf, title=f"Bilan annuel 2025 — {nantes.title}")
+    text = pdf_text(pdf)
     assert "Bilan annuel 2025" in text and "Contrat de ville de Nantes Métropole 2024-2030" in text
     assert "Données du moment" in text
     assert "Taux de pauvreté" in text and "44" in text and "32 points" in text

@@ -1,0 +1,56 @@
+"""Ce que les outils des usagers vérifient dans nos documents : DOCX lus avec python-docx (XML
+compris), PDF lus avec pikepdf (métadonnées XMP, balisage)."""
+
+import io
+
+import pikepdf
+from docx import Document
+
+W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
+A4_TWIPS = ("11906", "16838")  # 210 × 297 mm, en vingtièmes de point
+
+
+def assert_french_a4_docx(content: bytes) -> None:
+    """A4 à chaque section, français partout (valeurs par défaut, style Normal, propriétés), et la
+    première ligne de chaque tableau marquée comme ligne d'en-tête, répétée en haut de page."""
+    doc = Document(io.BytesIO(content))
+    for section in doc.sections:
+        size = section._sectPr.find(f"{W}pgSz")
+        assert (size.get(f"{W}w"), size.get(f"{W}h")) == A4_TWIPS
+    styles = doc.styles.element
+    default = styles.find(f"{W}docDefaults/{W}rPrDefault/{W}rPr/{W}lang")
+    assert default is not None and default.get(f"{W}val") == "fr-FR"
+    normal = doc.styles["Normal"].element.find(f"{W}rPr/{W}lang")
+    assert normal is not None and normal.get(f"{W}val") == "fr-FR"
+    every_lang = [el.get(f"{W}val") for el in styles.iter(f"{W}lang")]
+    every_lang += [el.get(f"{W}val") for el in doc.element.body.iter(f"{W}lang")]
+    assert set(every_lang) == {"fr-FR"}, every_lang
+    theme = doc.settings.element.find(f"{W}themeFontLang")
+    assert theme is None or theme.get(f"{W}val") == "fr-FR"
+    assert doc.core_properties.language == "fr-FR"
+    tables = list(doc.element.body.iter(f"{W}tbl"))
+    assert tables, "aucun tableau à vérifier"
+    for number, table in enumerate(tables, start=1):
+        first_row = table.find(f"{W}tr")
+        header = first_row.find(f"{W}trPr/{W}tblHeader")
+        assert header is not None and header.get(f"{W}val", "true") in ("true", "1", "on"), (
+            f"tableau {number} : pas de ligne d'en-tête répétée"
+        )
+
+
+def assert_pdf_ua_metadata(content: bytes, title: str | None = None) -> None:
+    """Les métadonnées XMP qu'attend un vérificateur PDF/UA (titre, langue fr-FR, identifiant
+    PDF/UA-1), et le balisage déjà là (arbre de structure, /Lang, titre affiché)."""
+    with pikepdf.open(io.BytesIO(content)) as pdf:
+        assert "/Metadata" in pdf.Root, "pas de métadonnées XMP"
+        meta = pdf.open_metadata()
+        assert meta.get("pdfuaid:part") == "1"
+        xmp_title = meta.get("dc:title")
+        assert xmp_title and xmp_title == str(pdf.docinfo.get("/Title"))
+        if title is not None:
+            assert xmp_title == title
+        assert set(meta.get("dc:language") or ()) == {"fr-FR"}
+        assert str(pdf.Root.get("/Lang", "")).startswith("fr")
+        assert "/StructTreeRoot" in pdf.Root
+        assert bool(pdf.Root.MarkInfo.Marked)
+        assert bool(pdf.Root.ViewerPreferences.DisplayDocTitle)
