@@ -1,0 +1,110 @@
+"""L'agenda d'un contrat : les dates que l'on met dans son calendrier (fichier iCalendar).
+
+Y entrent, pour ``user`` et selon les règles de lecture de chaque objet (jamais un brouillon) :
+les jalons datés du contrat, les instances (COPIL pour tous ; comités techniques et instances de
+quartier pour les membres du contrat), les dates des appels à projets publiés (publication, dépôt,
+instruction, comité, notification, compte-rendu) et, pour les membres, la date limite des bilans de
+chaque campagne de suivi annuel. Chaque événement dure une journée (date sans heure).
+
+Un nombre FIXE de requêtes, quel que soit le nombre d'événements.
+"""
+
+from __future__ import annotations
+
+import datetime
+from dataclasses import dataclass
+
+from django.urls import reverse
+
+from cdv.grants.models import Call
+from cdv.monitoring.abilities import campaign_abilities
+from cdv.monitoring.models import Meeting, ReviewCampaign
+
+from .models import Milestone
+
+# Les dates d'un appel publiées dans l'agenda : (champ, suffixe de l'identifiant, libellé).
+CALL_DATES = (
+    ("publication_date", "publication", "publication de l'appel"),
+    ("filing_opens", "ouverture-depot", "ouverture du dépôt des dossiers"),
+    ("filing_closes", "cloture-depot", "clôture du dépôt des dossiers (23 h 59, heure de Paris)"),
+    ("instruction_ends", "fin-instruction", "fin de l'instruction"),
+    ("committee_date", "comite", "comité des financeurs"),
+    ("notification_date", "notification", "notification des décisions"),
+    ("reporting_date", "compte-rendu", "compte-rendu des projets de l'année précédente"),
+)
+
+
+@dataclass(frozen=True)
+class AgendaEvent:
+    """Un événement d'une journée. ``key`` est stable (l'identifiant UID s'en déduit) ;
+    ``path`` : la page du site qui en parle."""
+
+    key: str
+    day: datetime.date
+    summary: str
+    description: str
+    path: str
+    category: str
+
+
+def agenda_events(user, contract) -> list[AgendaEvent]:
+    """Les événements de ``contract`` que ``user`` peut lire, dans l'ordre des dates."""
+    slug = contract.slug
+    home = reverse("www:contract", args=[slug])
+    events = []
+    for milestone in Milestone.objects.for_contract(contract).order_by():
+        day = milestone.due_on or milestone.done_on
+        if day is None:  # « 2027 », « 1er trimestre 2024 » : pas de jour à mettre dans un agenda
+            continue
+        events.append(
+            AgendaEvent(
+                key=f"jalon-{milestone.pk}",
+                day=day,
+                summary=f"{contract.title} : {milestone.title}",
+                description=milestone.description,
+                path=home + "#calendrier",
+                category="Jalon",
+            )
+        )
+    meetings = Meeting.objects.visible_to(user, contract).select_related("qpv").order_by()
+    for meeting in meetings:
+        place = f" ({meeting.qpv.name})" if meeting.qpv_id else ""
+        events.append(
+            AgendaEvent(
+                key=f"instance-{meeting.pk}",
+                day=meeting.date,
+                summary=f"{meeting.get_kind_display()}{place} : {meeting.title}",
+                description=meeting.agenda,
+                path=reverse("www:meeting", args=[slug, meeting.pk]),
+                category=meeting.get_kind_display(),
+            )
+        )
+    calls = Call.objects.for_contract(contract).published().order_by()
+    for call in calls.only("pk", "year", "title", "contract_id", *(field for field, _, _ in CALL_DATES)):
+        for field, suffix, label in CALL_DATES:
+            day = getattr(call, field)
+            if day is not None:
+                events.append(
+                    AgendaEvent(
+                        key=f"appel-{call.pk}-{suffix}",
+                        day=day,
+                        summary=f"{call.title} : {label}",
+                        description="",
+                        path=reverse("www:call", args=[slug, call.year]),
+                        category="Appel à projets",
+                    )
+                )
+    for campaign in ReviewCampaign.objects.for_contract(contract).order_by():
+        if campaign_abilities(user, campaign)["view"]:
+            events.append(
+                AgendaEvent(
+                    key=f"suivi-{campaign.pk}-date-limite",
+                    day=campaign.deadline,
+                    summary=f"Suivi annuel {campaign.year} : date limite des bilans",
+                    description="Dernier jour pour transmettre les bilans de l'année au pilote.",
+                    path=reverse("www:review_campaigns", args=[slug]),
+                    category="Suivi annuel",
+                )
+            )
+    events.sort(key=lambda event: (event.day, event.key))
+    return events
