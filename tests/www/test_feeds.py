@@ -167,7 +167,11 @@ def news(contract, dated):
     factories.DecisionFactory(meeting=cotech, text="Décision interne du comité technique")
     partner = factories.PartnerFactory(name="Association des habitants")
     factories.FeedbackFactory(
-        contract=contract, published=True, partner=partner, kind=FeedbackKind.SUCCESS, text="Le jardin <b>vit</b>"
+        contract=contract,
+        published=True,
+        partner=partner,
+        kind=FeedbackKind.SUCCESS,
+        text="Le jardin <b>vit</b>",
     )
     factories.FeedbackFactory(contract=contract, text="Retour en attente de modération")
     factories.FeedbackFactory(contract=contract, hidden=True, text="Retour refusé")

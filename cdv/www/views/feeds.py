@@ -48,7 +48,7 @@ NEWS_LIMIT = 50
 
 
 def _site_host() -> str:
-    """Le domaine du site (``SITE_URL``) : il signe les identifiants, qui ne dépendent pas de l'hôte demandé."""
+    """Le domaine du site (``SITE_URL``) : il signe les identifiants, quel que soit l'hôte demandé."""
     return urlsplit(settings.SITE_URL).hostname or "localhost"
 
 
@@ -165,9 +165,8 @@ def contract_news(contract) -> list[NewsItem]:
                 title=f"Évaluation adoptée — {evaluation.title}",
                 text=evaluation.summary or f"Évaluation {evaluation.period_label}.",
                 path=reverse("www:evaluation", args=[slug, KIND_SLUGS.get(evaluation.kind, "")]),
-                published=_midnight(evaluation.adopted_on) if evaluation.adopted_on else _midnight(
-                    datetime.date(evaluation.period_end, 12, 31)
-                ),
+                # Une évaluation adoptée sans date (reprise d'un ancien outil) : fin de sa période.
+                published=_midnight(evaluation.adopted_on or datetime.date(evaluation.period_end, 12, 31)),
                 category="Évaluation",
             )
         )
