@@ -216,7 +216,26 @@ def test_the_atom_feed_is_cacheable_and_queries_are_bounded(client, news, django
     with django_assert_max_num_queries(6):
         response = client.get("/contrats/contrat-agenda/actualites.atom")
     assert "public" in response["Cache-Control"]
-    assert response["Last-Modified"]
+    assert response["Last-Modified"] and response["ETag"]
+    again = client.get(
+        "/contrats/contrat-agenda/actualites.atom", headers={"If-None-Match": response["ETag"]}
+    )
+    assert again.status_code == 304
+
+
+def test_visitors_get_the_stored_agenda_and_feed_without_sql(
+    client, news, settings, django_assert_num_queries
+):
+    settings.CDV_PUBLIC_CACHE_SECONDS = 60
+    for url, content_type in (
+        ("/contrats/contrat-agenda/agenda.ics", "text/calendar; charset=utf-8"),
+        ("/contrats/contrat-agenda/actualites.atom", "application/atom+xml; charset=utf-8"),
+    ):
+        first = client.get(url)
+        with django_assert_num_queries(0):
+            second = client.get(url)
+        assert second["X-Cache"] == "hit"
+        assert second.content == first.content and second["Content-Type"] == content_type
 
 
 def test_an_empty_contract_has_a_valid_empty_feed_and_calendar(client, contract):

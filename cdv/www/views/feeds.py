@@ -28,6 +28,7 @@ from django.utils import timezone
 from django.utils.cache import get_conditional_response
 from django.utils.feedgenerator import Atom1Feed
 from django.utils.html import escape, linebreaks
+from django.utils.text import Truncator
 
 from cdv.contracts.abilities import contract_abilities
 from cdv.contracts.agenda import agenda_events
@@ -73,7 +74,7 @@ def agenda_calendar(request, contract, events) -> bytes:
     calendar.add("description", f"Les dates du {contract.title} : jalons, instances, appels à projets.")
     calendar.add("x-wr-timezone", settings.TIME_ZONE)
     calendar.add("refresh-interval", datetime.timedelta(hours=12), parameters={"VALUE": "DURATION"})
-    calendar.add("x-published-ttl", datetime.timedelta(hours=12))
+    calendar.add("x-published-ttl", "PT12H")
     for event in events:
         item = icalendar.Event()
         item.add("uid", f"{contract.slug}-{event.key}@{host}")
@@ -94,7 +95,7 @@ def agenda_calendar(request, contract, events) -> bytes:
 def agenda_ics(request, slug):
     contract = get_contract(request, slug)
     events = agenda_events(request.user, contract)
-    etag = _weak_etag([request.get_host(), contract.title, *events])
+    etag = _weak_etag([request.get_host(), request.is_secure(), contract.title, *events])
     response = get_conditional_response(request, etag=etag)
     if response is None:
         response = HttpResponse(agenda_calendar(request, contract, events), content_type=ICS_TYPE)
@@ -136,7 +137,7 @@ def contract_news(contract) -> list[NewsItem]:
         items.append(
             NewsItem(
                 key=f"decision/{decision.pk}",
-                title=f"Décision — {meeting}",
+                title=f"Décision — {meeting} : {Truncator(decision.text).chars(90)}",
                 text=f"{decision.text}{owner}\n\nSuivi : {decision.get_status_display().lower()}.",
                 path=reverse("www:meeting", args=[slug, meeting.pk]) + f"#decision-{decision.pk}",
                 published=_midnight(meeting.date),
@@ -184,12 +185,8 @@ class ContractNewsFeed(Feed):
     feed_type = AtomFeed
     language = "fr"
 
-    def get_object(self, request, slug):
-        contract = get_contract(request, slug)
-        if not contract_abilities(PUBLIC, contract)["view"]:
-            raise Http404("Ce contrat est en préparation : il n'a pas encore de fil d'actualités.")
-        contract.news = contract_news(contract)
-        return contract
+    def get_object(self, request, contract):
+        return contract  # lu et vérifié par la vue ``news_atom``
 
     def title(self, contract):
         return f"Actualités — {contract.title}"
@@ -241,6 +238,14 @@ _news_feed = ContractNewsFeed()
 
 @public_page
 def news_atom(request, slug):
-    response = _news_feed(request, slug=slug)
+    contract = get_contract(request, slug)
+    if not contract_abilities(PUBLIC, contract)["view"]:
+        raise Http404("Ce contrat est en préparation : il n'a pas encore de fil d'actualités.")
+    contract.news = contract_news(contract)
+    etag = _weak_etag([request.get_host(), request.is_secure(), contract.title, *contract.news])
+    response = get_conditional_response(request, etag=etag)
+    if response is None:
+        response = _news_feed(request, contract=contract)
+    response["ETag"] = etag
     response["X-Content-Type-Options"] = "nosniff"
     return response
