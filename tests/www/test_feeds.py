@@ -134,6 +134,20 @@ def test_a_member_downloading_the_agenda_also_gets_internal_dates(client, dated,
     assert "private" in response["Cache-Control"]
 
 
+def test_even_the_pilot_never_gets_a_draft_call_in_the_agenda(
+    client, dated, contract, django_assert_max_num_queries
+):
+    pilot = factories.MembershipFactory(contract=contract).user
+    client.force_login(pilot)
+    client.get("/contrats/contrat-agenda/")  # la session et les droits sont chargés
+    # session (3, dont sa mise à jour), compte, contrat, rôles, puis une requête par sorte de date
+    with django_assert_max_num_queries(12):
+        response = client.get("/contrats/contrat-agenda/agenda.ics")
+    summaries = set(_events(_calendar(response)))
+    assert "Suivi annuel 2025 : date limite des bilans" in summaries
+    assert not any("préparation" in s for s in summaries)
+
+
 def test_the_anonymous_agenda_is_cacheable_and_answers_304_when_unchanged(client, dated):
     response = client.get("/contrats/contrat-agenda/agenda.ics")
     assert "public" in response["Cache-Control"]
