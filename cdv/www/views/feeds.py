@@ -99,7 +99,6 @@ def agenda_ics(request, slug):
     response = get_conditional_response(request, etag=etag)
     if response is None:
         response = HttpResponse(agenda_calendar(request, contract, events), content_type=ICS_TYPE)
-        response["Content-Disposition"] = f'inline; filename="{contract.slug}-agenda.ics"'
     response["ETag"] = etag
     response["X-Content-Type-Options"] = "nosniff"
     return response
