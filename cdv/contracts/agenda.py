@@ -6,6 +6,12 @@ quartier pour les membres du contrat), les dates des appels à projets publiés 
 instruction, comité, notification, compte-rendu) et, pour les membres, la date limite des bilans de
 chaque campagne de suivi annuel. Chaque événement dure une journée (date sans heure).
 
+Un agenda abonné lit l'adresse sans se connecter. Pour qu'un membre du contrat y retrouve ce que
+son rôle lui ouvre, il reçoit une adresse personnelle : ``agenda.ics?cle=<numéro>-<empreinte>``, où
+l'empreinte (HMAC de ``SECRET_KEY``) lie le compte, le contrat et le mot de passe haché du compte.
+Elle ne donne que la lecture de cet agenda, avec les droits du compte au moment de la lecture : un
+rôle retiré, un compte désactivé ou un mot de passe changé la rendent sans effet.
+
 Un nombre FIXE de requêtes, quel que soit le nombre d'événements.
 """
 
@@ -14,13 +20,17 @@ from __future__ import annotations
 import datetime
 from dataclasses import dataclass
 
+from django.contrib.auth import get_user_model
 from django.urls import reverse
+from django.utils.crypto import constant_time_compare, salted_hmac
 
 from cdv.grants.models import Call
 from cdv.monitoring.abilities import campaign_abilities
 from cdv.monitoring.models import Meeting, ReviewCampaign
 
 from .models import Milestone
+
+KEY_SALT = "cdv.contracts.agenda.subscription"
 
 # Les dates d'un appel publiées dans l'agenda : (champ, suffixe de l'identifiant, libellé).
 CALL_DATES = (
@@ -108,3 +118,24 @@ def agenda_events(user, contract) -> list[AgendaEvent]:
             )
     events.sort(key=lambda event: (event.day, event.key))
     return events
+
+
+def _key_digest(user, contract_slug: str) -> str:
+    value = f"{user.pk}:{contract_slug}:{user.password}"
+    return salted_hmac(KEY_SALT, value, algorithm="sha256").hexdigest()[:40]
+
+
+def subscription_key(user, contract) -> str:
+    """La clé de l'adresse d'abonnement personnelle de ``user`` à l'agenda de ``contract``."""
+    return f"{user.pk}-{_key_digest(user, contract.slug)}"
+
+
+def subscriber(key: str, contract_slug: str):
+    """Le compte actif dont ``key`` est la clé pour ce contrat, sinon ``None``."""
+    user_id, _, digest = key.partition("-")
+    if not user_id.isdigit() or not digest:
+        return None
+    user = get_user_model().objects.filter(pk=int(user_id), is_active=True).first()
+    if user is None or not constant_time_compare(digest, _key_digest(user, contract_slug)):
+        return None
+    return user

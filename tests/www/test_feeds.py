@@ -2,6 +2,7 @@
 les agendas et les lecteurs de fils utilisent (icalendar, feedparser)."""
 
 import datetime
+import re
 from urllib.parse import urlsplit
 
 import feedparser
@@ -263,3 +264,62 @@ def test_the_contract_page_links_to_its_agenda_and_feed(client, contract):
     assert '<link rel="alternate" type="application/atom+xml"' in html
     assert html.count('href="/contrats/contrat-agenda/agenda.ics"') == 2
     assert html.count('href="/contrats/contrat-agenda/actualites.atom"') == 2
+
+
+# --- Adresse d'abonnement personnelle d'un membre ------------------------------------------------
+
+
+def _personal_link(client, user):
+    client.force_login(user)
+    html = client.get("/contrats/contrat-agenda/").content.decode()
+    client.logout()
+    (link,) = re.findall(r'href="(/contrats/contrat-agenda/agenda\.ics\?cle=[^"]+)"', html)
+    return link
+
+
+def test_a_member_subscribes_without_cookies_to_the_agenda_of_their_role(client, dated, contract):
+    membership = factories.MembershipFactory(contract=contract, reader=True)
+    link = _personal_link(client, membership.user)
+    response = client.get(link)  # l'agenda abonné n'a pas de session
+    summaries = set(_events(_calendar(response)))
+    assert "Suivi annuel 2025 : date limite des bilans" in summaries
+    assert "Comité technique : Comité technique interne" in summaries
+    assert response["Cache-Control"] == "private, no-cache"
+    # Rôle retiré : l'adresse ne montre plus que le public.
+    membership.delete()
+    summaries = set(_events(_calendar(client.get(link))))
+    assert "Suivi annuel 2025 : date limite des bilans" not in summaries
+    assert "Comité de pilotage : COPIL annuel" in summaries
+
+
+def test_a_visitor_and_a_stranger_get_no_personal_link(client, contract):
+    assert "?cle=" not in client.get("/contrats/contrat-agenda/").content.decode()
+    client.force_login(factories.UserFactory())
+    assert "?cle=" not in client.get("/contrats/contrat-agenda/").content.decode()
+
+
+def test_a_forged_or_revoked_key_reads_nothing(client, dated, contract):
+    user = factories.MembershipFactory(contract=contract, reader=True).user
+    link = _personal_link(client, user)
+    key = link.split("cle=")[1]
+    other = factories.ContractFactory(slug="autre-contrat")
+    factories.MembershipFactory(contract=other, user=user, reader=True)
+    stranger = factories.UserFactory()
+    for forged in (
+        "",
+        "abc",
+        f"{stranger.pk}-{key.split('-', 1)[1]}",  # l'empreinte d'un autre compte
+        key[:-1] + ("0" if key[-1] != "0" else "1"),
+    ):
+        assert client.get(f"/contrats/contrat-agenda/agenda.ics?cle={forged}").status_code == 404, forged
+    # La clé d'un contrat n'ouvre pas l'agenda d'un autre.
+    assert client.get(f"/contrats/autre-contrat/agenda.ics?cle={key}").status_code == 404
+    # Changer son mot de passe annule l'adresse ; un compte désactivé ne lit plus rien.
+    user.set_password("un-nouveau-mot-de-passe")
+    user.save()
+    assert client.get(link).status_code == 404
+    fresh = _personal_link(client, user)
+    assert client.get(fresh).status_code == 200
+    user.is_active = False
+    user.save()
+    assert client.get(fresh).status_code == 404

@@ -2,8 +2,9 @@
 
 L'agenda (``agenda.ics``) reprend ``cdv.contracts.agenda`` pour la personne qui le demande : un
 agenda abonné (Thunderbird, Outlook, un téléphone) le lit sans se connecter, il n'y voit donc que
-ce qui est public ; une personne connectée qui le télécharge y trouve aussi ce que son rôle lui
-ouvre (comités techniques, dates limites des bilans).
+ce qui est public, sauf avec l'adresse personnelle d'un membre (``?cle=``, voir
+``cdv.contracts.agenda``) ; une personne connectée qui le télécharge y trouve aussi ce que son rôle
+lui ouvre (comités techniques, dates limites des bilans).
 
 Le fil (``actualites.atom``) est le même pour tous, lu comme un visiteur anonyme : les décisions
 des COPIL, les retours d'expérience publiés, les évaluations adoptées. Un contrat en préparation
@@ -31,7 +32,8 @@ from django.utils.html import escape, linebreaks
 from django.utils.text import Truncator
 
 from cdv.contracts.abilities import contract_abilities
-from cdv.contracts.agenda import agenda_events
+from cdv.contracts.agenda import agenda_events, subscriber
+from cdv.contracts.models import Contract
 from cdv.core.pagecache import public_page
 from cdv.evaluation.models import Evaluation
 from cdv.monitoring.feedback import public_attribution, published_feedback
@@ -91,16 +93,30 @@ def agenda_calendar(request, contract, events) -> bytes:
     return calendar.to_ical()
 
 
+def _subscriber_contract(request, slug):
+    """(compte, contrat) de l'adresse personnelle ``?cle=`` ; 404 pour une clé qui ne vaut rien."""
+    user = subscriber(request.GET["cle"][:100], slug)
+    contract = Contract.objects.visible_to(user).filter(slug=slug).first() if user else None
+    if contract is None or not contract_abilities(user, contract)["view"]:
+        raise Http404("Cette adresse d'abonnement n'est pas (ou plus) valable.")
+    return user, contract
+
+
 @public_page
 def agenda_ics(request, slug):
-    contract = get_contract(request, slug)
-    events = agenda_events(request.user, contract)
+    if "cle" in request.GET:
+        user, contract = _subscriber_contract(request, slug)
+    else:
+        user, contract = request.user, get_contract(request, slug)
+    events = agenda_events(user, contract)
     etag = _weak_etag([request.get_host(), request.is_secure(), contract.title, *events])
     response = get_conditional_response(request, etag=etag)
     if response is None:
         response = HttpResponse(agenda_calendar(request, contract, events), content_type=ICS_TYPE)
     response["ETag"] = etag
     response["X-Content-Type-Options"] = "nosniff"
+    if "cle" in request.GET:  # personnelle : ni le cache des pages publiques, ni un mandataire
+        response["Cache-Control"] = "private, no-cache"
     return response
 
 
