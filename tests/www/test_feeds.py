@@ -60,7 +60,10 @@ def dated(contract):
 def _calendar(response):
     assert response.status_code == 200
     assert response["Content-Type"] == "text/calendar; charset=utf-8"
-    return icalendar.Calendar.from_ical(response.content)
+    calendar = icalendar.Calendar.from_ical(response.content)
+    # Le lecteur tolère les erreurs et les note : il n'en trouve aucune.
+    assert all(not component.errors for component in calendar.walk())
+    return calendar
 
 
 def _events(calendar):
