@@ -1810,6 +1810,8 @@ NOT_PROBED_HERE = {
     ),
     # opérateur de l'instance (superutilisateur) seul : tests/contracts/test_new_contract.py
     "new_contract": "opérateur",
+    # agenda et fil d'un contrat : lectures seules, par les fonctions de droits de chaque objet
+    **dict.fromkeys(["agenda_ics", "news_atom"], "public, filtré par visible_to : tests/www/test_feeds.py"),
     # la personne connectée, et elle seule : aucun identifiant d'autrui dans la requête
     **dict.fromkeys(
         [

@@ -740,6 +740,8 @@ COVERED_ELSEWHERE = {
         "tests/grants/test_review_pages.py",
     ),
     "call_results": "tests/grants/test_public_results.py",
+    # agenda et fil d'un contrat : rien de non public pour un anonyme, les dates internes aux membres
+    **dict.fromkeys(["agenda_ics", "news_atom"], "tests/www/test_feeds.py"),
     # publiques : rien de non publié (engagements filtrés par visible_commitments, vérifiés ci-dessus)
     **dict.fromkeys(
         [

@@ -10,6 +10,7 @@ from django.shortcuts import render
 from django.utils import timezone
 
 from cdv.contracts.abilities import contract_abilities
+from cdv.contracts.agenda import subscription_key
 from cdv.contracts.models import Contract, headline_figure
 from cdv.contracts.services import default_contract
 from cdv.contracts.timeline import contract_timeline
@@ -60,7 +61,8 @@ def contract_map(contract, qpv_codes):
 
 
 def _render_contract(request, contract, others):
-    if not contract_abilities(request.user, contract)["view"]:
+    rights = contract_abilities(request.user, contract)
+    if not rights["view"]:
         raise Http404
     contract = (
         Contract.objects.select_related("epci", "reference_territory")
@@ -105,6 +107,8 @@ def _render_contract(request, contract, others):
             "others": others,
             "svg_map": svg_map,
             "decisions": decisions,
+            # Un membre s'abonne à l'agenda avec ce que son rôle lui ouvre (adresse personnelle).
+            "agenda_key": subscription_key(request.user, contract) if rights["view_internals"] else "",
         },
     )
 
