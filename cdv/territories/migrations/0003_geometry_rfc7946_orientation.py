@@ -18,16 +18,20 @@ def conform(geojson: dict) -> dict:
 def orient_geometries(apps, schema_editor):
     Territory = apps.get_model("territories", "Territory")
     # Les identifiants d'abord : SQLite ne doit pas relire une table qu'on réécrit en la parcourant.
-    pks = list(Territory.objects.exclude(geometry=None).order_by("pk").values_list("pk", flat=True))
+    pks = list(Territory.objects.filter(geometry__isnull=False).order_by("pk").values_list("pk", flat=True))
     for start in range(0, len(pks), BATCH):
         batch = Territory.objects.filter(pk__in=pks[start : start + BATCH]).only("pk", "geometry")
         changed = []
         for territory in batch:
-            fixed = conform(territory.geometry)
+            try:
+                fixed = conform(territory.geometry)
+            except (shapely.errors.GEOSException, ValueError, TypeError, KeyError, AttributeError):
+                continue  # contour illisible ou dégénéré : laissé tel quel, clean() le signale
             if fixed != territory.geometry:
                 territory.geometry = fixed
                 changed.append(territory)
         Territory.objects.bulk_update(changed, ["geometry"])
+
 
 class Migration(migrations.Migration):
     dependencies = [
