@@ -18,6 +18,8 @@ from cdv.territories import geometry as geo
 from cdv.territories.models import Territory
 from tests import factories
 
+geojson_validator.configure_logging(enabled=False)  # son rapport est vérifié, pas affiché
+
 SLUG = "nantes-metropole-2024-2030"
 CRITERIA_INVALID = ("unclosed", "less_three_unique_nodes", "exterior_not_ccw", "interior_not_cw")
 CRITERIA_PROBLEMATIC = (
