@@ -72,7 +72,7 @@ APPLICATIONS = 450
 FUNDERS = 6
 OTHER_CALLS = 110
 YEAR = 2026
-SERVER_TIMING_RE = re.compile(r'desc="(\d+) requête')
+SERVER_TIMING_RE = re.compile(r'desc="(\d+) requete')
 
 
 def build():

@@ -50,7 +50,7 @@ SLOW_LIMIT_MS = (
     1000.0  # une page plus lente que cela, seule, n'est pas chargée : on ne mesurerait que la file
 )
 NANTES_SLUG = "nantes-metropole-2024-2030"
-SERVER_TIMING_RE = re.compile(r'db;dur=([\d.]+);desc="(\d+) requête')
+SERVER_TIMING_RE = re.compile(r'db;dur=([\d.]+);desc="(\d+) requete')
 HEADERS = {"Host": "127.0.0.1", "User-Agent": "cdv-bench-pages"}
 # Un cookie de session (inconnu) fait passer la requête à côté du cache des pages publiques : la vue
 # calcule la page, comme pour le premier visiteur après une modification.

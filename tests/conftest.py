@@ -48,6 +48,7 @@ def reference_fingerprint() -> str:
         "cdv/contracts/management/commands/load_reference_data.py",
         "cdv/*/nantes.py",
         "cdv/*/loaders.py",
+        "cdv/territories/geometry.py",
         "cdv/core/upsert.py",
         salt=_test_database_name(),
     )

@@ -1,10 +1,10 @@
 """En-tête ``Server-Timing`` : temps passé en base, nombre de requêtes SQL et durée de chaque réponse.
 
-Exemple : ``Server-Timing: db;dur=3.4;desc="12 requêtes", app;dur=18.9``. Les durées sont en
+Exemple : ``Server-Timing: db;dur=3.4;desc="12 requetes SQL", app;dur=18.9``. Les durées sont en
 millisecondes (syntaxe W3C Server Timing : ``nom;dur=…;desc="…"``, métriques séparées par des
-virgules). ``app`` est la durée totale de la requête dans Django, base comprise. Les outils de
-développement des navigateurs l'affichent dans l'onglet « Réseau », et le banc d'essai
-``bench/pages.py`` le relève.
+virgules ; description en ASCII, sans accent, comme tout en-tête HTTP). ``app`` est la durée
+totale de la requête dans Django, base comprise. Les outils de développement des navigateurs
+l'affichent dans l'onglet « Réseau », et le banc d'essai ``bench/pages.py`` le relève.
 
 Le comptage passe par ``connection.execute_wrapper`` : il marche avec ``DEBUG`` désactivé et ne
 garde aucune requête en mémoire. À placer en tête de ``MIDDLEWARE`` pour mesurer toute la requête
@@ -48,7 +48,7 @@ class QueryTimer:
 
 
 def server_timing_value(*, db_ms: float, queries: int, app_ms: float, streaming: bool = False) -> str:
-    label = f"{queries} requête{'s' if queries > 1 else ''}"
+    label = f"{queries} requete{'s' if queries > 1 else ''} SQL"  # en-tête HTTP : ASCII seulement
     app = f"app;dur={app_ms:.1f}"
     if streaming:
         app += ';desc="avant le flux"'

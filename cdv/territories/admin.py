@@ -1,5 +1,6 @@
 from django.contrib import admin
 
+from .geometry import conform_geojson
 from .models import Commune, Epci, Qpv, Territory
 
 
@@ -13,6 +14,13 @@ class TerritoryAdminBase(admin.ModelAdmin):
 
     def get_queryset(self, request):
         return super().get_queryset(request).defer("geometry")
+
+    def save_model(self, request, obj, form, change):
+        # Un contour saisi ici est orienté comme au chargement (RFC 7946), pour que toutes les
+        # sorties GeoJSON restent conformes ; clean() a déjà vérifié que c'est une surface valide.
+        if obj.geometry and "geometry" in form.changed_data:
+            obj.geometry = conform_geojson(obj.geometry)
+        super().save_model(request, obj, form, change)
 
 
 @admin.register(Territory)

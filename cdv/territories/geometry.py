@@ -18,7 +18,8 @@ def repair(geojson: dict) -> tuple[dict, bool]:
     """Renvoie un MultiPolygon GeoJSON valide et l'indication qu'il a fallu le réparer.
 
     Les coordonnées arrondies du fichier source produisent des auto-intersections ;
-    ``make_valid`` les corrige, puis on ne garde que les parties surfaciques.
+    ``make_valid`` les corrige, puis on ne garde que les parties surfaciques. Les anneaux sortent
+    orientés selon la RFC 7946 (``conform``), pour que chaque sortie GeoJSON soit conforme.
     """
     geom = shape(geojson)
     repaired = not geom.is_valid
@@ -33,7 +34,19 @@ def repair(geojson: dict) -> tuple[dict, bool]:
         polygons = _polygons(result)
         result = MultiPolygon(polygons)
         repaired = True
-    return mapping(result), repaired
+    return mapping(conform(result)), repaired
+
+
+def conform(geom):
+    """Écrit les anneaux comme le veut la RFC 7946 : extérieur dans le sens antihoraire, trous dans
+    le sens horaire (règle de la main droite), sans sommet répété deux fois de suite. La surface ne
+    change pas : seuls l'ordre et les doublons des sommets changent."""
+    return shapely.orient_polygons(shapely.remove_repeated_points(geom), exterior_cw=False)
+
+
+def conform_geojson(geojson: dict) -> dict:
+    """``conform`` sur un MultiPolygon GeoJSON déjà chargé (sans autre réparation)."""
+    return to_geojson_dict(mapping(conform(shape(geojson))))
 
 
 def to_geojson_dict(geojson: dict) -> dict:
