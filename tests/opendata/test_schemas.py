@@ -9,6 +9,7 @@ import json
 import frictionless
 import pandas as pd
 import pytest
+from openpyxl import load_workbook
 
 from cdv.opendata.resources import BY_NAME, RESOURCES
 from cdv.opendata.writers import csv_bytes
@@ -107,6 +108,15 @@ def test_objective_1_10_stays_distinct_from_1_1_when_read_with_the_schema(client
             path=f"{name}.csv", schema=frictionless.Schema.from_descriptor(schema), basepath=str(tmp_path)
         ).read_rows()
         assert sorted(row[column] for row in rows) == ["1.1", "1.10"]
+        # Le XLSX garde les codes en cellules texte (pandas, qui devine aussi des nombres dans un
+        # classeur, les lit tels quels avec les types du schéma).
+        content = client.get(f"{base}{name}.xlsx").content
+        sheet = load_workbook(io.BytesIO(content))["Données"]
+        index = [c.value for c in sheet[1]].index(column)
+        cells = [row[index] for row in sheet.iter_rows(min_row=2)]
+        assert sorted((c.value, c.data_type) for c in cells) == [("1.1", "s"), ("1.10", "s")]
+        frame = pd.read_excel(io.BytesIO(content), sheet_name="Données", dtype=pandas_dtypes(schema))
+        assert sorted(frame[column].tolist()) == ["1.1", "1.10"]
 
 
 def test_the_csv_writer_quotes_only_what_csv_requires():
