@@ -71,8 +71,13 @@ def is_blank(value) -> bool:
 
 
 def is_formula(cell) -> bool:
+    """Une formule : une cellule de type formule. Un texte « =… » écrit comme texte (nos exports,
+    ``set_text``) n'en est pas une ; sans type connu, un texte qui commence par « = » en est une."""
+    data_type = getattr(cell, "data_type", None)
+    if data_type is not None:
+        return data_type == "f"
     value = getattr(cell, "value", None)
-    return getattr(cell, "data_type", None) == "f" or (isinstance(value, str) and value.startswith("="))
+    return isinstance(value, str) and value.startswith("=")
 
 
 class SheetMapper:

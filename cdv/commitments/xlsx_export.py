@@ -9,7 +9,7 @@ from django.db.models import Prefetch
 from openpyxl import Workbook
 from openpyxl.utils import get_column_letter
 
-from cdv.core.spreadsheets import header_row, safe_text, save_workbook, set_text
+from cdv.core.spreadsheets import header_row, save_workbook, set_text, xlsx_text
 from cdv.territories.enums import TerritoryKind
 from cdv.territories.models import Territory
 
@@ -132,6 +132,6 @@ def export_cahier_xlsx(*, contract, partner=None, user=None) -> bytes:
     means_ws.auto_filter.ref = f"A1:H{max(row - 1, 1)}"
 
     scope = partner.name if partner is not None else "tous les partenaires"
-    workbook.properties.title = safe_text(f"Cahier d'engagements — {scope} — {contract.title}")
+    workbook.properties.title = xlsx_text(f"Cahier d'engagements — {scope} — {contract.title}")
     workbook.properties.creator = "Plateforme contrat de ville"
     return save_workbook(workbook)

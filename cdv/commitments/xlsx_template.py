@@ -12,7 +12,7 @@ from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
 
-from cdv.core.spreadsheets import header_row, safe_text, save_workbook, set_text
+from cdv.core.spreadsheets import header_row, save_workbook, set_text, xlsx_text
 from cdv.plan.models import Action, Objective
 
 from .enums import CommitmentScope, CommitmentStatus, FundingKind
@@ -251,6 +251,6 @@ def build_template_xlsx(*, contract, partner) -> bytes:
     help_ws["A1"].font = Font(bold=True, size=14)
 
     workbook.active = 0
-    workbook.properties.title = safe_text(f"Modèle de cahier d'engagements — {partner.name}")
+    workbook.properties.title = xlsx_text(f"Modèle de cahier d'engagements — {partner.name}")
     workbook.properties.creator = "Plateforme contrat de ville"
     return save_workbook(workbook)

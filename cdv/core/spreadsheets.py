@@ -1,16 +1,21 @@
 """Cellules de classeur communes aux exports et aux imports XLSX (cahiers d'engagements, plan
-d'action, audit, données ouvertes, géoréférencement).
+d'action, audit, données ouvertes, géoréférencement, appel à projets).
 
-``safe_text`` neutralise un texte qu'un tableur prendrait pour une formule (``formulas.NEEDS_QUOTE_RE``)
-et ``unsafe_text`` défait cette neutralisation à l'import : l'aller-retour est exact.
+Règle contre l'injection de formules (``cdv.core.formulas``) : dans un classeur, un texte est écrit
+comme une cellule **texte** (``set_text``, ``append_row``, ``text_cell``), sa valeur inchangée ; un
+tableur ne l'exécute jamais et openpyxl, pandas ou LibreOffice le relisent identique. Seuls les
+caractères de contrôle interdits dans un classeur sont retirés. ``unsafe_text`` retire, à l'import,
+l'apostrophe qu'ajoutaient nos classeurs d'avant cette règle (et qu'ajoute toujours le CSV).
 """
 
 import io
 import re
 
+from openpyxl.cell import Cell, WriteOnlyCell
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
+from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 
 from .formulas import NEEDS_QUOTE_RE
 
@@ -18,15 +23,9 @@ HEADER_FONT = Font(bold=True, color="FFFFFF")
 HEADER_FILL = PatternFill("solid", fgColor="1F4E79")
 
 
-def safe_text(value) -> str:
-    """Texte sûr pour une cellule : sans caractère interdit, et jamais pris pour une formule.
-
-    Un texte qui commence par =, +, -, @, une tabulation ou un retour chariot (éventuellement
-    précédés d'apostrophes) reçoit une apostrophe en tête : le tableur l'affiche tel quel au lieu
-    de l'exécuter. ``unsafe_text`` retire cette apostrophe à l'import : l'aller-retour est exact.
-    """
-    text = ILLEGAL_CHARACTERS_RE.sub("", str(value))
-    return "'" + text if NEEDS_QUOTE_RE.match(text) else text
+def xlsx_text(value) -> str:
+    """Le texte d'une cellule de classeur : la valeur, sans les caractères de contrôle interdits."""
+    return ILLEGAL_CHARACTERS_RE.sub("", str(value))
 
 
 def unsafe_text(text: str) -> str:
@@ -34,9 +33,22 @@ def unsafe_text(text: str) -> str:
 
 
 def set_text(cell, value):
-    cell.value = safe_text(value) if value not in (None, "") else None
+    """Écrit ``value`` en cellule texte (vide pour None ou "") : jamais une formule ni une erreur."""
+    cell.value = xlsx_text(value) if value not in (None, "") else None
     if cell.value is not None:
         cell.data_type = "s"
+
+
+def text_cell(sheet, value):
+    """Une cellule texte à passer à ``sheet.append`` (feuille normale ou en écriture seule)."""
+    cell = WriteOnlyCell(sheet) if isinstance(sheet, WriteOnlyWorksheet) else Cell(sheet)
+    set_text(cell, value)
+    return cell
+
+
+def append_row(sheet, values):
+    """``sheet.append(values)`` où chaque texte devient une cellule texte (règle ci-dessus)."""
+    sheet.append([text_cell(sheet, v) if isinstance(v, str) else v for v in values])
 
 
 def normalize_header(value) -> str:

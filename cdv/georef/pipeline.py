@@ -642,9 +642,9 @@ class XlsxSource:
         return block
 
 
-# Apostrophe ajoutée par nos sorties XLSX devant un texte pris pour une formule (``safe_text``) :
-# retirée à la lecture, comme ``unsafe_text`` (cdv.core.spreadsheets), pour qu'un classeur produit
-# ici et relu redonne les cellules d'origine.
+# Apostrophe qu'ajoutaient nos sorties XLSX d'avant la règle actuelle (un texte y est désormais une
+# cellule texte, inchangée) devant un texte pris pour une formule : retirée à la lecture, comme
+# ``unsafe_text`` (cdv.core.spreadsheets), pour qu'un ancien classeur relu redonne ses cellules.
 _QUOTED_FORMULA_RE = re.compile(r"^'+[=+\-@\t\r]")
 
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 import codecs
 import csv
 import io
-import re
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -40,17 +39,17 @@ _SIGNED_NUMBER = r"[+-](?:\d+(?:[.,]\d*)?|[.,]\d+)(?:[eE][+-]?\d+)?"
 class CsvWriter:
     """Met en forme les lignes de sortie d'un bloc (sans état : utilisable depuis plusieurs fils).
 
-    Comme les autres exports de la plateforme (``cdv.core.formulas.NEEDS_QUOTE_RE``), une cellule qu'un
-    tableur prendrait pour une formule (=, +, -, @, tabulation ou retour chariot en tête) reçoit une
-    apostrophe en tête, sauf un simple nombre (« -1.55 »). Le chemin rapide recopie les lignes lues :
+    La règle CSV de tous les exports de la plateforme (``cdv.core.formulas.csv_text``) : une cellule
+    qu'un tableur prendrait pour une formule (=, +, -, @, tabulation ou retour chariot en tête) reçoit
+    une apostrophe en tête, sauf un simple nombre (« -1.55 »). Le chemin rapide recopie les lignes lues :
     il ajoute l'apostrophe par expressions régulières (pyarrow) dans les lignes sans guillemets, et
     repasse par le module csv pour un bloc dont une ligne à protéger contient des guillemets.
     """
 
     def __init__(self, sep: str, index: QpvIndex, address: bool, drop: Sequence[int]):
-        from cdv.core.formulas import NEEDS_QUOTE_RE
+        from cdv.core.formulas import csv_text
 
-        self._needs_quote = NEEDS_QUOTE_RE.match
+        self._csv_text = csv_text
         self.sep, self.address, self.drop = sep, address, set(drop)
         sep_re = "\\|" if sep == "|" else sep  # « ; », « , » ou tabulation : littéraux
         self._formula_start = _FORMULA_START.copy()
@@ -69,9 +68,7 @@ class CsvWriter:
         self.names = [""] + [str(n) for n in index.names]
 
     def cell(self, text: str) -> str:
-        if text and self._needs_quote(text) and not _PLAIN_NUMBER_RE.match(text):
-            return "'" + text
-        return text
+        return self._csv_text(text) if text else text
 
     def header(self, header: Sequence[str], raw_line: str | None) -> bytes:
         if raw_line is not None and not self.drop and all(self.cell(c) == c for c in header):
@@ -209,25 +206,23 @@ class _CsvSink:
 XLSX_MAX_ROWS = 1_048_576  # lignes d'une feuille Excel, en-tête compris
 XLSX_MAX_COLUMNS = 16_384
 XLSX_MAX_CELL = 32_767  # caractères d'une cellule
-# Un nombre écrit en texte n'est pas une formule : « -1.55 » (longitude) garde son signe, sans apostrophe.
-_PLAIN_NUMBER_RE = re.compile(r"^[+-]?(\d+([.,]\d*)?|[.,]\d+)([eE][+-]?\d+)?$")
 
 
 class XlsxWriter:
     """Met en forme les lignes d'un bloc pour une sortie XLSX (sans état : utilisable depuis plusieurs fils).
 
     Toutes les cellules sont écrites en **texte**, comme elles ont été lues (« 047 » reste « 047 ») ;
-    une cellule vide reste vide. Un texte qu'un tableur prendrait pour une formule (=, +, -, @,
-    tabulation ou retour chariot en tête) reçoit une apostrophe en tête (``safe_text``, comme les
-    autres exports XLSX de la plateforme), sauf un simple nombre ; les caractères de contrôle,
-    interdits dans un classeur, sont retirés. Le classeur est écrit au fil de l'eau par openpyxl
-    (mode ``write_only``) : la mémoire ne dépend pas du nombre de lignes.
+    une cellule vide reste vide. Comme dans tous les exports XLSX de la plateforme
+    (``cdv.core.spreadsheets``), un texte est une cellule de type texte, sa valeur inchangée :
+    « =SOMME(A1) » se relit identique et n'est jamais une formule (``_XlsxSink.write``) ; seuls les
+    caractères de contrôle, interdits dans un classeur, sont retirés. Le classeur est écrit au fil
+    de l'eau par openpyxl (mode ``write_only``) : la mémoire ne dépend pas du nombre de lignes.
     """
 
     def __init__(self, index: QpvIndex, address: bool, drop: Sequence[int]):
-        from cdv.core.spreadsheets import safe_text
+        from cdv.core.spreadsheets import xlsx_text
 
-        self._safe_text = safe_text
+        self._xlsx_text = xlsx_text
         self.address, self.drop = address, set(drop)
         self.added = OUTPUT_COLUMNS + (ADDRESS_OUTPUT_COLUMNS if address else [])
         self.codes = [None] + [self.cell(str(c)) for c in index.codes]
@@ -241,7 +236,7 @@ class XlsxWriter:
                 f"Une cellule compte {thousands(len(text))} caractères, plus que la limite d'Excel "
                 f"({thousands(XLSX_MAX_CELL)}) : choisissez la sortie CSV, qui n'a pas de limite."
             )
-        return text if _PLAIN_NUMBER_RE.match(text) else self._safe_text(text)
+        return self._xlsx_text(text)
 
     def _kept(self, row: list[str]) -> list[str]:
         return [cell for i, cell in enumerate(row) if i not in self.drop] if self.drop else row
@@ -302,7 +297,11 @@ class _XlsxSink:
                     pass
 
     def write(self, rows: list[list]) -> None:
+        """Écrit les lignes ; un texte qu'openpyxl prendrait pour une formule (« = » en tête) ou une
+        erreur (« #N/A ») devient une cellule texte (``text_cell``), sa valeur inchangée."""
         from openpyxl.cell.cell import ERROR_CODES
+
+        from cdv.core.spreadsheets import text_cell
 
         if self.rows + len(rows) > XLSX_MAX_ROWS:
             raise GeorefError(
@@ -310,18 +309,12 @@ class _XlsxSink:
                 "Excel : choisissez la sortie CSV, qui n'a pas de limite."
             )
         append = self.sheet.append
+        sheet = self.sheet
         for row in rows:
-            if any(value in ERROR_CODES for value in row if value):  # « #N/A » : du texte, pas une erreur
-                row = [self._text_cell(v) if v in ERROR_CODES else v for v in row]
+            if any(value[0] in "=#" for value in row if value):  # sinon des formules ou des erreurs
+                row = [text_cell(sheet, v) if v and (v[0] == "=" or v in ERROR_CODES) else v for v in row]
             append(row)
         self.rows += len(rows)
-
-    def _text_cell(self, value: str):
-        from openpyxl.cell import WriteOnlyCell
-
-        cell = WriteOnlyCell(self.sheet, value=value)
-        cell.data_type = "s"
-        return cell
 
     def finish(self) -> None:
         self.workbook.save(self.path)

@@ -9,7 +9,7 @@ import io
 from openpyxl import Workbook
 from openpyxl.styles import Font
 
-from cdv.core.spreadsheets import safe_text
+from cdv.core.spreadsheets import append_row
 
 from .selectors_payments import FIRST_PAYMENT_DAYS, SIGNATURE_DAYS, Board
 
@@ -62,12 +62,13 @@ def build_payments_xlsx(call, board: Board) -> bytes:
     workbook.remove(workbook.active)
     sheet = _sheet(workbook, "Versements", HEADERS)
     for row in board.rows:
-        sheet.append(
+        append_row(
+            sheet,
             [
-                safe_text(row.number),
-                safe_text(row.partner),
-                safe_text(row.title),
-                safe_text(row.funder),
+                row.number,
+                row.partner,
+                row.title,
+                row.funder,
                 row.voted,
                 row.paid,
                 row.remaining,
@@ -75,14 +76,14 @@ def build_payments_xlsx(call, board: Board) -> bytes:
                 row.days_since_vote,
                 row.signed_on,
                 row.days_since_signature,
-                safe_text(row.next_label),
+                row.next_label,
                 row.next_due,
                 row.first_paid_on,
                 row.days_to_first_payment,
-                safe_text(row.stage_label),
+                row.stage_label,
                 "oui" if row.late else "non",
-                safe_text(" ; ".join(row.late)),
-            ]
+                " ; ".join(row.late),
+            ],
         )
         _format(sheet, sheet.max_row, MONEY_COLUMNS, DATE_COLUMNS)
 
@@ -100,16 +101,17 @@ def build_payments_xlsx(call, board: Board) -> bytes:
         ],
     )
     for total in [*board.totals, board.grand_total]:
-        totals.append(
+        append_row(
+            totals,
             [
-                safe_text(total.funder),
+                total.funder,
                 total.lines,
                 total.late,
                 total.voted,
                 total.paid,
                 total.remaining,
                 total.average_days_to_first_payment,
-            ]
+            ],
         )
         _format(totals, totals.max_row, (4, 5, 6))
     for cell in totals[totals.max_row]:

@@ -9,6 +9,8 @@ from decimal import Decimal
 from openpyxl import Workbook
 from openpyxl.styles import Font
 
+from cdv.core.spreadsheets import append_row
+
 from .programmation import KIND_LABELS, KINDS, Programmation
 
 EURO = '#,##0.00 "€"'
@@ -17,7 +19,7 @@ BOLD = Font(bold=True)
 
 def _sheet(workbook: Workbook, title: str, headers: list[str]):
     sheet = workbook.create_sheet(title)
-    sheet.append(headers)
+    append_row(sheet, headers)
     for cell in sheet[1]:
         cell.font = BOLD
     sheet.freeze_panes = "A2"
@@ -56,12 +58,12 @@ def build_programmation_xlsx(call, programmation: Programmation) -> bytes:
                     cell.voted,
                 ]
         values += [getattr(row.totals, k) for k in KINDS]
-        sheet.append(values)
+        append_row(sheet, values)
     total = ["Total", "", f"{len(programmation.rows)} dossiers", "", "", ""]
     for funder in programmation.funders:
         total += [""] + [getattr(funder.totals, k) for k in KINDS]
     total += [getattr(programmation.grand_total, k) for k in KINDS]
-    sheet.append(total)
+    append_row(sheet, total)
     for cell in sheet[sheet.max_row]:
         cell.font = BOLD
     for index in range(2, sheet.max_row + 1):
@@ -75,10 +77,11 @@ def build_programmation_xlsx(call, programmation: Programmation) -> bytes:
         + ["Reste sur l'enveloppe (€)", "Dépassement"],
     )
     for funder in programmation.funders:
-        funders.append(
+        append_row(
+            funders,
             [funder.name, funder.label, funder.lines, funder.envelope]
             + [getattr(funder.totals, k) for k in KINDS]
-            + [funder.remaining, "oui" if funder.over_envelope else "non"]
+            + [funder.remaining, "oui" if funder.over_envelope else "non"],
         )
         _money(funders, funders.max_row, 4)
 
@@ -88,25 +91,26 @@ def build_programmation_xlsx(call, programmation: Programmation) -> bytes:
     ):
         sheet = _sheet(workbook, title, [title[:-1], "Dossiers"] + [f"{KIND_LABELS[k]} (€)" for k in KINDS])
         for group in groups:
-            sheet.append([group.label, group.applications] + [getattr(group.totals, k) for k in KINDS])
+            append_row(sheet, [group.label, group.applications] + [getattr(group.totals, k) for k in KINDS])
             _money(sheet, sheet.max_row, 3)
         if note:
-            sheet.append([])
-            sheet.append([note])
+            append_row(sheet, [])
+            append_row(sheet, [note])
 
     shares = _sheet(
         workbook, "Part en QPV", ["Montant", "Projets en QPV (€)", "Total (€)", "Part en QPV (%)"]
     )
     for label, share, in_qpv, whole in programmation.shares:
-        shares.append([label, in_qpv, whole, share])
+        append_row(shares, [label, in_qpv, whole, share])
         _money(shares, shares.max_row, 2)
         shares.cell(row=shares.max_row, column=4).number_format = "0.0"
-    shares.append([])
-    shares.append(
+    append_row(shares, [])
+    append_row(
+        shares,
         [
             "Projets en QPV : ceux qui portent sur un ou plusieurs quartiers prioritaires ; "
             "les projets de tout le territoire n'y sont pas comptés."
-        ]
+        ],
     )
     buffer = io.BytesIO()
     workbook.save(buffer)

@@ -51,12 +51,12 @@ def _joined(values) -> str:
     return LIST_SEPARATOR.join(str(v) for v in values)
 
 
-def _id(title: str, description: str) -> Column:
-    return Column("id", "integer", title, description, required=True, unique=True, minimum=1)
+def _id(title: str, description: str, example: str = "42") -> Column:
+    return Column("id", "integer", title, description, required=True, unique=True, minimum=1, example=example)
 
 
-def _ref(name: str, title: str, description: str, required: bool = True) -> Column:
-    return Column(name, "integer", title, description, required=required, minimum=1)
+def _ref(name: str, title: str, description: str, required: bool = True, example: str = "7") -> Column:
+    return Column(name, "integer", title, description, required=required, minimum=1, example=example)
 
 
 def _text(name: str, title: str, description: str, **options) -> Column:
@@ -70,6 +70,7 @@ def _demo() -> Column:
         "Donnée de démonstration",
         "true si la ligne est une donnée fictive de démonstration : à écarter pour toute réutilisation.",
         required=True,
+        example="false",
     )
 
 
@@ -80,6 +81,7 @@ def _archived(kind: str) -> Column:
         "Archivé le",
         f"Date à laquelle le pilote a archivé {kind} (vide : en vigueur). Un élément archivé "
         "n'est plus sur les pages publiques mais reste ici : des engagements peuvent y renvoyer.",
+        example="2025-06-30",
     )
 
 
@@ -87,16 +89,32 @@ def _archive_date(item):
     return timezone.localdate(item.archived_at) if item.archived_at else None
 
 
-def _count(name: str, title: str, description: str) -> Column:
-    return Column(name, "integer", title, description, required=True, minimum=0)
+def _count(name: str, title: str, description: str, example: str = "3") -> Column:
+    return Column(name, "integer", title, description, required=True, minimum=0, example=example)
 
 
-def _choice(name: str, title: str, choices, required: bool = True) -> tuple[Column, Column]:
-    """Une colonne de code (liste fermée) et la colonne de son libellé en français."""
+def _choice(name: str, title: str, choices, required: bool = True, example=None) -> tuple[Column, Column]:
+    """Une colonne de code (liste fermée) et la colonne de son libellé en français ; l'exemple est
+    ``example`` (un membre de ``choices``), à défaut le premier code."""
     codes = ", ".join(f"{value} ({label})" for value, label in choices.choices)
+    example = example or next(iter(choices))
     return (
-        Column(name, "string", title, f"Code : {codes}.", required=required, enum=_codes(choices)),
-        Column(f"{name}_libelle", "string", f"{title} (libellé)", f"Libellé en clair de « {name} »."),
+        Column(
+            name,
+            "string",
+            title,
+            f"Code : {codes}.",
+            required=required,
+            enum=_codes(choices),
+            example=str(example.value),
+        ),
+        Column(
+            f"{name}_libelle",
+            "string",
+            f"{title} (libellé)",
+            f"Libellé en clair de « {name} ».",
+            example=str(example.label),
+        ),
     )
 
 
@@ -172,14 +190,22 @@ QUARTIERS = Resource(
             required=True,
             unique=True,
             pattern=f"^{QPV_CODE}$",
+            example="QN04404M",
         ),
-        _text("nom", "Nom du quartier", "Nom officiel du quartier prioritaire.", required=True),
+        _text(
+            "nom",
+            "Nom du quartier",
+            "Nom officiel du quartier prioritaire.",
+            required=True,
+            example="Bellevue",
+        ),
         _text(
             "geographie",
             "Géographie prioritaire",
             "Géographie à laquelle appartient le quartier : 2024 (décret du 28 décembre 2023) ou 2015.",
             required=True,
             enum=_codes(Geography),
+            example="2024",
         ),
         *_choice("statut_2024", "Statut 2024", QpvStatus, required=False),
         _text(
@@ -187,17 +213,34 @@ QUARTIERS = Resource(
             "Communes (codes INSEE)",
             "Codes INSEE des communes du quartier, séparés par « ; » (source ANCT).",
             pattern=rf"^{INSEE_CODE}(;{INSEE_CODE})*$",
+            example="44109;44162",
         ),
-        _text("communes_noms", "Communes (noms)", "Noms des communes du quartier, séparés par « ; »."),
+        _text(
+            "communes_noms",
+            "Communes (noms)",
+            "Noms des communes du quartier, séparés par « ; ».",
+            example="Nantes;Saint-Herblain",
+        ),
         Column(
-            "population", "integer", "Population", "Population du quartier, si elle est connue.", minimum=0
+            "population",
+            "integer",
+            "Population",
+            "Population du quartier, si elle est connue.",
+            minimum=0,
+            example="8520",
         ),
-        _text("source_population", "Source de la population", "Source et millésime de la population."),
+        _text(
+            "source_population",
+            "Source de la population",
+            "Source et millésime de la population.",
+            example="INSEE, recensement de la population 2020 (ANCT)",
+        ),
         _text(
             "qpv_2015_remplace",
             "QPV 2015 remplacé",
             "Code du quartier de la géographie 2015 que ce quartier remplace, le cas échéant.",
             pattern=f"^{QPV_CODE}$",
+            example="QP044007",
         ),
         Column(
             "contour_repare",
@@ -205,6 +248,7 @@ QUARTIERS = Resource(
             "Contour réparé",
             "true si le contour source était invalide (arrondi des coordonnées) et a été réparé.",
             required=True,
+            example="false",
         ),
     ),
     queryset=_qpvs,
@@ -264,28 +308,52 @@ PARTENAIRES = Resource(
     ),
     columns=(
         _id("Identifiant", "Identifiant du partenaire sur la plateforme (stable)."),
-        _text("nom", "Nom", "Nom de l'organisation.", required=True),
-        _text("nom_court", "Nom court ou sigle", "Sigle ou nom d'usage."),
+        _text("nom", "Nom", "Nom de l'organisation.", required=True, example="Nantes Métropole"),
+        _text("nom_court", "Nom court ou sigle", "Sigle ou nom d'usage.", example="NM"),
         _text(
             "identifiant",
             "Identifiant d'URL",
             "Identifiant lisible (slug), unique.",
             required=True,
             unique=True,
+            example="nantes-metropole",
         ),
         *_choice("type", "Type d'organisation", PartnerKind),
-        _text("siren", "SIREN", "Numéro SIREN de l'organisation (9 chiffres).", pattern=r"^\d{9}$"),
-        _text("siret", "SIRET", "Numéro SIRET de l'établissement (14 chiffres).", pattern=r"^\d{14}$"),
+        _text(
+            "siren",
+            "SIREN",
+            "Numéro SIREN de l'organisation (9 chiffres).",
+            pattern=r"^\d{9}$",
+            example="244400404",
+        ),
+        _text(
+            "siret",
+            "SIRET",
+            "Numéro SIRET de l'établissement (14 chiffres).",
+            pattern=r"^\d{14}$",
+            example="24440040400129",
+        ),
         _text(
             "rna",
             "Numéro RNA",
             "Répertoire national des associations (W suivi de 9 caractères).",
             pattern=r"^W[0-9][0-9AB][0-9]{7}$",
+            example="W442001234",
         ),
-        _text("site_web", "Site web", "Adresse du site de l'organisation.", format="uri"),
+        _text(
+            "site_web",
+            "Site web",
+            "Adresse du site de l'organisation.",
+            format="uri",
+            example="https://metropole.nantes.fr",
+        ),
         *_choice("place_dans_le_contrat", "Place dans le contrat", SignatoryKind, required=False),
         Column(
-            "date_signature", "date", "Date de signature", "Date de signature du contrat, si elle est connue."
+            "date_signature",
+            "date",
+            "Date de signature",
+            "Date de signature du contrat, si elle est connue.",
+            example="2024-06-28",
         ),
         _count(
             "nombre_actions_pilotees",
@@ -332,12 +400,40 @@ ENJEUX = Resource(
     columns=(
         _id("Identifiant", "Identifiant de l'enjeu sur la plateforme (stable)."),
         Column(
-            "numero", "integer", "Numéro", "Numéro de l'enjeu dans le contrat.", required=True, unique=True
+            "numero",
+            "integer",
+            "Numéro",
+            "Numéro de l'enjeu dans le contrat.",
+            required=True,
+            unique=True,
+            example="1",
         ),
-        _text("intitule", "Intitulé", "Intitulé de l'enjeu.", required=True),
-        _text("identifiant", "Identifiant d'URL", "Identifiant lisible (slug) de l'enjeu.", required=True),
-        _text("resume", "Résumé en langage clair", "Résumé pour le public."),
-        _text("description", "Description", "Description de l'enjeu."),
+        _text(
+            "intitule",
+            "Intitulé",
+            "Intitulé de l'enjeu.",
+            required=True,
+            example="Favoriser l'emploi et l'insertion professionnelle",
+        ),
+        _text(
+            "identifiant",
+            "Identifiant d'URL",
+            "Identifiant lisible (slug) de l'enjeu.",
+            required=True,
+            example="emploi-insertion",
+        ),
+        _text(
+            "resume",
+            "Résumé en langage clair",
+            "Résumé pour le public.",
+            example="Aider les habitants des quartiers à trouver un emploi ou une formation.",
+        ),
+        _text(
+            "description",
+            "Description",
+            "Description de l'enjeu.",
+            example="Rapprocher les habitants des quartiers de l'emploi et de la formation.",
+        ),
         _demo(),
     ),
     queryset=_enjeux,
@@ -370,12 +466,35 @@ OBJECTIFS = Resource(
     columns=(
         _id("Identifiant", "Identifiant de l'objectif sur la plateforme (stable)."),
         _ref("enjeu", "Enjeu", "Identifiant de l'enjeu (colonne « id » du fichier enjeux)."),
-        _text("code", "Code", "Numéro de l'enjeu et de l'objectif, ex. 1.2.", required=True, unique=True),
-        Column(
-            "numero", "integer", "Numéro dans l'enjeu", "Numéro de l'objectif dans son enjeu.", required=True
+        _text(
+            "code",
+            "Code",
+            "Numéro de l'enjeu et de l'objectif, ex. 1.2.",
+            required=True,
+            unique=True,
+            example="1.10",
         ),
-        _text("intitule", "Intitulé", "Intitulé de l'objectif.", required=True),
-        _text("description", "Description", "Description de l'objectif."),
+        Column(
+            "numero",
+            "integer",
+            "Numéro dans l'enjeu",
+            "Numéro de l'objectif dans son enjeu.",
+            required=True,
+            example="10",
+        ),
+        _text(
+            "intitule",
+            "Intitulé",
+            "Intitulé de l'objectif.",
+            required=True,
+            example="Lever les freins à l'emploi des jeunes",
+        ),
+        _text(
+            "description",
+            "Description",
+            "Description de l'objectif.",
+            example="Mobilité, garde d'enfants, maîtrise du français : lever ces freins.",
+        ),
         _archived("l'objectif"),
         _demo(),
     ),
@@ -429,11 +548,33 @@ ACTIONS = Resource(
     columns=(
         _id("Identifiant", "Identifiant de l'action sur la plateforme (stable)."),
         _ref("objectif", "Objectif", "Identifiant de l'objectif (colonne « id » du fichier objectifs)."),
-        _text("objectif_code", "Code de l'objectif", "Code de l'objectif, ex. 1.2.", required=True),
-        _text("code", "Référence", "Référence de l'action, ex. 1.2.3.", required=True),
-        _text("intitule", "Intitulé", "Intitulé de l'action.", required=True),
-        _text("resume", "Résumé en langage clair", "Résumé pour le public (300 caractères au plus)."),
-        _text("description", "Description", "Description détaillée."),
+        _text(
+            "objectif_code",
+            "Code de l'objectif",
+            "Code de l'objectif, ex. 1.2.",
+            required=True,
+            example="1.10",
+        ),
+        _text("code", "Référence", "Référence de l'action, ex. 1.2.3.", required=True, example="1.10.2"),
+        _text(
+            "intitule",
+            "Intitulé",
+            "Intitulé de l'action.",
+            required=True,
+            example="Permanences emploi dans les maisons de quartier",
+        ),
+        _text(
+            "resume",
+            "Résumé en langage clair",
+            "Résumé pour le public (300 caractères au plus).",
+            example="Un conseiller reçoit sans rendez-vous chaque semaine.",
+        ),
+        _text(
+            "description",
+            "Description",
+            "Description détaillée.",
+            example="Permanences de France Travail dans quatre maisons de quartier.",
+        ),
         *_choice("echelle", "Échelle", ActionScope),
         _text(
             "qpv",
@@ -441,10 +582,11 @@ ACTIONS = Resource(
             "Codes des QPV cités, séparés par « ; » ; vide pour une action métropolitaine, "
             "qui s'applique à tous les QPV du contrat.",
             pattern=QPV_LIST,
+            example="QN04404M;QN04406M",
         ),
         *_choice("etat", "État", ActionStatus),
-        Column("date_debut", "date", "Début", "Date de début de l'action."),
-        Column("date_fin", "date", "Fin", "Date de fin de l'action."),
+        Column("date_debut", "date", "Début", "Date de début de l'action.", example="2025-01-01"),
+        Column("date_fin", "date", "Fin", "Date de fin de l'action.", example="2027-12-31"),
         _ref(
             "partenaire_pilote",
             "Partenaire pilote",
@@ -456,6 +598,7 @@ ACTIONS = Resource(
             "Partenaires contributeurs",
             "Identifiants des partenaires contributeurs (fichier partenaires), séparés par « ; ».",
             pattern=ID_LIST,
+            example="12;15",
         ),
         _archived("l'action"),
         _demo(),
@@ -537,18 +680,46 @@ ENGAGEMENTS = Resource(
     columns=(
         _id("Identifiant", "Identifiant de l'engagement sur la plateforme (stable)."),
         _ref("partenaire", "Partenaire", "Identifiant du partenaire engagé (fichier partenaires)."),
-        _text("partenaire_nom", "Nom du partenaire", "Nom du partenaire engagé.", required=True),
+        _text(
+            "partenaire_nom",
+            "Nom du partenaire",
+            "Nom du partenaire engagé.",
+            required=True,
+            example="France Travail",
+        ),
         _ref("objectif", "Objectif", "Identifiant de l'objectif (fichier objectifs)."),
-        _text("objectif_code", "Code de l'objectif", "Code de l'objectif, ex. 1.2.", required=True),
+        _text(
+            "objectif_code",
+            "Code de l'objectif",
+            "Code de l'objectif, ex. 1.2.",
+            required=True,
+            example="1.10",
+        ),
         _ref(
             "action",
             "Action",
             "Identifiant de l'action (fichier actions), si l'engagement en relève.",
             required=False,
         ),
-        _text("intitule", "Intitulé", "Intitulé de l'engagement.", required=True),
-        _text("resume", "Résumé en langage clair", "Résumé pour le public."),
-        _text("description", "Description", "Description de l'engagement."),
+        _text(
+            "intitule",
+            "Intitulé",
+            "Intitulé de l'engagement.",
+            required=True,
+            example="Accompagner 120 jeunes des quartiers vers l'emploi",
+        ),
+        _text(
+            "resume",
+            "Résumé en langage clair",
+            "Résumé pour le public.",
+            example="120 jeunes des quartiers accompagnés vers l'emploi chaque année.",
+        ),
+        _text(
+            "description",
+            "Description",
+            "Description de l'engagement.",
+            example="Accompagnement intensif des jeunes de 16 à 25 ans, en lien avec la mission locale.",
+        ),
         *_choice("portee", "Portée", CommitmentScope),
         _text(
             "qpv",
@@ -556,9 +727,21 @@ ENGAGEMENTS = Resource(
             "Codes des QPV cités, séparés par « ; » ; vide si l'engagement porte sur tout le contrat "
             "ou l'échelle métropolitaine.",
             pattern=QPV_LIST,
+            example="QN04404M",
         ),
-        _text("cible", "Cible", "Ce que l'engagement vise, ex. 120 jeunes accompagnés par an."),
-        Column("echeance", "date", "Échéance", "Date à laquelle l'engagement doit être tenu."),
+        _text(
+            "cible",
+            "Cible",
+            "Ce que l'engagement vise, ex. 120 jeunes accompagnés par an.",
+            example="120 jeunes accompagnés par an",
+        ),
+        Column(
+            "echeance",
+            "date",
+            "Échéance",
+            "Date à laquelle l'engagement doit être tenu.",
+            example="2026-12-31",
+        ),
         Column(
             "etat",
             "string",
@@ -568,14 +751,22 @@ ENGAGEMENTS = Resource(
             + ".",
             required=True,
             enum=PUBLIC_STATUS_CODES,
+            example=CommitmentStatus.IN_PROGRESS.value,
         ),
-        _text("etat_libelle", "État (libellé)", "Libellé en clair de « etat »."),
-        Column("confirme_le", "date", "Confirmé le", "Date de confirmation du cahier d'engagements."),
+        _text("etat_libelle", "État (libellé)", "Libellé en clair de « etat ».", example="En cours"),
+        Column(
+            "confirme_le",
+            "date",
+            "Confirmé le",
+            "Date de confirmation du cahier d'engagements.",
+            example="2025-03-14",
+        ),
         _text(
             "indicateurs_suivi",
             "Indicateurs de suivi",
             "Codes des indicateurs du contrat qui suivent l'engagement, séparés par « ; ».",
             pattern=SLUG_LIST,
+            example="taux-emploi;jeunes-accompagnes",
         ),
         Column(
             "moyens_etp_cumules",
@@ -583,6 +774,7 @@ ENGAGEMENTS = Resource(
             "Moyens : ETP cumulés",
             "Équivalents temps plein engagés, additionnés sur toutes les années.",
             minimum=0,
+            example="1.5",
         ),
         Column(
             "moyens_droit_commun_euros",
@@ -590,6 +782,7 @@ ENGAGEMENTS = Resource(
             "Moyens de droit commun (€)",
             "Montant des moyens de droit commun, toutes années confondues, en euros.",
             minimum=0,
+            example="45000",
         ),
         Column(
             "moyens_credits_specifiques_euros",
@@ -597,6 +790,7 @@ ENGAGEMENTS = Resource(
             "Crédits spécifiques (€)",
             "Montant des crédits spécifiques de la politique de la ville, toutes années, en euros.",
             minimum=0,
+            example="12000",
         ),
         _demo(),
     ),
@@ -668,10 +862,16 @@ VALEURS_INDICATEURS = Resource(
     columns=(
         _id("Identifiant", "Identifiant de la valeur sur la plateforme."),
         _text(
-            "indicateur_code", "Code de l'indicateur", "Code de l'indicateur dans le contrat.", required=True
+            "indicateur_code",
+            "Code de l'indicateur",
+            "Code de l'indicateur dans le contrat.",
+            required=True,
+            example="taux-pauvrete",
         ),
-        _text("indicateur_nom", "Indicateur", "Nom de l'indicateur.", required=True),
-        _text("unite", "Unité", "Unité de la valeur (%, personnes, euros…).", required=True),
+        _text(
+            "indicateur_nom", "Indicateur", "Nom de l'indicateur.", required=True, example="Taux de pauvreté"
+        ),
+        _text("unite", "Unité", "Unité de la valeur (%, personnes, euros…).", required=True, example="%"),
         _ref(
             "enjeu",
             "Enjeu",
@@ -687,10 +887,25 @@ VALEURS_INDICATEURS = Resource(
             + ", ".join(TerritoryKind.values)
             + " ; vide pour l'ensemble des QPV du contrat.",
             enum=_codes(TerritoryKind),
+            example="QPV",
         ),
-        _text("territoire_code", "Code du territoire", "Code QPV, INSEE, SIREN, zone d'emploi ou FR."),
-        _text("territoire_nom", "Territoire", "Nom du territoire.", required=True),
-        Column("annee", "integer", "Année", "Année de la valeur.", required=True, minimum=1990, maximum=2100),
+        _text(
+            "territoire_code",
+            "Code du territoire",
+            "Code QPV, INSEE, SIREN, zone d'emploi ou FR.",
+            example="QN04404M",
+        ),
+        _text("territoire_nom", "Territoire", "Nom du territoire.", required=True, example="Bellevue"),
+        Column(
+            "annee",
+            "integer",
+            "Année",
+            "Année de la valeur.",
+            required=True,
+            minimum=1990,
+            maximum=2100,
+            example="2021",
+        ),
         Column(
             "trimestre",
             "integer",
@@ -699,13 +914,15 @@ VALEURS_INDICATEURS = Resource(
             required=True,
             minimum=0,
             maximum=4,
+            example="0",
         ),
-        _text("periode", "Période", "Année (2024) ou trimestre (2024-T3).", required=True),
+        _text("periode", "Période", "Année (2024) ou trimestre (2024-T3).", required=True, example="2021"),
         Column(
             "valeur",
             "number",
             "Valeur",
             "Valeur de l'indicateur, point décimal ; « s » si elle est couverte par le secret statistique.",
+            example="38.5",
         ),
         Column(
             "secret_statistique",
@@ -713,19 +930,40 @@ VALEURS_INDICATEURS = Resource(
             "Secret statistique",
             "true si la valeur est masquée par le secret statistique.",
             required=True,
+            example="false",
         ),
-        Column("numerateur", "number", "Numérateur", "Numérateur d'un taux, s'il est publié."),
-        Column("denominateur", "number", "Dénominateur", "Dénominateur d'un taux, s'il est publié."),
+        Column(
+            "numerateur", "number", "Numérateur", "Numérateur d'un taux, s'il est publié.", example="1520"
+        ),
+        Column(
+            "denominateur",
+            "number",
+            "Dénominateur",
+            "Dénominateur d'un taux, s'il est publié.",
+            example="3948",
+        ),
         *_choice("statut", "Statut", ValueStatus),
-        _text("millesime", "Millésime", "Millésime de la source."),
+        _text("millesime", "Millésime", "Millésime de la source.", example="2021"),
         _text(
             "source_libelle",
             "Source (libellé)",
             "Source de la valeur (celle de l'indicateur si la valeur n'en a pas en propre).",
             required=True,
+            example="INSEE, Filosofi 2021",
         ),
-        _text("source", "Source", "Adresse de la source de la valeur.", format="uri"),
-        _text("commentaire", "Commentaire", "Précisions sur la valeur."),
+        _text(
+            "source",
+            "Source",
+            "Adresse de la source de la valeur.",
+            format="uri",
+            example="https://www.insee.fr/fr/statistiques/8229323",
+        ),
+        _text(
+            "commentaire",
+            "Commentaire",
+            "Précisions sur la valeur.",
+            example="Valeur calculée sur le périmètre 2024 du quartier.",
+        ),
         _demo(),
     ),
     queryset=_values,

@@ -47,11 +47,16 @@ class Column:
     maximum: int | float | None = None
     format: str = ""
     max_length: int | None = None
+    # Valeur d'exemple (convention de schema.data.gouv.fr), écrite comme dans le CSV : elle respecte
+    # elle-même le type et les contraintes de la colonne (vérifié par frictionless dans les tests).
+    example: str = ""
 
     def descriptor(self) -> dict:
         result = {"name": self.name, "type": self.type, "title": self.title, "description": self.description}
         if self.format:
             result["format"] = self.format
+        if self.example:
+            result["example"] = self.example
         constraints = self._constraints()
         if constraints:
             result["constraints"] = constraints
@@ -125,6 +130,8 @@ class Resource:
 
     def table_schema(self) -> dict:
         schema = {
+            "title": self.title,
+            "description": self.description,
             "fields": [column.descriptor() for column in self.columns],
             "missingValues": list(self.missing_values),
         }

@@ -4,10 +4,12 @@
   = noms techniques des colonnes ; booléens ``true``/``false``, dates ISO 8601 ; c'est le format
   décrit par ``datapackage.json`` et celui des schémas de données publiques français. Qui ouvre
   les fichiers dans un tableur prend le XLSX.
-- Tout texte qui commence par =, +, -, @, une tabulation ou un retour chariot reçoit une apostrophe
-  en tête dans le CSV et le XLSX (``safe_text``, le même outil que l'export des cahiers) : un
-  tableur l'affiche au lieu de l'exécuter. Le JSON et le GeoJSON, lus par des programmes, gardent
-  le texte tel quel.
+- Formules (la règle de tous les exports, ``cdv.core.formulas``) : dans le XLSX, chaque texte est
+  une cellule de type texte, sa valeur inchangée (``set_text``) ; dans le CSV, un texte qui commence
+  par =, +, -, @, une tabulation ou un retour chariot reçoit une apostrophe en tête (``csv_text``),
+  sauf un simple nombre. Le JSON et le GeoJSON, lus par des programmes, gardent le texte tel quel.
+- Rien n'est entre guillemets sans nécessité (séparateur, guillemet ou saut de ligne dans la
+  valeur) : « 1.10 » s'écrit 1.10, et la Table Schema le déclare texte (type string).
 - Une valeur sous secret statistique vaut « s » dans le CSV et le XLSX, ``null`` dans le JSON (avec
   ``secret_statistique: true``) : jamais 0.
 """
@@ -21,7 +23,8 @@ from decimal import Decimal
 from openpyxl import Workbook
 from openpyxl.styles import Font
 
-from cdv.core.spreadsheets import safe_text
+from cdv.core.formulas import csv_text
+from cdv.core.spreadsheets import append_row, set_text, xlsx_text
 
 from .schema import LICENSE, SECRET
 
@@ -41,7 +44,7 @@ def csv_cell(value) -> str:
         return value.isoformat()
     if isinstance(value, int):
         return str(value)
-    return safe_text(value)
+    return csv_text(str(value))
 
 
 def json_value(value):
@@ -118,8 +121,7 @@ def _xlsx_cell(cell, value):
         cell.value = value
         cell.number_format = DATE_FORMAT
     else:
-        cell.value = safe_text(value)
-        cell.data_type = "s"
+        set_text(cell, value)
 
 
 def _data_sheet(sheet, resource, rows):
@@ -145,7 +147,7 @@ def _columns_sheet(sheet, resource):
             "oui" if column.required else "non",
             column.description,
         ]
-        sheet.append([safe_text(v) for v in values])
+        append_row(sheet, values)
 
 
 def _about_sheet(sheet, resource, contract):
@@ -156,7 +158,7 @@ def _about_sheet(sheet, resource, contract):
         ("Licence", f"{LICENSE['title']} ({LICENSE['path']})"),
         ("Démonstration", "Les lignes où « est_demonstration » vaut VRAI sont fictives : écartez-les."),
     ]:
-        sheet.append([label, safe_text(value)])
+        append_row(sheet, [label, value])
 
 
 def xlsx_bytes(resource, rows: list[dict], *, contract) -> bytes:
@@ -164,7 +166,7 @@ def xlsx_bytes(resource, rows: list[dict], *, contract) -> bytes:
     _data_sheet(workbook.active, resource, rows)
     _columns_sheet(workbook.create_sheet("Colonnes"), resource)
     _about_sheet(workbook.create_sheet("À propos"), resource, contract)
-    workbook.properties.title = safe_text(f"{resource.title} — {contract.title}")
+    workbook.properties.title = xlsx_text(f"{resource.title} — {contract.title}")
     workbook.properties.creator = "Contrat de ville"
     buffer = io.BytesIO()
     workbook.save(buffer)

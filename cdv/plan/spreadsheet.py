@@ -17,7 +17,7 @@ from django.core.exceptions import ValidationError
 from openpyxl import Workbook
 
 from cdv.core import uploads
-from cdv.core.spreadsheets import header_row, safe_text, save_workbook, set_text
+from cdv.core.spreadsheets import header_row, save_workbook, set_text, xlsx_text
 from cdv.core.uploads import ErrorCollector, UploadError
 
 from .enums import ActionScope
@@ -89,7 +89,7 @@ def export_plan_xlsx(*, contract) -> bytes:
         for r, values in enumerate(rows[title], start=2):
             for c, value in enumerate(values, start=1):
                 set_text(ws.cell(row=r, column=c), value)
-    workbook.properties.title = safe_text(f"Plan d'action — {contract.title}")
+    workbook.properties.title = xlsx_text(f"Plan d'action — {contract.title}")
     return save_workbook(workbook)
 
 

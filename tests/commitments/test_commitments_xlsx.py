@@ -14,7 +14,7 @@ from openpyxl import Workbook, load_workbook
 from cdv.commitments import services, xlsx_export, xlsx_import, xlsx_template
 from cdv.commitments.enums import CommitmentScope, CommitmentStatus, FundingKind
 from cdv.commitments.models import Commitment, CommitmentAmendment, CommitmentMeans
-from cdv.core import spreadsheets
+from cdv.core import formulas, spreadsheets
 from cdv.core.actors import SystemActor
 from cdv.partners.models import Partner
 from cdv.territories.models import Qpv
@@ -209,18 +209,21 @@ def test_export_neutralises_formula_injection(nantes, tremplin, dangerous):
         )
         titles = [c for c in cells if isinstance(c.value, str) and read_back and read_back in c.value]
         assert len(titles) == 2  # intitulé et cible
-        assert all(c.value == "'" + read_back and c.data_type == "s" for c in titles)
+        # Règle XLSX : une cellule texte, la valeur inchangée (pas d'apostrophe ajoutée).
+        assert all(c.value == read_back and c.data_type == "s" for c in titles)
 
 
 @pytest.mark.parametrize("text", ["=x", "'=x", "''=x", "'hello", "-5 %", "hello", "\tx", "@a", "+1", ""])
-def test_neutralisation_is_exactly_reversed_on_import(text):
-    assert spreadsheets.unsafe_text(spreadsheets.safe_text(text)) == text
-    assert not spreadsheets.safe_text(text).startswith(("=", "+", "-", "@", "\t", "\r"))
+def test_csv_neutralisation_is_exactly_reversed_on_import(text):
+    quoted = formulas.csv_text(text)
+    assert spreadsheets.unsafe_text(quoted) == text
+    assert formulas.PLAIN_NUMBER_RE.match(quoted) or not quoted.startswith(("=", "+", "-", "@", "\t", "\r"))
 
 
-def test_neutralised_text_comes_back_unchanged_through_the_template(nantes, tremplin):
+@pytest.mark.parametrize("title", ["-20 % de chômage", '=HYPERLINK("http://x")'])
+def test_neutralised_text_comes_back_unchanged_through_the_template(nantes, tremplin, title):
     commitment = forum(tremplin)
-    Commitment.objects.filter(pk=commitment.pk).update(title="-20 % de chômage", target="@quartier")
+    Commitment.objects.filter(pk=commitment.pk).update(title=title, target="@quartier")
     before = db_state()
     report = upload(nantes, tremplin, xlsx_template.build_template_xlsx(contract=nantes, partner=tremplin))
     assert report.ok and report.unchanged == 2

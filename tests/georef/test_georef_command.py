@@ -539,12 +539,15 @@ def test_xlsx_output_keeps_every_row_and_cell_as_text(tmp_path, malakoff):
     _, csv_rows = read_output(tmp_path / "out.csv")
     assert rows[0] == ["id", "nom", "lon", "lat", "note", "code_qp", "lib_qp", "statut_qpv", "raison"]
     assert len(rows) == len(csv_rows) == 7
-    # mêmes cellules que le CSV, une cellule vide restant vide…
+    # mêmes cellules que le CSV, une cellule vide restant vide ; le CSV protège les formules par une
+    # apostrophe, le XLSX les garde telles quelles dans des cellules texte…
     neutralised = {'=HYPERLINK("http://x")', "+33 6 12", "@SUM(A1)", "-2+3"}
+    assert {c for row in csv_rows for c in row if c.startswith("'")} == {"'" + c for c in neutralised}
     for xlsx_row, csv_row in zip(rows, csv_rows, strict=True):
-        expected = ["'" + c if c in neutralised else (c or None) for c in csv_row]
+        expected = [c[1:] if c[1:] in neutralised else (c or None) for c in csv_row]
         assert xlsx_row == expected
-    # … en texte : « 047 » reste « 047 », un nombre négatif garde son signe sans apostrophe,
+    assert rows[1][1] == '=HYPERLINK("http://x")'
+    # … en texte : « 047 » reste « 047 », un nombre négatif garde son signe,
     # « #N/A » est du texte (pas une erreur), aucune formule.
     assert (
         rows[1][0] == "047" and rows[1][4] == "#N/A" and rows[1][5:8] == ["QN04413M", "Malakoff", "DANS_QPV"]
@@ -566,9 +569,9 @@ def test_xlsx_output_of_an_xlsx_input_and_rerun_on_its_own_output(tmp_path, mala
     options = GeorefOptions(mode="lonlat", lon="longitude", lat="latitude")
     run(tmp_path / "in.xlsx", tmp_path / "a.xlsx", options)
     first = read_xlsx(tmp_path / "a.xlsx")
-    assert first[1][0] == "'=1+1" and first[1][3] == "12" and first[1][6] == "DANS_QPV"
-    # relancé sur sa propre sortie : mêmes lignes et mêmes cellules (colonnes ajoutées remplacées,
-    # apostrophe de protection relue puis remise, pas doublée)
+    assert first[1][0] == "=1+1" and first[1][3] == "12" and first[1][6] == "DANS_QPV"
+    assert xlsx_types(tmp_path / "a.xlsx") == {"s"}  # du texte, pas une formule
+    # relancé sur sa propre sortie : mêmes lignes et mêmes cellules (colonnes ajoutées remplacées)
     run(tmp_path / "a.xlsx", tmp_path / "b.xlsx", options)
     assert read_xlsx(tmp_path / "b.xlsx") == first
     run(tmp_path / "a.xlsx", tmp_path / "b.csv", options)
@@ -667,7 +670,7 @@ FORMULAS = [
 @pytest.mark.parametrize("multiline", [False, True], ids=["lignes-simples", "cellule-sur-deux-lignes"])
 @pytest.mark.parametrize("sep", [";", ",", "\t"])
 def test_csv_output_neutralises_formulas_but_keeps_numbers(tmp_path, malakoff, multiline, sep):
-    """Comme les autres exports (``safe_text``) : une apostrophe devant ce qu'un tableur prendrait pour
+    """Comme les autres exports CSV (``csv_text``) : une apostrophe devant ce qu'un tableur prendrait pour
     une formule ; un nombre (longitude négative) reste un nombre. Le chemin rapide (lignes recopiées
     telles quelles) et le chemin général (une cellule sur deux lignes) donnent la même chose."""
     lon, lat = malakoff

@@ -344,5 +344,6 @@ def test_a_name_that_looks_like_a_formula_stays_text_in_the_workbook(client, wor
     partner.save()
     client.force_login(world.pilot)
     book = load_workbook(io.BytesIO(client.get(world.board_url(xlsx=True)).content))
-    names = [c.value for c in book["Versements"]["B"][1:]]
-    assert '\'=HYPERLINK("http://x")' in names
+    # Règle XLSX de tous les exports : une cellule texte, relue identique, jamais une formule.
+    cells = [c for c in book["Versements"]["B"][1:] if c.value == '=HYPERLINK("http://x")']
+    assert cells and all(c.data_type == "s" for c in cells)

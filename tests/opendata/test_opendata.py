@@ -18,6 +18,7 @@ from cdv.commitments.enums import PUBLIC_STATUSES
 from cdv.commitments.enums import CommitmentStatus as S
 from cdv.commitments.models import Commitment
 from cdv.contracts.enums import ContractStatus
+from cdv.core.formulas import csv_text
 from cdv.indicators.enums import Scope
 from cdv.indicators.models import Indicator, IndicatorValue
 from cdv.opendata.resources import BY_NAME, RESOURCES
@@ -298,7 +299,8 @@ def test_xlsx_opens_and_has_the_same_rows_as_the_csv(client, nantes):
     sign_a_demo_grant(nantes)
     for resource in RESOURCES:
         sheet = xlsx_sheet(client, resource.name)
-        rows = [[xlsx_text(v) for v in row] for row in sheet.iter_rows(values_only=True)]
+        # le CSV ajoute l'apostrophe de protection (csv_text) que le XLSX n'a pas besoin d'ajouter
+        rows = [[csv_text(xlsx_text(v)) for v in row] for row in sheet.iter_rows(values_only=True)]
         expected = list(csv.reader(io.StringIO(client.get(url(resource.name, "csv")).content.decode())))
         assert rows == expected, resource.name
 
@@ -348,7 +350,9 @@ def test_cells_starting_like_a_formula_are_neutralised_in_csv_and_xlsx(client, n
     header = [c.value for c in sheet[1]]
     line = next(r for r in sheet.iter_rows(min_row=2) if r[0].value == commitment.pk)
     cell = line[header.index("intitule")]
-    assert cell.value == "'" + INJECTION and cell.data_type == "s"
+    # XLSX : une cellule texte, relue identique (pas d'apostrophe ajoutée), jamais une formule
+    assert cell.value == INJECTION and cell.data_type == "s"
+    assert line[header.index("cible")].value == "-1+1" and line[header.index("cible")].data_type == "s"
     assert not any(c.data_type == "f" for r in sheet.iter_rows() for c in r)
     record = next(r for r in json_data(client, "engagements")["donnees"] if r["id"] == commitment.pk)
     assert record["intitule"] == INJECTION  # le JSON garde le texte exact

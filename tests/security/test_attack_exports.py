@@ -12,10 +12,12 @@ sa page, comme le ferait une personne :
   charge se lit telle quelle dans le texte extrait (pypdf) ; aucun objet du PDF ne porte d'action
   JavaScript (``/JS``, ``/JavaScript``), d'action d'ouverture ou de lien vers l'adresse de la charge ;
 - DOCX (rapport d'évaluation) : la charge est du texte, sans champ ni lien hypertexte ;
-- XLSX (cahier d'un partenaire et compilation, modèle de saisie, données ouvertes) et CSV (données
-  ouvertes, journal d'audit) : aucune cellule n'est une formule et aucun texte ne commence par
-  ``=``, ``+``, ``-``, ``@``, une tabulation ou un retour chariot sans l'apostrophe de
-  ``safe_text`` (un nombre négatif reste un nombre) ; la charge, apostrophe retirée, est intacte.
+- XLSX (cahier d'un partenaire et compilation, modèle de saisie, données ouvertes) : chaque texte
+  est une cellule de type texte (``s``), aucune n'est une formule ni une erreur, et la charge se
+  relit identique, sans apostrophe ajoutée (règle XLSX de ``cdv.core.formulas``) ;
+- CSV (données ouvertes, journal d'audit) : aucun texte ne commence par ``=``, ``+``, ``-``, ``@``,
+  une tabulation ou un retour chariot sans l'apostrophe de ``csv_text`` (un nombre négatif reste un
+  nombre) ; la charge, apostrophe retirée, est intacte.
 """
 
 import csv
@@ -83,6 +85,7 @@ TEXTS = {
     "item_text": f"{MINUS} {IMG} ?",
     "council_answer": f"{HYPERLINK} {IMG}",
     "project_title": f"{DDE} {SCRIPT}",
+    "funder_name": f"{HYPERLINK} {SCRIPT}",
 }
 YEAR = 2025
 
@@ -187,7 +190,7 @@ def poisoned(nantes):
     # Une subvention votée et signée (fichiers SCDL) : projet et association piégés.
     funder = factories.CallFunderFactory(
         call=factories.CallFactory(contract=nantes, voted=True),
-        partner=factories.PartnerFactory(siret="21440109300015"),
+        partner=factories.PartnerFactory(siret="21440109300015", name=TEXTS["funder_name"]),
     )
     line = factories.FunderLineFactory(
         application=factories.ApplicationFactory(
@@ -197,7 +200,7 @@ def poisoned(nantes):
         voted=True,
     )
     factories.GrantActFactory(line=line, signed=True)
-    return {"contract": nantes, "pilot": pilot, "partner": partner, "qpv": qpv}
+    return {"contract": nantes, "pilot": pilot, "partner": partner, "qpv": qpv, "call": funder.call}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -225,6 +228,7 @@ def _url(name, *args, query=""):
 
 PARTNER = lambda world: world["partner"].slug  # noqa: E731
 QPV = lambda world: world["qpv"].code  # noqa: E731
+CALL_YEAR = lambda world: world["call"].year  # noqa: E731
 
 # (nom, format, URL, textes attendus)
 EXPORTS = [
@@ -271,6 +275,19 @@ EXPORTS = [
         ["questionnaire_title", "questionnaire_intro", "item_scale", "item_text"],
     ),
     ("journal-audit", "csv", _url("audit", query="?format=csv"), ["commitment_title"]),
+    # Appel à projets : programmation et suivi des versements (association et projet piégés).
+    (
+        "programmation",
+        "xlsx",
+        _url("programmation_xlsx", CALL_YEAR),
+        ["partner_name", "project_title", "funder_name"],
+    ),
+    (
+        "versements",
+        "xlsx",
+        _url("call_payments_xlsx", CALL_YEAR),
+        ["partner_name", "project_title", "funder_name"],
+    ),
 ]
 OPENDATA_TEXTS = {
     "partenaires": ["partner_name"],
@@ -384,8 +401,16 @@ def check_xlsx(content: bytes, expected: list[str]):
             for cell in row:
                 assert cell.data_type != "f", (sheet.title, cell.coordinate, cell.value)
                 if isinstance(cell.value, str):
+                    assert cell.data_type == "s", (sheet.title, cell.coordinate, cell.value)
                     cells.append(cell.value)
-    check_cells(cells, expected, "xlsx")
+    with zipfile.ZipFile(io.BytesIO(content)) as archive:
+        for name in archive.namelist():
+            if name.startswith("xl/worksheets/"):
+                assert "<f>" not in archive.read(name).decode("utf-8"), name
+    # La charge est relue identique : pas d'apostrophe ajoutée devant.
+    for key in expected:
+        assert any(TEXTS[key] in value for value in cells), ("xlsx", key)
+    assert not [v for v in cells if v.startswith("'") and NEEDS_QUOTE_RE.match(v[1:])], "xlsx"
 
 
 def check_csv(content: bytes, expected: list[str]):

@@ -23,7 +23,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET
 
 from cdv.contracts.abilities import contract_abilities
-from cdv.core.spreadsheets import safe_text
+from cdv.core.formulas import csv_text
 from cdv.users.models import User
 
 from ..forms.audit import AuditFilterForm, person_label
@@ -232,11 +232,11 @@ def _csv_lines(writer, batch):
         yield writer.writerow(
             [
                 timezone.localtime(item["date"]).strftime("%Y-%m-%d %H:%M:%S"),
-                safe_text(item["who"]),
+                csv_text(str(item["who"])),
                 item["action"],
                 item["kind"],
-                safe_text(item["object_id"]),
-                safe_text(item["label"]),
+                csv_text(str(item["object_id"])),
+                csv_text(str(item["label"])),
             ]
         )
 
