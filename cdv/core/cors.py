@@ -5,7 +5,9 @@ Reçoivent ``Access-Control-Allow-Origin: *``, sans ``Access-Control-Allow-Crede
 - les GET et HEAD de l'API (``/api/v1/…``), toutes des lectures publiques pour qui n'est pas
   identifié ;
 - les fichiers de données ouvertes d'un contrat (``/contrats/<slug>/donnees/<ressource>.<format>``),
-  dont ``datapackage.json``, et les contours de la carte (``/contrats/<slug>/carte.geojson``).
+  dont ``datapackage.json``, les contours de la carte (``/contrats/<slug>/carte.geojson``),
+  l'agenda public (``agenda.ics``, pas l'adresse personnelle avec ``?cle=``) et le fil
+  (``actualites.atom``).
 
 Seulement pour un appel anonyme : sans en-tête ``Authorization`` ni session connectée (un
 navigateur n'envoie de toute façon pas ses cookies à ``*``). Une requête de contrôle préalable
@@ -23,7 +25,8 @@ READ_METHODS = {"GET", "HEAD"}
 PUBLIC_PATHS = re.compile(
     r"^/(?:api/v1/.*"
     r"|contrats/[-\w]+/donnees/[-\w]+\.[a-z]+"
-    r"|contrats/[-\w]+/carte\.geojson)$"
+    r"|contrats/[-\w]+/carte\.geojson"
+    r"|contrats/[-\w]+/(?:agenda\.ics|actualites\.atom))$"
 )
 ALLOW_METHODS = "GET, HEAD, OPTIONS"
 ALLOW_HEADERS = ("accept", "accept-language", "content-language", "if-none-match", "if-modified-since")
@@ -36,7 +39,7 @@ def is_public_read_path(path: str) -> bool:
 
 
 def _anonymous(request) -> bool:
-    if request.headers.get("Authorization"):
+    if request.headers.get("Authorization") or request.GET.get("cle"):
         return False
     user = getattr(request, "user", None)
     return not (user is not None and user.is_authenticated)

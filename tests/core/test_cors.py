@@ -20,6 +20,8 @@ PUBLIC_GETS = [
     f"/contrats/{SLUG}/donnees/quartiers.csv",
     f"/contrats/{SLUG}/donnees/quartiers.geojson",
     f"/contrats/{SLUG}/carte.geojson",
+    f"/contrats/{SLUG}/agenda.ics",
+    f"/contrats/{SLUG}/actualites.atom",
 ]
 
 
@@ -122,3 +124,8 @@ def test_a_signed_in_session_gets_no_cors_headers(client, nantes):
         response = client.get(url, headers={"Origin": ORIGIN})
         assert response.status_code == 200, url
         assert_no_cors(response)
+
+
+def test_a_personal_calendar_address_gets_no_cors_headers(client, nantes):
+    """L'adresse personnelle de l'agenda (``?cle=``) lit avec les droits d'un membre : pas de CORS."""
+    assert_no_cors(client.get(f"/contrats/{SLUG}/agenda.ics?cle=1-abc", headers={"Origin": ORIGIN}))
