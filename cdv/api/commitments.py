@@ -15,13 +15,13 @@ from cdv.partners.models import Partner
 from cdv.plan.models import Action
 from cdv.territories.models import Territory
 
-from .auth import require_user, visible_contract
+from .auth import visible_contract, writer
 from .lookups import objective_by_code
 from .pagination import paginated
 from .params import MAX_SMALL, SLUG_PATTERN, CommitmentId, ContractSlug
 from .schemas import READ_ERRORS, WRITE_SECURITY, Error, ValidationErrorOut
 
-router = Router(tags=["Engagements"])
+router = Router(tags=["commitments"])
 MAX_ITEMS = 200  # éléments d'une liste reçue (QPV, indicateurs, moyens) : borne les requêtes SQL
 
 
@@ -291,10 +291,11 @@ WRITE_ERRORS = {400: Error, 401: Error, 403: Error, 404: Error, 422: ValidationE
     summary="Créer un engagement (brouillon)",
     operation_id="create_commitment",
     openapi_extra=WRITE_SECURITY,
+    auth=writer,
 )
 def create_commitment(request, slug: ContractSlug, payload: CommitmentIn):
     """Avec un jeton ou une session (et son jeton CSRF) : pilote, ou référent du partenaire."""
-    user = require_user(request)
+    user = request.auth
     _, contract = _contract(request, slug)
     partner = Partner.objects.filter(slug=payload.partner).first()
     if partner is None:
@@ -341,11 +342,12 @@ def create_commitment(request, slug: ContractSlug, payload: CommitmentIn):
     summary="Modifier un engagement (verrou optimiste)",
     operation_id="update_commitment",
     openapi_extra=WRITE_SECURITY,
+    auth=writer,
 )
 def update_commitment(request, slug: ContractSlug, pk: CommitmentId, payload: CommitmentPatch):
     """Renvoyer la `version` lue : si quelqu'un a enregistré entre-temps, 409 avec les changements.
     Un engagement confirmé ou en cours ne se modifie qu'avec un motif d'avenant."""
-    user = require_user(request)
+    user = request.auth
     _, contract = _contract(request, slug)
     commitment = _get(user, contract, pk)
     if not abilities.commitment_abilities(user, commitment)["edit"]:
@@ -389,10 +391,11 @@ def update_commitment(request, slug: ContractSlug, pk: CommitmentId, payload: Co
     summary="Faire avancer un engagement dans son cycle de vie",
     operation_id="transition_commitment",
     openapi_extra=WRITE_SECURITY,
+    auth=writer,
 )
 def transition(request, slug: ContractSlug, pk: CommitmentId, payload: TransitionIn):
     """propose (partenaire ou pilote), validate et return (pilote), start, close (avec `outcome`)."""
-    user = require_user(request)
+    user = request.auth
     _, contract = _contract(request, slug)
     commitment = _get(user, contract, pk)
     calls = {

@@ -17,10 +17,10 @@ from ninja.errors import HttpError
 from cdv.core.ratelimit import parse_rate, rate_limited
 from cdv.territories.enums import Geography
 
-from .auth import api_user
+from .auth import api_user, caller
 from .schemas import READ_ERRORS, Error
 
-router = Router(tags=["Géoréférencement"])
+router = Router(tags=["georef"])
 
 MAX_POINTS = 1_000
 MAX_ADDRESSES = 100
@@ -178,9 +178,9 @@ def georef_point(
     summary="Situer une liste de points ou d'adresses par rapport aux QPV",
     description=BATCH_DESCRIPTION,
     operation_id="georef_batch",
+    auth=caller,
 )
 def georef_batch(request, response: HttpResponse, body: GeorefIn):
-    api_user(request)
     if (body.points is None) == (body.addresses is None):
         raise HttpError(422, "Requête invalide — donnez soit « points », soit « addresses » (l'un des deux).")
     geography = body.geography.value

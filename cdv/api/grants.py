@@ -42,13 +42,13 @@ from cdv.grants.services import applications as services
 from cdv.partners.models import Partner
 from cdv.plan.models import Action, Enjeu
 
-from .auth import require_user, visible_contract
+from .auth import visible_contract, writer
 from .lookups import objective_by_code
 from .pagination import paginated
 from .params import MAX_SMALL, SLUG_PATTERN, ContractSlug
 from .schemas import READ_ERRORS, WRITE_SECURITY, Error, ValidationErrorOut
 
-router = Router(tags=["Appels à projets"])
+router = Router(tags=["grants"])
 
 DRAFT_PREFIX = "brouillon-"
 CENTS = Decimal("0.01")
@@ -751,11 +751,12 @@ def _resolve_project(contract, payload: ApplicationPatch) -> tuple[dict, list | 
     summary="Créer un dossier (brouillon) pour son association",
     operation_id="create_application",
     openapi_extra=WRITE_SECURITY,
+    auth=writer,
 )
 def create_application(request, slug: ContractSlug, year: CallYear, payload: ApplicationCreateIn):
     """Référent de l'association, pendant la fenêtre de dépôt. Le brouillon n'a pas encore de
     numéro : il se désigne par son champ « ref » (« brouillon-<id> »)."""
-    user = require_user(request)
+    user = request.auth
     _, contract, call = get_call(request, slug, year)
     partner = Partner.objects.filter(slug=payload.partner).first()
     if partner is None:
@@ -776,13 +777,14 @@ def create_application(request, slug: ContractSlug, year: CallYear, payload: App
     summary="Modifier le projet d'un dossier (verrou optimiste)",
     operation_id="update_application",
     openapi_extra=WRITE_SECURITY,
+    auth=writer,
 )
 def update_application(
     request, slug: ContractSlug, year: CallYear, number: ApplicationRef, payload: ApplicationPatch
 ):
     """Un brouillon, ou un dossier rendu pour compléments, de sa propre association. Renvoyer la
     `version` lue : si quelqu'un a enregistré entre-temps un champ envoyé, 409 avec les écarts."""
-    user = require_user(request)
+    user = request.auth
     _, contract, call = get_call(request, slug, year)
     application = find_application(user, call, number)
     data, qpvs = _resolve_project(contract, payload)
@@ -800,13 +802,14 @@ def update_application(
     summary="Budget du projet et demandes aux financeurs",
     operation_id="set_application_budget",
     openapi_extra=WRITE_SECURITY,
+    auth=writer,
 )
 def set_application_budget(
     request, slug: ContractSlug, year: CallYear, number: ApplicationRef, payload: BudgetIn
 ):
     """`lines` remplace les lignes du budget CERFA ; `requests` fixe le montant demandé à chaque
     financeur de l'appel (0 : pas sollicité). L'un, l'autre ou les deux."""
-    user = require_user(request)
+    user = request.auth
     _, _, call = get_call(request, slug, year)
     application = find_application(user, call, number)
     if payload.lines is None and payload.requests is None:
@@ -842,6 +845,7 @@ def set_application_budget(
     summary="Déposer un dossier",
     operation_id="submit_application",
     openapi_extra=WRITE_SECURITY,
+    auth=writer,
 )
 def submit_application(
     request, slug: ContractSlug, year: CallYear, number: ApplicationRef, payload: SubmitIn
@@ -849,7 +853,7 @@ def submit_application(
     """Acte explicite d'une personne nommée : fige le dossier, lui donne son numéro, transmet
     chaque ligne aux financeurs et envoie le récépissé. Refusé (422, rien ne change) si quelque
     chose manque, si la fenêtre de dépôt est close ou si une case n'est pas cochée."""
-    user = require_user(request)
+    user = request.auth
     _, _, call = get_call(request, slug, year)
     application = find_application(user, call, number)
     result = _run(

@@ -14,7 +14,7 @@ from .pagination import paginated
 from .params import MAX_SMALL, ContractSlug, IndicatorCode
 from .schemas import READ_ERRORS
 
-router = Router(tags=["Indicateurs"])
+router = Router(tags=["indicators"])
 PERIOD_RE = re.compile(r"^(\d{4})(?:-?[TQ]([1-4]))?$")
 
 
