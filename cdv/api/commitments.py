@@ -291,7 +291,7 @@ class TransitionIn(Schema):
     @classmethod
     def _closing_needs_an_outcome(cls, outcome, info: ValidationInfo):
         if info.data.get("action") == "close" and outcome not in CLOSING_OUTCOMES:
-            raise rule_error("pour clore (close), donnez l'issue : " + ", ".join(CLOSING_OUTCOMES) + ".")
+            raise rule_error("pour clore (close), donnez l'issue : " + ", ".join(CLOSING_OUTCOMES))
         return outcome
 
     @field_validator("comment")
@@ -301,16 +301,16 @@ class TransitionIn(Schema):
             info.data.get("action") == "close" and info.data.get("outcome") == CommitmentStatus.ABANDONED
         )
         if (info.data.get("action") == "return" or abandon) and not comment.strip():
-            raise rule_error("dites pourquoi (renvoi au partenaire, abandon).")
+            raise rule_error("dites pourquoi (renvoi au partenaire, abandon)")
         return comment
 
 
 def qpvs_for_scope(scope, qpvs):
     """Même règle que le service : la portée QPV cite au moins un QPV, les autres aucun."""
     if scope == CommitmentScope.QPV and not qpvs:
-        raise rule_error("un engagement de portée « quartiers choisis » (QPV) cite au moins un QPV.")
+        raise rule_error("un engagement de portée « quartiers choisis » (QPV) cite au moins un QPV")
     if scope not in {None, CommitmentScope.QPV} and qpvs:
-        raise rule_error("un engagement de portée générale ne cite pas de quartier.")
+        raise rule_error("un engagement de portée générale ne cite pas de quartier")
     return qpvs
 
 

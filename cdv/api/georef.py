@@ -110,7 +110,7 @@ class GeorefIn(Schema):
     @model_validator(mode="after")
     def _points_or_addresses(self):
         if (self.points is None) == (self.addresses is None):
-            raise rule_error("donnez soit « points », soit « addresses » (l'un des deux).")
+            raise rule_error("donnez soit « points », soit « addresses » (l'un des deux)")
         return self
 
 

@@ -669,7 +669,7 @@ class BudgetIn(Schema):
     @model_validator(mode="after")
     def _lines_or_requests(self):
         if self.lines is None and self.requests is None:
-            raise rule_error("lines, requests : envoyez au moins l'un des deux.")
+            raise rule_error("envoyez « lines », « requests » ou les deux")
         return self
 
 

@@ -85,7 +85,6 @@ def _dictionaries():
         "years": [2024, 2025, 2026],
         "epcis": ["244400404", "244400644"],
         "versions": [1, 2, 3],
-        "transitions": ["propose", "validate", "return", "start", "close"],
     }
     return {name: {"values": entries} for name, entries in values.items() if entries}
 
@@ -148,9 +147,8 @@ def _config(headers=None, coverage=True, allow_nul=True, mode=None):
                     "body.means[*].year": "years",
                 },
             ),
-            _per_operation(
-                "transition_commitment", **{"path.pk": "commitments", "body.action": "transitions"}
-            ),
+            # L'action vient de l'énumération du schéma, avec ses règles (commentaire, issue).
+            _per_operation("transition_commitment", **{"path.pk": "commitments"}),
         ],
     }
     if headers:
