@@ -39,6 +39,14 @@ SHA-256 du corps) : renvoyez-le dans `If-None-Match` pour recevoir `304 Not Modi
 tant que rien n'a changé. Les réponses portent `Vary: Authorization, Cookie`.
 
 **Erreurs.** En français, dans `detail` (et `errors`, paramètre par paramètre, pour un 422).
+Le schéma de chaque corps déclare ce que le serveur vérifie : énumérations, motifs des codes,
+chiffres des montants (nombre JSON ou texte décimal, deux décimales), règles entre champs
+(`if`/`then`, `oneOf`, `anyOf`). Un corps conforme n'est refusé (422 sans `errors`) que pour le
+sens de ses données : code inconnu du contrat, année hors de sa période, engagement confirmé
+modifié sans motif d'avenant. Une écriture sans jeton valide reçoit 401 avant toute validation.
+
+**Clients générés.** Les étiquettes et les identifiants d'opération sont en ASCII
+(`commitments`, `evaluations`…) ; le nom français est dans `x-displayName`.
 
 **Écritures.** Les engagements se créent et se modifient avec un jeton ou une session et son
 jeton CSRF ; de même, le référent d'une association crée, complète et dépose ses dossiers de
