@@ -64,11 +64,12 @@ Day = Annotated[date, BeforeValidator(_text_date)]
 
 def decimal(max_digits: int, *, decimal_places: int = 2, maximum: Decimal | None = None, text=None):
     """Un décimal positif : nombre JSON (multiple de 0,01) ou texte (motif ``text``, par défaut
-    « chiffres, point, au plus ``decimal_places`` décimales »), au plus ``maximum``."""
+    chiffres [0-9], point, au plus ``decimal_places`` décimales), au plus ``maximum``. Les motifs
+    écrivent [0-9] plutôt que \\d, qui admet d'autres chiffres Unicode en Python (pas en JSON Schema)."""
     whole = max_digits - decimal_places
     largest = Decimal(10**whole) - Decimal(1).scaleb(-decimal_places)
     top = largest if maximum is None else min(largest, maximum)
-    text = text or rf"^\d{{1,{whole}}}(\.\d{{1,{decimal_places}}})?$"
+    text = text or rf"^[0-9]{{1,{whole}}}(\.[0-9]{{1,{decimal_places}}})?$"
     schema = {
         "anyOf": [
             {

@@ -52,7 +52,7 @@ from .schemas import READ_ERRORS, WRITE_SECURITY, Error, ValidationErrorOut
 
 router = Router(tags=["grants"])
 
-Percent = decimal(5, maximum=Decimal(100), text=r"^(100(\.0{1,2})?|\d{1,2}(\.\d{1,2})?)$")
+Percent = decimal(5, maximum=Decimal(100), text=r"^(100(\.0{1,2})?|[0-9]{1,2}(\.[0-9]{1,2})?)$")
 DRAFT_PREFIX = "brouillon-"
 CENTS = Decimal("0.01")
 CallYear = Annotated[int, Path(description="année de l'appel", ge=2000, le=2100, example=2025)]

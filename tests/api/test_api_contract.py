@@ -162,3 +162,17 @@ def test_the_openapi_document_declares_what_the_server_checks(
     assert refused is not well_formed, (response.status_code, response.content)
     if refused:
         assert all(error["message"] != "valeur invalide" for error in response.json()["errors"])
+
+
+@pytest.mark.reference
+@pytest.mark.parametrize(
+    ("period", "valid"),
+    [("2024", True), ("2024-T3", True), ("2024t3", True), ("2024-Q4", True), ("2024-T5", False)]
+    + [(" 2024", False), ("fin 2025", False), ("24", False), ("２０２４", False)],
+)
+def test_the_period_filter_follows_its_declared_pattern(client, spec, period, valid):
+    operation = spec["paths"]["/api/v1/contracts/{slug}/indicators/{code}/values"]["get"]
+    (schema,) = [p["schema"] for p in operation["parameters"] if p["name"] == "period"]
+    assert jsonschema.Draft202012Validator(schema).is_valid(period) is valid
+    url = "/api/v1/contracts/nantes-metropole-2024-2030/indicators/taux-chomage-localise/values"
+    assert (client.get(url, {"period": period}).status_code == 422) is not valid
