@@ -15,7 +15,7 @@ from .params import MAX_SMALL, ContractSlug, IndicatorCode
 from .schemas import READ_ERRORS
 
 router = Router(tags=["indicators"])
-PERIOD_PATTERN = r"^[0-9]{4}(-?[TtQq][1-4])?$"
+PERIOD_PATTERN = r"^([0-9]{4}(-?[TtQq][1-4])?)?$"  # vide : pas de filtre
 PERIOD_RE = re.compile(r"^(\d{4})(?:-?[TQ]([1-4]))?$")
 
 

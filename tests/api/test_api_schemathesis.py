@@ -264,3 +264,21 @@ def test_writes_accept_what_the_schema_allows_and_refuse_the_rest(case):
     case.call_and_validate(
         excluded_checks=[positive_data_acceptance], additional_checks=[schema_valid_requests_pass_validation]
     )
+
+
+@pytest.fixture
+def anonymous_contract_schema(wsgi_app):
+    """Lectures anonymes, cas valides et invalides (mode « all »)."""
+    return schemathesis.openapi.from_wsgi("/api/v1/openapi.json", wsgi_app, config=_config(mode="all"))
+
+
+anonymous_contract = schemathesis.pytest.from_fixture("anonymous_contract_schema")
+
+
+@anonymous_contract.include(method="GET").parametrize()
+@HYPOTHESIS
+def test_reads_accept_what_the_schema_allows_and_refuse_the_rest(case):
+    """Les mêmes vérifications que pour les écritures, sur les lectures anonymes (filtres, chemins)."""
+    case.call_and_validate(
+        excluded_checks=[positive_data_acceptance], additional_checks=[schema_valid_requests_pass_validation]
+    )
