@@ -56,6 +56,20 @@ def require_user(request):
     return user
 
 
+def writer(request):
+    """Authentification d'une écriture, déclarée par ``auth=writer`` sur l'opération : django-ninja
+    la fait passer avant la lecture du corps, si bien qu'un appel anonyme ou au jeton faux reçoit
+    401 (ou 403 : CSRF, second facteur) sans la liste des champs attendus. L'appelant est ensuite
+    ``request.auth``."""
+    return require_user(request)
+
+
+def caller(request):
+    """Comme ``writer`` pour une opération ouverte à tous (POST /georef) : un jeton faux est refusé
+    (401) avant la lecture du corps ; sans jeton, l'appelant est anonyme."""
+    return api_user(request)
+
+
 def visible_contract(request, slug):
     """(appelant, contrat) si le contrat est visible de l'appelant ; sinon 404, sans rien révéler."""
     user = api_user(request)

@@ -2,11 +2,13 @@
 
 from datetime import date
 from decimal import Decimal
+from typing import Annotated, Literal
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Prefetch
 from ninja import Field, Query, Router, Schema, Status
 from ninja.errors import HttpError
+from pydantic import ValidationInfo, field_validator
 
 from cdv.commitments import abilities, services
 from cdv.commitments.enums import CommitmentScope, CommitmentStatus, FundingKind
@@ -15,29 +17,69 @@ from cdv.partners.models import Partner
 from cdv.plan.models import Action
 from cdv.territories.models import Territory
 
-from .auth import require_user, visible_contract
+from .auth import visible_contract, writer
+from .fields import ACTION_CODE_PATTERN, NON_BLANK, Day, decimal, integer, rule_error
 from .lookups import objective_by_code
 from .pagination import paginated
-from .params import MAX_SMALL, SLUG_PATTERN, CommitmentId, ContractSlug
+from .params import (
+    MAX_SMALL,
+    OBJECTIVE_CODE_PATTERN,
+    QPV_CODE_PATTERN,
+    SLUG_PATTERN,
+    CommitmentId,
+    ContractSlug,
+)
 from .schemas import READ_ERRORS, WRITE_SECURITY, Error, ValidationErrorOut
 
-router = Router(tags=["Engagements"])
+router = Router(tags=["commitments"])
 MAX_ITEMS = 200  # éléments d'une liste reçue (QPV, indicateurs, moyens) : borne les requêtes SQL
+QpvCode = Annotated[str, Field(pattern=QPV_CODE_PATTERN)]
+IndicatorCode = Annotated[str, Field(pattern=SLUG_PATTERN)]
+CLOSING_OUTCOMES = [
+    CommitmentStatus.DONE,
+    CommitmentStatus.PARTLY_DONE,
+    CommitmentStatus.NOT_DONE,
+    CommitmentStatus.ABANDONED,
+]
+GENERAL_SCOPES = [CommitmentScope.CONTRACT.value, CommitmentScope.METROPOLITAN.value]
+_NON_BLANK = {"type": "string", "pattern": NON_BLANK}
+# Les règles des transitions, dans le schéma (JSON Schema 2020-12) comme dans la validation.
+TRANSITION_RULES = {
+    "allOf": [
+        {
+            "if": {"properties": {"action": {"const": "close"}}, "required": ["action"]},
+            "then": {
+                "required": ["outcome"],
+                "properties": {"outcome": {"enum": [s.value for s in CLOSING_OUTCOMES]}},
+            },
+        },
+        {
+            "if": {"properties": {"action": {"const": "return"}}, "required": ["action"]},
+            "then": {"required": ["comment"], "properties": {"comment": _NON_BLANK}},
+        },
+        {
+            "if": {
+                "properties": {"action": {"const": "close"}, "outcome": {"const": "ABANDONNE"}},
+                "required": ["action", "outcome"],
+            },
+            "then": {"required": ["comment"], "properties": {"comment": _NON_BLANK}},
+        },
+    ]
+}
 
 
 class MeansIn(Schema):
-    year: int = Field(..., ge=1990, le=2100, description="année (dans la période du contrat)")
-    fte: Decimal = Field(
-        Decimal(0), ge=0, max_digits=7, decimal_places=2, description="équivalents temps plein"
-    )
-    amount_eur: Decimal = Field(
-        Decimal(0), ge=0, max_digits=14, decimal_places=2, description="montant en euros"
-    )
+    year: integer(1990, 2100) = Field(..., description="année (dans la période du contrat)")
+    fte: decimal(7) = Field(Decimal(0), description="équivalents temps plein (5 chiffres, 2 décimales)")
+    amount_eur: decimal(14) = Field(Decimal(0), description="montant en euros (12 chiffres, 2 décimales)")
     funding: FundingKind = Field(..., description="droit commun ou crédits spécifiques")
 
 
-class CommitmentMeansOut(MeansIn):
-    pass
+class CommitmentMeansOut(Schema):
+    year: int = Field(description="année")
+    fte: Decimal = Field(description="équivalents temps plein")
+    amount_eur: Decimal = Field(description="montant en euros")
+    funding: FundingKind = Field(description="droit commun ou crédits spécifiques")
 
 
 class CommitmentOut(Schema):
@@ -124,26 +166,38 @@ class CommitmentIn(Schema):
                     "deadline": "2027-12-31",
                     "means": [{"year": 2026, "fte": "0.5", "amount_eur": "12000", "funding": "DROIT_COMMUN"}],
                 }
-            ]
+            ],
+            # Portée QPV (par défaut) : au moins un QPV ; autre portée : aucun.
+            "if": {"properties": {"scope": {"enum": GENERAL_SCOPES}}, "required": ["scope"]},
+            "then": {"properties": {"qpvs": {"maxItems": 0}}},
+            "else": {"properties": {"qpvs": {"minItems": 1}}, "required": ["qpvs"]},
         }
     }
 
-    partner: str = Field(..., description="slug du partenaire engagé")
-    objective: str = Field(..., description="code de l'objectif, ex. 1.2")
-    action: str | None = Field(None, description="code de l'action, ex. 1.2.3")
-    title: str = Field(..., max_length=300, description="intitulé")
+    partner: str = Field(..., pattern=SLUG_PATTERN, description="slug du partenaire engagé")
+    objective: str = Field(..., pattern=OBJECTIVE_CODE_PATTERN, description="code de l'objectif, ex. 1.2")
+    action: str | None = Field(None, pattern=ACTION_CODE_PATTERN, description="code de l'action, ex. 1.2.3")
+    title: str = Field(..., min_length=1, max_length=300, description="intitulé")
     summary_plain: str = Field("", max_length=300, description="résumé en langage clair")
     description: str = Field("", description="description")
     scope: CommitmentScope = Field(CommitmentScope.QPV, description="portée")
-    qpvs: list[str] = Field(
-        [], max_length=MAX_ITEMS, description="codes des QPV cités (portée QPV seulement)"
+    qpvs: list[QpvCode] = Field(
+        [],
+        max_length=MAX_ITEMS,
+        validate_default=True,
+        description="codes des QPV cités : au moins un pour la portée QPV, aucun pour une autre portée",
     )
-    indicators: list[str] = Field(
+    indicators: list[IndicatorCode] = Field(
         [], max_length=MAX_ITEMS, description="codes des indicateurs de suivi du contrat"
     )
     target: str = Field("", max_length=300, description="cible")
-    deadline: date | None = Field(None, description="échéance (au plus tard la fin du contrat)")
+    deadline: Day | None = Field(None, description="échéance (au plus tard la fin du contrat)")
     means: list[MeansIn] = Field([], max_length=MAX_ITEMS, description="moyens par année et par nature")
+
+    @field_validator("qpvs")
+    @classmethod
+    def _qpvs_follow_the_scope(cls, qpvs, info: ValidationInfo):
+        return qpvs_for_scope(info.data.get("scope"), qpvs)
 
 
 class CommitmentPatch(Schema):
@@ -151,40 +205,113 @@ class CommitmentPatch(Schema):
     null pour les autres champs les laisse inchangés, sauf l'échéance, qu'il efface."""
 
     model_config = {
-        "json_schema_extra": {"examples": [{"version": 1, "target": "250 personnes reçues par an"}]}
+        "json_schema_extra": {
+            "examples": [{"version": 1, "target": "250 personnes reçues par an"}],
+            # Portée et QPV envoyés ensemble : même règle qu'à la création.
+            "allOf": [
+                {
+                    "if": {
+                        "properties": {"scope": {"enum": GENERAL_SCOPES}, "qpvs": {"type": "array"}},
+                        "required": ["scope", "qpvs"],
+                    },
+                    "then": {"properties": {"qpvs": {"maxItems": 0}}},
+                },
+                {
+                    "if": {
+                        "properties": {"scope": {"const": "QPV"}, "qpvs": {"type": "array"}},
+                        "required": ["scope", "qpvs"],
+                    },
+                    "then": {"properties": {"qpvs": {"minItems": 1}}},
+                },
+            ],
+        }
     }
 
-    version: int = Field(
-        ..., ge=1, le=2**31 - 1, description="version lue : un autre enregistrement entre-temps donne 409"
+    version: integer(1, 2**31 - 1) = Field(
+        ...,
+        description="version lue : un autre enregistrement entre-temps donne 409",
     )
-    objective: str | None = Field(None, description="code de l'objectif, ex. 1.2")
-    action: str | None = Field(None, description="code de l'action, ex. 1.2.3")
-    title: str = Field(None, max_length=300, description="intitulé")
+    objective: str | None = Field(
+        None, pattern=OBJECTIVE_CODE_PATTERN, description="code de l'objectif, ex. 1.2"
+    )
+    action: str | None = Field(None, pattern=ACTION_CODE_PATTERN, description="code de l'action, ex. 1.2.3")
+    title: str = Field(None, min_length=1, max_length=300, description="intitulé")
     summary_plain: str = Field(None, max_length=300, description="résumé en langage clair")
     description: str = Field(None, description="description")
     scope: CommitmentScope | None = Field(None, description="portée")
-    qpvs: list[str] | None = Field(
-        None, max_length=MAX_ITEMS, description="codes des QPV cités (remplacent les précédents)"
+    qpvs: list[QpvCode] | None = Field(
+        None,
+        max_length=MAX_ITEMS,
+        description="codes des QPV cités (remplacent les précédents) ; envoyés avec la portée, au moins "
+        "un pour la portée QPV, aucun pour une autre",
     )
-    indicators: list[str] | None = Field(
+    indicators: list[IndicatorCode] | None = Field(
         None, max_length=MAX_ITEMS, description="codes des indicateurs de suivi (remplacent les précédents)"
     )
     target: str = Field(None, max_length=300, description="cible")
-    deadline: date | None = Field(None, description="échéance ; null pour l'effacer")
+    deadline: Day | None = Field(None, description="échéance ; null pour l'effacer")
     means: list[MeansIn] | None = Field(
         None, max_length=MAX_ITEMS, description="moyens par année (remplacent les précédents)"
     )
     amendment_reason: str = Field(
-        "", description="motif de l'avenant, obligatoire si l'engagement est confirmé"
+        "",
+        max_length=2000,
+        description="motif de l'avenant : obligatoire (non vide) si l'engagement est confirmé ou en cours "
+        "(champ `status` : CONFIRME, EN_COURS) et que la modification change quelque chose ; sinon 422",
     )
+
+    @field_validator("qpvs")
+    @classmethod
+    def _qpvs_follow_the_scope(cls, qpvs, info: ValidationInfo):
+        scope = info.data.get("scope")
+        return qpvs if scope is None or qpvs is None else qpvs_for_scope(scope, qpvs)
 
 
 class TransitionIn(Schema):
-    model_config = {"json_schema_extra": {"examples": [{"action": "propose"}]}}
+    model_config = {"json_schema_extra": {"examples": [{"action": "propose"}], **TRANSITION_RULES}}
 
-    action: str = Field(..., description="propose, validate, return, start ou close")
-    comment: str = Field("", description="commentaire (motif d'un renvoi, d'une clôture)")
-    outcome: CommitmentStatus | None = Field(None, description="issue d'une clôture (close)")
+    action: Literal["propose", "validate", "return", "start", "close"] = Field(
+        ..., description="propose, validate, return, start ou close"
+    )
+    outcome: CommitmentStatus | None = Field(
+        None,
+        validate_default=True,
+        description="issue d'une clôture, obligatoire pour close : REALISE, PARTIELLEMENT_REALISE, "
+        "NON_REALISE ou ABANDONNE",
+    )
+    comment: str = Field(
+        "",
+        max_length=2000,
+        validate_default=True,
+        description="commentaire : obligatoire (non vide) pour un renvoi (return) et pour un abandon "
+        "(close avec ABANDONNE)",
+    )
+
+    @field_validator("outcome")
+    @classmethod
+    def _closing_needs_an_outcome(cls, outcome, info: ValidationInfo):
+        if info.data.get("action") == "close" and outcome not in CLOSING_OUTCOMES:
+            raise rule_error("pour clore (close), donnez l'issue : " + ", ".join(CLOSING_OUTCOMES))
+        return outcome
+
+    @field_validator("comment")
+    @classmethod
+    def _return_and_abandon_need_a_comment(cls, comment, info: ValidationInfo):
+        abandon = (
+            info.data.get("action") == "close" and info.data.get("outcome") == CommitmentStatus.ABANDONED
+        )
+        if (info.data.get("action") == "return" or abandon) and not comment.strip():
+            raise rule_error("dites pourquoi (renvoi au partenaire, abandon)")
+        return comment
+
+
+def qpvs_for_scope(scope, qpvs):
+    """Même règle que le service : la portée QPV cite au moins un QPV, les autres aucun."""
+    if scope == CommitmentScope.QPV and not qpvs:
+        raise rule_error("un engagement de portée « quartiers choisis » (QPV) cite au moins un QPV")
+    if scope not in {None, CommitmentScope.QPV} and qpvs:
+        raise rule_error("un engagement de portée générale ne cite pas de quartier")
+    return qpvs
 
 
 class ConflictOut(Schema):
@@ -291,10 +418,11 @@ WRITE_ERRORS = {400: Error, 401: Error, 403: Error, 404: Error, 422: ValidationE
     summary="Créer un engagement (brouillon)",
     operation_id="create_commitment",
     openapi_extra=WRITE_SECURITY,
+    auth=writer,
 )
 def create_commitment(request, slug: ContractSlug, payload: CommitmentIn):
     """Avec un jeton ou une session (et son jeton CSRF) : pilote, ou référent du partenaire."""
-    user = require_user(request)
+    user = request.auth
     _, contract = _contract(request, slug)
     partner = Partner.objects.filter(slug=payload.partner).first()
     if partner is None:
@@ -341,11 +469,12 @@ def create_commitment(request, slug: ContractSlug, payload: CommitmentIn):
     summary="Modifier un engagement (verrou optimiste)",
     operation_id="update_commitment",
     openapi_extra=WRITE_SECURITY,
+    auth=writer,
 )
 def update_commitment(request, slug: ContractSlug, pk: CommitmentId, payload: CommitmentPatch):
     """Renvoyer la `version` lue : si quelqu'un a enregistré entre-temps, 409 avec les changements.
     Un engagement confirmé ou en cours ne se modifie qu'avec un motif d'avenant."""
-    user = require_user(request)
+    user = request.auth
     _, contract = _contract(request, slug)
     commitment = _get(user, contract, pk)
     if not abilities.commitment_abilities(user, commitment)["edit"]:
@@ -389,10 +518,11 @@ def update_commitment(request, slug: ContractSlug, pk: CommitmentId, payload: Co
     summary="Faire avancer un engagement dans son cycle de vie",
     operation_id="transition_commitment",
     openapi_extra=WRITE_SECURITY,
+    auth=writer,
 )
 def transition(request, slug: ContractSlug, pk: CommitmentId, payload: TransitionIn):
     """propose (partenaire ou pilote), validate et return (pilote), start, close (avec `outcome`)."""
-    user = require_user(request)
+    user = request.auth
     _, contract = _contract(request, slug)
     commitment = _get(user, contract, pk)
     calls = {
@@ -406,8 +536,6 @@ def transition(request, slug: ContractSlug, pk: CommitmentId, payload: Transitio
             user=user, commitment=commitment, outcome=payload.outcome or "", reason=payload.comment
         ),
     }
-    if payload.action not in calls:
-        raise HttpError(422, "action : propose, validate, return, start ou close.")
     try:
         calls[payload.action]()
     except PermissionDenied as error:

@@ -11,7 +11,7 @@ from .pagination import paginated
 from .params import ContractSlug
 from .schemas import READ_ERRORS, ContractDetailOut, ContractOut
 
-router = Router(tags=["Contrats"])
+router = Router(tags=["contracts"])
 
 
 @router.get(

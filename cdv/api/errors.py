@@ -32,6 +32,10 @@ MESSAGES = {
     "too_long": "trop d'éléments ({max_length} au plus)",
     "greater_than": "doit être supérieur à {gt}",
     "less_than": "doit être inférieur à {lt}",
+    "literal_error": "valeur non admise (valeurs possibles : {expected})",
+    "regle": "{message}",
+    "float_type": "nombre attendu",
+    "float_parsing": "nombre attendu",
 }
 
 

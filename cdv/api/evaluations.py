@@ -31,7 +31,7 @@ from .pagination import paginated
 from .params import ContractSlug
 from .schemas import READ_ERRORS
 
-router = Router(tags=["Évaluations"])
+router = Router(tags=["evaluations"])
 
 ADOPTED_VERSION = "VERSION_ADOPTEE"
 FROZEN_VERSION = "VERSION_FIGEE"

@@ -13,14 +13,16 @@ from django.conf import settings
 from django.http import HttpResponse
 from ninja import Field, Query, Router, Schema, Status
 from ninja.errors import HttpError
+from pydantic import model_validator
 
 from cdv.core.ratelimit import parse_rate, rate_limited
 from cdv.territories.enums import Geography
 
-from .auth import api_user
+from .auth import api_user, caller
+from .fields import rule_error
 from .schemas import READ_ERRORS, Error
 
-router = Router(tags=["Géoréférencement"])
+router = Router(tags=["georef"])
 
 MAX_POINTS = 1_000
 MAX_ADDRESSES = 100
@@ -55,8 +57,8 @@ class GeorefBatchOut(Schema):
 
 
 class GeorefPointIn(Schema):
-    lon: float = Field(description="longitude en degrés décimaux (WGS84)", allow_inf_nan=False)
-    lat: float = Field(description="latitude en degrés décimaux (WGS84)", allow_inf_nan=False)
+    lon: float = Field(description="longitude en degrés décimaux (WGS84)", strict=True, allow_inf_nan=False)
+    lat: float = Field(description="latitude en degrés décimaux (WGS84)", strict=True, allow_inf_nan=False)
 
 
 class GeorefAddressIn(Schema):
@@ -72,17 +74,22 @@ class GeorefAddressIn(Schema):
 
 
 class GeorefIn(Schema):
-    points: list[GeorefPointIn] | None = Field(
-        None, max_length=MAX_POINTS, description=f"points à situer ({MAX_POINTS} au plus)"
+    # Ni null ni les deux : l'un ou l'autre (``oneOf`` ci-dessous, et ``_points_or_addresses``).
+    points: list[GeorefPointIn] = Field(
+        None, max_length=MAX_POINTS, description=f"points à situer ({MAX_POINTS} au plus) ; ou « addresses »"
     )
-    addresses: list[GeorefAddressIn] | None = Field(
+    addresses: list[GeorefAddressIn] = Field(
         None,
         max_length=MAX_ADDRESSES,
-        description=f"adresses à géocoder puis situer ({MAX_ADDRESSES} au plus)",
+        description=f"adresses à géocoder puis situer ({MAX_ADDRESSES} au plus) ; ou « points »",
     )
     geography: Geography = Field(Geography.QPV_2024, description="géographie prioritaire : 2024 ou 2015")
     min_score: float = Field(
-        0.5, ge=0, le=1, description="score minimal d'une adresse géocodée (en dessous : SCORE_FAIBLE)"
+        0.5,
+        strict=True,
+        ge=0,
+        le=1,
+        description="score minimal d'une adresse géocodée (en dessous : SCORE_FAIBLE)",
     )
 
     model_config = {
@@ -95,9 +102,16 @@ class GeorefIn(Schema):
                         {"address": "8 bd du Port", "city": "Amiens"},
                     ]
                 },
-            ]
+            ],
+            "oneOf": [{"required": ["points"]}, {"required": ["addresses"]}],
         }
     }
+
+    @model_validator(mode="after")
+    def _points_or_addresses(self):
+        if (self.points is None) == (self.addresses is None):
+            raise rule_error("donnez soit « points », soit « addresses » (l'un des deux)")
+        return self
 
 
 ERRORS = {**READ_ERRORS, 429: Error}
@@ -178,11 +192,9 @@ def georef_point(
     summary="Situer une liste de points ou d'adresses par rapport aux QPV",
     description=BATCH_DESCRIPTION,
     operation_id="georef_batch",
+    auth=caller,
 )
 def georef_batch(request, response: HttpResponse, body: GeorefIn):
-    api_user(request)
-    if (body.points is None) == (body.addresses is None):
-        raise HttpError(422, "Requête invalide — donnez soit « points », soit « addresses » (l'un des deux).")
     geography = body.geography.value
     if body.points is not None:
         located = _locate([(p.lon, p.lat) for p in body.points], geography) if body.points else []

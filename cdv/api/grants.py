@@ -16,6 +16,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Prefetch, Q
 from ninja import Field, Path, Router, Schema, Status
 from ninja.errors import HttpError
+from pydantic import model_validator
 
 from cdv.grants.abilities import (
     act_of,
@@ -42,14 +43,16 @@ from cdv.grants.services import applications as services
 from cdv.partners.models import Partner
 from cdv.plan.models import Action, Enjeu
 
-from .auth import require_user, visible_contract
+from .auth import visible_contract, writer
+from .fields import ACTION_CODE_PATTERN, NON_BLANK, Day, decimal, integer, rule_error
 from .lookups import objective_by_code
 from .pagination import paginated
-from .params import MAX_SMALL, SLUG_PATTERN, ContractSlug
+from .params import MAX_SMALL, OBJECTIVE_CODE_PATTERN, QPV_CODE_PATTERN, SLUG_PATTERN, ContractSlug
 from .schemas import READ_ERRORS, WRITE_SECURITY, Error, ValidationErrorOut
 
-router = Router(tags=["Appels à projets"])
+router = Router(tags=["grants"])
 
+Percent = decimal(5, maximum=Decimal(100), text=r"^(100(\.0{1,2})?|[0-9]{1,2}(\.[0-9]{1,2})?)$")
 DRAFT_PREFIX = "brouillon-"
 CENTS = Decimal("0.01")
 CallYear = Annotated[int, Path(description="année de l'appel", ge=2000, le=2100, example=2025)]
@@ -597,40 +600,42 @@ class ApplicationPatch(Schema):
         "json_schema_extra": {"examples": [{"version": 1, "summary": "Des ateliers d'écriture", "years": 2}]}
     }
 
-    version: int = Field(..., ge=1, description="version lue (verrou optimiste)")
-    title: str | None = Field(None, max_length=300, description="intitulé du projet")
+    version: integer(1, 2**31 - 1) = Field(..., description="version lue (verrou optimiste)")
+    title: str = Field(
+        None, max_length=300, pattern=NON_BLANK, description="intitulé du projet (jamais vide ni null)"
+    )
     summary: str | None = Field(None, max_length=5000, description="résumé en langage clair")
     objectives: str | None = Field(None, max_length=20000, description="objectifs")
     public: str | None = Field(None, max_length=20000, description="public visé")
-    beneficiaries: int | None = Field(None, ge=0, le=10_000_000, description="bénéficiaires prévus")
-    qpv_share: Decimal | None = Field(
-        None, ge=0, le=100, max_digits=5, decimal_places=2, description="part habitant un QPV (%)"
+    beneficiaries: integer(0, 10_000_000) | None = Field(None, description="bénéficiaires prévus")
+    qpv_share: Percent | None = Field(None, description="part habitant un QPV (%), de 0 à 100")
+    scope: ProjectScope = Field(None, description="QPV ou TERRITOIRE (pas null)")
+    qpvs: list[Annotated[str, Field(pattern=QPV_CODE_PATTERN)]] | None = Field(
+        None, max_length=200, description="codes des QPV concernés (du contrat)"
     )
-    scope: ProjectScope | None = Field(None, description="QPV ou TERRITOIRE")
-    qpvs: list[str] | None = Field(None, max_length=200, description="codes des QPV concernés (du contrat)")
     places: str | None = Field(None, max_length=20000, description="lieux de l'action")
-    start_date: date | None = Field(None, description="début")
-    end_date: date | None = Field(None, description="fin")
-    enjeu: int | None = Field(None, ge=1, le=MAX_SMALL, description="numéro de l'enjeu servi")
-    objective: str | None = Field(None, max_length=20, description="code de l'objectif, ex. 1.2")
-    action: str | None = Field(None, max_length=20, description="code de l'action, ex. 1.2.3")
+    start_date: Day | None = Field(None, description="début")
+    end_date: Day | None = Field(None, description="fin")
+    enjeu: integer(1, MAX_SMALL) | None = Field(None, description="numéro de l'enjeu servi")
+    objective: str | None = Field(
+        None, pattern=OBJECTIVE_CODE_PATTERN, description="code de l'objectif, ex. 1.2"
+    )
+    action: str | None = Field(None, pattern=ACTION_CODE_PATTERN, description="code de l'action, ex. 1.2.3")
     evaluation_indicators: str | None = Field(None, max_length=20000, description="indicateurs d'évaluation")
     human_means: str | None = Field(None, max_length=20000, description="moyens humains")
-    years: int | None = Field(None, ge=1, le=4, description="durée en années (1 à 4)")
+    years: integer(1, 4) = Field(None, description="durée en années (1 à 4, pas null)")
 
 
 class BudgetLineIn(Schema):
     account: Account = Field(..., description="compte du CERFA 12156 (60 à 68, 86, 70 à 75, 87)")
     label: str = Field("", max_length=200, description="détail")
-    amount: Decimal = Field(..., ge=0, max_digits=12, decimal_places=2, description="montant (€)")
+    amount: decimal(12) = Field(..., description="montant (€), 10 chiffres et 2 décimales au plus")
 
 
 class FunderRequestIn(Schema):
     funder: str = Field(..., pattern=SLUG_PATTERN, description="slug du financeur de l'appel")
-    amount: Decimal = Field(
-        ..., ge=0, max_digits=12, decimal_places=2, description="montant demandé, première année (€)"
-    )
-    later_amounts: list[Decimal] = Field(
+    amount: decimal(12) = Field(..., description="montant demandé, première année (€)")
+    later_amounts: list[decimal(12)] = Field(
         [], max_length=3, description="montants des années suivantes (projet pluriannuel)"
     )
 
@@ -647,25 +652,43 @@ class BudgetIn(Schema):
                     ],
                     "requests": [{"funder": "nantes-metropole", "amount": "5000"}],
                 }
-            ]
+            ],
+            "anyOf": [{"required": ["lines"]}, {"required": ["requests"]}],
         }
     }
 
-    version: int = Field(..., ge=1, description="version lue (verrou optimiste)")
-    lines: list[BudgetLineIn] | None = Field(
+    version: integer(1, 2**31 - 1) = Field(..., description="version lue (verrou optimiste)")
+    # L'un, l'autre ou les deux, jamais null (``anyOf`` ci-dessus, et ``_lines_or_requests``).
+    lines: list[BudgetLineIn] = Field(
         None, max_length=200, description="lignes du budget (remplacent les précédentes)"
     )
-    requests: list[FunderRequestIn] | None = Field(
+    requests: list[FunderRequestIn] = Field(
         None, max_length=50, description="demandes aux financeurs de l'appel (compte 74 de l'appel)"
     )
+
+    @model_validator(mode="after")
+    def _lines_or_requests(self):
+        if self.lines is None and self.requests is None:
+            raise rule_error("envoyez « lines », « requests » ou les deux")
+        return self
 
 
 class SubmitIn(Schema):
     sworn_name: str = Field(
-        ..., max_length=200, description="nom du représentant légal ou de son délégataire"
+        ..., max_length=200, pattern=NON_BLANK, description="nom du représentant légal ou de son délégataire"
     )
-    sworn_statement: bool = Field(..., description="déclaration sur l'honneur cochée")
-    republican_contract: bool = Field(..., description="contrat d'engagement républicain accepté")
+    sworn_statement: bool = Field(
+        ...,
+        strict=True,
+        description="déclaration sur l'honneur cochée (true, sinon 422)",
+        json_schema_extra={"const": True},
+    )
+    republican_contract: bool = Field(
+        ...,
+        strict=True,
+        description="contrat d'engagement républicain accepté (true, sinon 422)",
+        json_schema_extra={"const": True},
+    )
 
 
 class GrantsConflictOut(Schema):
@@ -716,10 +739,6 @@ def _resolve_project(contract, payload: ApplicationPatch) -> tuple[dict, list | 
     ):
         if field in data and data[field] is None:
             data[field] = ""
-    if data.get("scope", "") is None:
-        raise HttpError(422, "scope : QPV ou TERRITOIRE (pas null).")
-    if data.get("years", 0) is None:
-        raise HttpError(422, "years : durée de 1 à 4 ans (pas null).")
     if data.get("enjeu") is not None:
         enjeu = Enjeu.objects.filter(contract=contract, number=data["enjeu"]).first()
         if enjeu is None:
@@ -751,11 +770,12 @@ def _resolve_project(contract, payload: ApplicationPatch) -> tuple[dict, list | 
     summary="Créer un dossier (brouillon) pour son association",
     operation_id="create_application",
     openapi_extra=WRITE_SECURITY,
+    auth=writer,
 )
 def create_application(request, slug: ContractSlug, year: CallYear, payload: ApplicationCreateIn):
     """Référent de l'association, pendant la fenêtre de dépôt. Le brouillon n'a pas encore de
     numéro : il se désigne par son champ « ref » (« brouillon-<id> »)."""
-    user = require_user(request)
+    user = request.auth
     _, contract, call = get_call(request, slug, year)
     partner = Partner.objects.filter(slug=payload.partner).first()
     if partner is None:
@@ -776,13 +796,14 @@ def create_application(request, slug: ContractSlug, year: CallYear, payload: App
     summary="Modifier le projet d'un dossier (verrou optimiste)",
     operation_id="update_application",
     openapi_extra=WRITE_SECURITY,
+    auth=writer,
 )
 def update_application(
     request, slug: ContractSlug, year: CallYear, number: ApplicationRef, payload: ApplicationPatch
 ):
     """Un brouillon, ou un dossier rendu pour compléments, de sa propre association. Renvoyer la
     `version` lue : si quelqu'un a enregistré entre-temps un champ envoyé, 409 avec les écarts."""
-    user = require_user(request)
+    user = request.auth
     _, contract, call = get_call(request, slug, year)
     application = find_application(user, call, number)
     data, qpvs = _resolve_project(contract, payload)
@@ -800,17 +821,16 @@ def update_application(
     summary="Budget du projet et demandes aux financeurs",
     operation_id="set_application_budget",
     openapi_extra=WRITE_SECURITY,
+    auth=writer,
 )
 def set_application_budget(
     request, slug: ContractSlug, year: CallYear, number: ApplicationRef, payload: BudgetIn
 ):
     """`lines` remplace les lignes du budget CERFA ; `requests` fixe le montant demandé à chaque
     financeur de l'appel (0 : pas sollicité). L'un, l'autre ou les deux."""
-    user = require_user(request)
+    user = request.auth
     _, _, call = get_call(request, slug, year)
     application = find_application(user, call, number)
-    if payload.lines is None and payload.requests is None:
-        raise HttpError(422, "lines, requests : envoyez au moins l'un des deux.")
     lines = [(b.account, b.label, b.amount) for b in payload.lines or []]
     requests = None
     if payload.requests is not None:
@@ -842,6 +862,7 @@ def set_application_budget(
     summary="Déposer un dossier",
     operation_id="submit_application",
     openapi_extra=WRITE_SECURITY,
+    auth=writer,
 )
 def submit_application(
     request, slug: ContractSlug, year: CallYear, number: ApplicationRef, payload: SubmitIn
@@ -849,7 +870,7 @@ def submit_application(
     """Acte explicite d'une personne nommée : fige le dossier, lui donne son numéro, transmet
     chaque ligne aux financeurs et envoie le récépissé. Refusé (422, rien ne change) si quelque
     chose manque, si la fenêtre de dépôt est close ou si une case n'est pas cochée."""
-    user = require_user(request)
+    user = request.auth
     _, _, call = get_call(request, slug, year)
     application = find_application(user, call, number)
     result = _run(

@@ -14,7 +14,8 @@ from .pagination import paginated
 from .params import MAX_SMALL, ContractSlug, IndicatorCode
 from .schemas import READ_ERRORS
 
-router = Router(tags=["Indicateurs"])
+router = Router(tags=["indicators"])
+PERIOD_PATTERN = r"^([0-9]{4}(-?[TtQq][1-4])?)?$"  # vide : pas de filtre
 PERIOD_RE = re.compile(r"^(\d{4})(?:-?[TQ]([1-4]))?$")
 
 
@@ -143,7 +144,13 @@ class ValueFilters(Schema):
         pattern=r"^[A-Za-z0-9_]+$",
         description="code du territoire (QN…, INSEE, SIREN, 5216, FR, QPV_CONTRAT)",
     )
-    period: str | None = Field(None, max_length=20, description="année (2024) ou trimestre (2024-T3)")
+    # Le motif est déclaré dans le schéma ; la vérification reste dans la vue (message qui cite la valeur).
+    period: str | None = Field(
+        None,
+        max_length=20,
+        description="année (2024) ou trimestre (2024-T3, 2024T3, 2024-Q3)",
+        json_schema_extra={"pattern": PERIOD_PATTERN},
+    )
 
 
 def _contract(request, slug):
@@ -182,7 +189,7 @@ def indicator_values(request, slug: ContractSlug, code: IndicatorCode, filters: 
         raise HttpError(404, f"Aucun indicateur « {code} » dans ce contrat.")
     year = quarter = None
     if filters.period:
-        match = PERIOD_RE.match(filters.period.strip().upper())
+        match = PERIOD_RE.fullmatch(filters.period.upper()) if filters.period.isascii() else None
         if not match:
             raise HttpError(422, f"period : « {filters.period} » n'est pas une période (2024 ou 2024-T3).")
         year, quarter = int(match.group(1)), int(match.group(2) or 0)

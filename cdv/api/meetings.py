@@ -29,7 +29,7 @@ from .pagination import paginated
 from .params import MAX_SMALL, SLUG_PATTERN, ContractSlug, FeedbackId, MeetingId
 from .schemas import READ_ERRORS
 
-router = Router(tags=["Instances et retours d'expérience"])
+router = Router(tags=["meetings"])
 Day = date  # « date » est aussi le nom d'un champ de MeetingOut
 
 

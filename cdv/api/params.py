@@ -10,7 +10,7 @@ from ninja import Path
 
 SLUG_PATTERN = r"^[-a-zA-Z0-9_]{1,80}$"
 QPV_CODE_PATTERN = r"^[A-Za-z0-9]{1,12}$"
-OBJECTIVE_CODE_PATTERN = r"^\d{1,4}\.\d{1,4}$"
+OBJECTIVE_CODE_PATTERN = r"^[0-9]{1,4}\.[0-9]{1,4}$"
 MAX_ID = 2**63 - 1
 MAX_SMALL = 32767
 

@@ -20,7 +20,7 @@ from .pagination import paginated
 from .params import ContractSlug, PartnerSlug
 from .schemas import READ_ERRORS
 
-router = Router(tags=["Partenaires"])
+router = Router(tags=["partners"])
 
 
 class PartnerOut(Schema):

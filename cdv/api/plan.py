@@ -28,7 +28,7 @@ from .params import (
 )
 from .schemas import READ_ERRORS
 
-router = Router(tags=["Plan d'action"])
+router = Router(tags=["plan"])
 
 
 class ObjectiveRef(Schema):

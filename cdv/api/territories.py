@@ -16,7 +16,7 @@ from .pagination import paginated
 from .params import SLUG_PATTERN, QpvCode
 from .schemas import READ_ERRORS, QpvDetailOut, QpvOut
 
-router = Router(tags=["QPV"])
+router = Router(tags=["qpv"])
 
 
 class QpvFilters(Schema):

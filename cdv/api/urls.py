@@ -39,35 +39,54 @@ SHA-256 du corps) : renvoyez-le dans `If-None-Match` pour recevoir `304 Not Modi
 tant que rien n'a changé. Les réponses portent `Vary: Authorization, Cookie`.
 
 **Erreurs.** En français, dans `detail` (et `errors`, paramètre par paramètre, pour un 422).
+Le schéma de chaque corps déclare ce que le serveur vérifie : énumérations, motifs des codes,
+chiffres des montants (nombre JSON ou texte décimal, deux décimales), règles entre champs
+(`if`/`then`, `oneOf`, `anyOf`). Un corps conforme n'est refusé (422 sans `errors`) que pour le
+sens de ses données : code inconnu du contrat, année hors de sa période, engagement confirmé
+modifié sans motif d'avenant. Une écriture sans jeton valide reçoit 401 avant toute validation.
+
+**Clients générés.** Les étiquettes et les identifiants d'opération sont en ASCII
+(`commitments`, `evaluations`…) ; le nom français est dans `x-displayName`.
 
 **Écritures.** Les engagements se créent et se modifient avec un jeton ou une session et son
 jeton CSRF ; de même, le référent d'une association crée, complète et dépose ses dossiers de
 l'appel à projets.
 """
 
+
+def _tag(name, display_name, description):
+    """Étiquette ASCII (nom de module des clients générés : ``evaluations``, pas ``é_valuations``),
+    nom français affiché (``x-displayName`` pour ReDoc, en tête de la description pour Swagger UI)."""
+    return {"name": name, "x-displayName": display_name, "description": f"**{display_name}** — {description}"}
+
+
 TAGS = [
-    {"name": "QPV", "description": "La géographie prioritaire de toute la France (2024 et 2015)."},
-    {"name": "Contrats", "description": "Contrats de ville : périmètre, signataires, jalons, chiffres clés."},
-    {"name": "Plan d'action", "description": "Enjeux, objectifs, actions et priorités par quartier."},
-    {"name": "Partenaires", "description": "Les organisations qui ont une place dans un contrat."},
-    {"name": "Engagements", "description": "Ce que chaque partenaire promet, avec quels moyens, et quand."},
-    {"name": "Indicateurs", "description": "Catalogue, valeurs, ensemble des QPV et écart à la référence."},
-    {
-        "name": "Instances et retours d'expérience",
-        "description": "Comités, décisions et leur suivi ; retours d'expérience publiés.",
-    },
-    {
-        "name": "Évaluations",
-        "description": "Mi-parcours et finale : questions, jugements, avis agrégé des conseils citoyens.",
-    },
-    {
-        "name": "Appels à projets",
-        "description": "L'appel annuel, ses dossiers, leur budget et la décision de chaque financeur.",
-    },
-    {
-        "name": "Géoréférencement",
-        "description": "Est-ce en QPV ? Points ou adresses situés par rapport aux QPV de toute la France.",
-    },
+    _tag("qpv", "QPV", "La géographie prioritaire de toute la France (2024 et 2015)."),
+    _tag("contracts", "Contrats", "Contrats de ville : périmètre, signataires, jalons, chiffres clés."),
+    _tag("plan", "Plan d'action", "Enjeux, objectifs, actions et priorités par quartier."),
+    _tag("partners", "Partenaires", "Les organisations qui ont une place dans un contrat."),
+    _tag("commitments", "Engagements", "Ce que chaque partenaire promet, avec quels moyens, et quand."),
+    _tag("indicators", "Indicateurs", "Catalogue, valeurs, ensemble des QPV et écart à la référence."),
+    _tag(
+        "meetings",
+        "Instances et retours d'expérience",
+        "Comités, décisions et leur suivi ; retours d'expérience publiés.",
+    ),
+    _tag(
+        "evaluations",
+        "Évaluations",
+        "Mi-parcours et finale : questions, jugements, avis agrégé des conseils citoyens.",
+    ),
+    _tag(
+        "grants",
+        "Appels à projets",
+        "L'appel annuel, ses dossiers, leur budget et la décision de chaque financeur.",
+    ),
+    _tag(
+        "georef",
+        "Géoréférencement",
+        "Est-ce en QPV ? Points ou adresses situés par rapport aux QPV de toute la France.",
+    ),
 ]
 
 

@@ -136,7 +136,7 @@ def test_no_individual_answer_and_no_identity_in_the_api(client, evaluation, pil
 def test_the_openapi_schema_documents_the_endpoints_in_french(client):
     schema = client.get("/api/v1/openapi.json").json()
     operation = schema["paths"]["/api/v1/contracts/{slug}/evaluations"]["get"]
-    assert operation["tags"] == ["Évaluations"] and operation["operationId"] == "list_evaluations"
+    assert operation["tags"] == ["evaluations"] and operation["operationId"] == "list_evaluations"
     assert "/api/v1/contracts/{slug}/evaluations/{kind}" in schema["paths"]
     props = schema["components"]["schemas"]["CouncilItemOut"]["properties"]
     assert "sans auteur" in props["texts"]["description"]

@@ -181,7 +181,7 @@ def test_openapi_documents_the_limits(client):
     operation = spec["paths"]["/api/v1/georef"]["post"]
     assert f"{MAX_POINTS}" in operation["description"] and "429" in operation["responses"]
     assert {"401", "404", "422"} <= set(spec["paths"]["/api/v1/georef"]["get"]["responses"])
-    assert "Géoréférencement" in {t["name"] for t in spec["tags"]}
+    assert "Géoréférencement" in {t["x-displayName"] for t in spec["tags"]}
 
 
 @override_settings(GEOREF_API_ADDRESS_RATE="2/m")

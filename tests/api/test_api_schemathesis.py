@@ -31,6 +31,7 @@ from schemathesis.checks import not_a_server_error
 from schemathesis.config import SchemathesisConfig
 from schemathesis.specs.openapi.checks import (
     content_type_conformance,
+    positive_data_acceptance,
     response_schema_conformance,
     status_code_conformance,
 )
@@ -84,7 +85,6 @@ def _dictionaries():
         "years": [2024, 2025, 2026],
         "epcis": ["244400404", "244400644"],
         "versions": [1, 2, 3],
-        "transitions": ["propose", "validate", "return", "start", "close"],
     }
     return {name: {"values": entries} for name, entries in values.items() if entries}
 
@@ -97,7 +97,7 @@ def _per_operation(operation_id, **parameters):
     return {"include-operation-id": operation_id, "parameters": {k: _bind(v) for k, v in parameters.items()}}
 
 
-def _config(headers=None, coverage=True, allow_nul=True):
+def _config(headers=None, coverage=True, allow_nul=True, mode=None):
     data = {
         "seed": SEED,
         "dictionaries": _dictionaries(),
@@ -147,9 +147,8 @@ def _config(headers=None, coverage=True, allow_nul=True):
                     "body.means[*].year": "years",
                 },
             ),
-            _per_operation(
-                "transition_commitment", **{"path.pk": "commitments", "body.action": "transitions"}
-            ),
+            # L'action vient de l'énumération du schéma, avec ses règles (commentaire, issue).
+            _per_operation("transition_commitment", **{"path.pk": "commitments"}),
         ],
     }
     if headers:
@@ -158,6 +157,8 @@ def _config(headers=None, coverage=True, allow_nul=True):
         data["phases"] = {"coverage": {"enabled": False}}
     if not allow_nul:
         data["generation"] = {"allow-x00": False}
+    if mode:
+        data.setdefault("generation", {})["mode"] = mode
     return SchemathesisConfig.from_dict(data)
 
 
@@ -210,9 +211,18 @@ def pilot_fuzz_schema(wsgi_app, pilot_headers):
     )
 
 
+@pytest.fixture
+def contract_schema(wsgi_app, pilot_headers):
+    """Cas valides et invalides d'après le schéma (mode « all »), pour les vérifications du contrat."""
+    return schemathesis.openapi.from_wsgi(
+        "/api/v1/openapi.json", wsgi_app, config=_config(pilot_headers, allow_nul=False, mode="all")
+    )
+
+
 anonymous = schemathesis.pytest.from_fixture("anonymous_schema")
 pilot = schemathesis.pytest.from_fixture("pilot_schema")
 pilot_fuzz = schemathesis.pytest.from_fixture("pilot_fuzz_schema")
+contract = schemathesis.pytest.from_fixture("contract_schema")
 
 
 @anonymous.include(method="GET").parametrize()
@@ -231,3 +241,44 @@ def test_pilot_reads_never_fail(case):
 @settings(HYPOTHESIS, max_examples=40)
 def test_pilot_writes_never_fail(case):
     case.call_and_validate(checks=CHECKS)
+
+
+def schema_valid_requests_pass_validation(ctx, response, case):
+    """ST202 (« rejected a schema-valid request »), sauf un refus sur le sens des données, que le
+    schéma ne peut pas connaître : un code inconnu du contrat, une année hors de sa période, un
+    engagement confirmé modifié sans motif d'avenant. Ce refus-là est un 422 sans liste
+    ``errors`` ; la forme (types, motifs, chiffres, règles entre champs) est refusée avec la liste
+    des champs en cause, et ne doit jamais l'être pour un corps que le schéma accepte."""
+    if response.status_code == 422 and not response.json().get("errors"):
+        return None
+    return positive_data_acceptance(ctx, response, case)
+
+
+@contract.exclude(method="GET").parametrize()
+@settings(HYPOTHESIS, max_examples=30)
+def test_writes_accept_what_the_schema_allows_and_refuse_the_rest(case):
+    """Toutes les vérifications de schemathesis, dont « accepted a schema-invalid request » (ST201)
+    et « rejected a schema-valid request » (ST202, voir ``schema_valid_requests_pass_validation``) :
+    le document déclare ce que le serveur vérifie (énumérations, motifs, chiffres des montants,
+    règles entre champs) (#18, point 4)."""
+    case.call_and_validate(
+        excluded_checks=[positive_data_acceptance], additional_checks=[schema_valid_requests_pass_validation]
+    )
+
+
+@pytest.fixture
+def anonymous_contract_schema(wsgi_app):
+    """Lectures anonymes, cas valides et invalides (mode « all »)."""
+    return schemathesis.openapi.from_wsgi("/api/v1/openapi.json", wsgi_app, config=_config(mode="all"))
+
+
+anonymous_contract = schemathesis.pytest.from_fixture("anonymous_contract_schema")
+
+
+@anonymous_contract.include(method="GET").parametrize()
+@HYPOTHESIS
+def test_reads_accept_what_the_schema_allows_and_refuse_the_rest(case):
+    """Les mêmes vérifications que pour les écritures, sur les lectures anonymes (filtres, chemins)."""
+    case.call_and_validate(
+        excluded_checks=[positive_data_acceptance], additional_checks=[schema_valid_requests_pass_validation]
+    )
