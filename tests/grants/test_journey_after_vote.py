@@ -61,6 +61,8 @@ from cdv.partners.models import Partner
 from cdv.users.enums import Role
 from tests import factories
 
+from .test_scdl_export import SCDL  # les 16 colonnes du schéma national, écrites une fois
+
 pytestmark = [pytest.mark.django_db, pytest.mark.reference]
 
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
@@ -68,24 +70,6 @@ TITLE = "Ateliers numériques des familles (parcours après le vote)"
 SUMMARY = "Des ateliers pour faire ses démarches en ligne en famille."
 ASSOCIATION = "Association Parcours Numérique"
 ENGLISH = {"HTTP_ACCEPT_LANGUAGE": "en-US,en;q=0.9"}
-SCDL = [
-    "nomAttribuant",
-    "idAttribuant",
-    "dateConvention",
-    "referenceDecision",
-    "nomBeneficiaire",
-    "idBeneficiaire",
-    "rnaBeneficiaire",
-    "objet",
-    "montant",
-    "nature",
-    "conditionsVersement",
-    "datesPeriodeVersement",
-    "idRAE",
-    "notificationUE",
-    "pourcentageSubvention",
-    "dispositifAide",
-]
 OUTSIDE = (-1.5536, 47.2184)  # centre de Nantes, hors QPV
 
 
