@@ -11,7 +11,7 @@ from ninja.errors import HttpError
 from pydantic import ValidationInfo, field_validator
 
 from cdv.commitments import abilities, services
-from cdv.commitments.enums import CommitmentScope, CommitmentStatus, FundingKind
+from cdv.commitments.enums import CLOSING_OUTCOMES, CommitmentScope, CommitmentStatus, FundingKind
 from cdv.commitments.models import Commitment, CommitmentMeans
 from cdv.partners.models import Partner
 from cdv.plan.models import Action
@@ -35,12 +35,6 @@ router = Router(tags=["commitments"])
 MAX_ITEMS = 200  # éléments d'une liste reçue (QPV, indicateurs, moyens) : borne les requêtes SQL
 QpvCode = Annotated[str, Field(pattern=QPV_CODE_PATTERN)]
 IndicatorCode = Annotated[str, Field(pattern=SLUG_PATTERN)]
-CLOSING_OUTCOMES = [
-    CommitmentStatus.DONE,
-    CommitmentStatus.PARTLY_DONE,
-    CommitmentStatus.NOT_DONE,
-    CommitmentStatus.ABANDONED,
-]
 GENERAL_SCOPES = [CommitmentScope.CONTRACT.value, CommitmentScope.METROPOLITAN.value]
 _NON_BLANK = {"type": "string", "pattern": NON_BLANK}
 # Les règles des transitions, dans le schéma (JSON Schema 2020-12) comme dans la validation.

@@ -24,6 +24,8 @@ EDITABLE_BY_PARTNER = frozenset({S.DRAFT, S.RETURNED, S.CONFIRMED, S.IN_PROGRESS
 AMENDMENT_STATUSES = frozenset({S.CONFIRMED, S.IN_PROGRESS})
 # Clos : réalisés (tout ou partie), non réalisés ou abandonnés.
 FINAL_STATUSES = frozenset({S.DONE, S.PARTLY_DONE, S.NOT_DONE, S.ABANDONED})
+# Les issues qu'on choisit en clôturant un engagement (les états finaux, dans l'ordre des choix)
+CLOSING_OUTCOMES = [S.DONE, S.PARTLY_DONE, S.NOT_DONE, S.ABANDONED]
 REALISED_STATUSES = frozenset({S.DONE, S.PARTLY_DONE})
 # Un partenaire n'enregistre de valeur d'indicateur (part de son public en QPV…) que pour un
 # engagement que le pilote a validé et qui court encore : les indicateurs attachés à un brouillon
