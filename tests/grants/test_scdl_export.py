@@ -203,7 +203,9 @@ def test_the_act_payment_terms_decide_when_there_is_no_schedule(client, world):
 
 
 def test_a_long_title_is_cut_under_256_characters(client, world):
-    world.line(world.application(title="Projet " + "très " * 70), world.state)
+    world.line(
+        world.application(title="Projet " + "très " * 55), world.state
+    )  # 282 caractères, sous les 300 du champ
     objet = rows(client, world)[1][0]["objet"]
     assert len(objet) < 256 and objet.endswith("…")
 
