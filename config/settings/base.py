@@ -287,8 +287,39 @@ STATICFILES_DIRS = [
 ]
 MEDIA_URL = "media/"
 MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", BASE_DIR / "media"))
+
+
+def default_storage_from_env():
+    """Où vont les fichiers téléversés et produits : le disque local (MEDIA_ROOT), ou un stockage
+    objet compatible S3 quand AWS_STORAGE_BUCKET_NAME est définie (noms de variables de
+    django-storages : AWS_S3_ENDPOINT_URL, AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY,
+    AWS_S3_REGION_NAME). Les fichiers y restent privés (aucune ACL publique, pas d'URL signée
+    donnée aux navigateurs) : ils sont téléchargés à travers la plateforme et ses contrôles d'accès.
+    """
+    bucket = os.environ.get("AWS_STORAGE_BUCKET_NAME", "").strip()
+    if not bucket:
+        return {"BACKEND": "django.core.files.storage.FileSystemStorage"}
+    options = {
+        "bucket_name": bucket,
+        "default_acl": None,
+        "querystring_auth": True,
+        "querystring_expire": 60,
+        "file_overwrite": False,
+        "location": os.environ.get("AWS_LOCATION", ""),
+    }
+    for option, variable in (
+        ("endpoint_url", "AWS_S3_ENDPOINT_URL"),
+        ("access_key", "AWS_ACCESS_KEY_ID"),
+        ("secret_key", "AWS_SECRET_ACCESS_KEY"),
+        ("region_name", "AWS_S3_REGION_NAME"),
+    ):
+        if os.environ.get(variable):
+            options[option] = os.environ[variable]
+    return {"BACKEND": "storages.backends.s3.S3Storage", "OPTIONS": options}
+
+
 STORAGES = {
-    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "default": default_storage_from_env(),
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
 }
 
@@ -297,6 +328,17 @@ STORAGES = {
 # gardées CDV_PUBLIC_CACHE_SECONDS secondes au plus (0 : jamais) ; toute écriture faite par le site
 # ou l'API les rend aussitôt périmées (cdv/core/pagecache.py).
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+# Plusieurs serveurs : REDIS_URL (redis://hôte:6379/0) donne un cache commun à tous (pages publiques
+# et leur génération, limites de débit, carte) ; production.py comme dev.py le prennent alors.
+REDIS_URL = os.environ.get("REDIS_URL", "").strip()
+REDIS_CACHE = {
+    "BACKEND": "django.core.cache.backends.redis.RedisCache",
+    "LOCATION": REDIS_URL,
+    "TIMEOUT": 300,
+    "KEY_PREFIX": os.environ.get("CACHE_KEY_PREFIX", "cdv"),
+}
+if REDIS_URL:
+    CACHES = {"default": REDIS_CACHE}
 CDV_PUBLIC_CACHE_SECONDS = int(os.environ.get("CDV_PUBLIC_CACHE_SECONDS", "60"))
 
 # En-tête Server-Timing (requêtes SQL, durées) pour tous : en développement (DEBUG) ou si ce réglage

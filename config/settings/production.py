@@ -10,7 +10,7 @@ import os
 from django.core.exceptions import ImproperlyConfigured
 
 from .base import *  # noqa: F403
-from .base import BASE_DIR, SECRET_KEY, env_bool
+from .base import BASE_DIR, REDIS_CACHE, REDIS_URL, SECRET_KEY, env_bool
 
 DEBUG = False
 if len(SECRET_KEY) < 50:
@@ -33,7 +33,9 @@ X_FRAME_OPTIONS = "DENY"
 # Cache partagé par les processus de gunicorn d'une même machine (pages publiques, carte SVG, limites
 # de l'API) : un répertoire local, créé au besoin. Plusieurs machines : un cache commun (Redis…).
 CACHES = {
-    "default": {
+    "default": REDIS_CACHE
+    if REDIS_URL
+    else {
         "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
         "LOCATION": os.environ.get("CDV_CACHE_DIR", str(BASE_DIR / "var" / "cache")),
         "TIMEOUT": 300,
