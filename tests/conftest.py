@@ -21,6 +21,8 @@ from pathlib import Path
 import pytest
 from django.core.management import call_command
 
+from tests.object_storage import s3_storage  # noqa: F401 - fixture : stockage S3 simulé (moto)
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 # Jeux de données sur demande : marqueur -> fixture de session qui le charge.
 WORLDS = {"reference": "reference_data", "demo": "demo_data"}

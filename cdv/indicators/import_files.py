@@ -1,27 +1,28 @@
 """Fichiers d'import de valeurs d'indicateurs gardés entre l'aperçu et la confirmation.
 
-Le fichier téléversé est rangé sous ``MEDIA_ROOT/prive/imports-indicateurs/<contrat>/<jeton>``, où le
-jeton est l'empreinte SHA-256 de son contenu : jamais un nom ni un chemin venu de la requête. À la
-confirmation, l'empreinte est recalculée : un fichier modifié depuis l'aperçu est refusé. Les
-fichiers de plus d'un jour sont effacés au téléversement suivant.
+Le fichier téléversé est rangé dans le stockage des fichiers (disque local sous ``MEDIA_ROOT`` ou
+stockage objet S3 partagé par les serveurs, voir ``cdv.core.filestore``) sous
+``prive/imports-indicateurs/<contrat>/<jeton>``, où le jeton est l'empreinte SHA-256 de son
+contenu : jamais un nom ni un chemin venu de la requête. À la confirmation, l'empreinte est
+recalculée : un fichier modifié depuis l'aperçu est refusé. Les fichiers de plus d'un jour sont
+effacés au téléversement suivant.
 """
 
+import datetime
 import hashlib
-import os
 import re
-import tempfile
-import time
-from pathlib import Path
 
-from django.conf import settings
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
+from django.utils import timezone
 
 IMPORT_DIR = ("prive", "imports-indicateurs")
 TOKEN_RE = re.compile(r"^[0-9a-f]{64}$")
 KEEP_SECONDS = 24 * 3600
 
 
-def _folder(contract) -> Path:
-    return Path(settings.MEDIA_ROOT).joinpath(*IMPORT_DIR, str(int(contract.pk)))
+def _folder(contract) -> str:
+    return "/".join((*IMPORT_DIR, str(int(contract.pk))))
 
 
 def fingerprint(data: bytes) -> str:
@@ -31,17 +32,12 @@ def fingerprint(data: bytes) -> str:
 def store_upload(*, contract, data: bytes) -> str:
     """Range ``data`` pour ``contract`` ; rend son jeton (l'empreinte du contenu)."""
     folder = _folder(contract)
-    folder.mkdir(parents=True, exist_ok=True)
     _purge(folder)
     token = fingerprint(data)
-    handle, temporary = tempfile.mkstemp(dir=folder, prefix=".envoi-")
-    try:
-        with os.fdopen(handle, "wb") as out:
-            out.write(data)
-        os.replace(temporary, folder / token)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+    name = f"{folder}/{token}"
+    # Le nom est l'empreinte du contenu : un fichier déjà rangé sous ce nom est le même.
+    if not default_storage.exists(name):
+        default_storage.save(name, ContentFile(data))
     return token
 
 
@@ -49,23 +45,28 @@ def load_upload(*, contract, token: str) -> bytes | None:
     """Le contenu rangé sous ``token`` pour ``contract``, ou None (jeton malformé ou fichier absent)."""
     if not TOKEN_RE.match(token or ""):
         return None
-    path = _folder(contract) / token
     try:
-        return path.read_bytes()
+        with default_storage.open(f"{_folder(contract)}/{token}", "rb") as handle:
+            return handle.read()  # borné par la taille maximale d'un import (formulaire)
     except (FileNotFoundError, IsADirectoryError):
         return None
 
 
 def discard_upload(*, contract, token: str) -> None:
     if TOKEN_RE.match(token or ""):
-        (_folder(contract) / token).unlink(missing_ok=True)
+        default_storage.delete(f"{_folder(contract)}/{token}")
 
 
-def _purge(folder: Path) -> None:
-    limit = time.time() - KEEP_SECONDS
-    for path in folder.iterdir():
+def _purge(folder: str) -> None:
+    try:
+        _, names = default_storage.listdir(folder)
+    except FileNotFoundError:
+        return
+    limit = timezone.now() - datetime.timedelta(seconds=KEEP_SECONDS)
+    for name in names:
+        path = f"{folder}/{name}"
         try:
-            if path.is_file() and path.stat().st_mtime < limit:
-                path.unlink(missing_ok=True)
-        except OSError:
+            if default_storage.get_modified_time(path) < limit:
+                default_storage.delete(path)
+        except (OSError, ValueError):
             continue

@@ -147,6 +147,24 @@ def test_preview_writes_nothing_and_confirm_writes(client, nantes, pilot, qpvs):
     assert value.status == ValueStatus.PROVISIONAL
 
 
+def test_the_pending_file_is_kept_in_the_object_storage_shared_by_the_servers(
+    client, nantes, pilot, qpvs, s3_storage
+):
+    """Avec un stockage S3, le fichier en attente entre l'aperçu et la confirmation est dans le seau
+    (un autre serveur le relit), rien sur le disque local ; il est effacé après la confirmation."""
+    client.force_login(pilot)
+    url = upload(client, nantes, long_file(qpvs), source="INSEE, RP 2031", millesime="2031")
+    token = url.split("/")[-2]
+    assert s3_storage.objects() == {f"prive/imports-indicateurs/{nantes.pk}/{token}": long_file(qpvs)}
+    assert s3_storage.local_files() == []
+
+    response = confirm(client, url)
+    assert response.status_code == 302
+    assert IndicatorValue.objects.filter(indicator__contract=nantes, year=2031).count() == 2
+    assert s3_storage.objects() == {}
+    assert s3_storage.local_files() == []
+
+
 def test_confirmed_import_is_idempotent(client, nantes, pilot, qpvs):
     client.force_login(pilot)
     content = long_file(qpvs)

@@ -1,0 +1,107 @@
+"""Les fichiers de la plateforme passent tous par l'API de stockage de Django.
+
+Le stockage est le disque local (``MEDIA_ROOT``) ou, quand ``AWS_STORAGE_BUCKET_NAME`` est
+définie, un stockage objet compatible S3 partagé par tous les serveurs (config/settings/base.py).
+Aucun code ne lit donc un chemin local (``FieldFile.path``) : il ouvre, enregistre, liste et
+efface par le stockage. Les gros fichiers circulent par morceaux (``CHUNK``), jamais entiers en
+mémoire : ``open_stream`` lit un objet S3 au fil du corps de la réponse (le fichier de
+django-storages, lui, le téléchargerait d'abord en entier), ``copy_to_local`` le recopie dans un
+fichier temporaire, ``stream_response`` l'envoie au navigateur après les contrôles d'accès.
+"""
+
+import os
+import shutil
+from pathlib import Path
+
+from django.core.files.storage import FileSystemStorage
+from django.http import FileResponse
+
+CHUNK = 1024 * 1024
+
+
+def _s3_class():
+    try:
+        from storages.backends.s3 import S3Storage
+    except ImportError:  # pragma: no cover - django-storages est une dépendance de la plateforme
+        return None
+    return S3Storage
+
+
+def is_object_storage(storage) -> bool:
+    s3 = _s3_class()
+    return s3 is not None and isinstance(storage, s3)
+
+
+class ObjectStream:
+    """Lecture au fil de l'eau d'un objet S3 (corps de la réponse GetObject) : ``read(n)`` ne
+    garde que ``n`` octets en mémoire. ``size`` : la taille de l'objet."""
+
+    def __init__(self, body, size: int):
+        self.body, self.size = body, size
+
+    def read(self, size=-1):
+        return self.body.read(None if size is None or size < 0 else size)
+
+    def close(self):
+        self.body.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+def open_stream(storage, name: str):
+    """Ouvre ``name`` en lecture binaire, à lire par morceaux ; ``FileNotFoundError`` s'il manque."""
+    if not is_object_storage(storage):
+        return storage.open(name, "rb")
+    from botocore.exceptions import ClientError
+    from storages.utils import clean_name
+
+    key = storage._normalize_name(clean_name(name))
+    try:
+        response = storage.connection.meta.client.get_object(Bucket=storage.bucket_name, Key=key)
+    except ClientError as error:
+        if error.response.get("Error", {}).get("Code") in {"NoSuchKey", "404", "NotFound"}:
+            raise FileNotFoundError(f"Fichier absent du stockage : {name}") from error
+        raise
+    return ObjectStream(response["Body"], int(response.get("ContentLength") or 0))
+
+
+def copy_to_local(storage, name: str, target: Path) -> Path:
+    """Recopie ``name`` dans le fichier local ``target`` (un fichier temporaire), par morceaux."""
+    with open_stream(storage, name) as source, open(target, "wb") as sink:
+        shutil.copyfileobj(source, sink, CHUNK)
+    return target
+
+
+def stream_response(handle, **kwargs) -> FileResponse:
+    """``FileResponse`` d'un fichier ouvert par ``open_stream`` (taille annoncée, envoi par morceaux)."""
+    response = FileResponse(handle, **kwargs)
+    response.block_size = CHUNK
+    size = getattr(handle, "size", None)
+    if "Content-Length" not in response and size is not None:
+        response["Content-Length"] = str(size)
+    return response
+
+
+def walk(storage, top: str = ""):
+    """Les noms de tous les fichiers du stockage sous ``top`` (récursif, triés par dossier).
+
+    Sur disque local, les liens symboliques sont ignorés (rien hors de ``MEDIA_ROOT``)."""
+    local = isinstance(storage, FileSystemStorage)
+    try:
+        directories, files = storage.listdir(top)
+    except FileNotFoundError:
+        return
+    for name in sorted(files):
+        full = f"{top}/{name}" if top else name
+        if local and os.path.islink(storage.path(full)):
+            continue
+        yield full
+    for directory in sorted(directories):
+        full = f"{top}/{directory}" if top else directory
+        if local and os.path.islink(storage.path(full)):
+            continue
+        yield from walk(storage, full)
