@@ -426,7 +426,10 @@ def _fingerprint(geography: str, rows: list[tuple]) -> str:
 
 
 def cache_directory() -> Path | None:
-    """Le dossier du cache sur disque (réglage ``GEOREF_CACHE_DIR``), ou None s'il est désactivé."""
+    """Le dossier du cache sur disque (réglage ``GEOREF_CACHE_DIR``), ou None s'il est désactivé.
+
+    Ce cache reste sur le disque local de chaque serveur, hors du stockage partagé : chacun le
+    reconstruit seul depuis la base, aucun autre serveur n'en a besoin."""
     from django.conf import settings
 
     if not settings.configured:

@@ -19,6 +19,8 @@ from django.core.files import File
 from django.utils import timezone
 from django_tasks import task
 
+from cdv.core import filestore
+
 from .models import GeorefJob, JobStatus
 
 logger = logging.getLogger(__name__)
@@ -130,20 +132,18 @@ def _options(options_class, data):
 
 
 def _local_input(job, workdir) -> Path:
-    """Le chemin du fichier déposé ; copié dans le dossier de travail si le stockage n'est pas local."""
+    """Le fichier déposé, recopié par morceaux du stockage (disque ou S3) dans le dossier de travail
+    temporaire, effacé à la fin : jamais entier en mémoire, jamais de chemin du stockage."""
     suffix = PurePath(job.input_file.name).suffix
-    try:
-        return Path(job.input_file.path)
-    except NotImplementedError:
-        target = workdir / f"entree{suffix}"
-        with job.input_file.open("rb") as source, target.open("wb") as sink:
-            shutil.copyfileobj(source, sink)
-        return target
+    target = workdir / f"entree{suffix}"
+    return filestore.copy_to_local(job.input_file.storage, job.input_file.name, target)
 
 
 def _succeed(job, summary, output: Path):
     """Range le résultat et marque le traitement terminé, par ``update()`` : si le traitement a été
-    supprimé pendant le calcul (compte supprimé, purge), il ne renaît pas et son résultat non plus."""
+    supprimé pendant le calcul (compte supprimé, purge), il ne renaît pas et son résultat non plus.
+    Le résultat, écrit dans un fichier temporaire, est envoyé au stockage depuis ce fichier (envoi
+    par parties pour S3), jamais lu entier en mémoire."""
     summary_json = summary_to_json(summary)
     rows = int(summary_json.get("rows") or 0)
     with output.open("rb") as handle:

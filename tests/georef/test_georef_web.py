@@ -3,6 +3,7 @@ la part en QPV enregistrée comme valeur d'indicateur d'un engagement. Aucun tes
 machine : les adresses vont à un faux BAN local (tests/fake_ban.py)."""
 
 import csv
+import datetime
 import io
 import tempfile
 import time
@@ -835,3 +836,91 @@ def test_an_indicator_added_by_amendment_after_validation_receives_nothing(
         user=referent, job=job, commitment=draft, indicator=share_indicator, year=2025
     )
     assert value.commitment == draft
+
+
+# --- stockage objet S3 (plusieurs serveurs) --------------------------------------------------------
+
+
+@override_settings(TASKS={"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default"]}})
+def test_a_file_job_reads_and_writes_the_object_storage_and_nothing_on_the_local_disk(
+    client, user, s3_storage, monkeypatch
+):
+    """Déposé sur un serveur, traité par un service de fond, téléchargé : tout passe par le seau S3
+    partagé ; le disque local (MEDIA_ROOT) reste vide ; les droits ne changent pas."""
+    from django_tasks_db.management.commands import db_worker
+
+    monkeypatch.setattr("cdv.georef.tasks.SYNC_MAX_BYTES", 10)  # par la file, comme un gros fichier
+    monkeypatch.setattr(db_worker, "close_old_connections", lambda: None)
+    client.force_login(user)
+    upload(client, lonlat_file())
+    job = GeorefJob.objects.get(owner=user)
+    assert job.status == JobStatus.PENDING
+    assert list(s3_storage.objects()) == [job.input_file.name]
+    call_command("db_worker", "--batch", "--no-startup-delay", "--interval", "0", verbosity=0)
+    job.refresh_from_db()
+    assert job.status == JobStatus.DONE and job.summary["in_qpv"] == 12, job.error_message
+    stored = s3_storage.objects()
+    assert list(stored) == [job.output_file.name]  # le fichier déposé est effacé du seau
+
+    download = client.get(reverse("www:georef_download", args=[job.pk]))
+    assert download.status_code == 200
+    body = b"".join(download.streaming_content)
+    assert body == stored[job.output_file.name] and int(download["Content-Length"]) == len(body)
+    assert len(list(csv.DictReader(io.StringIO(body.decode("utf-8-sig")), delimiter=";"))) == 21
+    client.force_login(factories.UserFactory())
+    assert client.get(reverse("www:georef_download", args=[job.pk])).status_code == 404
+
+    GeorefJob.objects.filter(pk=job.pk).update(finished_at=timezone.now() - datetime.timedelta(days=8))
+    call_command("purge_georef_jobs", stdout=io.StringIO())
+    assert s3_storage.objects() == {}
+    assert s3_storage.local_files() == []
+
+
+def test_large_georef_files_stream_through_the_object_storage_without_being_held_in_memory(
+    client, user, s3_storage, tmp_path
+):
+    """Un fichier de 16 Mo entre et sort du seau par morceaux : en plus de ce que tient le seau
+    simulé lui-même (moto garde et renvoie l'objet en mémoire), jamais plus de quelques Mo."""
+    import tracemalloc
+
+    from cdv.georef import tasks
+
+    size = 16 * 1024 * 1024
+    s3_storage.put("georef/gros/entree.csv", b"x" * size)
+    s3_storage.put("georef/gros/resultat.csv", b"y" * size)
+    job = GeorefJob.objects.create(
+        owner=user,
+        original_name="gros.csv",
+        input_file="georef/gros/entree.csv",
+        output_file="georef/gros/resultat.csv",
+        status=JobStatus.DONE,
+        summary={"rows": 1},
+    )
+    client.force_login(user)
+
+    def peak(action):
+        tracemalloc.start()
+        try:
+            result = action()
+            return result, tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+
+    s3 = job.output_file.storage.connection.meta.client  # client créé (modèles de botocore chargés)
+
+    def read_raw():  # le seau simulé seul : lire l'objet par morceaux de 1 Mo
+        body = s3.get_object(Bucket="cdv-tests", Key="georef/gros/resultat.csv")["Body"]
+        return sum(len(chunk) for chunk in iter(lambda: body.read(1024 * 1024), b""))
+
+    def download():
+        response = client.get(reverse("www:georef_download", args=[job.pk]))
+        return sum(len(chunk) for chunk in response.streaming_content)
+
+    raw, baseline = peak(read_raw)
+    local, input_peak = peak(lambda: tasks._local_input(job, tmp_path))
+    received, output_peak = peak(download)
+    assert raw == local.stat().st_size == received == size
+    margin = 4 * 1024 * 1024
+    assert input_peak < baseline + margin, f"dépôt : {input_peak / 2**20:.1f} Mo ({baseline / 2**20:.1f})"
+    assert output_peak < baseline + margin, f"envoi : {output_peak / 2**20:.1f} Mo ({baseline / 2**20:.1f})"
+    assert s3_storage.local_files() == []

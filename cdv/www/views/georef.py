@@ -17,7 +17,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import FileResponse, Http404
+from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -26,6 +26,7 @@ from django_htmx.http import HttpResponseClientRefresh
 from cdv.commitments import abilities
 from cdv.commitments.models import Commitment
 from cdv.contracts.models import Contract
+from cdv.core import filestore
 from cdv.core.ratelimit import parse_rate, rate_limited
 from cdv.georef import services, tasks
 from cdv.georef.abilities import georef_abilities, recording_contracts, records_indicator_values
@@ -264,12 +265,12 @@ def georef_download(request, pk):
     if not georef_abilities(request.user, job)["download"] or not job.output_file:
         raise Http404("Ce traitement n'a pas (ou plus) de fichier résultat.")
     try:
-        handle = job.output_file.open("rb")
+        handle = filestore.open_stream(job.output_file.storage, job.output_file.name)
     except FileNotFoundError as error:
         raise Http404("Le fichier résultat a été effacé (durée de conservation dépassée).") from error
     stem = PurePath(job.original_name).stem or "fichier"
     suffix = PurePath(job.output_file.name).suffix
-    response = FileResponse(handle, as_attachment=True, filename=f"{stem}-qpv{suffix}")
+    response = filestore.stream_response(handle, as_attachment=True, filename=f"{stem}-qpv{suffix}")
     response["X-Content-Type-Options"] = "nosniff"
     response["Cache-Control"] = "private, no-store"
     return response
