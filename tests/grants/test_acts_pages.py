@@ -134,6 +134,23 @@ def test_signed_act_upload_then_download_and_replace_with_confirmation(client, w
     assert replaced.status_code == 302
 
 
+def test_the_signed_act_is_kept_in_the_object_storage_and_downloaded_through_the_rights(
+    client, world, s3_storage
+):
+    services.prepare_act(user=world.instructor_a, line=world.line_a)
+    client.force_login(world.instructor_a)
+    assert client.post(url(world, "act_sign"), sign(world)).status_code == 302
+    act = GrantAct.objects.get(line=world.line_a)
+    assert s3_storage.objects() == {act.signed_file.name: PDF}
+    client.force_login(world.referent)
+    signed = client.get(url(world, "act_signed_file"))
+    assert signed.status_code == 200 and b"".join(signed.streaming_content) == PDF
+    assert signed["Content-Type"] == "application/pdf" and int(signed["Content-Length"]) == len(PDF)
+    client.force_login(world.other_referent)
+    assert client.get(url(world, "act_signed_file")).status_code == 404
+    assert s3_storage.local_files() == []
+
+
 def test_a_future_signature_date_is_refused_with_a_french_message(client, world):
     services.prepare_act(user=world.instructor_a, line=world.line_a)
     client.force_login(world.instructor_a)

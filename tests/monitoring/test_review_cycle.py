@@ -787,6 +787,36 @@ def test_upload_through_the_form_and_download_with_rights(client, world, draft_r
     assert not ReportAttachment.objects.exists()
 
 
+def test_an_attachment_is_kept_in_the_object_storage_and_downloaded_through_the_rights(
+    client, world, draft_report, s3_storage
+):
+    """Avec le stockage S3 partagé par les serveurs : la pièce va dans le seau (rien sur le disque
+    local), revient à l'identique par la plateforme, toujours refusée à qui n'a pas le droit."""
+    slug, users = world["nantes"].slug, world["users"]
+    url = reverse("www:review_report", args=[slug, YEAR, draft_report.pk])
+    client.force_login(users["editor_a"])
+    good = SimpleUploadedFile("Bilan final.pdf", pdf_bytes(), "application/pdf")
+    response = client.post(url, COMPLETE | {"version": 1, "action": "save", "attachment": good})
+    assert response.status_code == 302
+    attachment = ReportAttachment.objects.get()
+    assert s3_storage.objects() == {attachment.file.name: pdf_bytes()}
+    download = reverse("www:review_attachment", args=[slug, YEAR, draft_report.pk, attachment.pk])
+    for role in ("editor_a", "reader_a"):
+        client.force_login(users[role])
+        response = client.get(download)
+        assert response.status_code == 200
+        assert b"".join(response.streaming_content) == pdf_bytes()
+        assert int(response["Content-Length"]) == len(pdf_bytes())
+    client.force_login(users["pilot_other"])
+    assert client.get(download).status_code in {403, 404}
+    client.logout()
+    assert client.get(download).status_code == 302
+    s3_storage.client.delete_object(Bucket="cdv-tests", Key=attachment.file.name)
+    client.force_login(users["editor_a"])
+    assert client.get(download).status_code == 404  # fichier perdu : 404 clair, pas d'erreur 500
+    assert s3_storage.local_files() == []
+
+
 # ---------------------------------------------------------------------------------------------
 # Tableau de complétude
 # ---------------------------------------------------------------------------------------------

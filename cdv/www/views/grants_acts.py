@@ -8,11 +8,12 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.db.models import Prefetch
-from django.http import FileResponse, Http404, HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods
 
+from cdv.core import filestore
 from cdv.grants.abilities import (
     act_of,
     act_template_abilities,
@@ -200,10 +201,10 @@ def act_signed_file(request, slug, year, pk, line_pk):
     if act.signed_on is None or not act.signed_file:
         raise Http404("L'acte signé n'est pas encore déposé.")
     try:
-        handle = act.signed_file.open("rb")
+        handle = filestore.open_stream(act.signed_file.storage, act.signed_file.name)
     except FileNotFoundError as error:
         raise Http404("Le fichier de l'acte signé est introuvable.") from error
-    response = FileResponse(
+    response = filestore.stream_response(
         handle,
         as_attachment=True,
         filename=act_filename(act, "pdf").replace(".pdf", "-signe.pdf"),

@@ -14,12 +14,13 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import Count, Prefetch
-from django.http import FileResponse, Http404
+from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
 from cdv.contracts.abilities import contract_abilities
+from cdv.core import filestore
 from cdv.monitoring import abilities, selectors, services
 from cdv.monitoring.confirmations import campaign_gaps
 from cdv.monitoring.models import ProgressReport, ReviewCampaign, Snapshot
@@ -410,10 +411,10 @@ def attachment_download(request, slug, year, pk, attachment_pk):
     if attachment is None:
         raise Http404("Aucune pièce jointe de ce bilan ne porte ce numéro.")
     try:
-        handle = attachment.file.open("rb")
+        handle = filestore.open_stream(attachment.file.storage, attachment.file.name)
     except FileNotFoundError as error:
         raise Http404("Le fichier de cette pièce jointe est introuvable.") from error
-    response = FileResponse(
+    response = filestore.stream_response(
         handle,
         as_attachment=True,
         filename=os.path.basename(attachment.file.name),
