@@ -5,7 +5,9 @@ Contenu de l'archive (format décrit dans docs/operations.md, « Sauvegarde et r
 - ``database.sqlite3`` (SQLite : copie cohérente par l'API de sauvegarde en ligne de SQLite) ou
   ``database.pgdump`` (PostgreSQL : ``pg_dump --format=custom``, pris dans l'instantané où les
   lignes ont été comptées) ;
-- ``media/…`` : les fichiers téléversés (``MEDIA_ROOT``), chemins relatifs ;
+- ``media/…`` : les fichiers téléversés et produits, tels que les rend le stockage des fichiers de
+  Django (disque local ``MEDIA_ROOT``, ou tous les objets du seau S3 quand
+  ``AWS_STORAGE_BUCKET_NAME`` est définie), noms relatifs ; chaque objet est lu par morceaux ;
 - ``manifest.json``, en dernier : version du format, versions de Django et de l'application,
   moteur, date, migrations appliquées, nombre de lignes de chaque table, taille et empreinte
   SHA-256 de chaque autre membre.
@@ -32,7 +34,11 @@ from pathlib import Path
 
 import django
 from django.conf import settings
+from django.core.files import File
+from django.core.files.storage import default_storage
 from django.db import connections
+
+from cdv.core import filestore
 
 FORMAT_NAME = "cdv-backup"
 FORMAT_VERSION = 1
@@ -115,8 +121,17 @@ def known_migrations() -> set[str]:
     return {f"{app}.{name}" for app, name in MigrationLoader(None, ignore_no_migrations=True).disk_migrations}
 
 
-def media_root() -> Path:
-    return Path(settings.MEDIA_ROOT)
+def media_storage():
+    """Le stockage des fichiers téléversés et produits (disque local ou seau S3)."""
+    return default_storage
+
+
+def describe_storage(storage) -> str:
+    if filestore.is_object_storage(storage):
+        return f"le seau S3 {storage.bucket_name}" + (
+            f" (préfixe {storage.location})" if storage.location else ""
+        )
+    return f"le dossier des fichiers téléversés {settings.MEDIA_ROOT}"
 
 
 def media_files(root: Path) -> list[Path]:
@@ -357,17 +372,8 @@ def create_backup(output: Path, *, include_media: bool = True, alias: str = "def
         with tarfile.open(partial, "w:gz", compresslevel=6) as tar:
             files[dump.name] = {"size": dump.stat().st_size, "sha256": sha256_file(dump)}
             tar.add(dump, arcname=dump.name, recursive=False)
-            root = media_root()
             if include_media:
-                for path in media_files(root):
-                    arcname = MEDIA_PREFIX + path.relative_to(root).as_posix()
-                    with open(path, "rb") as handle:
-                        info = tar.gettarinfo(arcname=arcname, fileobj=handle)
-                        info.uid = info.gid = 0
-                        info.uname = info.gname = ""
-                        reader = _HashingReader(handle)
-                        tar.addfile(info, reader)
-                    files[arcname] = {"size": info.size, "sha256": reader.digest.hexdigest()}
+                _add_media(tar, media_storage(), files)
             manifest = {
                 "format": FORMAT_NAME,
                 "format_version": FORMAT_VERSION,
@@ -396,6 +402,21 @@ def create_backup(output: Path, *, include_media: bool = True, alias: str = "def
             os.fsync(handle.fileno())
         os.replace(partial, output)  # jamais d'archive à moitié écrite sous le nom final
     return manifest
+
+
+def _add_media(tar, storage, files: dict) -> None:
+    """Chaque fichier du stockage, lu par morceaux (jamais entier en mémoire), devient ``media/<nom>``."""
+    for name in filestore.walk(storage):
+        arcname = MEDIA_PREFIX + name
+        with filestore.open_stream(storage, name) as handle:
+            info = tarfile.TarInfo(arcname)
+            info.size = handle.size
+            info.mode = 0o644
+            modified = getattr(handle, "modified", None) or storage.get_modified_time(name)
+            info.mtime = int(modified.timestamp())
+            reader = _HashingReader(handle)
+            tar.addfile(info, reader)
+        files[arcname] = {"size": info.size, "sha256": reader.digest.hexdigest()}
 
 
 class _BytesReader:
@@ -520,25 +541,28 @@ def _restore_postgresql(alias: str, dump: Path, workdir: Path) -> None:
     )
 
 
-def _restore_media(source: Path, target: Path) -> int:
+def _restore_media(source: Path, storage) -> int:
+    """Vide le stockage, puis y enregistre chaque fichier extrait de l'archive (envoi depuis le
+    fichier extrait, par parties pour S3), sous son nom d'origine."""
     files = media_files(source)
-    target.mkdir(parents=True, exist_ok=True)
-    for entry in list(target.iterdir()):
-        if entry.is_dir() and not entry.is_symlink():
-            shutil.rmtree(entry)
-        else:
-            entry.unlink()
+    for name in list(filestore.walk(storage)):
+        storage.delete(name)
     for path in files:
-        destination = target / path.relative_to(source)
-        destination.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(path, destination)
+        name = path.relative_to(source).as_posix()
+        with open(path, "rb") as handle:
+            saved = storage.save(name, File(handle, name=path.name))
+        if saved != name:
+            raise BackupError(
+                f"Le fichier {name} a été restauré sous un autre nom ({saved}) : stockage non vide ?"
+            )
     return len(files)
 
 
 def restore_backup(
     path: Path, *, force: bool = False, include_media: bool = True, alias: str = "default"
 ) -> RestoreResult:
-    """Restaure ``path`` dans la base ``alias`` et ``MEDIA_ROOT``. Vérifie tout avant d'écrire."""
+    """Restaure ``path`` dans la base ``alias`` et le stockage des fichiers (``MEDIA_ROOT`` ou le seau
+    S3). Vérifie tout avant d'écrire."""
     engine = engine_of(alias)
     parent = Path(tempfile.gettempdir())
     with tempfile.TemporaryDirectory(prefix="cdv-restore-", dir=parent) as tmp:
@@ -564,9 +588,9 @@ def restore_backup(
         problems = []
         if data_tables(counts):
             problems.append(f"la base n'est pas vide ({describe_non_empty(counts)})")
-        media_target = media_root()
-        if include_media and manifest.get("media_included", True) and media_files(media_target):
-            problems.append(f"le dossier des fichiers téléversés {media_target} n'est pas vide")
+        storage = media_storage()
+        if include_media and manifest.get("media_included", True) and next(filestore.walk(storage), None):
+            problems.append(f"{describe_storage(storage)} n'est pas vide")
         if problems and not force:
             raise BackupError(
                 "Restauration refusée : " + " ; ".join(problems) + ". Elle effacerait ces données : relancez "
@@ -589,7 +613,7 @@ def restore_backup(
             )
         result = RestoreResult(manifest=manifest)
         if include_media and manifest.get("media_included", True):
-            result.media_files = _restore_media(workdir / MEDIA_PREFIX.rstrip("/"), media_target)
+            result.media_files = _restore_media(workdir / MEDIA_PREFIX.rstrip("/"), storage)
     applied = set(applied_migrations(alias))
     result.pending_migrations = sorted(known_migrations() - applied)
     return result

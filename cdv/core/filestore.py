@@ -34,10 +34,10 @@ def is_object_storage(storage) -> bool:
 
 class ObjectStream:
     """Lecture au fil de l'eau d'un objet S3 (corps de la réponse GetObject) : ``read(n)`` ne
-    garde que ``n`` octets en mémoire. ``size`` : la taille de l'objet."""
+    garde que ``n`` octets en mémoire. ``size`` : la taille de l'objet ; ``modified`` : sa date."""
 
-    def __init__(self, body, size: int):
-        self.body, self.size = body, size
+    def __init__(self, body, size: int, modified=None):
+        self.body, self.size, self.modified = body, size, modified
 
     def read(self, size=-1):
         return self.body.read(None if size is None or size < 0 else size)
@@ -66,7 +66,9 @@ def open_stream(storage, name: str):
         if error.response.get("Error", {}).get("Code") in {"NoSuchKey", "404", "NotFound"}:
             raise FileNotFoundError(f"Fichier absent du stockage : {name}") from error
         raise
-    return ObjectStream(response["Body"], int(response.get("ContentLength") or 0))
+    return ObjectStream(
+        response["Body"], int(response.get("ContentLength") or 0), response.get("LastModified")
+    )
 
 
 def copy_to_local(storage, name: str, target: Path) -> Path:

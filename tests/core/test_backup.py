@@ -276,3 +276,128 @@ def test_postgresql_backup_then_restore_into_empty_database_is_identical(db, tmp
     finally:
         with pg_connect(settings_dict, "postgres") as admin:
             admin.execute(f'DROP DATABASE IF EXISTS "{restored}" WITH (FORCE)')
+
+
+# --- Stockage objet S3 -----------------------------------------------------------------------------
+
+
+@pytest.fixture
+def s3_server(tmp_path):
+    """Un émulateur S3 local (moto en mode serveur, sur 127.0.0.1) que les sous-processus joignent."""
+    import socket
+    import time
+
+    boto3 = pytest.importorskip("boto3")
+    moto_server = Path(sys.executable).parent / "moto_server"
+    if not moto_server.exists():
+        pytest.skip("moto_server absent (requirements-dev.txt)")
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    log = open(tmp_path / "moto.log", "wb")  # refermé à la fin du fixture
+    process = subprocess.Popen([str(moto_server), "-H", "127.0.0.1", "-p", str(port)], stdout=log, stderr=log)
+    endpoint = f"http://127.0.0.1:{port}"
+    env = {
+        "AWS_S3_ENDPOINT_URL": endpoint,
+        "AWS_ACCESS_KEY_ID": "test",
+        "AWS_SECRET_ACCESS_KEY": "test",
+        "AWS_S3_REGION_NAME": "us-east-1",
+    }
+    client = boto3.client(
+        "s3",
+        endpoint_url=endpoint,
+        aws_access_key_id="test",
+        aws_secret_access_key="test",
+        region_name="us-east-1",
+    )
+    try:
+        for _ in range(100):
+            try:
+                client.list_buckets()
+                break
+            except Exception:  # noqa: BLE001 - le serveur démarre encore
+                time.sleep(0.1)
+        else:
+            raise AssertionError("moto_server n'a pas démarré : " + (tmp_path / "moto.log").read_text())
+        yield client, env
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+        log.close()
+
+
+def bucket_objects(client, bucket: str) -> dict[str, bytes]:
+    found = {}
+    for page in client.get_paginator("list_objects_v2").paginate(Bucket=bucket):
+        for entry in page.get("Contents", ()):
+            found[entry["Key"]] = client.get_object(Bucket=bucket, Key=entry["Key"])["Body"].read()
+    return found
+
+
+@only_sqlite
+def test_backup_and_restore_cover_every_object_of_the_s3_storage(copy_test_database, tmp_path, s3_server):
+    client, s3_env = s3_server
+    source = tmp_path / "source.sqlite3"
+    copy_test_database(source)
+    client.create_bucket(Bucket="source")
+    objects = {
+        "bilans/2025/piece-jointe.pdf": b"%PDF-1.4 faux bilan\n",
+        "georef/0123abcd/resultat.csv": os.urandom(9 * 1024 * 1024),  # envoyé en plusieurs parties
+        "prive/imports-indicateurs/3/" + "a" * 64: b"indicateur;valeur\n",
+        "grants/actes/acte signé é.pdf": b"%PDF-1.4 acte\n",
+    }
+    for key, data in objects.items():
+        client.put_object(Bucket="source", Key=key, Body=data)
+    local = tmp_path / "media-local"  # le disque local n'est pas le stockage quand le seau est réglé
+    write_media(local)
+    archive = tmp_path / "sauvegarde.tar.gz"
+
+    def run(*args, bucket, database, check=True):
+        env = {
+            **os.environ,
+            **s3_env,
+            "AWS_STORAGE_BUCKET_NAME": bucket,
+            "DATABASE_URL": f"sqlite:///{database}",
+        }
+        env["MEDIA_ROOT"] = str(local)
+        result = subprocess.run(
+            [sys.executable, "manage.py", *args],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+        if check and result.returncode != 0:
+            raise AssertionError(f"manage.py {' '.join(args)} : code {result.returncode}\n{result.stderr}")
+        return result
+
+    run("backup", "-o", str(archive), bucket="source", database=source)
+    manifest = archive_manifest(archive)
+    assert set(manifest["files"]) == {"database.sqlite3", *(f"media/{key}" for key in objects)}
+    assert manifest["media_files"] == len(objects)
+    with tarfile.open(archive) as tar:
+        for key, data in objects.items():
+            assert tar.extractfile(f"media/{key}").read() == data
+            assert manifest["files"][f"media/{key}"]["sha256"] == hashlib.sha256(data).hexdigest()
+
+    client.create_bucket(Bucket="restored")
+    restored = tmp_path / "restored.sqlite3"
+    result = run("restore", str(archive), bucket="restored", database=restored)
+    assert "fichiers téléversés restaurés : 4" in result.stdout
+    assert bucket_objects(client, "restored") == objects
+    assert sqlite_snapshot(restored) == sqlite_snapshot(source)
+
+    # Un seau déjà rempli n'est pas écrasé sans --force ; avec --force, il est remplacé.
+    client.put_object(Bucket="restored", Key="autre/instance.txt", Body=b"autre")
+    again = tmp_path / "again.sqlite3"
+    refused = run("restore", str(archive), bucket="restored", database=again, check=False)
+    assert refused.returncode != 0
+    assert "le seau S3 restored n'est pas vide" in refused.stderr and "--force" in refused.stderr
+    assert "autre/instance.txt" in bucket_objects(client, "restored")
+    run("restore", str(archive), "--force", bucket="restored", database=again)
+    assert bucket_objects(client, "restored") == objects
+    assert read_media(local) == {
+        "bilans/2025/piece-jointe.pdf": b"%PDF-1.4 faux bilan\n",
+        "reminders/campagne-1/a.envoye": b"",
+    }

@@ -17,7 +17,8 @@ class Command(BaseCommand):
     requires_system_checks = []
     help = (
         "Sauvegarde la base (SQLite : copie en ligne ; PostgreSQL : pg_dump) et les fichiers téléversés "
-        "(MEDIA_ROOT) dans une archive .tar.gz avec un manifeste (versions, nombre de lignes par table, "
+        "(MEDIA_ROOT, ou tous les objets du seau S3 quand AWS_STORAGE_BUCKET_NAME est définie) "
+        "dans une archive .tar.gz avec un manifeste (versions, nombre de lignes par table, "
         "empreinte SHA-256 de chaque fichier). L'application peut tourner pendant la sauvegarde. "
         "Format : docs/operations.md."
     )

@@ -13,7 +13,8 @@ class Command(BaseCommand):
     requires_system_checks = []
     help = (
         "Restaure une sauvegarde faite par « manage.py backup » dans la base configurée (DATABASE_URL) "
-        "et MEDIA_ROOT. Vérifie d'abord l'archive (empreintes SHA-256, moteur, version) ; refuse d'écraser "
+        "et le stockage des fichiers (MEDIA_ROOT ou le seau S3). Vérifie d'abord l'archive (empreintes "
+        "SHA-256, moteur, version) ; refuse d'écraser "
         "une base ou un dossier de fichiers non vides sans --force. Arrêtez l'application avant."
     )
 
