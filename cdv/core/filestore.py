@@ -91,7 +91,11 @@ def stream_response(handle, **kwargs) -> FileResponse:
 def walk(storage, top: str = ""):
     """Les noms de tous les fichiers du stockage sous ``top`` (récursif, triés par dossier).
 
-    Sur disque local, les liens symboliques sont ignorés (rien hors de ``MEDIA_ROOT``)."""
+    Sur disque local, les liens symboliques sont ignorés (rien hors de ``MEDIA_ROOT``) ; dans un
+    seau S3, une seule liste paginée (pas une requête par « dossier »)."""
+    if is_object_storage(storage):
+        yield from _walk_bucket(storage, top)
+        return
     local = isinstance(storage, FileSystemStorage)
     try:
         directories, files = storage.listdir(top)
@@ -107,3 +111,19 @@ def walk(storage, top: str = ""):
         if local and os.path.islink(storage.path(full)):
             continue
         yield from walk(storage, full)
+
+
+def _walk_bucket(storage, top: str):
+    from storages.utils import clean_name
+
+    location = storage.location.strip("/")
+    prefix = storage._normalize_name(clean_name(top)) if top else location
+    if prefix and not prefix.endswith("/"):
+        prefix += "/"
+    paginator = storage.connection.meta.client.get_paginator("list_objects_v2")
+    for page in paginator.paginate(Bucket=storage.bucket_name, Prefix=prefix):
+        for entry in page.get("Contents", ()):
+            key = entry["Key"]
+            if key.endswith("/"):  # « dossier » vide créé par un autre outil
+                continue
+            yield key[len(location) + 1 :] if location else key
