@@ -305,6 +305,9 @@ def default_storage_from_env():
         "querystring_auth": True,
         "querystring_expire": 60,
         "file_overwrite": False,
+        # Un objet lu par storage.open() passe sur un fichier temporaire au-delà de 5 Mo (jamais
+        # entier en mémoire) ; les gros fichiers passent par cdv.core.filestore (lecture au fil de l'eau).
+        "max_memory_size": 5 * 1024 * 1024,
         "location": os.environ.get("AWS_LOCATION", ""),
     }
     for option, variable in (
