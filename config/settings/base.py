@@ -299,6 +299,11 @@ def default_storage_from_env():
     bucket = os.environ.get("AWS_STORAGE_BUCKET_NAME", "").strip()
     if not bucket:
         return {"BACKEND": "django.core.files.storage.FileSystemStorage"}
+    return s3_storage(bucket)
+
+
+def s3_storage(bucket):
+    """Un seau compatible S3 (privé, sans ACL ; URL signées de 60 s seulement pour l'administration)."""
     options = {
         "bucket_name": bucket,
         "default_acl": None,
@@ -321,8 +326,25 @@ def default_storage_from_env():
     return {"BACKEND": "storages.backends.s3.S3Storage", "OPTIONS": options}
 
 
+def backup_storage_from_env():
+    """Où « manage.py backup --stockage » range ses archives : un seau à part (BACKUP_BUCKET_NAME,
+    mêmes accès que le stockage objet), jamais celui des fichiers qu'elles sauvegardent ; sinon le
+    dossier BACKUP_DIR (défaut var/sauvegardes)."""
+    bucket = os.environ.get("BACKUP_BUCKET_NAME", "").strip()
+    if not bucket:
+        location = os.environ.get("BACKUP_DIR", str(BASE_DIR / "var" / "sauvegardes"))
+        return {
+            "BACKEND": "django.core.files.storage.FileSystemStorage",
+            "OPTIONS": {"location": location, "base_url": None},
+        }
+    storage = s3_storage(bucket)
+    storage["OPTIONS"]["location"] = ""
+    return storage
+
+
 STORAGES = {
     "default": default_storage_from_env(),
+    "backups": backup_storage_from_env(),
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
 }
 

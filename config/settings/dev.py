@@ -3,12 +3,13 @@
 import os
 
 from .base import *  # noqa: F403
-from .base import default_storage_from_env, env_bool
+from .base import backup_storage_from_env, default_storage_from_env, env_bool
 
 DEBUG = env_bool("DEBUG", True)
 SECRET_KEY = os.environ.get("SECRET_KEY") or "dev-only-insecure-key-change-me-in-production"
 STORAGES = {
     "default": default_storage_from_env(),
+    "backups": backup_storage_from_env(),
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
 

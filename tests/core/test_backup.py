@@ -401,3 +401,62 @@ def test_backup_and_restore_cover_every_object_of_the_s3_storage(copy_test_datab
         "bilans/2025/piece-jointe.pdf": b"%PDF-1.4 faux bilan\n",
         "reminders/campagne-1/a.envoye": b"",
     }
+
+
+def test_backup_archives_go_to_their_own_bucket_and_restore_from_it(copy_test_database, tmp_path, s3_server):
+    """« backup --stockage » range l'archive dans le seau des sauvegardes (BACKUP_BUCKET_NAME), pas
+    sur le disque de la machine qui l'a faite ; « restore --stockage » la reprend de là, depuis
+    n'importe quelle machine."""
+    client, s3_env = s3_server
+    source = tmp_path / "source.sqlite3"
+    copy_test_database(source)
+    for bucket in ("fichiers", "sauvegardes", "fichiers-restaures"):
+        client.create_bucket(Bucket=bucket)
+    client.put_object(Bucket="fichiers", Key="bilans/piece.pdf", Body=b"%PDF-1.4 piece\n")
+    workdir = tmp_path / "machine-a"
+    workdir.mkdir()
+
+    def run(*args, bucket, database, check=True):
+        env = {
+            **os.environ,
+            **s3_env,
+            "AWS_STORAGE_BUCKET_NAME": bucket,
+            "BACKUP_BUCKET_NAME": "sauvegardes",
+            "DATABASE_URL": f"sqlite:///{database}",
+            "MEDIA_ROOT": str(tmp_path / "media-local"),
+            "BACKUP_DIR": str(tmp_path / "jamais-utilise"),
+        }
+        result = subprocess.run(
+            [sys.executable, str(ROOT / "manage.py"), *args],
+            cwd=workdir,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+        if check and result.returncode != 0:
+            raise AssertionError(f"manage.py {' '.join(args)} : code {result.returncode}\n{result.stderr}")
+        return result
+
+    refused = run("backup", "--stockage", "-o", "x.tar.gz", bucket="fichiers", database=source, check=False)
+    assert refused.returncode != 0 and "pas les deux" in refused.stderr
+
+    run("backup", "--stockage", bucket="fichiers", database=source)
+    assert list(workdir.iterdir()) == []  # rien sur le disque de la machine
+    assert not (tmp_path / "jamais-utilise").exists()
+    names = list(bucket_objects(client, "sauvegardes"))
+    assert len(names) == 1 and names[0].startswith("sauvegarde-cdv-") and names[0].endswith(".tar.gz")
+    assert "bilans/piece.pdf" not in names and list(bucket_objects(client, "fichiers")) == [
+        "bilans/piece.pdf"
+    ]
+
+    missing = run(
+        "restore", "--stockage", "absente.tar.gz", bucket="fichiers-restaures", database=source, check=False
+    )
+    assert missing.returncode != 0 and "Aucune archive « absente.tar.gz »" in missing.stderr
+
+    restored = tmp_path / "restored.sqlite3"
+    result = run("restore", "--stockage", names[0], bucket="fichiers-restaures", database=restored)
+    assert "fichiers téléversés restaurés : 1" in result.stdout
+    assert bucket_objects(client, "fichiers-restaures") == {"bilans/piece.pdf": b"%PDF-1.4 piece\n"}
+    assert sqlite_snapshot(restored) == sqlite_snapshot(source)

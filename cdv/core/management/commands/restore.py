@@ -1,8 +1,10 @@
 """python manage.py restore FICHIER.tar.gz [--force] [--check] [--no-media]."""
 
+import shutil
 import tempfile
 from pathlib import Path
 
+from django.core.files.storage import storages
 from django.core.management.base import BaseCommand, CommandError
 
 from cdv.core.backup import BackupError, open_backup, restore_backup
@@ -27,9 +29,25 @@ class Command(BaseCommand):
             "--check", action="store_true", help="vérifie seulement l'archive, sans rien restaurer"
         )
         parser.add_argument("--no-media", action="store_true", help="ne restaure pas les fichiers téléversés")
+        parser.add_argument(
+            "--stockage",
+            action="store_true",
+            help="FICHIER est le nom d'une archive du stockage des sauvegardes (« backup --stockage »)",
+        )
 
-    def handle(self, *args, file, force=False, check=False, no_media=False, **options):
-        path = Path(file)
+    def handle(self, *args, file, stockage=False, **options):
+        if not stockage:
+            return self.restore(Path(file), **options)
+        backups = storages["backups"]
+        if not backups.exists(file):
+            raise CommandError(f"Aucune archive « {file} » dans le stockage des sauvegardes.")
+        with tempfile.TemporaryDirectory(prefix="cdv-restore-") as workdir:
+            local = Path(workdir) / Path(file).name
+            with backups.open(file, "rb") as source, open(local, "wb") as target:
+                shutil.copyfileobj(source, target, 1024 * 1024)
+            return self.restore(local, **options)
+
+    def restore(self, path, *, force=False, check=False, no_media=False, **options):
         try:
             if check:
                 with tempfile.TemporaryDirectory(prefix="cdv-check-") as workdir:
