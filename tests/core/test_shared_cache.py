@@ -7,6 +7,7 @@ connexions réglées comme en production (config/settings/base.py, REDIS_CACHE),
   même instant ; ses compteurs expirent.
 """
 
+import socket
 import threading
 import types
 
@@ -52,8 +53,9 @@ def servers(redis_url, monkeypatch, settings):
     monkeypatch.setattr(ratelimit, "cache", switch)
     yield a, b, switch
     a.clear()
-    for server_cache in (a, b):
-        server_cache.close()
+    for server_cache in (a, b):  # RedisCache.close() garde ses connexions : on les ferme
+        for pool in server_cache._cache._pools.values():
+            pool.disconnect()
 
 
 class Visitor:
@@ -172,3 +174,27 @@ def test_simultaneous_calls_on_two_servers_never_exceed_the_rate(servers, rf):
         thread.join()
     assert len(answers) == 40
     assert answers.count(None) == 10
+
+
+def test_without_an_answer_from_redis_pages_are_computed_and_calls_pass(monkeypatch, rf, caplog):
+    """Redis arrêté ou injoignable : le cache ne garde plus rien, mais le site répond (pages
+    calculées, écritures confirmées, appels non limités) et le journal le signale."""
+    with socket.socket() as probe:  # un port où personne n'écoute
+        probe.bind(("127.0.0.1", 0))
+        closed = f"redis://127.0.0.1:{probe.getsockname()[1]}/0"
+    with override_settings(CACHES={"default": {**REDIS_CACHE, "LOCATION": closed}}):
+        down = caches.create_connection("default")
+    monkeypatch.setattr(pagecache, "cache", down)
+    monkeypatch.setattr(ratelimit, "cache", down)
+    served = []
+    middleware = page_cache_middleware(served)
+    with override_settings(CDV_PUBLIC_CACHE_SECONDS=60):
+        pages = [middleware(request()) for _ in range(2)]
+        write = middleware(request("post", signed_in=True))
+    assert [page.status_code for page in pages] == [200, 200] and len(served) == 2
+    assert write.status_code == 200
+    call = rf.get("/", REMOTE_ADDR="192.0.2.9")
+    assert [ratelimit.rate_limited(call, scope="essai", rate="1/m") for _ in range(3)] == [None] * 3
+    # Un avertissement au journal, pas un par opération : la connexion cesse d'interroger Redis un moment.
+    warnings = [r for r in caplog.records if r.name == "cdv.core.rediscache"]
+    assert len(warnings) == 1 and "Redis ne répond pas" in warnings[0].getMessage()
