@@ -15,7 +15,8 @@ DELETE d'une personne connectée ou munie d'un jeton, qui répond moins de 400) 
 requête suivante. Ce qui écrit hors du site (commandes
 d'import, ``load_demo_data``…) apparaît au plus tard après ``CDV_PUBLIC_CACHE_SECONDS``. Pour que
 la génération soit commune à tous les processus de gunicorn, le cache doit être partagé : c'est le
-cas du cache sur fichiers des réglages de production (``CDV_CACHE_DIR``).
+cas du cache sur fichiers des réglages de production (``CDV_CACHE_DIR``, une machine) et de Redis
+(``REDIS_URL``, tous les serveurs : tests/core/test_shared_cache.py).
 
 La clé tient compte du schéma et de l'hôte demandés (``Host``, parmi ``ALLOWED_HOSTS`` : des liens
 absolus vers un hôte ne sont pas servis à un autre), du chemin, de la chaîne de requête et de

@@ -1,4 +1,5 @@
-"""Limite d'appels par adresse IP, en fenêtre fixe, dans le cache Django (partagé par les processus).
+"""Limite d'appels par adresse IP, en fenêtre fixe, dans le cache Django (partagé par les processus,
+et par tous les serveurs avec ``REDIS_URL`` : le compte est commun et atomique, voir :func:`_count`).
 
 ``rate`` s'écrit « nombre/période » : ``30/m``, ``5/s``, ``1000/h``, ``10000/d``. L'adresse est
 celle de :func:`cdv.core.clientip.client_ip` (jamais un ``X-Forwarded-For`` non vérifié).
@@ -29,12 +30,26 @@ def rate_limited(request, *, scope: str, rate) -> int | None:
     now = time.time()
     window = int(now // period)
     key = f"cdv-limite:{scope}:{client_ip(request) or 'inconnu'}:{window}"
-    cache.add(key, 0, period + 1)
-    try:
-        used = cache.incr(key)
-    except ValueError:  # clé expirée entre-temps
-        cache.set(key, 1, period + 1)
-        used = 1
+    used = _count(key, period + 1)
     if used <= count:
         return None
     return max(1, int((window + 1) * period - now) + 1)
+
+
+def _count(key: str, timeout: int) -> int:
+    """Ajoute un appel au compteur ``key`` et rend le total.
+
+    Seulement ``add`` (crée s'il n'existe pas) et ``incr`` : deux opérations atomiques sur un cache
+    partagé par plusieurs serveurs (Redis : SET NX, INCR) ; jamais de lecture suivie d'une écriture,
+    qui perdrait les appels comptés entre-temps par un autre serveur. Si le compteur disparaît entre
+    les deux (éviction), on recommence sans écraser ce qu'un autre a compté ; un cache qui ne garde
+    rien laisse passer l'appel.
+    """
+    for _ in range(3):
+        if cache.add(key, 1, timeout):
+            return 1
+        try:
+            return cache.incr(key)
+        except ValueError:  # évincé entre add et incr
+            continue
+    return 1

@@ -6,22 +6,21 @@ dépôt ferme à la fin du jour ``filing_closes`` : la relance part le jour J-2,
 la commande tourne ensuite, jusqu'au jour de clôture), chaque référent d'une association qui a un
 brouillon sur l'appel reçoit un courriel (notification « clôture proche », cdv/notifications).
 
-Une seule relance par appel et par personne : un marqueur
-``MEDIA_ROOT/reminders/aap-<appel>/<personne>.envoye`` est créé de façon exclusive avant l'envoi et
-retiré si l'envoi échoue (retenté à la prochaine exécution).
+Une seule relance par appel et par personne : elle est réservée dans la base avant l'envoi (ligne
+``SentReminder`` de clé unique ``aap-<appel>/<personne>``, cdv/notifications/once.py ; deux
+exécutions simultanées, même sur deux serveurs, n'envoient qu'une fois) et la réservation est
+effacée si l'envoi échoue (retenté à la prochaine exécution).
 """
 
 from __future__ import annotations
 
 import datetime
 from dataclasses import dataclass, field
-from pathlib import Path
 
-from django.conf import settings
 from django.urls import reverse
 from django.utils import timezone
 
-from cdv.core.markers import claim_once
+from cdv.notifications import once
 from cdv.notifications import services as notifications
 from cdv.notifications.enums import NotificationKind
 from cdv.users.models import User
@@ -54,8 +53,9 @@ def due_calls(today: datetime.date):
     )
 
 
-def marker_path(call: Call, user: User) -> Path:
-    return Path(settings.MEDIA_ROOT) / "reminders" / f"aap-{call.pk}" / f"{user.pk}.envoye"
+def reminder_key(call: Call, user: User) -> str:
+    """La clé « une seule fois » de la relance (cdv/notifications/once.py)."""
+    return f"aap-{call.pk}/{user.pk}"
 
 
 def drafts_by_recipient(call: Call) -> tuple[dict[User, list[Application]], list[str]]:
@@ -102,12 +102,13 @@ def send_call_closing_reminders(
         result = CallReminders(call=call)
         results.append(result)
         recipients, result.without_referent = drafts_by_recipient(call)
+        sent = once.sent_keys(reminder_key(call, user) for user in recipients) if dry_run else set()
         for user, drafts in recipients.items():
-            marker = marker_path(call, user)
+            key = reminder_key(call, user)
             if dry_run:
-                (result.already_sent if marker.exists() else result.sent).append(user.email)
+                (result.already_sent if key in sent else result.sent).append(user.email)
                 continue
-            if not claim_once(marker):
+            if not once.claim_once(key, recipient=user):
                 result.already_sent.append(user.email)
                 continue
             count = len(drafts)
@@ -124,7 +125,7 @@ def send_call_closing_reminders(
                 body=_body(call, drafts),
             )
             if delivered.failed:
-                marker.unlink(missing_ok=True)
+                once.release(key)
                 result.failed.append(user.email)
             else:
                 result.sent.append(user.email)

@@ -13,21 +13,21 @@ l'association reçoit trois rappels au plus :
 
 L'échéance est celle du compte-rendu (``FinalReport.due_date``), ou, s'il n'est pas commencé, la
 fin de l'action + 6 mois (``blocking.report_due_date``). Un seul rappel par étape, par projet, par
-échéance et par personne : un marqueur ``MEDIA_ROOT/reminders/cr-<dossier>/<étape>-<échéance>-
-<personne>.envoye`` est créé de façon exclusive avant l'envoi et retiré si l'envoi échoue.
+échéance et par personne : il est réservé dans la base avant l'envoi (ligne ``SentReminder`` de clé
+unique ``cr-<dossier>/<étape>-<échéance>-<personne>``, cdv/notifications/once.py ; deux exécutions
+simultanées, même sur deux serveurs, n'envoient qu'une fois) et la réservation est effacée si
+l'envoi échoue.
 """
 
 from __future__ import annotations
 
 import datetime
 from dataclasses import dataclass, field
-from pathlib import Path
 
-from django.conf import settings
 from django.urls import reverse
 from django.utils import timezone
 
-from cdv.core.markers import claim_once
+from cdv.notifications import once
 from cdv.notifications import services as notifications
 from cdv.notifications.enums import NotificationKind
 
@@ -86,9 +86,9 @@ def due_reminders(today: datetime.date) -> list[Reminder]:
     return reminders
 
 
-def marker_path(reminder: Reminder, user) -> Path:
-    name = f"{reminder.stage}-{reminder.due_date:%Y%m%d}-{user.pk}.envoye"
-    return Path(settings.MEDIA_ROOT) / "reminders" / f"cr-{reminder.application.pk}" / name
+def reminder_key(reminder: Reminder, user) -> str:
+    """La clé « une seule fois » du rappel (cdv/notifications/once.py)."""
+    return f"cr-{reminder.application.pk}/{reminder.stage}-{reminder.due_date:%Y%m%d}-{user.pk}"
 
 
 def _texts(reminder: Reminder) -> tuple[str, str, str]:
@@ -146,12 +146,13 @@ def send_report_reminders(*, today: datetime.date | None = None, dry_run: bool =
         call = application.call
         referents = list(notifications.applicant_referents(call.contract_id, [application.partner_id]))
         reminder.without_referent = not referents
+        sent = once.sent_keys(reminder_key(reminder, user) for user in referents) if dry_run else set()
         for user in referents:
-            marker = marker_path(reminder, user)
+            key = reminder_key(reminder, user)
             if dry_run:
-                (reminder.already_sent if marker.exists() else reminder.sent).append(user.email)
+                (reminder.already_sent if key in sent else reminder.sent).append(user.email)
                 continue
-            if not claim_once(marker):
+            if not once.claim_once(key, recipient=user):
                 reminder.already_sent.append(user.email)
                 continue
             text, subject, body = _texts(reminder)
@@ -165,7 +166,7 @@ def send_report_reminders(*, today: datetime.date | None = None, dry_run: bool =
                 body=body,
             )
             if delivered.failed:
-                marker.unlink(missing_ok=True)
+                once.release(key)
                 reminder.failed.append(user.email)
             else:
                 reminder.sent.append(user.email)

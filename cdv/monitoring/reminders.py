@@ -7,11 +7,11 @@ minuteur systemd). Pour chaque campagne ouverte, la date du jour donne un « cr�
 - ``J-1`` : la veille de la date limite ;
 - ``retard-semaine-N`` : le lendemain de la date limite (N = 1), puis tous les sept jours.
 
-Les autres jours, rien n'est envoyé. Chaque courriel envoyé laisse un marqueur
-``MEDIA_ROOT/reminders/campagne-<id>/<créneau>/<personne>.envoye`` : relancer la commande le même
-jour n'envoie rien de plus (idempotence sans table supplémentaire). Le marqueur est créé de façon
-exclusive avant l'envoi (deux exécutions simultanées n'envoient pas deux fois) et retiré si
-l'envoi échoue (la relance sera retentée à la prochaine exécution du jour).
+Les autres jours, rien n'est envoyé. Chaque relance est réservée dans la base avant l'envoi (ligne
+``SentReminder`` de clé unique ``campagne-<id>/<créneau>/<personne>``, cdv/notifications/once.py) :
+relancer la commande le même jour n'envoie rien de plus, et deux exécutions simultanées, même sur
+deux serveurs, n'envoient pas deux fois. La réservation est effacée si l'envoi échoue (la relance
+sera retentée à la prochaine exécution du jour).
 
 Chaque relance est aussi une notification (nature « relance des bilans », cdv/notifications) : elle
 apparaît dans l'espace de la personne et suit sa préférence (courriel immédiat, résumé quotidien ou
@@ -22,7 +22,6 @@ code avec le créneau ``manuelle-AAAA-MM-JJ`` et écrit à chacun, quelle que so
 import datetime
 from collections import defaultdict
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
@@ -30,7 +29,7 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone, translation
 
-from cdv.core.markers import claim_once
+from cdv.notifications import once
 from cdv.notifications import services as notifications
 from cdv.notifications.enums import Delivery, NotificationKind
 from cdv.users.enums import Role
@@ -57,8 +56,15 @@ def reminder_slot(campaign, today: datetime.date) -> str | None:
     return None
 
 
-def marker_path(campaign, slot: str, user) -> Path:
-    return Path(settings.MEDIA_ROOT) / "reminders" / f"campagne-{campaign.pk}" / slot / f"{user.pk}.envoye"
+def reminder_key(campaign, slot: str, user) -> str:
+    """La clé « une seule fois » d'une relance (cdv/notifications/once.py)."""
+    return f"campagne-{campaign.pk}/{slot}/{user.pk}"
+
+
+def already_reminded(campaign, slot: str, users) -> set[int]:
+    """Les personnes (identifiants) parmi ``users`` déjà relancées dans ce créneau, en une requête."""
+    keys = {reminder_key(campaign, slot, user): user.pk for user in users}
+    return {keys[key] for key in once.sent_keys(keys)}
 
 
 @dataclass
@@ -195,20 +201,21 @@ def send_review_reminders(
 def _remind(campaign, result, today, *, dry_run, force_email=False) -> None:
     recipients, result.without_editor = pending_by_recipient(campaign)
     chosen = notifications.preferences(recipients, [NotificationKind.REVIEW_REMINDER])
+    reminded = already_reminded(campaign, result.slot, recipients) if dry_run else set()
     for user, reports in recipients.items():
-        path = marker_path(campaign, result.slot, user)
+        key = reminder_key(campaign, result.slot, user)
         if dry_run:
             delivery = notifications.delivery_of(
                 chosen, user, NotificationKind.REVIEW_REMINDER, force_email=force_email
             )
-            if path.exists():
+            if user.pk in reminded:
                 result.already_sent.append(user.email)
             elif delivery == Delivery.IMMEDIATE:
                 result.sent.append(user.email)
             else:
                 (result.deferred if delivery == Delivery.DIGEST else result.disabled).append(user.email)
             continue
-        if not claim_once(path):
+        if not once.claim_once(key, recipient=user):
             result.already_sent.append(user.email)
             continue
         delivered = _deliver(campaign, result.slot, user, reports, today, force_email=force_email)
@@ -216,7 +223,7 @@ def _remind(campaign, result, today, *, dry_run, force_email=False) -> None:
             # Rien n'est gardé : la relance sera retentée à la prochaine exécution.
             for notification in delivered.notifications:
                 notification.delete()
-            path.unlink(missing_ok=True)
+            once.release(key)
             result.failed.append(user.email)
         elif delivered.emailed:
             result.sent.append(user.email)

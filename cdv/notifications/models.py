@@ -70,3 +70,31 @@ class NotificationPreference(models.Model):
 
     def __str__(self):
         return f"{self.user} — {self.get_kind_display()} : {self.get_delivery_display()}"
+
+
+class SentReminder(models.Model):
+    """Une relance déjà envoyée (ou en cours d'envoi) : la mémoire « une seule fois » des commandes
+    de relance (cdv/notifications/once.py).
+
+    La clé nomme l'acte, par exemple ``campagne-12/J-7/5`` (campagne, créneau, personne) ; elle est
+    unique : deux exécutions simultanées, sur la même machine ou sur deux serveurs qui partagent la
+    base, ne peuvent pas réserver deux fois la même relance. La ligne est écrite avant l'envoi et
+    effacée si l'envoi échoue (la relance sera retentée).
+    """
+
+    key = models.CharField("relance", max_length=200, unique=True)
+    recipient = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name="destinataire",
+        on_delete=models.CASCADE,
+        related_name="sent_reminders",
+    )
+    created_at = models.DateTimeField("envoyée le", default=timezone.now)
+
+    class Meta:
+        verbose_name = "relance envoyée"
+        verbose_name_plural = "relances envoyées"
+        ordering = ["-created_at", "-pk"]
+
+    def __str__(self):
+        return f"{self.key} — {self.recipient}"

@@ -357,10 +357,12 @@ CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"
 # et leur génération, limites de débit, carte) ; production.py comme dev.py le prennent alors.
 REDIS_URL = os.environ.get("REDIS_URL", "").strip()
 REDIS_CACHE = {
-    "BACKEND": "django.core.cache.backends.redis.RedisCache",
+    # Le RedisCache de Django, qui se comporte comme un cache vide si Redis ne répond plus.
+    "BACKEND": "cdv.core.rediscache.SharedRedisCache",
     "LOCATION": REDIS_URL,
     "TIMEOUT": 300,
     "KEY_PREFIX": os.environ.get("CACHE_KEY_PREFIX", "cdv"),
+    "OPTIONS": {"socket_connect_timeout": 2, "socket_timeout": 2},
 }
 if REDIS_URL:
     CACHES = {"default": REDIS_CACHE}

@@ -26,6 +26,7 @@ from cdv.commitments.models import Commitment
 from cdv.monitoring import abilities, reminders, services
 from cdv.monitoring.enums import CampaignStatus, ReportState
 from cdv.monitoring.models import ProgressReport, ReportAttachment, ReviewCampaign
+from cdv.notifications.models import SentReminder
 from cdv.partners.models import Partner
 from cdv.users.enums import Role
 from tests import factories
@@ -967,8 +968,11 @@ def test_reminders_reach_the_editors_with_pending_reports_once_a_day(world, remi
     assert "relance J-7 ; 2 courriel(s) envoyé(s)" in output
     # Le bailleur de démonstration n'a qu'un lecteur : signalé, pas relancé.
     assert "sans référent" in output and "Bailleur Habitat Solidaire" in output
-    markers = list((Path(media) / "reminders").rglob("*.envoye"))
-    assert len(markers) == 2
+    # Chaque relance envoyée est retenue dans la base (une ligne par personne), rien sur le disque.
+    campaign = reminder_world["campaign"]
+    sent = SentReminder.objects.filter(key__startswith=f"campagne-{campaign.pk}/J-7/")
+    assert {r.recipient.email for r in sent} == reminder_world["editors_a"]
+    assert not (Path(media) / "reminders").exists()
     # Seconde exécution le même jour : rien de plus.
     output = run("2026-03-24")
     assert len(mail.outbox) == 2
@@ -995,7 +999,7 @@ def test_reminders_dry_run_sends_and_records_nothing(world, reminder_world, medi
     for email in reminder_world["editors_a"]:
         assert email in output
     assert mail.outbox == []
-    assert not (Path(media) / "reminders").exists()
+    assert not SentReminder.objects.exists()
     run("2026-03-24")
     assert len(mail.outbox) == 2
 

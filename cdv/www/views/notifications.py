@@ -93,11 +93,7 @@ def remind(request, slug, year):
         return redirect("www:review_campaign", slug=contract.slug, year=campaign.year)
     today = timezone.localdate()
     recipients, orphans = reminders.pending_by_recipient(campaign)
-    already = {
-        user.pk
-        for user in recipients
-        if reminders.marker_path(campaign, reminders.manual_slot(today), user).exists()
-    }
+    already = reminders.already_reminded(campaign, reminders.manual_slot(today), recipients)
     people = [
         {
             "user": user,
