@@ -824,6 +824,11 @@ COVERED_ELSEWHERE = {
     ),
     # opérateur de l'instance (superutilisateur) seul
     "new_contract": "tests/contracts/test_new_contract.py",
+    # vue de l'État : lecture inter-contrats seule (chaque autre rôle refusé), accordée par l'opérateur
+    **dict.fromkeys(
+        ["state_dashboard", "state_dashboard_xlsx", "cross_contract_readers"],
+        "tests/contracts/test_state_view.py",
+    ),
     # import des valeurs d'indicateurs à l'écran : pilotes du contrat seulement
     **dict.fromkeys(
         ["indicator_import", "indicator_import_preview"],
