@@ -88,7 +88,7 @@ def measure(db: Path, repeat: int) -> None:
     from django.conf import settings
     from django.db import connection
     from django.test import Client
-    from django.test.utils import CaptureQueriesContext
+    from django.test.utils import CaptureQueriesContext, setup_test_environment
     from django.urls import reverse
 
     from cdv.contracts.enums import SignatoryKind
@@ -97,6 +97,7 @@ def measure(db: Path, repeat: int) -> None:
     from cdv.partners.models import Partner
     from cdv.users.models import CrossContractReader, User
 
+    setup_test_environment()  # response.context : le nombre de lignes du tableau
     settings.ALLOWED_HOSTS = ["*"]
     state, _ = Partner.objects.get_or_create(
         slug="anct-banc", defaults={"name": "ANCT (banc)", "kind": PartnerKind.STATE}
@@ -117,7 +118,7 @@ def measure(db: Path, repeat: int) -> None:
     cases = [("tableau, tous les contrats", dashboard, {})]
     print(f"Vue de l'État — {contracts} contrats signés par « {state.name} » ({connection.vendor})")
     columns = ("statut", 6), ("SQL", 5), ("médiane ms", 11), ("meilleur ms", 12), ("lignes", 7), ("Ko", 7)
-    print(f"{'mesure':<34} " + " ".join(f"{name:>{width}}" for name, width in columns))
+    print(f"{'mesure':<38} " + " ".join(f"{name:>{width}}" for name, width in columns))
     index = 0
     while index < len(cases):
         label, url, params = cases[index]
@@ -136,7 +137,7 @@ def measure(db: Path, repeat: int) -> None:
                     cases.append((f"filtre région ({first_region})", dashboard, {"region": first_region}))
                     cases.append(("export XLSX, tous les contrats", xlsx, {}))
         print(
-            f"{label:<34} {status:>6} {queries:>5} {statistics.median(timings):>11.0f} "
+            f"{label:<38} {status:>6} {queries:>5} {statistics.median(timings):>11.0f} "
             f"{min(timings):>12.0f} {rows or '':>7} {size / 1024:>7.0f}"
         )
 

@@ -18,15 +18,17 @@ import functools
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from django.db.models import Count, F, Max, Q, Sum
+from django.db.models import Count, F, OuterRef, Q, Subquery, Sum
+from django.db.models.functions import Coalesce
 
 from cdv.commitments.enums import CommitmentStatus
 from cdv.commitments.models import Commitment
 from cdv.evaluation.enums import EvaluationKind
 from cdv.evaluation.models import Evaluation
 from cdv.grants.models import Call, FunderLine
+from cdv.indicators.enums import Scope
 from cdv.indicators.models import Indicator, IndicatorValue
-from cdv.indicators.selectors import summaries, with_territory
+from cdv.indicators.selectors import summaries
 from cdv.monitoring.models import ReviewCampaign
 from cdv.territories.loaders import national_epcis
 
@@ -190,15 +192,66 @@ def _headline_codes(contract_ids) -> list[str]:
     return [row["code"] for row in shared[:HEADLINE_INDICATORS] if row["n"] >= least]
 
 
+_VALUE_FIELDS = (
+    "indicator_id",
+    "scope",
+    "territory_id",
+    "territory__name",
+    "year",
+    "quarter",
+    "value",
+    "numerator",
+    "denominator",
+    "is_secret",
+)
+
+
+@dataclass
+class _Value:
+    """Ce que ``indicators.selectors.summaries`` lit d'une valeur, sans instancier des milliers de
+    modèles (valeur et territoire) : le tiers du temps du tableau à l'échelle nationale."""
+
+    indicator_id: int
+    scope: str
+    territory_id: int | None
+    territory_name: str | None
+    year: int
+    quarter: int
+    value: Decimal | None
+    numerator: Decimal | None
+    denominator: Decimal | None
+    is_secret: bool
+
+    @property
+    def territory(self):
+        return _Named(self.territory_name or "")
+
+
+@dataclass
+class _Named:
+    name: str
+
+
 def _gaps(contracts, codes, populations) -> tuple[list[Indicator], dict[int, list]]:
     """Par contrat, pour chaque code commun : le résumé de la dernière période (QPV, référence, écart),
     calculé par ``indicators.selectors.summaries`` comme sur les pages du contrat (deux requêtes)."""
     if not codes:
         return [], {}
     by_id = {c.pk: c for c in contracts}
+    # La dernière période connue pour la référence du contrat (par l'index unique indicateur,
+    # territoire, période : quelques dizaines de lignes par indicateur, pas toute la série).
+    last_reference = (
+        IndicatorValue.objects.filter(
+            indicator=OuterRef("pk"), scope=Scope.TERRITORY, territory_id=OuterRef("reference_id")
+        )
+        .order_by("-year", "-quarter")
+        .annotate(period=F("year") * 10 + F("quarter"))
+        .values("period")[:1]
+    )
     indicators = list(
         Indicator.objects.filter(contract_id__in=by_id, code__in=codes)
-        .annotate(last=Max(F("values__year") * 10 + F("values__quarter")))
+        .annotate(reference_id=Coalesce("contract__reference_territory_id", "contract__epci_id"))
+        .annotate(last=Subquery(last_reference))
         .order_by("contract_id", "code")
     )
     periods = {}
@@ -210,7 +263,9 @@ def _gaps(contracts, codes, populations) -> tuple[list[Indicator], dict[int, lis
         at_last = Q()
         for last, ids in periods.items():
             at_last |= Q(indicator_id__in=ids, year=last // 10, quarter=last % 10)
-        for value in with_territory(IndicatorValue.objects.filter(at_last)).order_by():
+        rows = IndicatorValue.objects.filter(at_last).order_by().values_list(*_VALUE_FIELDS)
+        for row in rows:
+            value = _Value(*row)
             values.setdefault(value.indicator_id, []).append(value)
     headline = {}
     result = {cid: [None] * len(codes) for cid in by_id}

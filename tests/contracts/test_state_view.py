@@ -12,6 +12,8 @@ from openpyxl import load_workbook
 from cdv.contracts.enums import SignatoryKind
 from cdv.contracts.state_view import department_of_qpv
 from cdv.partners.enums import PartnerKind
+from cdv.territories.enums import TerritoryKind
+from cdv.territories.models import Territory
 from cdv.users.enums import Role
 from cdv.users.models import CrossContractReader
 from tests import factories
@@ -29,7 +31,11 @@ def _contract(state, index, *, department="044", kind=SignatoryKind.SIGNATORY):
     """Un contrat signé (ou non) par ``state`` : un QPV du département, des engagements, une campagne,
     une évaluation, un taux commun (« taux-chomage ») avec sa référence, un appel voté."""
     contract = factories.ContractFactory(title=f"Contrat {department}-{index:02d}")
-    qpv = factories.QpvFactory(code=f"QN{department}{index:02d}M")
+    # Le code dit le département ; un QPV de référence déjà chargé sous ce code sert tel quel.
+    code = f"QN{department}{index:02d}C"
+    qpv = Territory.objects.filter(kind=TerritoryKind.QPV, code=code).first() or factories.QpvFactory(
+        code=code
+    )
     contract.qpvs.add(qpv)
     if kind is not None:
         factories.SignatoryFactory(contract=contract, partner=state, kind=kind)
