@@ -70,7 +70,9 @@ def state_view_partner_ids(user) -> set[int]:
 def state_view_contracts(user, queryset):
     """Les contrats du tableau de l'État de ``user`` : exactement ceux que l'un de ses partenaires a
     signés (``Signatory`` de nature « signataire »), aucun autre ; rien sans lecture inter-contrats.
-    Les partenaires viennent du compte, jamais de la requête."""
+    Parmi eux, ceux que ``user`` voit (``contract_queryset_for``) : un contrat en préparation reste
+    à ses membres, et chaque ligne du tableau mène à une page ouverte. Les partenaires viennent du
+    compte, jamais de la requête."""
     from .enums import SignatoryKind
     from .models import Signatory
 
@@ -78,4 +80,4 @@ def state_view_contracts(user, queryset):
     if not partner_ids:
         return queryset.none()
     signed = Signatory.objects.filter(partner_id__in=partner_ids, kind=SignatoryKind.SIGNATORY)
-    return queryset.filter(pk__in=signed.values("contract_id"))
+    return contract_queryset_for(user, queryset).filter(pk__in=signed.values("contract_id"))

@@ -9,7 +9,7 @@ import pytest
 from django.urls import reverse
 from openpyxl import load_workbook
 
-from cdv.contracts.enums import SignatoryKind
+from cdv.contracts.enums import ContractStatus, SignatoryKind
 from cdv.contracts.state_view import department_of_qpv
 from cdv.partners.enums import PartnerKind
 from cdv.territories.enums import TerritoryKind
@@ -78,7 +78,10 @@ def _world(state, n):
     signed = [_contract(state, i, department="044" if i % 2 else "069") for i in range(n)]
     participant = _contract(state, 90, kind=SignatoryKind.PARTICIPANT)
     other = _contract(state, 91, kind=None)
-    return signed, participant, other
+    preparing = _contract(state, 92)
+    preparing.status = ContractStatus.PREPARING
+    preparing.save()
+    return signed, participant, other, preparing
 
 
 def test_department_of_a_qpv_code():
@@ -88,14 +91,14 @@ def test_department_of_a_qpv_code():
 
 
 def test_the_state_reader_sees_exactly_the_contracts_its_partner_signed(client, state, reader):
-    signed, participant, other = _world(state, 3)
+    signed, participant, other, preparing = _world(state, 3)
     client.force_login(reader)
     response = client.get(DASHBOARD)
     assert response.status_code == 200
     text = response.content.decode()
     for contract in signed:
         assert reverse("www:contract", args=[contract.slug]) in text
-    for contract in (participant, other):
+    for contract in (participant, other, preparing):  # participant, non signé, en préparation
         assert contract.title not in text
     row = response.context["board"].rows[0]
     assert row.qpv_count == 1
@@ -109,7 +112,7 @@ def test_the_state_reader_sees_exactly_the_contracts_its_partner_signed(client, 
 
 
 def test_the_filter_by_region_and_department(client, state, reader):
-    signed, _, _ = _world(state, 4)
+    signed, *_ = _world(state, 4)
     client.force_login(reader)
     board = client.get(DASHBOARD, {"region": "Pays de la Loire"}).context["board"]
     assert {r.contract.pk for r in board.rows} == {c.pk for c in signed[1::2]}
@@ -119,7 +122,7 @@ def test_the_filter_by_region_and_department(client, state, reader):
 
 
 def test_the_xlsx_export_has_the_same_rows(client, state, reader):
-    signed, participant, _ = _world(state, 3)
+    signed, participant, *_ = _world(state, 3)
     client.force_login(reader)
     response = client.get(XLSX, {"departement": "44"})
     assert response.status_code == 200
@@ -152,7 +155,7 @@ def test_the_number_of_queries_does_not_grow_with_the_contracts(
 def test_every_other_role_is_refused(client, state, role):
     """Un référent ou un lecteur de l'État dans un contrat, un pilote, l'opérateur sans lecture
     accordée : refusés (la connexion est demandée à l'anonyme)."""
-    signed, _, _ = _world(state, 2)
+    signed, *_ = _world(state, 2)
     if role == "operator":
         client.force_login(factories.UserFactory(is_superuser=True, is_staff=True))
     elif role != "anonymous":
