@@ -220,3 +220,11 @@ def test_a_grant_with_an_unknown_person_or_partner_says_which_field_and_writes_n
     assert "Aucun compte actif pour « inconnu@example.org »" in text
     assert "Aucun partenaire signataire d&#x27;un contrat ne répond" in text
     assert not CrossContractReader.objects.exists()
+
+
+def test_a_deleted_account_loses_its_reading_and_its_export_lists_it(state, reader):
+    from cdv.users import privacy
+
+    assert privacy.export_data(reader)["lectures_inter_contrats"][0]["partenaire"] == "Préfecture de test"
+    privacy.anonymize(reader)
+    assert not CrossContractReader.objects.exists()
