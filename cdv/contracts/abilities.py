@@ -47,3 +47,37 @@ def piloted_contract_ids(user) -> set[int]:
     Le back-office d'un pilote se limite à ces contrats (``cdv.core.adminscope``) ; un opérateur de
     l'instance (superutilisateur) n'y passe pas : il voit tout."""
     return roles.piloted_contract_ids(user)
+
+
+# --- Vue de l'État : lecture inter-contrats (cdv/contracts/state_view.py) ----------------------
+
+
+def state_view_abilities(user) -> dict[str, bool]:
+    """La vue de l'État : la lire (lecture inter-contrats accordée au nom d'un partenaire) ; accorder
+    ou retirer cette lecture (l'opérateur de l'instance seul : elle ouvre des contrats dont aucun
+    pilote ne répond seul)."""
+    return {
+        "view": bool(roles.cross_contract_partner_ids(user)),
+        "grant": is_operator(user),
+    }
+
+
+def state_view_partner_ids(user) -> set[int]:
+    """Les partenaires dont ``user`` lit les contrats signés (vide : la vue lui est refusée)."""
+    return set(roles.cross_contract_partner_ids(user))
+
+
+def state_view_contracts(user, queryset):
+    """Les contrats du tableau de l'État de ``user`` : exactement ceux que l'un de ses partenaires a
+    signés (``Signatory`` de nature « signataire »), aucun autre ; rien sans lecture inter-contrats.
+    Parmi eux, ceux que ``user`` voit (``contract_queryset_for``) : un contrat en préparation reste
+    à ses membres, et chaque ligne du tableau mène à une page ouverte. Les partenaires viennent du
+    compte, jamais de la requête."""
+    from .enums import SignatoryKind
+    from .models import Signatory
+
+    partner_ids = state_view_partner_ids(user)
+    if not partner_ids:
+        return queryset.none()
+    signed = Signatory.objects.filter(partner_id__in=partner_ids, kind=SignatoryKind.SIGNATORY)
+    return contract_queryset_for(user, queryset).filter(pk__in=signed.values("contract_id"))

@@ -3,7 +3,7 @@ from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from simple_history.admin import SimpleHistoryAdmin
 
 from .forms import UserChangeForm, UserCreationForm
-from .models import ApiToken, Invitation, Membership, User
+from .models import ApiToken, CrossContractReader, Invitation, Membership, User
 
 
 class MembershipInline(admin.TabularInline):
@@ -37,6 +37,16 @@ class MembershipAdmin(SimpleHistoryAdmin):
     list_filter = ["contract", "role"]
     search_fields = ["user__email", "partner__name"]
     autocomplete_fields = ["user", "partner"]
+
+
+@admin.register(CrossContractReader)
+class CrossContractReaderAdmin(SimpleHistoryAdmin):
+    """Lectures inter-contrats (vue de l'État) ; la page « Lecture inter-contrats » les accorde aussi."""
+
+    list_display = ["user", "partner", "granted_by", "created_at"]
+    search_fields = ["user__email", "partner__name"]
+    autocomplete_fields = ["user", "partner"]
+    readonly_fields = ["granted_by", "created_at"]
 
 
 @admin.register(Invitation)

@@ -240,3 +240,49 @@ class ApiToken(models.Model):
 
     def __str__(self):
         return f"{self.name} ({self.prefix}…)"
+
+
+class CrossContractReaderQuerySet(models.QuerySet):
+    def of(self, user):
+        return self.filter(user=user) if user.is_authenticated else self.none()
+
+
+class CrossContractReader(models.Model):
+    """Lecture inter-contrats : une personne lit, au nom d'un partenaire signataire de plusieurs
+    contrats (l'État : une préfecture pour son département, l'ANCT pour la France), le tableau de
+    tous les contrats que ce partenaire a signés (``contracts.Signatory`` de nature « signataire »).
+
+    Un rôle à part, et non un ``Membership`` : une appartenance s'exerce dans un contrat, celle-ci
+    au-dessus des contrats ; et non un rôle déduit (être référent de l'État dans un contrat) : un
+    référent de la préfecture dans un contrat ne lit pas pour autant tous les autres. Seul
+    l'opérateur de l'instance l'accorde ou le retire (``users.services``), car il ouvre des contrats
+    dont aucun pilote ne répond seul.
+    """
+
+    user = models.ForeignKey(
+        User, verbose_name="personne", on_delete=models.CASCADE, related_name="cross_contract_readings"
+    )
+    partner = models.ForeignKey(
+        "partners.Partner",
+        verbose_name="partenaire signataire",
+        on_delete=models.CASCADE,
+        related_name="cross_contract_readers",
+    )
+    granted_by = models.ForeignKey(
+        User, verbose_name="accordée par", on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    created_at = models.DateTimeField("accordée le", auto_now_add=True)
+    history = HistoricalRecords()
+
+    objects = CrossContractReaderQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = "lecture inter-contrats"
+        verbose_name_plural = "lectures inter-contrats"
+        ordering = ["partner__name", "user__email"]
+        constraints = [
+            models.UniqueConstraint(fields=["user", "partner"], name="cross_contract_reader_unique")
+        ]
+
+    def __str__(self):
+        return f"{self.user} — lecture inter-contrats ({self.partner})"

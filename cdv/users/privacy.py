@@ -23,7 +23,7 @@ from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 
-from .models import ApiToken, Invitation, Membership, User
+from .models import ApiToken, CrossContractReader, Invitation, Membership, User
 from .roles import forget_memberships
 
 logger = logging.getLogger(__name__)
@@ -139,6 +139,10 @@ def export_data(user) -> dict:
             }
             for m in memberships
         ],
+        "lectures_inter_contrats": [
+            {"partenaire": g.partner.name, "depuis": _iso(g.created_at)}
+            for g in CrossContractReader.objects.filter(user=user).select_related("partner")
+        ],
         "jetons_api": [
             {
                 "usage": t.name,
@@ -209,6 +213,7 @@ def anonymize(user) -> None:
 
     old_email = user.email
     Membership.objects.filter(user=user).delete()
+    CrossContractReader.objects.filter(user=user).delete()
     forget_memberships(user)
     ApiToken.objects.filter(user=user).delete()
     Invitation.objects.filter(email__iexact=old_email).delete()

@@ -12,6 +12,7 @@ L'opérateur de l'instance (superutilisateur) a partout les droits d'un pilote.
 from .enums import Role
 
 CACHE_ATTRIBUTE = "_roles_memberships"
+CROSS_CACHE_ATTRIBUTE = "_roles_cross_contract_partners"
 
 # Rôles exercés au nom d'un partenaire qui lisent son non-publié (un membre de conseil citoyen, non).
 PARTNER_READ_ROLES = {Role.EDITOR, Role.READER}
@@ -46,6 +47,8 @@ def forget_memberships(user) -> None:
     """Oublie les rôles gardés sur ``user`` (après l'ajout ou le retrait d'une appartenance)."""
     if user is not None and hasattr(user, CACHE_ATTRIBUTE):
         delattr(user, CACHE_ATTRIBUTE)
+    if user is not None and hasattr(user, CROSS_CACHE_ATTRIBUTE):
+        delattr(user, CROSS_CACHE_ATTRIBUTE)
 
 
 def memberships(user, contract) -> list[tuple[str, int | None]]:
@@ -154,6 +157,18 @@ def has_role_anywhere(user, roles) -> bool:
 def contract_ids_with_roles(user, roles) -> set[int]:
     """Contrats où ``user`` a l'un de ces rôles."""
     return {cid for cid, entries in _all_memberships(user).items() if any(r in roles for r, _ in entries)}
+
+
+def cross_contract_partner_ids(user) -> set[int]:
+    """Partenaires au nom desquels ``user`` a la lecture inter-contrats (``CrossContractReader``) ;
+    lu une fois, gardé sur l'objet user. L'opérateur n'en a que s'il se l'est accordée."""
+    if not user.is_authenticated or not hasattr(user, "cross_contract_readings"):
+        return set()
+    cache = getattr(user, CROSS_CACHE_ATTRIBUTE, None)
+    if cache is None:
+        cache = set(user.cross_contract_readings.values_list("partner_id", flat=True))
+        setattr(user, CROSS_CACHE_ATTRIBUTE, cache)
+    return cache
 
 
 # --- Appel à projets (cdv/grants) ------------------------------------------------------------

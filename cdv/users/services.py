@@ -216,3 +216,86 @@ def user_for_api_key(key: str) -> User | None:
         return None
     ApiToken.objects.filter(pk=token.pk).update(last_used_at=timezone.now())
     return token.user
+
+
+# --- Lecture inter-contrats (vue de l'État) ---------------------------------------------------
+
+
+def _signing_partner(partner_text: str):
+    """Le partenaire signataire d'au moins un contrat désigné par son nom, son sigle ou son SIREN."""
+    from cdv.contracts.enums import SignatoryKind
+    from cdv.contracts.models import Signatory
+    from cdv.partners.models import Partner
+
+    text = (partner_text or "").strip()
+    if not text:
+        raise ValidationError({"partner": "Indiquez le partenaire signataire (nom, sigle ou SIREN)."})
+    signing = Partner.objects.filter(
+        pk__in=Signatory.objects.filter(kind=SignatoryKind.SIGNATORY).values("partner_id")
+    )
+    exact = list(signing.filter(name__iexact=text)[:2])
+    found = exact if len(exact) == 1 else list(signing.search(text).order_by("name")[:11])
+    if not found:
+        raise ValidationError(
+            {"partner": f"Aucun partenaire signataire d'un contrat ne répond à « {text} »."}
+        )
+    if len(found) > 1:
+        names = ", ".join(p.name for p in found[:10]) + ("…" if len(found) > 10 else "")
+        raise ValidationError(
+            {"partner": f"Plusieurs partenaires signataires répondent à « {text} » : {names}. Précisez."}
+        )
+    return found[0]
+
+
+@transaction.atomic
+def grant_cross_contract_reading(*, operator: User, email: str, partner_text: str):
+    """Accorde à la personne de ``email`` la lecture inter-contrats au nom d'un partenaire signataire :
+    le tableau de tous les contrats qu'il a signés. L'opérateur de l'instance seul."""
+    from cdv.contracts.abilities import state_view_abilities
+
+    from .models import CrossContractReader
+
+    if not state_view_abilities(operator)["grant"]:
+        raise PermissionDenied("Seul un opérateur de l'instance accorde la lecture inter-contrats.")
+    errors = {}
+    address = (email or "").strip().lower()
+    user = User.objects.filter(email=address, is_active=True, anonymized_at__isnull=True).first()
+    if user is None:
+        errors["email"] = (
+            f"Aucun compte actif pour « {address} » : la personne doit d'abord avoir un compte "
+            "(invitation dans un contrat, ou connexion ProConnect)."
+            if address
+            else "Indiquez l'adresse électronique de la personne."
+        )
+    try:
+        partner = _signing_partner(partner_text)
+    except ValidationError as error:
+        errors.update(error.message_dict)
+        partner = None
+    if errors:
+        raise ValidationError(errors)
+    grant, created = CrossContractReader.objects.get_or_create(
+        user=user, partner=partner, defaults={"granted_by": operator}
+    )
+    if not created:
+        raise ValidationError(
+            {"email": f"{user.email} a déjà la lecture inter-contrats pour « {partner.name} »."}
+        )
+    forget_memberships(user)
+    return grant
+
+
+@transaction.atomic
+def revoke_cross_contract_reading(*, operator: User, grant_id: int) -> None:
+    """Retire une lecture inter-contrats (l'opérateur de l'instance seul)."""
+    from cdv.contracts.abilities import state_view_abilities
+
+    from .models import CrossContractReader
+
+    if not state_view_abilities(operator)["grant"]:
+        raise PermissionDenied("Seul un opérateur de l'instance retire la lecture inter-contrats.")
+    grant = CrossContractReader.objects.filter(pk=grant_id).select_related("user").first()
+    if grant is None:
+        raise ValidationError("Cette lecture inter-contrats n'existe plus.")
+    grant.delete()
+    forget_memberships(grant.user)

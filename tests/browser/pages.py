@@ -118,6 +118,8 @@ PILOT_PAGES = [
 ]
 OPERATOR_PAGES = [
     SitePage("nouveau-contrat", "www:new_contract", user="operator"),
+    SitePage("vue-etat", "www:state_dashboard", user="operator"),
+    SitePage("lecture-inter-contrats", "www:cross_contract_readers", user="operator"),
 ]
 # Appel à projets (AAP) : chaque page, vue par le rôle qui s'en sert (comptes de demo_grants.py). Les
 # repères (années des appels, dossiers, ligne) sont cherchés dans la démonstration par prepare_db.py.

@@ -85,7 +85,19 @@ def main(db_path: str, json_path: str) -> None:
     )
     pilot = User.objects.create_user(email=PILOT_EMAIL, password=PILOT_PASSWORD, first_name="Pilote")
     Membership.objects.create(user=pilot, contract=contract, role=Role.PILOT)
-    User.objects.create_superuser(email=OPERATOR_EMAIL, password=OPERATOR_PASSWORD, first_name="Opérateur")
+    operator = User.objects.create_superuser(
+        email=OPERATOR_EMAIL, password=OPERATOR_PASSWORD, first_name="Opérateur"
+    )
+    # L'opérateur s'accorde la lecture inter-contrats de l'État signataire : la vue de l'État.
+    from cdv.contracts.models import Signatory
+    from cdv.partners.enums import PartnerKind
+    from cdv.users.models import CrossContractReader
+
+    state_signature = Signatory.objects.filter(contract=contract, partner__kind=PartnerKind.STATE).first()
+    if state_signature is not None:
+        CrossContractReader.objects.create(
+            user=operator, partner=state_signature.partner, granted_by=operator
+        )
     from cdv.seed.demo_evaluation import DERVALLIERES_MEMBER_EMAIL, EVALUATOR_EMAIL
 
     for email, password in (

@@ -16,6 +16,7 @@ from django.urls import reverse
 from cdv.commitments.enums import CommitmentStatus as S
 from cdv.commitments.models import Commitment
 from cdv.users.enums import Role
+from cdv.users.models import CrossContractReader
 from tests import factories
 from tests.worlds import built_once
 
@@ -31,6 +32,7 @@ ROLES = [
     "evaluator",
     "pilot_other",
     "operator",
+    "state_reader",
 ]
 TARGETS = ["own_partner", "other_partner", "other_contract"]
 # action : (état de départ, qui peut, s'agissant d'un engagement du partenaire A du contrat C)
@@ -79,6 +81,11 @@ def _build_world():
     for name, (contract, partner, role) in specs.items():
         users[name] = factories.MembershipFactory(contract=contract, partner=partner, role=role).user
     users["operator"] = factories.UserFactory(is_superuser=True, is_staff=True)
+    # Lecture inter-contrats d'un État qui signe Nantes seul : la vue de l'État, rien de non publié.
+    state = factories.PartnerFactory(name="État signataire", kind="ETAT")
+    factories.SignatoryFactory(contract=nantes, partner=state)
+    users["state_reader"] = factories.UserFactory()
+    CrossContractReader.objects.create(user=users["state_reader"], partner=state)
     return {
         "users": users,
         "contracts": {"nantes": nantes, "other": other_contract},
@@ -605,6 +612,8 @@ def _georef(name):
     return lambda o: reverse(name, args=[o["georef_job"].pk])
 
 
+NANTES_URL = "/contrats/nantes-metropole-2024-2030/"
+OTHER_URL = "/contrats/autre-contrat/"
 # lecture : (URL, marque attendue ou None pour « la page entière », rôles qui la lisent)
 CONTRACT_READS = {
     "audit_log": (_www("www:audit"), None, PILOTS),
@@ -645,6 +654,10 @@ CONTRACT_READS = {
     "georef_job_status": (_georef("www:georef_job_status"), None, {"editor_a"}),
     "georef_download": (_georef("www:georef_download"), None, {"editor_a"}),
     "georef_list": (lambda o: reverse("www:georef"), GEOREF_SECRET, {"editor_a"}),
+    # Vue de l'État : le lecteur inter-contrats seul, et seulement les contrats que l'État a signés.
+    "state_dashboard": (lambda o: reverse("www:state_dashboard"), NANTES_URL, {"state_reader"}),
+    "state_dashboard_other_contract": (lambda o: reverse("www:state_dashboard"), OTHER_URL, set()),
+    "state_dashboard_xlsx": (lambda o: reverse("www:state_dashboard_xlsx"), None, {"state_reader"}),
 }
 
 
@@ -824,6 +837,8 @@ COVERED_ELSEWHERE = {
     ),
     # opérateur de l'instance (superutilisateur) seul
     "new_contract": "tests/contracts/test_new_contract.py",
+    # vue de l'État : accorder la lecture inter-contrats, l'opérateur seul
+    "cross_contract_readers": "tests/contracts/test_state_view.py",
     # import des valeurs d'indicateurs à l'écran : pilotes du contrat seulement
     **dict.fromkeys(
         ["indicator_import", "indicator_import_preview"],
@@ -886,6 +901,8 @@ WWW_READS = {
     "georef_job": "georef_job",
     "georef_job_status": "georef_job_status",
     "georef_download": "georef_download",
+    "state_dashboard": "state_dashboard",
+    "state_dashboard_xlsx": "state_dashboard_xlsx",
 }
 API_READS = {
     "get_commitment": "api_commitment",

@@ -22,6 +22,7 @@ from . import (
     pilotage,
     plan,
     public,
+    state,
 )
 
 app_name = "www"
@@ -32,6 +33,7 @@ urlpatterns = [
     *opendata.urlpatterns,
     *feeds.urlpatterns,
     *operator.urlpatterns,
+    *state.urlpatterns,
     *georef.urlpatterns,
     *accounts.urlpatterns,
     *commitments.urlpatterns,

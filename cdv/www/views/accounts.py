@@ -16,6 +16,7 @@ from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods
 
+from cdv.contracts.abilities import state_view_abilities
 from cdv.contracts.homes import role_homes
 from cdv.core.security import two_factor_missing
 from cdv.users import privacy, totp
@@ -125,6 +126,7 @@ def my_space(request):
             "tokens": tokens,
             "new_key": new_key,
             "two_factor_required": two_factor_missing(request),
+            "state_view": state_view_abilities(request.user),
         },
     )
 
