@@ -18,7 +18,7 @@ from django.utils import timezone
 from cdv.core.links import absolute_url
 
 from .enums import ROLES_WITH_PARTNER, ROLES_WITH_QPV, Role
-from .models import ApiToken, Invitation, Membership, User
+from .models import ApiToken, CrossContractReader, Invitation, Membership, User
 from .roles import forget_memberships
 
 if TYPE_CHECKING:
@@ -248,12 +248,10 @@ def _signing_partner(partner_text: str):
 
 
 @transaction.atomic
-def grant_cross_contract_reading(*, operator: User, email: str, partner_text: str):
+def grant_cross_contract_reading(*, operator: User, email: str, partner_text: str) -> CrossContractReader:
     """Accorde à la personne de ``email`` la lecture inter-contrats au nom d'un partenaire signataire :
     le tableau de tous les contrats qu'il a signés. L'opérateur de l'instance seul."""
     from cdv.contracts.abilities import state_view_abilities
-
-    from .models import CrossContractReader
 
     if not state_view_abilities(operator)["grant"]:
         raise PermissionDenied("Seul un opérateur de l'instance accorde la lecture inter-contrats.")
@@ -289,8 +287,6 @@ def grant_cross_contract_reading(*, operator: User, email: str, partner_text: st
 def revoke_cross_contract_reading(*, operator: User, grant_id: int) -> None:
     """Retire une lecture inter-contrats (l'opérateur de l'instance seul)."""
     from cdv.contracts.abilities import state_view_abilities
-
-    from .models import CrossContractReader
 
     if not state_view_abilities(operator)["grant"]:
         raise PermissionDenied("Seul un opérateur de l'instance retire la lecture inter-contrats.")
