@@ -8,7 +8,6 @@ Hors de ``make test`` (``norecursedirs`` de pyproject.toml) : il se lance à par
 import re
 import shutil
 import tempfile
-from http.cookiejar import DefaultCookiePolicy
 from pathlib import Path
 
 import pytest
@@ -43,14 +42,6 @@ def cluster(request):
         shutil.rmtree(root, ignore_errors=True)
 
 
-class _BehindLoadBalancer(DefaultCookiePolicy):
-    """Le répartiteur parle HTTPS au navigateur : les cookies « Secure » (session, CSRF) lui sont
-    rendus, bien que les nœuds soient joints en HTTP sur 127.0.0.1."""
-
-    def return_ok_secure(self, cookie, request):
-        return True
-
-
 class Browser:
     """Une personne et ses cookies. Chaque requête vise un nœud (« A » ou « B ») comme le ferait le
     répartiteur : même hôte public (``Host: 127.0.0.1``), HTTPS annoncé par X-Forwarded-Proto."""
@@ -58,8 +49,13 @@ class Browser:
     def __init__(self, cluster: Cluster):
         self.cluster = cluster
         self.session = requests.Session()
-        self.session.cookies.set_policy(_BehindLoadBalancer())
         self.session.headers.update(FORWARDED)
+
+    def _headers(self, extra: dict) -> dict:
+        """Le répartiteur parle HTTPS au navigateur : ses cookies « Secure » (session, CSRF) lui sont
+        rendus, bien que les nœuds soient joints en HTTP (requests, lui, les garderait pour HTTPS)."""
+        cookies = "; ".join(f"{cookie.name}={cookie.value}" for cookie in self.session.cookies)
+        return {**({"Cookie": cookies} if cookies else {}), **extra}
 
     def url(self, node: str, path: str) -> str:
         return self.cluster.nodes[node].url + path
@@ -67,7 +63,8 @@ class Browser:
     def get(self, node: str, path: str, **kwargs) -> requests.Response:
         kwargs.setdefault("allow_redirects", False)
         kwargs.setdefault("timeout", 60)
-        return self.session.get(self.url(node, path), **kwargs)
+        headers = self._headers(kwargs.pop("headers", {}))
+        return self.session.get(self.url(node, path), headers=headers, **kwargs)
 
     def csrf_token(self, node: str, path: str) -> str:
         page = self.get(node, path)
@@ -83,7 +80,7 @@ class Browser:
         data = {"csrfmiddlewaretoken": self.csrf_token(node, form_path), **data}
         kwargs.setdefault("allow_redirects", False)
         kwargs.setdefault("timeout", 60)
-        headers = {"Referer": f"https://{HOST}{form_path}", **kwargs.pop("headers", {})}
+        headers = self._headers({"Referer": f"https://{HOST}{form_path}", **kwargs.pop("headers", {})})
         return self.session.post(self.url(node, path), data=data, headers=headers, **kwargs)
 
     def log_in(self, node: str, email: str, password: str) -> None:

@@ -48,8 +48,8 @@ def seed() -> dict:
             contract=contract,
             partner=partner,
             qpvs=[qpv],
-            title=f"Permanences de l'association {n + 1}",
-            target="Cible d'origine",
+            title=f"Permanences emploi, association {n + 1}",
+            target="Deux permanences par semaine",
             confirmed=True,
         )
         report = factories.ProgressReportFactory(campaign=campaign, commitment=commitment)

@@ -88,7 +88,7 @@ def test_commitment_changed_through_a_is_public_on_b_at_once(cluster, new_browse
     new_title = f"Permanences renforcées {secrets.token_hex(3)}"
     api = requests.Session()
     api.headers.update({"Authorization": f"Bearer {world['api_key']}", "X-Forwarded-Proto": "https"})
-    path = f"/api/v1/{world['contract']}/commitments/{partner['commitment']}"
+    path = f"/api/v1/contracts/{world['contract']}/commitments/{partner['commitment']}"
     node_a = cluster.nodes["A"].url
     version = api.get(node_a + path, timeout=30).json()["version"]
     changed = api.patch(
@@ -176,7 +176,7 @@ def _coordinates_file() -> tuple[bytes, int, int]:
     while sum(len(line) + 1 for line in lines) < 1_200_000:
         n += 1
         if n % 3:
-            lines.append(f"p{n};{0.0005 + (n % 97) * 0.0001:.6f};{45.0005 + (n % 89) * 0.0001:.6f}")
+            lines.append(f"p{n};{0.0005 + (n % 89) * 0.0001:.6f};{45.0005 + (n % 83) * 0.0001:.6f}")
             inside += 1
         else:
             lines.append(f"p{n};{1.2 + (n % 97) * 0.001:.6f};{46.1:.6f}")
@@ -263,7 +263,7 @@ def test_200_jobs_queued_at_once_each_run_exactly_once(cluster):
 
 def test_stopping_a_during_load_loses_no_acknowledged_write(cluster):
     world = cluster.world
-    path = f"/api/v1/{world['contract']}/commitments"
+    path = f"/api/v1/contracts/{world['contract']}/commitments"
     headers = {"Authorization": f"Bearer {world['api_key']}", "X-Forwarded-Proto": "https"}
     run = secrets.token_hex(3)
     outcomes = []  # (nœud, intitulé, statut ou None, instant)
@@ -354,6 +354,8 @@ def test_reminders_started_on_both_nodes_at_once_are_sent_once(cluster):
             command.kill()
             raise
         assert command.returncode == 0, errors[-2000:]
-    reminders = [message for message in _sent_mails(cluster) if message["Subject"].startswith("Bilans ")]
+    reminders = [
+        message for message in _sent_mails(cluster) if message["Subject"].strip().startswith("Bilans ")
+    ]
     recipients = sorted(address.addr_spec for message in reminders for address in message["To"].addresses)
     assert recipients == sorted(partner["referent"] for partner in world["partners"])
