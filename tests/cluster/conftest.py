@@ -29,17 +29,23 @@ def cluster(request):
     except BaseException:
         grappe.stop()
         raise
-    terminal = request.config.pluginmanager.get_plugin("terminalreporter")
-    if terminal is not None:
-        timings = ", ".join(f"{name} {seconds} s" for name, seconds in grappe.timings.items())
-        terminal.write_line(f"\nGrappe prête ({timings}) ; journaux : {root}")
+    summary = request.config.stash.setdefault(_SUMMARY, [])
+    timings = ", ".join(f"{name} {seconds} s" for name, seconds in grappe.timings.items())
+    summary.append(f"Grappe démarrée : {timings}.")
     yield grappe
     grappe.stop()
     if request.session.testsfailed or os.environ.get("CDV_CLUSTER_KEEP"):
-        if terminal is not None:
-            terminal.write_line(f"Journaux de la grappe gardés : {root}")
+        summary.append(f"Journaux de la grappe gardés : {root}")
     else:
         shutil.rmtree(root, ignore_errors=True)
+
+
+_SUMMARY = pytest.StashKey[list]()
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config):
+    for line in config.stash.get(_SUMMARY, []):
+        terminalreporter.write_line(line)
 
 
 class Browser:
