@@ -75,6 +75,7 @@ class Process:
             preexec_fn=_die_with_parent,
             user=user,
             group=pwd.getpwnam(user).pw_gid if user else None,
+            extra_groups=[] if user else None,
         )
 
     @property
@@ -120,6 +121,17 @@ def wait_for(check, what: str, process: Process | None = None, timeout: float = 
             pass
         time.sleep(0.2)
     raise RuntimeError(f"{what} : pas prêt après {timeout} s.\n{process.tail() if process else ''}")
+
+
+def retrying(start, attempts: int = 3) -> None:
+    """Lance un service sur un port libre ; recommence sur un autre si un processus voisin a pris le
+    port entre-temps (le service s'arrête aussitôt)."""
+    for attempt in range(attempts):
+        try:
+            return start()
+        except RuntimeError:
+            if attempt == attempts - 1:
+                raise
 
 
 def _port_open(port: int) -> bool:
@@ -186,6 +198,9 @@ class Node:
         )
 
     def start_server(self) -> None:
+        retrying(self._start_server)
+
+    def _start_server(self) -> None:
         self.port = free_port()
         self.server = Process(
             f"gunicorn {self.name}",
@@ -206,11 +221,15 @@ class Node:
             cwd=self.workdir,
             log=self.workdir / "gunicorn.log",
         )
-        wait_for(
-            lambda: _http_ok(f"{self.url}/accessibilite/", FORWARDED),
-            f"gunicorn {self.name}",
-            self.server,
-        )
+        try:
+            wait_for(
+                lambda: _http_ok(f"{self.url}/accessibilite/", FORWARDED),
+                f"gunicorn {self.name}",
+                self.server,
+            )
+        except RuntimeError:
+            self.server.stop()
+            raise
 
     def start_worker(self) -> None:
         self.worker = Process(
@@ -291,7 +310,10 @@ class Cluster:
             + ["--locale=C.UTF-8", "--no-sync"],
             check=True,
             capture_output=True,
+            cwd=data,
             user=user,
+            group=pwd.getpwnam(user).pw_gid if user else None,
+            extra_groups=[] if user else None,
             preexec_fn=_die_with_parent,
         )
         port = free_port()
@@ -309,9 +331,12 @@ class Cluster:
         return f"postgres://postgres@{HOST}:{port}/postgres"
 
     def start_redis(self) -> None:
+        retrying(self._start_redis)
+
+    def _start_redis(self) -> None:
         self.redis_port = free_port()
         work = self.root / "redis"
-        work.mkdir()
+        work.mkdir(exist_ok=True)
         server = Process(
             "redis",
             [shutil.which("redis-server") or "/usr/bin/redis-server", "--port", str(self.redis_port)]
@@ -321,9 +346,13 @@ class Cluster:
             log=self.root / "redis.log",
         )
         self._services.append(server)
-        wait_for(lambda: _port_open(self.redis_port), "Redis", server)
+        wait_for(lambda: _port_open(self.redis_port), "Redis", server, timeout=20)
 
     def start_s3(self) -> None:
+        retrying(self._start_s3)
+        self.s3().create_bucket(Bucket=BUCKET)
+
+    def _start_s3(self) -> None:
         self.s3_port = free_port()
         server = Process(
             "moto",
@@ -334,7 +363,6 @@ class Cluster:
         )
         self._services.append(server)
         wait_for(lambda: _http_ok(f"http://{HOST}:{self.s3_port}/"), "S3 (moto)", server)
-        self.s3().create_bucket(Bucket=BUCKET)
 
     def s3(self):
         import boto3
