@@ -215,6 +215,7 @@ class Node:
                 "--timeout=60",
                 "--graceful-timeout=5",
                 f"--pythonpath={ROOT}",
+                "--config=python:tests.cluster.gunicorn_conf",
                 "--log-level=warning",
             ],
             env=self.env,
