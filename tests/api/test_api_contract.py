@@ -121,6 +121,8 @@ BODIES = [
     ("project", {"version": 1, "title": " "}, False),
     ("submit", {"sworn_name": "Ada", "sworn_statement": True, "republican_contract": True}, True),
     ("submit", {"sworn_name": " ", "sworn_statement": True, "republican_contract": True}, False),
+    ("submit", {"sworn_name": "Ada", "sworn_statement": False, "republican_contract": True}, False),
+    ("submit", {"sworn_name": "Ada", "sworn_statement": True, "republican_contract": False}, False),
     ("georef", {"points": [{"lon": -1.55, "lat": 47.2}]}, True),
     ("georef", {}, False),
     ("georef", {"points": [], "addresses": []}, False),
