@@ -19,7 +19,7 @@ from cdv.territories.models import Territory
 
 from .auth import visible_contract, writer
 from .errors import refused
-from .fields import ACTION_CODE_PATTERN, NON_BLANK, Day, decimal, integer, rule_error
+from .fields import ACTION_CODE_PATTERN, NON_BLANK, Body, Day, decimal, integer, rule_error
 from .lookups import objective_by_code
 from .pagination import paginated
 from .params import (
@@ -63,7 +63,7 @@ TRANSITION_RULES = {
 }
 
 
-class MeansIn(Schema):
+class MeansIn(Body):
     year: integer(1990, 2100) = Field(..., description="année (dans la période du contrat)")
     fte: decimal(7) = Field(Decimal(0), description="équivalents temps plein (5 chiffres, 2 décimales)")
     amount_eur: decimal(14) = Field(Decimal(0), description="montant en euros (12 chiffres, 2 décimales)")
@@ -147,7 +147,7 @@ class CommitmentFilters(Schema):
     )
 
 
-class CommitmentIn(Schema):
+class CommitmentIn(Body):
     model_config = {
         "json_schema_extra": {
             "examples": [
@@ -195,7 +195,7 @@ class CommitmentIn(Schema):
         return qpvs_for_scope(info.data.get("scope"), qpvs)
 
 
-class CommitmentPatch(Schema):
+class CommitmentPatch(Body):
     """Seuls les champs envoyés changent. Un champ texte ne vaut jamais null (envoyer "" pour le vider) ;
     null pour les autres champs les laisse inchangés, sauf l'échéance, qu'il efface."""
 
@@ -262,7 +262,7 @@ class CommitmentPatch(Schema):
         return qpvs if scope is None or qpvs is None else qpvs_for_scope(scope, qpvs)
 
 
-class TransitionIn(Schema):
+class TransitionIn(Body):
     model_config = {"json_schema_extra": {"examples": [{"action": "propose"}], **TRANSITION_RULES}}
 
     action: Literal["propose", "validate", "return", "start", "close"] = Field(

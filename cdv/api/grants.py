@@ -45,7 +45,7 @@ from cdv.plan.models import Action, Enjeu
 
 from .auth import visible_contract, writer
 from .errors import refused
-from .fields import ACTION_CODE_PATTERN, NON_BLANK, Day, decimal, integer, rule_error
+from .fields import ACTION_CODE_PATTERN, NON_BLANK, Body, Day, decimal, integer, rule_error
 from .lookups import objective_by_code
 from .pagination import paginated
 from .params import MAX_SMALL, OBJECTIVE_CODE_PATTERN, QPV_CODE_PATTERN, SLUG_PATTERN, ContractSlug
@@ -585,7 +585,7 @@ def get_application(request, slug: ContractSlug, year: CallYear, number: Applica
 # Écritures : le dossier de sa propre association, par les services des pages
 
 
-class ApplicationCreateIn(Schema):
+class ApplicationCreateIn(Body):
     model_config = {"json_schema_extra": {"examples": [{"partner": "mon-association", "title": "Ateliers"}]}}
 
     partner: str = Field(
@@ -594,7 +594,7 @@ class ApplicationCreateIn(Schema):
     title: str = Field("", max_length=300, description="intitulé du projet")
 
 
-class ApplicationPatch(Schema):
+class ApplicationPatch(Body):
     """Une étape du projet : seuls les champs envoyés changent (``null`` vide un champ facultatif)."""
 
     model_config = {
@@ -627,13 +627,13 @@ class ApplicationPatch(Schema):
     years: integer(1, 4) = Field(None, description="durée en années (1 à 4, pas null)")
 
 
-class BudgetLineIn(Schema):
+class BudgetLineIn(Body):
     account: Account = Field(..., description="compte du CERFA 12156 (60 à 68, 86, 70 à 75, 87)")
     label: str = Field("", max_length=200, description="détail")
     amount: decimal(12) = Field(..., description="montant (€), 10 chiffres et 2 décimales au plus")
 
 
-class FunderRequestIn(Schema):
+class FunderRequestIn(Body):
     funder: str = Field(..., pattern=SLUG_PATTERN, description="slug du financeur de l'appel")
     amount: decimal(12) = Field(..., description="montant demandé, première année (€)")
     later_amounts: list[decimal(12)] = Field(
@@ -641,7 +641,7 @@ class FunderRequestIn(Schema):
     )
 
 
-class BudgetIn(Schema):
+class BudgetIn(Body):
     model_config = {
         "json_schema_extra": {
             "examples": [
@@ -674,7 +674,7 @@ class BudgetIn(Schema):
         return self
 
 
-class SubmitIn(Schema):
+class SubmitIn(Body):
     sworn_name: str = Field(
         ..., max_length=200, pattern=NON_BLANK, description="nom du représentant légal ou de son délégataire"
     )

@@ -1,3 +1,4 @@
+import copy
 import json
 
 from django.shortcuts import render
@@ -8,6 +9,7 @@ from . import caching, errors
 from .commitments import router as commitments_router
 from .contracts import router as contracts_router
 from .evaluations import router as evaluations_router
+from .fields import declare_no_nul
 from .georef import router as georef_router
 from .grants import router as grants_router
 from .indicators import router as indicators_router
@@ -110,7 +112,9 @@ class OpenApi(NinjaAPI):
     l'exigent (``WRITE_SECURITY``), les lectures s'en passent."""
 
     def get_openapi_schema(self, *args, **kwargs):
-        schema = super().get_openapi_schema(*args, **kwargs)
+        # Copie : des fragments du schéma (règles des transitions) sont des constantes des modules.
+        schema = copy.deepcopy(super().get_openapi_schema(*args, **kwargs))
+        declare_no_nul(schema)
         schema["components"].setdefault("securitySchemes", {})[SECURITY_SCHEME] = {
             "type": "http",
             "scheme": "bearer",

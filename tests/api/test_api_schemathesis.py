@@ -97,7 +97,7 @@ def _per_operation(operation_id, **parameters):
     return {"include-operation-id": operation_id, "parameters": {k: _bind(v) for k, v in parameters.items()}}
 
 
-def _config(headers=None, coverage=True, allow_nul=True, mode=None):
+def _config(headers=None, coverage=True, mode=None):
     data = {
         "seed": SEED,
         "dictionaries": _dictionaries(),
@@ -155,10 +155,8 @@ def _config(headers=None, coverage=True, allow_nul=True, mode=None):
         data["headers"] = headers
     if not coverage:
         data["phases"] = {"coverage": {"enabled": False}}
-    if not allow_nul:
-        data["generation"] = {"allow-x00": False}
     if mode:
-        data.setdefault("generation", {})["mode"] = mode
+        data["generation"] = {"mode": mode}
     return SchemathesisConfig.from_dict(data)
 
 
@@ -196,11 +194,9 @@ def pilot_headers(nantes):
 
 @pytest.fixture
 def pilot_schema(wsgi_app, pilot_headers):
-    """Écritures : sans caractère nul dans les corps générés (refusé d'emblée par l'API, voir
-    test_api_public), pour que les cas aillent jusqu'aux services."""
-    return schemathesis.openapi.from_wsgi(
-        "/api/v1/openapi.json", wsgi_app, config=_config(pilot_headers, allow_nul=False)
-    )
+    """Écritures. Le caractère nul, refusé partout, est déclaré par le schéma de chaque texte : les
+    cas valides n'en contiennent pas et vont jusqu'aux services."""
+    return schemathesis.openapi.from_wsgi("/api/v1/openapi.json", wsgi_app, config=_config(pilot_headers))
 
 
 @pytest.fixture
@@ -215,7 +211,7 @@ def pilot_fuzz_schema(wsgi_app, pilot_headers):
 def contract_schema(wsgi_app, pilot_headers):
     """Cas valides et invalides d'après le schéma (mode « all »), pour les vérifications du contrat."""
     return schemathesis.openapi.from_wsgi(
-        "/api/v1/openapi.json", wsgi_app, config=_config(pilot_headers, allow_nul=False, mode="all")
+        "/api/v1/openapi.json", wsgi_app, config=_config(pilot_headers, mode="all")
     )
 
 
