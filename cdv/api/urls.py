@@ -43,7 +43,8 @@ tant que rien n'a changé. Les réponses portent `Vary: Authorization, Cookie`.
 **Erreurs.** En français, dans `detail` (et `errors`, paramètre par paramètre, pour un 422).
 Le schéma de chaque corps déclare ce que le serveur vérifie : énumérations, motifs des codes,
 chiffres des montants (nombre JSON ou texte décimal, deux décimales), règles entre champs
-(`if`/`then`, `oneOf`, `anyOf`) ; ce que le schéma refuse reçoit 422. Un corps conforme n'est
+(`if`/`then`, `oneOf`, `anyOf`), le caractère nul (U+0000) refusé dans tout texte ; ce que le
+schéma refuse reçoit 422. Un champ inconnu du schéma est ignoré. Un corps conforme n'est
 refusé que pour le sens de ses données, avec **409** et le champ en cause nommé dans `detail` :
 code inconnu du contrat (objectif, action, QPV, indicateur, partenaire, financeur), année hors de
 sa période, moyens en double pour une année, engagement confirmé modifié sans motif d'avenant,
