@@ -249,8 +249,8 @@ def run_load(port: int, plan: dict, *, clients: int, duration: float, seed: int)
                         if status == 200:
                             my_acks.append((pk, json.loads(data)["version"], value))
                             outcome = "ok"
-                        elif status == 409:
-                            outcome = "conflit"
+                        elif status == 409 and json.loads(data).get("changes"):
+                            outcome = "conflit"  # un 409 sans « changes » refuse les données
                         else:
                             outcome = f"HTTP {status}"
             except (OSError, http.client.HTTPException, ValueError, KeyError) as error:

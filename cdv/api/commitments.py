@@ -18,7 +18,8 @@ from cdv.plan.models import Action
 from cdv.territories.models import Territory
 
 from .auth import visible_contract, writer
-from .fields import ACTION_CODE_PATTERN, NON_BLANK, Day, decimal, integer, rule_error
+from .errors import refused
+from .fields import ACTION_CODE_PATTERN, NON_BLANK, Body, Day, decimal, integer, rule_error
 from .lookups import objective_by_code
 from .pagination import paginated
 from .params import (
@@ -29,7 +30,7 @@ from .params import (
     CommitmentId,
     ContractSlug,
 )
-from .schemas import READ_ERRORS, WRITE_SECURITY, Error, ValidationErrorOut
+from .schemas import READ_ERRORS, WRITE_ERRORS, WRITE_SECURITY
 
 router = Router(tags=["commitments"])
 MAX_ITEMS = 200  # éléments d'une liste reçue (QPV, indicateurs, moyens) : borne les requêtes SQL
@@ -62,7 +63,7 @@ TRANSITION_RULES = {
 }
 
 
-class MeansIn(Schema):
+class MeansIn(Body):
     year: integer(1990, 2100) = Field(..., description="année (dans la période du contrat)")
     fte: decimal(7) = Field(Decimal(0), description="équivalents temps plein (5 chiffres, 2 décimales)")
     amount_eur: decimal(14) = Field(Decimal(0), description="montant en euros (12 chiffres, 2 décimales)")
@@ -146,7 +147,7 @@ class CommitmentFilters(Schema):
     )
 
 
-class CommitmentIn(Schema):
+class CommitmentIn(Body):
     model_config = {
         "json_schema_extra": {
             "examples": [
@@ -194,7 +195,7 @@ class CommitmentIn(Schema):
         return qpvs_for_scope(info.data.get("scope"), qpvs)
 
 
-class CommitmentPatch(Schema):
+class CommitmentPatch(Body):
     """Seuls les champs envoyés changent. Un champ texte ne vaut jamais null (envoyer "" pour le vider) ;
     null pour les autres champs les laisse inchangés, sauf l'échéance, qu'il efface."""
 
@@ -251,7 +252,7 @@ class CommitmentPatch(Schema):
         "",
         max_length=2000,
         description="motif de l'avenant : obligatoire (non vide) si l'engagement est confirmé ou en cours "
-        "(champ `status` : CONFIRME, EN_COURS) et que la modification change quelque chose ; sinon 422",
+        "(champ `status` : CONFIRME, EN_COURS) et que la modification change quelque chose ; sinon 409",
     )
 
     @field_validator("qpvs")
@@ -261,7 +262,7 @@ class CommitmentPatch(Schema):
         return qpvs if scope is None or qpvs is None else qpvs_for_scope(scope, qpvs)
 
 
-class TransitionIn(Schema):
+class TransitionIn(Body):
     model_config = {"json_schema_extra": {"examples": [{"action": "propose"}], **TRANSITION_RULES}}
 
     action: Literal["propose", "validate", "return", "start", "close"] = Field(
@@ -310,7 +311,11 @@ def qpvs_for_scope(scope, qpvs):
 
 class ConflictOut(Schema):
     detail: str = Field(description="message en français")
-    changes: list[list] = Field(description="[champ, valeur vue, valeur enregistrée entre-temps]")
+    changes: list[list] = Field(
+        [],
+        description="[champ, valeur vue, valeur enregistrée entre-temps] : un conflit de version ; "
+        "absent pour un refus sur le sens des données",
+    )
 
 
 def _contract(request, slug):
@@ -345,23 +350,23 @@ def _resolve(contract, *, objective=None, action=None, qpvs=None, indicators=Non
         found = {i.code: i for i in contract.indicators.filter(code__in=indicators)}
         unknown = [code for code in indicators if code not in found]
         if unknown:
-            raise HttpError(422, f"indicators : pas des indicateurs du contrat : {', '.join(unknown)}.")
+            raise refused(f"indicators : pas des indicateurs du contrat : {', '.join(unknown)}.")
         resolved["indicators"] = [found[code] for code in indicators]
     if objective is not None:
         found = objective_by_code(contract, objective)
         if found is None:
-            raise HttpError(422, f"objective : aucun objectif « {objective} » dans ce contrat.")
+            raise refused(f"objective : aucun objectif « {objective} » dans ce contrat.")
         resolved["objective"] = found
     if action is not None:
         found = Action.objects.for_contract(contract).filter(code=action).first()
         if found is None:
-            raise HttpError(422, f"action : aucune action « {action} » dans ce contrat.")
+            raise refused(f"action : aucune action « {action} » dans ce contrat.")
         resolved["action"] = found
     if qpvs is not None:
         found = {q.code: q for q in contract.qpvs.filter(code__in=qpvs).only("code", "name")}
         unknown = [code for code in qpvs if code not in found]
         if unknown:
-            raise HttpError(422, f"qpvs : pas des QPV du contrat : {', '.join(unknown)}.")
+            raise refused(f"qpvs : pas des QPV du contrat : {', '.join(unknown)}.")
         resolved["qpvs"] = [found[code] for code in qpvs]
     return resolved
 
@@ -403,9 +408,6 @@ def get_commitment(request, slug: ContractSlug, pk: CommitmentId):
     return Status(200, _get(user, contract, pk))
 
 
-WRITE_ERRORS = {400: Error, 401: Error, 403: Error, 404: Error, 422: ValidationErrorOut}
-
-
 @router.post(
     "/{slug}/commitments",
     response={201: CommitmentOut, **WRITE_ERRORS},
@@ -420,16 +422,15 @@ def create_commitment(request, slug: ContractSlug, payload: CommitmentIn):
     _, contract = _contract(request, slug)
     partner = Partner.objects.filter(slug=payload.partner).first()
     if partner is None:
-        raise HttpError(422, f"partner : aucun partenaire « {payload.partner} ».")
+        raise refused(f"partner : aucun partenaire « {payload.partner} ».")
     # Le partenaire vient du corps de la requête : les droits d'abord (403), puis sa place dans le
-    # contrat du chemin (422), comme la page qui ne connaît que les partenaires du contrat.
+    # contrat du chemin (409), comme la page qui ne connaît que les partenaires du contrat.
     if not abilities.can_create_commitment(user, contract, partner):
         raise HttpError(403, "Vous ne pouvez pas créer d'engagement pour ce partenaire.")
     if not abilities.partner_takes_part(contract, partner):
-        raise HttpError(
-            422,
+        raise refused(
             f"partner : « {payload.partner} » ne prend pas part à ce contrat "
-            "(ni signataire, ni membre, ni déjà engagé).",
+            "(ni signataire, ni membre, ni déjà engagé)."
         )
     refs = _resolve(
         contract,
@@ -453,13 +454,13 @@ def create_commitment(request, slug: ContractSlug, payload: CommitmentIn):
     except PermissionDenied as error:
         raise HttpError(403, str(error)) from error
     except ValidationError as error:
-        raise HttpError(422, _french(error)) from error
+        raise refused(_french(error)) from error
     return Status(201, _get(user, contract, commitment.pk))
 
 
 @router.patch(
     "/{slug}/commitments/{pk}",
-    response={200: CommitmentOut, 409: ConflictOut, **WRITE_ERRORS},
+    response={200: CommitmentOut, **WRITE_ERRORS, 409: ConflictOut},
     summary="Modifier un engagement (verrou optimiste)",
     operation_id="update_commitment",
     openapi_extra=WRITE_SECURITY,
@@ -502,7 +503,7 @@ def update_commitment(request, slug: ContractSlug, pk: CommitmentId, payload: Co
     except PermissionDenied as error:
         raise HttpError(403, str(error)) from error
     except ValidationError as error:
-        raise HttpError(422, _french(error)) from error
+        raise refused(_french(error)) from error
     return Status(200, _get(user, contract, pk))
 
 
@@ -535,5 +536,5 @@ def transition(request, slug: ContractSlug, pk: CommitmentId, payload: Transitio
     except PermissionDenied as error:
         raise HttpError(403, str(error)) from error
     except ValidationError as error:
-        raise HttpError(422, _french(error)) from error
+        raise refused(_french(error)) from error
     return Status(200, _get(user, contract, pk))

@@ -39,6 +39,17 @@ MESSAGES = {
 }
 
 
+# Statut d'un refus sur le sens des données : la requête est conforme au schéma (sinon 422, avec la
+# liste ``errors``), mais l'état des données la refuse — code inconnu du contrat, année hors de sa
+# période, engagement confirmé modifié sans motif d'avenant, dépôt après la clôture…
+REFUSED = 409
+
+
+def refused(message: str) -> HttpError:
+    """Refus sur le sens des données (409), message en français qui nomme le champ en cause."""
+    return HttpError(REFUSED, message)
+
+
 def french_errors(errors: list[dict]) -> list[dict]:
     result = []
     for error in errors:

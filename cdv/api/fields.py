@@ -12,11 +12,17 @@ from datetime import date
 from decimal import Decimal
 from typing import Annotated
 
-from pydantic import BeforeValidator, Field, WithJsonSchema
+from ninja import Schema
+from pydantic import BeforeValidator, Field, WithJsonSchema, field_validator
 from pydantic_core import PydanticCustomError
 
 NON_BLANK = r"\S"
 ACTION_CODE_PATTERN = r"^[-A-Za-z0-9._]{1,20}$"
+# Le caractère nul (U+0000), que PostgreSQL refuse dans un texte, n'est admis dans aucune valeur :
+# le document OpenAPI le déclare sur chaque texte reçu (``declare_no_nul``).
+NO_NUL = r"^[^\x00]*$"
+NON_BLANK_NO_NUL = r"^[^\x00]*[^\s\x00][^\x00]*$"
+NUL_MESSAGE = "le caractère nul (U+0000) n'est admis dans aucune valeur"
 
 
 def rule_error(message: str) -> PydanticCustomError:
@@ -87,3 +93,56 @@ def decimal(max_digits: int, *, decimal_places: int = 2, maximum: Decimal | None
         Field(ge=0, le=top, max_digits=max_digits, decimal_places=decimal_places, allow_inf_nan=False),
         WithJsonSchema(schema),
     ]
+
+
+def _has_nul(value) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    return isinstance(value, list) and any(isinstance(v, str) and "\x00" in v for v in value)
+
+
+class Body(Schema):
+    """Corps JSON reçu : chaque champ déclaré refuse le caractère nul (422 nommant le champ). Un
+    champ inconnu est ignoré, son contenu avec ; un objet imbriqué (moyens, lignes…) est lui-même
+    un ``Body`` et vérifie ses propres champs."""
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _no_nul(cls, value):
+        if _has_nul(value):
+            raise rule_error(NUL_MESSAGE)
+        return value
+
+
+def declare_no_nul(schema: dict) -> None:
+    """Déclare dans le document OpenAPI le refus du caractère nul : sur chaque texte des corps
+    reçus et des paramètres sans motif, ``NO_NUL`` ; le motif « non vide » devient
+    ``NON_BLANK_NO_NUL``. Les autres motifs, ancrés, n'admettent déjà que des caractères choisis."""
+    components = schema.get("components", {}).get("schemas", {})
+    seen = set()
+
+    def walk(node):
+        if isinstance(node, list):
+            for item in node:
+                walk(item)
+            return
+        if not isinstance(node, dict):
+            return
+        ref = node.get("$ref")
+        if isinstance(ref, str) and ref.startswith("#/components/schemas/") and ref not in seen:
+            seen.add(ref)
+            walk(components.get(ref.rsplit("/", 1)[1]))
+        if node.get("type") == "string" and not {"enum", "const", "format"} & node.keys():
+            if "pattern" not in node:
+                node["pattern"] = NO_NUL
+            elif node["pattern"] == NON_BLANK:
+                node["pattern"] = NON_BLANK_NO_NUL
+        for key, value in node.items():
+            if key not in {"examples", "example", "default", "$ref"}:
+                walk(value)
+
+    for path in schema.get("paths", {}).values():
+        for operation in path.values():
+            if isinstance(operation, dict):
+                walk(operation.get("parameters", []))
+                walk(operation.get("requestBody", {}))

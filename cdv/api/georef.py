@@ -19,7 +19,7 @@ from cdv.core.ratelimit import parse_rate, rate_limited
 from cdv.territories.enums import Geography
 
 from .auth import api_user, caller
-from .fields import rule_error
+from .fields import Body, rule_error
 from .schemas import READ_ERRORS, Error
 
 router = Router(tags=["georef"])
@@ -56,12 +56,12 @@ class GeorefBatchOut(Schema):
     results: list[GeorefResultOut] = Field(description="une réponse par entrée, dans l'ordre de la demande")
 
 
-class GeorefPointIn(Schema):
+class GeorefPointIn(Body):
     lon: float = Field(description="longitude en degrés décimaux (WGS84)", strict=True, allow_inf_nan=False)
     lat: float = Field(description="latitude en degrés décimaux (WGS84)", strict=True, allow_inf_nan=False)
 
 
-class GeorefAddressIn(Schema):
+class GeorefAddressIn(Body):
     q: str | None = Field(None, max_length=200, description="adresse en texte libre")
     address: str | None = Field(
         None, max_length=200, description="numéro et voie (si l'adresse est découpée)"
@@ -73,7 +73,7 @@ class GeorefAddressIn(Schema):
     )
 
 
-class GeorefIn(Schema):
+class GeorefIn(Body):
     # Ni null ni les deux : l'un ou l'autre (``oneOf`` ci-dessous, et ``_points_or_addresses``).
     points: list[GeorefPointIn] = Field(
         None, max_length=MAX_POINTS, description=f"points à situer ({MAX_POINTS} au plus) ; ou « addresses »"

@@ -16,7 +16,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Prefetch, Q
 from ninja import Field, Path, Router, Schema, Status
 from ninja.errors import HttpError
-from pydantic import model_validator
+from pydantic import field_validator, model_validator
 
 from cdv.grants.abilities import (
     act_of,
@@ -44,11 +44,12 @@ from cdv.partners.models import Partner
 from cdv.plan.models import Action, Enjeu
 
 from .auth import visible_contract, writer
-from .fields import ACTION_CODE_PATTERN, NON_BLANK, Day, decimal, integer, rule_error
+from .errors import refused
+from .fields import ACTION_CODE_PATTERN, NON_BLANK, Body, Day, decimal, integer, rule_error
 from .lookups import objective_by_code
 from .pagination import paginated
 from .params import MAX_SMALL, OBJECTIVE_CODE_PATTERN, QPV_CODE_PATTERN, SLUG_PATTERN, ContractSlug
-from .schemas import READ_ERRORS, WRITE_SECURITY, Error, ValidationErrorOut
+from .schemas import READ_ERRORS, WRITE_ERRORS, WRITE_SECURITY
 
 router = Router(tags=["grants"])
 
@@ -584,7 +585,7 @@ def get_application(request, slug: ContractSlug, year: CallYear, number: Applica
 # Écritures : le dossier de sa propre association, par les services des pages
 
 
-class ApplicationCreateIn(Schema):
+class ApplicationCreateIn(Body):
     model_config = {"json_schema_extra": {"examples": [{"partner": "mon-association", "title": "Ateliers"}]}}
 
     partner: str = Field(
@@ -593,7 +594,7 @@ class ApplicationCreateIn(Schema):
     title: str = Field("", max_length=300, description="intitulé du projet")
 
 
-class ApplicationPatch(Schema):
+class ApplicationPatch(Body):
     """Une étape du projet : seuls les champs envoyés changent (``null`` vide un champ facultatif)."""
 
     model_config = {
@@ -626,13 +627,13 @@ class ApplicationPatch(Schema):
     years: integer(1, 4) = Field(None, description="durée en années (1 à 4, pas null)")
 
 
-class BudgetLineIn(Schema):
+class BudgetLineIn(Body):
     account: Account = Field(..., description="compte du CERFA 12156 (60 à 68, 86, 70 à 75, 87)")
     label: str = Field("", max_length=200, description="détail")
     amount: decimal(12) = Field(..., description="montant (€), 10 chiffres et 2 décimales au plus")
 
 
-class FunderRequestIn(Schema):
+class FunderRequestIn(Body):
     funder: str = Field(..., pattern=SLUG_PATTERN, description="slug du financeur de l'appel")
     amount: decimal(12) = Field(..., description="montant demandé, première année (€)")
     later_amounts: list[decimal(12)] = Field(
@@ -640,7 +641,7 @@ class FunderRequestIn(Schema):
     )
 
 
-class BudgetIn(Schema):
+class BudgetIn(Body):
     model_config = {
         "json_schema_extra": {
             "examples": [
@@ -673,7 +674,7 @@ class BudgetIn(Schema):
         return self
 
 
-class SubmitIn(Schema):
+class SubmitIn(Body):
     sworn_name: str = Field(
         ..., max_length=200, pattern=NON_BLANK, description="nom du représentant légal ou de son délégataire"
     )
@@ -690,15 +691,22 @@ class SubmitIn(Schema):
         json_schema_extra={"const": True},
     )
 
+    @field_validator("sworn_statement", "republican_contract")
+    @classmethod
+    def _checked(cls, value: bool) -> bool:
+        """``const: true`` dans le schéma : false est refusé ici (422), comme le schéma le dit."""
+        if value is not True:
+            raise rule_error("cochez la case (true attendu)")
+        return value
+
 
 class GrantsConflictOut(Schema):
     detail: str = Field(description="message en français")
     changes: list[list] = Field(
-        description="[champ, libellé, valeur enregistrée entre-temps, valeur envoyée]"
+        [],
+        description="[champ, libellé, valeur enregistrée entre-temps, valeur envoyée] : un conflit de "
+        "version ; absent pour un refus sur le sens des données",
     )
-
-
-WRITE_ERRORS = {400: Error, 401: Error, 403: Error, 404: Error, 422: ValidationErrorOut}
 
 
 def _french(error: ValidationError) -> str:
@@ -708,7 +716,7 @@ def _french(error: ValidationError) -> str:
 
 
 def _run(act):
-    """Appelle un service ; ses refus deviennent 403, 409 ou 422 (message français)."""
+    """Appelle un service ; ses refus deviennent 403 ou 409 (message français)."""
     try:
         return act()
     except ConflictError as error:
@@ -717,7 +725,7 @@ def _run(act):
     except PermissionDenied as error:
         raise HttpError(403, str(error)) from error
     except ValidationError as error:
-        raise HttpError(422, _french(error)) from error
+        raise refused(_french(error)) from error
 
 
 def _written(user, call, application):
@@ -742,24 +750,24 @@ def _resolve_project(contract, payload: ApplicationPatch) -> tuple[dict, list | 
     if data.get("enjeu") is not None:
         enjeu = Enjeu.objects.filter(contract=contract, number=data["enjeu"]).first()
         if enjeu is None:
-            raise HttpError(422, f"enjeu : aucun enjeu n° {data['enjeu']} dans ce contrat.")
+            raise refused(f"enjeu : aucun enjeu n° {data['enjeu']} dans ce contrat.")
         data["enjeu"] = enjeu
     if data.get("objective") is not None:
         objective = objective_by_code(contract, data["objective"])
         if objective is None:
-            raise HttpError(422, f"objective : aucun objectif « {data['objective']} » dans ce contrat.")
+            raise refused(f"objective : aucun objectif « {data['objective']} » dans ce contrat.")
         data["objective"] = objective
     if data.get("action") is not None:
         action = Action.objects.for_contract(contract).filter(code=data["action"]).first()
         if action is None:
-            raise HttpError(422, f"action : aucune action « {data['action']} » dans ce contrat.")
+            raise refused(f"action : aucune action « {data['action']} » dans ce contrat.")
         data["action"] = action
     qpvs = None
     if payload.qpvs is not None:
         found = {q.code: q for q in contract.qpvs.filter(code__in=[c.upper() for c in payload.qpvs])}
         unknown = [code for code in payload.qpvs if code.upper() not in found]
         if unknown:
-            raise HttpError(422, f"qpvs : pas des quartiers prioritaires du contrat : {', '.join(unknown)}.")
+            raise refused(f"qpvs : pas des quartiers prioritaires du contrat : {', '.join(unknown)}.")
         qpvs = [found[code.upper()] for code in payload.qpvs]
     return data, qpvs
 
@@ -779,7 +787,7 @@ def create_application(request, slug: ContractSlug, year: CallYear, payload: App
     _, contract, call = get_call(request, slug, year)
     partner = Partner.objects.filter(slug=payload.partner).first()
     if partner is None:
-        raise HttpError(422, f"partner : aucune association « {payload.partner} ».")
+        raise refused(f"partner : aucune association « {payload.partner} ».")
     result = _run(
         lambda: services.create_application(user=user, call=call, partner=partner, title=payload.title)
     )
@@ -792,7 +800,7 @@ def create_application(request, slug: ContractSlug, year: CallYear, payload: App
 
 @router.patch(
     "/{slug}/calls/{year}/applications/{number}",
-    response={200: ApplicationDetailOut, 409: GrantsConflictOut, **WRITE_ERRORS},
+    response={200: ApplicationDetailOut, **WRITE_ERRORS, 409: GrantsConflictOut},
     summary="Modifier le projet d'un dossier (verrou optimiste)",
     operation_id="update_application",
     openapi_extra=WRITE_SECURITY,
@@ -817,7 +825,7 @@ def update_application(
 
 @router.put(
     "/{slug}/calls/{year}/applications/{number}/budget",
-    response={200: ApplicationDetailOut, 409: GrantsConflictOut, **WRITE_ERRORS},
+    response={200: ApplicationDetailOut, **WRITE_ERRORS, 409: GrantsConflictOut},
     summary="Budget du projet et demandes aux financeurs",
     operation_id="set_application_budget",
     openapi_extra=WRITE_SECURITY,
@@ -837,7 +845,7 @@ def set_application_budget(
         funders = {f.partner.slug: f for f in call.funders.select_related("partner")}
         unknown = [r.funder for r in payload.requests if r.funder not in funders]
         if unknown:
-            raise HttpError(422, f"requests : pas des financeurs de cet appel : {', '.join(unknown)}.")
+            raise refused(f"requests : pas des financeurs de cet appel : {', '.join(unknown)}.")
         requests = {
             funders[r.funder]: (r.amount, [str(a) for a in r.later_amounts]) for r in payload.requests
         }
@@ -868,7 +876,7 @@ def submit_application(
     request, slug: ContractSlug, year: CallYear, number: ApplicationRef, payload: SubmitIn
 ):
     """Acte explicite d'une personne nommée : fige le dossier, lui donne son numéro, transmet
-    chaque ligne aux financeurs et envoie le récépissé. Refusé (422, rien ne change) si quelque
+    chaque ligne aux financeurs et envoie le récépissé. Refusé (409, rien ne change) si quelque
     chose manque, si la fenêtre de dépôt est close ou si une case n'est pas cochée."""
     user = request.auth
     _, _, call = get_call(request, slug, year)

@@ -156,6 +156,10 @@ class ValidationErrorOut(Schema):
 # Réponses d'erreur documentées sur chaque lecture.
 READ_ERRORS = {401: Error, 404: Error, 422: ValidationErrorOut}
 
+# Réponses d'erreur documentées sur chaque écriture : 422 pour un corps que le schéma refuse (avec
+# ``errors``), 409 pour un corps conforme que l'état des données refuse (``errors.REFUSED``).
+WRITE_ERRORS = {400: Error, 401: Error, 403: Error, 404: Error, 409: Error, 422: ValidationErrorOut}
+
 # Schéma de sécurité « jeton d'API » (déclaré dans cdv/api/urls.py) ; exigé par les écritures.
 SECURITY_SCHEME = "jeton"
 WRITE_SECURITY = {"security": [{SECURITY_SCHEME: []}]}

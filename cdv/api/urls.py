@@ -1,3 +1,4 @@
+import copy
 import json
 
 from django.shortcuts import render
@@ -8,6 +9,7 @@ from . import caching, errors
 from .commitments import router as commitments_router
 from .contracts import router as contracts_router
 from .evaluations import router as evaluations_router
+from .fields import declare_no_nul
 from .georef import router as georef_router
 from .grants import router as grants_router
 from .indicators import router as indicators_router
@@ -41,9 +43,13 @@ tant que rien n'a changé. Les réponses portent `Vary: Authorization, Cookie`.
 **Erreurs.** En français, dans `detail` (et `errors`, paramètre par paramètre, pour un 422).
 Le schéma de chaque corps déclare ce que le serveur vérifie : énumérations, motifs des codes,
 chiffres des montants (nombre JSON ou texte décimal, deux décimales), règles entre champs
-(`if`/`then`, `oneOf`, `anyOf`). Un corps conforme n'est refusé (422 sans `errors`) que pour le
-sens de ses données : code inconnu du contrat, année hors de sa période, engagement confirmé
-modifié sans motif d'avenant. Une écriture sans jeton valide reçoit 401 avant toute validation.
+(`if`/`then`, `oneOf`, `anyOf`), le caractère nul (U+0000) refusé dans tout texte ; ce que le
+schéma refuse reçoit 422. Un champ inconnu du schéma est ignoré. Un corps conforme n'est
+refusé que pour le sens de ses données, avec **409** et le champ en cause nommé dans `detail` :
+code inconnu du contrat (objectif, action, QPV, indicateur, partenaire, financeur), année hors de
+sa période, moyens en double pour une année, engagement confirmé modifié sans motif d'avenant,
+dossier incomplet ou fenêtre de dépôt close. Une écriture sans jeton valide reçoit 401 avant
+toute validation.
 
 **Clients générés.** Les étiquettes et les identifiants d'opération sont en ASCII
 (`commitments`, `evaluations`…) ; le nom français est dans `x-displayName`.
@@ -107,7 +113,9 @@ class OpenApi(NinjaAPI):
     l'exigent (``WRITE_SECURITY``), les lectures s'en passent."""
 
     def get_openapi_schema(self, *args, **kwargs):
-        schema = super().get_openapi_schema(*args, **kwargs)
+        # Copie : des fragments du schéma (règles des transitions) sont des constantes des modules.
+        schema = copy.deepcopy(super().get_openapi_schema(*args, **kwargs))
+        declare_no_nul(schema)
         schema["components"].setdefault("securitySchemes", {})[SECURITY_SCHEME] = {
             "type": "http",
             "scheme": "bearer",

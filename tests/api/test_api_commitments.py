@@ -147,6 +147,8 @@ def test_session_writes_need_the_csrf_token(nantes, editor):
 
 
 def test_validation_errors_are_french_and_name_the_field(client, editor, tremplin):
+    """Un code bien formé mais inconnu du contrat : 409 (la requête est conforme au schéma, les
+    données la refusent) ; un code mal formé : 422 avec la liste des champs (#18, point 4)."""
     headers = bearer(editor)
     bad = [
         ({"objective": "9.9"}, "objective"),
@@ -162,8 +164,13 @@ def test_validation_errors_are_french_and_name_the_field(client, editor, trempli
             "qpvs": ["QN04405M"],
         } | change
         response = client.post(BASE, payload, content_type="application/json", **headers)
-        assert response.status_code == 422, change
+        assert response.status_code == 409, change
         assert expected in response.json()["detail"]
+        assert not Commitment.objects.filter(title="x").exists()
+    payload = {"partner": tremplin.slug, "objective": "neuf", "title": "x", "qpvs": ["QN04405M"]}
+    response = client.post(BASE, payload, content_type="application/json", **headers)
+    assert response.status_code == 422
+    assert [e["parametre"].rsplit(".", 1)[-1] for e in response.json()["errors"]] == ["objective"]
 
 
 def test_api_token_is_created_once_from_my_space_and_can_be_revoked(client, editor):

@@ -86,6 +86,7 @@ BODIES = [
     ("transition", {"action": "close", "outcome": "ABANDONNE", "comment": "Plus de crédits"}, True),
     ("transition", {"action": "return"}, False),
     ("transition", {"action": "return", "comment": "À préciser"}, True),
+    ("transition", {"action": "return", "comment": "\x00"}, False),
     ("create", {**COMMITMENT, "qpvs": ["QN04413M"]}, True),
     ("create", COMMITMENT, False),  # portée QPV par défaut : au moins un QPV
     ("create", {**COMMITMENT, "scope": "QPV", "qpvs": []}, False),
@@ -119,10 +120,17 @@ BODIES = [
     ("project", {"version": 1, "qpv_share": "100.5"}, False),
     ("project", {"version": 1, "scope": None}, False),
     ("project", {"version": 1, "title": " "}, False),
+    ("project", {"version": 1, "title": "Ateliers\x00"}, False),
+    ("project", {"version": 1, "summary": "\x00"}, False),
     ("submit", {"sworn_name": "Ada", "sworn_statement": True, "republican_contract": True}, True),
     ("submit", {"sworn_name": " ", "sworn_statement": True, "republican_contract": True}, False),
+    ("submit", {"sworn_name": "Ada", "sworn_statement": False, "republican_contract": True}, False),
+    ("submit", {"sworn_name": "Ada", "sworn_statement": True, "republican_contract": False}, False),
     ("georef", {"points": [{"lon": -1.55, "lat": 47.2}]}, True),
     ("georef", {}, False),
+    ("georef", {"addresses": [{"q": "5 rue du Croisic\x00"}]}, False),
+    # Un champ inconnu est ignoré, contenu compris (caractère nul aussi).
+    ("georef", {"points": [{"lon": -1.55, "lat": 47.2, "note\x00": "\x00"}], "x\x00": ["\x00"]}, True),
     ("georef", {"points": [], "addresses": []}, False),
     ("georef", {"points": None}, False),
     ("georef", {"points": [], "min_score": "haut"}, False),
@@ -160,8 +168,45 @@ def test_the_openapi_document_declares_what_the_server_checks(
     response = getattr(client, method)(url, json.dumps(body), content_type="application/json", **token)
     refused = response.status_code == 422 and bool(response.json().get("errors"))
     assert refused is not well_formed, (response.status_code, response.content)
+    assert well_formed is not (response.status_code == 422), (response.status_code, response.content)
     if refused:
         assert all(error["message"] != "valeur invalide" for error in response.json()["errors"])
+
+
+def _string_schemas(node):
+    if isinstance(node, dict):
+        if node.get("type") == "string":
+            yield node
+        for key, value in node.items():
+            if key not in {"examples", "example", "default"}:
+                yield from _string_schemas(value)
+    elif isinstance(node, list):
+        for item in node:
+            yield from _string_schemas(item)
+
+
+def test_every_text_received_declares_the_refused_nul_character(spec):
+    """Le serveur refuse le caractère nul (U+0000) dans tout paramètre et tout champ d'un corps :
+    chaque texte reçu le déclare, par son motif, une énumération ou un format (#18, point 4)."""
+    received = [
+        operation.get(part)
+        for operations in spec["paths"].values()
+        for operation in operations.values()
+        for part in ("parameters", "requestBody")
+    ]
+    names, text = set(), json.dumps(received)
+    while found := set(re.findall(r"#/components/schemas/(\w+)", text)) - names:
+        names |= found
+        text = json.dumps([spec["components"]["schemas"][name] for name in found])
+    received += [spec["components"]["schemas"][name] for name in names]
+    assert {"CommitmentIn", "MeansIn", "BudgetLineIn", "GeorefAddressIn"} <= names
+    texts = list(_string_schemas(received))
+    assert len(texts) > 40
+    for text in texts:
+        if {"enum", "const", "format"} & text.keys():
+            continue
+        validator = jsonschema.Draft202012Validator(text)
+        assert not validator.is_valid("a\x00") and not validator.is_valid("\x00a"), text
 
 
 @pytest.mark.reference

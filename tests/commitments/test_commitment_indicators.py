@@ -96,7 +96,7 @@ def test_indicators_in_the_api_pdf_and_xlsx(client, nantes, tremplin, pilot, for
         content_type="application/json",
         **headers,
     )
-    assert response.status_code == 422 and "inconnu" in response.json()["detail"]
+    assert response.status_code == 409 and "inconnu" in response.json()["detail"]
     text = "".join(
         page.extract_text()
         for page in PdfReader(io.BytesIO(build_cahier_pdf(contract=nantes, partner=tremplin))).pages

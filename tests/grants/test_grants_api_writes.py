@@ -140,17 +140,25 @@ def test_bad_input_names_the_field_in_french_and_changes_nothing(client, setup):
     application = factories.ApplicationFactory(call=s["call"], partner=s["asso"], summary="Avant")
     url = f"{s['base']}/brouillon-{application.pk}"
     foreign = factories.QpvFactory()
+    # 422 : le schéma refuse la requête ; 409 : elle est conforme, les données la refusent (un code
+    # inconnu de ce contrat ou de cet appel).
     cases = [
-        ("patch", "", {"version": 1, "qpvs": [foreign.code]}, "qpvs"),
-        ("patch", "", {"version": 1, "years": 9}, "years"),
-        ("patch", "", {"version": 1, "objective": "9.9"}, "objective"),
-        ("put", "/budget", {"version": 1, "lines": [{"account": "64", "amount": "-5"}]}, "lines"),
-        ("put", "/budget", {"version": 1, "lines": [{"account": "99", "amount": "5"}]}, "lines"),
-        ("put", "/budget", {"version": 1, "requests": [{"funder": "inconnu", "amount": "5"}]}, "requests"),
+        ("patch", "", {"version": 1, "qpvs": [foreign.code]}, "qpvs", 409),
+        ("patch", "", {"version": 1, "years": 9}, "years", 422),
+        ("patch", "", {"version": 1, "objective": "9.9"}, "objective", 409),
+        ("put", "/budget", {"version": 1, "lines": [{"account": "64", "amount": "-5"}]}, "lines", 422),
+        ("put", "/budget", {"version": 1, "lines": [{"account": "99", "amount": "5"}]}, "lines", 422),
+        (
+            "put",
+            "/budget",
+            {"version": 1, "requests": [{"funder": "inconnu", "amount": "5"}]},
+            "requests",
+            409,
+        ),
     ]
-    for method, path, data, field in cases:
+    for method, path, data, field, status in cases:
         response = send(client, method, url + path, s["referent"], data)
-        assert response.status_code == 422, (data, response.content)
+        assert response.status_code == status, (data, response.content)
         assert field in response.json()["detail"], response.json()
     application.refresh_from_db()
     assert application.summary == "Avant" and application.version == 1

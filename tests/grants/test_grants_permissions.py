@@ -299,12 +299,13 @@ API_CASES = {
         lambda w: {"version": 1, "lines": [{"account": "64", "amount": "100"}]},
         expect(REF_A, 200, visible=REF_A, anonymous=401),
     ),
-    # Le brouillon du monde n'est pas complet : le dépôt est refusé en 422, pas en 403/404.
+    # Le brouillon du monde n'est pas complet : le dépôt est refusé en 409 (les données, pas la forme
+    # de la requête), pas en 403/404.
     "submit_application": (
         "post",
         lambda w: draft(w) + "/submit",
         lambda w: {"sworn_name": "Camille Martin", "sworn_statement": True, "republican_contract": True},
-        expect(REF_A, 422, visible=REF_A, anonymous=401),
+        expect(REF_A, 409, visible=REF_A, anonymous=401),
     ),
 }
 

@@ -356,7 +356,7 @@ WRITES = [
         "post",
         lambda w: f"{n(w)}/commitments",
         lambda w: new_commitment(w, "outsider"),
-        422,
+        409,
     ),
     A(
         "create: partenaire inconnu",
@@ -364,7 +364,7 @@ WRITES = [
         "post",
         lambda w: f"{n(w)}/commitments",
         lambda w: new_commitment(w, "partenaire-qui-n-existe-pas"),
-        422,
+        409,
     ),
     # Créer : les références du corps JSON sont cherchées dans le contrat du chemin
     A(
@@ -373,7 +373,7 @@ WRITES = [
         "post",
         lambda w: f"{n(w)}/commitments",
         lambda w: new_commitment(w, objective=code(w["other_objective"])),
-        422,
+        409,
     ),
     A(
         "create: action d'un autre contrat",
@@ -381,7 +381,7 @@ WRITES = [
         "post",
         lambda w: f"{n(w)}/commitments",
         lambda w: new_commitment(w, action=w["other_action"].code),
-        422,
+        409,
     ),
     A(
         "create: quartier d'un autre contrat",
@@ -389,7 +389,7 @@ WRITES = [
         "post",
         lambda w: f"{n(w)}/commitments",
         lambda w: new_commitment(w, scope=CommitmentScope.QPV, qpvs=[w["other_qpv"].code]),
-        422,
+        409,
     ),
     A(
         "create: indicateur d'un autre contrat",
@@ -397,7 +397,7 @@ WRITES = [
         "post",
         lambda w: f"{n(w)}/commitments",
         lambda w: new_commitment(w, indicators=[w["other_indicator"].code]),
-        422,
+        409,
     ),
     # Modifier : l'engagement du chemin est cherché dans le contrat du chemin
     A(
@@ -470,7 +470,7 @@ WRITES = [
         "patch",
         lambda w: f"{n(w)}/commitments/{c(w, 'a_draft').pk}",
         lambda w: patch(w, objective=code(w["other_objective"])),
-        422,
+        409,
     ),
     A(
         "patch: action d'un autre contrat",
@@ -478,7 +478,7 @@ WRITES = [
         "patch",
         lambda w: f"{n(w)}/commitments/{c(w, 'a_draft').pk}",
         lambda w: patch(w, action=w["other_action"].code),
-        422,
+        409,
     ),
     A(
         "patch: quartier d'un autre contrat",
@@ -486,7 +486,7 @@ WRITES = [
         "patch",
         lambda w: f"{n(w)}/commitments/{c(w, 'a_draft').pk}",
         lambda w: patch(w, scope=CommitmentScope.QPV, qpvs=[w["other_qpv"].code]),
-        422,
+        409,
     ),
     A(
         "patch: indicateur d'un autre contrat",
@@ -494,7 +494,7 @@ WRITES = [
         "patch",
         lambda w: f"{n(w)}/commitments/{c(w, 'a_draft').pk}",
         lambda w: patch(w, indicators=[w["other_indicator"].code]),
-        422,
+        409,
     ),
     A(
         "patch: champs hors schéma (partenaire, contrat, état, confirmé par)",
