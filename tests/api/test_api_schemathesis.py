@@ -11,11 +11,14 @@ paramètre, opération par opération) ; le reste du temps, la valeur est géné
 Les exemples du schéma (``example`` de chaque paramètre de chemin, corps d'exemple des écritures)
 sont joués en plus.
 
-Trois tests, un sous-test par opération :
+Cinq tests, un sous-test par opération :
 - lectures anonymes : phases « examples », « coverage » (valeurs limites, types faux, paramètres
   manquants, méthodes inattendues) et « fuzzing » ;
 - lectures d'un pilote (jeton d'API) : « examples » et « fuzzing » ;
-- écritures d'un pilote : les trois phases, davantage de cas.
+- écritures d'un pilote : les trois phases, davantage de cas ;
+- écritures, puis lectures, avec toutes les vérifications de schemathesis (« accept_what_the_schema_allows ») :
+  dont ST201 et ST202 ; un refus qui tient aux données du moment (code inconnu, année hors du
+  contrat, moyen en double…) répond 409, un refus par le schéma 422.
 
 Vérifications : aucune erreur serveur, statut documenté, type de contenu et corps conformes au
 schéma de la réponse ; pour les deux tests « accept_what_the_schema_allows », toutes celles de
