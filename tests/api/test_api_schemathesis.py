@@ -16,7 +16,7 @@ Cinq tests, un sous-test par opération :
   manquants, méthodes inattendues) et « fuzzing » ;
 - lectures d'un pilote (jeton d'API) : « examples » et « fuzzing » ;
 - écritures d'un pilote : les trois phases, davantage de cas ;
-- écritures, puis lectures, avec toutes les vérifications de schemathesis (« accept_what_the_schema_allows ») :
+- écritures, puis lectures, avec toutes les vérifications de schemathesis (« accept_… ») :
   dont ST201 et ST202 ; un refus qui tient aux données du moment (code inconnu, année hors du
   contrat, moyen en double…) répond 409, un refus par le schéma 422.
 
