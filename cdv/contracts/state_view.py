@@ -18,7 +18,7 @@ import functools
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from django.db.models import Count, F, OuterRef, Q, Subquery, Sum
+from django.db.models import Count, Exists, F, OuterRef, Q, Subquery, Sum
 from django.db.models.functions import Coalesce
 
 from cdv.commitments.enums import CommitmentStatus
@@ -277,13 +277,25 @@ def _gaps(contracts, codes, populations) -> tuple[list[Indicator], dict[int, lis
     return [headline[code] for code in codes if code in headline], result
 
 
-def _aap_years(contract_ids) -> list[int]:
-    return list(
+def _aap_years(contract_ids) -> tuple[list[int], int | None]:
+    """Les années des appels des contrats (la plus récente d'abord) et l'année montrée par défaut :
+    la plus récente qui a des montants votés (un appel de l'année en cours, pas encore voté,
+    n'afficherait que des tirets), à défaut la plus récente."""
+    voted = FunderLine.objects.granted().filter(application__call_id=OuterRef("pk"))
+    rows = (
         Call.objects.filter(contract_id__in=contract_ids)
+        .annotate(has_votes=Exists(voted))
         .order_by("-year")
-        .values_list("year", flat=True)
-        .distinct()
+        .values_list("year", "has_votes")
     )
+    years, voted_years = [], []
+    for year, has_votes in rows:
+        if year not in years:
+            years.append(year)
+        if has_votes and year not in voted_years:
+            voted_years.append(year)
+    default = voted_years[0] if voted_years else (years[0] if years else None)
+    return years, default
 
 
 def _voted_by_funder(contract_ids, year) -> dict[int, list[tuple[str, Decimal]]]:
@@ -343,8 +355,8 @@ def state_dashboard(
     campaigns = _campaigns(ids)
     evaluations = _evaluations(ids)
     headline, gaps = _gaps(contracts, _headline_codes(ids), populations)
-    years = _aap_years(all_ids)
-    year = aap_year if aap_year in years else (years[0] if years else None)
+    years, default_year = _aap_years(all_ids)
+    year = aap_year if aap_year in years else default_year
     voted = _voted_by_funder(ids, year)
     rows = []
     for contract in contracts:

@@ -228,3 +228,17 @@ def test_a_deleted_account_loses_its_reading_and_its_export_lists_it(state, read
     assert privacy.export_data(reader)["lectures_inter_contrats"][0]["partenaire"] == "Préfecture de test"
     privacy.anonymize(reader)
     assert not CrossContractReader.objects.exists()
+
+
+def test_the_aap_year_shown_first_is_the_latest_one_with_voted_amounts(client, state, reader):
+    """Un appel de l'année en cours, ouvert mais pas encore voté, ne remplace pas par des tirets les
+    montants du dernier appel voté ; on le choisit dans la liste."""
+    contract = _contract(state, 1)
+    factories.CallFactory(contract=contract, year=2026)  # ouvert, rien de voté
+    client.force_login(reader)
+    board = client.get(DASHBOARD).context["board"]
+    assert board.aap_years == [2026, 2025]
+    assert board.aap_year == 2025
+    assert board.rows[0].funders == [("Préfecture de test", Decimal("1500.00"))]
+    board = client.get(DASHBOARD, {"annee": "2026"}).context["board"]
+    assert board.aap_year == 2026 and board.rows[0].funders == []
