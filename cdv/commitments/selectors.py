@@ -87,7 +87,18 @@ def pilot_matrix(contract, *, status: str = "", partner_slug: str = "") -> Pilot
                 if n
             )
         ],
-        all_partners=Partner.objects.filter(commitments__contract=contract).distinct().order_by("name"),
+        # Les identifiants d'abord (index du contrat), puis les partenaires par clé : une jointure
+        # avec DISTINCT parcourait les 20 000 partenaires de l'instance nationale.
+        all_partners=Partner.objects.filter(
+            pk__in=list(
+                Commitment.objects.for_contract(contract)
+                .order_by()
+                .values_list("partner_id", flat=True)
+                .distinct()
+            )
+        )
+        .only("pk", "name", "slug")
+        .order_by("name"),
         total=sum(n for by_enjeu in partner_matrix.values() for c in by_enjeu.values() for n in c.values()),
     )
 
