@@ -274,12 +274,12 @@ def request(port, method, path, body=None, headers=None, connection=None):
 APP_TIMING_RE = re.compile(r"app;dur=([\d.]+)")
 
 
-def cpu_seconds(root: int | None) -> float:
-    """Temps processeur (utilisateur + système) du processus ``root`` et de ses enfants directs
-    (gunicorn : maître et workers ; PostgreSQL : serveur et connexions), lu dans /proc."""
+def cpu_seconds(root: int | None) -> dict[int, float]:
+    """Temps processeur (utilisateur + système) du processus ``root`` et de chacun de ses enfants
+    directs (gunicorn : maître et workers ; PostgreSQL : serveur et connexions), lu dans /proc."""
     if not root:
-        return 0.0
-    tick, total = os.sysconf("SC_CLK_TCK"), 0
+        return {}
+    tick, times = os.sysconf("SC_CLK_TCK"), {}
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
@@ -288,8 +288,14 @@ def cpu_seconds(root: int | None) -> float:
         except OSError:
             continue  # processus terminé entre-temps
         if int(entry.name) == root or int(fields[1]) == root:
-            total += int(fields[11]) + int(fields[12])  # utime, stime
-    return total / tick
+            times[int(entry.name)] = (int(fields[11]) + int(fields[12])) / tick  # utime, stime
+    return times
+
+
+def cpu_spent(before: dict[int, float], after: dict[int, float]) -> float:
+    """Le temps processeur consommé entre deux relevés par les processus vivants au second (un
+    processus apparu entre-temps compte en entier ; un processus terminé n'est plus lisible)."""
+    return sum(spent - before.get(pid, 0.0) for pid, spent in after.items())
 
 
 def run_load(
