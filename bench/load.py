@@ -381,9 +381,7 @@ def run_load(
         thread.start()
     for thread in threads:
         thread.join()
-    cpu = [
-        after - before for before, after in zip(cpu_before, [cpu_seconds(pid) for pid in watch], strict=True)
-    ]
+    cpu = [cpu_spent(before, cpu_seconds(pid)) for before, pid in zip(cpu_before, watch, strict=True)]
     result = {"duration": duration, "requests": len(samples), "categories": {}, "acks": acks}
     for kind, _ in mix:
         mine = [s for s in samples if s[0] == kind]
