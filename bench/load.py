@@ -276,7 +276,8 @@ APP_TIMING_RE = re.compile(r"app;dur=([\d.]+)")
 
 def cpu_seconds(root: int | None) -> dict[int, float]:
     """Temps processeur (utilisateur + système) du processus ``root`` et de chacun de ses enfants
-    directs (gunicorn : maître et workers ; PostgreSQL : serveur et connexions), lu dans /proc."""
+    directs (gunicorn : maître et workers ; PostgreSQL : serveur et connexions), lu dans /proc. Celui
+    de ``root`` compte aussi ses enfants terminés (une connexion PostgreSQL fermée pendant la mesure)."""
     if not root:
         return {}
     tick, times = os.sysconf("SC_CLK_TCK"), {}
@@ -287,14 +288,16 @@ def cpu_seconds(root: int | None) -> dict[int, float]:
             fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
         except OSError:
             continue  # processus terminé entre-temps
-        if int(entry.name) == root or int(fields[1]) == root:
-            times[int(entry.name)] = (int(fields[11]) + int(fields[12])) / tick  # utime, stime
+        if int(entry.name) == root:  # utime, stime, et ceux de ses enfants terminés (cutime, cstime)
+            times[root] = sum(int(value) for value in fields[11:15]) / tick
+        elif int(fields[1]) == root:
+            times[int(entry.name)] = (int(fields[11]) + int(fields[12])) / tick
     return times
 
 
 def cpu_spent(before: dict[int, float], after: dict[int, float]) -> float:
-    """Le temps processeur consommé entre deux relevés par les processus vivants au second (un
-    processus apparu entre-temps compte en entier ; un processus terminé n'est plus lisible)."""
+    """Le temps processeur consommé entre deux relevés (un processus apparu entre-temps compte en
+    entier ; celui d'un processus terminé passe dans le compte de son parent)."""
     return sum(spent - before.get(pid, 0.0) for pid, spent in after.items())
 
 
