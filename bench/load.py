@@ -298,7 +298,7 @@ def cpu_seconds(root: int | None) -> dict[int, float]:
 def cpu_spent(before: dict[int, float], after: dict[int, float]) -> float:
     """Le temps processeur consommé entre deux relevés (un processus apparu entre-temps compte en
     entier ; celui d'un processus terminé passe dans le compte de son parent)."""
-    return sum(spent - before.get(pid, 0.0) for pid, spent in after.items())
+    return sum(after.values()) - sum(before.values())
 
 
 def run_load(
