@@ -409,7 +409,7 @@ def run_load(
     result["http_throughput"] = http_requests / duration
     result["app_cpu_s"], result["db_cpu_s"] = cpu
     result["per_app_core"] = http_requests / cpu[0] if cpu[0] else None
-    result["per_db_core"] = http_requests / cpu[1] if cpu[1] else None
+    result["per_db_core"] = http_requests / cpu[1] if cpu[1] >= 0.5 else None  # en deçà : négligeable
     result["errors"] = sum(c["errors"] for c in result["categories"].values())
     return result
 
