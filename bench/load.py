@@ -12,8 +12,9 @@ synthétique national (load_scale_data, construit s'il manque : plusieurs minute
 contrat de taille réaliste (synthetique-154, 15 QPV) et de contrats tirés parmi les 450.
 --visitors : « mixed » (défaut, le mélange ci-dessous), « anonymous » (lectures publiques sans
 cookie, donc servies par le cache des pages publiques comme en production) ou « signed-in » (les
-mêmes pages et le tableau de pilotage lus par un pilote connecté, jamais servis du cache, et les
-modifications par l'API). Le débit par cœur est le nombre de requêtes HTTP divisé par le temps
+mêmes pages et le tableau de pilotage lus par un pilote connecté, jamais servis du cache ; le
+brouillon de dossier d'AAP d'une association lu par son référent ; les modifications par l'API).
+Le débit par cœur est le nombre de requêtes HTTP divisé par le temps
 processeur consommé par gunicorn (maître et workers, lu dans /proc) pendant la mesure : il ne
 dépend pas de ce que font les autres processus de la machine ; de même pour PostgreSQL (processus
 du serveur local).
@@ -59,7 +60,8 @@ MIX = (("lecture", 0.75), ("modification", 0.22), ("bilan PDF", 0.03))
 MIXES = {
     "mixed": MIX,
     "anonymous": (("lecture", 1.0),),
-    "signed-in": (("lecture connectée", 0.75), ("modification", 0.25)),
+    # Un pilote qui lit, un référent d'association qui remplit son dossier d'AAP, des modifications.
+    "signed-in": (("lecture connectée", 0.45), ("dossier AAP", 0.30), ("modification", 0.25)),
 }
 
 
@@ -173,6 +175,37 @@ def setup(slug: str = SLUG, national: bool = False) -> dict:
     base = f"/contrats/{contract.slug}"
     # Un pilote connecté : les pages de son contrat (hors cache), son tableau de pilotage, son espace.
     signed_in = [*pages(contract, partners[0].slug), f"{base}/pilotage/", "/espace/"]
+    # Un référent d'association connecté, sur le brouillon de dossier d'AAP de son association.
+    from cdv.grants.enums import ApplicationStatus
+    from cdv.grants.models import Application
+
+    draft = (
+        Application.objects.filter(call__contract=contract, status=ApplicationStatus.DRAFT)
+        .select_related("call")
+        .order_by("pk")
+        .first()
+    )
+    applicant_reads, applicant_cookie = [], None
+    if draft is not None:
+        asso, _ = User.objects.get_or_create(email="banc-asso@example.org", defaults={"first_name": "Asso"})
+        Membership.objects.get_or_create(
+            user=asso, contract=contract, role=Role.APPLICANT, partner=draft.partner
+        )
+        asso_session = SessionStore()
+        asso_session[SESSION_KEY] = str(asso.pk)
+        asso_session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
+        asso_session[HASH_SESSION_KEY] = asso.get_session_auth_hash()
+        asso_session.create()
+        applicant_cookie = f"{settings.SESSION_COOKIE_NAME}={asso_session.session_key}"
+        folder = f"{base}/aap/{draft.call.year}/dossiers/{draft.pk}/"
+        applicant_reads = [
+            f"{base}/aap/",
+            folder,
+            f"{folder}projet/",
+            f"{folder}budget/",
+            f"{folder}pieces/",
+            "/espace/",
+        ]
     postmaster = None
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
@@ -188,6 +221,8 @@ def setup(slug: str = SLUG, national: bool = False) -> dict:
         "session_cookie": f"{settings.SESSION_COOKIE_NAME}={session.session_key}",
         "reads": reads,
         "signed_in_reads": signed_in,
+        "applicant_reads": applicant_reads,
+        "applicant_cookie": applicant_cookie,
         "report": f"{base}/suivi/{YEAR}/bilan-annuel.pdf",
         "postmaster": postmaster,
     }
@@ -324,12 +359,13 @@ def run_load(
                 if kind == "lecture":
                     status, _, _ = request(port, "GET", rng.choice(plan["reads"]), connection=connection)
                     outcome = "ok" if status == 200 else f"HTTP {status}"
-                elif kind == "lecture connectée":
+                elif kind in ("lecture connectée", "dossier AAP"):
+                    applicant = kind == "dossier AAP" and plan["applicant_reads"]
                     status, _, _ = request(
                         port,
                         "GET",
-                        rng.choice(plan["signed_in_reads"]),
-                        headers={"Cookie": plan["session_cookie"]},
+                        rng.choice(plan["applicant_reads"] if applicant else plan["signed_in_reads"]),
+                        headers={"Cookie": plan["applicant_cookie"] if applicant else plan["session_cookie"]},
                         connection=connection,
                     )
                     outcome = "ok" if status == 200 else f"HTTP {status}"
@@ -431,6 +467,8 @@ def run_engine(name: str, database_url: str, workdir: Path, args) -> dict:
             request(server.port, "GET", path)
         for path in plan["signed_in_reads"]:
             request(server.port, "GET", path, headers=cookie)
+        for path in plan["applicant_reads"]:
+            request(server.port, "GET", path, headers={"Cookie": plan["applicant_cookie"]})
         result = run_load(
             server.port,
             plan,
