@@ -9,6 +9,7 @@ from django.db.models import Count
 from cdv.core.french import plural
 from cdv.partners.models import Partner
 from cdv.plan.models import Enjeu
+from cdv.territories.models import Territory
 
 from .enums import FINAL_STATUSES, NOT_CONFIRMED_STATUSES, REALISED_STATUSES, STATUS_COUNT_WORDS
 from .enums import CommitmentStatus as S
@@ -29,49 +30,76 @@ class PilotMatrix:
 def pilot_matrix(contract, *, status: str = "", partner_slug: str = "") -> PilotMatrix:
     """Le tableau de pilotage : engagements comptés par état, partenaire × enjeu et quartier × enjeu,
     la file de validation et les partenaires qui n'ont pas tout confirmé ; filtrés par état et
-    partenaire (une valeur vide ou inconnue ne filtre pas)."""
+    partenaire (une valeur vide ou inconnue ne filtre pas).
+
+    Les effectifs sont comptés par la base (``GROUP BY``) : aucun engagement ni quartier n'est
+    chargé pour être compté (un contrat de 450 engagements chargeait ses quartiers avec leurs
+    contours, 1 000 contours décodés par affichage). Nombre de requêtes fixe."""
     enjeux = list(Enjeu.objects.filter(contract=contract))
-    commitments = (
-        Commitment.objects.for_contract(contract)
-        .in_status(status)
-        .select_related("partner", "objective__enjeu")
-    )
+    commitments = Commitment.objects.for_contract(contract).in_status(status)
     if partner_slug:
         commitments = commitments.filter(partner__slug=partner_slug)
-    commitments = list(commitments.prefetch_related("qpvs"))
 
-    partner_matrix = defaultdict(lambda: defaultdict(Counter))
-    qpv_matrix = defaultdict(lambda: defaultdict(Counter))
-    partners, qpvs = {}, {}
-    for c in commitments:
-        enjeu_id = c.objective.enjeu_id
-        partners[c.partner_id] = c.partner
-        partner_matrix[c.partner_id][enjeu_id][c.status] += 1
-        for q in c.qpvs.all():
-            qpvs[q.pk] = q
-            qpv_matrix[q.pk][enjeu_id][c.status] += 1
+    def counted(key):
+        matrix = defaultdict(lambda: defaultdict(Counter))
+        rows = (
+            commitments.filter(**{f"{key}__isnull": False})
+            .order_by()
+            .values_list(key, "objective__enjeu_id", "status")
+            .annotate(n=Count("id"))
+        )
+        for pk, enjeu_id, state, n in rows:
+            matrix[pk][enjeu_id][state] += n
+        return matrix
+
+    partner_matrix, qpv_matrix = counted("partner_id"), counted("qpvs")
+    partners = Partner.objects.filter(pk__in=list(partner_matrix)).only("pk", "name", "slug")
+    qpvs = Territory.objects.filter(pk__in=list(qpv_matrix)).only("pk", "name")
 
     def rows(matrix, objects):
         result = []
-        for key, obj in sorted(objects.items(), key=lambda item: item[1].name):
+        for obj in sorted(objects, key=lambda o: (o.name, o.pk)):
             cells = []
             for enjeu in enjeux:
-                counter = matrix[key][enjeu.pk]
+                counter = matrix[obj.pk][enjeu.pk]
                 statuses = sorted((S(status).label, n) for status, n in counter.items())
-                cells.append({"total": sum(counter.values()), "statuses": statuses})
+                cells.append({"enjeu": enjeu, "total": sum(counter.values()), "statuses": statuses})
             result.append((obj, cells))
         return result
 
+    partner_rows = rows(partner_matrix, partners)
     return PilotMatrix(
         enjeux=enjeux,
-        partner_rows=rows(partner_matrix, partners),
+        partner_rows=partner_rows,
         qpv_rows=rows(qpv_matrix, qpvs),
-        queue=[c for c in commitments if c.status == S.PROPOSED],
-        not_confirmed=sorted(
-            {c.partner for c in commitments if c.status in NOT_CONFIRMED_STATUSES}, key=lambda p: p.name
+        queue=list(
+            commitments.filter(status=S.PROPOSED)
+            .select_related("partner")
+            .only("pk", "title", "partner__name", "partner__slug")
         ),
-        all_partners=Partner.objects.filter(commitments__contract=contract).distinct().order_by("name"),
-        total=len(commitments),
+        not_confirmed=[
+            partner
+            for partner, _ in partner_rows
+            if any(
+                state in NOT_CONFIRMED_STATUSES
+                for by_status in partner_matrix[partner.pk].values()
+                for state, n in by_status.items()
+                if n
+            )
+        ],
+        # Les identifiants d'abord (index du contrat), puis les partenaires par clé : une jointure
+        # avec DISTINCT parcourait les 20 000 partenaires de l'instance nationale.
+        all_partners=Partner.objects.filter(
+            pk__in=list(
+                Commitment.objects.for_contract(contract)
+                .order_by()
+                .values_list("partner_id", flat=True)
+                .distinct()
+            )
+        )
+        .only("pk", "name", "slug")
+        .order_by("name"),
+        total=sum(n for by_enjeu in partner_matrix.values() for c in by_enjeu.values() for n in c.values()),
     )
 
 

@@ -38,4 +38,12 @@ def fr_abs(value):
     return french_number(abs(value))
 
 
+@register.filter
+def labelled(cells, headers):
+    """Chaque case avec l'en-tête de sa colonne : ``{% for header, cell in cells|labelled:headers %}``
+    (l'étiquette ``data-label`` d'un tableau lu sur petit écran), en un seul passage."""
+    headers = list(headers)
+    return [(headers[i] if i < len(headers) else "", cell) for i, cell in enumerate(cells)]
+
+
 register.filter("partial_date", french.partial_date)
