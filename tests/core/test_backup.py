@@ -36,10 +36,19 @@ only_postgres = pytest.mark.skipif(
 )
 
 
-def manage(*args, database_url: str, media_root: Path, check=True) -> subprocess.CompletedProcess:
-    env = {**os.environ, "DATABASE_URL": database_url, "MEDIA_ROOT": str(media_root)}
+def manage(
+    *args, database_url: str, media_root: Path, check=True, env=None, cwd=ROOT
+) -> subprocess.CompletedProcess:
+    """``manage.py`` dans un autre processus, sur la base et le dossier de fichiers donnés (``env`` :
+    variables en plus, par exemple celles du seau S3 ; ``cwd`` : la machine où la commande tourne)."""
+    env = {**os.environ, **(env or {}), "DATABASE_URL": database_url, "MEDIA_ROOT": str(media_root)}
     result = subprocess.run(
-        [sys.executable, "manage.py", *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300
+        [sys.executable, str(ROOT / "manage.py"), *args],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     if check and result.returncode != 0:
         raise AssertionError(f"manage.py {' '.join(args)} : code {result.returncode}\n{result.stderr}")
@@ -353,24 +362,8 @@ def test_backup_and_restore_cover_every_object_of_the_s3_storage(copy_test_datab
     archive = tmp_path / "sauvegarde.tar.gz"
 
     def run(*args, bucket, database, check=True):
-        env = {
-            **os.environ,
-            **s3_env,
-            "AWS_STORAGE_BUCKET_NAME": bucket,
-            "DATABASE_URL": f"sqlite:///{database}",
-        }
-        env["MEDIA_ROOT"] = str(local)
-        result = subprocess.run(
-            [sys.executable, "manage.py", *args],
-            cwd=ROOT,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=300,
-        )
-        if check and result.returncode != 0:
-            raise AssertionError(f"manage.py {' '.join(args)} : code {result.returncode}\n{result.stderr}")
-        return result
+        env = {**s3_env, "AWS_STORAGE_BUCKET_NAME": bucket}
+        return manage(*args, database_url=f"sqlite:///{database}", media_root=local, check=check, env=env)
 
     run("backup", "-o", str(archive), bucket="source", database=source)
     manifest = archive_manifest(archive)
@@ -418,25 +411,14 @@ def test_backup_archives_go_to_their_own_bucket_and_restore_from_it(copy_test_da
 
     def run(*args, bucket, database, check=True):
         env = {
-            **os.environ,
             **s3_env,
             "AWS_STORAGE_BUCKET_NAME": bucket,
             "BACKUP_BUCKET_NAME": "sauvegardes",
-            "DATABASE_URL": f"sqlite:///{database}",
-            "MEDIA_ROOT": str(tmp_path / "media-local"),
             "BACKUP_DIR": str(tmp_path / "jamais-utilise"),
         }
-        result = subprocess.run(
-            [sys.executable, str(ROOT / "manage.py"), *args],
-            cwd=workdir,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=300,
-        )
-        if check and result.returncode != 0:
-            raise AssertionError(f"manage.py {' '.join(args)} : code {result.returncode}\n{result.stderr}")
-        return result
+        database_url = f"sqlite:///{database}"
+        media = tmp_path / "media-local"
+        return manage(*args, database_url=database_url, media_root=media, check=check, env=env, cwd=workdir)
 
     refused = run("backup", "--stockage", "-o", "x.tar.gz", bucket="fichiers", database=source, check=False)
     assert refused.returncode != 0 and "pas les deux" in refused.stderr
