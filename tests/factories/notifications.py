@@ -2,13 +2,13 @@ import factory
 from django.utils import timezone
 
 from cdv.notifications.enums import Delivery, NotificationKind
-from cdv.notifications.models import Notification, NotificationPreference
+from cdv.notifications.models import Notification, NotificationPreference, SentReminder
 
 from .base import ModelFactory
 from .contracts import ContractFactory
 from .users import UserFactory
 
-__all__ = ["NotificationFactory", "NotificationPreferenceFactory"]
+__all__ = ["NotificationFactory", "NotificationPreferenceFactory", "SentReminderFactory"]
 
 
 class NotificationFactory(ModelFactory):
@@ -43,3 +43,13 @@ class NotificationPreferenceFactory(ModelFactory):
     class Params:
         off = factory.Trait(delivery=Delivery.OFF)
         immediate = factory.Trait(delivery=Delivery.IMMEDIATE)
+
+
+class SentReminderFactory(ModelFactory):
+    """Une relance déjà envoyée (clé unique : elle ne repart pas, quel que soit le serveur)."""
+
+    class Meta:
+        model = SentReminder
+
+    recipient = factory.SubFactory(UserFactory)
+    key = factory.Sequence(lambda n: f"campagne-{n}/j-7/personne")

@@ -6,13 +6,19 @@ from django.utils import timezone
 
 from cdv.partners.enums import PartnerKind
 from cdv.users.enums import Role
-from cdv.users.models import ApiToken, Invitation, Membership, User
+from cdv.users.models import ApiToken, CrossContractReader, Invitation, Membership, User
 
 from .base import ModelFactory
 from .contracts import ContractFactory
 from .partners import PartnerFactory
 
-__all__ = ["ApiTokenFactory", "InvitationFactory", "MembershipFactory", "UserFactory"]
+__all__ = [
+    "ApiTokenFactory",
+    "CrossContractReaderFactory",
+    "InvitationFactory",
+    "MembershipFactory",
+    "UserFactory",
+]
 
 
 def digest(text: str) -> str:
@@ -86,3 +92,14 @@ class ApiTokenFactory(ModelFactory):
     class Params:
         withdrawn = factory.Trait(revoked=True)
         used = factory.Trait(last_used_at=factory.LazyFunction(timezone.now))
+
+
+class CrossContractReaderFactory(ModelFactory):
+    """La lecture inter-contrats (vue de l'État) d'une personne, au nom d'une préfecture."""
+
+    class Meta:
+        model = CrossContractReader
+
+    user = factory.SubFactory(UserFactory)
+    partner = factory.SubFactory(PartnerFactory, kind=PartnerKind.STATE)
+    granted_by = factory.SubFactory(UserFactory, is_superuser=True)

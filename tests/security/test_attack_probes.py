@@ -1726,6 +1726,11 @@ def test_the_service_itself_refuses_to_overwrite_another_partners_value(world):
 # --- Couverture : chaque URL des pages est sondée, ou l'on dit pourquoi elle ne l'est pas ici ------
 
 NOT_PROBED_HERE = {
+    # vue de l'État (lecture inter-contrats) : chaque rôle refusé, lecteur limité à ses contrats signés,
+    # octroi par l'opérateur seul, dans tests/contracts/test_state_view.py et la matrice des droits
+    "state_dashboard": "vue de l'État : tests/contracts/test_state_view.py, test_permission_matrix.py",
+    "state_dashboard_xlsx": "vue de l'État : tests/contracts/test_state_view.py, test_permission_matrix.py",
+    "cross_contract_readers": "vue de l'État : tests/contracts/test_state_view.py, test_permission_matrix.py",
     # appel à projets : chaque rôle × chaque page et écriture dans sa propre matrice
     "call_list": "appel à projets : tests/grants/test_grants_permissions.py",
     "call_create": "appel à projets : tests/grants/test_grants_permissions.py",
