@@ -396,6 +396,7 @@ def test_backup_and_restore_cover_every_object_of_the_s3_storage(copy_test_datab
     }
 
 
+@only_sqlite
 def test_backup_archives_go_to_their_own_bucket_and_restore_from_it(copy_test_database, tmp_path, s3_server):
     """« backup --stockage » range l'archive dans le seau des sauvegardes (BACKUP_BUCKET_NAME), pas
     sur le disque de la machine qui l'a faite ; « restore --stockage » la reprend de là, depuis
