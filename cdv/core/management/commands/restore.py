@@ -1,12 +1,12 @@
 """python manage.py restore FICHIER.tar.gz [--force] [--check] [--no-media]."""
 
-import shutil
 import tempfile
 from pathlib import Path
 
 from django.core.files.storage import storages
 from django.core.management.base import BaseCommand, CommandError
 
+from cdv.core import filestore
 from cdv.core.backup import BackupError, open_backup, restore_backup
 
 
@@ -42,9 +42,7 @@ class Command(BaseCommand):
         if not backups.exists(file):
             raise CommandError(f"Aucune archive « {file} » dans le stockage des sauvegardes.")
         with tempfile.TemporaryDirectory(prefix="cdv-restore-") as workdir:
-            local = Path(workdir) / Path(file).name
-            with backups.open(file, "rb") as source, open(local, "wb") as target:
-                shutil.copyfileobj(source, target, 1024 * 1024)
+            local = filestore.copy_to_local(backups, file, Path(workdir) / Path(file).name)
             return self.restore(local, **options)
 
     def restore(self, path, *, force=False, check=False, no_media=False, **options):
