@@ -16,6 +16,8 @@
 import fcntl
 import hashlib
 import os
+import sqlite3
+from contextlib import closing
 from pathlib import Path
 
 import pytest
@@ -24,6 +26,9 @@ from django.core.management import call_command
 from tests.object_storage import s3_storage  # noqa: F401 - fixture : stockage S3 simulé (moto)
 
 BASE_DIR = Path(__file__).resolve().parent.parent
+WORLD_TABLE = (
+    "CREATE TABLE IF NOT EXISTS pytest_world (name varchar(20) PRIMARY KEY, fingerprint varchar(64))"
+)
 # Jeux de données sur demande : marqueur -> fixture de session qui le charge.
 WORLDS = {"reference": "reference_data", "demo": "demo_data"}
 
@@ -114,14 +119,86 @@ def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix, r
                 old.unlink(missing_ok=True)
 
 
+SCHEMA_READY = "schema"  # ligne de pytest_world : la base gardée a reçu tout son schéma
+
+
+def _kept_sqlite_schema_is_ready(name: str) -> bool:
+    """La base SQLite gardée existe et sa création est allée au bout (ligne posée après coup)."""
+    if not Path(name).exists():
+        return False
+    try:
+        with closing(sqlite3.connect(f"file:{name}?mode=ro", uri=True)) as db:
+            return bool(db.execute("SELECT 1 FROM pytest_world WHERE name = ?", [SCHEMA_READY]).fetchone())
+    except sqlite3.Error:
+        return False
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(
+    request,
+    django_test_environment,
+    django_db_blocker,
+    django_db_use_migrations,
+    django_db_keepdb,
+    django_db_createdb,
+    django_db_modify_db_settings,
+):
+    """Celle de pytest-django, sans le ``migrate`` de chaque lancement sur une base gardée et prête.
+
+    Avec ``--reuse-db``, Django relance quand même ``migrate --run-syncdb`` sur la base gardée : il
+    reconstruit l'état de toutes les applications et vérifie chaque table (≈ 1,5 s, le tiers d'un petit
+    fichier lancé seul). Le nom de la base porte déjà l'empreinte du schéma (config/settings/test.py) :
+    une base SQLite gardée dont la création est allée au bout a donc le bon schéma, on s'y branche.
+    ``--create-db``, une base neuve, une base privée (lancement simultané) ou PostgreSQL : le chemin
+    ordinaire de pytest-django, puis la ligne « prête » est posée.
+    """
+    from django.db import connection
+    from django.test.utils import setup_databases
+    from pytest_django.fixtures import _disable_migrations, _get_databases_for_setup
+
+    if not django_db_use_migrations:
+        _disable_migrations()
+    settings_dict = connection.settings_dict
+    name = settings_dict["TEST"]["NAME"]
+    is_sqlite = connection.vendor == "sqlite"
+    kept = django_db_keepdb and not django_db_createdb
+    aliases, serialized_aliases = _get_databases_for_setup(request.session.items)
+    if is_sqlite and kept and not serialized_aliases and _kept_sqlite_schema_is_ready(name):
+        # Ce que fait create_test_db(keepdb=True), moins migrate.
+        from django.conf import settings
+
+        connection.close()
+        settings.DATABASES[connection.alias]["NAME"] = name
+        settings_dict["NAME"] = name
+        yield
+        return
+    with django_db_blocker.unblock():
+        db_cfg = setup_databases(
+            verbosity=request.config.option.verbose,
+            interactive=False,
+            aliases=aliases,
+            serialized_aliases=serialized_aliases,
+            keepdb=kept,
+        )
+        if is_sqlite and kept:
+            with connection.cursor() as cursor:
+                cursor.execute(WORLD_TABLE)
+                cursor.execute("DELETE FROM pytest_world WHERE name = %s", [SCHEMA_READY])
+                cursor.execute("INSERT INTO pytest_world (name, fingerprint) VALUES (%s, '')", [SCHEMA_READY])
+    yield
+    if not django_db_keepdb:  # sans --reuse-db (toujours dans addopts) : base effacée, comme pytest-django
+        from django.test.utils import teardown_databases
+
+        with django_db_blocker.unblock():
+            teardown_databases(db_cfg, verbosity=request.config.option.verbose)
+
+
 def _load_world(name: str, fingerprint: str, load, is_present) -> None:
     """Charge un jeu dans la base de test, sauf s'il y est déjà avec la même empreinte."""
     from django.db import connection, transaction
 
     with connection.cursor() as cursor:
-        cursor.execute(
-            "CREATE TABLE IF NOT EXISTS pytest_world (name varchar(20) PRIMARY KEY, fingerprint varchar(64))"
-        )
+        cursor.execute(WORLD_TABLE)
         cursor.execute("SELECT fingerprint FROM pytest_world WHERE name = %s", [name])
         row = cursor.fetchone()
     if row and row[0] == fingerprint and is_present():
