@@ -8,13 +8,16 @@ Les réponses attendues viennent de la spécification, ``cdv/grants/abilities.py
 - objet visible, acte refusé : 403 ;
 - anonyme refusé : 404, 403 ou renvoi vers la connexion (jamais une page).
 
-Le monde est bâti une fois pour le module (``grants_world``) ; chaque test s'exécute dans une
-transaction annulée.
+Le monde est bâti une fois pour le module (``grants_world``), et chaque rôle s'y connecte une
+fois (une session pour les pages, un jeton pour l'API : ``logins``) ; chaque test s'exécute dans
+une transaction annulée.
 """
 
 from dataclasses import dataclass, field
 
 import pytest
+from django.conf import settings
+from django.test import Client
 from django.urls import reverse
 
 from cdv.users.services import create_api_token
@@ -184,17 +187,35 @@ def test_every_grants_url_is_in_the_matrix():
     assert {p.name for p in urlpatterns} == {row.name for row in PAGES}
 
 
-def login(client, world, role):
-    user = world["users"][role]
-    if user is not None:
-        client.force_login(user)
+@pytest.fixture(scope="module")
+def logins(grants_world, django_db_blocker):
+    """Chaque rôle connecté une fois pour le module, dans la transaction du monde : {rôle: (clé de
+    session, jeton d'API)}. Un test qui change la session ou le jeton (dernière utilisation) voit
+    son écriture annulée avec lui."""
+    keys = {}
+    with django_db_blocker.unblock():
+        for role, user in grants_world["users"].items():
+            if user is None:
+                continue
+            browser = Client()
+            browser.force_login(user)
+            keys[role] = (
+                browser.cookies[settings.SESSION_COOKIE_NAME].value,
+                create_api_token(user=user, name="matrice")[1],
+            )
+    return keys
+
+
+def login(client, logins, role):
+    if role in logins:
+        client.cookies[settings.SESSION_COOKIE_NAME] = logins[role][0]
 
 
 @pytest.mark.parametrize("role", ROLES)
 @pytest.mark.parametrize(("row", "method"), PAGE_CASES, ids=[row_id(r, m) for r, m in PAGE_CASES])
-def test_page_matrix(client, grants_world, row, method, role):
+def test_page_matrix(client, grants_world, logins, row, method, role):
     url = reverse(f"www:{row.name}", args=row.args(grants_world))
-    login(client, grants_world, role)
+    login(client, logins, role)
     response = getattr(client, method)(url)
     status = response.status_code
     location = response.get("Location", "")
@@ -222,11 +243,10 @@ def test_page_matrix(client, grants_world, row, method, role):
 API = "/api/v1/contracts"
 
 
-def api(client, world, role, method, path, body=None):
-    user = world["users"][role]
+def api(client, world, logins, role, method, path, body=None):
     headers = {}
-    if user is not None:
-        headers["HTTP_AUTHORIZATION"] = "Bearer " + create_api_token(user=user, name="matrice")[1]
+    if role in logins:
+        headers["HTTP_AUTHORIZATION"] = "Bearer " + logins[role][1]
     url = f"{API}/{world['contract'].slug}{path(world)}"
     if method == "get":
         return client.get(url, **headers)
@@ -319,9 +339,9 @@ def test_every_grants_api_operation_is_in_the_matrix():
 
 @pytest.mark.parametrize("role", ROLES)
 @pytest.mark.parametrize("case", list(API_CASES))
-def test_api_matrix(client, grants_world, case, role):
+def test_api_matrix(client, grants_world, logins, case, role):
     method, path, body, expected = API_CASES[case]
-    response = api(client, grants_world, role, method, path, body)
+    response = api(client, grants_world, logins, role, method, path, body)
     assert response.status_code == expected[role], (case, role, response.content[:300])
     if response.status_code >= 400:
         assert response.json()["detail"].strip()

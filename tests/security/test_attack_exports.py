@@ -48,9 +48,9 @@ from cdv.opendata.resources import RESOURCES
 from cdv.partners.enums import PartnerKind
 from cdv.users.enums import Role
 from tests import factories
+from tests.worlds import built_once, remove_demo_reviews
 
-# Ces tests ouvrent leurs propres campagnes de suivi sur le contrat de Nantes.
-pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("without_demo_reviews")]
+pytestmark = pytest.mark.django_db
 
 SCRIPT = "<script>alert(1)</script>"
 IMG = '"><img src=x onerror=alert(1)>'
@@ -90,9 +90,19 @@ TEXTS = {
 YEAR = 2025
 
 
-@pytest.fixture
-def poisoned(nantes):
-    """Les textes piégés, posés dans le contrat de Nantes (données de démonstration autour)."""
+@pytest.fixture(scope="module")
+def poisoned(demo_data, django_db_blocker):
+    """Les textes piégés, posés dans le contrat de Nantes (données de démonstration autour), une fois
+    pour le fichier (tests/worlds.py). Ces tests ouvrent leur propre campagne de suivi sur ce contrat :
+    le suivi annuel de la démonstration est retiré d'abord. Chaque test annule ce qu'il écrit."""
+    from cdv.contracts.models import Contract
+
+    with built_once(django_db_blocker):
+        remove_demo_reviews()
+        yield build_poisoned(Contract.objects.get(slug="nantes-metropole-2024-2030"))
+
+
+def build_poisoned(nantes):
     pilot = factories.MembershipFactory(contract=nantes, role=Role.PILOT).user
     partner = factories.PartnerFactory(name=TEXTS["partner_name"], slug="partenaire-piege")
     factories.SignatoryFactory(contract=nantes, partner=partner)
