@@ -279,6 +279,7 @@ def built_world(demo_data, django_db_blocker, tmp_path_factory):
 @pytest.fixture
 def world(built_world):
     """Les objets du monde, copiés pour le test : ce qu'il y change en mémoire reste à lui."""
+    _CAHIERS.clear()
     return fresh_copy(built_world)
 
 
@@ -513,21 +514,30 @@ def foreign_field(view, post, name, key, *args):
     return lambda w: (u(view, n(w), *args), post(**{name: w[key].pk}))
 
 
+# Octets des cahiers déjà fabriqués pendant le test en cours (vidé par la fixture ``world``) : les
+# essais d'une sonde partent tous de la même base (chacun est annulé), le fichier est donc le même ;
+# chaque essai reçoit un fichier neuf.
+_CAHIERS: dict = {}
+
+
 def cahier_file(contract, partner, retitle=None):
     """Le modèle XLSX du cahier de ``partner`` ; ``retitle`` : un engagement dont changer l'intitulé."""
     from cdv.commitments.xlsx_template import SHEET, build_template_xlsx
 
-    workbook = load_workbook(io.BytesIO(build_template_xlsx(contract=contract, partner=partner)))
-    if retitle is not None:
-        sheet = workbook[SHEET]
-        header = [cell.value for cell in sheet[1]]
-        id_col, title_col = header.index("Identifiant"), header.index("Intitulé")
-        for row in sheet.iter_rows(min_row=2):
-            if row[id_col].value == retitle.pk:
-                row[title_col].value = "Intitulé changé par téléversement"
-    buffer = io.BytesIO()
-    workbook.save(buffer)
-    return SimpleUploadedFile("cahier.xlsx", buffer.getvalue(), content_type=XLSX)
+    key = (contract.pk, partner.pk, retitle and retitle.pk)
+    if key not in _CAHIERS:
+        workbook = load_workbook(io.BytesIO(build_template_xlsx(contract=contract, partner=partner)))
+        if retitle is not None:
+            sheet = workbook[SHEET]
+            header = [cell.value for cell in sheet[1]]
+            id_col, title_col = header.index("Identifiant"), header.index("Intitulé")
+            for row in sheet.iter_rows(min_row=2):
+                if row[id_col].value == retitle.pk:
+                    row[title_col].value = "Intitulé changé par téléversement"
+        buffer = io.BytesIO()
+        workbook.save(buffer)
+        _CAHIERS[key] = buffer.getvalue()
+    return SimpleUploadedFile("cahier.xlsx", _CAHIERS[key], content_type=XLSX)
 
 
 def points_csv():
