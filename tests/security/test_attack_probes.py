@@ -31,6 +31,7 @@ from dataclasses import dataclass
 
 import pytest
 from django.apps import apps
+from django.conf import settings
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection, transaction
 from django.db.models import F
@@ -272,6 +273,7 @@ def built_world(demo_data, django_db_blocker, tmp_path_factory):
     with built_once(django_db_blocker, MEDIA_ROOT=tmp_path_factory.mktemp("media")):
         remove_demo_reviews()
         world = build_world(Contract.objects.get(slug="nantes-metropole-2024-2030"))
+        world["sessions"] = log_in_once(world["users"])
         install_write_counter()
         yield world
 
@@ -431,10 +433,24 @@ def test_the_fingerprint_sees_a_write_and_its_history_row(world):
     assert changed_tables(before, fingerprint()) == []
 
 
+def log_in_once(users) -> dict:
+    """La session de chaque rôle, ouverte une fois pour le fichier (dans la transaction du monde) :
+    rôle → cookie de session."""
+    sessions = {}
+    for role, user in users.items():
+        if user is not None:
+            client = Client()
+            client.force_login(user)
+            sessions[role] = client.cookies[settings.SESSION_COOKIE_NAME].value
+    return sessions
+
+
 def client_for(world, role) -> Client:
+    """Un navigateur neuf, connecté sous ``role`` (sa session ouverte une fois ; ce qu'un essai y
+    écrit est annulé avec lui)."""
     client = Client()
     if world["users"][role] is not None:
-        client.force_login(world["users"][role])
+        client.cookies[settings.SESSION_COOKIE_NAME] = world["sessions"][role]
     return client
 
 
