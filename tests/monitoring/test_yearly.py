@@ -16,18 +16,14 @@ from cdv.monitoring.models import Decision, Feedback, Meeting, ProgressReport, R
 from cdv.users.enums import Role
 from tests import factories
 from tests.document_checks import assert_pdf_ua_metadata
+from tests.worlds import built_once, fresh_copy, remove_demo_reviews
 
-# Ces tests ouvrent leurs propres campagnes de suivi sur le contrat de Nantes.
-pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("without_demo_reviews")]
-
-
-@pytest.fixture
-def pilot(nantes):
-    return factories.MembershipFactory(contract=nantes, role=Role.PILOT).user
+# Ces tests ouvrent leurs propres campagnes de suivi sur le contrat de Nantes : leur monde (plus bas)
+# retire d'abord celles de la démonstration.
+pytestmark = [pytest.mark.django_db]
 
 
-@pytest.fixture
-def campaign(nantes, pilot):
+def _build_campaign(nantes, pilot):
     campaign = ReviewCampaign.objects.create(
         contract=nantes, year=2025, opens_on="2026-01-10", deadline="2026-02-28", opened_by=pilot
     )
@@ -60,15 +56,50 @@ def campaign(nantes, pilot):
     return campaign
 
 
-def pdf_text(content):
-    text = " ".join(page.extract_text() for page in PdfReader(io.BytesIO(content)).pages)
+@pytest.fixture(scope="module")
+def built_year(demo_data, django_db_blocker):
+    """Le pilote et la campagne 2025 (un bilan accepté, un COPIL et sa décision, deux retours), bâtis
+    une fois pour le fichier (tests/worlds.py) après le retrait du suivi annuel de la démonstration ;
+    chaque test annule ce qu'il écrit."""
+    from cdv.contracts.models import Contract
+
+    with built_once(django_db_blocker):
+        remove_demo_reviews()
+        nantes = Contract.objects.get(slug="nantes-metropole-2024-2030")
+        pilot = factories.MembershipFactory(contract=nantes, role=Role.PILOT).user
+        yield {"pilot": pilot, "campaign": _build_campaign(nantes, pilot)}
+
+
+@pytest.fixture
+def pilot(built_year):
+    return fresh_copy(built_year["pilot"])
+
+
+@pytest.fixture
+def campaign(built_year):
+    return fresh_copy(built_year["campaign"])
+
+
+@pytest.fixture(scope="module")
+def live_report(built_year, django_db_blocker):
+    """Le bilan 2025 des données du moment (rien de figé), rendu une fois pour le fichier : (PDF, texte)."""
+    from cdv.contracts.models import Contract
+
+    with django_db_blocker.unblock():
+        nantes = Contract.objects.get(slug="nantes-metropole-2024-2030")
+        pdf = yearly.build_annual_report_pdf(contract=nantes, year=2025)
+    return pdf, pdf_text(pdf)
+
+
+def pdf_text(content, pages=None):
+    """Le texte du PDF ; ``pages`` : seulement les premières pages (l'en-tête du bilan est en page 1)."""
+    text = " ".join(page.extract_text() for page in PdfReader(io.BytesIO(content)).pages[:pages])
     return " ".join(text.split())
 
 
-def test_annual_report_from_live_data(nantes, campaign):
-    pdf = yearly.build_annual_report_pdf(contract=nantes, year=2025)
+def test_annual_report_from_live_data(nantes, campaign, live_report):
+    pdf, text = live_report
     assert_pdf_ua_metadata(pdf, title=f"Bilan annuel 2025 — {nantes.title}")
-    text = pdf_text(pdf)
     assert "Bilan annuel 2025" in text and "Contrat de ville de Nantes Métropole 2024-2030" in text
     assert "Données du moment" in text
     assert "Taux de pauvreté" in text and "44" in text and "32 points" in text
@@ -148,17 +179,17 @@ def test_freeze_and_downloads_through_the_pages(client, nantes, campaign, pilot)
     data = json.loads(frozen.content)
     assert data["payload"]["year"] == 2025 and data["checksum_sha256"] == yearly.checksum(data["payload"])
     pdf = client.get(reverse("www:annual_report", args=[nantes.slug, 2025]))
-    assert pdf.content.startswith(b"%PDF") and "Année figée" in pdf_text(pdf.content)
+    assert pdf.content.startswith(b"%PDF") and "Année figée" in pdf_text(pdf.content, pages=1)
     assert "Figer l'année" not in client.get(dashboard).content.decode()
     client.logout()
     assert client.get(snapshot_url).status_code == 302
 
 
-def test_annual_report_has_a_chart_per_qpv_when_values_exist_per_qpv(nantes, campaign):
+def test_annual_report_has_a_chart_per_qpv_when_values_exist_per_qpv(nantes, campaign, live_report):
     payload = yearly.year_payload(nantes, 2025)
     employment = next(i for i in payload["indicators"] if i["code"] == "taux-emploi-demo")
     assert len(employment["qpv_series"]) == 15 and len(employment["qpv_series"]["Malakoff"]) == 4
-    text = pdf_text(yearly.build_annual_report_pdf(contract=nantes, year=2025))
+    _, text = live_report
     assert "un graphique par quartier" in text
     assert "Données du graphique" in text  # chaque graphique du PDF a son tableau de données
 

@@ -27,6 +27,7 @@ from cdv.plan.models import Action
 from cdv.users.enums import Role
 from cdv.users.services import create_api_token
 from tests import factories
+from tests.worlds import built_once, fresh_copy
 
 pytestmark = [pytest.mark.django_db, pytest.mark.demo]
 
@@ -39,8 +40,22 @@ def text(response):
     return re.sub(r"\s+", " ", html.unescape(re.sub(r"<[^>]+>", " ", response.content.decode())))
 
 
+@pytest.fixture(scope="module")
+def built_world(demo_data, django_db_blocker):
+    """Bâti une fois pour le fichier (tests/worlds.py) ; chaque test annule ce qu'il écrit."""
+    from cdv.contracts.models import Contract
+
+    with built_once(django_db_blocker):
+        yield build_world(Contract.objects.get(slug="nantes-metropole-2024-2030"))
+
+
 @pytest.fixture
-def world(nantes):
+def world(built_world):
+    """Les objets du monde, copiés pour le test : ce qu'il y change en mémoire reste à lui."""
+    return fresh_copy(built_world)
+
+
+def build_world(nantes):
     other = factories.ContractFactory(slug="autre-contrat-participation")
     other_qpv = factories.QpvFactory()
     other.qpvs.add(other_qpv)

@@ -18,8 +18,10 @@ Deux tables :
   écriture, ou (pour un champ que le formulaire n'a pas) un champ ignoré.
 
 « La base n'a pas bougé » : empreinte de toutes les tables des applications (historiques
-django-simple-history compris), avant et après la requête. Chaque essai tourne dans une
-transaction annulée, si bien que les rôles d'une même sonde ne se gênent pas.
+django-simple-history compris), avant et après la requête ; un compteur d'écritures de ces tables
+dit d'abord si une ligne y a été écrite, et l'empreinte n'est comparée que dans ce cas
+(``sent_and_undone``). Chaque essai est annulé, si bien que les rôles d'une même sonde ne se
+gênent pas.
 """
 
 import functools
@@ -31,8 +33,10 @@ from dataclasses import dataclass
 
 import pytest
 from django.apps import apps
+from django.conf import settings
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection, transaction
+from django.db.models import F
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
@@ -270,12 +274,16 @@ def built_world(demo_data, django_db_blocker, tmp_path_factory):
 
     with built_once(django_db_blocker, MEDIA_ROOT=tmp_path_factory.mktemp("media")):
         remove_demo_reviews()
-        yield build_world(Contract.objects.get(slug="nantes-metropole-2024-2030"))
+        world = build_world(Contract.objects.get(slug="nantes-metropole-2024-2030"))
+        world["sessions"] = log_in_once(world["users"])
+        install_write_counter()
+        yield world
 
 
 @pytest.fixture
 def world(built_world):
     """Les objets du monde, copiés pour le test : ce qu'il y change en mémoire reste à lui."""
+    _CAHIERS.clear()
     return fresh_copy(built_world)
 
 
@@ -298,9 +306,9 @@ VOLATILE = {"last_login", "last_used_at"}  # connexion, dernier usage d'un jeton
 
 
 @functools.cache
-def _watched_queries() -> tuple:
-    """(table, requête SQL) de chaque table surveillée : lues telles quelles, triées par clé."""
-    queries = []
+def _watched() -> tuple:
+    """(modèle, table, requête SQL) de chaque table surveillée : lues telles quelles, triées par clé."""
+    watched = []
     for model in apps.get_models():
         meta = model._meta
         if meta.app_label not in WATCHED_APPS or not meta.managed:
@@ -309,8 +317,8 @@ def _watched_queries() -> tuple:
             connection.ops.quote_name(f.column) for f in meta.concrete_fields if f.attname not in VOLATILE
         )
         table, pk = connection.ops.quote_name(meta.db_table), connection.ops.quote_name(meta.pk.column)
-        queries.append((meta.label, f"SELECT {columns} FROM {table} ORDER BY {pk}"))
-    return tuple(queries)
+        watched.append((meta.label, meta.db_table, f"SELECT {columns} FROM {table} ORDER BY {pk}"))
+    return tuple(watched)
 
 
 def fingerprint() -> dict:
@@ -320,7 +328,7 @@ def fingerprint() -> dict:
     ``repr``, sans le coût de l'écrire (des milliers de fois par fichier)."""
     state = {}
     with connection.cursor() as cursor:
-        for label, sql in _watched_queries():
+        for label, _table, sql in _watched():
             cursor.execute(sql)
             state[label] = cursor.fetchall()
     return state
@@ -328,6 +336,63 @@ def fingerprint() -> dict:
 
 def changed_tables(before: dict, after: dict) -> list[str]:
     return sorted(label for label in after if before.get(label) != after[label])
+
+
+# Compteur d'écritures des tables surveillées : chaque ligne insérée, modifiée (même à l'identique) ou
+# effacée l'avance. S'il n'a pas bougé, rien n'a été écrit : l'empreinte n'a pas à être relue ;
+# s'il a bougé (une écriture réelle, ou seulement ``last_login``), on compare toutes les lignes.
+# PostgreSQL le tient lui-même pour la transaction en cours (pg_stat_xact_user_tables) ; sous
+# SQLite, des déclencheurs temporaires, posés dans la transaction du monde (annulés avec lui),
+# comptent dans une table temporaire. Les écritures ailleurs (la session, gardée à chaque requête)
+# n'y entrent pas.
+WRITES = "cdv_probe_writes"
+
+
+def install_write_counter():
+    """Appelée dans ``built_once`` : sous SQLite, les déclencheurs ; sous PostgreSQL, rien à poser."""
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute("SHOW track_counts")
+            assert cursor.fetchone()[0] == "on", "le compteur d'écritures de PostgreSQL est coupé"
+            return
+        cursor.execute(f"CREATE TEMP TABLE {WRITES} (n INTEGER NOT NULL)")
+        cursor.execute(f"INSERT INTO {WRITES} (n) VALUES (0)")
+        for _label, table, _sql in _watched():
+            for event in ("INSERT", "UPDATE", "DELETE"):
+                cursor.execute(
+                    f'CREATE TEMP TRIGGER "{WRITES}_{table}_{event.lower()}" AFTER {event} '
+                    f'ON main."{table}" FOR EACH ROW BEGIN UPDATE {WRITES} SET n = n + 1; END'
+                )
+
+
+def write_count() -> int:
+    """Lignes écrites dans les tables surveillées depuis le début du monde."""
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(
+                "SELECT COALESCE(SUM(n_tup_ins + n_tup_upd + n_tup_del), 0) "
+                "FROM pg_stat_xact_user_tables WHERE relname = ANY(%s)",
+                [[table for _label, table, _sql in _watched()]],
+            )
+        else:
+            cursor.execute(f"SELECT n FROM {WRITES}")
+        return cursor.fetchone()[0]
+
+
+def sent_and_undone(request: Callable):
+    """Lance ``request()`` et annule ce qu'elle a écrit ; rend sa réponse et les tables surveillées
+    qu'elle a changées (comme ``changed_tables(avant, après)``).
+
+    L'empreinte n'est lue que si le compteur a bougé : « après », puis, l'écriture annulée (retour
+    au point de sauvegarde, la base telle qu'avant la requête), « avant »."""
+    start = write_count()
+    savepoint = transaction.savepoint()
+    try:
+        response = request()
+        after = fingerprint() if write_count() != start else None
+    finally:
+        transaction.savepoint_rollback(savepoint)
+    return response, ([] if after is None else changed_tables(fingerprint(), after))
 
 
 class _Rollback(Exception):
@@ -354,12 +419,40 @@ def test_the_fingerprint_sees_a_write_and_its_history_row(world):
         changed = changed_tables(before, fingerprint())
     assert changed == ["commitments.Commitment", "commitments.HistoricalCommitment"]
     assert changed_tables(before, fingerprint()) == []  # et l'essai est bien annulé
+    # Le compteur voit une écriture, même d'une ligne à l'identique ; une page lue (la session, elle,
+    # est gardée) ne le fait pas bouger. L'essai qui écrit rend les tables changées, celui qui n'écrit
+    # rien, aucune ; tous deux sont annulés.
+    client = client_for(world, "editor_a")
+    with rolled_back():
+        start = write_count()
+        Commitment.objects.filter(pk=draft.pk).update(title=F("title"))
+        assert write_count() == start + 1
+        start = write_count()
+        response, changed = sent_and_undone(lambda: client.get(u("my_space")))
+        assert (response.status_code, changed, write_count()) == (200, [], start)
+        _, changed = sent_and_undone(draft.save)
+        assert changed == ["commitments.Commitment", "commitments.HistoricalCommitment"]
+    assert changed_tables(before, fingerprint()) == []
+
+
+def log_in_once(users) -> dict:
+    """La session de chaque rôle, ouverte une fois pour le fichier (dans la transaction du monde) :
+    rôle → cookie de session."""
+    sessions = {}
+    for role, user in users.items():
+        if user is not None:
+            client = Client()
+            client.force_login(user)
+            sessions[role] = client.cookies[settings.SESSION_COOKIE_NAME].value
+    return sessions
 
 
 def client_for(world, role) -> Client:
+    """Un navigateur neuf, connecté sous ``role`` (sa session ouverte une fois ; ce qu'un essai y
+    écrit est annulé avec lui)."""
     client = Client()
     if world["users"][role] is not None:
-        client.force_login(world["users"][role])
+        client.cookies[settings.SESSION_COOKIE_NAME] = world["sessions"][role]
     return client
 
 
@@ -439,21 +532,30 @@ def foreign_field(view, post, name, key, *args):
     return lambda w: (u(view, n(w), *args), post(**{name: w[key].pk}))
 
 
+# Octets des cahiers déjà fabriqués pendant le test en cours (vidé par la fixture ``world``) : les
+# essais d'une sonde partent tous de la même base (chacun est annulé), le fichier est donc le même ;
+# chaque essai reçoit un fichier neuf.
+_CAHIERS: dict = {}
+
+
 def cahier_file(contract, partner, retitle=None):
     """Le modèle XLSX du cahier de ``partner`` ; ``retitle`` : un engagement dont changer l'intitulé."""
     from cdv.commitments.xlsx_template import SHEET, build_template_xlsx
 
-    workbook = load_workbook(io.BytesIO(build_template_xlsx(contract=contract, partner=partner)))
-    if retitle is not None:
-        sheet = workbook[SHEET]
-        header = [cell.value for cell in sheet[1]]
-        id_col, title_col = header.index("Identifiant"), header.index("Intitulé")
-        for row in sheet.iter_rows(min_row=2):
-            if row[id_col].value == retitle.pk:
-                row[title_col].value = "Intitulé changé par téléversement"
-    buffer = io.BytesIO()
-    workbook.save(buffer)
-    return SimpleUploadedFile("cahier.xlsx", buffer.getvalue(), content_type=XLSX)
+    key = (contract.pk, partner.pk, retitle and retitle.pk)
+    if key not in _CAHIERS:
+        workbook = load_workbook(io.BytesIO(build_template_xlsx(contract=contract, partner=partner)))
+        if retitle is not None:
+            sheet = workbook[SHEET]
+            header = [cell.value for cell in sheet[1]]
+            id_col, title_col = header.index("Identifiant"), header.index("Intitulé")
+            for row in sheet.iter_rows(min_row=2):
+                if row[id_col].value == retitle.pk:
+                    row[title_col].value = "Intitulé changé par téléversement"
+        buffer = io.BytesIO()
+        workbook.save(buffer)
+        _CAHIERS[key] = buffer.getvalue()
+    return SimpleUploadedFile("cahier.xlsx", _CAHIERS[key], content_type=XLSX)
 
 
 def points_csv():
@@ -900,9 +1002,8 @@ def test_each_role_on_each_view(world, probe):
         with rolled_back():
             client = client_for(world, role)
             url, data = probe.request(world)
-            before = fingerprint()
-            response = send(client, probe.method, url, data)
-            problem = verdict(probe, role, response, changed_tables(before, fingerprint()))
+            response, changed = sent_and_undone(functools.partial(send, client, probe.method, url, data))
+            problem = verdict(probe, role, response, changed)
             if response.streaming:  # un téléchargement lu jusqu'au bout referme son fichier
                 b"".join(response.streaming_content)
             if problem:
@@ -1656,9 +1757,10 @@ def test_forged_ids_get_nowhere(world, probe):
         probe.setup(world)
     client = client_for(world, probe.role)
     url, data = probe.request(world)
-    before = fingerprint()
-    response = send(client, probe.method, url, data)
-    changed = changed_tables(before, fingerprint())
+    if probe.expect == "ignored":  # ce qu'elle écrit reste, pour ``check``
+        response, changed = send(client, probe.method, url, data), None
+    else:
+        response, changed = sent_and_undone(functools.partial(send, client, probe.method, url, data))
     text = body(response)
     if probe.expect == "ignored":
         assert response.status_code in {200, 302}, (response.status_code, text[:500])
@@ -1682,10 +1784,9 @@ def test_ignored_probes_do_write_something(world):
         with rolled_back():
             client = client_for(world, probe.role)
             url, data = probe.request(world)
-            before = fingerprint()
-            response = send(client, probe.method, url, data)
+            response, changed = sent_and_undone(functools.partial(send, client, probe.method, url, data))
             assert response.status_code == 302, probe.name
-            assert changed_tables(before, fingerprint()), probe.name
+            assert changed, probe.name
 
 
 def test_a_value_entered_by_another_partner_is_shown_but_locked(world):
