@@ -21,11 +21,22 @@ from cdv.territories.models import Qpv
 from cdv.users.enums import Role
 from cdv.users.models import Membership
 from tests import factories
+from tests.worlds import built_once, remove_demo_reviews
 
-# Ces tests comptent les engagements des partenaires de démonstration d'avant le suivi par quartier.
-pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("without_demo_reviews")]
+# Ces tests comptent les engagements des partenaires de démonstration d'avant le suivi par quartier :
+# le suivi de la démonstration est retiré une fois pour le fichier (plus bas), pas à chaque test.
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("demo_without_reviews")]
 
 SYSTEM = SystemActor()
+
+
+@pytest.fixture(scope="module")
+def demo_without_reviews(demo_data, django_db_blocker):
+    """La démonstration sans son suivi annuel, pour tout le fichier (annulé à la fin) ; chaque test
+    annule ce qu'il écrit."""
+    with built_once(django_db_blocker):
+        remove_demo_reviews()
+        yield
 
 
 # --- outils ----------------------------------------------------------------------------------
