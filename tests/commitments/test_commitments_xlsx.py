@@ -256,6 +256,16 @@ def test_template_is_prefilled_with_hidden_ids_and_dropdown_lists(nantes, trempl
     assert template.get(row, "€ droit commun 2026") == 12000
     assert template.get(row, "ETP crédits spécifiques 2025") is None
     assert "Motif de l'avenant" in template.columns
+    # Formats de saisie : la cellule pré-remplie et toute la colonne (lignes libres comprises).
+    for column, number_format in [
+        ("Échéance", xlsx_export.DATE_FORMAT),
+        ("ETP droit commun 2025", xlsx_export.FTE_FORMAT),
+        ("€ droit commun 2026", xlsx_export.EUR_FORMAT),
+        ("€ crédits spécifiques 2030", xlsx_export.EUR_FORMAT),
+    ]:
+        assert ws.cell(row=row, column=template.columns[column]).number_format == number_format
+        letter = ws.cell(row=1, column=template.columns[column]).column_letter
+        assert ws.column_dimensions[letter].number_format == number_format
     assert (
         "€ crédits spécifiques 2030" in template.columns and "ETP droit commun 2023" not in template.columns
     )
