@@ -11,6 +11,7 @@ import shutil
 import numpy as np
 import pytest
 import shapely
+from django.test import override_settings
 from shapely.geometry import MultiPolygon, Polygon, box
 
 from cdv.georef import coords, engine
@@ -19,9 +20,16 @@ from cdv.georef.engine import GeorefError, QpvIndex
 pytestmark = pytest.mark.reference
 
 
+@pytest.fixture(autouse=True)
+def no_disk_cache(settings):
+    """Ces tests construisent l'index (sans le cache sur disque des autres tests, config/settings/test.py) ;
+    ceux du cache sur disque choisissent leur dossier (``cache_dir``)."""
+    settings.GEOREF_CACHE_DIR = None
+
+
 @pytest.fixture(scope="module")
 def index(django_db_setup, django_db_blocker):
-    with django_db_blocker.unblock():
+    with django_db_blocker.unblock(), override_settings(GEOREF_CACHE_DIR=None):
         engine.clear_cache()
         return engine.get_index("2024")
 
