@@ -30,13 +30,26 @@ pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("demo_without_revie
 SYSTEM = SystemActor()
 
 
+# Modèle de chaque partenaire bâti une fois sur ce monde (avant toute écriture d'un test) : un test
+# qui part du modèle tel qu'on le télécharge l'ouvre (``template_for``) au lieu de le rebâtir.
+PRISTINE_TEMPLATES: dict[int, bytes] = {}
+
+
 @pytest.fixture(scope="module")
 def demo_without_reviews(demo_data, django_db_blocker):
     """La démonstration sans son suivi annuel, pour tout le fichier (annulé à la fin) ; chaque test
     annule ce qu'il écrit."""
+    from cdv.contracts.models import Contract
+
     with built_once(django_db_blocker):
         remove_demo_reviews()
+        nantes = Contract.objects.get(slug="nantes-metropole-2024-2030")
+        for partner in Partner.objects.filter(commitments__contract=nantes).distinct():
+            PRISTINE_TEMPLATES[partner.pk] = xlsx_template.build_template_xlsx(
+                contract=nantes, partner=partner
+            )
         yield
+        PRISTINE_TEMPLATES.clear()
 
 
 # --- outils ----------------------------------------------------------------------------------
@@ -121,7 +134,10 @@ class Template:
 
 
 def template_for(nantes, partner) -> Template:
-    return Template(xlsx_template.build_template_xlsx(contract=nantes, partner=partner))
+    """Le modèle du partenaire tel qu'on le télécharge avant toute modification de la base par le test
+    (bâti une fois pour le fichier : ``demo_without_reviews``)."""
+    assert nantes.slug == "nantes-metropole-2024-2030"
+    return Template(PRISTINE_TEMPLATES[partner.pk])
 
 
 def upload(nantes, partner, content, user=SYSTEM, filename="cahier.xlsx"):
@@ -535,7 +551,7 @@ def test_id_of_another_contract_is_refused(nantes, tremplin):
     foreign = Commitment.objects.create(
         contract=other_contract, partner=tremplin, objective=objective, title="Ailleurs"
     )
-    template = template_for(nantes, tremplin)
+    template = Template(xlsx_template.build_template_xlsx(contract=nantes, partner=tremplin))
     row = template.row_of(forum(tremplin))
     template.set(row, "Identifiant", foreign.pk)
     before = db_state()
