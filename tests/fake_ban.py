@@ -12,6 +12,7 @@ les n requêtes suivantes, ``delay`` ralentit chaque réponse ; ``requests`` gar
 import csv
 import email.parser
 import email.policy
+import functools
 import io
 import json
 import threading
@@ -182,7 +183,10 @@ class FakeBan:
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.server.daemon_threads = True
         self.base_url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        # Arrêt rapide : shutdown() attend la fin d'une attente de poll_interval (0,5 s par défaut).
+        self.thread = threading.Thread(
+            target=functools.partial(self.server.serve_forever, poll_interval=0.02), daemon=True
+        )
 
     def lookup(self, query, postcode=None, citycode=None):
         text = normalize(query)

@@ -22,9 +22,11 @@ BAN_BACKOFF = 0.01
 CDV_PUBLIC_CACHE_SECONDS = 0
 # En-tête Server-Timing sur toutes les réponses (ses propres tests le coupent).
 CDV_SERVER_TIMING = True
-# L'index des contours n'est pas gardé sur disque (pas d'écriture dans le dépôt) ; les tests du cache
-# de l'index choisissent leur propre dossier.
-GEOREF_CACHE_DIR = None
+# L'index des contours est gardé sur disque à côté de la base gardée (.pytest-db/, ignoré par git) :
+# un lancement le relit (quelques centièmes de seconde) au lieu de le construire (0,5 s) ; son empreinte
+# suit les contours de la base. Les tests du moteur (tests/georef/test_georef_engine.py) le coupent
+# et choisissent leur propre dossier pour les tests du cache.
+GEOREF_CACHE_DIR = str(BASE_DIR / ".pytest-db" / "georef")
 # Les tests de l'avis des conseils citoyens bâtissent une ou deux réponses ; le seuil (5 par défaut)
 # a ses propres tests (tests/evaluation/test_council_visibility.py), qui le fixent eux-mêmes.
 EVALUATION_MIN_ANSWERS = 1

@@ -21,11 +21,35 @@ from cdv.territories.models import Qpv
 from cdv.users.enums import Role
 from cdv.users.models import Membership
 from tests import factories
+from tests.worlds import built_once, remove_demo_reviews
 
-# Ces tests comptent les engagements des partenaires de démonstration d'avant le suivi par quartier.
-pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("without_demo_reviews")]
+# Ces tests comptent les engagements des partenaires de démonstration d'avant le suivi par quartier :
+# le suivi de la démonstration est retiré une fois pour le fichier (plus bas), pas à chaque test.
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("demo_without_reviews")]
 
 SYSTEM = SystemActor()
+
+
+# Modèle de chaque partenaire bâti une fois sur ce monde (avant toute écriture d'un test) : un test
+# qui part du modèle tel qu'on le télécharge l'ouvre (``template_for``) au lieu de le rebâtir.
+PRISTINE_TEMPLATES: dict[int, bytes] = {}
+
+
+@pytest.fixture(scope="module")
+def demo_without_reviews(demo_data, django_db_blocker):
+    """La démonstration sans son suivi annuel, pour tout le fichier (annulé à la fin) ; chaque test
+    annule ce qu'il écrit."""
+    from cdv.contracts.models import Contract
+
+    with built_once(django_db_blocker):
+        remove_demo_reviews()
+        nantes = Contract.objects.get(slug="nantes-metropole-2024-2030")
+        for partner in Partner.objects.filter(commitments__contract=nantes).distinct():
+            PRISTINE_TEMPLATES[partner.pk] = xlsx_template.build_template_xlsx(
+                contract=nantes, partner=partner
+            )
+        yield
+        PRISTINE_TEMPLATES.clear()
 
 
 # --- outils ----------------------------------------------------------------------------------
@@ -110,7 +134,10 @@ class Template:
 
 
 def template_for(nantes, partner) -> Template:
-    return Template(xlsx_template.build_template_xlsx(contract=nantes, partner=partner))
+    """Le modèle du partenaire tel qu'on le télécharge avant toute modification de la base par le test
+    (bâti une fois pour le fichier : ``demo_without_reviews``)."""
+    assert nantes.slug == "nantes-metropole-2024-2030"
+    return Template(PRISTINE_TEMPLATES[partner.pk])
 
 
 def upload(nantes, partner, content, user=SYSTEM, filename="cahier.xlsx"):
@@ -245,6 +272,16 @@ def test_template_is_prefilled_with_hidden_ids_and_dropdown_lists(nantes, trempl
     assert template.get(row, "€ droit commun 2026") == 12000
     assert template.get(row, "ETP crédits spécifiques 2025") is None
     assert "Motif de l'avenant" in template.columns
+    # Formats de saisie : la cellule pré-remplie et toute la colonne (lignes libres comprises).
+    for column, number_format in [
+        ("Échéance", xlsx_export.DATE_FORMAT),
+        ("ETP droit commun 2025", xlsx_export.FTE_FORMAT),
+        ("€ droit commun 2026", xlsx_export.EUR_FORMAT),
+        ("€ crédits spécifiques 2030", xlsx_export.EUR_FORMAT),
+    ]:
+        assert ws.cell(row=row, column=template.columns[column]).number_format == number_format
+        letter = ws.cell(row=1, column=template.columns[column]).column_letter
+        assert ws.column_dimensions[letter].number_format == number_format
     assert (
         "€ crédits spécifiques 2030" in template.columns and "ETP droit commun 2023" not in template.columns
     )
@@ -514,7 +551,7 @@ def test_id_of_another_contract_is_refused(nantes, tremplin):
     foreign = Commitment.objects.create(
         contract=other_contract, partner=tremplin, objective=objective, title="Ailleurs"
     )
-    template = template_for(nantes, tremplin)
+    template = Template(xlsx_template.build_template_xlsx(contract=nantes, partner=tremplin))
     row = template.row_of(forum(tremplin))
     template.set(row, "Identifiant", foreign.pk)
     before = db_state()

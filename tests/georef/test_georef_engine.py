@@ -6,10 +6,12 @@ sont pris dans les vrais contours, et 100 000 points tirés au hasard sont compa
 """
 
 import os
+import shutil
 
 import numpy as np
 import pytest
 import shapely
+from django.test import override_settings
 from shapely.geometry import MultiPolygon, Polygon, box
 
 from cdv.georef import coords, engine
@@ -18,9 +20,16 @@ from cdv.georef.engine import GeorefError, QpvIndex
 pytestmark = pytest.mark.reference
 
 
+@pytest.fixture(autouse=True)
+def no_disk_cache(settings):
+    """Ces tests construisent l'index (sans le cache sur disque des autres tests, config/settings/test.py) ;
+    ceux du cache sur disque choisissent leur dossier (``cache_dir``)."""
+    settings.GEOREF_CACHE_DIR = None
+
+
 @pytest.fixture(scope="module")
 def index(django_db_setup, django_db_blocker):
-    with django_db_blocker.unblock():
+    with django_db_blocker.unblock(), override_settings(GEOREF_CACHE_DIR=None):
         engine.clear_cache()
         return engine.get_index("2024")
 
@@ -220,6 +229,22 @@ def cache_files(directory):
     return sorted(directory.glob("qpv-2024-*.npz"))
 
 
+@pytest.fixture(scope="module")
+def index_file(index, tmp_path_factory):
+    """Le fichier de cache de l'index du module, écrit une fois comme l'écrit ``get_index`` : les
+    tests qui partent d'un cache déjà là le copient au lieu de reconstruire l'index (0,5 s chacun)."""
+    path = engine.cache_path(tmp_path_factory.mktemp("index"), "2024", index.fingerprint)
+    engine._write_cache(path, index, index.fingerprint)
+    return path
+
+
+def copy_index_file(index_file, cache_dir):
+    """Le cache tel que ``get_index`` l'aurait laissé : le fichier de l'index du module."""
+    cache_dir.mkdir(exist_ok=True)
+    shutil.copyfile(index_file, cache_dir / index_file.name)
+    return cache_dir / index_file.name
+
+
 def no_geojson_parsing(monkeypatch):
     """Relire l'index du disque ne doit pas analyser un seul contour GeoJSON."""
 
@@ -278,10 +303,13 @@ def test_disk_cache_hit_gives_the_same_index_and_answers(cache_dir, monkeypatch)
 
 
 @pytest.mark.django_db
-def test_disk_cache_is_not_used_once_a_contour_changes(cache_dir, monkeypatch):
+def test_disk_cache_is_not_used_once_a_contour_changes(cache_dir, monkeypatch, index_file):
     from cdv.territories.models import Territory
 
-    before = engine.get_index("2024")
+    copy_index_file(index_file, cache_dir)
+    with monkeypatch.context() as patch:
+        no_geojson_parsing(patch)
+        before = engine.get_index("2024")  # relu du cache
     (old,) = cache_files(cache_dir)
     # Malakoff devient un petit carré au large de la Vendée : mêmes identifiants, même nombre de QPV.
     square = {
@@ -337,9 +365,10 @@ def _tamper_grid(path, **changes):
         "pickle",
     ],
 )
-def test_a_damaged_cache_file_is_rebuilt_not_trusted(cache_dir, damage, caplog):
-    built = engine.get_index("2024")
-    (path,) = cache_files(cache_dir)
+def test_a_damaged_cache_file_is_rebuilt_not_trusted(cache_dir, damage, caplog, index, index_file):
+    built = index
+    path = copy_index_file(index_file, cache_dir)
+    assert cache_files(cache_dir) == [path]
     raw = path.read_bytes()
     if damage == "empty":
         path.write_bytes(b"")
@@ -395,24 +424,33 @@ def test_cache_directory_unwritable_or_disabled(tmp_path, settings, caplog, nati
 
 
 @pytest.mark.django_db
-def test_old_cache_files_are_pruned(cache_dir):
+def test_old_cache_files_are_pruned(cache_dir, index_file):
     from cdv.territories.models import Territory
 
-    malakoff = Territory.objects.qpvs("2024").get(code="QN04413M")
-    for k in range(engine.CACHE_KEEP + 2):
-        Territory.objects.filter(pk=malakoff.pk).update(name=f"Malakoff {k}")
-        engine.clear_cache()
-        engine.get_index("2024")
-    files = cache_files(cache_dir)
-    assert len(files) == engine.CACHE_KEEP
-    assert engine.get_index("2024").fingerprint in " ".join(p.name for p in files)
-    stale = cache_dir / ".qpv-abandonne.tmp"
+    # Les fichiers d'états antérieurs des contours (CACHE_KEEP + 1, du plus ancien au plus récent),
+    # une écriture interrompue il y a longtemps, une autre en cours, et le fichier d'une autre géographie.
+    cache_dir.mkdir()
+    older = []
+    for k in range(engine.CACHE_KEEP + 1):
+        path = cache_dir / f"qpv-2024-{k:032x}.npz"
+        shutil.copyfile(index_file, path)
+        os.utime(path, (1_000_000 + k, 1_000_000 + k))
+        older.append(path)
+    stale, recent_tmp = cache_dir / ".qpv-abandonne.tmp", cache_dir / ".qpv-en-cours.tmp"
     stale.write_bytes(b"x")
-    os.utime(stale, (0, 0))  # une écriture interrompue il y a longtemps
+    os.utime(stale, (0, 0))
+    recent_tmp.write_bytes(b"x")
+    other = cache_dir / "qpv-2015-0.npz"
+    other.write_bytes(b"x")
+    os.utime(other, (0, 0))
+
+    malakoff = Territory.objects.qpvs("2024").get(code="QN04413M")
     Territory.objects.filter(pk=malakoff.pk).update(name="Malakoff encore")
     engine.clear_cache()
-    engine.get_index("2024")
-    assert not stale.exists()
+    current = engine.cache_path(cache_dir, "2024", engine.get_index("2024").fingerprint)
+    # le nouveau fichier et les CACHE_KEEP - 1 plus récents des anciens ; rien d'autre n'est touché
+    assert cache_files(cache_dir) == sorted([current, *older[-(engine.CACHE_KEEP - 1) :]])
+    assert not stale.exists() and recent_tmp.exists() and other.exists()
 
 
 def test_georef_does_not_import_pandas():
