@@ -307,9 +307,12 @@ VOLATILE = {"last_login", "last_used_at"}  # connexion, dernier usage d'un jeton
 
 @functools.cache
 def _watched() -> tuple:
-    """(modèle, table, requête SQL) de chaque table surveillée : lues telles quelles, triées par clé."""
+    """(modèle, table, requête SQL) de chaque table surveillée : lues telles quelles, triées par clé.
+
+    Les tables de liens plusieurs-à-plusieurs comprises (``include_auto_created``) : une requête
+    refusée qui n'écrirait qu'un lien serait vue."""
     watched = []
-    for model in apps.get_models():
+    for model in apps.get_models(include_auto_created=True):
         meta = model._meta
         if meta.app_label not in WATCHED_APPS or not meta.managed:
             continue
