@@ -5,6 +5,7 @@ RSA créée au démarrage. Le vrai client (mozilla-django-oidc et notre backend)
 aucun test ne sort de la machine.
 """
 
+import functools
 import json
 import threading
 import time
@@ -15,9 +16,15 @@ import jwt
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 
+@functools.cache
+def signing_key():
+    """Une clé RSA par lancement : la générer coûte plus que le reste d'un test de connexion."""
+    return rsa.generate_private_key(public_exponent=65537, key_size=2048)
+
+
 class FakeProvider:
     def __init__(self, *, client_id="client-test", email="agent@prefecture.example"):
-        self.key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        self.key = signing_key()
         self.published_key = self.key  # la clé annoncée par le JWKS (un test peut la faire diverger)
         self.kid = "cle-test"
         self.client_id = client_id
@@ -73,7 +80,8 @@ class FakeProvider:
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.base_url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        # Arrêt rapide à la fin du test (shutdown attend jusqu'à poll_interval, 0,5 s par défaut).
+        self.thread = threading.Thread(target=self.server.serve_forever, args=(0.02,), daemon=True)
 
     def sign(self, claims):
         now = int(time.time())

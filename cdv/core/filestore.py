@@ -11,6 +11,7 @@ fichier temporaire, ``stream_response`` l'envoie au navigateur après les contr�
 
 import os
 import shutil
+import sys
 from pathlib import Path
 
 from django.core.files.storage import FileSystemStorage
@@ -19,17 +20,12 @@ from django.http import FileResponse
 CHUNK = 1024 * 1024
 
 
-def _s3_class():
-    try:
-        from storages.backends.s3 import S3Storage
-    except ImportError:  # pragma: no cover - django-storages est une dépendance de la plateforme
-        return None
-    return S3Storage
-
-
 def is_object_storage(storage) -> bool:
-    s3 = _s3_class()
-    return s3 is not None and isinstance(storage, s3)
+    # Un stockage S3 a déjà chargé son module : sans lui, rien à importer (boto3 coûte près d'une
+    # seconde à chaque commande, sauvegarde comprise, sur une instance au disque local).
+    klass = storage.__class__  # pour ``default_storage`` (paresseux), crée d'abord le stockage
+    module = sys.modules.get("storages.backends.s3")
+    return module is not None and issubclass(klass, module.S3Storage)
 
 
 class ObjectStream:

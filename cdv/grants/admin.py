@@ -138,6 +138,7 @@ class QuartierOpinionAdmin(SimpleHistoryAdmin):
     list_filter = ["application__call__contract", "kind", "opinion"]
     list_select_related = ["application", "qpv", "author"]
     raw_id_fields = ["application"]
+    autocomplete_fields = ["qpv"]  # un quartier parmi tous les territoires : on le cherche
 
 
 @admin.register(Score)

@@ -9,7 +9,7 @@ class TerritoryAdminBase(admin.ModelAdmin):
     search_fields = ["code", "name"]
     list_filter = ["kind"]
     readonly_fields = ["bbox", "geometry_repaired"]
-    filter_horizontal = ["parents"]
+    autocomplete_fields = ["parents"]  # on cherche la commune ou l'EPCI parmi les 3 700 territoires
     list_per_page = 50
 
     def get_queryset(self, request):
@@ -25,14 +25,14 @@ class TerritoryAdminBase(admin.ModelAdmin):
 
 @admin.register(Territory)
 class TerritoryAdmin(TerritoryAdminBase):
-    autocomplete_fields = ["predecessor"]
+    autocomplete_fields = ["predecessor", "parents"]
 
 
 @admin.register(Qpv)
 class QpvAdmin(TerritoryAdminBase):
     list_display = ["code", "name", "geography", "status", "commune_list", "geometry_repaired"]
     list_filter = ["geography", "status", "geometry_repaired"]
-    autocomplete_fields = ["predecessor"]
+    autocomplete_fields = ["predecessor", "parents"]
     fields = [
         "code",
         "name",

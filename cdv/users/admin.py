@@ -9,7 +9,7 @@ from .models import ApiToken, CrossContractReader, Invitation, Membership, User
 class MembershipInline(admin.TabularInline):
     model = Membership
     extra = 0
-    autocomplete_fields = ["partner"]
+    autocomplete_fields = ["partner", "qpv"]  # pas une liste des 1 584 QPV par ligne
     fk_name = "user"
 
 
@@ -36,7 +36,7 @@ class MembershipAdmin(SimpleHistoryAdmin):
     list_display = ["user", "contract", "role", "partner"]
     list_filter = ["contract", "role"]
     search_fields = ["user__email", "partner__name"]
-    autocomplete_fields = ["user", "partner"]
+    autocomplete_fields = ["user", "partner", "qpv"]
 
 
 @admin.register(CrossContractReader)

@@ -233,12 +233,21 @@ def query_counts(client, django_assert_max_num_queries):
 def test_public_pages_run_the_same_number_of_queries_whatever_the_volume(
     client, django_assert_max_num_queries
 ):
+    # Les dossiers de l'appel à projets grandissent aussi (sans --applications : 50 000 dans les deux
+    # lancements, un volume constant qui ne vérifiait rien et coûtait 20 s à chaque fois).
     call_command(
-        "load_scale_data", "--contracts=2", "--partners=20", "--commitments=60", "--values=2000", verbosity=0
+        "load_scale_data",
+        "--contracts=2",
+        "--partners=20",
+        "--commitments=60",
+        "--values=2000",
+        "--applications=40",
+        verbosity=0,
     )
     small = query_counts(client, django_assert_max_num_queries)
     first = Contract.objects.get(slug=f"{PREFIX}001")
     small_volume = (Commitment.objects.filter(contract=first).count(), first.qpvs.count())
+    small_applications = Application.objects.filter(call__contract__slug__startswith=PREFIX).count()
 
     call_command(
         "load_scale_data",
@@ -246,10 +255,14 @@ def test_public_pages_run_the_same_number_of_queries_whatever_the_volume(
         "--partners=600",
         "--commitments=6000",
         "--values=60000",
+        "--applications=900",
         verbosity=0,
     )
     first = Contract.objects.get(slug=f"{PREFIX}001")
     assert Commitment.objects.filter(contract=first).count() > 10 * small_volume[0]
+    assert (
+        Application.objects.filter(call__contract__slug__startswith=PREFIX).count() > 10 * small_applications
+    )
     bigger = query_counts(client, django_assert_max_num_queries)
     assert bigger == small
 
@@ -260,7 +273,13 @@ def test_contract_partners_stays_a_per_contract_lookup():
     from cdv.users.models import Membership
 
     call_command(
-        "load_scale_data", "--contracts=3", "--partners=30", "--commitments=90", "--values=0", verbosity=0
+        "load_scale_data",
+        "--contracts=3",
+        "--partners=30",
+        "--commitments=90",
+        "--values=0",
+        "--applications=0",  # les dossiers n'y prennent pas part
+        verbosity=0,
     )
     for contract in Contract.objects.filter(slug__in=[NANTES, f"{PREFIX}001"]):
         expected = (
