@@ -88,9 +88,33 @@ def _build_world():
     CrossContractReader.objects.create(user=users["state_reader"], partner=state)
     return {
         "users": users,
+        "sessions": _sessions(users),
         "contracts": {"nantes": nantes, "other": other_contract},
         "partners": {"a": partner_a, "b": partner_b},
     }
+
+
+def _sessions(users):
+    """Une session ouverte par rôle, une fois pour le fichier (dans la transaction du module) : celle
+    que ``force_login`` du client de test ouvrirait à chaque cas. Ce qu'un cas écrit dans sa session
+    est annulé avec lui."""
+    from django.test import Client
+
+    sessions = {}
+    for role, user in users.items():
+        if user is not None:
+            client = Client()
+            client.force_login(user)
+            sessions[role] = client.session.session_key
+    return sessions
+
+
+def log_in(client, world, role):
+    """Connecte le client de test sous ce rôle (rien pour « anonymous ») avec la session du monde."""
+    from django.conf import settings
+
+    if role in world["sessions"]:
+        client.cookies[settings.SESSION_COOKIE_NAME] = world["sessions"][role]
 
 
 def target_of(world, target):
@@ -164,8 +188,7 @@ def test_permission_matrix(client, world, role, target, action):
         contract=contract, partner=partner, status=start_status or S.DRAFT, title="Engagement à protéger"
     )
     user = world["users"][role]
-    if user is not None:
-        client.force_login(user)
+    log_in(client, world, role)
     before = state(contract, partner)
     url, data = request_for(action, contract, partner, commitment)
     response = client.post(url, data)
@@ -187,8 +210,7 @@ def test_reading_a_draft_of_another_contract_is_a_404(client, world, role):
     commitment = factories.CommitmentFactory(
         contract=contract, partner=partner, status=S.DRAFT, title="Engagement à protéger"
     )
-    if world["users"][role] is not None:
-        client.force_login(world["users"][role])
+    log_in(client, world, role)
     response = client.get(reverse("www:commitment", args=[contract.slug, commitment.pk]))
     assert response.status_code == (200 if role in {"pilot_other", "operator"} else 404)
 
@@ -199,7 +221,7 @@ def test_an_id_from_another_contract_under_this_contract_url_is_a_404(client, wo
     commitment = factories.CommitmentFactory(
         contract=other, partner=partner, status=S.DRAFT, title="Engagement à protéger"
     )
-    client.force_login(world["users"]["pilot"])
+    log_in(client, world, "pilot")
     nantes = world["contracts"]["nantes"]
     for url in [
         reverse("www:commitment", args=[nantes.slug, commitment.pk]),
@@ -293,6 +315,20 @@ def markers(target) -> dict:
 
 
 def _pdf_text(content: bytes) -> str:
+    """Le texte d'un PDF, lu une fois par contenu : deux rôles qui voient les mêmes engagements
+    reçoivent le même document, octet pour octet (sa lecture par pypdf coûte autant que son rendu)."""
+    import hashlib
+
+    digest = hashlib.sha256(content).hexdigest()
+    if digest not in _PDF_TEXTS:
+        _PDF_TEXTS[digest] = _read_pdf_text(content)
+    return _PDF_TEXTS[digest]
+
+
+_PDF_TEXTS: dict[str, str] = {}
+
+
+def _read_pdf_text(content: bytes) -> str:
     import io
 
     from pypdf import PdfReader
@@ -519,9 +555,7 @@ def test_read_matrix(client, world, read_world, read_responses, role, target, re
     objects = read_world[target]
     url = url_for(objects)
     if (role, url) not in read_responses:
-        user = world["users"][role]
-        if user is not None:
-            client.force_login(user)
+        log_in(client, world, role)
         response = client.get(url)
         # Le texte seulement s'il sert (une même URL est toujours la même lecture, donc le même secret).
         text = _text(response) if secret is not None or scope == "api_ids" else ""
@@ -665,9 +699,7 @@ CONTRACT_READS = {
 @pytest.mark.parametrize("role", ROLES)
 def test_contract_read_matrix(client, world, contract_world, role, read):
     url_for, secret, readers = CONTRACT_READS[read]
-    user = world["users"][role]
-    if user is not None:
-        client.force_login(user)
+    log_in(client, world, role)
     response = client.get(url_for(contract_world))
     if secret is None:
         shown = response.status_code == 200
