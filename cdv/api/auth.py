@@ -17,6 +17,14 @@ SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 
 
 def api_user(request):
+    """L'appelant, cherché une fois par requête : une écriture le demande à son authentification
+    (``writer``) puis à ``visible_contract`` ; un refus n'est pas retenu (il lève)."""
+    if not hasattr(request, "_cdv_api_user"):
+        request._cdv_api_user = _find_api_user(request)
+    return request._cdv_api_user
+
+
+def _find_api_user(request):
     header = request.headers.get("Authorization", "")
     if header:
         scheme, _, key = header.partition(" ")

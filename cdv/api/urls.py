@@ -112,9 +112,19 @@ class OpenApi(NinjaAPI):
     """Le schéma déclare le jeton d'API (bouton « Authorize » de /api/v1/docs) ; les écritures
     l'exigent (``WRITE_SECURITY``), les lectures s'en passent."""
 
-    def get_openapi_schema(self, *args, **kwargs):
+    def get_openapi_schema(self, *, path_prefix=None, path_params=None):
+        """Bâti une fois par préfixe et par processus (0,2 s de calcul ; les opérations sont
+        déclarées à l'import) ; chaque appelant reçoit sa copie, qu'il peut modifier."""
+        if path_prefix is None:
+            path_prefix = self.get_root_path(path_params or {})
+        cache = self.__dict__.setdefault("_built_schemas", {})
+        if path_prefix not in cache:
+            cache[path_prefix] = self._build_openapi_schema(path_prefix)
+        return copy.deepcopy(cache[path_prefix])
+
+    def _build_openapi_schema(self, path_prefix):
         # Copie : des fragments du schéma (règles des transitions) sont des constantes des modules.
-        schema = copy.deepcopy(super().get_openapi_schema(*args, **kwargs))
+        schema = copy.deepcopy(super().get_openapi_schema(path_prefix=path_prefix))
         declare_no_nul(schema)
         schema["components"].setdefault("securitySchemes", {})[SECURITY_SCHEME] = {
             "type": "http",

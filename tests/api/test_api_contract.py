@@ -6,6 +6,7 @@ import re
 
 import jsonschema
 import pytest
+from django.test import Client
 
 from cdv.users.services import create_api_token
 from tests import factories
@@ -14,9 +15,18 @@ pytestmark = pytest.mark.django_db
 ASCII_NAME = re.compile(r"^[A-Za-z0-9_]+$")
 
 
+@pytest.fixture(scope="module")
+def served_document(django_db_blocker):
+    """Le document tel que le serveur l'envoie, demandé une fois pour le fichier."""
+    with django_db_blocker.unblock():
+        response = Client().get("/api/v1/openapi.json")
+    assert response.status_code == 200
+    return response.content
+
+
 @pytest.fixture
-def spec(client):
-    return client.get("/api/v1/openapi.json").json()
+def spec(served_document):
+    return json.loads(served_document)  # chaque test lit sa propre copie
 
 
 def _write_operations(spec):
