@@ -25,8 +25,6 @@ schéma de la réponse ; pour les deux tests « accept_what_the_schema_allows »
 schemathesis, sans exception ni adaptation.
 """
 
-import os
-
 import pytest
 import schemathesis
 from django.core import signals
@@ -54,22 +52,11 @@ from tests import factories
 # Les identifiants réels tirés de la base viennent de la démonstration (voir plus haut).
 pytestmark = pytest.mark.demo
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
-# Nombre de cas générés par opération : celui de toujours en CI (``CI=true``, posé par ``.ci/run``) ;
-# un lancement local en joue quatre fois moins (phase « fuzzing » seulement : les phases
-# « examples » et « coverage » restent entières). ``CI=true .venv/bin/pytest …`` rejoue tout
-# (docs/tests.md).
-FULL = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
-
-
-def _examples(in_ci):
-    return in_ci if FULL else max(1, in_ci // 4)
-
-
 # Borné et reproductible : mêmes cas à chaque exécution, sans base d'exemples sur disque. Les
 # vérifications de santé de Hypothesis (fixtures de fonction, lenteur, taille des données) ne disent
 # rien d'utile ici : les données viennent du schéma et chaque cas est une requête HTTP.
 HYPOTHESIS = settings(
-    max_examples=_examples(8),
+    max_examples=8,
     deadline=None,
     derandomize=True,
     database=None,
@@ -250,13 +237,13 @@ def test_pilot_reads_never_fail(case):
 
 
 @pilot.exclude(method="GET").parametrize()
-@settings(HYPOTHESIS, max_examples=_examples(40))
+@settings(HYPOTHESIS, max_examples=40)
 def test_pilot_writes_never_fail(case):
     case.call_and_validate(checks=CHECKS)
 
 
 @contract.exclude(method="GET").parametrize()
-@settings(HYPOTHESIS, max_examples=_examples(30))
+@settings(HYPOTHESIS, max_examples=30)
 def test_writes_accept_what_the_schema_allows_and_refuse_the_rest(case):
     """Toutes les vérifications de schemathesis, telles quelles, dont « accepted a schema-invalid
     request » (ST201) et « rejected a schema-valid request » (ST202) : le document déclare ce que le
