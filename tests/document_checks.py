@@ -1,10 +1,12 @@
 """Ce que les outils des usagers vérifient dans nos documents : DOCX lus avec python-docx (XML
 compris), PDF lus avec pikepdf (métadonnées XMP, balisage)."""
 
+import functools
 import io
 
 import pikepdf
 from docx import Document
+from pypdf import PdfReader
 
 W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
 A4_TWIPS = ("11906", "16838")  # 210 × 297 mm, en vingtièmes de point
@@ -54,3 +56,10 @@ def assert_pdf_ua_metadata(content: bytes, title: str | None = None) -> None:
         assert "/StructTreeRoot" in pdf.Root
         assert bool(pdf.Root.MarkInfo.Marked)
         assert bool(pdf.Root.ViewerPreferences.DisplayDocTitle)
+
+
+@functools.lru_cache(maxsize=32)
+def pdf_page_texts(content: bytes) -> tuple[str, ...]:
+    """Le texte de chaque page (``extract_text`` de pypdf), lu une seule fois pour un même PDF : les
+    mêmes octets relus par plusieurs assertions ou plusieurs tests ne sont pas réanalysés."""
+    return tuple(page.extract_text() for page in PdfReader(io.BytesIO(content)).pages)

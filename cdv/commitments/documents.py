@@ -432,9 +432,40 @@ def _french_metadata(metadata):
     return FrenchMetadata(**vars(metadata))
 
 
+# Un PDF ne dépend que de son HTML, de sa feuille de style et de la version de WeasyPrint : le même
+# document redemandé (rapport adopté public, version figée, cahier) est relu dans le cache au lieu
+# d'être recomposé (plusieurs secondes de calcul pour un rapport d'une vingtaine de pages).
+PDF_CACHE_SECONDS = 24 * 3600
+
+
+def _pdf_cache_key(html: str, css_path: Path) -> str:
+    import hashlib
+
+    import weasyprint
+
+    digest = hashlib.sha256()
+    for part in (weasyprint.__version__, PDF_VARIANT, PDF_LANGUAGE, css_path.read_text(), html):
+        digest.update(part.encode())
+        digest.update(b"\0")
+    return f"cdv:pdf:{digest.hexdigest()}"
+
+
 def html_to_pdf(html: str, css_path: Path = CSS_PATH) -> bytes:
     """HTML → PDF balisé (PDF/UA-1), avec métadonnées XMP : titre (``<title>``), langue, identifiant
-    PDF/UA. ``css_path`` : une feuille du dossier des documents."""
+    PDF/UA. ``css_path`` : une feuille du dossier des documents. Le même HTML avec la même feuille
+    donne le même PDF : il est gardé en cache (``PDF_CACHE_SECONDS``) et n'est composé qu'une fois."""
+    from django.core.cache import cache
+
+    key = _pdf_cache_key(html, css_path)
+    cached = cache.get(key)
+    if cached is not None:
+        return cached
+    content = _compose_pdf(html, css_path)
+    cache.set(key, content, PDF_CACHE_SECONDS)
+    return content
+
+
+def _compose_pdf(html: str, css_path: Path) -> bytes:
     from weasyprint import CSS, HTML
 
     fetcher = _local_only_fetcher()

@@ -10,7 +10,6 @@ from django.core.management import CommandError, call_command
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
-from pypdf import PdfReader
 
 from cdv.commitments import services
 from cdv.commitments.documents import (
@@ -31,7 +30,7 @@ from cdv.partners.models import Partner
 from cdv.territories.models import Qpv
 from cdv.users.enums import Role
 from tests import factories
-from tests.document_checks import assert_pdf_ua_metadata
+from tests.document_checks import assert_pdf_ua_metadata, pdf_page_texts
 
 pytestmark = [pytest.mark.django_db, pytest.mark.demo]
 
@@ -41,8 +40,7 @@ DEMO_SLUG = "association-tremplin-quartiers-demonstration"
 def pdf_pages(pdf: bytes) -> list[str]:
     """Texte de chaque page, espaces insécables ramenés à des espaces ordinaires."""
     assert pdf.startswith(b"%PDF")
-    reader = PdfReader(io.BytesIO(pdf))
-    return [re.sub(r"[\u00a0\u202f]", " ", page.extract_text()) for page in reader.pages]
+    return [re.sub(r"[\u00a0\u202f]", " ", page) for page in pdf_page_texts(pdf)]
 
 
 def flat(text: str) -> str:

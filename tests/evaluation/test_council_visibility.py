@@ -8,38 +8,27 @@ import json
 
 import pytest
 from docx import Document
-from pypdf import PdfReader
 
 from cdv.evaluation import services
 from cdv.monitoring.models import Meeting
 from cdv.users.enums import Role
 from tests import factories
+from tests.document_checks import pdf_page_texts
 from tests.evaluation.test_evaluation_report import COUNCIL_QPV, COUNCIL_TEXT, PAPER_TEXT, build_evaluation
+from tests.worlds import built_once, fresh_copy
 
 pytestmark = pytest.mark.django_db
 SLUG = "nantes-metropole-2024-2030"
 API = f"/api/v1/contracts/{SLUG}/evaluations/FINALE"
 
 
-@pytest.fixture
-def pilot(nantes):
-    return factories.MembershipFactory(contract=nantes, role=Role.PILOT).user
-
-
-@pytest.fixture
-def evaluation(nantes, pilot, settings):
-    settings.EVALUATION_MIN_ANSWERS = 1
-    return build_evaluation(nantes, pilot)
-
-
-@pytest.fixture
-def people(nantes, evaluation):
+def build_people(contract, evaluation):
     partner = factories.PartnerFactory(name="Bailleur")
-    factories.SignatoryFactory(contract=nantes, partner=partner)
+    factories.SignatoryFactory(contract=contract, partner=partner)
     other_council = factories.PartnerFactory(
         name="Conseil citoyen d'un autre quartier", kind="CONSEIL_CITOYEN"
     )
-    other_council.qpvs.add(nantes.qpvs.exclude(code=COUNCIL_QPV).first())
+    other_council.qpvs.add(contract.qpvs.exclude(code=COUNCIL_QPV).first())
     own_council = evaluation.questionnaires.get().qpv.partners_covering.get(name="Conseil citoyen de test")
     specs = {
         "editor": (partner, Role.EDITOR),
@@ -50,13 +39,50 @@ def people(nantes, evaluation):
         "pilot": (None, Role.PILOT),
     }
     return {
-        name: factories.MembershipFactory(contract=nantes, partner=partner, role=role).user
+        name: factories.MembershipFactory(contract=contract, partner=partner, role=role).user
         for name, (partner, role) in specs.items()
     }
 
 
+@pytest.fixture(scope="module")
+def built_world(reference_data, django_db_blocker):
+    """Bâti une fois pour le fichier (tests/worlds.py) : l'évaluation en cours, sa version 1 figée et
+    les six personnes ; chaque test annule ce qu'il écrit. Les mêmes documents (même contenu) ne sont
+    alors composés qu'une fois pour tous les rôles qui les lisent à l'identique."""
+    from cdv.contracts.models import Contract
+
+    with built_once(django_db_blocker, EVALUATION_MIN_ANSWERS=1):
+        contract = Contract.objects.get(slug=SLUG)
+        pilot = factories.MembershipFactory(contract=contract, role=Role.PILOT).user
+        evaluation = build_evaluation(contract, pilot)
+        people = build_people(contract, evaluation)
+        services.freeze_report(user=pilot, evaluation=evaluation)
+        yield {"pilot": pilot, "evaluation": evaluation, "people": people}
+
+
+@pytest.fixture
+def world(built_world, settings):
+    settings.EVALUATION_MIN_ANSWERS = 1
+    return fresh_copy(built_world)
+
+
+@pytest.fixture
+def pilot(world):
+    return world["pilot"]
+
+
+@pytest.fixture
+def evaluation(world):
+    return world["evaluation"]
+
+
+@pytest.fixture
+def people(world):
+    return world["people"]
+
+
 def _pdf_text(content):
-    text = " ".join(page.extract_text() or "" for page in PdfReader(io.BytesIO(content)).pages)
+    text = " ".join(page or "" for page in pdf_page_texts(content))
     return " ".join(text.split())
 
 
@@ -98,9 +124,9 @@ def _reads(client, user):
     ],
 )
 def test_council_answers_of_an_evaluation_in_progress_only_for_pilots_evaluators_and_own_council(
-    client, evaluation, people, pilot, who, sees
+    client, people, who, sees
 ):
-    services.freeze_report(user=pilot, evaluation=evaluation)
+    # La version 1 est figée dans le monde du fichier (built_world).
     for where, text in _reads(client, people[who]).items():
         # Texte libre : une phrase courte, que le PDF peut couper en fin de ligne.
         found = "stage" in text and "halls" in text
@@ -110,8 +136,7 @@ def test_council_answers_of_an_evaluation_in_progress_only_for_pilots_evaluators
 def test_a_neighbourhood_under_the_minimum_shows_no_results_anywhere(
     client, evaluation, people, pilot, settings
 ):
-    settings.EVALUATION_MIN_ANSWERS = 5
-    services.freeze_report(user=pilot, evaluation=evaluation)
+    settings.EVALUATION_MIN_ANSWERS = 5  # la version 1, figée avant, est masquée elle aussi
     reads = _reads(client, people["pilot"])
     for where, text in reads.items():
         assert COUNCIL_TEXT[:20] not in text and PAPER_TEXT[:20] not in text, where
@@ -143,6 +168,7 @@ def test_a_neighbourhood_under_the_minimum_shows_no_results_anywhere(
 
 def test_from_the_minimum_the_results_show(client, evaluation, people, settings):
     settings.EVALUATION_MIN_ANSWERS = 2
+    evaluation.reports.all().delete()  # pas encore de version figée (celle du monde, le temps du test)
     reads = _reads(client, people["pilot"])
     assert "stage" in reads["api"] and "stage" in reads["pdf"]
 
