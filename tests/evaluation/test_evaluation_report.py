@@ -2,7 +2,6 @@
 
 import datetime
 import io
-import time
 
 import pytest
 from django.core.management import CommandError, call_command
@@ -269,15 +268,13 @@ def test_evaluation_document_refuses_a_foreign_version_or_format(evaluation, nan
         documents.evaluation_document(evaluation, "odt")
 
 
-def test_nantes_demo_evaluation_both_formats_in_under_30_seconds(nantes):
-    """L'évaluation de démonstration de Nantes (données de démonstration), en PDF puis en DOCX."""
+def test_nantes_demo_evaluation_in_both_formats(nantes):
+    """L'évaluation de démonstration de Nantes (données de démonstration), en PDF puis en DOCX.
+    Son temps (cible : moins de 30 s) se mesure par bench/evaluation.py, pas ici."""
     evaluation = nantes.evaluations.get(kind=EvaluationKind.MID_TERM)
     assert evaluation.is_demo
-    start = time.perf_counter()
     pdf, pdf_name = documents.evaluation_document(evaluation, "pdf")
     docx, docx_name = documents.evaluation_document(evaluation, "docx")
-    elapsed = time.perf_counter() - start
-    assert elapsed < 30, f"{elapsed:.1f} s"
     text = pdf_text(pdf)
     assert documents.DEMO_LABEL in text and documents.DEMO_LABEL in docx_text(docx)
     assert pdf_name == "evaluation-mi-parcours-nantes-metropole-2024-2030-document-de-travail.pdf"
