@@ -40,3 +40,26 @@ def test_html_to_pdf_writes_xmp_title_language_and_pdfua_identifier():
         "<body><h1>Bilan</h1><p>Texte.</p></body></html>"
     )
     assert_pdf_ua_metadata(html_to_pdf(html), title="Bilan « test » — quartier Bellevue")
+
+
+def test_a_pdf_is_composed_once_for_the_same_html_and_stylesheet(monkeypatch, tmp_path):
+    from django.core.cache import cache
+
+    from cdv.commitments import documents
+
+    composed = []
+    compose = documents._compose_pdf
+    monkeypatch.setattr(
+        documents, "_compose_pdf", lambda html, css: composed.append(html) or compose(html, css)
+    )
+    cache.clear()
+    page = '<!doctype html><html lang="fr"><head><title>{}</title></head><body><p>{}</p></body></html>'
+    first = html_to_pdf(page.format("Cahier", "Texte"))
+    assert html_to_pdf(page.format("Cahier", "Texte")) == first and len(composed) == 1
+    other = html_to_pdf(page.format("Cahier", "Autre texte"))  # un autre contenu : recomposé
+    assert len(composed) == 2 and other != first
+    stylesheet = tmp_path / "autre.css"
+    stylesheet.write_text("p { color: #123456; }", encoding="utf-8")
+    html_to_pdf(page.format("Cahier", "Texte"), css_path=stylesheet)  # une autre feuille : recomposé
+    assert len(composed) == 3
+    cache.clear()
