@@ -11,7 +11,9 @@ from cdv.monitoring.models import Feedback
 from tests.participation import test_participation as participation
 from tests.participation.test_participation import api, dervallieres, login, post, text, texts
 
-world = participation.world  # le même monde (fixture) que les tests de participation
+# Le même monde (fixtures) que les tests de participation : bâti une fois pour ce fichier aussi.
+built_world = participation.built_world
+world = participation.world
 
 pytestmark = [pytest.mark.django_db, pytest.mark.demo]
 
