@@ -45,11 +45,15 @@ def work(index, barrier, queue):
     from cdv.core.actors import SystemActor
 
     connection.close()  # une connexion par processus
-    contract = Contract.objects.get(slug="nantes-metropole-2024-2030")
-    partner = contract.signatories.order_by("pk")[index % contract.signatories.count()].partner
-    objective = contract.enjeux.get(number=1).objectives.order_by("pk").first()
+    try:
+        contract = Contract.objects.get(slug="nantes-metropole-2024-2030")
+        partner = contract.signatories.order_by("pk")[index % contract.signatories.count()].partner
+        objective = contract.enjeux.get(number=1).objectives.order_by("pk").first()
+    except Exception:
+        barrier.abort()  # les autres ne l'attendent pas sans fin : l'erreur remonte au test
+        raise
     actor, written, errors = SystemActor(), [], []
-    barrier.wait()
+    barrier.wait(timeout=120)
     for number in range(WRITES):
         try:
             created = services.create_commitment(
@@ -67,13 +71,17 @@ def work(index, barrier, queue):
 
 
 if __name__ == "__main__":
+    # Comme en production, la base est déjà en mode WAL quand les workers démarrent (migrate l'y a
+    # mise) : la copie du test, elle, ne l'est pas encore. Passer en WAL demande un verrou exclusif ;
+    # 20 processus qui le demandent ensemble peuvent recevoir « database is locked » sans attendre.
+    connections["default"].ensure_connection()
     connections.close_all()
     context = multiprocessing.get_context("fork")
     barrier, queue = context.Barrier(WORKERS), context.Queue()
     processes = [context.Process(target=work, args=(i, barrier, queue)) for i in range(WORKERS)]
     for process in processes:
         process.start()
-    results = [queue.get(timeout=300) for _ in processes]
+    results = [queue.get(timeout=240) for _ in processes]
     for process in processes:
         process.join(timeout=60)
     print(json.dumps(results))
