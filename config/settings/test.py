@@ -2,6 +2,16 @@
 
 import hashlib
 import os
+import sys
+from pathlib import Path
+
+# Code compilé : si l'environnement interdit d'écrire les .pyc à côté des sources
+# (PYTHONDONTWRITEBYTECODE), la suite les garde quand même, mais hors des sources, dans
+# .pytest-db/pycache/ (ignoré par git) ; sans quoi chaque lancement recompile tout le projet et ce
+# qu'il importe après ce module (≈ 0,8 s de processeur par fichier de tests lancé seul).
+if sys.dont_write_bytecode:
+    sys.pycache_prefix = str(Path(__file__).resolve().parents[2] / ".pytest-db" / "pycache")
+    sys.dont_write_bytecode = False
 
 from .dev import *  # noqa: F403
 from .dev import BASE_DIR, DATABASES

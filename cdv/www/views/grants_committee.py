@@ -19,7 +19,6 @@ from django.views.decorators.http import require_http_methods, require_POST
 from cdv.grants.abilities import call_abilities, funder_line_abilities
 from cdv.grants.models import Call, FunderLine
 from cdv.grants.programmation import build_programmation, row_of
-from cdv.grants.programmation_xlsx import build_programmation_xlsx
 from cdv.grants.services import committee as services
 
 from ..forms.grants_committee import SimulationForm, VoteForm
@@ -85,6 +84,9 @@ def programmation(request, slug, year):
 
 
 def programmation_xlsx(request, slug, year):
+    # openpyxl n'est chargé qu'au premier classeur demandé.
+    from cdv.grants.programmation_xlsx import build_programmation_xlsx
+
     contract, call, rights = _get_call(request, slug, year, "export")
     content = build_programmation_xlsx(call, build_programmation(call))
     response = HttpResponse(content, content_type=XLSX)

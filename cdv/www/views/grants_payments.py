@@ -26,7 +26,6 @@ from cdv.grants.abilities import act_of, call_abilities, follow_up_abilities, fo
 from cdv.grants.enums import EventKind
 from cdv.grants.errors import ConflictError
 from cdv.grants.models import Application, ApplicationEvent, Call, FunderLine, Payment
-from cdv.grants.payments_xlsx import build_payments_xlsx
 from cdv.grants.services import payments as services
 
 from ..forms.grants_payments import BoardFilterForm, CancelPaymentForm, PaymentForm, ScheduleForm
@@ -254,6 +253,9 @@ def call_payments(request, slug, year):
 
 @login_required
 def call_payments_xlsx(request, slug, year):
+    # openpyxl n'est chargé qu'au premier classeur demandé.
+    from cdv.grants.payments_xlsx import build_payments_xlsx
+
     contract, call, form, board, filtered = _board(request, slug, year)
     response = HttpResponse(build_payments_xlsx(call, board), content_type=XLSX)
     response["Content-Disposition"] = f'attachment; filename="versements-{contract.slug}-{call.year}.xlsx"'

@@ -149,11 +149,17 @@ def download(request, slug, resource, fmt):
     return _send(request, etag=etag, build=build, content_type=MEDIA_TYPES[fmt], filename=filename)
 
 
+def _xlsx_bytes(definition, rows, *, contract) -> bytes:
+    from cdv.opendata.xlsx import xlsx_bytes  # openpyxl chargé au premier classeur demandé
+
+    return xlsx_bytes(definition, rows, contract=contract)
+
+
 def _tabular(request, contract, definition, rows, fmt):
     """(ETag, fabrique du contenu) d'un fichier tabulaire ; le XLSX n'est écrit que s'il est demandé."""
     if fmt == "xlsx":
         etag = _etag(b"xlsx:" + writers.csv_bytes(definition, rows), weak=True)
-        return etag, lambda: writers.xlsx_bytes(definition, rows, contract=contract)
+        return etag, lambda: _xlsx_bytes(definition, rows, contract=contract)
     if fmt == "csv":
         content = writers.csv_bytes(definition, rows)
     else:

@@ -13,7 +13,6 @@ from cdv.contracts.abilities import contract_abilities
 from cdv.partners.models import Partner
 from cdv.plan import services
 from cdv.plan.models import Action, Enjeu, Objective
-from cdv.plan.spreadsheet import export_plan_xlsx, import_plan_xlsx
 from cdv.territories.models import Territory
 
 from ..forms.plan import ActionForm, EnjeuForm, ObjectiveForm
@@ -226,6 +225,8 @@ def history(request, slug, kind, pk):
 @login_required
 @require_http_methods(["GET"])
 def export(request, slug):
+    from cdv.plan.spreadsheet import export_plan_xlsx  # openpyxl chargé au premier classeur
+
     contract = _pilot_contract(request, slug)
     response = HttpResponse(
         export_plan_xlsx(contract=contract),
@@ -238,6 +239,8 @@ def export(request, slug):
 @login_required
 @require_http_methods(["GET", "POST"])
 def import_page(request, slug):
+    from cdv.plan.spreadsheet import import_plan_xlsx  # openpyxl chargé au premier classeur
+
     contract = _pilot_contract(request, slug)
     errors, report, status = [], None, 200
     if request.method == "POST":
