@@ -14,6 +14,7 @@
 """
 
 import fcntl
+import gc
 import hashlib
 import os
 import sqlite3
@@ -89,6 +90,16 @@ def pytest_collection_modifyitems(config, items):
         for marker, fixture in WORLDS.items():
             if item.get_closest_marker(marker) and fixture not in item.fixturenames:
                 item.fixturenames.insert(0, fixture)
+
+
+def pytest_collection_finish(session):
+    """Ce qui est chargé à la collecte (Django, le projet, les modules de tests et leurs
+    bibliothèques : 100 000 à 150 000 objets) vit jusqu'à la fin du lancement : il sort des
+    ramassages complets du ramasse-miettes (``gc.freeze``). Chacun de ceux qui suivent (une dizaine
+    par fichier, dont les deux de pytest à la fin, qui cherchent des exceptions « unraisable »)
+    parcourt seulement les objets créés par les tests, toujours tous examinés : 0,3 à 0,4 s de
+    processeur de moins par fichier lancé seul."""
+    gc.freeze()
 
 
 @pytest.fixture(scope="session")

@@ -21,6 +21,12 @@ def repair(geojson: dict) -> tuple[dict, bool]:
     ``make_valid`` les corrige, puis on ne garde que les parties surfaciques. Les anneaux sortent
     orientés selon la RFC 7946 (``conform``), pour que chaque sortie GeoJSON soit conforme.
     """
+    geom, repaired = repaired_shape(geojson)
+    return mapping(geom), repaired
+
+
+def repaired_shape(geojson: dict) -> tuple[MultiPolygon, bool]:
+    """``repair``, en objet shapely (MultiPolygon conforme à la RFC 7946) plutôt qu'en GeoJSON."""
     geom = shape(geojson)
     repaired = not geom.is_valid
     if repaired:
@@ -34,7 +40,19 @@ def repair(geojson: dict) -> tuple[dict, bool]:
         polygons = _polygons(result)
         result = MultiPolygon(polygons)
         repaired = True
-    return mapping(conform(result)), repaired
+    return conform(result), repaired
+
+
+def multipolygon_dict(geom: MultiPolygon) -> dict:
+    """Le GeoJSON d'un MultiPolygon en dictionnaires et listes : ce que donne
+    ``to_geojson_dict(mapping(geom))``, sans passer par des tuples puis par un texte JSON."""
+    return {
+        "type": "MultiPolygon",
+        "coordinates": [
+            [shapely.get_coordinates(ring).tolist() for ring in (polygon.exterior, *polygon.interiors)]
+            for polygon in geom.geoms
+        ],
+    }
 
 
 def conform(geom):

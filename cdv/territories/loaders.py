@@ -164,9 +164,11 @@ def epci_codes_by_commune(rows: list[dict]) -> dict[str, set[str]]:
 
 
 def repaired_geometry(raw: dict) -> tuple[dict, list[float], bool]:
-    fixed, was_repaired = geo.repair(raw)
-    fixed = geo.to_geojson_dict(fixed)
-    return fixed, geo.bbox(fixed), was_repaired
+    """Le contour réparé (GeoJSON en dictionnaires et listes), son emprise, et s'il a fallu le
+    réparer. L'emprise est lue sur la géométrie réparée elle-même : ses coordonnées sont celles du
+    GeoJSON rendu (les flottants passent tels quels)."""
+    fixed, was_repaired = geo.repaired_shape(raw)
+    return geo.multipolygon_dict(fixed), [round(v, 6) for v in fixed.bounds], was_repaired
 
 
 @transaction.atomic
