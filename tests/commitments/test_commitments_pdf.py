@@ -31,6 +31,7 @@ from cdv.territories.models import Qpv
 from cdv.users.enums import Role
 from tests import factories
 from tests.document_checks import assert_pdf_ua_metadata, pdf_page_texts
+from tests.worlds import built_once, fresh_copy
 
 pytestmark = [pytest.mark.django_db, pytest.mark.demo]
 
@@ -74,43 +75,31 @@ def add_commitment(contract, partner, obj, title, *, qpvs=(), means=(), **fields
     return commitment
 
 
-@pytest.fixture
-def partner(nantes):
+def add_partner(contract):
     partner = factories.PartnerFactory(
         name="Régie de quartier des Dervallières",
         kind=PartnerKind.ASSOCIATION,
         siren=factories.siren_for(4242),
     )
-    Signatory.objects.create(contract=nantes, partner=partner, kind=SignatoryKind.PARTICIPANT)
+    Signatory.objects.create(contract=contract, partner=partner, kind=SignatoryKind.PARTICIPANT)
     return partner
 
 
-@pytest.fixture
-def pilot(nantes):
-    return factories.MembershipFactory(contract=nantes, role=Role.PILOT).user
-
-
-@pytest.fixture
-def qpvs():
-    return {q.code: q for q in Qpv.objects.filter(code__in=["QN04413M", "QN04405M", "QN04406M"])}
-
-
-@pytest.fixture
-def commitments(nantes, partner, qpvs):
+def add_commitments(contract, partner, qpvs):
     """Trois engagements sur deux enjeux, créés dans le désordre (enjeu 3, puis 1)."""
     later = add_commitment(
-        nantes,
+        contract,
         partner,
-        objective(nantes, 3, 2),
+        objective(contract, 3, 2),
         "Assurer une présence de médiateurs le soir",
         scope=CommitmentScope.CONTRACT,
         target="Deux médiateurs cinq soirs par semaine",
         means=[(2026, FundingKind.SPECIFIC, "2", "40000")],
     )
     first = add_commitment(
-        nantes,
+        contract,
         partner,
-        objective(nantes, 1, 1),
+        objective(contract, 1, 1),
         "Recruter douze habitants en insertion",
         qpvs=[qpvs["QN04413M"], qpvs["QN04405M"]],
         target="12 contrats d'insertion par an",
@@ -122,13 +111,56 @@ def commitments(nantes, partner, qpvs):
         ],
     )
     second = add_commitment(
-        nantes,
+        contract,
         partner,
-        objective(nantes, 1, 2),
+        objective(contract, 1, 2),
         "Ouvrir un atelier de réparation de vélos",
         qpvs=[qpvs["QN04406M"]],
     )
     return [first, second, later]
+
+
+def three_qpvs():
+    return {q.code: q for q in Qpv.objects.filter(code__in=["QN04413M", "QN04405M", "QN04406M"])}
+
+
+@pytest.fixture(scope="module")
+def built_world(demo_data, django_db_blocker):
+    """Bâti une fois pour le fichier (tests/worlds.py) : la régie, signataire du contrat, et ses trois
+    engagements ; chaque test annule ce qu'il écrit. Les mêmes engagements donnent le même HTML d'un
+    test à l'autre : un cahier déjà composé (cache de ``html_to_pdf``) et déjà lu (``pdf_page_texts``)
+    par un test n'est ni recomposé ni relu par le suivant."""
+    from cdv.contracts.models import Contract
+
+    with built_once(django_db_blocker):
+        nantes = Contract.objects.get(slug="nantes-metropole-2024-2030")
+        partner = add_partner(nantes)
+        yield {"partner": partner, "commitments": add_commitments(nantes, partner, three_qpvs())}
+
+
+@pytest.fixture
+def world(built_world):
+    return fresh_copy(built_world)
+
+
+@pytest.fixture
+def partner(world):
+    return world["partner"]
+
+
+@pytest.fixture
+def pilot(nantes):
+    return factories.MembershipFactory(contract=nantes, role=Role.PILOT).user
+
+
+@pytest.fixture
+def qpvs():
+    return three_qpvs()
+
+
+@pytest.fixture
+def commitments(world):
+    return world["commitments"]
 
 
 def test_partner_cahier_gives_cover_partner_plan_and_commitments(nantes, partner, commitments, qpvs):

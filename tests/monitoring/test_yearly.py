@@ -1,4 +1,3 @@
-import io
 import json
 from decimal import Decimal
 
@@ -7,7 +6,6 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.management import CommandError, call_command
 from django.utils import timezone, translation
 from django.utils.formats import date_format
-from pypdf import PdfReader
 
 from cdv.commitments.models import Commitment
 from cdv.monitoring import yearly
@@ -15,7 +13,7 @@ from cdv.monitoring.enums import CampaignStatus, MeetingKind, Moderation
 from cdv.monitoring.models import Decision, Feedback, Meeting, ProgressReport, ReviewCampaign
 from cdv.users.enums import Role
 from tests import factories
-from tests.document_checks import assert_pdf_ua_metadata
+from tests.document_checks import assert_pdf_ua_metadata, pdf_page_texts
 from tests.worlds import built_once, fresh_copy, remove_demo_reviews
 
 # Ces tests ouvrent leurs propres campagnes de suivi sur le contrat de Nantes : leur monde (plus bas)
@@ -92,8 +90,9 @@ def live_report(built_year, django_db_blocker):
 
 
 def pdf_text(content, pages=None):
-    """Le texte du PDF ; ``pages`` : seulement les premières pages (l'en-tête du bilan est en page 1)."""
-    text = " ".join(page.extract_text() for page in PdfReader(io.BytesIO(content)).pages[:pages])
+    """Le texte du PDF ; ``pages`` : seulement les premières pages (l'en-tête du bilan est en page 1).
+    Le même PDF (le bilan figé, relu par la page de téléchargement) n'est lu qu'une fois."""
+    text = " ".join(pdf_page_texts(content)[:pages])
     return " ".join(text.split())
 
 
