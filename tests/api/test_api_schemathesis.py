@@ -172,9 +172,13 @@ def _node_id_for_schemathesis(request):
 
 
 @pytest.fixture
-def wsgi_app(db):
+def wsgi_app(db, settings):
     """L'application WSGI, sans fermer la connexion à la fin de chaque requête (comme le client de
-    test de Django) : la base du test est une transaction ouverte, qu'il ne faut pas perdre."""
+    test de Django) : la base du test est une transaction ouverte, qu'il ne faut pas perdre.
+
+    Le géocodeur BAN de la suite vise un port fermé : ``POST /georef`` refait ses essais sans
+    attendre entre deux (mêmes essais, même réponse, sans 0,15 s d'attente par adresse)."""
+    settings.BAN_BACKOFF = 0
     application = get_wsgi_application()
     signals.request_started.disconnect(close_old_connections)
     signals.request_finished.disconnect(close_old_connections)

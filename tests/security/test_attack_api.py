@@ -8,7 +8,7 @@ Le monde est celui de tests/security/test_attack_probes.py (Nantes, un autre con
 un objet de chaque sorte de chaque côté). Chaque sonde dit qui appelle (jeton d'API de ce rôle,
 ou aucun), la requête et le statut attendu ; un refus ne change rien en base (empreinte de toutes
 les tables, historiques compris) et dit pourquoi en français (``detail``) ; une réussite écrit. La
-matrice rôle × action sur les engagements reste dans tests/security/test_permission_matrix.py.
+matrice rôle × action sur les engagements reste dans tests/security/permissions/.
 """
 
 from collections.abc import Callable

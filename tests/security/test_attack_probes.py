@@ -1,5 +1,5 @@
 """Sondes inter-partenaires et inter-contrats des pages (hors engagements, que sonde
-tests/security/test_permission_matrix.py) : chaque vue d'écriture, et chaque page qui montre par son
+tests/security/permissions/) : chaque vue d'écriture, et chaque page qui montre par son
 identifiant une donnée non publique, essayée par chaque rôle, puis avec des identifiants devinés,
 forgés ou pris dans un autre contrat (dans l'URL, sous le nom d'un autre contrat, ou dans un champ
 caché du formulaire).
@@ -1539,7 +1539,7 @@ FORGED_PROBES = [
         ),
         "404",
     ),
-    # Engagements : champs cachés des formulaires (les droits sont sondés par test_permission_matrix)
+    # Engagements : champs cachés des formulaires (les droits sont sondés par permissions/)
     Forged(
         "commitment_create: objectif d'un autre contrat",
         "editor_a",
@@ -1832,9 +1832,9 @@ def test_the_service_itself_refuses_to_overwrite_another_partners_value(world):
 NOT_PROBED_HERE = {
     # vue de l'État (lecture inter-contrats) : chaque rôle refusé, lecteur limité à ses contrats signés,
     # octroi par l'opérateur seul, dans tests/contracts/test_state_view.py et la matrice des droits
-    "state_dashboard": "vue de l'État : tests/contracts/test_state_view.py, test_permission_matrix.py",
-    "state_dashboard_xlsx": "vue de l'État : tests/contracts/test_state_view.py, test_permission_matrix.py",
-    "cross_contract_readers": "vue de l'État : tests/contracts/test_state_view.py, test_permission_matrix.py",
+    "state_dashboard": "vue de l'État : tests/contracts/test_state_view.py, permissions/",
+    "state_dashboard_xlsx": "vue de l'État : tests/contracts/test_state_view.py, permissions/",
+    "cross_contract_readers": "vue de l'État : tests/contracts/test_state_view.py, permissions/",
     # appel à projets : chaque rôle × chaque page et écriture dans sa propre matrice
     "call_list": "appel à projets : tests/grants/test_grants_permissions.py",
     "call_create": "appel à projets : tests/grants/test_grants_permissions.py",
@@ -1899,7 +1899,7 @@ NOT_PROBED_HERE = {
         "examen des comptes-rendus, blocages : tests/grants/test_review_pages.py",
     ),
     "call_results": "projets financés (public) : tests/grants/test_public_results.py",
-    # engagements : tests/security/test_permission_matrix.py (rôle × action × cible) ;
+    # engagements : tests/security/permissions/ (rôle × action × cible) ;
     # ici, leurs champs cachés
     "commitment_create": "matrice",
     "commitment_edit": "matrice",

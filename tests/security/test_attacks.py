@@ -1,7 +1,7 @@
 """Tests qui attaquent. Carte de la couverture (ce fichier et ceux qu'il ne duplique pas) :
 
 - sondes inter-partenaires et inter-contrats :
-  - écritures d'engagement, pages et API : tests/security/test_permission_matrix.py (rôle × action × son
+  - écritures d'engagement, pages et API : tests/security/permissions/ (rôle × action × son
     partenaire / un autre / un autre contrat) ;
   - toutes les autres vues d'écriture et lectures non publiques par identifiant (retours, instances,
     décisions, évaluations, questionnaires, campagnes et bilans, pièces jointes, cahiers,

@@ -1,0 +1,261 @@
+"""Le monde des matrices des droits (tests/security/permissions/) : deux contrats (Nantes et un
+autre), deux partenaires A et B signataires des deux, un compte par rôle et une session ouverte par
+rôle ; les rôles, les cibles et les actions sur un engagement ; qui peut quoi.
+
+Chaque fichier de la matrice le bâtit une fois (fixture ``world`` de portée ``module``,
+tests/worlds.py) et lit les documents reçus avec ``response_text``.
+
+L'opérateur de l'instance (superutilisateur, rôle « operator ») a partout les droits d'un pilote."""
+
+import re
+
+from cdv.commitments.enums import CommitmentStatus as S
+from cdv.commitments.models import Commitment
+from cdv.users.enums import Role
+from cdv.users.models import CrossContractReader
+from tests import factories
+
+ROLES = [
+    "anonymous",
+    "pilot",
+    "editor_a",
+    "editor_b",
+    "reader_a",
+    "council",
+    "evaluator",
+    "pilot_other",
+    "operator",
+    "state_reader",
+]
+TARGETS = ["own_partner", "other_partner", "other_contract"]
+# action : (état de départ, qui peut, s'agissant d'un engagement du partenaire A du contrat C)
+ACTIONS = {
+    "edit": (S.DRAFT, {"pilot", "editor_a"}),
+    "propose": (S.DRAFT, {"pilot", "editor_a"}),
+    "validate": (S.PROPOSED, {"pilot"}),
+    "return": (S.PROPOSED, {"pilot"}),
+    "start": (S.CONFIRMED, {"pilot", "editor_a"}),
+    "close": (S.IN_PROGRESS, {"pilot", "editor_a"}),
+    "delete": (S.DRAFT, {"pilot", "editor_a"}),
+    "create": (None, {"pilot", "editor_a"}),
+    "confirm_cahier": (S.VALIDATED, {"pilot", "editor_a"}),
+}
+
+
+def build_world():
+    from cdv.contracts.models import Contract
+
+    nantes = Contract.objects.get(slug="nantes-metropole-2024-2030")
+    other_contract = factories.ContractFactory(slug="autre-contrat")
+    other_contract.qpvs.add(*nantes.qpvs.all()[:2])
+    factories.EnjeuFactory(contract=other_contract, number=1)
+    partner_a = factories.PartnerFactory(name="Partenaire A")
+    partner_b = factories.PartnerFactory(name="Partenaire B")
+    for contract in (nantes, other_contract):
+        for partner in (partner_a, partner_b):
+            factories.SignatoryFactory(contract=contract, partner=partner)
+    users = {"anonymous": None}
+    specs = {
+        "pilot": (nantes, None, Role.PILOT),
+        "editor_a": (nantes, partner_a, Role.EDITOR),
+        "editor_b": (nantes, partner_b, Role.EDITOR),
+        "reader_a": (nantes, partner_a, Role.READER),
+        "council": (nantes, partner_b, Role.COUNCIL_MEMBER),
+        "evaluator": (nantes, None, Role.EVALUATOR),
+        "pilot_other": (other_contract, None, Role.PILOT),
+    }
+    for name, (contract, partner, role) in specs.items():
+        users[name] = factories.MembershipFactory(contract=contract, partner=partner, role=role).user
+    users["operator"] = factories.UserFactory(is_superuser=True, is_staff=True)
+    # Lecture inter-contrats d'un État qui signe Nantes seul : la vue de l'État, rien de non publié.
+    state = factories.PartnerFactory(name="État signataire", kind="ETAT")
+    factories.SignatoryFactory(contract=nantes, partner=state)
+    users["state_reader"] = factories.UserFactory()
+    CrossContractReader.objects.create(user=users["state_reader"], partner=state)
+    return {
+        "users": users,
+        "sessions": _sessions(users),
+        "contracts": {"nantes": nantes, "other": other_contract},
+        "partners": {"a": partner_a, "b": partner_b},
+    }
+
+
+def _sessions(users):
+    """Une session ouverte par rôle, une fois pour le fichier (dans la transaction du module) : celle
+    que ``force_login`` du client de test ouvrirait à chaque cas. Ce qu'un cas écrit dans sa session
+    est annulé avec lui."""
+    from django.test import Client
+
+    sessions = {}
+    for role, user in users.items():
+        if user is not None:
+            client = Client()
+            client.force_login(user)
+            sessions[role] = client.session.session_key
+    return sessions
+
+
+def log_in(client, world, role):
+    """Connecte le client de test sous ce rôle (rien pour « anonymous ») avec la session du monde."""
+    from django.conf import settings
+
+    if role in world["sessions"]:
+        client.cookies[settings.SESSION_COOKIE_NAME] = world["sessions"][role]
+
+
+def target_of(world, target):
+    """(contrat, partenaire) de l'objet visé : A dans C, B dans C, A dans un autre contrat."""
+    c, p = world["contracts"], world["partners"]
+    return {
+        "own_partner": (c["nantes"], p["a"]),
+        "other_partner": (c["nantes"], p["b"]),
+        "other_contract": (c["other"], p["a"]),
+    }[target]
+
+
+def expected_allowed(role, target, action):
+    allowed = ACTIONS[action][1]
+    if role == "operator":  # les droits d'un pilote, dans chaque contrat
+        return "pilot" in allowed
+    if target == "own_partner":
+        return role in allowed
+    if target == "other_partner":  # les droits du référent A valent pour B à son référent seul
+        owners = {"editor_b"} if "editor_a" in allowed else set()
+        return role in (allowed - {"editor_a"}) | owners
+    return role == "pilot_other" and "pilot" in allowed  # un autre contrat : seul son pilote
+
+
+def state(contract, partner):
+    return sorted(
+        Commitment.objects.filter(contract=contract, partner=partner).values_list(
+            "pk", "status", "title", "version"
+        )
+    )
+
+
+# --- Texte des réponses (pages, PDF, classeurs) ---------------------------------------------------
+
+
+def pdf_text(content: bytes) -> str:
+    """Le texte d'un PDF, lu une fois par contenu : deux rôles qui voient les mêmes engagements
+    reçoivent le même document, octet pour octet."""
+    import hashlib
+
+    digest = hashlib.sha256(content).hexdigest()
+    if digest not in PDF_TEXTS:
+        PDF_TEXTS[digest] = read_pdf_text(content)
+    return PDF_TEXTS[digest]
+
+
+PDF_TEXTS: dict[str, str] = {}
+
+# Le texte d'un PDF de WeasyPrint, lu directement dans ses flux de contenu (pikepdf les décompresse) :
+# chaque morceau de texte est posé par « x y Tm », sa police par « /F taille Tf », ses glyphes par
+# « [<hex>k<hex>k…] TJ », et la table ToUnicode de la police dit le texte de chaque glyphe. Les
+# morceaux d'une même ligne (même ordonnée) se suivent, une nouvelle ligne ou une nouvelle page
+# donne un blanc ; les blancs sont ensuite réduits à un seul, comme pour la lecture par pypdf.
+# Sur les documents de ce dossier (cahiers, compilations), c'est le texte de pypdf, aux blancs près
+# entre deux cellules d'une même ligne, dix fois plus vite (0,07 s au lieu de 0,7 s pour une
+# compilation du contrat de démonstration). Tout ce que ce lecteur ne connaît pas (autre opérateur
+# de texte, chaîne littérale, police sans ToUnicode de type Identity-H, formulaire XObject) lève
+# une erreur : un document qu'il lirait mal fait échouer le test, il ne le fait jamais passer.
+_PDF_TOKEN = re.compile(
+    rb"(?P<tm>(?:-?[\d.]+ ){6}Tm\b)|/(?P<font>[^\s/\[\]<>()]+) [-\d.]+ Tf\b|\[(?P<tj>[^\]]*)\] ?TJ\b"
+    rb"|(?P<other>\b(?:Tj|Td|TD|T\*)\b|(?<=\s)['\"](?=\s))"
+)
+_PDF_GLYPHS = re.compile(rb"<([0-9a-fA-F]*)>|(-?[\d.]+)|(\S)")
+_CMAP_BLOCK = re.compile(rb"begin(bfchar|bfrange)(.*?)end\1", re.S)
+_CMAP_HEX = re.compile(rb"<([0-9a-fA-F]+)>")
+
+
+def _utf16(hexa: bytes) -> str:
+    return bytes.fromhex(hexa.decode()).decode("utf-16-be")
+
+
+def _to_unicode(cmap: bytes) -> dict[bytes, str]:
+    """Code du glyphe (2 octets) -> texte, d'après la table ToUnicode d'une police."""
+    table = {}
+    for kind, body in _CMAP_BLOCK.findall(cmap):
+        for line in body.strip().splitlines():
+            parts = _CMAP_HEX.findall(line)
+            if kind == b"bfchar":
+                source, target = parts
+                table[bytes.fromhex(source.decode())] = _utf16(target)
+                continue
+            if b"[" in line:
+                raise ValueError(f"ToUnicode : plage en tableau non prise en charge : {line!r}")
+            low, high, target = parts
+            first = _utf16(target)
+            for offset in range(int(high, 16) - int(low, 16) + 1):
+                code = (int(low, 16) + offset).to_bytes(len(low) // 2, "big")
+                table[code] = first[:-1] + chr(ord(first[-1]) + offset)
+    return table
+
+
+def read_pdf_text(content: bytes) -> str:
+    import io
+
+    import pikepdf
+
+    lines, tables = [], {}
+    with pikepdf.open(io.BytesIO(content)) as pdf:
+        for page in pdf.pages:
+            fonts = {}
+            for name, font in page.Resources.get("/Font", {}).items():
+                if font.get("/Encoding") != "/Identity-H" or "/ToUnicode" not in font:
+                    raise ValueError(f"police non prise en charge : {name} {font.get('/Encoding')}")
+                if font.objgen not in tables:
+                    tables[font.objgen] = _to_unicode(font.ToUnicode.read_bytes())
+                fonts[name[1:].encode()] = tables[font.objgen]
+            for name, xobject in page.Resources.get("/XObject", {}).items():
+                if xobject.get("/Subtype") == "/Form":
+                    raise ValueError(f"formulaire XObject non pris en charge : {name}")
+            contents = page.obj.Contents
+            streams = list(contents) if isinstance(contents, pikepdf.Array) else [contents]
+            data = b"\n".join(stream.read_bytes() for stream in streams)
+            table, y, line = None, None, []
+            for match in _PDF_TOKEN.finditer(data):
+                if match["other"]:
+                    raise ValueError(f"opérateur de texte non pris en charge : {match['other']!r}")
+                if match["tm"]:
+                    new_y = match["tm"].split()[5]
+                    if new_y != y:
+                        lines.append("".join(line))
+                        line, y = [], new_y
+                elif match["font"]:
+                    table = fonts[match["font"]]
+                elif match["tj"] is not None:
+                    for glyphs, _kerning, other in _PDF_GLYPHS.findall(match["tj"]):
+                        if other:
+                            raise ValueError(f"chaîne non prise en charge : {match['tj'][:80]!r}")
+                        raw = bytes.fromhex(glyphs.decode())
+                        line.extend(table[raw[i : i + 2]] for i in range(0, len(raw), 2))
+            lines.append("".join(line))
+    return " ".join("\n".join(lines).split())
+
+
+def _xlsx_text(content: bytes) -> str:
+    import io
+
+    from openpyxl import load_workbook
+
+    workbook = load_workbook(io.BytesIO(content), read_only=True)
+    return " ".join(
+        str(value)
+        for ws in workbook.worksheets
+        for row in ws.iter_rows(values_only=True)
+        for value in row
+        if value
+    )
+
+
+def response_text(response) -> str:
+    kind = response.get("Content-Type", "")
+    if response.status_code != 200:
+        return ""
+    content = b"".join(response.streaming_content) if response.streaming else response.content
+    if kind.startswith("application/pdf") and b"piece jointe secrete" not in content:
+        return pdf_text(content)
+    if "spreadsheetml" in kind:
+        return _xlsx_text(content)
+    return content.decode("utf-8", errors="replace")
