@@ -7,8 +7,6 @@ tests/worlds.py) et lit les documents reçus avec ``response_text``.
 
 L'opérateur de l'instance (superutilisateur, rôle « operator ») a partout les droits d'un pilote."""
 
-import re
-
 from cdv.commitments.enums import CommitmentStatus as S
 from cdv.commitments.models import Commitment
 from cdv.users.enums import Role
@@ -149,89 +147,14 @@ def pdf_text(content: bytes) -> str:
 
 PDF_TEXTS: dict[str, str] = {}
 
-# Le texte d'un PDF de WeasyPrint, lu directement dans ses flux de contenu (pikepdf les décompresse) :
-# chaque morceau de texte est posé par « x y Tm », sa police par « /F taille Tf », ses glyphes par
-# « [<hex>k<hex>k…] TJ », et la table ToUnicode de la police dit le texte de chaque glyphe. Les
-# morceaux d'une même ligne (même ordonnée) se suivent, une nouvelle ligne ou une nouvelle page
-# donne un blanc ; les blancs sont ensuite réduits à un seul, comme pour la lecture par pypdf.
-# Sur les documents de ce dossier (cahiers, compilations), c'est le texte de pypdf, aux blancs près
-# entre deux cellules d'une même ligne, dix fois plus vite (0,07 s au lieu de 0,7 s pour une
-# compilation du contrat de démonstration). Tout ce que ce lecteur ne connaît pas (autre opérateur
-# de texte, chaîne littérale, police sans ToUnicode de type Identity-H, formulaire XObject) lève
-# une erreur : un document qu'il lirait mal fait échouer le test, il ne le fait jamais passer.
-_PDF_TOKEN = re.compile(
-    rb"(?P<tm>(?:-?[\d.]+ ){6}Tm\b)|/(?P<font>[^\s/\[\]<>()]+) [-\d.]+ Tf\b|\[(?P<tj>[^\]]*)\] ?TJ\b"
-    rb"|(?P<other>\b(?:Tj|Td|TD|T\*)\b|(?<=\s)['\"](?=\s))"
-)
-_PDF_GLYPHS = re.compile(rb"<([0-9a-fA-F]*)>|(-?[\d.]+)|(\S)")
-_CMAP_BLOCK = re.compile(rb"begin(bfchar|bfrange)(.*?)end\1", re.S)
-_CMAP_HEX = re.compile(rb"<([0-9a-fA-F]+)>")
-
-
-def _utf16(hexa: bytes) -> str:
-    return bytes.fromhex(hexa.decode()).decode("utf-16-be")
-
-
-def _to_unicode(cmap: bytes) -> dict[bytes, str]:
-    """Code du glyphe (2 octets) -> texte, d'après la table ToUnicode d'une police."""
-    table = {}
-    for kind, body in _CMAP_BLOCK.findall(cmap):
-        for line in body.strip().splitlines():
-            parts = _CMAP_HEX.findall(line)
-            if kind == b"bfchar":
-                source, target = parts
-                table[bytes.fromhex(source.decode())] = _utf16(target)
-                continue
-            if b"[" in line:
-                raise ValueError(f"ToUnicode : plage en tableau non prise en charge : {line!r}")
-            low, high, target = parts
-            first = _utf16(target)
-            for offset in range(int(high, 16) - int(low, 16) + 1):
-                code = (int(low, 16) + offset).to_bytes(len(low) // 2, "big")
-                table[code] = first[:-1] + chr(ord(first[-1]) + offset)
-    return table
-
 
 def read_pdf_text(content: bytes) -> str:
     import io
 
-    import pikepdf
+    from pypdf import PdfReader
 
-    lines, tables = [], {}
-    with pikepdf.open(io.BytesIO(content)) as pdf:
-        for page in pdf.pages:
-            fonts = {}
-            for name, font in page.Resources.get("/Font", {}).items():
-                if font.get("/Encoding") != "/Identity-H" or "/ToUnicode" not in font:
-                    raise ValueError(f"police non prise en charge : {name} {font.get('/Encoding')}")
-                if font.objgen not in tables:
-                    tables[font.objgen] = _to_unicode(font.ToUnicode.read_bytes())
-                fonts[name[1:].encode()] = tables[font.objgen]
-            for name, xobject in page.Resources.get("/XObject", {}).items():
-                if xobject.get("/Subtype") == "/Form":
-                    raise ValueError(f"formulaire XObject non pris en charge : {name}")
-            contents = page.obj.Contents
-            streams = list(contents) if isinstance(contents, pikepdf.Array) else [contents]
-            data = b"\n".join(stream.read_bytes() for stream in streams)
-            table, y, line = None, None, []
-            for match in _PDF_TOKEN.finditer(data):
-                if match["other"]:
-                    raise ValueError(f"opérateur de texte non pris en charge : {match['other']!r}")
-                if match["tm"]:
-                    new_y = match["tm"].split()[5]
-                    if new_y != y:
-                        lines.append("".join(line))
-                        line, y = [], new_y
-                elif match["font"]:
-                    table = fonts[match["font"]]
-                elif match["tj"] is not None:
-                    for glyphs, _kerning, other in _PDF_GLYPHS.findall(match["tj"]):
-                        if other:
-                            raise ValueError(f"chaîne non prise en charge : {match['tj'][:80]!r}")
-                        raw = bytes.fromhex(glyphs.decode())
-                        line.extend(table[raw[i : i + 2]] for i in range(0, len(raw), 2))
-            lines.append("".join(line))
-    return " ".join("\n".join(lines).split())
+    text = " ".join(page.extract_text() or "" for page in PdfReader(io.BytesIO(content)).pages)
+    return " ".join(text.split())
 
 
 def _xlsx_text(content: bytes) -> str:
