@@ -20,9 +20,7 @@ from pathlib import Path
 
 from django.conf import settings
 from django.db import transaction
-from tqdm import tqdm
 
-from . import geometry as geo
 from .enums import Geography, QpvStatus, TerritoryKind
 from .models import Territory
 
@@ -164,6 +162,8 @@ def epci_codes_by_commune(rows: list[dict]) -> dict[str, set[str]]:
 
 
 def repaired_geometry(raw: dict) -> tuple[dict, list[float], bool]:
+    from . import geometry as geo  # shapely et numpy : au chargement, pas à l'import des vues
+
     fixed, was_repaired = geo.repair(raw)
     fixed = geo.to_geojson_dict(fixed)
     return fixed, geo.bbox(fixed), was_repaired
@@ -261,6 +261,8 @@ def load_territories(*, progress: bool = False) -> LoadReport:
     statuses = {row["code_qp"]: row["statut_2024"] for row in qpv_list}
     features = read_geojson("qpv2024_france_wgs84.geojson")["features"]
     qpvs = TerritorySync(TerritoryKind.QPV, Geography.QPV_2024, report, "QPV 2024")
+    from tqdm import tqdm
+
     iterator = tqdm(features, desc="QPV 2024", unit="QPV", disable=not progress)
     for feature in iterator:
         props = feature["properties"]
