@@ -10,7 +10,8 @@ opération). Le schéma obtenu ne dépend que de ce qui est lu pendant ce calcul
 .pytest-db/ (comme la base de la suite) sous une empreinte de tout ce que les migrations peuvent
 lire — fichiers de migrations de chaque application installée, code Python de cdv/ et de config/,
 réglages qui choisissent les applications, paquets installés et leurs versions, version de Python,
-ce fichier. Toute modification de l'un d'eux refait le calcul ; ``--create-db`` le refait toujours.
+fichiers lus par une migration de données (marqueurs de relance sous MEDIA_ROOT), ce fichier.
+Toute modification de l'un d'eux refait le calcul ; ``--create-db`` le refait toujours.
 La comparaison avec le schéma des modèles, elle, a lieu à chaque lancement.
 """
 
@@ -70,6 +71,8 @@ def migrations_fingerprint() -> str:
     files = {path for pattern in ("cdv/**/*.py", "config/**/*.py") for path in BASE_DIR.glob(pattern)}
     for app in apps.get_app_configs():  # migrations des applications tierces (Django, simple-history…)
         files.update(Path(app.path).glob("migrations/**/*.py"))
+    # Fichiers que lit une migration de données (notifications 0004 : marqueurs de relance).
+    files.update(Path(settings.MEDIA_ROOT, "reminders").rglob("*.envoye"))
     for path in sorted(files):
         if "__pycache__" not in path.parts:
             digest.update(str(path).encode())
