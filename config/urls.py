@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.urls import include, path
 
 from cdv.api.urls import api
-from cdv.users.oidc import proconnect_callback
+from cdv.users.proconnect_urls import proconnect_callback
 
 admin.site.site_header = "Contrat de ville — administration"
 admin.site.site_title = "Contrat de ville"

@@ -20,9 +20,7 @@ from pathlib import Path
 
 from django.conf import settings
 from django.db import transaction
-from tqdm import tqdm
 
-from . import geometry as geo
 from .enums import Geography, QpvStatus, TerritoryKind
 from .models import Territory
 
@@ -167,6 +165,8 @@ def repaired_geometry(raw: dict) -> tuple[dict, list[float], bool]:
     """Le contour réparé (GeoJSON en dictionnaires et listes), son emprise, et s'il a fallu le
     réparer. L'emprise est lue sur la géométrie réparée elle-même : ses coordonnées sont celles du
     GeoJSON rendu (les flottants passent tels quels)."""
+    from . import geometry as geo  # shapely et numpy : au chargement, pas à l'import des vues
+
     fixed, was_repaired = geo.repaired_shape(raw)
     return geo.multipolygon_dict(fixed), [round(v, 6) for v in fixed.bounds], was_repaired
 
@@ -263,6 +263,8 @@ def load_territories(*, progress: bool = False) -> LoadReport:
     statuses = {row["code_qp"]: row["statut_2024"] for row in qpv_list}
     features = read_geojson("qpv2024_france_wgs84.geojson")["features"]
     qpvs = TerritorySync(TerritoryKind.QPV, Geography.QPV_2024, report, "QPV 2024")
+    from tqdm import tqdm
+
     iterator = tqdm(features, desc="QPV 2024", unit="QPV", disable=not progress)
     for feature in iterator:
         props = feature["properties"]

@@ -13,11 +13,13 @@ import hashlib
 import io
 import json
 import os
+import shutil
 import sqlite3
 import subprocess
 import sys
 import tarfile
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 from django.conf import settings
@@ -55,11 +57,33 @@ def manage(
     return result
 
 
-@pytest.fixture
-def copy_test_database(db):
-    """Copie la base de la session de tests (SQLite en mémoire) dans un fichier."""
+@pytest.fixture(scope="module")
+def session_database(demo_data, django_db_blocker, tmp_path_factory):
+    """La base de la session de tests (référence et démonstration), copiée une fois dans un fichier
+    pour le module : aucun test n'y ajoute rien, chacun en prend une copie (``copy_test_database``)."""
+    with django_db_blocker.unblock():
+        return copy_session_database(tmp_path_factory.mktemp("session") / "session.sqlite3")
 
-    return copy_session_database
+
+@pytest.fixture
+def copy_test_database(session_database):
+    """Copie la base de la session de tests dans un fichier (copie d'octets de celle du module)."""
+
+    return lambda target: Path(shutil.copyfile(session_database, target))
+
+
+@pytest.fixture(scope="module")
+def sqlite_backup(session_database, tmp_path_factory):
+    """Une sauvegarde (``manage.py backup``) d'une copie de la base de la session et de deux fichiers
+    téléversés, faite une fois : les tests SQLite la restaurent chacun dans leurs propres bases et
+    dossiers, sans jamais modifier ni la source ni l'archive."""
+    root = tmp_path_factory.mktemp("sauvegarde")
+    source = Path(shutil.copyfile(session_database, root / "source.sqlite3"))
+    media = root / "media"
+    files = write_media(media)
+    archive = root / "sauvegarde.tar.gz"
+    result = manage("backup", "-o", str(archive), database_url=f"sqlite:///{source}", media_root=media)
+    return SimpleNamespace(source=source, media=media, files=files, archive=archive, stdout=result.stdout)
 
 
 def sqlite_snapshot(path: Path) -> dict:
@@ -97,15 +121,9 @@ def read_media(root: Path) -> dict[str, bytes]:
 
 
 @only_sqlite
-def test_sqlite_backup_then_restore_into_empty_database_is_identical(copy_test_database, tmp_path):
-    source = tmp_path / "source.sqlite3"
-    copy_test_database(source)
-    media = tmp_path / "media"
-    files = write_media(media)
-    archive = tmp_path / "sauvegarde.tar.gz"
-
-    result = manage("backup", "-o", str(archive), database_url=f"sqlite:///{source}", media_root=media)
-    assert "Sauvegarde écrite" in result.stdout
+def test_sqlite_backup_then_restore_into_empty_database_is_identical(sqlite_backup, tmp_path):
+    source, files, archive = sqlite_backup.source, sqlite_backup.files, sqlite_backup.archive
+    assert "Sauvegarde écrite" in sqlite_backup.stdout
 
     manifest = archive_manifest(archive)
     assert manifest["format"] == "cdv-backup" and manifest["format_version"] == 1
@@ -130,13 +148,10 @@ def test_sqlite_backup_then_restore_into_empty_database_is_identical(copy_test_d
 
 
 @only_sqlite
-def test_restore_refuses_a_non_empty_database_without_force(copy_test_database, tmp_path):
-    source = tmp_path / "source.sqlite3"
-    copy_test_database(source)
+def test_restore_refuses_a_non_empty_database_without_force(sqlite_backup, copy_test_database, tmp_path):
+    source, archive = sqlite_backup.source, sqlite_backup.archive
     media = tmp_path / "media"
     media.mkdir()
-    archive = tmp_path / "sauvegarde.tar.gz"
-    manage("backup", "-o", str(archive), database_url=f"sqlite:///{source}", media_root=media)
 
     # La cible a déjà des données (une autre instance) : refus, rien ne change.
     target = tmp_path / "target.sqlite3"
@@ -167,13 +182,8 @@ def rewrite_archive(source: Path, target: Path, change) -> None:
 
 
 @only_sqlite
-def test_restore_refuses_an_altered_archive_and_another_engine(copy_test_database, tmp_path):
-    source = tmp_path / "source.sqlite3"
-    copy_test_database(source)
-    media = tmp_path / "media"
-    write_media(media)
-    archive = tmp_path / "sauvegarde.tar.gz"
-    manage("backup", "-o", str(archive), database_url=f"sqlite:///{source}", media_root=media)
+def test_restore_refuses_an_altered_archive_and_another_engine(sqlite_backup, tmp_path):
+    media, archive = sqlite_backup.media, sqlite_backup.archive
     target, target_media = tmp_path / "target.sqlite3", tmp_path / "media-target"
 
     checked = manage("restore", str(archive), "--check", database_url=f"sqlite:///{target}", media_root=media)
@@ -290,9 +300,10 @@ def test_postgresql_backup_then_restore_into_empty_database_is_identical(db, tmp
 # --- Stockage objet S3 -----------------------------------------------------------------------------
 
 
-@pytest.fixture
-def s3_server(tmp_path):
-    """Un émulateur S3 local (moto en mode serveur, sur 127.0.0.1) que les sous-processus joignent."""
+@pytest.fixture(scope="module")
+def s3_server(tmp_path_factory):
+    """Un émulateur S3 local (moto en mode serveur, sur 127.0.0.1) que les sous-processus joignent ;
+    un pour le module : chaque test y crée ses propres seaux, aux noms distincts."""
     import socket
     import time
 
@@ -300,6 +311,7 @@ def s3_server(tmp_path):
     moto_server = Path(sys.executable).parent / "moto_server"
     if not moto_server.exists():
         pytest.skip("moto_server absent (requirements-dev.txt)")
+    tmp_path = tmp_path_factory.mktemp("moto")
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]

@@ -3,7 +3,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path, reverse_lazy
 
-from cdv.users import oidc
+from cdv.users import proconnect_urls
 from cdv.users.forms import PasswordResetForm
 
 from ..views import accounts, notifications
@@ -45,7 +45,7 @@ urlpatterns = [
         name="password_reset_complete",
     ),
     path("invitation/<str:token>/", accounts.accept_invitation, name="invitation"),
-    path("proconnect/connexion/", oidc.proconnect_login, name="proconnect_login"),
+    path("proconnect/connexion/", proconnect_urls.proconnect_login, name="proconnect_login"),
     path("connexion/code/", accounts.login_code, name="login_code"),
     path("espace/", accounts.my_space, name="my_space"),
     path("espace/second-facteur/", accounts.two_factor, name="two_factor"),
