@@ -1,6 +1,5 @@
 from django.contrib import admin
 
-from .geometry import conform_geojson
 from .models import Commune, Epci, Qpv, Territory
 
 
@@ -19,6 +18,10 @@ class TerritoryAdminBase(admin.ModelAdmin):
         # Un contour saisi ici est orienté comme au chargement (RFC 7946), pour que toutes les
         # sorties GeoJSON restent conformes ; clean() a déjà vérifié que c'est une surface valide.
         if obj.geometry and "geometry" in form.changed_data:
+            # shapely (et numpy) ne sont chargés qu'ici : le back-office est découvert au démarrage
+            # de chaque processus, qui n'a pas à les importer pour rien.
+            from .geometry import conform_geojson
+
             obj.geometry = conform_geojson(obj.geometry)
         super().save_model(request, obj, form, change)
 

@@ -22,7 +22,6 @@ from django.conf import settings
 from django.db import transaction
 from tqdm import tqdm
 
-from . import geometry as geo
 from .enums import Geography, QpvStatus, TerritoryKind
 from .models import Territory
 
@@ -164,6 +163,10 @@ def epci_codes_by_commune(rows: list[dict]) -> dict[str, set[str]]:
 
 
 def repaired_geometry(raw: dict) -> tuple[dict, list[float], bool]:
+    # shapely (et numpy) chargés au premier contour réparé, pas à l'import du module : les pages
+    # qui ne lisent que les listes de territoires (création d'un contrat) n'en ont pas besoin.
+    from . import geometry as geo
+
     fixed, was_repaired = geo.repair(raw)
     fixed = geo.to_geojson_dict(fixed)
     return fixed, geo.bbox(fixed), was_repaired
