@@ -4,6 +4,8 @@ Les vues, l'API et les exports demandent ``contract_abilities(user, contract)`` 
 ``contract_queryset_for(user, qs)``, jamais un test de rôle écrit à la main.
 """
 
+from django.db.models import Q
+
 from cdv.users import roles
 from cdv.users.roles import is_member, is_operator, is_pilot, reads_all_partners
 
@@ -34,11 +36,12 @@ def contract_abilities(user, contract) -> dict[str, bool]:
 def contract_queryset_for(user, queryset):
     if is_operator(user):
         return queryset
-    public = queryset.public()
     if not user.is_authenticated:
-        return public
+        return queryset.public()
+    # Publics (comme ``ContractQuerySet.public``) ou dont ``user`` est membre : une seule condition
+    # plutôt que l'union de deux requêtes (chaque page d'un contrat passe par ici) ; mêmes contrats.
     member_of = user.memberships.values("contract_id")
-    return queryset.filter(pk__in=public.values("pk")) | queryset.filter(pk__in=member_of)
+    return queryset.filter(~Q(status=ContractStatus.PREPARING) | Q(pk__in=member_of))
 
 
 def piloted_contract_ids(user) -> set[int]:

@@ -7,6 +7,8 @@ import json
 import re
 
 import pytest
+from django.conf import settings
+from django.contrib.sessions.models import Session
 from django.core.exceptions import PermissionDenied
 from django.db import connection
 from django.test import Client
@@ -46,7 +48,9 @@ def built_world(demo_data, django_db_blocker):
     from cdv.contracts.models import Contract
 
     with built_once(django_db_blocker):
-        yield build_world(Contract.objects.get(slug="nantes-metropole-2024-2030"))
+        world = build_world(Contract.objects.get(slug="nantes-metropole-2024-2030"))
+        world["sessions"] = {role: session_of(user) for role, user in world["users"].items() if user}
+        yield world
 
 
 @pytest.fixture
@@ -103,10 +107,24 @@ def build_world(nantes):
     }
 
 
+def session_of(user) -> str:
+    """La session de ``user``, ouverte une fois pour le fichier (dans la transaction du monde) : son
+    cookie."""
+    browser = Client()
+    browser.force_login(user)
+    return browser.cookies[settings.SESSION_COOKIE_NAME].value
+
+
 def login(client, world, role):
+    """Connecte ``client`` sous ``role`` : la session du rôle, ouverte une fois pour le fichier (ce
+    qu'un test y écrit est annulé avec lui) ; une session neuve si le test l'a fermée (``logout``)."""
     user = world["users"][role]
     if user is not None:
-        client.force_login(user)
+        key = world["sessions"][role]
+        if Session.objects.filter(session_key=key).exists():
+            client.cookies[settings.SESSION_COOKIE_NAME] = key
+        else:
+            client.force_login(user)
     return user
 
 

@@ -25,7 +25,13 @@ from cdv.users.enums import Role
 from cdv.users.models import ApiToken
 from cdv.users.services import create_api_token
 from tests import factories
-from tests.security.test_attack_probes import build_world, changed_tables, fingerprint
+from tests.security.test_attack_probes import (
+    build_world,
+    changed_tables,
+    fingerprint,
+    install_write_counter,
+    sent_and_undone,
+)
 from tests.worlds import built_once, fresh_copy, remove_demo_reviews
 
 # Ces tests ouvrent leurs propres campagnes de suivi sur le contrat de Nantes : leur monde (plus bas)
@@ -53,6 +59,7 @@ def built_world(demo_data, django_db_blocker, tmp_path_factory):
         preparing = factories.ContractFactory(slug="contrat-en-preparation", status=ContractStatus.PREPARING)
         factories.MembershipFactory(contract=preparing, role=Role.PILOT)
         w["preparing"] = preparing
+        install_write_counter()
         yield w
 
 
@@ -781,9 +788,18 @@ def call(client, probe, world):
 
 @pytest.mark.parametrize("probe", WRITES + READS, ids=lambda p: p.name)
 def test_api_probe(client, world, probe):
-    before = fingerprint()
-    response = call(client, probe, world)
-    changed = changed_tables(before, fingerprint())
+    # Les tables changées par l'appel (empreinte avant et après, relue seulement si le compteur
+    # d'écritures a bougé : tests/security/test_attack_probes.py) ; la vérification de la sonde lit
+    # la base juste après l'appel, avant que son écriture soit annulée.
+    checked = []
+
+    def request():
+        response = call(client, probe, world)
+        if probe.check:
+            checked.append(bool(probe.check(world)))
+        return response
+
+    response, changed = sent_and_undone(request)
     assert response.status_code == probe.status, (response.status_code, response.content[:500])
     writes = probe.method != "get" and probe.status in {200, 201} and not probe.name.startswith("georef")
     if writes:
@@ -791,7 +807,7 @@ def test_api_probe(client, world, probe):
     else:
         assert changed == []
     if probe.check:
-        assert probe.check(world), "la valeur forgée a servi"
+        assert checked == [True], "la valeur forgée a servi"
     if probe.status >= 400:
         detail = response.json()["detail"]
         assert isinstance(detail, str) and detail.strip(), response.content

@@ -307,7 +307,8 @@ VOLATILE = {"last_login", "last_used_at"}  # connexion, dernier usage d'un jeton
 
 @functools.cache
 def _watched() -> tuple:
-    """(modèle, table, requête SQL) de chaque table surveillée : lues telles quelles, triées par clé.
+    """(modèle, table, requête SQL, colonnes lues) de chaque table surveillée : lues telles quelles,
+    triées par clé.
 
     Les tables de liens plusieurs-à-plusieurs comprises (``include_auto_created``) : une requête
     refusée qui n'écrirait qu'un lien serait vue."""
@@ -320,7 +321,7 @@ def _watched() -> tuple:
             connection.ops.quote_name(f.column) for f in meta.concrete_fields if f.attname not in VOLATILE
         )
         table, pk = connection.ops.quote_name(meta.db_table), connection.ops.quote_name(meta.pk.column)
-        watched.append((meta.label, meta.db_table, f"SELECT {columns} FROM {table} ORDER BY {pk}"))
+        watched.append((meta.label, meta.db_table, f"SELECT {columns} FROM {table} ORDER BY {pk}", columns))
     return tuple(watched)
 
 
@@ -331,7 +332,7 @@ def fingerprint() -> dict:
     ``repr``, sans le coût de l'écrire (des milliers de fois par fichier)."""
     state = {}
     with connection.cursor() as cursor:
-        for label, _table, sql in _watched():
+        for label, _table, sql, _columns in _watched():
             cursor.execute(sql)
             state[label] = cursor.fetchall()
     return state
@@ -347,7 +348,10 @@ def changed_tables(before: dict, after: dict) -> list[str]:
 # PostgreSQL le tient lui-même pour la transaction en cours (pg_stat_xact_user_tables) ; sous
 # SQLite, des déclencheurs temporaires, posés dans la transaction du monde (annulés avec lui),
 # comptent dans une table temporaire. Les écritures ailleurs (la session, gardée à chaque requête)
-# n'y entrent pas.
+# n'y entrent pas. Sous SQLite, une modification ne compte que si elle touche une colonne que
+# l'empreinte lit (``UPDATE OF``) : celle qui ne pose que ``last_login`` ou ``last_used_at`` (le
+# dernier usage d'un jeton d'API, posé à chaque appel), que l'empreinte ne lit pas, ne la fait
+# pas relire.
 WRITES = "cdv_probe_writes"
 
 
@@ -360,10 +364,10 @@ def install_write_counter():
             return
         cursor.execute(f"CREATE TEMP TABLE {WRITES} (n INTEGER NOT NULL)")
         cursor.execute(f"INSERT INTO {WRITES} (n) VALUES (0)")
-        for _label, table, _sql in _watched():
-            for event in ("INSERT", "UPDATE", "DELETE"):
+        for _label, table, _sql, columns in _watched():
+            for event in ("INSERT", f"UPDATE OF {columns}", "DELETE"):
                 cursor.execute(
-                    f'CREATE TEMP TRIGGER "{WRITES}_{table}_{event.lower()}" AFTER {event} '
+                    f'CREATE TEMP TRIGGER "{WRITES}_{table}_{event.split()[0].lower()}" AFTER {event} '
                     f'ON main."{table}" FOR EACH ROW BEGIN UPDATE {WRITES} SET n = n + 1; END'
                 )
 
@@ -375,7 +379,7 @@ def write_count() -> int:
             cursor.execute(
                 "SELECT COALESCE(SUM(n_tup_ins + n_tup_upd + n_tup_del), 0) "
                 "FROM pg_stat_xact_user_tables WHERE relname = ANY(%s)",
-                [[table for _label, table, _sql in _watched()]],
+                [[table for _label, table, _sql, _columns in _watched()]],
             )
         else:
             cursor.execute(f"SELECT n FROM {WRITES}")

@@ -35,7 +35,9 @@ from pathlib import Path
 from urllib.parse import unquote
 
 import pytest
+from django.conf import settings as django_settings
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 from openpyxl import Workbook
@@ -264,7 +266,7 @@ def cahier_world(nantes):
 
 
 def cahier_point(client, world):
-    client.force_login(world["user"])
+    log_in(client, world)
     return Point(
         name="cahier",
         client=client,
@@ -301,7 +303,7 @@ def bilan_world(nantes):
 
 def bilan_point(client, world):
     report = world["report"]
-    client.force_login(world["editor"])
+    log_in(client, world)
     return Point(
         name="bilan",
         client=client,
@@ -328,7 +330,7 @@ def georef_world(nantes):
 
 
 def georef_point(client, world):
-    client.force_login(world["user"])
+    log_in(client, world)
     return Point(
         name="georef",
         client=client,
@@ -343,12 +345,26 @@ def georef_point(client, world):
     )
 
 
-# point : (monde, bâti une fois pour le fichier ; point de dépôt, pour un test et son client)
+# point : (monde, bâti une fois pour le fichier ; point de dépôt, pour un test et son client ; qui dépose)
 POINTS = {
-    "cahier": (cahier_world, cahier_point),
-    "bilan": (bilan_world, bilan_point),
-    "georef": (georef_world, georef_point),
+    "cahier": (cahier_world, cahier_point, "user"),
+    "bilan": (bilan_world, bilan_point, "editor"),
+    "georef": (georef_world, georef_point, "user"),
 }
+
+
+def session_of(user) -> str:
+    """La session de ``user``, ouverte une fois pour le fichier (dans la transaction du monde) :
+    son cookie."""
+    browser = Client()
+    browser.force_login(user)
+    return browser.cookies[django_settings.SESSION_COOKIE_NAME].value
+
+
+def log_in(client, world):
+    """Le client connecté sous la personne qui dépose (sa session ouverte une fois ; ce qu'un test
+    y écrit est annulé avec lui)."""
+    client.cookies[django_settings.SESSION_COOKIE_NAME] = world["session"]
 
 
 @pytest.fixture(scope="module")
@@ -360,7 +376,10 @@ def point_worlds(demo_data, django_db_blocker):
     with built_once(django_db_blocker):
         remove_demo_reviews()
         nantes = Contract.objects.get(slug="nantes-metropole-2024-2030")
-        yield {name: build(nantes) for name, (build, _) in POINTS.items()}
+        worlds = {name: build(nantes) for name, (build, _, _) in POINTS.items()}
+        for name, (_, _, who) in POINTS.items():
+            worlds[name]["session"] = session_of(worlds[name][who])
+        yield worlds
 
 
 def make_point(name, client, point_worlds):
