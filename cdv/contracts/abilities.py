@@ -38,10 +38,12 @@ def contract_queryset_for(user, queryset):
         return queryset
     if not user.is_authenticated:
         return queryset.public()
-    # Publics (comme ``ContractQuerySet.public``) ou dont ``user`` est membre : une seule condition
-    # plutôt que l'union de deux requêtes (chaque page d'un contrat passe par ici) ; mêmes contrats.
+    from .models import PUBLIC
+
+    # Publics ou dont ``user`` est membre : une seule condition plutôt que l'union de deux requêtes
+    # (chaque page d'un contrat passe par ici) ; mêmes contrats.
     member_of = user.memberships.values("contract_id")
-    return queryset.filter(~Q(status=ContractStatus.PREPARING) | Q(pk__in=member_of))
+    return queryset.filter(PUBLIC | Q(pk__in=member_of))
 
 
 def piloted_contract_ids(user) -> set[int]:

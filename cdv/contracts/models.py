@@ -17,12 +17,15 @@ from cdv.territories.enums import TerritoryKind
 from .enums import ContractStatus, MilestoneKind, MilestoneState, SignatoryKind
 
 YEAR_VALIDATORS = [MinValueValidator(1990), MaxValueValidator(2100)]
+# Contrats visibles sans connexion : tous sauf ceux en préparation (``public()``, et la condition
+# « public ou membre » de ``contract_queryset_for``).
+PUBLIC = ~Q(status=ContractStatus.PREPARING)
 
 
 class ContractQuerySet(models.QuerySet):
     def public(self):
         """Contrats visibles sans connexion : tous sauf ceux en préparation."""
-        return self.exclude(status=ContractStatus.PREPARING)
+        return self.filter(PUBLIC)
 
     def visible_to(self, user):
         from .abilities import contract_queryset_for
