@@ -477,7 +477,19 @@ def test_trailing_separators_are_tolerated(tmp_path, malakoff):
     assert out[3][5:] == ["ENTREE_INVALIDE", "la ligne compte 4 cellules au lieu de 3 ; en trop : « x »"]
 
 
-def test_old_mac_line_endings_and_a_huge_cell(tmp_path, malakoff):
+@pytest.fixture
+def csv_default_field_limit():
+    """La limite par défaut du module csv (128 Kio par cellule), celle d'un processus du produit :
+    frictionless (tests de l'export SCDL, lancés avant dans le même processus) la relève pour tout
+    le processus en se chargeant."""
+    import csv
+
+    previous = csv.field_size_limit(128 * 1024)
+    yield
+    csv.field_size_limit(previous)
+
+
+def test_old_mac_line_endings_and_a_huge_cell(tmp_path, malakoff, csv_default_field_limit):
     lon, lat = malakoff
     (tmp_path / "mac.csv").write_bytes(
         f"lon;lat;note\r{lon};{lat};a\r{MONT_BLANC[0]};{MONT_BLANC[1]};b\r".encode()
