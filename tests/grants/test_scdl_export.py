@@ -18,27 +18,10 @@ from cdv.grants.enums import InstalmentKind, LineStatus, PaymentTerms
 from cdv.partners.enums import PartnerKind
 from tests import factories
 
+from .scdl_columns import SCDL
+
 pytestmark = pytest.mark.django_db
 
-# Les 16 colonnes du SCDL subventions 2.1.1, noms et ordre du schéma national (AAP.md).
-SCDL = [
-    "nomAttribuant",
-    "idAttribuant",
-    "dateConvention",
-    "referenceDecision",
-    "nomBeneficiaire",
-    "idBeneficiaire",
-    "rnaBeneficiaire",
-    "objet",
-    "montant",
-    "nature",
-    "conditionsVersement",
-    "datesPeriodeVersement",
-    "idRAE",
-    "notificationUE",
-    "pourcentageSubvention",
-    "dispositifAide",
-]
 SIGNED_ON = datetime.date(2030, 3, 2)
 
 
