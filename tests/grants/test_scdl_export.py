@@ -17,6 +17,7 @@ from cdv.core.validators import luhn_ok
 from cdv.grants.enums import InstalmentKind, LineStatus, PaymentTerms
 from cdv.partners.enums import PartnerKind
 from tests import factories
+from tests.worlds import built_once, fresh_copy
 
 from .scdl_columns import SCDL
 
@@ -69,9 +70,17 @@ class World:
         return f"/contrats/{self.contract.slug}/donnees/"
 
 
+@pytest.fixture(scope="module")
+def built_world(django_db_setup, django_db_blocker):
+    """Bâti une fois pour le fichier (tests/worlds.py) ; chaque test annule ce qu'il écrit."""
+    with built_once(django_db_blocker):
+        yield World()
+
+
 @pytest.fixture
-def world():
-    return World()
+def world(built_world):
+    """Les objets du monde, copiés pour le test : ce qu'il y change en mémoire reste à lui."""
+    return fresh_copy(built_world)
 
 
 def rows(client, world, name="subventions"):
