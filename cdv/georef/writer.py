@@ -129,7 +129,7 @@ class CsvWriter:
                 chosen = starts[kind]
                 cut = np.append(chosen, len(data)).astype(np.int32)
                 rest = pa.StringArray.from_buffers(len(chosen), pa.py_buffer(cut), pa.py_buffer(data))
-                found = pc.match_substring_regex(rest, pattern).to_numpy(zero_copy_only=False)
+                found = coords.numpy_from_arrow(pc.match_substring_regex(rest, pattern))  # sans pandas
                 needs[kind] = ~found if negate else found
         quoted = head == ord('"')
         if quoted.any():

@@ -63,3 +63,10 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 else:
     TEST_DATABASE_NAME = f"test_{DATABASES['default']['NAME']}_{_test_database_key()}"
 DATABASES["default"]["TEST"] = {"NAME": TEST_DATABASE_NAME}
+
+# SQLite : un cache de pages de 64 Mio au lieu de 2 (la base gardée en fait une dizaine). À la fin de
+# chaque test, Django vérifie les clés étrangères de toute la base (PRAGMA foreign_key_check, les
+# contraintes étant différées) : avec le cache par défaut, chaque vérification relit le fichier
+# (≈ 2,8 ms de processeur, dont la moitié en appels système), avec celui-ci ≈ 1,1 ms.
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    DATABASES["default"]["OPTIONS"]["init_command"] += " PRAGMA cache_size=-65536;"

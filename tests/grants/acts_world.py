@@ -40,7 +40,11 @@ def build_acts_world(*, amount_a=Decimal("12500.00"), amount_b=Decimal("3000.00"
         partner=PartnerFactory(kind=PartnerKind.EPCI, short_name="Métropole Test", city="Nantes"),
         label="Politique de la ville",
     )
-    funder_b = CallFunderFactory(call=call)
+    # Un nom à lui : « Partenaire de test 1 » serait aussi le début de « Partenaire de test 12 »,
+    # qu'un test crée après lui quand le monde est bâti une fois pour le fichier.
+    funder_b = CallFunderFactory(
+        call=call, partner=PartnerFactory(kind=PartnerKind.EPCI, name="Financeur B des actes")
+    )
     association = PartnerFactory(
         kind=PartnerKind.ASSOCIATION,
         siret="73282932000074",

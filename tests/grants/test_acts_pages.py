@@ -16,6 +16,7 @@ from cdv.grants.models import ActTemplate, GrantAct
 from cdv.grants.services import acts as services
 from cdv.users.enums import Role
 from tests.factories.grants import ApplicationFactory, CallFunderFactory, FunderLineFactory
+from tests.worlds import built_once, fresh_copy
 
 from .acts_world import build_acts_world
 from .instruction_world import member
@@ -30,9 +31,17 @@ def media(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path
 
 
+@pytest.fixture(scope="module")
+def built_world(django_db_setup, django_db_blocker):
+    """Bâti une fois pour le fichier (tests/worlds.py) ; chaque test annule ce qu'il écrit."""
+    with built_once(django_db_blocker):
+        yield build_acts_world()
+
+
 @pytest.fixture
-def world():
-    return build_acts_world()
+def world(built_world):
+    """Les objets du monde, copiés pour le test : ce qu'il y change en mémoire reste à lui."""
+    return fresh_copy(built_world)
 
 
 def url(world, name, line=None):

@@ -10,6 +10,7 @@ from cdv.grants.models import Application
 from cdv.partners.models import Partner
 from tests.document_checks import assert_pdf_ua_metadata
 from tests.factories.grants import ApplicationFactory, CallFactory, FunderLineFactory
+from tests.worlds import built_once, fresh_copy
 
 from .applying_helpers import association, complete_application, referent_of
 
@@ -21,10 +22,18 @@ def url(name, application, *extra):
     return reverse(f"www:{name}", args=[call.contract.slug, call.year, application.pk, *extra])
 
 
+@pytest.fixture(scope="module")
+def built_setup(django_db_setup, django_db_blocker):
+    """Le dossier complet et son référent, bâtis une fois pour le fichier (tests/worlds.py) ; chaque
+    test annule ce qu'il écrit."""
+    with built_once(django_db_blocker):
+        application = complete_application()
+        yield application, referent_of(application.partner, application.call.contract)
+
+
 @pytest.fixture
-def setup(client):
-    application = complete_application()
-    user = referent_of(application.partner, application.call.contract)
+def setup(client, built_setup):
+    application, user = fresh_copy(built_setup)
     client.force_login(user)
     return client, application, user
 

@@ -21,15 +21,24 @@ from tests.factories.grants import (
     ScoringCriterionFactory,
 )
 from tests.factories.plan import EnjeuFactory
+from tests.worlds import built_once, fresh_copy
 
 from .instruction_world import build_world
 
 pytestmark = pytest.mark.django_db
 
 
+@pytest.fixture(scope="module")
+def built_world(django_db_setup, django_db_blocker):
+    """Bâti une fois pour le fichier (tests/worlds.py) ; chaque test annule ce qu'il écrit."""
+    with built_once(django_db_blocker):
+        yield build_world()
+
+
 @pytest.fixture
-def world():
-    return build_world()
+def world(built_world):
+    """Les objets du monde, copiés pour le test : ce qu'il y change en mémoire reste à lui."""
+    return fresh_copy(built_world)
 
 
 def url(world, name, application=None, **extra):

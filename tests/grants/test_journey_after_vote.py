@@ -25,6 +25,7 @@ from io import StringIO
 
 import pytest
 import shapely
+from django.conf import settings
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import call_command
 from django.urls import reverse
@@ -61,7 +62,7 @@ from cdv.partners.models import Partner
 from cdv.users.enums import Role
 from tests import factories
 
-from .test_scdl_export import SCDL  # les 16 colonnes du schéma national, écrites une fois
+from .scdl_columns import SCDL  # les 16 colonnes du schéma national, écrites une fois
 
 pytestmark = [pytest.mark.django_db, pytest.mark.reference]
 
@@ -98,16 +99,23 @@ def media(settings, tmp_path):
 @pytest.fixture
 def as_user(client, django_capture_on_commit_callbacks):
     """``as_user(user).get(...)`` / ``.post(...)`` : la requête sous l'identité de ``user`` (None :
-    un visiteur), notifications envoyées comme à la fin d'une vraie requête."""
+    un visiteur), notifications envoyées comme à la fin d'une vraie requête. Chaque personne est
+    connectée une fois pour le test : ses requêtes suivantes reprennent sa session, seule dans un
+    navigateur vidé (aucun cookie d'une autre personne)."""
+    sessions = {}  # pk -> clé de session
 
     class Session:
         def __init__(self, user):
             self.user = user
 
         def _login(self):
-            client.logout()
-            if self.user is not None:
+            client.cookies.clear()
+            if self.user is None:
+                return
+            if self.user.pk not in sessions:
                 client.force_login(self.user)
+                sessions[self.user.pk] = client.cookies[settings.SESSION_COOKIE_NAME].value
+            client.cookies[settings.SESSION_COOKIE_NAME] = sessions[self.user.pk]
 
         def get(self, path, **extra):
             self._login()

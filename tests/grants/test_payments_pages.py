@@ -18,6 +18,7 @@ from cdv.grants.enums import EventKind, InstalmentKind
 from cdv.grants.models import ApplicationEvent, Payment
 from cdv.grants.selectors_payments import FIRST_PAYMENT_DAYS, SIGNATURE_DAYS
 from tests.factories.grants import GrantActFactory, PaymentFactory, PaymentInstalmentFactory, voted_line
+from tests.worlds import built_once, fresh_copy
 
 from .payments_world import build_world
 
@@ -30,9 +31,17 @@ def eur(value):
     return french_number(Decimal(value), "€")
 
 
+@pytest.fixture(scope="module")
+def built_world(django_db_setup, django_db_blocker):
+    """Bâti une fois pour le fichier (tests/worlds.py) ; chaque test annule ce qu'il écrit."""
+    with built_once(django_db_blocker):
+        yield build_world()
+
+
 @pytest.fixture
-def world():
-    return build_world()
+def world(built_world):
+    """Les objets du monde, copiés pour le test : ce qu'il y change en mémoire reste à lui."""
+    return fresh_copy(built_world)
 
 
 def schedule_post(**overrides):

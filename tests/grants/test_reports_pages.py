@@ -12,6 +12,7 @@ from cdv.grants.models import ApplicationEvent, FinalReport, ReportBudgetLine
 from cdv.notifications.enums import NotificationKind
 from cdv.notifications.models import Notification
 from tests.factories.grants import TINY_PDF, FinalReportFactory, PartnerDocumentFactory, PaymentFactory
+from tests.worlds import built_once, fresh_copy
 
 from .reports_world import A60, A64, A74_A, ROWS, budget_post, build_world, carried_out_post
 
@@ -24,9 +25,17 @@ def media_root(tmp_path, settings):
     return settings.MEDIA_ROOT
 
 
+@pytest.fixture(scope="module")
+def built_world(django_db_setup, django_db_blocker):
+    """Bâti une fois pour le fichier (tests/worlds.py) ; chaque test annule ce qu'il écrit."""
+    with built_once(django_db_blocker):
+        yield build_world()
+
+
 @pytest.fixture
-def world():
-    return build_world()
+def world(built_world):
+    """Les objets du monde, copiés pour le test : ce qu'il y change en mémoire reste à lui."""
+    return fresh_copy(built_world)
 
 
 def as_user(client, user):

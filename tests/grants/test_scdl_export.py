@@ -17,28 +17,12 @@ from cdv.core.validators import luhn_ok
 from cdv.grants.enums import InstalmentKind, LineStatus, PaymentTerms
 from cdv.partners.enums import PartnerKind
 from tests import factories
+from tests.worlds import built_once, fresh_copy
+
+from .scdl_columns import SCDL
 
 pytestmark = pytest.mark.django_db
 
-# Les 16 colonnes du SCDL subventions 2.1.1, noms et ordre du schéma national (AAP.md).
-SCDL = [
-    "nomAttribuant",
-    "idAttribuant",
-    "dateConvention",
-    "referenceDecision",
-    "nomBeneficiaire",
-    "idBeneficiaire",
-    "rnaBeneficiaire",
-    "objet",
-    "montant",
-    "nature",
-    "conditionsVersement",
-    "datesPeriodeVersement",
-    "idRAE",
-    "notificationUE",
-    "pourcentageSubvention",
-    "dispositifAide",
-]
 SIGNED_ON = datetime.date(2030, 3, 2)
 
 
@@ -86,9 +70,17 @@ class World:
         return f"/contrats/{self.contract.slug}/donnees/"
 
 
+@pytest.fixture(scope="module")
+def built_world(django_db_setup, django_db_blocker):
+    """Bâti une fois pour le fichier (tests/worlds.py) ; chaque test annule ce qu'il écrit."""
+    with built_once(django_db_blocker):
+        yield World()
+
+
 @pytest.fixture
-def world():
-    return World()
+def world(built_world):
+    """Les objets du monde, copiés pour le test : ce qu'il y change en mémoire reste à lui."""
+    return fresh_copy(built_world)
 
 
 def rows(client, world, name="subventions"):
@@ -287,6 +279,22 @@ def download_package(client, world, folder):
     return descriptor
 
 
+_PACKAGE = {}  # le paquet du monde complet, téléchargé une fois pour le fichier : {nom: octets}
+
+
+def full_package(client, world, folder):
+    """``full_world`` puis ``download_package`` dans ``folder`` ; le paquet est le même document pour
+    chaque test (même monde, mêmes données) : téléchargé au premier test, recopié pour les suivants,
+    qui le valident (et l'altèrent) chacun dans leur propre dossier."""
+    if not _PACKAGE:
+        full_world(world)
+        download_package(client, world, folder)
+        _PACKAGE.update({path.name: path.read_bytes() for path in folder.iterdir()})
+        return
+    for name, content in _PACKAGE.items():
+        (folder / name).write_bytes(content)
+
+
 def errors(report):
     return [
         (error.type, getattr(error, "field_name", None)) for task in report.tasks for error in task.errors
@@ -323,8 +331,7 @@ def test_the_grant_files_are_in_the_datapackage_with_their_table_schema(client, 
 
 
 def test_the_package_with_grants_is_valid_for_frictionless(client, world, tmp_path):
-    full_world(world)
-    download_package(client, world, tmp_path)
+    full_package(client, world, tmp_path)
     report = frictionless.validate(str(tmp_path / "datapackage.json"))
     assert report.valid, report.flatten(["type", "note"])[:10]
     text = (tmp_path / "subventions.csv").read_text(encoding="utf-8")
@@ -354,8 +361,7 @@ def corrupt(path, column, value):
     ],
 )
 def test_a_bad_value_in_the_scdl_file_fails_validation_on_that_field(client, world, tmp_path, column, value):
-    full_world(world)
-    download_package(client, world, tmp_path)
+    full_package(client, world, tmp_path)
     corrupt(tmp_path / "subventions.csv", column, value)
     report = frictionless.validate(str(tmp_path / "datapackage.json"))
     assert not report.valid
@@ -364,8 +370,7 @@ def test_a_bad_value_in_the_scdl_file_fails_validation_on_that_field(client, wor
 
 
 def test_a_grant_pointing_to_an_unknown_call_fails_the_foreign_key(client, world, tmp_path):
-    full_world(world)
-    download_package(client, world, tmp_path)
+    full_package(client, world, tmp_path)
     corrupt(tmp_path / "subventions.csv", "dispositifAide", "appel-inconnu")
     report = frictionless.validate(str(tmp_path / "datapackage.json"))
     assert not report.valid and any(t == "foreign-key" for t, _ in errors(report))

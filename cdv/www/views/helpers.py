@@ -17,7 +17,10 @@ from cdv.partners.models import Partner
 
 
 def get_contract(request, slug):
-    contract = Contract.objects.visible_to(request.user).filter(slug=slug).select_related("epci").first()
+    # Le droit « view » suffit : un contrat qu'il accorde est toujours dans ``visible_to(user)``
+    # (public, ou la personne y a un rôle, ou elle est opératrice). Filtrer aussi la requête par
+    # ``visible_to`` (deux sous-requêtes) ne retirait rien et coûtait à chaque page.
+    contract = Contract.objects.filter(slug=slug).select_related("epci").first()
     if contract is None or not contract_abilities(request.user, contract)["view"]:
         raise Http404("Aucun contrat accessible ne porte cet identifiant.")
     return contract
