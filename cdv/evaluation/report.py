@@ -170,7 +170,11 @@ def build_payload(evaluation) -> dict:
     contract = evaluation.contract
     evidence = ev.assemble(evaluation)
     judgements = {j.question_id: j for j in Judgement.objects.filter(question__evaluation=evaluation)}
-    questionnaires = list(evaluation.questionnaires.select_related("qpv").order_by("qpv__name"))
+    questionnaires = list(
+        evaluation.questionnaires.select_related("qpv")
+        .defer(*(f"qpv__{name}" for name in ev.HEAVY_TERRITORY_FIELDS))
+        .order_by("qpv__name")
+    )
     council = res.questionnaire_results(questionnaires)
     council_by_question = res.by_question(council)
 
@@ -205,7 +209,7 @@ def build_payload(evaluation) -> dict:
     for c in (
         Commitment.objects.published()
         .filter(contract=contract, scope=CommitmentScope.QPV)
-        .prefetch_related("qpvs")
+        .prefetch_related(ev.light_qpvs())
         .only("status")
     ):
         for qpv in c.qpvs.all():
