@@ -1,15 +1,14 @@
-"""Le rapport d'évaluation en PDF et en DOCX, sa commande, ses versions figées."""
+"""Le rapport d'évaluation en PDF et en DOCX, ses versions figées. Sa commande
+(``build_evaluation_report``) : test_build_evaluation_report_command.py."""
 
 import datetime
 import io
 
 import pytest
-from django.core.management import CommandError, call_command
 from docx import Document
 
 from cdv.evaluation import documents, services
 from cdv.evaluation.enums import Criterion, EvaluationKind, ItemKind, QuestionnaireStatus
-from cdv.evaluation.models import Evaluation
 from cdv.evaluation.report import build_payload
 from cdv.monitoring.models import Meeting
 from cdv.partners.enums import PartnerKind
@@ -282,69 +281,6 @@ def test_nantes_demo_evaluation_in_both_formats(nantes):
     for question in evaluation.questions.all():
         assert flat(question.text) in text
     assert "conseil.dervallieres@example.org" not in text and "conseil.bellevue@example.org" not in text
-
-
-# --- La commande ----------------------------------------------------------------------------------
-
-
-def run(*args):
-    out = io.StringIO()
-    call_command("build_evaluation_report", *args, stdout=out)
-    return out.getvalue()
-
-
-def test_command_writes_pdf_and_docx(evaluation, pilot, tmp_path):
-    target = tmp_path / "rapport.pdf"
-    out = run("--contract", "nantes-metropole-2024-2030", "--kind", "final", "-o", str(target))
-    assert target.read_bytes().startswith(b"%PDF")
-    assert str(target) in out and documents.WORKING_DRAFT in out and "PDF" in out
-    assert JUDGEMENT in pdf_text(target.read_bytes())
-
-    services.freeze_report(user=pilot, evaluation=evaluation)
-    services.save_judgement(user=pilot, question=evaluation.questions.get(number=1), scale=2, text="Révisé.")
-    docx = tmp_path / "rapport.docx"
-    out = run(
-        "--contract", "nantes-metropole-2024-2030", "--kind", "finale", "--format", "docx", "-o", str(docx)
-    )
-    assert docx.read_bytes().startswith(b"PK") and "Version 1 figée le" in out
-    assert JUDGEMENT in docx_text(docx.read_bytes())
-
-    live = tmp_path / "travail.docx"  # le format suit l'extension
-    run("--contract", "nantes-metropole-2024-2030", "--kind", "final", "--live", "-o", str(live))
-    assert "Révisé." in docx_text(live.read_bytes())
-
-    again = tmp_path / "v1.pdf"
-    out = run(
-        "--contract", "nantes-metropole-2024-2030", "--kind", "final", "--version", "1", "-o", str(again)
-    )
-    assert "Version 1 figée le" in out and JUDGEMENT in pdf_text(again.read_bytes())
-
-
-@pytest.mark.parametrize(
-    ("args", "message"),
-    [
-        (["--contract", "inconnu", "--kind", "mid-term"], "Aucun contrat « inconnu »"),
-        (["--contract", "nantes-metropole-2024-2030", "--kind", "annuelle"], "Nature d'évaluation inconnue"),
-        (["--contract", "nantes-metropole-2024-2030", "--kind", "final"], "n'a pas d'évaluation finale"),
-        (
-            ["--contract", "nantes-metropole-2024-2030", "--kind", "mid-term", "--version", "7"],
-            "pas de version 7",
-        ),
-        (
-            ["--contract", "nantes-metropole-2024-2030", "--kind", "mid-term", "--format", "odt"],
-            "Format inconnu",
-        ),
-        (
-            ["--contract", "nantes-metropole-2024-2030", "--kind", "mid-term", "-o", "/nulle/part/r.pdf"],
-            "n'existe pas",
-        ),
-    ],
-)
-def test_command_errors_are_clear_and_french(args, message, built_world):
-    # Le contrat n'a pas d'évaluation finale : celle du monde du fichier est retirée (le temps du test).
-    Evaluation.objects.filter(pk=built_world["evaluation"].pk).delete()
-    with pytest.raises(CommandError, match=message):
-        run(*args)
 
 
 def test_texts_typed_by_people_stay_text(evaluation, pilot):
