@@ -27,16 +27,15 @@ from cdv.monitoring.enums import PUBLIC_MEETING_KINDS
 from cdv.monitoring.feedback import published_feedback
 from cdv.monitoring.models import Decision, Feedback, ProgressReport
 from cdv.plan.models import Objective
-from cdv.territories.models import Territory
+from cdv.territories.models import Territory, heavy_fields
 
 # Colonnes lourdes d'un quartier (contour, emprise, codes des communes) : le rapport n'en lit que le
 # nom et la clé. Un vrai contour pèse des dizaines de kilo-octets, relus pour chaque engagement.
-HEAVY_TERRITORY_FIELDS = ("geometry", "bbox", "commune_codes")
 
 
 def light_qpvs() -> Prefetch:
     """Les quartiers d'engagements (``prefetch_related``), sans leurs colonnes lourdes."""
-    return Prefetch("qpvs", queryset=Territory.objects.defer(*HEAVY_TERRITORY_FIELDS))
+    return Prefetch("qpvs", queryset=Territory.objects.defer(*heavy_fields()))
 
 
 def _pct(part, whole) -> Decimal | None:

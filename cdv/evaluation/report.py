@@ -16,6 +16,7 @@ from cdv.commitments.models import Commitment
 from cdv.contracts.models import headline_figure
 from cdv.monitoring.feedback import public_attribution
 from cdv.plan.models import Objective
+from cdv.territories.models import heavy_fields
 
 from . import evidence as ev
 from . import results as res
@@ -171,9 +172,7 @@ def build_payload(evaluation) -> dict:
     evidence = ev.assemble(evaluation)
     judgements = {j.question_id: j for j in Judgement.objects.filter(question__evaluation=evaluation)}
     questionnaires = list(
-        evaluation.questionnaires.select_related("qpv")
-        .defer(*(f"qpv__{name}" for name in ev.HEAVY_TERRITORY_FIELDS))
-        .order_by("qpv__name")
+        evaluation.questionnaires.select_related("qpv").defer(*heavy_fields("qpv")).order_by("qpv__name")
     )
     council = res.questionnaire_results(questionnaires)
     council_by_question = res.by_question(council)

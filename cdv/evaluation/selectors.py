@@ -3,6 +3,7 @@ plusieurs requêtes. Les vues appellent ces fonctions et affichent."""
 
 from cdv.commitments.models import Commitment
 from cdv.plan.models import Objective
+from cdv.territories.models import heavy_fields
 
 from . import abilities
 from . import evidence as ev
@@ -12,7 +13,6 @@ from .models import Amendment, Judgement
 from .report import evidence_content, item_content
 
 # Colonnes lourdes d'un quartier (contour, emprise, codes des communes) : inutiles pour un questionnaire.
-HEAVY_QPV_FIELDS = ("qpv__geometry", "qpv__bbox", "qpv__commune_codes")
 
 
 def amendments_with_changes(contract, *, member: bool) -> list:
@@ -43,7 +43,7 @@ def visible_council_results(user, evaluation, contract):
     """L'avis agrégé des questionnaires que la personne a le droit de lire (pilote, évaluateur, conseil
     citoyen du quartier) ; les autres membres ne le lisent qu'une fois l'évaluation adoptée."""
     questionnaires = list(
-        evaluation.questionnaires.select_related("qpv").defer(*HEAVY_QPV_FIELDS).order_by("qpv__name")
+        evaluation.questionnaires.select_related("qpv").defer(*heavy_fields("qpv")).order_by("qpv__name")
     )
     rights_of = abilities.questionnaire_abilities_in(user, contract)
     visible = []

@@ -9,6 +9,7 @@ from decimal import Decimal
 
 from cdv.core.figures import gap
 from cdv.territories.enums import TerritoryKind
+from cdv.territories.models import heavy_fields
 
 from . import computations
 from .charts import GapChart
@@ -46,7 +47,6 @@ class PeriodSummary:
 
 # Colonnes lourdes d'un territoire (contour GeoJSON, emprise, codes des communes) : inutiles pour
 # afficher une valeur, et coûteuses à décoder ligne à ligne.
-HEAVY_TERRITORY_FIELDS = ("territory__geometry", "territory__bbox", "territory__commune_codes")
 
 
 def with_territory(queryset):
@@ -54,7 +54,7 @@ def with_territory(queryset):
 
     Décoder le GeoJSON de chaque ligne prenait 80 % du temps d'une page de 16 000 valeurs.
     """
-    return queryset.select_related("territory").defer(*HEAVY_TERRITORY_FIELDS)
+    return queryset.select_related("territory").defer(*heavy_fields("territory"))
 
 
 def values_for(

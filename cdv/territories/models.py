@@ -36,6 +36,16 @@ class TerritoryQuerySet(models.QuerySet):
         return self.defer("geometry")
 
 
+# Champs lourds d'un territoire (contour GeoJSON, emprise, codes des communes) : une liste ou une page
+# qui n'en lit que le nom et le code les écarte (``.defer(*heavy_fields("qpv"))`` à travers une relation).
+HEAVY_FIELDS = ("geometry", "bbox", "commune_codes")
+
+
+def heavy_fields(relation: str = "") -> tuple[str, ...]:
+    prefix = f"{relation}__" if relation else ""
+    return tuple(prefix + name for name in HEAVY_FIELDS)
+
+
 class Territory(models.Model):
     kind = models.CharField("niveau", max_length=12, choices=TerritoryKind.choices, db_index=True)
     code = models.CharField(

@@ -57,6 +57,7 @@ from cdv.evaluation.models import (
 from cdv.evaluation.report import calls_content, council_for, headline_content
 from cdv.evaluation.services import EvaluationError
 from cdv.plan.models import Enjeu, Objective
+from cdv.territories.models import heavy_fields
 
 from ..forms.evaluation import (
     SCALE_CHOICES,
@@ -251,7 +252,7 @@ def _get_questionnaire(request, evaluation, code):
         Questionnaire.objects.for_evaluation(evaluation)
         .filter(qpv__code=code)
         .select_related("qpv")
-        .defer(*selectors.HEAVY_QPV_FIELDS)
+        .defer(*heavy_fields("qpv"))
         .first()
     )
     if questionnaire is None:
@@ -623,7 +624,7 @@ def questionnaire_list(request, slug, kind):
     questionnaires = list(
         Questionnaire.objects.for_evaluation(evaluation)
         .select_related("qpv")
-        .defer(*selectors.HEAVY_QPV_FIELDS)
+        .defer(*heavy_fields("qpv"))
         .annotate(
             item_count=Count("items", distinct=True),
             response_count=Count("responses", distinct=True),

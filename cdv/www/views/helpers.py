@@ -14,13 +14,14 @@ from cdv.commitments.models import Commitment
 from cdv.contracts.abilities import contract_abilities
 from cdv.contracts.models import Contract
 from cdv.partners.models import Partner
+from cdv.territories.models import heavy_fields
 
 
 def get_contract(request, slug):
     # Le droit « view » suffit : un contrat qu'il accorde est toujours dans ``visible_to(user)``
     # (public, ou la personne y a un rôle, ou elle est opératrice). Filtrer aussi la requête par
     # ``visible_to`` (deux sous-requêtes) ne retirait rien et coûtait à chaque page.
-    contract = Contract.objects.filter(slug=slug).select_related("epci").first()
+    contract = Contract.objects.filter(slug=slug).select_related("epci").defer(*heavy_fields("epci")).first()
     if contract is None or not contract_abilities(request.user, contract)["view"]:
         raise Http404("Aucun contrat accessible ne porte cet identifiant.")
     return contract
