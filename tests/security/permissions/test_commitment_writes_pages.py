@@ -12,18 +12,10 @@ from django.urls import reverse
 from cdv.commitments.enums import CommitmentStatus as S
 from cdv.commitments.models import Commitment
 from tests import factories
-from tests.worlds import built_once
 
-from .matrix_world import ACTIONS, ROLES, TARGETS, build_world, expected_allowed, log_in, state, target_of
+from .matrix_world import ACTIONS, ROLES, TARGETS, expected_allowed, log_in, state, target_of
 
 pytestmark = [pytest.mark.django_db, pytest.mark.demo]
-
-
-@pytest.fixture(scope="module")
-def world(demo_data, django_db_blocker):
-    """Bâti une fois pour le fichier (tests/worlds.py) ; chaque test annule ce qu'il écrit."""
-    with built_once(django_db_blocker):
-        yield build_world()
 
 
 def request_for(action, contract, partner, commitment):

@@ -10,16 +10,9 @@ from django.urls import reverse
 
 from tests.worlds import built_once
 
-from .matrix_world import ROLES, build_world, log_in, response_text
+from .matrix_world import ROLES, log_in, response_text
 
 pytestmark = [pytest.mark.django_db, pytest.mark.demo]
-
-
-@pytest.fixture(scope="module")
-def world(demo_data, django_db_blocker):
-    """Bâti une fois pour le fichier (tests/worlds.py) ; chaque test annule ce qu'il écrit."""
-    with built_once(django_db_blocker):
-        yield build_world()
 
 
 FEEDBACK_SECRET = "Retour en attente Ornithorynque"

@@ -21,16 +21,9 @@ from cdv.commitments.models import Commitment
 from tests import factories
 from tests.worlds import built_once
 
-from .matrix_world import ROLES, TARGETS, build_world, log_in, response_text, target_of
+from .matrix_world import ROLES, TARGETS, log_in, response_text, target_of
 
 pytestmark = [pytest.mark.django_db, pytest.mark.demo]
-
-
-@pytest.fixture(scope="module")
-def world(demo_data, django_db_blocker):
-    """Bâti une fois pour le fichier (tests/worlds.py) ; chaque test annule ce qu'il écrit."""
-    with built_once(django_db_blocker):
-        yield build_world()
 
 
 # Des marques propres à chaque cible : une liste du contrat montre les objets de plusieurs cibles.
