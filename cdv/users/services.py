@@ -206,6 +206,9 @@ def create_api_token(*, user: User, name: str) -> tuple[ApiToken, str]:
     return token, key
 
 
+API_TOKEN_USE_PRECISION = timedelta(minutes=1)
+
+
 def user_for_api_key(key: str) -> User | None:
     token = (
         ApiToken.objects.select_related("user")
@@ -214,7 +217,11 @@ def user_for_api_key(key: str) -> User | None:
     )
     if token is None:
         return None
-    ApiToken.objects.filter(pk=token.pk).update(last_used_at=timezone.now())
+    # « Dernière utilisation » à la minute près : un script qui enchaîne les lectures n'écrit pas en
+    # base à chaque appel (sous SQLite, chaque écriture prend le verrou de toute la base).
+    now = timezone.now()
+    if token.last_used_at is None or now - token.last_used_at >= API_TOKEN_USE_PRECISION:
+        ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
     return token.user
 
 

@@ -184,3 +184,26 @@ def test_api_token_is_created_once_from_my_space_and_can_be_revoked(client, edit
     assert key not in token.key_hash
     client.post(reverse("www:my_space"), {"token_action": "revoke", "token": token.pk})
     assert anonymous.get(BASE, HTTP_AUTHORIZATION=f"Bearer {key}").status_code == 401
+
+
+def test_a_token_last_use_is_written_to_the_minute_not_at_every_call(client, editor):
+    """La dernière utilisation d'un jeton se lit à la minute près : des appels rapprochés ne
+    réécrivent pas la ligne du jeton ; un appel une minute plus tard, si."""
+    import datetime
+
+    from django.utils import timezone
+
+    token, key = create_api_token(user=editor, name="script")
+    headers = {"HTTP_AUTHORIZATION": f"Bearer {key}"}
+    assert client.get(BASE, **headers).status_code == 200
+    token.refresh_from_db()
+    first = token.last_used_at
+    assert first is not None and timezone.now() - first < datetime.timedelta(seconds=30)
+    assert client.get(BASE, **headers).status_code == 200
+    token.refresh_from_db()
+    assert token.last_used_at == first
+    earlier = first - datetime.timedelta(minutes=1)
+    type(token).objects.filter(pk=token.pk).update(last_used_at=earlier)
+    assert client.get(BASE, **headers).status_code == 200
+    token.refresh_from_db()
+    assert token.last_used_at > earlier + datetime.timedelta(seconds=30)
