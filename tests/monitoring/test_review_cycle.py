@@ -30,6 +30,7 @@ from cdv.notifications.models import SentReminder
 from cdv.partners.models import Partner
 from cdv.users.enums import Role
 from tests import factories
+from tests.security.permissions.matrix_world import role_users
 from tests.worlds import built_once, fresh_copy, remove_demo_reviews
 
 # Ces tests ouvrent leurs propres campagnes de suivi sur le contrat de Nantes : leur monde (plus bas)
@@ -68,25 +69,7 @@ def world(built_world):
 
 
 def _build_world(nantes):
-    other_contract = factories.ContractFactory(slug="autre-contrat")
-    factories.EnjeuFactory(contract=other_contract, number=1)
-    partner_a = factories.PartnerFactory(name="Partenaire A")
-    partner_b = factories.PartnerFactory(name="Partenaire B")
-    for contract in (nantes, other_contract):
-        for partner in (partner_a, partner_b):
-            factories.SignatoryFactory(contract=contract, partner=partner)
-    specs = {
-        "pilot": (nantes, None, Role.PILOT),
-        "editor_a": (nantes, partner_a, Role.EDITOR),
-        "editor_b": (nantes, partner_b, Role.EDITOR),
-        "reader_a": (nantes, partner_a, Role.READER),
-        "council": (nantes, partner_b, Role.COUNCIL_MEMBER),
-        "evaluator": (nantes, None, Role.EVALUATOR),
-        "pilot_other": (other_contract, None, Role.PILOT),
-    }
-    users = {"anonymous": None}
-    for name, (contract, partner, role) in specs.items():
-        users[name] = factories.MembershipFactory(contract=contract, partner=partner, role=role).user
+    other_contract, partner_a, partner_b, users = role_users(nantes)
     # Des quartiers sans engagement de démonstration : les comptes par quartier ne dépendent que d'ici.
     qpvs = list(nantes.qpvs.exclude(commitments__contract=nantes).order_by("name")[:3])
     commitments = {

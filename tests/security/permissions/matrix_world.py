@@ -40,19 +40,17 @@ ACTIONS = {
 }
 
 
-def build_world():
-    from cdv.contracts.models import Contract
-
-    nantes = Contract.objects.get(slug="nantes-metropole-2024-2030")
+def role_users(nantes):
+    """Un autre contrat, deux partenaires A et B signataires des deux, et un compte par rôle de
+    ``ROLES`` qui a une appartenance (plus « anonymous ») : (autre contrat, A, B, comptes). Partagé
+    par les matrices des droits et celle du suivi annuel (tests/monitoring/test_review_cycle.py)."""
     other_contract = factories.ContractFactory(slug="autre-contrat")
-    other_contract.qpvs.add(*nantes.qpvs.all()[:2])
     factories.EnjeuFactory(contract=other_contract, number=1)
     partner_a = factories.PartnerFactory(name="Partenaire A")
     partner_b = factories.PartnerFactory(name="Partenaire B")
     for contract in (nantes, other_contract):
         for partner in (partner_a, partner_b):
             factories.SignatoryFactory(contract=contract, partner=partner)
-    users = {"anonymous": None}
     specs = {
         "pilot": (nantes, None, Role.PILOT),
         "editor_a": (nantes, partner_a, Role.EDITOR),
@@ -62,8 +60,18 @@ def build_world():
         "evaluator": (nantes, None, Role.EVALUATOR),
         "pilot_other": (other_contract, None, Role.PILOT),
     }
+    users = {"anonymous": None}
     for name, (contract, partner, role) in specs.items():
         users[name] = factories.MembershipFactory(contract=contract, partner=partner, role=role).user
+    return other_contract, partner_a, partner_b, users
+
+
+def build_world():
+    from cdv.contracts.models import Contract
+
+    nantes = Contract.objects.get(slug="nantes-metropole-2024-2030")
+    other_contract, partner_a, partner_b, users = role_users(nantes)
+    other_contract.qpvs.add(*nantes.qpvs.all()[:2])
     users["operator"] = factories.UserFactory(is_superuser=True, is_staff=True)
     # Lecture inter-contrats d'un État qui signe Nantes seul : la vue de l'État, rien de non publié.
     state = factories.PartnerFactory(name="État signataire", kind="ETAT")
