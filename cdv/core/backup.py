@@ -21,6 +21,7 @@ import datetime
 import hashlib
 import json
 import os
+import pkgutil
 import platform
 import re
 import shutil
@@ -30,9 +31,11 @@ import tarfile
 import tempfile
 import tomllib
 from dataclasses import dataclass, field
+from importlib import import_module
 from pathlib import Path
 
 import django
+from django.apps import apps
 from django.conf import settings
 from django.core.files import File
 from django.core.files.storage import default_storage
@@ -116,9 +119,32 @@ def applied_migrations(alias: str = "default") -> list[str]:
 
 
 def known_migrations() -> set[str]:
-    from django.db.migrations.loader import MigrationLoader
+    """« app.nom » de chaque migration du code, lue sur les noms de fichiers comme le fait
+    ``MigrationLoader.load_disk``, sans importer les migrations : la restauration n'a besoin que
+    des noms (les importer toutes chargeait aussi shapely et numpy, près d'une seconde)."""
+    from django.db.migrations.loader import MIGRATIONS_MODULE_NAME, MigrationLoader
 
-    return {f"{app}.{name}" for app, name in MigrationLoader(None, ignore_no_migrations=True).disk_migrations}
+    known = set()
+    for app_config in apps.get_app_configs():
+        module_name, explicit = MigrationLoader.migrations_module(app_config.label)
+        if module_name is None:
+            continue
+        try:
+            module = import_module(module_name)
+        except ModuleNotFoundError as error:
+            if explicit or MIGRATIONS_MODULE_NAME in (error.name or "").split("."):
+                continue
+            raise
+        path = getattr(module, "__path__", None)
+        # Pas un paquet (migrations.py), ou dossier vide (paquet d'espace de noms) : aucune migration.
+        if path is None or (getattr(module, "__file__", None) is None and not isinstance(path, list)):
+            continue
+        known.update(
+            f"{app_config.label}.{name}"
+            for _, name, is_pkg in pkgutil.iter_modules(path)
+            if not is_pkg and name[0] not in "_~"
+        )
+    return known
 
 
 def media_storage():
@@ -576,7 +602,8 @@ def restore_backup(
                 f"{ENGINE_LABELS[engine]}. Restaurez-la dans une base {source}, puis passez d'un moteur "
                 "à l'autre avec dumpdata/loaddata (voir docs/operations.md, « Changer de moteur »)."
             )
-        unknown = [m for m in manifest.get("migrations", []) if m not in known_migrations()]
+        known = known_migrations()
+        unknown = [m for m in manifest.get("migrations", []) if m not in known]
         if unknown:
             raise BackupError(
                 "La sauvegarde vient d'une version plus récente de la plateforme "
@@ -615,5 +642,5 @@ def restore_backup(
         if include_media and manifest.get("media_included", True):
             result.media_files = _restore_media(workdir / MEDIA_PREFIX.rstrip("/"), storage)
     applied = set(applied_migrations(alias))
-    result.pending_migrations = sorted(known_migrations() - applied)
+    result.pending_migrations = sorted(known - applied)
     return result

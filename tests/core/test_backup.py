@@ -1,12 +1,20 @@
 """Sauvegarde et restauration (`manage.py backup`, `restore`) : l'aller-retour rend chaque table intacte.
 
-Les commandes tournent dans des sous-processus, contre des bases à part :
+Les commandes tournent contre des bases à part, réglées comme le serait une autre instance :
 
 - SQLite : la base de la session de tests (données de référence et démonstration) est
   copiée dans un fichier ; on la sauvegarde, on restaure l'archive dans un fichier neuf, puis on
   compare chaque table ligne à ligne (nombre de lignes et empreinte des lignes triées) ;
 - PostgreSQL (quand la suite tourne sur PostgreSQL) : la base de test est sauvegardée par pg_dump,
   restaurée dans une seconde base créée pour l'occasion, et comparée de même.
+
+La commande réelle (``manage.py`` dans un autre processus) fait la sauvegarde commune, la
+restauration dans une base vide et le refus d'écraser une base non vide (code de sortie non nul,
+message sur la sortie d'erreur). Les autres cas appellent les mêmes commandes dans ce processus
+(``call_command``, dans ``instance``), avec les réglages que ``manage.py`` prendrait des mêmes
+variables d'environnement (config/settings/base.py) : un refus y est la ``CommandError`` dont
+``manage.py`` écrit le message avant de sortir en erreur. Chaque sous-processus coûte le démarrage
+de Python et de Django (≈ 1 s).
 """
 
 import hashlib
@@ -18,13 +26,19 @@ import sqlite3
 import subprocess
 import sys
 import tarfile
+from contextlib import contextmanager
 from pathlib import Path
 from types import SimpleNamespace
+from unittest import mock
 
 import pytest
 from django.conf import settings
-from django.db import connection
+from django.core.management import CommandError, call_command
+from django.db import DEFAULT_DB_ALIAS, connection, connections
+from django.db.utils import load_backend
+from django.test import override_settings
 
+from config.settings.base import backup_storage_from_env, database_from_env, default_storage_from_env
 from tests.sqlite_files import copy_session_database
 
 ROOT = Path(settings.BASE_DIR)
@@ -55,6 +69,45 @@ def manage(
     if check and result.returncode != 0:
         raise AssertionError(f"manage.py {' '.join(args)} : code {result.returncode}\n{result.stderr}")
     return result
+
+
+@contextmanager
+def instance(*, database_url: str, media_root: Path, env=None):
+    """Ce processus réglé comme ``manage(…)`` règle le sous-processus : base ``database_url``,
+    dossier de fichiers ``media_root``, stockages (fichiers, sauvegardes) des variables ``env``. La
+    base et les stockages sont ceux que config/settings/base.py tire de ces variables ; la base de
+    la session de tests est remise en place à la fin."""
+    variables = {**(env or {}), "DATABASE_URL": database_url, "MEDIA_ROOT": str(media_root)}
+    with mock.patch.dict(os.environ, variables):
+        database = connections.configure_settings({DEFAULT_DB_ALIAS: database_from_env()})[DEFAULT_DB_ALIAS]
+        storages = {
+            **settings.STORAGES,
+            "default": default_storage_from_env(),
+            "backups": backup_storage_from_env(),
+        }
+        wrapper = load_backend(database["ENGINE"]).DatabaseWrapper(database, DEFAULT_DB_ALIAS)
+        original = connections[DEFAULT_DB_ALIAS]
+        connections[DEFAULT_DB_ALIAS] = wrapper
+        try:
+            with override_settings(MEDIA_ROOT=Path(media_root), STORAGES=storages):
+                yield
+        finally:
+            wrapper.close()
+            connections[DEFAULT_DB_ALIAS] = original
+
+
+@pytest.fixture
+def command(django_db_blocker):
+    """``command(*args, database_url=…, media_root=…, env=…)`` : la commande ``manage.py`` dans ce
+    processus (``instance``) ; renvoie sa sortie. Un refus lève la ``CommandError`` de la commande."""
+
+    def run(*args, database_url: str, media_root: Path, env=None) -> str:
+        out = io.StringIO()
+        with django_db_blocker.unblock(), instance(database_url=database_url, media_root=media_root, env=env):
+            call_command(*args, stdout=out, stderr=io.StringIO())
+        return out.getvalue()
+
+    return run
 
 
 @pytest.fixture(scope="module")
@@ -148,7 +201,9 @@ def test_sqlite_backup_then_restore_into_empty_database_is_identical(sqlite_back
 
 
 @only_sqlite
-def test_restore_refuses_a_non_empty_database_without_force(sqlite_backup, copy_test_database, tmp_path):
+def test_restore_refuses_a_non_empty_database_without_force(
+    sqlite_backup, copy_test_database, command, tmp_path
+):
     source, archive = sqlite_backup.source, sqlite_backup.archive
     media = tmp_path / "media"
     media.mkdir()
@@ -166,13 +221,14 @@ def test_restore_refuses_a_non_empty_database_without_force(sqlite_backup, copy_
     assert "la base n'est pas vide" in refused.stderr and "--force" in refused.stderr
     assert sqlite_snapshot(target) == before
 
-    manage("restore", str(archive), "--force", database_url=f"sqlite:///{target}", media_root=media)
+    command("restore", str(archive), "--force", database_url=f"sqlite:///{target}", media_root=media)
     assert sqlite_snapshot(target) == sqlite_snapshot(source)
 
 
 def rewrite_archive(source: Path, target: Path, change) -> None:
-    """Recopie l'archive en passant chaque membre (nom, octets) par ``change``."""
-    with tarfile.open(source) as tar_in, tarfile.open(target, "w:gz") as tar_out:
+    """Recopie l'archive en passant chaque membre (nom, octets) par ``change`` (compression la plus
+    rapide : la restauration lit n'importe quel niveau)."""
+    with tarfile.open(source) as tar_in, tarfile.open(target, "w:gz", compresslevel=1) as tar_out:
         for member in tar_in.getmembers():
             data = tar_in.extractfile(member).read()
             name, data = change(member.name, data)
@@ -182,21 +238,22 @@ def rewrite_archive(source: Path, target: Path, change) -> None:
 
 
 @only_sqlite
-def test_restore_refuses_an_altered_archive_and_another_engine(sqlite_backup, tmp_path):
+def test_restore_refuses_an_altered_archive_and_another_engine(sqlite_backup, command, tmp_path):
     media, archive = sqlite_backup.media, sqlite_backup.archive
     target, target_media = tmp_path / "target.sqlite3", tmp_path / "media-target"
 
-    checked = manage("restore", str(archive), "--check", database_url=f"sqlite:///{target}", media_root=media)
-    assert "Archive intacte" in checked.stdout
+    checked = command(
+        "restore", str(archive), "--check", database_url=f"sqlite:///{target}", media_root=media
+    )
+    assert "Archive intacte" in checked
 
     altered = tmp_path / "alteree.tar.gz"
     rewrite_archive(
         archive, altered, lambda name, data: (name, b"%PDF-1.4 autre" if name.endswith(".pdf") else data)
     )
-    refused = manage(
-        "restore", str(altered), database_url=f"sqlite:///{target}", media_root=target_media, check=False
-    )
-    assert refused.returncode != 0 and "Empreinte SHA-256 différente" in refused.stderr
+    with pytest.raises(CommandError) as refused:
+        command("restore", str(altered), database_url=f"sqlite:///{target}", media_root=target_media)
+    assert "Empreinte SHA-256 différente" in str(refused.value)
 
     def pretend_postgres(name, data):
         if name == "database.sqlite3":
@@ -210,11 +267,10 @@ def test_restore_refuses_an_altered_archive_and_another_engine(sqlite_backup, tm
 
     other = tmp_path / "postgres.tar.gz"
     rewrite_archive(archive, other, pretend_postgres)
-    refused = manage(
-        "restore", str(other), database_url=f"sqlite:///{target}", media_root=target_media, check=False
-    )
-    assert refused.returncode != 0 and "vient d'une base PostgreSQL" in refused.stderr
-    assert "dumpdata" in refused.stderr
+    with pytest.raises(CommandError) as refused:
+        command("restore", str(other), database_url=f"sqlite:///{target}", media_root=target_media)
+    assert "vient d'une base PostgreSQL" in str(refused.value)
+    assert "dumpdata" in str(refused.value)
     assert not target_media.exists()  # rien n'a été écrit
 
 
@@ -302,7 +358,7 @@ def test_postgresql_backup_then_restore_into_empty_database_is_identical(db, tmp
 
 @pytest.fixture(scope="module")
 def s3_server(tmp_path_factory):
-    """Un émulateur S3 local (moto en mode serveur, sur 127.0.0.1) que les sous-processus joignent ;
+    """Un émulateur S3 local (moto en mode serveur, sur 127.0.0.1) que les commandes joignent ;
     un pour le module : chaque test y crée ses propres seaux, aux noms distincts."""
     import socket
     import time
@@ -356,7 +412,9 @@ def bucket_objects(client, bucket: str) -> dict[str, bytes]:
 
 
 @only_sqlite
-def test_backup_and_restore_cover_every_object_of_the_s3_storage(copy_test_database, tmp_path, s3_server):
+def test_backup_and_restore_cover_every_object_of_the_s3_storage(
+    copy_test_database, command, tmp_path, s3_server
+):
     client, s3_env = s3_server
     source = tmp_path / "source.sqlite3"
     copy_test_database(source)
@@ -373,9 +431,9 @@ def test_backup_and_restore_cover_every_object_of_the_s3_storage(copy_test_datab
     write_media(local)
     archive = tmp_path / "sauvegarde.tar.gz"
 
-    def run(*args, bucket, database, check=True):
+    def run(*args, bucket, database):
         env = {**s3_env, "AWS_STORAGE_BUCKET_NAME": bucket}
-        return manage(*args, database_url=f"sqlite:///{database}", media_root=local, check=check, env=env)
+        return command(*args, database_url=f"sqlite:///{database}", media_root=local, env=env)
 
     run("backup", "-o", str(archive), bucket="source", database=source)
     manifest = archive_manifest(archive)
@@ -389,16 +447,16 @@ def test_backup_and_restore_cover_every_object_of_the_s3_storage(copy_test_datab
     client.create_bucket(Bucket="restored")
     restored = tmp_path / "restored.sqlite3"
     result = run("restore", str(archive), bucket="restored", database=restored)
-    assert "fichiers téléversés restaurés : 4" in result.stdout
+    assert "fichiers téléversés restaurés : 4" in result
     assert bucket_objects(client, "restored") == objects
     assert sqlite_snapshot(restored) == sqlite_snapshot(source)
 
     # Un seau déjà rempli n'est pas écrasé sans --force ; avec --force, il est remplacé.
     client.put_object(Bucket="restored", Key="autre/instance.txt", Body=b"autre")
     again = tmp_path / "again.sqlite3"
-    refused = run("restore", str(archive), bucket="restored", database=again, check=False)
-    assert refused.returncode != 0
-    assert "le seau S3 restored n'est pas vide" in refused.stderr and "--force" in refused.stderr
+    with pytest.raises(CommandError) as refused:
+        run("restore", str(archive), bucket="restored", database=again)
+    assert "le seau S3 restored n'est pas vide" in str(refused.value) and "--force" in str(refused.value)
     assert "autre/instance.txt" in bucket_objects(client, "restored")
     run("restore", str(archive), "--force", bucket="restored", database=again)
     assert bucket_objects(client, "restored") == objects
@@ -409,7 +467,9 @@ def test_backup_and_restore_cover_every_object_of_the_s3_storage(copy_test_datab
 
 
 @only_sqlite
-def test_backup_archives_go_to_their_own_bucket_and_restore_from_it(copy_test_database, tmp_path, s3_server):
+def test_backup_archives_go_to_their_own_bucket_and_restore_from_it(
+    copy_test_database, command, tmp_path, s3_server, monkeypatch
+):
     """« backup --stockage » range l'archive dans le seau des sauvegardes (BACKUP_BUCKET_NAME), pas
     sur le disque de la machine qui l'a faite ; « restore --stockage » la reprend de là, depuis
     n'importe quelle machine."""
@@ -421,8 +481,9 @@ def test_backup_archives_go_to_their_own_bucket_and_restore_from_it(copy_test_da
     client.put_object(Bucket="fichiers", Key="bilans/piece.pdf", Body=b"%PDF-1.4 piece\n")
     workdir = tmp_path / "machine-a"
     workdir.mkdir()
+    monkeypatch.chdir(workdir)  # la machine où la commande tourne
 
-    def run(*args, bucket, database, check=True):
+    def run(*args, bucket, database):
         env = {
             **s3_env,
             "AWS_STORAGE_BUCKET_NAME": bucket,
@@ -431,10 +492,11 @@ def test_backup_archives_go_to_their_own_bucket_and_restore_from_it(copy_test_da
         }
         database_url = f"sqlite:///{database}"
         media = tmp_path / "media-local"
-        return manage(*args, database_url=database_url, media_root=media, check=check, env=env, cwd=workdir)
+        return command(*args, database_url=database_url, media_root=media, env=env)
 
-    refused = run("backup", "--stockage", "-o", "x.tar.gz", bucket="fichiers", database=source, check=False)
-    assert refused.returncode != 0 and "pas les deux" in refused.stderr
+    with pytest.raises(CommandError) as refused:
+        run("backup", "--stockage", "-o", "x.tar.gz", bucket="fichiers", database=source)
+    assert "pas les deux" in str(refused.value)
 
     run("backup", "--stockage", bucket="fichiers", database=source)
     assert list(workdir.iterdir()) == []  # rien sur le disque de la machine
@@ -445,13 +507,12 @@ def test_backup_archives_go_to_their_own_bucket_and_restore_from_it(copy_test_da
         "bilans/piece.pdf"
     ]
 
-    missing = run(
-        "restore", "--stockage", "absente.tar.gz", bucket="fichiers-restaures", database=source, check=False
-    )
-    assert missing.returncode != 0 and "Aucune archive « absente.tar.gz »" in missing.stderr
+    with pytest.raises(CommandError) as missing:
+        run("restore", "--stockage", "absente.tar.gz", bucket="fichiers-restaures", database=source)
+    assert "Aucune archive « absente.tar.gz »" in str(missing.value)
 
     restored = tmp_path / "restored.sqlite3"
     result = run("restore", "--stockage", names[0], bucket="fichiers-restaures", database=restored)
-    assert "fichiers téléversés restaurés : 1" in result.stdout
+    assert "fichiers téléversés restaurés : 1" in result
     assert bucket_objects(client, "fichiers-restaures") == {"bilans/piece.pdf": b"%PDF-1.4 piece\n"}
     assert sqlite_snapshot(restored) == sqlite_snapshot(source)
