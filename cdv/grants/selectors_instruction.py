@@ -160,21 +160,42 @@ def queue_counts(applications) -> dict[str, int]:
 
 def application_for_instruction(queryset: QuerySet) -> QuerySet:
     """Tout ce que montre la page d'instruction d'un dossier, en un nombre fixe de requêtes."""
+    return application_for_rights(queryset).prefetch_related(*instruction_page_lookups())
+
+
+def application_for_rights(queryset: QuerySet) -> QuerySet:
+    """Le dossier et ce que lisent ses droits (``application_abilities``, ``funder_line_abilities`` :
+    l'appel, les quartiers, les lignes des financeurs) ; le reste de la page d'instruction,
+    ``instruction_page_lookups()``, se précharge une fois les droits accordés."""
     return queryset.select_related(
         "call__contract", "partner", "enjeu", "objective", "action", "submitted_by"
     ).prefetch_related(
         "qpvs",
+        Prefetch("funder_lines", queryset=FunderLine.objects.select_related("funder__partner", "updated_by")),
+    )
+
+
+def opinions_lookup() -> Prefetch:
+    return Prefetch("quartier_opinions", queryset=QuartierOpinion.objects.select_related("qpv", "author"))
+
+
+def scores_lookup() -> Prefetch:
+    return Prefetch("scores", queryset=Score.objects.select_related("criterion", "author"))
+
+
+def instruction_page_lookups() -> list:
+    """Les préchargements de la page d'instruction (et du PDF) que les droits ne lisent pas."""
+    return [
         "budget_lines",
         "call__criteria",
-        Prefetch("funder_lines", queryset=FunderLine.objects.select_related("funder__partner", "updated_by")),
-        Prefetch("quartier_opinions", queryset=QuartierOpinion.objects.select_related("qpv", "author")),
-        Prefetch("scores", queryset=Score.objects.select_related("criterion", "author")),
+        opinions_lookup(),
+        scores_lookup(),
         Prefetch(
             "info_requests",
             queryset=InfoRequest.objects.select_related("funder__partner", "asked_by", "answered_by"),
         ),
         Prefetch("events", queryset=ApplicationEvent.objects.select_related("actor", "funder__partner")),
-    )
+    ]
 
 
 @dataclass

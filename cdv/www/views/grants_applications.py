@@ -60,7 +60,6 @@ def _application_queryset(contract, year):
         .prefetch_related(
             Prefetch("funder_lines", FunderLine.objects.select_related("funder__partner")),
             "qpvs",
-            "budget_lines",
         )
     )
 
@@ -75,6 +74,7 @@ def _get_application(request, slug, year, pk, ability="view"):
         ability,
         missing="Aucun dossier visible de cet appel ne porte ce numéro.",
         forbidden="Vous ne pouvez pas faire cela sur ce dossier.",
+        then_prefetch=["budget_lines"],  # les droits ne lisent pas le budget
     )
     return contract, application, rights
 

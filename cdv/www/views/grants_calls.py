@@ -6,7 +6,7 @@ piloter). Les écritures passent par ``cdv.grants.services.calls``."""
 
 from django.contrib import messages
 from django.db import transaction
-from django.db.models import Prefetch
+from django.db.models import Prefetch, prefetch_related_objects
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -41,15 +41,17 @@ from .helpers import add_service_errors, confirmed_act, get_contract, require
 FORBIDDEN = "Seul le pilote du contrat monte l'appel à projets."
 
 
-def get_call(request, contract, year, ability="view", queryset=None):
-    """L'appel ``year`` du contrat et les droits de la personne : invisible → 404, acte refusé → 403."""
-    queryset = queryset if queryset is not None else Call.objects.all()
-    call = queryset.for_contract(contract).filter(year=year).first()
+def get_call(request, contract, year, ability="view", then_prefetch=()):
+    """L'appel ``year`` du contrat et les droits de la personne : invisible → 404, acte refusé → 403.
+    ``then_prefetch`` : ce que lit la page, préchargé une fois les droits accordés."""
+    call = Call.objects.for_contract(contract).filter(year=year).first()
     rights = call_abilities(request.user, call) if call is not None else None
     if rights is None or not rights["view"]:
         raise Http404("Aucun appel à projets de ce contrat pour cette année.")
     require(rights[ability], FORBIDDEN)
     call.contract = contract
+    if then_prefetch:
+        prefetch_related_objects([call], *then_prefetch)
     return call, rights
 
 
@@ -338,15 +340,15 @@ def call_drafts(request, slug, year):
 @require_http_methods(["GET"])
 def call_page(request, slug, year):
     contract = get_contract(request, slug)
-    queryset = Call.objects.prefetch_related(
+    page = [
         Prefetch("funders", queryset=CallFunder.objects.select_related("partner")),
         "required_documents",
         "criteria",
         "eligible_enjeux",
         Prefetch("eligible_objectives", queryset=Objective.objects.select_related("enjeu")),
         "eligible_qpvs",
-    )
-    call, rights = get_call(request, contract, year, "view", queryset=queryset)
+    ]
+    call, rights = get_call(request, contract, year, "view", then_prefetch=page)
     funders = list(call.funders.all())
     qpvs = list(call.eligible_qpvs.all()) or list(contract.qpvs.only("pk", "name", "code").order_by("name"))
     applicant_partners = []

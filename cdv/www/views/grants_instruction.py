@@ -39,13 +39,7 @@ def _call(request, slug, year, ability: str | None = "view"):
     """L'appel de l'année pour qui le voit ou prend part à son instruction (404 sinon), et ses
     droits ; ``ability`` (si donné) doit être accordé (403 sinon)."""
     contract = get_contract(request, slug)
-    call = (
-        Call.objects.for_contract(contract)
-        .filter(year=year)
-        .select_related("contract")
-        .prefetch_related("funders__partner")
-        .first()
-    )
+    call = Call.objects.for_contract(contract).filter(year=year).select_related("contract").first()
     if call is None:
         raise Http404("Aucun appel à projets de ce contrat pour cette année.")
     rights = call_abilities(request.user, call)
@@ -56,22 +50,25 @@ def _call(request, slug, year, ability: str | None = "view"):
     return contract, call, rights
 
 
-def _application(request, call, pk, ability="view_instruction"):
+def _application(request, call, pk, ability="view_instruction", then_prefetch=()):
+    """Le dossier et ses droits (404, 403 comme ``get_in_contract``) ; ``then_prefetch`` : ce que
+    la page lit en plus de ce que lisent les droits, préchargé une fois les droits accordés."""
     return get_in_contract(
         request,
-        selectors.application_for_instruction(Application.objects.filter(call=call)),
+        selectors.application_for_rights(Application.objects.filter(call=call)),
         pk,
         application_abilities,
         ability,
         missing="Aucun dossier de cet appel ne porte ce numéro.",
         forbidden="Vous ne pouvez pas faire cela sur ce dossier.",
+        then_prefetch=then_prefetch,
     )
 
 
 @login_required
 def queue(request, slug, year):
     contract, call, _ = _call(request, slug, year, "view_queue")
-    funders = list(call.funders.all())
+    funders = list(call.funders.select_related("partner"))
     form = QueueFilterForm(
         request.GET or None,
         funders=funders,
@@ -148,7 +145,7 @@ def _opinion_targets(request, application):
 @login_required
 def application_instruction(request, slug, year, pk):
     contract, call, _ = _call(request, slug, year)
-    application, rights = _application(request, call, pk)
+    application, rights = _application(request, call, pk, then_prefetch=selectors.instruction_page_lookups())
     today = timezone.localdate()
     lines = [
         {
@@ -268,7 +265,7 @@ def funder_line_edit(request, slug, year, pk, line_pk):
 @require_http_methods(["GET", "POST"])
 def quartier_opinion(request, slug, year, pk):
     contract, call, _ = _call(request, slug, year)
-    application, _ = _application(request, call, pk, "give_opinion")
+    application, _ = _application(request, call, pk, "give_opinion", [selectors.opinions_lookup()])
     targets = _opinion_targets(request, application)
     require(bool(targets), "Vous ne donnez d'avis pour aucun quartier de ce dossier.")
     existing = {(o.qpv_id, o.kind): o for o in application.quartier_opinions.all()}
@@ -334,7 +331,7 @@ def quartier_opinion(request, slug, year, pk):
 @require_http_methods(["GET", "POST"])
 def scores_edit(request, slug, year, pk):
     contract, call, _ = _call(request, slug, year)
-    application, _ = _application(request, call, pk, "score")
+    application, _ = _application(request, call, pk, "score", [selectors.scores_lookup()])
     criteria = list(call.criteria.all())
     if not criteria:
         raise Http404("Cet appel n'a pas de grille de notation.")
@@ -409,7 +406,7 @@ def request_info(request, slug, year, pk):
 @login_required
 def application_pdf(request, slug, year, pk):
     contract, call, _ = _call(request, slug, year)
-    application, _ = _application(request, call, pk, "download_pdf")
+    application, _ = _application(request, call, pk, "download_pdf", selectors.instruction_page_lookups())
     content = build_application_pdf(application)
     response = HttpResponse(content, content_type="application/pdf")
     name = application.number or f"brouillon-{application.pk}"

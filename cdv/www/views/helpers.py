@@ -6,6 +6,7 @@ la personne, donne 404 ; un objet visible mais une action interdite donne 403.
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import prefetch_related_objects
 from django.http import Http404
 from django.shortcuts import get_object_or_404
 
@@ -35,14 +36,21 @@ def get_partner(contract, partner_slug):
     return partner
 
 
-def get_in_contract(request, queryset, pk, rights_of, ability="view", *, missing: str, forbidden: str):
+def get_in_contract(
+    request, queryset, pk, rights_of, ability="view", *, missing: str, forbidden: str, then_prefetch=()
+):
     """L'objet ``pk`` de ``queryset`` (déjà restreint au contrat de l'URL) et ce que la personne peut
-    en faire : absent ou invisible → 404 (``missing``), visible mais ``ability`` refusée → 403."""
+    en faire : absent ou invisible → 404 (``missing``), visible mais ``ability`` refusée → 403.
+
+    ``queryset`` précharge ce que lit ``rights_of`` ; ``then_prefetch`` (préchargements de la page)
+    n'est fait qu'une fois les droits accordés : un refus ne les paie pas."""
     obj = queryset.filter(pk=pk).first()
     rights = rights_of(request.user, obj) if obj is not None else None
     if rights is None or not rights["view"]:
         raise Http404(missing)
     require(rights[ability], forbidden)
+    if then_prefetch:
+        prefetch_related_objects([obj], *then_prefetch)
     return obj, rights
 
 
