@@ -39,6 +39,7 @@ from cdv.grants.models import (
     Payment,
     PaymentInstalment,
 )
+from cdv.grants.selectors_instruction import qpvs_lookup
 from cdv.grants.services import applications as services
 from cdv.partners.models import Partner
 from cdv.plan.models import Action, Enjeu
@@ -315,7 +316,7 @@ def visible_application_queryset(user, call):
         applications.filter(allowed)
         .select_related("call", "partner", "enjeu", "objective__enjeu", "action", "final_report")
         .prefetch_related(
-            "qpvs",
+            qpvs_lookup(),
             Prefetch(
                 "funder_lines",
                 queryset=FunderLine.objects.select_related("funder__partner", "act")

@@ -32,6 +32,8 @@ from django.db.models import (
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from cdv.territories.models import Territory, heavy_fields
+
 from .abilities import visible_applications
 from .enums import DECIDED_LINE_STATUSES, LineStatus
 from .models import (
@@ -142,7 +144,7 @@ def queue(
     return (
         queryset.select_related("partner", "enjeu", "call")
         .prefetch_related(
-            "qpvs",
+            qpvs_lookup(),
             Prefetch("funder_lines", queryset=FunderLine.objects.select_related("funder__partner")),
         )
         .order_by("number", "pk")
@@ -170,9 +172,15 @@ def application_for_rights(queryset: QuerySet) -> QuerySet:
     return queryset.select_related(
         "call__contract", "partner", "enjeu", "objective", "action", "submitted_by"
     ).prefetch_related(
-        "qpvs",
+        qpvs_lookup(),
         Prefetch("funder_lines", queryset=FunderLine.objects.select_related("funder__partner", "updated_by")),
     )
+
+
+def qpvs_lookup() -> Prefetch:
+    """Les quartiers d'un dossier, sans leurs champs lourds (contour GeoJSON, emprise, communes) :
+    droits, pages, PDF et API n'en lisent que l'identifiant, le nom et le code."""
+    return Prefetch("qpvs", queryset=Territory.objects.defer(*heavy_fields()))
 
 
 def opinions_lookup() -> Prefetch:

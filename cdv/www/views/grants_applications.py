@@ -26,6 +26,7 @@ from cdv.grants.models import (
     PartnerDocument,
 )
 from cdv.grants.receipts import build_receipt_pdf, receipt_filename
+from cdv.grants.selectors_instruction import qpvs_lookup
 from cdv.grants.services import applications as services
 from cdv.partners.models import Partner
 
@@ -59,7 +60,7 @@ def _application_queryset(contract, year):
         .select_related("call__contract", "partner", "enjeu", "objective", "action", "submitted_by")
         .prefetch_related(
             Prefetch("funder_lines", FunderLine.objects.select_related("funder__partner")),
-            "qpvs",
+            qpvs_lookup(),
         )
     )
 
