@@ -5,7 +5,8 @@ Sections : 1. identification de l'association ; 2. relations et moyens humains ;
 5. la déclaration sur l'honneur. Rendu par ``grants/instruction/pdf.html`` (échappement de Django)
 et la feuille ``documents/aap_dossier.css`` ; aucune ressource distante (``LocalOnlyFetcher`` de
 ``cdv.commitments.documents``). Les droits ne sont pas vérifiés ici : la vue les vérifie, et passe
-un dossier préchargé (``selectors_instruction.application_for_instruction``).
+un dossier préchargé (``selectors_instruction.application_for_rights``, puis
+``instruction_page_lookups``).
 """
 
 from __future__ import annotations

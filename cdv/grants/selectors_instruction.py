@@ -160,11 +160,6 @@ def queue_counts(applications) -> dict[str, int]:
     return {status: count for status, count in counts.items() if count}
 
 
-def application_for_instruction(queryset: QuerySet) -> QuerySet:
-    """Tout ce que montre la page d'instruction d'un dossier, en un nombre fixe de requêtes."""
-    return application_for_rights(queryset).prefetch_related(*instruction_page_lookups())
-
-
 def application_for_rights(queryset: QuerySet) -> QuerySet:
     """Le dossier et ce que lisent ses droits (``application_abilities``, ``funder_line_abilities`` :
     l'appel, les quartiers, les lignes des financeurs) ; le reste de la page d'instruction,
