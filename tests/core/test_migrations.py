@@ -119,3 +119,15 @@ def test_all_migrations_apply_to_an_empty_database_and_give_the_models_schema(re
     migrated = migrated_schema(fresh=request.config.getoption("create_db"))
     assert len(migrated) > 30  # toutes les applications, pas une base restée vide
     assert migrated == describe(connection)
+
+
+def test_the_restore_knows_the_same_migrations_as_django():
+    """La restauration lit les noms des migrations sur les fichiers, sans les importer
+    (cdv.core.backup.known_migrations) : la liste est celle du chargeur de Django, migration par
+    migration, sinon une sauvegarde serait refusée à tort ou acceptée d'une version plus récente."""
+    from django.db.migrations.loader import MigrationLoader
+
+    from cdv.core.backup import known_migrations
+
+    loader = MigrationLoader(None, ignore_no_migrations=True)
+    assert known_migrations() == {f"{app}.{name}" for app, name in loader.disk_migrations}
