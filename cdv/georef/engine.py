@@ -212,10 +212,13 @@ class QpvIndex:
         crossed = np.zeros(len(owners), bool)
         types = shapely.get_type_id(geometries)
         if len(geometries) and np.isin(types, (3, 6)).all():  # Polygon, MultiPolygon
-            parts, part_owner = shapely.get_parts(geometries, return_index=True)
-            rings, ring_part = shapely.get_rings(parts, return_index=True)
-            xy, vertex_ring = shapely.get_coordinates(rings, return_index=True)
-            vertex_owner = part_owner[ring_part[vertex_ring]]
+            # Sommets de tous les anneaux, d'un bloc (sans créer de géométrie par partie ou anneau).
+            # Que des Polygon : deux tableaux de bornes (anneaux, polygones) ; sinon trois (et les parties).
+            _, xy, ends = shapely.to_ragged_array(geometries)
+            vertex_owner = np.arange(len(geometries))
+            for bounds_of in reversed(ends):  # des géométries vers les parties, anneaux, sommets
+                vertex_owner = np.repeat(vertex_owner, np.diff(bounds_of))
+            vertex_ring = np.repeat(np.arange(len(ends[0]) - 1), np.diff(ends[0]))
             # Cases approchées par un segment (marge double de CELL_EPSILON : par excès).
             first = np.flatnonzero(vertex_ring[1:] == vertex_ring[:-1])
             so = vertex_owner[first]
