@@ -102,6 +102,8 @@ class QpvIndex:
         self.signature: tuple = ()
         self.fingerprint = ""  # empreinte des contours (cache sur disque), voir _fingerprint
         self._geos_lock = threading.Lock()
+        # Ce que d'autres modules déduisent de l'index seul (cellules de sortie du writer…), gardé ici.
+        self.derived: dict = {}
         shapely.prepare(self.geometries)
         if grid is not None:
             self._set_grid(grid, fine_per_coarse)
