@@ -34,6 +34,7 @@ import codecs
 import csv
 import dataclasses
 import io
+import itertools
 import logging
 import os
 import re
@@ -895,9 +896,15 @@ def _output_format(path: Path, wanted: str | None) -> str:
 
 
 def _ordered_map(function, items, workers: int):
-    """``map`` qui garde l'ordre, avec au plus ``workers + 1`` morceaux en cours (mémoire bornée)."""
+    """``map`` qui garde l'ordre, avec au plus ``workers + 1`` morceaux en cours (mémoire bornée) ;
+    un seul morceau se traite dans le fil appelant."""
     if workers <= 0:
         yield from map(function, items)
+        return
+    items = iter(items)
+    head = list(itertools.islice(items, 2))
+    if len(head) < 2:  # un seul morceau (petit fichier, dépôt sur la page) : pas de fils à lancer
+        yield from map(function, head)
         return
     from collections import deque
     from concurrent.futures import ThreadPoolExecutor
@@ -905,7 +912,7 @@ def _ordered_map(function, items, workers: int):
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="georef") as pool:
         pending = deque()
         try:
-            for item in items:
+            for item in itertools.chain(head, items):
                 pending.append(pool.submit(function, item))
                 while len(pending) > workers:
                     yield pending.popleft().result()

@@ -42,9 +42,12 @@ def brute_force(index, lon, lat):
     """Test de chaque point contre chaque contour (covers), le plus petit code l'emportant."""
     out = np.full(len(lon), -1, np.int32)
     bounds = shapely.bounds(index.geometries)
+    by_lon = np.argsort(lon, kind="stable")  # les points de l'emprise en longitude : une tranche
+    sorted_lon = lon[by_lon]
     for i in range(len(index.geometries) - 1, -1, -1):  # du plus grand code au plus petit
         west, south, east, north = bounds[i]
-        rows = np.flatnonzero((lon >= west) & (lon <= east) & (lat >= south) & (lat <= north))
+        rows = by_lon[np.searchsorted(sorted_lon, west, "left") : np.searchsorted(sorted_lon, east, "right")]
+        rows = rows[(lat[rows] >= south) & (lat[rows] <= north)]
         if rows.size:
             geometry = shapely.from_wkb(shapely.to_wkb(index.geometries[i]))  # copie non préparée
             hits = shapely.covers(geometry, shapely.points(lon[rows], lat[rows]))
@@ -185,10 +188,10 @@ def test_locate_one_and_cache(django_db_blocker, django_db_setup):
 
 
 @pytest.mark.django_db
-def test_index_is_rebuilt_when_qpvs_change():
+def test_index_is_rebuilt_when_qpvs_change(index):
     from cdv.territories.models import Territory
 
-    before = engine.get_index()
+    before = engine.get_index()  # celui du module, gardé dans le processus (contours inchangés)
     Territory.objects.create(
         kind="QPV",
         code="QN04499M",

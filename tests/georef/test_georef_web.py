@@ -151,7 +151,8 @@ def test_point_form_errors_are_french_and_422(client):
     assert response.content.decode().count('id="point_lon"') == 1
 
 
-def test_one_address_is_geocoded_on_the_page(client):
+def test_one_address_is_geocoded_on_the_page(client, settings):
+    settings.BAN_BACKOFF = 0  # les essais sur le port fermé ci-dessous, sans attente entre eux
     with FakeBan() as ban, override_settings(BAN_BASE_URL=ban.base_url):
         response = client.get(HOME, {"adresse": "8 bd du Port Amiens"})
     page = response.content.decode()
@@ -179,7 +180,9 @@ def test_address_lookups_on_the_page_are_rate_limited_per_client(client):
     cache.clear()
 
 
-@override_settings(BAN_INTERACTIVE_TIMEOUT=0.3, BAN_INTERACTIVE_BUDGET=1)
+# Budget de 0,45 s : un essai de 0,3 s, puis un second que le budget écourte ; sans budget, cinq
+# essais de 0,3 s dépasseraient 1,5 s.
+@override_settings(BAN_INTERACTIVE_TIMEOUT=0.3, BAN_INTERACTIVE_BUDGET=0.45)
 def test_a_slow_geocoder_holds_the_page_only_briefly(client):
     cache.clear()
     with FakeBan() as ban, override_settings(BAN_BASE_URL=ban.base_url):
@@ -328,7 +331,8 @@ def test_addresses_are_geocoded_through_the_background_task(client, user, nantes
     assert result["C"]["statut_qpv"] == "SCORE_FAIBLE"
 
 
-def test_addresses_without_network_become_not_geocoded_rows(client, user):
+def test_addresses_without_network_become_not_geocoded_rows(client, user, settings):
+    settings.BAN_BACKOFF = 0  # tous les essais sur le port fermé, sans attente entre eux
     rows = [["adresse", "commune"], ["1 place du Commerce", "Nantes"], ["8 bd du Port", "Amiens"]]
     client.force_login(user)
     upload(client, csv_upload(rows))  # BAN_BASE_URL des tests : port fermé
