@@ -401,7 +401,7 @@ def remove_write_counter():
         for (name,) in cursor.fetchall():
             if name.startswith(f"{WRITES}_"):
                 cursor.execute(f'DROP TRIGGER temp."{name}"')
-        cursor.execute(f"DROP TABLE temp.{WRITES}")
+        cursor.execute(f"DROP TABLE IF EXISTS temp.{WRITES}")
 
 
 def write_counts() -> dict:
