@@ -18,9 +18,9 @@ Deux tables :
   écriture, ou (pour un champ que le formulaire n'a pas) un champ ignoré.
 
 « La base n'a pas bougé » : empreinte de toutes les tables des applications (historiques
-django-simple-history compris), avant et après la requête ; un compteur d'écritures de ces tables
-dit d'abord si une ligne y a été écrite, et l'empreinte n'est comparée que dans ce cas
-(``sent_and_undone``). Chaque essai est annulé, si bien que les rôles d'une même sonde ne se
+django-simple-history compris), avant et après la requête ; un compteur d'écritures par table dit
+d'abord lesquelles ont reçu une écriture, et l'empreinte n'est comparée que pour celles-là (une
+table sans écriture n'a pas changé ; ``sent_and_undone``). Chaque essai est annulé, si bien que les rôles d'une même sonde ne se
 gênent pas.
 """
 
