@@ -79,8 +79,9 @@ def year_payload(contract, year: int) -> dict:
     for target in Target.objects.filter(indicator__contract=contract).order_by("year"):
         targets.setdefault(target.indicator_id, []).append(target)
     values_by_indicator = {}
-    for v in IndicatorValue.objects.filter(indicator__contract=contract, year__lte=year).select_related(
-        "territory"
+    # Le territoire de chaque valeur sans son contour (le contenu n'en lit que le nom, le code, le niveau).
+    for v in selectors.with_territory(
+        IndicatorValue.objects.filter(indicator__contract=contract, year__lte=year)
     ):
         values_by_indicator.setdefault(v.indicator_id, []).append(v)
     indicators = []
@@ -172,7 +173,7 @@ def year_payload(contract, year: int) -> dict:
         .published()
         .filter(created_at__year__lte=year + 1)
         .select_related("partner", "enjeu")
-        .prefetch_related("qpvs")
+        .prefetch_related(Prefetch("qpvs", queryset=Territory.objects.only("name")))
     ]
     decisions = [
         {

@@ -213,6 +213,18 @@ def test_pages_keep_a_bounded_number_of_queries(client, nantes, tremplin, refere
     assert max(after) <= 25
 
 
+def test_the_commitment_form_reads_the_quarters_in_one_query(client, nantes, tremplin, referent):
+    """Les cases des quartiers : une requête pour tous, leur libellé (niveau, nom, code) compris ;
+    pas une de plus par quartier."""
+    client.force_login(referent)
+    url = reverse("www:commitment_create", args=[nantes.slug, tremplin.slug])
+    with CaptureQueriesContext(connection) as ctx:
+        assert client.get(url).status_code == 200
+    territory_reads = [q["sql"] for q in ctx.captured_queries if 'FROM "territories_territory"' in q["sql"]]
+    assert nantes.qpvs.count() > 1
+    assert len(territory_reads) == 1, territory_reads
+
+
 def test_action_list_follows_the_objective_with_htmx(client, nantes, tremplin, referent):
     client.force_login(referent)
     form = client.get(reverse("www:commitment_create", args=[nantes.slug, tremplin.slug])).content.decode()

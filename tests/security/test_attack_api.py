@@ -11,6 +11,7 @@ les tables, historiques compris) et dit pourquoi en français (``detail``) ; une
 matrice rôle × action sur les engagements reste dans tests/security/permissions/.
 """
 
+import pickle
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -30,9 +31,10 @@ from tests.security.test_attack_probes import (
     changed_tables,
     fingerprint,
     install_write_counter,
+    remove_write_counter,
     sent_and_undone,
 )
-from tests.worlds import built_once, fresh_copy, remove_demo_reviews
+from tests.worlds import built_once, remove_demo_reviews
 
 # Ces tests ouvrent leurs propres campagnes de suivi sur le contrat de Nantes : leur monde (plus bas)
 # retire d'abord celles de la démonstration.
@@ -47,26 +49,35 @@ def built_world(demo_data, django_db_blocker, tmp_path_factory):
     démonstration ; chaque test annule ce qu'il écrit."""
     from cdv.contracts.models import Contract
 
-    with built_once(django_db_blocker, MEDIA_ROOT=tmp_path_factory.mktemp("media")):
-        remove_demo_reviews()
-        w = build_world(Contract.objects.get(slug="nantes-metropole-2024-2030"))
-        add_grants(w)
-        w["keys"] = {
-            role: create_api_token(user=user, name="sondes")[1]
-            for role, user in w["users"].items()
-            if user is not None
-        }
-        preparing = factories.ContractFactory(slug="contrat-en-preparation", status=ContractStatus.PREPARING)
-        factories.MembershipFactory(contract=preparing, role=Role.PILOT)
-        w["preparing"] = preparing
+    # Compteur d'écritures posé hors de la transaction du monde (voir test_attack_probes.py).
+    with django_db_blocker.unblock():
         install_write_counter()
-        yield w
+    try:
+        with built_once(django_db_blocker, MEDIA_ROOT=tmp_path_factory.mktemp("media")):
+            remove_demo_reviews()
+            w = build_world(Contract.objects.get(slug="nantes-metropole-2024-2030"))
+            add_grants(w)
+            w["keys"] = {
+                role: create_api_token(user=user, name="sondes")[1]
+                for role, user in w["users"].items()
+                if user is not None
+            }
+            preparing = factories.ContractFactory(
+                slug="contrat-en-preparation", status=ContractStatus.PREPARING
+            )
+            factories.MembershipFactory(contract=preparing, role=Role.PILOT)
+            w["preparing"] = preparing
+            yield pickle.dumps(w, pickle.HIGHEST_PROTOCOL)  # copié pour chaque test (``world``)
+    finally:
+        with django_db_blocker.unblock():
+            remove_write_counter()
 
 
 @pytest.fixture
 def world(built_world):
-    """Les objets du monde, copiés pour le test : ce qu'il y change en mémoire reste à lui."""
-    return fresh_copy(built_world)
+    """Les objets du monde, copiés pour le test : ce qu'il y change en mémoire reste à lui (relus du
+    monde picklé une fois, comme dans test_attack_probes.py)."""
+    return pickle.loads(built_world)
 
 
 def add_grants(w):

@@ -110,7 +110,8 @@ class CommitmentForm(forms.Form):
             .filter(Q(archived_at=None, objective__archived_at=None) | Q(pk=kept_action))
             .select_related("objective__enjeu")
         )
-        self.fields["qpvs"].queryset = contract.qpvs.only("code", "name").order_by("name")
+        # Le libellé d'un QPV (``str``) lit son niveau, son nom et son code : lus avec la liste.
+        self.fields["qpvs"].queryset = contract.qpvs.only("code", "name", "kind").order_by("name")
         self.fields["indicators"].queryset = contract.indicators.order_by("name")
         # Lisibilité recalculée pendant la saisie (htmx) ; sans JavaScript, elle s'affiche à l'envoi.
         self.fields["summary_plain"].widget.attrs.update(

@@ -138,9 +138,9 @@ def invitations(request, slug):
     taking_part = Partner.objects.taking_part_in(contract)
     partners = taking_part.order_by("name")
     bound = request.method == "POST" and add_form is None and new_form is None
-    form = InvitationForm(
-        request.POST if bound else None, partners=partners, qpvs=contract.qpvs.order_by("name")
-    )
+    # Les quartiers de la liste sans leur contour (le libellé n'en lit que le niveau, le nom, le code).
+    qpvs = contract.qpvs.only("code", "name", "kind").order_by("name")
+    form = InvitationForm(request.POST if bound else None, partners=partners, qpvs=qpvs)
     query = (request.GET.get("q") or request.POST.get("q") or "").strip()[:100]
     found = []
     if query:
