@@ -73,7 +73,8 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
-    "django.contrib.sessions.middleware.SessionMiddleware",
+    # Sessions de Django, prolongées au plus une fois par minute (cdv/core/sessions.py).
+    "cdv.core.sessions.IdleSessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -180,9 +181,12 @@ CDV_TRUSTED_PROXY_COUNT = int(
 )
 AXES_CLIENT_IP_CALLABLE = "cdv.core.clientip.client_ip"
 
-# Session : expire après SESSION_IDLE_MINUTES d'inactivité (défaut 2 h), chaque requête la prolonge.
+# Session : expire après SESSION_IDLE_MINUTES d'inactivité (défaut 2 h). L'activité la prolonge, au
+# plus une fois par SESSION_RENEW_SECONDS (une écriture par minute, pas par requête :
+# cdv/core/sessions.py).
 SESSION_COOKIE_AGE = int(os.environ.get("SESSION_IDLE_MINUTES", "120")) * 60
-SESSION_SAVE_EVERY_REQUEST = True
+SESSION_SAVE_EVERY_REQUEST = False
+SESSION_RENEW_SECONDS = 60
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 # Second facteur (TOTP, application d'authentification) : facultatif, ou imposé aux pilotes.

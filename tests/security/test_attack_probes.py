@@ -20,8 +20,8 @@ Deux tables :
 « La base n'a pas bougé » : empreinte de toutes les tables des applications (historiques
 django-simple-history compris), avant et après la requête ; un compteur d'écritures par table dit
 d'abord lesquelles ont reçu une écriture, et l'empreinte n'est comparée que pour celles-là (une
-table sans écriture n'a pas changé ; ``sent_and_undone``). Chaque essai est annulé, si bien que les rôles d'une même sonde ne se
-gênent pas.
+table sans écriture n'a pas changé ; ``sent_and_undone``). Chaque essai est annulé, si bien que
+les rôles d'une même sonde ne se gênent pas.
 """
 
 import functools

@@ -103,9 +103,12 @@ def test_htmx_does_not_inject_its_indicator_style(client, nantes):
     assert '"includeIndicatorStyles":false' in body.replace(" ", "")
 
 
-def test_session_expires_after_inactivity_and_is_renewed_by_activity(settings):
+def test_session_expires_after_two_hours_of_inactivity_renewed_each_minute_of_activity(settings):
+    """Le prolongement lui-même (au plus une écriture par minute) : tests/core/test_sessions.py."""
     assert settings.SESSION_COOKIE_AGE == 2 * 60 * 60
-    assert settings.SESSION_SAVE_EVERY_REQUEST is True
+    assert settings.SESSION_RENEW_SECONDS == 60
+    assert "cdv.core.sessions.IdleSessionMiddleware" in settings.MIDDLEWARE
+    assert "django.contrib.sessions.middleware.SessionMiddleware" not in settings.MIDDLEWARE
     assert settings.SESSION_COOKIE_HTTPONLY is True
 
 
