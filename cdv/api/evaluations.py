@@ -222,7 +222,8 @@ def _source(evaluation):
         report = default_report(evaluation)
         if report is not None:
             return report.payload, report, ADOPTED_VERSION if report.adopted else FROZEN_VERSION
-    return build_payload(evaluation), None, LIVE
+    # Les chiffres des appels à projets ne sont pas dans la réponse (``EvaluationOut``) : pas calculés.
+    return build_payload(evaluation, with_calls=False), None, LIVE
 
 
 def _council_item(item: dict) -> dict:

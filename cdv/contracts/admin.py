@@ -11,6 +11,10 @@ class SignatoryInline(admin.TabularInline):
     extra = 0
     autocomplete_fields = ["partner"]
 
+    def get_queryset(self, request):
+        # Le libellé de chaque ligne cite son partenaire : lu avec les signataires.
+        return super().get_queryset(request).select_related("partner")
+
 
 class MilestoneInline(admin.TabularInline):
     model = Milestone

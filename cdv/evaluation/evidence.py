@@ -26,7 +26,7 @@ from cdv.indicators.models import Indicator, IndicatorValue
 from cdv.monitoring.enums import PUBLIC_MEETING_KINDS
 from cdv.monitoring.feedback import published_feedback
 from cdv.monitoring.models import Decision, Feedback, ProgressReport
-from cdv.plan.models import Objective
+from cdv.plan.models import Action, Objective
 from cdv.territories.models import Territory, heavy_fields
 
 # Colonnes lourdes d'un quartier (contour, emprise, codes des communes) : le rapport n'en lit que le
@@ -153,6 +153,15 @@ def indicator_evidence(contract, indicators, start_year, end_year) -> dict[int, 
     return result
 
 
+def _linked_ids():
+    """Les engagements et actions cités par un retour ou une décision : seuls leurs numéros servent,
+    lus sans leurs autres colonnes ni le tri par défaut (jointures jusqu'au contrat)."""
+    return (
+        Prefetch("commitments", queryset=Commitment.objects.only("pk").order_by()),
+        Prefetch("actions", queryset=Action.objects.only("pk").order_by()),
+    )
+
+
 def assemble(evaluation) -> list[QuestionEvidence]:
     contract = evaluation.contract
     years = range(evaluation.period_start, evaluation.period_end + 1)
@@ -197,13 +206,13 @@ def assemble(evaluation) -> list[QuestionEvidence]:
     feedback = list(
         published_feedback(Feedback.objects.all(), contract)
         .select_related("enjeu", "partner")
-        .prefetch_related("commitments", "actions")
+        .prefetch_related(*_linked_ids())
         .order_by("-created_at")
     )
     decisions = list(  # celles des instances publiques (COPIL) : le rapport adopté sera publié
         Decision.objects.filter(meeting__contract=contract, meeting__kind__in=PUBLIC_MEETING_KINDS)
         .select_related("meeting")
-        .prefetch_related("commitments", "actions")
+        .prefetch_related(*_linked_ids())
         .order_by("meeting__date", "id")
     )
 

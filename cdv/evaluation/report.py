@@ -167,7 +167,10 @@ def calls_content(evaluation) -> dict:
     )
 
 
-def build_payload(evaluation) -> dict:
+def build_payload(evaluation, *, with_calls: bool = True) -> dict:
+    """Le contenu complet (version figée, documents). ``with_calls=False`` : sans les chiffres des
+    appels à projets (``"calls": None``), que l'API ne donne pas et qui coûtent à eux seuls près de la
+    moitié du calcul (trois fois neuf requêtes agrégées)."""
     contract = evaluation.contract
     evidence = ev.assemble(evaluation)
     judgements = {j.question_id: j for j in Judgement.objects.filter(question__evaluation=evaluation)}
@@ -277,7 +280,7 @@ def build_payload(evaluation) -> dict:
         "recommendations": recommendations,
         "qpvs": qpvs,
         "council_responses": sum(r.responses for r in council),
-        "calls": calls_content(evaluation),
+        "calls": calls_content(evaluation) if with_calls else None,
     }
 
 

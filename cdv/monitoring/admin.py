@@ -30,7 +30,9 @@ class ProgressReportAdmin(SimpleHistoryAdmin):
     list_display = ["commitment", "partner", "campaign", "state", "progress_pct", "submitted_at"]
     list_filter = ["campaign__contract", "campaign", "state"]
     search_fields = ["commitment__title", "partner__name"]
-    list_select_related = ["commitment", "partner", "campaign"]
+    # Le libellé d'un engagement cite son partenaire, celui d'une campagne son contrat : lus avec la
+    # liste, pas deux requêtes par ligne.
+    list_select_related = ["commitment__partner", "partner", "campaign__contract"]
     inlines = [AttachmentInline]
 
 
@@ -52,6 +54,8 @@ class ReportAttachmentAdmin(admin.ModelAdmin):
 @admin.register(Feedback)
 class FeedbackAdmin(SimpleHistoryAdmin):
     list_display = ["__str__", "contract", "kind", "partner", "moderation", "created_at", "is_demo"]
+    # Le partenaire (facultatif) n'est pas joint d'office par Django : une requête par ligne sans cela.
+    list_select_related = ["contract", "partner"]
     list_filter = ["contract", "kind", "moderation", "is_demo"]
     search_fields = ["text", "partner__name"]
     filter_horizontal = ["qpvs", "actions", "commitments", "indicators"]

@@ -34,6 +34,7 @@ class UserAdmin(BaseUserAdmin):
 @admin.register(Membership)
 class MembershipAdmin(SimpleHistoryAdmin):
     list_display = ["user", "contract", "role", "partner"]
+    list_select_related = ["user", "contract", "partner"]  # le partenaire, facultatif, aussi
     list_filter = ["contract", "role"]
     search_fields = ["user__email", "partner__name"]
     autocomplete_fields = ["user", "partner", "qpv"]

@@ -141,7 +141,8 @@ def reads_partner_internals(user, contract, partner_id) -> bool:
 
 def piloted_contract_ids(user) -> set[int]:
     """Contrats dont ``user`` est pilote (rôle explicite, sans l'équivalence opérateur)."""
-    return {cid for cid, roles in _all_memberships(user).items() if any(r == Role.PILOT for r, _ in roles)}
+    # Lu directement sur les lignes gardées : le back-office le demande des centaines de fois par page.
+    return {cid for cid, rows in _all_rows(user).items() if any(row[0] == Role.PILOT for row in rows)}
 
 
 def is_pilot_anywhere(user) -> bool:

@@ -132,10 +132,11 @@ def expected_allowed(role, target, action):
 
 
 def state(contract, partner):
+    # Trié ici : sans le tri par défaut des engagements (quatre tables jointes pour le calculer).
     return sorted(
-        Commitment.objects.filter(contract=contract, partner=partner).values_list(
-            "pk", "status", "title", "version"
-        )
+        Commitment.objects.filter(contract=contract, partner=partner)
+        .order_by()
+        .values_list("pk", "status", "title", "version")
     )
 
 

@@ -12,10 +12,23 @@ from django.urls import reverse
 from cdv.commitments.enums import CommitmentStatus as S
 from cdv.commitments.models import Commitment
 from tests import factories
+from tests.factories.commitments import enjeu_of
+from tests.worlds import built_once
 
 from .matrix_world import ACTIONS, ROLES, TARGETS, expected_allowed, log_in, state, target_of
 
 pytestmark = [pytest.mark.django_db, pytest.mark.demo]
+
+
+@pytest.fixture(scope="module")
+def objectives(world, django_db_blocker):
+    """Un objectif du premier enjeu de chaque contrat, bâti une fois (tests/worlds.py) : l'engagement
+    que chaque cas crée s'y rattache, comme à l'objectif que la fabrique créait pour lui."""
+    with built_once(django_db_blocker):
+        yield {
+            contract.pk: factories.ObjectiveFactory(enjeu=enjeu_of(contract))
+            for contract in world["contracts"].values()
+        }
 
 
 def request_for(action, contract, partner, commitment):
@@ -52,11 +65,15 @@ def request_for(action, contract, partner, commitment):
 @pytest.mark.parametrize("action", list(ACTIONS))
 @pytest.mark.parametrize("target", TARGETS)
 @pytest.mark.parametrize("role", ROLES)
-def test_permission_matrix(client, world, role, target, action):
+def test_permission_matrix(client, world, objectives, role, target, action):
     contract, partner = target_of(world, target)
     start_status = ACTIONS[action][0]
     commitment = factories.CommitmentFactory(
-        contract=contract, partner=partner, status=start_status or S.DRAFT, title="Engagement à protéger"
+        contract=contract,
+        partner=partner,
+        objective=objectives[contract.pk],
+        status=start_status or S.DRAFT,
+        title="Engagement à protéger",
     )
     user = world["users"][role]
     log_in(client, world, role)
@@ -76,10 +93,14 @@ def test_permission_matrix(client, world, role, target, action):
 
 
 @pytest.mark.parametrize("role", ROLES)
-def test_reading_a_draft_of_another_contract_is_a_404(client, world, role):
+def test_reading_a_draft_of_another_contract_is_a_404(client, world, objectives, role):
     contract, partner = target_of(world, "other_contract")
     commitment = factories.CommitmentFactory(
-        contract=contract, partner=partner, status=S.DRAFT, title="Engagement à protéger"
+        contract=contract,
+        partner=partner,
+        objective=objectives[contract.pk],
+        status=S.DRAFT,
+        title="Engagement à protéger",
     )
     log_in(client, world, role)
     response = client.get(reverse("www:commitment", args=[contract.slug, commitment.pk]))

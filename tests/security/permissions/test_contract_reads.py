@@ -1,7 +1,8 @@
 """Lectures réservées d'un contrat, sans partenaire propriétaire : journal d'audit, file de
 modération et retours d'expérience en attente, instances et décisions hors comité de pilotage,
-évaluations en cours, invitations, traitements de géoréférencement (leur auteur seul), vue de l'État
-(le lecteur inter-contrats seul) ; chaque lecture × chaque rôle, par les pages et par l'API."""
+invitations, traitements de géoréférencement (leur auteur seul), vue de l'État (le lecteur
+inter-contrats seul) ; chaque lecture × chaque rôle, par les pages et par l'API. L'évaluation en
+cours, sur le même monde : test_evaluation_reads.py."""
 
 import datetime
 
@@ -110,16 +111,7 @@ CONTRACT_READS = {
     "api_meeting_not_copil": (_contract_api("/meetings/{meeting.pk}"), MEETING_SECRET, MEMBERS),
     "api_meeting_list": (_contract_api("/meetings?limit=500"), MEETING_SECRET, MEMBERS),
     "api_decisions_not_copil": (_contract_api("/decisions?limit=500"), DECISION_SECRET, MEMBERS),
-    "evaluation_in_progress": (_www("www:evaluation", "mi-parcours"), None, MEMBERS),
-    "evaluation_list": (_www("www:evaluations"), EVALUATION_SECRET, MEMBERS),
-    "api_evaluation_in_progress": (_contract_api("/evaluations/MI_PARCOURS"), None, MEMBERS),
-    "api_evaluation_list": (_contract_api("/evaluations?limit=500"), EVALUATION_SECRET, MEMBERS),
-    # Le conseil citoyen du monde de test ne couvre pas les Dervallières : pilote et évaluateur seuls.
-    "council_results_in_progress": (
-        _www("www:questionnaire_results", "mi-parcours", "QN04406M"),
-        None,
-        PILOTS | {"evaluator"},
-    ),
+    # Évaluation en cours (page, liste, API, résultats des questionnaires) : test_evaluation_reads.py.
     "invitations": (_www("www:invitations"), None, PILOTS),
     # Un traitement de géoréférencement : son auteur seul (l'opérateur passe par l'administration).
     "georef_job": (_georef("www:georef_job"), GEOREF_SECRET, {"editor_a"}),
@@ -136,7 +128,12 @@ CONTRACT_READS = {
 @pytest.mark.parametrize("read", list(CONTRACT_READS))
 @pytest.mark.parametrize("role", ROLES)
 def test_contract_read_matrix(client, world, contract_world, role, read):
-    url_for, secret, readers = CONTRACT_READS[read]
+    check_read(client, world, contract_world, role, CONTRACT_READS[read], read)
+
+
+def check_read(client, world, contract_world, role, spec, read):
+    """La lecture ``spec`` (URL, marque, lecteurs) sous ce rôle : montrée aux seuls lecteurs."""
+    url_for, secret, readers = spec
     log_in(client, world, role)
     response = client.get(url_for(contract_world))
     if secret is None:

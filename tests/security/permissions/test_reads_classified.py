@@ -1,8 +1,10 @@
 """Garde de couverture des matrices des droits : chaque page et chaque lecture de l'API est classée.
 Une nouvelle URL fait échouer ce test tant qu'on n'a pas dit où sa lecture est vérifiée : dans
-test_partner_reads.py ou test_contract_reads.py (ce dossier), ou dans un autre fichier nommé."""
+test_partner_reads.py, test_contract_reads.py ou test_evaluation_reads.py (ce dossier), ou dans un
+autre fichier nommé."""
 
 from .test_contract_reads import CONTRACT_READS
+from .test_evaluation_reads import EVALUATION_READS
 from .test_partner_reads import READS
 
 COVERED_ELSEWHERE = {
@@ -269,7 +271,7 @@ def test_every_page_and_api_read_is_classified():
     from cdv.api.urls import api
     from cdv.www.urls import urlpatterns
 
-    matrix = set(READS) | set(CONTRACT_READS)
+    matrix = set(READS) | set(CONTRACT_READS) | set(EVALUATION_READS)
     for name, read in WWW_READS.items():
         assert read in matrix, name
     for name, read in API_READS.items():
