@@ -664,15 +664,17 @@ class _Docx:
         if table.caption:
             caption = target.add_paragraph()
             caption.add_run(table.caption).bold = True
-        grid = target.add_table(rows=1, cols=len(table.headers))
+        # Toutes les lignes d'un coup : ``add_row`` ligne à ligne refait le même XML, plus lentement.
+        grid = target.add_table(rows=1 + len(table.rows), cols=len(table.headers))
         self.grid_style(grid)
-        repeat_header_row(grid.rows[0])
-        for cell, text in zip(grid.rows[0].cells, table.headers, strict=True):
+        rows = iter(grid.rows)
+        header = next(rows)
+        repeat_header_row(header)
+        for cell, text in zip(header.cells, table.headers, strict=True):
             cell.text = ""
             cell.paragraphs[0].add_run(text).bold = True
-        for row in table.rows:
-            cells = grid.add_row().cells
-            for cell, text in zip(cells, row, strict=True):
+        for grid_row, row in zip(rows, table.rows, strict=True):
+            for cell, text in zip(grid_row.cells, row, strict=True):
                 cell.text = text
         return grid
 
