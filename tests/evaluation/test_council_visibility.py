@@ -8,12 +8,12 @@ import json
 
 import pytest
 from docx import Document
-from pypdf import PdfReader
 
 from cdv.evaluation import services
 from cdv.monitoring.models import Meeting
 from cdv.users.enums import Role
 from tests import factories
+from tests.document_checks import PdfText
 from tests.evaluation.test_evaluation_report import COUNCIL_QPV, COUNCIL_TEXT, PAPER_TEXT, build_evaluation
 from tests.worlds import built_once, fresh_copy
 
@@ -81,37 +81,8 @@ def people(world):
     return world["people"]
 
 
-class _PdfText:
-    """Le texte d'un PDF (pages jointes, espaces réduits), lu page à page selon le besoin : ``x in texte``
-    s'arrête à la première page où ``x`` apparaît dans ce qui est lu ; une absence lit tout. La réponse
-    est celle du texte entier (le texte lu en est le début : une page lue en plus n'y retire rien), et
-    les pages lues d'un même PDF servent à tous les tests du fichier (mêmes octets, même lecture)."""
-
-    _read: dict = {}  # octets → [lecteur pypdf, textes des pages déjà lues]
-
-    def __init__(self, content):
-        self.content = content
-
-    def _pages(self):
-        if self.content not in self._read:
-            self._read[self.content] = [PdfReader(io.BytesIO(self.content)), []]
-        reader, texts = self._read[self.content]
-        yield from texts
-        for page in reader.pages[len(texts) :]:
-            texts.append(page.extract_text() or "")
-            yield texts[-1]
-
-    def __contains__(self, needle):
-        words = []
-        for page in self._pages():
-            words.extend(page.split())
-            if needle in " ".join(words):
-                return True
-        return False
-
-
 def _pdf_text(content):
-    return _PdfText(content)
+    return PdfText(content)  # lu page à page selon le besoin
 
 
 def _docx_text(content):
