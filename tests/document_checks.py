@@ -63,3 +63,40 @@ def pdf_page_texts(content: bytes) -> tuple[str, ...]:
     """Le texte de chaque page (``extract_text`` de pypdf), lu une seule fois pour un même PDF : les
     mêmes octets relus par plusieurs assertions ou plusieurs tests ne sont pas réanalysés."""
     return tuple(page.extract_text() for page in PdfReader(io.BytesIO(content)).pages)
+
+
+class PdfText:
+    """Le texte d'un PDF, lu page à page selon le besoin : ``x in PdfText(octets)`` s'arrête à la
+    première page où ``x`` apparaît dans ce qui est lu ; une absence lit tout. La réponse est celle du
+    texte entier, le texte lu en étant le début (une page lue en plus n'y retire rien). Les pages lues
+    d'un même PDF (mêmes octets) ne sont pas relues.
+
+    Le texte entier : les mots de toutes les pages, séparés d'une espace
+    (``" ".join(" ".join(pages).split())``) ; avec ``blank_pages=True``, le texte réduit de chaque page
+    joint par une espace, pages vides comprises (``" ".join(" ".join(page.split()) for page in pages)``).
+    """
+
+    _read: dict = {}  # octets → [lecteur pypdf, textes des pages déjà lues]
+
+    def __init__(self, content: bytes, *, blank_pages: bool = False):
+        self.content = content
+        self.blank_pages = blank_pages
+
+    def _pages(self):
+        if self.content not in self._read:
+            self._read[self.content] = [PdfReader(io.BytesIO(self.content)), []]
+        reader, texts = self._read[self.content]
+        yield from texts
+        for page in reader.pages[len(texts) :]:
+            texts.append(page.extract_text() or "")
+            yield texts[-1]
+
+    def __contains__(self, needle: str) -> bool:
+        parts = []
+        for page in self._pages():
+            text = " ".join(page.split())
+            if text or self.blank_pages:
+                parts.append(text)
+                if needle in " ".join(parts):
+                    return True
+        return False

@@ -13,7 +13,8 @@ des projets en QPV ; le nombre d'associations et de projets (déposés, financé
 comptes-rendus (à rendre, reçus, acceptés, manquants à échéance passée).
 
 Tout est agrégé par la base (``annotate``/``aggregate``, sous-requêtes pour les versements) : un
-nombre fixe de requêtes par appel, quel que soit le nombre de dossiers.
+nombre fixe de requêtes, quel que soit le nombre de dossiers ; pour plusieurs années
+(``calls_figures``), les mêmes requêtes groupées par appel, quel que soit le nombre d'années.
 
 ``public_figures`` retire ce que seul l'entourage du contrat lit : les montants demandés et versés
 détaillés (par financeur, enjeu, quartier) ; restent leurs totaux et tout le voté.
@@ -100,8 +101,39 @@ def _row(label, values, **extra) -> dict:
     }
 
 
+def _by_key(rows, group, keys) -> dict:
+    """Les lignes d'une requête groupée, réparties par ``group`` (la clé de l'appel ; None : une
+    seule part), dans leur ordre ; la clé est retirée de chaque ligne."""
+    parts = {key: [] for key in keys}
+    for row in rows:
+        key = row.pop(group) if group else None
+        if key in parts:
+            parts[key].append(row)
+    return parts
+
+
+def _totals_by_key(queryset, group, keys, aggregates: dict) -> dict:
+    """``aggregate(**aggregates)`` pour chaque part : une seule requête (groupée par ``group``).
+    Une part sans ligne vaut ce que vaut ``aggregate`` sur un ensemble vide (0 pour un compte, None
+    pour une somme)."""
+    if not group:
+        return {None: queryset.aggregate(**aggregates)}
+    empty = {name: 0 if isinstance(agg, Count) else None for name, agg in aggregates.items()}
+    parts = _by_key(queryset.values(group).annotate(**aggregates).order_by(), group, keys)
+    return {key: rows[0] if rows else dict(empty) for key, rows in parts.items()}
+
+
 def _figures(contract, calls, today) -> dict:
-    """Les chiffres des appels ``calls`` (un QuerySet d'appels) : neuf requêtes au plus."""
+    """Les chiffres des appels ``calls`` (un QuerySet d'appels), pris ensemble : neuf requêtes au plus."""
+    return _figures_by(contract, calls, today, [None])[None]
+
+
+def _figures_by(contract, calls, today, keys) -> dict:
+    """Les chiffres de chacun des appels ``calls`` : ``{clé de l'appel: chiffres}`` pour chaque clé de
+    ``keys`` ; ``keys == [None]`` : les appels pris ensemble. Neuf requêtes au plus, quel que soit le
+    nombre d'appels : chacune est groupée par appel (``group``) au lieu d'être refaite par appel."""
+    group = None if keys == [None] else "call"
+    line_group = group and "application__call"
     submitted_app = ~Q(status__in=NOT_SUBMITTED)
     requested, voted, paid, funded = _line_sums()
     applications = (
@@ -116,28 +148,46 @@ def _figures(contract, calls, today) -> dict:
         "submitted": Count("pk", filter=submitted_app),
         "funded": Count("pk", filter=Q(app_funded=True)),
     }
+    grouped = (group,) if group else ()
+    line_grouped = (line_group,) if line_group else ()
 
     # 1. Par portée (QPV / tout le territoire) : la part des montants votés en QPV.
-    by_scope = {row["scope"]: row for row in applications.values("scope").annotate(**aggregates)}
+    by_scope = {
+        key: {row["scope"]: row for row in rows}
+        for key, rows in _by_key(
+            applications.values(*grouped, "scope").annotate(**aggregates), group, keys
+        ).items()
+    }
     # 2. Associations et projets, au total.
-    counts = applications.aggregate(
-        associations_submitted=Count("partner", distinct=True, filter=submitted_app),
-        associations_funded=Count("partner", distinct=True, filter=Q(app_funded=True)),
-        projects_submitted=Count("pk", filter=submitted_app),
-        projects_funded=Count("pk", filter=Q(app_funded=True)),
+    counts = _totals_by_key(
+        applications,
+        group,
+        keys,
+        {
+            "associations_submitted": Count("partner", distinct=True, filter=submitted_app),
+            "associations_funded": Count("partner", distinct=True, filter=Q(app_funded=True)),
+            "projects_submitted": Count("pk", filter=submitted_app),
+            "projects_funded": Count("pk", filter=Q(app_funded=True)),
+        },
     )
     # 3. Par enjeu.
-    enjeux = [
-        _row(
-            f"{row['enjeu__number']}. {row['enjeu__title']}" if row["enjeu"] else NO_ENJEU_LABEL,
-            row,
-            number=row["enjeu__number"],
-        )
-        for row in applications.values("enjeu", "enjeu__number", "enjeu__title")
+    enjeux = {}
+    for key, rows in _by_key(
+        applications.values(*grouped, "enjeu", "enjeu__number", "enjeu__title")
         .annotate(**aggregates)
-        .order_by("enjeu__number")
-    ]
-    enjeux.sort(key=lambda r: (r["number"] is None, r["number"] or 0))
+        .order_by("enjeu__number"),
+        group,
+        keys,
+    ).items():
+        enjeux[key] = [
+            _row(
+                f"{row['enjeu__number']}. {row['enjeu__title']}" if row["enjeu"] else NO_ENJEU_LABEL,
+                row,
+                number=row["enjeu__number"],
+            )
+            for row in rows
+        ]
+        enjeux[key].sort(key=lambda r: (r["number"] is None, r["number"] or 0))
     # 4. Par financeur (le partenaire : le même d'une année à l'autre).
     line_paid = (
         Payment.objects.filter(line=OuterRef("pk"))
@@ -146,20 +196,26 @@ def _figures(contract, calls, today) -> dict:
         .annotate(s=Sum("amount"))
         .values("s")
     )
-    funders = [
-        _row(row["funder__partner__name"], row)
-        for row in FunderLine.objects.filter(application__call__in=calls)
-        .order_by()
-        .values("funder__partner", "funder__partner__name")
-        .annotate(
-            requested=Sum("requested_amount", filter=~Q(application__status__in=NOT_SUBMITTED)),
-            voted=Sum("voted_amount", filter=_voted_line_q()),
-            paid=Sum(_money(Subquery(line_paid))),
-            submitted=Count("application", distinct=True, filter=~Q(application__status__in=NOT_SUBMITTED)),
-            funded=Count("application", distinct=True, filter=_voted_line_q()),
-        )
-        .order_by("funder__partner__name")
-    ]
+    funders = {
+        key: [_row(row["funder__partner__name"], row) for row in rows]
+        for key, rows in _by_key(
+            FunderLine.objects.filter(application__call__in=calls)
+            .order_by()
+            .values(*line_grouped, "funder__partner", "funder__partner__name")
+            .annotate(
+                requested=Sum("requested_amount", filter=~Q(application__status__in=NOT_SUBMITTED)),
+                voted=Sum("voted_amount", filter=_voted_line_q()),
+                paid=Sum(_money(Subquery(line_paid))),
+                submitted=Count(
+                    "application", distinct=True, filter=~Q(application__status__in=NOT_SUBMITTED)
+                ),
+                funded=Count("application", distinct=True, filter=_voted_line_q()),
+            )
+            .order_by("funder__partner__name"),
+            line_group,
+            keys,
+        ).items()
+    }
     # 5. Par quartier : chaque projet réparti à parts égales entre ses QPV.
     through = Application.qpvs.through
     share = Subquery(
@@ -172,68 +228,89 @@ def _figures(contract, calls, today) -> dict:
     t_requested, t_voted, t_paid, t_funded = _line_sums("application_id")
     submitted_through = ~Q(application__status__in=NOT_SUBMITTED)
     per_qpv = {
-        row["territory"]: row
-        for row in through.objects.filter(application__call__in=calls, application__scope=ProjectScope.QPV)
-        .annotate(n=share, app_requested=t_requested, app_voted=t_voted, app_paid=t_paid, app_funded=t_funded)
-        .order_by()
-        .values("territory")
-        .annotate(
-            requested=Sum(models.F("app_requested") / models.F("n"), filter=submitted_through),
-            voted=Sum(models.F("app_voted") / models.F("n")),
-            paid=Sum(models.F("app_paid") / models.F("n")),
-            submitted=Count("pk", filter=submitted_through),
-            funded=Count("pk", filter=Q(app_funded=True)),
-        )
+        key: {row["territory"]: row for row in rows}
+        for key, rows in _by_key(
+            through.objects.filter(application__call__in=calls, application__scope=ProjectScope.QPV)
+            .annotate(
+                n=share, app_requested=t_requested, app_voted=t_voted, app_paid=t_paid, app_funded=t_funded
+            )
+            .order_by()
+            .values(*line_grouped, "territory")
+            .annotate(
+                requested=Sum(models.F("app_requested") / models.F("n"), filter=submitted_through),
+                voted=Sum(models.F("app_voted") / models.F("n")),
+                paid=Sum(models.F("app_paid") / models.F("n")),
+                submitted=Count("pk", filter=submitted_through),
+                funded=Count("pk", filter=Q(app_funded=True)),
+            ),
+            line_group,
+            keys,
+        ).items()
     }
     # 6. Les quartiers du contrat (un quartier sans projet garde sa ligne, à zéro).
-    qpv_rows = []
-    for qpv in contract.qpvs.order_by("name").only("pk", "code", "name"):
-        values = per_qpv.pop(qpv.pk, {})
-        qpv_rows.append(_row(qpv.name, _decimal_values(values), code=qpv.code))
-    if per_qpv:  # des quartiers cités par des projets mais sortis du contrat depuis
+    contract_qpvs = list(contract.qpvs.order_by("name").only("pk", "code", "name"))
+    qpv_rows = {}
+    for key in keys:
+        qpv_rows[key] = [
+            _row(qpv.name, _decimal_values(per_qpv[key].pop(qpv.pk, {})), code=qpv.code)
+            for qpv in contract_qpvs
+        ]
+    gone = {pk for key in keys for pk in per_qpv[key]}
+    if gone:  # des quartiers cités par des projets mais sortis du contrat depuis
         from cdv.territories.models import Territory
 
-        names = dict(Territory.objects.filter(pk__in=per_qpv).values_list("pk", "name"))
-        for pk, values in sorted(per_qpv.items(), key=lambda item: names.get(item[0], "")):
-            qpv_rows.append(_row(names.get(pk, "Quartier"), _decimal_values(values), code=""))
+        names = dict(Territory.objects.filter(pk__in=gone).values_list("pk", "name"))
+        for key in keys:
+            for pk, values in sorted(per_qpv[key].items(), key=lambda item: names.get(item[0], "")):
+                qpv_rows[key].append(_row(names.get(pk, "Quartier"), _decimal_values(values), code=""))
     # 7. Des projets « en QPV » sans quartier indiqué : une ligne à part, pour que le compte y soit.
-    unplaced = applications.filter(scope=ProjectScope.QPV, qpvs__isnull=True).aggregate(**aggregates)
-    if unplaced["submitted"] or unplaced["funded"]:
-        qpv_rows.append(_row(NO_QPV_LABEL, unplaced, code=""))
-    whole = _row(WHOLE_LABEL, by_scope.get(ProjectScope.WHOLE, {}), code="")
+    unplaced = _totals_by_key(
+        applications.filter(scope=ProjectScope.QPV, qpvs__isnull=True), group, keys, aggregates
+    )
     # 8. Comptes-rendus des projets financés.
     overdue_end = _months_before(today, REPORT_DUE_MONTHS)
     received = Q(final_report__status__in=RECEIVED)
     past_due = Q(final_report__due_date__lt=today) | Q(final_report__isnull=True, end_date__lt=overdue_end)
-    reports = applications.filter(app_funded=True).aggregate(
-        due=Count("pk"),
-        received=Count("pk", filter=received),
-        accepted=Count("pk", filter=Q(final_report__status=ReportStatus.ACCEPTED)),
-        changes_requested=Count("pk", filter=Q(final_report__status=ReportStatus.CHANGES_REQUESTED)),
-        missing=Count("pk", filter=past_due & ~received),
+    reports = _totals_by_key(
+        applications.filter(app_funded=True),
+        group,
+        keys,
+        {
+            "due": Count("pk"),
+            "received": Count("pk", filter=received),
+            "accepted": Count("pk", filter=Q(final_report__status=ReportStatus.ACCEPTED)),
+            "changes_requested": Count("pk", filter=Q(final_report__status=ReportStatus.CHANGES_REQUESTED)),
+            "missing": Count("pk", filter=past_due & ~received),
+        },
     )
 
-    totals = {
-        key: sum((row.get(key) or ZERO for row in by_scope.values()), ZERO).quantize(CENT) for key in AMOUNTS
-    }
-    qpv_scope = by_scope.get(ProjectScope.QPV, {})
-    qpv_voted = (qpv_scope.get("voted") or ZERO).quantize(CENT)
-    return {
-        "totals": totals,
-        "funders": funders,
-        "enjeux": enjeux,
-        "qpvs": qpv_rows,
-        "whole_territory": whole,
-        "scope": {
-            "qpv_voted": qpv_voted,
-            "whole_voted": whole["voted"],
-            "qpv_share": _pct(qpv_voted, totals["voted"]),
-            "whole_share": _pct(whole["voted"], totals["voted"]),
-        },
-        "counts": counts,
-        "reports": reports,
-        "paid_share": _pct(totals["paid"], totals["voted"]),
-    }
+    result = {}
+    for key in keys:
+        if unplaced[key]["submitted"] or unplaced[key]["funded"]:
+            qpv_rows[key].append(_row(NO_QPV_LABEL, unplaced[key], code=""))
+        scopes = by_scope[key]
+        whole = _row(WHOLE_LABEL, scopes.get(ProjectScope.WHOLE, {}), code="")
+        totals = {
+            k: sum((row.get(k) or ZERO for row in scopes.values()), ZERO).quantize(CENT) for k in AMOUNTS
+        }
+        qpv_voted = (scopes.get(ProjectScope.QPV, {}).get("voted") or ZERO).quantize(CENT)
+        result[key] = {
+            "totals": totals,
+            "funders": funders[key],
+            "enjeux": enjeux[key],
+            "qpvs": qpv_rows[key],
+            "whole_territory": whole,
+            "scope": {
+                "qpv_voted": qpv_voted,
+                "whole_voted": whole["voted"],
+                "qpv_share": _pct(qpv_voted, totals["voted"]),
+                "whole_share": _pct(whole["voted"], totals["voted"]),
+            },
+            "counts": counts[key],
+            "reports": reports[key],
+            "paid_share": _pct(totals["paid"], totals["voted"]),
+        }
+    return result
 
 
 def _decimal_values(values: dict) -> dict:
@@ -265,9 +342,11 @@ def calls_figures(contract, years, *, today: datetime.date | None = None) -> dic
     years = list(years)
     calls = Call.objects.filter(contract=contract, year__in=years)
     found = list(calls.order_by("year").values_list("pk", "year", "title", "status"))
+    # Chaque année : les mêmes requêtes groupées par appel, pas refaites année par année.
+    by_call = _figures_by(contract, calls, today, [pk for pk, _, _, _ in found]) if found else {}
     per_year = []
     for pk, year, title, status in found:
-        figures = _figures(contract, Call.objects.filter(pk=pk), today)
+        figures = by_call[pk]
         figures.update({"year": year, "title": title, "status": status, "as_of": today.isoformat()})
         per_year.append(figures)
     totals = None

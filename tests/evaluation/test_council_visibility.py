@@ -13,7 +13,7 @@ from cdv.evaluation import services
 from cdv.monitoring.models import Meeting
 from cdv.users.enums import Role
 from tests import factories
-from tests.document_checks import pdf_page_texts
+from tests.document_checks import PdfText
 from tests.evaluation.test_evaluation_report import COUNCIL_QPV, COUNCIL_TEXT, PAPER_TEXT, build_evaluation
 from tests.worlds import built_once, fresh_copy
 
@@ -82,8 +82,7 @@ def people(world):
 
 
 def _pdf_text(content):
-    text = " ".join(page or "" for page in pdf_page_texts(content))
-    return " ".join(text.split())
+    return PdfText(content)  # lu page à page selon le besoin
 
 
 def _docx_text(content):

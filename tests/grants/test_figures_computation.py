@@ -189,6 +189,25 @@ def test_query_count_does_not_grow_with_applications():
     assert len(large.captured_queries) == len(small.captured_queries) <= 10
 
 
+def test_query_count_does_not_grow_with_years():
+    """Plusieurs années : chaque requête est groupée par appel, pas refaite année par année."""
+    world = build_figures_world()
+    with CaptureQueriesContext(connection) as two:
+        calls_figures(world.contract, range(YEAR, YEAR + 2))  # un seul appel dans la période
+    for offset, suffix in ((1, " bis"), (2, " ter")):
+        other = build_figures_world(year=YEAR + offset, suffix=suffix)
+        other.call.contract = world.contract
+        other.call.save(update_fields=["contract"])
+    with CaptureQueriesContext(connection) as three:
+        result = calls_figures(world.contract, range(YEAR, YEAR + 3))
+    assert [f["year"] for f in result["years"]] == [YEAR, YEAR + 1, YEAR + 2]
+    for figures in result["years"]:
+        assert figures == {**call_figures(world.contract, figures["year"]), "as_of": figures["as_of"]}
+    assert result["totals"]["counts"]["projects_submitted"] == 9
+    # un appel seul : neuf requêtes et sa recherche ; trois : neuf pour les années, neuf pour le total
+    assert len(two.captured_queries) <= 10 and len(three.captured_queries) <= 19
+
+
 def test_a_qpv_project_without_its_quarter_has_its_own_row_so_that_totals_add_up():
     world = build_figures_world()
     world.a2.qpvs.clear()
