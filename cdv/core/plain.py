@@ -11,7 +11,6 @@ césure ``pyphen``). Plus l'indice est haut, plus le texte est facile à lire.
 import re
 from dataclasses import dataclass, field
 from functools import cache
-from types import ModuleType
 
 PLAIN_MAX = 300
 LONG_SENTENCE_WORDS = 20
@@ -32,34 +31,11 @@ _ACRONYM = re.compile(r"\b[A-ZÀ-Ö]{2,}\b")
 
 @cache
 def _textstat():
-    """textstat, importé au premier calcul. Il importe nltk (≈ 0,45 s) pour le seul dictionnaire de
-    prononciation anglais : il reçoit à la place un module qui ne charge nltk qu'à la première lecture
-    d'un de ses attributs, ce que le calcul en français ne fait jamais."""
-    import sys
-
-    if "nltk" not in sys.modules:
-        sys.modules["nltk"] = _DeferredModule("nltk")
+    """textstat (et nltk qu'il charge) coûte 0,3 s au démarrage : importé au premier calcul."""
     import textstat
 
     textstat.set_lang("fr")
     return textstat
-
-
-class _DeferredModule(ModuleType):
-    """Un module chargé à la première lecture d'un attribut (puis à sa place dans ``sys.modules``).
-    ``__spec__`` vaut None pour que ``import`` le rende tel quel sans le charger."""
-
-    def __init__(self, name):
-        super().__init__(name)
-        self.__spec__ = None
-
-    def __getattr__(self, attribute):
-        import importlib
-        import sys
-
-        if sys.modules.get(self.__name__) is self:
-            del sys.modules[self.__name__]
-        return getattr(importlib.import_module(self.__name__), attribute)
 
 
 def first_sentences(text: str, limit: int = PLAIN_MAX) -> str:
