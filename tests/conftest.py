@@ -98,8 +98,16 @@ def pytest_collection_finish(session):
     ramassages complets du ramasse-miettes (``gc.freeze``). Chacun de ceux qui suivent (une dizaine
     par fichier, dont les deux de pytest à la fin, qui cherchent des exceptions « unraisable »)
     parcourt seulement les objets créés par les tests, toujours tous examinés : 0,3 à 0,4 s de
-    processeur de moins par fichier lancé seul."""
+    processeur de moins par fichier lancé seul.
+
+    Le seuil de la jeune génération passe de 700 à 10 000 allocations : un document en cours de
+    composition (boîtes de WeasyPrint) ou de lecture (objets de pypdf) vit plus de 700 allocations,
+    passait donc dans la vieille génération et déclenchait des ramassages complets à répétition, qui
+    parcouraient chaque fois aussi les bibliothèques chargées après ``gc.freeze`` (WeasyPrint, les
+    URL et l'API) : 1 à 2 s de processeur par fichier qui compose des PDF, quelques centaines de
+    millisecondes ailleurs ; la mémoire du processus ne grandit que de quelques dizaines de Mo."""
     gc.freeze()
+    gc.set_threshold(10_000, 10, 10)
 
 
 @pytest.fixture(scope="session")

@@ -124,6 +124,19 @@ def three_qpvs():
     return {q.code: q for q in Qpv.objects.filter(code__in=["QN04413M", "QN04405M", "QN04406M"])}
 
 
+@pytest.fixture(scope="module", autouse=True)
+def stopped_clock():
+    """L'heure du début du fichier, pour tout le fichier. La couverture porte l'heure de génération à
+    la minute : un test qui passait la minute redemandait un cahier au HTML différent, recomposé et
+    relu (jusqu'à 2 s pour la compilation) au lieu d'être repris du cache ; la date du jour, elle,
+    ne change plus en cours de fichier (un lancement à minuit)."""
+    from unittest import mock
+
+    now = timezone.now()
+    with mock.patch.object(timezone, "now", lambda: now):
+        yield
+
+
 @pytest.fixture(scope="module")
 def built_world(demo_data, django_db_blocker):
     """Bâti une fois pour le fichier (tests/worlds.py) : la régie, signataire du contrat, et ses trois

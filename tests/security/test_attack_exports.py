@@ -27,6 +27,7 @@ import zipfile
 from decimal import Decimal
 
 import pytest
+from django.conf import settings
 from django.urls import reverse
 from docx import Document
 from openpyxl import load_workbook
@@ -99,7 +100,19 @@ def poisoned(demo_data, django_db_blocker):
 
     with built_once(django_db_blocker):
         remove_demo_reviews()
-        yield build_poisoned(Contract.objects.get(slug="nantes-metropole-2024-2030"))
+        world = build_poisoned(Contract.objects.get(slug="nantes-metropole-2024-2030"))
+        world["pilot_session"] = open_session(world["pilot"])
+        yield world
+
+
+def open_session(user):
+    """La session du pilote, ouverte une fois pour le fichier (dans la transaction du module) : celle
+    que ``force_login`` ouvrirait à chaque export. Ce qu'une requête y écrit est annulé avec son test."""
+    from django.test import Client
+
+    client = Client()
+    client.force_login(user)
+    return client.session.session_key
 
 
 def build_poisoned(nantes):
@@ -447,7 +460,7 @@ CHECKS = {"pdf": check_pdf, "docx": check_docx, "xlsx": check_xlsx, "csv": check
     [pytest.param(fmt, url, expected, id=f"{name}.{fmt}") for name, fmt, url, expected in EXPORTS],
 )
 def test_every_export_keeps_payloads_as_inert_text(client, poisoned, fmt, url, expected):
-    client.force_login(poisoned["pilot"])
+    client.cookies[settings.SESSION_COOKIE_NAME] = poisoned["pilot_session"]  # le pilote, connecté
     response = client.get(url(poisoned))
     assert response.status_code == 200
     content = b"".join(response.streaming_content) if response.streaming else response.content
