@@ -63,7 +63,12 @@ def reference_fingerprint() -> str:
 
 
 def demo_fingerprint() -> str:
-    return _digest("cdv/seed/**/*.py", salt=reference_fingerprint())
+    """Le code de la démonstration, et le jour : ses dates se comptent depuis le jour du chargement
+    (l'appel à projets de l'année est ouvert « aujourd'hui », cdv/seed/demo_grants.py). Une base
+    gardée d'un jour à l'autre recharge donc la démonstration, comme le ferait une base neuve."""
+    from django.utils import timezone
+
+    return _digest("cdv/seed/**/*.py", salt=f"{reference_fingerprint()} {timezone.localdate()}")
 
 
 def pytest_collectstart(collector):
