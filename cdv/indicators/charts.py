@@ -20,6 +20,57 @@ from .computations import at_period, period_name, period_sort_key
 
 PALETTE = ["#0b5d7a", "#b04a00", "#3b7d23", "#6b3fa0", "#8a6d00"]  # contrastés sur fond blanc
 
+# Le dessin porte ses attributs de présentation (taille et couleur du texte, trait du quadrillage) :
+# WeasyPrint n'applique pas la feuille de style du document à l'intérieur d'un SVG, et une page et un
+# PDF doivent montrer le même graphique.
+TICK_SIZE, LEGEND_SIZE, LINE_HEIGHT, LEGEND_ROW = 12, 13, 13, 18
+TICK = f'class="tick" font-size="{TICK_SIZE}" fill="#3d4750"'
+LEGEND = f'class="legend" font-size="{LEGEND_SIZE}" fill="#1b1b1f"'
+GRID = 'class="grid" stroke="#d5dde1" stroke-width="1"'
+PANEL = f'class="legend" font-size="{TICK_SIZE}" fill="#1b1b1f"'  # titre d'un petit graphique
+# Largeur moyenne d'un caractère, en fraction de la taille du texte : un peu plus que celle de DejaVu
+# Sans (la police des PDF) et des polices sans empattement des navigateurs, pour ne jamais déborder.
+CHAR_EM = 0.6
+
+
+def text_width(text: str, size: int) -> float:
+    """Largeur estimée d'un texte (unités du graphique)."""
+    return len(text) * size * CHAR_EM
+
+
+def wrap_label(label: str, *, width: float, size: int, lines: int = 2) -> list[str]:
+    """Le libellé coupé entre les mots en au plus ``lines`` lignes d'une largeur estimée d'au plus
+    ``width`` ; ce qui ne tient pas est remplacé par « … » à la fin de la dernière ligne. Le libellé
+    entier reste dans le tableau des données et dans l'alternative textuelle."""
+    most = max(2, int(width / (size * CHAR_EM)))  # caractères par ligne
+    rows, current = [], ""
+    for word in label.split():
+        if len(word) > most:
+            word = word[: most - 1] + "…"
+        candidate = f"{current} {word}" if current else word
+        if len(candidate) <= most:
+            current = candidate
+        else:
+            rows.append(current)
+            current = word
+    if current:
+        rows.append(current)
+    if len(rows) > lines:
+        rows = rows[:lines]
+        last = rows[-1]
+        while len(last) + 1 > most and " " in last:
+            last = last.rsplit(" ", 1)[0]
+        rows[-1] = last[: most - 1] + "…"
+    return rows
+
+
+def _lines_svg(x: float, baselines: list[float], rows: list[str]) -> str:
+    """Les lignes d'un libellé (``tspan``), une par ligne de base."""
+    return "".join(
+        f'<tspan x="{x:.1f}" y="{y:.1f}">{escape(row)}</tspan>'
+        for y, row in zip(baselines, rows, strict=True)
+    )
+
 
 @dataclass(frozen=True)
 class Refused:
@@ -119,8 +170,10 @@ class LineChart:
         values = [v for s in self.series for _, v in s.points if is_number(v)]
         left, right, top, bottom = 48, 32, 16, 40
         plot_w, plot_h = self.width - left - right, self.height - top - bottom
+        legend = self._legend(left)
+        total_height = self.height + LEGEND_ROW * max(row for _, row, _ in legend) if legend else self.height
         out = [
-            f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {self.width} {self.height}" '
+            f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {self.width} {total_height}" '
             f'class="chart" role="img" aria-label="{escape(self.text_alternative())}">',
             f"<title>{escape(self.title)}</title>",
         ]
@@ -141,17 +194,15 @@ class LineChart:
         for step in range(5):  # quadrillage et graduations
             tick = low + span * step / 4
             ty = y(tick)
+            out.append(f'<line x1="{left}" y1="{ty:.1f}" x2="{self.width - right}" y2="{ty:.1f}" {GRID}/>')
             out.append(
-                f'<line x1="{left}" y1="{ty:.1f}" x2="{self.width - right}" y2="{ty:.1f}" class="grid"/>'
-            )
-            out.append(
-                f'<text x="{left - 6}" y="{ty + 4:.1f}" text-anchor="end" class="tick">{french_number(round(tick, 1))}</text>'
+                f'<text x="{left - 6}" y="{ty + 4:.1f}" text-anchor="end" {TICK}>{french_number(round(tick, 1))}</text>'
             )
         every = max(1, -(-len(periods) // 6))  # au plus six étiquettes, lisibles jusque dans un PDF
         for index, period in enumerate(periods):
             if index % every == 0:
                 out.append(
-                    f'<text x="{x(index):.1f}" y="{self.height - bottom + 16}" text-anchor="middle" class="tick">'
+                    f'<text x="{x(index):.1f}" y="{self.height - bottom + 16}" text-anchor="middle" {TICK}>'
                     f"{escape(period_name(period, short=True))}</text>"
                 )
         for number, s in enumerate(self.series):
@@ -167,13 +218,28 @@ class LineChart:
                 pen_down = True
             dash = ' stroke-dasharray="6 4"' if number % 2 else ""
             out.append(f'<path d="{" ".join(path)}" fill="none" stroke="{color}" stroke-width="2.5"{dash}/>')
-            lx = left + 8 + number * 200
+            lx, row, text = legend[number]
+            ly = self.height + LEGEND_ROW * row
             out.append(
-                f'<line x1="{lx}" y1="{self.height - 8}" x2="{lx + 24}" y2="{self.height - 8}" stroke="{color}" stroke-width="3"{dash}/>'
+                f'<line x1="{lx:.0f}" y1="{ly - 8}" x2="{lx + 24:.0f}" y2="{ly - 8}" stroke="{color}" stroke-width="3"{dash}/>'
             )
-            out.append(f'<text x="{lx + 30}" y="{self.height - 4}" class="legend">{escape(s.label)}</text>')
+            out.append(f'<text x="{lx + 30:.0f}" y="{ly - 4}" {LEGEND}>{escape(text)}</text>')
         out.append("</svg>")
         return "".join(out)
+
+    def _legend(self, left: int) -> list[tuple[float, int, str]]:
+        """Les entrées de la légende (abscisse, rang de ligne, texte), à la suite, tous les 200 au
+        moins ; une entrée qui ne tient plus sur la ligne passe à la suivante, et un libellé plus
+        long que la largeur du graphique finit par « … »."""
+        start, placed, x, row = left + 8, [], left + 8, 0
+        for s in self.series:
+            text = wrap_label(s.label, width=self.width - start - 30, size=LEGEND_SIZE, lines=1)[0]
+            span = 30 + text_width(text, LEGEND_SIZE)
+            if x > start and x + span > self.width:
+                x, row = start, row + 1
+            placed.append((x, row, text))
+            x += max(span + 24, 200)
+        return placed
 
 
 @dataclass
@@ -217,9 +283,10 @@ class GapChart:
         ]
         for index, (label, value) in enumerate(self.bars):
             top = 10 + index * (bar_h + gap)
-            out.append(
-                f'<text x="{left - 8}" y="{top + bar_h * 0.7:.1f}" text-anchor="end" class="tick">{escape(label)}</text>'
-            )
+            rows = wrap_label(label, width=left - 12, size=TICK_SIZE)
+            first = top + bar_h / 2 + 4 - LINE_HEIGHT * (len(rows) - 1) / 2
+            baselines = [first + LINE_HEIGHT * n for n in range(len(rows))]
+            out.append(f'<text text-anchor="end" {TICK}>{_lines_svg(left - 8, baselines, rows)}</text>')
             if not is_number(value):
                 if value is None:
                     shown = "non disponible"
@@ -227,12 +294,12 @@ class GapChart:
                     shown = '<tspan font-weight="bold">s</tspan> (secret statistique)'
                 else:
                     shown = escape(f"non calculé : {value.reason}")
-                out.append(f'<text x="{left + 4}" y="{top + bar_h * 0.7:.1f}" class="tick">{shown}</text>')
+                out.append(f'<text x="{left + 4}" y="{top + bar_h * 0.7:.1f}" {TICK}>{shown}</text>')
                 continue
             w = plot_w * float(value / high) if high else 0
             out.append(f'<rect x="{left}" y="{top}" width="{w:.1f}" height="{bar_h}" fill="{PALETTE[0]}"/>')
             out.append(
-                f'<text x="{left + w + 6:.1f}" y="{top + bar_h * 0.7:.1f}" class="tick">{escape(french_number(value, self.unit))}</text>'
+                f'<text x="{left + w + 6:.1f}" y="{top + bar_h * 0.7:.1f}" {TICK}>{escape(french_number(value, self.unit))}</text>'
             )
         if self.reference_value is not None:
             rx = left + plot_w * float(self.reference_value / high)
@@ -240,11 +307,15 @@ class GapChart:
             out.append(
                 f'<line x1="{rx:.1f}" y1="4" x2="{rx:.1f}" y2="{bottom}" stroke="{PALETTE[1]}" stroke-width="3" stroke-dasharray="6 4"/>'
             )
-            anchor = "end" if rx > self.width - 120 else "middle"
-            out.append(
-                f'<text x="{rx:.1f}" y="{bottom + 18}" text-anchor="{anchor}" class="legend">'
-                f"{escape(self.reference_label)} : {escape(french_number(self.reference_value, self.unit))}</text>"
+            said_value = french_number(self.reference_value, self.unit)
+            room = self.width - 4 - text_width(f" : {said_value}", LEGEND_SIZE)
+            name = wrap_label(self.reference_label, width=room, size=LEGEND_SIZE, lines=1)[0]
+            text = f"{name} : {said_value}"
+            # Centré sous la ligne de la référence, sans sortir du graphique d'un côté ni de l'autre.
+            start = min(
+                max(rx - text_width(text, LEGEND_SIZE) / 2, 2), self.width - 2 - text_width(text, LEGEND_SIZE)
             )
+            out.append(f'<text x="{max(start, 2):.1f}" y="{bottom + 18}" {LEGEND}>{escape(text)}</text>')
         out.append("</svg>")
         return "".join(out)
 
@@ -285,7 +356,10 @@ class SmallMultiples:
             v for _, v in self.reference if is_number(v)
         ]
         rows = -(-len(self.panels) // self.columns)
-        width, height = self.columns * self.panel_w, rows * self.panel_h
+        titles = [wrap_label(label, width=self.panel_w - 16, size=TICK_SIZE) for label, _ in self.panels]
+        extra = LINE_HEIGHT * (max(map(len, titles), default=1) - 1)  # titres sur deux lignes
+        panel_h = self.panel_h + extra
+        width, height = self.columns * self.panel_w, rows * panel_h
         out = [
             f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" class="chart" role="img" '
             f'aria-label="{escape(self.text_alternative())}"><title>{escape(self.title)}</title>'
@@ -306,14 +380,15 @@ class SmallMultiples:
                     down = False
                     continue
                 x = ox + pad + w * index[period] / (len(periods) - 1)
-                y = oy + 24 + h - float((value - low) / (high - low)) * h
+                y = oy + 24 + extra + h - float((value - low) / (high - low)) * h
                 cmds.append(f"{'L' if down else 'M'}{x:.1f},{y:.1f}")
                 down = True
             return " ".join(cmds)
 
-        for number, (label, points) in enumerate(self.panels):
-            ox, oy = (number % self.columns) * self.panel_w, (number // self.columns) * self.panel_h
-            out.append(f'<text x="{ox + 10}" y="{oy + 16}" class="legend">{escape(label[:28])}</text>')
+        for number, ((_, points), rows) in enumerate(zip(self.panels, titles, strict=True)):
+            ox, oy = (number % self.columns) * self.panel_w, (number // self.columns) * panel_h
+            baselines = [oy + 16 + LINE_HEIGHT * n for n in range(len(rows))]
+            out.append(f"<text {PANEL}>{_lines_svg(ox + 10, baselines, rows)}</text>")
             out.append(
                 f'<path d="{path(self.reference, ox, oy)}" fill="none" stroke="{PALETTE[1]}" stroke-width="1.5" stroke-dasharray="4 3"/>'
             )
