@@ -1,12 +1,13 @@
 """Ce que les outils des usagers vérifient dans nos documents : DOCX lus avec python-docx (XML
-compris), PDF lus avec pikepdf (métadonnées XMP, balisage)."""
+compris), PDF lus avec pikepdf (métadonnées XMP, balisage) et pdftotext (texte)."""
 
 import functools
 import io
+import shutil
+import subprocess
 
 import pikepdf
 from docx import Document
-from pypdf import PdfReader
 
 W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
 A4_TWIPS = ("11906", "16838")  # 210 × 297 mm, en vingtièmes de point
@@ -58,45 +59,43 @@ def assert_pdf_ua_metadata(content: bytes, title: str | None = None) -> None:
         assert bool(pdf.Root.ViewerPreferences.DisplayDocTitle)
 
 
-@functools.lru_cache(maxsize=32)
+PDFTOTEXT = shutil.which("pdftotext")
+
+
+@functools.lru_cache(maxsize=64)
 def pdf_page_texts(content: bytes) -> tuple[str, ...]:
-    """Le texte de chaque page (``extract_text`` de pypdf), lu une seule fois pour un même PDF : les
-    mêmes octets relus par plusieurs assertions ou plusieurs tests ne sont pas réanalysés."""
-    return tuple(page.extract_text() for page in PdfReader(io.BytesIO(content)).pages)
+    """Le texte de chaque page, tel que le lit ``pdftotext`` (Poppler, le moteur PDF de la plupart
+    des lecteurs sous Linux), dans l'ordre où le document l'écrit (``-raw``) : ce qui est rogné par le
+    bord d'un dessin ne compte pas comme lu. Lu une seule fois pour un même PDF : les mêmes octets
+    relus par plusieurs assertions ou plusieurs tests ne sont pas réanalysés."""
+    if PDFTOTEXT is None:
+        raise RuntimeError("pdftotext manque pour lire les PDF des tests : apt-get install poppler-utils")
+    read = subprocess.run(
+        [PDFTOTEXT, "-raw", "-enc", "UTF-8", "-", "-"], input=content, capture_output=True, check=False
+    )
+    if read.returncode:
+        raise ValueError(f"PDF illisible : {read.stderr.decode(errors='replace').strip()}")
+    pages = read.stdout.decode().split("\f")  # chaque page finit par un saut de page
+    return tuple(pages[:-1])
+
+
+def pdf_text(content: bytes) -> str:
+    """Le texte d'un PDF, ses pages séparées d'une espace."""
+    return " ".join(pdf_page_texts(content))
 
 
 class PdfText:
-    """Le texte d'un PDF, lu page à page selon le besoin : ``x in PdfText(octets)`` s'arrête à la
-    première page où ``x`` apparaît dans ce qui est lu ; une absence lit tout. La réponse est celle du
-    texte entier, le texte lu en étant le début (une page lue en plus n'y retire rien). Les pages lues
-    d'un même PDF (mêmes octets) ne sont pas relues.
+    """Le texte d'un PDF (``pdf_page_texts``) pour ``x in PdfText(octets)``.
 
     Le texte entier : les mots de toutes les pages, séparés d'une espace
     (``" ".join(" ".join(pages).split())``) ; avec ``blank_pages=True``, le texte réduit de chaque page
     joint par une espace, pages vides comprises (``" ".join(" ".join(page.split()) for page in pages)``).
     """
 
-    _read: dict = {}  # octets → [lecteur pypdf, textes des pages déjà lues]
-
     def __init__(self, content: bytes, *, blank_pages: bool = False):
         self.content = content
         self.blank_pages = blank_pages
 
-    def _pages(self):
-        if self.content not in self._read:
-            self._read[self.content] = [PdfReader(io.BytesIO(self.content)), []]
-        reader, texts = self._read[self.content]
-        yield from texts
-        for page in reader.pages[len(texts) :]:
-            texts.append(page.extract_text() or "")
-            yield texts[-1]
-
     def __contains__(self, needle: str) -> bool:
-        parts = []
-        for page in self._pages():
-            text = " ".join(page.split())
-            if text or self.blank_pages:
-                parts.append(text)
-                if needle in " ".join(parts):
-                    return True
-        return False
+        pages = (" ".join(page.split()) for page in pdf_page_texts(self.content))
+        return needle in " ".join(page for page in pages if page or self.blank_pages)

@@ -30,7 +30,8 @@ from pathlib import Path
 
 import pytest
 from django.urls import reverse
-from pypdf import PdfReader
+
+from tests.document_checks import pdf_text
 
 from . import test_journey_aap as part1
 from .conftest import BASE_DIR, HERE, SETTINGS, _prepared_database, serve
@@ -279,8 +280,7 @@ def test_parcours_apres_le_vote(browser, followup_site):
             site.url(reverse("www:annual_report", args=[d["contract"], d["aap_voted_year"]]))
         )
         assert response.status == 200, response.status
-        pdf = PdfReader(io.BytesIO(response.body()))
-        text = plain(" ".join(p.extract_text() for p in pdf.pages))
+        text = plain(pdf_text(response.body()))
         assert f"Appel à projets {d['aap_voted_year']}" in text and state_name in text
 
         response = visitor.context.request.get(site.url(f"/contrats/{d['contract']}/donnees/subventions.csv"))

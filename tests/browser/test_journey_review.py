@@ -14,7 +14,6 @@ tests navigateur gardent la campagne 2025 en cours de la démonstration). Captur
 """
 
 import datetime
-import io
 import json
 import os
 import re
@@ -438,7 +437,7 @@ def step_freeze_year(pilot):
 
 
 def step_download_annual_report(pilot, site, decisions, tmp_path):
-    from pypdf import PdfReader
+    from tests.document_checks import pdf_page_texts
 
     page = pilot.page
     with page.expect_download() as info:
@@ -449,8 +448,7 @@ def step_download_annual_report(pilot, site, decisions, tmp_path):
     download.save_as(path)
     SHOTS.mkdir(parents=True, exist_ok=True)
     (SHOTS / download.suggested_filename).write_bytes(path.read_bytes())
-    reader = PdfReader(io.BytesIO(path.read_bytes()))
-    text = plain(" ".join(" ".join((p.extract_text() or "").split()) for p in reader.pages))
+    text = plain(" ".join(" ".join(p.split()) for p in pdf_page_texts(path.read_bytes())))
     assert f"Bilan annuel {YEAR}" in text or f"{YEAR}" in text.split(" ")[:40], text[:300]
     assert "Année figée le " in text and f"Année figée le {server_today():%Y-%m-%d}" not in text
     assert site.data["regie_commitment"] in text

@@ -5,7 +5,6 @@ import io
 import pytest
 from django.urls import reverse
 from openpyxl import load_workbook
-from pypdf import PdfReader
 
 from cdv.commitments import services
 from cdv.commitments.documents import build_cahier_pdf
@@ -16,6 +15,7 @@ from cdv.partners.models import Partner
 from cdv.users.enums import Role
 from cdv.users.services import create_api_token
 from tests import factories
+from tests.document_checks import pdf_page_texts
 
 pytestmark = [pytest.mark.django_db, pytest.mark.demo]
 
@@ -97,10 +97,7 @@ def test_indicators_in_the_api_pdf_and_xlsx(client, nantes, tremplin, pilot, for
         **headers,
     )
     assert response.status_code == 409 and "inconnu" in response.json()["detail"]
-    text = "".join(
-        page.extract_text()
-        for page in PdfReader(io.BytesIO(build_cahier_pdf(contract=nantes, partner=tremplin))).pages
-    )
+    text = "".join(pdf_page_texts(build_cahier_pdf(contract=nantes, partner=tremplin)))
     assert "Participants aux forums emploi" in text
     sheet = load_workbook(io.BytesIO(export_cahier_xlsx(contract=nantes, partner=tremplin)))["Engagements"]
     headers_row = [c.value for c in sheet[1]]

@@ -5,7 +5,6 @@ rapport servis par ces pages) : test_evaluation_adoption.py, sur le même monde.
 
 import datetime
 import html
-import io
 import re
 
 import pytest
@@ -37,7 +36,7 @@ from cdv.plan.models import Action, Enjeu, Objective
 from cdv.seed.demo_evaluation import BELLEVUE, DERVALLIERES, TITLE, load_demo_evaluation
 from cdv.users.enums import Role
 from tests import factories
-from tests.document_checks import assert_pdf_ua_metadata
+from tests.document_checks import assert_pdf_ua_metadata, pdf_text
 
 pytestmark = [pytest.mark.django_db, pytest.mark.demo]
 
@@ -407,14 +406,12 @@ def test_paper_entry_adds_an_anonymous_response(client, world):
 
 
 def test_printable_questionnaire_pdf_contains_the_questions(client, world):
-    from pypdf import PdfReader
-
     derv = world["derv"]
     login(client, world, "council")
     response = client.get(q_url("questionnaire_pdf", derv))
     assert response.status_code == 200 and response["Content-Type"] == "application/pdf"
     assert_pdf_ua_metadata(response.content, title=derv.title)
-    content = " ".join(page.extract_text() for page in PdfReader(io.BytesIO(response.content)).pages)
+    content = pdf_text(response.content)
     content = re.sub(r"\s+", " ", content)
     assert "Les Dervallières" in content
     for item in derv.items.all():

@@ -11,7 +11,7 @@ from pypdf import PdfReader
 
 from cdv.grants.acts import act_document, build_act_docx, build_act_pdf, euros, template_of
 from cdv.grants.services import acts as services
-from tests.document_checks import assert_french_a4_docx, assert_pdf_ua_metadata
+from tests.document_checks import assert_french_a4_docx, assert_pdf_ua_metadata, pdf_page_texts
 from tests.factories.grants import ActTemplateFactory, PaymentInstalmentFactory
 
 from .acts_world import build_acts_world
@@ -33,7 +33,7 @@ def docx_text(content: bytes) -> str:
 
 
 def pdf_text(content: bytes) -> str:
-    return plain("\n".join(page.extract_text() for page in PdfReader(io.BytesIO(content)).pages))
+    return plain("\n".join(pdf_page_texts(content)))
 
 
 def prepared(world):

@@ -1,18 +1,17 @@
 """L'appel à projets de l'année dans le bilan annuel (PDF réservé aux pilotes et évaluateurs)."""
 
-import io
 import re
 from decimal import Decimal
 
 import pytest
 from django.urls import reverse
-from pypdf import PdfReader
 
 from cdv.grants.models import FunderLine
 from cdv.monitoring import yearly
 from cdv.monitoring.models import ReviewCampaign
 from cdv.users.enums import Role
 from tests import factories
+from tests.document_checks import pdf_text as read_pdf_text
 
 from .figures_world import YEAR, build_figures_world
 
@@ -24,7 +23,7 @@ def text_of(html):
 
 
 def pdf_text(content):
-    text = " ".join(page.extract_text() for page in PdfReader(io.BytesIO(content)).pages)
+    text = read_pdf_text(content)
     return " ".join(text.split())
 
 

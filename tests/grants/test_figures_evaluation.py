@@ -10,7 +10,6 @@ import json
 import pytest
 from django.urls import reverse
 from docx import Document
-from pypdf import PdfReader
 
 from cdv.evaluation import documents, services
 from cdv.evaluation.documents import KIND_SLUGS
@@ -18,6 +17,7 @@ from cdv.evaluation.report import build_payload
 from cdv.monitoring.models import Meeting
 from cdv.users.enums import Role
 from tests import factories
+from tests.document_checks import pdf_text
 
 from .figures_world import YEAR, build_figures_world
 
@@ -97,7 +97,7 @@ def test_the_adopted_evaluation_shows_the_calls_to_the_public_with_totals_only(c
 
 def test_pdf_and_docx_have_the_calls(world):
     pdf, _ = documents.evaluation_document(world.evaluation, "pdf", live=True)
-    text = flat(" ".join(p.extract_text() for p in PdfReader(io.BytesIO(pdf)).pages))
+    text = flat(pdf_text(pdf))
     assert "Les appels à projets de la période" in text and "Total de la période" in text
     docx, _ = documents.evaluation_document(world.evaluation, "docx", live=True)
     doc = Document(io.BytesIO(docx))

@@ -31,7 +31,6 @@ from django.core.management import call_command
 from django.urls import reverse
 from django.utils import timezone
 from docx import Document
-from pypdf import PdfReader
 
 from cdv.core.validators import luhn_ok
 from cdv.georef import engine
@@ -61,6 +60,7 @@ from cdv.partners.enums import PartnerKind
 from cdv.partners.models import Partner
 from cdv.users.enums import Role
 from tests import factories
+from tests.document_checks import pdf_text as read_pdf_text
 
 from .scdl_columns import SCDL  # les 16 colonnes du schéma national, écrites une fois
 
@@ -87,7 +87,7 @@ def plain(response) -> str:
 
 
 def pdf_text(content: bytes) -> str:
-    text = " ".join(page.extract_text() for page in PdfReader(io.BytesIO(content)).pages)
+    text = read_pdf_text(content)
     return " ".join(re.sub(r"[\u202f\xa0]", " ", text).split())
 
 

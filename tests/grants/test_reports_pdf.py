@@ -1,14 +1,13 @@
 """Le compte-rendu financier en PDF, mis en page comme le CERFA 15059 (texte lu avec pypdf)."""
 
-import io
 from decimal import Decimal
 
 import pytest
-from pypdf import PdfReader
 
 from cdv.grants.enums import ReportPath, ReportStatus
 from cdv.grants.models import FinalReport
 from tests.document_checks import assert_pdf_ua_metadata
+from tests.document_checks import pdf_text as read_pdf_text
 from tests.factories.grants import FinalReportFactory, GrantActFactory
 
 from .reports_world import A64, budget_post, build_world, carried_out_post
@@ -23,7 +22,7 @@ def media_root(tmp_path, settings):
 
 def pdf_text(response) -> str:
     assert response["Content-Type"] == "application/pdf"
-    text = " ".join(page.extract_text() or "" for page in PdfReader(io.BytesIO(response.content)).pages)
+    text = read_pdf_text(response.content)
     return " ".join(text.split())
 
 

@@ -49,6 +49,7 @@ from cdv.opendata.resources import RESOURCES
 from cdv.partners.enums import PartnerKind
 from cdv.users.enums import Role
 from tests import factories
+from tests.document_checks import pdf_page_texts
 from tests.worlds import built_once, remove_demo_reviews
 
 pytestmark = pytest.mark.django_db
@@ -363,15 +364,7 @@ def pdf_objects(reader: PdfReader):
 def check_pdf(content: bytes, expected: list[str]):
     assert content.startswith(b"%PDF")
     reader = PdfReader(io.BytesIO(content))
-    # Le texte est lu page après page (la lecture de pypdf coûte) et s'arrête dès que tous les textes
-    # attendus y sont : ``squeeze`` ne retire que des blancs, le texte des premières pages est donc
-    # le début de celui du document entier, et un texte qui s'y trouve se trouve dans le document.
-    wanted = [squeeze(TEXTS[key]) for key in expected]
-    text = ""
-    for page in reader.pages:
-        text += squeeze(" " + page.extract_text())
-        if all(piece in text for piece in wanted):
-            break
+    text = "".join(squeeze(" " + page) for page in pdf_page_texts(content))
     for key in expected:
         assert squeeze(TEXTS[key]) in text, key
     assert not re.search(rb"/JavaScript|/JS\b|/OpenAction|/AA\b|/Launch|/SubmitForm", content)
