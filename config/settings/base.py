@@ -428,6 +428,10 @@ LOGGING = {
     "loggers": {
         "django.db.backends": {"level": "WARNING"},
         "axes": {"level": "WARNING"},
+        # WeasyPrint annonce chaque étape et chaque page d'un PDF (INFO) : 25 lignes par document dans
+        # le journal et la sortie des commandes. Ses avertissements (CSS non reconnue…) restent.
+        "weasyprint": {"level": "WARNING"},
+        "fontTools": {"level": "WARNING"},
         # Connexions, déconnexions, verrouillages et refus : identifiant de compte, jamais l'adresse.
         "cdv.security": {"level": "INFO"},
     },
