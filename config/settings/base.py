@@ -423,10 +423,13 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "filters": {"requests": {"()": "cdv.core.logfilters.RequestLogFilter"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
     "loggers": {
         "django.db.backends": {"level": "WARNING"},
+        # Réponses 4xx et 5xx : sans les refus que cdv.security journalise déjà, jetons masqués.
+        "django.request": {"filters": ["requests"]},
         "axes": {"level": "WARNING"},
         # WeasyPrint annonce chaque étape et chaque page d'un PDF (INFO) : 25 lignes par document dans
         # le journal et la sortie des commandes. Ses avertissements (CSS non reconnue…) restent.

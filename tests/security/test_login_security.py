@@ -251,3 +251,29 @@ def test_api_tokens_of_a_pilot_without_second_factor_are_refused_when_required(n
     pilot.totp_confirmed_at = timezone.now()
     pilot.save()
     assert api.get(base, {"status": "BROUILLON"}, **pilot_auth).status_code == 200
+
+
+def test_each_refusal_is_logged_once_without_a_traceback(client, nantes, caplog):
+    """Django écrit aussi chaque 403 dans ``django.request``, avec sa trace de pile et le chemin en
+    clair : le journal de sécurité le dit déjà, une fois."""
+    caplog.set_level(logging.INFO)
+    reader = factories.MembershipFactory(contract=nantes, role=Role.EVALUATOR).user
+    client.force_login(reader)
+    assert client.get(reverse("www:invitations", args=[nantes.slug])).status_code == 403
+    assert client.get(reverse("www:commitment", args=[nantes.slug, 999999])).status_code == 404
+    warnings = [record for record in caplog.records if record.levelno >= logging.WARNING]
+    assert [record.name for record in warnings] == ["cdv.security", "cdv.security"]
+    assert not any(record.exc_info for record in warnings)
+
+
+def test_secret_tokens_are_masked_in_the_request_log(client, caplog):
+    """Une invitation inconnue demandée sans être connecté : le journal de sécurité ne la retient pas
+    (un 404 anonyme), celui de Django, si ; sans le jeton."""
+    caplog.set_level(logging.INFO)
+    response = client.get(reverse("www:invitation", args=["jeton-secret-devine"]))
+    client.get("/page-qui-n-existe-pas/")
+    lines = [(record.name, record.getMessage()) for record in caplog.records]
+    assert response.status_code == 404, lines
+    assert ("django.request", "Not Found: /invitation/…/") in lines
+    assert ("django.request", "Not Found: /page-qui-n-existe-pas/") in lines
+    assert "jeton-secret-devine" not in str(lines)
