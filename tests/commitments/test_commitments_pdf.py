@@ -456,7 +456,6 @@ def test_command_errors_are_explicit(nantes, tmp_path):
 
 
 def test_command_writes_an_xlsx(nantes, tmp_path):
-    pytest.importorskip("cdv.commitments.xlsx_export", reason="export XLSX pas encore livré")
     target = tmp_path / "demo.xlsx"
     call_command(
         "build_cahier",

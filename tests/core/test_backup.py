@@ -363,7 +363,8 @@ def s3_server(tmp_path_factory):
     import socket
     import time
 
-    boto3 = pytest.importorskip("boto3")
+    import boto3
+
     moto_server = Path(sys.executable).parent / "moto_server"
     if not moto_server.exists():
         pytest.skip("moto_server absent (requirements-dev.txt)")

@@ -124,10 +124,6 @@ def test_adopted_evaluation_is_public_with_the_councils_aggregated_view(client, 
 
 
 def test_report_documents_are_served_by_the_document_builder(client, world):
-    pytest.importorskip(
-        "cdv.evaluation.documents",
-        reason="cdv/evaluation/documents.py (rapport PDF/DOCX) n'est pas encore livré par son auteur",
-    )
     login(client, world, "pilot")
     response = client.get(url("evaluation_document", KIND, "pdf"))
     assert response.status_code == 200 and response["Content-Type"] == "application/pdf"
