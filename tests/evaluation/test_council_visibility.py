@@ -1,7 +1,11 @@
 """L'avis des conseils citoyens pendant l'évaluation : lu par les pilotes, les évaluateurs et le
 conseil citoyen du quartier, par personne d'autre (API, document de travail PDF/DOCX, versions
 figées) ; et, partout, un quartier n'a de résultats qu'à partir de EVALUATION_MIN_ANSWERS réponses
-(« résultats masqués : moins de 5 réponses »)."""
+(« résultats masqués : moins de 5 réponses »).
+
+Le monde est un petit contrat à lui (deux quartiers, un enjeu) : ce qui est vérifié ne dépend pas de
+la taille du contrat, et le rapport de chaque rôle en a huit pages au lieu de vingt-cinq pour
+Nantes."""
 
 import io
 import json
@@ -14,12 +18,13 @@ from cdv.monitoring.models import Meeting
 from cdv.users.enums import Role
 from tests import factories
 from tests.document_checks import PdfText
-from tests.evaluation.test_evaluation_report import COUNCIL_QPV, COUNCIL_TEXT, PAPER_TEXT, build_evaluation
+from tests.evaluation.test_evaluation_report import COUNCIL_TEXT, PAPER_TEXT, build_evaluation
 from tests.worlds import built_once, fresh_copy
 
 pytestmark = pytest.mark.django_db
-SLUG = "nantes-metropole-2024-2030"
+SLUG = "evaluation-des-conseils"
 API = f"/api/v1/contracts/{SLUG}/evaluations/FINALE"
+COUNCIL_QPV = "QN09951M"
 
 
 def build_people(contract, evaluation):
@@ -28,7 +33,7 @@ def build_people(contract, evaluation):
     other_council = factories.PartnerFactory(
         name="Conseil citoyen d'un autre quartier", kind="CONSEIL_CITOYEN"
     )
-    other_council.qpvs.add(contract.qpvs.exclude(code=COUNCIL_QPV).first())
+    other_council.qpvs.add(contract.qpvs.exclude(code=COUNCIL_QPV).get())
     own_council = evaluation.questionnaires.get().qpv.partners_covering.get(name="Conseil citoyen de test")
     specs = {
         "editor": (partner, Role.EDITOR),
@@ -45,16 +50,19 @@ def build_people(contract, evaluation):
 
 
 @pytest.fixture(scope="module")
-def built_world(reference_data, django_db_blocker):
-    """Bâti une fois pour le fichier (tests/worlds.py) : l'évaluation en cours, sa version 1 figée et
-    les six personnes ; chaque test annule ce qu'il écrit. Les mêmes documents (même contenu) ne sont
-    alors composés qu'une fois pour tous les rôles qui les lisent à l'identique."""
-    from cdv.contracts.models import Contract
-
+def built_world(django_db_setup, django_db_blocker):
+    """Bâti une fois pour le fichier (tests/worlds.py) : le contrat, l'évaluation en cours, sa version 1
+    figée et les six personnes ; chaque test annule ce qu'il écrit. Les mêmes documents (même contenu)
+    ne sont alors composés qu'une fois pour tous les rôles qui les lisent à l'identique."""
     with built_once(django_db_blocker, EVALUATION_MIN_ANSWERS=1):
-        contract = Contract.objects.get(slug=SLUG)
+        contract = factories.ContractFactory(slug=SLUG, title="Contrat de ville des conseils citoyens")
+        contract.qpvs.add(
+            factories.QpvFactory(code=COUNCIL_QPV, name="Quartier du conseil"),
+            factories.QpvFactory(name="Quartier voisin"),
+        )
+        factories.EnjeuFactory(contract=contract, number=1, title="Emploi et activité économique")
         pilot = factories.MembershipFactory(contract=contract, role=Role.PILOT).user
-        evaluation = build_evaluation(contract, pilot)
+        evaluation = build_evaluation(contract, pilot, council_qpv=COUNCIL_QPV)
         people = build_people(contract, evaluation)
         services.freeze_report(user=pilot, evaluation=evaluation)
         yield {"pilot": pilot, "evaluation": evaluation, "people": people}

@@ -30,8 +30,10 @@ RECOMMENDATION = "Tenir un forum emploi dans chaque quartier, deux fois par an."
 COUNCIL_QPV = "QN04406M"
 
 
-def build_evaluation(contract, pilot, *, kind=EvaluationKind.FINAL, is_demo=False):
-    """Une évaluation complète sur des données bâties à la main, par les services.
+def build_evaluation(contract, pilot, *, kind=EvaluationKind.FINAL, is_demo=False, council_qpv=COUNCIL_QPV):
+    """Une évaluation complète sur des données bâties à la main, par les services : deux questions,
+    un jugement, une recommandation sur l'enjeu 1, le questionnaire du conseil citoyen du quartier
+    ``council_qpv`` (code d'un QPV du contrat) et ses deux réponses.
 
     Finale par défaut : les données de démonstration portent déjà une évaluation à mi-parcours.
     """
@@ -53,7 +55,7 @@ def build_evaluation(contract, pilot, *, kind=EvaluationKind.FINAL, is_demo=Fals
     services.save_judgement(user=pilot, question=q1, scale=3, text=JUDGEMENT)
     services.add_recommendation(user=pilot, evaluation=evaluation, text=RECOMMENDATION, enjeux=[enjeux[1]])
 
-    qpv = contract.qpvs.get(code=COUNCIL_QPV)
+    qpv = contract.qpvs.get(code=council_qpv)
     council = factories.PartnerFactory(name="Conseil citoyen de test", kind=PartnerKind.CITIZEN_COUNCIL)
     council.qpvs.add(qpv)
     member = factories.MembershipFactory(
