@@ -1,8 +1,8 @@
 """Figer, adopter, publier une évaluation, par ses pages : le pilote seul fige des versions ; un COPIL
-du contrat l'adopte ; adoptée, elle est publique avec l'avis agrégé des conseils citoyens ; le rapport
-(PDF, DOCX, versions) est servi par le générateur de documents. Le monde par test (rôles, conseils
-citoyens, questionnaires de démonstration) et les gestes des pages sont ceux de
-test_evaluation_pages.py."""
+du contrat l'adopte ; adoptée, elle est publique avec l'avis agrégé des conseils citoyens. Le monde
+par test (rôles, conseils citoyens, questionnaires de démonstration) et les gestes des pages sont
+ceux de test_evaluation_pages.py. Le rapport servi par ses pages (PDF, DOCX, versions) :
+test_evaluation_documents_pages.py, sur un petit contrat."""
 
 import pytest
 
@@ -121,19 +121,3 @@ def test_adopted_evaluation_is_public_with_the_councils_aggregated_view(client, 
     client.logout()
     login(client, world, "council")
     assert client.post(q_url("questionnaire", derv), answers_post(derv, {scale: 3})).status_code == 403
-
-
-def test_report_documents_are_served_by_the_document_builder(client, world):
-    login(client, world, "pilot")
-    response = client.get(url("evaluation_document", KIND, "pdf"))
-    assert response.status_code == 200 and response["Content-Type"] == "application/pdf"
-    assert client.get(url("evaluation_document", KIND, "odt")).status_code == 404
-    client.logout()
-    adopt(client, world)
-    for fmt in ("pdf", "docx"):
-        assert client.get(url("evaluation_document", KIND, fmt)).status_code == 200
-    adopted = EvaluationReport.objects.get(evaluation=world["evaluation"], adopted=True)
-    assert client.get(url("evaluation_version_document", KIND, adopted.version, "pdf")).status_code == 200
-    login(client, world, "pilot")
-    client.post(url("evaluation_freeze", KIND))  # adoptée : refusé
-    assert EvaluationReport.objects.filter(evaluation=world["evaluation"]).count() == adopted.version
