@@ -625,6 +625,14 @@ class QuartierOpinion(models.Model):
     def __str__(self):
         return f"{self.get_kind_display()} ({self.qpv}) : {self.get_opinion_display()}"
 
+    def clean(self):
+        """Un avis porte sur un quartier du dossier (ce que vérifie la page de l'avis) : le
+        back-office le vérifie aussi."""
+        from django.core.exceptions import ValidationError
+
+        if self.application_id and self.qpv_id and not self.application.qpvs.filter(pk=self.qpv_id).exists():
+            raise ValidationError({"qpv": "Ce quartier n'est pas l'un des quartiers du dossier."})
+
 
 class Score(models.Model):
     """La note d'un instructeur sur un critère de la grille de l'appel."""

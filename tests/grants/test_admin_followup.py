@@ -1,10 +1,13 @@
 """Après le vote, le back-office consulte : actes, versements et comptes-rendus ne s'écrivent que
 sur la plateforme (qui vérifie droits, montants et historique)."""
 
+import re
+
 import pytest
 from django.urls import reverse
 
 from tests import factories
+from tests.factories.base import new_qpv_of
 
 pytestmark = pytest.mark.django_db
 
@@ -20,3 +23,24 @@ def test_the_operator_reads_but_cannot_add_or_change(client, admin_user, model):
     client.force_login(admin_user)
     assert client.get(reverse(f"admin:grants_{model}_changelist")).status_code == 200
     assert client.get(reverse(f"admin:grants_{model}_add")).status_code == 403
+
+
+def test_a_quartier_opinion_in_the_back_office_is_on_one_of_the_applications_qpvs(client, admin_user):
+    """Le back-office n'enregistre pas l'avis sur un quartier étranger au dossier (le champ cherche
+    parmi tous les territoires) ; sur un quartier du dossier, si."""
+    from cdv.grants.models import QuartierOpinion
+
+    application = factories.ApplicationFactory(submitted=True)
+    (own,) = application.qpvs.all()
+    elsewhere = new_qpv_of(application.call.contract)
+    client.force_login(admin_user)
+    add = reverse("admin:grants_quartieropinion_add")
+    data = {"application": application.pk, "kind": "CORRESPONDANT", "opinion": "FAVORABLE", "version": 1}
+    data["author"] = admin_user.pk
+    response = client.post(add, {**data, "qpv": elsewhere.pk})
+    assert response.status_code == 200
+    assert "Ce quartier n&#x27;est pas l&#x27;un des quartiers du dossier." in response.content.decode()
+    assert not QuartierOpinion.objects.exists()
+    response = client.post(add, {**data, "qpv": own.pk})
+    assert response.status_code == 302, re.findall(r"errorlist[^>]*>(.*?)</ul>", response.content.decode())
+    assert QuartierOpinion.objects.get().qpv == own
