@@ -28,8 +28,6 @@ def test_the_operator_reads_but_cannot_add_or_change(client, admin_user, model):
 def test_a_quartier_opinion_in_the_back_office_is_on_one_of_the_applications_qpvs(client, admin_user):
     """Le back-office n'enregistre pas l'avis sur un quartier étranger au dossier (le champ cherche
     parmi tous les territoires) ; sur un quartier du dossier, si."""
-    from cdv.grants.models import QuartierOpinion
-
     application = factories.ApplicationFactory(submitted=True)
     (own,) = application.qpvs.all()
     elsewhere = new_qpv_of(application.call.contract)
@@ -40,7 +38,7 @@ def test_a_quartier_opinion_in_the_back_office_is_on_one_of_the_applications_qpv
     response = client.post(add, {**data, "qpv": elsewhere.pk})
     assert response.status_code == 200
     assert "Ce quartier n&#x27;est pas l&#x27;un des quartiers du dossier." in response.content.decode()
-    assert not QuartierOpinion.objects.exists()
+    assert not application.quartier_opinions.exists()
     response = client.post(add, {**data, "qpv": own.pk})
     assert response.status_code == 302, re.findall(r"errorlist[^>]*>(.*?)</ul>", response.content.decode())
-    assert QuartierOpinion.objects.get().qpv == own
+    assert application.quartier_opinions.get().qpv == own
