@@ -21,23 +21,11 @@ class RequestLogFilter(logging.Filter):
         status = getattr(record, "status_code", None)
         if request is None:
             return True
-        from cdv.core.security import SECRET_URL_KWARGS, SecurityMiddleware
+        from cdv.core.security import SecurityMiddleware, without_secrets
 
         if status is not None and SecurityMiddleware.is_refusal(request, status):
             return False
-        match = getattr(request, "resolver_match", None)
-        secrets = [
-            str(value)
-            for name, value in (match.kwargs.items() if match is not None else ())
-            if name in SECRET_URL_KWARGS and value
-        ]
-        if secrets:
-
-            def masked(text):
-                for secret in secrets:
-                    text = text.replace(secret, "…")
-                return text
-
-            record.msg = masked(str(record.msg))
-            record.args = tuple(masked(arg) if isinstance(arg, str) else arg for arg in record.args or ())
+        record.msg = without_secrets(request, str(record.msg))
+        if isinstance(record.args, tuple):
+            record.args = tuple(without_secrets(request, a) if isinstance(a, str) else a for a in record.args)
         return True

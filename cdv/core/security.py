@@ -45,15 +45,19 @@ def account_id(user) -> str:
     return str(pk) if pk is not None and getattr(user, "is_authenticated", False) else "anonyme"
 
 
-def logged_path(request) -> str:
-    """Le chemin demandé, sans les jetons secrets qu'il peut contenir."""
+def without_secrets(request, text: str) -> str:
+    """``text`` sans les jetons secrets de l'URL de la requête (invitation, réinitialisation)."""
     match = getattr(request, "resolver_match", None)
-    path = request.path
     if match is not None:
         for name, value in match.kwargs.items():
             if name in SECRET_URL_KWARGS and value:
-                path = path.replace(str(value), "…")
-    return path
+                text = text.replace(str(value), "…")
+    return text
+
+
+def logged_path(request) -> str:
+    """Le chemin demandé, sans les jetons secrets qu'il peut contenir."""
+    return without_secrets(request, request.path)
 
 
 def _account_for_email(email) -> str:
