@@ -464,6 +464,11 @@ class Application(models.Model):
         """Entre les mains des financeurs : déposé ou rendu pour compléments, pas encore décidé."""
         return self.status in INSTRUCTED_APPLICATION_STATUSES
 
+    def concerns(self, qpv_id) -> bool:
+        """Le dossier concerne ce quartier : un projet de tout le territoire, ou l'un de ses quartiers
+        (ceux sur lesquels un avis de quartier se donne)."""
+        return self.scope == ProjectScope.WHOLE or self.qpvs.filter(pk=qpv_id).exists()
+
 
 class BudgetLine(models.Model):
     """Une ligne du budget du projet (première année), sur le plan comptable des associations."""
@@ -626,11 +631,11 @@ class QuartierOpinion(models.Model):
         return f"{self.get_kind_display()} ({self.qpv}) : {self.get_opinion_display()}"
 
     def clean(self):
-        """Un avis porte sur un quartier du dossier (ce que vérifie la page de l'avis) : le
-        back-office le vérifie aussi."""
+        """Un avis porte sur un quartier que le dossier concerne (``Application.concerns``, la règle
+        du service) : le back-office le vérifie aussi."""
         from django.core.exceptions import ValidationError
 
-        if self.application_id and self.qpv_id and not self.application.qpvs.filter(pk=self.qpv_id).exists():
+        if self.application_id and self.qpv_id and not self.application.concerns(self.qpv_id):
             raise ValidationError({"qpv": "Ce quartier n'est pas l'un des quartiers du dossier."})
 
 

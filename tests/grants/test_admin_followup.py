@@ -42,3 +42,17 @@ def test_a_quartier_opinion_in_the_back_office_is_on_one_of_the_applications_qpv
     response = client.post(add, {**data, "qpv": own.pk})
     assert response.status_code == 302, re.findall(r"errorlist[^>]*>(.*?)</ul>", response.content.decode())
     assert application.quartier_opinions.get().qpv == own
+
+
+def test_a_whole_territory_project_takes_an_opinion_on_any_qpv_in_the_back_office_too(client, admin_user):
+    """Un projet de tout le territoire concerne chaque quartier (la règle de la page de l'avis) : le
+    back-office enregistre son avis sur un quartier du contrat."""
+    application = factories.ApplicationFactory(submitted=True, whole_territory=True)
+    qpv = new_qpv_of(application.call.contract)
+    client.force_login(admin_user)
+    data = {"application": application.pk, "kind": "CORRESPONDANT", "opinion": "FAVORABLE", "version": 1}
+    response = client.post(
+        reverse("admin:grants_quartieropinion_add"), {**data, "qpv": qpv.pk, "author": admin_user.pk}
+    )
+    assert response.status_code == 302, re.findall(r"errorlist[^>]*>(.*?)</ul>", response.content.decode())
+    assert application.quartier_opinions.get().qpv == qpv

@@ -33,7 +33,6 @@ from ..enums import (
     LineStatus,
     Opinion,
     OpinionKind,
-    ProjectScope,
 )
 from ..errors import GrantsError, check_version
 from ..models import (
@@ -147,8 +146,7 @@ def give_quartier_opinion(
         raise PermissionDenied("Vous ne donnez pas d'avis de quartier sur ce dossier.")
     if kind not in opinion_kinds(user, current.call.contract_id, qpv.pk):
         raise PermissionDenied("Vous ne donnez pas cet avis pour ce quartier.")
-    concerned = current.scope == ProjectScope.WHOLE or current.qpvs.filter(pk=qpv.pk).exists()
-    if not concerned:
+    if not current.concerns(qpv.pk):
         raise GrantsError({"qpv": "Quartier : ce dossier ne concerne pas ce quartier."})
     if opinion not in Opinion.values:
         raise GrantsError({"opinion": "Avis : choisissez un avis de la liste."})
