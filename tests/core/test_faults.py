@@ -80,6 +80,22 @@ def big_csv(path: Path, codes: list[str], qpvs: list[str], quarters: int) -> int
     return len(lines) - 1
 
 
+def run_until(run, env, condition, *, timeout: float = 120) -> tuple[subprocess.Popen, float, str]:
+    """Lance la commande et la tue (kill -9) dès que ``condition()`` est vraie ; renvoie le processus
+    terminé, le temps écoulé et la fin de sa sortie d'erreur."""
+    started = time.monotonic()
+    process = subprocess.Popen(run, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    while process.poll() is None and time.monotonic() - started < timeout:
+        if condition():
+            process.send_signal(signal.SIGKILL)
+            break
+        time.sleep(0.001)
+    process.wait(timeout=30)
+    errors = process.stderr.read().decode()[-2000:]
+    process.stderr.close()
+    return process, time.monotonic() - started, errors
+
+
 def test_indicator_import_killed_while_writing_leaves_the_database_as_before(database_file, tmp_path):
     from cdv.contracts.models import Contract
     from cdv.indicators.enums import Aggregation
@@ -116,42 +132,15 @@ def test_indicator_import_killed_while_writing_leaves_the_database_as_before(dat
     env = environment(database, tmp_path)
 
     # L'écriture a commencé quand le journal WAL grossit (pages de la transaction pas encore validée).
-    process = subprocess.Popen(run, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    baseline, deadline, killed_while_writing = wal_size(database), time.monotonic() + 120, False
-    while time.monotonic() < deadline and process.poll() is None:
-        if wal_size(database) > baseline + 2 * 1024 * 1024:
-            process.send_signal(signal.SIGKILL)
-            killed_while_writing = True
-            break
-        time.sleep(0.01)
-    process.wait(timeout=60)
-    errors = process.stderr.read().decode()[-2000:]
-    process.stdout.close()
-    process.stderr.close()
-    assert killed_while_writing, f"l'import a fini avant d'écrire ? {errors}"
-    assert process.returncode == -signal.SIGKILL
+    baseline = wal_size(database)
+    process, _, errors = run_until(run, env, lambda: wal_size(database) > baseline + 2 * 1024 * 1024)
+    assert process.returncode == -signal.SIGKILL, f"l'import a fini avant d'écrire ? {errors}"
 
     assert count(database, "indicators_indicatorvalue") == before  # rien de la transaction interrompue
 
     finished = subprocess.run(run, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
     assert finished.returncode == 0, finished.stderr
     assert count(database, "indicators_indicatorvalue") == before + expected
-
-
-def run_until(run, env, condition, *, timeout: float = 120) -> tuple[subprocess.Popen, float, str]:
-    """Lance la commande et la tue (kill -9) dès que ``condition()`` est vraie ; renvoie le processus
-    terminé, le temps écoulé et la fin de sa sortie d'erreur."""
-    started = time.monotonic()
-    process = subprocess.Popen(run, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    while process.poll() is None and time.monotonic() - started < timeout:
-        if condition():
-            process.send_signal(signal.SIGKILL)
-            break
-        time.sleep(0.001)
-    process.wait(timeout=30)
-    errors = process.stderr.read().decode()[-2000:]
-    process.stderr.close()
-    return process, time.monotonic() - started, errors
 
 
 def test_annual_report_killed_midway_never_leaves_a_truncated_pdf(database_file, tmp_path):

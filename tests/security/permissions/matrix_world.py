@@ -144,20 +144,8 @@ def state(contract, partner):
 
 
 def pdf_text(content: bytes) -> str:
-    """Le texte d'un PDF, lu une fois par contenu : deux rôles qui voient les mêmes engagements
-    reçoivent le même document, octet pour octet."""
-    import hashlib
-
-    digest = hashlib.sha256(content).hexdigest()
-    if digest not in PDF_TEXTS:
-        PDF_TEXTS[digest] = read_pdf_text(content)
-    return PDF_TEXTS[digest]
-
-
-PDF_TEXTS: dict[str, str] = {}
-
-
-def read_pdf_text(content: bytes) -> str:
+    """Le texte d'un PDF sur une ligne ; lu une fois par contenu (``tests.document_checks``) : deux
+    rôles qui voient les mêmes engagements reçoivent le même document, octet pour octet."""
     from tests.document_checks import pdf_text as read
 
     return " ".join(read(content).split())
