@@ -1,4 +1,5 @@
-"""Le monde des matrices des droits (tests/security/permissions/) : deux contrats (Nantes et un
+"""Le monde des matrices des droits (tests/security/permissions/) : deux contrats (le contrat
+principal — un petit contrat à lui, ou Nantes pour un fichier marqué ``demo`` (conftest.py) — et un
 autre), deux partenaires A et B signataires des deux, un compte par rôle et une session ouverte par
 rôle ; les rôles, les cibles et les actions sur un engagement ; qui peut quoi.
 
@@ -40,7 +41,7 @@ ACTIONS = {
 }
 
 
-def role_users(nantes):
+def role_users(main):
     """Un autre contrat, deux partenaires A et B signataires des deux, et un compte par rôle de
     ``ROLES`` qui a une appartenance (plus « anonymous ») : (autre contrat, A, B, comptes). Partagé
     par les matrices des droits et celle du suivi annuel (tests/monitoring/test_review_cycle.py)."""
@@ -48,16 +49,16 @@ def role_users(nantes):
     factories.EnjeuFactory(contract=other_contract, number=1)
     partner_a = factories.PartnerFactory(name="Partenaire A")
     partner_b = factories.PartnerFactory(name="Partenaire B")
-    for contract in (nantes, other_contract):
+    for contract in (main, other_contract):
         for partner in (partner_a, partner_b):
             factories.SignatoryFactory(contract=contract, partner=partner)
     specs = {
-        "pilot": (nantes, None, Role.PILOT),
-        "editor_a": (nantes, partner_a, Role.EDITOR),
-        "editor_b": (nantes, partner_b, Role.EDITOR),
-        "reader_a": (nantes, partner_a, Role.READER),
-        "council": (nantes, partner_b, Role.COUNCIL_MEMBER),
-        "evaluator": (nantes, None, Role.EVALUATOR),
+        "pilot": (main, None, Role.PILOT),
+        "editor_a": (main, partner_a, Role.EDITOR),
+        "editor_b": (main, partner_b, Role.EDITOR),
+        "reader_a": (main, partner_a, Role.READER),
+        "council": (main, partner_b, Role.COUNCIL_MEMBER),
+        "evaluator": (main, None, Role.EVALUATOR),
         "pilot_other": (other_contract, None, Role.PILOT),
     }
     users = {"anonymous": None}
@@ -66,22 +67,40 @@ def role_users(nantes):
     return other_contract, partner_a, partner_b, users
 
 
-def build_world():
+SMALL_SLUG = "contrat-des-droits"
+
+
+def small_contract():
+    """Un petit contrat à lui, à la place de Nantes : deux quartiers, un enjeu. Pour une matrice qui
+    ne lit et n'écrit que ses propres objets : ce qu'elle vérifie ne dépend pas de la taille du
+    contrat, et chaque compilation PDF a une page au lieu des dix-neuf du cahier de Nantes."""
+    contract = factories.ContractFactory(slug=SMALL_SLUG, title="Contrat de ville des droits")
+    contract.qpvs.add(
+        factories.QpvFactory(code="QN09810M", name="Quartier des droits"),
+        factories.QpvFactory(code="QN09811M", name="Quartier voisin"),
+    )  # hors des codes des fabriques (QN099…) et des QPV réels (pas de département 98)
+    factories.EnjeuFactory(contract=contract, number=1, title="Emploi et activité économique")
+    return contract
+
+
+def build_world(main=None):
+    """Le monde des matrices, sur ``main`` (par défaut le contrat de Nantes de la démonstration)."""
     from cdv.contracts.models import Contract
 
-    nantes = Contract.objects.get(slug="nantes-metropole-2024-2030")
-    other_contract, partner_a, partner_b, users = role_users(nantes)
-    other_contract.qpvs.add(*nantes.qpvs.all()[:2])
+    main = main or Contract.objects.get(slug="nantes-metropole-2024-2030")
+    other_contract, partner_a, partner_b, users = role_users(main)
+    other_contract.qpvs.add(*main.qpvs.all()[:2])
     users["operator"] = factories.UserFactory(is_superuser=True, is_staff=True)
-    # Lecture inter-contrats d'un État qui signe Nantes seul : la vue de l'État, rien de non publié.
+    # Lecture inter-contrats d'un État qui signe le contrat principal seul : la vue de l'État, rien
+    # de non publié.
     state = factories.PartnerFactory(name="État signataire", kind="ETAT")
-    factories.SignatoryFactory(contract=nantes, partner=state)
+    factories.SignatoryFactory(contract=main, partner=state)
     users["state_reader"] = factories.UserFactory()
     CrossContractReader.objects.create(user=users["state_reader"], partner=state)
     return {
         "users": users,
         "sessions": _sessions(users),
-        "contracts": {"nantes": nantes, "other": other_contract},
+        "contracts": {"main": main, "other": other_contract},
         "partners": {"a": partner_a, "b": partner_b},
     }
 
@@ -110,11 +129,12 @@ def log_in(client, world, role):
 
 
 def target_of(world, target):
-    """(contrat, partenaire) de l'objet visé : A dans C, B dans C, A dans un autre contrat."""
+    """(contrat, partenaire) de l'objet visé : A dans le contrat principal, B dans celui-ci, A dans un
+    autre contrat."""
     c, p = world["contracts"], world["partners"]
     return {
-        "own_partner": (c["nantes"], p["a"]),
-        "other_partner": (c["nantes"], p["b"]),
+        "own_partner": (c["main"], p["a"]),
+        "other_partner": (c["main"], p["b"]),
         "other_contract": (c["other"], p["a"]),
     }[target]
 

@@ -12,7 +12,7 @@ from tests import factories
 
 from .matrix_world import ACTIONS, ROLES, TARGETS, expected_allowed, state, target_of
 
-pytestmark = [pytest.mark.django_db, pytest.mark.demo]
+pytestmark = pytest.mark.django_db
 
 
 API_ACTIONS = ["edit", "propose", "validate", "return", "start", "close", "create"]

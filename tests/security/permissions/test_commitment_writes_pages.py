@@ -17,7 +17,7 @@ from tests.worlds import built_once
 
 from .matrix_world import ACTIONS, ROLES, TARGETS, expected_allowed, log_in, state, target_of
 
-pytestmark = [pytest.mark.django_db, pytest.mark.demo]
+pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture(scope="module")
@@ -114,14 +114,12 @@ def test_an_id_from_another_contract_under_this_contract_url_is_a_404(client, wo
         contract=other, partner=partner, status=S.DRAFT, title="Engagement à protéger"
     )
     log_in(client, world, "pilot")
-    nantes = world["contracts"]["nantes"]
+    main = world["contracts"]["main"]
     for url in [
-        reverse("www:commitment", args=[nantes.slug, commitment.pk]),
-        reverse("www:commitment_edit", args=[nantes.slug, commitment.pk]),
+        reverse("www:commitment", args=[main.slug, commitment.pk]),
+        reverse("www:commitment_edit", args=[main.slug, commitment.pk]),
     ]:
         assert client.get(url).status_code == 404
-    response = client.post(
-        reverse("www:commitment_transition", args=[nantes.slug, commitment.pk, "proposer"])
-    )
+    response = client.post(reverse("www:commitment_transition", args=[main.slug, commitment.pk, "proposer"]))
     assert response.status_code == 404
     assert Commitment.objects.get(pk=commitment.pk).status == S.DRAFT

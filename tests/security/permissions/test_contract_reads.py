@@ -42,7 +42,7 @@ def _build_contract_world(world):
     from cdv.monitoring.enums import FeedbackKind, MeetingKind, Moderation
     from cdv.monitoring.models import Decision, Feedback, Meeting
 
-    nantes = world["contracts"]["nantes"]
+    nantes = world["contracts"]["main"]
     feedback = Feedback.objects.create(
         contract=nantes,
         author=world["users"]["editor_b"],

@@ -1,11 +1,11 @@
 """Garde de couverture des matrices des droits : chaque page et chaque lecture de l'API est classée.
 Une nouvelle URL fait échouer ce test tant qu'on n'a pas dit où sa lecture est vérifiée : dans
-test_partner_reads.py, test_contract_reads.py ou test_evaluation_reads.py (ce dossier), ou dans un
+test_partner_reads_*.py, test_contract_reads.py ou test_evaluation_reads.py (ce dossier), ou dans un
 autre fichier nommé."""
 
+from .partner_reads import READS
 from .test_contract_reads import CONTRACT_READS
 from .test_evaluation_reads import EVALUATION_READS
-from .test_partner_reads import READS
 
 COVERED_ELSEWHERE = {
     # appel à projets : tests/grants/test_grants_permissions.py (chaque rôle × chaque page et écriture)

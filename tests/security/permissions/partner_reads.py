@@ -1,13 +1,17 @@
 """Lectures : qui voit le non-publié d'un partenaire, par les pages, les exports (PDF, XLSX) et
-l'API.
+l'API — ce qui est commun aux quatre fichiers de cette matrice (test_partner_reads_*.py : pages,
+suivi annuel, exports, API).
 
 Un engagement non publié (brouillon, proposé, validé, renvoyé), un bilan annuel et ses pièces
 jointes se lisent par le partenaire (ses référents et ses lecteurs), les pilotes et les
 évaluateurs — jamais par un autre partenaire, un membre de conseil citoyen ni le public, qui ne
 voient que le publié. Le tableau de pilotage, la file de validation, le tableau de complétude,
 le bilan annuel et l'instantané de l'année (tous partenaires confondus) sont aux pilotes et aux
-évaluateurs. Chaque lecture ci-dessous × chaque rôle × un objet de son partenaire, d'un autre
-partenaire ou d'un autre contrat."""
+évaluateurs. Chaque lecture × chaque rôle × un objet de son partenaire, d'un autre partenaire ou
+d'un autre contrat.
+
+Chaque fichier importe les fixtures d'ici (``read_world``, ``read_responses``) : elles sont de
+portée ``module``, donc bâties une fois par fichier, sur le petit contrat du monde (conftest.py)."""
 
 import datetime
 import json
@@ -21,10 +25,7 @@ from cdv.commitments.models import Commitment
 from tests import factories
 from tests.worlds import built_once
 
-from .matrix_world import ROLES, TARGETS, log_in, response_text, target_of
-
-pytestmark = [pytest.mark.django_db, pytest.mark.demo]
-
+from .matrix_world import TARGETS, log_in, response_text, target_of
 
 # Des marques propres à chaque cible : une liste du contrat montre les objets de plusieurs cibles.
 WORDS = {"own_partner": "Zephyr", "other_partner": "Yucca", "other_contract": "Xylophone"}
@@ -137,7 +138,8 @@ def _api(path):
 # lecture : (URL à partir des objets de la cible, marque du secret, portée)
 # portée « partner » : le partenaire de l'objet, les pilotes et les évaluateurs ;
 # portée « steering » : les pilotes et les évaluateurs seulement (tous partenaires confondus).
-READS = {
+# pages du contrat et du partenaire, tableau de pilotage
+PAGES = {
     "commitment_page": (
         lambda o: reverse("www:commitment", args=[o["contract"].slug, o["commitment"].pk]),
         SECRET_COMMITMENT,
@@ -168,31 +170,14 @@ READS = {
         SECRET_COMMITMENT,
         "partner",
     ),
-    "cahier_pdf": (
-        lambda o: reverse("www:cahier", args=[o["contract"].slug, o["partner"].slug, "pdf"]),
-        SECRET_COMMITMENT,
-        "partner",
-    ),
-    "cahier_xlsx": (
-        lambda o: reverse("www:cahier", args=[o["contract"].slug, o["partner"].slug, "xlsx"]),
-        SECRET_COMMITMENT,
-        "partner",
-    ),
-    "compilation_pdf": (
-        lambda o: reverse("www:compilation", args=[o["contract"].slug, "pdf"]),
-        SECRET_COMMITMENT,
-        "partner",
-    ),
-    "compilation_xlsx": (
-        lambda o: reverse("www:compilation", args=[o["contract"].slug, "xlsx"]),
-        SECRET_COMMITMENT,
-        "partner",
-    ),
     "pilot_dashboard": (
         lambda o: reverse("www:dashboard", args=[o["contract"].slug]),
         None,  # la page entière est réservée
         "steering",
     ),
+}
+# suivi annuel : bilans, pièce jointe, tableau de complétude, bilan annuel en PDF, instantané
+REVIEW = {
     "report_page": (
         lambda o: reverse("www:review_report", args=[o["contract"].slug, READ_YEAR, o["report"].pk]),
         SECRET_REPORT,
@@ -226,10 +211,37 @@ READS = {
         SECRET_REPORT,
         "steering",
     ),
+}
+# exports : cahiers et compilations, en PDF et en XLSX
+DOCUMENTS = {
+    "cahier_pdf": (
+        lambda o: reverse("www:cahier", args=[o["contract"].slug, o["partner"].slug, "pdf"]),
+        SECRET_COMMITMENT,
+        "partner",
+    ),
+    "cahier_xlsx": (
+        lambda o: reverse("www:cahier", args=[o["contract"].slug, o["partner"].slug, "xlsx"]),
+        SECRET_COMMITMENT,
+        "partner",
+    ),
+    "compilation_pdf": (
+        lambda o: reverse("www:compilation", args=[o["contract"].slug, "pdf"]),
+        SECRET_COMMITMENT,
+        "partner",
+    ),
+    "compilation_xlsx": (
+        lambda o: reverse("www:compilation", args=[o["contract"].slug, "xlsx"]),
+        SECRET_COMMITMENT,
+        "partner",
+    ),
+}
+# API
+API = {
     "api_commitment": (_api("/commitments/{commitment.pk}"), SECRET_COMMITMENT, "partner"),
     "api_commitments": (_api("/commitments?limit=500"), SECRET_COMMITMENT, "partner"),
     "api_partner": (_api("/partners/{partner.slug}"), '"commitments": [', "api_ids"),
 }
+READS = {**PAGES, **REVIEW, **DOCUMENTS, **API}
 
 
 def sees(role, target, scope) -> bool:
@@ -252,10 +264,8 @@ def read_responses():
     return {}
 
 
-@pytest.mark.parametrize("read", list(READS))
-@pytest.mark.parametrize("target", TARGETS)
-@pytest.mark.parametrize("role", ROLES)
-def test_read_matrix(client, world, read_world, read_responses, role, target, read):
+def check_read(client, world, read_world, read_responses, role, target, read):
+    """Ce rôle lit-il le secret de la cible par cette lecture, et seulement s'il le doit ?"""
     url_for, secret, scope = READS[read]
     objects = read_world[target]
     url = url_for(objects)
