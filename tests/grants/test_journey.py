@@ -26,7 +26,7 @@ et ne change rien en base. Où chacune est vérifiée (une fois) :
 - adresse du dossier d'une autre association (404) :
   test_applications_pages.py::test_another_associations_urls_are_404 (pages) ;
   test_grants_api_writes.py::test_another_associations_application_is_a_404_and_unchanged (API) ;
-  les autres rôles : test_grants_permissions.py
+  les autres rôles : test_grants_permissions_*.py
 - montants « 12 000,50 € » et « 12000.5 » acceptés : ``test_journey`` (budget, instruction) ;
   test_applications_pages.py::test_budget_accepts_french_amounts_and_shows_live_totals ;
   test_instruction_pages.py::test_instructor_saves_its_line_with_a_french_amount

@@ -8,7 +8,7 @@ from .test_contract_reads import CONTRACT_READS
 from .test_evaluation_reads import EVALUATION_READS
 
 COVERED_ELSEWHERE = {
-    # appel à projets : tests/grants/test_grants_permissions.py (chaque rôle × chaque page et écriture)
+    # appel à projets : tests/grants/test_grants_permissions_*.py (chaque rôle × chaque page et écriture)
     **dict.fromkeys(
         [
             "call_list",
@@ -46,7 +46,7 @@ COVERED_ELSEWHERE = {
             "simulate_line",
             "committee_vote",
         ],
-        "tests/grants/test_grants_permissions.py",
+        "tests/grants/test_grants_permissions_*.py",
     ),
     # actes attributifs (AAP, partie 2) : chaque rôle dans tests/grants/test_acts_pages.py
     **dict.fromkeys(

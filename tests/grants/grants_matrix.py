@@ -1,5 +1,7 @@
 """La matrice des droits de l'appel à projets : chaque rôle × chaque page de cdv/www/urls/grants.py
-(GET, et POST pour les écritures) × chaque opération de l'API des appels à projets.
+(GET, et POST pour les écritures) × chaque opération de l'API des appels à projets — ce qui est
+commun à ses cinq fichiers (test_grants_permissions_*.py : l'appel et son comité, l'espace de
+l'association, ses dossiers en cours, l'instruction, l'API).
 
 Les réponses attendues viennent de la spécification, ``cdv/grants/abilities.py`` :
 - autorisé : 200 (GET) ; POST : 200 ou 302 hors connexion (formulaire réaffiché ou acte fait), ou
@@ -8,9 +10,9 @@ Les réponses attendues viennent de la spécification, ``cdv/grants/abilities.py
 - objet visible, acte refusé : 403 ;
 - anonyme refusé : 404, 403 ou renvoi vers la connexion (jamais une page).
 
-Le monde est bâti une fois pour le module (``grants_world``), et chaque rôle s'y connecte une
-fois (une session pour les pages, un jeton pour l'API : ``logins``) ; chaque test s'exécute dans
-une transaction annulée.
+Le monde est bâti une fois par fichier (``grants_world``), et chaque rôle s'y connecte une
+fois (une session pour les pages, un jeton pour l'API : ``logins``, fixture de portée ``module``
+que chaque fichier importe d'ici) ; chaque test s'exécute dans une transaction annulée.
 """
 
 from dataclasses import dataclass, field
@@ -23,8 +25,6 @@ from django.urls import reverse
 from cdv.users.services import create_api_token
 
 from .grants_world import ROLES
-
-pytestmark = pytest.mark.django_db
 
 EVERYONE = frozenset(ROLES)
 # Qui voit le dossier déposé 2025-0001 (association A, quartier 1, lignes État et X).
@@ -80,8 +80,8 @@ PILOT = frozenset({"pilot"})
 REF_A = frozenset({"referent_a"})
 GET_POST = ("get", "post")
 
-PAGES = [
-    # L'appel
+# L'appel et son comité des financeurs
+CALL_PAGES = [
     Row("call_list", lambda w: [w["contract"].slug], EVERYONE),
     Row("call_create", lambda w: [w["contract"].slug], PILOT, methods=GET_POST),
     Row("call", call_args(2025), EVERYONE, label="publié"),
@@ -93,7 +93,25 @@ PAGES = [
     Row("call_archive", call_args(2025), PILOT, methods=("post",)),
     Row("call_copy", call_args(2025), PILOT, methods=GET_POST),
     Row("call_drafts", call_args(2025), PILOT),
-    # Les dossiers, côté association : la sienne seulement
+    # Le comité des financeurs
+    Row("programmation", call_args(2025), PROGRAMMATION),
+    Row("programmation_xlsx", call_args(2025), PROGRAMMATION),
+    Row(
+        "simulate_line",
+        lambda w: [
+            w["contract"].slug,
+            2025,
+            w["sub_a"].funder_lines.get(funder__partner=w["funder_x"]).pk,
+        ],
+        PILOT,
+        methods=("post",),
+        loose=True,
+    ),
+    Row("committee_vote", call_args(2025), PILOT, methods=GET_POST),
+]
+# L'espace de l'association, la sienne seulement : ses dossiers, son identité, ses pièces, un
+# nouveau dossier, la fiche d'un dossier et son accusé de réception
+ASSOCIATION_PAGES = [
     Row("partner_applications", partner_args("asso_a"), REF_A, visible=REF_A),
     Row("partner_identity", partner_args("asso_a"), REF_A, visible=REF_A, methods=GET_POST),
     Row("partner_documents", partner_args("asso_a"), REF_A, visible=REF_A, methods=GET_POST),
@@ -106,6 +124,10 @@ PAGES = [
     ),
     Row("application", app_args("draft_a"), REF_A, visible=REF_A, label="brouillon"),
     Row("application", app_args("sub_a"), SUB_A, visible=SUB_A, label="déposé"),
+    Row("application_receipt", app_args("sub_a"), SUB_A, visible=SUB_A),
+]
+# Un dossier de l'association en cours : projet, budget, pièces, dépôt, retrait, suppression, réponse
+APPLICATION_PAGES = [
     Row("application_project", app_args("draft_a"), REF_A, visible=REF_A, methods=GET_POST),
     Row("application_project", app_args("sub_a"), frozenset(), visible=SUB_A, label="déposé (figé)"),
     Row("application_budget", app_args("draft_a"), REF_A, visible=REF_A, methods=GET_POST),
@@ -114,8 +136,9 @@ PAGES = [
     Row("application_withdraw", app_args("sub_a"), REF_A, visible=SUB_A, methods=GET_POST),
     Row("application_delete", app_args("draft_a"), REF_A, visible=REF_A, methods=GET_POST),
     Row("application_answer", app_args("ret_a"), REF_A, visible=RET_A, methods=GET_POST),
-    Row("application_receipt", app_args("sub_a"), SUB_A, visible=SUB_A),
-    # L'instruction
+]
+# L'instruction
+INSTRUCTION_PAGES = [
     Row("call_queue", call_args(2025), QUEUE),
     Row("application_instruction", app_args("sub_a"), SUB_A - REF_A, visible=SUB_A),
     Row(
@@ -156,35 +179,18 @@ PAGES = [
         methods=GET_POST,
     ),
     Row("application_pdf", app_args("sub_a"), SUB_A, visible=SUB_A),
-    # Le comité des financeurs
-    Row("programmation", call_args(2025), PROGRAMMATION),
-    Row("programmation_xlsx", call_args(2025), PROGRAMMATION),
-    Row(
-        "simulate_line",
-        lambda w: [
-            w["contract"].slug,
-            2025,
-            w["sub_a"].funder_lines.get(funder__partner=w["funder_x"]).pk,
-        ],
-        PILOT,
-        methods=("post",),
-        loose=True,
-    ),
-    Row("committee_vote", call_args(2025), PILOT, methods=GET_POST),
 ]
+PAGES = CALL_PAGES + ASSOCIATION_PAGES + APPLICATION_PAGES + INSTRUCTION_PAGES
 
 
 def row_id(row, method):
     return f"{row.name}{'[' + row.label + ']' if row.label else ''}:{method}"
 
 
-PAGE_CASES = [(row, method) for row in PAGES for method in row.methods]
-
-
-def test_every_grants_url_is_in_the_matrix():
-    from cdv.www.urls.grants import urlpatterns
-
-    assert {p.name for p in urlpatterns} == {row.name for row in PAGES}
+def page_cases(rows):
+    """(ligne, méthode) de chaque ligne, et leurs identifiants de test."""
+    cases = [(row, method) for row in rows for method in row.methods]
+    return cases, [row_id(row, method) for row, method in cases]
 
 
 @pytest.fixture(scope="module")
@@ -211,9 +217,8 @@ def login(client, logins, role):
         client.cookies[settings.SESSION_COOKIE_NAME] = logins[role][0]
 
 
-@pytest.mark.parametrize("role", ROLES)
-@pytest.mark.parametrize(("row", "method"), PAGE_CASES, ids=[row_id(r, m) for r, m in PAGE_CASES])
-def test_page_matrix(client, grants_world, logins, row, method, role):
+def check_page(client, grants_world, logins, row, method, role):
+    """La réponse de cette page à ce rôle est-elle celle que dit la ligne ?"""
     url = reverse(f"www:{row.name}", args=row.args(grants_world))
     login(client, logins, role)
     response = getattr(client, method)(url)
@@ -330,16 +335,8 @@ API_CASES = {
 }
 
 
-def test_every_grants_api_operation_is_in_the_matrix():
-    from cdv.api.grants import router
-
-    operations = {op.operation_id for view in router.path_operations.values() for op in view.operations}
-    assert operations == {name.split("[")[0] for name in API_CASES}
-
-
-@pytest.mark.parametrize("role", ROLES)
-@pytest.mark.parametrize("case", list(API_CASES))
-def test_api_matrix(client, grants_world, logins, case, role):
+def check_api(client, grants_world, logins, case, role):
+    """Le statut de cette opération pour ce rôle est-il celui du tableau ?"""
     method, path, body, expected = API_CASES[case]
     response = api(client, grants_world, logins, role, method, path, body)
     assert response.status_code == expected[role], (case, role, response.content[:300])
