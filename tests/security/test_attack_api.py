@@ -4,7 +4,7 @@ d'une donnée non publique, avec des identifiants devinés, forgés ou pris dans
 (dans le chemin, sous le nom d'un autre contrat, ou dans le corps JSON : partenaire, objectif,
 action, quartiers, indicateurs, champs que le schéma n'a pas).
 
-Le monde est celui de tests/security/test_attack_probes.py (Nantes, un autre contrat, partenaires A et B,
+Le monde est celui de tests/security/attack_world.py (Nantes, un autre contrat, partenaires A et B,
 un objet de chaque sorte de chaque côté). Chaque sonde dit qui appelle (jeton d'API de ce rôle,
 ou aucun), la requête et le statut attendu ; un refus ne change rien en base (empreinte de toutes
 les tables, historiques compris) et dit pourquoi en français (``detail``) ; une réussite écrit. La
@@ -26,7 +26,7 @@ from cdv.users.enums import Role
 from cdv.users.models import ApiToken
 from cdv.users.services import create_api_token
 from tests import factories
-from tests.security.test_attack_probes import (
+from tests.security.attack_world import (
     build_world,
     changed_tables,
     fingerprint,
@@ -49,7 +49,7 @@ def built_world(demo_data, django_db_blocker, tmp_path_factory):
     démonstration ; chaque test annule ce qu'il écrit."""
     from cdv.contracts.models import Contract
 
-    # Compteur d'écritures posé hors de la transaction du monde (voir test_attack_probes.py).
+    # Compteur d'écritures posé hors de la transaction du monde (voir attack_world.py).
     with django_db_blocker.unblock():
         install_write_counter()
     try:
@@ -76,7 +76,7 @@ def built_world(demo_data, django_db_blocker, tmp_path_factory):
 @pytest.fixture
 def world(built_world):
     """Les objets du monde, copiés pour le test : ce qu'il y change en mémoire reste à lui (relus du
-    monde picklé une fois, comme dans test_attack_probes.py)."""
+    monde picklé une fois, comme dans attack_world.py)."""
     return pickle.loads(built_world)
 
 
@@ -800,7 +800,7 @@ def call(client, probe, world):
 @pytest.mark.parametrize("probe", WRITES + READS, ids=lambda p: p.name)
 def test_api_probe(client, world, probe):
     # Les tables changées par l'appel (empreinte avant et après, relue seulement si le compteur
-    # d'écritures a bougé : tests/security/test_attack_probes.py) ; la vérification de la sonde lit
+    # d'écritures a bougé : tests/security/attack_world.py) ; la vérification de la sonde lit
     # la base juste après l'appel, avant que son écriture soit annulée.
     checked = []
 

@@ -5,9 +5,10 @@
     partenaire / un autre / un autre contrat) ;
   - toutes les autres vues d'écriture et lectures non publiques par identifiant (retours, instances,
     décisions, évaluations, questionnaires, campagnes et bilans, pièces jointes, cahiers,
-    invitations, géoréférencement, jetons) : tests/security/test_attack_probes.py (table rôle × requête,
-    identifiants d'un autre contrat ou partenaire, champs cachés forgés ; un test échoue si une
-    nouvelle URL n'est ni sondée ni écartée avec sa raison) ;
+    invitations, géoréférencement, jetons) : tests/security/test_attack_roles_*.py (table rôle ×
+    requête) et tests/security/test_attack_probes.py (identifiants d'un autre contrat ou partenaire,
+    champs cachés forgés ; un test échoue si une nouvelle URL n'est ni sondée ni écartée avec sa
+    raison) ;
   - chaque opération d'écriture de l'API et ses lectures par identifiant :
     tests/security/test_attack_api.py (un test échoue si une nouvelle opération n'a pas ses sondes) ;
 - CSRF : ici, chaque URL de cdv/www/urls/ appelée en POST sans jeton par une personne connectée

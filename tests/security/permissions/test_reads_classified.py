@@ -125,8 +125,8 @@ COVERED_ELSEWHERE = {
     "notifications": "la personne elle-même (tests/notifications/test_notifications.py)",
     "review_remind": "pilote seul, aperçu puis envoi (tests/notifications/test_notifications.py)",
     # géoréférencement : l'enregistrement comme valeur d'indicateur (écriture)
-    "georef_record": "tests/georef/test_georef_web.py, tests/security/test_attack_probes.py",
-    # écritures (et leurs formulaires) : test_commitment_writes_*.py (engagements), test_attack_probes
+    "georef_record": "tests/georef/test_georef_web.py, tests/security/test_attack_roles_participation.py",
+    # écritures (et leurs formulaires) : test_commitment_writes_*.py (engagements), test_attack_roles_*
     **dict.fromkeys(
         [
             "commitment_create",
@@ -158,7 +158,7 @@ COVERED_ELSEWHERE = {
             "review_return",
             "review_attachment_delete",
         ],
-        "écriture ou formulaire : tests/security/test_attack_probes.py",
+        "écriture ou formulaire : tests/security/test_attack_roles_*.py",
     ),
     # opérateur de l'instance (superutilisateur) seul
     "new_contract": "tests/contracts/test_new_contract.py",
@@ -167,7 +167,7 @@ COVERED_ELSEWHERE = {
     # import des valeurs d'indicateurs à l'écran : pilotes du contrat seulement
     **dict.fromkeys(
         ["indicator_import", "indicator_import_preview"],
-        "tests/indicators/test_indicator_import_screen.py, tests/security/test_attack_probes.py",
+        "tests/indicators/test_indicator_import_screen.py, tests/security/test_attack_roles_steering.py",
     ),
     # éditeur du plan d'action : pilotes du contrat seulement
     **dict.fromkeys(
