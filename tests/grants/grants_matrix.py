@@ -193,8 +193,8 @@ def page_cases(rows):
     return cases, [row_id(row, method) for row, method in cases]
 
 
-@pytest.fixture(scope="module")
-def logins(grants_world, django_db_blocker):
+@pytest.fixture(scope="module", name="logins")
+def logins_fixture(grants_world, django_db_blocker):
     """Chaque rôle connecté une fois pour le module, dans la transaction du monde : {rôle: (clé de
     session, jeton d'API)}. Un test qui change la session ou le jeton (dernière utilisation) voit
     son écriture annulée avec lui."""

@@ -4,7 +4,7 @@ des statuts attendus et le monde : grants_matrix.py."""
 
 import pytest
 
-from .grants_matrix import API_CASES, ROLES, check_api, logins  # noqa: F401 (fixture)
+from .grants_matrix import API_CASES, ROLES, check_api, logins_fixture  # noqa: F401 (fixture)
 
 pytestmark = pytest.mark.django_db
 
@@ -18,5 +18,5 @@ def test_every_grants_api_operation_is_in_the_matrix():
 
 @pytest.mark.parametrize("role", ROLES)
 @pytest.mark.parametrize("case", list(API_CASES))
-def test_api_matrix(client, grants_world, logins, case, role):  # noqa: F811
+def test_api_matrix(client, grants_world, logins, case, role):
     check_api(client, grants_world, logins, case, role)

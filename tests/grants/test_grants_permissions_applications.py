@@ -5,7 +5,7 @@ grants_matrix.py."""
 
 import pytest
 
-from .grants_matrix import APPLICATION_PAGES, ROLES, check_page, logins, page_cases  # noqa: F401 (fixture)
+from .grants_matrix import APPLICATION_PAGES, ROLES, check_page, logins_fixture, page_cases  # noqa: F401 (fixture)
 
 pytestmark = pytest.mark.django_db
 CASES, IDS = page_cases(APPLICATION_PAGES)
@@ -13,5 +13,5 @@ CASES, IDS = page_cases(APPLICATION_PAGES)
 
 @pytest.mark.parametrize("role", ROLES)
 @pytest.mark.parametrize(("row", "method"), CASES, ids=IDS)
-def test_page_matrix(client, grants_world, logins, row, method, role):  # noqa: F811
+def test_page_matrix(client, grants_world, logins, row, method, role):
     check_page(client, grants_world, logins, row, method, role)

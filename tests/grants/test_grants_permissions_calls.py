@@ -6,7 +6,7 @@ dans l'un des trois fichiers de pages."""
 
 import pytest
 
-from .grants_matrix import CALL_PAGES, ROLES, check_page, logins, page_cases  # noqa: F401 (fixture)
+from .grants_matrix import CALL_PAGES, ROLES, check_page, logins_fixture, page_cases  # noqa: F401 (fixture)
 
 pytestmark = pytest.mark.django_db
 CASES, IDS = page_cases(CALL_PAGES)
@@ -22,5 +22,5 @@ def test_every_grants_url_is_in_the_matrix():
 
 @pytest.mark.parametrize("role", ROLES)
 @pytest.mark.parametrize(("row", "method"), CASES, ids=IDS)
-def test_page_matrix(client, grants_world, logins, row, method, role):  # noqa: F811
+def test_page_matrix(client, grants_world, logins, row, method, role):
     check_page(client, grants_world, logins, row, method, role)

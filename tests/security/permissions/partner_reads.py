@@ -46,8 +46,8 @@ def markers(target) -> dict:
     }
 
 
-@pytest.fixture(scope="module")
-def read_world(world, django_db_blocker, tmp_path_factory):
+@pytest.fixture(scope="module", name="read_world")
+def read_world_fixture(world, django_db_blocker, tmp_path_factory):
     """Pour chaque cible : un engagement validé (non publié), un engagement confirmé avec son bilan
     (non publié) et une pièce jointe, une année figée dont l'instantané porte le bilan.
 
@@ -256,8 +256,8 @@ def sees(role, target, scope) -> bool:
     return role in {"own_partner": {"editor_a", "reader_a"}, "other_partner": {"editor_b"}}[target]
 
 
-@pytest.fixture(scope="module")
-def read_responses():
+@pytest.fixture(scope="module", name="read_responses")
+def read_responses_fixture():
     """(rôle, URL) -> (statut, texte) : une lecture du contrat (compilation, recherche, tableaux de
     bord…) est la même pour les cibles « own_partner » et « other_partner » ; le monde du module
     étant le même à chaque test, elle n'est rendue qu'une fois par rôle (les PDF coûtent)."""

@@ -5,7 +5,7 @@ qui voit quoi : partner_reads.py."""
 import pytest
 
 from .matrix_world import ROLES, TARGETS
-from .partner_reads import DOCUMENTS, check_read, read_responses, read_world  # noqa: F401 (fixtures)
+from .partner_reads import DOCUMENTS, check_read, read_responses_fixture, read_world_fixture  # noqa: F401 (fixtures)
 
 pytestmark = pytest.mark.django_db
 
@@ -13,5 +13,5 @@ pytestmark = pytest.mark.django_db
 @pytest.mark.parametrize("read", list(DOCUMENTS))
 @pytest.mark.parametrize("target", TARGETS)
 @pytest.mark.parametrize("role", ROLES)
-def test_read_matrix(client, world, read_world, read_responses, role, target, read):  # noqa: F811
+def test_read_matrix(client, world, read_world, read_responses, role, target, read):
     check_read(client, world, read_world, read_responses, role, target, read)
