@@ -2,7 +2,7 @@
 du contrat l'adopte ; adoptée, elle est publique avec l'avis agrégé des conseils citoyens. Le monde
 par test (rôles, conseils citoyens, questionnaires de démonstration) et les gestes des pages sont
 ceux de test_evaluation_pages.py. Le rapport servi par ses pages (PDF, DOCX, versions) :
-test_evaluation_documents_pages.py, sur un petit contrat."""
+test_evaluation_documents.py, sur un petit contrat."""
 
 import pytest
 

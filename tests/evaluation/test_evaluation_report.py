@@ -1,7 +1,8 @@
-"""Le rapport d'évaluation en PDF et en DOCX, ses versions figées. Sa commande
+"""Le rapport d'évaluation en PDF et en DOCX, sur Nantes, d'une évaluation bâtie à la main (celle de
+la démonstration : test_evaluation_demo_report.py). Ses versions figées, rendues à l'identique après
+un changement des données, et servies par ses pages : test_evaluation_documents.py ; sa commande
 (``build_evaluation_report``) : test_build_evaluation_report_command.py."""
 
-import datetime
 import io
 
 import pytest
@@ -10,7 +11,6 @@ from docx import Document
 from cdv.evaluation import documents, services
 from cdv.evaluation.enums import Criterion, EvaluationKind, ItemKind, QuestionnaireStatus
 from cdv.evaluation.report import build_payload
-from cdv.monitoring.models import Meeting
 from cdv.partners.enums import PartnerKind
 from cdv.users.enums import Role
 from tests import factories
@@ -226,46 +226,6 @@ def test_docx_is_a4_in_french_and_every_table_repeats_its_header_row(live_docx):
     assert JUDGEMENT in judged.rows[1].cells[0].text and COUNCIL_TEXT in judged.rows[1].cells[1].text
 
 
-def test_a_frozen_version_renders_identically_after_the_data_change(evaluation, pilot):
-    first = services.freeze_report(user=pilot, evaluation=evaluation)
-    before_pdf, name = documents.evaluation_document(evaluation, "pdf")
-    before_docx, _ = documents.evaluation_document(evaluation, "docx")
-    assert name == "evaluation-finale-nantes-metropole-2024-2030-v1.pdf"
-    question = evaluation.questions.get(number=1)
-    services.save_judgement(
-        user=pilot, question=question, scale=1, text="Un tout autre jugement, écrit après."
-    )
-
-    after_pdf, _ = documents.evaluation_document(evaluation, "pdf")  # par défaut : la dernière version figée
-    assert pdf_text(after_pdf) == pdf_text(before_pdf)
-    assert docx_text(documents.evaluation_document(evaluation, "docx")[0]) == docx_text(before_docx)
-    text = pdf_text(after_pdf)
-    assert JUDGEMENT in text and "Un tout autre jugement" not in text
-    assert f"Version 1 figée le {documents.fr_date(first.created_at)}" in text
-    assert first.checksum in text.replace(" ", "")
-
-    live, live_name = documents.evaluation_document(evaluation, "pdf", live=True)
-    live_text = lazy_pdf_text(live)
-    assert "Un tout autre jugement, écrit après." in live_text
-    assert documents.WORKING_DRAFT in live_text and live_name.endswith("-document-de-travail.pdf")
-
-    # Adoptée : une version 2, marquée adoptée, rendue par défaut ; la version 1 reste lisible.
-    adopted = services.adopt(
-        user=pilot,
-        evaluation=evaluation,
-        meeting=Meeting.objects.create(
-            contract=evaluation.contract, kind="COPIL", title="COPIL", date=datetime.date(2030, 6, 12)
-        ),
-        confirmed=True,
-    )
-    text = lazy_pdf_text(documents.evaluation_document(evaluation, "pdf")[0])
-    assert adopted.version == 2
-    assert f"Version 2 figée le {documents.fr_date(adopted.created_at)}, adoptée le 12 juin 2030" in text
-    assert "Un tout autre jugement, écrit après." in text
-    old = pdf_text(documents.evaluation_document(evaluation, "pdf", report=first)[0])
-    assert old == pdf_text(before_pdf)
-
-
 def test_evaluation_document_refuses_a_foreign_version_or_format(evaluation, nantes, pilot):
     report = services.freeze_report(user=pilot, evaluation=evaluation)
     demo = nantes.evaluations.get(kind=EvaluationKind.MID_TERM)
@@ -273,22 +233,6 @@ def test_evaluation_document_refuses_a_foreign_version_or_format(evaluation, nan
         documents.evaluation_document(demo, "pdf", report=report)
     with pytest.raises(ValueError, match="Format inconnu"):
         documents.evaluation_document(evaluation, "odt")
-
-
-def test_nantes_demo_evaluation_in_both_formats(nantes):
-    """L'évaluation de démonstration de Nantes (données de démonstration), en PDF puis en DOCX.
-    Son temps (cible : moins de 30 s) se mesure par bench/evaluation.py, pas ici."""
-    evaluation = nantes.evaluations.get(kind=EvaluationKind.MID_TERM)
-    assert evaluation.is_demo
-    pdf, pdf_name = documents.evaluation_document(evaluation, "pdf")
-    docx, docx_name = documents.evaluation_document(evaluation, "docx")
-    text = pdf_text(pdf)
-    assert documents.DEMO_LABEL in text and documents.DEMO_LABEL in docx_text(docx)
-    assert pdf_name == "evaluation-mi-parcours-nantes-metropole-2024-2030-document-de-travail.pdf"
-    assert docx_name.endswith(".docx")
-    for question in evaluation.questions.all():
-        assert flat(question.text) in text
-    assert "conseil.dervallieres@example.org" not in text and "conseil.bellevue@example.org" not in text
 
 
 def test_texts_typed_by_people_stay_text(evaluation, pilot):
