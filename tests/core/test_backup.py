@@ -33,18 +33,18 @@ import pytest
 from django.core.management import CommandError
 from django.db import connection
 
-from .backups import (  # noqa: F401 (fixtures)
+from .backups import (
     archive_manifest,
-    command_fixture,
-    copy_test_database_fixture,
     manage,
     only_postgres,
     only_sqlite,
     read_media,
-    session_database_fixture,
     sqlite_snapshot,
     write_media,
 )
+
+# isort: split
+from .backups import command_fixture, copy_test_database_fixture, session_database_fixture  # noqa: F401 (fixtures)
 
 # Les tables sauvegardées puis comparées sont celles des données de référence et de la démonstration.
 pytestmark = pytest.mark.demo

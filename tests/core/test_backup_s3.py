@@ -14,16 +14,10 @@ from pathlib import Path
 import pytest
 from django.core.management import CommandError
 
-from .backups import (  # noqa: F401 (fixtures)
-    archive_manifest,
-    command_fixture,
-    copy_test_database_fixture,
-    only_sqlite,
-    read_media,
-    session_database_fixture,
-    sqlite_snapshot,
-    write_media,
-)
+from .backups import archive_manifest, only_sqlite, read_media, sqlite_snapshot, write_media
+
+# isort: split
+from .backups import command_fixture, copy_test_database_fixture, session_database_fixture  # noqa: F401 (fixtures)
 
 pytestmark = pytest.mark.demo
 

@@ -12,17 +12,13 @@ Les réponses attendues viennent de la spécification, ``cdv/grants/abilities.py
 
 Le monde est bâti une fois par fichier (``grants_world``), et chaque rôle s'y connecte une
 fois (une session pour les pages, un jeton pour l'API : ``logins``, fixture de portée ``module``
-que chaque fichier importe d'ici) ; chaque test s'exécute dans une transaction annulée.
+de conftest.py) ; chaque test s'exécute dans une transaction annulée.
 """
 
 from dataclasses import dataclass, field
 
-import pytest
 from django.conf import settings
-from django.test import Client
 from django.urls import reverse
-
-from cdv.users.services import create_api_token
 
 from .grants_world import ROLES
 
@@ -191,25 +187,6 @@ def page_cases(rows):
     """(ligne, méthode) de chaque ligne, et leurs identifiants de test."""
     cases = [(row, method) for row in rows for method in row.methods]
     return cases, [row_id(row, method) for row, method in cases]
-
-
-@pytest.fixture(scope="module", name="logins")
-def logins_fixture(grants_world, django_db_blocker):
-    """Chaque rôle connecté une fois pour le module, dans la transaction du monde : {rôle: (clé de
-    session, jeton d'API)}. Un test qui change la session ou le jeton (dernière utilisation) voit
-    son écriture annulée avec lui."""
-    keys = {}
-    with django_db_blocker.unblock():
-        for role, user in grants_world["users"].items():
-            if user is None:
-                continue
-            browser = Client()
-            browser.force_login(user)
-            keys[role] = (
-                browser.cookies[settings.SESSION_COOKIE_NAME].value,
-                create_api_token(user=user, name="matrice")[1],
-            )
-    return keys
 
 
 def login(client, logins, role):

@@ -4,7 +4,7 @@ des statuts attendus et le monde : grants_matrix.py."""
 
 import pytest
 
-from .grants_matrix import API_CASES, ROLES, check_api, logins_fixture  # noqa: F401 (fixture)
+from .grants_matrix import API_CASES, ROLES, check_api
 
 pytestmark = pytest.mark.django_db
 

@@ -5,7 +5,7 @@ attendues et le monde : grants_matrix.py."""
 
 import pytest
 
-from .grants_matrix import ASSOCIATION_PAGES, ROLES, check_page, logins_fixture, page_cases  # noqa: F401 (fixture)
+from .grants_matrix import ASSOCIATION_PAGES, ROLES, check_page, page_cases
 
 pytestmark = pytest.mark.django_db
 CASES, IDS = page_cases(ASSOCIATION_PAGES)

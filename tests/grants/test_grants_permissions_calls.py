@@ -6,7 +6,7 @@ dans l'un des trois fichiers de pages."""
 
 import pytest
 
-from .grants_matrix import CALL_PAGES, ROLES, check_page, logins_fixture, page_cases  # noqa: F401 (fixture)
+from .grants_matrix import CALL_PAGES, ROLES, check_page, page_cases
 
 pytestmark = pytest.mark.django_db
 CASES, IDS = page_cases(CALL_PAGES)

@@ -8,13 +8,9 @@ from django.urls import reverse
 from cdv.monitoring import feedback as fb
 from cdv.monitoring.enums import Moderation
 from cdv.monitoring.models import Feedback
-from tests.participation import test_participation as participation
-from tests.participation.test_participation import api, dervallieres, login, post, text, texts
+from tests.participation.participation_world import api, dervallieres, login, post, text, texts
 
-# Le même monde (fixtures) que les tests de participation : bâti une fois pour ce fichier aussi.
-built_world = participation.built_world
-world = participation.world
-
+# Le même monde que les tests de participation (conftest.py) : bâti une fois pour ce fichier aussi.
 pytestmark = [pytest.mark.django_db, pytest.mark.demo]
 
 ORIGINAL = "Mme Zoé Martin, 12 rue des Lilas, anime seule les ateliers du mercredi : il faut l'aider."

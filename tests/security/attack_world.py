@@ -3,8 +3,8 @@ test_attack_roles_*.py) et de l'API (test_attack_api.py), et ce qui sert à les 
 
 - Le monde : le contrat de Nantes de la démonstration (son suivi annuel retiré), un autre contrat,
   les partenaires A et B, un objet de chaque sorte de chaque côté, un compte et une session par rôle ;
-  bâti une fois par fichier (fixture ``built_world``, portée ``module``) et copié pour chaque test
-  (fixture ``world``) : un fichier de sondes des pages importe ces deux fixtures d'ici.
+  bâti une fois par fichier et copié pour chaque test (fixtures ``built_world`` et ``world`` de
+  conftest.py).
 - « La base n'a pas bougé » : empreinte de toutes les tables des applications (historiques
   django-simple-history compris), avant et après la requête ; un compteur d'écritures par table dit
   d'abord lesquelles ont reçu une écriture, et l'empreinte n'est comparée que pour celles-là (une
@@ -17,12 +17,10 @@ test_attack_roles_*.py) et de l'API (test_attack_api.py), et ce qui sert à les 
 import functools
 import html
 import io
-import pickle
 from collections.abc import Callable
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-import pytest
 from django.apps import apps
 from django.conf import settings
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -47,7 +45,6 @@ from cdv.seed.demo_evaluation import BELLEVUE, DERVALLIERES
 from cdv.users.enums import Role
 from cdv.users.services import create_api_token
 from tests import factories
-from tests.worlds import built_once, remove_demo_reviews
 
 ROLES = ["anonymous", "reader_a", "editor_a", "editor_b", "council", "evaluator", "pilot_other", "pilot"]
 MEMBERS = frozenset({"reader_a", "editor_a", "editor_b", "council", "evaluator", "pilot"})
@@ -248,40 +245,6 @@ def build_world(nantes):
         },
         "token_b": create_api_token(user=users["editor_b"], name="jeton de B")[0],
     }
-
-
-@pytest.fixture(scope="module", name="built_world")
-def built_world_fixture(demo_data, django_db_blocker, tmp_path_factory):
-    """Bâti une fois pour le fichier (tests/worlds.py), après le retrait du suivi annuel de la
-    démonstration ; chaque test annule ce qu'il écrit. Rendu picklé : chaque test en reçoit une
-    copie neuve (``world``).
-
-    Le compteur d'écritures est posé avant la transaction du monde et retiré après elle (voir
-    ``install_write_counter``)."""
-    from cdv.contracts.models import Contract
-
-    with django_db_blocker.unblock():
-        install_write_counter()
-    try:
-        with built_once(django_db_blocker, MEDIA_ROOT=tmp_path_factory.mktemp("media")):
-            remove_demo_reviews()
-            world = build_world(Contract.objects.get(slug="nantes-metropole-2024-2030"))
-            world["sessions"] = log_in_once(world["users"])
-            yield pickle.dumps(world, pickle.HIGHEST_PROTOCOL)
-    finally:
-        with django_db_blocker.unblock():
-            remove_write_counter()
-
-
-@pytest.fixture(name="world")
-def world_fixture(built_world):
-    """Les objets du monde, copiés pour le test : ce qu'il y change en mémoire reste à lui.
-
-    La copie est celle de ``fresh_copy`` (tests/worlds.py), faite en relisant le monde picklé une
-    fois pour le fichier : les mêmes objets, mêmes valeurs et mêmes relations déjà lues, dix fois
-    plus vite qu'une copie profonde à chaque test."""
-    _CAHIERS.clear()
-    return pickle.loads(built_world)
 
 
 # --- Empreinte de la base, essais annulés ------------------------------------------------------

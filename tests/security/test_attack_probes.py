@@ -31,12 +31,11 @@ from cdv.users.enums import Role
 
 from . import test_attack_roles_participation as participation
 from . import test_attack_roles_steering as steering
-from .attack_world import (  # noqa: F401 (fixtures)
+from .attack_world import (
     KIND,
     YEAR,
     answers,
     body,
-    built_world_fixture,
     cahier_file,
     changed_tables,
     clear_refusal,
@@ -55,7 +54,6 @@ from .attack_world import (  # noqa: F401 (fixtures)
     sent_and_undone,
     submitted,
     u,
-    world_fixture,
     write_count,
 )
 

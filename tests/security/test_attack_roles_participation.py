@@ -12,14 +12,13 @@ from cdv.evaluation.enums import QuestionnaireStatus
 from cdv.monitoring.enums import DecisionStatus
 from cdv.seed.demo_evaluation import DERVALLIERES
 
-from .attack_world import (  # noqa: F401 (fixtures)
+from .attack_world import (
     KIND,
     MEMBERS,
     ROLES,
     YEAR,
     P,
     answers,
-    built_world_fixture,
     check_role_probe,
     decision_post,
     feedback_post,
@@ -29,7 +28,6 @@ from .attack_world import (  # noqa: F401 (fixtures)
     n,
     recommendation_post,
     u,
-    world_fixture,
 )
 
 pytestmark = [pytest.mark.django_db, pytest.mark.demo]

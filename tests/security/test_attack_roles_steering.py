@@ -11,7 +11,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 
 from cdv.users.enums import Role
 
-from .attack_world import (  # noqa: F401 (fixtures)
+from .attack_world import (
     INDICATOR_IMPORT,
     MEMBERS,
     PARTNER_A_READERS,
@@ -19,7 +19,6 @@ from .attack_world import (  # noqa: F401 (fixtures)
     STEERING,
     YEAR,
     P,
-    built_world_fixture,
     cahier_file,
     check_role_probe,
     frozen_year,
@@ -29,7 +28,6 @@ from .attack_world import (  # noqa: F401 (fixtures)
     stored_indicator_csv,
     submitted,
     u,
-    world_fixture,
 )
 
 pytestmark = [pytest.mark.django_db, pytest.mark.demo]

@@ -10,20 +10,18 @@ le bilan annuel et l'instantané de l'année (tous partenaires confondus) sont a
 évaluateurs. Chaque lecture × chaque rôle × un objet de son partenaire, d'un autre partenaire ou
 d'un autre contrat.
 
-Chaque fichier importe les fixtures d'ici (``read_world``, ``read_responses``) : elles sont de
-portée ``module``, donc bâties une fois par fichier, sur le petit contrat du monde (conftest.py)."""
+Les fixtures ``read_world`` et ``read_responses`` (conftest.py) s'en servent : de portée ``module``,
+elles sont bâties une fois par fichier, sur le petit contrat du monde."""
 
 import datetime
 import json
 from contextlib import contextmanager
 
-import pytest
 from django.urls import reverse
 
 from cdv.commitments.enums import CommitmentStatus as S
 from cdv.commitments.models import Commitment
 from tests import factories
-from tests.worlds import built_once
 
 from .matrix_world import TARGETS, log_in, response_text, target_of
 
@@ -46,21 +44,8 @@ def markers(target) -> dict:
     }
 
 
-@pytest.fixture(scope="module", name="read_world")
-def read_world_fixture(world, django_db_blocker, tmp_path_factory):
-    """Pour chaque cible : un engagement validé (non publié), un engagement confirmé avec son bilan
-    (non publié) et une pièce jointe, une année figée dont l'instantané porte le bilan.
-
-    Bâti une fois pour les lectures du fichier (tests/worlds.py)."""
-    with (
-        built_once(django_db_blocker, MEDIA_ROOT=tmp_path_factory.mktemp("read_world")),
-        _one_generation_time(),
-    ):
-        yield _build_read_world(world)
-
-
 @contextmanager
-def _one_generation_time():
+def one_generation_time():
     """L'heure de génération des cahiers et de la compilation (« généré le … à … h … ») figée pour
     les lectures du fichier : deux rôles qui voient les mêmes engagements reçoivent alors le même
     HTML, que le cache des PDF (``html_to_pdf``) ne compose qu'une fois, même quand leurs lectures
@@ -80,7 +65,7 @@ def _one_generation_time():
         yield
 
 
-def _build_read_world(world):
+def build_read_world(world):
     from django.core.files.base import ContentFile
 
     from cdv.monitoring.models import ProgressReport, ReportAttachment, ReviewCampaign, Snapshot
@@ -254,14 +239,6 @@ def sees(role, target, scope) -> bool:
     if scope == "steering":
         return False
     return role in {"own_partner": {"editor_a", "reader_a"}, "other_partner": {"editor_b"}}[target]
-
-
-@pytest.fixture(scope="module", name="read_responses")
-def read_responses_fixture():
-    """(rôle, URL) -> (statut, texte) : une lecture du contrat (compilation, recherche, tableaux de
-    bord…) est la même pour les cibles « own_partner » et « other_partner » ; le monde du module
-    étant le même à chaque test, elle n'est rendue qu'une fois par rôle (les PDF coûtent)."""
-    return {}
 
 
 def check_read(client, world, read_world, read_responses, role, target, read):

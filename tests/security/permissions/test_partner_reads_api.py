@@ -5,7 +5,7 @@ quoi : partner_reads.py."""
 import pytest
 
 from .matrix_world import ROLES, TARGETS
-from .partner_reads import API, check_read, read_responses_fixture, read_world_fixture  # noqa: F401 (fixtures)
+from .partner_reads import API, check_read
 
 pytestmark = pytest.mark.django_db
 

@@ -5,7 +5,7 @@ qui voit quoi : partner_reads.py."""
 import pytest
 
 from .matrix_world import ROLES, TARGETS
-from .partner_reads import DOCUMENTS, check_read, read_responses_fixture, read_world_fixture  # noqa: F401 (fixtures)
+from .partner_reads import DOCUMENTS, check_read
 
 pytestmark = pytest.mark.django_db
 

@@ -5,7 +5,7 @@ chaque lecture × chaque rôle × chaque cible. Le monde, les secrets et qui voi
 import pytest
 
 from .matrix_world import ROLES, TARGETS
-from .partner_reads import REVIEW, check_read, read_responses_fixture, read_world_fixture  # noqa: F401 (fixtures)
+from .partner_reads import REVIEW, check_read
 
 pytestmark = pytest.mark.django_db
 
