@@ -35,8 +35,11 @@ def s3_server(tmp_path_factory):
     import boto3
 
     moto_server = Path(sys.executable).parent / "moto_server"
-    if not moto_server.exists():
-        pytest.skip("moto_server absent (requirements-dev.txt)")
+    if not moto_server.exists():  # moto est épinglé : son absence est une installation cassée, pas un saut
+        pytest.fail(
+            f"{moto_server} absent : moto et son serveur sont épinglés dans requirements-dev.txt"
+            " (make install-dev)"
+        )
     tmp_path = tmp_path_factory.mktemp("moto")
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))

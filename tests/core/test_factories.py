@@ -97,3 +97,18 @@ def test_file_factories_write_their_file_under_its_given_name():
     assert attachment.size == len(factories.PDF)
     means = factories.CommitmentFactory(means=[2025, 2026]).means.order_by("year")
     assert [m.year for m in means] == [2025, 2026]
+
+
+def test_qpv_codes_of_the_factory_are_valid_distinct_and_never_a_fixed_test_code():
+    """800 codes bien formés et distincts avant que la fabrique ne revienne au premier (un monde de
+    test tient bien moins de QPV à la fois), jamais un code réel (départements 096 et 097, qui
+    n'existent pas) ni un code fixe des tests (départements 098 et 099)."""
+    from cdv.core.validators import QPV_2024_RE
+    from tests.factories.territories import qpv_code
+
+    codes = [qpv_code(n) for n in range(800)]
+    assert len(set(codes)) == 800 and qpv_code(800) == codes[0]
+    assert all(QPV_2024_RE.match(code) for code in codes)
+    assert {code[:5] for code in codes} == {"QN096", "QN097"}
+    created = {factories.QpvFactory().code for _ in range(3)}
+    assert len(created) == 3 and created <= set(codes)

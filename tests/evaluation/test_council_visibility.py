@@ -24,7 +24,7 @@ from tests.worlds import built_once, fresh_copy
 pytestmark = pytest.mark.django_db
 SLUG = "evaluation-des-conseils"
 API = f"/api/v1/contracts/{SLUG}/evaluations/FINALE"
-COUNCIL_QPV = "QN09800M"  # hors des codes des fabriques (QN099…) et des QPV réels (pas de département 98)
+COUNCIL_QPV = "QN09800M"  # ni donné par la fabrique (QN096…, QN097…), ni réel (pas de département 98)
 
 
 def build_people(contract, evaluation):

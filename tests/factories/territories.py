@@ -6,7 +6,7 @@ from cdv.territories.models import Territory
 
 from .base import ModelFactory
 
-__all__ = ["SQUARE", "CommuneFactory", "EpciFactory", "QpvFactory", "siren_for"]
+__all__ = ["SQUARE", "CommuneFactory", "EpciFactory", "QpvFactory", "qpv_code", "siren_for"]
 
 SQUARE = {
     "type": "MultiPolygon",
@@ -42,13 +42,22 @@ class CommuneFactory(ModelFactory):
     name = factory.Sequence(lambda n: f"Commune de test {n}")
 
 
+def qpv_code(n: int) -> str:
+    """Un code de QPV 2024 bien formé qu'aucun QPV réel ne porte : départements 096 et 097 (qui
+    n'existent pas), deux chiffres, puis N, M, I ou C — 800 codes avant de revenir au premier, bien
+    plus que les QPV qu'un monde de test tient à la fois. Les départements 098 et 099 restent aux
+    codes fixes des tests (``QN09800M``, ``QN09901M``…), que la fabrique ne donne donc jamais."""
+    department = 96 + (n // 100) % 2
+    return f"QN0{department}{n % 100:02d}{'MNIC'[(n // 200) % 4]}"
+
+
 class QpvFactory(ModelFactory):
     class Meta:
         model = Territory
 
     kind = TerritoryKind.QPV
     geography = Geography.QPV_2024
-    code = factory.Sequence(lambda n: f"QN099{n % 100:02d}M")
+    code = factory.Sequence(qpv_code)
     name = factory.Sequence(lambda n: f"Quartier de test {n}")
     geometry = SQUARE
 

@@ -78,7 +78,7 @@ def small_contract():
     contract.qpvs.add(
         factories.QpvFactory(code="QN09810M", name="Quartier des droits"),
         factories.QpvFactory(code="QN09811M", name="Quartier voisin"),
-    )  # hors des codes des fabriques (QN099…) et des QPV réels (pas de département 98)
+    )  # ni donné par la fabrique (QN096…, QN097…), ni réel (pas de département 98)
     factories.EnjeuFactory(contract=contract, number=1, title="Emploi et activité économique")
     return contract
 
