@@ -268,7 +268,12 @@ class GapChart:
         return f"{self.title}. " + " ; ".join(parts) + "."
 
     def svg(self) -> str:
-        bar_h, gap, left, right = 26, 10, 230, 70
+        bar_h, gap, left = 26, 10, 230
+        # À droite, la place de la plus longue valeur écrite au bout de sa barre (« 1 234 567 € »).
+        right = max(
+            [70.0]
+            + [text_width(french_number(v, self.unit), TICK_SIZE) + 10 for _, v in self.bars if is_number(v)]
+        )
         height = 20 + len(self.bars) * (bar_h + gap) + 30
         values = [v for _, v in self.bars if is_number(v)] + (
             [self.reference_value] if self.reference_value is not None else []

@@ -96,6 +96,36 @@ def test_the_reference_label_stays_inside_at_either_end(value):
     assert 0 <= start and start + text_width(reference.text, LEGEND_SIZE) <= width
 
 
+def test_a_long_value_at_the_end_of_the_longest_bar_stays_inside_the_chart():
+    chart = GapChart(
+        title="Montants engagés par quartier",
+        unit="€",
+        bars=[("Bellevue", D(1234567)), ("Malakoff", D(250000)), ("Dervallières", D(50000))],
+        reference_label="Moyenne des quartiers",
+        reference_value=D(494857),
+    )
+    svg = chart.svg()
+    width, _ = view_box(svg)
+    shown = [
+        t
+        for t in texts(svg)
+        if t.get("text-anchor") is None
+        and t.text
+        and t.text.endswith("€")
+        and not t.text.startswith("Moyenne")
+    ]
+    assert [t.text.replace("\u202f", " ").replace("\u00a0", " ") for t in shown] == [
+        "1 234 567 €",
+        "250 000 €",
+        "50 000 €",
+    ]
+    for value in shown:
+        assert float(value.get("x")) + text_width(value.text, TICK_SIZE) <= width, value.text
+    # Les barres gardent leurs proportions : la plus longue reste la plus longue.
+    bars = [float(r.get("width")) for r in ET.fromstring(svg).iter(f"{SVG}rect")]
+    assert bars[0] > bars[1] > bars[2] > 0
+
+
 def test_panel_titles_keep_whole_words():
     periods = ["2022", "2023", "2024"]
     chart = SmallMultiples(
