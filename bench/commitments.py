@@ -10,21 +10,12 @@ machine de développement (2 cœurs). Affiche les temps et la comparaison à la 
 import io
 import os
 import sys
-import tempfile
 import time
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-WORKDIR = tempfile.mkdtemp(prefix="cdv-bench-")
-os.environ["DATABASE_URL"] = f"sqlite:///{WORKDIR}/bench.sqlite3"
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.test")
+from benchdb import load_data, start_django, verdict
 
-import django  # noqa: E402
+WORKDIR = start_django()
 
-django.setup()
-
-from django.core.management import call_command  # noqa: E402
 from openpyxl import load_workbook  # noqa: E402
 
 from cdv.commitments.documents import build_cahier_pdf  # noqa: E402
@@ -42,14 +33,8 @@ ROWS = 5_000
 PDF_COMMITMENTS = 300
 
 
-def verdict(seconds):
-    return "OK" if seconds < TARGET_SECONDS else "AU-DESSUS DE LA CIBLE"
-
-
 def main():
-    call_command("migrate", verbosity=0)
-    call_command("load_reference_data", verbosity=0)
-    call_command("load_demo_data", verbosity=0)
+    load_data()
     contract = Contract.objects.get(slug="nantes-metropole-2024-2030")
     objectives = list(Objective.objects.filter(enjeu__contract=contract).select_related("enjeu"))
     qpv_codes = [q.code for q in contract.qpvs.order_by("code")]
@@ -125,7 +110,8 @@ def main():
     print(f"Machine : {os.cpu_count()} cœurs ; base SQLite jetable dans {WORKDIR}")
     print(
         f"Import XLSX de {ROWS} lignes ({size_mb:.1f} Mo) : {import_seconds:.2f} s "
-        f"[{report.created} créés] — cible < {TARGET_SECONDS:.0f} s : {verdict(import_seconds)}"
+        f"[{report.created} créés] — cible < {TARGET_SECONDS:.0f} s : "
+        f"{verdict(import_seconds, TARGET_SECONDS)}"
     )
     print(
         f"Même fichier téléversé une seconde fois : {reimport_seconds:.2f} s "
@@ -133,7 +119,7 @@ def main():
     )
     print(
         f"PDF de {PDF_COMMITMENTS} engagements ({len(pdf) / 1024:.0f} Ko) : {pdf_seconds:.2f} s "
-        f"— cible < {TARGET_SECONDS:.0f} s : {verdict(pdf_seconds)}"
+        f"— cible < {TARGET_SECONDS:.0f} s : {verdict(pdf_seconds, TARGET_SECONDS)}"
     )
     return 0
 

@@ -12,22 +12,13 @@ Base SQLite jetable ; données de référence et démonstration. Mesure chaque f
 import logging
 import os
 import sys
-import tempfile
 import time
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-WORKDIR = tempfile.mkdtemp(prefix="cdv-bench-")
-os.environ["DATABASE_URL"] = f"sqlite:///{WORKDIR}/bench.sqlite3"
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.test")
+from benchdb import load_data, start_django, verdict
 
-import django  # noqa: E402
-
-django.setup()
+WORKDIR = start_django()
 
 from django.core.cache import cache  # noqa: E402
-from django.core.management import call_command  # noqa: E402
 
 from cdv.contracts.models import Contract  # noqa: E402
 from cdv.evaluation import documents  # noqa: E402
@@ -44,9 +35,7 @@ def timed(function):
 
 def main():
     logging.getLogger("weasyprint").setLevel(logging.ERROR)  # ses étapes page par page
-    call_command("migrate", verbosity=0)
-    call_command("load_reference_data", verbosity=0)
-    call_command("load_demo_data", verbosity=0)
+    load_data()
     contract = Contract.objects.get(slug="nantes-metropole-2024-2030")
     evaluation = contract.evaluations.get(kind=EvaluationKind.MID_TERM)
     load = os.getloadavg()[0]
@@ -56,10 +45,10 @@ def main():
     (docx, _name), docx_wall, docx_cpu = timed(lambda: documents.evaluation_document(evaluation, "docx"))
     _again, again_wall, again_cpu = timed(lambda: documents.evaluation_document(evaluation, "pdf"))
     total = pdf_wall + docx_wall
-    verdict = "OK" if total < TARGET_SECONDS else "AU-DESSUS DE LA CIBLE"
     print(f"PDF composé : {pdf_wall:.2f} s écoulées, {pdf_cpu:.2f} s de processeur ({len(pdf) // 1024} Ko)")
     print(f"DOCX : {docx_wall:.2f} s écoulées, {docx_cpu:.2f} s de processeur ({len(docx) // 1024} Ko)")
-    print(f"Les deux formats : {total:.2f} s — cible < {TARGET_SECONDS:.0f} s : {verdict}")
+    within = verdict(total, TARGET_SECONDS)
+    print(f"Les deux formats : {total:.2f} s — cible < {TARGET_SECONDS:.0f} s : {within}")
     print(
         f"PDF redemandé sans changement (cache des PDF) : {again_wall:.2f} s, {again_cpu:.2f} s de processeur"
     )
