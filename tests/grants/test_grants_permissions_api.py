@@ -20,3 +20,28 @@ def test_every_grants_api_operation_is_in_the_matrix():
 @pytest.mark.parametrize("case", list(API_CASES))
 def test_api_matrix(client, grants_world, logins, case, role):
     check_api(client, grants_world, logins, case, role)
+
+
+def test_the_sql_filter_and_the_abilities_agree_on_every_application(grants_world):
+    """Les listes (pages, API) filtrent en SQL (``visible_applications``), une page ou une fiche
+    décide par ``application_abilities()["view"]`` : deux écritures de la même règle, dans le même
+    module. Chaque rôle × chaque dossier du monde (brouillon, déposé, rendu, voté, refusé, de chaque
+    association et de chaque quartier) : les deux disent la même chose."""
+    from django.contrib.auth.models import AnonymousUser
+
+    from cdv.grants.abilities import application_abilities, visible_applications
+    from cdv.grants.models import Application
+
+    applications = list(
+        Application.objects.filter(call__contract=grants_world["contract"]).select_related("call")
+    )
+    assert len({a.status for a in applications}) >= 4  # le monde couvre les états qui comptent
+    disagreements = []
+    for role, user in grants_world["users"].items():
+        user = user or AnonymousUser()
+        for application in applications:
+            listed = visible_applications(user, Application.objects.all(), application.call)
+            in_list = listed.filter(pk=application.pk).exists()
+            if in_list != application_abilities(user, application)["view"]:
+                disagreements.append((role, application.number or f"brouillon {application.pk}"))
+    assert disagreements == []
