@@ -45,6 +45,7 @@ from cdv.seed.demo_evaluation import BELLEVUE, DERVALLIERES
 from cdv.users.enums import Role
 from cdv.users.services import create_api_token
 from tests import factories
+from tests.worlds import built_once, remove_demo_reviews
 
 ROLES = ["anonymous", "reader_a", "editor_a", "editor_b", "council", "evaluator", "pilot_other", "pilot"]
 MEMBERS = frozenset({"reader_a", "editor_a", "editor_b", "council", "evaluator", "pilot"})
@@ -245,6 +246,26 @@ def build_world(nantes):
         },
         "token_b": create_api_token(user=users["editor_b"], name="jeton de B")[0],
     }
+
+
+@contextmanager
+def probe_world(django_db_blocker, tmp_path_factory):
+    """Le monde des sondes sur le contrat de Nantes, bâti dans la transaction du module
+    (``built_once``, MEDIA_ROOT à lui) après le retrait du suivi annuel de la démonstration ; le
+    compteur d'écritures est posé avant cette transaction et retiré après elle (voir
+    ``install_write_counter``). Pour les fixtures ``built_world`` des sondes des pages (conftest.py)
+    et de l'API (test_attack_api.py), qui y ajoutent ce qui leur est propre."""
+    from cdv.contracts.models import Contract
+
+    with django_db_blocker.unblock():
+        install_write_counter()
+    try:
+        with built_once(django_db_blocker, MEDIA_ROOT=tmp_path_factory.mktemp("media")):
+            remove_demo_reviews()
+            yield build_world(Contract.objects.get(slug="nantes-metropole-2024-2030"))
+    finally:
+        with django_db_blocker.unblock():
+            remove_write_counter()
 
 
 # --- Empreinte de la base, essais annulés ------------------------------------------------------

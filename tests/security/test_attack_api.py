@@ -26,15 +26,7 @@ from cdv.users.enums import Role
 from cdv.users.models import ApiToken
 from cdv.users.services import create_api_token
 from tests import factories
-from tests.security.attack_world import (
-    build_world,
-    changed_tables,
-    fingerprint,
-    install_write_counter,
-    remove_write_counter,
-    sent_and_undone,
-)
-from tests.worlds import built_once, remove_demo_reviews
+from tests.security.attack_world import changed_tables, fingerprint, probe_world, sent_and_undone
 
 # Ces tests ouvrent leurs propres campagnes de suivi sur le contrat de Nantes : leur monde (plus bas)
 # retire d'abord celles de la démonstration.
@@ -45,39 +37,20 @@ API = "/api/v1/contracts"
 
 @pytest.fixture(scope="module")
 def built_world(demo_data, django_db_blocker, tmp_path_factory):
-    """Bâti une fois pour le fichier (tests/worlds.py), après le retrait du suivi annuel de la
-    démonstration ; chaque test annule ce qu'il écrit."""
-    from cdv.contracts.models import Contract
-
-    # Compteur d'écritures posé hors de la transaction du monde (voir attack_world.py).
-    with django_db_blocker.unblock():
-        install_write_counter()
-    try:
-        with built_once(django_db_blocker, MEDIA_ROOT=tmp_path_factory.mktemp("media")):
-            remove_demo_reviews()
-            w = build_world(Contract.objects.get(slug="nantes-metropole-2024-2030"))
-            add_grants(w)
-            w["keys"] = {
-                role: create_api_token(user=user, name="sondes")[1]
-                for role, user in w["users"].items()
-                if user is not None
-            }
-            preparing = factories.ContractFactory(
-                slug="contrat-en-preparation", status=ContractStatus.PREPARING
-            )
-            factories.MembershipFactory(contract=preparing, role=Role.PILOT)
-            w["preparing"] = preparing
-            yield pickle.dumps(w, pickle.HIGHEST_PROTOCOL)  # copié pour chaque test (``world``)
-    finally:
-        with django_db_blocker.unblock():
-            remove_write_counter()
-
-
-@pytest.fixture
-def world(built_world):
-    """Les objets du monde, copiés pour le test : ce qu'il y change en mémoire reste à lui (relus du
-    monde picklé une fois, comme dans attack_world.py)."""
-    return pickle.loads(built_world)
+    """Le monde des sondes (``probe_world``), avec un appel à projets, un jeton d'API par rôle et un
+    contrat en préparation ; bâti une fois pour le fichier, chaque test annule ce qu'il écrit et
+    reçoit sa copie du monde picklé (``world``, tests/security/conftest.py)."""
+    with probe_world(django_db_blocker, tmp_path_factory) as w:
+        add_grants(w)
+        w["keys"] = {
+            role: create_api_token(user=user, name="sondes")[1]
+            for role, user in w["users"].items()
+            if user is not None
+        }
+        preparing = factories.ContractFactory(slug="contrat-en-preparation", status=ContractStatus.PREPARING)
+        factories.MembershipFactory(contract=preparing, role=Role.PILOT)
+        w["preparing"] = preparing
+        yield pickle.dumps(w, pickle.HIGHEST_PROTOCOL)
 
 
 def add_grants(w):
