@@ -66,9 +66,7 @@ def world(nantes):
         "council_bellevue": (nantes, bell_council, Role.COUNCIL_MEMBER),
         "pilot_other": (other, None, Role.PILOT),
     }
-    users = {"anonymous": None}
-    for name, (contract, partner_, role) in specs.items():
-        users[name] = factories.MembershipFactory(contract=contract, partner=partner_, role=role).user
+    users = factories.users_by_role(specs)
     council_user = users["council"]
     council_user.first_name, council_user.last_name, council_user.email = (
         SECRET_FIRST,

@@ -18,6 +18,7 @@ __all__ = [
     "InvitationFactory",
     "MembershipFactory",
     "UserFactory",
+    "users_by_role",
 ]
 
 
@@ -56,6 +57,16 @@ class MembershipFactory(ModelFactory):
             partner=factory.SubFactory(PartnerFactory, kind=PartnerKind.CITIZEN_COUNCIL),
         )
         evaluator = factory.Trait(role=Role.EVALUATOR)
+
+
+def users_by_role(specs: dict) -> dict:
+    """Un compte par rôle nommé, dans l'ordre donné : ``{nom: (contrat, partenaire ou None, rôle)}``
+    → ``{nom: compte}``, précédé de ``"anonymous": None`` (le visiteur sans compte). Pour les mondes
+    des tests de droits, qui essaient chaque rôle."""
+    users = {"anonymous": None}
+    for name, (contract, partner, role) in specs.items():
+        users[name] = MembershipFactory(contract=contract, partner=partner, role=role).user
+    return users
 
 
 class InvitationFactory(ModelFactory):

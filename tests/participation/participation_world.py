@@ -51,9 +51,7 @@ def build_world(nantes):
         "evaluator": (nantes, None, Role.EVALUATOR),
         "pilot_other": (other, None, Role.PILOT),
     }
-    users = {"anonymous": None}
-    for name, (contract, partner, role) in specs.items():
-        users[name] = factories.MembershipFactory(contract=contract, partner=partner, role=role).user
+    users = factories.users_by_role(specs)
     council_user = users["council"]
     council_user.first_name, council_user.last_name = SECRET_FIRST, SECRET_LAST
     council_user.email = "zephyrine.confidentielle@example.org"

@@ -96,9 +96,7 @@ def build_world(nantes):
         "evaluator": (nantes, None, Role.EVALUATOR),
         "pilot_other": (other, None, Role.PILOT),
     }
-    users = {"anonymous": None}
-    for name, (contract, partner, role) in specs.items():
-        users[name] = factories.MembershipFactory(contract=contract, partner=partner, role=role).user
+    users = factories.users_by_role(specs)
     pilot, pilot_other = users["pilot"], users["pilot_other"]
 
     qpv = nantes.qpvs.order_by("code").first()

@@ -61,9 +61,7 @@ def role_users(main):
         "evaluator": (main, None, Role.EVALUATOR),
         "pilot_other": (other_contract, None, Role.PILOT),
     }
-    users = {"anonymous": None}
-    for name, (contract, partner, role) in specs.items():
-        users[name] = factories.MembershipFactory(contract=contract, partner=partner, role=role).user
+    users = factories.users_by_role(specs)
     return other_contract, partner_a, partner_b, users
 
 
